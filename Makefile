@@ -1,0 +1,33 @@
+# Two commands: `make demo` and `make test`. Both create .venv when missing and install the project.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m promptab_nb.cli demo --data data --out reports/demo.html
+
+test: $(STAMP)
+	bash scripts/test_setup.sh
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -q --nbval-lax -p no:randomly notebooks
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check promptab_nb tests scripts bench
+	$(BIN)/ruff format --check promptab_nb tests scripts bench
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache
