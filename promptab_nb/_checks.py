@@ -1,0 +1,60 @@
+"""Argument checks that raise :class:`InvalidArgumentError` naming the argument and its value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from typing import Any
+
+from .errors import InvalidArgumentError
+
+
+def check(
+    value: Any,
+    name: str,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    integer: bool = False,
+) -> Any:
+    """Check a number against bounds; return it unchanged.
+
+    ``check(alpha, "alpha", gt=0, lt=1)`` raises ``alpha == 1.5, must be < 1``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            import numpy as np
+
+            if isinstance(value, np.integer | np.floating):
+                value = value.item()
+            else:
+                raise TypeError
+        except TypeError:
+            raise InvalidArgumentError(
+                f"{name} == {value!r}, must be a number"
+                + (" (an integer)" if integer else "")
+            ) from None
+    if integer and (not float(value).is_integer()):
+        raise InvalidArgumentError(f"{name} == {value!r}, must be an integer")
+    if isinstance(value, float) and math.isnan(value):
+        raise InvalidArgumentError(f"{name} is NaN, must be a number")
+    if gt is not None and not value > gt:
+        raise InvalidArgumentError(f"{name} == {value!r}, must be > {gt}")
+    if ge is not None and not value >= ge:
+        raise InvalidArgumentError(f"{name} == {value!r}, must be >= {ge}")
+    if lt is not None and not value < lt:
+        raise InvalidArgumentError(f"{name} == {value!r}, must be < {lt}")
+    if le is not None and not value <= le:
+        raise InvalidArgumentError(f"{name} == {value!r}, must be <= {le}")
+    return value
+
+
+def one_of(value: Any, name: str, allowed: Collection[Any]) -> Any:
+    """Check that ``value`` is one of ``allowed``; return it unchanged."""
+    if value not in allowed:
+        raise InvalidArgumentError(
+            f"{name} == {value!r}, must be one of {', '.join(repr(a) for a in allowed)}"
+        )
+    return value

@@ -1,0 +1,49 @@
+"""One place that turns numbers into text with their unit: ``$0.0132``, ``1.84 s``, ``+3.2 %``."""
+
+from __future__ import annotations
+
+import math
+
+
+def _sig(x: float, digits: int = 3) -> str:
+    if x == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(x)))
+    decimals = max(0, digits - 1 - mag)
+    return f"{x:,.{decimals}f}"
+
+
+def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
+    """Format ``value`` in ``unit`` ("USD", "s", "%", "pp", "tokens" or "").
+
+    Percentages are given as fractions (0.032 → ``3.2 %``); "pp" formats a difference of
+    proportions in percentage points. ``None``/NaN gives an en dash.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if math.isinf(value):
+        return ("+" if value > 0 and signed else "") + ("∞" if value > 0 else "−∞")
+    sign = "+" if signed and value > 0 else ("−" if value < 0 else "")
+    a = abs(value)
+    if unit == "USD":
+        body = f"${a:,.2f}" if a >= 100 else f"${_sig(a, 3)}"
+    elif unit == "%":
+        body = f"{_sig(a * 100, 2) if a * 100 < 1 else f'{a * 100:,.1f}'} %"
+    elif unit == "pp":
+        body = f"{a * 100:,.2f} pp"
+    elif unit == "s":
+        body = f"{_sig(a * 1000, 3)} ms" if a < 0.1 and a != 0 else f"{_sig(a, 3)} s"
+    elif unit:
+        body = f"{_sig(a, 3)} {unit}"
+    else:
+        body = _sig(a, 3)
+    return sign + body
+
+
+def pval(p: float | None) -> str:
+    """Format a p-value: ``p = 0.012``, ``p < 0.001``, or ``p –`` when missing."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p –"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.995 else "p = 1.000"

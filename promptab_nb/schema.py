@@ -1,0 +1,160 @@
+"""Canonical workspace tables, defined once.
+
+Timestamps are UTC ``TIMESTAMPTZ``; latency is seconds, cost USD. ``SCHEMA_VERSION`` is stored in
+``meta`` and checked when a file workspace is reopened.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# name -> list of (column, DuckDB type). Order is the column order of the table.
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "meta": [("key", "VARCHAR PRIMARY KEY"), ("value", "VARCHAR")],
+    "imports": [
+        ("import_id", "INTEGER PRIMARY KEY"),
+        ("source", "VARCHAR"),
+        ("file", "VARCHAR"),
+        ("format", "VARCHAR"),
+        ("sha256", "VARCHAR"),
+        ("rows_read", "BIGINT"),
+        ("rows_loaded", "BIGINT"),
+        ("rows_rejected", "BIGINT"),
+        ("rows_duplicate", "BIGINT"),
+        ("loaded_at", "TIMESTAMPTZ"),
+        ("seconds", "DOUBLE"),
+    ],
+    "exposures": [
+        ("uuid", "VARCHAR PRIMARY KEY"),
+        ("ts", "TIMESTAMPTZ"),
+        ("distinct_id", "VARCHAR"),
+        ("person_id", "VARCHAR"),
+        ("flag_key", "VARCHAR"),
+        ("variant", "VARCHAR"),
+        ("import_id", "INTEGER"),
+    ],
+    "generations": [
+        ("uuid", "VARCHAR PRIMARY KEY"),
+        ("ts", "TIMESTAMPTZ"),
+        ("distinct_id", "VARCHAR"),
+        ("person_id", "VARCHAR"),
+        ("trace_id", "VARCHAR"),
+        ("prompt_name", "VARCHAR"),
+        ("prompt_version", "VARCHAR"),
+        ("model", "VARCHAR"),
+        ("provider", "VARCHAR"),
+        ("latency_s", "DOUBLE"),
+        ("ttft_s", "DOUBLE"),
+        ("input_tokens", "BIGINT"),
+        ("output_tokens", "BIGINT"),
+        ("cost_usd", "DOUBLE"),
+        ("is_error", "BOOLEAN"),
+        ("http_status", "INTEGER"),
+        ("variant", "VARCHAR"),
+        ("properties", "JSON"),
+        ("import_id", "INTEGER"),
+    ],
+    "evaluations": [
+        ("uuid", "VARCHAR PRIMARY KEY"),
+        ("ts", "TIMESTAMPTZ"),
+        ("distinct_id", "VARCHAR"),
+        ("person_id", "VARCHAR"),
+        ("target_uuid", "VARCHAR"),
+        ("trace_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("passed", "BOOLEAN"),
+        ("applicable", "BOOLEAN"),
+        ("score", "DOUBLE"),
+        ("import_id", "INTEGER"),
+    ],
+    "rejects": [
+        ("import_id", "INTEGER"),
+        ("source_row", "BIGINT"),
+        ("column", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("raw", "VARCHAR"),
+    ],
+    "experiments": [
+        ("id", "INTEGER PRIMARY KEY"),
+        ("name", "VARCHAR UNIQUE"),
+        ("prompt_name", "VARCHAR"),
+        ("flag_key", "VARCHAR"),
+        ("variants", "JSON"),  # [{"key":..., "version":..., "share": percent}, ...] control first
+        ("unit", "VARCHAR"),
+        ("metrics", "JSON"),
+        ("rollout", "DOUBLE"),
+        ("status", "VARCHAR"),
+        ("created_at", "TIMESTAMPTZ"),
+        ("ends_at", "TIMESTAMPTZ"),
+        ("concluded_at", "TIMESTAMPTZ"),
+        ("winner", "VARCHAR"),
+        ("notes", "VARCHAR"),
+    ],
+    "prompts": [
+        ("prompt_name", "VARCHAR"),
+        ("version", "INTEGER"),
+        ("template", "VARCHAR"),
+        ("sha256", "VARCHAR"),
+        ("created_at", "TIMESTAMPTZ"),
+    ],
+    "offline_runs": [
+        ("run_id", "VARCHAR PRIMARY KEY"),
+        ("name", "VARCHAR"),
+        ("dataset", "JSON"),
+        ("versions", "JSON"),
+        ("model_id", "VARCHAR"),
+        ("scorers", "JSON"),
+        ("repeats", "INTEGER"),
+        ("params", "JSON"),
+        ("created_at", "TIMESTAMPTZ"),
+        ("seconds", "DOUBLE"),
+        ("model_calls", "BIGINT"),
+        ("cache_hits", "BIGINT"),
+    ],
+    "offline_results": [
+        ("run_id", "VARCHAR"),
+        ("version", "VARCHAR"),
+        ("item_id", "VARCHAR"),
+        ("repeat_idx", "INTEGER"),
+        ("prompt", "VARCHAR"),
+        ("output", "VARCHAR"),
+        ("error", "VARCHAR"),
+        ("latency_s", "DOUBLE"),
+        ("input_tokens", "BIGINT"),
+        ("output_tokens", "BIGINT"),
+        ("cost_usd", "DOUBLE"),
+        ("cached", "BOOLEAN"),
+    ],
+    "offline_scores": [
+        ("run_id", "VARCHAR"),
+        ("version", "VARCHAR"),
+        ("item_id", "VARCHAR"),
+        ("repeat_idx", "INTEGER"),
+        ("scorer", "VARCHAR"),
+        ("value", "DOUBLE"),
+        ("passed", "BOOLEAN"),
+        ("error", "VARCHAR"),
+    ],
+    "model_cache": [
+        ("cache_key", "VARCHAR PRIMARY KEY"),
+        ("model_id", "VARCHAR"),
+        ("response", "JSON"),
+        ("created_at", "TIMESTAMPTZ"),
+    ],
+}
+
+# Tables a user may read with ``ws.table(name)``.
+PUBLIC_TABLES = tuple(t for t in TABLES if t != "meta")
+
+
+def columns(table: str) -> list[str]:
+    """Column names of a canonical table, in order."""
+    return [c for c, _ in TABLES[table]]
+
+
+def ddl(table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` statement of a canonical table."""
+    from ._sql import ident
+
+    cols = ", ".join(f"{ident(c)} {t}" for c, t in TABLES[table])
+    return f"CREATE TABLE IF NOT EXISTS {ident(table)} ({cols})"
