@@ -1,0 +1,265 @@
+"""The workspace: one DuckDB connection (in memory or a file) holding the canonical tables."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+
+from . import schema
+from ._checks import one_of
+from ._sql import ident
+from .errors import DataError, InvalidArgumentError, NotFoundError, WorkspaceInUseError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .experiments import Experiment
+    from .loaders.posthog import LoadReport
+
+Frame = Literal["pandas", "polars", "arrow"]
+
+
+class Workspace:
+    """An embedded DuckDB database with promptab_nb's canonical tables.
+
+    Parameters
+    ----------
+    path
+        ``None`` or ``":memory:"`` for an in-memory workspace; a file path for a persistent
+        workspace that a later notebook reopens.
+    memory_limit
+        DuckDB memory limit, e.g. ``"1GB"``; DuckDB spills to disk beyond it.
+    threads
+        DuckDB worker threads (default: all cores).
+
+    Raises
+    ------
+    WorkspaceInUseError
+        Another process has the workspace file open for writing.
+    DataError
+        The file is not a DuckDB database or was written by a newer schema version.
+
+    Examples
+    --------
+    >>> import promptab_nb as pab
+    >>> ws = pab.Workspace()
+    >>> ws.table("generations").shape[1] > 10
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.path = None if path in (None, ":memory:") else str(Path(path))
+        config: dict[str, Any] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = int(threads)
+        try:
+            self.con = duckdb.connect(self.path or ":memory:", config=config)
+        except duckdb.IOException as err:
+            msg = str(err)
+            if "lock" in msg.lower():
+                raise WorkspaceInUseError(
+                    f"workspace {self.path} is in use by another process ({msg.splitlines()[0]}). "
+                    "Close the other notebook or process, or open a copy of the file."
+                ) from err
+            raise DataError(f"cannot open workspace {self.path}: {msg}") from err
+        except duckdb.Error as err:
+            raise DataError(
+                f"cannot open workspace {self.path}: {err}. Is it a promptab_nb DuckDB file?"
+            ) from err
+        self._lock = threading.RLock()
+        self._create_schema()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        with self.transaction():
+            for table in schema.TABLES:
+                self.con.execute(schema.ddl(table))
+            row = self.con.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            if row is None:
+                self.con.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)]
+                )
+            elif int(row[0]) > schema.SCHEMA_VERSION:
+                raise DataError(
+                    f"workspace {self.path} has schema version {row[0]}, newer than this "
+                    f"promptab_nb ({schema.SCHEMA_VERSION}). Upgrade promptab_nb to open it."
+                )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run the block in one transaction: everything or nothing is written."""
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+
+    # -- frames out -----------------------------------------------------------------------
+    def table(self, name: str, *, as_: Frame = "pandas") -> Any:
+        """Return a canonical table as a pandas, polars or Arrow frame.
+
+        Raises
+        ------
+        NotFoundError
+            ``name`` is not a canonical table.
+        """
+        if name not in schema.PUBLIC_TABLES:
+            raise NotFoundError(
+                f"no table {name!r} in the workspace; tables: {', '.join(schema.PUBLIC_TABLES)}"
+            )
+        return self.sql(f"SELECT * FROM {ident(name)}", as_=as_)
+
+    def sql(
+        self,
+        query: str,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        *,
+        as_: Frame = "pandas",
+    ) -> Any:
+        """Run a read query with DuckDB parameters (``?`` or ``$name``); return a frame.
+
+        Raises
+        ------
+        InvalidArgumentError
+            The query fails to parse or bind (the DuckDB message is included).
+        """
+        one_of(as_, "as_", ("pandas", "polars", "arrow"))
+        with self._lock:
+            try:
+                rel = self.con.execute(query, params or [])
+                if as_ == "pandas":
+                    return rel.df()
+                table = rel.to_arrow_table()
+                if as_ == "polars":
+                    import polars as pl
+
+                    return pl.from_arrow(table)
+                return table
+            except duckdb.Error as err:
+                raise InvalidArgumentError(f"query failed: {err}") from err
+
+    def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list:
+        with self._lock:
+            return self.con.execute(query, params or []).fetchall()
+
+    # -- loading --------------------------------------------------------------------------
+    def load_posthog(self, path: str | Path, *, progress: bool = True) -> LoadReport:
+        """Load a PostHog export (Parquet, JSON lines, CSV; a path or a glob).
+
+        ``$feature_flag_called`` → ``exposures``, ``$ai_generation`` → ``generations``,
+        ``$ai_evaluation`` → ``evaluations``. Atomic (all files or nothing) and idempotent
+        (events already loaded, by ``uuid``, are counted as duplicates and skipped).
+
+        Returns
+        -------
+        LoadReport
+            Files, sha256, rows read / loaded per table / rejected with reasons.
+        """
+        from .loaders.posthog import load_posthog
+
+        return load_posthog(self, path, progress=progress)
+
+    def imports(self) -> pd.DataFrame:
+        """The load history: one row per loaded file, newest last."""
+        return self.sql("SELECT * FROM imports ORDER BY import_id")
+
+    def rejects(self, import_id: int | None = None) -> pd.DataFrame:
+        """Rows that could not be used, with the column at fault and the reason."""
+        if import_id is None:
+            return self.sql("SELECT * FROM rejects ORDER BY import_id, source_row")
+        return self.sql(
+            "SELECT * FROM rejects WHERE import_id = ? ORDER BY source_row", [import_id]
+        )
+
+    # -- experiments ----------------------------------------------------------------------
+    def create_experiment(self, name: str, prompt_name: str | None = None, **kwargs: Any) -> Experiment:
+        """Create a running experiment; see :func:`promptab_nb.experiments.create_experiment`."""
+        from .experiments import create_experiment
+
+        return create_experiment(self, name, prompt_name, **kwargs)
+
+    def experiment(self, name_or_id: str | int) -> Experiment:
+        """Reopen an experiment by name or id."""
+        from .experiments import get_experiment
+
+        return get_experiment(self, name_or_id)
+
+    def experiments(self, prompt_name: str | None = None, status: str | None = None) -> Any:
+        """List experiments, newest first (an :class:`ExperimentList` that renders as a table)."""
+        from .experiments import list_experiments
+
+        return list_experiments(self, prompt_name=prompt_name, status=status)
+
+    # -- offline experiments --------------------------------------------------------------
+    @property
+    def prompts(self) -> Any:
+        """The prompt registry (immutable versions of prompt templates)."""
+        from .offline.prompts import PromptRegistry
+
+        return PromptRegistry(self)
+
+    def run_offline(self, dataset: Any, versions: Sequence[Any], model: Any, **kwargs: Any) -> Any:
+        """Run prompt versions over a dataset; see :func:`promptab_nb.offline.runner.run_offline`."""
+        from .offline.runner import run_offline
+
+        return run_offline(self, dataset, versions, model, **kwargs)
+
+    def offline_runs(self) -> Any:
+        """Offline runs stored in this workspace, newest first."""
+        from .offline.runner import list_runs
+
+        return list_runs(self)
+
+    def offline_run(self, run_id: str) -> Any:
+        """Reopen a stored offline run by id."""
+        from .offline.runner import get_run
+
+        return get_run(self, run_id)
+
+    # -- lifetime -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the DuckDB connection (a file workspace can then be opened elsewhere)."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each canonical table."""
+        return {
+            t: self._fetch(f"SELECT count(*) FROM {ident(t)}")[0][0] for t in schema.PUBLIC_TABLES
+        }
+
+    def __repr__(self) -> str:
+        where = self.path or ":memory:"
+        try:
+            c = self.counts()
+            body = ", ".join(
+                f"{k}={v:,}" for k, v in c.items() if k in ("exposures", "generations", "evaluations", "experiments")
+            )
+        except duckdb.Error:
+            body = "closed"
+        return f"Workspace({where}: {body})"
