@@ -145,15 +145,14 @@ class Workspace:
         one_of(as_, "as_", ("pandas", "polars", "arrow"))
         with self._lock:
             try:
-                rel = self.con.execute(query, params or [])
+                rel = self.con.sql(query, params=params or None)
+                if rel is None:  # a statement without a result
+                    return None
                 if as_ == "pandas":
                     return rel.df()
-                table = rel.to_arrow_table()
                 if as_ == "polars":
-                    import polars as pl
-
-                    return pl.from_arrow(table)
-                return table
+                    return rel.pl()
+                return rel.to_arrow_table()
             except duckdb.Error as err:
                 raise InvalidArgumentError(f"query failed: {err}") from err
 
