@@ -33,8 +33,7 @@ def check(
                 raise TypeError
         except TypeError:
             raise InvalidArgumentError(
-                f"{name} == {value!r}, must be a number"
-                + (" (an integer)" if integer else "")
+                f"{name} == {value!r}, must be a number" + (" (an integer)" if integer else "")
             ) from None
     if integer and (not float(value).is_integer()):
         raise InvalidArgumentError(f"{name} == {value!r}, must be an integer")

@@ -52,7 +52,11 @@ def _flatten(children: Iterable[Any]) -> Iterable[str]:
 
 
 def table(
-    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str | None = None, **attrs: Any
+    header: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+    **attrs: Any,
 ) -> Markup:
     """An HTML table with a header row; cells may be text or Markup."""
     head = el("thead", el("tr", *[el("th", h, scope="col") for h in header]))

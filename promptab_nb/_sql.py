@@ -14,4 +14,3 @@ def ident(name: str, allowed: Collection[str] | None = None) -> str:
     if not isinstance(name, str) or not name or "\x00" in name:
         raise InvalidArgumentError(f"invalid SQL identifier {name!r}")
     return '"' + name.replace('"', '""') + '"'
-

@@ -80,6 +80,8 @@ class Workspace:
                 f"cannot open workspace {self.path}: {err}. Is it a promptab_nb DuckDB file?"
             ) from err
         self._lock = threading.RLock()
+        # Naive timestamps in exports are UTC (PostHog writes UTC); make DuckDB read them so.
+        self.con.execute("SET TimeZone = 'UTC'")
         self._create_schema()
 
     # -- schema ---------------------------------------------------------------------------
@@ -87,9 +89,7 @@ class Workspace:
         with self.transaction():
             for table in schema.TABLES:
                 self.con.execute(schema.ddl(table))
-            row = self.con.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 self.con.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)]
@@ -190,7 +190,9 @@ class Workspace:
         )
 
     # -- experiments ----------------------------------------------------------------------
-    def create_experiment(self, name: str, prompt_name: str | None = None, **kwargs: Any) -> Experiment:
+    def create_experiment(
+        self, name: str, prompt_name: str | None = None, **kwargs: Any
+    ) -> Experiment:
         """Create a running experiment; see :func:`promptab_nb.experiments.create_experiment`."""
         from .experiments import create_experiment
 
@@ -257,7 +259,9 @@ class Workspace:
         try:
             c = self.counts()
             body = ", ".join(
-                f"{k}={v:,}" for k, v in c.items() if k in ("exposures", "generations", "evaluations", "experiments")
+                f"{k}={v:,}"
+                for k, v in c.items()
+                if k in ("exposures", "generations", "evaluations", "experiments")
             )
         except duckdb.Error:
             body = "closed"

@@ -1,0 +1,133 @@
+"""The result of a load: what was read, loaded, rejected and skipped as a duplicate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import _html
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One file's load. ``rows_read == sum(loaded.values()) + rows_rejected + rows_duplicate``."""
+
+    file: str
+    format: str
+    sha256: str
+    import_id: int
+    rows_read: int
+    loaded: dict[str, int]
+    rows_rejected: int
+    rows_duplicate: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(self.loaded.values())
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load did, file by file; renders as a table in Jupyter."""
+
+    source: str
+    files: tuple[FileReport, ...]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def rows_duplicate(self) -> int:
+        return sum(f.rows_duplicate for f in self.files)
+
+    @property
+    def loaded(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            for k, v in f.loaded.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            for k, v in f.reasons.items():
+                out[k] = out.get(k, 0) + v
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "file": f.file,
+                    "format": f.format,
+                    "sha256": f.sha256,
+                    "import_id": f.import_id,
+                    "rows_read": f.rows_read,
+                    **{f"loaded_{k}": v for k, v in f.loaded.items()},
+                    "rows_rejected": f.rows_rejected,
+                    "rows_duplicate": f.rows_duplicate,
+                    "seconds": f.seconds,
+                }
+                for f in self.files
+            ]
+        )
+
+    def __repr__(self) -> str:
+        loaded = ", ".join(f"{v:,} {k}" for k, v in self.loaded.items())
+        lines = [
+            f"LoadReport({self.source}): {len(self.files)} file(s), {self.rows_read:,} rows read → "
+            f"{loaded}; {self.rows_rejected:,} rejected, {self.rows_duplicate:,} already loaded"
+        ]
+        for reason, n in list(self.reasons.items())[:8]:
+            lines.append(f"  rejected {n:,}: {reason}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [
+                f.file,
+                f.format,
+                f.sha256[:12],
+                f"{f.rows_read:,}",
+                ", ".join(f"{v:,} {k}" for k, v in f.loaded.items()),
+                f"{f.rows_rejected:,}",
+                f"{f.rows_duplicate:,}",
+            ]
+            for f in self.files
+        ]
+        reasons = (
+            _html.el(
+                "ul",
+                *[_html.el("li", f"{n:,} × {r}") for r, n in list(self.reasons.items())[:12]],
+            )
+            if self.reasons
+            else None
+        )
+        return _html.el(
+            "div",
+            _html.el("style", _html.Markup(_html.STYLE)),
+            _html.table(
+                ["file", "format", "sha256", "read", "loaded", "rejected", "already loaded"],
+                rows,
+                caption=f"Loaded from {self.source}",
+            ),
+            _html.el("div", "Rejected rows (see ws.rejects()):", reasons, class_="note")
+            if reasons
+            else None,
+            class_="pab",
+        )

@@ -1,0 +1,239 @@
+"""Tests of two proportions: z test, Fisher's exact test and Pearson's chi-square."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import scipy.stats
+
+from .._checks import check, one_of
+from ..errors import InvalidArgumentError
+from ._types import Alternative, Comparison, PropStats, RelMethod
+from .means import _check_common, _Core, _finish, _interval, _method_name, _pvalue
+
+Pooled = Literal["test", "both", "none"]
+
+
+def _props(control: object, treatment: object) -> tuple[int, int, int, int]:
+    for name, arm in (("control", control), ("treatment", treatment)):
+        if not isinstance(arm, PropStats):
+            raise InvalidArgumentError(
+                f"{name} is a {type(arm).__name__}, must be PropStats(n, successes)"
+            )
+    return control.successes, control.n, treatment.successes, treatment.n  # type: ignore[attr-defined]
+
+
+def _ztest_core(
+    xc: Any,
+    nc: Any,
+    xt: Any,
+    nt: Any,
+    *,
+    alpha: float,
+    relative: bool = False,
+    rel_method: RelMethod = "delta",
+    alternative: Alternative = "two-sided",
+    pooled: Pooled = "test",
+    correction: bool = False,
+) -> _Core:
+    """Vectorized two-proportion z test; see :func:`ztest_proportions`."""
+    xc, nc, xt, nt = (np.asarray(a, dtype=float) for a in (xc, nc, xt, nt))
+    pc, pt = xc / nc, xt / nt
+    diff = pt - pc
+    pp = (xc + xt) / (nc + nt)
+    se_pool = np.sqrt(pp * (1 - pp) * (1 / nc + 1 / nt))
+    se_wald = np.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
+    se_test = se_wald if pooled == "none" else se_pool
+    se_ci = se_pool if pooled == "both" else se_wald
+    cc = 0.5 * (1 / nc + 1 / nt) if correction else np.zeros_like(diff)
+    shrunk = np.sign(diff) * np.maximum(np.abs(diff) - cc, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se_test > 0, shrunk / se_test, np.sign(shrunk) * np.inf)
+        stat = np.where(shrunk == 0, 0.0, stat)
+        p = _pvalue(stat, None, alternative, "normal")
+        z = scipy.stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha)
+        if not relative:
+            lo, hi = _interval(diff, z * se_ci + cc, z * se_ci + cc, alternative)
+            return _Core(diff, np.clip(lo, -1, 1), np.clip(hi, -1, 1), p, stat, np.inf, se_ci)
+        if rel_method == "delta":
+            est = diff / pc
+            rse = np.sqrt(pt * (1 - pt) / (nt * pc**2) + pc * (1 - pc) * pt**2 / (nc * pc**4))
+            lo, hi = _interval(est, z * rse, z * rse, alternative)
+            return _Core(est, lo, hi, p, stat, np.inf, rse)
+        if rel_method == "divide":
+            lo, hi = _interval(diff / pc, (z * se_ci + cc) / pc, (z * se_ci + cc) / pc, alternative)
+            return _Core(diff / pc, lo, hi, p, stat, np.inf, se_ci / pc)
+        ratio = pt / pc
+        if pooled == "both":
+            lse = se_pool / pp
+        else:
+            lse = np.sqrt((1 - pc) / (nc * pc) + (1 - pt) / (nt * pt))
+        half = z * lse + cc / pc
+        lo = ratio * np.exp(-half) - 1 if alternative != "less" else -np.inf * np.ones_like(ratio)
+        hi = ratio * np.exp(half) - 1 if alternative != "greater" else np.inf * np.ones_like(ratio)
+        return _Core(ratio - 1, lo, hi, p, stat, np.inf, lse)
+
+
+def _prop_note(xc: int, nc: int, xt: int, nt: int, relative: bool) -> str | None:
+    if relative and xc == 0:
+        return "control rate is 0: the relative effect is undefined; use relative=False"
+    if xc + xt == 0 or (xc == nc and xt == nt):
+        return "no variation in either arm (all 0 or all 1): p = 1, CI of width 0"
+    return None
+
+
+def ztest_proportions(
+    control: PropStats,
+    treatment: PropStats,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+    rel_method: RelMethod = "delta",
+    alternative: Alternative = "two-sided",
+    pooled: Pooled = "test",
+    correction: bool = False,
+) -> Comparison:
+    """Two-proportion z test of rate(treatment) − rate(control), two-sided by default.
+
+    Parameters
+    ----------
+    control, treatment
+        Units and successes per arm.
+    alpha
+        Significance level; CI level ``1 − alpha``.
+    relative, rel_method
+        Relative lift ``rate_t / rate_c − 1`` (fraction) with a ``"delta"`` (default),
+        ``"log"`` or ``"divide"`` CI, as in :func:`welch`. The p-value is always the absolute test's.
+    alternative
+        H1: ``"two-sided"``, ``"greater"`` (treatment rate higher) or ``"less"``.
+    pooled
+        ``"test"`` (default): pooled SE for the p-value (equal to the uncorrected 2×2 chi-square),
+        unpooled Wald SE for the CI. ``"both"`` / ``"none"``: pooled / unpooled for both
+        (tea-tasting's ``equal_var=True`` / ``False``).
+    correction
+        Continuity correction ``0.5 (1/n_c + 1/n_t)`` on the statistic and the CI.
+
+    Returns
+    -------
+    Comparison
+        Difference in proportions (a fraction; ×100 for percentage points), CI clipped to
+        [−1, 1], normal p-value, z statistic, ``df=None``.
+    """
+    _check_common(alpha, alternative, rel_method)
+    one_of(pooled, "pooled", ("test", "both", "none"))
+    xc, nc, xt, nt = _props(control, treatment)
+    core = _ztest_core(
+        xc, nc, xt, nt, alpha=alpha, relative=relative, rel_method=rel_method,
+        alternative=alternative, pooled=pooled, correction=correction,
+    )  # fmt: skip
+    base = "z test (pooled)" if pooled == "both" else "z test"
+    if pooled == "test":
+        base = "z test (pooled test, Wald CI)"
+    if correction:
+        base += ", continuity corrected"
+    return _finish(
+        core, method=_method_name(base, relative, rel_method), relative=relative, alpha=alpha,
+        alternative=alternative, note=_prop_note(xc, nc, xt, nt, relative), df_is_none=True,
+    )  # fmt: skip
+
+
+def _wilson(x: float, n: float, z: float) -> tuple[float, float]:
+    p = x / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def _newcombe(xc: int, nc: int, xt: int, nt: int, z: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for rate_t − rate_c (his method 10)."""
+    pc, pt = xc / nc, xt / nt
+    lc, uc = _wilson(xc, nc, z)
+    lt, ut = _wilson(xt, nt, z)
+    d = pt - pc
+    return d - math.sqrt((pt - lt) ** 2 + (uc - pc) ** 2), d + math.sqrt(
+        (ut - pt) ** 2 + (pc - lc) ** 2
+    )
+
+
+def fisher_exact(
+    control: PropStats,
+    treatment: PropStats,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+    alternative: Alternative = "two-sided",
+) -> Comparison:
+    """Fisher's exact test of equal proportions, with a CI for their difference.
+
+    The p-value is ``scipy.stats.fisher_exact`` on ``[[x_t, x_c], [n_t − x_t, n_c − x_c]]``
+    (two-sided: sum of tables no more probable than the observed one; ``"greater"``: treatment
+    rate higher). Being exact and conditional on both margins, it is conservative: its false
+    positive rate is at most ``alpha`` and often well below.
+
+    The estimate is ``rate_t − rate_c`` (fraction) with Newcombe's hybrid score CI, which
+    keeps its coverage with zero counts; with ``relative`` it is ``rate_t / rate_c − 1`` with the
+    Katz log CI of the risk ratio (undefined when a count is 0).
+    """
+    _check_common(alpha, alternative)
+    xc, nc, xt, nt = _props(control, treatment)
+    table = [[xt, xc], [nt - xt, nc - xc]]
+    p = float(scipy.stats.fisher_exact(table, alternative=alternative).pvalue)
+    z = float(scipy.stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
+    note = _prop_note(xc, nc, xt, nt, relative)
+    pc, pt = xc / nc, xt / nt
+    if relative:
+        if xc == 0 or xt == 0:
+            note = note or "a zero count: the log CI of the risk ratio is undefined"
+            est, lo, hi, se = (pt / pc - 1 if pc else math.nan), math.nan, math.nan, math.nan
+        else:
+            se = math.sqrt(1 / xt - 1 / nt + 1 / xc - 1 / nc)
+            est = pt / pc - 1
+            lo, hi = (pt / pc) * math.exp(-z * se) - 1, (pt / pc) * math.exp(z * se) - 1
+    else:
+        est = pt - pc
+        lo, hi = _newcombe(xc, nc, xt, nt, z)
+        se = math.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
+    if alternative == "greater":
+        hi = math.inf
+    elif alternative == "less":
+        lo = -math.inf
+    odds = scipy.stats.contingency.odds_ratio(table, kind="sample").statistic
+    method = "fisher exact" + (", relative (Katz log CI)" if relative else ", Newcombe CI")
+    return Comparison(
+        est, lo, hi, min(1.0, p), float(odds), None, method, relative, alpha, se, alternative, note
+    )
+
+
+def chi_square(
+    control: PropStats,
+    treatment: PropStats,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+    correction: bool = True,
+) -> Comparison:
+    """Pearson chi-square test of independence on the 2×2 table (two-sided).
+
+    ``correction`` applies Yates' continuity correction (the ``scipy.stats.chi2_contingency``
+    default). The estimate is ``rate_t − rate_c`` with the Wald CI (or the delta-method relative
+    lift when ``relative``); ``statistic`` is χ² with ``df = 1``.
+    """
+    check(alpha, "alpha", gt=0, lt=1)
+    xc, nc, xt, nt = _props(control, treatment)
+    table = np.array([[xt, nt - xt], [xc, nc - xc]])
+    note = _prop_note(xc, nc, xt, nt, relative)
+    core = _ztest_core(xc, nc, xt, nt, alpha=alpha, relative=relative, pooled="test")
+    if (table.sum(axis=0) == 0).any():
+        chi2, p = 0.0, 1.0
+    else:
+        res = scipy.stats.chi2_contingency(table, correction=correction)
+        chi2, p = float(res.statistic), float(res.pvalue)
+    core = core._replace(p_value=p, statistic=chi2, df=1.0)
+    base = "chi-square" + (" (Yates)" if correction else "") + ", Wald CI"
+    return _finish(
+        core, method=_method_name(base, relative, "delta"), relative=relative, alpha=alpha,
+        alternative="two-sided", note=note,
+    )  # fmt: skip

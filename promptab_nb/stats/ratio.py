@@ -1,0 +1,76 @@
+"""Ratio metrics (``sum(num) / sum(den)`` per arm) compared by the delta method over units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ._types import Alternative, Comparison, RatioStats, RelMethod
+from .means import _check_common, _compare_core, _finish, _method_name
+
+
+def _ratio_var(n: Any, num: Any, num_sq: Any, den: Any, den_sq: Any, num_den: Any) -> Any:
+    """Per-unit delta-method variance of ``num/den``: Var(M)/D² + M² Var(D)/D⁴ − 2 M Cov/D³.
+
+    M and D are per-unit means; Var and Cov are sample (n − 1) estimates. Divide by ``n`` for
+    the squared standard error of the ratio. Arrays welcome.
+    """
+    n = np.asarray(n, dtype=float)
+    m, d = np.asarray(num) / n, np.asarray(den) / n
+    vm = (np.asarray(num_sq) - num * m) / (n - 1)
+    vd = (np.asarray(den_sq) - den * d) / (n - 1)
+    cov = (np.asarray(num_den) - num * d) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = vm / d**2 + m**2 * vd / d**4 - 2 * m * cov / d**3
+    # Rounding can leave a perfectly determined ratio a hair below 0.
+    return np.maximum(var, 0.0)
+
+
+def ratio_test(
+    control: RatioStats,
+    treatment: RatioStats,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+    rel_method: RelMethod = "delta",
+    alternative: Alternative = "two-sided",
+    equal_var: bool = False,
+) -> Comparison:
+    """Compare ratio metrics ``sum(num)/sum(den)`` of two arms (delta method), two-sided by default.
+
+    Each arm's ratio ``R = mean(num)/mean(den)`` gets the per-unit delta-method variance
+    ``(Var N − 2 R Cov(N, D) + R² Var D) / mean(D)²`` (sample moments over units, so clustering of
+    requests within users is respected), then a Welch t test (``equal_var=False``, default) or
+    a Student t test with pooled variance (``equal_var=True``) as if it were a mean.
+
+    Use it for per-request rates under user assignment (errors per request, cost per
+    generation). Estimate in the metric's unit (num unit per den unit) or, with ``relative``, the
+    lift as a fraction (``rel_method`` as in :func:`welch`).
+    """
+    _check_common(alpha, alternative, rel_method)
+    for name, arm in (("control", control), ("treatment", treatment)):
+        if not isinstance(arm, RatioStats):
+            raise InvalidArgumentError(f"{name} is a {type(arm).__name__}, must be RatioStats")
+        if arm.den_total == 0:
+            raise InvalidArgumentError(
+                f"{name}.den_total == 0: the ratio is undefined (no denominator events in the arm)"
+            )
+    mc, mt = control.mean, treatment.mean
+    vc, vt = control.var, treatment.var
+    dist = "student" if equal_var else "welch"
+    core = _compare_core(
+        mc, vc, control.n, mt, vt, treatment.n, alpha=alpha, relative=relative,
+        rel_method=rel_method, alternative=alternative, dist=dist,
+    )  # fmt: skip
+    note = None
+    if relative and mc == 0:
+        note = "control ratio is 0: the relative effect is undefined; use relative=False"
+    elif vc == 0 and vt == 0:
+        note = "zero variance in both arms: the difference is exact (CI of width 0)"
+    base = f"ratio delta method, {'student' if equal_var else 'welch'} t"
+    return _finish(
+        core, method=_method_name(base, relative, rel_method), relative=relative, alpha=alpha,
+        alternative=alternative, note=note,
+    )  # fmt: skip

@@ -1,0 +1,65 @@
+"""Tiny hand-made PostHog exports for tests, written in the three formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+FLAG = "prompt-test"
+T0 = pd.Timestamp("2026-03-01T10:00:00Z")
+
+
+def ev(uuid, event, distinct_id, minutes, props, person_id=None):
+    return {
+        "uuid": uuid,
+        "event": event,
+        "distinct_id": distinct_id,
+        "person_id": person_id,
+        "timestamp": T0 + pd.Timedelta(minutes=minutes),
+        "properties": props,
+    }
+
+
+def expo(uuid, user, minutes, variant, flag=FLAG):
+    return ev(uuid, "$feature_flag_called", user, minutes,
+              {"$feature_flag": flag, "$feature_flag_response": variant})
+
+
+def gen(uuid, user, minutes, *, latency=1.0, cost=0.01, error=False, prompt="support", version="1", **extra):
+    p = {"$ai_latency": latency, "$ai_total_cost_usd": cost, "$ai_input_tokens": 100,
+         "$ai_output_tokens": 50, "$ai_model": "gpt-4o-mini", "$ai_provider": "openai",
+         "$ai_http_status": 500 if error else 200, "$ai_prompt_name": prompt,
+         "$ai_prompt_version": version, "$ai_trace_id": f"t-{uuid}", **extra}
+    if error:
+        p["$ai_is_error"] = True
+        p["$ai_error"] = "boom"
+    return ev(uuid, "$ai_generation", user, minutes, p)
+
+
+def evaluation(uuid, user, minutes, target, result, applicable=True):
+    p = {"$ai_evaluation_name": "helpful", "$ai_evaluation_result": result,
+         "$ai_target_event_id": target}
+    if not applicable:
+        p["$ai_evaluation_applicable"] = False
+    return ev(uuid, "$ai_evaluation", user, minutes, p)
+
+
+def write(events: list[dict], directory: Path, stem: str = "events") -> dict[str, Path]:
+    """Write the events as Parquet (properties JSON text), JSONL (nested) and CSV."""
+    directory.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame(events)
+    flat = df.assign(properties=df["properties"].map(json.dumps))
+    paths = {
+        "parquet": directory / f"{stem}.parquet",
+        "jsonl": directory / f"{stem}.jsonl",
+        "csv": directory / f"{stem}.csv",
+    }
+    flat.assign(timestamp=flat["timestamp"].astype("datetime64[us, UTC]")).to_parquet(paths["parquet"], index=False)
+    with paths["jsonl"].open("w") as fh:
+        for e in events:
+            row = dict(e, timestamp=e["timestamp"].isoformat())
+            fh.write(json.dumps(row) + "\n")
+    flat.assign(timestamp=flat["timestamp"].map(lambda t: t.isoformat())).to_csv(paths["csv"], index=False)
+    return paths
