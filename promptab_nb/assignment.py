@@ -121,6 +121,10 @@ def _to_arrow_ids(ids: Any) -> pa.Array | pa.ChunkedArray:
         )
     if isinstance(ids, pa.Array | pa.ChunkedArray):
         return _arrow_strings(ids)
+    if hasattr(ids, "columns"):  # a whole table: iterating it would hash the column names
+        raise InvalidArgumentError(
+            f"ids is a {type(ids).__name__} (a table); pass one column, e.g. df['distinct_id']"
+        )
     module = type(ids).__module__.split(".")[0]
     if module == "polars":
         return _arrow_strings(ids.to_arrow())

@@ -495,6 +495,9 @@ def test_bad_flag_key(key: object) -> None:
         (pl.Series(["a", None, None]), "2 missing"),
         (pa.array([1, None]), "first at position 1"),
         (np.zeros((2, 2)), "one-dimensional"),
+        (pd.DataFrame({"distinct_id": ["a"]}), "pass one column"),
+        (pl.DataFrame({"distinct_id": ["a"]}), "pass one column"),
+        (pa.table({"distinct_id": ["a"]}), "pass one column"),
     ],
 )
 def test_bad_ids(ids: object, match: str) -> None:
