@@ -1,0 +1,179 @@
+"""Paired comparisons for offline runs: the same items scored under two prompt versions.
+
+``x`` holds the baseline (control) scores and ``y`` the candidate's, paired by item (and
+repeat); every estimate is about ``y − x``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.stats
+
+from .._checks import check, one_of
+from ..errors import InvalidArgumentError
+from ._types import Alternative, Comparison
+from .quantiles import _values
+
+
+def _pairs(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> np.ndarray:
+    xa, ya = _values(x, "x"), _values(y, "y")
+    if xa.shape != ya.shape:
+        raise InvalidArgumentError(f"x has {xa.size} values but y has {ya.size}; pair them by item")
+    return ya - xa
+
+
+def _check(alpha: float, alternative: str) -> None:
+    check(alpha, "alpha", gt=0, lt=1)
+    one_of(alternative, "alternative", ("two-sided", "greater", "less"))
+
+
+def mcnemar(b: int, c: int, *, n: int | None = None, alpha: float = 0.05) -> Comparison:
+    """Exact McNemar test for paired pass/fail outcomes (two-sided).
+
+    Parameters
+    ----------
+    b
+        Items that pass under the baseline and fail under the candidate (regressions).
+    c
+        Items that fail under the baseline and pass under the candidate (improvements).
+    n
+        All paired items; when given, the estimate is the change in pass rate ``(c − b)/n``
+        (a fraction) with a Wald CI for paired proportions, else the net count ``c − b``.
+
+    Returns
+    -------
+    Comparison
+        p-value of the exact binomial test of ``b`` vs ``c`` (H1: P(improve) ≠ P(regress)),
+        equal to ``statsmodels...mcnemar(table, exact=True)``; ``statistic = min(b, c)``.
+    """
+    check(b, "b", ge=0, integer=True)
+    check(c, "c", ge=0, integer=True)
+    check(alpha, "alpha", gt=0, lt=1)
+    b, c = int(b), int(c)
+    k = b + c
+    p = 1.0 if k == 0 else min(1.0, 2 * float(scipy.stats.binom.cdf(min(b, c), k, 0.5)))
+    note = "no discordant pairs: the versions agree on every item" if k == 0 else None
+    if n is None:
+        est, lo, hi, se = float(c - b), math.nan, math.nan, math.nan
+    else:
+        check(n, "n", ge=max(k, 1), integer=True)
+        est = (c - b) / n
+        se = math.sqrt(max(k / n - est * est, 0.0) / n)
+        z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+        lo, hi = est - z * se, est + z * se
+    return Comparison(
+        est, lo, hi, p, float(min(b, c)), None, "mcnemar exact", False, alpha, se, "two-sided", note
+    )
+
+
+def paired_t(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> Comparison:
+    """Paired t test of mean(y − x) (equals ``scipy.stats.ttest_rel(y, x)``); unit of the scores."""
+    _check(alpha, alternative)
+    d = _pairs(x, y)
+    n = d.size
+    est, sd = float(d.mean()), float(d.std(ddof=1))
+    df = float(n - 1)
+    se = sd / math.sqrt(n)
+    prob = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+    q = float(scipy.stats.t.ppf(prob, df))
+    lo = est - q * se if alternative != "less" else -math.inf
+    hi = est + q * se if alternative != "greater" else math.inf
+    if se == 0:
+        stat = 0.0 if est == 0 else math.copysign(math.inf, est)
+        note = "every pair has the same difference: CI of width 0"
+    else:
+        stat, note = est / se, None
+    if alternative == "two-sided":
+        p = 2 * float(scipy.stats.t.sf(abs(stat), df))
+    elif alternative == "greater":
+        p = float(scipy.stats.t.sf(stat, df))
+    else:
+        p = float(scipy.stats.t.cdf(stat, df))
+    return Comparison(
+        est, lo, hi, min(1.0, p), stat, df, "paired t", False, alpha, se, alternative, note
+    )
+
+
+def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """Hodges–Lehmann estimate (median of Walsh averages) and its normal-approximation CI."""
+    n = d.size
+    i, j = np.triu_indices(n)
+    walsh = np.sort((d[i] + d[j]) / 2)
+    m = walsh.size
+    z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+    k = int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
+    k = min(max(k, 0), m - 1)
+    return float(np.median(walsh)), float(walsh[k]), float(walsh[m - 1 - k])
+
+
+def wilcoxon(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> Comparison:
+    """Wilcoxon signed-rank test of y − x (equals ``scipy.stats.wilcoxon(y, x)``).
+
+    H1 (two-sided): the differences are not symmetric about 0. The estimate is the
+    Hodges–Lehmann pseudo-median of ``y − x`` with its (normal-approximation) CI, in the unit
+    of the scores.
+    """
+    _check(alpha, alternative)
+    d = _pairs(x, y)
+    if not (d != 0).any():
+        return Comparison(
+            0.0, 0.0, 0.0, 1.0, 0.0, None, "wilcoxon signed-rank", False, alpha, 0.0, alternative,
+            "every difference is 0: the versions score identically",
+        )  # fmt: skip
+    res = scipy.stats.wilcoxon(d, alternative=alternative)
+    est, lo, hi = _walsh_ci(d, alpha)
+    return Comparison(
+        est, lo, hi, float(res.pvalue), float(res.statistic), None,
+        "wilcoxon signed-rank, Hodges-Lehmann CI", False, alpha, math.nan, alternative,
+    )  # fmt: skip
+
+
+def paired_bootstrap(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = 2000,
+    seed: int | np.random.Generator | None = None,
+    alpha: float = 0.05,
+) -> Comparison:
+    """Bootstrap of mean(y − x) over pairs, percentile CI, two-sided bootstrap p-value.
+
+    Pairs are resampled together (vectorized, ``rng = np.random.default_rng(seed)``); the
+    p-value is the share of centred replicates at least as extreme as the estimate.
+    """
+    check(alpha, "alpha", gt=0, lt=1)
+    check(n_boot, "n_boot", ge=100, integer=True)
+    d = _pairs(x, y)
+    rng = np.random.default_rng(seed)
+    est = float(d.mean())
+    boot = np.empty(n_boot)
+    rows = max(1, 2_000_000 // d.size)
+    for start in range(0, n_boot, rows):
+        stop = min(n_boot, start + rows)
+        boot[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    se = float(boot.std(ddof=1))
+    if se == 0:
+        p, note = (1.0 if est == 0 else 0.0), "every pair has the same difference: CI of width 0"
+    else:
+        p = max(float(np.mean(np.abs(boot - est) >= abs(est) - 1e-12)), 1.0 / n_boot)
+        note = None
+    return Comparison(
+        est, float(lo), float(hi), min(p, 1.0), est / se if se else math.nan, None,
+        "paired bootstrap (percentile CI)", False, alpha, se, "two-sided", note,
+    )  # fmt: skip
