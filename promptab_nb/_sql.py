@@ -14,3 +14,11 @@ def ident(name: str, allowed: Collection[str] | None = None) -> str:
     if not isinstance(name, str) or not name or "\x00" in name:
         raise InvalidArgumentError(f"invalid SQL identifier {name!r}")
     return '"' + name.replace('"', '""') + '"'
+
+
+def used_params(sql: str, params: dict[str, object]) -> dict[str, object]:
+    """The subset of named parameters that ``sql`` refers to (DuckDB rejects unused ones)."""
+    import re
+
+    names = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
+    return {k: v for k, v in params.items() if k in names}

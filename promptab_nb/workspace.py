@@ -12,7 +12,7 @@ import duckdb
 
 from . import schema
 from ._checks import one_of
-from ._sql import ident
+from ._sql import ident, used_params
 from .errors import DataError, InvalidArgumentError, NotFoundError, WorkspaceInUseError
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ class Workspace:
             The query fails to parse or bind (the DuckDB message is included).
         """
         one_of(as_, "as_", ("pandas", "polars", "arrow"))
+        if isinstance(params, Mapping):
+            params = used_params(query, dict(params))
         with self._lock:
             try:
                 rel = self.con.sql(query, params=params or None)
@@ -157,8 +159,14 @@ class Workspace:
                 raise InvalidArgumentError(f"query failed: {err}") from err
 
     def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list:
+        if isinstance(params, Mapping):
+            params = used_params(query, dict(params))
         with self._lock:
             return self.con.execute(query, params or []).fetchall()
+
+    def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self.con.execute(query, used_params(query, dict(params or {})))
 
     # -- loading --------------------------------------------------------------------------
     def load_posthog(self, path: str | Path, *, progress: bool = True) -> LoadReport:
@@ -191,12 +199,20 @@ class Workspace:
 
     # -- experiments ----------------------------------------------------------------------
     def create_experiment(
-        self, name: str, prompt_name: str | None = None, **kwargs: Any
+        self,
+        name: str,
+        prompt_name: str | None = None,
+        variants: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        **kwargs: Any,
     ) -> Experiment:
-        """Create a running experiment; see :func:`promptab_nb.experiments.create_experiment`."""
+        """Create a running experiment; see :func:`promptab_nb.experiments.create_experiment`.
+
+        Example: ``ws.create_experiment("support-v2", "support-bot", {"control": "1", "test": "2"},
+        flag_key="support-bot-prompt")``.
+        """
         from .experiments import create_experiment
 
-        return create_experiment(self, name, prompt_name, **kwargs)
+        return create_experiment(self, name, prompt_name, variants, **kwargs)
 
     def experiment(self, name_or_id: str | int) -> Experiment:
         """Reopen an experiment by name or id."""

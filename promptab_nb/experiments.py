@@ -1,0 +1,525 @@
+"""Experiment records and their lifecycle: running → concluded (with a winner) or stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import _html
+from ._checks import check, one_of
+from .errors import (
+    ExperimentConflict,
+    ExperimentStateError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .results import ExperimentResult
+    from .workspace import Workspace
+
+Status = Literal["running", "concluded", "stopped"]
+Unit = Literal["user", "request"]
+MAX_VARIANTS = 10
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _as_utc(value: Any, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as err:
+            raise InvalidArgumentError(
+                f"{name} == {value!r} is not an ISO date-time; use e.g. '2026-12-31T00:00:00Z'"
+            ) from err
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise InvalidArgumentError(f"{name} == {value!r}, must be a datetime, date or ISO string")
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _variants(variants: Any) -> dict[str, str]:
+    """Normalise ``{"control": "v1", "test": "v2"}`` or ``[("control", "v1"), ...]``."""
+    if variants is None:
+        raise InvalidArgumentError(
+            'variants is missing; pass e.g. variants={"control": "v1", "test": "v2"} '
+            "(variant key → prompt version, control first)"
+        )
+    pairs = list(variants.items()) if isinstance(variants, Mapping) else list(variants)
+    if not pairs:
+        raise InvalidArgumentError(
+            'variants is empty; pass e.g. variants={"control": "v1", "test": "v2"}'
+        )
+    try:
+        keys = [str(k) for k, _ in pairs]
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            "variants must map variant key → prompt version, e.g. {'control': 'v1', 'test': 'v2'}"
+        ) from err
+    if len(pairs) < 2:
+        raise InvalidArgumentError(
+            f"variants has 1 variant ({keys[0]!r}); an experiment needs a control and at least "
+            "one treatment"
+        )
+    if len(pairs) > MAX_VARIANTS:
+        raise InvalidArgumentError(
+            f"variants has {len(pairs)} variants; at most {MAX_VARIANTS} are allowed"
+        )
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise InvalidArgumentError(f"variants has duplicate keys {dupes}; each key must be unique")
+    if any(not k or k == "$multiple" for k in keys):
+        raise InvalidArgumentError("variant keys must be non-empty and not '$multiple'")
+    return {str(k): str(v) for k, v in pairs}
+
+
+def _split(split: Any, keys: Sequence[str]) -> dict[str, float]:
+    if split is None:
+        return {k: 100.0 / len(keys) for k in keys}
+    if isinstance(split, Mapping):
+        unknown = set(split) - set(keys)
+        if unknown or set(split) != set(keys):
+            raise InvalidArgumentError(
+                f"split keys {sorted(map(str, split))} must equal the variant keys {list(keys)}"
+            )
+        shares = [split[k] for k in keys]
+    else:
+        shares = list(split)
+        if len(shares) != len(keys):
+            raise InvalidArgumentError(
+                f"split has {len(shares)} shares for {len(keys)} variants; give one percentage "
+                "per variant"
+            )
+    for k, s in zip(keys, shares, strict=True):
+        check(s, f"split[{k!r}]", gt=0, le=100)
+    total = float(sum(shares))
+    if not math.isclose(total, 100.0, abs_tol=1e-6):
+        raise InvalidArgumentError(
+            f"split sums to {total:g}, must sum to 100 (percent per variant, e.g. [50, 50])"
+        )
+    return {k: float(s) for k, s in zip(keys, shares, strict=True)}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A prompt experiment stored in a workspace.
+
+    ``variants`` maps variant key → prompt version (the first is the control) and ``split`` the
+    variant key → percent of traffic. Status changes go through :meth:`declare_winner` and
+    :meth:`stop`, which persist and return the updated record.
+    """
+
+    ws: Workspace
+    id: int
+    name: str
+    prompt_name: str | None
+    flag_key: str | None
+    variants: dict[str, str]
+    split: dict[str, float]
+    unit: Unit
+    metrics: tuple[str, ...] | None
+    rollout: float
+    status: Status
+    created_at: dt.datetime
+    ends_at: dt.datetime | None
+    concluded_at: dt.datetime | None
+    winner: str | None
+
+    @property
+    def control(self) -> str:
+        """Key of the control variant (the first)."""
+        return next(iter(self.variants))
+
+    @property
+    def treatments(self) -> list[str]:
+        """Keys of the non-control variants."""
+        return list(self.variants)[1:]
+
+    @property
+    def is_expired(self) -> bool:
+        """True when ``ends_at`` has passed and the experiment is still running."""
+        return self.status == "running" and self.ends_at is not None and self.ends_at < _now()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _transition(self, status: Status, winner: str | None = None) -> Experiment:
+        current = self.ws._fetch("SELECT status FROM experiments WHERE id = ?", [self.id])[0][0]
+        if current != "running":
+            raise ExperimentStateError(
+                f"experiment {self.name!r} is {current}; only a running experiment can be "
+                f"{'concluded' if status == 'concluded' else 'stopped'}"
+            )
+        at = _now()
+        with self.ws.transaction() as con:
+            con.execute(
+                "UPDATE experiments SET status = $s, winner = $w, concluded_at = $at WHERE id = $id",
+                {"s": status, "w": winner, "at": at, "id": self.id},
+            )
+        return replace(self, status=status, winner=winner, concluded_at=at)
+
+    def declare_winner(self, variant: str) -> Experiment:
+        """Conclude the experiment with ``variant`` as the winner; returns the updated record.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``variant`` is not one of the experiment's variant keys.
+        ExperimentStateError
+            The experiment is not running.
+        """
+        if variant not in self.variants:
+            raise InvalidArgumentError(
+                f"winner {variant!r} is not a variant of {self.name!r}; "
+                f"choose one of {list(self.variants)}"
+            )
+        return self._transition("concluded", winner=variant)
+
+    def stop(self) -> Experiment:
+        """Stop the experiment without a winner; returns the updated record."""
+        return self._transition("stopped")
+
+    def refresh(self) -> Experiment:
+        """Re-read the record from the workspace."""
+        return get_experiment(self.ws, self.id)
+
+    # -- analysis -------------------------------------------------------------------------
+    def analyze(self, metrics: Sequence[Any] | None = None, **options: Any) -> ExperimentResult:
+        """Analyse the experiment; see :func:`promptab_nb.analysis.analyze`."""
+        from .analysis import analyze
+
+        return analyze(self, metrics, **options)
+
+    def analyze_over_time(self, metric: Any, **options: Any) -> Any:
+        """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`."""
+        from .analysis import analyze_over_time
+
+        return analyze_over_time(self, metric, **options)
+
+    def units(self, variant: str | None = None, *, multiple: str = "exclude") -> pd.DataFrame:
+        """Which unit was in which variant (``$multiple`` included), with first exposure time."""
+        from .analysis import assigned_units
+
+        df = assigned_units(self, multiple=multiple)
+        return df if variant is None else df[df["variant"] == variant].reset_index(drop=True)
+
+    def unit_values(self, metric: Any, **options: Any) -> pd.DataFrame:
+        """Per-unit values of one metric: columns ``unit, variant, value`` (and ``den`` for ratios)."""
+        from .analysis import unit_values
+
+        return unit_values(self, metric, **options)
+
+    def audit(self, *, examples: int = 5) -> Any:
+        """Re-hash logged exposures with the flag's configuration; see :func:`assignment.audit`."""
+        from .assignment import audit
+
+        return audit(self, examples=examples)
+
+    # -- display --------------------------------------------------------------------------
+    def _row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prompt_name": self.prompt_name,
+            "flag_key": self.flag_key,
+            "variants": ", ".join(
+                f"{k}={v} ({self.split[k]:g} %)" for k, v in self.variants.items()
+            ),
+            "unit": self.unit,
+            "status": self.status,
+            "winner": self.winner,
+            "created_at": self.created_at,
+            "ends_at": self.ends_at,
+            "concluded_at": self.concluded_at,
+        }
+
+    def __repr__(self) -> str:
+        r = self._row()
+        extra = f", winner={self.winner!r}" if self.winner else ""
+        exp = " (expired)" if self.is_expired else ""
+        return (
+            f"Experiment({self.name!r}, prompt={self.prompt_name!r}, flag={self.flag_key!r}, "
+            f"{r['variants']}, unit={self.unit}, {self.status}{exp}{extra})"
+        )
+
+    def _repr_html_(self) -> str:
+        r = self._row()
+        rows = [[k, "" if v is None else str(v)] for k, v in r.items()]
+        return _html.el(
+            "div",
+            _html.el("style", _html.Markup(_html.STYLE)),
+            _html.table(["field", "value"], rows, caption=f"Experiment {self.name}"),
+            class_="pab",
+        )
+
+
+@dataclass(frozen=True)
+class ExperimentList:
+    """Experiments, newest first; renders as a table, converts with ``to_pandas()``."""
+
+    items: tuple[Experiment, ...]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.items)
+
+    def __getitem__(self, i: int) -> Experiment:
+        return self.items[i]
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return (
+            pd.DataFrame([e._row() for e in self.items])
+            if self.items
+            else pd.DataFrame(
+                columns=[
+                    "id",
+                    "name",
+                    "prompt_name",
+                    "flag_key",
+                    "variants",
+                    "unit",
+                    "status",
+                    "winner",
+                    "created_at",
+                    "ends_at",
+                    "concluded_at",
+                ]
+            )
+        )
+
+    def to_polars(self) -> Any:
+        import polars as pl
+
+        return pl.from_pandas(self.to_pandas())
+
+    def __repr__(self) -> str:
+        if not self.items:
+            return "ExperimentList(empty)"
+        return "\n".join(repr(e) for e in self.items)
+
+    def _repr_html_(self) -> str:
+        rows = [
+            [
+                e.name,
+                e.prompt_name,
+                e.flag_key,
+                e._row()["variants"],
+                e.status,
+                e.winner or "",
+                e.created_at.strftime("%Y-%m-%d %H:%M"),
+            ]
+            for e in self.items
+        ]
+        return _html.el(
+            "div",
+            _html.el("style", _html.Markup(_html.STYLE)),
+            _html.table(
+                ["name", "prompt", "flag", "variants", "status", "winner", "created (UTC)"],
+                rows,
+                caption=f"{len(self.items)} experiment(s), newest first",
+            ),
+            class_="pab",
+        )
+
+
+def create_experiment(
+    ws: Workspace,
+    name: str,
+    prompt_name: str | None = None,
+    variants: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    *,
+    split: Mapping[str, float] | Sequence[float] | None = None,
+    flag_key: str | None = None,
+    unit: Unit = "user",
+    metrics: Sequence[str] | None = None,
+    ends_at: Any = None,
+    rollout: float = 100.0,
+) -> Experiment:
+    """Create and persist a running experiment.
+
+    Parameters
+    ----------
+    name
+        Unique experiment name.
+    prompt_name
+        The prompt under test (``$ai_prompt_name``); at most one running experiment per prompt.
+    variants
+        Variant key → prompt version, 2–10 entries, control first.
+    split
+        Percent of traffic per variant (sums to 100); default equal.
+    flag_key
+        The PostHog feature flag that assigns variants (default: ``name``). ``None`` with
+        ``unit="request"`` is not needed: exposures are read from this flag.
+    unit
+        ``"user"`` (person, else distinct_id) or ``"request"`` (each generation).
+    metrics
+        Default metric names for :meth:`Experiment.analyze`.
+    ends_at
+        Planned end (datetime, date or ISO string, UTC); must be after creation.
+    rollout
+        Percent of users in the flag's rollout (for :meth:`Experiment.audit`).
+
+    Returns
+    -------
+    Experiment
+        The stored record, status ``running``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Bad variants, split, unit, metrics, rollout or ``ends_at``; a name already used.
+    ExperimentConflict
+        Another experiment is running on the same ``prompt_name``.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
+    v = _variants(variants)
+    s = _split(split, list(v))
+    one_of(unit, "unit", ("user", "request"))
+    check(rollout, "rollout", gt=0, le=100)
+    if metrics is not None:
+        from .metrics import resolve
+
+        metrics = tuple(m.name for m in resolve(metrics))
+    created = _now()
+    end = _as_utc(ends_at, "ends_at")
+    if end is not None and end <= created:
+        raise InvalidArgumentError(
+            f"ends_at == {end.isoformat()} is before the creation time {created.isoformat()}; "
+            "pass a future date"
+        )
+    flag = name if flag_key is None else str(flag_key)
+    with ws.transaction() as con:
+        if con.execute("SELECT 1 FROM experiments WHERE name = ?", [name]).fetchone():
+            raise InvalidArgumentError(
+                f"an experiment named {name!r} already exists; choose another name or reopen it "
+                f"with ws.experiment({name!r})"
+            )
+        if prompt_name is not None:
+            running = con.execute(
+                "SELECT name FROM experiments WHERE prompt_name = ? AND status = 'running'",
+                [prompt_name],
+            ).fetchone()
+            if running:
+                raise ExperimentConflict(
+                    f"experiment {running[0]!r} is already running on prompt {prompt_name!r}; "
+                    f"conclude or stop it first (ws.experiment({running[0]!r}).stop())"
+                )
+        new_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchone()[0]
+        con.execute(
+            """INSERT INTO experiments (id, name, prompt_name, flag_key, variants, unit, metrics,
+                   rollout, status, created_at, ends_at)
+               VALUES ($id, $name, $prompt, $flag, $variants, $unit, $metrics, $rollout,
+                   'running', $created, $ends)""",
+            {
+                "id": new_id,
+                "name": name,
+                "prompt": prompt_name,
+                "flag": flag,
+                "variants": json.dumps(
+                    [{"key": k, "version": ver, "share": s[k]} for k, ver in v.items()]
+                ),
+                "unit": unit,
+                "metrics": json.dumps(list(metrics)) if metrics is not None else None,
+                "rollout": float(rollout),
+                "created": created,
+                "ends": end,
+            },
+        )
+    return get_experiment(ws, new_id)
+
+
+_SELECT = """SELECT id, name, prompt_name, flag_key, variants, unit, metrics, rollout, status,
+                    created_at, ends_at, concluded_at, winner FROM experiments"""
+
+
+def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
+    (
+        id_,
+        name,
+        prompt,
+        flag,
+        variants,
+        unit,
+        metrics,
+        rollout,
+        status,
+        created,
+        ends,
+        concl,
+        winner,
+    ) = row
+    vs = json.loads(variants)
+    return Experiment(
+        ws=ws,
+        id=int(id_),
+        name=name,
+        prompt_name=prompt,
+        flag_key=flag,
+        variants={d["key"]: d["version"] for d in vs},
+        split={d["key"]: float(d["share"]) for d in vs},
+        unit=unit,
+        metrics=tuple(json.loads(metrics)) if metrics else None,
+        rollout=float(rollout),
+        status=status,
+        created_at=_as_utc(created, "created_at"),  # type: ignore[arg-type]
+        ends_at=_as_utc(ends, "ends_at"),
+        concluded_at=_as_utc(concl, "concluded_at"),
+        winner=winner,
+    )
+
+
+def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:
+    """Reopen an experiment by name or id.
+
+    Raises
+    ------
+    NotFoundError
+        No experiment has that name or id.
+    """
+    if isinstance(name_or_id, int):
+        rows = ws._fetch(_SELECT + " WHERE id = ?", [name_or_id])
+    else:
+        rows = ws._fetch(_SELECT + " WHERE name = ?", [str(name_or_id)])
+    if not rows:
+        names = [r[0] for r in ws._fetch("SELECT name FROM experiments ORDER BY id")]
+        raise NotFoundError(
+            f"no experiment {name_or_id!r} in this workspace"
+            + (
+                f"; experiments: {', '.join(names)}"
+                if names
+                else "; create one with ws.create_experiment(...)"
+            )
+        )
+    return _from_row(ws, rows[0])
+
+
+def list_experiments(
+    ws: Workspace, *, prompt_name: str | None = None, status: str | None = None
+) -> ExperimentList:
+    """Experiments, newest first, optionally filtered by prompt and status."""
+    if status is not None:
+        one_of(status, "status", ("running", "concluded", "stopped"))
+    rows = ws._fetch(
+        _SELECT
+        + """ WHERE ($prompt IS NULL OR prompt_name = $prompt) AND ($status IS NULL OR status = $status)
+              ORDER BY created_at DESC, id DESC""",
+        {"prompt": prompt_name, "status": status},
+    )
+    return ExperimentList(tuple(_from_row(ws, r) for r in rows))

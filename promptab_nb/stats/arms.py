@@ -1,0 +1,31 @@
+"""Confidence intervals for one arm's mean, proportion or ratio (two-sided, level 1 − alpha)."""
+
+from __future__ import annotations
+
+import math
+
+import scipy.stats
+
+from ._types import MeanStats, PropStats, RatioStats
+
+
+def mean_ci(arm: MeanStats, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Student t interval for the mean, in the metric's unit: mean ± t(n−1) · sd / √n."""
+    half = scipy.stats.t.ppf(1 - alpha / 2, arm.n - 1) * math.sqrt(arm.var / arm.n)
+    return arm.mean - half, arm.mean + half
+
+
+def prop_ci(arm: PropStats, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for a proportion (a fraction in [0, 1])."""
+    z = scipy.stats.norm.ppf(1 - alpha / 2)
+    n, p = arm.n, arm.successes / arm.n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def ratio_ci(arm: RatioStats, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Normal interval for sum(num)/sum(den) with the delta-method variance over units."""
+    z = scipy.stats.norm.ppf(1 - alpha / 2)
+    half = z * math.sqrt(max(arm.var, 0.0) / arm.n)
+    return arm.mean - half, arm.mean + half
