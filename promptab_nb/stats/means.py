@@ -169,7 +169,7 @@ def _finish(
         estimate=vals["estimate"],
         ci_low=vals["ci_low"],
         ci_high=vals["ci_high"],
-        p_value=min(1.0, vals["p_value"]),
+        p_value=vals["p_value"] if math.isnan(vals["p_value"]) else min(1.0, vals["p_value"]),
         statistic=vals["statistic"],
         df=None if df_is_none else vals["df"],
         method=method,
