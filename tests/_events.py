@@ -23,15 +23,40 @@ def ev(uuid, event, distinct_id, minutes, props, person_id=None):
 
 
 def expo(uuid, user, minutes, variant, flag=FLAG):
-    return ev(uuid, "$feature_flag_called", user, minutes,
-              {"$feature_flag": flag, "$feature_flag_response": variant})
+    return ev(
+        uuid,
+        "$feature_flag_called",
+        user,
+        minutes,
+        {"$feature_flag": flag, "$feature_flag_response": variant},
+    )
 
 
-def gen(uuid, user, minutes, *, latency=1.0, cost=0.01, error=False, prompt="support", version="1", **extra):
-    p = {"$ai_latency": latency, "$ai_total_cost_usd": cost, "$ai_input_tokens": 100,
-         "$ai_output_tokens": 50, "$ai_model": "gpt-4o-mini", "$ai_provider": "openai",
-         "$ai_http_status": 500 if error else 200, "$ai_prompt_name": prompt,
-         "$ai_prompt_version": version, "$ai_trace_id": f"t-{uuid}", **extra}
+def gen(
+    uuid,
+    user,
+    minutes,
+    *,
+    latency=1.0,
+    cost=0.01,
+    error=False,
+    prompt="support",
+    version="1",
+    **extra,
+):
+    p = {
+        "$ai_latency": latency,
+        "$ai_total_cost_usd": cost,
+        "$ai_input_tokens": 100,
+        "$ai_output_tokens": 50,
+        "$ai_model": "gpt-4o-mini",
+        "$ai_provider": "openai",
+        "$ai_http_status": 500 if error else 200,
+        "$ai_prompt_name": prompt,
+        "$ai_prompt_version": version,
+        "$ai_trace_id": f"t-{uuid}",
+        **extra,
+    }
     if error:
         p["$ai_is_error"] = True
         p["$ai_error"] = "boom"
@@ -39,8 +64,11 @@ def gen(uuid, user, minutes, *, latency=1.0, cost=0.01, error=False, prompt="sup
 
 
 def evaluation(uuid, user, minutes, target, result, applicable=True):
-    p = {"$ai_evaluation_name": "helpful", "$ai_evaluation_result": result,
-         "$ai_target_event_id": target}
+    p = {
+        "$ai_evaluation_name": "helpful",
+        "$ai_evaluation_result": result,
+        "$ai_target_event_id": target,
+    }
     if not applicable:
         p["$ai_evaluation_applicable"] = False
     return ev(uuid, "$ai_evaluation", user, minutes, p)
@@ -56,10 +84,15 @@ def write(events: list[dict], directory: Path, stem: str = "events") -> dict[str
         "jsonl": directory / f"{stem}.jsonl",
         "csv": directory / f"{stem}.csv",
     }
-    flat.assign(timestamp=flat["timestamp"].astype("datetime64[us, UTC]")).to_parquet(paths["parquet"], index=False)
+    ts = pd.to_datetime(flat["timestamp"], errors="coerce", utc=True).astype("datetime64[us, UTC]")
+    flat.assign(timestamp=ts).to_parquet(paths["parquet"], index=False)
     with paths["jsonl"].open("w") as fh:
         for e in events:
-            row = dict(e, timestamp=e["timestamp"].isoformat())
+            row = dict(e, timestamp=_iso(e["timestamp"]))
             fh.write(json.dumps(row) + "\n")
-    flat.assign(timestamp=flat["timestamp"].map(lambda t: t.isoformat())).to_csv(paths["csv"], index=False)
+    flat.assign(timestamp=flat["timestamp"].map(_iso)).to_csv(paths["csv"], index=False)
     return paths
+
+
+def _iso(t: object) -> str:
+    return t.isoformat() if isinstance(t, pd.Timestamp) else str(t)

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import scipy.stats
+from _events import FLAG, expo, write
+
+import promptab_nb as pab
+
+V = {"control": "1", "test": "2"}
+
+
+@pytest.fixture()
+def ws():
+    w = pab.Workspace()
+    yield w
+    w.close()
+
+
+def test_create_defaults_and_reopen(ws) -> None:
+    exp = ws.create_experiment("a", "support", V)
+    assert exp.status == "running" and exp.control == "control" and exp.treatments == ["test"]
+    assert exp.split == {"control": 50.0, "test": 50.0} and exp.flag_key == "a"
+    assert ws.experiment("a") == exp and ws.experiment(exp.id) == exp
+    assert "support" in repr(exp) and "<table" in exp._repr_html_()
+
+
+def test_lifecycle_transitions(ws) -> None:
+    exp = ws.create_experiment("a", "p1", V)
+    won = exp.declare_winner("test")
+    assert won.status == "concluded" and won.winner == "test" and won.concluded_at
+    assert ws.experiment("a").status == "concluded"
+    for action in (lambda e: e.declare_winner("control"), lambda e: e.stop()):
+        with pytest.raises(pab.ExperimentStateError, match="is concluded"):
+            action(won)
+    b = ws.create_experiment("b", "p2", V)
+    stopped = b.stop()
+    assert stopped.status == "stopped" and stopped.winner is None
+    with pytest.raises(pab.ExperimentStateError, match="is stopped"):
+        stopped.declare_winner("test")
+    with pytest.raises(pab.ExperimentStateError, match="is stopped"):
+        b.stop()  # the stale object still checks the stored status
+
+
+def test_one_running_experiment_per_prompt(ws) -> None:
+    ws.create_experiment("first", "support", V)
+    with pytest.raises(
+        pab.ExperimentConflict, match="'first' is already running on prompt 'support'"
+    ):
+        ws.create_experiment("second", "support", V)
+    ws.experiment("first").stop()
+    assert ws.create_experiment("second", "support", V).status == "running"
+
+
+def test_listing_newest_first(ws) -> None:
+    for i in range(3):
+        ws.create_experiment(f"e{i}", f"p{i}", V)
+    ws.experiment("e1").stop()
+    assert [e.name for e in ws.experiments()] == ["e2", "e1", "e0"]
+    assert [e.name for e in ws.experiments(status="stopped")] == ["e1"]
+    assert [e.name for e in ws.experiments(prompt_name="p0")] == ["e0"]
+    df = ws.experiments().to_pandas()
+    assert list(df["name"]) == ["e2", "e1", "e0"]
+    assert "newest first" in ws.experiments()._repr_html_()
+
+
+def test_reopen_file_workspace_restores_everything(tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    with pab.Workspace(path) as w:
+        w.create_experiment(
+            "x", "p", {"a": "1", "b": "2", "c": "3"}, split=[20, 30, 50], ends_at=ends
+        )
+        w.experiment("x").declare_winner("c")
+        w.create_experiment("y", "q", V).stop()
+    with pab.Workspace(path) as w:
+        x = w.experiment("x")
+        assert (
+            x.split == {"a": 20, "b": 30, "c": 50} and x.winner == "c" and x.status == "concluded"
+        )
+        assert abs((x.ends_at - ends).total_seconds()) < 1e-3
+        assert [e.name for e in w.experiments()] == ["y", "x"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"variants": None}, "variants is missing"),
+        ({"variants": {}}, "variants is empty"),
+        ({"variants": {"only": "1"}}, "variants has 1 variant"),
+        (
+            {"variants": {f"v{i}": str(i) for i in range(11)}},
+            "variants has 11 variants; at most 10",
+        ),
+        ({"variants": [("a", "1"), ("a", "2")]}, r"duplicate keys \['a'\]"),
+        ({"variants": V, "split": [60, 60]}, "split sums to 120, must sum to 100"),
+        ({"variants": V, "split": [100]}, "split has 1 shares for 2 variants"),
+        ({"variants": V, "split": {"control": 50, "other": 50}}, "split keys"),
+        ({"variants": V, "unit": "session"}, "unit == 'session'"),
+        ({"variants": V, "metrics": ["vibes"]}, "unknown metric 'vibes'"),
+        (
+            {"variants": V, "ends_at": "2001-01-01"},
+            "ends_at == 2001-01-01.* is before the creation time",
+        ),
+        ({"variants": V, "ends_at": "someday"}, "ends_at == 'someday' is not an ISO date-time"),
+    ],
+)
+def test_bad_arguments(ws, kwargs, message) -> None:
+    with pytest.raises(pab.InvalidArgumentError, match=message):
+        ws.create_experiment("bad", "p", **kwargs)
+    assert len(ws.experiments()) == 0
+
+
+def test_unknown_winner_and_names(ws) -> None:
+    exp = ws.create_experiment("a", "p", V)
+    with pytest.raises(pab.InvalidArgumentError, match="winner 'treatment' is not a variant"):
+        exp.declare_winner("treatment")
+    with pytest.raises(pab.InvalidArgumentError, match="already exists"):
+        ws.create_experiment("a", "other", V)
+    with pytest.raises(pab.NotFoundError, match="no experiment 'zzz'"):
+        ws.experiment("zzz")
+
+
+def test_expired_is_reported(ws, export_paths) -> None:
+    ws.load_posthog(export_paths["parquet"], progress=False)
+    exp = ws.create_experiment(
+        "a", "support", V, flag_key=FLAG, ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    )
+    ws.con.execute("UPDATE experiments SET ends_at = now() - INTERVAL 1 DAY")
+    exp = exp.refresh()
+    assert exp.is_expired
+    res = exp.analyze(["cost"])
+    assert res.health.expired and any("planned end" in w for w in res.health.warnings)
+
+
+def test_srm_equals_scipy_chisquare(loaded) -> None:
+    ws, exp = loaded
+    res = exp.analyze(["cost"])
+    n = [res.health.exposed[k] for k in exp.variants]
+    ref = scipy.stats.chisquare(n, [sum(n) / 2, sum(n) / 2])
+    assert res.health.srm_p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert res.health.multiple == 8  # users 0, 50, ..., 350 saw both arms
+
+
+def test_srm_skipped_below_100_units(ws, tmp_path) -> None:
+    events = [expo(f"e{i}", f"u{i}", i, "control" if i % 3 else "test") for i in range(60)]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("s", "p", V, flag_key=FLAG)
+    res = exp.analyze(["cost"])
+    assert res.health.srm_p_value is None and "skipped" in res.health.srm_note
+    assert any("not enough data" in w for w in res.health.warnings)
+
+
+def test_audit_finds_injected_mismatches(ws, tmp_path) -> None:
+    ids = [f"user-{i}" for i in range(300)]
+    truth = pab.assign(ids, FLAG, variants={"control": 50, "test": 50})
+    logged = list(truth)
+    for i in (3, 17, 101):
+        logged[i] = "test" if logged[i] == "control" else "control"
+    logged[5] = "legacy"
+    events = [expo(f"e{i}", u, i, v) for i, (u, v) in enumerate(zip(ids, logged, strict=True))]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("aud", "p", V, flag_key=FLAG)
+    a = exp.audit()
+    assert (a.checked, a.mismatches, a.matches) == (299, 3, 296)
+    assert a.unknown == {"legacy": 1}
+    assert {e[0] for e in a.examples} == {"user-3", "user-17", "user-101"}
+    units = exp.units()
+    assert len(units) == 300 and set(units["variant"]) == {"control", "test", "legacy"}

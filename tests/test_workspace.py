@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from _events import expo, gen, write
+
+import promptab_nb as pab
+
+
+def test_tables_and_frames_out() -> None:
+    ws = pab.Workspace()
+    assert isinstance(ws.table("generations"), pd.DataFrame)
+    assert isinstance(ws.table("generations", as_="polars"), pl.DataFrame)
+    assert isinstance(ws.table("generations", as_="arrow"), pa.Table)
+    assert list(ws.table("exposures").columns)[:6] == [
+        "uuid",
+        "ts",
+        "distinct_id",
+        "person_id",
+        "flag_key",
+        "variant",
+    ]
+    with pytest.raises(pab.NotFoundError, match="no table 'nope'"):
+        ws.table("nope")
+    with pytest.raises(pab.InvalidArgumentError, match="as_"):
+        ws.table("generations", as_="excel")  # type: ignore[arg-type]
+    assert ws.sql("SELECT ? + 1 AS x", [1])["x"][0] == 2
+    assert ws.sql("SELECT $a AS x", {"a": "it's"})["x"][0] == "it's"
+    with pytest.raises(pab.InvalidArgumentError, match="query failed"):
+        ws.sql("SELEKT 1")
+
+
+def test_file_workspace_persists_and_reopens(tmp_path, export_paths) -> None:
+    path = tmp_path / "ws.duckdb"
+    with pab.Workspace(path) as ws:
+        ws.load_posthog(export_paths["parquet"], progress=False)
+        exp = ws.create_experiment(
+            "persist", "support", {"control": "1", "test": "2"}, flag_key="prompt-test"
+        )
+        exp.declare_winner("test")
+        counts = ws.counts()
+    with pab.Workspace(path) as ws2:
+        assert ws2.counts() == counts
+        again = ws2.experiment("persist")
+        assert again.status == "concluded" and again.winner == "test"
+        assert again.concluded_at is not None
+
+
+def test_three_formats_load_identical_tables(export_paths) -> None:
+    frames = {}
+    for fmt, path in export_paths.items():
+        ws = pab.Workspace()
+        report = ws.load_posthog(path, progress=False)
+        assert report.rows_rejected == 0, report.reasons
+        frames[fmt] = {
+            t: ws.sql(f"SELECT * EXCLUDE (import_id) FROM {t} ORDER BY uuid")
+            for t in ("exposures", "generations", "evaluations")
+        }
+    for t in ("exposures", "generations", "evaluations"):
+        a = frames["parquet"][t]
+        for fmt in ("jsonl", "csv"):
+            b = frames[fmt][t]
+            if t == "generations":  # JSON text differs in key order/spacing only
+                a2 = a.assign(properties=a["properties"].map(json.loads))
+                b2 = b.assign(properties=b["properties"].map(json.loads))
+                pd.testing.assert_frame_equal(a2, b2)
+            else:
+                pd.testing.assert_frame_equal(a, b)
+
+
+def test_load_report_accounts_for_every_row(export_paths) -> None:
+    ws = pab.Workspace()
+    r = ws.load_posthog(export_paths["jsonl"], progress=False)
+    assert r.rows_read == r.rows_loaded + r.rows_rejected + r.rows_duplicate
+    assert r.loaded["exposures"] > 0 and r.loaded["generations"] > 0
+    assert "posthog" in repr(r) and "<table" in r._repr_html_()
+    again = ws.load_posthog(export_paths["jsonl"], progress=False)
+    assert again.rows_loaded == 0 and again.rows_duplicate == again.rows_read
+    # the same events from another format are recognised by uuid
+    third = ws.load_posthog(export_paths["csv"], progress=False)
+    assert third.rows_loaded == 0
+    assert len(ws.imports()) == 3
+
+
+def test_posthog_semantics(tmp_path) -> None:
+    events = [
+        gen("ok", "u1", 0),
+        gen("err", "u1", 1, error=True),
+        gen("sdk", "u1", 2, **{"$ai_http_status": 0}),
+        gen(
+            "cost_parts",
+            "u1",
+            3,
+            cost=None,
+            **{"$ai_input_cost_usd": 0.25, "$ai_output_cost_usd": 0.5},
+        ),
+        expo("e1", "u1", 0, "control"),
+    ]
+    events[3]["properties"].pop("$ai_total_cost_usd")
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["jsonl"], progress=False)
+    g = ws.table("generations").set_index("uuid")
+    assert not g.loc["ok", "is_error"] and g.loc["err", "is_error"] and g.loc["sdk", "is_error"]
+    assert g.loc["cost_parts", "cost_usd"] == pytest.approx(0.75)
+    assert g.loc["ok", "latency_s"] == 1.0 and g.loc["ok", "prompt_version"] == "1"
+
+
+@pytest.mark.parametrize("column", ["event", "distinct_id", "timestamp", "properties"])
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_missing_required_column(tmp_path, column, fmt) -> None:
+    paths = write([gen("a", "u1", 0), expo("e", "u1", 0, "control")], tmp_path)
+    path = paths[fmt]
+    if fmt == "parquet":
+        pd.read_parquet(path).drop(columns=[column]).to_parquet(path)
+    elif fmt == "csv":
+        pd.read_csv(path).drop(columns=[column]).to_csv(path, index=False)
+    else:
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        path.write_text(
+            "\n".join(json.dumps({k: v for k, v in d.items() if k != column}) for d in lines)
+        )
+    ws = pab.Workspace()
+    with pytest.raises(pab.MissingColumnError, match=f"{path.name} has no column '{column}'"):
+        ws.load_posthog(path, progress=False)
+    assert ws.counts()["generations"] == 0 and ws.counts()["imports"] == 0
+
+
+def test_missing_file_and_unknown_format(tmp_path) -> None:
+    ws = pab.Workspace()
+    with pytest.raises(pab.DataError, match="file not found: .*nope.parquet"):
+        ws.load_posthog(tmp_path / "nope.parquet")
+    odd = tmp_path / "events.xlsx"
+    odd.write_text("x")
+    with pytest.raises(pab.UnknownFormatError, match="events.xlsx: unknown format .xlsx"):
+        ws.load_posthog(odd)
+    with pytest.raises(pab.DataError, match="no file matches"):
+        ws.load_posthog(str(tmp_path / "*.parquet"))
+
+
+def test_bad_rows_go_to_rejects_and_the_rest_loads(tmp_path) -> None:
+    events = [
+        gen("good", "u1", 0),
+        gen("neg", "u1", 1, latency=-2.0),
+        gen("text", "u1", 2, latency="fast"),
+        gen("nan", "u1", 3, latency=float("nan")),
+        expo("e1", "u1", 0, "control"),
+        {**gen("bad_ts", "u1", 4), "timestamp": "yesterday"},
+    ]
+    paths = write(events, tmp_path)
+    # a row whose properties are not JSON (CSV keeps the text as is)
+    csv = paths["csv"]
+    df = pd.read_csv(csv)
+    df.loc[0, "properties"] = "{not json"
+    df.to_csv(csv, index=False)
+    ws = pab.Workspace()
+    r = ws.load_posthog(csv, progress=False)
+    rej = ws.rejects()
+    reasons = dict(zip(rej["source_row"], rej["reason"], strict=True))
+    assert reasons[1] == "properties is not valid JSON"
+    assert reasons[2] == "properties.$ai_latency is not a number >= 0"
+    assert reasons[3] == "properties.$ai_latency is not a number >= 0"
+    assert reasons[6] == "timestamp is missing or not a date-time"
+    assert set(rej["column"]) >= {"properties", "properties.$ai_latency", "timestamp"}
+    assert r.rows_read == 6 and r.rows_loaded + r.rows_rejected == 6
+    assert r.loaded["exposures"] == 1
+    # NaN in JSON (Python writes NaN) is rejected too in JSONL
+    ws2 = pab.Workspace()
+    r2 = ws2.load_posthog(paths["jsonl"], progress=False)
+    assert r2.loaded["generations"] == 1 and r2.rows_rejected == 4
+
+
+def test_repr_is_cheap_and_informative() -> None:
+    ws = pab.Workspace()
+    assert repr(ws).startswith("Workspace(:memory:")
