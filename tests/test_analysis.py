@@ -1,0 +1,320 @@
+"""Analysis SQL against a plain pandas computation, and the tests against scipy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from _events import FLAG, evaluation, expo, gen, write
+
+import promptab_nb as pab
+
+
+def pandas_per_user(events: list[dict]) -> dict[str, pd.DataFrame]:
+    """The exposure rules written naively in pandas, as the reference."""
+    df = pd.DataFrame(events)
+    df["props"] = df["properties"]
+    ex = df[(df.event == "$feature_flag_called")].copy()
+    ex["flag"] = ex.props.map(lambda p: p["$feature_flag"])
+    ex["variant"] = ex.props.map(lambda p: p["$feature_flag_response"])
+    ex = ex[ex.flag == FLAG]
+    first = ex.groupby("distinct_id").agg(
+        first_ts=("timestamp", "min"), nv=("variant", "nunique"), variant=("variant", "first")
+    )
+    first = first[first.nv == 1]
+    g = df[df.event == "$ai_generation"].copy()
+    g["cost"] = g.props.map(lambda p: p.get("$ai_total_cost_usd"))
+    g["lat"] = g.props.map(lambda p: p.get("$ai_latency"))
+    g["err"] = g.props.map(lambda p: bool(p.get("$ai_is_error", False)))
+    g = g.merge(first, left_on="distinct_id", right_index=True)
+    g = g[g.timestamp >= g.first_ts]
+    per = first[["variant"]].copy()
+    per["cost"] = g.groupby("distinct_id").cost.sum().reindex(per.index).fillna(0.0)
+    per["lat"] = g.groupby("distinct_id").lat.mean().reindex(per.index)
+    per["err_n"] = g.groupby("distinct_id").err.sum().reindex(per.index).fillna(0)
+    per["gen_n"] = g.groupby("distinct_id").err.count().reindex(per.index).fillna(0)
+    e = df[df.event == "$ai_evaluation"].copy()
+    e["target"] = e.props.map(lambda p: p["$ai_target_event_id"])
+    e["applicable"] = e.props.map(lambda p: p.get("$ai_evaluation_applicable", True))
+    e["passed"] = e.props.map(lambda p: bool(p["$ai_evaluation_result"]))
+    e = e[e.applicable].merge(
+        g[["uuid", "distinct_id"]].rename(columns={"distinct_id": "u"}),
+        left_on="target",
+        right_on="uuid",
+    )
+    per["pass_n"] = e.groupby("u").passed.sum().reindex(per.index).fillna(0)
+    per["eval_n"] = e.groupby("u").passed.count().reindex(per.index).fillna(0)
+    return {"per_user": per, "generations": g, "evaluations": e}
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from conftest import synthetic_events
+
+    return pandas_per_user(synthetic_events())
+
+
+def test_per_user_values_equal_pandas(loaded, reference) -> None:
+    _, exp = loaded
+    per = reference["per_user"]
+    cost = exp.unit_values("cost").set_index("unit")
+    assert set(cost.index) == set(per.index)
+    np.testing.assert_allclose(cost["value"], per.loc[cost.index, "cost"], rtol=1e-12)
+    lat = exp.unit_values("latency").set_index("unit")
+    ref_lat = per["lat"].dropna()
+    assert set(lat.index) == set(ref_lat.index)
+    np.testing.assert_allclose(lat["value"], ref_lat.loc[lat.index], rtol=1e-12)
+    err = exp.unit_values("error_rate").set_index("unit")
+    np.testing.assert_array_equal(err["num"], per.loc[err.index, "err_n"])
+    np.testing.assert_array_equal(err["den"], per.loc[err.index, "gen_n"])
+    ps = exp.unit_values("pass_rate").set_index("unit")
+    np.testing.assert_array_equal(ps["num"], per.loc[ps.index, "pass_n"])
+    np.testing.assert_array_equal(ps["den"], per.loc[ps.index, "eval_n"])
+
+
+def test_welch_matches_scipy(loaded, reference) -> None:
+    _, exp = loaded
+    per = reference["per_user"]
+    df = exp.analyze(["cost", "latency"], relative=True).to_pandas()
+    for metric, col in (("cost", "cost"), ("latency", "lat")):
+        a = per.loc[per.variant == "control", col].dropna()
+        b = per.loc[per.variant == "test", col].dropna()
+        ref = scipy.stats.ttest_ind(b, a, equal_var=False)
+        row = df[(df.metric == metric) & (df.variant == "test")].iloc[0]
+        assert row.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+        ci = ref.confidence_interval(0.95)
+        assert row["diff"] == pytest.approx(b.mean() - a.mean(), rel=1e-9)
+        assert (row["diff_ci_low"], row["diff_ci_high"]) == pytest.approx(
+            (ci.low, ci.high), rel=1e-9
+        )
+        assert row.test == "welch" and row.n == len(b)
+        ctrl = df[(df.metric == metric) & (df.variant == "control")].iloc[0]
+        lo, hi = scipy.stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=scipy.stats.sem(a))
+        assert (ctrl.mean_ci_low, ctrl.mean_ci_high) == pytest.approx((lo, hi), rel=1e-9)
+        # relative lift: delta method around the ratio of means
+        assert row.rel_diff == pytest.approx(b.mean() / a.mean() - 1, rel=1e-9)
+
+
+def test_fisher_matches_scipy_per_request(loaded, reference) -> None:
+    _, exp = loaded
+    g = reference["generations"]
+    df = exp.analyze(["error_rate", "pass_rate"], unit="request").to_pandas()
+    tables = {
+        "error_rate": g.groupby("variant").err.agg(["sum", "count"]),
+        "pass_rate": reference["evaluations"]
+        .merge(reference["per_user"][["variant"]], left_on="u", right_index=True)
+        .groupby("variant")
+        .passed.agg(["sum", "count"]),
+    }
+    for metric, t in tables.items():
+        table = [
+            [t.loc["test", "sum"], t.loc["test", "count"] - t.loc["test", "sum"]],
+            [t.loc["control", "sum"], t.loc["control", "count"] - t.loc["control", "sum"]],
+        ]
+        ref = scipy.stats.fisher_exact(table)
+        row = df[(df.metric == metric) & (df.variant == "test")].iloc[0]
+        assert row.test == "fisher exact"
+        assert row.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+        assert row.n == t.loc["test", "count"]
+
+
+def test_ratio_metric_is_the_ratio_of_sums(loaded, reference) -> None:
+    _, exp = loaded
+    per = reference["per_user"]
+    df = exp.analyze(["error_rate"]).to_pandas().set_index("variant")
+    for v in ("control", "test"):
+        s = per[per.variant == v]
+        assert df.loc[v, "mean"] == pytest.approx(s.err_n.sum() / s.gen_n.sum(), rel=1e-12)
+    assert df.loc["test", "test"] == "ratio delta method"
+
+
+def test_result_frame_columns_and_render(loaded) -> None:
+    _, exp = loaded
+    res = exp.analyze()
+    df = res.to_pandas()
+    assert list(df.columns) == [
+        "metric",
+        "variant",
+        "is_control",
+        "n",
+        "mean",
+        "mean_ci_low",
+        "mean_ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "rel_diff",
+        "rel_ci_low",
+        "rel_ci_high",
+        "p_value",
+        "test",
+        "significant",
+    ]
+    assert len(df) == 8 and df.loc[df.is_control, "diff"].isna().all()
+    pl_df = res.to_polars()
+    assert pl_df.shape == df.shape
+    html = res._repr_html_()
+    assert "cost per user" in html and "SRM" in html and "$multiple" in html
+    text = repr(res)
+    assert "health" in text and "p =" in text or "p <" in text
+    md = res.to_markdown()
+    assert md.startswith("### Experiment") and "| cost |" in md
+
+
+def test_bayesian_and_options(loaded) -> None:
+    _, exp = loaded
+    res = exp.analyze(["cost", "latency"], method="bayesian")
+    df = res.to_pandas()
+    assert {"chance_to_win", "expected_loss"} <= set(df.columns)
+    t = df[df.variant == "test"]
+    assert t.chance_to_win.between(0, 1).all()
+    holm = exp.analyze(["cost", "latency"], correction="holm").to_pandas()
+    raw = exp.analyze(["cost", "latency"]).to_pandas()
+    assert (holm.p_value.dropna() >= raw.p_value.dropna() - 1e-15).all()
+    w = exp.analyze(["cost"], winsorize=(0, 90)).to_pandas()
+    assert (
+        w.loc[w.variant == "test", "mean"].iloc[0]
+        < raw.loc[(raw.metric == "cost") & (raw.variant == "test"), "mean"].iloc[0]
+    )
+    cuped = exp.analyze(["cost"], cuped=7).to_pandas()
+    assert cuped.test.iloc[1] == "cuped welch"
+    seq = exp.analyze(["cost"], sequential=True).to_pandas()
+    assert seq.test.iloc[1].endswith("sequential")
+    assert seq.p_value.iloc[1] >= raw.p_value.iloc[1] - 1e-12
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alpha": 1.5}, "alpha == 1.5, must be < 1"),
+        ({"method": "magic"}, "method == 'magic'"),
+        ({"metrics": ["cost", "nope"]}, "unknown metric 'nope'"),
+        ({"winsorize": (5,)}, "winsorize"),
+        ({"correction": "bonferroni"}, "correction == 'bonferroni'"),
+        ({"multiple": "keep"}, "multiple == 'keep'"),
+        ({"metrics": ["requests"], "unit": "request"}, "no per-request value"),
+    ],
+)
+def test_bad_options(loaded, kwargs, message) -> None:
+    _, exp = loaded
+    with pytest.raises(pab.InvalidArgumentError, match=message):
+        exp.analyze(**kwargs)
+
+
+def test_unknown_flag_key(loaded) -> None:
+    ws, _ = loaded
+    exp = ws.create_experiment("other", "x", {"control": "1", "test": "2"}, flag_key="no-such-flag")
+    with pytest.raises(
+        pab.NotFoundError, match="no exposures for flag 'no-such-flag'.*prompt-test"
+    ):
+        exp.analyze()
+
+
+# -- each exposure rule on a tiny hand-made export ------------------------------------------
+def _tiny(tmp_path, events):
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["jsonl"], progress=False)
+    exp = ws.create_experiment("tiny", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
+    return exp
+
+
+def test_rule_contaminated_user_excluded_and_counted(tmp_path) -> None:
+    exp = _tiny(
+        tmp_path,
+        [
+            expo("a1", "alice", 0, "control"),
+            expo("a2", "alice", 5, "test"),
+            gen("ga", "alice", 6, cost=1.0),
+            expo("b1", "bob", 0, "control"),
+            gen("gb", "bob", 1, cost=0.1),
+        ],
+    )
+    vals = exp.unit_values("cost")
+    assert list(vals.unit) == ["bob"]
+    res = exp.analyze(["cost"])
+    assert res.health.multiple == 1 and res.health.exposed == {"control": 1, "test": 0}
+    first = exp.unit_values("cost", multiple="first_seen").set_index("unit")
+    assert first.loc["alice", "variant"] == "control" and first.loc["alice", "value"] == 1.0
+
+
+def test_rule_pre_exposure_generation_ignored(tmp_path) -> None:
+    exp = _tiny(
+        tmp_path,
+        [
+            gen("early", "carol", -10, cost=5.0),
+            expo("c", "carol", 0, "test"),
+            gen("late", "carol", 10, cost=0.25),
+        ],
+    )
+    assert exp.unit_values("cost").value.tolist() == [0.25]
+
+
+def test_rule_user_without_generations_counts_zero_for_sum(tmp_path) -> None:
+    exp = _tiny(
+        tmp_path,
+        [
+            expo("d", "dave", 0, "control"),
+            expo("e", "erin", 0, "control"),
+            gen("g", "erin", 1, cost=0.5, latency=2.0),
+        ],
+    )
+    cost = exp.unit_values("cost").set_index("unit")
+    assert cost.loc["dave", "value"] == 0.0 and cost.loc["erin", "value"] == 0.5
+    assert exp.unit_values("latency").unit.tolist() == ["erin"]  # means need an event
+
+
+def test_rule_unrelated_flag_and_unexposed_user_ignored(tmp_path) -> None:
+    exp = _tiny(
+        tmp_path,
+        [
+            expo("f", "frank", 0, "test", flag="some-other-flag"),
+            gen("gf", "frank", 1),
+            gen("gz", "zoe", 1),
+            expo("h", "heidi", 0, "test"),
+            gen("gh", "heidi", 1, cost=0.3),
+        ],
+    )
+    assert exp.unit_values("cost").unit.tolist() == ["heidi"]
+
+
+def test_rule_person_id_is_the_unit(tmp_path) -> None:
+    events = [
+        expo("p1", "anon-1", 0, "test"),
+        gen("g1", "anon-1", 1, cost=0.2),
+        gen("g2", "known-1", 2, cost=0.3),
+    ]
+    for e in events:
+        e["person_id"] = "person-1"
+    exp = _tiny(tmp_path, events)
+    vals = exp.unit_values("cost")
+    assert vals.unit.tolist() == ["person-1"] and vals.value.iloc[0] == pytest.approx(0.5)
+
+
+def test_pass_rate_ignores_not_applicable(tmp_path) -> None:
+    exp = _tiny(
+        tmp_path,
+        [
+            expo("i", "ivan", 0, "control"),
+            gen("gi", "ivan", 1),
+            evaluation("v1", "ivan", 2, "gi", True),
+            evaluation("v2", "ivan", 2, "gi", False),
+            evaluation("v3", "ivan", 2, "gi", False, applicable=False),
+        ],
+    )
+    v = exp.unit_values("pass_rate")
+    assert (v.num.iloc[0], v.den.iloc[0]) == (1, 2)
+
+
+def test_over_time_is_cumulative(loaded) -> None:
+    _, exp = loaded
+    ot = exp.analyze_over_time("cost", freq="hour")
+    df = ot.to_pandas()
+    assert len(df) >= 2 and df.n_control.is_monotonic_increasing
+    final = exp.analyze(["cost"]).to_pandas()
+    last = df.iloc[-1]
+    assert last.n_control == final.n.iloc[0]
+    assert last.p_value == pytest.approx(final.p_value.iloc[1], rel=1e-9)
+    assert json.dumps(ot._repr_html_())  # renders
