@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-fast bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,10 +17,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m promptab_nb.cli demo --data data --out reports/demo.html
 
+# Unit tests in parallel, then the browser/Spark tests (they start servers), then the notebooks.
 test: $(STAMP)
 	bash scripts/test_setup.sh
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
-	$(BIN)/python -m pytest -q --nbval-lax -p no:randomly notebooks
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not spark" tests
+	$(BIN)/python -m pytest -q -m "browser or spark" tests
+	$(BIN)/python -m pytest -q --nbval-lax notebooks
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m "not browser and not spark and not slow" tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
