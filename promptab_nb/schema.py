@@ -124,6 +124,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("output_tokens", "BIGINT"),
         ("cost_usd", "DOUBLE"),
         ("cached", "BOOLEAN"),
+        ("attempts", "INTEGER"),  # model calls made for this cell (retries included; 0 if cached)
     ],
     "offline_scores": [
         ("run_id", "VARCHAR"),
