@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import glob
+import gzip
 import hashlib
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import DataError, UnknownFormatError
@@ -13,17 +16,36 @@ _FORMATS = {
     ".pq": "parquet",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",
     ".csv": "csv",
 }
 _COMPRESSION = {".gz": "gzip", ".zst": "zstd"}
+MANIFEST = "manifest.json"
+
+PathLike = str | Path
+Paths = PathLike | Sequence[PathLike]
 
 
-def resolve(path: str | Path) -> list[Path]:
-    """Expand a path, a directory or a glob into a sorted list of files."""
+def resolve(path: Paths) -> list[Path]:
+    """Expand a path, a list of paths, a directory, a glob or a ``manifest.json`` into files.
+
+    A split PostHog batch export comes with a ``manifest.json`` listing its files; passing the
+    manifest (or the directory holding it) loads exactly the listed files, in the listed order.
+    """
+    if isinstance(path, Sequence) and not isinstance(path, str):
+        out: list[Path] = []
+        for p in path:
+            out.extend(f for f in resolve(p) if f not in out)
+        if not out:
+            raise DataError("no file to load: the list of paths is empty.")
+        return out
     text = str(path)
     if any(ch in text for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        files = sorted(
+            Path(p)
+            for p in glob.glob(text, recursive=True)
+            if Path(p).is_file() and Path(p).name != MANIFEST
+        )
         if not files:
             raise DataError(
                 f"no file matches {text!r}. Check the pattern and the working directory."
@@ -31,17 +53,60 @@ def resolve(path: str | Path) -> list[Path]:
         return files
     p = Path(text)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and detect(f, strict=False))
+        if (p / MANIFEST).is_file():
+            return _manifest(p / MANIFEST)
+        files = sorted(
+            f for f in p.iterdir() if f.is_file() and f.name != MANIFEST and detect(f, strict=False)
+        )
         if not files:
             raise DataError(f"directory {text} holds no Parquet, JSON lines or CSV file.")
         return files
     if not p.exists():
         raise DataError(f"file not found: {text}. Check the path (relative to {Path.cwd()}).")
+    if p.name == MANIFEST:
+        return _manifest(p)
     return [p]
 
 
+def _manifest(path: Path) -> list[Path]:
+    """Files listed by a batch-export manifest: ``{"files": [...]}`` or a bare list.
+
+    Entries are paths relative to the manifest (S3 keys keep only their file name) or objects
+    with a ``path``/``key``/``file``/``name`` entry.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"{path}: cannot read the manifest ({err}).") from err
+    entries = doc.get("files") if isinstance(doc, dict) else doc
+    if not isinstance(entries, list) or not entries:
+        raise DataError(
+            f"{path}: a manifest must hold a non-empty list 'files' of file names "
+            f"(found keys: {', '.join(doc) if isinstance(doc, dict) else type(doc).__name__})."
+        )
+    files = []
+    for i, entry in enumerate(entries):
+        name = entry
+        if isinstance(entry, dict):
+            name = next((entry[k] for k in ("path", "key", "file", "name") if k in entry), None)
+        if not isinstance(name, str) or not name:
+            raise DataError(f"{path}: entry {i} of 'files' is not a file name ({entry!r}).")
+        f = path.parent / name
+        if not f.is_file():
+            f = path.parent / Path(name).name  # an S3 key: the file sits beside the manifest
+        if not f.is_file():
+            raise DataError(
+                f"{path}: listed file {name!r} is missing. Download every part of the export."
+            )
+        files.append(f)
+    return files
+
+
 def detect(path: Path, *, strict: bool = True) -> tuple[str, str | None] | None:
-    """Return ``(format, compression)`` from the file name, e.g. ``("jsonl", "gzip")``."""
+    """Return ``(format, compression)`` from the file name, e.g. ``("jsonl", "gzip")``.
+
+    ``format`` is ``parquet``, ``jsonl``, ``json`` (a JSON document, or JSON lines) or ``csv``.
+    """
     suffixes = [s.lower() for s in path.suffixes]
     compression = None
     if suffixes and suffixes[-1] in _COMPRESSION:
@@ -54,7 +119,7 @@ def detect(path: Path, *, strict: bool = True) -> tuple[str, str | None] | None:
             return None
         raise UnknownFormatError(
             f"{path}: unknown format {''.join(path.suffixes) or '(no extension)'}. "
-            "Expected .parquet, .jsonl/.ndjson/.json (optionally .gz/.zst) or .csv (optionally .gz)."
+            "Expected .parquet, .jsonl/.ndjson/.json or .csv (optionally .gz/.zst)."
         )
     return fmt, compression
 
@@ -66,3 +131,34 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def check_text(path: Path, compression: str | None) -> None:
+    """Fail early, naming the file, on an empty file or one that is not UTF-8 text.
+
+    Latin-1 bytes inside otherwise UTF-8 text are left to the reader, which rejects only the
+    lines concerned; UTF-16 (or binary) data would turn every line into garbage, so it stops here.
+    """
+    try:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty (0 bytes). Export it again.")
+        if compression == "zstd":
+            return  # no zstd module in the standard library; DuckDB checks the text itself
+        opener = gzip.open if compression == "gzip" else open
+        with opener(path, "rb") as fh:  # type: ignore[operator]
+            head = fh.read(1 << 16)
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: cannot read ({err}). Is the file complete?") from err
+    if not head.strip():
+        raise DataError(f"{path}: the file is empty (no data). Export it again.")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(
+            f"{path}: the file is UTF-16 text (byte-order mark at byte 0); promptab_nb reads "
+            "UTF-8. Re-export it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)."
+        )
+    if b"\x00" in head:
+        pos = head.index(b"\x00")
+        raise DataError(
+            f"{path}: byte {pos} is NUL: the file is binary or UTF-16, not "
+            "UTF-8 text. Re-export it as UTF-8 CSV / JSON."
+        )

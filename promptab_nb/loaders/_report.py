@@ -22,6 +22,8 @@ class FileReport:
     rows_duplicate: int
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    # Rows written besides the per-row tables, e.g. {"offline_scores": 12, "offline_runs": 1}.
+    also: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_loaded(self) -> int:

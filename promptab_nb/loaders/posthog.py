@@ -1,24 +1,25 @@
 """PostHog exports → exposures, generations, evaluations.
 
-Accepts the batch-export Parquet (``properties`` as JSON text), JSON lines (``properties`` nested,
-``.gz``/``.zst`` too) and CSV with a ``properties`` JSON column. Each file is staged into a temporary
-table of raw text columns, checked row by row in SQL (bad rows → ``rejects`` with the column and
-reason), each row's properties are parsed once with ``from_json`` into a typed struct, and the
-result is inserted in one transaction, skipping events already loaded (by ``uuid``).
+Accepts the batch-export Parquet (``properties`` as JSON text; ``*.parquet.zst`` is plain Parquet),
+JSON lines (``properties`` nested; ``.gz``/``.zst`` too), a split export's ``manifest.json``, and UI
+CSV with a ``properties`` JSON column or flattened ``properties.$x`` / ``*.properties.$x`` columns.
+Each file is staged into a temporary table of raw text columns, checked row by row in SQL (bad rows
+→ ``rejects`` with the column and reason), each row's properties are parsed once with ``from_json``
+into a typed struct, and the shared pipeline (:mod:`._common`) inserts the result in one
+transaction, skipping events already loaded (by ``uuid``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from pathlib import Path
 
 import duckdb
 
 from .._sql import ident
-from ..errors import DataError, MissingColumnError, PromptabError
-from . import _files
-from ._report import FileReport, LoadReport
+from ..errors import MissingColumnError
+from . import _common, _files
+from ._common import Input, Staged, sql_str
+from ._report import LoadReport
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
 OPTIONAL = ("uuid", "person_id")
@@ -52,104 +53,76 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, cols: dict[str, s
     )
 
 
-def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, compression: str | None) -> None:
-    # Read whole lines as text so that a line that is not JSON is kept (and rejected) rather than
-    # silently skipped by the JSON reader.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _pab_lines AS
-        SELECT row_number() OVER () AS source_row, line
-        FROM read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\0',
-                      quote = '', escape = '', auto_detect = false, compression = $comp,
-                      max_line_size = 67108864)
-        WHERE trim(line) <> ''
-        """,
-        {"path": str(path), "comp": compression or "auto"},
-    )
+def _stage_json(con: duckdb.DuckDBPyConnection, item: Input) -> None:
+    # Read whole lines as text (via the shared reader) so that a line that is not JSON is kept
+    # and rejected rather than silently skipped by the JSON reader.
+    _common.read_records(con, item)
     present = {
         k
         for (k,) in con.execute(
-            """SELECT DISTINCT unnest(json_keys(line)) FROM
-               (SELECT line FROM _pab_lines WHERE json_valid(line) LIMIT 1000)"""
+            """SELECT DISTINCT unnest(json_keys(rec)) FROM
+               (SELECT rec FROM _pab_rec WHERE bad_col IS NULL LIMIT 1000)"""
         ).fetchall()
     }
     if present:
-        _require(path, present)
+        _require(Path(item.name), present)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        WITH l AS (SELECT source_row, line, json_valid(line) AS ok FROM _pab_lines),
-        j AS (
-            SELECT source_row, line, ok,
-                   CASE WHEN ok THEN json_extract(line, '$.properties') END AS p
-            FROM l
+        WITH j AS (
+            SELECT source_row, rec, json_extract(rec, '$.properties') AS p
+            FROM _pab_rec WHERE bad_col IS NULL
         )
-        SELECT source_row,
-               CASE WHEN ok THEN line ->> '$.uuid' END AS uuid,
-               CASE WHEN ok THEN line ->> '$.event' END AS event,
-               CASE WHEN ok THEN line ->> '$.distinct_id' END AS distinct_id,
-               CASE WHEN ok THEN line ->> '$.person_id' END AS person_id,
-               CASE WHEN ok THEN line ->> '$.timestamp' END AS ts_raw,
+        SELECT source_row, rec ->> '$.uuid' AS uuid, rec ->> '$.event' AS event,
+               rec ->> '$.distinct_id' AS distinct_id, rec ->> '$.person_id' AS person_id,
+               rec ->> '$.timestamp' AS ts_raw,
                CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' ELSE CAST(p AS VARCHAR) END AS props,
-               CASE WHEN NOT ok THEN '(line)' END AS bad_col,
-               CASE WHEN NOT ok THEN 'line is not valid JSON' END AS bad_reason,
-               line AS raw
+               NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, rec AS raw
         FROM j
         """
     )
-    con.execute("DROP TABLE _pab_lines")
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, compression: str | None) -> None:
-    header = _csv_header(path, compression)
-    _require(path, set(header))
-    columns = {name: "VARCHAR" for name in header}
-    con.execute("DROP TABLE IF EXISTS _pab_csv_rej")
-    con.execute("DROP TABLE IF EXISTS _pab_csv_scan")
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _pab_csv AS
-        SELECT * FROM read_csv($path, columns = $cols, header = true, auto_detect = false,
-                               delim = ',', quote = '"', escape = '"', compression = $comp,
-                               store_rejects = true, rejects_table = '_pab_csv_rej',
-                               rejects_scan = '_pab_csv_scan', max_line_size = 67108864)
-        """,
-        {"path": str(path), "cols": columns, "comp": compression or "auto"},
-    )
-    uuid = ident("uuid") if "uuid" in columns else "NULL"
-    person = ident("person_id") if "person_id" in columns else "NULL"
+    header = _common.read_csv_rows(con, path, compression)
+    # The UI export names columns after the query: `uuid` or `*.uuid`, and properties either as
+    # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
+    by_name: dict[str, str] = {}
+    flat: dict[str, str] = {}
+    for col in header:
+        name = col[2:] if col.startswith("*.") else col
+        if name.startswith("properties.") and len(name) > len("properties."):
+            flat.setdefault(name[len("properties.") :], col)
+        else:
+            by_name.setdefault(name, col)
+    present = set(by_name) | ({"properties"} if flat else set())
+    _require(path, present)
+    params: dict[str, object] = {}
+    if "properties" in by_name:
+        props = ident(by_name["properties"], header)
+    else:
+        # Property names are data: they travel as parameters, the columns through ident().
+        pairs = []
+        for i, (prop, col) in enumerate(flat.items()):
+            params[f"k{i}"] = prop
+            pairs.append(f"$k{i}, {ident(col, header)}")
+        props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
+
+    def col(name: str) -> str:
+        return ident(by_name[name], header) if name in by_name else "NULL"
+
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        SELECT row_number() OVER () AS source_row, {uuid} AS uuid, event, distinct_id,
-               {person} AS person_id, "timestamp" AS ts_raw, properties AS props,
+        SELECT _pab_row AS source_row, {col("uuid")} AS uuid, {col("event")} AS event,
+               {col("distinct_id")} AS distinct_id, {col("person_id")} AS person_id,
+               {col("timestamp")} AS ts_raw, {props} AS props,
                NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
         FROM _pab_csv
-        UNION ALL
-        SELECT line, NULL, NULL, NULL, NULL, NULL, NULL, '(line)',
-               'malformed CSV line: ' || any_value(error_type), any_value(csv_line)
-        FROM _pab_csv_rej GROUP BY line
-        """
+        """,
+        params or None,
     )
     con.execute("DROP TABLE _pab_csv")
-
-
-def _csv_header(path: Path, compression: str | None) -> list[str]:
-    import csv
-    import gzip
-    import io
-
-    opener = gzip.open if compression == "gzip" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-            first = fh.readline()
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: not UTF-8 text ({err.reason}). Re-export it as UTF-8.") from err
-    except OSError as err:
-        raise DataError(f"{path}: cannot read ({err}).") from err
-    if not first.strip():
-        raise DataError(f"{path}: the file is empty (no header line). Export it again.")
-    return next(csv.reader(io.StringIO(first)))
 
 
 def _require(path: Path, present: set[str]) -> None:
@@ -250,9 +223,7 @@ def _number_checks() -> tuple[str, str, str]:
     return ", ".join(typed), " ".join(cols), " ".join(reasons)
 
 
-def _sql_str(text: str) -> str:
-    """A constant of this module as a SQL string literal (never user data)."""
-    return "'" + text.replace("'", "''") + "'"
+_sql_str = sql_str
 
 
 def _spec(keys: dict[str, str]) -> str:
@@ -361,149 +332,63 @@ SELECT source_row, uuid, ts, distinct_id, person_id, raw,
 FROM s
 """
 
-_TARGETS = {
-    "exposures": ("_pab_exp", "ts, distinct_id, person_id, flag_key, variant"),
-    "generations": (
-        "_pab_gen",
-        "ts, distinct_id, person_id, trace_id, prompt_name, prompt_version, model, provider, "
-        "latency_s, ttft_s, input_tokens, output_tokens, cost_usd, is_error, http_status, "
-        "variant, properties",
-    ),
-    "evaluations": (
-        "_pab_eval",
-        "ts, distinct_id, person_id, target_uuid, trace_id, name, passed, applicable, score",
-    ),
-}
-
-
-def _insert(con: duckdb.DuckDBPyConnection, import_id: int) -> tuple[dict[str, int], int]:
-    """Insert good staged rows into the canonical tables; return (loaded per table, duplicates)."""
-    loaded: dict[str, int] = {}
-    duplicates = 0
-    for table, (stage, cols) in _TARGETS.items():
-        tbl = ident(table)
-        # First occurrence of each uuid in the file; later copies and already-loaded events are
-        # duplicates (counted, not rejected).
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _pab_new AS
-            SELECT * EXCLUDE (rn) FROM (
-                SELECT *, row_number() OVER (PARTITION BY uuid ORDER BY source_row) AS rn
-                FROM {stage} WHERE bad_col IS NULL
-            ) WHERE rn = 1 AND uuid NOT IN (SELECT uuid FROM {tbl})
-            """
-        )
-        good = con.execute(f"SELECT count(*) FROM {stage} WHERE bad_col IS NULL").fetchone()[0]
-        n = con.execute(
-            f"INSERT INTO {tbl} (uuid, {cols}, import_id) SELECT uuid, {cols}, $id FROM _pab_new",
-            {"id": import_id},
-        ).fetchone()[0]
-        loaded[table] = n
-        duplicates += good - n
-    return loaded, duplicates
-
-
-_REJECTS = """
-INSERT INTO rejects (import_id, source_row, "column", reason, raw)
-SELECT $id, source_row, bad_col, bad_reason,
+# Rows rejected before typing; an event type promptab_nb does not use keeps no raw copy.
+_PRE_REJECTS = """
+INSERT INTO _pab_pre
+SELECT source_row, bad_col, bad_reason,
        CASE WHEN bad_reason = 'event type not used by promptab_nb' THEN NULL
             ELSE coalesce(raw, to_json(struct_pack(uuid := uuid, event := event,
                  distinct_id := distinct_id, "timestamp" := ts, properties := props)))::VARCHAR
        END
 FROM _pab_ev WHERE bad_col IS NOT NULL
-UNION ALL SELECT $id, source_row, bad_col, bad_reason, raw FROM _pab_gen WHERE bad_col IS NOT NULL
-UNION ALL SELECT $id, source_row, bad_col, bad_reason, raw FROM _pab_eval WHERE bad_col IS NOT NULL
-UNION ALL SELECT $id, source_row, bad_col, bad_reason, raw FROM _pab_exp WHERE bad_col IS NOT NULL
 """
 
 
-def _load_file(con: duckdb.DuckDBPyConnection, path: Path, import_id: int) -> FileReport:
-    start = time.perf_counter()
-    fmt, compression = _files.detect(path)
-    digest = _files.sha256(path)
-    try:
-        if fmt == "parquet":
-            cols = dict(
-                con.execute(
-                    "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($p))",
-                    {"p": str(path)},
-                ).fetchall()
-            )
-            _require(path, set(cols))
-            _stage_parquet(con, path, cols)
-        elif fmt == "jsonl":
-            _stage_jsonl(con, path, compression)
-        else:
-            _stage_csv(con, path, compression)
-        con.execute(_CHECK)
-        con.execute(_typed_generations())
-        con.execute(_TYPED_EVALUATIONS)
-        con.execute(_TYPED_EXPOSURES)
-    except PromptabError:
-        raise
-    except duckdb.Error as err:
-        first = str(err).strip().splitlines()[0]
-        raise DataError(
-            f"{path}: cannot read as {fmt}: {first}. Check that the file is complete "
-            "(not truncated) and really is a PostHog export in this format."
-        ) from err
-    rows_read = con.execute("SELECT count(*) FROM _pab_raw").fetchone()[0]
-    loaded, duplicates = _insert(con, import_id)
-    seen_before = con.execute(
-        "SELECT count(*) > 0 FROM imports WHERE sha256 = $sha", {"sha": digest}
-    ).fetchone()[0]
-    if seen_before:
-        # The same bytes were loaded before: their bad rows are already in `rejects`.
-        duplicates = rows_read - sum(loaded.values())
-    else:
-        con.execute(_REJECTS, {"id": import_id})
-    reasons = dict(
-        con.execute(
-            "SELECT reason, count(*) FROM rejects WHERE import_id = $id GROUP BY ALL ORDER BY 2 DESC",
-            {"id": import_id},
-        ).fetchall()
-    )
-    rejected = sum(reasons.values())
-    if sum(loaded.values()) + rejected + duplicates != rows_read:  # pragma: no cover - invariant
-        raise DataError(
-            f"{path}: internal accounting error ({rows_read} read, {loaded} loaded, "
-            f"{rejected} rejected, {duplicates} duplicates); nothing was loaded."
+def _stage_file(con: duckdb.DuckDBPyConnection, item: Input) -> Staged:
+    """Stage one PostHog file into ``_pab_gen``, ``_pab_eval``, ``_pab_exp`` and ``_pab_pre``."""
+    path = Path(item.name)
+    if item.fmt == "parquet":
+        cols = dict(
+            con.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($p))",
+                {"p": str(path)},
+            ).fetchall()
         )
-    seconds = time.perf_counter() - start
-    con.execute(
-        "INSERT INTO imports VALUES ($id, 'posthog', $file, $fmt, $sha, $read, $loaded, $rej, $dup, "
-        "$at, $sec)",
-        {
-            "id": import_id,
-            "file": str(path),
-            "fmt": fmt,
-            "sha": digest,
-            "read": rows_read,
-            "loaded": sum(loaded.values()),
-            "rej": rejected,
-            "dup": duplicates,
-            "at": dt.datetime.now(dt.UTC),
-            "sec": seconds,
-        },
-    )
-    for t in ("_pab_raw", "_pab_ev", "_pab_gen", "_pab_eval", "_pab_exp", "_pab_new"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    return FileReport(
-        file=str(path),
-        format=fmt + (f"+{compression}" if compression else ""),
-        sha256=digest,
-        import_id=import_id,
-        rows_read=rows_read,
-        loaded=loaded,
-        rows_rejected=rejected,
-        rows_duplicate=duplicates,
-        reasons=reasons,
-        seconds=seconds,
-    )
+        _require(path, set(cols))
+        _common.empty_pre(con)
+        _stage_parquet(con, path, cols)
+    elif item.fmt in ("jsonl", "json"):
+        _stage_json(con, item)
+    else:
+        _stage_csv(con, path, item.compression)
+    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchone()[0]
+    rows_read = unread + con.execute("SELECT count(*) FROM _pab_raw").fetchone()[0]
+    con.execute(_CHECK)
+    con.execute(_PRE_REJECTS)
+    con.execute(_typed_generations())
+    con.execute(_TYPED_EVALUATIONS)
+    con.execute(_TYPED_EXPOSURES)
+    return Staged(rows_read=rows_read, stages=dict(_common.STAGES))
 
 
-def load_posthog(ws: object, path: str | Path, *, progress: bool = True) -> LoadReport:
-    """Load one PostHog export file, a directory of them, or a glob, atomically.
+def load_posthog(
+    ws: object, path: _files.Paths, *, progress: bool = True
+) -> LoadReport:
+    """Load PostHog export files atomically: a file, a list, a directory, a glob or a manifest.
+
+    ``$feature_flag_called`` → ``exposures``, ``$ai_generation`` → ``generations``,
+    ``$ai_evaluation`` → ``evaluations``; other events are counted as rejected ("event type not
+    used"). Events already loaded (by ``uuid``, or a content hash without one) are duplicates.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    path
+        Parquet, JSON lines (``.gz``/``.zst``), CSV, a ``manifest.json`` of a split batch export,
+        a directory (its manifest if any, else every export file in it), a glob or a list.
+    progress
+        Show a progress bar when loading several files.
 
     Returns
     -------
@@ -514,21 +399,10 @@ def load_posthog(ws: object, path: str | Path, *, progress: bool = True) -> Load
     Raises
     ------
     DataError
-        A file is missing, unreadable or truncated (nothing is loaded).
+        A file is missing, empty, not UTF-8, unreadable or truncated (nothing is loaded).
     MissingColumnError
         A required column (event, distinct_id, timestamp, properties) is absent.
     UnknownFormatError
         A file's extension is not Parquet, JSON lines or CSV.
     """
-    files = _files.resolve(path)
-    for f in files:
-        _files.detect(f)  # fail on an unknown format before reading anything
-    from tqdm.auto import tqdm
-
-    reports = []
-    with ws.transaction() as con:  # type: ignore[attr-defined]
-        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
-        bar = tqdm(files, desc="loading", unit="file", disable=not progress or len(files) < 2)
-        for i, f in enumerate(bar):
-            reports.append(_load_file(con, f, next_id + i))
-    return LoadReport(source="posthog", files=tuple(reports))
+    return _common.load_paths(ws, path, source="posthog", stage=_stage_file, progress=progress)
