@@ -296,20 +296,28 @@ def _parser() -> argparse.ArgumentParser:
         sub,
         "offline",
         "Offline comparison of prompt versions over a dataset, before launch.",
-        "  promptab offline run data/offline/support.jsonl --prompts v1.txt v2.txt --model demo\n",
+        "  promptab offline run data/offline/word_problems.csv --prompts v1.txt v2.txt\n",
     )
     osub = o.add_subparsers(title="actions", metavar="ACTION")
     orun = _sub(
         osub,
         "run",
         "Run prompt versions (text files with {{var}} placeholders) over a dataset and compare.",
-        "  promptab offline run data/offline/support.jsonl --prompts v1.txt v2.txt --model demo\n",
+        "  promptab offline run data/offline/word_problems.csv \\\n"
+        "      --prompts data/offline/prompt_v1.txt data/offline/prompt_v2.txt \\\n"
+        "      --model demo --scorers numeric_close\n",
     )
     orun.add_argument("dataset", metavar="DATASET", help="dataset file: CSV or JSONL")
     orun.add_argument("--prompts", nargs="+", required=True, metavar="FILE", help="baseline first")
     orun.add_argument("--model", default="demo", help="model; only 'demo' (offline, no network)")
     orun.add_argument("--name", default="prompt", help="prompt name to register the versions under")
-    orun.add_argument("--repeats", type=int, default=1)
+    orun.add_argument("--repeats", type=int, default=3, help="calls per (version, item)")
+    orun.add_argument(
+        "--scorers",
+        metavar="S1,S2",
+        help="built-in scorers by name, e.g. exact,numeric_close (default: exact when the "
+        "dataset has expected answers)",
+    )
     orun.add_argument("--workspace", metavar="FILE", help="keep the run in this workspace file")
     orun.add_argument("--json", action="store_true", help="print the comparison as JSON records")
     orun.set_defaults(func=_cmd_offline_run)
@@ -821,7 +829,46 @@ def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cmd_offline_run(args: argparse.Namespace) -> int:
-    raise _Usage("promptab offline run is not available in this version of promptab_nb")
+    from . import offline
+    from .workspace import Workspace
+
+    if args.model != "demo":
+        raise _Usage(
+            f"--model {args.model!r}: the command line runs only the offline 'demo' model; "
+            "use pab.offline.openai_compatible(...) from Python for a real model"
+        )
+    if len(args.prompts) < 2:
+        raise _Usage("--prompts needs two or more prompt files (the baseline first)")
+    path = Path(args.dataset)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        dataset = offline.Dataset.from_csv(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        dataset = offline.Dataset.from_jsonl(path)
+    else:
+        raise _Usage(f"dataset {path}: unknown format {suffix or '(none)'}; use .csv or .jsonl")
+    versions = [(args.name, Path(f).read_text(encoding="utf-8")) for f in args.prompts]
+    ws = _open_workspace(args.workspace, create=True) if args.workspace else Workspace()
+    try:
+        run = ws.run_offline(
+            dataset,
+            versions,
+            offline.DemoModel(),
+            scorers=_list(args.scorers),
+            repeats=args.repeats,
+            progress=_progress(),
+        )
+        comparison = run.compare()
+        if args.json:
+            records = comparison.to_pandas().to_dict("records")
+            print(json.dumps(_jsonable(records), indent=2, ensure_ascii=False, allow_nan=False))
+        else:
+            print(repr(comparison))
+            if args.workspace:
+                print(f"\nrun {run.run_id} stored in {args.workspace}")
+    finally:
+        ws.close()
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
