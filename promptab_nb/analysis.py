@@ -52,7 +52,7 @@ _ASSIGNED = """
 """
 # Generations of assigned units in scope (after first exposure, this prompt, the window).
 _GEN_SCOPE = """
-    SELECT a.unit, a.variant, g.*
+    SELECT a.unit, a.variant, {gen_cols}
     FROM assigned a JOIN generations g ON coalesce(g.person_id, g.distinct_id) = a.unit
     WHERE g.ts >= a.first_ts AND ($end IS NULL OR g.ts < $end)
       AND ($prompt IS NULL OR g.prompt_name IS NULL OR g.prompt_name = $prompt)
@@ -60,7 +60,7 @@ _GEN_SCOPE = """
 """
 # Applicable evaluations, attributed to the evaluated generation's unit and time when linked.
 _EVAL_SCOPE = """
-    SELECT a.unit, a.variant, e.*
+    SELECT a.unit, a.variant, {eval_cols}
     FROM evaluations e
     LEFT JOIN generations g ON g.uuid = e.target_uuid
     JOIN assigned a ON coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id) = a.unit
@@ -71,11 +71,19 @@ _EVAL_SCOPE = """
 """
 
 
-def _ctes(exp: Experiment) -> str:
+def _ctes(exp: Experiment, metrics: Sequence[Metric] = ()) -> str:
+    """The exposure CTEs plus the in-scope events, projecting only the columns ``metrics`` read
+    (the generations table also holds the raw properties JSON, which is never needed here)."""
     exposed = _EXPOSED_BY_FLAG if exp.flag_key else _EXPOSED_BY_VERSION
+    cols = {"generations": {"uuid", "ts"}, "evaluations": {"uuid", "ts"}}
+    for m in metrics:
+        cols[m.source].add(m.column)
+    gen_cols = ", ".join(f"g.{ident(c)}" for c in sorted(cols["generations"]))
+    eval_cols = ", ".join(f"e.{ident(c)}" for c in sorted(cols["evaluations"]))
     return (
         f"WITH exposed AS ({exposed}), assigned AS ({_ASSIGNED}), "
-        f"gen AS ({_GEN_SCOPE}), ev AS ({_EVAL_SCOPE})"
+        f"gen AS ({_GEN_SCOPE.format(gen_cols=gen_cols)}), "
+        f"ev AS ({_EVAL_SCOPE.format(eval_cols=eval_cols)})"
     )
 
 
@@ -124,7 +132,7 @@ def _per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
                 f"coalesce({alias}_u.n{i}, 0) AS n{i}, coalesce({alias}_u.d{i}, {zero}) AS d{i}"
             )
     return (
-        f"{_ctes(exp)} SELECT a.unit, a.variant, a.first_ts, a.multi, {', '.join(selects)} "
+        f"{_ctes(exp, metrics)} SELECT a.unit, a.variant, a.first_ts, a.multi, {', '.join(selects)} "
         f"FROM assigned a {' '.join(joins)}"
     )
 
@@ -134,7 +142,9 @@ def _per_request_sql(exp: Experiment, metric: Metric) -> str:
     alias = "gen" if metric.source == "generations" else "ev"
     col = f"{alias}.{ident(metric.column)}"
     value = f"CAST({col} AS INTEGER)" if metric.agg == "rate" else f"CAST({col} AS DOUBLE)"
-    return f"{_ctes(exp)} SELECT variant, {value} AS v FROM {alias} WHERE {col} IS NOT NULL"
+    return (
+        f"{_ctes(exp, [metric])} SELECT variant, {value} AS v FROM {alias} WHERE {col} IS NOT NULL"
+    )
 
 
 # -- sufficient statistics ---------------------------------------------------------------------
@@ -470,7 +480,7 @@ def analyze_over_time(
     den = den.replace(col, f"e.{ident(m.column)}")
     zero = "1" if m.agg in ("sum", "count") else "0"
     sql = f"""
-    {_ctes(exp)},
+    {_ctes(exp, [m])},
     periods AS (
         SELECT unnest(generate_series(date_trunc($freq, min(first_ts)), date_trunc($freq, max(g_max)),
                                       CAST('1 ' || $freq AS INTERVAL))) AS p
