@@ -1,0 +1,12 @@
+"""Synthetic PostHog-shaped traffic with known effects, and A/A, power and peeking studies.
+
+``traffic`` writes exports (Parquet, JSON lines, CSV) that the loaders read like real ones and
+returns the truth an analysis should recover. The studies run thousands of simulated
+experiments at once (vectorized numpy) and report error rates with their Monte-Carlo error.
+"""
+
+from __future__ import annotations
+
+from ._traffic import DEFAULT_BASELINE, SimulationTruth, traffic
+
+__all__ = ["DEFAULT_BASELINE", "SimulationTruth", "traffic"]
