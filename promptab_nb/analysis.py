@@ -28,6 +28,8 @@ MULTIPLE = "$multiple"
 # -- SQL building blocks ------------------------------------------------------------------------
 # Parameters: $flag, $keys (variant keys), $versions (prompt versions, same order), $prompt,
 # $start, $end, $first_seen.
+# The same SQL also runs on Spark, transpiled by SQLGlot (engines/spark.py): keep it portable
+# (no `$param[...]` subscripts, no DuckDB-only interval functions) and test both engines.
 _EXPOSED_BY_FLAG = """
     SELECT coalesce(person_id, distinct_id) AS unit, variant, ts
     FROM exposures
@@ -36,7 +38,7 @@ _EXPOSED_BY_FLAG = """
 # Without a flag, the arm of a generation is the variant whose prompt version it used.
 _EXPOSED_BY_VERSION = """
     SELECT coalesce(person_id, distinct_id) AS unit,
-           $keys[list_position($versions, prompt_version)] AS variant, ts
+           list_extract($keys, list_position($versions, prompt_version)) AS variant, ts
     FROM generations
     WHERE list_position($versions, prompt_version) IS NOT NULL
       AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
@@ -223,7 +225,7 @@ def _cuped_moments(
         WITH pre AS (
             SELECT u.unit, {pre_value} AS x
             FROM {table} u JOIN {ident(src)} p ON coalesce(p.person_id, p.distinct_id) = u.unit
-            WHERE p.ts < u.first_ts AND p.ts >= u.first_ts - to_microseconds($us) {extra}
+            WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us {extra}
             GROUP BY u.unit
         )
         SELECT u.variant, count(*), sum({y}), sum({y} * {y}), sum(coalesce(pre.x, 0)),
@@ -392,7 +394,7 @@ def analyze(
                 else:
                     moments[m.name] = ("user", _moments_user(ws, table, m, i, wins))
         finally:
-            ws.con.execute(f"DROP TABLE IF EXISTS {table}")
+            ws._execute(f"DROP TABLE IF EXISTS {table}")
     health = S.health(exp, counts, multi, multiple)
     return S.build_result(
         exp,
