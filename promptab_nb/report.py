@@ -74,8 +74,8 @@ body { margin: 0; background: #fff; }
 .pab pre { background: #f6f8fa; padding: 10px 12px; overflow-x: auto; font-size: 12.5px;
   border-radius: 4px; }
 .pab code { font-family: ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace; }
-.pab table.metric { width: 100%; }
-.pab table.metric td { white-space: nowrap; }
+.pab table.metric { font-size: 13px; }
+.pab table.metric span { white-space: nowrap; }
 .pab td code { word-break: break-all; font-size: 11.5px; }
 .pab td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .pab .tone-good::before { content: "▲ "; } .pab .tone-bad::before { content: "▼ "; }
@@ -256,11 +256,11 @@ def _document(
 
 
 def _subtitle(res: ExperimentResult, exp: Experiment | None) -> list[Any]:
-    arms = ", ".join(f"{k} = {v}" for k, v in res.variants.items())
+    arms = ", ".join(f"{_arm(k, res.control)} = {v}" for k, v in res.variants.items())
     parts = [
         f"Prompt {res.prompt_name or '(any)'}",
         f"flag {res.flag_key or '(none: assigned by prompt version)'}",
-        f"variants {arms} (control {res.control})",
+        f"variants {arms}",
         f"unit: {res.options.get('unit', 'user')}",
         f"{res.level:.0%} intervals",
     ]
@@ -354,10 +354,15 @@ def _metric_header(res: ExperimentResult) -> list[str]:
 
 
 def _arm(key: str, control: str) -> str:
-    return key if key != control or key == "control" else f"{key} (control)"
+    return f"{key} (control)" if key == control and key != "control" else key
 
 
-def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[str]]:
+def _ci(lo: str, hi: str) -> Markup:
+    """``lo to hi`` that wraps only between the two bounds."""
+    return Markup(el("span", lo) + " to " + el("span", hi))
+
+
+def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[Markup]]:
     """Formatted rows of one metric; the same numbers as ``res.to_pandas()``."""
     bayes = res.options.get("method") == "bayesian"
     du = "pp" if m.unit == "%" else m.unit
@@ -370,20 +375,21 @@ def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[str]]:
             _arm(r.variant, res.control),
             f"{r.n:,}",
             num(r.mean, m.unit),
-            f"{num(r.mean_ci_low, m.unit)} to {num(r.mean_ci_high, m.unit)}",
+            _ci(num(r.mean_ci_low, m.unit), num(r.mean_ci_high, m.unit)),
             "" if c else num(r.diff, du, signed=True),
             ""
             if c
-            else f"{num(r.diff_ci_low, du, signed=True)} to {num(r.diff_ci_high, du, signed=True)}",
+            else _ci(num(r.diff_ci_low, du, signed=True), num(r.diff_ci_high, du, signed=True)),
             "" if c else num(r.rel_diff, "%", signed=True),
             ""
             if c
-            else f"{num(r.rel_ci_low, '%', signed=True)} to {num(r.rel_ci_high, '%', signed=True)}",
+            else _ci(num(r.rel_ci_low, "%", signed=True), num(r.rel_ci_high, "%", signed=True)),
             "" if c else pval(r.p_value),
         ]
         if bayes:
             row.append("" if c else num(r.chance_to_win, "%"))
-        out.append(row)
+        # Cells never break inside a number; a CI breaks only between its bounds.
+        out.append([x if isinstance(x, Markup) else el("span", x) for x in row])
     return out
 
 
