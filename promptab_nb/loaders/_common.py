@@ -107,7 +107,7 @@ StageFn = Callable[[Con, Input], Staged]
 
 def load_all(
     ws: Any,
-    inputs: Sequence[tuple[str, str, str | None, Path | None, str | Callable[[], str]]],
+    inputs: Sequence[tuple[str, str, str | None, Path | None, str | Callable[[Con], str]]],
     *,
     source: str,
     stage: StageFn,
@@ -115,17 +115,18 @@ def load_all(
 ) -> LoadReport:
     """Load inputs ``(name, fmt, compression, path, sha256)`` in one transaction.
 
-    ``sha256`` may be a callable evaluated inside the transaction (frames hash their rows there).
+    ``sha256`` may be a callable of the connection, evaluated inside the transaction (frames hash
+    their rows there).
     """
     from tqdm.auto import tqdm
 
     reports = []
     with ws.transaction() as con:
-        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchone()[0]
+        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
         bar = tqdm(inputs, desc=f"loading {source}", unit="file", disable=not progress or len(inputs) < 2)
         for i, (name, fmt, comp, path, digest) in enumerate(bar):
             with wrap_errors(name, fmt):
-                sha = digest() if callable(digest) else digest
+                sha = digest(con) if callable(digest) else digest
                 item = Input(name, fmt, comp, sha, next_id + i, path)
                 start = time.perf_counter()
                 staged = stage(con, item)
@@ -144,6 +145,18 @@ def load_paths(
     order: Callable[[Path], Any] | None = None,
 ) -> LoadReport:
     """Resolve ``path`` (file, list, directory, glob, manifest) and load every file atomically."""
+    rows = prepare_paths(path, source=source, formats=formats, order=order)
+    return load_all(ws, rows, source=source, stage=stage, progress=progress)
+
+
+def prepare_paths(
+    path: _files.Paths,
+    *,
+    source: str,
+    formats: Iterable[str] = ("parquet", "jsonl", "json", "csv"),
+    order: Callable[[Path], Any] | None = None,
+) -> list[tuple[str, str, str | None, Path | None, str | Callable[[Con], str]]]:
+    """Files of ``path`` as :func:`load_all` inputs, checked (format, emptiness, encoding)."""
     from ..errors import UnknownFormatError
 
     files = _files.resolve(path)
@@ -159,14 +172,14 @@ def load_paths(
         inputs.append((f, fmt, comp))
     if order is not None:
         inputs.sort(key=lambda t: order(t[0]))
-    rows = []
+    rows: list[tuple[str, str, str | None, Path | None, str | Callable[[Con], str]]] = []
     for f, fmt, comp in inputs:
         if fmt != "parquet":
             _files.check_text(f, comp)
         with wrap_errors(str(f), fmt):
             digest = _files.sha256(f)
         rows.append((str(f), fmt, comp, f, digest))
-    return load_all(ws, rows, source=source, stage=stage, progress=progress)
+    return rows
 
 
 class wrap_errors:  # noqa: N801 - used as a context manager, reads like a function
@@ -501,13 +514,14 @@ def typed_stage(
     checks: Sequence[tuple[str, str, str]] = (),
     *,
     first_checks: Sequence[tuple[str, str, str]] = (),
+    keep: Sequence[str] = (),
 ) -> str:
     """SQL creating a stage table from ``source`` (which has ``source_row`` and ``raw``).
 
     Each field is evaluated as text, then typed (``TRY_CAST``); ``select`` lists the stage's
     output columns over the typed names; ``checks`` are extra ``(condition, column, reason)``
     rules. The first failing rule gives ``bad_col``/``bad_reason``; ``first_checks`` run before
-    the field checks (e.g. "not a generation").
+    the field checks (e.g. "not a generation"); ``keep`` passes source columns through.
     """
     texts = ", ".join(f"{f.expr} AS {ident('_t_' + f.name)}" for f in fields)
     typed = ", ".join(f"{_typed(f, ident('_t_' + f.name))} AS {ident(f.name)}" for f in fields)
@@ -523,12 +537,21 @@ def typed_stage(
         bad_col = bad_reason = "NULL::VARCHAR"
     return f"""
     CREATE OR REPLACE TEMP TABLE {stage} AS
-    WITH x AS (SELECT source_row, raw, {texts} FROM {source}),
+    WITH x AS (SELECT source_row, raw, {"".join(ident(k) + ", " for k in keep)}{texts}
+               FROM {source}),
          y AS (SELECT *, {typed} FROM x)
     SELECT source_row, raw, {", ".join(select)},
            {bad_col} AS bad_col, {bad_reason} AS bad_reason
     FROM y
     """
+
+
+def register(con: Con, name: str, frame: Any) -> None:
+    """Register a pandas/polars/Arrow frame as a view (polars through its Arrow table)."""
+    if type(frame).__module__.startswith("polars"):
+        frame = frame.to_arrow()
+    con.execute("SELECT 1").fetchall()  # DuckDB refuses to register with a pending result
+    con.register(name, frame)
 
 
 def empty_pre(con: Con) -> None:

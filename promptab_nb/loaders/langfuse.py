@@ -1,0 +1,220 @@
+"""Langfuse exports → generations (observations) and evaluations (scores).
+
+Observations (public API v2 ``ObservationV2`` or v1 ``ObservationsView``; JSON, JSON lines or CSV):
+``latency`` and ``timeToFirstToken`` are seconds, the prompt version is ``(promptName,
+promptVersion)``, tokens come from ``usageDetails`` (or v1 ``usage``), cost from
+``costDetails.total`` / ``totalCost`` (the deprecated ``calculatedTotalCost`` last) and an error is
+``level == "ERROR"``. Only ``GENERATION`` observations are generations; other types are rejected
+("observation type not used"). Scores (BOOLEAN / NUMERIC) become evaluations whose target is
+``observationId``; CATEGORICAL scores are rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InvalidArgumentError
+from . import _common, _files
+from ._common import Con, Field, Input, Staged, key, nested
+from ._report import LoadReport
+
+_OBS_KEYS = (
+    "id", "traceId", "type", "startTime", "endTime", "completionStartTime", "userId", "name",
+    "level", "statusMessage", "providedModelName", "model", "usageDetails", "usage",
+    "costDetails", "totalCost", "calculatedTotalCost", "promptName", "promptVersion", "latency",
+    "timeToFirstToken", "promptTokens", "completionTokens",
+)  # fmt: skip
+
+_SCORE_KEYS = (
+    "id", "traceId", "observationId", "name", "value", "stringValue", "dataType", "timestamp",
+)  # fmt: skip
+
+
+def _seconds_between(a: str, b: str) -> str:
+    return (
+        f"CAST(epoch(TRY_CAST({key(b)} AS TIMESTAMPTZ)) - epoch(TRY_CAST({key(a)} AS TIMESTAMPTZ))"
+        " AS VARCHAR)"
+    )
+
+
+_OBS_FIELDS = [
+    Field("id", key("id"), "text", "id"),
+    Field("type", f"upper({key('type')})", "text", "type"),
+    Field("ts", key("startTime"), "ts", "startTime", required=True),
+    Field("trace_id", key("traceId"), "text", "traceId"),
+    Field("user_id", key("userId"), "text", "userId"),
+    Field("prompt_name", key("promptName"), "text", "promptName"),
+    Field("prompt_version", key("promptVersion"), "text", "promptVersion"),
+    Field("model", f"coalesce({key('providedModelName')}, {key('model')})", "text", "model"),
+    Field("latency", key("latency"), "double", "latency"),
+    Field("latency_calc", _seconds_between("startTime", "endTime"), "double", "endTime"),
+    Field("ttft", key("timeToFirstToken"), "double", "timeToFirstToken"),
+    Field(
+        "ttft_calc", _seconds_between("startTime", "completionStartTime"), "double",
+        "completionStartTime",
+    ),
+    Field(
+        "input_tokens",
+        f"coalesce({nested(key('usageDetails'), '$.input')}, {nested(key('usage'), '$.input')}, "
+        f"{key('promptTokens')})",
+        "bigint", "usageDetails.input",
+    ),
+    Field(
+        "output_tokens",
+        f"coalesce({nested(key('usageDetails'), '$.output')}, {nested(key('usage'), '$.output')}, "
+        f"{key('completionTokens')})",
+        "bigint", "usageDetails.output",
+    ),
+    Field(
+        "cost_usd",
+        f"coalesce({nested(key('costDetails'), '$.total')}, {key('totalCost')}, "
+        f"{key('calculatedTotalCost')})",
+        "double", "totalCost",
+    ),
+    Field("level", f"upper({key('level')})", "text", "level"),
+]  # fmt: skip
+
+_OBS_SELECT = [
+    "coalesce(id, md5(raw)) AS uuid", "ts", "coalesce(user_id, trace_id) AS distinct_id",
+    "NULL::VARCHAR AS person_id", "trace_id", "prompt_name", "prompt_version", "model",
+    "NULL::VARCHAR AS provider", "coalesce(latency, latency_calc) AS latency_s",
+    "coalesce(ttft, ttft_calc) AS ttft_s", "input_tokens", "output_tokens", "cost_usd",
+    "coalesce(level = 'ERROR', false) AS is_error", "NULL::INTEGER AS http_status",
+    "NULL::VARCHAR AS variant", "CAST(raw AS JSON) AS properties",
+]  # fmt: skip
+
+_SCORE_FIELDS = [
+    Field("id", key("id"), "text", "id"),
+    Field("ts", key("timestamp"), "ts", "timestamp", required=True),
+    Field("trace_id", key("traceId"), "text", "traceId"),
+    Field("target", key("observationId"), "text", "observationId"),
+    Field("name", key("name"), "text", "name", required=True),
+    Field("data_type", f"upper(coalesce({key('dataType')}, 'NUMERIC'))", "text", "dataType"),
+    Field("value", key("value"), "double", "value", nonneg=False),
+    Field("string_value", key("stringValue"), "text", "stringValue"),
+]
+
+_SCORE_SOURCE = f"""(
+    SELECT r.*, g.distinct_id AS _gen_distinct_id, g.person_id AS _gen_person_id
+    FROM {_common.record_source(_SCORE_KEYS)} r
+    LEFT JOIN generations g ON g.uuid = r.p['observationId']
+)"""
+
+_BOOL_TEXT = "lower(coalesce(string_value, CAST(value AS VARCHAR)))"
+_SCORE_SELECT = [
+    "coalesce(id, md5(raw)) AS uuid", "ts",
+    # Scores carry no user: take the scored generation's (loaded earlier), else the trace.
+    "coalesce(_gen_distinct_id, trace_id) AS distinct_id", "_gen_person_id AS person_id",
+    "target AS target_uuid", "trace_id", "name",
+    f"""CASE WHEN data_type = 'BOOLEAN' THEN {_BOOL_TEXT} IN ('1', '1.0', 'true')
+             WHEN $threshold IS NOT NULL THEN value >= $threshold END AS passed""",
+    "true AS applicable", "value AS score",
+]  # fmt: skip
+
+_SCORE_CHECKS = [
+    ("trace_id IS NULL AND target IS NULL", "traceId", "traceId and observationId are missing"),
+    (
+        "data_type NOT IN ('BOOLEAN', 'NUMERIC')", "dataType",
+        "dataType is not BOOLEAN or NUMERIC (categorical scores are not used)",
+    ),
+    (
+        f"data_type = 'BOOLEAN' AND {_BOOL_TEXT} NOT IN ('0', '0.0', '1', '1.0', 'true', 'false')",
+        "value", "BOOLEAN score value is not 0/1",
+    ),
+    ("data_type = 'NUMERIC' AND value IS NULL", "value", "value is missing"),
+]  # fmt: skip
+
+
+def _stage_observations(con: Con, item: Input) -> Staged:
+    rows_read = _common.read_records(con, item)
+    sql = _common.typed_stage(
+        "_pab_gen",
+        _common.record_source(_OBS_KEYS),
+        _OBS_FIELDS,
+        _OBS_SELECT,
+        [("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing")],
+        first_checks=[
+            (
+                "coalesce(type, 'GENERATION') <> 'GENERATION'", "type",
+                "observation type not used by promptab_nb (only GENERATION)",
+            )
+        ],
+    )  # fmt: skip
+    con.execute(sql)
+    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
+
+
+def _stage_scores(con: Con, item: Input, threshold: float | None) -> Staged:
+    rows_read = _common.read_records(con, item)
+    sql = _common.typed_stage(
+        "_pab_eval",
+        _SCORE_SOURCE,
+        _SCORE_FIELDS,
+        _SCORE_SELECT,
+        _SCORE_CHECKS,
+        keep=("_gen_distinct_id", "_gen_person_id"),
+    )
+    con.execute(sql, {"threshold": threshold})
+    return Staged(rows_read=rows_read, stages={"evaluations": "_pab_eval"})
+
+
+def load_langfuse(
+    ws: Any,
+    observations: _files.Paths | None = None,
+    *,
+    scores: _files.Paths | None = None,
+    pass_threshold: float | None = None,
+    progress: bool = True,
+) -> LoadReport:
+    """Load Langfuse observations and/or scores exports, atomically and idempotently.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    observations
+        Observations export(s): JSON (an array or an API page ``{"data": [...]}``), JSON lines or
+        CSV; a list, directory or glob. Loaded first, so scores can take their generation's user.
+    scores
+        Scores export(s) in the same formats → ``evaluations`` (``observationId`` → target).
+    pass_threshold
+        NUMERIC scores pass when ``value >= pass_threshold``; without it their ``passed`` is
+        null (the value is kept in ``score``). BOOLEAN scores pass when the value is 1.
+    progress
+        Show a progress bar when loading several files.
+
+    Returns
+    -------
+    LoadReport
+        Latency and time to first token in seconds (``latency``, else ``endTime − startTime``),
+        cost in USD, ``is_error = level == "ERROR"``; ``distinct_id`` is ``userId`` else
+        ``traceId``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Neither ``observations`` nor ``scores`` is given.
+    DataError
+        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+    """
+    if observations is None and scores is None:
+        raise InvalidArgumentError("pass observations= and/or scores= (paths of the export).")
+    fmts = ("csv", "json", "jsonl")
+    obs_rows = (
+        _common.prepare_paths(observations, source="langfuse", formats=fmts)
+        if observations is not None
+        else []
+    )
+    score_rows = (
+        _common.prepare_paths(scores, source="langfuse", formats=fmts) if scores is not None else []
+    )
+    score_names = {r[0] for r in score_rows}
+
+    def stage(con: Con, item: Input) -> Staged:
+        if item.name in score_names:
+            return _stage_scores(con, item, pass_threshold)
+        return _stage_observations(con, item)
+
+    return _common.load_all(
+        ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress
+    )

@@ -1,0 +1,227 @@
+"""Spanlens request exports (CSV / JSON / JSON lines) → generations.
+
+The export has ``id, project_id, provider, model, prompt_tokens, completion_tokens, total_tokens,
+cost_usd, latency_ms, status_code, error_message, trace_id, created_at`` but no prompt version, so
+the arm comes from a column the user names (``arm_column=``) or from a frame joined on
+``trace_id`` (``arms=``). Extra columns of the requests table (``prompt_version_id``, ``user_id``,
+``session_id``, ``cache_hit``, ``time_to_first_token_ms``) are used when present.
+Units: ``latency_ms`` → seconds; ``status_code >= 400`` is an error; ``cost_usd`` may be null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._sql import ident
+from ..errors import InvalidArgumentError, MissingColumnError
+from . import _common, _files
+from ._common import Con, Field, Input, Staged, key
+from ._report import LoadReport
+
+KEYS = (
+    "id", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms",
+    "status_code", "error_message", "trace_id", "created_at", "prompt_version_id", "user_id",
+    "time_to_first_token_ms",
+)  # fmt: skip
+
+
+def _text(name: str, csv: bool) -> str:
+    """A record's text; in CSV, undo Spanlens's formula escaping (a leading ' before =+-@)."""
+    x = key(name)
+    if not csv:
+        return x
+    return f"CASE WHEN regexp_matches({x}, '^''[=+@\\t\\r-]') THEN substr({x}, 2) ELSE {x} END"
+
+
+def _fields(csv: bool) -> list[Field]:
+    t = lambda n: _text(n, csv)  # noqa: E731
+    return [
+        Field("id", t("id"), "text", "id"),
+        Field("ts", t("created_at"), "ts", "created_at", required=True),
+        Field("trace_id", t("trace_id"), "text", "trace_id"),
+        Field("user_id", t("user_id"), "text", "user_id"),
+        Field("prompt_version", t("prompt_version_id"), "text", "prompt_version_id"),
+        Field("model", t("model"), "text", "model"),
+        Field("provider", t("provider"), "text", "provider"),
+        Field("latency_s", t("latency_ms"), "double", "latency_ms", required=True, scale=0.001),
+        Field(
+            "ttft_s", t("time_to_first_token_ms"), "double", "time_to_first_token_ms", scale=0.001
+        ),
+        Field("input_tokens", t("prompt_tokens"), "bigint", "prompt_tokens"),
+        Field("output_tokens", t("completion_tokens"), "bigint", "completion_tokens"),
+        Field("cost_usd", t("cost_usd"), "double", "cost_usd"),
+        Field("http_status", t("status_code"), "int", "status_code"),
+        Field("error_message", t("error_message"), "text", "error_message"),
+    ]
+
+
+def _arms_table(con: Con, arms: Any) -> None:
+    """``_pab_armmap(trace_id, variant)`` from a pandas/polars/Arrow frame or a dict."""
+    if isinstance(arms, dict):
+        import pyarrow as pa
+
+        arms = pa.table({"trace_id": list(arms), "variant": list(arms.values())})
+    try:
+        _common.register(con, "_pab_arms_in", arms)
+    except Exception as err:
+        raise InvalidArgumentError(
+            f"arms must be a pandas, polars or Arrow frame with columns trace_id and variant "
+            f"(got {type(arms).__name__})."
+        ) from err
+    try:
+        found = [r[0] for r in con.execute("DESCRIBE SELECT * FROM _pab_arms_in").fetchall()]
+        for need in ("trace_id", "variant"):
+            if need not in found:
+                raise MissingColumnError(
+                    f"arms has no column {need!r} (found: {', '.join(found)}). Pass a frame with "
+                    "one row per trace: trace_id, variant."
+                )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _pab_armmap AS
+            SELECT CAST({ident("trace_id")} AS VARCHAR) AS trace_id,
+                   min(CAST({ident("variant")} AS VARCHAR)) AS variant,
+                   count(DISTINCT CAST({ident("variant")} AS VARCHAR)) AS n
+            FROM _pab_arms_in GROUP BY 1
+            """
+        )
+        clash = con.execute("SELECT trace_id FROM _pab_armmap WHERE n > 1 LIMIT 1").fetchone()
+        if clash:
+            raise InvalidArgumentError(
+                f"arms gives trace_id {clash[0]!r} more than one variant. A trace belongs to one "
+                "arm: deduplicate the frame."
+            )
+    finally:
+        con.unregister("_pab_arms_in")
+
+
+def _stage(
+    con: Con, item: Input, arm_column: str | None, has_arms: bool, prompt_name: str | None
+) -> Staged:
+    rows_read = _common.read_records(con, item)
+    present = {
+        k
+        for (k,) in con.execute(
+            "SELECT DISTINCT unnest(json_keys(rec)) FROM "
+            "(SELECT rec FROM _pab_rec WHERE bad_col IS NULL LIMIT 1000)"
+        ).fetchall()
+    }
+    found = ", ".join(sorted(present)) or "nothing"
+    for need in ("created_at", "latency_ms"):
+        if present and need not in present:
+            raise MissingColumnError(
+                f"{item.name} has no column {need!r} (found: {found}). Use a Spanlens request "
+                "export (Requests → Export)."
+            )
+    if present and not present & {"trace_id", "user_id"}:
+        raise MissingColumnError(
+            f"{item.name} has neither 'trace_id' nor 'user_id' (found: {found}); one is needed "
+            "as the unit."
+        )
+    if arm_column is not None and present and arm_column not in present:
+        raise MissingColumnError(
+            f"{item.name} has no column {arm_column!r} for arm_column (found: {found}). Name the "
+            "column holding the variant, or pass arms= (a frame with trace_id, variant)."
+        )
+    fields = _fields(item.fmt == "csv")
+    params: dict[str, Any] = {"prompt_name": prompt_name}
+    source = _common.record_source(KEYS)
+    checks: list[tuple[str, str, str]] = [
+        ("coalesce(user_id, trace_id) IS NULL", "trace_id", "trace_id and user_id are missing")
+    ]
+    if arm_column is not None:
+        # The user's column name is data: it travels as a JSON-pointer parameter.
+        params["arm"] = "/" + arm_column.replace("~", "~0").replace("/", "~1")
+        fields.append(Field("arm", "json_extract_string(raw, $arm)", "text", "arm_column"))
+        checks.append(("arm IS NULL", "arm_column", "arm column is empty"))
+    elif has_arms:
+        source = (
+            f"(SELECT r.*, a.variant AS _arm FROM {source} r "
+            f"LEFT JOIN _pab_armmap a ON a.trace_id = r.p['trace_id'])"
+        )
+        fields.append(Field("arm", "_arm", "text", "trace_id"))
+        checks.append(("arm IS NULL", "trace_id", "trace_id has no arm in arms"))
+    arm = "arm" if arm_column is not None or has_arms else "NULL::VARCHAR"
+    select = [
+        "coalesce(id, md5(raw)) AS uuid", "ts", "coalesce(user_id, trace_id) AS distinct_id",
+        "NULL::VARCHAR AS person_id", "trace_id", "$prompt_name::VARCHAR AS prompt_name",
+        "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
+        "output_tokens", "cost_usd",
+        "coalesce(http_status >= 400, error_message IS NOT NULL) AS is_error", "http_status",
+        f"{arm} AS variant", "CAST(raw AS JSON) AS properties",
+    ]  # fmt: skip
+    sql = _common.typed_stage("_pab_gen", source, fields, select, checks)
+    con.execute(sql, _common_params(sql, params))
+    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
+
+
+def _common_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    from .._sql import used_params
+
+    return used_params(sql, params)
+
+
+def load_spanlens(
+    ws: Any,
+    path: _files.Paths,
+    *,
+    arm_column: str | None = None,
+    arms: Any = None,
+    prompt_name: str | None = None,
+    progress: bool = True,
+) -> LoadReport:
+    """Load Spanlens request exports into ``generations``, atomically and idempotently.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    path
+        A CSV, JSON or JSON-lines export (``.gz``/``.zst`` too), a list, directory or glob.
+    arm_column
+        Column of the export holding the arm (variant); stored in ``generations.variant``.
+    arms
+        Instead of ``arm_column``: a pandas/polars/Arrow frame (or dict) mapping ``trace_id`` to
+        ``variant``, for exports without a version column. Rows whose trace has no arm are
+        rejected ("trace_id has no arm in arms").
+    prompt_name
+        Stored as ``prompt_name`` on every row (the export does not carry it).
+    progress
+        Show a progress bar when loading several files.
+
+    Returns
+    -------
+    LoadReport
+        ``latency_ms`` is stored in seconds, ``cost_usd`` in USD (null stays null);
+        ``status_code >= 400`` (or an error message) marks an error. ``distinct_id`` is
+        ``user_id`` when the export has it, else ``trace_id``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Both ``arm_column`` and ``arms`` are given, or ``arms`` gives a trace two variants.
+    MissingColumnError
+        ``created_at``, ``latency_ms``, the unit or ``arm_column`` is absent.
+    DataError
+        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+
+    Examples
+    --------
+    >>> ws.load_spanlens("requests.csv", arm_column="variant")  # doctest: +SKIP
+    """
+    if arm_column is not None and arms is not None:
+        raise InvalidArgumentError("pass arm_column= or arms=, not both.")
+    if arm_column is not None and (not isinstance(arm_column, str) or not arm_column):
+        raise InvalidArgumentError(f"arm_column == {arm_column!r}, must be a column name.")
+    rows = _common.prepare_paths(path, source="spanlens", formats=("csv", "json", "jsonl"))
+    has_arms = arms is not None
+
+    def stage(con: Con, item: Input) -> Staged:
+        if has_arms:
+            _arms_table(con, arms)
+        try:
+            return _stage(con, item, arm_column, has_arms, prompt_name)
+        finally:
+            con.execute("DROP TABLE IF EXISTS _pab_armmap")
+
+    return _common.load_all(ws, rows, source="spanlens", stage=stage, progress=progress)
