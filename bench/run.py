@@ -1,0 +1,146 @@
+"""`make bench`: time promptab_nb against a hand-written DuckDB query, polars and pandas.
+
+Generates (once, cached in bench/cache/, outside git) 100 k- and 1 M-user exports with
+``pab.simulate.traffic`` in CSV and Parquet, then runs every task as its own process, recording
+wall time and peak RSS, and prints ratios to the DuckDB baseline measured in the same run. Checks
+that every tool's per-variant numbers agree (1e-9 relative) and writes bench/RESULTS.md.
+
+Usage: python -m bench.run [--sizes 100000,1000000] [--skip-pandas-over 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+CACHE = ROOT / "cache"
+
+
+def export(users: int) -> dict[str, str]:
+    out = CACHE / f"u{users}"
+    paths = {fmt: str(out / f"posthog_events.{fmt}") for fmt in ("parquet", "csv")}
+    if not all(Path(p).exists() for p in paths.values()):
+        import promptab_nb as pab
+
+        print(f"generating {users:,}-user export in {out} ...", flush=True)
+        pab.simulate.traffic(
+            users,
+            {"control": "v1", "test": "v2"},
+            {"test": {"latency": 0.95, "cost": 1.05, "error_rate": 0.022}},
+            seed=11,
+            formats=("parquet", "csv"),
+            out=out,
+            flag_key="prompt-experiment",
+            prompt_name="support-bot",
+            progress=True,
+        )
+    return paths
+
+
+def run_task(task: str, *args: str) -> dict:
+    """Run one task in a child process; return its JSON plus wall seconds and peak RSS (MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.tasks", task, *args],
+        cwd=ROOT.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"task {task} {args} failed:\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(wall=wall, rss_mib=usage.ru_maxrss / 1024)
+    return result
+
+
+def agree(a: dict | None, b: dict | None, rel: float = 1e-9) -> bool:
+    if a is None or b is None:
+        return True
+    for key, (n, v) in a.items():
+        n2, v2 = b[key]
+        if n != n2 or abs(v - v2) > rel * max(abs(v), abs(v2), 1e-300):
+            print(f"  disagreement on {key}: {n, v} vs {n2, v2}")
+            return False
+    return True
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--skip-pandas-over", type=int, default=100_000)
+    args = ap.parse_args()
+    rows: list[tuple] = []
+    ok = True
+    for users in (int(s) for s in args.sizes.split(",")):
+        paths = export(users)
+        for fmt in ("parquet", "csv"):
+            path = paths[fmt]
+            base = run_task("duckdb_baseline", path)
+            rows.append((users, fmt, "(c) DuckDB hand-written query (baseline)", base, base))
+            a = run_task("promptab_load_analyze", path)
+            rows.append((users, fmt, "(a) promptab load + analyse", a, base))
+            ok &= agree(base["sums"], a["sums"])
+            pl_res = run_task("polars_analysis", path)
+            rows.append((users, fmt, "(d) polars", pl_res, base))
+            ok &= agree(base["sums"], pl_res["sums"])
+            if users <= args.skip_pandas_over:
+                pd_res = run_task("pandas_analysis", path)
+                rows.append((users, fmt, "(e) pandas", pd_res, base))
+                ok &= agree(base["sums"], pd_res["sums"])
+        wsfile = str(CACHE / f"u{users}" / "bench.duckdb")
+        for suffix in ("", ".wal"):
+            Path(wsfile + suffix).unlink(missing_ok=True)
+        run_task("promptab_load_analyze", paths["parquet"], wsfile)
+        flat = run_task("duckdb_baseline", paths["parquet"])
+        b = run_task("promptab_reanalyze", wsfile)
+        rows.append(
+            (users, "workspace", "(b) promptab re-analysis of a loaded file workspace", b, flat)
+        )
+        ok &= agree(flat["sums"], b["sums"])
+    f = run_task("assign_vs_hashlib", "1000000")
+    rows.append(
+        (1_000_000, "ids", "(f) pab.assign vs hashlib loop", f, {"seconds": f["baseline_seconds"]})
+    )
+    g = run_task("aa_study", "10000")
+    rows.append((10_000, "sims", "(g) A/A study, 10,000 experiments", g, None))
+    h = run_task("offline_runner", "1000")
+    rows.append((6_000, "cells", "(h) offline runner, 50 ms model, concurrency 32", h, None))
+
+    lines = [
+        "| size | input | task | seconds | peak RSS MiB | ratio to baseline |",
+        "|---:|---|---|---:|---:|---:|",
+    ]
+    for size, fmt, name, res, base in rows:
+        ratio = f"{res['seconds'] / base['seconds']:.2f}×" if base else "–"
+        extra = f" (cached re-run {res['cached_seconds']:.2f} s)" if "cached_seconds" in res else ""
+        lines.append(
+            f"| {size:,} | {fmt} | {name}{extra} | {res['seconds']:.2f} | "
+            f"{res['rss_mib']:.0f} | {ratio} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    print("agreement (1e-9 relative) across tools:", "OK" if ok else "FAILED")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    (ROOT / "RESULTS.md").write_text(
+        f"# Benchmark results\n\nMachine: {machine}. Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+        f"\n\nSeconds are measured inside each task's process (excluding interpreter start); "
+        f"peak RSS is the task process's maximum resident set size.\n\n{table}\n\n"
+        f"Agreement of every tool's per-variant numbers (1e-9 relative): {'OK' if ok else 'FAILED'}\n"
+    )
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
