@@ -1,0 +1,271 @@
+"""OpenTelemetry GenAI spans (OTLP JSON) → generations.
+
+Reads ``ExportTraceServiceRequest`` documents (one ``.json`` file, or JSON lines as written by the
+collector's file exporter): ``resourceSpans[].scopeSpans[].spans[]`` with attributes as
+``{key, value: {stringValue | intValue | doubleValue | boolValue}}`` lists. Latency is
+``endTimeUnixNano − startTimeUnixNano`` in seconds. The GenAI conventions have no cost or prompt
+version attribute, so those come from ``attribute_map`` (e.g. ``{"cost_usd": "spanlens.cost_usd",
+"prompt_version": "app.prompt.version"}``). Spans without any ``gen_ai.*`` attribute, and
+embeddings / tool / agent operations, are rejected as "not an LLM call".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidArgumentError, MissingColumnError
+from . import _common, _files
+from ._common import Con, Field, Input, Staged, sql_str
+from ._report import LoadReport
+
+# Canonical fields a user may map to an attribute of their own.
+MAPPABLE = (
+    "cost_usd",
+    "prompt_name",
+    "prompt_version",
+    "variant",
+    "distinct_id",
+    "person_id",
+    "ttft_s",
+)
+
+_NANOS = "TRY_CAST({} AS HUGEINT)"
+
+_SPANS = """
+CREATE OR REPLACE TEMP TABLE _pab_rec AS
+WITH d AS (
+    SELECT source_row AS doc_row, bad_col, bad_reason, raw,
+           CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceSpans') = 'ARRAY'
+                THEN from_json(json_extract(doc, '$.resourceSpans'), '["JSON"]') END AS rs
+    FROM _pab_docs
+),
+r AS (
+    SELECT doc_row, generate_subscripts(rs, 1) AS i, unnest(rs) AS res FROM d WHERE rs IS NOT NULL
+),
+s AS (
+    SELECT doc_row, i, res, generate_subscripts(ss, 1) AS j, unnest(ss) AS scope
+    FROM (SELECT *, CASE WHEN json_type(res, '$.scopeSpans') = 'ARRAY'
+                         THEN from_json(json_extract(res, '$.scopeSpans'), '["JSON"]') END AS ss
+          FROM r)
+    WHERE ss IS NOT NULL
+),
+p AS (
+    SELECT doc_row, i, j, res, generate_subscripts(sp, 1) AS k, unnest(sp) AS span
+    FROM (SELECT *, CASE WHEN json_type(scope, '$.spans') = 'ARRAY'
+                         THEN from_json(json_extract(scope, '$.spans'), '["JSON"]') END AS sp
+          FROM s)
+    WHERE sp IS NOT NULL
+),
+u AS (
+    SELECT doc_row, i, j, k, CAST(span AS VARCHAR) AS rec,
+           CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs,
+           NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
+    FROM p
+    UNION ALL
+    SELECT doc_row, 0, 0, 0, NULL, NULL, coalesce(bad_col, '(line)'),
+           coalesce(bad_reason, 'not an OTLP trace export (no resourceSpans list)'), raw
+    FROM d WHERE rs IS NULL
+)
+SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, rec, res_attrs,
+       CASE WHEN bad_col IS NOT NULL THEN bad_col
+            WHEN json_type(rec) <> 'OBJECT' THEN '(span)' END AS bad_col,
+       CASE WHEN bad_col IS NOT NULL THEN bad_reason
+            WHEN json_type(rec) <> 'OBJECT' THEN 'span is not a JSON object' END AS bad_reason,
+       coalesce(raw, rec) AS raw
+FROM u
+"""
+
+# One row per (span, attribute); span attributes come before the resource's (first one wins).
+_ATTRS = """
+CREATE OR REPLACE TEMP TABLE _pab_attr AS
+WITH a AS (
+    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(rec, '$.attributes'),
+           '[{"key": "VARCHAR", "value": "JSON"}]')) AS kv
+    FROM _pab_rec WHERE bad_col IS NULL AND json_type(rec, '$.attributes') = 'ARRAY'
+    UNION ALL
+    SELECT source_row, 1, unnest(from_json(res_attrs, '[{"key": "VARCHAR", "value": "JSON"}]'))
+    FROM _pab_rec WHERE bad_col IS NULL AND json_type(res_attrs) = 'ARRAY'
+)
+SELECT source_row, lvl, kv.key AS key,
+       coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
+                kv.value ->> '$.doubleValue', kv.value ->> '$.boolValue',
+                CAST(kv.value -> '$.arrayValue' AS VARCHAR)) AS val
+FROM a WHERE kv.key IS NOT NULL
+"""
+
+
+def _attr(name: str) -> str:
+    """Pivot expression: the first value of a standard attribute (a constant name)."""
+    return f"arg_min(val, lvl) FILTER (WHERE key = {sql_str(name)})"
+
+
+def _mapped(field: str) -> str:
+    """Pivot expression for a user-mapped attribute: its name is a parameter, never SQL text."""
+    return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field})"
+
+
+_PIVOT = f"""(
+    SELECT r.source_row, r.raw, r.p, a.*
+    FROM (SELECT source_row, raw, from_json(rec, '{{"traceId": "VARCHAR", "spanId": "VARCHAR",
+                 "name": "VARCHAR", "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
+                 "status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}') AS p
+          FROM _pab_rec WHERE bad_col IS NULL) r
+    LEFT JOIN (
+        SELECT source_row AS a_row,
+               count(*) FILTER (WHERE key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
+               {_attr("gen_ai.operation.name")} AS op,
+               coalesce({_attr("gen_ai.response.model")}, {_attr("gen_ai.request.model")}) AS model,
+               coalesce({_attr("gen_ai.provider.name")}, {_attr("gen_ai.system")}) AS provider,
+               coalesce({_attr("gen_ai.usage.input_tokens")},
+                        {_attr("gen_ai.usage.prompt_tokens")}) AS in_tok,
+               coalesce({_attr("gen_ai.usage.output_tokens")},
+                        {_attr("gen_ai.usage.completion_tokens")}) AS out_tok,
+               {_attr("error.type")} AS error_type,
+               {_attr("http.response.status_code")} AS http_status,
+               coalesce({_mapped("distinct_id")}, {_attr("user.id")}, {_attr("enduser.id")})
+                   AS user_id,
+               {_mapped("person_id")} AS m_person_id,
+               {_mapped("cost_usd")} AS m_cost_usd,
+               {_mapped("prompt_name")} AS m_prompt_name,
+               {_mapped("prompt_version")} AS m_prompt_version,
+               {_mapped("variant")} AS m_variant,
+               {_mapped("ttft_s")} AS m_ttft_s,
+               '{{' || coalesce(string_agg(to_json(key) || ':' || to_json(val), ',')
+                              FILTER (WHERE lvl = 0), '') || '}}' AS attrs
+        FROM _pab_attr GROUP BY source_row
+    ) a ON a.a_row = r.source_row
+)"""
+
+_START = _NANOS.format("p['startTimeUnixNano']")
+_END = _NANOS.format("p['endTimeUnixNano']")
+_FIELDS = [
+    Field("trace_id", "p['traceId']", "text", "traceId", required=True),
+    Field("span_id", "p['spanId']", "text", "spanId"),
+    Field(
+        "ts",
+        f"CASE WHEN {_START} BETWEEN 0 AND 253402300799000000000 "
+        f"THEN CAST(make_timestamp(CAST({_START} // 1000 AS BIGINT)) AS VARCHAR) END",
+        "ts", "startTimeUnixNano", required=True,
+    ),
+    Field("latency_s", f"CAST(({_END} - {_START}) / 1e9 AS VARCHAR)", "double",
+          "endTimeUnixNano - startTimeUnixNano", required=True),
+    Field("model", "model", "text", "gen_ai.request.model"),
+    Field("provider", "provider", "text", "gen_ai.provider.name"),
+    Field("input_tokens", "in_tok", "bigint", "gen_ai.usage.input_tokens"),
+    Field("output_tokens", "out_tok", "bigint", "gen_ai.usage.output_tokens"),
+    Field("http_status", "http_status", "int", "http.response.status_code"),
+    Field("cost_usd", "m_cost_usd", "double", "attribute_map['cost_usd']"),
+    Field("ttft_s", "m_ttft_s", "double", "attribute_map['ttft_s']"),
+    Field("user_id", "user_id", "text", "user.id"),
+    Field("person_id", "m_person_id", "text", "attribute_map['person_id']"),
+    Field("prompt_name", "m_prompt_name", "text", "attribute_map['prompt_name']"),
+    Field("prompt_version", "m_prompt_version", "text", "attribute_map['prompt_version']"),
+    Field("variant", "m_variant", "text", "attribute_map['variant']"),
+    Field("status_code", "upper(p['status']['code'])", "text", "status.code"),
+    Field("error_type", "error_type", "text", "error.type"),
+    Field("op", "op", "text", "gen_ai.operation.name"),
+]  # fmt: skip
+
+_SELECT = [
+    "trace_id || '-' || coalesce(span_id, md5(raw)) AS uuid", "ts",
+    "coalesce(user_id, trace_id) AS distinct_id", "person_id", "trace_id", "prompt_name",
+    "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
+    "output_tokens", "cost_usd",
+    "(error_type IS NOT NULL OR status_code IN ('2', 'STATUS_CODE_ERROR') "
+    "OR coalesce(http_status >= 400, false)) AS is_error",
+    "http_status", "variant", "CAST(attrs AS JSON) AS properties",
+]  # fmt: skip
+
+_FIRST = [
+    ("coalesce(n_genai, 0) = 0", "attributes", "span is not an LLM call (no gen_ai.* attributes)"),
+    (
+        "op IN ('embeddings', 'execute_tool', 'create_agent', 'invoke_agent')",
+        "gen_ai.operation.name", "gen_ai.operation.name is not an LLM call (chat, completion)",
+    ),
+]  # fmt: skip
+
+
+def _stage(con: Con, item: Input, amap: Mapping[str, str]) -> Staged:
+    assert item.path is not None
+    _common.read_docs(con, item.path, item.fmt, item.compression)
+    con.execute(_SPANS)
+    con.execute("DROP TABLE _pab_docs")
+    good, total = con.execute(
+        "SELECT count(*) FILTER (WHERE bad_col IS NULL), count(*) FROM _pab_rec"
+    ).fetchall()[0]
+    if total and not good:
+        raise MissingColumnError(
+            f"{item.name} has no spans: no document holds resourceSpans[].scopeSpans[].spans[]."
+            " Export traces as OTLP JSON (collector file exporter or /v1/traces body)."
+        )
+    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]  # undecodable lines
+    con.execute(
+        "INSERT INTO _pab_pre SELECT source_row, bad_col, bad_reason, raw FROM _pab_rec "
+        "WHERE bad_col IS NOT NULL"
+    )
+    con.execute(_ATTRS)
+    rows_read = unread + total
+    sql = _common.typed_stage("_pab_gen", _PIVOT, _FIELDS, _SELECT, first_checks=_FIRST,
+                              keep=("n_genai", "attrs"))  # fmt: skip
+    con.execute(sql, {f"m_{f}": amap.get(f) for f in MAPPABLE})
+    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
+
+
+def load_otel(
+    ws: Any,
+    path: _files.Paths,
+    *,
+    attribute_map: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> LoadReport:
+    """Load OTLP JSON trace exports with GenAI spans into ``generations``.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    path
+        ``.json`` (one ``ExportTraceServiceRequest``) or ``.jsonl`` (one per line), optionally
+        ``.gz``/``.zst``; a list, directory or glob.
+    attribute_map
+        Canonical field → span (or resource) attribute name, for what the conventions do not
+        define: ``cost_usd`` (USD), ``prompt_name``, ``prompt_version``, ``variant``,
+        ``distinct_id`` (default ``user.id``/``enduser.id``, else the trace id), ``person_id``,
+        ``ttft_s`` (seconds).
+    progress
+        Show a progress bar when loading several files.
+
+    Returns
+    -------
+    LoadReport
+        ``latency_s`` = end − start in seconds; ``is_error`` from ``error.type``, an ERROR span
+        status or an HTTP status >= 400.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``attribute_map`` has a key outside the mappable fields, or a value that is not a name.
+    MissingColumnError
+        No document of a file holds spans.
+    DataError
+        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+
+    Examples
+    --------
+    >>> ws.load_otel("traces.json", attribute_map={"cost_usd": "spanlens.cost_usd"})  # doctest: +SKIP
+    """
+    amap = dict(attribute_map or {})
+    for k, v in amap.items():
+        if k not in MAPPABLE:
+            raise InvalidArgumentError(
+                f"attribute_map has key {k!r}; mappable fields: {', '.join(MAPPABLE)}."
+            )
+        if not isinstance(v, str) or not v:
+            raise InvalidArgumentError(
+                f"attribute_map[{k!r}] == {v!r}, must be an attribute name such as 'app.cost_usd'."
+            )
+    rows = _common.prepare_paths(path, source="otel", formats=("json", "jsonl"))
+    return _common.load_all(
+        ws, rows, source="otel", stage=lambda con, item: _stage(con, item, amap), progress=progress
+    )
