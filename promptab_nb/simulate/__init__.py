@@ -7,6 +7,17 @@ experiments at once (vectorized numpy) and report error rates with their Monte-C
 
 from __future__ import annotations
 
+from ._studies import AAResult, PeekingResult, PowerResult, aa, peeking, power
 from ._traffic import DEFAULT_BASELINE, SimulationTruth, traffic
 
-__all__ = ["DEFAULT_BASELINE", "SimulationTruth", "traffic"]
+__all__ = [
+    "DEFAULT_BASELINE",
+    "AAResult",
+    "PeekingResult",
+    "PowerResult",
+    "SimulationTruth",
+    "aa",
+    "peeking",
+    "power",
+    "traffic",
+]
