@@ -80,10 +80,11 @@ def marker(i: int) -> str:
     return MARKERS[i % len(MARKERS)]
 
 
-def to_png(fig: Figure, *, dpi: int = 110) -> bytes:
+def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
     """Render a figure to PNG bytes (for widgets and reports)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    # The figures use constrained layout, so a "tight" bbox (a second full draw) is not needed.
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
