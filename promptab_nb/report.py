@@ -24,6 +24,7 @@ import io
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -757,7 +758,10 @@ def _figure_html(fig: Figure, *, alt: str, caption: str | None = None) -> Markup
     """Save ``fig`` as PNG into a ``data:`` URI inside a ``<figure>``; the figure is closed."""
     buf = io.BytesIO()
     try:
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+        with warnings.catch_warnings():
+            # Tiny samples can collapse constrained layout; the PNG is still usable.
+            warnings.filterwarnings("ignore", message="constrained_layout not applied")
+            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", facecolor="white")
     finally:
         _close(fig)
     src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
