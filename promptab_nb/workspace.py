@@ -185,6 +185,49 @@ class Workspace:
 
         return load_posthog(self, path, progress=progress)
 
+    def load_spanlens(self, path: Any, **kwargs: Any) -> LoadReport:
+        """Load Spanlens request exports; see :func:`promptab_nb.loaders.spanlens.load_spanlens`.
+
+        Example: ``ws.load_spanlens("requests.csv", arm_column="variant")`` or
+        ``ws.load_spanlens("requests.jsonl", arms=df_with_trace_id_and_variant)``.
+        """
+        from .loaders.spanlens import load_spanlens
+
+        return load_spanlens(self, path, **kwargs)
+
+    def load_langfuse(self, observations: Any = None, **kwargs: Any) -> LoadReport:
+        """Load Langfuse observations / scores; see :func:`promptab_nb.loaders.langfuse.load_langfuse`.
+
+        Example: ``ws.load_langfuse("observations.json", scores="scores.jsonl")``.
+        """
+        from .loaders.langfuse import load_langfuse
+
+        return load_langfuse(self, observations, **kwargs)
+
+    def load_otel(self, path: Any, **kwargs: Any) -> LoadReport:
+        """Load OTLP JSON GenAI spans; see :func:`promptab_nb.loaders.otel.load_otel`.
+
+        Example: ``ws.load_otel("traces.json", attribute_map={"cost_usd": "spanlens.cost_usd"})``.
+        """
+        from .loaders.otel import load_otel
+
+        return load_otel(self, path, **kwargs)
+
+    def load_promptfoo(self, path: Any, **kwargs: Any) -> LoadReport:
+        """Load promptfoo results into the offline tables; see :mod:`promptab_nb.loaders.promptfoo`."""
+        from .loaders.promptfoo import load_promptfoo
+
+        return load_promptfoo(self, path, **kwargs)
+
+    def load_frame(self, df: Any, **kwargs: Any) -> LoadReport:
+        """Load a pandas/polars/Arrow frame; see :func:`promptab_nb.loaders.frames.load_frame`.
+
+        Example: ``ws.load_frame(df, kind="generations", columns={"ts": "time", "distinct_id": "user"})``.
+        """
+        from .loaders.frames import load_frame
+
+        return load_frame(self, df, **kwargs)
+
     def imports(self) -> pd.DataFrame:
         """The load history: one row per loaded file, newest last."""
         return self.sql("SELECT * FROM imports ORDER BY import_id")

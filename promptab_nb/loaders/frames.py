@@ -1,0 +1,189 @@
+"""pandas / polars / Arrow frames → generations, evaluations or exposures.
+
+The frame is scanned by DuckDB (polars through its Arrow table), its mapped columns are read as
+text and go through the same typing, checks, rejects, deduplication and ``imports`` row as files.
+Without a ``uuid`` column each row's id is a hash of its content, so loading the same frame twice
+adds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from .. import schema
+from .._sql import ident
+from ..errors import InvalidArgumentError, MissingColumnError
+from . import _common
+from ._common import Con, Field, Input, Kind, Staged
+from ._report import LoadReport
+
+FrameKind = Literal["generations", "evaluations", "exposures"]
+
+_TYPES: dict[str, Kind] = {
+    "VARCHAR": "text", "DOUBLE": "double", "BIGINT": "bigint", "INTEGER": "int",
+    "BOOLEAN": "bool", "TIMESTAMPTZ": "ts", "JSON": "json",
+}  # fmt: skip
+_REQUIRED = {
+    "generations": ("ts", "distinct_id"),
+    "evaluations": ("ts", "distinct_id"),
+    "exposures": ("ts", "distinct_id", "flag_key", "variant"),
+}
+
+
+def _canonical(kind: str) -> dict[str, Kind]:
+    out = {}
+    for col, typ in schema.TABLES[kind]:
+        if col != "import_id":
+            out[col] = _TYPES[typ.split()[0]]
+    return out
+
+
+def _frame_kind(df: Any) -> str:
+    mod = type(df).__module__
+    if mod.startswith("pandas"):
+        return "pandas"
+    if mod.startswith("polars"):
+        return "polars"
+    if mod.startswith("pyarrow"):
+        return "arrow"
+    raise InvalidArgumentError(
+        f"df is a {type(df).__name__}; expected a pandas, polars or Arrow (Table) frame."
+    )
+
+
+def load_frame(
+    ws: Any,
+    df: Any,
+    *,
+    kind: FrameKind = "generations",
+    columns: Mapping[str, str] | None = None,
+    name: str | None = None,
+) -> LoadReport:
+    """Load a frame into a canonical table with the same checks as a file.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    df
+        A pandas DataFrame, polars DataFrame or pyarrow Table.
+    kind
+        Target table: ``"generations"``, ``"evaluations"`` or ``"exposures"``.
+    columns
+        ``{canonical column: frame column}``; canonical names present in the frame map to
+        themselves. Latency is seconds and cost USD: convert before loading.
+    name
+        Shown in the report and stored in ``imports.file`` (default: ``<pandas frame>``).
+
+    Returns
+    -------
+    LoadReport
+        Rows loaded, rejected (with the canonical column and reason) and already loaded.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``kind`` or a canonical name in ``columns`` is unknown, or ``df`` is not a frame.
+    MissingColumnError
+        A mapped frame column is absent, or a required column (``ts``, ``distinct_id``; for
+        exposures also ``flag_key``, ``variant``) is not mapped.
+    """
+    if kind not in _REQUIRED:
+        raise InvalidArgumentError(f"kind == {kind!r}, must be one of {', '.join(_REQUIRED)}.")
+    lib = _frame_kind(df)
+    canon = _canonical(kind)
+    mapping = dict(columns or {})
+    for c in mapping:
+        if c not in canon:
+            raise InvalidArgumentError(
+                f"columns has key {c!r}, not a column of {kind}; expected one of "
+                f"{', '.join(canon)}."
+            )
+    label = name or f"<{lib} frame>"
+
+    def stage(con: Con, item: Input) -> Staged:
+        found = [r[0] for r in con.execute("DESCRIBE SELECT * FROM _pab_frame").fetchall()]
+        full = {c: c for c in canon if c in found and c not in mapping.values()}
+        full.update(mapping)
+        for c, src in full.items():
+            if src not in found:
+                raise MissingColumnError(
+                    f"{label} has no column {src!r} for {c!r} (found: {', '.join(found)})."
+                )
+        for c in _REQUIRED[kind]:
+            if c not in full:
+                raise MissingColumnError(
+                    f"{label} has no column for {c!r} (found: {', '.join(found)}). Pass "
+                    f'columns={{"{c}": "<your column>"}}.'
+                )
+        if kind == "evaluations" and not {"passed", "score"} & set(full):
+            raise MissingColumnError(f"{label} needs a 'passed' or 'score' column for evaluations.")
+        # Frame column names are checked against the frame (allow-list) before quoting.
+        texts = []
+        for c, src in full.items():
+            col = ident(src, found)
+            other = f"to_json({col})" if canon[c] == "json" else col
+            texts.append(
+                f"CASE WHEN typeof({col}) IN ('VARCHAR', 'JSON') THEN CAST({col} AS VARCHAR) "
+                f"ELSE CAST({other} AS VARCHAR) END AS {ident(c)}"
+            )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _pab_rec AS
+            SELECT row_number() OVER () AS source_row, {", ".join(texts)} FROM _pab_frame
+            """
+        )
+        raw = (
+            "CAST(json_object("
+            + ", ".join(f"{_common.sql_str(c)}, {ident(c)}" for c in full)
+            + ") AS VARCHAR)"
+        )
+        fields = [
+            Field(c, ident(c), canon[c], c, required=c in _REQUIRED[kind],
+                  nonneg=c not in ("score",))
+            for c in full
+            if c != "uuid"
+        ]  # fmt: skip
+        sel = []
+        for c in canon:
+            if c == "uuid":
+                sel.append("coalesce(_uuid, md5(raw)) AS uuid")
+            elif c in full:
+                sel.append(ident(c))
+            else:
+                sel.append(f"NULL AS {ident(c)}")
+        keep = ("_uuid",)
+        uuid = f"nullif({ident('uuid')}, '')" if "uuid" in full else "NULL::VARCHAR"
+        source = f"(SELECT source_row, {raw} AS raw, {uuid} AS _uuid, * FROM _pab_rec)"
+        checks = []
+        if kind == "evaluations":
+            checks.append(
+                ("passed IS NULL AND score IS NULL" if "passed" in full and "score" in full
+                 else f"{'passed' if 'passed' in full else 'score'} IS NULL",
+                 "passed", "passed and score are missing")
+            )  # fmt: skip
+        stage_name = _common.STAGES[kind]
+        con.execute(_common.typed_stage(stage_name, source, fields, sel, checks, keep=keep))
+        _common.empty_pre(con)
+        n = con.execute("SELECT count(*) FROM _pab_rec").fetchall()[0][0]
+        return Staged(rows_read=n, stages={kind: stage_name})
+
+    def digest(con: Con) -> str:
+        _common.register(con, "_pab_frame", df)
+        # The same rows loaded with another mapping or kind are another load.
+        head = json.dumps({"kind": kind, "columns": mapping}, sort_keys=True)
+        return con.execute(
+            "SELECT sha256($head || coalesce(string_agg(CAST(t AS VARCHAR), chr(10)), '')) "
+            "FROM _pab_frame t",
+            {"head": head},
+        ).fetchall()[0][0]
+
+    try:
+        return _common.load_all(ws, [(label, lib, None, None, digest)], source="frame",
+                                stage=stage, progress=False)  # fmt: skip
+    finally:
+        with contextlib.suppress(Exception):  # nothing registered when the load failed early
+            ws.con.unregister("_pab_frame")

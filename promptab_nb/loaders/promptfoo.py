@@ -1,0 +1,254 @@
+"""promptfoo ``--output results.json`` → offline_runs, offline_results, offline_scores.
+
+Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.table`` shape
+(``body[testIdx].outputs[promptIdx]``) and the docs' minimal ``results.outputs[]``. A version is
+``prompt label @ provider id``; the item is ``testIdx``; the repeat index is the order of a
+(version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
+``cached`` (cache hits take ~0 s: leave them out of latency analysis). The run id is
+``promptfoo-<evalId>`` (else the file's sha256), so reloading a file adds nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import MissingColumnError
+from . import _common, _files
+from ._common import Con, Field, Input, Staged, key, nested
+from ._report import LoadReport
+
+# Result rows as JSON objects, whatever the shape of the file.
+_RESULTS = """
+CREATE OR REPLACE TEMP TABLE _pab_rec AS
+WITH d AS (SELECT doc FROM _pab_docs),
+rows AS (
+    SELECT generate_subscripts(l, 1) AS idx, CAST(unnest(l) AS VARCHAR) AS rec
+    FROM (SELECT CASE
+              WHEN json_type(doc, '$.results.results') = 'ARRAY'
+                THEN from_json(json_extract(doc, '$.results.results'), '["JSON"]')
+              WHEN json_type(doc, '$.results.outputs') = 'ARRAY'
+                THEN from_json(json_extract(doc, '$.results.outputs'), '["JSON"]')
+              WHEN json_type(doc, '$.results') = 'ARRAY'
+                THEN from_json(json_extract(doc, '$.results'), '["JSON"]') END AS l FROM d)
+    WHERE l IS NOT NULL
+    UNION ALL
+    -- version 2: body[testIdx].outputs[promptIdx], prompt labels in head.prompts
+    SELECT t * 100000 + o, CASE WHEN json_type(out) = 'OBJECT' THEN json_merge_patch(out,
+               json_object('testIdx', t - 1, 'promptIdx', o - 1,
+                           'prompt', json_extract(doc, '$.results.table.head.prompts[' || (o - 1) || ']'),
+                           'provider', json_extract(doc, '$.results.table.head.prompts['
+                                                         || (o - 1) || '].provider')))
+           ELSE out END::VARCHAR
+    FROM (SELECT doc, t, generate_subscripts(outs, 1) AS o, unnest(outs) AS out
+          FROM (SELECT doc, generate_subscripts(body, 1) AS t,
+                       from_json(json_extract(unnest(body), '$.outputs'), '["JSON"]') AS outs
+                FROM (SELECT doc, from_json(json_extract(doc, '$.results.table.body'), '["JSON"]')
+                          AS body FROM d
+                      WHERE json_type(doc, '$.results.results') IS DISTINCT FROM 'ARRAY'
+                        AND json_type(doc, '$.results.table.body') = 'ARRAY')))
+)
+SELECT row_number() OVER (ORDER BY idx) AS source_row, rec,
+       CASE WHEN json_type(rec) <> 'OBJECT' THEN '(row)' END AS bad_col,
+       CASE WHEN json_type(rec) <> 'OBJECT' THEN 'result is not a JSON object' END AS bad_reason,
+       rec AS raw
+FROM rows
+"""
+
+_KEYS = (
+    "promptIdx", "testIdx", "prompt", "provider", "response", "error", "failureReason",
+    "success", "pass", "score", "latencyMs", "cost", "namedScores", "vars", "text", "output",
+    "tokenUsage", "gradingResult",
+)  # fmt: skip
+
+_RESP = key("response")
+_FIELDS = [
+    Field("prompt_idx", key("promptIdx"), "int", "promptIdx"),
+    Field("test_idx", key("testIdx"), "int", "testIdx"),
+    Field(
+        "label",
+        f"coalesce({nested(key('prompt'), '$.label')}, "
+        f"CASE WHEN NOT json_valid({key('prompt')}) THEN {key('prompt')} END)",
+        "text", "prompt.label",
+    ),
+    Field("prompt_raw", f"coalesce({nested(key('prompt'), '$.raw')}, {key('prompt')})", "text"),
+    Field(
+        "provider",
+        f"coalesce({nested(key('provider'), '$.id')}, CASE WHEN NOT json_valid({key('provider')}) "
+        f"THEN {key('provider')} END)",
+        "text", "provider.id",
+    ),
+    Field(
+        "output",
+        f"coalesce({nested(_RESP, '$.output')}, {key('output')}, {key('text')})", "text", "output",
+    ),
+    Field("error", f"coalesce({key('error')}, {nested(_RESP, '$.error')})", "text", "error"),
+    Field("failure", key("failureReason"), "int", "failureReason"),
+    Field("success", f"coalesce({key('success')}, {key('pass')})", "bool", "success"),
+    Field("score", key("score"), "double", "score", nonneg=False),
+    Field("latency_s", key("latencyMs"), "double", "latencyMs", scale=0.001),
+    Field("cost_usd", f"coalesce({key('cost')}, {nested(_RESP, '$.cost')})", "double", "cost"),
+    Field(
+        "input_tokens",
+        f"coalesce({nested(_RESP, '$.tokenUsage.prompt')}, {nested(key('tokenUsage'), '$.prompt')})",
+        "bigint", "response.tokenUsage.prompt",
+    ),
+    Field(
+        "output_tokens",
+        f"coalesce({nested(_RESP, '$.tokenUsage.completion')}, "
+        f"{nested(key('tokenUsage'), '$.completion')})",
+        "bigint", "response.tokenUsage.completion",
+    ),
+    Field("cached", nested(_RESP, "$.cached"), "bool", "response.cached"),
+    Field("named", key("namedScores"), "json", "namedScores"),
+    Field("vars", key("vars"), "text", "vars"),
+]  # fmt: skip
+
+_SELECT = [
+    "coalesce(label, 'prompt ' || prompt_idx) || coalesce(' @ ' || provider, '') AS version",
+    "coalesce(CAST(test_idx AS VARCHAR), 'vars:' || md5(vars)) AS item_id", "prompt_raw AS prompt",
+    "output", "coalesce(error, CASE WHEN failure = 2 THEN 'error' END) AS error", "latency_s",
+    "input_tokens", "output_tokens", "cost_usd", "coalesce(cached, false) AS cached", "success",
+    "score", "named", "provider",
+]  # fmt: skip
+
+_CHECKS = [
+    ("label IS NULL AND prompt_idx IS NULL", "promptIdx", "promptIdx and prompt.label are missing"),
+    ("test_idx IS NULL AND vars IS NULL", "testIdx", "testIdx and vars are missing"),
+]
+
+_INSERT_RESULTS = """
+INSERT INTO offline_results (run_id, version, item_id, repeat_idx, prompt, output, error,
+                             latency_s, input_tokens, output_tokens, cost_usd, cached, attempts)
+SELECT $run, version, item_id, repeat_idx, prompt, output, error, latency_s, input_tokens,
+       output_tokens, cost_usd, cached, CASE WHEN cached THEN 0 ELSE 1 END
+FROM _pab_res
+"""
+
+# The overall pass/fail per result, then each named score.
+_INSERT_SCORES = """
+INSERT INTO offline_scores (run_id, version, item_id, repeat_idx, scorer, value, passed, error)
+SELECT $run, version, item_id, repeat_idx, 'promptfoo', score, success, error FROM _pab_res
+UNION ALL
+SELECT $run, version, item_id, repeat_idx, k, TRY_CAST(named ->> k AS DOUBLE), NULL, NULL
+FROM (SELECT *, unnest(json_keys(named)) AS k FROM _pab_res WHERE json_type(named) = 'OBJECT')
+"""
+
+_INSERT_RUN = """
+INSERT INTO offline_runs (run_id, name, dataset, versions, model_id, scorers, repeats, params,
+                          created_at, seconds, model_calls, cache_hits)
+SELECT $run, $name, json_object('source', 'promptfoo', 'file', $file, 'items',
+                                count(DISTINCT item_id)),
+       to_json(list(DISTINCT version ORDER BY version)),
+       string_agg(DISTINCT provider, ', ' ORDER BY provider),
+       to_json(['promptfoo']), max(repeat_idx) + 1,
+       json_object('evalId', $eval_id, 'format_version', $fmt_version),
+       coalesce(TRY_CAST($created AS TIMESTAMPTZ), now()), $seconds,
+       count(*) FILTER (WHERE NOT cached), count(*) FILTER (WHERE cached)
+FROM _pab_res
+"""
+
+
+def _meta(con: Con) -> dict[str, Any]:
+    row = con.execute(
+        """
+        SELECT doc ->> '$.evalId', coalesce(doc ->> '$.results.version', doc ->> '$.version'),
+               coalesce(doc ->> '$.results.timestamp', doc ->> '$.timestamp'),
+               doc ->> '$.config.description',
+               TRY_CAST(doc ->> '$.results.stats.durationMs' AS DOUBLE) / 1000,
+               json_type(doc, '$.results')
+        FROM _pab_docs
+        """
+    ).fetchall()[0]
+    return dict(
+        zip(("eval_id", "version", "created", "name", "seconds", "results"), row, strict=True)
+    )
+
+
+def _stage(con: Con, item: Input) -> Staged:
+    assert item.path is not None
+    _common.read_docs(con, item.path, item.fmt, item.compression)
+    n_docs = con.execute("SELECT count(*) FROM _pab_docs").fetchall()[0][0]
+    bad = con.execute("SELECT count(*) FROM _pab_docs WHERE bad_col IS NOT NULL").fetchall()[0][0]
+    if n_docs != 1 or bad:
+        raise MissingColumnError(
+            f"{item.name} is not one promptfoo results document ({n_docs} JSON documents, {bad} "
+            "invalid). Write it with `promptfoo eval --output results.json`."
+        )
+    meta = _meta(con)
+    if meta["results"] is None:
+        raise MissingColumnError(
+            f"{item.name} has no 'results' (not a promptfoo --output results.json file)."
+        )
+    con.execute(_RESULTS)
+    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
+    con.execute(
+        "INSERT INTO _pab_pre SELECT source_row, bad_col, bad_reason, raw FROM _pab_rec "
+        "WHERE bad_col IS NOT NULL"
+    )
+    rows_read = unread + con.execute("SELECT count(*) FROM _pab_rec").fetchall()[0][0]
+    con.execute(
+        _common.typed_stage("_pab_off", _common.record_source(_KEYS), _FIELDS, _SELECT, _CHECKS)
+    )
+    run_id = "promptfoo-" + (meta["eval_id"] or item.sha256[:16])
+    good = con.execute("SELECT count(*) FROM _pab_off WHERE bad_col IS NULL").fetchall()[0][0]
+    if con.execute("SELECT count(*) FROM offline_runs WHERE run_id = $r", {"r": run_id}).fetchall()[
+        0
+    ][0]:
+        return Staged(rows_read, rejects_from=("_pab_off",), loaded={"offline_results": 0},
+                      duplicates=good)  # fmt: skip
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _pab_res AS
+        SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
+                       AS INTEGER) AS repeat_idx
+        FROM _pab_off WHERE bad_col IS NULL
+        """
+    )
+    also: dict[str, int] = {}
+    loaded = con.execute(_INSERT_RESULTS, {"run": run_id}).fetchall()[0][0]
+    also["offline_scores"] = con.execute(_INSERT_SCORES, {"run": run_id}).fetchall()[0][0]
+    if loaded:
+        params = {
+            "run": run_id,
+            "name": meta["name"] or meta["eval_id"] or item.path.name,
+            "file": item.name,
+            "eval_id": meta["eval_id"],
+            "fmt_version": meta["version"],
+            "created": meta["created"],
+            "seconds": meta["seconds"],
+        }
+        also["offline_runs"] = con.execute(_INSERT_RUN, params).fetchall()[0][0]
+    con.execute("DROP TABLE _pab_res")
+    return Staged(rows_read, rejects_from=("_pab_off",), loaded={"offline_results": loaded},
+                  duplicates=0, also=also)  # fmt: skip
+
+
+def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> LoadReport:
+    """Load promptfoo results files into the offline tables, atomically and idempotently.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    path
+        ``results.json`` written by ``promptfoo eval --output`` (v3, v2 ``table``, or the
+        minimal ``results.outputs[]`` shape); a list, directory or glob.
+    progress
+        Show a progress bar when loading several files.
+
+    Returns
+    -------
+    LoadReport
+        ``loaded`` counts ``offline_results`` rows (one per result read); ``also`` counts the
+        ``offline_scores`` (overall pass/score plus each named score) and ``offline_runs`` rows.
+        Latency is in seconds, cost in USD; cached responses have ``cached = true``.
+
+    Raises
+    ------
+    MissingColumnError
+        The file is not a promptfoo results document.
+    DataError
+        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+    """
+    rows = _common.prepare_paths(path, source="promptfoo", formats=("json",))
+    return _common.load_all(ws, rows, source="promptfoo", stage=_stage, progress=progress)
