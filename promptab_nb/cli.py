@@ -9,7 +9,7 @@ Usage (``promptab <command> --help`` shows the options and examples)::
     promptab load EXPORT --workspace FILE
     promptab experiments list|create|conclude|stop --workspace FILE ...
     promptab report EXPERIMENT --workspace FILE --out report.html
-    promptab simulate traffic|aa|power ...
+    promptab simulate traffic|aa|power|peeking ...
     promptab offline run DATASET --prompts a.txt b.txt --model demo
     promptab demo --data DIR --out PATH
 
@@ -260,7 +260,8 @@ def _parser() -> argparse.ArgumentParser:
         "simulate",
         "Synthetic traffic with known effects, and A/A and power studies.",
         "  promptab simulate traffic --users 5000 --effect test.latency=0.9 --out data/sim\n"
-        "  promptab simulate aa --help\n",
+        "  promptab simulate aa --metric latency --n-per-arm 1000 --seed 1\n"
+        "  promptab simulate power --metric latency --effect 0.05 --n-per-arm 500,1000,2000\n",
     )
     ssub = s.add_subparsers(title="studies", metavar="KIND")
     st = _sub(
@@ -774,58 +775,93 @@ def _cmd_sim_traffic(args: argparse.Namespace) -> int:
 
 
 def _simulate_studies(ssub: Any) -> None:
-    """``simulate aa`` and ``simulate power``: thin wrappers of the studies in :mod:`simulate`."""
+    """``simulate aa|power|peeking``: thin wrappers of :mod:`promptab_nb.simulate` studies."""
+    metrics = ["latency", "cost", "normal", "error_rate", "pass_rate"]
+
+    def common(p: argparse.ArgumentParser, n_sims: int) -> None:
+        p.add_argument("--metric", choices=metrics, default="latency")
+        p.add_argument("--sims", type=int, default=n_sims, help="simulated experiments")
+        p.add_argument("--alpha", type=float, default=0.05, help="two-sided significance level")
+        p.add_argument("--test", choices=["welch", "ztest"], help="default: by metric")
+        p.add_argument("--baseline", type=float, help="control mean or rate")
+        p.add_argument("--seed", type=int, default=None)
+        p.add_argument("--json", action="store_true", help="print the result as JSON records")
+
     aa = _sub(
         ssub,
         "aa",
-        "A/A study: false-positive rate of the tests on simulated experiments without effect.",
-        "  promptab simulate aa --experiments 2000 --users 2000 --seed 1\n",
+        "A/A study: false-positive rate and CI coverage when both arms are the same.",
+        "  promptab simulate aa --metric latency --n-per-arm 1000 --sims 5000 --seed 1\n",
     )
-    aa.add_argument("--experiments", type=int, default=1000, help="simulated experiments")
-    aa.add_argument("--users", type=int, default=2000, help="users per experiment")
-    aa.add_argument("--alpha", type=float, default=0.05)
-    aa.add_argument("--seed", type=int, default=None)
+    aa.add_argument("--n-per-arm", type=int, default=1000, help="users per arm")
+    common(aa, 10_000)
+    aa.add_argument("--relative", action="store_true", help="test the relative lift")
     aa.set_defaults(func=_cmd_sim_study, study="aa")
+
     pw = _sub(
         ssub,
         "power",
         "Power study: share of simulated experiments that detect a true effect.",
-        "  promptab simulate power --effect 0.05 --users 2000 --experiments 1000 --seed 1\n",
+        "  promptab simulate power --metric latency --effect 0.05 --n-per-arm 500,1000,2000\n"
+        "  promptab simulate power --metric error_rate --effect 0.01 --n-per-arm 5000\n",
     )
-    pw.add_argument("--experiments", type=int, default=1000, help="simulated experiments")
-    pw.add_argument("--users", type=int, default=2000, help="users per experiment")
-    pw.add_argument("--effect", type=float, default=0.05, help="true relative lift (0.05 = +5 %%)")
-    pw.add_argument("--alpha", type=float, default=0.05)
-    pw.add_argument("--seed", type=int, default=None)
+    pw.add_argument(
+        "--effect",
+        type=float,
+        required=True,
+        help="true effect: relative for continuous metrics (0.05 = +5 %%), absolute for rates "
+        "(0.01 = +1 pp)",
+    )
+    pw.add_argument("--n-per-arm", default="1000", metavar="N1,N2", help="users per arm")
+    common(pw, 2_000)
+    pw.add_argument("--relative", action="store_true", help="test the relative lift")
     pw.set_defaults(func=_cmd_sim_study, study="power")
+
+    pk = _sub(
+        ssub,
+        "peeking",
+        "Peeking study: false-positive rate when checking a fixed-horizon test at every look.",
+        "  promptab simulate peeking --looks 14 --n-per-arm 1000 --sims 2000 --seed 1\n",
+    )
+    pk.add_argument("--n-per-arm", type=int, default=1000, help="planned users per arm")
+    pk.add_argument("--looks", type=int, default=14, help="evenly spaced looks")
+    pk.add_argument("--effect", type=float, default=0.0, help="true effect (0 = A/A)")
+    common(pk, 10_000)
+    pk.set_defaults(func=_cmd_sim_study, study="peeking")
 
 
 def _cmd_sim_study(args: argparse.Namespace) -> int:
     from . import simulate
 
-    fn = getattr(simulate, args.study, None)
-    if fn is None:
-        raise _Usage(f"simulate {args.study} is not available in this version of promptab_nb")
-    kwargs = {
-        "experiments": args.experiments,
-        "users": args.users,
+    kwargs: dict[str, Any] = {
+        "n_sims": args.sims,
         "alpha": args.alpha,
+        "test": args.test,
+        "baseline": args.baseline,
         "seed": args.seed,
         "progress": _progress(),
     }
-    if args.study == "power":
-        kwargs["effect"] = args.effect
-    print(repr(fn(**_accepted(fn, kwargs))))
+    if args.study == "aa":
+        result = simulate.aa(args.metric, args.n_per_arm, relative=args.relative, **kwargs)
+    elif args.study == "power":
+        try:
+            sizes = [int(x) for x in _list(args.n_per_arm) or []]
+        except ValueError as err:
+            raise _Usage(
+                f"--n-per-arm == {args.n_per_arm!r}: expected integers like 500,1000"
+            ) from err
+        n: int | list[int] = sizes[0] if len(sizes) == 1 else sizes
+        result = simulate.power(args.metric, args.effect, n, relative=args.relative, **kwargs)
+    else:
+        result = simulate.peeking(
+            args.metric, args.n_per_arm, looks=args.looks, effect=args.effect, **kwargs
+        )
+    if args.json:
+        doc = result.to_pandas().to_dict("records")
+        print(json.dumps(_jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(repr(result))
     return EXIT_OK
-
-
-def _accepted(fn: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def _cmd_offline_run(args: argparse.Namespace) -> int:
