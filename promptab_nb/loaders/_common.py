@@ -122,8 +122,12 @@ def load_all(
 
     reports = []
     with ws.transaction() as con:
-        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][0]
-        bar = tqdm(inputs, desc=f"loading {source}", unit="file", disable=not progress or len(inputs) < 2)
+        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][
+            0
+        ]
+        bar = tqdm(
+            inputs, desc=f"loading {source}", unit="file", disable=not progress or len(inputs) < 2
+        )
         for i, (name, fmt, comp, path, digest) in enumerate(bar):
             with wrap_errors(name, fmt):
                 sha = digest(con) if callable(digest) else digest
@@ -200,9 +204,7 @@ class wrap_errors:  # noqa: N801 - used as a context manager, reads like a funct
                 f"{self.name}: cannot read as {self.fmt}: {first}. Check that the file is "
                 "complete (not truncated) and really is an export in this format."
             ) from err
-        raise DataError(
-            f"{self.name}: cannot load ({type(err).__name__}: {first})."
-        ) from err
+        raise DataError(f"{self.name}: cannot load ({type(err).__name__}: {first}).") from err
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -246,7 +248,8 @@ def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
         LIMIT 1
         """,
         {"path": str(path), "comp": compression or "auto", "max": _MAX_LINE},
-    ).fetchone()
+    ).fetchall()
+    row = row[0] if row else None
     if row is None or not (row[0] or "").strip():
         raise DataError(f"{path}: the file is empty (no header line). Export it again.")
     names = next(csv.reader(io.StringIO(row[0].lstrip("\ufeff"))))
@@ -301,22 +304,25 @@ def read_docs(con: Con, path: Path, fmt: str, compression: str | None) -> None:
     one row per line, invalid lines flagged (and later rejected).
     """
     read_lines(con, path, compression)
-    first = con.execute("SELECT line FROM _pab_lines ORDER BY source_row LIMIT 1").fetchone()
-    n_lines = con.execute("SELECT count(*) FROM _pab_lines").fetchone()[0]
+    rows = con.execute("SELECT line FROM _pab_lines ORDER BY source_row LIMIT 1").fetchall()
+    first = rows[0] if rows else None
+    n_lines = con.execute("SELECT count(*) FROM _pab_lines").fetchall()[0][0]
     whole = False
     if fmt == "json" and first is not None:
         start = first[0].lstrip().lstrip("\ufeff")[:1]
-        one_valid = con.execute("SELECT json_valid($l)", {"l": first[0]}).fetchone()[0]
+        one_valid = con.execute("SELECT json_valid($l)", {"l": first[0]}).fetchall()[0][0]
         whole = start == "[" or (n_lines > 1 and not one_valid)
     if whole:
         text = con.execute(
             "SELECT string_agg(line, chr(10) ORDER BY source_row) FROM _pab_lines"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         try:
             json.loads(text)
         except ValueError as err:
             pos = (
-                f"line {err.lineno}, column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
+                f"line {err.lineno}, column {err.colno}"
+                if isinstance(err, json.JSONDecodeError)
+                else ""
             )
             raise DataError(
                 f"{path}: invalid JSON at {pos} ({getattr(err, 'msg', err)}). The file may be "
@@ -402,14 +408,14 @@ def read_records(con: Con, item: Input) -> int:
             f"{item.name}: {item.fmt} files are not supported here; use CSV, JSON or JSON lines."
         )
     # _pab_pre holds the rows that could not even be read; the records add theirs.
-    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchone()[0]
+    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
     con.execute(
         """
         INSERT INTO _pab_pre
         SELECT source_row, bad_col, bad_reason, raw FROM _pab_rec WHERE bad_col IS NOT NULL
         """
     )
-    return unread + con.execute("SELECT count(*) FROM _pab_rec").fetchone()[0]
+    return unread + con.execute("SELECT count(*) FROM _pab_rec").fetchall()[0][0]
 
 
 def record_source(keys: Iterable[str]) -> str:
@@ -432,9 +438,7 @@ def nested(expr: str, path: str) -> str:
     Works whether the value was a nested object or (in CSV) a cell holding JSON text; anything
     that is not valid JSON gives NULL rather than an error.
     """
-    return (
-        f"CASE WHEN json_valid({expr}) THEN json_extract_string({expr}, {sql_str(path)}) END"
-    )
+    return f"CASE WHEN json_valid({expr}) THEN json_extract_string({expr}, {sql_str(path)}) END"
 
 
 # -- typing and checks -----------------------------------------------------------------------
@@ -591,11 +595,11 @@ def insert_by_uuid(
             ) WHERE rn = 1 AND uuid NOT IN (SELECT uuid FROM {tbl})
             """
         )
-        good = con.execute(f"SELECT count(*) FROM {stg} WHERE bad_col IS NULL").fetchone()[0]
+        good = con.execute(f"SELECT count(*) FROM {stg} WHERE bad_col IS NULL").fetchall()[0][0]
         n = con.execute(
             f"INSERT INTO {tbl} ({col_sql}, import_id) SELECT {col_sql}, $id FROM _pab_new",
             {"id": import_id},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         loaded[table] = n
         duplicates += good - n
     return loaded, duplicates
@@ -610,7 +614,7 @@ def finish(con: Con, item: Input, staged: Staged, *, source: str, start: float) 
     rows_read = staged.rows_read
     seen_before = con.execute(
         "SELECT count(*) > 0 FROM imports WHERE sha256 = $sha", {"sha": item.sha256}
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if seen_before:
         # The same bytes were loaded before: their bad rows are already in `rejects`.
         duplicates = rows_read - sum(loaded.values())

@@ -361,8 +361,8 @@ def _stage_file(con: duckdb.DuckDBPyConnection, item: Input) -> Staged:
         _stage_json(con, item)
     else:
         _stage_csv(con, path, item.compression)
-    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchone()[0]
-    rows_read = unread + con.execute("SELECT count(*) FROM _pab_raw").fetchone()[0]
+    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
+    rows_read = unread + con.execute("SELECT count(*) FROM _pab_raw").fetchall()[0][0]
     con.execute(_CHECK)
     con.execute(_PRE_REJECTS)
     con.execute(_typed_generations())
@@ -371,9 +371,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, item: Input) -> Staged:
     return Staged(rows_read=rows_read, stages=dict(_common.STAGES))
 
 
-def load_posthog(
-    ws: object, path: _files.Paths, *, progress: bool = True
-) -> LoadReport:
+def load_posthog(ws: object, path: _files.Paths, *, progress: bool = True) -> LoadReport:
     """Load PostHog export files atomically: a file, a list, a directory, a glob or a manifest.
 
     ``$feature_flag_called`` → ``exposures``, ``$ai_generation`` → ``generations``,

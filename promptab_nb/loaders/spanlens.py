@@ -85,10 +85,10 @@ def _arms_table(con: Con, arms: Any) -> None:
             FROM _pab_arms_in GROUP BY 1
             """
         )
-        clash = con.execute("SELECT trace_id FROM _pab_armmap WHERE n > 1 LIMIT 1").fetchone()
+        clash = con.execute("SELECT trace_id FROM _pab_armmap WHERE n > 1 LIMIT 1").fetchall()
         if clash:
             raise InvalidArgumentError(
-                f"arms gives trace_id {clash[0]!r} more than one variant. A trace belongs to one "
+                f"arms gives trace_id {clash[0][0]!r} more than one variant. A trace belongs to one "
                 "arm: deduplicate the frame."
             )
     finally:

@@ -1,0 +1,51 @@
+"""Langfuse observations (seconds, prompt versions, usage and cost details) and scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from promptab_nb.errors import InvalidArgumentError
+
+from .conftest import DATA, accounted
+
+
+def test_observations_and_scores(ws):
+    r = ws.load_langfuse(DATA / "langfuse_observations.json", scores=DATA / "langfuse_scores.jsonl")
+    accounted(r)
+    assert r.loaded == {"generations": 3, "evaluations": 3}
+    assert set(r.reasons) == {
+        "observation type not used by promptab_nb (only GENERATION)",
+        "dataType is not BOOLEAN or NUMERIC (categorical scores are not used)",
+    }
+    g = ws.sql("SELECT * FROM generations ORDER BY uuid")
+    assert g.latency_s.tolist() == [2.35, 30.0, 1.5]  # latency, else endTime - startTime
+    assert g.ttft_s.tolist()[0] == pytest.approx(0.41)
+    assert g.input_tokens.tolist() == [812, 790, 640]  # usageDetails, then v1 usage
+    assert g.cost_usd.tolist() == pytest.approx([0.0002076, 0.0, 0.000149])
+    assert g.is_error.tolist() == [False, True, False]
+    assert g.prompt_name.tolist() == ["support-bot"] * 3 and g.prompt_version.tolist() == [
+        "3",
+        "4",
+        "4",
+    ]
+    assert g.distinct_id.tolist() == ["user-17", "user-18", "trace-a3"]
+    e = ws.sql("SELECT * FROM evaluations ORDER BY uuid")
+    assert e.target_uuid.tolist() == ["obs-0001", "obs-0004", "obs-0001"]
+    assert e.passed.tolist()[:2] == [True, False] and e.passed.isna().tolist()[2]
+    assert e.distinct_id.tolist() == ["user-17", "trace-a3", "user-17"]  # from the generation
+    again = ws.load_langfuse(
+        DATA / "langfuse_observations.json", scores=DATA / "langfuse_scores.jsonl"
+    )
+    assert again.rows_loaded == 0 and again.rows_duplicate == 8
+
+
+def test_csv_observations_and_numeric_threshold(ws):
+    r = ws.load_langfuse(DATA / "langfuse_observations.csv")
+    accounted(r)
+    assert r.reasons == {"latency is not a finite number >= 0": 1}  # NaN latency
+    g = ws.sql("SELECT * FROM generations").iloc[0]
+    assert (g.input_tokens, g.output_tokens, g.cost_usd) == (500, 60, 0.000111)
+    r = ws.load_langfuse(scores=DATA / "langfuse_scores.jsonl", pass_threshold=0.8)
+    assert ws.sql("SELECT passed FROM evaluations WHERE name = 'faithfulness'").passed[0]
+    with pytest.raises(InvalidArgumentError):
+        ws.load_langfuse()

@@ -1,0 +1,124 @@
+"""PostHog loader: formats, flattened CSV, manifests, compression, idempotence."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+
+import _events as E
+import duckdb
+import pytest
+
+from promptab_nb.errors import MissingColumnError
+
+from .conftest import accounted
+
+
+def _events():
+    return [
+        E.expo("e1", "u1", 0, "control"),
+        E.expo("e2", "u2", 0, "test"),
+        E.gen("g1", "u1", 1, latency=1.5, cost=0.002),
+        E.gen("g2", "u2", 2, error=True),
+        E.evaluation("v1", "u1", 3, "g1", True),
+        E.evaluation("v2", "u2", 3, "g2", False, applicable=False),
+        E.ev("x1", "$pageview", "u1", 4, {"$current_url": "https://x"}),
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_formats_load_and_reload_adds_nothing(ws, tmp_path, fmt):
+    path = E.write(_events(), tmp_path)[fmt]
+    r = ws.load_posthog(path, progress=False)
+    accounted(r)
+    assert r.loaded == {"exposures": 2, "generations": 2, "evaluations": 2}
+    assert r.reasons == {"event type not used by promptab_nb": 1}
+    g = ws.sql("SELECT uuid, latency_s, cost_usd, is_error FROM generations ORDER BY uuid")
+    assert g.latency_s.tolist() == [1.5, 1.0] and g.is_error.tolist() == [False, True]
+    again = ws.load_posthog(path, progress=False)
+    accounted(again)
+    assert again.rows_loaded == 0 and again.rows_duplicate == 7
+    assert ws.counts()["rejects"] == 1
+
+
+def _flat_csv(path, star: bool):
+    pre = "*." if star else ""
+    props = sorted({k for e in _events() for k in e["properties"]})
+    cols = [f"{pre}uuid", f"{pre}event", f"{pre}distinct_id", f"{pre}timestamp"]
+    cols += [f"{pre}properties.{k}" for k in props]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(cols)
+        for e in _events():
+            p = e["properties"]
+            w.writerow(
+                [e["uuid"], e["event"], e["distinct_id"], e["timestamp"].isoformat()]
+                + [("True" if p[k] is True else p[k]) if k in p else "" for k in props]
+            )
+
+
+@pytest.mark.parametrize("star", [False, True])
+def test_flattened_properties_csv(ws, tmp_path, star):
+    path = tmp_path / "ui.csv"
+    _flat_csv(path, star)
+    r = ws.load_posthog(path, progress=False)
+    accounted(r)
+    assert r.loaded == {"exposures": 2, "generations": 2, "evaluations": 2}
+    row = ws.sql("SELECT * FROM generations WHERE uuid = 'g2'").iloc[0]
+    assert row.is_error and row.http_status == 500 and row.model == "gpt-4o-mini"
+    assert ws.sql("SELECT variant FROM exposures ORDER BY uuid").variant.tolist() == [
+        "control",
+        "test",
+    ]
+
+
+def test_manifest_lists_the_split_files(ws, tmp_path):
+    evs = _events()
+    a = E.write(evs[:3], tmp_path, "part-0")["jsonl"]
+    b = E.write(evs[3:], tmp_path, "part-1")["jsonl"]
+    for f in tmp_path.glob("*.csv"):
+        f.unlink()
+    for f in tmp_path.glob("*.parquet"):
+        f.unlink()
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"files": [f"exports/2026/{a.name}", b.name]})
+    )
+    r = ws.load_posthog(tmp_path / "manifest.json", progress=False)
+    assert [f.file for f in r.files] == [str(a), str(b)]
+    assert r.rows_loaded == 6
+    # The directory holding a manifest loads the manifest's files.
+    assert ws.load_posthog(tmp_path, progress=False).rows_duplicate == 7
+
+
+def test_gzip_and_zstd_jsonl_and_parquet_zst(ws, tmp_path):
+    paths = E.write(_events(), tmp_path)
+    gz = tmp_path / "ev.jsonl.gz"
+    gz.write_bytes(gzip.compress(paths["jsonl"].read_bytes()))
+    zst = tmp_path / "ev2.jsonl.zst"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM read_csv($p, columns={'l': 'VARCHAR'}, header=false, delim='\\0', "
+        "quote='', escape='')) TO '" + str(zst) + "' (FORMAT csv, HEADER false, QUOTE '', "
+        "COMPRESSION zstd)",
+        {"p": str(paths["jsonl"])},
+    )
+    pq = tmp_path / "ev.parquet.zst"
+    pq.write_bytes(paths["parquet"].read_bytes())
+    csv_zst = tmp_path / "ev.csv.zst"
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{paths['csv']}', all_varchar=true)) TO '{csv_zst}' "
+        "(FORMAT csv, COMPRESSION zstd)"
+    )
+    for p in (gz, zst, pq, csv_zst):
+        w = type(ws)()
+        r = w.load_posthog(p, progress=False)
+        accounted(r)
+        assert r.loaded == {"exposures": 2, "generations": 2, "evaluations": 2}, p
+
+
+def test_missing_required_column_is_named(ws, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("uuid,event,timestamp,properties\n1,$ai_generation,2026-01-01,{}\n")
+    with pytest.raises(MissingColumnError, match="bad.csv has no column 'distinct_id'"):
+        ws.load_posthog(path, progress=False)

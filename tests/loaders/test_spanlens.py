@@ -1,0 +1,62 @@
+"""Spanlens request exports: ms → s, errors from status codes, arms by column or by trace."""
+
+from __future__ import annotations
+
+import pandas as pd
+import polars as pl
+import pytest
+
+from promptab_nb.errors import InvalidArgumentError, MissingColumnError
+
+from .conftest import DATA, accounted
+
+
+def test_csv_with_arm_column_converts_units(ws):
+    r = ws.load_spanlens(
+        DATA / "spanlens_requests.csv", arm_column="variant", prompt_name="support"
+    )
+    accounted(r)
+    assert r.loaded == {"generations": 3}
+    assert r.reasons == {"latency_ms is not a finite number >= 0": 1}
+    g = ws.sql("SELECT * FROM generations ORDER BY ts")
+    assert g.latency_s.tolist() == pytest.approx([15.012, 1.84, 2.21])  # 10:01+01:00 is 09:01 UTC
+    assert g.variant.tolist() == ["test", "control", "test"]
+    assert g.is_error.tolist() == [True, False, False] and g.http_status.tolist() == [529, 200, 200]
+    assert g.cost_usd.isna().tolist() == [True, False, False]  # null cost stays null
+    assert set(g.prompt_name) == {"support"} and g.distinct_id.tolist()[0] == "tr-003"
+    assert g.properties[0].startswith("{")
+
+
+def test_jsonl_uses_user_id_and_prompt_version_when_present(ws):
+    r = ws.load_spanlens(DATA / "spanlens_requests.jsonl")
+    accounted(r)
+    g = ws.sql("SELECT * FROM generations ORDER BY ts")
+    assert g.distinct_id.tolist() == ["user_42", "user_43"]
+    assert g.prompt_version.tolist() == ["pv_3", "pv_4"]
+    assert g.is_error.tolist() == [False, True] and g.latency_s.tolist() == [1.84, 0.312]
+
+
+@pytest.mark.parametrize("frame", [pd.DataFrame, pl.DataFrame])
+def test_json_array_with_arms_frame(ws, frame):
+    arms = frame({"trace_id": ["tr-201", "tr-202"], "variant": ["control", "test"]})
+    r = ws.load_spanlens(DATA / "spanlens_requests.json", arms=arms)
+    accounted(r)
+    g = ws.sql("SELECT variant, latency_s FROM generations ORDER BY ts")
+    assert g.variant.tolist() == ["control", "test"]
+    assert g.latency_s.tolist() == [4.0205, 3.65]
+
+
+def test_unknown_traces_are_rejected_and_bad_arguments_named(ws):
+    r = ws.load_spanlens(DATA / "spanlens_requests.json", arms={"tr-201": "control"})
+    assert r.reasons == {"trace_id has no arm in arms": 1}
+    with pytest.raises(MissingColumnError, match="no column 'arm'"):
+        ws.load_spanlens(DATA / "spanlens_requests.csv", arm_column="arm")
+    with pytest.raises(InvalidArgumentError, match="more than one variant"):
+        ws.load_spanlens(
+            DATA / "spanlens_requests.json",
+            arms=pd.DataFrame({"trace_id": ["a", "a"], "variant": ["x", "y"]}),
+        )
+    with pytest.raises(MissingColumnError, match="arms has no column 'variant'"):
+        ws.load_spanlens(DATA / "spanlens_requests.json", arms=pd.DataFrame({"trace_id": ["a"]}))
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        ws.load_spanlens(DATA / "spanlens_requests.json", arms={"a": "b"}, arm_column="x")
