@@ -643,6 +643,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 def _check_writable(out: str) -> None:
     """Fail before a long analysis when the report cannot be written."""
+    import os
+
     from .errors import DataError
 
     target = Path(out)
@@ -651,8 +653,8 @@ def _check_writable(out: str) -> None:
     parent = target.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    import os
-
+    if not parent.is_dir():
+        raise DataError(f"cannot write the report to {target}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK):
         raise DataError(f"cannot write the report to {target}: {parent} is not writable")
 

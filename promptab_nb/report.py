@@ -161,6 +161,12 @@ def write(
             f"cannot write the report to {target}: it is a directory; pass a file name such as "
             f"{target / 'report.html'}"
         )
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise DataError(
+            f"cannot write the report to {target}: {blocker} is a file, not a folder. "
+            "Choose another path."
+        )
     tmp_name = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
