@@ -320,9 +320,14 @@ class ExperimentBuilder(_Widget):
     @property
     def variants(self) -> dict[str, str]:
         """Variant key → prompt version, as chosen (control first)."""
-        return {
-            k.value.strip(): v.value.strip() for k, v in zip(self.keys, self.versions, strict=True)
-        }
+        return dict(self._pairs())
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        # Pairs, not a dict: a repeated key must reach the library (which names it), not vanish.
+        return [
+            (k.value.strip(), v.value.strip())
+            for k, v in zip(self.keys, self.versions, strict=True)
+        ]
 
     @property
     def split(self) -> list[int]:
@@ -347,10 +352,12 @@ class ExperimentBuilder(_Widget):
 
     def to_code(self) -> str:
         """The ``ws.create_experiment(...)`` call that Create makes."""
+        pairs = self._pairs()
+        unique = len({k for k, _ in pairs}) == len(pairs)
         args = [
             _py(self.name.value.strip()),
             _py(self.prompt.value.strip() or None),
-            _py(self.variants),
+            _py(dict(pairs)) if unique else _py(pairs),
         ]
         args += [f"{k}={_py(v)}" for k, v in self._kwargs().items()]
         return f"exp = ws.create_experiment({', '.join(args)})"
@@ -486,7 +493,7 @@ class ExperimentBuilder(_Widget):
         name = self.name.value.strip()
         prompt = self.prompt.value.strip() or None
         try:
-            exp = self.ws.create_experiment(name, prompt, self.variants, **self._kwargs())
+            exp = self.ws.create_experiment(name, prompt, self._pairs(), **self._kwargs())
         except PromptabError as err:
             _status(self.status, _message(err), "error")
             return None
