@@ -26,7 +26,7 @@ from promptab_nb.simulate import (
     power,
     traffic,
 )
-from promptab_nb.simulate._studies import _compare, _source
+from promptab_nb.simulate._sources import _compare, _source
 
 VARIANTS = {"control": "v1", "test": "v2"}
 EFFECTS = {"test": {"latency": 0.9, "cost": 1.1, "error_rate": 0.04, "pass_rate": 0.86}}
@@ -38,7 +38,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> SimulationTruth:
     out = tmp_path_factory.mktemp("sim") / "events"
     return traffic(
         20_000, VARIANTS, EFFECTS, out=out, seed=11, days=7, flag_key=FLAG,
-        formats=("parquet", "jsonl.gz", "csv"), progress=False,
+        progress=False,
     )  # fmt: skip
 
 
@@ -194,7 +194,12 @@ def test_export_shape_and_traps(sim: SimulationTruth) -> None:
     assert n_units == sim.multiple
 
 
-def test_text_formats_hold_the_same_events(sim: SimulationTruth) -> None:
+def test_text_formats_hold_the_same_events(tmp_path: Path) -> None:
+    sim = traffic(
+        1_000, VARIANTS, EFFECTS, out=tmp_path, seed=2, days=3, flag_key=FLAG,
+        formats=("parquet", "jsonl.gz", "csv"), progress=False,
+    )  # fmt: skip
+    assert Path(sim.files["csv"]).name == "posthog_events.csv"
     pq = duckdb.execute(
         "SELECT uuid, timestamp, properties::JSON::VARCHAR FROM read_parquet($f)",
         {"f": sim.files["parquet"]},

@@ -7,8 +7,11 @@ experiments at once (vectorized numpy) and report error rates with their Monte-C
 
 from __future__ import annotations
 
-from ._studies import AAResult, PeekingResult, PowerResult, aa, peeking, power
-from ._traffic import DEFAULT_BASELINE, SimulationTruth, traffic
+from ._params import DEFAULT_BASELINE
+from ._peeking import PeekingResult, peeking
+from ._studies import AAResult, PowerResult, aa, power
+from ._traffic import traffic
+from ._truth import SimulationTruth
 
 __all__ = [
     "DEFAULT_BASELINE",

@@ -1,0 +1,202 @@
+"""Per-user value sources for the simulation studies, and the vectorized tests they feed.
+
+Per batch of simulated experiments numpy draws each arm's sufficient statistics (counts, sums,
+sums of squares), and the tests run vectorized over the simulation axis through the same engine
+as :mod:`promptab_nb.stats` (``welch``, ``ztest_proportions``, ``sequential``), so a simulated
+p-value equals the scalar one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .._checks import check, one_of
+from ..errors import InvalidArgumentError
+
+Test = Literal["welch", "ztest"]
+PARAMETRIC: tuple[str, ...] = ("latency", "cost", "normal", "error_rate", "pass_rate")
+_BERNOULLI = ("error_rate", "pass_rate")
+# metric -> (mean, shape): lognormal per-user values have sd of log = shape; normal sd = shape
+_DEFAULTS: dict[str, tuple[float, float]] = {
+    "latency": (1.8, 0.6),  # seconds, per-user mean latency
+    "cost": (0.0065, 1.0),  # USD per user
+    "normal": (1.0, 1.0),
+    "error_rate": (0.02, math.nan),
+    "pass_rate": (0.80, math.nan),
+}
+_UNITS = {"latency": "s", "cost": "USD", "error_rate": "pp", "pass_rate": "pp"}
+_CELLS = 4_000_000  # values drawn per arm per batch: bounds memory (~32 MB per array)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where per-user values come from, and how a treatment effect changes them."""
+
+    label: str
+    kind: Literal["lognormal", "normal", "bernoulli", "values"]
+    mean: float
+    shape: float = math.nan
+    values: np.ndarray | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.kind == "bernoulli"
+
+    def true_diff(self, effect: float) -> float:
+        """Treatment − control in the metric's unit for ``effect`` (see :func:`power`)."""
+        return effect if self.binary else self.mean * effect
+
+    def draw(
+        self, rng: np.random.Generator, sims: int, bounds: np.ndarray, effect: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative (sum, sum of squares) at each look: arrays of shape (sims, looks).
+
+        ``bounds`` are the cumulative unit counts at the looks (last = units per arm).
+        """
+        sizes = np.diff(np.r_[0, bounds])
+        if self.kind == "bernoulli":
+            p = self.mean + effect
+            x = rng.binomial(sizes, p, size=(sims, len(sizes))).astype(float)
+            return np.cumsum(x, axis=1), np.cumsum(x, axis=1)
+        if self.kind == "normal":
+            # Exact sufficient statistics of normal samples: no need to draw every value.
+            mu, sd = self.mean * (1 + effect), self.shape
+            s = rng.normal(mu * sizes, sd * np.sqrt(sizes), size=(sims, len(sizes)))
+            ssd = sd**2 * rng.chisquare(np.maximum(sizes - 1, 1), size=(sims, len(sizes)))
+            ssd = np.where(sizes > 1, ssd, 0.0)
+            return np.cumsum(s, axis=1), np.cumsum(ssd + s * s / sizes, axis=1)
+        n = int(bounds[-1])
+        if self.kind == "lognormal":
+            mu = math.log(self.mean) - self.shape**2 / 2
+            x = rng.lognormal(mu, self.shape, size=(sims, n))
+        else:
+            assert self.values is not None
+            x = self.values[rng.integers(0, len(self.values), size=(sims, n))]
+        if effect:
+            x *= 1 + effect
+        starts = np.r_[0, bounds[:-1]]
+        s = np.add.reduceat(x, starts, axis=1)
+        ss = np.add.reduceat(x * x, starts, axis=1)
+        return np.cumsum(s, axis=1), np.cumsum(ss, axis=1)
+
+    def batch(self, n: int) -> int:
+        if self.kind in ("bernoulli", "normal"):
+            return 100_000
+        return max(1, _CELLS // n)
+
+
+def _source(
+    metric: str,
+    *,
+    baseline: float | None,
+    sigma: float | None,
+    values: Sequence[float] | np.ndarray | None,
+    from_experiment: Any,
+) -> _Source:
+    if not isinstance(metric, str) or not metric:
+        raise InvalidArgumentError(f"metric == {metric!r}, must be a metric name")
+    if from_experiment is not None:
+        if values is not None:
+            raise InvalidArgumentError("pass either values= or from_experiment=, not both")
+        frame = from_experiment.unit_values(metric)
+        control = next(iter(from_experiment.variants))
+        values = frame.loc[frame["variant"] == control, "value"].to_numpy(dtype=float)
+        if len(values) == 0:
+            raise InvalidArgumentError(
+                f"from_experiment has no {metric!r} values for the control {control!r}; "
+                "load its events first"
+            )
+    if values is not None:
+        arr = np.asarray(values, dtype=float).ravel()
+        if arr.size < 2 or not np.all(np.isfinite(arr)):
+            raise InvalidArgumentError(
+                f"values has {arr.size} entries ({int((~np.isfinite(arr)).sum())} not finite); "
+                "need at least 2 finite per-user values"
+            )
+        return _Source(metric, "values", float(arr.mean()), float(arr.std()), arr)
+    one_of(metric, "metric", PARAMETRIC)
+    mean, shape = _DEFAULTS[metric]
+    if metric in _BERNOULLI:
+        if sigma is not None:
+            raise InvalidArgumentError(f"sigma is not used for {metric!r} (a Bernoulli metric)")
+        rate = check(mean if baseline is None else baseline, "baseline", gt=0, lt=1)
+        return _Source(metric, "bernoulli", float(rate))
+    mean = check(mean if baseline is None else baseline, "baseline", gt=0)
+    shape = check(shape if sigma is None else sigma, "sigma", gt=0)
+    kind: Literal["lognormal", "normal"] = "normal" if metric == "normal" else "lognormal"
+    return _Source(metric, kind, float(mean), float(shape))
+
+
+def _test_name(test: str | None, src: _Source) -> str:
+    if test is None:
+        return "ztest" if src.binary else "welch"
+    one_of(test, "test", ("welch", "ztest"))
+    if test == "ztest" and not src.binary:
+        raise InvalidArgumentError(
+            f"test == 'ztest' needs a proportion metric (error_rate, pass_rate); "
+            f"{src.label!r} is continuous, use test='welch'"
+        )
+    return test
+
+
+def _compare(
+    test: str,
+    binary: bool,
+    n: np.ndarray,
+    sc: np.ndarray,
+    ssc: np.ndarray,
+    st: np.ndarray,
+    sst: np.ndarray,
+    *,
+    alpha: float,
+    relative: bool,
+) -> Any:
+    """Vectorized test of treatment vs control from cumulative sums (any array shape)."""
+    from ..stats.means import _compare_core
+    from ..stats.proportions import _ztest_core
+
+    if test == "ztest":
+        return _ztest_core(sc, n, st, n, alpha=alpha, relative=relative)
+    mc, vc, mt, vt = _variances(binary, n, sc, ssc, st, sst)
+    return _compare_core(mc, vc, n, mt, vt, n, alpha=alpha, relative=relative)
+
+
+def _variances(
+    binary: bool, n: np.ndarray, sc: np.ndarray, ssc: np.ndarray, st: np.ndarray, sst: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-arm means and per-unit variances (PropStats semantics p (1 − p) when binary)."""
+    mc, mt = sc / n, st / n
+    if binary:
+        return mc, mc * (1 - mc), mt, mt * (1 - mt)
+    vc = np.maximum(ssc - n * mc * mc, 0) / (n - 1)
+    vt = np.maximum(sst - n * mt * mt, 0) / (n - 1)
+    return mc, vc, mt, vt
+
+
+def _rng(seed: int | np.random.Generator | None) -> tuple[np.random.Generator, int | None]:
+    if isinstance(seed, np.random.Generator):
+        return seed, None
+    if seed is not None:
+        check(seed, "seed", ge=0, integer=True)
+        seed = int(seed)
+    return np.random.default_rng(seed), seed
+
+
+def _se(rate: float, n: int) -> float:
+    return math.sqrt(rate * (1 - rate) / n)
+
+
+def _bar(total: int, progress: bool, desc: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not progress, desc=desc, unit="sim")
+
+
+def _check_common(n_sims: int, alpha: float) -> None:
+    check(n_sims, "n_sims", ge=10, integer=True)
+    check(alpha, "alpha", gt=0, lt=1)
