@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,7 +167,7 @@ class ExperimentBuilder(_Widget):
             value=2, min=2, max=10, description="variants", style=_LABEL
         )
         self.flag_key = W.Text(
-            value="",
+            value=self._likely_flag(first),
             description="flag key",
             placeholder="PostHog flag (default: name)",
             style=_LABEL,
@@ -237,20 +238,29 @@ class ExperimentBuilder(_Widget):
         )
         return [str(x) for x in df["prompt_name"]]
 
+    def _likely_flag(self, prompt: str) -> str:
+        """The flag most of the prompt's users were exposed to (empty when none)."""
+        if not prompt:
+            return ""
+        df = self.ws.sql(
+            """SELECT e.flag_key FROM exposures e
+               JOIN (SELECT DISTINCT coalesce(person_id, distinct_id) AS u FROM generations
+                     WHERE prompt_name = $p) g ON coalesce(e.person_id, e.distinct_id) = g.u
+               GROUP BY e.flag_key ORDER BY count(DISTINCT g.u) DESC, e.flag_key LIMIT 1""",
+            {"p": prompt},
+        )
+        return str(df["flag_key"].iloc[0]) if len(df) else ""
+
     def _version_names(self, prompt: str) -> list[str]:
         if not prompt:
             return []
         df = self.ws.sql(
-            """SELECT v FROM (
-                   SELECT prompt_version AS v, min(ts) AS first FROM generations
-                   WHERE prompt_name = $p AND prompt_version IS NOT NULL GROUP BY prompt_version
-                   UNION ALL
-                   SELECT CAST(version AS VARCHAR), min(created_at) FROM prompts
-                   WHERE prompt_name = $p GROUP BY version)
-               GROUP BY v ORDER BY min(first), v""",
+            """SELECT prompt_version AS v FROM generations
+               WHERE prompt_name = $p AND prompt_version IS NOT NULL
+               UNION SELECT CAST(version AS VARCHAR) FROM prompts WHERE prompt_name = $p""",
             {"p": prompt},
         )
-        return [str(x) for x in df["v"]]
+        return sorted((str(x) for x in df["v"]), key=_natural)
 
     # -- variant rows ----------------------------------------------------------------------------
     def _build_variant_rows(self, k: int) -> None:
@@ -991,6 +1001,11 @@ class OfflineViewer(_Widget):
 
     def __repr__(self) -> str:
         return f"OfflineViewer(run={self.run.run_id!r}, baseline={self.baseline.value!r}, items={len(self.items.options)})"
+
+
+def _natural(text: str) -> list[Any]:
+    """Sort key putting v2 before v10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
 
 
 def _missing(x: Any) -> bool:
