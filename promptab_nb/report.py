@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .results import ArmRow, ExperimentResult
     from .workspace import Workspace
 
-__all__ = ["render", "write"]
+__all__ = ["render", "reproducing_code", "write"]
 
 # Options of Experiment.analyze with their defaults: the reproducing code names only the others.
 _ANALYZE_DEFAULTS: dict[str, Any] = {
