@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import promptab_nb as pab
@@ -175,7 +176,8 @@ def test_dashboard_controls_map_to_analyze_options(exp) -> None:
     )
     # the code shown is the call that was made
     again = eval(d.code.removeprefix("res = "), {"exp": exp})
-    assert again.to_pandas().equals(d.result.to_pandas())
+    # DuckDB's parallel sums may differ in the last bits between runs
+    pd.testing.assert_frame_equal(again.to_pandas(), d.result.to_pandas(), rtol=1e-9)
     d.time_metric.value = "cost"
     assert d._shown_time == ("cost", 0.1)
 
