@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-from _events import FLAG, evaluation, expo, gen, write
+from _events import FLAG, evaluation, expo, gen, synthetic_events, write
 
 import promptab_nb as pab
 
@@ -52,8 +52,6 @@ def pandas_per_user(events: list[dict]) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def reference():
-    from conftest import synthetic_events
-
     return pandas_per_user(synthetic_events())
 
 
