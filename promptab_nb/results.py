@@ -190,7 +190,7 @@ class ExperimentResult:
         for r in self.rows:
             m = self.metric(r.metric)
             lines.append(
-                f"| {r.metric} | {r.variant}{' (control)' if r.is_control else ''} | {r.n:,} | "
+                f"| {r.metric} | {_arm_label(r)} | {r.n:,} | "
                 f"{num(r.mean, m.unit)} ({num(r.mean_ci_low, m.unit)} – {num(r.mean_ci_high, m.unit)}) | "
                 + (
                     "–"
@@ -227,7 +227,7 @@ class ExperimentResult:
             diff_unit = "pp" if m.unit == "%" else m.unit
             row = [
                 m.name,
-                r.variant + (" (control)" if r.is_control else ""),
+                _arm_label(r),
                 f"{r.n:,}",
                 num(r.mean, m.unit),
                 f"{num(r.mean_ci_low, m.unit)} to {num(r.mean_ci_high, m.unit)}",
@@ -279,6 +279,11 @@ class ExperimentResult:
             _html.el("div", "Methods: " + "; ".join(self.methods), class_="note"),
             class_="pab",
         )
+
+
+def _arm_label(r: ArmRow) -> str:
+    """The variant key, marked as the control unless its key already says so."""
+    return r.variant + (" (control)" if r.is_control and r.variant != "control" else "")
 
 
 def _verdict(
