@@ -570,7 +570,7 @@ class ResultsDashboard(_Widget):
             options=list(_WINSOR), value="off", description="winsorize", style=_LABEL
         )
         self.correction = W.Dropdown(
-            options=[("none", None), ("Holm", "holm"), ("Benjamini–Hochberg", "bh")], value=None,
+            options=[("none", "none"), ("Holm", "holm"), ("Benjamini–Hochberg", "bh")], value="none",
             description="correction", style=_LABEL,
         )  # fmt: skip
         self.unit = W.Dropdown(
@@ -670,7 +670,7 @@ class ResultsDashboard(_Widget):
             kw["cuped"] = True
         if _WINSOR[self.winsorize.value] is not None:
             kw["winsorize"] = _WINSOR[self.winsorize.value]
-        if self.correction.value is not None:
+        if self.correction.value != "none":
             kw["correction"] = self.correction.value
         return kw
 
