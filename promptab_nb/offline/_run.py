@@ -229,8 +229,9 @@ class OfflineRun:
             FROM offline_results r
             LEFT JOIN offline_scores s USING (run_id, version, item_id, repeat_idx)
             WHERE r.run_id = $1
-            GROUP BY ALL
-            ORDER BY list_position($2, r.version), r.item_id, r.repeat_idx
+            GROUP BY r.version, r.item_id, r.repeat_idx, r.output, r.error, r.latency_s,
+                     r.input_tokens, r.output_tokens, r.cost_usd, r.cached
+            ORDER BY list_position($2, any_value(r.version)), r.item_id, r.repeat_idx
             """,
             params,
         )

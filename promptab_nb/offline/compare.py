@@ -159,12 +159,13 @@ def _mean_ci(values: np.ndarray, binary_single: bool, alpha: float) -> tuple[flo
 def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     # stats.mde is the two-sample Welch design; n_total = 2·pairs and sd = sd_d/√2 give the
     # paired design's noncentrality (df 2n − 2 instead of n − 1: negligible beyond ~30 items).
+    # The MDE scales with the SD, so solve at SD 1 and rescale: the solver's search starts at
+    # an effect of 1, which for tiny SDs (USD per call) probes the noncentral t where it fails.
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
     if d.size < 3 or sd == 0:
         return None
-    return stats.mde(
-        n_total=2 * d.size, sd=sd / math.sqrt(2), kind="mean", alpha=alpha, power=power
-    )
+    unit = stats.mde(n_total=2 * d.size, sd=1 / math.sqrt(2), kind="mean", alpha=alpha, power=power)
+    return sd * unit
 
 
 def _frame(run: OfflineRun, metric: str, pairing: Pairing) -> pd.DataFrame:

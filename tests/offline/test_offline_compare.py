@@ -1,0 +1,180 @@
+"""Paired comparison: p-values equal statsmodels/scipy on the same pairs; noise floor and MDE on
+a model with a known flip rate; side-by-side, live plan, rendering and plots."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+import scipy.stats
+from _offline_fakes import AlternatingModel, CountingModel, id_dataset, ids
+from matplotlib.figure import Figure
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+import promptab_nb as pab
+from promptab_nb import stats
+from promptab_nb.errors import InvalidArgumentError
+
+A, B = ("t", "A {{id}}"), ("t", "B {{id}}")
+
+
+def _mcnemar_run(ws, both: int, a_only: int, b_only: int, neither: int):
+    n = both + a_only + b_only + neither
+    items = ids(n)
+    answers = {}
+    for k, item in enumerate(items):
+        a_pass = k < both + a_only
+        b_pass = k < both or both + a_only <= k < both + a_only + b_only
+        answers[("A", item)] = "yes" if a_pass else "no"
+        answers[("B", item)] = "yes" if b_pass else "no"
+    return ws.run_offline(id_dataset(n), [A, B], CountingModel(answers), repeats=1,
+                          progress=False)  # fmt: skip
+
+
+def test_mcnemar_equals_statsmodels(ws) -> None:
+    run = _mcnemar_run(ws, both=20, a_only=4, b_only=11, neither=5)
+    r = run.compare().row("exact")
+    ref = sm_mcnemar([[20, 4], [11, 5]], exact=True)
+    assert r.method == "mcnemar exact"
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert (r.improved, r.regressed, r.unchanged) == (11, 4, 25)
+    assert r.diff == pytest.approx((11 - 4) / 40)
+    assert r.baseline_mean == pytest.approx(24 / 40) and r.mean == pytest.approx(31 / 40)
+    lo, hi = scipy.stats.binomtest(24, 40).proportion_ci(method="wilson")
+    assert r.baseline_ci == pytest.approx((lo, hi))
+    assert r.aa_flip_rate is None  # repeats=1: no noise floor
+    assert any("repeats=1" in n for n in run.compare().notes)
+
+
+class ValueModel:
+    """Returns ``base[(prefix, item)] + 0.01 k`` on the k-th call of a prompt."""
+
+    def __init__(self, base: dict[tuple[str, str], float]) -> None:
+        self.base, self.seen, self.lock = base, Counter(), threading.Lock()
+        self.model_id = "values"
+
+    def __call__(self, prompt: str) -> dict:
+        prefix, item = prompt.split(" ", 1)
+        with self.lock:
+            k = self.seen[prompt]
+            self.seen[prompt] += 1
+        value = self.base[(prefix, item)] + 0.01 * k
+        return {"text": f"{value:.4f}", "input_tokens": 5, "output_tokens": 1 + k,
+                "cost_usd": value / 1000}  # fmt: skip
+
+
+def test_paired_t_and_wilcoxon_equal_scipy(ws) -> None:
+    rng = np.random.default_rng(5)
+    n = 40
+    xa = rng.uniform(0.1, 0.7, n)
+    xb = np.clip(xa + rng.normal(0.05, 0.1, n), 0.0, 0.95)
+    base = {("A", i): float(a) for i, a in zip(ids(n), xa, strict=True)}
+    base |= {("B", i): float(b) for i, b in zip(ids(n), xb, strict=True)}
+    score = pab.offline.custom(lambda out: float(out), name="quality")
+    run = ws.run_offline(id_dataset(n), [A, B], ValueModel(base), scorers=[score], repeats=3,
+                         concurrency=1, progress=False)  # fmt: skip
+    comp = run.compare()
+    r = comp.row("quality")
+    # Per-item means computed independently of the SQL aggregation.
+    sc = run.scores()
+    means = sc.groupby(["version", "item_id"])["value"].mean().unstack(0)
+    x, y = means["t@v1"].to_numpy(), means["t@v2"].to_numpy()
+    ref_t = scipy.stats.ttest_rel(y, x)
+    assert r.method == "paired t" and not r.binary
+    assert r.p_value == pytest.approx(ref_t.pvalue, rel=1e-9)
+    assert r.diff == pytest.approx(float(np.mean(y - x)))
+    ci = ref_t.confidence_interval(0.95)
+    assert r.diff_ci == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert r.p_wilcoxon == pytest.approx(scipy.stats.wilcoxon(y, x).pvalue, rel=1e-9)
+    # Costs are compared the same way, lower is better.
+    cost = comp.row("cost")
+    assert cost.higher_is_better is False and cost.verdict in ("better", "worse", "inconclusive")
+    cost_means = run.results().groupby(["version", "item_id"])["cost_usd"].mean().unstack(0)
+    ref_c = scipy.stats.ttest_rel(cost_means["t@v2"], cost_means["t@v1"])
+    assert cost.p_value == pytest.approx(ref_c.pvalue, rel=1e-9)
+    boot = run.compare(bootstrap=True, n_boot=500, seed=1).row("quality")
+    assert boot.method.startswith("paired bootstrap") and boot.diff == pytest.approx(r.diff)
+    # pairing="repeat" pairs cells: 3 × n pairs.
+    assert run.compare(pairing="repeat").row("quality").n_pairs == 3 * n
+
+
+def test_noise_floor_and_mde_on_known_flip_rate(ws) -> None:
+    n = 30
+    flaky = set(ids(n)[:9])  # 30 % of items flip between any two repeats
+    model = AlternatingModel(flaky)
+    run = ws.run_offline(id_dataset(n), [A, B], model, repeats=2, concurrency=1, progress=False)
+    r = run.compare().row("exact")
+    assert r.aa_flip_rate == pytest.approx(0.3)
+    sc = run.scores()
+    base = sc[sc["version"] == "t@v1"].pivot(index="item_id", columns="repeat_idx", values="value")
+    r0, r1 = base[0].to_numpy(), base[1].to_numpy()
+    assert np.sum(r0 != r1) == 9
+    ci = scipy.stats.ttest_rel(r1, r0).confidence_interval(0.95)
+    assert r.aa_ci == pytest.approx((ci.low, ci.high))
+    # Both versions flip on the same items: no paired difference, zero SD → no MDE.
+    assert r.diff == 0 and r.verdict == "inconclusive" and r.mde is None
+
+
+def test_mde_matches_power_formula(ws) -> None:
+    n = 60
+    answers = {("B", i): "no" for i in ids(n)[::3]}  # B fails on a third of the items
+    answers |= {("A", i): "no" for i in ids(n)[1::12]}
+    run = ws.run_offline(id_dataset(n), [A, B], CountingModel(answers), repeats=2,
+                         progress=False)  # fmt: skip
+    r = run.compare().row("exact")
+    sc = run.scores().groupby(["version", "item_id"])["value"].mean().unstack(0)
+    d = (sc["t@v2"] - sc["t@v1"]).to_numpy()
+    sd = d.std(ddof=1)
+    assert r.mde == pytest.approx(stats.mde(n_total=2 * n, sd=sd / math.sqrt(2), kind="mean"))
+    z = scipy.stats.norm.ppf(0.975) + scipy.stats.norm.ppf(0.8)
+    assert r.mde == pytest.approx(z * sd / math.sqrt(n), rel=0.05)
+    assert r.verdict == "worse" and r.regressed == 20 and r.improved == 5
+    assert r.aa_flip_rate == 0.0 and r.aa_ci == (0.0, 0.0)
+
+
+def test_verdict_side_by_side_and_live_plan(ws) -> None:
+    run = _mcnemar_run(ws, both=50, a_only=3, b_only=22, neither=25)
+    comp = run.compare()
+    assert comp.verdict == "better" and comp.primary == "exact"
+    assert "better" in repr(comp) and "t@v2 vs t@v1" in comp.headline()
+    frame = comp.to_pandas()
+    assert {"metric", "version", "diff", "diff_ci_low", "p_value", "verdict"} <= set(frame.columns)
+    assert comp.to_polars().height == len(frame)
+    with pytest.raises(InvalidArgumentError, match="unknown metric"):
+        run.compare(metrics=["accuracy"])
+    with pytest.raises(InvalidArgumentError, match="not in run"):
+        run.compare(baseline="t@v9")
+    assert run.compare(baseline=2).baseline == "t@v2"
+
+    sbs = run.side_by_side()
+    assert list(sbs.columns) == ["item_id", "id", "expected", "t@v1 output", "t@v1 exact",
+                                 "t@v2 output", "t@v2 exact"]  # fmt: skip
+    assert len(sbs) == 100 and len(run.side_by_side(changed=True)) == 25
+
+    plan = run.plan_live("exact", daily_users=1000, split=50)
+    r = comp.row("exact")
+    ref = stats.plan(r.baseline_mean, mde=abs(r.diff), kind="proportion", relative=False,
+                     split=0.5, daily_units=1000)  # fmt: skip
+    assert plan.plan == ref and plan.shrunk.n_total > plan.plan.n_total
+    assert "shrink" in plan.note and f"{ref.days} days" in repr(plan)
+    assert "<table" in plan._repr_html_() and len(plan.to_pandas()) == 2
+    with pytest.raises(InvalidArgumentError, match="split == 100"):
+        run.plan_live("exact", daily_users=1000, split=100)
+
+
+def test_html_escapes_and_plot(ws) -> None:
+    evil = ("<script>x</script>", "A {{id}}")
+    run = ws.run_offline(id_dataset(12), [evil, ("ok", "B {{id}}")],
+                         CountingModel({("B", "i001"): "<b>no</b>"}), repeats=2,
+                         progress=False)  # fmt: skip
+    comp = run.compare()
+    for html in (comp._repr_html_(), run._repr_html_()):
+        assert "<script>x" not in html and "&lt;script&gt;x" in html
+    fig = comp.plot()
+    assert isinstance(fig, Figure)
+    # exact and latency (the fake model reports no tokens or cost, so those have no rows)
+    assert len(fig.axes) == len({r.metric for r in comp.rows}) == 2
+    assert "pp" in fig.axes[0].get_xlabel() and "(s)" in fig.axes[1].get_xlabel()

@@ -1,0 +1,128 @@
+"""Models: the deterministic demo model, response normalization, the OpenAI-style wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+
+from promptab_nb.offline import DemoModel, Item, ModelOutputError, RetryableError
+from promptab_nb.offline import models as m
+
+
+def _answer(model: DemoModel, prompt: str, item: Item, repeat: int = 0) -> dict:
+    token = m._CURRENT.set((item, repeat))
+    try:
+        return model(prompt)
+    finally:
+        m._CURRENT.reset(token)
+
+
+def test_demo_model_is_deterministic_and_prompt_sensitive() -> None:
+    items = [Item(f"i{k}", {}, str(k)) for k in range(400)]
+    model = DemoModel(seed=3)
+    short = "Q {}"
+    careful = "Please think step by step about this problem and show your work: Q {}"
+
+    def accuracy(template: str) -> float:
+        hits = [_answer(model, template.format(i.item_id), i)["text"].endswith(i.expected)
+                for i in items]  # fmt: skip
+        return sum(hits) / len(hits)
+
+    assert accuracy(careful) > accuracy(short) + 0.1
+    a = _answer(model, "Q i1", items[1])
+    assert a == _answer(DemoModel(seed=3), "Q i1", items[1])
+    assert a["input_tokens"] >= 1 and a["cost_usd"] > 0 and 0.3 <= a["latency_s"] < 1
+    verbose = _answer(model, careful.format("i1"), items[1])
+    assert verbose["output_tokens"] > a["output_tokens"] and "Answer:" in verbose["text"]
+    # Repeats draw fresh noise: some items differ between repeat 0 and 1.
+    flips = sum(_answer(model, f"Q {i.item_id}", i, 0)["text"]
+                != _answer(model, f"Q {i.item_id}", i, 1)["text"] for i in items)  # fmt: skip
+    assert 0 < flips < len(items) / 2
+    assert "demo model" in model("hello")["text"]
+
+
+def test_normalize_response() -> None:
+    assert m.normalize_response("hi").text == "hi"
+    r = m.normalize_response({"text": "x", "input_tokens": 3, "cost_usd": 0.1})
+    assert (r.input_tokens, r.output_tokens, r.cost_usd) == (3, None, 0.1)
+    with pytest.raises(ModelOutputError, match="model returned int 42"):
+        m.normalize_response(42)
+    with pytest.raises(ModelOutputError, match="'text' is NoneType"):
+        m.normalize_response({"answer": "x"})
+    with pytest.raises(ModelOutputError, match="input_tokens"):
+        m.normalize_response({"text": "x", "input_tokens": "many"})
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status_code = status
+
+
+class FakeClient:
+    """Shaped like ``openai.OpenAI()``: ``client.chat.completions.create(...)``."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.kwargs: list[dict] = []
+        self.fail = fail
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.create))
+
+    def create(self, **kwargs):
+        self.kwargs.append(kwargs)
+        if self.fail is not None:
+            raise self.fail
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=SimpleNamespace(content="42"))],
+            usage=SimpleNamespace(prompt_tokens=10, completion_tokens=2),
+        )
+
+
+def test_openai_compatible_calls_and_parses() -> None:
+    client = FakeClient()
+    model = m.openai_compatible(client, "gpt-x", system="Be brief.", temperature=0.2,
+                                price_in_per_mtok=1.0, price_out_per_mtok=2.0)  # fmt: skip
+    out = model("What is 6 x 7?")
+    assert out == {"text": "42", "input_tokens": 10, "output_tokens": 2, "cost_usd": 14e-6}
+    sent = client.kwargs[0]
+    assert sent["model"] == "gpt-x" and sent["temperature"] == 0.2
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."},
+                                {"role": "user", "content": "What is 6 x 7?"}]  # fmt: skip
+    assert model.model_id == "openai-compatible:gpt-x"
+    assert m.model_params(model) == {"temperature": 0.2, "system": "Be brief."}
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(429, True), (503, True), (500, True),
+                                                   (400, False), (401, False)])  # fmt: skip
+def test_openai_errors_marked_retryable(status: int, retryable: bool) -> None:
+    model = m.openai_compatible(FakeClient(fail=_HTTPError(status)), "gpt-x")
+    with pytest.raises(Exception) as info:
+        model("hi")
+    assert isinstance(info.value, RetryableError) is retryable
+    assert m.is_retryable(info.value) is retryable
+    if retryable:
+        assert info.value.status_code == status
+
+
+def test_openai_async_client() -> None:
+    class AsyncClient(FakeClient):
+        async def create(self, **kwargs):  # type: ignore[override]
+            return FakeClient.create(self, **kwargs)
+
+    model = m.openai_compatible(AsyncClient(), "gpt-x")
+    assert m.is_async(model)
+    assert asyncio.run(model("hi"))["text"] == "42"
+
+
+def test_is_retryable_and_model_id() -> None:
+    assert m.is_retryable(TimeoutError())
+    assert not m.is_retryable(ValueError())
+    err = RetryableError("slow down", status_code=429, retry_after=1.5)
+    assert m.retry_after(err) == 1.5
+
+    def my_model(prompt: str) -> str:
+        return prompt
+
+    assert m.model_id(my_model).endswith("my_model")
+    assert m.model_id(DemoModel(seed=2)).startswith("demo(seed=2")

@@ -1,0 +1,78 @@
+"""Scorers: built-ins, custom functions, the LLM judge, and bad return values."""
+
+from __future__ import annotations
+
+import pytest
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.offline import Item
+from promptab_nb.offline import scorers as s
+from promptab_nb.offline.scorers import ScorerError, resolve
+
+IT = Item("x", {"q": "capital of France?"}, "Paris")
+
+
+def test_text_scorers() -> None:
+    assert s.exact()("  paris\n", IT).passed is True
+    assert s.exact(case_sensitive=True)("paris", IT).passed is False
+    assert s.contains()("It is Paris.", IT) == s.Score(1.0, True)
+    assert s.contains("london")("It is Paris.", IT).passed is False
+    assert s.regex(r"\bPar\w+")("Paris", IT).passed is True
+    with pytest.raises(InvalidArgumentError, match="not a valid regex"):
+        s.regex("(")
+    with pytest.raises(ScorerError, match="item 'n' has none"):
+        s.exact()("x", Item("n", {}))
+
+
+def test_json_scorers() -> None:
+    assert s.json_valid()('```json\n{"a": 1}\n```', IT).passed is True
+    assert s.json_valid()("{a: 1}", IT).passed is False
+    item = Item("j", {}, {"city": "Paris", "n": 2})
+    assert s.json_field_equals("city")('{"city": "paris"}', item).passed is True
+    assert s.json_field_equals("n")('{"n": 3}', item).passed is False
+    assert s.json_field_equals("a.b", expected=1)('{"a": {"b": 1}}', IT).passed is True
+    assert s.json_field_equals("city")("not json", item).passed is False
+
+
+def test_numeric_close() -> None:
+    item = Item("n", {}, "1,250.5")
+    assert s.numeric_close()("Step 1: 3 apples\nAnswer: $1,250.50", item).passed is True
+    assert s.numeric_close(abs_tol=0.1)("1250.7", item).passed is False
+    assert s.numeric_close(rel_tol=0.01)("1260", item).passed is True
+    assert s.numeric_close()("no number", item).passed is False
+    with pytest.raises(ScorerError, match="is not a number"):
+        s.numeric_close()("1", Item("t", {}, "ten"))
+
+
+def test_custom_scorers_and_bad_values() -> None:
+    assert s.custom(lambda out: len(out) < 5)("abc", IT).passed is True
+    sc = s.custom(lambda out, expected: 0.25, name="quarter")
+    assert sc.name == "quarter" and sc("x", IT) == s.Score(0.25, None)
+
+    def uses_item(out, expected, item):
+        return item.item_id == "x"
+
+    assert s.custom(uses_item)("", IT).passed is True and s.custom(uses_item).name == "uses_item"
+    with pytest.raises(ScorerError, match=r"returned 1.7; a scorer returns"):
+        s.custom(lambda out: 1.7, name="big")("x", IT)
+    assert s.custom(lambda out: None)("x", IT) == s.Score(None, None)
+    assert resolve("exact").name == "exact"
+    with pytest.raises(InvalidArgumentError, match="unknown scorer"):
+        resolve("exactly")
+
+
+def test_llm_judge() -> None:
+    prompts: list[str] = []
+
+    def judge(prompt: str) -> str:
+        prompts.append(prompt)
+        return "Score: 7/10 because it is mostly right"
+
+    sc = s.llm_judge(judge, "Correct and polite.")
+    assert sc("Paris!", IT).value == pytest.approx(0.7)
+    assert "Correct and polite." in prompts[0] and "Paris!" in prompts[0]
+    assert "q: capital of France?" in prompts[0]
+    assert s.llm_judge(lambda p: {"text": "FAIL"}, "r")("x", IT).value == 0.0
+    assert s.llm_judge(lambda p: "score = 9", "r", kind="pass")("x", IT).passed is True
+    with pytest.raises(ScorerError, match="no 'Score: N/10'"):
+        s.llm_judge(lambda p: "dunno", "r")("x", IT)
