@@ -155,8 +155,11 @@ def _compare(kind, m, c, t, *, alpha, relative, method, sequential, prior):  # n
         )
         b = st.bayes(*src, relative=relative, prior=prior, ci_level=1 - alpha)
         out.update(
-            chance_to_win=b.chance_to_win,
-            expected_loss=b.expected_loss_treatment,
+            # "Win" follows the metric's direction: for cost or latency a win is a decrease.
+            chance_to_win=b.chance_to_win if m.direction == "higher" else 1 - b.chance_to_win,
+            expected_loss=(
+                b.expected_loss_treatment if m.direction == "higher" else b.expected_loss_control
+            ),
             cred_low=b.ci_low,
             cred_high=b.ci_high,
         )

@@ -28,7 +28,13 @@ def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     if unit == "USD":
         body = f"${a:,.2f}" if a >= 100 else f"${_sig(a, 3)}"
     elif unit == "%":
-        body = f"{_sig(a * 100, 2) if a * 100 < 1 else f'{a * 100:,.1f}'} %"
+        pct = a * 100
+        if pct == 0 or pct >= 1:
+            body = f"{pct:,.1f} %"
+        elif pct >= 0.001:
+            body = f"{_sig(pct, 2)} %"
+        else:  # keep tiny shares readable instead of printing dozens of zeros
+            body = f"{pct:.1e} %"
     elif unit == "pp":
         body = f"{a * 100:,.2f} pp"
     elif unit == "s":

@@ -917,3 +917,20 @@ __all__ = [
     "power_curve",
     "to_png",
 ]
+
+
+def _register_notebook_display() -> None:
+    """Show returned figures inline in Jupyter without importing pyplot (our figures are built
+    with ``Figure(...)``, which IPython only renders once a PNG formatter is registered)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is not required
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    formatter = ip.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, lambda fig: to_png(fig))
+
+
+_register_notebook_display()

@@ -316,3 +316,21 @@ def test_over_time_is_cumulative(loaded) -> None:
     assert last.n_control == final.n.iloc[0]
     assert last.p_value == pytest.approx(final.p_value.iloc[1], rel=1e-9)
     assert json.dumps(ot._repr_html_())  # renders
+
+
+def test_chance_to_win_follows_the_metric_direction(loaded) -> None:
+    _, exp = loaded
+    df = exp.analyze(["latency"], method="bayesian").to_pandas().set_index("variant")
+    # test is ~10 % faster in the synthetic export; lower latency is a win
+    assert df.loc["test", "rel_diff"] < 0
+    assert df.loc["test", "chance_to_win"] > 0.5
+
+
+def test_small_arms_get_no_p_value_with_the_reason(tmp_path) -> None:
+    events = []
+    for i in range(40):
+        events.append(expo(f"e{i}", f"u{i}", i, "control" if i % 2 else "test"))
+        events.append(gen(f"g{i}", f"u{i}", i + 1, cost=0.01 * (1 + i % 3)))
+    exp = _tiny(tmp_path, events)
+    row = exp.analyze(["cost"]).to_pandas(details=True).iloc[1]
+    assert np.isnan(row.p_value) and "need 50 per arm" in row.note
