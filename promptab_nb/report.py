@@ -767,7 +767,8 @@ def _figure_html(fig: Figure, *, alt: str, caption: str | None = None) -> Markup
         with warnings.catch_warnings():
             # Tiny samples can collapse constrained layout; the PNG is still usable.
             warnings.filterwarnings("ignore", message="constrained_layout not applied")
-            fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+            # Constrained layout already fits the figure: no "tight" bbox (a second full draw).
+            fig.savefig(buf, format="png", dpi=110, facecolor="white")
     finally:
         _close(fig)
     src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -779,6 +780,5 @@ def _figure_html(fig: Figure, *, alt: str, caption: str | None = None) -> Markup
 
 
 def _close(fig: Figure) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    # Our figures are built with Figure(...), never registered with pyplot: drop their artists.
+    fig.clear()
