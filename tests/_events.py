@@ -9,6 +9,14 @@ import numpy as np
 import pandas as pd
 
 FLAG = "prompt-test"
+
+
+def shared_reference() -> Path:
+    """``shared/reference`` beside the checkout (as CI lays it), else the session's copy."""
+    beside = Path(__file__).resolve().parents[2] / "shared" / "reference"
+    return beside if beside.exists() else Path("/work/shared/reference")
+
+
 T0 = pd.Timestamp("2026-03-01T10:00:00Z")
 
 

@@ -5,13 +5,13 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from _events import shared_reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,9 +33,7 @@ def hash_path(path: str) -> Iterator[None]:
         assignment._SMALL = saved
 
 
-REFERENCE = Path("/work/shared/reference/posthog")
-if not REFERENCE.exists():  # the repo copy, when the shared checkout is not mounted
-    REFERENCE = Path(__file__).resolve().parents[1] / "shared" / "reference" / "posthog"
+REFERENCE = shared_reference() / "posthog"
 
 
 # PostHog's own code (posthog-python feature_flags.py), kept literal as the reference.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
+from _events import shared_reference
 
 from promptab_nb.stats import (
     MeanStats,
@@ -32,7 +32,7 @@ from promptab_nb.stats import (
 )
 from promptab_nb.stats._types import CovStats
 
-REF = Path("/work/shared/reference")
+REF = shared_reference()
 STATS_CASES = json.loads((REF / "stats" / "cases.json").read_text())
 POSTHOG = json.loads((REF / "posthog" / "stats_cases.json").read_text())
 
