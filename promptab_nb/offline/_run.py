@@ -11,7 +11,7 @@ from .. import _html
 from .._format import num
 from .._sql import ident
 from ..errors import InvalidArgumentError, NotFoundError
-from .dataset import Dataset
+from .dataset import Dataset, Item
 from .prompts import PromptVersion
 
 if TYPE_CHECKING:
@@ -62,7 +62,10 @@ class OfflineRun:
     model_id
         What the cache keyed on.
     versions
-        The prompt versions, baseline first.
+        The prompt versions, baseline first (empty for runs imported from other tools, e.g.
+        promptfoo, whose versions are only labels).
+    labels
+        How results name each version (``name@vN``), baseline first.
     scorers
         Scorer names.
     repeats
@@ -82,6 +85,7 @@ class OfflineRun:
     created_at: dt.datetime
     model_id: str
     versions: tuple[PromptVersion, ...]
+    labels: tuple[str, ...]
     scorers: tuple[str, ...]
     repeats: int
     dataset: Dataset = field(repr=False)
@@ -112,6 +116,31 @@ class OfflineRun:
             "SELECT count(*) FROM offline_results WHERE run_id = ? AND error IS NOT NULL",
             [run_id],
         )[0]
+        versions_ = []
+        labels = []
+        for v in json.loads(versions):
+            if isinstance(v, dict):  # written by run_offline
+                pv = PromptVersion(v["name"], int(v["version"]), v["template"])
+                versions_.append(pv)
+                labels.append(pv.label)
+            else:  # imported runs (promptfoo …) store only the label
+                labels.append(str(v))
+        names = [s["name"] if isinstance(s, dict) else str(s) for s in json.loads(scorers)]
+        for (extra,) in ws._fetch(
+            "SELECT DISTINCT scorer FROM offline_scores WHERE run_id = ? ORDER BY scorer",
+            [run_id],
+        ):
+            if extra not in names:
+                names.append(extra)
+        stored = json.loads(dataset)
+        if isinstance(stored.get("items"), list):
+            data = Dataset._from_stored(stored)
+        else:  # imported runs do not carry the items: rebuild ids from the results
+            ids = ws._fetch(
+                "SELECT DISTINCT item_id FROM offline_results WHERE run_id = ? ORDER BY item_id",
+                [run_id],
+            )
+            data = Dataset(tuple(Item(str(i), {}) for (i,) in ids), name=stored.get("file"))
         (n_serr,) = ws._fetch(
             "SELECT count(*) FROM offline_scores WHERE run_id = ? AND error IS NOT NULL",
             [run_id],
@@ -121,13 +150,11 @@ class OfflineRun:
             name=name,
             created_at=created,
             model_id=mid,
-            versions=tuple(
-                PromptVersion(v["name"], int(v["version"]), v["template"])
-                for v in json.loads(versions)
-            ),
-            scorers=tuple(s["name"] for s in json.loads(scorers)),
+            versions=tuple(versions_),
+            labels=tuple(labels),
+            scorers=tuple(names),
             repeats=int(repeats),
-            dataset=Dataset._from_stored(json.loads(dataset)),
+            dataset=data,
             seconds=float(seconds),
             model_calls=int(calls),
             cache_hits=int(hits),
@@ -138,14 +165,9 @@ class OfflineRun:
         )
 
     # -- lookups --------------------------------------------------------------------------
-    @property
-    def labels(self) -> list[str]:
-        """Version labels (``name@vN``) in run order, baseline first."""
-        return [v.label for v in self.versions]
-
     def _label(self, version: PromptVersion | str | int) -> str:
         """Resolve a version given as an object, a label, a prompt name or a version number."""
-        labels = self.labels
+        labels = list(self.labels)
         if isinstance(version, PromptVersion):
             key: Any = version.label
         else:
@@ -176,7 +198,7 @@ class OfflineRun:
             SELECT * FROM offline_results WHERE run_id = $run
             ORDER BY list_position($labels, version), item_id, repeat_idx
             """,
-            {"run": self.run_id, "labels": self.labels},
+            {"run": self.run_id, "labels": list(self.labels)},
             as_=as_,
         )
 
@@ -187,7 +209,7 @@ class OfflineRun:
             SELECT * FROM offline_scores WHERE run_id = $run
             ORDER BY list_position($labels, version), item_id, repeat_idx, scorer
             """,
-            {"run": self.run_id, "labels": self.labels},
+            {"run": self.run_id, "labels": list(self.labels)},
             as_=as_,
         )
 
@@ -208,7 +230,7 @@ class OfflineRun:
     def summary(self) -> pd.DataFrame:
         """Per version: calls, errors, cache use, mean latency (s), tokens, cost (USD) and the
         mean of each scorer (a fraction for pass/fail scorers)."""
-        frame = self._ws.sql(_SUMMARY, {"run": self.run_id, "labels": self.labels})
+        frame = self._ws.sql(_SUMMARY, {"run": self.run_id, "labels": list(self.labels)})
         means = self._ws.sql(_SCORE_MEANS, {"run": self.run_id})
         for scorer in self.scorers:
             sub = means[means["scorer"] == scorer].set_index("version")["mean"]
@@ -221,7 +243,7 @@ class OfflineRun:
             f", max(s.value) FILTER (WHERE s.scorer = ${i}) AS {ident(name)}"
             for i, name in enumerate(self.scorers, start=3)
         )
-        params: list[Any] = [self.run_id, self.labels, *self.scorers]
+        params: list[Any] = [self.run_id, list(self.labels), *self.scorers]
         return self._ws.sql(
             f"""
             SELECT r.version, r.item_id, r.repeat_idx, r.output, r.error, r.latency_s,
@@ -269,9 +291,9 @@ class OfflineRun:
 
     # -- display --------------------------------------------------------------------------
     def _headline(self) -> str:
-        cells = self.n_items * self.repeats * len(self.versions)
+        cells = self.n_items * self.repeats * len(self.labels)
         return (
-            f"{self.name} [{self.run_id}]: {len(self.versions)} versions × {self.n_items} items × "
+            f"{self.name} [{self.run_id}]: {len(self.labels)} versions × {self.n_items} items × "
             f"{self.repeats} repeats = {cells:,} cells; {self.model_calls:,} model calls, "
             f"{self.cache_hits:,} cache hits, {self.n_errors:,} errors, {num(self.seconds, 's')}"
         )

@@ -460,6 +460,10 @@ class OfflineComparison:
         return fig
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _css(verdict: str) -> str:
     return {"better": "good", "worse": "bad"}.get(verdict, "neutral")
 
@@ -512,7 +516,7 @@ def compare(
     one_of(pairing, "pairing", ("item", "repeat"))
     check(alpha, "alpha", gt=0, lt=1)
     check(power, "power", gt=0, lt=1)
-    if len(run.versions) < 2:
+    if len(run.labels) < 2:
         raise InvalidArgumentError(
             f"run {run.run_id} has one version ({run.labels[0]}); compare needs two or more"
         )
@@ -635,13 +639,13 @@ class LivePlan:
             f"LivePlan for {self.metric} ({self.version} vs {self.baseline}): offline effect "
             f"{self._fmt(self.offline_effect, True)} on {self._fmt(self.baseline_value)} → "
             f"{self.plan.n_control:,} users per arm ({self.plan.n_total:,} in total), "
-            f"{self.plan.days} days at {self.daily_users:,.0f} users/day, {self.split:g} % to "
+            f"{_days(self.plan.days)} at {self.daily_users:,.0f} users/day, {self.split:g} % to "
             f"{self.version}"
         )
         if self.shrunk is not None:
             text += (
                 f"; if it shrinks to {self.shrink:.0%} live: {self.shrunk.n_total:,} users, "
-                f"{self.shrunk.days} days"
+                f"{_days(self.shrunk.days)}"
             )
         return text + f". {self.note}"
 

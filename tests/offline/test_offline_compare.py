@@ -159,7 +159,7 @@ def test_verdict_side_by_side_and_live_plan(ws) -> None:
     ref = stats.plan(r.baseline_mean, mde=abs(r.diff), kind="proportion", relative=False,
                      split=0.5, daily_units=1000)  # fmt: skip
     assert plan.plan == ref and plan.shrunk.n_total > plan.plan.n_total
-    assert "shrink" in plan.note and f"{ref.days} days" in repr(plan)
+    assert "shrink" in plan.note and f"{ref.days} day" in repr(plan)
     assert "<table" in plan._repr_html_() and len(plan.to_pandas()) == 2
     with pytest.raises(InvalidArgumentError, match="split == 100"):
         run.plan_live("exact", daily_users=1000, split=100)

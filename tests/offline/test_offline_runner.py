@@ -23,7 +23,7 @@ def test_repeats_are_stored_per_version_item(ws) -> None:
     assert len(res) == 2 * 5 * 3 and model.total == 30 and run.model_calls == 30
     counts = res.groupby(["version", "item_id"]).size()
     assert (counts == 3).all() and sorted(res["repeat_idx"].unique()) == [0, 1, 2]
-    assert run.labels == ["t@v1", "t@v2"] and run.scorers == ("exact",)
+    assert run.labels == ("t@v1", "t@v2") and run.scorers == ("exact",)
     assert len(run.scores()) == 30 and run.scores()["passed"].all()
     wide = run.to_pandas()
     assert wide.shape[0] == 30 and "exact" in wide.columns
@@ -133,7 +133,7 @@ def test_async_model_and_template_strings(ws) -> None:
 
     run = ws.run_offline(id_dataset(10), ["A {{id}}", "B {{id}}"], amodel, repeats=2,
                          concurrency=4, progress=False)  # fmt: skip
-    assert run.labels == ["prompt@v1", "prompt@v2"] and run.n_errors == 0
+    assert run.labels == ("prompt@v1", "prompt@v2") and run.n_errors == 0
     assert run.model_calls == 40 and 1 < peak <= 4
     assert (run.results()["cost_usd"] == 1e-6).all()
 
@@ -146,7 +146,7 @@ def test_demo_model_run_and_progress_is_silent(ws, capsys) -> None:
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     summary = run.summary()
-    assert list(summary["version"]) == run.labels and summary["numeric_close"].between(0, 1).all()
+    assert tuple(summary["version"]) == run.labels and summary["numeric_close"].between(0, 1).all()
     assert (summary["latency_s"] > 0.3).all()  # the demo model's simulated latency
     assert "numeric_close" in repr(run) and "<table" in run._repr_html_()
 
@@ -168,3 +168,15 @@ def test_reopen_file_workspace_reloads_the_run(tmp_path: Path) -> None:
             model = CountingModel()
             ws2.run_offline(id_dataset(4), [A, B], model, repeats=2, progress=False)
             assert model.total == 0  # the cache survived in the file
+
+
+def test_imported_promptfoo_run_reopens(ws) -> None:
+    data = Path(__file__).parents[1] / "data" / "promptfoo_v3.json"
+    if not data.exists():
+        pytest.skip("promptfoo fixture not present")
+    ws.load_promptfoo(data, progress=False)
+    (run_id,) = ws.offline_runs().run_ids
+    run = ws.offline_run(run_id)
+    assert run.versions == () and len(run.labels) >= 1 and "promptfoo" in run.scorers
+    assert len(run.results()) == 4 and run.n_items >= 1
+    assert run_id in repr(run)
