@@ -7,9 +7,12 @@ argument at fault, what was found, and how to fix it::
     ├── InvalidArgumentError (also ValueError)   bad option or out-of-range value
     ├── DataError                                 file / column / row problems
     │   ├── MissingColumnError                    a required column is absent
-    │   └── UnknownFormatError                    a file whose format cannot be recognised
+    │   ├── UnknownFormatError                    a file whose format cannot be recognised
+    │   ├── ModelOutputError                      a model returned neither text nor {"text": ...}
+    │   └── ScorerError                           a scorer failed on one output (kept per cell)
     ├── NotFoundError (also KeyError)             unknown experiment, run, prompt, flag or table
     ├── WorkspaceInUseError                       another process holds the workspace file
+    ├── RetryableError                            a model call worth retrying (429, 5xx, timeout)
     ├── ExperimentConflict                        second running experiment for a prompt
     └── ExperimentStateError                      illegal lifecycle transition
 """
@@ -22,8 +25,11 @@ __all__ = [
     "ExperimentStateError",
     "InvalidArgumentError",
     "MissingColumnError",
+    "ModelOutputError",
     "NotFoundError",
     "PromptabError",
+    "RetryableError",
+    "ScorerError",
     "UnknownFormatError",
     "WorkspaceInUseError",
 ]
@@ -66,3 +72,32 @@ class ExperimentConflict(PromptabError):
 
 class ExperimentStateError(PromptabError):
     """An experiment status change that its lifecycle does not allow."""
+
+
+class RetryableError(PromptabError):
+    """A model failure worth retrying (rate limit 429, server error 5xx, timeout).
+
+    Parameters
+    ----------
+    message
+        What happened.
+    status_code
+        The HTTP status, when there is one.
+    retry_after
+        Seconds the server asked to wait, when it said.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+class ModelOutputError(DataError):
+    """A model returned something that is neither text nor a dict with a ``text`` key."""
+
+
+class ScorerError(DataError):
+    """A scorer could not score an output (stored per cell, never aborts a run)."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, PromptabError
+from ..errors import ModelOutputError, RetryableError
 
 if TYPE_CHECKING:
     from .dataset import Item
@@ -33,31 +33,6 @@ __all__ = [
     "model_id",
     "openai_compatible",
 ]
-
-
-class RetryableError(PromptabError):
-    """A model failure worth retrying (rate limit 429, server error 5xx, timeout).
-
-    Parameters
-    ----------
-    message
-        What happened.
-    status_code
-        The HTTP status, when there is one.
-    retry_after
-        Seconds the server asked to wait, when it said.
-    """
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.retry_after = retry_after
-
-
-class ModelOutputError(DataError):
-    """A model returned something that is neither text nor a dict with a ``text`` key."""
 
 
 _RETRYABLE_NAMES = {

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import DataError, InvalidArgumentError
+from ..errors import InvalidArgumentError, ScorerError
 from .dataset import Item
 
 __all__ = [
@@ -32,10 +32,6 @@ __all__ = [
 ]
 
 Kind = Literal["pass", "score"]
-
-
-class ScorerError(DataError):
-    """A scorer could not score an output (stored per cell, never aborts a run)."""
 
 
 @dataclass(frozen=True)
