@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from . import stats as st
 from .errors import PromptabError
+from .metrics import QUANTILES
 from .results import ArmRow, ExperimentResult, Health, OverTimeResult
 from .stats import arms
 from .stats.guards import guard
@@ -73,8 +77,14 @@ def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -
     )
 
 
-def _arm(kind: str, m: Metric, mom: dict[str, float]) -> Any:
+def _arm(kind: str, m: Metric, mom: Any) -> Any:
     """Build the stats input of one arm, or None when it has too few units."""
+    if kind == "quantile":
+        return (
+            _QuantileArm(np.asarray(mom, dtype=float), QUANTILES[m.agg])
+            if mom and len(mom) >= 2
+            else None
+        )
     if mom is None or mom["n"] < 2:
         return None
     if kind == "cuped":
@@ -88,7 +98,22 @@ def _arm(kind: str, m: Metric, mom: dict[str, float]) -> Any:
     return st.MeanStats(int(mom["n"]), mom["sum"], mom["sum_sq"])
 
 
+@dataclass(frozen=True)
+class _QuantileArm:
+    """One arm's event values for a quantile metric (exact CIs need the values)."""
+
+    values: np.ndarray
+    q: float
+
+    @property
+    def n(self) -> int:
+        return int(self.values.size)
+
+
 def _arm_summary(arm: Any, alpha: float) -> tuple[float, float, float]:
+    if isinstance(arm, _QuantileArm):
+        ci = st.quantile_ci(arm.values, arm.q, alpha)
+        return ci.estimate, ci.ci_low, ci.ci_high
     if isinstance(arm, st.CovStats):
         arm = st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
     if isinstance(arm, st.PropStats):
@@ -103,6 +128,8 @@ def _arm_summary(arm: Any, alpha: float) -> tuple[float, float, float]:
 
 
 def _test(kind: str, m: Metric, c: Any, t: Any, alpha: float, relative: bool) -> Any:
+    if kind == "quantile":
+        return st.quantile_test(c.values, t.values, c.q, alpha=alpha, relative=relative)
     if kind == "cuped":
         return st.cuped(c, t, alpha=alpha, relative=relative)
     if isinstance(c, st.RatioStats):
@@ -113,6 +140,8 @@ def _test(kind: str, m: Metric, c: Any, t: Any, alpha: float, relative: bool) ->
 
 
 def _test_name(kind: str, arm: Any) -> str:
+    if kind == "quantile":
+        return "quantile order statistics"
     if kind == "cuped":
         return "cuped welch"
     if isinstance(arm, st.RatioStats):
@@ -135,7 +164,9 @@ def _compare(kind, m, c, t, *, alpha, relative, method, sequential, prior):  # n
             out.update(rel_diff=rel.estimate, rel_ci_low=rel.ci_low, rel_ci_high=rel.ci_high)
         except PromptabError as err:
             notes.append(f"no relative effect: {err}")
-    if sequential:
+    if kind == "quantile" and (sequential or method == "bayesian"):
+        notes.append("quantile metrics have no sequential or Bayesian version; fixed-horizon test")
+    elif sequential:
         seq_in = (
             (st.MeanStats(c.n, c.y_total, c.y_total_sq), st.MeanStats(t.n, t.y_total, t.y_total_sq))
             if kind == "cuped"
@@ -147,7 +178,7 @@ def _compare(kind, m, c, t, *, alpha, relative, method, sequential, prior):  # n
             sq = st.sequential(*seq_in, alpha=alpha)
             out.update(p_value=sq.p_value, diff_ci_low=sq.ci_low, diff_ci_high=sq.ci_high)
             out["test_suffix"] = " + sequential"
-    if method == "bayesian":
+    if method == "bayesian" and kind != "quantile":
         src = (
             (st.MeanStats(c.n, c.y_total, c.y_total_sq), st.MeanStats(t.n, t.y_total, t.y_total_sq))
             if kind == "cuped"
@@ -194,7 +225,15 @@ def build_result(
         c = arm_stats[control]
         for key in exp.variants:
             a = arm_stats[key]
-            n = int(mom.get(key, {"n": 0})["n"])
+            n = (
+                a.n
+                if kind == "quantile" and a is not None
+                else (
+                    len(mom.get(key) or ())
+                    if kind == "quantile"
+                    else int(mom.get(key, {"n": 0})["n"])
+                )
+            )
             row: dict[str, Any] = dict(
                 metric=m.name,
                 variant=key,
@@ -355,7 +394,12 @@ def _methods(
     out = []
     for m in metrics:
         kind, _ = moments[m.name]
-        if kind == "request":
+        if kind == "quantile":
+            how = (
+                f"difference of the {m.agg} over events with order-statistic CIs "
+                "(Price–Bonett; ignores clustering by user)"
+            )
+        elif kind == "request":
             how = (
                 "Fisher's exact test on the 2×2 table of events"
                 if m.agg == "rate"

@@ -117,7 +117,7 @@ def _per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
     """One row per assigned unit (``$multiple`` included) with n{i}/d{i} per metric."""
     selects, joins = [], []
     for source, alias in (("generations", "gen"), ("evaluations", "ev")):
-        ms = [(i, m) for i, m in enumerate(metrics) if m.source == source]
+        ms = [(i, m) for i, m in enumerate(metrics) if m.source == source and m.kind != "quantile"]
         if not ms:
             continue
         cols = []
@@ -179,12 +179,26 @@ def _moments_user(
     if winsor is not None:
         lo, hi = _winsor_bounds(ws, table, value, where, winsor)
         if lo is not None:
-            value = f"least(greatest({value}, {float(lo)!r}), {float(hi)!r})"
+            # DOUBLE bounds: a decimal literal would round them to the scale of an integer sum.
+            value = (
+                f"least(greatest({value}, CAST({float(lo)!r} AS DOUBLE)), "
+                f"CAST({float(hi)!r} AS DOUBLE))"
+            )
     rows = ws._fetch(
         f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {table} "
         f"WHERE {where} GROUP BY variant"
     )
     return {r[0]: {"n": float(r[1]), "sum": float(r[2]), "sum_sq": float(r[3])} for r in rows}
+
+
+def _quantile_values(
+    ws: Any, exp: Experiment, metric: Metric, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Per-arm arrays of the in-scope event values (exact quantile CIs need the values)."""
+    rows = ws._fetch(
+        f"SELECT variant, list(v) FROM ({_per_request_sql(exp, metric)}) GROUP BY variant", params
+    )
+    return {r[0]: r[1] for r in rows}
 
 
 def _moments_request(
@@ -287,6 +301,14 @@ def _check_options(
     return ms, unit, w
 
 
+def _no_quantile(m: Metric) -> None:
+    if m.kind == "quantile":
+        raise InvalidArgumentError(
+            f"metric {m.name!r} is a quantile over events; it has no per-unit or cumulative "
+            f"value here. Use the mean metric of the same column (e.g. 'latency')."
+        )
+
+
 def _check_flag(exp: Experiment) -> None:
     if not exp.flag_key:
         return
@@ -386,7 +408,9 @@ def analyze(
             multi = ws._fetch(f"SELECT count(*) FROM {table} WHERE multi")[0][0]
             moments = {}
             for i, m in enumerate(ms):
-                if unit == "request":
+                if m.kind == "quantile":
+                    moments[m.name] = ("quantile", _quantile_values(ws, exp, m, params))
+                elif unit == "request":
                     moments[m.name] = ("request", _moments_request(ws, exp, m, params))
                 elif cuped not in (False, None) and m.kind == "mean":
                     days = 14.0 if cuped is True else float(cuped)
@@ -446,6 +470,7 @@ def unit_values(
     from .experiments import _as_utc
 
     (m,) = resolve([metric])
+    _no_quantile(m)
     params = _params(exp, _as_utc(start, "start"), _as_utc(end, "end"), multiple)
     inner = _per_unit_sql(exp, [m])
     value = "n0 / d0" if m.agg in ("mean", "rate") else "n0"
@@ -472,6 +497,7 @@ def analyze_over_time(
     one_of(freq, "freq", ("day", "hour", "week"))
     check(alpha, "alpha", gt=0, lt=1)
     (m,) = resolve([metric])
+    _no_quantile(m)
     _check_flag(exp)
     params = _params(exp, None, None, multiple)
     params["freq"] = freq

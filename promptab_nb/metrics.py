@@ -7,6 +7,8 @@ Aggregates (per unit, over the unit's events after its first exposure):
 - ``mean``  — mean of ``column`` over the unit's events: mean over units with at least one event.
 - ``rate``  — share of events where the boolean ``column`` is true. Per user it is a ratio
   metric (ratio of sums, delta-method variance); per request each event is a unit (proportion).
+- ``p50``, ``p90``, ``p95``, ``p99`` — a quantile of ``column`` over all in-scope events of each
+  arm (order-statistic CIs); it describes requests, so clustering by user is not modelled.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from . import schema
 from ._checks import one_of
 from .errors import InvalidArgumentError
 
-Agg = Literal["sum", "count", "mean", "rate"]
+Agg = Literal["sum", "count", "mean", "rate", "p50", "p90", "p95", "p99"]
+QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 Direction = Literal["lower", "higher"]
 
 _SOURCES = ("generations", "evaluations")
@@ -62,7 +65,7 @@ class Metric:
 
     def __post_init__(self) -> None:
         one_of(self.source, "source", _SOURCES)
-        one_of(self.agg, "agg", ("sum", "count", "mean", "rate"))
+        one_of(self.agg, "agg", ("sum", "count", "mean", "rate", *QUANTILES))
         one_of(self.direction, "direction", ("lower", "higher"))
         allowed = schema.columns(self.source)
         if self.column not in allowed:
@@ -76,7 +79,9 @@ class Metric:
 
     @property
     def kind(self) -> str:
-        """``"ratio"`` for rates (per user), else ``"mean"``."""
+        """``"ratio"`` for rates (per user), ``"quantile"`` for p50…p99, else ``"mean"``."""
+        if self.agg in QUANTILES:
+            return "quantile"
         return "ratio" if self.agg == "rate" else "mean"
 
     @property
@@ -99,6 +104,7 @@ BUILTIN: dict[str, Metric] = {
             unit="%",
             label="share of applicable evaluations that pass",
         ),
+        Metric("latency_p95", "latency_s", "p95", unit="s", label="95th percentile latency (s)"),
         Metric("tokens_out", "output_tokens", "sum", unit="tokens", label="output tokens per user"),
         Metric("tokens_in", "input_tokens", "sum", unit="tokens", label="input tokens per user"),
         Metric("requests", "uuid", "count", direction="higher", label="generations per user"),

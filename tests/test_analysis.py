@@ -359,3 +359,17 @@ def test_analysis_recovers_the_simulated_effects(tmp_path) -> None:
     # the injected latency and error effects are large enough to be detected
     assert df.loc[("latency", "test"), "significant"]
     assert df.loc[("error_rate", "test"), "significant"]
+
+
+def test_latency_p95_matches_numpy(loaded, reference) -> None:
+    _, exp = loaded
+    g = reference["generations"]
+    df = exp.analyze(["latency_p95"]).to_pandas().set_index("variant")
+    for v in ("control", "test"):
+        lat = g.loc[g.variant == v, "lat"].to_numpy()
+        assert df.loc[v, "mean"] == pytest.approx(np.quantile(lat, 0.95), rel=1e-12)
+        assert df.loc[v, "n"] == lat.size
+        assert df.loc[v, "mean_ci_low"] <= df.loc[v, "mean"] <= df.loc[v, "mean_ci_high"]
+    assert df.loc["test", "test"] == "quantile order statistics"
+    with pytest.raises(pab.InvalidArgumentError, match="quantile over events"):
+        exp.unit_values("latency_p95")

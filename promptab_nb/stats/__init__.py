@@ -15,7 +15,7 @@ from .multiple import adjust_pvalues
 from .paired import mcnemar, paired_bootstrap, paired_t, wilcoxon
 from .power import Plan, SampleSize, mde, plan, power, sample_size
 from .proportions import chi_square, fisher_exact, ztest_proportions
-from .quantiles import QuantileCI, quantile_ci, quantile_diff
+from .quantiles import QuantileCI, quantile_ci, quantile_diff, quantile_test
 from .ratio import ratio_test
 from .sequential import SequentialComparison, sequential
 from .srm import SRMResult, srm
@@ -49,6 +49,7 @@ __all__ = [
     "power",
     "quantile_ci",
     "quantile_diff",
+    "quantile_test",
     "ratio_test",
     "sample_size",
     "sequential",
