@@ -1,0 +1,708 @@
+"""Run an experiment's analysis on Apache Spark, where the events live.
+
+The analysis is the one in :mod:`promptab_nb.analysis`: the same exposure rules and metric SQL,
+written once in DuckDB's dialect and translated per query by SQLGlot
+(:mod:`promptab_nb.engines._transpile`). Spark computes per-unit values and per-variant
+sufficient statistics (counts, sums, sums of squares and cross products); only those few rows
+per variant come back, and the statistics are computed in Python by the same code as for a
+workspace, into the same :class:`~promptab_nb.results.ExperimentResult`.
+
+The Spark-specific part is small: temporary views of the canonical tables ``exposures``,
+``generations`` and ``evaluations`` over a PostHog events table (typed like
+:mod:`promptab_nb.loaders.posthog`: each row's properties parsed once with ``from_json``), and a
+runner that executes translated queries and returns rows.
+
+Examples
+--------
+>>> from pyspark.sql import SparkSession  # doctest: +SKIP
+>>> from promptab_nb.engines import spark as pab_spark  # doctest: +SKIP
+>>> spark = SparkSession.builder.getOrCreate()  # doctest: +SKIP
+>>> exp = ws.experiment("support-v2")  # doctest: +SKIP
+>>> res = pab_spark.analyze("lake.posthog_events", exp, ["cost", "latency"], spark=spark)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import os
+import threading
+import uuid as _uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..metrics import Metric
+    from ..results import ExperimentResult, Health, OverTimeResult
+
+__all__ = ["analyze", "analyze_over_time", "canonical_views", "health"]
+
+REQUIRED = ("event", "distinct_id", "timestamp", "properties")
+OPTIONAL = ("uuid", "person_id")
+_EVENTS = ("$feature_flag_called", "$ai_generation", "$ai_evaluation")
+_CORRUPT = "_pab_corrupt_record"
+
+# Every property the canonical tables read, parsed once per row as text (as the DuckDB loader does).
+_PROPS = (
+    "$feature_flag",
+    "$feature_flag_response",
+    "$ai_trace_id",
+    "$ai_prompt_name",
+    "$ai_prompt_version",
+    "$ai_model",
+    "$ai_provider",
+    "$ai_latency",
+    "$ai_time_to_first_token",
+    "$ai_input_tokens",
+    "$ai_output_tokens",
+    "$ai_total_cost_usd",
+    "$ai_input_cost_usd",
+    "$ai_output_cost_usd",
+    "$ai_is_error",
+    "$ai_http_status",
+    "$ai_target_event_id",
+    "$ai_evaluation_name",
+    "$ai_metric_name",
+    "$ai_evaluation_result",
+    "$ai_evaluation_applicable",
+    "$ai_score",
+)
+# Numbers that must be finite and >= 0 when present, else the generation is rejected.
+_GEN_NUMBERS = (
+    ("$ai_latency", "latency_s", "DOUBLE"),
+    ("$ai_time_to_first_token", "ttft_s", "DOUBLE"),
+    ("$ai_input_tokens", "input_tokens", "BIGINT"),
+    ("$ai_output_tokens", "output_tokens", "BIGINT"),
+    ("$ai_total_cost_usd", "_total_cost", "DOUBLE"),
+    ("$ai_input_cost_usd", "_in_cost", "DOUBLE"),
+    ("$ai_output_cost_usd", "_out_cost", "DOUBLE"),
+)
+
+
+def _q(name: str) -> str:
+    """A Spark identifier (backticks); only for this module's constant names."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _p(prop: str) -> str:
+    """A parsed property (a top-level column of the events view)."""
+    return _q(prop)
+
+
+# -- source → canonical views ---------------------------------------------------------------
+def _session(spark: Any, frame: Any) -> Any:
+    if spark is not None:
+        return spark
+    if frame is not None and hasattr(frame, "sparkSession"):
+        return frame.sparkSession
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is None:
+        raise InvalidArgumentError(
+            "no active SparkSession; pass spark=SparkSession.builder.getOrCreate() "
+            "(or a Spark DataFrame as the source)"
+        )
+    return active
+
+
+def _is_frame(source: Any) -> bool:
+    return hasattr(source, "schema") and hasattr(source, "createOrReplaceTempView")
+
+
+def _read(spark: Any, source: Any) -> tuple[Any, str, str]:
+    """(DataFrame, description, kind) of a DataFrame, a table name or a Parquet path."""
+    from pyspark.errors import AnalysisException
+
+    if _is_frame(source):
+        return source, "Spark DataFrame", "dataframe"
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str) or not source:
+        raise InvalidArgumentError(
+            f"source == {source!r}; pass a Spark DataFrame, a table name or a Parquet path"
+        )
+    looks_like_path = (
+        any(c in source for c in "/\\*?") or source.endswith(".parquet") or os.path.exists(source)
+    )
+    try:
+        if looks_like_path:
+            return spark.read.parquet(source), source, "parquet"
+        return spark.table(source), source, "table"
+    except AnalysisException as err:
+        first = str(err).strip().splitlines()[0]
+        if looks_like_path:
+            raise DataError(f"{source}: cannot read as Parquet: {first}") from err
+        raise NotFoundError(
+            f"no table {source!r} in the Spark catalog ({first}); pass a table name, a Parquet "
+            "path or a DataFrame"
+        ) from err
+
+
+def _text(field: Any, name: str, what: str) -> str:
+    """Spark SQL for a column read as text, or a DataError for a type that has no text."""
+    from pyspark.sql import types as T
+
+    ok = (T.StringType, T.NumericType, T.BooleanType)
+    if isinstance(field.dataType, ok) or type(field.dataType).__name__ in (
+        "VarcharType",
+        "CharType",
+    ):
+        return f"CAST({_q(name)} AS STRING)"
+    raise DataError(
+        f"column {name!r} has type {field.dataType.simpleString()}; {what} must be text"
+    )
+
+
+def _check_columns(df: Any, described: str) -> dict[str, str]:
+    """SQL expressions of the raw columns, after checking names and types."""
+    from pyspark.sql import types as T
+
+    fields = {f.name: f for f in df.schema.fields}
+    missing = [c for c in REQUIRED if c not in fields]
+    if missing:
+        raise MissingColumnError(
+            f"{described} has no column {missing[0]!r} (found: {', '.join(sorted(fields))}). "
+            "Export the events with uuid, event, distinct_id, person_id, timestamp and properties "
+            "(PostHog batch export or 'Export all columns')."
+        )
+    ts = fields["timestamp"].dataType
+    if isinstance(ts, T.TimestampType | T.DateType) or type(ts).__name__ == "TimestampNTZType":
+        ts_sql = "CAST(`timestamp` AS TIMESTAMP)"
+    elif isinstance(ts, T.StringType):
+        ts_sql = "try_cast(`timestamp` AS TIMESTAMP)"
+    else:
+        raise DataError(
+            f"{described}: column 'timestamp' has type {ts.simpleString()}; expected a "
+            "timestamp or an ISO-8601 string (UTC)"
+        )
+    props = fields["properties"].dataType
+    if isinstance(props, T.StringType):
+        props_sql = "`properties`"
+    elif isinstance(props, T.StructType | T.MapType):
+        props_sql = "to_json(`properties`)"
+    else:
+        raise DataError(
+            f"{described}: column 'properties' has type {props.simpleString()}; expected JSON "
+            "text or a struct/map of the event properties"
+        )
+    cols = {
+        "event": _text(fields["event"], "event", "the event name"),
+        "distinct_id": _text(fields["distinct_id"], "distinct_id", "distinct_id"),
+        "uuid": _text(fields["uuid"], "uuid", "uuid") if "uuid" in fields else "NULL",
+        "person_id": (
+            _text(fields["person_id"], "person_id", "person_id")
+            if "person_id" in fields
+            else "NULL"
+        ),
+        "ts": ts_sql,
+        "ts_raw": "CAST(`timestamp` AS STRING)",
+        "props": props_sql,
+    }
+    return cols
+
+
+def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
+    """Checked events of the three kinds with their properties parsed once into columns.
+
+    Rows the DuckDB loader rejects are left out: empty event or distinct_id, a timestamp that is
+    not a date-time, properties missing or not valid JSON.
+    """
+    schema = ", ".join(f"{_q(k)} STRING" for k in (*_PROPS, _CORRUPT))
+    kinds = ", ".join(f"'{e}'" for e in _EVENTS)
+    return f"""
+    WITH r AS (
+        SELECT {cols["uuid"]} AS uuid, {cols["event"]} AS event,
+               {cols["distinct_id"]} AS distinct_id, {cols["person_id"]} AS person_id,
+               {cols["ts"]} AS ts, {cols["ts_raw"]} AS ts_raw, {cols["props"]} AS props
+        FROM {raw}
+    ),
+    s AS (
+        SELECT coalesce(nullif(uuid, ''), md5(concat_ws('|', event, distinct_id, ts_raw, props)))
+                   AS uuid,
+               event, distinct_id, nullif(person_id, '') AS person_id, ts, props
+        FROM r
+        WHERE event IN ({kinds}) AND distinct_id IS NOT NULL AND distinct_id <> ''
+          AND ts IS NOT NULL AND props IS NOT NULL
+    )
+    -- The generator parses each row's properties once; a plain projection of from_json would be
+    -- inlined by the optimizer into every expression that reads a property.
+    SELECT s.*, j.*
+    FROM s LATERAL VIEW inline(array(
+        from_json(props, '{schema}', map('columnNameOfCorruptRecord', '{_CORRUPT}'))
+    )) j
+    WHERE j.{_q(_CORRUPT)} IS NULL
+    """
+
+
+_COLUMNS = {
+    "exposures": ("uuid", "ts", "distinct_id", "person_id", "flag_key", "variant"),
+    "generations": (
+        "uuid",
+        "ts",
+        "distinct_id",
+        "person_id",
+        "trace_id",
+        "prompt_name",
+        "prompt_version",
+        "model",
+        "provider",
+        "latency_s",
+        "ttft_s",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "is_error",
+        "http_status",
+    ),
+    "evaluations": (
+        "uuid",
+        "ts",
+        "distinct_id",
+        "person_id",
+        "target_uuid",
+        "trace_id",
+        "name",
+        "passed",
+        "applicable",
+        "score",
+    ),
+}
+
+
+def _view_sql(table: str, select: str, dedupe: bool) -> str:
+    """The canonical columns of ``select``, one row per uuid with ``dedupe`` (the loader's
+    idempotence: an event exported twice counts once)."""
+    cols = ", ".join(_COLUMNS[table])
+    if not dedupe:
+        return f"SELECT {cols} FROM ({select})"
+    return f"""
+    SELECT {cols} FROM (
+        SELECT *, row_number() OVER (PARTITION BY uuid ORDER BY ts, _props) AS _rn FROM ({select})
+    ) WHERE _rn = 1
+    """
+
+
+def _generations_sql(events: str) -> str:
+    typed, bad = [], []
+    for prop, col, typ in _GEN_NUMBERS:
+        num = f"try_cast({_p(prop)} AS DOUBLE)"
+        # DuckDB rounds a double to the nearest integer (half away from zero), as round() does.
+        cast = f"try_cast(round({num}) AS BIGINT)" if typ == "BIGINT" else num
+        typed.append(f"{cast} AS {col}")
+        bad.append(
+            f"({_p(prop)} IS NOT NULL AND ({cast} IS NULL OR isnan({cast}) "
+            f"OR abs({cast}) = double('Infinity') OR {cast} < 0))"
+        )
+    flags = ", ".join(f"'{v}'" for v in ("true", "false", "1", "0"))
+    return f"""
+    WITH t AS (
+        SELECT *, {", ".join(typed)}, try_cast({_p("$ai_http_status")} AS DOUBLE) AS _status,
+               lower({_p("$ai_is_error")}) AS _err, {" OR ".join(bad)} AS _bad_number
+        FROM {events} WHERE event = '$ai_generation'
+    )
+    SELECT uuid, ts, distinct_id, person_id, {_p("$ai_trace_id")} AS trace_id,
+           {_p("$ai_prompt_name")} AS prompt_name, {_p("$ai_prompt_version")} AS prompt_version,
+           {_p("$ai_model")} AS model, {_p("$ai_provider")} AS provider, latency_s, ttft_s,
+           input_tokens, output_tokens,
+           coalesce(_total_cost, CASE WHEN _in_cost IS NOT NULL OR _out_cost IS NOT NULL
+                                      THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END)
+               AS cost_usd,
+           -- $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
+           coalesce(_err IN ('true', '1'), false) OR coalesce(_status = 0 OR _status >= 400, false)
+               AS is_error,
+           try_cast(round(_status) AS INT) AS http_status, props AS _props
+    FROM t
+    WHERE NOT _bad_number AND (_err IS NULL OR _err IN ({flags}))
+    """
+
+
+def _evaluations_sql(events: str) -> str:
+    passes = ", ".join(f"'{v}'" for v in ("true", "pass", "passed", "1", "yes"))
+    fails = ", ".join(f"'{v}'" for v in ("false", "fail", "failed", "0", "no"))
+    not_applicable = ", ".join(f"'{v}'" for v in ("false", "0", "no"))
+    return f"""
+    WITH t AS (
+        SELECT *, lower(trim({_p("$ai_evaluation_result")})) AS _res,
+               lower(trim({_p("$ai_evaluation_applicable")})) AS _app,
+               try_cast({_p("$ai_score")} AS DOUBLE) AS score
+        FROM {events} WHERE event = '$ai_evaluation'
+    ),
+    u AS (
+        SELECT *,
+               CASE WHEN _res IN ({passes}) THEN true
+                    WHEN _res IN ({fails}) THEN false
+                    WHEN _res IS NULL AND score IS NOT NULL THEN score >= 0.5 END AS _passed,
+               CASE WHEN _app IN ({not_applicable}) THEN false ELSE true END AS applicable
+        FROM t
+    )
+    SELECT uuid, ts, distinct_id, person_id, {_p("$ai_target_event_id")} AS target_uuid,
+           {_p("$ai_trace_id")} AS trace_id,
+           coalesce({_p("$ai_evaluation_name")}, {_p("$ai_metric_name")}) AS name,
+           CASE WHEN applicable THEN _passed END AS passed, applicable, score, props AS _props
+    FROM u
+    WHERE NOT (applicable AND _passed IS NULL)
+    """
+
+
+def _exposures_sql(events: str) -> str:
+    return f"""
+    SELECT uuid, ts, distinct_id, person_id, {_p("$feature_flag")} AS flag_key,
+           {_p("$feature_flag_response")} AS variant, props AS _props
+    FROM {events}
+    WHERE event = '$feature_flag_called' AND {_p("$feature_flag")} IS NOT NULL
+      AND {_p("$feature_flag")} <> '' AND {_p("$feature_flag_response")} IS NOT NULL
+    """
+
+
+def canonical_views(
+    source: Any, *, spark: Any = None, prefix: str | None = None, dedupe: bool = True
+) -> dict[str, str]:
+    """Register temporary views ``exposures``, ``generations``, ``evaluations`` over PostHog events.
+
+    The views follow the PostHog loader's typing rules: ``$ai_is_error`` absent means success,
+    HTTP status 0 or ≥ 400 is an error, evaluation results true/false/pass/fail (or a score),
+    ``$ai_evaluation_applicable`` false is N/A; rows the loader would reject are left out, and
+    with ``dedupe`` one event per uuid is kept. Nothing is computed until a view is queried.
+
+    Parameters
+    ----------
+    source
+        A Spark DataFrame, a table name or a Parquet path of PostHog events with the columns
+        ``event``, ``distinct_id``, ``timestamp``, ``properties`` (JSON text, or a struct/map)
+        and optionally ``uuid`` and ``person_id``.
+    spark
+        The SparkSession (default: the DataFrame's, else the active one).
+    prefix
+        Prefix of the view names (default: a unique ``_pab_<hex>``).
+    dedupe
+        Keep one event per uuid (a shuffle; turn off when the table is known to be unique).
+
+    Returns
+    -------
+    dict
+        Canonical table name → temporary view name (also ``"_events"``, the parsed events).
+
+    Raises
+    ------
+    MissingColumnError
+        A required column is absent.
+    DataError
+        A column has a type that cannot hold its values, or a Parquet path cannot be read.
+    NotFoundError
+        A table name that is not in the catalog.
+    """
+    session = _session(spark, source if _is_frame(source) else None)
+    names, _, _ = _register(session, source, prefix or f"_pab_{_uuid.uuid4().hex[:12]}", dedupe)
+    return names
+
+
+def _register(
+    session: Any, source: Any, prefix: str, dedupe: bool, cache: bool = False
+) -> tuple[dict[str, str], str, str]:
+    """Create the views (persisted with ``cache``); return (table → view, description, kind)."""
+    df, described, kind = _read(session, source)
+    cols = _check_columns(df, described)
+    names = {
+        t: f"{prefix}_{t}" for t in ("_raw", "_events", "exposures", "generations", "evaluations")
+    }
+    df.createOrReplaceTempView(names["_raw"])
+    session.sql(
+        f"CREATE OR REPLACE TEMPORARY VIEW {names['_events']} AS {_events_sql(names['_raw'], cols)}"
+    )
+    builders = {
+        "exposures": _exposures_sql,
+        "generations": _generations_sql,
+        "evaluations": _evaluations_sql,
+    }
+    for table, build in builders.items():
+        view = session.sql(_view_sql(table, build(names["_events"]), dedupe))
+        (view.persist() if cache else view).createOrReplaceTempView(names[table])
+    return names, described, kind
+
+
+# -- runner: the analysis layer's database interface, on Spark -----------------------------------
+class SparkRunner:
+    """What :mod:`promptab_nb.analysis` needs of a workspace (``_fetch``, ``_execute``,
+    ``_lock``), on Spark: each DuckDB statement is translated by SQLGlot and run by Spark.
+
+    ``CREATE [OR REPLACE] TEMP TABLE t AS …`` becomes a persisted temporary view and
+    ``DROP TABLE [IF EXISTS] t`` drops it. Rows come back as tuples, timestamps as UTC-aware
+    datetimes.
+    """
+
+    def __init__(self, spark: Any, tables: Mapping[str, str], prefix: str) -> None:
+        self.spark = spark
+        self._tables = dict(tables)
+        self._prefix = prefix
+        self._persisted: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    def translate(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> str:
+        """The Spark SQL that runs for ``query`` (DuckDB) with ``params`` bound."""
+        from ._transpile import transpile
+
+        return transpile(query, params, tables=self._tables, dialect="spark")
+
+    def _fetch(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
+        rows = self.spark.sql(self.translate(query, params)).collect()
+        return [tuple(_python(v) for v in r) for r in rows]
+
+    def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> None:
+        import sqlglot
+        from sqlglot import exp
+
+        from ._transpile import bind
+
+        tree = sqlglot.parse_one(query, read="duckdb")
+        with self._lock:
+            if isinstance(tree, exp.Create) and tree.args.get("expression") is not None:
+                name = tree.this.name
+                select = bind(tree.expression, params, tables=self._tables).sql(dialect="spark")
+                view = f"{self._prefix}_{name}"
+                df = self.spark.sql(select).persist()
+                df.createOrReplaceTempView(view)
+                self._drop(name)
+                self._persisted[name] = df
+                self._tables[name] = view
+            elif isinstance(tree, exp.Drop):
+                for table in tree.args.get("tables") or [tree.this]:
+                    self._drop(table.name)
+            else:
+                raise InvalidArgumentError(
+                    "the Spark runner executes only CREATE TEMP TABLE … AS and DROP TABLE; "
+                    f"got: {query.strip().splitlines()[0]}"
+                )
+
+    def _drop(self, name: str) -> None:
+        df = self._persisted.pop(name, None)
+        if df is not None:
+            df.unpersist()
+            self.spark.catalog.dropTempView(self._tables.pop(name))
+
+    def close(self) -> None:
+        """Unpersist and drop every view this runner made."""
+        for name in list(self._persisted):
+            self._drop(name)
+        for view in self._tables.values():
+            with contextlib.suppress(Exception):
+                self.spark.catalog.uncacheTable(view)
+            self.spark.catalog.dropTempView(view)
+        self._tables.clear()
+
+
+def _python(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        # PySpark returns TIMESTAMP values as naive local-time datetimes.
+        return value.astimezone(dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value
+
+
+@contextlib.contextmanager
+def _utc(spark: Any) -> Iterator[None]:
+    """Run with the session time zone set to UTC (dates and periods are UTC, as in DuckDB)."""
+    key = "spark.sql.session.timeZone"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "UTC")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
+
+
+@contextlib.contextmanager
+def open_runner(
+    source: Any, *, spark: Any = None, dedupe: bool = True, cache: bool = False
+) -> Iterator[SparkRunner]:
+    """A :class:`SparkRunner` over the canonical views of ``source``; views dropped on exit.
+
+    With ``cache`` the typed events are persisted (memory, then disk) while the runner is open:
+    faster when many queries re-read them, at the cost of cluster storage.
+    """
+    _require_packages()
+    session = _session(spark, source if _is_frame(source) else None)
+    prefix = f"_pab_{_uuid.uuid4().hex[:12]}"
+    with _utc(session):
+        names, described, kind = _register(session, source, prefix, dedupe, cache)
+        names["imports"] = f"{prefix}_imports"
+        session.createDataFrame(
+            [(1, described, f"spark {kind}", dt.datetime.now(dt.UTC))],
+            "import_id INT, file STRING, format STRING, loaded_at TIMESTAMP",
+        ).selectExpr(
+            "import_id",
+            "file",
+            "format",
+            "CAST(NULL AS STRING) AS sha256",
+            "CAST(NULL AS BIGINT) AS rows_read",
+            "CAST(NULL AS BIGINT) AS rows_loaded",
+            "CAST(NULL AS BIGINT) AS rows_rejected",
+            "loaded_at",
+        ).createOrReplaceTempView(names["imports"])
+        runner = SparkRunner(session, names, prefix)
+        try:
+            yield runner
+        finally:
+            runner.close()
+
+
+def _require_packages() -> None:
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"the Spark engine needs pyspark and sqlglot ({err}); "
+            "install them with: pip install 'promptab_nb[spark]'"
+        ) from err
+
+
+def _on(runner: SparkRunner, experiment: Experiment) -> Experiment:
+    """The experiment with the Spark runner in place of its workspace connection."""
+    return dataclasses.replace(experiment, ws=runner)  # type: ignore[arg-type]
+
+
+# -- public ------------------------------------------------------------------------------------
+def analyze(
+    source: Any,
+    experiment: Experiment,
+    metrics: Sequence[str | Metric] | str | Metric | None = None,
+    *,
+    spark: Any = None,
+    dedupe: bool = True,
+    cache: bool = False,
+    unit: Literal["user", "request"] | None = None,
+    method: Literal["frequentist", "bayesian"] = "frequentist",
+    alpha: float = 0.05,
+    relative: bool = True,
+    cuped: bool | float = False,
+    winsorize: tuple[float, float] | None = None,
+    correction: Literal["holm", "bh"] | None = None,
+    sequential: bool = False,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    start: Any = None,
+    end: Any = None,
+    prior: Any = None,
+) -> ExperimentResult:
+    """:meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>` on Spark.
+
+    Parameters
+    ----------
+    source
+        PostHog events: a Spark DataFrame, a table name (``"lake.posthog_events"``) or a Parquet
+        path/glob; columns ``event``, ``distinct_id``, ``timestamp``, ``properties`` (JSON text,
+        or a struct/map), optionally ``uuid`` and ``person_id``.
+    experiment
+        The experiment (from a :class:`~promptab_nb.workspace.Workspace`): its variants, split,
+        flag and prompt name define the analysis; its workspace holds no events.
+    metrics
+        As for :func:`promptab_nb.analysis.analyze`.
+    spark
+        The SparkSession (default: the DataFrame's, else the active one).
+    dedupe
+        Count one event per uuid, as the loader does (a shuffle on uuid).
+    cache
+        Persist the typed events while the analysis runs (faster with several metrics, CUPED or
+        ``unit="request"``, which re-read them; uses cluster memory/disk).
+    unit, method, alpha, relative, cuped, winsorize, correction, sequential, multiple, start, end, prior
+        As for :func:`promptab_nb.analysis.analyze`.
+
+    Returns
+    -------
+    ExperimentResult
+        The same result as the workspace analysis of the same events; its provenance names the
+        Spark source.
+
+    Raises
+    ------
+    MissingColumnError, DataError, NotFoundError, InvalidArgumentError
+        A bad source (missing column, wrong type, unknown table), an unknown flag, bad options.
+    """
+    from .. import analysis
+
+    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
+        return analysis.analyze(
+            _on(runner, experiment),
+            metrics,
+            unit=unit,
+            method=method,
+            alpha=alpha,
+            relative=relative,
+            cuped=cuped,
+            winsorize=winsorize,
+            correction=correction,
+            sequential=sequential,
+            multiple=multiple,
+            start=start,
+            end=end,
+            prior=prior,
+        )
+
+
+def analyze_over_time(
+    source: Any,
+    experiment: Experiment,
+    metric: str | Metric,
+    *,
+    spark: Any = None,
+    dedupe: bool = True,
+    cache: bool = False,
+    freq: Literal["day", "hour", "week"] = "day",
+    alpha: float = 0.05,
+    relative: bool = True,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+) -> OverTimeResult:
+    """:func:`promptab_nb.analysis.analyze_over_time` on Spark (periods in UTC).
+
+    Parameters are those of :func:`analyze` and :func:`promptab_nb.analysis.analyze_over_time`.
+    """
+    from .. import analysis
+
+    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
+        return analysis.analyze_over_time(
+            _on(runner, experiment),
+            metric,
+            freq=freq,
+            alpha=alpha,
+            relative=relative,
+            multiple=multiple,
+        )
+
+
+def health(
+    source: Any,
+    experiment: Experiment,
+    *,
+    spark: Any = None,
+    dedupe: bool = True,
+    cache: bool = False,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    start: Any = None,
+    end: Any = None,
+) -> Health:
+    """Exposure counts per variant, ``$multiple`` units and the SRM check, without metrics.
+
+    The counts are those of :func:`analyze`'s ``health`` (same exposure rules, one query).
+    """
+    from .. import _analysis_stats as S
+    from .. import analysis
+    from .._checks import one_of
+    from ..experiments import _as_utc
+
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
+    start, end = _as_utc(start, "start"), _as_utc(end, "end")
+    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
+        exp = _on(runner, experiment)
+        analysis._check_flag(exp)
+        exposed = analysis._EXPOSED_BY_FLAG if exp.flag_key else analysis._EXPOSED_BY_VERSION
+        rows = runner._fetch(
+            f"WITH exposed AS ({exposed}), assigned AS ({analysis._ASSIGNED}) "
+            "SELECT variant, count(*), count(*) FILTER (WHERE multi) FROM assigned "
+            "GROUP BY variant",
+            analysis._params(exp, start, end, multiple),
+        )
+    counts = {r[0]: int(r[1]) for r in rows}
+    return S.health(experiment, counts, sum(int(r[2]) for r in rows), multiple)
