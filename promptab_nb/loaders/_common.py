@@ -36,7 +36,7 @@ from ._report import FileReport, LoadReport
 Con = duckdb.DuckDBPyConnection
 Kind = Literal["text", "double", "bigint", "int", "ts", "bool", "json"]
 
-# Temp tables a file's load may create; all are dropped when the file is done.
+# Temp tables (or views) a file's load may create; all are dropped when the file is done.
 TEMP_TABLES = (
     "_pab_lines",
     "_pab_lines_rej",
@@ -55,6 +55,7 @@ TEMP_TABLES = (
     "_pab_attr",
     "_pab_off",
     "_pab_new",
+    "_pab_st",
 )
 
 # The stage table of each canonical table that is deduplicated by uuid.
@@ -578,6 +579,12 @@ def insert_by_uuid(
 
     The first row of each uuid in the file is inserted unless the uuid is already loaded; later
     copies and already-loaded rows are duplicates (counted, not rejected).
+
+    The tables have no uuid index (maintaining one cost more than the whole load), so this is
+    where uuids stay unique: a file whose uuids are all distinct (checked on their 64-bit
+    hashes: distinct hashes mean distinct uuids; a collision only takes the slower path) is
+    inserted as is, otherwise only its first row per uuid; the anti-join against the table is
+    skipped while the table is empty.
     """
     loaded: dict[str, int] = {}
     duplicates = 0
@@ -586,18 +593,21 @@ def insert_by_uuid(
         cols = [c for c in schema.columns(table) if c in have and c != "import_id"]
         col_sql = ", ".join(ident(c) for c in cols)
         tbl, stg = ident(table), ident(stage)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _pab_new AS
-            SELECT * EXCLUDE (rn) FROM (
+        good, distinct = con.execute(
+            f"SELECT count(*), count(DISTINCT hash(uuid)) FROM {stg} WHERE bad_col IS NULL"
+        ).fetchall()[0]
+        if good == 0:
+            loaded[table] = 0
+            continue
+        rows = f"(SELECT * FROM {stg} WHERE bad_col IS NULL)"
+        if distinct != good:
+            rows = f"""(SELECT * EXCLUDE (rn) FROM (
                 SELECT *, row_number() OVER (PARTITION BY uuid ORDER BY source_row) AS rn
-                FROM {stg} WHERE bad_col IS NULL
-            ) WHERE rn = 1 AND uuid NOT IN (SELECT uuid FROM {tbl})
-            """
-        )
-        good = con.execute(f"SELECT count(*) FROM {stg} WHERE bad_col IS NULL").fetchall()[0][0]
+                FROM {stg} WHERE bad_col IS NULL) WHERE rn = 1)"""
+        empty = not con.execute(f"SELECT 1 FROM {tbl} LIMIT 1").fetchall()
+        new = "" if empty else f" WHERE NOT EXISTS (SELECT 1 FROM {tbl} t WHERE t.uuid = s.uuid)"
         n = con.execute(
-            f"INSERT INTO {tbl} ({col_sql}, import_id) SELECT {col_sql}, $id FROM _pab_new",
+            f"INSERT INTO {tbl} ({col_sql}, import_id) SELECT {col_sql}, $id FROM {rows} s{new}",
             {"id": import_id},
         ).fetchall()[0][0]
         loaded[table] = n
@@ -659,8 +669,11 @@ def finish(con: Con, item: Input, staged: Staged, *, source: str, start: float) 
             "sec": seconds,
         },
     )
+    views = {
+        r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()
+    }
     for t in TEMP_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
+        con.execute(f"DROP {'VIEW' if t in views else 'TABLE'} IF EXISTS {ident(t)}")
     return FileReport(
         file=item.name,
         format=item.label,

@@ -11,11 +11,12 @@ transaction, skipping events already loaded (by ``uuid``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .._sql import ident
+from .._sql import ident, used_params
 from ..errors import MissingColumnError
 from . import _common, _files
 from ._common import Input, Staged, sql_str
@@ -29,31 +30,56 @@ EVENTS = {
     "$ai_evaluation": "evaluations",
 }
 
-# -- staging: every format becomes _pab_raw(source_row, uuid, event, distinct_id, person_id,
-#    ts_raw, props, bad_col, bad_reason, raw) ------------------------------------------------
-_RAW_COLUMNS = (
-    "source_row, uuid, event, distinct_id, person_id, ts_raw, props, bad_col, bad_reason, raw"
-)
+
+# -- sources: every format becomes a relation with the columns of `Source` -------------------
+# The typed stages below read it once per event type (a filter on `event`, which Parquet skips
+# cheaply), so a Parquet file is never copied into a text table first.
+@dataclass(frozen=True)
+class Source:
+    """SQL expressions over ``frm`` giving one raw event per row (``ts`` already typed)."""
+
+    frm: str
+    source_row: str
+    uuid: str
+    event: str
+    distinct_id: str
+    person_id: str
+    ts: str
+    ts_raw: str  # text of the timestamp, only used to hash events without a uuid
+    props: str
+    raw: str = "NULL::VARCHAR"
+    params: dict[str, object] = field(default_factory=dict)
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, cols: dict[str, str]) -> None:
+def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
+    def text(c: str) -> str:
+        return f"CAST({ident(c)} AS VARCHAR)" if c in cols else "NULL::VARCHAR"
+
     props = "properties" if cols["properties"] in ("VARCHAR", "JSON") else "to_json(properties)"
-    person = "CAST(person_id AS VARCHAR)" if "person_id" in cols else "NULL"
-    uuid = "CAST(uuid AS VARCHAR)" if "uuid" in cols else "NULL"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        SELECT file_row_number + 1 AS source_row, {uuid} AS uuid, CAST(event AS VARCHAR) AS event,
-               CAST(distinct_id AS VARCHAR) AS distinct_id, {person} AS person_id,
-               CAST("timestamp" AS VARCHAR) AS ts_raw, CAST({props} AS VARCHAR) AS props,
-               NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
-        FROM read_parquet($path, file_row_number = true)
-        """,
-        {"path": str(path)},
+    # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
+    # other types go through their text, as every text timestamp does.
+    ts_type = cols["timestamp"]
+    ts_raw = 'CAST("timestamp" AS VARCHAR)'
+    ts = (
+        'CAST("timestamp" AS TIMESTAMPTZ)'
+        if ts_type in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
+        else f"TRY_CAST({ts_raw} AS TIMESTAMPTZ)"
+    )
+    return Source(
+        frm="read_parquet($path, file_row_number = true)",
+        source_row="file_row_number + 1",
+        uuid=text("uuid"),
+        event=text("event"),
+        distinct_id=text("distinct_id"),
+        person_id=text("person_id"),
+        ts=ts,
+        ts_raw=ts_raw,
+        props=f"CAST({props} AS VARCHAR)",
+        params={"path": str(path)},
     )
 
 
-def _stage_json(con: duckdb.DuckDBPyConnection, item: Input) -> None:
+def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
     # Read whole lines as text (via the shared reader) so that a line that is not JSON is kept
     # and rejected rather than silently skipped by the JSON reader.
     _common.read_records(con, item)
@@ -77,13 +103,26 @@ def _stage_json(con: duckdb.DuckDBPyConnection, item: Input) -> None:
                rec ->> '$.distinct_id' AS distinct_id, rec ->> '$.person_id' AS person_id,
                rec ->> '$.timestamp' AS ts_raw,
                CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' ELSE CAST(p AS VARCHAR) END AS props,
-               NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, rec AS raw
+               rec AS raw
         FROM j
         """
     )
+    con.execute("DROP TABLE _pab_rec")
+    return Source(
+        frm="_pab_raw",
+        source_row="source_row",
+        uuid="uuid",
+        event="event",
+        distinct_id="distinct_id",
+        person_id="person_id",
+        ts="TRY_CAST(ts_raw AS TIMESTAMPTZ)",
+        ts_raw="ts_raw",
+        props="props",
+        raw="raw",
+    )
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, compression: str | None) -> None:
+def _csv_source(con: duckdb.DuckDBPyConnection, path: Path, compression: str | None) -> Source:
     header = _common.read_csv_rows(con, path, compression)
     # The UI export names columns after the query: `uuid` or `*.uuid`, and properties either as
     # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
@@ -109,20 +148,20 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, compression: str | No
         props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
 
     def col(name: str) -> str:
-        return ident(by_name[name], header) if name in by_name else "NULL"
+        return ident(by_name[name], header) if name in by_name else "NULL::VARCHAR"
 
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        SELECT _pab_row AS source_row, {col("uuid")} AS uuid, {col("event")} AS event,
-               {col("distinct_id")} AS distinct_id, {col("person_id")} AS person_id,
-               {col("timestamp")} AS ts_raw, {props} AS props,
-               NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
-        FROM _pab_csv
-        """,
-        params or None,
+    return Source(
+        frm="_pab_csv",
+        source_row="_pab_row",
+        uuid=col("uuid"),
+        event=col("event"),
+        distinct_id=col("distinct_id"),
+        person_id=col("person_id"),
+        ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
+        ts_raw=col("timestamp"),
+        props=props,
+        params=params,
     )
-    con.execute("DROP TABLE _pab_csv")
 
 
 def _require(path: Path, present: set[str]) -> None:
@@ -136,91 +175,45 @@ def _require(path: Path, present: set[str]) -> None:
 
 
 # -- validation and typing ------------------------------------------------------------------
-# One pass over the staged rows: the first problem found is the row's reject reason.
-_CHECK = """
-CREATE OR REPLACE TEMP TABLE _pab_ev AS
-WITH t AS (
-    SELECT *, TRY_CAST(ts_raw AS TIMESTAMPTZ) AS ts,
-           CASE WHEN props IS NULL THEN NULL ELSE json_valid(props) END AS props_ok
-    FROM _pab_raw
-)
-SELECT source_row,
-       coalesce(nullif(uuid, ''), md5(concat_ws('|', event, distinct_id, ts_raw, props))) AS uuid,
-       event, distinct_id, nullif(person_id, '') AS person_id, ts, props, raw,
-       CASE
-         WHEN bad_col IS NOT NULL THEN bad_col
-         WHEN event IS NULL OR event = '' THEN 'event'
-         WHEN distinct_id IS NULL OR distinct_id = '' THEN 'distinct_id'
-         WHEN ts IS NULL THEN 'timestamp'
-         WHEN event NOT IN ('$feature_flag_called', '$ai_generation', '$ai_evaluation') THEN 'event'
-         WHEN props IS NULL OR NOT props_ok THEN 'properties'
-       END AS bad_col,
-       CASE
-         WHEN bad_col IS NOT NULL THEN bad_reason
-         WHEN event IS NULL OR event = '' THEN 'event is empty'
-         WHEN distinct_id IS NULL OR distinct_id = '' THEN 'distinct_id is empty'
-         WHEN ts IS NULL THEN 'timestamp is missing or not a date-time'
-         WHEN event NOT IN ('$feature_flag_called', '$ai_generation', '$ai_evaluation')
-           THEN 'event type not used by promptab_nb'
-         WHEN props IS NULL THEN 'properties is empty'
-         WHEN NOT props_ok THEN 'properties is not valid JSON'
-       END AS bad_reason
-FROM t
-"""
-
-_GEN_SPEC = {
-    k: "VARCHAR"
-    for k in (
-        "$ai_trace_id",
-        "$ai_prompt_name",
-        "$ai_prompt_version",
-        "$ai_model",
-        "$ai_provider",
-        "$ai_latency",
-        "$ai_time_to_first_token",
-        "$ai_input_tokens",
-        "$ai_output_tokens",
-        "$ai_total_cost_usd",
-        "$ai_input_cost_usd",
-        "$ai_output_cost_usd",
-        "$ai_is_error",
-        "$ai_http_status",
-    )
-}
-
-# Numbers that must be finite and >= 0 when present: (property, canonical column, type).
-_GEN_NUMBERS = (
-    ("$ai_latency", "latency_s", "DOUBLE"),
-    ("$ai_time_to_first_token", "ttft_s", "DOUBLE"),
-    ("$ai_input_tokens", "input_tokens", "BIGINT"),
-    ("$ai_output_tokens", "output_tokens", "BIGINT"),
-    ("$ai_total_cost_usd", "cost_usd", "DOUBLE"),
-    ("$ai_input_cost_usd", "_in_cost", "DOUBLE"),
-    ("$ai_output_cost_usd", "_out_cost", "DOUBLE"),
+# One pass over the source: per row, hash a uuid where there is none, parse the properties once
+# (``from_json`` into a struct of the keys of the row's event type), type and check them; the
+# first problem found is the row's reject reason. The result is one stage table, ``_pab_st``,
+# seen per canonical table through a view; ``_other_rejects`` takes rows of no promptab_nb type.
+_RAW = (
+    'to_json(struct_pack(uuid := uuid, event := event, distinct_id := distinct_id, "timestamp" := ts,'
+    " properties := props))::VARCHAR"
 )
 
 
-def _number_checks() -> tuple[str, str, str]:
-    """SQL fragments: typed columns, the first failing property's name, and its reason."""
-    typed, cols, reasons = [], [], []
-    for prop, col, typ in _GEN_NUMBERS:
-        v = f"p[{_sql_str(prop)}]"
-        # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
-        cast = (
-            f"TRY_CAST(TRY_CAST({v} AS DOUBLE) AS {typ})"
-            if typ == "BIGINT"
-            else f"TRY_CAST({v} AS DOUBLE)"
-        )
-        typed.append(f"{cast} AS {ident(col)}")
-        bad = (
-            f"({v} IS NOT NULL AND ({cast} IS NULL OR isnan({cast}::DOUBLE) "
-            f"OR isinf({cast}::DOUBLE) OR {cast} < 0))"
-        )
-        cols.append(f"WHEN {bad} THEN {_sql_str('properties.' + prop)}")
-        reasons.append(
-            f"WHEN {bad} THEN {_sql_str('properties.' + prop + ' is not a number >= 0')}"
-        )
-    return ", ".join(typed), " ".join(cols), " ".join(reasons)
+@dataclass(frozen=True)
+class _Type:
+    """How one event type becomes rows of its canonical table.
+
+    ``typed`` and ``columns`` are SQL over ``{p}``, the struct its properties are parsed into;
+    ``typed`` are helper columns that ``columns`` and the checks may use.
+    """
+
+    event: str
+    table: str
+    p: str
+    spec: dict[str, str]
+    typed: tuple[str, ...]
+    columns: dict[str, str]
+    bad_col: str
+    bad_reason: str
+
+
+def _base(src: Source, where: str) -> str:
+    """The source's rows matching ``where`` with the canonical envelope columns."""
+    hashed = f"md5(concat_ws('|', {src.event}, {src.distinct_id}, {src.ts_raw}, {src.props}))"
+    return f"""
+        SELECT {src.source_row} AS source_row,
+               CASE WHEN {src.uuid} IS NULL OR {src.uuid} = '' THEN {hashed} ELSE {src.uuid} END
+                   AS uuid,
+               {src.event} AS event, {src.distinct_id} AS distinct_id,
+               nullif({src.person_id}, '') AS person_id, {src.ts} AS ts, {src.props} AS props,
+               {src.raw} AS raw
+        FROM {src.frm} WHERE {where}"""
 
 
 _sql_str = sql_str
@@ -232,120 +225,210 @@ def _spec(keys: dict[str, str]) -> str:
     return _sql_str(json.dumps(keys))
 
 
-def _typed_generations() -> str:
-    typed, bad_col, bad_reason = _number_checks()
-    return f"""
-    CREATE OR REPLACE TEMP TABLE _pab_gen AS
-    WITH s AS (
-        SELECT source_row, uuid, ts, distinct_id, person_id, props, raw,
-               from_json(props, {_spec(_GEN_SPEC)}) AS p
-        FROM _pab_ev WHERE bad_col IS NULL AND event = '$ai_generation'
-    ),
-    t AS (
-        SELECT *, {typed}, TRY_CAST(p['$ai_http_status'] AS DOUBLE) AS _status,
-               lower(p['$ai_is_error']) AS _err
-        FROM s
+def _stage_sql(src: Source) -> str:
+    """SQL of ``_pab_st``: every row of a promptab_nb event type, typed and checked."""
+    types = _types()
+    is_ = {t.event: f"event = {_sql_str(t.event)}" for t in types}
+    parse = ", ".join(
+        f"CASE WHEN {is_[t.event]} THEN TRY(from_json(props, {_spec(t.spec)})) END AS {t.p}"
+        for t in types
     )
-    SELECT source_row, uuid, ts, distinct_id, person_id, raw,
-           p['$ai_trace_id'] AS trace_id, p['$ai_prompt_name'] AS prompt_name,
-           p['$ai_prompt_version'] AS prompt_version, p['$ai_model'] AS model,
-           p['$ai_provider'] AS provider, latency_s, ttft_s, input_tokens, output_tokens,
-           coalesce(cost_usd, CASE WHEN _in_cost IS NOT NULL OR _out_cost IS NOT NULL
-                                   THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END) AS cost_usd,
-           -- $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
-           coalesce(_err IN ('true', '1'), false) OR coalesce(_status = 0 OR _status >= 400, false)
-               AS is_error,
-           CAST(_status AS INTEGER) AS http_status,
-           NULL::VARCHAR AS variant, props AS properties,
-           CASE {bad_col}
-                WHEN _err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')
-                  THEN 'properties.$ai_is_error' END AS bad_col,
-           CASE {bad_reason}
-                WHEN _err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')
-                  THEN 'properties.$ai_is_error is not true/false' END AS bad_reason
+    unparsed = " AND ".join(f"{t.p} IS NULL" for t in types)
+    typed = "".join(", " + x.format(p=t.p) for t in types for x in t.typed)
+    # A column several tables share (trace_id, variant) takes the value of the row's type.
+    cols: dict[str, list[tuple[str, str]]] = {}
+    for t in types:
+        for name, expr in t.columns.items():
+            cols.setdefault(name, []).append((t.event, expr.format(p=t.p)))
+    outs = []
+    for name, exprs in cols.items():
+        whens = " ".join(f"WHEN {is_[e]} THEN {x}" for e, x in exprs)
+        outs.append(f"CASE {whens} END AS {ident(name)}")
+    bad_col = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_col.format(p=t.p)}" for t in types)
+    bad_reason = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_reason.format(p=t.p)}" for t in types)
+    events = ", ".join(_sql_str(t.event) for t in types)
+    return f"""
+    WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
+    s AS (SELECT *, {parse} FROM b),
+    c AS (
+        SELECT *,
+               CASE WHEN distinct_id IS NULL OR distinct_id = '' THEN 1
+                    WHEN ts IS NULL THEN 2
+                    WHEN props IS NULL THEN 3
+                    WHEN {unparsed} AND NOT json_valid(props) THEN 4 END AS _pre
+        FROM s
+    ),
+    t AS (SELECT *{typed} FROM c)
+    SELECT source_row, uuid, event, ts, distinct_id, person_id, {", ".join(outs)},
+           CASE _pre WHEN 1 THEN 'distinct_id' WHEN 2 THEN 'timestamp' WHEN 3 THEN 'properties'
+                     WHEN 4 THEN 'properties' ELSE CASE {bad_col} END END AS bad_col,
+           CASE _pre WHEN 1 THEN 'distinct_id is empty'
+                     WHEN 2 THEN 'timestamp is missing or not a date-time'
+                     WHEN 3 THEN 'properties is empty'
+                     WHEN 4 THEN 'properties is not valid JSON' ELSE CASE {bad_reason} END END
+               AS bad_reason,
+           CASE WHEN _pre IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
     FROM t
     """
 
 
-_EVAL_SPEC = {
-    k: "VARCHAR"
-    for k in (
-        "$ai_target_event_id",
-        "$ai_trace_id",
-        "$ai_evaluation_name",
-        "$ai_metric_name",
-        "$ai_evaluation_result",
-        "$ai_evaluation_applicable",
-        "$ai_score",
-    )
+# Numbers that must be finite and >= 0 when present: (property, canonical column, type).
+_GEN_NUMBERS = (
+    ("$ai_latency", "latency_s", "DOUBLE"),
+    ("$ai_time_to_first_token", "ttft_s", "DOUBLE"),
+    ("$ai_input_tokens", "input_tokens", "BIGINT"),
+    ("$ai_output_tokens", "output_tokens", "BIGINT"),
+    ("$ai_total_cost_usd", "cost_usd", "DOUBLE"),
+    ("$ai_input_cost_usd", "_in_cost", "DOUBLE"),
+    ("$ai_output_cost_usd", "_out_cost", "DOUBLE"),
+)
+_GEN_TEXT = {
+    "trace_id": "$ai_trace_id",
+    "prompt_name": "$ai_prompt_name",
+    "prompt_version": "$ai_prompt_version",
+    "model": "$ai_model",
+    "provider": "$ai_provider",
 }
 
-_TYPED_EVALUATIONS = f"""
-CREATE OR REPLACE TEMP TABLE _pab_eval AS
-WITH s AS (
-    SELECT source_row, uuid, ts, distinct_id, person_id, raw,
-           from_json(props, {_spec(_EVAL_SPEC)}) AS p
-    FROM _pab_ev WHERE bad_col IS NULL AND event = '$ai_evaluation'
-),
-t AS (
-    SELECT *, lower(trim(p['$ai_evaluation_result'])) AS _res,
-           lower(trim(p['$ai_evaluation_applicable'])) AS _app,
-           TRY_CAST(p['$ai_score'] AS DOUBLE) AS score
-    FROM s
-),
-u AS (
-    SELECT *,
-           CASE WHEN _res IN ('true', 'pass', 'passed', '1', 'yes') THEN true
-                WHEN _res IN ('false', 'fail', 'failed', '0', 'no') THEN false
-                WHEN _res IS NULL AND score IS NOT NULL THEN score >= 0.5 END AS passed,
-           CASE WHEN _app IN ('false', '0', 'no') THEN false ELSE true END AS applicable
-    FROM t
-)
-SELECT source_row, uuid, ts, distinct_id, person_id, raw,
-       p['$ai_target_event_id'] AS target_uuid, p['$ai_trace_id'] AS trace_id,
-       coalesce(p['$ai_evaluation_name'], p['$ai_metric_name']) AS name,
-       CASE WHEN applicable THEN passed END AS passed, applicable, score,
-       CASE WHEN applicable AND passed IS NULL THEN 'properties.$ai_evaluation_result' END AS bad_col,
-       CASE WHEN applicable AND passed IS NULL AND _res IS NULL
-              THEN 'properties.$ai_evaluation_result is missing'
-            WHEN applicable AND passed IS NULL
-              THEN 'properties.$ai_evaluation_result is not true/false/pass/fail' END AS bad_reason
-FROM u
-"""
 
-_TYPED_EXPOSURES = f"""
-CREATE OR REPLACE TEMP TABLE _pab_exp AS
-WITH s AS (
-    SELECT source_row, uuid, ts, distinct_id, person_id, raw,
-           from_json(props, {_spec({"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"})}) AS p
-    FROM _pab_ev WHERE bad_col IS NULL AND event = '$feature_flag_called'
-)
-SELECT source_row, uuid, ts, distinct_id, person_id, raw,
-       p['$feature_flag'] AS flag_key, p['$feature_flag_response'] AS variant,
-       CASE WHEN p['$feature_flag'] IS NULL OR p['$feature_flag'] = '' THEN 'properties.$feature_flag'
-            WHEN p['$feature_flag_response'] IS NULL THEN 'properties.$feature_flag_response'
-       END AS bad_col,
-       CASE WHEN p['$feature_flag'] IS NULL OR p['$feature_flag'] = ''
-              THEN 'properties.$feature_flag is missing'
-            WHEN p['$feature_flag_response'] IS NULL
-              THEN 'properties.$feature_flag_response is missing' END AS bad_reason
-FROM s
-"""
+def _generations() -> _Type:
+    typed, cols, reasons = [], [], []
+    for prop, col, typ in _GEN_NUMBERS:
+        v = f"{{p}}[{_sql_str(prop)}]"
+        # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
+        cast = f"TRY_CAST({v} AS DOUBLE)"
+        if typ == "BIGINT":
+            cast = f"TRY_CAST({cast} AS BIGINT)"
+        typed.append(f"{cast} AS {ident(col)}")
+        c = ident(col)
+        bad = f"({v} IS NOT NULL AND ({c} IS NULL OR isnan({c}::DOUBLE) OR isinf({c}::DOUBLE) OR {c} < 0))"
+        cols.append(f"WHEN {bad} THEN {_sql_str('properties.' + prop)}")
+        reasons.append(
+            f"WHEN {bad} THEN {_sql_str('properties.' + prop + ' is not a number >= 0')}"
+        )
+    typed += [
+        "TRY_CAST({p}['$ai_http_status'] AS DOUBLE) AS _status",
+        "lower({p}['$ai_is_error']) AS _err",
+    ]
+    err_bad = "_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')"
+    columns = {name: f"{{p}}[{_sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
+    columns.update(
+        latency_s="latency_s",
+        ttft_s="ttft_s",
+        input_tokens="input_tokens",
+        output_tokens="output_tokens",
+        cost_usd="""coalesce(cost_usd, CASE WHEN _in_cost IS NOT NULL OR _out_cost IS NOT NULL
+                            THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END)""",
+        # $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
+        is_error="""coalesce(_err IN ('true', '1'), false)
+                    OR coalesce(_status = 0 OR _status >= 400, false)""",
+        http_status="TRY_CAST(_status AS INTEGER)",
+        variant="NULL::VARCHAR",
+        properties="props",
+    )
+    return _Type(
+        "$ai_generation",
+        "generations",
+        "_pg",
+        {prop: "VARCHAR" for prop in _GEN_SPEC_KEYS},
+        tuple(typed),
+        columns,
+        f"CASE {' '.join(cols)} WHEN {err_bad} THEN 'properties.$ai_is_error' END",
+        f"CASE {' '.join(reasons)} WHEN {err_bad} "
+        "THEN 'properties.$ai_is_error is not true/false' END",
+    )
 
-# Rows rejected before typing; an event type promptab_nb does not use keeps no raw copy.
-_PRE_REJECTS = """
-INSERT INTO _pab_pre
-SELECT source_row, bad_col, bad_reason,
-       CASE WHEN bad_reason = 'event type not used by promptab_nb' THEN NULL
-            ELSE coalesce(raw, to_json(struct_pack(uuid := uuid, event := event,
-                 distinct_id := distinct_id, "timestamp" := ts, properties := props)))::VARCHAR
-       END
-FROM _pab_ev WHERE bad_col IS NOT NULL
-"""
+
+_GEN_SPEC_KEYS = (
+    *_GEN_TEXT.values(),
+    *(prop for prop, _, _ in _GEN_NUMBERS),
+    "$ai_is_error",
+    "$ai_http_status",
+)
+
+
+def _evaluations() -> _Type:
+    res = "lower(trim({p}['$ai_evaluation_result']))"
+    score = "TRY_CAST({p}['$ai_score'] AS DOUBLE)"
+    app = "lower(trim({p}['$ai_evaluation_applicable']))"
+    passed = f"""CASE WHEN {res} IN ('true', 'pass', 'passed', '1', 'yes') THEN true
+                     WHEN {res} IN ('false', 'fail', 'failed', '0', 'no') THEN false
+                     WHEN {res} IS NULL AND {score} IS NOT NULL THEN {score} >= 0.5 END"""
+    keys = ("$ai_target_event_id", "$ai_trace_id", "$ai_evaluation_name", "$ai_metric_name",
+            "$ai_evaluation_result", "$ai_evaluation_applicable", "$ai_score")  # fmt: skip
+    missing = "_applicable AND _passed IS NULL"
+    return _Type(
+        "$ai_evaluation",
+        "evaluations",
+        "_pe",
+        dict.fromkeys(keys, "VARCHAR"),
+        (
+            f"{res} AS _res",
+            f"{passed} AS _passed",
+            f"CASE WHEN {app} IN ('false', '0', 'no') THEN false ELSE true END AS _applicable",
+        ),
+        {
+            "target_uuid": "{p}['$ai_target_event_id']",
+            "trace_id": "{p}['$ai_trace_id']",
+            "name": "coalesce({p}['$ai_evaluation_name'], {p}['$ai_metric_name'])",
+            "passed": "CASE WHEN _applicable THEN _passed END",
+            "applicable": "_applicable",
+            "score": score,
+        },
+        f"CASE WHEN {missing} THEN 'properties.$ai_evaluation_result' END",
+        f"""CASE WHEN {missing} AND _res IS NULL THEN 'properties.$ai_evaluation_result is missing'
+                 WHEN {missing}
+                   THEN 'properties.$ai_evaluation_result is not true/false/pass/fail' END""",
+    )
+
+
+def _exposures() -> _Type:
+    flag, resp = "{p}['$feature_flag']", "{p}['$feature_flag_response']"
+    return _Type(
+        "$feature_flag_called",
+        "exposures",
+        "_px",
+        {"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"},
+        (),
+        {"flag_key": flag, "variant": resp},
+        f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag'
+                 WHEN {resp} IS NULL THEN 'properties.$feature_flag_response' END""",
+        f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag is missing'
+                 WHEN {resp} IS NULL THEN 'properties.$feature_flag_response is missing' END""",
+    )
+
+
+def _types() -> tuple[_Type, ...]:
+    return (_generations(), _evaluations(), _exposures())
+
+
+def _other_rejects(src: Source) -> str:
+    """Rows of no promptab_nb event type → ``_pab_pre``; an unused type keeps no raw copy."""
+    types = ", ".join(_sql_str(t) for t in EVENTS)
+    where = f"{src.event} IS NULL OR {src.event} NOT IN ({types})"
+    return f"""
+    INSERT INTO _pab_pre
+    WITH b AS ({_base(src, where)}),
+    c AS (
+        SELECT *, CASE WHEN event IS NULL OR event = '' THEN 'event'
+                       WHEN distinct_id IS NULL OR distinct_id = '' THEN 'distinct_id'
+                       WHEN ts IS NULL THEN 'timestamp' ELSE 'event' END AS bad_col,
+                  CASE WHEN event IS NULL OR event = '' THEN 'event is empty'
+                       WHEN distinct_id IS NULL OR distinct_id = '' THEN 'distinct_id is empty'
+                       WHEN ts IS NULL THEN 'timestamp is missing or not a date-time'
+                       ELSE 'event type not used by promptab_nb' END AS bad_reason
+        FROM b
+    )
+    SELECT source_row, bad_col, bad_reason,
+           CASE WHEN bad_reason = 'event type not used by promptab_nb' THEN NULL
+                ELSE coalesce(raw, {_RAW}) END
+    FROM c
+    """
 
 
 def _stage_file(con: duckdb.DuckDBPyConnection, item: Input) -> Staged:
-    """Stage one PostHog file into ``_pab_gen``, ``_pab_eval``, ``_pab_exp`` and ``_pab_pre``."""
+    """Stage one PostHog file: ``_pab_st`` (views ``_pab_gen``, ``_pab_eval``, ``_pab_exp``)
+    and ``_pab_pre``."""
     path = Path(item.name)
     if item.fmt == "parquet":
         cols = dict(
@@ -356,19 +439,31 @@ def _stage_file(con: duckdb.DuckDBPyConnection, item: Input) -> Staged:
         )
         _require(path, set(cols))
         _common.empty_pre(con)
-        _stage_parquet(con, path, cols)
+        src = _parquet_source(path, cols)
     elif item.fmt in ("jsonl", "json"):
-        _stage_json(con, item)
+        src = _json_source(con, item)
     else:
-        _stage_csv(con, path, item.compression)
+        src = _csv_source(con, path, item.compression)
+
+    def run(sql: str) -> list:
+        return con.execute(sql, used_params(sql, src.params) or None).fetchall()
+
     unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
-    rows_read = unread + con.execute("SELECT count(*) FROM _pab_raw").fetchall()[0][0]
-    con.execute(_CHECK)
-    con.execute(_PRE_REJECTS)
-    con.execute(_typed_generations())
-    con.execute(_TYPED_EVALUATIONS)
-    con.execute(_TYPED_EXPOSURES)
-    return Staged(rows_read=rows_read, stages=dict(_common.STAGES))
+    n = run(f"SELECT count(*) FROM {src.frm}")[0][0]
+    run(f"CREATE OR REPLACE TEMP TABLE _pab_st AS {_stage_sql(src)}")
+    stages = {}
+    for t in _types():
+        stage = _common.STAGES[t.table]
+        cols_sql = ", ".join(ident(c) for c in t.columns)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW {stage} AS
+                SELECT source_row, uuid, ts, distinct_id, person_id, {cols_sql}, bad_col,
+                       bad_reason, raw
+                FROM _pab_st WHERE event = {_sql_str(t.event)}"""
+        )
+        stages[t.table] = stage
+    run(_other_rejects(src))
+    return Staged(rows_read=unread + n, stages=stages)
 
 
 def load_posthog(ws: object, path: _files.Paths, *, progress: bool = True) -> LoadReport:
