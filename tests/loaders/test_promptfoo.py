@@ -42,5 +42,7 @@ def test_v2_table_and_minimal_shapes(ws):
         "SELECT passed FROM offline_scores WHERE version LIKE 'translate-a%' ORDER BY item_id"
     )
     assert passed.passed.tolist() == [True, False]
-    m = ws.sql("SELECT * FROM offline_results WHERE version LIKE 'sum-v1%'")
+    m = ws.sql(
+        "SELECT * FROM offline_results WHERE version LIKE 'sum-v1%' ORDER BY item_id, repeat_idx"
+    )
     assert m.latency_s.tolist() == [1.2, 0.9]
