@@ -506,7 +506,13 @@ def analyze_over_time(
     num, den = _per_unit_columns(m, 0)
     num = num.replace(col, f"e.{ident(m.column)}")
     den = den.replace(col, f"e.{ident(m.column)}")
-    zero = "1" if m.agg in ("sum", "count") else "0"
+    # Same populations as analyze(): per-unit means need an event; sums and ratios count every
+    # exposed unit (their zeros add nothing to the sums).
+    if m.agg == "mean":
+        units = "d > 0"
+        moments = "sum(n / d) FILTER (WHERE d > 0), sum((n / d) ^ 2) FILTER (WHERE d > 0)"
+    else:
+        units, moments = "true", "sum(n), sum(n * n)"
     sql = f"""
     {_ctes(exp, [m])},
     periods AS (
@@ -528,14 +534,7 @@ def analyze_over_time(
         WINDOW w AS (PARTITION BY g.unit ORDER BY g.p)
     )
     SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant,
-           count(*) FILTER (WHERE {"true" if zero == "1" else "d > 0"}) AS units,
-           {
-        "sum(n), sum(n * n)"
-        if m.agg in ("sum", "count")
-        else "sum(n / d) FILTER (WHERE d > 0), sum((n / d) ^ 2) FILTER (WHERE d > 0)"
-        if m.agg == "mean"
-        else "sum(n), sum(n * n)"
-    },
+           count(*) FILTER (WHERE {units}) AS units, {moments},
            sum(d), sum(d * d), sum(n * d), count(*) AS exposed
     FROM cum GROUP BY ALL ORDER BY period_end, variant
     """

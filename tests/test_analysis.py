@@ -373,3 +373,13 @@ def test_latency_p95_matches_numpy(loaded, reference) -> None:
     assert df.loc["test", "test"] == "quantile order statistics"
     with pytest.raises(pab.InvalidArgumentError, match="quantile over events"):
         exp.unit_values("latency_p95")
+
+
+@pytest.mark.parametrize("metric", ["latency", "error_rate", "pass_rate"])
+def test_over_time_ends_at_the_full_analysis(loaded, metric) -> None:
+    _, exp = loaded
+    last = exp.analyze_over_time(metric, freq="hour", relative=False).to_pandas().iloc[-1]
+    final = exp.analyze([metric], relative=False).to_pandas().iloc[1]
+    assert last.n_treatment == final.n
+    assert last.estimate == pytest.approx(final["diff"], rel=1e-9)
+    assert last.p_value == pytest.approx(final.p_value, rel=1e-9)
