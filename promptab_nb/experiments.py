@@ -87,7 +87,8 @@ def _variants(variants: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in pairs}
 
 
-def _split(split: Any, keys: Sequence[str]) -> dict[str, float]:
+def check_split(split: Any, keys: Sequence[str]) -> dict[str, float]:
+    """Variant key → percent of traffic (default equal); shares > 0 that sum to 100."""
     if split is None:
         return {k: 100.0 / len(keys) for k in keys}
     if isinstance(split, Mapping):
@@ -390,7 +391,7 @@ def create_experiment(
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
     v = _variants(variants)
-    s = _split(split, list(v))
+    s = check_split(split, list(v))
     one_of(unit, "unit", ("user", "request"))
     check(rollout, "rollout", gt=0, le=100)
     if metrics is not None:

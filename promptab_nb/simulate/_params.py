@@ -92,29 +92,12 @@ def _check_variants(variants: Mapping[str, Any]) -> list[str]:
 def _check_split(
     split: Sequence[float] | Mapping[str, float] | None, keys: list[str]
 ) -> np.ndarray:
-    if split is None:
-        return np.full(len(keys), 1.0 / len(keys))
-    if isinstance(split, Mapping):
-        unknown = set(split) - set(keys)
-        if unknown or len(split) != len(keys):
-            raise InvalidArgumentError(
-                f"split has keys {sorted(split)}, must have exactly the variants {keys}"
-            )
-        values = [split[k] for k in keys]
-    else:
-        values = list(split)
-        if len(values) != len(keys):
-            raise InvalidArgumentError(
-                f"split == {values!r} has {len(values)} shares for {len(keys)} variants"
-            )
-    for i, v in enumerate(values):
-        check(v, f"split[{i}]", gt=0, lt=100)
-    total = float(sum(values))
-    if abs(total - 100) > 1e-6:
-        raise InvalidArgumentError(
-            f"split == {values!r} sums to {total:g}, must sum to 100 (percent per variant)"
-        )
-    return np.asarray(values, dtype=float) / total
+    """Traffic shares as fractions in variant order (checked as an experiment's split is)."""
+    from ..experiments import check_split
+
+    shares = check_split(split, keys)
+    values = np.array([shares[k] for k in keys])
+    return values / values.sum()
 
 
 def _check_baseline(baseline: Mapping[str, float] | None) -> dict[str, float]:
