@@ -110,12 +110,17 @@ class _QuantileArm:
         return int(self.values.size)
 
 
+def _outcome(arm: st.CovStats) -> st.MeanStats:
+    """The outcome moments of a CUPED arm, without the covariate."""
+    return st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
+
+
 def _arm_summary(arm: Any, alpha: float) -> tuple[float, float, float]:
     if isinstance(arm, _QuantileArm):
         ci = st.quantile_ci(arm.values, arm.q, alpha)
         return ci.estimate, ci.ci_low, ci.ci_high
     if isinstance(arm, st.CovStats):
-        arm = st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
+        arm = _outcome(arm)
     if isinstance(arm, st.PropStats):
         lo, hi = arms.prop_ci(arm, alpha=alpha)
     elif isinstance(arm, st.RatioStats):
@@ -157,6 +162,8 @@ def _compare(kind, m, c, t, *, alpha, relative, method, sequential, prior):  # n
     ab = _test(kind, m, c, t, alpha, False)
     out.update(diff=ab.estimate, diff_ci_low=ab.ci_low, diff_ci_high=ab.ci_high, p_value=ab.p_value)
     notes = [ab.note] if getattr(ab, "note", None) else []
+    # Sequential and Bayesian analyses use the unadjusted outcome of CUPED arms.
+    plain = (_outcome(c), _outcome(t)) if kind == "cuped" else (c, t)
     out["rel_diff"] = out["rel_ci_low"] = out["rel_ci_high"] = NAN
     if relative:
         try:
@@ -167,24 +174,14 @@ def _compare(kind, m, c, t, *, alpha, relative, method, sequential, prior):  # n
     if kind == "quantile" and (sequential or method == "bayesian"):
         notes.append("quantile metrics have no sequential or Bayesian version; fixed-horizon test")
     elif sequential:
-        seq_in = (
-            (st.MeanStats(c.n, c.y_total, c.y_total_sq), st.MeanStats(t.n, t.y_total, t.y_total_sq))
-            if kind == "cuped"
-            else (c, t)
-        )
-        if isinstance(seq_in[0], st.RatioStats):
+        if isinstance(plain[0], st.RatioStats):
             notes.append("sequential test not available for ratio metrics; fixed-horizon p-value")
         else:
-            sq = st.sequential(*seq_in, alpha=alpha)
+            sq = st.sequential(*plain, alpha=alpha)
             out.update(p_value=sq.p_value, diff_ci_low=sq.ci_low, diff_ci_high=sq.ci_high)
             out["test_suffix"] = " + sequential"
     if method == "bayesian" and kind != "quantile":
-        src = (
-            (st.MeanStats(c.n, c.y_total, c.y_total_sq), st.MeanStats(t.n, t.y_total, t.y_total_sq))
-            if kind == "cuped"
-            else (c, t)
-        )
-        b = st.bayes(*src, relative=relative, prior=prior, ci_level=1 - alpha)
+        b = st.bayes(*plain, relative=relative, prior=prior, ci_level=1 - alpha)
         out.update(
             # "Win" follows the metric's direction: for cost or latency a win is a decrease.
             chance_to_win=b.chance_to_win if m.direction == "higher" else 1 - b.chance_to_win,

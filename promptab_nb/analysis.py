@@ -101,9 +101,9 @@ def _params(exp: Experiment, start: Any, end: Any, multiple: str) -> dict[str, A
     }
 
 
-def _per_unit_columns(metric: Metric, i: int) -> tuple[str, str]:
-    """(numerator, denominator) aggregate expressions of one metric over a unit's events."""
-    col = f"{'gen' if metric.source == 'generations' else 'ev'}.{ident(metric.column)}"
+def _per_unit_columns(metric: Metric, table: str) -> tuple[str, str]:
+    """(numerator, denominator) aggregates of one metric over a unit's events in ``table``."""
+    col = f"{table}.{ident(metric.column)}"
     if metric.agg == "sum":
         return f"coalesce(sum({col}), 0)", "1"
     if metric.agg == "count":
@@ -122,7 +122,7 @@ def _per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
             continue
         cols = []
         for i, m in ms:
-            num, den = _per_unit_columns(m, i)
+            num, den = _per_unit_columns(m, alias)
             cols.append(f"{num} AS n{i}, {den} AS d{i}")
         joins.append(
             f"LEFT JOIN (SELECT unit, {', '.join(cols)} FROM {alias} GROUP BY unit) {alias}_u "
@@ -502,10 +502,7 @@ def analyze_over_time(
     params = _params(exp, None, None, multiple)
     params["freq"] = freq
     alias = "gen" if m.source == "generations" else "ev"
-    col = f"{alias}.{ident(m.column)}"
-    num, den = _per_unit_columns(m, 0)
-    num = num.replace(col, f"e.{ident(m.column)}")
-    den = den.replace(col, f"e.{ident(m.column)}")
+    num, den = _per_unit_columns(m, "e")
     # Same populations as analyze(): per-unit means need an event; sums and ratios count every
     # exposed unit (their zeros add nothing to the sums).
     if m.agg == "mean":
