@@ -169,12 +169,16 @@ class Workspace:
             self.con.execute(query, used_params(query, dict(params or {})))
 
     # -- loading --------------------------------------------------------------------------
-    def load_posthog(self, path: str | Path, *, progress: bool = True) -> LoadReport:
+    def load_posthog(
+        self, path: str | Path, *, keep_properties: bool = False, progress: bool = True
+    ) -> LoadReport:
         """Load a PostHog export (Parquet, JSON lines, CSV; a path or a glob).
 
         ``$feature_flag_called`` → ``exposures``, ``$ai_generation`` → ``generations``,
         ``$ai_evaluation`` → ``evaluations``. Atomic (all files or nothing) and idempotent
         (events already loaded, by ``uuid``, are counted as duplicates and skipped).
+        ``keep_properties=True`` also stores each generation's properties JSON (slower; see
+        :func:`promptab_nb.loaders.posthog.load_posthog`).
 
         Returns
         -------
@@ -183,7 +187,7 @@ class Workspace:
         """
         from .loaders.posthog import load_posthog
 
-        return load_posthog(self, path, progress=progress)
+        return load_posthog(self, path, keep_properties=keep_properties, progress=progress)
 
     def load_spanlens(self, path: Any, **kwargs: Any) -> LoadReport:
         """Load Spanlens request exports; see :func:`promptab_nb.loaders.spanlens.load_spanlens`.

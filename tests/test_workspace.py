@@ -54,7 +54,7 @@ def test_three_formats_load_identical_tables(export_paths) -> None:
     frames = {}
     for fmt, path in export_paths.items():
         ws = pab.Workspace()
-        report = ws.load_posthog(path, progress=False)
+        report = ws.load_posthog(path, keep_properties=True, progress=False)
         assert report.rows_rejected == 0, report.reasons
         frames[fmt] = {
             t: ws.sql(f"SELECT * EXCLUDE (import_id) FROM {t} ORDER BY uuid")
@@ -70,6 +70,17 @@ def test_three_formats_load_identical_tables(export_paths) -> None:
                 pd.testing.assert_frame_equal(a2, b2)
             else:
                 pd.testing.assert_frame_equal(a, b)
+
+
+def test_properties_json_is_kept_only_when_asked(export_paths) -> None:
+    ws = pab.Workspace()
+    ws.load_posthog(export_paths["parquet"], progress=False)
+    props = ws.sql("SELECT count(properties) AS n, count(latency_s) AS lat FROM generations")
+    assert props.n[0] == 0 and props.lat[0] > 0
+    ws2 = pab.Workspace()
+    ws2.load_posthog(export_paths["parquet"], keep_properties=True, progress=False)
+    row = ws2.sql("SELECT properties, latency_s FROM generations WHERE latency_s > 0 LIMIT 1")
+    assert json.loads(row.properties[0])["$ai_latency"] == row.latency_s[0]
 
 
 def test_load_report_accounts_for_every_row(export_paths) -> None:

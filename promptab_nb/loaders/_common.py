@@ -36,6 +36,9 @@ from ._report import FileReport, LoadReport
 Con = duckdb.DuckDBPyConnection
 Kind = Literal["text", "double", "bigint", "int", "ts", "bool", "json"]
 
+# The stage table of each canonical table that is deduplicated by uuid.
+STAGES = {"exposures": "_pab_exp", "generations": "_pab_gen", "evaluations": "_pab_eval"}
+
 # Temp tables (or views) a file's load may create; all are dropped when the file is done.
 TEMP_TABLES = (
     "_pab_lines",
@@ -56,10 +59,8 @@ TEMP_TABLES = (
     "_pab_off",
     "_pab_new",
     "_pab_st",
+    *(f"_pab_rej_{t}" for t in STAGES),
 )
-
-# The stage table of each canonical table that is deduplicated by uuid.
-STAGES = {"exposures": "_pab_exp", "generations": "_pab_gen", "evaluations": "_pab_eval"}
 
 _MAX_LINE = 64 * 1024 * 1024
 
@@ -101,6 +102,22 @@ class Staged:
     loaded: dict[str, int] | None = None
     duplicates: int = 0
     also: dict[str, int] = field(default_factory=dict)
+    direct: dict[str, Direct] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Direct:
+    """Rows inserted straight from the source into a canonical table, without a stage table.
+
+    ``sql`` selects the typed rows (with ``source_row``, ``bad_col``, ``bad_reason``, ``raw``)
+    of the ``rows`` source rows of this table. The good rows are inserted in one pass; the query
+    runs a second time, for the rejects, only when fewer rows were good than read. This is the
+    path for the big table of a big export: materialising it twice costs more than the load.
+    """
+
+    sql: str
+    rows: int
+    params: dict[str, object] = field(default_factory=dict)
 
 
 StageFn = Callable[[Con, Input], Staged]
@@ -615,12 +632,61 @@ def insert_by_uuid(
     return loaded, duplicates
 
 
+def insert_direct(
+    con: Con, import_id: int, table: str, direct: Direct
+) -> tuple[int, int, str | None]:
+    """Insert the good rows of ``direct`` into ``table``; return (loaded, duplicates, rejects).
+
+    ``rejects`` names the temp table holding the bad rows, or is None when all rows were good. Duplicates (a uuid already loaded, or seen earlier in the file) are
+    removed after the insert, keeping the file's first row of each new uuid (rows are appended
+    in file order); the check is two hash aggregates when the table was empty before.
+    """
+    tbl = ident(table)
+    cols = [c for c in schema.columns(table) if c != "import_id"]
+    col_sql = ", ".join(ident(c) for c in cols)
+    params = {k: v for k, v in direct.params.items() if f"${k}" in direct.sql}
+    empty = not con.execute(f"SELECT 1 FROM {tbl} LIMIT 1").fetchall()
+    good = con.execute(
+        f"""INSERT INTO {tbl} ({col_sql}, import_id)
+            SELECT {col_sql}, $id FROM ({direct.sql}) WHERE bad_col IS NULL""",
+        {**params, "id": import_id},
+    ).fetchall()[0][0]
+    mine = f"FROM {tbl} WHERE import_id = $id"
+    distinct = con.execute(f"SELECT count(DISTINCT hash(uuid)) {mine}", {"id": import_id})
+    duplicates = 0
+    if not empty or distinct.fetchall()[0][0] != good:
+        duplicates = con.execute(
+            f"""DELETE FROM {tbl} WHERE rowid IN (
+                    SELECT rowid FROM (SELECT rowid, uuid,
+                                              row_number() OVER (PARTITION BY uuid ORDER BY rowid) AS rn
+                                       {mine}) n
+                    WHERE rn > 1 OR EXISTS (SELECT 1 FROM {tbl} o
+                                            WHERE o.import_id <> $id AND o.uuid = n.uuid))""",
+            {"id": import_id},
+        ).fetchall()[0][0]
+    if good == direct.rows:
+        return good - duplicates, duplicates, None
+    rejects = "_pab_rej_" + table
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {ident(rejects)} AS
+            SELECT source_row, bad_col, bad_reason, raw FROM ({direct.sql})
+            WHERE bad_col IS NOT NULL""",
+        params or None,
+    )
+    return good - duplicates, duplicates, rejects
+
+
 def finish(con: Con, item: Input, staged: Staged, *, source: str, start: float) -> FileReport:
     """Insert, write rejects and the imports row, check the accounting; return the report."""
+    rejects_from = staged.rejects_from
     if staged.loaded is None:
         loaded, duplicates = insert_by_uuid(con, item.import_id, staged.stages)
     else:
         loaded, duplicates = staged.loaded, staged.duplicates
+    for table, direct in staged.direct.items():
+        n, dup, rejects = insert_direct(con, item.import_id, table, direct)
+        loaded[table], duplicates = n, duplicates + dup
+        rejects_from += (rejects,) if rejects else ()
     rows_read = staged.rows_read
     seen_before = con.execute(
         "SELECT count(*) > 0 FROM imports WHERE sha256 = $sha", {"sha": item.sha256}
@@ -629,7 +695,7 @@ def finish(con: Con, item: Input, staged: Staged, *, source: str, start: float) 
         # The same bytes were loaded before: their bad rows are already in `rejects`.
         duplicates = rows_read - sum(loaded.values())
     else:
-        tables = ("_pab_pre", *staged.stages.values(), *staged.rejects_from)
+        tables = ("_pab_pre", *staged.stages.values(), *rejects_from)
         union = " UNION ALL ".join(
             f"SELECT source_row, bad_col, bad_reason, raw FROM {ident(t)} WHERE bad_col IS NOT NULL"
             for t in dict.fromkeys(tables)

@@ -303,8 +303,8 @@ def test_sql_in_data_values_and_names_stays_data(tmp_path):
     (tmp_path / "otel.json").write_text(json.dumps(otel))
     with Workspace() as ws:
         for p in paths.values():
-            ws.load_posthog(p, progress=False)
-        ws.load_posthog(flat, progress=False)
+            ws.load_posthog(p, keep_properties=True, progress=False)
+        ws.load_posthog(flat, keep_properties=True, progress=False)
         ws.load_spanlens(span, arm_column=EVIL2, prompt_name=EVIL, progress=False)
         ws.load_otel(tmp_path / "otel.json", attribute_map={"variant": EVIL}, progress=False)
         frame = pd.DataFrame({EVIL: [T], EVIL2: [EVIL]})
