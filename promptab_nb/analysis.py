@@ -255,6 +255,52 @@ def _cuped_moments(
 
 
 # -- public ------------------------------------------------------------------------------------
+# -- the per-unit table, cached ------------------------------------------------------------------
+# Most of an analysis is the per-unit query; the statistics run on its few per-variant sums. A
+# DuckDB workspace keeps the per-unit rows of its last UNIT_CACHE_SIZE queries in tables
+# `_pab_units_<key>`, so re-analysing (other options, a dashboard's redraw, a reopened file)
+# skips the query. The key hashes the SQL, its parameters and the data version (imports and
+# row counts of the event tables), so a load or a changed experiment never reads stale rows.
+UNIT_CACHE_SIZE = 4
+
+
+def _data_version(ws: Any) -> list[Any]:
+    return list(
+        ws._fetch(
+            """SELECT (SELECT coalesce(max(import_id), 0) FROM imports),
+                      (SELECT count(*) FROM exposures), (SELECT count(*) FROM generations),
+                      (SELECT count(*) FROM evaluations)"""
+        )[0]
+    )
+
+
+def _unit_table(ws: Any, sql: str, params: dict[str, Any]) -> tuple[str, bool]:
+    """A table holding the rows of the per-unit ``sql``: (name, is a temporary table to drop).
+
+    Engines other than a DuckDB workspace (Spark) get a temporary table each time.
+    """
+    import hashlib
+    import json
+
+    if not getattr(ws, "caches_units", False):
+        ws._execute(f"CREATE OR REPLACE TEMP TABLE _pab_units AS {sql}", params)
+        return "_pab_units", True
+    blob = json.dumps([sql, params, _data_version(ws)], default=str, sort_keys=True)
+    name = "_pab_units_" + hashlib.sha256(blob.encode()).hexdigest()[:24]
+    rows = ws._fetch("SELECT value FROM meta WHERE key = 'unit_cache'")
+    cached = list(json.loads(rows[0][0])) if rows else []
+    if not ws._fetch("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]):
+        ws._execute(f"CREATE OR REPLACE TABLE {ident(name)} AS {sql}", params)
+    cached = [n for n in cached if n != name] + [name]
+    for old in cached[:-UNIT_CACHE_SIZE]:
+        ws._execute(f"DROP TABLE IF EXISTS {ident(old)}")
+    ws._execute(
+        "INSERT OR REPLACE INTO meta VALUES ('unit_cache', $v)",
+        {"v": json.dumps(cached[-UNIT_CACHE_SIZE:])},
+    )
+    return ident(name), False
+
+
 def _check_options(
     exp: Experiment,
     metrics: Any,
@@ -400,10 +446,9 @@ def analyze(
     _check_flag(exp)
     ws = exp.ws
     params = _params(exp, start, end, multiple)
-    table = "_pab_units"
     with ws._lock:
+        table, temporary = _unit_table(ws, _per_unit_sql(exp, ms), params)
         try:
-            ws._execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_per_unit_sql(exp, ms)}", params)
             counts = dict(ws._fetch(f"SELECT variant, count(*) FROM {table} GROUP BY variant"))
             multi = ws._fetch(f"SELECT count(*) FROM {table} WHERE multi")[0][0]
             moments = {}
@@ -418,7 +463,8 @@ def analyze(
                 else:
                     moments[m.name] = ("user", _moments_user(ws, table, m, i, wins))
         finally:
-            ws._execute(f"DROP TABLE IF EXISTS {table}")
+            if temporary:
+                ws._execute(f"DROP TABLE IF EXISTS {table}")
     health = S.health(exp, counts, multi, multiple)
     return S.build_result(
         exp,

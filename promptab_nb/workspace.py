@@ -52,6 +52,9 @@ class Workspace:
     True
     """
 
+    # analysis keeps its per-unit tables in the workspace (see analysis._unit_table)
+    caches_units = True
+
     def __init__(
         self,
         path: str | Path | None = None,

@@ -383,3 +383,47 @@ def test_over_time_ends_at_the_full_analysis(loaded, metric) -> None:
     assert last.n_treatment == final.n
     assert last.estimate == pytest.approx(final["diff"], rel=1e-9)
     assert last.p_value == pytest.approx(final.p_value, rel=1e-9)
+
+
+# -- the per-unit cache ---------------------------------------------------------------------------
+def _cache_tables(ws) -> list[str]:
+    return sorted(
+        ws.sql(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_pab\\_units\\_%' ESCAPE '\\'"
+        ).table_name
+    )
+
+
+def test_reanalysis_reads_the_cached_per_unit_rows(loaded) -> None:
+    ws, exp = loaded
+    first = exp.analyze(["cost"]).to_pandas().set_index("variant")
+    (table,) = _cache_tables(ws)
+    # Doubling every cached cost shows the second analysis read the cache, not the events.
+    ws.con.execute(f'UPDATE "{table}" SET n0 = 2 * n0')
+    again = exp.analyze(["cost"], alpha=0.1).to_pandas().set_index("variant")
+    assert again["mean"].to_numpy() == pytest.approx(2 * first["mean"].to_numpy(), rel=1e-12)
+    assert _cache_tables(ws) == [table]
+
+
+def test_cache_is_not_used_after_a_load_or_for_another_query(loaded, tmp_path) -> None:
+    ws, exp = loaded
+    before = exp.analyze(["cost"]).to_pandas().set_index("variant")
+    (table,) = _cache_tables(ws)
+    ws.con.execute(f'UPDATE "{table}" SET n0 = 2 * n0')  # a stale cache must never be read
+    other = exp.analyze(["cost"], start="2000-01-01").to_pandas().set_index("variant")
+    assert other["mean"].to_numpy() == pytest.approx(before["mean"].to_numpy(), rel=1e-12)
+    # A load of new events changes the data version: the per-unit rows are computed afresh.
+    extra = [expo("late-x", "late-user", 0, "control"), gen("late-g", "late-user", 1, cost=5.0)]
+    ws.load_posthog(write(extra, tmp_path)["parquet"], progress=False)
+    after = exp.analyze(["cost"]).to_pandas().set_index("variant")
+    assert after.loc["control", "n"] == before.loc["control", "n"] + 1
+    assert after.loc["test", "mean"] == pytest.approx(before.loc["test", "mean"], rel=1e-12)
+
+
+def test_cache_keeps_the_last_few_queries(loaded) -> None:
+    from promptab_nb.analysis import UNIT_CACHE_SIZE
+
+    ws, exp = loaded
+    for metric in ("cost", "latency", "error_rate", "tokens_in", "tokens_out", "cost"):
+        exp.analyze([metric])
+    assert len(_cache_tables(ws)) == UNIT_CACHE_SIZE
