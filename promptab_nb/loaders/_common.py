@@ -17,8 +17,11 @@ All SQL text here is built from module constants; data values travel as paramete
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +66,15 @@ TEMP_TABLES = (
 )
 
 _MAX_LINE = 64 * 1024 * 1024
+
+# Temporary files of the load in progress (read_csv_rows), deleted when it ends.
+_TEMP_FILES: list[Path] = []
+
+
+def _remove_temp_files() -> None:
+    while _TEMP_FILES:
+        f = _TEMP_FILES.pop()
+        shutil.rmtree(f.parent, ignore_errors=True)
 
 
 def sql_str(text: str) -> str:
@@ -139,7 +151,9 @@ def load_all(
     from tqdm.auto import tqdm
 
     reports = []
-    with ws.transaction() as con:
+    with contextlib.ExitStack() as stack:
+        stack.callback(_remove_temp_files)
+        con = stack.enter_context(ws.transaction())
         next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][
             0
         ]
@@ -283,16 +297,24 @@ def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
 
 
 def read_csv_rows(con: Con, path: Path, compression: str | None) -> list[str]:
-    """``_pab_csv`` (all columns text, plus ``source_row``); malformed lines → ``_pab_pre``."""
+    """``_pab_csv`` (all columns text, plus ``_pab_row``); malformed lines → ``_pab_pre``.
+
+    The rows are copied, in file order, into a temporary Parquet file (deleted when the load
+    ends) and ``_pab_csv`` is a view of it: Parquet numbers its rows for free and is cheap to
+    read several times, where numbering CSV rows with a window held the whole file in memory
+    (a 6 GB export failed under a 1 GB memory limit).
+    """
     header = csv_header(con, path, compression)
+    tmp = Path(tempfile.mkdtemp(prefix="promptab_")) / "rows.parquet"
+    _TEMP_FILES.append(tmp)
+    positional = ", ".join(f"{ident(name, header)} AS c{i}" for i, name in enumerate(header))
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _pab_csv AS
-        SELECT row_number() OVER () AS _pab_row, *
-        FROM read_csv($path, columns = $cols, header = true, auto_detect = false,
-                      delim = ',', quote = '"', escape = '"', compression = $comp,
-                      store_rejects = true, rejects_table = '_pab_csv_rej',
-                      rejects_scan = '_pab_csv_scan', max_line_size = $max)
+        f"""
+        COPY (SELECT {positional} FROM read_csv($path, columns = $cols, header = true, auto_detect = false,
+                                     delim = ',', quote = '"', escape = '"', compression = $comp,
+                                     store_rejects = true, rejects_table = '_pab_csv_rej',
+                                     rejects_scan = '_pab_csv_scan', max_line_size = $max))
+        TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
         """,
         {
             "path": str(path),
@@ -300,6 +322,13 @@ def read_csv_rows(con: Con, path: Path, compression: str | None) -> list[str]:
             "comp": compression or "auto",
             "max": _MAX_LINE,
         },
+    )
+    # Columns are stored as c0, c1, ... (a header may name one `file_row_number`).
+    named = ", ".join(f"c{i} AS {ident(name, header)}" for i, name in enumerate(header))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW _pab_csv AS
+            SELECT file_row_number + 1 AS _pab_row, {named}
+            FROM read_parquet({sql_str(str(tmp))}, file_row_number = true)"""
     )
     con.execute(
         """
@@ -740,6 +769,7 @@ def finish(con: Con, item: Input, staged: Staged, *, source: str, start: float) 
     }
     for t in TEMP_TABLES:
         con.execute(f"DROP {'VIEW' if t in views else 'TABLE'} IF EXISTS {ident(t)}")
+    _remove_temp_files()
     return FileReport(
         file=item.name,
         format=item.label,
