@@ -65,7 +65,9 @@ TEMP_TABLES = (
     *(f"_pab_rej_{t}" for t in STAGES),
 )
 
-_MAX_LINE = 64 * 1024 * 1024
+# DuckDB's CSV reader buffers 16 lines of this size per thread: 64 MiB asked for 1 GiB blocks and
+# failed under a 1 GB memory limit. A longer line is rejected with the reason.
+_MAX_LINE = 8 * 1024 * 1024
 
 # Temporary files of the load in progress (read_csv_rows), deleted when it ends.
 _TEMP_FILES: list[Path] = []
@@ -314,7 +316,7 @@ def read_csv_rows(con: Con, path: Path, compression: str | None) -> list[str]:
                                      delim = ',', quote = '"', escape = '"', compression = $comp,
                                      store_rejects = true, rejects_table = '_pab_csv_rej',
                                      rejects_scan = '_pab_csv_scan', max_line_size = $max))
-        TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)
+        TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION snappy)
         """,
         {
             "path": str(path),
