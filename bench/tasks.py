@@ -40,9 +40,17 @@ def promptab_load_analyze(
     _emit(time.perf_counter() - t, _sums_from_result(res))
 
 
-def promptab_reanalyze(workspace: str) -> None:
+def promptab_reanalyze(workspace: str, cache: str = "warm") -> None:
+    """Analyse a loaded file workspace again; ``cache="cold"`` first drops the per-unit rows
+    kept by earlier analyses (untimed), so the per-unit query runs on the tables."""
     import promptab_nb as pab
 
+    if cache == "cold":
+        with pab.Workspace(workspace) as ws:
+            for (name,) in ws._fetch(
+                "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '_pab_units_')"
+            ):
+                ws._execute(f'DROP TABLE "{name}"')
     t = time.perf_counter()
     ws = pab.Workspace(workspace, memory_limit="1GB")
     exp = ws.experiment("bench")
