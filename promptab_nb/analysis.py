@@ -395,6 +395,10 @@ def analyze(
 ) -> ExperimentResult:
     """Compare every treatment with the control on each metric.
 
+    The per-unit rows are kept in the workspace (the last few queries, see ``_unit_table``), so
+    analysing again with other options, or after reopening a file workspace, skips the heavy
+    query; a load or a change of the experiment makes a new key.
+
     Parameters
     ----------
     metrics

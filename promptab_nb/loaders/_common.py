@@ -31,7 +31,7 @@ from typing import Any, Literal
 import duckdb
 
 from .. import schema
-from .._sql import ident
+from .._sql import ident, used_params
 from ..errors import DataError, PromptabError
 from . import _files
 from ._report import FileReport, LoadReport
@@ -668,14 +668,15 @@ def insert_direct(
 ) -> tuple[int, int, str | None]:
     """Insert the good rows of ``direct`` into ``table``; return (loaded, duplicates, rejects).
 
-    ``rejects`` names the temp table holding the bad rows, or is None when all rows were good. Duplicates (a uuid already loaded, or seen earlier in the file) are
-    removed after the insert, keeping the file's first row of each new uuid (rows are appended
-    in file order); the check is two hash aggregates when the table was empty before.
+    ``rejects`` names the temp table holding the bad rows, or is None when all rows were good.
+    Duplicates (a uuid already loaded, or seen earlier in the file) are deleted after the insert,
+    keeping the file's first row of each new uuid (rows are appended in file order). When the
+    table was empty, one count of distinct uuid hashes shows there are none.
     """
     tbl = ident(table)
     cols = [c for c in schema.columns(table) if c != "import_id"]
     col_sql = ", ".join(ident(c) for c in cols)
-    params = {k: v for k, v in direct.params.items() if f"${k}" in direct.sql}
+    params = used_params(direct.sql, dict(direct.params))
     empty = not con.execute(f"SELECT 1 FROM {tbl} LIMIT 1").fetchall()
     good = con.execute(
         f"""INSERT INTO {tbl} ({col_sql}, import_id)

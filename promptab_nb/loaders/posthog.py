@@ -306,8 +306,9 @@ def _generations(keep_properties: bool = False) -> _Type:
         # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
         if parse == "number":
             typed.append(f"{v if typ == 'DOUBLE' else f'TRY_CAST({v} AS BIGINT)'} AS {c}")
-            json_type = f"json_type(props, {_sql_str(f'$.{chr(34)}{prop}{chr(34)}')})"
-            bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {_sql_str(f'"{prop}"')})
+            quoted = '"' + prop + '"'
+            json_type = f"json_type(props, {_sql_str('$.' + quoted)})"
+            bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {_sql_str(quoted)})
                                                AND coalesce({json_type} <> 'NULL', false)
                             WHEN {v} IN (0, 1) THEN {json_type} = 'BOOLEAN'
                             ELSE {c} IS NULL OR isnan({v}) OR isinf({v}) OR {v} < 0 END)"""
