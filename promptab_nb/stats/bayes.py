@@ -6,12 +6,11 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import scipy.stats
-
 from .. import _html
 from .._checks import check
 from .._format import num
 from ..errors import InvalidArgumentError
+from . import _dist
 from ._types import MeanStats, PropStats, RatioStats
 from .means import _compare_core
 
@@ -87,8 +86,8 @@ def _normal_loss(mu: float, sd: float) -> tuple[float, float]:
     if sd == 0:
         return max(mu, 0.0), max(-mu, 0.0)
     z = mu / sd
-    pdf = scipy.stats.norm.pdf(z)
-    return sd * pdf + mu * scipy.stats.norm.cdf(z), sd * pdf - mu * scipy.stats.norm.cdf(-z)
+    pdf = _dist.norm_pdf(z)
+    return sd * pdf + mu * _dist.norm_cdf(z), sd * pdf - mu * _dist.norm_cdf(-z)
 
 
 def bayes(
@@ -146,8 +145,10 @@ def bayes(
         ctw = 1.0 if mu > 0 else (0.0 if mu < 0 else 0.5)
         lo = hi = mu
     else:
-        ctw = float(scipy.stats.norm.sf(0, loc=mu, scale=sd))
-        lo, hi = scipy.stats.norm.interval(ci_level, loc=mu, scale=sd)
+        ctw = float(_dist.norm_sf(0, loc=mu, scale=sd))
+        lo, hi = (
+            _dist.norm_ppf(q, loc=mu, scale=sd) for q in ((1 - ci_level) / 2, (1 + ci_level) / 2)
+        )
     loss_c, loss_t = _normal_loss(mu, sd)
     method = "gaussian bayesian" + (", relative (delta method)" if relative else "")
     method += ", flat prior" if prior is None else ", gaussian prior"

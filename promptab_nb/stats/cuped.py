@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import scipy.stats
 
 from .._checks import one_of
 from ..errors import InvalidArgumentError
+from . import _dist
 from ._types import Alternative, Comparison, CovStats
 from .means import _check_common, _compare_core, _Core, _finish, _interval, _pvalue
 
@@ -75,7 +75,7 @@ def _cuped_core(
         stat = np.where((rse == 0) & (est == 0), 0.0, stat)
     p = _pvalue(stat, core.df, alternative, "welch")
     prob = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-    q = scipy.stats.t.ppf(prob, core.df)
+    q = _dist.t_ppf(prob, core.df)
     lo, hi = _interval(est, q * rse, q * rse, alternative)
     return _Core(est, lo, hi, p, stat, core.df, rse), theta
 

@@ -10,10 +10,10 @@ import math
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-import scipy.stats
 
 from .._checks import check, one_of
 from ..errors import InvalidArgumentError
+from . import _dist
 from ._types import Alternative, Comparison, MeanStats, PropStats, RelMethod
 
 Dist = Literal["welch", "student", "normal"]
@@ -39,17 +39,20 @@ def _check_common(alpha: float, alternative: str, rel_method: str = "delta") -> 
 
 def _quantile(prob: float, df: Any, dist: Dist) -> Any:
     if dist == "normal":
-        return scipy.stats.norm.ppf(prob) * np.ones_like(np.asarray(df, dtype=float))
-    return scipy.stats.t.ppf(prob, df)
+        return _dist.norm_ppf(prob) * np.ones_like(np.asarray(df, dtype=float))
+    return _dist.t_ppf(prob, df)
 
 
 def _pvalue(stat: Any, df: Any, alternative: str, dist: Dist) -> Any:
-    d = scipy.stats.norm if dist == "normal" else scipy.stats.t(df)
+    if dist == "normal":
+        sf, cdf = _dist.norm_sf, _dist.norm_cdf
+    else:
+        sf, cdf = (lambda x: _dist.t_sf(x, df)), (lambda x: _dist.t_cdf(x, df))
     if alternative == "two-sided":
-        return 2 * d.sf(np.abs(stat))
+        return 2 * sf(np.abs(stat))
     if alternative == "greater":
-        return d.sf(stat)
-    return d.cdf(stat)
+        return sf(stat)
+    return cdf(stat)
 
 
 def _scale_df(va: Any, na: Any, vb: Any, nb: Any, dist: Dist) -> tuple[Any, Any]:

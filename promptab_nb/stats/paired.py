@@ -10,7 +10,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.stats
 
 from .._checks import check, one_of
 from ..errors import InvalidArgumentError
@@ -49,6 +48,8 @@ def mcnemar(b: int, c: int, *, n: int | None = None, alpha: float = 0.05) -> Com
         p-value of the exact binomial test of ``b`` vs ``c`` (H1: P(improve) ≠ P(regress)),
         equal to ``statsmodels...mcnemar(table, exact=True)``; ``statistic = min(b, c)``.
     """
+    import scipy.stats
+
     check(b, "b", ge=0, integer=True)
     check(c, "c", ge=0, integer=True)
     check(alpha, "alpha", gt=0, lt=1)
@@ -77,6 +78,8 @@ def paired_t(
     alternative: Alternative = "two-sided",
 ) -> Comparison:
     """Paired t test of mean(y − x) (equals ``scipy.stats.ttest_rel(y, x)``); unit of the scores."""
+    import scipy.stats
+
     _check(alpha, alternative)
     d = _pairs(x, y)
     n = d.size
@@ -105,6 +108,8 @@ def paired_t(
 
 def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float]:
     """Hodges–Lehmann estimate (median of Walsh averages) and its normal-approximation CI."""
+    import scipy.stats
+
     n = d.size
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2)
@@ -128,6 +133,8 @@ def wilcoxon(
     Hodges–Lehmann pseudo-median of ``y − x`` with its (normal-approximation) CI, in the unit
     of the scores.
     """
+    import scipy.stats
+
     _check(alpha, alternative)
     d = _pairs(x, y)
     if not (d != 0).any():

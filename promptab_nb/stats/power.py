@@ -12,9 +12,6 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-import scipy.optimize
-import scipy.stats
-
 from .. import _html
 from .._checks import check, one_of
 from .._format import num
@@ -95,6 +92,8 @@ def _abs_effect(d: _Design, mde: float) -> float:
 
 def _power(d: _Design, mde: float, n_total: float) -> float:
     """Power of one treatment-vs-control comparison with ``n_total`` units over all arms."""
+    import scipy.stats
+
     n_c, n_t = n_total * d.share_c, n_total * d.share_t
     alpha = d.alpha / (d.arms - 1)
     two = d.alternative == "two-sided"
@@ -183,6 +182,8 @@ class SampleSize:
 
 
 def _solve_n(d: _Design, mde: float, target: float) -> float:
+    import scipy.optimize
+
     def gap(n: float) -> float:
         return _power(d, mde, n) - target
 
@@ -244,6 +245,8 @@ def mde(
     Absolute (metric unit, or fraction for rates) or relative lift when ``relative``;
     proportions look for an increase (a decrease when ``alternative="less"``).
     """
+    import scipy.optimize
+
     d = _design(kind, baseline, sd, relative, alpha, alternative, split, arms)
     check(power, "power", gt=0, lt=1)
     check(n_total, "n_total", gt=0)

@@ -6,10 +6,10 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-import scipy.stats
 
 from .._checks import check, one_of
 from ..errors import InvalidArgumentError
+from . import _dist
 from ._types import Alternative, Comparison, PropStats, RelMethod
 from .means import _check_common, _Core, _finish, _interval, _method_name, _pvalue
 
@@ -53,7 +53,7 @@ def _ztest_core(
         stat = np.where(se_test > 0, shrunk / se_test, np.sign(shrunk) * np.inf)
         stat = np.where(shrunk == 0, 0.0, stat)
         p = _pvalue(stat, None, alternative, "normal")
-        z = scipy.stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha)
+        z = _dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha)
         if not relative:
             lo, hi = _interval(diff, z * se_ci + cc, z * se_ci + cc, alternative)
             return _Core(diff, np.clip(lo, -1, 1), np.clip(hi, -1, 1), p, stat, np.inf, se_ci)
@@ -180,8 +180,10 @@ def fisher_exact(
     _check_common(alpha, alternative)
     xc, nc, xt, nt = _props(control, treatment)
     table = [[xt, xc], [nt - xt, nc - xc]]
+    import scipy.stats
+
     p = float(scipy.stats.fisher_exact(table, alternative=alternative).pvalue)
-    z = float(scipy.stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
+    z = float(_dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
     note = _prop_note(xc, nc, xt, nt, relative)
     pc, pt = xc / nc, xt / nt
     if relative:
@@ -200,6 +202,8 @@ def fisher_exact(
         hi = math.inf
     elif alternative == "less":
         lo = -math.inf
+    import scipy.stats
+
     odds = scipy.stats.contingency.odds_ratio(table, kind="sample").statistic
     method = "fisher exact" + (", relative (Katz log CI)" if relative else ", Newcombe CI")
     return Comparison(
@@ -229,6 +233,8 @@ def chi_square(
     if (table.sum(axis=0) == 0).any():
         chi2, p = 0.0, 1.0
     else:
+        import scipy.stats
+
         res = scipy.stats.chi2_contingency(table, correction=correction)
         chi2, p = float(res.statistic), float(res.pvalue)
     core = core._replace(p_value=p, statistic=chi2, df=1.0)

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 from .._checks import check
 from .._format import num
 from ..errors import InvalidArgumentError
+from . import _dist
 from ._types import Comparison
 
 # Rows of bootstrap indices drawn at once; bounds memory at about 8 MB per 1,000 units.
@@ -66,6 +66,8 @@ def quantile_ci(values: Sequence[float] | np.ndarray, q: float, alpha: float = 0
     check(alpha, "alpha", gt=0, lt=1)
     x = np.sort(_values(values, "values", 1))
     n = x.size
+    import scipy.stats
+
     binom = scipy.stats.binom(n, q)
     lo = int(binom.ppf(alpha / 2))
     hi = int(binom.ppf(1 - alpha / 2)) + 1
@@ -146,7 +148,7 @@ def quantile_test(
     millions of values; the per-arm intervals are conservative, so the test is slightly so too.
     """
     check(alpha, "alpha", gt=0, lt=1)
-    z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+    z = float(_dist.norm_ppf(1 - alpha / 2))
     c, t = quantile_ci(control_values, q, alpha), quantile_ci(treatment_values, q, alpha)
     se_c, se_t = (c.ci_high - c.ci_low) / (2 * z), (t.ci_high - t.ci_low) / (2 * z)
     note = "; ".join(n for n in (c.note, t.note) if n) or None
@@ -157,7 +159,7 @@ def quantile_test(
         stat = 0.0 if diff == 0 else math.copysign(math.inf, diff)
     else:
         stat = diff / se
-        p = float(2 * scipy.stats.norm.sf(abs(stat)))
+        p = float(2 * _dist.norm_sf(abs(stat)))
     method = f"quantile difference (p{q * 100:g}, order statistics)"
     if not relative:
         return Comparison(

@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 
 from .._checks import check
 from ..errors import InvalidArgumentError
@@ -43,6 +42,7 @@ class SequentialComparison(Comparison):
 @lru_cache(maxsize=64)
 def _best_ratio(alpha: float) -> float:
     """r = τ²/V minimising the half-width factor (1 + r)/r · (log(1/α) + ½ log(1 + r))."""
+    import scipy.optimize
 
     def width(log_r: float) -> float:
         r = math.exp(log_r)

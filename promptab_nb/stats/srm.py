@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import scipy.stats
 
 from .. import _html
 from .._checks import check, one_of
 from .._format import pval
 from ..errors import InvalidArgumentError
+from . import _dist
 
 # PostHog flags a sample ratio mismatch at p < 0.001: frequent checks make 0.05 far too noisy.
 SRM_THRESHOLD = 0.001
@@ -126,10 +126,12 @@ def srm(
         if obs.size != 2:
             raise InvalidArgumentError("method='binomial' needs exactly two arms")
         share = shares[1] / shares.sum()
+        import scipy.stats
+
         p = float(scipy.stats.binomtest(int(obs[1]), int(obs.sum()), share).pvalue)
         name = "exact binomial"
     else:
-        p = float(scipy.stats.chi2.sf(stat, df))
+        p = float(_dist.chi2_sf(stat, df))
         name = "chi-square goodness of fit" + (" (Yates)" if correction else "")
     p = 1.0 if math.isnan(p) else min(p, 1.0)
     return SRMResult(

@@ -1,0 +1,51 @@
+"""The scipy.special-based distribution functions equal scipy.stats (they call the same code)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from promptab_nb.stats import _dist
+
+X = np.array([-40.0, -6.5, -1.96, -0.3, 0.0, 0.4, 1.0, 2.5, 8.0, 39.0, np.inf, -np.inf, np.nan])
+Q = np.array([0.0, 1e-12, 0.001, 0.025, 0.3, 0.5, 0.8, 0.975, 0.999999, 1.0])
+DF = [0.5, 1.0, 2.0, 3.7, 29.0, 1e3, 1e7]
+
+
+def same(a, b) -> None:
+    np.testing.assert_allclose(a, b, rtol=1e-14, atol=0, equal_nan=True)
+
+
+def test_normal_functions_equal_scipy() -> None:
+    same(_dist.norm_ppf(Q), scipy.stats.norm.ppf(Q))
+    same(_dist.norm_cdf(X), scipy.stats.norm.cdf(X))
+    same(_dist.norm_sf(X), scipy.stats.norm.sf(X))
+    same(_dist.norm_pdf(X), scipy.stats.norm.pdf(X))
+    same(_dist.norm_sf(0.3, loc=1.2, scale=0.7), scipy.stats.norm.sf(0.3, loc=1.2, scale=0.7))
+    same(_dist.norm_ppf(0.9, loc=-2, scale=3), scipy.stats.norm.ppf(0.9, loc=-2, scale=3))
+
+
+@pytest.mark.parametrize("df", DF)
+def test_student_t_functions_equal_scipy(df: float) -> None:
+    same(_dist.t_ppf(Q, df), scipy.stats.t.ppf(Q, df))
+    same(_dist.t_cdf(X, df), scipy.stats.t.cdf(X, df))
+    same(_dist.t_sf(X, df), scipy.stats.t.sf(X, df))
+
+
+@pytest.mark.parametrize("df", [1, 2, 5, 30, 400])
+def test_chi_square_sf_equals_scipy(df: int) -> None:
+    x = np.array([0.0, 0.01, 1.0, 3.84, 50.0, 1e4])
+    same(_dist.chi2_sf(x, df), scipy.stats.chi2.sf(x, df))
+
+
+def test_analysis_path_does_not_import_scipy_stats() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, promptab_nb as pab, promptab_nb.analysis, promptab_nb._analysis_stats; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
