@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.tasks import MEMORY_LIMIT
+
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"
 
@@ -162,7 +164,8 @@ def main() -> None:
     (ROOT / "RESULTS.md").write_text(
         f"# Benchmark results\n\nMachine: {machine}. Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
         f"\n\nSeconds are measured inside each task's process (excluding interpreter start); "
-        f"peak RSS is the task process's maximum resident set size.\n\n{table}\n\n"
+        f"peak RSS is the task process's maximum resident set size. DuckDB tasks run with "
+        f"memory_limit = {MEMORY_LIMIT}.\n\n{table}\n\n"
         f"Agreement of every tool's per-variant numbers (1e-9 relative): {'OK' if ok else 'FAILED'}\n"
     )
     if not ok:
