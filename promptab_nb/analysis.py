@@ -254,7 +254,6 @@ def _cuped_moments(
     return {r[0]: dict(zip(keys, map(float, r[1:]), strict=True)) for r in rows}
 
 
-# -- public ------------------------------------------------------------------------------------
 # -- the per-unit table, cached ------------------------------------------------------------------
 # Most of an analysis is the per-unit query; the statistics run on its few per-variant sums. A
 # DuckDB workspace keeps the per-unit rows of its last UNIT_CACHE_SIZE queries in tables
@@ -301,6 +300,7 @@ def _unit_table(ws: Any, sql: str, params: dict[str, Any]) -> tuple[str, bool]:
     return ident(name), False
 
 
+# -- public ------------------------------------------------------------------------------------
 def _check_options(
     exp: Experiment,
     metrics: Any,
