@@ -346,13 +346,17 @@ def read_csv_rows(con: Con, path: Path, compression: str | None) -> list[str]:
     return header
 
 
-def read_docs(con: Con, path: Path, fmt: str, compression: str | None) -> None:
+def read_docs(
+    con: Con, path: Path, fmt: str, compression: str | None, *, lines_read: bool = False
+) -> None:
     """``_pab_docs(source_row, doc, bad_col, bad_reason, raw)``: JSON documents of a file.
 
     A ``.json`` file holding one (possibly pretty-printed) document gives one row; JSON lines give
-    one row per line, invalid lines flagged (and later rejected).
+    one row per line, invalid lines flagged (and later rejected). ``lines_read``: ``_pab_lines``
+    and ``_pab_pre`` already hold the file's lines.
     """
-    read_lines(con, path, compression)
+    if not lines_read:
+        read_lines(con, path, compression)
     rows = con.execute("SELECT line FROM _pab_lines ORDER BY source_row LIMIT 1").fetchall()
     first = rows[0] if rows else None
     n_lines = con.execute("SELECT count(*) FROM _pab_lines").fetchall()[0][0]
@@ -399,7 +403,20 @@ def read_docs(con: Con, path: Path, fmt: str, compression: str | None) -> None:
     con.execute("DROP TABLE _pab_lines")
 
 
-def read_records(con: Con, item: Input) -> int:
+def one_object_per_line(con: Con) -> bool:
+    """True when every line of ``_pab_lines`` is (or, if invalid, means to be) one JSON object
+    and none is an API page holding a ``data`` array: such lines need no unrolling."""
+    return not con.execute(
+        """
+        SELECT 1 FROM _pab_lines
+        WHERE NOT starts_with(ltrim(line), '{')
+           OR (contains(line, '"data"') AND TRY(json_type(line, '$.data')) = 'ARRAY')
+        LIMIT 1
+        """
+    ).fetchall()
+
+
+def read_records(con: Con, item: Input, *, lines_read: bool = False) -> int:
     """``_pab_rec(source_row, rec, bad_col, bad_reason, raw)``: one JSON object per input row.
 
     CSV rows become objects of their (text) cells; a JSON array, or an object holding a ``data``
@@ -421,7 +438,7 @@ def read_records(con: Con, item: Input) -> int:
             """
         )
     elif item.fmt in ("json", "jsonl"):
-        read_docs(con, item.path, item.fmt, item.compression)
+        read_docs(con, item.path, item.fmt, item.compression, lines_read=lines_read)
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE _pab_rec AS

@@ -83,7 +83,12 @@ def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
 def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
     # Read whole lines as text (via the shared reader) so that a line that is not JSON is kept
     # and rejected rather than silently skipped by the JSON reader.
-    _common.read_records(con, item)
+    if item.fmt == "jsonl":
+        assert item.path is not None
+        _common.read_lines(con, item.path, item.compression)
+        if _common.one_object_per_line(con):
+            return _jsonl_source(con, item)
+    _common.read_records(con, item, lines_read=item.fmt == "jsonl")
     present = {
         k
         for (k,) in con.execute(
@@ -103,7 +108,8 @@ def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
         SELECT source_row, rec ->> '$.uuid' AS uuid, rec ->> '$.event' AS event,
                rec ->> '$.distinct_id' AS distinct_id, rec ->> '$.person_id' AS person_id,
                rec ->> '$.timestamp' AS ts_raw,
-               CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' ELSE CAST(p AS VARCHAR) END AS props,
+               CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' WHEN json_type(p) = 'NULL' THEN NULL
+                    ELSE CAST(p AS VARCHAR) END AS props,
                rec AS raw
         FROM j
         """
@@ -120,6 +126,57 @@ def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
         ts_raw="ts_raw",
         props="props",
         raw="raw",
+    )
+
+
+# The envelope of an event line; properties stay JSON text (or a string holding JSON).
+_ENVELOPE = _common.sql_str(
+    '{"uuid": "VARCHAR", "event": "VARCHAR", "distinct_id": "VARCHAR", "person_id": "VARCHAR", '
+    '"timestamp": "VARCHAR", "properties": "JSON"}'
+)
+
+
+def _jsonl_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
+    """JSON lines of one event object each (the usual export): each line parsed once into its
+    envelope, with no unrolling, re-serialising or renumbering of records (which made a 100 k-user
+    export load 3× slower). Lines that are not valid JSON go to ``_pab_pre``."""
+    present = {
+        k
+        for (k,) in con.execute(
+            """SELECT DISTINCT unnest(json_keys(line)) FROM
+               (SELECT line FROM _pab_lines WHERE json_valid(line) LIMIT 1000)"""
+        ).fetchall()
+    }
+    if present:
+        _require(Path(item.name), present)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _pab_raw AS
+        SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r FROM _pab_lines
+        """
+    )
+    con.execute("DROP TABLE _pab_lines")
+    con.execute(
+        """
+        INSERT INTO _pab_pre
+        SELECT source_row, '(line)',
+               CASE WHEN json_valid(line) THEN 'row is not a JSON object'
+                    ELSE 'line is not valid JSON' END, line
+        FROM _pab_raw WHERE r IS NULL
+        """
+    )
+    props = "CAST(r.properties AS VARCHAR)"
+    return Source(
+        frm="(SELECT * FROM _pab_raw WHERE r IS NOT NULL)",
+        source_row="source_row",
+        uuid="r.uuid",
+        event="r.event",
+        distinct_id="r.distinct_id",
+        person_id="r.person_id",
+        ts='TRY_CAST(r."timestamp" AS TIMESTAMPTZ)',
+        ts_raw='r."timestamp"',
+        props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
+        raw="line",
     )
 
 

@@ -330,3 +330,37 @@ def test_sql_in_data_values_and_names_stays_data(tmp_path):
                     "('s1', 'f1', 'g1')", [EVIL])  # fmt: skip
         assert len(fr) == 1
         assert ws.counts()["generations"] == 7
+
+
+JSONL_CASES = [c for c in CASES if c.file.endswith(".jsonl") and c.loader == "posthog"]
+
+
+@pytest.mark.parametrize("case", JSONL_CASES, ids=[c.name for c in JSONL_CASES])
+def test_jsonl_fast_path_equals_general_reader(tmp_path, monkeypatch, case):
+    """JSON lines of one object each take a fast path; it must load exactly what the general
+    reader (arrays, API pages) loads, rejects and their reasons included."""
+    from promptab_nb.loaders import _common
+
+    path = tmp_path / case.file
+    data = case.content() if callable(case.content) else case.content
+    path.write_bytes(data)  # type: ignore[arg-type]
+
+    def load() -> tuple:
+        with Workspace() as ws:
+            try:
+                report = ws.load_posthog(path, progress=False)
+            except PromptabError as err:
+                return (type(err).__name__,)
+            frames = [
+                ws.sql(f"SELECT * EXCLUDE (import_id) FROM {t} ORDER BY ALL")
+                for t in ("exposures", "generations", "evaluations")
+            ]
+            frames.append(ws.sql('SELECT source_row, "column", reason FROM rejects ORDER BY ALL'))
+            return report.rows_read, report.loaded, report.reasons, frames
+
+    fast = load()
+    monkeypatch.setattr(_common, "one_object_per_line", lambda con: False)
+    general = load()
+    assert general[:3] == fast[:3]
+    for a, b in zip(general[3:] and general[3], fast[3:] and fast[3], strict=True):
+        pd.testing.assert_frame_equal(a, b)
