@@ -488,7 +488,7 @@ def record_source(keys: Iterable[str]) -> str:
     """The good records of ``_pab_rec`` with their top-level ``keys`` parsed once into ``p``."""
     spec = json.dumps({k: "VARCHAR" for k in keys})
     return (
-        f"(SELECT source_row, raw, from_json(rec, {sql_str(spec)}) AS p "
+        f"(SELECT source_row, raw, unnest([from_json(rec, {sql_str(spec)})]) AS p "
         "FROM _pab_rec WHERE bad_col IS NULL)"
     )
 
