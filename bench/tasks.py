@@ -16,8 +16,8 @@ FLAG = "prompt-experiment"
 VARIANTS = {"control": "v1", "test": "v2"}
 METRICS = ("cost", "latency", "error_rate", "pass_rate")
 # DuckDB's memory limit for every DuckDB task (baseline and promptab alike): with the Python
-# process around it (numpy, pandas, scipy), 800 MB keeps the peak RSS under 1 GiB.
-MEMORY_LIMIT = "800MB"
+# process around it (numpy, pandas, scipy), 700 MB keeps the peak RSS under 1 GiB.
+MEMORY_LIMIT = "700MB"
 
 
 def _emit(seconds: float, sums: dict[str, Any] | None = None, **extra: Any) -> None:

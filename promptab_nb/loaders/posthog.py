@@ -295,6 +295,10 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
         for t in types
     )
     unparsed = " AND ".join(f"{t.p} IS NULL" for t in types)
+    # (ltrim copies the text: only for the rare rows that do not start with '{')
+    not_object = (
+        "(CASE WHEN starts_with(props, '{') THEN false ELSE NOT starts_with(ltrim(props), '{') END)"
+    )
     typed = "".join(", " + x.format(p=t.p) for t in types for x in t.typed)
     # A column several tables share (trace_id, variant) takes the value of the row's type.
     cols: dict[str, list[tuple[str, str]]] = {}
@@ -316,17 +320,20 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
                CASE WHEN distinct_id IS NULL OR distinct_id = '' THEN 1
                     WHEN ts IS NULL THEN 2
                     WHEN props IS NULL THEN 3
-                    WHEN {unparsed} AND NOT json_valid(props) THEN 4 END AS _pre
+                    WHEN {not_object} AND json_valid(props) THEN 5
+                    WHEN ({unparsed} OR {not_object}) AND NOT json_valid(props) THEN 4 END AS _pre
         FROM s
     ),
     t AS (SELECT *{typed} FROM c)
     SELECT source_row, uuid, event, ts, distinct_id, person_id, {", ".join(outs)},
            CASE _pre WHEN 1 THEN 'distinct_id' WHEN 2 THEN 'timestamp' WHEN 3 THEN 'properties'
-                     WHEN 4 THEN 'properties' ELSE CASE {bad_col} END END AS bad_col,
+                     WHEN 4 THEN 'properties' WHEN 5 THEN 'properties'
+                     ELSE CASE {bad_col} END END AS bad_col,
            CASE _pre WHEN 1 THEN 'distinct_id is empty'
                      WHEN 2 THEN 'timestamp is missing or not a date-time'
                      WHEN 3 THEN 'properties is empty'
-                     WHEN 4 THEN 'properties is not valid JSON' ELSE CASE {bad_reason} END END
+                     WHEN 4 THEN 'properties is not valid JSON'
+                     WHEN 5 THEN 'properties is not a JSON object' ELSE CASE {bad_reason} END END
                AS bad_reason,
            CASE WHEN _pre IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
     FROM t

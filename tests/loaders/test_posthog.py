@@ -122,3 +122,14 @@ def test_missing_required_column_is_named(ws, tmp_path):
     path.write_text("uuid,event,timestamp,properties\n1,$ai_generation,2026-01-01,{}\n")
     with pytest.raises(MissingColumnError, match="bad.csv has no column 'distinct_id'"):
         ws.load_posthog(path, progress=False)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_properties_that_are_not_an_object_are_rejected(ws, tmp_path, fmt):
+    events = [E.gen("g1", "u1", 1), E.gen("g2", "u1", 2), E.gen("g3", "u1", 3)]
+    events[1]["properties"] = [1, 2]
+    events[2]["properties"] = 42
+    r = ws.load_posthog(E.write(events, tmp_path)[fmt], progress=False)
+    accounted(r)
+    assert r.loaded["generations"] == 1
+    assert r.reasons == {"properties is not a JSON object": 2}
