@@ -89,15 +89,7 @@ def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
         if _common.one_object_per_line(con):
             return _jsonl_source(con, item)
     _common.read_records(con, item, lines_read=item.fmt == "jsonl")
-    present = {
-        k
-        for (k,) in con.execute(
-            """SELECT DISTINCT unnest(json_keys(rec)) FROM
-               (SELECT rec FROM _pab_rec WHERE bad_col IS NULL LIMIT 1000)"""
-        ).fetchall()
-    }
-    if present:
-        _require(Path(item.name), present)
+    _require_keys(con, item, "SELECT rec AS doc FROM _pab_rec WHERE bad_col IS NULL")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _pab_raw AS
@@ -140,15 +132,7 @@ def _jsonl_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
     """JSON lines of one event object each (the usual export): each line parsed once into its
     envelope, with no unrolling, re-serialising or renumbering of records (which made a 100 k-user
     export load 3× slower). Lines that are not valid JSON go to ``_pab_pre``."""
-    present = {
-        k
-        for (k,) in con.execute(
-            """SELECT DISTINCT unnest(json_keys(line)) FROM
-               (SELECT line FROM _pab_lines WHERE json_valid(line) LIMIT 1000)"""
-        ).fetchall()
-    }
-    if present:
-        _require(Path(item.name), present)
+    _require_keys(con, item, "SELECT line AS doc FROM _pab_lines WHERE json_valid(line)")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _pab_raw AS
@@ -220,6 +204,19 @@ def _csv_source(con: duckdb.DuckDBPyConnection, path: Path, compression: str | N
         props=props,
         params=params,
     )
+
+
+def _require_keys(con: duckdb.DuckDBPyConnection, item: Input, docs: str) -> None:
+    """Check the top-level keys of the first 1000 JSON documents of ``docs`` (a query of a
+    ``doc`` column) for the required columns; a file without good documents is not checked."""
+    present = {
+        k
+        for (k,) in con.execute(
+            f"SELECT DISTINCT unnest(json_keys(doc)) FROM ({docs} LIMIT 1000)"
+        ).fetchall()
+    }
+    if present:
+        _require(Path(item.name), present)
 
 
 def _require(path: Path, present: set[str]) -> None:
@@ -320,8 +317,8 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
                CASE WHEN distinct_id IS NULL OR distinct_id = '' THEN 1
                     WHEN ts IS NULL THEN 2
                     WHEN props IS NULL THEN 3
-                    WHEN {not_object} AND json_valid(props) THEN 5
-                    WHEN ({unparsed} OR {not_object}) AND NOT json_valid(props) THEN 4 END AS _pre
+                    WHEN {not_object} THEN CASE WHEN json_valid(props) THEN 5 ELSE 4 END
+                    WHEN {unparsed} AND NOT json_valid(props) THEN 4 END AS _pre
         FROM s
     ),
     t AS (SELECT *{typed} FROM c)
