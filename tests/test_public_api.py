@@ -41,13 +41,21 @@ def test_every_public_name_resolves() -> None:
         assert getattr(pab, name) is not None, name
 
 
-def test_import_is_light() -> None:
-    code = (
-        "import sys, promptab_nb; "
-        "print(any(m in sys.modules for m in ('matplotlib', 'ipywidgets', 'scipy')))"
-    )
+def _loads_any(imports: str, modules: tuple[str, ...]) -> bool:
+    """Whether ``import {imports}`` in a fresh interpreter loads any of ``modules``."""
+    code = f"import sys, {imports}; print(any(m in sys.modules for m in {modules!r}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    return out.stdout.strip() == "True"
+
+
+def test_import_is_light() -> None:
+    assert not _loads_any("promptab_nb", ("matplotlib", "ipywidgets", "scipy"))
+
+
+def test_analysis_path_does_not_import_scipy_stats() -> None:
+    # the t/normal/chi-square functions come from scipy.special (promptab_nb.stats._dist)
+    imports = "promptab_nb.analysis, promptab_nb._analysis_stats"
+    assert not _loads_any(imports, ("scipy.stats",))
 
 
 def test_error_tree() -> None:
