@@ -8,7 +8,6 @@ adds nothing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -16,9 +15,11 @@ from typing import Any, Literal
 from .. import schema
 from .._sql import ident
 from ..errors import InvalidArgumentError, MissingColumnError
-from . import _common
-from ._common import Con, Field, Input, Kind, Staged
+from ._context import Con, Input, LoadContext, sql_str
+from ._load import load_all
+from ._read import count, empty_pre
 from ._report import LoadReport
+from ._stage import Field, Kind, Staged, typed_stage
 
 FrameKind = Literal["generations", "evaluations", "exposures"]
 
@@ -104,8 +105,9 @@ def load_frame(
             )
     label = name or f"<{lib} frame>"
 
-    def stage(con: Con, item: Input) -> Staged:
-        found = [r[0] for r in con.execute("DESCRIBE SELECT * FROM _pab_frame").fetchall()]
+    def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
+        frame, rec = ctx.t("frame"), ctx.t("rec")
+        found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {frame}").fetchall()]
         full = {c: c for c in canon if c in found and c not in mapping.values()}
         full.update(mapping)
         for c, src in full.items():
@@ -132,13 +134,13 @@ def load_frame(
             )
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _pab_rec AS
-            SELECT row_number() OVER () AS source_row, {", ".join(texts)} FROM _pab_frame
+            CREATE OR REPLACE TEMP TABLE {rec} AS
+            SELECT row_number() OVER () AS source_row, {", ".join(texts)} FROM {frame}
             """
         )
         raw = (
             "CAST(json_object("
-            + ", ".join(f"{_common.sql_str(c)}, {ident(c)}" for c in full)
+            + ", ".join(f"{sql_str(c)}, {ident(c)}" for c in full)
             + ") AS VARCHAR)"
         )
         fields = [
@@ -157,7 +159,7 @@ def load_frame(
                 sel.append(f"NULL AS {ident(c)}")
         keep = ("_uuid",)
         uuid = f"nullif({ident('uuid')}, '')" if "uuid" in full else "NULL::VARCHAR"
-        source = f"(SELECT source_row, {raw} AS raw, {uuid} AS _uuid, * FROM _pab_rec)"
+        source = f"(SELECT source_row, {raw} AS raw, {uuid} AS _uuid, * FROM {rec})"
         checks = []
         if kind == "evaluations":
             checks.append(
@@ -165,25 +167,21 @@ def load_frame(
                  else f"{'passed' if 'passed' in full else 'score'} IS NULL",
                  "passed", "passed and score are missing")
             )  # fmt: skip
-        stage_name = _common.STAGES[kind]
-        con.execute(_common.typed_stage(stage_name, source, fields, sel, checks, keep=keep))
-        _common.empty_pre(con)
-        n = con.execute("SELECT count(*) FROM _pab_rec").fetchall()[0][0]
-        return Staged(rows_read=n, stages={kind: stage_name})
+        stage_name = ctx.stage(kind)
+        con.execute(typed_stage(stage_name, source, fields, sel, checks, keep=keep))
+        empty_pre(con, ctx)
+        return Staged(rows_read=count(con, rec), stages={kind: stage_name})
 
-    def digest(con: Con) -> str:
-        _common.register(con, "_pab_frame", df)
+    def digest(con: Con, ctx: LoadContext) -> str:
+        frame = ident(ctx.register(con, "frame", df))
         # The same rows loaded with another mapping or kind are another load.
         head = json.dumps({"kind": kind, "columns": mapping}, sort_keys=True)
         return con.execute(
             "SELECT sha256($head || coalesce(string_agg(CAST(t AS VARCHAR), chr(10)), '')) "
-            "FROM _pab_frame t",
+            f"FROM {frame} t",
             {"head": head},
         ).fetchall()[0][0]
 
-    try:
-        return _common.load_all(ws, [(label, lib, None, None, digest)], source="frame",
-                                stage=stage, progress=False)  # fmt: skip
-    finally:
-        with contextlib.suppress(Exception):  # nothing registered when the load failed early
-            ws.con.unregister("_pab_frame")
+    # The frame is registered inside the load, which unregisters it when it ends.
+    return load_all(ws, [(label, lib, None, None, digest)], source="frame", stage=stage,
+                    progress=False)  # fmt: skip

@@ -14,9 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgumentError
-from . import _common, _files
-from ._common import Con, Field, Input, Staged, key, nested
+from . import _files
+from ._context import Con, Input, LoadContext
+from ._load import load_all, prepare_paths
+from ._read import key, nested, read_records, record_source
 from ._report import LoadReport
+from ._stage import Field, Staged, typed_stage
 
 _OBS_KEYS = (
     "id", "traceId", "type", "startTime", "endTime", "completionStartTime", "userId", "name",
@@ -94,11 +97,14 @@ _SCORE_FIELDS = [
     Field("string_value", key("stringValue"), "text", "stringValue"),
 ]
 
-_SCORE_SOURCE = f"""(
+
+def _score_source(ctx: LoadContext) -> str:
+    return f"""(
     SELECT r.*, g.distinct_id AS _gen_distinct_id, g.person_id AS _gen_person_id
-    FROM {_common.record_source(_SCORE_KEYS)} r
+    FROM {record_source(ctx, _SCORE_KEYS)} r
     LEFT JOIN generations g ON g.uuid = r.p['observationId']
 )"""
+
 
 _BOOL_TEXT = "lower(coalesce(string_value, CAST(value AS VARCHAR)))"
 _SCORE_SELECT = [
@@ -125,11 +131,12 @@ _SCORE_CHECKS = [
 ]  # fmt: skip
 
 
-def _stage_observations(con: Con, item: Input) -> Staged:
-    rows_read = _common.read_records(con, item)
-    sql = _common.typed_stage(
-        "_pab_gen",
-        _common.record_source(_OBS_KEYS),
+def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
+    rows_read = read_records(con, ctx, item)
+    stage = ctx.stage("generations")
+    sql = typed_stage(
+        stage,
+        record_source(ctx, _OBS_KEYS),
         _OBS_FIELDS,
         _OBS_SELECT,
         [("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing")],
@@ -141,21 +148,22 @@ def _stage_observations(con: Con, item: Input) -> Staged:
         ],
     )  # fmt: skip
     con.execute(sql)
-    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
+    return Staged(rows_read=rows_read, stages={"generations": stage})
 
 
-def _stage_scores(con: Con, item: Input, threshold: float | None) -> Staged:
-    rows_read = _common.read_records(con, item)
-    sql = _common.typed_stage(
-        "_pab_eval",
-        _SCORE_SOURCE,
+def _stage_scores(con: Con, ctx: LoadContext, item: Input, threshold: float | None) -> Staged:
+    rows_read = read_records(con, ctx, item)
+    stage = ctx.stage("evaluations")
+    sql = typed_stage(
+        stage,
+        _score_source(ctx),
         _SCORE_FIELDS,
         _SCORE_SELECT,
         _SCORE_CHECKS,
         keep=("_gen_distinct_id", "_gen_person_id"),
     )
     con.execute(sql, {"threshold": threshold})
-    return Staged(rows_read=rows_read, stages={"evaluations": "_pab_eval"})
+    return Staged(rows_read=rows_read, stages={"evaluations": stage})
 
 
 def load_langfuse(
@@ -201,20 +209,18 @@ def load_langfuse(
         raise InvalidArgumentError("pass observations= and/or scores= (paths of the export).")
     fmts = ("csv", "json", "jsonl")
     obs_rows = (
-        _common.prepare_paths(observations, source="langfuse", formats=fmts)
+        prepare_paths(observations, source="langfuse", formats=fmts)
         if observations is not None
         else []
     )
     score_rows = (
-        _common.prepare_paths(scores, source="langfuse", formats=fmts) if scores is not None else []
+        prepare_paths(scores, source="langfuse", formats=fmts) if scores is not None else []
     )
     score_names = {r[0] for r in score_rows}
 
-    def stage(con: Con, item: Input) -> Staged:
+    def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         if item.name in score_names:
-            return _stage_scores(con, item, pass_threshold)
-        return _stage_observations(con, item)
+            return _stage_scores(con, ctx, item, pass_threshold)
+        return _stage_observations(con, ctx, item)
 
-    return _common.load_all(
-        ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress
-    )
+    return load_all(ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress)

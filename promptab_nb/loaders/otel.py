@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidArgumentError, MissingColumnError
-from . import _common, _files
-from ._common import Con, Field, Input, Staged, sql_str
+from . import _files
+from ._context import Con, Input, LoadContext, sql_str
+from ._load import load_all, prepare_paths
+from ._read import count, pre_from_rec, read_docs
 from ._report import LoadReport
+from ._stage import Field, Staged, typed_stage
 
 # Canonical fields a user may map to an attribute of their own.
 MAPPABLE = (
@@ -32,13 +35,16 @@ MAPPABLE = (
 
 _NANOS = "TRY_CAST({} AS HUGEINT)"
 
-_SPANS = """
-CREATE OR REPLACE TEMP TABLE _pab_rec AS
+
+def _spans(ctx: LoadContext) -> str:
+    """SQL of ``rec``: one row per span of the documents of ``docs``."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE {ctx.t("rec")} AS
 WITH d AS (
     SELECT source_row AS doc_row, bad_col, bad_reason, raw,
            CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceSpans') = 'ARRAY'
                 THEN from_json(json_extract(doc, '$.resourceSpans'), '["JSON"]') END AS rs
-    FROM _pab_docs
+    FROM {ctx.t("docs")}
 ),
 r AS (
     SELECT doc_row, generate_subscripts(rs, 1) AS i, unnest(rs) AS res FROM d WHERE rs IS NOT NULL
@@ -76,16 +82,22 @@ SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, rec, res_att
 FROM u
 """
 
-# One row per (span, attribute); span attributes come before the resource's (first one wins).
-_ATTRS = """
-CREATE OR REPLACE TEMP TABLE _pab_attr AS
+
+_KV = sql_str('[{"key": "VARCHAR", "value": "JSON"}]')
+
+
+def _attrs(ctx: LoadContext) -> str:
+    """SQL of ``attr``: one row per (span, attribute); span attributes come before the
+    resource's (first one wins)."""
+    rec = ctx.t("rec")
+    return f"""
+CREATE OR REPLACE TEMP TABLE {ctx.t("attr")} AS
 WITH a AS (
-    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(rec, '$.attributes'),
-           '[{"key": "VARCHAR", "value": "JSON"}]')) AS kv
-    FROM _pab_rec WHERE bad_col IS NULL AND json_type(rec, '$.attributes') = 'ARRAY'
+    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(rec, '$.attributes'), {_KV})) AS kv
+    FROM {rec} WHERE bad_col IS NULL AND json_type(rec, '$.attributes') = 'ARRAY'
     UNION ALL
-    SELECT source_row, 1, unnest(from_json(res_attrs, '[{"key": "VARCHAR", "value": "JSON"}]'))
-    FROM _pab_rec WHERE bad_col IS NULL AND json_type(res_attrs) = 'ARRAY'
+    SELECT source_row, 1, unnest(from_json(res_attrs, {_KV}))
+    FROM {rec} WHERE bad_col IS NULL AND json_type(res_attrs) = 'ARRAY'
 )
 SELECT source_row, lvl, kv.key AS key,
        coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
@@ -105,12 +117,14 @@ def _mapped(field: str) -> str:
     return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field})"
 
 
-_PIVOT = f"""(
+def _pivot(ctx: LoadContext) -> str:
+    """The good spans with their attributes pivoted into columns."""
+    return f"""(
     SELECT r.source_row, r.raw, r.p, a.*
     FROM (SELECT source_row, raw, from_json(rec, '{{"traceId": "VARCHAR", "spanId": "VARCHAR",
                  "name": "VARCHAR", "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
                  "status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}') AS p
-          FROM _pab_rec WHERE bad_col IS NULL) r
+          FROM {ctx.t("rec")} WHERE bad_col IS NULL) r
     LEFT JOIN (
         SELECT source_row AS a_row,
                count(*) FILTER (WHERE key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
@@ -133,9 +147,10 @@ _PIVOT = f"""(
                {_mapped("ttft_s")} AS m_ttft_s,
                '{{' || coalesce(string_agg(to_json(key) || ':' || to_json(val), ',')
                               FILTER (WHERE lvl = 0), '') || '}}' AS attrs
-        FROM _pab_attr GROUP BY source_row
+        FROM {ctx.t("attr")} GROUP BY source_row
     ) a ON a.a_row = r.source_row
 )"""
+
 
 _START = _NANOS.format("p['startTimeUnixNano']")
 _END = _NANOS.format("p['endTimeUnixNano']")
@@ -186,30 +201,26 @@ _FIRST = [
 ]  # fmt: skip
 
 
-def _stage(con: Con, item: Input, amap: Mapping[str, str]) -> Staged:
+def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> Staged:
     assert item.path is not None
-    _common.read_docs(con, item.path, item.fmt, item.compression)
-    con.execute(_SPANS)
-    con.execute("DROP TABLE _pab_docs")
-    good, total = con.execute(
-        "SELECT count(*) FILTER (WHERE bad_col IS NULL), count(*) FROM _pab_rec"
-    ).fetchall()[0]
+    read_docs(con, ctx, item.path, item.fmt, item.compression)
+    con.execute(_spans(ctx))
+    con.execute(f"DROP TABLE {ctx.t('docs')}")
+    good = count(con, ctx.t("rec"), "bad_col IS NULL")
+    total = count(con, ctx.t("rec"))
     if total and not good:
         raise MissingColumnError(
             f"{item.name} has no spans: no document holds resourceSpans[].scopeSpans[].spans[]."
             " Export traces as OTLP JSON (collector file exporter or /v1/traces body)."
         )
-    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]  # undecodable lines
-    con.execute(
-        "INSERT INTO _pab_pre SELECT source_row, bad_col, bad_reason, raw FROM _pab_rec "
-        "WHERE bad_col IS NOT NULL"
-    )
-    con.execute(_ATTRS)
+    unread = pre_from_rec(con, ctx)  # undecodable lines, then the flagged spans
+    con.execute(_attrs(ctx))
     rows_read = unread + total
-    sql = _common.typed_stage("_pab_gen", _PIVOT, _FIELDS, _SELECT, first_checks=_FIRST,
-                              keep=("n_genai", "attrs"))  # fmt: skip
+    stage = ctx.stage("generations")
+    sql = typed_stage(stage, _pivot(ctx), _FIELDS, _SELECT, first_checks=_FIRST,
+                      keep=("n_genai", "attrs"))  # fmt: skip
     con.execute(sql, {f"m_{f}": amap.get(f) for f in MAPPABLE})
-    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
+    return Staged(rows_read=rows_read, stages={"generations": stage})
 
 
 def load_otel(
@@ -265,7 +276,9 @@ def load_otel(
             raise InvalidArgumentError(
                 f"attribute_map[{k!r}] == {v!r}, must be an attribute name such as 'app.cost_usd'."
             )
-    rows = _common.prepare_paths(path, source="otel", formats=("json", "jsonl"))
-    return _common.load_all(
-        ws, rows, source="otel", stage=lambda con, item: _stage(con, item, amap), progress=progress
-    )
+    rows = prepare_paths(path, source="otel", formats=("json", "jsonl"))
+
+    def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
+        return _stage(con, ctx, item, amap)
+
+    return load_all(ws, rows, source="otel", stage=stage, progress=progress)

@@ -5,25 +5,27 @@ JSON lines (``properties`` nested; ``.gz``/``.zst`` too), a split export's ``man
 CSV with a ``properties`` JSON column or flattened ``properties.$x`` / ``*.properties.$x`` columns.
 Each file is staged into a temporary table of raw text columns, checked row by row in SQL (bad rows
 → ``rejects`` with the column and reason), each row's properties are parsed once with ``from_json``
-into a typed struct, and the shared pipeline (:mod:`._common`) inserts the result in one
+into a typed struct, and the shared pipeline (:mod:`._load`) inserts the result in one
 transaction, skipping events already loaded (by ``uuid``).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import duckdb
+import json
+from dataclasses import dataclass
 
 from .._sql import ident, used_params
-from ..errors import MissingColumnError
-from . import _common, _files
-from ._common import Input, Staged, sql_str
+from . import _files
+from ._context import Con, Input, LoadContext, sql_str
+from ._load import load_paths
+from ._posthog_read import REQUIRED, Source, source
+from ._read import count
 from ._report import LoadReport
+from ._stage import Direct, Staged
 
-REQUIRED = ("event", "distinct_id", "timestamp", "properties")
+__all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
+
 OPTIONAL = ("uuid", "person_id")
 EVENTS = {
     "$feature_flag_called": "exposures",
@@ -32,207 +34,10 @@ EVENTS = {
 }
 
 
-# -- sources: every format becomes a relation with the columns of `Source` -------------------
-# The typed stages below read it once per event type (a filter on `event`, which Parquet skips
-# cheaply), so a Parquet file is never copied into a text table first.
-@dataclass(frozen=True)
-class Source:
-    """SQL expressions over ``frm`` giving one raw event per row (``ts`` already typed)."""
-
-    frm: str
-    source_row: str
-    uuid: str
-    event: str
-    distinct_id: str
-    person_id: str
-    ts: str
-    ts_raw: str  # text of the timestamp, only used to hash events without a uuid
-    props: str
-    raw: str = "NULL::VARCHAR"
-    params: dict[str, object] = field(default_factory=dict)
-
-
-def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
-    def text(c: str) -> str:
-        return f"CAST({ident(c)} AS VARCHAR)" if c in cols else "NULL::VARCHAR"
-
-    props = "properties" if cols["properties"] in ("VARCHAR", "JSON") else "to_json(properties)"
-    # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
-    # other types go through their text, as every text timestamp does.
-    ts_type = cols["timestamp"]
-    ts_raw = 'CAST("timestamp" AS VARCHAR)'
-    ts = (
-        'CAST("timestamp" AS TIMESTAMPTZ)'
-        if ts_type in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
-        else f"TRY_CAST({ts_raw} AS TIMESTAMPTZ)"
-    )
-    return Source(
-        frm="read_parquet($path, file_row_number = true)",
-        source_row="file_row_number + 1",
-        uuid=text("uuid"),
-        event=text("event"),
-        distinct_id=text("distinct_id"),
-        person_id=text("person_id"),
-        ts=ts,
-        ts_raw=ts_raw,
-        props=f"CAST({props} AS VARCHAR)",
-        params={"path": str(path)},
-    )
-
-
-def _json_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
-    # Read whole lines as text (via the shared reader) so that a line that is not JSON is kept
-    # and rejected rather than silently skipped by the JSON reader.
-    if item.fmt == "jsonl":
-        assert item.path is not None
-        _common.read_lines(con, item.path, item.compression)
-        if _common.one_object_per_line(con):
-            return _jsonl_source(con, item)
-    _common.read_records(con, item, lines_read=item.fmt == "jsonl")
-    _require_keys(con, item, "SELECT rec AS doc FROM _pab_rec WHERE bad_col IS NULL")
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        WITH j AS (
-            SELECT source_row, rec, json_extract(rec, '$.properties') AS p
-            FROM _pab_rec WHERE bad_col IS NULL
-        )
-        SELECT source_row, rec ->> '$.uuid' AS uuid, rec ->> '$.event' AS event,
-               rec ->> '$.distinct_id' AS distinct_id, rec ->> '$.person_id' AS person_id,
-               rec ->> '$.timestamp' AS ts_raw,
-               CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' WHEN json_type(p) = 'NULL' THEN NULL
-                    ELSE CAST(p AS VARCHAR) END AS props,
-               rec AS raw
-        FROM j
-        """
-    )
-    con.execute("DROP TABLE _pab_rec")
-    return Source(
-        frm="_pab_raw",
-        source_row="source_row",
-        uuid="uuid",
-        event="event",
-        distinct_id="distinct_id",
-        person_id="person_id",
-        ts="TRY_CAST(ts_raw AS TIMESTAMPTZ)",
-        ts_raw="ts_raw",
-        props="props",
-        raw="raw",
-    )
-
-
-# The envelope of an event line; properties stay JSON text (or a string holding JSON).
-_ENVELOPE = _common.sql_str(
-    '{"uuid": "VARCHAR", "event": "VARCHAR", "distinct_id": "VARCHAR", "person_id": "VARCHAR", '
-    '"timestamp": "VARCHAR", "properties": "JSON"}'
-)
-
-
-def _jsonl_source(con: duckdb.DuckDBPyConnection, item: Input) -> Source:
-    """JSON lines of one event object each (the usual export): each line parsed once into its
-    envelope, with no unrolling, re-serialising or renumbering of records (which made a 100 k-user
-    export load 3× slower). Lines that are not valid JSON go to ``_pab_pre``."""
-    _require_keys(con, item, "SELECT line AS doc FROM _pab_lines WHERE json_valid(line)")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _pab_raw AS
-        SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r FROM _pab_lines
-        """
-    )
-    con.execute("DROP TABLE _pab_lines")
-    con.execute(
-        """
-        INSERT INTO _pab_pre
-        SELECT source_row, '(line)',
-               CASE WHEN json_valid(line) THEN 'row is not a JSON object'
-                    ELSE 'line is not valid JSON' END, line
-        FROM _pab_raw WHERE r IS NULL
-        """
-    )
-    props = "CAST(r.properties AS VARCHAR)"
-    return Source(
-        frm="(SELECT * FROM _pab_raw WHERE r IS NOT NULL)",
-        source_row="source_row",
-        uuid="r.uuid",
-        event="r.event",
-        distinct_id="r.distinct_id",
-        person_id="r.person_id",
-        ts='TRY_CAST(r."timestamp" AS TIMESTAMPTZ)',
-        ts_raw='r."timestamp"',
-        props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
-        raw="line",
-    )
-
-
-def _csv_source(con: duckdb.DuckDBPyConnection, path: Path, compression: str | None) -> Source:
-    header = _common.read_csv_rows(con, path, compression)
-    # The UI export names columns after the query: `uuid` or `*.uuid`, and properties either as
-    # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
-    by_name: dict[str, str] = {}
-    flat: dict[str, str] = {}
-    for col in header:
-        name = col[2:] if col.startswith("*.") else col
-        if name.startswith("properties.") and len(name) > len("properties."):
-            flat.setdefault(name[len("properties.") :], col)
-        else:
-            by_name.setdefault(name, col)
-    present = set(by_name) | ({"properties"} if flat else set())
-    _require(path, present)
-    params: dict[str, object] = {}
-    if "properties" in by_name:
-        props = ident(by_name["properties"], header)
-    else:
-        # Property names are data: they travel as parameters, the columns through ident().
-        pairs = []
-        for i, (prop, col) in enumerate(flat.items()):
-            params[f"k{i}"] = prop
-            pairs.append(f"$k{i}, {ident(col, header)}")
-        props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
-
-    def col(name: str) -> str:
-        return ident(by_name[name], header) if name in by_name else "NULL::VARCHAR"
-
-    return Source(
-        frm="_pab_csv",
-        source_row="_pab_row",
-        uuid=col("uuid"),
-        event=col("event"),
-        distinct_id=col("distinct_id"),
-        person_id=col("person_id"),
-        ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
-        ts_raw=col("timestamp"),
-        props=props,
-        params=params,
-    )
-
-
-def _require_keys(con: duckdb.DuckDBPyConnection, item: Input, docs: str) -> None:
-    """Check the top-level keys of the first 1000 JSON documents of ``docs`` (a query of a
-    ``doc`` column) for the required columns; a file without good documents is not checked."""
-    present = {
-        k
-        for (k,) in con.execute(
-            f"SELECT DISTINCT unnest(json_keys(doc)) FROM ({docs} LIMIT 1000)"
-        ).fetchall()
-    }
-    if present:
-        _require(Path(item.name), present)
-
-
-def _require(path: Path, present: set[str]) -> None:
-    missing = [c for c in REQUIRED if c not in present]
-    if missing:
-        raise MissingColumnError(
-            f"{path.name} has no column {missing[0]!r} (found: {', '.join(sorted(present))}). "
-            "Export the events with uuid, event, distinct_id, person_id, timestamp and properties "
-            "(PostHog batch export or 'Export all columns')."
-        )
-
-
 # -- validation and typing ------------------------------------------------------------------
 # One pass over the source: per row, hash a uuid where there is none, parse the properties once
 # (``from_json`` into a struct of the keys of the row's event type), type and check them; the
-# first problem found is the row's reject reason. The result is one stage table, ``_pab_st``,
+# first problem found is the row's reject reason. The result is one stage table, ``st``,
 # seen per canonical table through a view; ``_other_rejects`` takes rows of no promptab_nb type.
 _RAW = (
     'to_json(struct_pack(uuid := uuid, event := event, distinct_id := distinct_id, "timestamp" := ts,'
@@ -271,18 +76,13 @@ def _base(src: Source, where: str) -> str:
         FROM {src.frm} WHERE {where}"""
 
 
-_sql_str = sql_str
-
-
 def _spec(keys: dict[str, str]) -> str:
-    import json
-
-    return _sql_str(json.dumps(keys))
+    return sql_str(json.dumps(keys))
 
 
 def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     """SQL of every source row of the event ``types``, typed and checked (one parse per row)."""
-    is_ = {t.event: f"event = {_sql_str(t.event)}" for t in types}
+    is_ = {t.event: f"event = {sql_str(t.event)}" for t in types}
     # unnest([x]) computes x once: a plain projection of x is inlined into every expression that
     # reads it, and DuckDB does not share the copies under CASE (one JSON parse per reference
     # made the stage 10-25× slower).
@@ -308,7 +108,7 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
         outs.append(f"CASE {whens} END AS {ident(name)}")
     bad_col = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_col.format(p=t.p)}" for t in types)
     bad_reason = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_reason.format(p=t.p)}" for t in types)
-    events = ", ".join(_sql_str(t.event) for t in types)
+    events = ", ".join(sql_str(t.event) for t in types)
     return f"""
     WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
     s AS (SELECT *, {parse} FROM b),
@@ -363,13 +163,13 @@ _GEN_TEXT = {
 def _generations(keep_properties: bool = False) -> _Type:
     typed, cols, reasons = [], [], []
     for prop, col, typ, parse in _GEN_NUMBERS:
-        v, c = f"{{p}}[{_sql_str(prop)}]", ident(col)
+        v, c = f"{{p}}[{sql_str(prop)}]", ident(col)
         # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
         if parse == "number":
             typed.append(f"{v if typ == 'DOUBLE' else f'TRY_CAST({v} AS BIGINT)'} AS {c}")
             quoted = '"' + prop + '"'
-            json_type = f"json_type(props, {_sql_str('$.' + quoted)})"
-            bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {_sql_str(quoted)})
+            json_type = f"json_type(props, {sql_str('$.' + quoted)})"
+            bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {sql_str(quoted)})
                                                AND coalesce({json_type} <> 'NULL', false)
                             WHEN {v} IN (0, 1) THEN {json_type} = 'BOOLEAN'
                             ELSE {c} IS NULL OR isnan({v}) OR isinf({v}) OR {v} < 0 END)"""
@@ -380,13 +180,11 @@ def _generations(keep_properties: bool = False) -> _Type:
                 f"({v} IS NOT NULL AND ({c} IS NULL OR isnan({c}::DOUBLE) "
                 f"OR isinf({c}::DOUBLE) OR {c} < 0))"
             )
-        cols.append(f"WHEN {bad} THEN {_sql_str('properties.' + prop)}")
-        reasons.append(
-            f"WHEN {bad} THEN {_sql_str('properties.' + prop + ' is not a number >= 0')}"
-        )
+        cols.append(f"WHEN {bad} THEN {sql_str('properties.' + prop)}")
+        reasons.append(f"WHEN {bad} THEN {sql_str('properties.' + prop + ' is not a number >= 0')}")
     typed += ["{p}['$ai_http_status'] AS _status", "lower({p}['$ai_is_error']) AS _err"]
     err_bad = "_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')"
-    columns = {name: f"{{p}}[{_sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
+    columns = {name: f"{{p}}[{sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
     columns.update(
         latency_s="latency_s",
         ttft_s="ttft_s",
@@ -474,12 +272,12 @@ def _exposures() -> _Type:
     )
 
 
-def _other_rejects(src: Source) -> str:
-    """Rows of no promptab_nb event type → ``_pab_pre``; an unused type keeps no raw copy."""
-    types = ", ".join(_sql_str(t) for t in EVENTS)
+def _other_rejects(ctx: LoadContext, src: Source) -> str:
+    """Rows of no promptab_nb event type → ``pre``; an unused type keeps no raw copy."""
+    types = ", ".join(sql_str(t) for t in EVENTS)
     where = f"{src.event} IS NULL OR {src.event} NOT IN ({types})"
     return f"""
-    INSERT INTO _pab_pre
+    INSERT INTO {ctx.t("pre")}
     WITH b AS ({_base(src, where)}),
     c AS (
         SELECT *, CASE WHEN event IS NULL OR event = '' THEN 'event'
@@ -499,50 +297,36 @@ def _other_rejects(src: Source) -> str:
 
 
 def _stage_file(
-    con: duckdb.DuckDBPyConnection, item: Input, *, keep_properties: bool = False
+    con: Con, ctx: LoadContext, item: Input, *, keep_properties: bool = False
 ) -> Staged:
-    """Stage one PostHog file: exposures and evaluations into ``_pab_st`` (seen through the
-    views ``_pab_exp`` and ``_pab_eval``), rows of other types into ``_pab_pre``; generations,
-    most of an export, go straight from the file into their table (:class:`_common.Direct`)."""
-    path = Path(item.name)
-    if item.fmt == "parquet":
-        cols = dict(
-            con.execute(
-                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet($p))",
-                {"p": str(path)},
-            ).fetchall()
-        )
-        _require(path, set(cols))
-        _common.empty_pre(con)
-        src = _parquet_source(path, cols)
-    elif item.fmt in ("jsonl", "json"):
-        src = _json_source(con, item)
-    else:
-        src = _csv_source(con, path, item.compression)
+    """Stage one PostHog file: exposures and evaluations into ``st`` (seen through the views
+    ``exp`` and ``eval``), rows of other types into ``pre``; generations, most of an export, go
+    straight from the file into their table (:class:`._stage.Direct`)."""
+    src = source(con, ctx, item)
 
     def run(sql: str) -> list:
         return con.execute(sql, used_params(sql, src.params) or None).fetchall()
 
-    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
+    unread = count(con, ctx.t("pre"))
     gen = _generations(keep_properties)
     n, n_gen = run(
-        f"SELECT count(*), count(*) FILTER ({src.event} = {_sql_str(gen.event)}) FROM {src.frm}"
+        f"SELECT count(*), count(*) FILTER ({src.event} = {sql_str(gen.event)}) FROM {src.frm}"
     )[0]
     small = (_evaluations(), _exposures())
-    run(f"CREATE OR REPLACE TEMP TABLE _pab_st AS {_stage_sql(src, small)}")
+    run(f"CREATE OR REPLACE TEMP TABLE {ctx.t('st')} AS {_stage_sql(src, small)}")
     stages = {}
     for t in small:
-        stage = _common.STAGES[t.table]
+        stage = ctx.stage(t.table)
         cols_sql = ", ".join(ident(c) for c in t.columns)
         con.execute(
-            f"""CREATE OR REPLACE TEMP VIEW {stage} AS
+            f"""CREATE OR REPLACE TEMP VIEW {ident(stage)} AS
                 SELECT source_row, uuid, ts, distinct_id, person_id, {cols_sql}, bad_col,
                        bad_reason, raw
-                FROM _pab_st WHERE event = {_sql_str(t.event)}"""
+                FROM {ctx.t("st")} WHERE event = {sql_str(t.event)}"""
         )
         stages[t.table] = stage
-    run(_other_rejects(src))
-    direct = _common.Direct(_stage_sql(src, (gen,)), n_gen, src.params)
+    run(_other_rejects(ctx, src))
+    direct = Direct(_stage_sql(src, (gen,)), n_gen, src.params)
     return Staged(rows_read=unread + n, stages=stages, direct={"generations": direct})
 
 
@@ -586,4 +370,4 @@ def load_posthog(
         A file's extension is not Parquet, JSON lines or CSV.
     """
     stage = functools.partial(_stage_file, keep_properties=bool(keep_properties))
-    return _common.load_paths(ws, path, source="posthog", stage=stage, progress=progress)
+    return load_paths(ws, path, source="posthog", stage=stage, progress=progress)

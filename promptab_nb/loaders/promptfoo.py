@@ -13,14 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import MissingColumnError
-from . import _common, _files
-from ._common import Con, Field, Input, Staged, key, nested
+from . import _files
+from ._context import Con, Input, LoadContext
+from ._load import load_all, prepare_paths
+from ._read import count, key, nested, pre_from_rec, read_docs, record_source
 from ._report import LoadReport
+from ._stage import Field, Staged, typed_stage
 
 # Result rows as JSON objects, whatever the shape of the file.
 _RESULTS = """
-CREATE OR REPLACE TEMP TABLE _pab_rec AS
-WITH d AS (SELECT doc FROM _pab_docs),
+CREATE OR REPLACE TEMP TABLE {rec} AS
+WITH d AS (SELECT doc FROM {docs}),
 rows AS (
     SELECT generate_subscripts(l, 1) AS idx, CAST(unnest(l) AS VARCHAR) AS rec
     FROM (SELECT CASE
@@ -121,16 +124,16 @@ INSERT INTO offline_results (run_id, version, item_id, repeat_idx, prompt, outpu
                              latency_s, input_tokens, output_tokens, cost_usd, cached, attempts)
 SELECT $run, version, item_id, repeat_idx, prompt, output, error, latency_s, input_tokens,
        output_tokens, cost_usd, cached, CASE WHEN cached THEN 0 ELSE 1 END
-FROM _pab_res
+FROM {res}
 """
 
 # The overall pass/fail per result, then each named score.
 _INSERT_SCORES = """
 INSERT INTO offline_scores (run_id, version, item_id, repeat_idx, scorer, value, passed, error)
-SELECT $run, version, item_id, repeat_idx, 'promptfoo', score, success, error FROM _pab_res
+SELECT $run, version, item_id, repeat_idx, 'promptfoo', score, success, error FROM {res}
 UNION ALL
 SELECT $run, version, item_id, repeat_idx, k, TRY_CAST(named ->> k AS DOUBLE), NULL, NULL
-FROM (SELECT *, unnest(json_keys(named)) AS k FROM _pab_res WHERE json_type(named) = 'OBJECT')
+FROM (SELECT *, unnest(json_keys(named)) AS k FROM {res} WHERE json_type(named) = 'OBJECT')
 """
 
 _INSERT_RUN = """
@@ -144,19 +147,19 @@ SELECT $run, $name, json_object('source', 'promptfoo', 'file', $file, 'items',
        json_object('evalId', $eval_id, 'format_version', $fmt_version),
        coalesce(TRY_CAST($created AS TIMESTAMPTZ), now()), $seconds,
        count(*) FILTER (WHERE NOT cached), count(*) FILTER (WHERE cached)
-FROM _pab_res
+FROM {res}
 """
 
 
-def _meta(con: Con) -> dict[str, Any]:
+def _meta(con: Con, ctx: LoadContext) -> dict[str, Any]:
     row = con.execute(
-        """
+        f"""
         SELECT doc ->> '$.evalId', coalesce(doc ->> '$.results.version', doc ->> '$.version'),
                coalesce(doc ->> '$.results.timestamp', doc ->> '$.timestamp'),
                doc ->> '$.config.description',
                TRY_CAST(doc ->> '$.results.stats.durationMs' AS DOUBLE) / 1000,
                json_type(doc, '$.results')
-        FROM _pab_docs
+        FROM {ctx.t("docs")}
         """
     ).fetchall()[0]
     return dict(
@@ -164,49 +167,43 @@ def _meta(con: Con) -> dict[str, Any]:
     )
 
 
-def _stage(con: Con, item: Input) -> Staged:
+def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
     assert item.path is not None
-    _common.read_docs(con, item.path, item.fmt, item.compression)
-    n_docs = con.execute("SELECT count(*) FROM _pab_docs").fetchall()[0][0]
-    bad = con.execute("SELECT count(*) FROM _pab_docs WHERE bad_col IS NOT NULL").fetchall()[0][0]
+    read_docs(con, ctx, item.path, item.fmt, item.compression)
+    n_docs = count(con, ctx.t("docs"))
+    bad = count(con, ctx.t("docs"), "bad_col IS NOT NULL")
     if n_docs != 1 or bad:
         raise MissingColumnError(
             f"{item.name} is not one promptfoo results document ({n_docs} JSON documents, {bad} "
             "invalid). Write it with `promptfoo eval --output results.json`."
         )
-    meta = _meta(con)
+    meta = _meta(con, ctx)
     if meta["results"] is None:
         raise MissingColumnError(
             f"{item.name} has no 'results' (not a promptfoo --output results.json file)."
         )
-    con.execute(_RESULTS)
-    unread = con.execute("SELECT count(*) FROM _pab_pre").fetchall()[0][0]
-    con.execute(
-        "INSERT INTO _pab_pre SELECT source_row, bad_col, bad_reason, raw FROM _pab_rec "
-        "WHERE bad_col IS NOT NULL"
-    )
-    rows_read = unread + con.execute("SELECT count(*) FROM _pab_rec").fetchall()[0][0]
-    con.execute(
-        _common.typed_stage("_pab_off", _common.record_source(_KEYS), _FIELDS, _SELECT, _CHECKS)
-    )
+    con.execute(ctx.sql(_RESULTS))
+    rec, off = ctx.t("rec"), ctx.name("off")
+    rows_read = pre_from_rec(con, ctx) + count(con, rec)
+    con.execute(typed_stage(off, record_source(ctx, _KEYS), _FIELDS, _SELECT, _CHECKS))
     run_id = "promptfoo-" + (meta["eval_id"] or item.sha256[:16])
-    good = con.execute("SELECT count(*) FROM _pab_off WHERE bad_col IS NULL").fetchall()[0][0]
-    if con.execute("SELECT count(*) FROM offline_runs WHERE run_id = $r", {"r": run_id}).fetchall()[
-        0
-    ][0]:
-        return Staged(rows_read, rejects_from=("_pab_off",), loaded={"offline_results": 0},
+    good = count(con, ctx.t("off"), "bad_col IS NULL")
+    if count(con, "offline_runs", "run_id = $r", {"r": run_id}):
+        return Staged(rows_read, rejects_from=(off,), loaded={"offline_results": 0},
                       duplicates=good)  # fmt: skip
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _pab_res AS
-        SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
-                       AS INTEGER) AS repeat_idx
-        FROM _pab_off WHERE bad_col IS NULL
-        """
+        ctx.sql(
+            """
+            CREATE OR REPLACE TEMP TABLE {res} AS
+            SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
+                           AS INTEGER) AS repeat_idx
+            FROM {off} WHERE bad_col IS NULL
+            """
+        )
     )
     also: dict[str, int] = {}
-    loaded = con.execute(_INSERT_RESULTS, {"run": run_id}).fetchall()[0][0]
-    also["offline_scores"] = con.execute(_INSERT_SCORES, {"run": run_id}).fetchall()[0][0]
+    loaded = con.execute(ctx.sql(_INSERT_RESULTS), {"run": run_id}).fetchall()[0][0]
+    also["offline_scores"] = con.execute(ctx.sql(_INSERT_SCORES), {"run": run_id}).fetchall()[0][0]
     if loaded:
         params = {
             "run": run_id,
@@ -217,9 +214,9 @@ def _stage(con: Con, item: Input) -> Staged:
             "created": meta["created"],
             "seconds": meta["seconds"],
         }
-        also["offline_runs"] = con.execute(_INSERT_RUN, params).fetchall()[0][0]
-    con.execute("DROP TABLE _pab_res")
-    return Staged(rows_read, rejects_from=("_pab_off",), loaded={"offline_results": loaded},
+        also["offline_runs"] = con.execute(ctx.sql(_INSERT_RUN), params).fetchall()[0][0]
+    con.execute(ctx.sql("DROP TABLE {res}"))
+    return Staged(rows_read, rejects_from=(off,), loaded={"offline_results": loaded},
                   duplicates=0, also=also)  # fmt: skip
 
 
@@ -250,5 +247,5 @@ def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> Loa
     DataError
         A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
     """
-    rows = _common.prepare_paths(path, source="promptfoo", formats=("json",))
-    return _common.load_all(ws, rows, source="promptfoo", stage=_stage, progress=progress)
+    rows = prepare_paths(path, source="promptfoo", formats=("json",))
+    return load_all(ws, rows, source="promptfoo", stage=_stage, progress=progress)

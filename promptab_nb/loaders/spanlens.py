@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._sql import ident
+from .._sql import ident, used_params
 from ..errors import InvalidArgumentError, MissingColumnError
-from . import _common, _files
-from ._common import Con, Field, Input, Staged, key
+from . import _files
+from ._context import Con, Input, LoadContext
+from ._load import load_all, prepare_paths
+from ._read import key, read_records, record_source
 from ._report import LoadReport
+from ._stage import Field, Staged, typed_stage
 
 KEYS = (
     "id", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms",
@@ -55,21 +58,21 @@ def _fields(csv: bool) -> list[Field]:
     ]
 
 
-def _arms_table(con: Con, arms: Any) -> None:
-    """``_pab_armmap(trace_id, variant)`` from a pandas/polars/Arrow frame or a dict."""
+def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
+    """``armmap(trace_id, variant)`` from a pandas/polars/Arrow frame or a dict."""
     if isinstance(arms, dict):
         import pyarrow as pa
 
         arms = pa.table({"trace_id": list(arms), "variant": list(arms.values())})
     try:
-        _common.register(con, "_pab_arms_in", arms)
+        arms_in = ident(ctx.register(con, "arms_in", arms))
     except Exception as err:
         raise InvalidArgumentError(
             f"arms must be a pandas, polars or Arrow frame with columns trace_id and variant "
             f"(got {type(arms).__name__})."
         ) from err
     try:
-        found = [r[0] for r in con.execute("DESCRIBE SELECT * FROM _pab_arms_in").fetchall()]
+        found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {arms_in}").fetchall()]
         for need in ("trace_id", "variant"):
             if need not in found:
                 raise MissingColumnError(
@@ -78,32 +81,39 @@ def _arms_table(con: Con, arms: Any) -> None:
                 )
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _pab_armmap AS
+            CREATE OR REPLACE TEMP TABLE {ctx.t("armmap")} AS
             SELECT CAST({ident("trace_id")} AS VARCHAR) AS trace_id,
                    min(CAST({ident("variant")} AS VARCHAR)) AS variant,
                    count(DISTINCT CAST({ident("variant")} AS VARCHAR)) AS n
-            FROM _pab_arms_in GROUP BY 1
+            FROM {arms_in} GROUP BY 1
             """
         )
-        clash = con.execute("SELECT trace_id FROM _pab_armmap WHERE n > 1 LIMIT 1").fetchall()
+        clash = con.execute(
+            f"SELECT trace_id FROM {ctx.t('armmap')} WHERE n > 1 LIMIT 1"
+        ).fetchall()
         if clash:
             raise InvalidArgumentError(
                 f"arms gives trace_id {clash[0][0]!r} more than one variant. A trace belongs to one "
                 "arm: deduplicate the frame."
             )
     finally:
-        con.unregister("_pab_arms_in")
+        ctx.unregister(con, "arms_in")
 
 
 def _stage(
-    con: Con, item: Input, arm_column: str | None, has_arms: bool, prompt_name: str | None
+    con: Con,
+    ctx: LoadContext,
+    item: Input,
+    arm_column: str | None,
+    has_arms: bool,
+    prompt_name: str | None,
 ) -> Staged:
-    rows_read = _common.read_records(con, item)
+    rows_read = read_records(con, ctx, item)
     present = {
         k
         for (k,) in con.execute(
             "SELECT DISTINCT unnest(json_keys(rec)) FROM "
-            "(SELECT rec FROM _pab_rec WHERE bad_col IS NULL LIMIT 1000)"
+            f"(SELECT rec FROM {ctx.t('rec')} WHERE bad_col IS NULL LIMIT 1000)"
         ).fetchall()
     }
     found = ", ".join(sorted(present)) or "nothing"
@@ -125,7 +135,7 @@ def _stage(
         )
     fields = _fields(item.fmt == "csv")
     params: dict[str, Any] = {"prompt_name": prompt_name}
-    source = _common.record_source(KEYS)
+    source = record_source(ctx, KEYS)
     checks: list[tuple[str, str, str]] = [
         ("coalesce(user_id, trace_id) IS NULL", "trace_id", "trace_id and user_id are missing")
     ]
@@ -137,7 +147,7 @@ def _stage(
     elif has_arms:
         source = (
             f"(SELECT r.*, a.variant AS _arm FROM {source} r "
-            f"LEFT JOIN _pab_armmap a ON a.trace_id = r.p['trace_id'])"
+            f"LEFT JOIN {ctx.t('armmap')} a ON a.trace_id = r.p['trace_id'])"
         )
         fields.append(Field("arm", "_arm", "text", "trace_id"))
         checks.append(("arm IS NULL", "trace_id", "trace_id has no arm in arms"))
@@ -150,15 +160,10 @@ def _stage(
         "coalesce(http_status >= 400, error_message IS NOT NULL) AS is_error", "http_status",
         f"{arm} AS variant", "CAST(raw AS JSON) AS properties",
     ]  # fmt: skip
-    sql = _common.typed_stage("_pab_gen", source, fields, select, checks)
-    con.execute(sql, _common_params(sql, params))
-    return Staged(rows_read=rows_read, stages={"generations": "_pab_gen"})
-
-
-def _common_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    from .._sql import used_params
-
-    return used_params(sql, params)
+    stage = ctx.stage("generations")
+    sql = typed_stage(stage, source, fields, select, checks)
+    con.execute(sql, used_params(sql, params))
+    return Staged(rows_read=rows_read, stages={"generations": stage})
 
 
 def load_spanlens(
@@ -213,15 +218,12 @@ def load_spanlens(
         raise InvalidArgumentError("pass arm_column= or arms=, not both.")
     if arm_column is not None and (not isinstance(arm_column, str) or not arm_column):
         raise InvalidArgumentError(f"arm_column == {arm_column!r}, must be a column name.")
-    rows = _common.prepare_paths(path, source="spanlens", formats=("csv", "json", "jsonl"))
+    rows = prepare_paths(path, source="spanlens", formats=("csv", "json", "jsonl"))
     has_arms = arms is not None
 
-    def stage(con: Con, item: Input) -> Staged:
+    def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         if has_arms:
-            _arms_table(con, arms)
-        try:
-            return _stage(con, item, arm_column, has_arms, prompt_name)
-        finally:
-            con.execute("DROP TABLE IF EXISTS _pab_armmap")
+            _arms_table(con, ctx, arms)
+        return _stage(con, ctx, item, arm_column, has_arms, prompt_name)
 
-    return _common.load_all(ws, rows, source="spanlens", stage=stage, progress=progress)
+    return load_all(ws, rows, source="spanlens", stage=stage, progress=progress)

@@ -339,7 +339,7 @@ JSONL_CASES = [c for c in CASES if c.file.endswith(".jsonl") and c.loader == "po
 def test_jsonl_fast_path_equals_general_reader(tmp_path, monkeypatch, case):
     """JSON lines of one object each take a fast path; it must load exactly what the general
     reader (arrays, API pages) loads, rejects and their reasons included."""
-    from promptab_nb.loaders import _common
+    from promptab_nb.loaders import _posthog_read
 
     path = tmp_path / case.file
     data = case.content() if callable(case.content) else case.content
@@ -359,7 +359,7 @@ def test_jsonl_fast_path_equals_general_reader(tmp_path, monkeypatch, case):
             return report.rows_read, report.loaded, report.reasons, frames
 
     fast = load()
-    monkeypatch.setattr(_common, "one_object_per_line", lambda con: False)
+    monkeypatch.setattr(_posthog_read, "one_object_per_line", lambda con, ctx: False)
     general = load()
     assert general[:3] == fast[:3]
     for a, b in zip(general[3:] and general[3], fast[3:] and fast[3], strict=True):

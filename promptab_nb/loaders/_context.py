@@ -1,0 +1,205 @@
+"""The state of one load: its temp-table names, its temp folder, the file being loaded.
+
+Every load (one call of :func:`._load.load_all`) gets a :class:`LoadContext`. Its temp tables
+carry a random suffix (``ctx.t("lines")`` → ``"_pab_lines_3f9a1c2b"``), so loads never share a
+name, and its temporary files live in one folder of its own, created on first use and removed when
+a file is done and when the load ends (successfully or not). Nothing is kept in module globals.
+
+A load killed with SIGKILL cannot remove its folder, so the folder's name carries the owning
+process id (``promptab_<pid>_<hex>``) and every load first removes the folders of processes that
+are no longer alive. A folder of a live process (another notebook, another thread of this one) is
+never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .._sql import ident
+
+Con = duckdb.DuckDBPyConnection
+
+# The temp tables, views and registered frames a load may create (an allow-list for ctx.t).
+TEMP_NAMES = (
+    "lines", "lines_rej", "lines_scan", "csv", "csv_rej", "csv_scan", "docs", "rec", "raw", "pre",
+    "gen", "eval", "exp", "st", "attr", "off", "res", "armmap", "arms_in", "frame",
+    "rej_exposures", "rej_generations", "rej_evaluations",
+)  # fmt: skip
+
+# The stage table of each canonical table that is deduplicated by uuid.
+STAGES = {"exposures": "exp", "generations": "gen", "evaluations": "eval"}
+
+_DIR_PREFIX = "promptab_"
+_DIR_NAME = re.compile(r"^promptab_(\d+)_[0-9a-f]{8}$")
+
+
+def sql_str(text: str) -> str:
+    """A constant of promptab_nb as a SQL string literal (never user data: that is a parameter)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def temp_root() -> Path:
+    """The folder under which loads make their temporary folders: the one place that picks it
+    (the system temp folder; a workspace-level DuckDB ``temp_directory`` would be chosen here)."""
+    return Path(tempfile.gettempdir())
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (of any user). Unknown counts as alive."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def remove_stale_dirs(root: Path | None = None) -> list[Path]:
+    """Remove the temp folders of loads whose process is dead; return the folders removed."""
+    root = temp_root() if root is None else root
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in root.glob(_DIR_PREFIX + "*"):
+            m = _DIR_NAME.match(entry.name)
+            if m and entry.is_dir() and not _alive(int(m.group(1))):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file or a frame to load, with its import id."""
+
+    name: str  # shown in messages and stored in imports.file
+    fmt: str  # parquet, jsonl, json, csv, or pandas/polars/arrow for frames
+    compression: str | None
+    sha256: str
+    import_id: int
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return self.fmt + (f"+{self.compression}" if self.compression else "")
+
+
+@dataclass
+class LoadContext:
+    """Names and temporary files of one load; see the module docstring."""
+
+    suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+    _dir: Path | None = None
+    _registered: set[str] = field(default_factory=set)
+
+    def name(self, key: str) -> str:
+        """The unquoted name of temp table ``key`` for this load (for DuckDB calls taking a name)."""
+        if key not in TEMP_NAMES:
+            raise AssertionError(f"unknown temp table {key!r}")
+        return f"_pab_{key}_{self.suffix}"
+
+    def t(self, key: str) -> str:
+        """The quoted name of temp table ``key`` for this load, to put in SQL text."""
+        return ident(self.name(key))
+
+    def sql(self, template: str) -> str:
+        """A constant SQL template with its ``{key}`` placeholders replaced by :meth:`t` (only
+        for templates of promptab_nb: braces in user text would be read as placeholders)."""
+        return template.format_map(_Names(self))
+
+    def stage(self, table: str) -> str:
+        """The unquoted name of the stage table of canonical ``table``."""
+        return self.name(STAGES[table])
+
+    def temp_dir(self) -> Path:
+        """This load's temporary folder, created on first use."""
+        if self._dir is None:
+            root = temp_root()
+            while True:
+                d = root / f"{_DIR_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+                try:
+                    d.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue
+                break
+            self._dir = d
+        return self._dir
+
+    def register(self, con: Con, key: str, frame: Any) -> str:
+        """Register a pandas/polars/Arrow frame as view ``key`` (polars through Arrow)."""
+        if type(frame).__module__.startswith("polars"):
+            frame = frame.to_arrow()
+        name = self.name(key)
+        con.execute("SELECT 1").fetchall()  # DuckDB refuses to register with a pending result
+        con.register(name, frame)
+        self._registered.add(name)
+        return name
+
+    def unregister(self, con: Con, key: str) -> None:
+        name = self.name(key)
+        if name in self._registered:
+            self._registered.discard(name)
+            con.unregister(name)
+
+    def end_file(self, con: Con) -> None:
+        """Drop this load's temp tables and views and delete its temporary files."""
+        views = {
+            r[0]
+            for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE temporary AND ends_with(view_name, $s)",
+                {"s": "_" + self.suffix},
+            ).fetchall()
+        }
+        for key in TEMP_NAMES:
+            name = self.name(key)
+            if name not in self._registered:
+                con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {ident(name)}")
+        self._remove_dir()
+
+    def close(self, con: Con) -> None:
+        """End the load: unregister frames and delete the temporary folder (never raises)."""
+        for name in sorted(self._registered):
+            with contextlib.suppress(Exception):
+                con.unregister(name)
+        self._registered.clear()
+        self._remove_dir()
+
+    def _remove_dir(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+class _Names(dict):  # type: ignore[type-arg]
+    def __init__(self, ctx: LoadContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def __missing__(self, key: str) -> str:
+        return self.ctx.t(key)
+
+
+@contextlib.contextmanager
+def load_context(con: Con) -> Iterator[LoadContext]:
+    """A fresh :class:`LoadContext`, after removing dead loads' folders; closed at the end."""
+    remove_stale_dirs()
+    ctx = LoadContext()
+    try:
+        yield ctx
+    finally:
+        ctx.close(con)

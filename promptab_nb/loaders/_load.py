@@ -1,0 +1,138 @@
+"""The loading pipeline every loader shares: read → stage → check → insert, in one transaction.
+
+A loader only says how its source maps onto the canonical columns. Per file it
+
+1. reads the rows into temp tables of text (:mod:`._read`), keeping rows that cannot be read
+   (bad encoding, invalid JSON, malformed CSV) as rejects;
+2. stages typed rows with :func:`._stage.typed_stage` (every conversion is a ``TRY_CAST``; the
+   first check that fails becomes the row's reject column and reason);
+3. returns a :class:`~._stage.Staged`, after which :func:`._commit.finish` inserts the good rows
+   (skipping ids already loaded), writes the rejects and the ``imports`` row, and checks the
+   accounting ``rows_read == loaded + rejected + duplicates``.
+
+:func:`load_all` wraps it: one :class:`~._context.LoadContext` (temp-table names, temp folder)
+and one transaction for all files; every exception that is not a
+:class:`~promptab_nb.errors.PromptabError` is re-raised as a ``DataError`` naming the file.
+All SQL text is built from module constants; data values travel as parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import DataError, PromptabError
+from . import _files
+from ._commit import finish
+from ._context import Con, Input, LoadContext, load_context
+from ._report import LoadReport
+from ._stage import Staged
+
+StageFn = Callable[[Con, LoadContext, Input], Staged]
+# (name, fmt, compression, path, sha256 or a function of the connection and context giving it)
+Row = tuple[str, str, str | None, Path | None, str | Callable[[Con, LoadContext], str]]
+
+
+def load_all(
+    ws: Any, inputs: Sequence[Row], *, source: str, stage: StageFn, progress: bool = True
+) -> LoadReport:
+    """Load inputs ``(name, fmt, compression, path, sha256)`` in one transaction.
+
+    ``sha256`` may be a callable of the connection and the load's context, evaluated inside the
+    transaction (frames hash their rows there).
+    """
+    from tqdm.auto import tqdm
+
+    reports = []
+    with contextlib.ExitStack() as stack:
+        # Entered first, so it is closed after the commit or rollback.
+        ctx = stack.enter_context(load_context(ws.con))
+        con = stack.enter_context(ws.transaction())
+        next_id = con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM imports").fetchall()[0][
+            0
+        ]
+        bar = tqdm(
+            inputs, desc=f"loading {source}", unit="file", disable=not progress or len(inputs) < 2
+        )
+        for i, (name, fmt, comp, path, digest) in enumerate(bar):
+            with wrap_errors(name, fmt):
+                sha = digest(con, ctx) if callable(digest) else digest
+                item = Input(name, fmt, comp, sha, next_id + i, path)
+                start = time.perf_counter()
+                staged = stage(con, ctx, item)
+                reports.append(finish(con, ctx, item, staged, source=source, start=start))
+    return LoadReport(source=source, files=tuple(reports))
+
+
+def load_paths(
+    ws: Any,
+    path: _files.Paths,
+    *,
+    source: str,
+    stage: StageFn,
+    progress: bool = True,
+    formats: Iterable[str] = ("parquet", "jsonl", "json", "csv"),
+    order: Callable[[Path], Any] | None = None,
+) -> LoadReport:
+    """Resolve ``path`` (file, list, directory, glob, manifest) and load every file atomically."""
+    rows = prepare_paths(path, source=source, formats=formats, order=order)
+    return load_all(ws, rows, source=source, stage=stage, progress=progress)
+
+
+def prepare_paths(
+    path: _files.Paths,
+    *,
+    source: str,
+    formats: Iterable[str] = ("parquet", "jsonl", "json", "csv"),
+    order: Callable[[Path], Any] | None = None,
+) -> list[Row]:
+    """Files of ``path`` as :func:`load_all` inputs, checked (format, emptiness, encoding)."""
+    from ..errors import UnknownFormatError
+
+    files = _files.resolve(path)
+    allowed = tuple(formats)
+    inputs = []
+    for f in files:
+        fmt, comp = _files.detect(f)  # type: ignore[misc]
+        if fmt not in allowed:
+            raise UnknownFormatError(
+                f"{f}: {fmt} files are not a {source} export format; expected "
+                f"{', '.join(allowed)} (optionally .gz/.zst)."
+            )
+        inputs.append((f, fmt, comp))
+    if order is not None:
+        inputs.sort(key=lambda t: order(t[0]))
+    rows: list[Row] = []
+    for f, fmt, comp in inputs:
+        if fmt != "parquet":
+            _files.check_text(f, comp)
+        with wrap_errors(str(f), fmt):
+            digest = _files.sha256(f)
+        rows.append((str(f), fmt, comp, f, digest))
+    return rows
+
+
+class wrap_errors:  # noqa: N801 - used as a context manager, reads like a function
+    """Re-raise anything that is not a PromptabError as a DataError naming the input."""
+
+    def __init__(self, name: str, fmt: str) -> None:
+        self.name, self.fmt = name, fmt
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: type[BaseException] | None, err: BaseException | None, tb: Any) -> bool:
+        if err is None or isinstance(err, PromptabError) or not isinstance(err, Exception):
+            return False
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        if isinstance(err, duckdb.Error):
+            raise DataError(
+                f"{self.name}: cannot read as {self.fmt}: {first}. Check that the file is "
+                "complete (not truncated) and really is an export in this format."
+            ) from err
+        raise DataError(f"{self.name}: cannot load ({type(err).__name__}: {first}).") from err

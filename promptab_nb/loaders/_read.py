@@ -1,0 +1,306 @@
+"""Reading a file into temp tables of text rows; rows that cannot be read become read rejects.
+
+``read_lines``, ``read_csv_rows``, ``read_docs`` and ``read_records`` fill the load's temp tables
+(named by its :class:`~._context.LoadContext`); every row that could not be read (bad encoding,
+invalid JSON, a malformed CSV line) goes to the ``pre`` table with its column and reason, and is
+written to ``rejects`` at the end. ``record_source``, ``key`` and ``nested`` are the SQL pieces a
+loader uses to read fields of the records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from .._sql import ident
+from ..errors import DataError
+from ._context import Con, Input, LoadContext, sql_str
+
+# DuckDB's CSV reader buffers 16 lines of this size per thread: 64 MiB asked for 1 GiB blocks and
+# failed under a 1 GB memory limit. A longer line is rejected with the reason.
+_MAX_LINE = 8 * 1024 * 1024
+
+_TEXT_LINES = """read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\0',
+                      quote = '', escape = '', auto_detect = false, compression = $comp,
+                      max_line_size = $max"""
+
+
+def _reader_params(path: Path, compression: str | None, **more: object) -> dict[str, object]:
+    return {"path": str(path), "comp": compression or "auto", "max": _MAX_LINE, **more}
+
+
+def _read_rejects(con: Con, ctx: LoadContext, rejects: str, what: str) -> None:
+    """``pre`` from the rejects table of DuckDB's CSV reader: one row per unreadable line."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("pre")} AS
+        SELECT line AS source_row, '(line)' AS bad_col,
+               CASE WHEN any_value(error_type) = 'INVALID ENCODING'
+                    THEN 'line is not UTF-8 text (re-export the file as UTF-8)'
+                    ELSE {sql_str(what + ": ")} || any_value(error_type) END AS bad_reason,
+               any_value(csv_line) AS raw
+        FROM {ctx.t(rejects)} GROUP BY line
+        """
+    )
+
+
+def empty_pre(con: Con, ctx: LoadContext) -> None:
+    """Create an empty ``pre`` table (for inputs without row-level read errors)."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {ctx.t("pre")} (source_row BIGINT, bad_col VARCHAR,
+            bad_reason VARCHAR, raw VARCHAR)"""
+    )
+
+
+def count(con: Con, table: str, where: str = "", params: dict[str, object] | None = None) -> int:
+    """Rows of ``table`` (SQL text of a quoted name), optionally only those ``WHERE where``."""
+    sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+    return con.execute(sql, params).fetchall()[0][0]
+
+
+def pre_from_rec(con: Con, ctx: LoadContext) -> int:
+    """Add the flagged records of ``rec`` to ``pre``; return the rows that were unreadable before."""
+    unread = count(con, ctx.t("pre"))
+    con.execute(
+        f"""INSERT INTO {ctx.t("pre")} SELECT source_row, bad_col, bad_reason, raw
+            FROM {ctx.t("rec")} WHERE bad_col IS NOT NULL"""
+    )
+    return unread
+
+
+def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> None:
+    """``lines(source_row, line)`` of non-blank lines; undecodable lines → ``pre``."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {ctx.t("lines")} AS
+        SELECT row_number() OVER () AS source_row, line
+        FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej, rejects_scan = $scan)
+        WHERE trim(line) <> ''
+        """,
+        _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
+    )
+    _read_rejects(con, ctx, "lines_rej", "unreadable line")
+
+
+def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
+    """The header line of a CSV file, parsed; column names are made unique and non-empty."""
+    import csv
+    import io
+
+    row = con.execute(
+        f"SELECT line FROM {_TEXT_LINES}) LIMIT 1", _reader_params(path, compression)
+    ).fetchall()
+    row = row[0] if row else None
+    if row is None or not (row[0] or "").strip():
+        raise DataError(f"{path}: the file is empty (no header line). Export it again.")
+    names = next(csv.reader(io.StringIO(row[0].lstrip("\ufeff"))))
+    out: list[str] = []
+    for i, n in enumerate(names):
+        n = n.strip() or f"column{i + 1}"
+        if n in out:
+            raise DataError(
+                f"{path}: column {n!r} appears twice in the header. Remove or rename one."
+            )
+        out.append(n)
+    return out
+
+
+def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> list[str]:
+    """``csv`` (all columns text, plus ``_pab_row``); malformed lines → ``pre``.
+
+    The rows are copied, in file order, into a Parquet file in the load's temporary folder
+    (deleted when the file is done) and ``csv`` is a view of it: Parquet numbers its rows for free
+    and is cheap to read several times, where numbering CSV rows with a window held the whole file
+    in memory (a 6 GB export failed under a 1 GB memory limit).
+    """
+    header = csv_header(con, path, compression)
+    tmp = ctx.temp_dir() / "rows.parquet"
+    positional = ", ".join(f"{ident(name, header)} AS c{i}" for i, name in enumerate(header))
+    con.execute(
+        f"""
+        COPY (SELECT {positional} FROM read_csv($path, columns = $cols, header = true, auto_detect = false,
+                                     delim = ',', quote = '"', escape = '"', compression = $comp,
+                                     store_rejects = true, rejects_table = $rej,
+                                     rejects_scan = $scan, max_line_size = $max))
+        TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION snappy)
+        """,
+        _reader_params(
+            path,
+            compression,
+            cols={name: "VARCHAR" for name in header},
+            rej=ctx.name("csv_rej"),
+            scan=ctx.name("csv_scan"),
+        ),
+    )
+    # Columns are stored as c0, c1, ... (a header may name one `file_row_number`).
+    named = ", ".join(f"c{i} AS {ident(name, header)}" for i, name in enumerate(header))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
+            SELECT file_row_number + 1 AS _pab_row, {named}
+            FROM read_parquet({sql_str(str(tmp))}, file_row_number = true)"""
+    )
+    _read_rejects(con, ctx, "csv_rej", "malformed CSV line")
+    return header
+
+
+def read_docs(
+    con: Con,
+    ctx: LoadContext,
+    path: Path,
+    fmt: str,
+    compression: str | None,
+    *,
+    lines_read: bool = False,
+) -> None:
+    """``docs(source_row, doc, bad_col, bad_reason, raw)``: JSON documents of a file.
+
+    A ``.json`` file holding one (possibly pretty-printed) document gives one row; JSON lines give
+    one row per line, invalid lines flagged (and later rejected). ``lines_read``: ``lines`` and
+    ``pre`` already hold the file's lines.
+    """
+    lines, docs = ctx.t("lines"), ctx.t("docs")
+    if not lines_read:
+        read_lines(con, ctx, path, compression)
+    rows = con.execute(f"SELECT line FROM {lines} ORDER BY source_row LIMIT 1").fetchall()
+    first = rows[0] if rows else None
+    n_lines = count(con, lines)
+    whole = False
+    if fmt == "json" and first is not None:
+        start = first[0].lstrip().lstrip("\ufeff")[:1]
+        one_valid = con.execute("SELECT json_valid($l)", {"l": first[0]}).fetchall()[0][0]
+        whole = start == "[" or (n_lines > 1 and not one_valid)
+    if whole:
+        text = con.execute(
+            f"SELECT string_agg(line, chr(10) ORDER BY source_row) FROM {lines}"
+        ).fetchall()[0][0]
+        try:
+            json.loads(text)
+        except ValueError as err:
+            pos = (
+                f"line {err.lineno}, column {err.colno}"
+                if isinstance(err, json.JSONDecodeError)
+                else ""
+            )
+            raise DataError(
+                f"{path}: invalid JSON at {pos} ({getattr(err, 'msg', err)}). The file may be "
+                "truncated; export it again."
+            ) from err
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {docs} AS
+            SELECT 1::BIGINT AS source_row, $t::VARCHAR AS doc, NULL::VARCHAR AS bad_col,
+                   NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
+            """,
+            {"t": text},
+        )
+    else:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {docs} AS
+            SELECT source_row, line AS doc,
+                   CASE WHEN NOT json_valid(line) THEN '(line)' END AS bad_col,
+                   CASE WHEN NOT json_valid(line) THEN 'line is not valid JSON' END AS bad_reason,
+                   line AS raw
+            FROM {lines}
+            """
+        )
+    con.execute(f"DROP TABLE {lines}")
+
+
+def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
+    """True when every line of ``lines`` is (or, if invalid, means to be) one JSON object
+    and none is an API page holding a ``data`` array: such lines need no unrolling."""
+    return not con.execute(
+        f"""
+        SELECT 1 FROM {ctx.t("lines")}
+        WHERE NOT starts_with(ltrim(line), '{{')
+           OR (contains(line, '"data"') AND TRY(json_type(line, '$.data')) = 'ARRAY')
+        LIMIT 1
+        """
+    ).fetchall()
+
+
+def read_records(con: Con, ctx: LoadContext, item: Input, *, lines_read: bool = False) -> int:
+    """``rec(source_row, rec, bad_col, bad_reason, raw)``: one JSON object per input row.
+
+    CSV rows become objects of their (text) cells; a JSON array, or an object holding a ``data``
+    array (API responses), is unrolled into its elements. Unreadable rows, invalid JSON and
+    non-objects are flagged; they end up in ``pre``. Returns the number of rows read.
+    """
+    assert item.path is not None
+    rec = ctx.t("rec")
+    if item.fmt == "csv":
+        read_csv_rows(con, ctx, item.path, item.compression)
+        # The cells of a row as one JSON object of text (the row number is not part of it).
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {rec} AS
+            SELECT _pab_row AS source_row, rec, NULL::VARCHAR AS bad_col,
+                   NULL::VARCHAR AS bad_reason, rec AS raw
+            FROM (SELECT _pab_row,
+                         json_merge_patch(to_json(c), '{{"_pab_row": null}}')::VARCHAR AS rec
+                  FROM {ctx.t("csv")} c)
+            """
+        )
+    elif item.fmt in ("json", "jsonl"):
+        read_docs(con, ctx, item.path, item.fmt, item.compression, lines_read=lines_read)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {rec} AS
+            WITH d AS (
+                SELECT source_row AS doc_row, bad_col, bad_reason, raw,
+                       CASE WHEN bad_col IS NOT NULL THEN NULL
+                            WHEN json_type(doc) = 'ARRAY' THEN from_json(doc, '["JSON"]')
+                            WHEN json_type(doc) = 'OBJECT' AND json_type(doc, '$.data') = 'ARRAY'
+                              THEN from_json(json_extract(doc, '$.data'), '["JSON"]')
+                            ELSE [doc::JSON] END AS items
+                FROM {ctx.t("docs")}
+            ),
+            r AS (
+                SELECT doc_row, 0 AS idx, NULL::VARCHAR AS rec, bad_col, bad_reason, raw
+                FROM d WHERE bad_col IS NOT NULL
+                UNION ALL
+                SELECT doc_row, generate_subscripts(items, 1), CAST(unnest(items) AS VARCHAR),
+                       NULL, NULL, NULL
+                FROM d WHERE bad_col IS NULL
+            )
+            SELECT row_number() OVER (ORDER BY doc_row, idx) AS source_row, rec,
+                   CASE WHEN bad_col IS NOT NULL THEN bad_col
+                        WHEN json_type(rec) <> 'OBJECT' THEN '(row)' END AS bad_col,
+                   CASE WHEN bad_col IS NOT NULL THEN bad_reason
+                        WHEN json_type(rec) <> 'OBJECT' THEN 'row is not a JSON object' END
+                       AS bad_reason,
+                   coalesce(raw, rec) AS raw
+            FROM r
+            """
+        )
+    else:
+        raise DataError(
+            f"{item.name}: {item.fmt} files are not supported here; use CSV, JSON or JSON lines."
+        )
+    # `pre` holds the rows that could not even be read; the records add theirs.
+    return pre_from_rec(con, ctx) + count(con, rec)
+
+
+def record_source(ctx: LoadContext, keys: Iterable[str]) -> str:
+    """The good records of ``rec`` with their top-level ``keys`` parsed once into ``p``."""
+    spec = json.dumps({k: "VARCHAR" for k in keys})
+    return (
+        f"(SELECT source_row, raw, unnest([from_json(rec, {sql_str(spec)})]) AS p "
+        f"FROM {ctx.t('rec')} WHERE bad_col IS NULL)"
+    )
+
+
+def key(name: str) -> str:
+    """SQL for the text of top-level key ``name`` of a record parsed by :func:`record_source`."""
+    return f"p[{sql_str(name)}]"
+
+
+def nested(expr: str, path: str) -> str:
+    """SQL for the text at JSON ``path`` (e.g. ``'$.input'``) inside a JSON-text expression.
+
+    Works whether the value was a nested object or (in CSV) a cell holding JSON text; anything
+    that is not valid JSON gives NULL rather than an error.
+    """
+    return f"CASE WHEN json_valid({expr}) THEN json_extract_string({expr}, {sql_str(path)}) END"

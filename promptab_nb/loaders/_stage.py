@@ -1,0 +1,160 @@
+"""Typed staging: text fields → typed columns, with the first failing check as the reject reason.
+
+A loader describes its columns as :class:`Field` objects; :func:`typed_stage` writes the SQL that
+types them (every conversion is a ``TRY_CAST``) and flags each row with the first check that
+fails (``bad_col``, ``bad_reason``). The stage step of a loader returns a :class:`Staged` saying
+which stage tables (or :class:`Direct` queries) hold its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .._sql import ident
+from ._context import sql_str
+
+Kind = Literal["text", "double", "bigint", "int", "ts", "bool", "json"]
+
+
+@dataclass
+class Staged:
+    """What a loader's stage step leaves behind.
+
+    ``stages`` maps canonical tables to stage temp tables (unquoted names) inserted by uuid; a
+    loader that inserts its rows itself (promptfoo) sets ``loaded`` and ``duplicates`` instead.
+    ``rejects_from`` lists the temp tables whose rows with a ``bad_col`` are rejects (the load's
+    ``pre`` table always is).
+    """
+
+    rows_read: int
+    stages: dict[str, str] = field(default_factory=dict)
+    rejects_from: tuple[str, ...] = ()
+    loaded: dict[str, int] | None = None
+    duplicates: int = 0
+    also: dict[str, int] = field(default_factory=dict)
+    direct: dict[str, Direct] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Direct:
+    """Rows inserted straight from the source into a canonical table, without a stage table.
+
+    ``sql`` selects the typed rows (with ``source_row``, ``bad_col``, ``bad_reason``, ``raw``)
+    of the ``rows`` source rows of this table. The good rows are inserted in one pass; the query
+    runs a second time, for the rejects, only when fewer rows were good than read. This is the
+    path for the big table of a big export: materialising it twice costs more than the load.
+    """
+
+    sql: str
+    rows: int
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One typed column of a stage: its text expression, type and checks.
+
+    ``source`` names the input column or property in rejects; ``scale`` converts units
+    (0.001 for milliseconds → seconds); numbers must be finite and, when ``nonneg``, >= 0.
+    """
+
+    name: str
+    expr: str
+    kind: Kind = "text"
+    source: str = ""
+    required: bool = False
+    scale: float = 1.0
+    nonneg: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.source or self.name
+
+
+_BOOL_TRUE = "('true', 't', '1', '1.0', 'yes', 'y', 'pass', 'passed')"
+_BOOL_FALSE = "('false', 'f', '0', '0.0', 'no', 'n', 'fail', 'failed')"
+_KIND_TEXT = {
+    "double": "a finite number >= 0",
+    "bigint": "a whole number >= 0",
+    "int": "a whole number >= 0",
+    "ts": "a date-time",
+    "bool": "true/false",
+    "json": "valid JSON",
+}
+
+
+def _typed(f: Field, x: str) -> str:
+    if f.kind == "text":
+        return f"nullif({x}, '')"
+    if f.kind == "double":
+        v = f"TRY_CAST({x} AS DOUBLE)"
+        return f"({v} * {float(f.scale)!r})" if f.scale != 1 else v
+    if f.kind in ("bigint", "int"):
+        d = f"TRY_CAST({x} AS DOUBLE)"
+        typ = "BIGINT" if f.kind == "bigint" else "INTEGER"
+        return f"TRY_CAST(CASE WHEN {d} = floor({d}) THEN {d} END AS {typ})"
+    if f.kind == "ts":
+        return f"TRY_CAST({x} AS TIMESTAMPTZ)"
+    if f.kind == "bool":
+        t = f"lower(trim({x}))"
+        return f"CASE WHEN {t} IN {_BOOL_TRUE} THEN true WHEN {t} IN {_BOOL_FALSE} THEN false END"
+    if f.kind == "json":
+        return f"CASE WHEN json_valid({x}) THEN CAST({x} AS JSON) END"
+    raise AssertionError(f.kind)
+
+
+def _field_checks(f: Field, x: str, v: str) -> list[tuple[str, str, str]]:
+    out = []
+    present = f"({x} IS NOT NULL AND trim({x}) <> '')"
+    if f.required:
+        out.append((f"NOT {present}", f.label, f"{f.label} is missing"))
+    if f.kind != "text":
+        bad = f"{v} IS NULL"
+        if f.kind == "double":
+            bad += f" OR isnan({v}) OR isinf({v})"
+        if f.kind in ("double", "bigint", "int") and f.nonneg:
+            bad += f" OR {v} < 0"
+        out.append((f"{present} AND ({bad})", f.label, f"{f.label} is not {_KIND_TEXT[f.kind]}"))
+    return out
+
+
+def typed_stage(
+    stage: str,
+    source: str,
+    fields: Sequence[Field],
+    select: Sequence[str],
+    checks: Sequence[tuple[str, str, str]] = (),
+    *,
+    first_checks: Sequence[tuple[str, str, str]] = (),
+    keep: Sequence[str] = (),
+) -> str:
+    """SQL creating stage table ``stage`` (unquoted) from ``source`` (with ``source_row``, ``raw``).
+
+    Each field is evaluated as text, then typed (``TRY_CAST``); ``select`` lists the stage's
+    output columns over the typed names; ``checks`` are extra ``(condition, column, reason)``
+    rules. The first failing rule gives ``bad_col``/``bad_reason``; ``first_checks`` run before
+    the field checks (e.g. "not a generation"); ``keep`` passes source columns through.
+    """
+    texts = ", ".join(f"{f.expr} AS {ident('_t_' + f.name)}" for f in fields)
+    typed = ", ".join(f"{_typed(f, ident('_t_' + f.name))} AS {ident(f.name)}" for f in fields)
+    rules = list(first_checks)
+    for f in fields:
+        rules += _field_checks(f, ident("_t_" + f.name), ident(f.name))
+    rules += list(checks)
+    if rules:
+        bad_col = "CASE " + " ".join(f"WHEN {c} THEN {sql_str(col)}" for c, col, _ in rules)
+        bad_reason = "CASE " + " ".join(f"WHEN {c} THEN {sql_str(r)}" for c, _, r in rules)
+        bad_col, bad_reason = bad_col + " END", bad_reason + " END"
+    else:
+        bad_col = bad_reason = "NULL::VARCHAR"
+    return f"""
+    CREATE OR REPLACE TEMP TABLE {ident(stage)} AS
+    WITH x AS (SELECT source_row, raw, {"".join(ident(k) + ", " for k in keep)}{texts}
+               FROM {source}),
+         y AS (SELECT *, {typed} FROM x)
+    SELECT source_row, raw, {", ".join(select)},
+           {bad_col} AS bad_col, {bad_reason} AS bad_reason
+    FROM y
+    """
