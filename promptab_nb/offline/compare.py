@@ -424,40 +424,11 @@ class OfflineComparison:
 
     def plot(self, *, figsize: tuple[float, float] | None = None) -> Figure:
         """Paired differences (version − baseline) with CIs per metric, the baseline's A/A CI as
-        a grey band and ±MDE as dotted lines. Returns a new Figure; nothing is shown."""
-        import matplotlib as mpl
-        from matplotlib.figure import Figure
+        a grey band and ±MDE as dotted lines (:func:`promptab_nb.plots.offline_comparison`).
+        Returns a new Figure; nothing is shown."""
+        from ..plots import offline_comparison
 
-        metrics = list(dict.fromkeys(r.metric for r in self.rows))
-        palette = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00"]
-        markers = ["o", "s", "D", "^", "v", "P"]
-        with mpl.rc_context({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}):
-            fig = Figure(figsize=figsize or (7, 1.3 + 1.1 * len(metrics)), layout="constrained")
-            axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
-            for ax, metric in zip(axes, metrics, strict=True):
-                rows = [r for r in self.rows if r.metric == metric]
-                scale = 100.0 if rows[0].unit == "fraction" else 1.0
-                unit = "pp" if rows[0].unit == "fraction" else rows[0].unit
-                for i, r in enumerate(rows):
-                    lo, hi = (x * scale for x in r.diff_ci)
-                    xerr = [[r.diff * scale - lo], [hi - r.diff * scale]]
-                    ax.errorbar(
-                        r.diff * scale, i, xerr=xerr, fmt=markers[i % 6], color=palette[i % 6],
-                        capsize=3, label=f"{r.version} ({1 - self.alpha:.0%} CI)",
-                    )  # fmt: skip
-                    if r.mde is not None:
-                        for s in (-1, 1):
-                            ax.axvline(s * r.mde * scale, color="#999", ls=":", lw=0.8)
-                if rows[0].aa_ci is not None:
-                    a, b = (x * scale for x in rows[0].aa_ci)
-                    ax.axvspan(a, b, color="#ddd", alpha=0.6, lw=0, label="A/A (repeat 1 − 0)")
-                ax.axvline(0, color="#333", lw=0.8)
-                ax.set_yticks(range(len(rows)), [r.version for r in rows])
-                ax.set_ylim(-0.7, len(rows) - 0.3)
-                ax.set_xlabel(f"{metric}: version − {self.baseline} ({unit})")
-            axes[0].legend(loc="lower right", fontsize=7, frameon=False)
-            fig.suptitle(f"Offline comparison vs {self.baseline}", fontsize=10)
-        return fig
+        return offline_comparison(self, figsize=figsize)
 
 
 def _days(n: int) -> str:

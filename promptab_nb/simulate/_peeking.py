@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from ._sources import (
     _test_name,
     _variances,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,21 +95,12 @@ class PeekingResult:
             class_="pab",
         )
 
-    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Any:
-        """Cumulative rejection rate by look, peeking vs sequential, with α for reference."""
-        from matplotlib.figure import Figure
+    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
+        """Cumulative rejection rate by look, peeking vs sequential, with α for reference
+        (:func:`promptab_nb.plots.peeking_study`)."""
+        from ..plots import peeking_study
 
-        fig = Figure(figsize=figsize)
-        ax = fig.subplots()
-        x = np.arange(1, self.looks + 1)
-        ax.plot(x, self.peeking_by_look, "o-", color="#D55E00", label="fixed-horizon test, peeking")
-        ax.plot(x, self.sequential_by_look, "s-", color="#0072B2", label="sequential (mSPRT)")
-        ax.axhline(self.alpha, color="#999999", linestyle="--", label=f"α = {self.alpha:g}")
-        ax.set_xlabel("look")
-        ax.set_ylabel("cumulative rejection rate")
-        ax.set_title(f"Peeking: {self.metric}, {self.n_per_arm:,} users per arm")
-        ax.legend()
-        return fig
+        return peeking_study(self, figsize=figsize)
 
 
 def peeking(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from .._format import num
 from .._html import STYLE, el, table
 from ..errors import InvalidArgumentError
 from ._sources import Test, _bar, _check_common, _compare, _rng, _se, _source, _test_name
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,23 +83,11 @@ class AAResult:
             class_="pab",
         )
 
-    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Any:
-        """Histogram of the A/A p-values (uniform when the test is calibrated)."""
-        from matplotlib.figure import Figure
+    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
+        """Histogram of the A/A p-values (:func:`promptab_nb.plots.aa_study`)."""
+        from ..plots import aa_study
 
-        fig = Figure(figsize=figsize)
-        ax = fig.subplots()
-        bins = 20
-        ax.hist(self.p_values, bins=bins, range=(0, 1), color="#0072B2", edgecolor="white")
-        ax.axhline(self.n_sims / bins, color="#D55E00", linestyle="--", label="uniform")
-        ax.set_xlabel("p-value")
-        ax.set_ylabel("experiments")
-        ax.set_title(
-            f"A/A {self.metric}: false-positive rate {num(self.false_positive_rate, '%')} "
-            f"at α = {self.alpha:g}"
-        )
-        ax.legend()
-        return fig
+        return aa_study(self, figsize=figsize)
 
 
 def aa(
@@ -258,23 +249,11 @@ class PowerResult:
             class_="pab",
         )
 
-    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Any:
-        """Power curve with ±2 Monte-Carlo SE error bars."""
-        from matplotlib.figure import Figure
+    def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
+        """Power curve with ±2 Monte-Carlo SE error bars (:func:`promptab_nb.plots.power_study`)."""
+        from ..plots import power_study
 
-        fig = Figure(figsize=figsize)
-        ax = fig.subplots()
-        ax.errorbar(
-            self.n_per_arm, self.power, yerr=2 * self.power_se, fmt="o-", color="#0072B2",
-            label="simulated power (±2 MC SE)",
-        )  # fmt: skip
-        ax.axhline(0.8, color="#999999", linestyle=":", label="80 %")
-        ax.set_xlabel("users per arm")
-        ax.set_ylabel("power")
-        ax.set_ylim(0, 1)
-        ax.set_title(f"Power: {self.metric}, effect {self._effect_text()}")
-        ax.legend()
-        return fig
+        return power_study(self, figsize=figsize)
 
 
 def power(

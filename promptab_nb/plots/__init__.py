@@ -1,0 +1,44 @@
+"""Figures for results: forest plot of lifts, means per arm, effect over time, distributions per
+arm, power curves, simulation studies and offline comparisons.
+
+Every function builds a new :class:`PabFigure` (a matplotlib ``Figure``, never through pyplot,
+so nothing lingers or is shown) inside the one :func:`theme`, and returns it. Colours come from
+the colour-blind-safe Okabe–Ito :data:`PALETTE`, control first; arms also differ by marker. CI
+bars say their level and axes say their unit. Plots draw what they are given: they run no SQL
+and compute no statistics.
+
+Importing this package changes no global state: rcParams stay as they were and no IPython
+formatter is registered; a returned :class:`PabFigure` shows inline through its own
+``_repr_png_``.
+
+Modules: ``experiment`` (forest, means, cumulative), ``distribution``, ``planning`` (power
+curve and simulation studies), ``offline``; the shared look is in ``_theme``.
+"""
+
+from __future__ import annotations
+
+from ._theme import MARKERS, PALETTE, THEME, PabFigure, colour, marker, theme, to_png
+from .distribution import distribution
+from .experiment import cumulative, forest, means
+from .offline import offline_comparison
+from .planning import aa_study, peeking_study, power_curve, power_study
+
+__all__ = [
+    "MARKERS",
+    "PALETTE",
+    "THEME",
+    "PabFigure",
+    "aa_study",
+    "colour",
+    "cumulative",
+    "distribution",
+    "forest",
+    "marker",
+    "means",
+    "offline_comparison",
+    "peeking_study",
+    "power_curve",
+    "power_study",
+    "theme",
+    "to_png",
+]

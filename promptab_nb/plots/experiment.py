@@ -1,0 +1,345 @@
+"""Figures of a live experiment's result: forest plot of the effects, means per arm, and the
+cumulative effect over time. They draw what the result holds and compute no statistics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from matplotlib import dates as mdates
+
+from .._format import num, pval
+from ..errors import InvalidArgumentError
+from ._forest import _draw_forest, _forest_legend, _Point
+from ._theme import (
+    ZERO,
+    _diff_unit,
+    _level_text,
+    _missing,
+    _scale,
+    _with_unit,
+    colour,
+    marker,
+    new_axes,
+    new_figure,
+    theme,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..metrics import Metric
+    from ..results import ExperimentResult, OverTimeResult
+
+__all__ = ["cumulative", "forest", "means"]
+
+
+def _prob(p: float) -> str:
+    """A probability in percent, clamped so tiny tails read ``< 0.1 %``."""
+    if p < 0.001:
+        return "< 0.1 %"
+    if p > 0.999:
+        return "> 99.9 %"
+    return num(p, "%")
+
+
+def _direction(m: Metric) -> str:
+    return f"{m.direction} is better"
+
+
+def forest(
+    result: ExperimentResult,
+    *,
+    metrics: Sequence[str] | None = None,
+    relative: bool = True,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Forest plot: each treatment's effect against the control with its CI, per metric.
+
+    Parameters
+    ----------
+    result
+        From ``exp.analyze(...)``.
+    metrics
+        Names of the metrics to show (default all, in the result's order).
+    relative
+        Relative lift in percent (treatment / control − 1) on one shared axis; ``False`` draws
+        the absolute difference in each metric's unit, one panel per metric.
+    ax
+        Draw into this axes (``relative=True`` or a single metric only).
+    figsize
+        Inches; default grows with the number of metrics.
+
+    Returns
+    -------
+    Figure
+        Points are filled when the difference is significant at the result's alpha, hollow
+        otherwise; each metric is labelled with its unit and whether lower or higher is better.
+
+    Raises
+    ------
+    InvalidArgumentError
+        An unknown metric name, or ``ax`` with several absolute panels.
+
+    Examples
+    --------
+    >>> fig = res.plot()  # doctest: +SKIP
+    >>> fig.savefig("forest.png")  # doctest: +SKIP
+    """
+    names = [m.name for m in result.metrics]
+    chosen = list(metrics) if metrics is not None else names
+    unknown = [m for m in chosen if m not in names]
+    if unknown or not chosen:
+        raise InvalidArgumentError(
+            f"metrics == {list(chosen)!r}: {unknown or 'empty'} not in the result; "
+            f"metrics: {', '.join(names)}"
+        )
+    arms = list(result.variants)
+    arm_index = {k: i for i, k in enumerate(arms)}
+    treatments = arms[1:]
+    legend_arms = [(f"{k} ({result.variants[k]})", arm_index[k]) for k in treatments]
+    control = f"{result.control} ({result.variants.get(result.control, '')})"
+    if result.control != "control":
+        control = f"control {control}"
+
+    def points(name: str, rel: bool) -> list[_Point]:
+        m = result.metric(name)
+        out = []
+        for r in result.rows:
+            if r.metric != name or r.is_control:
+                continue
+            if rel:
+                f = 100.0
+                est, lo, hi = r.rel_diff, r.rel_ci_low, r.rel_ci_high
+                text = num(est, "%", signed=True)
+            else:
+                f, u = _diff_unit(m.unit)
+                est, lo, hi = r.diff, r.diff_ci_low, r.diff_ci_high
+                text = num(est, u if u == "pp" else m.unit, signed=True)
+            note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
+            if result.options.get("method") == "bayesian" and not _missing(r.chance_to_win):
+                # chance_to_win is P(effect > 0) whatever the metric's direction; say so.
+                note = f"{text}  P(Δ > 0) {_prob(r.chance_to_win)}"
+            out.append(
+                _Point(
+                    r.variant,
+                    arm_index.get(r.variant, 1),
+                    est * f if not _missing(est) else math.nan,
+                    lo * f if not _missing(lo) else math.nan,
+                    hi * f if not _missing(hi) else math.nan,
+                    bool(r.significant),
+                    note,
+                )
+            )
+        return out
+
+    with theme():
+        owned = ax is None
+        if relative:
+            height = 1.4 + 0.62 * len(chosen) * max(1, len(treatments) * 0.7)
+            ax = new_axes(ax, figsize or (7.5, max(2.8, height)))
+            groups = []
+            for name in chosen:
+                m = result.metric(name)
+                unit = _scale(m.unit)[1]
+                groups.append((f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, True)))
+            _draw_forest(
+                ax,
+                groups,
+                xlabel=f"relative difference vs {control} (%)",
+            )
+            _forest_legend(ax.figure, ax, owned, legend_arms, result.level)
+            ax.set_title(f"{result.experiment}: lift vs control ({_level_text(result.level)})")
+            return ax.figure  # type: ignore[return-value]
+        if ax is not None and len(chosen) > 1:
+            raise InvalidArgumentError(
+                "ax with relative=False draws one metric; pass metrics=[name] or leave ax=None "
+                "for one panel per metric"
+            )
+        if ax is None:
+            fig = new_figure(figsize or (7.5, 1.2 + 1.25 * len(chosen) + 0.4))
+            axes = list(fig.subplots(len(chosen), 1, squeeze=False)[:, 0])
+        else:
+            axes = [ax]
+        for a, name in zip(axes, chosen, strict=True):
+            m = result.metric(name)
+            u = _diff_unit(m.unit)[1]
+            unit = _scale(m.unit)[1]
+            _draw_forest(
+                a,
+                [(f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, False))],
+                xlabel=f"treatment − control ({u})",
+            )
+        _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level)
+        axes[0].set_title(
+            f"{result.experiment}: difference vs {control} ({_level_text(result.level)})"
+        )
+        return axes[0].figure  # type: ignore[return-value]
+
+
+# -- means ----------------------------------------------------------------------------------------
+def means(
+    result: ExperimentResult,
+    metric: str,
+    *,
+    ax: Axes | None = None,
+    figsize: tuple[float, float] = (5.5, 3.4),
+) -> Figure:
+    """Mean of ``metric`` per arm with its CI, control first.
+
+    Parameters
+    ----------
+    result
+        From ``exp.analyze(...)``.
+    metric
+        A metric name in the result.
+    ax, figsize
+        Axes to draw into, or the size of a new figure in inches.
+
+    Returns
+    -------
+    Figure
+        One point and CI bar per arm, labelled with the formatted mean.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``metric`` is not in the result.
+    """
+    try:
+        m = result.metric(metric)
+    except KeyError:
+        raise InvalidArgumentError(
+            f"metric {metric!r} is not in the result; metrics: "
+            f"{', '.join(x.name for x in result.metrics)}"
+        ) from None
+    rows = [r for r in result.rows if r.metric == metric]
+    arms = list(result.variants)
+    rows.sort(key=lambda r: arms.index(r.variant) if r.variant in arms else len(arms))
+    f, unit = _scale(m.unit)
+    with theme():
+        ax = new_axes(ax, figsize)
+        for x, r in enumerate(rows):
+            i = arms.index(r.variant) if r.variant in arms else x
+            if _missing(r.mean):
+                continue
+            lo = r.mean - r.mean_ci_low if not _missing(r.mean_ci_low) else 0.0
+            hi = r.mean_ci_high - r.mean if not _missing(r.mean_ci_high) else 0.0
+            ax.errorbar(
+                x,
+                r.mean * f,
+                yerr=[[lo * f], [hi * f]],
+                fmt=marker(i),
+                color=colour(i),
+                markersize=8,
+                capsize=4,
+                elinewidth=1.6,
+                label=f"{r.variant}",
+            )
+            ax.annotate(
+                num(r.mean, m.unit),
+                (x, r.mean * f),
+                xytext=(10, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xticks(
+            range(len(rows)),
+            [
+                f"{r.variant}\n{result.variants.get(r.variant, '')}"
+                + ("\n(control)" if r.is_control else "")
+                + f"\nn = {r.n:,}"
+                for r in rows
+            ],
+        )
+        ax.set_xlim(-0.6, len(rows) - 0.4)
+        ax.grid(axis="x", visible=False)
+        ax.set_ylabel(_with_unit(m.description, unit))
+        ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})")
+        return ax.figure  # type: ignore[return-value]
+
+
+# -- over time ------------------------------------------------------------------------------------
+def cumulative(
+    result: OverTimeResult,
+    *,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Cumulative effect over time with its CI, and the always-valid sequential band.
+
+    Parameters
+    ----------
+    result
+        From ``exp.analyze_over_time(metric)``.
+    figsize
+        Inches.
+
+    Returns
+    -------
+    Figure
+        The estimate at the end of each period with its fixed-horizon CI (shaded). When the
+        result carries a sequential confidence sequence (absolute scale), it is drawn around the
+        absolute difference — on the same panel for an absolute result, else on a second panel.
+    """
+    df = result.to_pandas()
+    m = result.metric
+    level = 1 - result.alpha
+    has_seq = "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
+    two_panels = has_seq and result.relative
+    variants = list(dict.fromkeys(df["variant"])) if len(df) else []
+    f_est, u_est = (100.0, "%") if result.relative else _diff_unit(m.unit)
+    f_abs, u_abs = _diff_unit(m.unit)
+    with theme():
+        fig = new_figure(figsize or (7.5, 5.2 if two_panels else 3.4))
+        axes = list(fig.subplots(2 if two_panels else 1, 1, squeeze=False, sharex=True)[:, 0])
+        top = axes[0]
+        for j, v in enumerate(variants):
+            d = df[df["variant"] == v].sort_values("period_end")
+            x = d["period_end"].to_numpy()
+            i = j + 1
+            c = colour(i)
+            top.fill_between(
+                x,
+                d["ci_low"].astype(float) * f_est,
+                d["ci_high"].astype(float) * f_est,
+                color=c,
+                alpha=0.2,
+                lw=0,
+                label=f"{v}: {_level_text(level)}",
+            )
+            top.plot(
+                x, d["estimate"].astype(float) * f_est, marker=marker(i), ms=4, color=c, label=v
+            )
+            if has_seq:
+                seq_ax = axes[1] if two_panels else top
+                if two_panels:
+                    seq_ax.plot(
+                        x, d["diff"].astype(float) * f_abs, marker=marker(i), ms=4, color=c, label=v
+                    )
+                seq_ax.plot(x, d["seq_ci_low"].astype(float) * f_abs, color=c, ls="--", lw=1)
+                seq_ax.plot(
+                    x,
+                    d["seq_ci_high"].astype(float) * f_abs,
+                    color=c,
+                    ls="--",
+                    lw=1,
+                    label=f"{v}: always-valid {level:.0%} band".replace("%", " %"),
+                )
+        kind = "relative lift" if result.relative else "treatment − control"
+        top.set_ylabel(f"{kind} ({u_est})")
+        top.set_title(f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})")
+        for a in axes:
+            a.axhline(0, color=ZERO, lw=0.9)
+            a.legend(loc="best", ncol=2)
+        if two_panels:
+            axes[1].set_ylabel(f"treatment − control ({u_abs})")
+            axes[1].set_title("absolute difference with the sequential (always-valid) band")
+        axes[-1].set_xlabel("end of period (UTC)")
+        loc = mdates.AutoDateLocator()
+        axes[-1].xaxis.set_major_locator(loc)
+        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        return fig

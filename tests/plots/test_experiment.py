@@ -1,0 +1,122 @@
+"""plots/experiment.py: forest, means and cumulative figures, tested through their axes."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+from _plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
+from matplotlib.figure import Figure
+
+import promptab_nb as pab
+from promptab_nb import plots
+
+
+def test_forest_relative(res) -> None:
+    fig = plots.forest(res)
+    ax = fig.axes[0]
+    bars = errorbars(ax)
+    assert len(bars) == 4 * 2  # metrics × treatments
+    assert has_zero_line(ax)
+    assert "95 % CI" in legend_text(fig)
+    assert "test (v2)" in legend_text(fig) and "bold (v3)" in legend_text(fig)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert any("latency (s)" in t and "lower is better" in t for t in ticks)
+    assert any("pass_rate (%)" in t and "higher is better" in t for t in ticks)
+    assert ax.get_xlabel() == "relative difference vs control (v1) (%)"
+    # significant points filled, others hollow
+    rows = [r for r in res.rows if not r.is_control]
+    faces = [c.lines[0].get_markerfacecolor() for c in bars]
+    for r, face in zip(rows, faces, strict=True):
+        assert (face != "white") == bool(r.significant), r
+    assert any(not r.significant for r in rows) and any(r.significant for r in rows)
+    # arms differ by colour and marker
+    markers = {c.lines[0].get_marker() for c in bars}
+    colours = {c.lines[0].get_color() for c in bars}
+    assert len(markers) == 2 and len(colours) == 2
+    assert colours <= set(plots.PALETTE[1:])
+    # each treatment keeps its arm's colour: test is arm 1, bold arm 2
+    by_arm = {r.variant: c.lines[0].get_color() for r, c in zip(rows, bars, strict=True)}
+    assert by_arm == {"test": plots.PALETTE[1], "bold": plots.PALETTE[2]}
+    assert_themed(fig)
+    save(fig, "forest")
+
+
+def test_forest_absolute_and_subset(res) -> None:
+    fig = plots.forest(res, relative=False)
+    assert len(fig.axes) == 4
+    assert [ax.get_xlabel() for ax in fig.axes] == [
+        "treatment − control (USD)",
+        "treatment − control (s)",
+        "treatment − control (pp)",
+        "treatment − control (pp)",
+    ]
+    assert all(len(errorbars(ax)) == 2 and has_zero_line(ax) for ax in fig.axes)
+    assert "95 % CI" in legend_text(fig)
+    assert_themed(fig)
+    save(fig, "forest_absolute")
+    sub = plots.forest(res, metrics=["latency"], figsize=(6, 2.5))
+    assert len(errorbars(sub.axes[0])) == 2
+    with pytest.raises(pab.InvalidArgumentError, match="nope"):
+        plots.forest(res, metrics=["nope"])
+    with pytest.raises(pab.InvalidArgumentError, match="one metric"):
+        plots.forest(res, relative=False, ax=Figure().subplots())
+
+
+def test_forest_into_given_axes_and_bayesian(exp) -> None:
+    res = exp.analyze(["latency", "pass_rate"], method="bayesian", alpha=0.1)
+    ax = Figure(figsize=(7, 3), layout="constrained").subplots()
+    fig = plots.forest(res, ax=ax)
+    assert fig is ax.figure  # the caller's figure, not replaced by ours
+    assert "90 % CI" in legend_text(fig)
+    notes = [t.get_text() for t in ax.texts]
+    assert any("P(Δ > 0)" in t for t in notes)
+    save(fig, "forest_bayesian")
+
+
+def test_means(res) -> None:
+    fig = plots.means(res, "error_rate")
+    ax = fig.axes[0]
+    bars = errorbars(ax)
+    assert len(bars) == 3
+    assert [c.lines[0].get_color() for c in bars] == list(plots.PALETTE[:3])
+    assert ax.get_ylabel().endswith("(%)")
+    assert "95 % CI" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0].startswith("control\nv1\n(control)")
+    with pytest.raises(pab.InvalidArgumentError, match="not in the result"):
+        plots.means(res, "nope")
+    assert_themed(fig)
+    save(fig, "means")
+
+
+def test_cumulative_with_sequential_band(exp) -> None:
+    ot = exp.analyze_over_time("latency")
+    fig = ot.plot()
+    assert len(fig.axes) == 2  # relative estimate + absolute difference with the band
+    top, bottom = fig.axes
+    assert top.get_ylabel() == "relative lift (%)"
+    assert bottom.get_ylabel() == "treatment − control (s)"
+    assert has_zero_line(top, "y") and has_zero_line(bottom, "y")
+    text = legend_text(fig)
+    assert "95 % CI" in text and "always-valid 95 % band" in text
+    assert len(top.collections) == 2  # one CI band per treatment
+    estimates = [ln.get_color() for ln in top.get_lines() if len(ln.get_xdata()) > 2]
+    assert estimates == list(plots.PALETTE[1:3])
+    assert_themed(fig)
+    save(fig, "cumulative")
+    flat = plots.cumulative(exp.analyze_over_time("cost", relative=False))
+    assert len(flat.axes) == 1
+    assert flat.axes[0].get_ylabel() == "treatment − control (USD)"
+    save(flat, "cumulative_absolute")
+
+
+def test_figures_stay_out_of_pyplot(res) -> None:
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    rc = dict(matplotlib.rcParams)
+    plots.forest(res)
+    plots.means(res, "cost")
+    assert plt.get_fignums() == before
+    assert matplotlib.rcParams["axes.spines.top"]  # the theme stays inside the figures
+    assert dict(matplotlib.rcParams) == rc
