@@ -4,8 +4,8 @@ cumulative effect over time. They draw what the result holds and compute no stat
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from matplotlib import dates as mdates
 
@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from ..results import ExperimentResult, OverTimeResult
 
 __all__ = ["cumulative", "forest", "means"]
+
+
+def _method(result: ExperimentResult) -> str | None:
+    """The analysis method; ``options`` is a mapping in older results, AnalysisOptions later."""
+    opts: Any = result.options
+    return opts.get("method") if isinstance(opts, Mapping) else getattr(opts, "method", None)
 
 
 def _prob(p: float) -> str:
@@ -120,7 +126,7 @@ def forest(
                 est, lo, hi = r.diff, r.diff_ci_low, r.diff_ci_high
                 text = num(est, u if u == "pp" else m.unit, signed=True)
             note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
-            if result.options.get("method") == "bayesian" and not _missing(r.chance_to_win):
+            if _method(result) == "bayesian" and not _missing(r.chance_to_win):
                 # chance_to_win is P(effect > 0) whatever the metric's direction; say so.
                 note = f"{text}  P(Δ > 0) {_prob(r.chance_to_win)}"
             out.append(
