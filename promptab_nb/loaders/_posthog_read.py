@@ -8,7 +8,8 @@ to the load's ``pre`` table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._sql import ident
@@ -39,32 +40,48 @@ class Source:
     params: dict[str, object] = field(default_factory=dict)
 
 
+def _text_source(
+    frm: str,
+    col: Callable[[str], str],
+    *,
+    source_row: str,
+    props: str,
+    raw: str = "NULL::VARCHAR",
+    params: dict[str, object] | None = None,
+) -> Source:
+    """A source whose envelope columns are text: ``col(name)`` is the SQL of column ``name``."""
+    return Source(
+        frm=frm,
+        source_row=source_row,
+        uuid=col("uuid"),
+        event=col("event"),
+        distinct_id=col("distinct_id"),
+        person_id=col("person_id"),
+        ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
+        ts_raw=col("timestamp"),
+        props=props,
+        raw=raw,
+        params=params or {},
+    )
+
+
 def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
     def text(c: str) -> str:
         return f"CAST({ident(c)} AS VARCHAR)" if c in cols else "NULL::VARCHAR"
 
     props = "properties" if cols["properties"] in ("VARCHAR", "JSON") else "to_json(properties)"
-    # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
-    # other types go through their text, as every text timestamp does.
-    ts_type = cols["timestamp"]
-    ts_raw = 'CAST("timestamp" AS VARCHAR)'
-    ts = (
-        'CAST("timestamp" AS TIMESTAMPTZ)'
-        if ts_type in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP")
-        else f"TRY_CAST({ts_raw} AS TIMESTAMPTZ)"
-    )
-    return Source(
-        frm="read_parquet($path, file_row_number = true)",
+    src = _text_source(
+        "read_parquet($path, file_row_number = true)",
+        text,
         source_row="file_row_number + 1",
-        uuid=text("uuid"),
-        event=text("event"),
-        distinct_id=text("distinct_id"),
-        person_id=text("person_id"),
-        ts=ts,
-        ts_raw=ts_raw,
         props=f"CAST({props} AS VARCHAR)",
         params={"path": str(path)},
     )
+    # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
+    # other types go through their text, as every text timestamp does.
+    if cols["timestamp"] in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"):
+        return replace(src, ts='CAST("timestamp" AS TIMESTAMPTZ)')
+    return src
 
 
 def _json_source(con: Con, ctx: LoadContext, item: Input) -> Source:
@@ -87,7 +104,7 @@ def _json_source(con: Con, ctx: LoadContext, item: Input) -> Source:
         )
         SELECT source_row, rec ->> '$.uuid' AS uuid, rec ->> '$.event' AS event,
                rec ->> '$.distinct_id' AS distinct_id, rec ->> '$.person_id' AS person_id,
-               rec ->> '$.timestamp' AS ts_raw,
+               rec ->> '$.timestamp' AS "timestamp",
                CASE WHEN json_type(p) = 'VARCHAR' THEN p ->> '$' WHEN json_type(p) = 'NULL' THEN NULL
                     ELSE CAST(p AS VARCHAR) END AS props,
                rec AS raw
@@ -95,18 +112,7 @@ def _json_source(con: Con, ctx: LoadContext, item: Input) -> Source:
         """
     )
     con.execute(f"DROP TABLE {rec}")
-    return Source(
-        frm=raw,
-        source_row="source_row",
-        uuid="uuid",
-        event="event",
-        distinct_id="distinct_id",
-        person_id="person_id",
-        ts="TRY_CAST(ts_raw AS TIMESTAMPTZ)",
-        ts_raw="ts_raw",
-        props="props",
-        raw="raw",
-    )
+    return _text_source(raw, ident, source_row="source_row", props="props", raw="raw")
 
 
 # The envelope of an event line; properties stay JSON text (or a string holding JSON).
@@ -139,15 +145,10 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source:
         """
     )
     props = "CAST(r.properties AS VARCHAR)"
-    return Source(
-        frm=f"(SELECT * FROM {raw} WHERE r IS NOT NULL)",
+    return _text_source(
+        f"(SELECT * FROM {raw} WHERE r IS NOT NULL)",
+        lambda name: "r." + ident(name),
         source_row="source_row",
-        uuid="r.uuid",
-        event="r.event",
-        distinct_id="r.distinct_id",
-        person_id="r.person_id",
-        ts='TRY_CAST(r."timestamp" AS TIMESTAMPTZ)',
-        ts_raw='r."timestamp"',
         props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
         raw="line",
     )
@@ -181,18 +182,7 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     def col(name: str) -> str:
         return ident(by_name[name], header) if name in by_name else "NULL::VARCHAR"
 
-    return Source(
-        frm=ctx.t("csv"),
-        source_row="_pab_row",
-        uuid=col("uuid"),
-        event=col("event"),
-        distinct_id=col("distinct_id"),
-        person_id=col("person_id"),
-        ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
-        ts_raw=col("timestamp"),
-        props=props,
-        params=params,
-    )
+    return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 
 
 def _require_keys(con: Con, item: Input, docs: str) -> None:
