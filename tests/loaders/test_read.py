@@ -1,0 +1,103 @@
+"""Readers: files → the load's temp tables of text rows, unreadable rows → ``pre``."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import duckdb
+import pytest
+
+from promptab_nb.errors import DataError
+from promptab_nb.loaders import _read
+from promptab_nb.loaders._context import Input, LoadContext
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "systemp"))
+    (tmp_path / "systemp").mkdir()
+    c = LoadContext()
+    yield c
+    c.close(None)  # type: ignore[arg-type]
+
+
+def _rows(con, sql):
+    return con.execute(sql).fetchall()
+
+
+def test_read_lines_skips_blank_lines_and_rejects_undecodable_ones(tmp_path, con, ctx):
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b'{"a": 1}\n\n{"a": 2}\n\xff\xfe bad\n')
+    _read.read_lines(con, ctx, f, None)
+    assert _rows(con, f"SELECT line FROM {ctx.t('lines')} ORDER BY source_row") == [
+        ('{"a": 1}',),
+        ('{"a": 2}',),
+    ]
+    pre = _rows(con, f"SELECT bad_col, bad_reason FROM {ctx.t('pre')}")
+    assert pre == [("(line)", "line is not UTF-8 text (re-export the file as UTF-8)")]
+
+
+def test_csv_header_names_duplicates_and_empty_files(tmp_path, con):
+    f = tmp_path / "x.csv"
+    f.write_text("a,,b\n1,2,3\n")
+    assert _read.csv_header(con, f, None) == ["a", "column2", "b"]
+    f.write_text("a,b,a\n")
+    with pytest.raises(DataError, match="column 'a' appears twice"):
+        _read.csv_header(con, f, None)
+    f.write_text("")
+    with pytest.raises(DataError, match="empty"):
+        _read.csv_header(con, f, None)
+
+
+def test_read_csv_rows_goes_through_the_loads_temp_folder(tmp_path, con, ctx):
+    f = tmp_path / "x.csv"
+    f.write_text('file_row_number,b\n1,"x"\n2,"unterminated\n')
+    header = _read.read_csv_rows(con, ctx, f, None)
+    assert header == ["file_row_number", "b"]
+    assert (ctx.temp_dir() / "rows.parquet").exists()
+    rows = _rows(con, f"SELECT _pab_row, file_row_number, b FROM {ctx.t('csv')}")
+    assert rows == [(1, "1", "x")]
+    reasons = [r[0] for r in _rows(con, f"SELECT bad_reason FROM {ctx.t('pre')}")]
+    assert len(reasons) == 1 and reasons[0].startswith("malformed CSV line: ")
+
+
+@pytest.mark.parametrize(
+    "doc", [[{"a": 1}, {"a": 2}, 3], {"data": [{"a": 1}, {"a": 2}, 3], "meta": {}}]
+)
+def test_read_records_unrolls_arrays_and_api_pages(tmp_path, con, ctx, doc):
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps(doc, indent=2))
+    item = Input(str(f), "json", None, "sha", 1, f)
+    assert _read.read_records(con, ctx, item) == 3
+    good = _rows(con, f"SELECT rec FROM {ctx.t('rec')} WHERE bad_col IS NULL ORDER BY source_row")
+    assert [json.loads(r[0]) for r in good] == [{"a": 1}, {"a": 2}]
+    assert _rows(con, f"SELECT source_row, bad_reason FROM {ctx.t('pre')}") == [
+        (3, "row is not a JSON object")
+    ]
+    parsed = _rows(con, f"SELECT {_read.key('a')} FROM {_read.record_source(ctx, ['a'])} t")
+    assert sorted(parsed) == [("1",), ("2",)]
+
+
+def test_count_and_pre_from_rec(con, ctx):
+    _read.empty_pre(con, ctx)
+    con.execute(
+        f"""CREATE TEMP TABLE {ctx.t("rec")} AS
+            SELECT * FROM (VALUES (1, NULL, NULL, 'a'), (2, 'x', 'bad', 'b'))
+                t(source_row, bad_col, bad_reason, raw)"""
+    )
+    assert _read.pre_from_rec(con, ctx) == 0
+    assert _read.count(con, ctx.t("pre")) == 1
+    assert _read.count(con, ctx.t("rec"), "source_row > $n", {"n": 1}) == 1
+
+
+def test_nested_is_null_for_text_that_is_not_json(con):
+    sql = f"SELECT {_read.nested('x', '$.a')} FROM (VALUES ('{{\"a\": 5}}'), ('nope')) t(x)"
+    assert _rows(con, sql) == [("5",), (None,)]
