@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Collection
 from typing import Any
@@ -57,3 +58,24 @@ def one_of(value: Any, name: str, allowed: Collection[Any]) -> Any:
             f"{name} == {value!r}, must be one of {', '.join(repr(a) for a in allowed)}"
         )
     return value
+
+
+def as_utc(value: Any, name: str) -> dt.datetime | None:
+    """``value`` (datetime, date, pandas timestamp or ISO string) as an aware UTC datetime;
+    naive values are taken as UTC. ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as err:
+            raise InvalidArgumentError(
+                f"{name} == {value!r} is not an ISO date-time; use e.g. '2026-12-31T00:00:00Z'"
+            ) from err
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise InvalidArgumentError(f"{name} == {value!r}, must be a datetime, date or ISO string")
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

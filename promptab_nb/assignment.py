@@ -577,7 +577,7 @@ def audit(exp: Any, *, examples: int = 5) -> AuditResult:
         raise InvalidArgumentError(
             f"experiment {exp.name!r} has no flag_key; there are no logged exposures to audit"
         )
-    rows = exp.ws._fetch(
+    rows = exp.ws.engine.fetch(
         """SELECT distinct_id, arg_min(variant, ts) FROM exposures WHERE flag_key = ?
            GROUP BY distinct_id ORDER BY distinct_id""",
         [exp.flag_key],

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidArgumentError, NotFoundError, PromptabError
+from .options import AnalysisOptions
 
 if TYPE_CHECKING:
     from .experiments import Experiment
@@ -410,7 +411,7 @@ def discover_variants(ws: Workspace, flag: str, prompt: str | None = None) -> di
     InvalidArgumentError
         The flag has fewer than two variants.
     """
-    rows = ws._fetch(
+    rows = ws.engine.fetch(
         "SELECT variant, count(*) FROM exposures WHERE flag_key = ? AND variant IS NOT NULL "
         # PostHog logs `false` for users outside a multivariate flag's rollout: not a variant.
         "AND variant <> 'false' GROUP BY variant",
@@ -419,7 +420,7 @@ def discover_variants(ws: Workspace, flag: str, prompt: str | None = None) -> di
     if not rows:
         flags = [
             r[0]
-            for r in ws._fetch(
+            for r in ws.engine.fetch(
                 "SELECT flag_key FROM exposures GROUP BY flag_key ORDER BY count(*) DESC LIMIT 10"
             )
         ]
@@ -438,7 +439,7 @@ def discover_variants(ws: Workspace, flag: str, prompt: str | None = None) -> di
             "Pass --variants control=v1,test=v2"
         )
     versions = dict(
-        ws._fetch(
+        ws.engine.fetch(
             """WITH x AS (
                    SELECT coalesce(person_id, distinct_id) AS unit, min(variant) AS variant,
                           min(ts) AS first_ts
@@ -516,7 +517,7 @@ def result_json(
             "flag_key": res.flag_key,
             "control": res.control,
             "variants": dict(res.variants),
-            "options": dict(res.options),
+            "options": {k: _jsonable(v) for k, v in vars(res.options).items()},
             "rows": res.to_pandas().to_dict("records"),
             "health": {
                 "exposed": dict(h.exposed),
@@ -582,11 +583,8 @@ def _regression_exit(res: ExperimentResult, metric: str | None) -> int:
     return EXIT_REGRESSION
 
 
-def _analyze_options(args: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = {"method": args.method, "alpha": args.alpha}
-    if args.unit:
-        opts["unit"] = args.unit
-    return opts
+def _analyze_options(args: argparse.Namespace) -> AnalysisOptions:
+    return AnalysisOptions(method=args.method, alpha=args.alpha, unit=args.unit or None)
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -598,7 +596,7 @@ def _analyze_export(
     variants: dict[str, str] | None,
     metrics: list[str] | None,
     name: str | None,
-    options: dict[str, Any],
+    options: AnalysisOptions,
 ) -> tuple[Workspace, Experiment, ExperimentResult]:
     from .workspace import Workspace
 
@@ -607,7 +605,7 @@ def _analyze_export(
     if variants is None:
         variants = discover_variants(ws, flag, prompt)
     exp = ws.create_experiment(name or flag, prompt, variants, flag_key=flag)
-    res = exp.analyze(metrics, **options)
+    res = exp.analyze(metrics, options=options)
     return ws, exp, res
 
 
@@ -733,7 +731,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     try:
         key: str | int = int(args.experiment) if args.experiment.isdigit() else args.experiment
         exp = ws.experiment(key)
-        res = exp.analyze(_list(args.metrics), **_analyze_options(args))
+        res = exp.analyze(_list(args.metrics), options=_analyze_options(args))
         path = report.write(res, args.out, ws=ws, title=args.title)
     finally:
         ws.close()
@@ -928,7 +926,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         variants=None,
         metrics=list(DEMO_METRICS),
         name="support-bot v1 vs v2",
-        options={},
+        options=AnalysisOptions(),
     )
     _print_result(res)
     path = report.write(res, args.out, ws=ws, title="Demo: support-bot prompt v1 vs v2")

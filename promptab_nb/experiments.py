@@ -6,10 +6,11 @@ import datetime as dt
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _html
+from ._checks import as_utc as _as_utc
 from ._checks import check, one_of
 from .errors import (
     ExperimentConflict,
@@ -17,39 +18,23 @@ from .errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from .options import AnalysisOptions, Correction, Method, Multiple, Unit
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .results import ExperimentResult
+    from .metrics import Metric
+    from .results import ExperimentResult, OverTimeResult
+    from .stats.bayes import GaussianPrior
     from .workspace import Workspace
 
 Status = Literal["running", "concluded", "stopped"]
-Unit = Literal["user", "request"]
+_DEFAULTS = AnalysisOptions()
 MAX_VARIANTS = 10
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _as_utc(value: Any, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError as err:
-            raise InvalidArgumentError(
-                f"{name} == {value!r} is not an ISO date-time; use e.g. '2026-12-31T00:00:00Z'"
-            ) from err
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if not isinstance(value, dt.datetime):
-        raise InvalidArgumentError(f"{name} == {value!r}, must be a datetime, date or ISO string")
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _variants(variants: Any) -> dict[str, str]:
@@ -121,7 +106,17 @@ class Experiment:
 
     ``variants`` maps variant key → prompt version (the first is the control) and ``split`` the
     variant key → percent of traffic. Status changes go through :meth:`declare_winner` and
-    :meth:`stop`, which persist and return the updated record.
+    :meth:`stop`, which persist the change and update this object (the one a notebook holds),
+    so ``exp.status`` is always the stored status after them; they also return it.
+
+    Examples
+    --------
+    >>> import promptab_nb as pab
+    >>> ws = pab.Workspace()
+    >>> exp = ws.create_experiment("bot-v2", "bot", {"control": "v1", "test": "v2"})
+    >>> _ = exp.declare_winner("test")
+    >>> exp.status, exp.winner
+    ('concluded', 'test')
     """
 
     ws: Workspace
@@ -157,7 +152,9 @@ class Experiment:
 
     # -- lifecycle ------------------------------------------------------------------------
     def _transition(self, status: Status, winner: str | None = None) -> Experiment:
-        current = self.ws._fetch("SELECT status FROM experiments WHERE id = ?", [self.id])[0][0]
+        current = self.ws.engine.fetch("SELECT status FROM experiments WHERE id = ?", [self.id])[0][
+            0
+        ]
         if current != "running":
             raise ExperimentStateError(
                 f"experiment {self.name!r} is {current}; only a running experiment can be "
@@ -169,10 +166,18 @@ class Experiment:
                 "UPDATE experiments SET status = $s, winner = $w, concluded_at = $at WHERE id = $id",
                 {"s": status, "w": winner, "at": at, "id": self.id},
             )
-        return replace(self, status=status, winner=winner, concluded_at=at)
+        # The record a notebook holds is the experiment: keep it true after a status change.
+        for name, value in (("status", status), ("winner", winner), ("concluded_at", at)):
+            object.__setattr__(self, name, value)
+        return self
 
     def declare_winner(self, variant: str) -> Experiment:
-        """Conclude the experiment with ``variant`` as the winner; returns the updated record.
+        """Conclude the experiment with ``variant`` as the winner.
+
+        Returns
+        -------
+        Experiment
+            This object, now ``concluded`` with ``winner`` and ``concluded_at`` (UTC) set.
 
         Raises
         ------
@@ -189,38 +194,147 @@ class Experiment:
         return self._transition("concluded", winner=variant)
 
     def stop(self) -> Experiment:
-        """Stop the experiment without a winner; returns the updated record."""
+        """Stop the experiment without a winner; returns this object, now ``stopped``."""
         return self._transition("stopped")
 
     def refresh(self) -> Experiment:
-        """Re-read the record from the workspace."""
-        return get_experiment(self.ws, self.id)
+        """Re-read the record from the workspace (changes made by another process or object)
+        into this object; returns it."""
+        fresh = get_experiment(self.ws, self.id)
+        for f in fields(self):
+            object.__setattr__(self, f.name, getattr(fresh, f.name))
+        return self
 
     # -- analysis -------------------------------------------------------------------------
-    def analyze(self, metrics: Sequence[Any] | None = None, **options: Any) -> ExperimentResult:
-        """Analyse the experiment; see :func:`promptab_nb.analysis.analyze`."""
-        from .analysis import analyze
+    def analyze(
+        self,
+        metrics: Sequence[str | Metric] | str | Metric | None = None,
+        *,
+        unit: Unit | None = _DEFAULTS.unit,
+        method: Method = _DEFAULTS.method,
+        alpha: float = _DEFAULTS.alpha,
+        relative: bool = _DEFAULTS.relative,
+        cuped: bool | float | None = _DEFAULTS.cuped,
+        winsorize: tuple[float, float] | None = _DEFAULTS.winsorize,
+        correction: Correction | None = _DEFAULTS.correction,
+        sequential: bool = _DEFAULTS.sequential,
+        multiple: Multiple = _DEFAULTS.multiple,
+        start: dt.datetime | dt.date | str | None = _DEFAULTS.start,
+        end: dt.datetime | dt.date | str | None = _DEFAULTS.end,
+        prior: GaussianPrior | None = _DEFAULTS.prior,
+        options: AnalysisOptions | None = None,
+    ) -> ExperimentResult:
+        """Compare every treatment with the control on each metric.
 
-        return analyze(self, metrics, **options)
+        The per-unit rows are kept in the workspace (the last few queries), so analysing again
+        with other options, or after reopening a file workspace, skips the heavy query.
 
-    def analyze_over_time(self, metric: Any, **options: Any) -> Any:
+        Parameters
+        ----------
+        metrics
+            Names of built-in metrics (``cost``, ``latency``, ``error_rate``, ``pass_rate``,
+            ``latency_p95``, ``tokens_out``, ``tokens_in``, ``requests``) or :class:`Metric`
+            objects; default the experiment's metrics, else cost, latency, error_rate and
+            pass_rate.
+        unit
+            ``"user"`` (default: the experiment's unit): per-user values, Welch for means and
+            the delta method for rates; ``"request"``: each generation/evaluation is a unit,
+            Welch for means and Fisher's exact test for rates.
+        method
+            ``"frequentist"`` or ``"bayesian"`` (adds chance to win and expected loss).
+        alpha
+            Two-sided significance level; intervals are ``1 − alpha``.
+        relative
+            Also report the relative difference (treatment / control − 1, delta method).
+        cuped
+            ``True`` (14 days) or a number of days before exposure used as the covariate.
+        winsorize
+            ``(lower_pct, upper_pct)`` percentiles pooled over all arms, of per-unit values.
+        correction
+            ``"holm"`` or ``"bh"`` across all metric × treatment comparisons.
+        sequential
+            Always-valid p-values and confidence sequences (safe to peek).
+        multiple
+            ``"exclude"`` units exposed to two variants, or keep their ``"first_seen"`` one.
+        start, end
+            Only exposures and events in ``[start, end)`` (UTC).
+        prior
+            Gaussian prior on the effect for ``method="bayesian"`` (default flat).
+        options
+            An :class:`~promptab_nb.options.AnalysisOptions` to start from; the other keyword
+            arguments that differ from their defaults override it.
+
+        Returns
+        -------
+        ExperimentResult
+            One row per (metric, variant) plus health checks; ``res.options`` holds the
+            options used (``res.options.to_code()`` reproduces the call).
+
+        Raises
+        ------
+        NotFoundError
+            The experiment's flag has no exposures in the workspace.
+        InvalidArgumentError
+            An unknown metric or an option out of range.
+        """
+        from .analysis import run
+        from .options import options_of
+
+        opts = options_of(
+            options,
+            metrics=metrics,
+            unit=unit,
+            method=method,
+            alpha=alpha,
+            relative=relative,
+            cuped=cuped,
+            winsorize=winsorize,
+            correction=correction,
+            sequential=sequential,
+            multiple=multiple,
+            start=start,
+            end=end,
+            prior=prior,
+        )
+        return run(self, opts)
+
+    def analyze_over_time(
+        self,
+        metric: str | Metric,
+        *,
+        freq: Literal["day", "hour", "week"] = "day",
+        alpha: float = _DEFAULTS.alpha,
+        relative: bool = _DEFAULTS.relative,
+        multiple: Multiple = _DEFAULTS.multiple,
+    ) -> OverTimeResult:
         """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`."""
         from .analysis import analyze_over_time
 
-        return analyze_over_time(self, metric, **options)
+        return analyze_over_time(
+            self, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple
+        )
 
-    def units(self, variant: str | None = None, *, multiple: str = "exclude") -> pd.DataFrame:
+    def units(
+        self, variant: str | None = None, *, multiple: Multiple = _DEFAULTS.multiple
+    ) -> pd.DataFrame:
         """Which unit was in which variant (``$multiple`` included), with first exposure time."""
         from .analysis import assigned_units
 
         df = assigned_units(self, multiple=multiple)
         return df if variant is None else df[df["variant"] == variant].reset_index(drop=True)
 
-    def unit_values(self, metric: Any, **options: Any) -> pd.DataFrame:
+    def unit_values(
+        self,
+        metric: str | Metric,
+        *,
+        multiple: Multiple = _DEFAULTS.multiple,
+        start: dt.datetime | dt.date | str | None = None,
+        end: dt.datetime | dt.date | str | None = None,
+    ) -> pd.DataFrame:
         """Per-unit values of one metric: columns ``unit, variant, value`` (and ``den`` for ratios)."""
         from .analysis import unit_values
 
-        return unit_values(self, metric, **options)
+        return unit_values(self, metric, multiple=multiple, start=start, end=end)
 
     def audit(self, *, examples: int = 5) -> Any:
         """Re-hash logged exposures with the flag's configuration; see :func:`assignment.audit`."""
@@ -495,11 +609,11 @@ def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:
         No experiment has that name or id.
     """
     if isinstance(name_or_id, int):
-        rows = ws._fetch(_SELECT + " WHERE id = ?", [name_or_id])
+        rows = ws.engine.fetch(_SELECT + " WHERE id = ?", [name_or_id])
     else:
-        rows = ws._fetch(_SELECT + " WHERE name = ?", [str(name_or_id)])
+        rows = ws.engine.fetch(_SELECT + " WHERE name = ?", [str(name_or_id)])
     if not rows:
-        names = [r[0] for r in ws._fetch("SELECT name FROM experiments ORDER BY id")]
+        names = [r[0] for r in ws.engine.fetch("SELECT name FROM experiments ORDER BY id")]
         raise NotFoundError(
             f"no experiment {name_or_id!r} in this workspace"
             + (
@@ -517,7 +631,7 @@ def list_experiments(
     """Experiments, newest first, optionally filtered by prompt and status."""
     if status is not None:
         one_of(status, "status", ("running", "concluded", "stopped"))
-    rows = ws._fetch(
+    rows = ws.engine.fetch(
         _SELECT
         + """ WHERE ($prompt IS NULL OR prompt_name = $prompt) AND ($status IS NULL OR status = $status)
               ORDER BY created_at DESC, id DESC""",

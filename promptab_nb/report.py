@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import math
 import os
 import tempfile
 import warnings
@@ -33,6 +32,7 @@ from . import _html
 from ._format import num, pval
 from ._html import Markup, el
 from .errors import DataError, InvalidArgumentError, NotFoundError, PromptabError
+from .options import CORRECTION_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,19 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["render", "reproducing_code", "write"]
 
-# Options of Experiment.analyze with their defaults: the reproducing code names only the others.
-_ANALYZE_DEFAULTS: dict[str, Any] = {
-    "method": "frequentist",
-    "alpha": 0.05,
-    "relative": True,
-    "cuped": False,
-    "winsorize": None,
-    "correction": None,
-    "sequential": False,
-    "multiple": "exclude",
-    "start": None,
-    "end": None,
-}
 
 _CSS = """
 body { margin: 0; background: #fff; }
@@ -268,7 +255,7 @@ def _subtitle(res: ExperimentResult, exp: Experiment | None) -> list[Any]:
         f"Prompt {res.prompt_name or '(any)'}",
         f"flag {res.flag_key or '(none: assigned by prompt version)'}",
         f"variants {arms}",
-        f"unit: {res.options.get('unit', 'user')}",
+        f"unit: {res.options.unit}",
         f"{res.level:.0%} intervals",
     ]
     if exp is not None:
@@ -319,7 +306,7 @@ def _summary(res: ExperimentResult, figures: _Figures) -> Markup:
         "forest",
         res,
         alt=(
-            f"Forest plot of the {'relative' if res.options.get('relative', True) else 'absolute'} "
+            f"Forest plot of the {'relative' if res.options.relative else 'absolute'} "
             f"effect of each treatment against {res.control} per metric, with "
             f"{res.level:.0%} confidence intervals"
         ),
@@ -355,7 +342,7 @@ def _metric_header(res: ExperimentResult) -> list[str]:
         f"Δ relative {lvl} CI",
         "p-value",
     ]
-    if res.options.get("method") == "bayesian":
+    if res.options.bayesian:
         head.append("chance to win")
     return head
 
@@ -371,7 +358,7 @@ def _ci(lo: str, hi: str) -> Markup:
 
 def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[Markup]]:
     """Formatted rows of one metric; the same numbers as ``res.to_pandas()``."""
-    bayes = res.options.get("method") == "bayesian"
+    bayes = res.options.bayesian
     du = "pp" if m.unit == "%" else m.unit
     out = []
     for r in res.rows:
@@ -436,8 +423,8 @@ def _metric_section(
             ot = exp.analyze_over_time(
                 m,
                 alpha=res.alpha,
-                relative=bool(res.options.get("relative", True)),
-                multiple=res.options.get("multiple", "exclude"),
+                relative=res.options.relative,
+                multiple=res.options.multiple,
             )
         except PromptabError:
             ot = None
@@ -489,7 +476,7 @@ def _health_section(res: ExperimentResult, exp: Experiment | None, ws: Workspace
         ]
         for k, v in h.exposed.items()
     ]
-    rows.append(["$multiple (excluded)" if res.options.get("multiple") != "first_seen"
+    rows.append(["$multiple (excluded)" if res.options.multiple != "first_seen"
                  else "$multiple (kept in first variant)", f"{h.multiple:,}", "", ""])  # fmt: skip
     for k, v in h.unknown_variants.items():
         rows.append([f"{k} (not in the experiment, ignored)", f"{v:,}", "", ""])
@@ -567,29 +554,32 @@ def _rejects(ws: Workspace) -> Markup | None:
 def _methods_section(res: ExperimentResult) -> Markup:
     o = res.options
     rows = [
-        ["unit of analysis", str(o.get("unit", "user"))],
-        ["method", str(o.get("method", "frequentist"))],
+        ["unit of analysis", str(o.unit)],
+        ["method", o.method],
         ["significance level α (two-sided)", f"{res.alpha:g}"],
         [
             "relative effects",
             "treatment / control − 1, delta-method CI (as PostHog)"
-            if o.get("relative", True)
+            if o.relative
             else "not reported",
         ],
-        ["multiple-testing correction", _correction_name(o.get("correction"))],
-        ["CUPED", _cuped_text(o.get("cuped"))],
+        [
+            "multiple-testing correction",
+            CORRECTION_NAMES.get(o.correction, "none") if o.correction else "none",
+        ],
+        ["CUPED", _cuped_text(o.cuped)],
         [
             "winsorization",
             "none"
-            if not o.get("winsorize")
-            else f"{o['winsorize'][0]:g}th–{o['winsorize'][1]:g}th percentile",
+            if o.winsorize is None
+            else f"{o.winsorize[0]:g}th–{o.winsorize[1]:g}th percentile",
         ],
         [
             "sequential testing",
-            "always-valid p-values and confidence sequences" if o.get("sequential") else "no",
+            "always-valid p-values and confidence sequences" if o.sequential else "no",
         ],
-        ["units exposed to several variants", str(o.get("multiple", "exclude"))],
-        ["window", f"{_when(o.get('start'))} to {_when(o.get('end'))}"],
+        ["units exposed to several variants", o.multiple],
+        ["window", f"{_when(o.start)} to {_when(o.end)}"],
     ]
     return el(
         "section",
@@ -600,14 +590,10 @@ def _methods_section(res: ExperimentResult) -> Markup:
     )
 
 
-def _correction_name(c: Any) -> str:
-    return {None: "none", "holm": "Holm", "bh": "Benjamini–Hochberg"}.get(c, str(c))
-
-
-def _cuped_text(c: Any) -> str:
-    if c in (False, None):
+def _cuped_text(days: float | None) -> str:
+    if days is None:
         return "no"
-    return f"yes, covariate from {14 if c is True else c:g} days before exposure"
+    return f"yes, covariate from {days:g} days before exposure"
 
 
 def _when(x: Any) -> str:
@@ -685,8 +671,6 @@ def _cell(v: Any) -> str:
 
 def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> str:
     """Python code that reproduces ``res`` from the loaded files (shown in the report)."""
-    from .metrics import BUILTIN
-
     lines = ["import promptab_nb as pab", "", "ws = pab.Workspace()"]
     files = [str(p["file"]) for p in res.provenance if p.get("file")]
     for f in files:
@@ -700,23 +684,10 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
         equal = 100.0 / len(exp.split)
         if any(abs(s - equal) > 1e-9 for s in exp.split.values()):
             args.append(f"split={[round(s, 6) for s in exp.split.values()]!r}")
-    unit = res.options.get("unit", "user")
     if exp is not None and exp.unit != "user":
         args.append(f"unit={exp.unit!r}")
     lines.append(_call("exp = ws.create_experiment", args))
-    metrics = [repr(m.name) if BUILTIN.get(m.name) == m else "pab." + repr(m) for m in res.metrics]
-    kwargs = [f"[{', '.join(metrics)}]"]
-    if exp is None or unit != exp.unit:
-        kwargs.append(f"unit={unit!r}")
-    for key, default in _ANALYZE_DEFAULTS.items():
-        value = res.options.get(key, default)
-        if value != default:
-            if isinstance(value, dt.datetime):
-                value = value.isoformat()
-            elif isinstance(value, float) and math.isfinite(value):
-                value = float(f"{value:.12g}")
-            kwargs.append(f"{key}={value!r}")
-    lines.append(_call("res = exp.analyze", kwargs))
+    lines.append(res.options.to_code("res = exp.analyze", exp=exp))
     lines.append('pab.report.write(res, "report.html", ws=ws)')
     return "\n".join(lines) + "\n"
 

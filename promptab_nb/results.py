@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from . import _html
 from ._format import num, pval
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .metrics import Metric
+    from .options import AnalysisOptions
 
 COLUMNS = [
     "metric",
@@ -69,6 +70,41 @@ class ArmRow:
     cred_high: float = math.nan
     note: str | None = None
 
+    #: The numeric columns, NaN where they do not apply.
+    NUMBERS: ClassVar[tuple[str, ...]] = (
+        "mean",
+        "mean_ci_low",
+        "mean_ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "rel_diff",
+        "rel_ci_low",
+        "rel_ci_high",
+        "p_value",
+        "chance_to_win",
+        "expected_loss",
+        "cred_low",
+        "cred_high",
+    )
+
+
+Severity = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class HealthFlag:
+    """One finding of the health check.
+
+    ``code`` is stable for programs (``"srm"``, ``"multiple"``, ``"unknown_variants"``,
+    ``"small_arms"``, ``"expired"``); ``severity`` is ``"error"`` when the results should not be
+    trusted, ``"warning"`` when they need a look, ``"info"`` otherwise; ``message`` is for people.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+
 
 @dataclass(frozen=True)
 class Health:
@@ -81,11 +117,22 @@ class Health:
     srm_statistic: float | None
     srm_note: str | None
     expired: bool
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    flags: tuple[HealthFlag, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The messages of every flag, most severe first."""
+        order = {"error": 0, "warning": 1, "info": 2}
+        return tuple(f.message for f in sorted(self.flags, key=lambda f: order[f.severity]))
 
     @property
     def ok(self) -> bool:
-        return not self.warnings
+        """True when no flag was raised."""
+        return not self.flags
+
+    def has(self, code: str) -> bool:
+        """True when a flag with ``code`` was raised."""
+        return any(f.code == code for f in self.flags)
 
     def lines(self) -> list[str]:
         out = [
@@ -116,13 +163,13 @@ class ExperimentResult:
     rows: tuple[ArmRow, ...]
     health: Health
     methods: tuple[str, ...]
-    options: dict[str, Any]
+    options: AnalysisOptions
     provenance: tuple[dict[str, Any], ...] = ()
     computed_at: dt.datetime | None = None
 
     @property
     def alpha(self) -> float:
-        return float(self.options["alpha"])
+        return self.options.alpha
 
     @property
     def level(self) -> float:
@@ -141,7 +188,7 @@ class ExperimentResult:
         import pandas as pd
 
         cols = list(COLUMNS)
-        if self.options.get("method") == "bayesian" or details:
+        if self.options.bayesian or details:
             cols += BAYES_COLUMNS
         if details:
             cols += ["note"]
@@ -212,7 +259,7 @@ class ExperimentResult:
     def __repr__(self) -> str:
         lines = [
             f"ExperimentResult({self.experiment!r}, control={self.control!r}, "
-            f"unit={self.options['unit']}, {self.level:.0%} CI)"
+            f"unit={self.options.unit}, {self.level:.0%} CI)"
         ]
         lines += [f"  {text}" for text, _ in self.verdicts()]
         lines += [f"  health: {h}" for h in self.health.lines()]
@@ -220,7 +267,7 @@ class ExperimentResult:
 
     def table_rows(self) -> list[list[Any]]:
         """Display rows (formatted strings) shared by the notebook view and the report."""
-        bayes = self.options.get("method") == "bayesian"
+        bayes = self.options.bayesian
         out = []
         for r in self.rows:
             m = self.metric(r.metric)
@@ -256,7 +303,7 @@ class ExperimentResult:
             f"Δ % {lvl} CI",
             "p-value",
         ]
-        if self.options.get("method") == "bayesian":
+        if self.options.bayesian:
             head.append("chance to win")
         return head
 
@@ -271,7 +318,7 @@ class ExperimentResult:
             _html.el(
                 "div",
                 _html.el("b", f"Experiment {self.experiment}"),
-                f" — control {self.control!s}, unit {self.options['unit']}",
+                f" — control {self.control!s}, unit {self.options.unit}",
             ),
             *verdicts,
             _html.table(self.table_header(), self.table_rows()),
@@ -287,14 +334,14 @@ def _arm_label(r: ArmRow) -> str:
 
 
 def _verdict(
-    r: ArmRow, m: Metric, control: str, level: float, options: dict[str, Any]
+    r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
 ) -> tuple[str, str]:
     label = m.description
     lvl = f"{level:.0%}".replace("%", " %")
     if _nan(r.p_value):
         why = r.note or "no p-value"
         return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"
-    use_rel = options.get("relative", True) and not _nan(r.rel_diff)
+    use_rel = options.relative and not _nan(r.rel_diff)
     if use_rel:
         est, lo, hi, unit = r.rel_diff, r.rel_ci_low, r.rel_ci_high, "%"
     else:
@@ -305,7 +352,7 @@ def _verdict(
             ("pp" if m.unit == "%" else m.unit),
         )
     p = pval(r.p_value)
-    if options.get("method") == "bayesian" and not _nan(r.chance_to_win):
+    if options.bayesian and not _nan(r.chance_to_win):
         p = f"chance to win {num(r.chance_to_win, '%')}"
     if r.significant:
         word = "lowers" if est < 0 else "raises"

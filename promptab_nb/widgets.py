@@ -23,6 +23,7 @@ from . import _html
 from ._format import num
 from .errors import PromptabError
 from .metrics import BUILTIN, DEFAULT
+from .options import AnalysisOptions
 
 if TYPE_CHECKING:
     from .experiments import Experiment
@@ -392,7 +393,7 @@ class ExperimentBuilder(_Widget):
                 m.agg
             )
             if m.agg == "rate":
-                row = self.ws._fetch(
+                row = self.ws.engine.fetch(
                     f"SELECT avg(CAST({m.column} AS DOUBLE)), count(*) FROM generations "
                     "WHERE prompt_name = $p AND prompt_version = $v",
                     {"p": prompt, "v": version},
@@ -400,7 +401,7 @@ class ExperimentBuilder(_Widget):
                 if row[1]:
                     out = (float(row[0]), None, f"{row[1]:,} generations")
             elif agg:
-                row = self.ws._fetch(
+                row = self.ws.engine.fetch(
                     f"""SELECT avg(x), stddev_samp(x), count(*) FROM (
                           SELECT coalesce(person_id, distinct_id) AS u, {agg} AS x FROM generations
                           WHERE prompt_name = $p AND prompt_version = $v GROUP BY u)""",
@@ -409,7 +410,7 @@ class ExperimentBuilder(_Widget):
                 if row[2] and row[2] > 1 and row[1]:
                     out = (float(row[0]), float(row[1]), f"{row[2]:,} users")
         else:
-            row = self.ws._fetch(
+            row = self.ws.engine.fetch(
                 f"SELECT avg(CAST({m.column} AS DOUBLE)), count(*) FROM evaluations WHERE applicable"
             )[0]
             if row[1]:
@@ -419,7 +420,7 @@ class ExperimentBuilder(_Widget):
 
     def _daily_units(self) -> tuple[float | None, str]:
         flag = self.flag_key.value.strip() or self.name.value.strip()
-        row = self.ws._fetch(
+        row = self.ws.engine.fetch(
             """SELECT count(DISTINCT coalesce(person_id, distinct_id)),
                       greatest(date_diff('second', min(ts), max(ts)) / 86400.0, 1)
                FROM exposures WHERE flag_key = $f""",
@@ -427,7 +428,7 @@ class ExperimentBuilder(_Widget):
         )[0]
         if row[0]:
             return row[0] / row[1], f"exposures of flag {flag!r}"
-        row = self.ws._fetch(
+        row = self.ws.engine.fetch(
             """SELECT count(DISTINCT coalesce(person_id, distinct_id)),
                       greatest(date_diff('second', min(ts), max(ts)) / 86400.0, 1)
                FROM generations WHERE prompt_name = $p""",
@@ -657,28 +658,21 @@ class ResultsDashboard(_Widget):
         self.refresh()
 
     # -- analysis ----------------------------------------------------------------------------------
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments of ``exp.analyze`` for the current controls (non-defaults only)."""
-        kw: dict[str, Any] = {}
-        if self.method.value != "frequentist":
-            kw["method"] = self.method.value
-        if self.unit.value != self.exp.unit:
-            kw["unit"] = self.unit.value
-        if self.alpha.value != 0.05:
-            kw["alpha"] = self.alpha.value
-        if self.cuped.value:
-            kw["cuped"] = True
-        if _WINSOR[self.winsorize.value] is not None:
-            kw["winsorize"] = _WINSOR[self.winsorize.value]
-        if self.correction.value != "none":
-            kw["correction"] = self.correction.value
-        return kw
+    def options(self) -> AnalysisOptions:
+        """The :class:`~promptab_nb.options.AnalysisOptions` of the current controls."""
+        return AnalysisOptions(
+            metrics=list(self.metrics.value) or None,
+            unit=self.unit.value,
+            method=self.method.value,
+            alpha=self.alpha.value,
+            cuped=bool(self.cuped.value),
+            winsorize=_WINSOR[self.winsorize.value],
+            correction=None if self.correction.value == "none" else self.correction.value,
+        )
 
     def to_code(self) -> str:
         """The ``exp.analyze(...)`` call behind the view."""
-        args = [_py(list(self.metrics.value))]
-        args += [f"{k}={_py(v)}" for k, v in self.options().items()]
-        return f"res = exp.analyze({', '.join(args)})"
+        return self.options().to_code("res = exp.analyze", exp=self.exp)
 
     @property
     def code(self) -> str:
@@ -698,7 +692,7 @@ class ResultsDashboard(_Widget):
             _status(self.status, "choose at least one metric", "error")
             return None
         try:
-            res = self.exp.analyze(metrics, **self.options())
+            res = self.exp.analyze(options=self.options())
         except PromptabError as err:
             _status(self.status, _message(err), "error")
             return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,6 +12,7 @@ import duckdb
 from . import schema
 from ._checks import one_of
 from ._sql import ident, used_params
+from .engines.duckdb import DuckDBEngine
 from .errors import DataError, InvalidArgumentError, NotFoundError, WorkspaceInUseError
 
 if TYPE_CHECKING:
@@ -52,9 +52,6 @@ class Workspace:
     True
     """
 
-    # analysis keeps its per-unit tables in the workspace (see analysis._unit_table)
-    caches_units = True
-
     def __init__(
         self,
         path: str | Path | None = None,
@@ -82,7 +79,9 @@ class Workspace:
             raise DataError(
                 f"cannot open workspace {self.path}: {err}. Is it a promptab_nb DuckDB file?"
             ) from err
-        self._lock = threading.RLock()
+        #: The analysis engine over this connection (queries, per-unit cache, provenance).
+        self.engine = DuckDBEngine(self.con)
+        self._lock = self.engine.lock
         # Naive timestamps in exports are UTC (PostHog writes UTC); make DuckDB read them so.
         self.con.execute("SET TimeZone = 'UTC'")
         self._create_schema()
@@ -162,14 +161,10 @@ class Workspace:
                 raise InvalidArgumentError(f"query failed: {err}") from err
 
     def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list:
-        if isinstance(params, Mapping):
-            params = used_params(query, dict(params))
-        with self._lock:
-            return self.con.execute(query, params or []).fetchall()
+        return self.engine.fetch(query, params)
 
     def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> None:
-        with self._lock:
-            self.con.execute(query, used_params(query, dict(params or {})))
+        self.engine.execute(query, params)
 
     # -- loading --------------------------------------------------------------------------
     def load_posthog(

@@ -421,7 +421,7 @@ def test_cache_is_not_used_after_a_load_or_for_another_query(loaded, tmp_path) -
 
 
 def test_cache_keeps_the_last_few_queries(loaded) -> None:
-    from promptab_nb.analysis import UNIT_CACHE_SIZE
+    from promptab_nb.engines.duckdb import UNIT_CACHE_SIZE
 
     ws, exp = loaded
     for metric in ("cost", "latency", "error_rate", "tokens_in", "tokens_out", "cost"):

@@ -54,7 +54,7 @@ def test_import_is_light() -> None:
 
 def test_analysis_path_does_not_import_scipy_stats() -> None:
     # the t/normal/chi-square functions come from scipy.special (promptab_nb.stats._dist)
-    imports = "promptab_nb.analysis, promptab_nb._analysis_stats"
+    imports = "promptab_nb.analysis, promptab_nb.analysis.estimators"
     assert not _loads_any(imports, ("scipy.stats",))
 
 

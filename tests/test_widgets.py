@@ -150,7 +150,7 @@ def exp(ws):
 def test_dashboard_shows_plot_table_health_and_over_time(exp) -> None:
     d = ResultsDashboard(exp)
     assert d.result is not None
-    assert d.code == 'res = exp.analyze(["cost", "latency", "error_rate", "pass_rate"])'
+    assert d.code == "res = exp.analyze(['cost', 'latency', 'error_rate', 'pass_rate'])"
     assert d.plot.value[:4] == b"\x89PNG" and d.time_plot.value[:4] == b"\x89PNG"
     assert "<table" in d.table.value and "latency" in d.table.value
     assert "exposed units" in d.banner.value and "SRM" in d.banner.value
@@ -167,12 +167,14 @@ def test_dashboard_controls_map_to_analyze_options(exp) -> None:
     d.alpha.value = 0.1
     opts = d.result.options
     assert [m.name for m in d.result.metrics] == ["latency", "cost"]
-    assert opts["method"] == "bayesian" and opts["cuped"] is True
-    assert opts["winsorize"] == (0.0, 99.0) and opts["correction"] == "holm"
+    assert opts.method == "bayesian" and opts.cuped == 14
+    assert opts.winsorize == (0.0, 99.0) and opts.correction == "holm"
     assert d.result.alpha == 0.1
-    assert d.code == (
-        'res = exp.analyze(["latency", "cost"], method="bayesian", alpha=0.1, cuped=True, '
-        'winsorize=(0, 99), correction="holm")'
+    assert d.code == opts.to_code("res = exp.analyze", exp=exp)
+    flat = "".join(d.code.split()).replace(",)", ")")
+    assert flat == (
+        "res=exp.analyze(['latency','cost'],method='bayesian',alpha=0.1,cuped=14,"
+        "winsorize=(0,99),correction='holm')"
     )
     # the code shown is the call that was made
     again = eval(d.code.removeprefix("res = "), {"exp": exp})

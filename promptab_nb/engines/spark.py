@@ -24,7 +24,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import os
 import threading
@@ -37,9 +36,17 @@ from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFou
 if TYPE_CHECKING:
     from ..experiments import Experiment
     from ..metrics import Metric
+    from ..options import AnalysisOptions
     from ..results import ExperimentResult, Health, OverTimeResult
 
-__all__ = ["analyze", "analyze_over_time", "canonical_views", "health"]
+__all__ = [
+    "SparkEngine",
+    "analyze",
+    "analyze_over_time",
+    "canonical_views",
+    "health",
+    "open_engine",
+]
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
 OPTIONAL = ("uuid", "person_id")
@@ -425,20 +432,28 @@ def _register(
     return names, described, kind
 
 
-# -- runner: the analysis layer's database interface, on Spark -----------------------------------
-class SparkRunner:
-    """What :mod:`promptab_nb.analysis` needs of a workspace (``_fetch``, ``_execute``,
-    ``_lock``), on Spark: each DuckDB statement is translated by SQLGlot and run by Spark.
+# -- engine: the analysis layer's database interface, on Spark -----------------------------------
+class SparkEngine:
+    """The :class:`~promptab_nb.engines.base.Engine` protocol on Spark: each DuckDB query is
+    translated by SQLGlot and run by Spark over the canonical views of one source.
 
-    ``CREATE [OR REPLACE] TEMP TABLE t AS …`` becomes a persisted temporary view and
-    ``DROP TABLE [IF EXISTS] t`` drops it. Rows come back as tuples, timestamps as UTC-aware
-    datetimes.
+    The per-unit table of an analysis becomes a persisted temporary view, dropped when the
+    analysis is done. Rows come back as tuples, timestamps as UTC-aware datetimes.
     """
 
-    def __init__(self, spark: Any, tables: Mapping[str, str], prefix: str) -> None:
+    dialect = "spark"
+
+    def __init__(
+        self,
+        spark: Any,
+        tables: Mapping[str, str],
+        prefix: str,
+        provenance: tuple[dict[str, Any], ...] = (),
+    ) -> None:
         self.spark = spark
         self._tables = dict(tables)
         self._prefix = prefix
+        self._provenance = provenance
         self._persisted: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -448,9 +463,26 @@ class SparkRunner:
 
         return transpile(query, params, tables=self._tables, dialect="spark")
 
-    def _fetch(self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None) -> list:
+    def fetch(
+        self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """All rows of ``query`` (DuckDB dialect), translated and run by Spark."""
         rows = self.spark.sql(self.translate(query, params)).collect()
         return [tuple(_python(v) for v in r) for r in rows]
+
+    @contextlib.contextmanager
+    def unit_rows(self, query: str, params: Mapping[str, Any]) -> Iterator[str]:
+        """A persisted view of the per-unit ``query``'s rows, dropped after the block."""
+        name = "_pab_units"
+        self._execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}", params)
+        try:
+            yield name
+        finally:
+            self._execute(f"DROP TABLE IF EXISTS {name}")
+
+    def provenance(self) -> tuple[dict[str, Any], ...]:
+        """The Spark source this engine reads (file or table name and its kind)."""
+        return self._provenance
 
     def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> None:
         import sqlglot
@@ -515,38 +547,36 @@ def _utc(spark: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_runner(
+def open_engine(
     source: Any, *, spark: Any = None, dedupe: bool = True, cache: bool = False
-) -> Iterator[SparkRunner]:
-    """A :class:`SparkRunner` over the canonical views of ``source``; views dropped on exit.
+) -> Iterator[SparkEngine]:
+    """A :class:`SparkEngine` over the canonical views of ``source``; views dropped on exit.
 
-    With ``cache`` the typed events are persisted (memory, then disk) while the runner is open:
-    faster when many queries re-read them, at the cost of cluster storage.
+    The session time zone is UTC while the engine is open (dates and periods are UTC, as in
+    DuckDB). With ``cache`` the typed events are persisted (memory, then disk) while the engine
+    is open: faster when many queries re-read them, at the cost of cluster storage.
     """
     _require_packages()
     session = _session(spark, source if _is_frame(source) else None)
     prefix = f"_pab_{_uuid.uuid4().hex[:12]}"
     with _utc(session):
         names, described, kind = _register(session, source, prefix, dedupe, cache)
-        names["imports"] = f"{prefix}_imports"
-        session.createDataFrame(
-            [(1, described, f"spark {kind}", dt.datetime.now(dt.UTC))],
-            "import_id INT, file STRING, format STRING, loaded_at TIMESTAMP",
-        ).selectExpr(
-            "import_id",
-            "file",
-            "format",
-            "CAST(NULL AS STRING) AS sha256",
-            "CAST(NULL AS BIGINT) AS rows_read",
-            "CAST(NULL AS BIGINT) AS rows_loaded",
-            "CAST(NULL AS BIGINT) AS rows_rejected",
-            "loaded_at",
-        ).createOrReplaceTempView(names["imports"])
-        runner = SparkRunner(session, names, prefix)
+        provenance = (
+            {
+                "file": described,
+                "format": f"spark {kind}",
+                "sha256": None,
+                "rows_read": None,
+                "rows_loaded": None,
+                "rows_rejected": None,
+                "loaded_at": dt.datetime.now(dt.UTC),
+            },
+        )
+        engine = SparkEngine(session, names, prefix, provenance)
         try:
-            yield runner
+            yield engine
         finally:
-            runner.close()
+            engine.close()
 
 
 def _require_packages() -> None:
@@ -560,11 +590,6 @@ def _require_packages() -> None:
         ) from err
 
 
-def _on(runner: SparkRunner, experiment: Experiment) -> Experiment:
-    """The experiment with the Spark runner in place of its workspace connection."""
-    return dataclasses.replace(experiment, ws=runner)  # type: ignore[arg-type]
-
-
 # -- public ------------------------------------------------------------------------------------
 def analyze(
     source: Any,
@@ -574,18 +599,8 @@ def analyze(
     spark: Any = None,
     dedupe: bool = True,
     cache: bool = False,
-    unit: Literal["user", "request"] | None = None,
-    method: Literal["frequentist", "bayesian"] = "frequentist",
-    alpha: float = 0.05,
-    relative: bool = True,
-    cuped: bool | float = False,
-    winsorize: tuple[float, float] | None = None,
-    correction: Literal["holm", "bh"] | None = None,
-    sequential: bool = False,
-    multiple: Literal["exclude", "first_seen"] = "exclude",
-    start: Any = None,
-    end: Any = None,
-    prior: Any = None,
+    options: AnalysisOptions | None = None,
+    **kwargs: Any,
 ) -> ExperimentResult:
     """:meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>` on Spark.
 
@@ -599,7 +614,7 @@ def analyze(
         The experiment (from a :class:`~promptab_nb.workspace.Workspace`): its variants, split,
         flag and prompt name define the analysis; its workspace holds no events.
     metrics
-        As for :func:`promptab_nb.analysis.analyze`.
+        As for :meth:`Experiment.analyze`.
     spark
         The SparkSession (default: the DataFrame's, else the active one).
     dedupe
@@ -607,8 +622,9 @@ def analyze(
     cache
         Persist the typed events while the analysis runs (faster with several metrics, CUPED or
         ``unit="request"``, which re-read them; uses cluster memory/disk).
-    unit, method, alpha, relative, cuped, winsorize, correction, sequential, multiple, start, end, prior
-        As for :func:`promptab_nb.analysis.analyze`.
+    options, kwargs
+        An :class:`~promptab_nb.options.AnalysisOptions` and/or its fields as keywords, as for
+        :meth:`Experiment.analyze`.
 
     Returns
     -------
@@ -623,23 +639,8 @@ def analyze(
     """
     from .. import analysis
 
-    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
-        return analysis.analyze(
-            _on(runner, experiment),
-            metrics,
-            unit=unit,
-            method=method,
-            alpha=alpha,
-            relative=relative,
-            cuped=cuped,
-            winsorize=winsorize,
-            correction=correction,
-            sequential=sequential,
-            multiple=multiple,
-            start=start,
-            end=end,
-            prior=prior,
-        )
+    with open_engine(source, spark=spark, dedupe=dedupe, cache=cache) as engine:
+        return analysis.analyze(experiment, metrics, options=options, engine=engine, **kwargs)
 
 
 def analyze_over_time(
@@ -661,14 +662,15 @@ def analyze_over_time(
     """
     from .. import analysis
 
-    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
+    with open_engine(source, spark=spark, dedupe=dedupe, cache=cache) as engine:
         return analysis.analyze_over_time(
-            _on(runner, experiment),
+            experiment,
             metric,
             freq=freq,
             alpha=alpha,
             relative=relative,
             multiple=multiple,
+            engine=engine,
         )
 
 
@@ -687,22 +689,7 @@ def health(
 
     The counts are those of :func:`analyze`'s ``health`` (same exposure rules, one query).
     """
-    from .. import _analysis_stats as S
     from .. import analysis
-    from .._checks import one_of
-    from ..experiments import _as_utc
 
-    one_of(multiple, "multiple", ("exclude", "first_seen"))
-    start, end = _as_utc(start, "start"), _as_utc(end, "end")
-    with open_runner(source, spark=spark, dedupe=dedupe, cache=cache) as runner:
-        exp = _on(runner, experiment)
-        analysis._check_flag(exp)
-        exposed = analysis._EXPOSED_BY_FLAG if exp.flag_key else analysis._EXPOSED_BY_VERSION
-        rows = runner._fetch(
-            f"WITH exposed AS ({exposed}), assigned AS ({analysis._ASSIGNED}) "
-            "SELECT variant, count(*), count(*) FILTER (WHERE multi) FROM assigned "
-            "GROUP BY variant",
-            analysis._params(exp, start, end, multiple),
-        )
-    counts = {r[0]: int(r[1]) for r in rows}
-    return S.health(experiment, counts, sum(int(r[2]) for r in rows), multiple)
+    with open_engine(source, spark=spark, dedupe=dedupe, cache=cache) as engine:
+        return analysis.health(experiment, multiple=multiple, start=start, end=end, engine=engine)

@@ -99,7 +99,7 @@ class OfflineRun:
 
     @classmethod
     def _load(cls, ws: Workspace, run_id: str) -> OfflineRun:
-        row = ws._fetch(
+        row = ws.engine.fetch(
             """
             SELECT name, created_at, model_id, versions, scorers, repeats, dataset, seconds,
                    model_calls, cache_hits, params
@@ -112,7 +112,7 @@ class OfflineRun:
         (name, created, mid, versions, scorers, repeats, dataset, seconds, calls, hits, params) = (
             row[0]
         )
-        (n_err,) = ws._fetch(
+        (n_err,) = ws.engine.fetch(
             "SELECT count(*) FROM offline_results WHERE run_id = ? AND error IS NOT NULL",
             [run_id],
         )[0]
@@ -126,7 +126,7 @@ class OfflineRun:
             else:  # imported runs (promptfoo …) store only the label
                 labels.append(str(v))
         names = [s["name"] if isinstance(s, dict) else str(s) for s in json.loads(scorers)]
-        for (extra,) in ws._fetch(
+        for (extra,) in ws.engine.fetch(
             "SELECT DISTINCT scorer FROM offline_scores WHERE run_id = ? ORDER BY scorer",
             [run_id],
         ):
@@ -136,12 +136,12 @@ class OfflineRun:
         if isinstance(stored.get("items"), list):
             data = Dataset._from_stored(stored)
         else:  # imported runs do not carry the items: rebuild ids from the results
-            ids = ws._fetch(
+            ids = ws.engine.fetch(
                 "SELECT DISTINCT item_id FROM offline_results WHERE run_id = ? ORDER BY item_id",
                 [run_id],
             )
             data = Dataset(tuple(Item(str(i), {}) for (i,) in ids), name=stored.get("file"))
-        (n_serr,) = ws._fetch(
+        (n_serr,) = ws.engine.fetch(
             "SELECT count(*) FROM offline_scores WHERE run_id = ? AND error IS NOT NULL",
             [run_id],
         )[0]

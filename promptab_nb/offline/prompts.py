@@ -192,11 +192,13 @@ class PromptRegistry:
         NotFoundError
             No such prompt or version; the message lists what exists.
         """
-        rows = self._ws._fetch(
+        rows = self._ws.engine.fetch(
             "SELECT version, template FROM prompts WHERE prompt_name = ? ORDER BY version", [name]
         )
         if not rows:
-            names = [r[0] for r in self._ws._fetch("SELECT DISTINCT prompt_name FROM prompts")]
+            names = [
+                r[0] for r in self._ws.engine.fetch("SELECT DISTINCT prompt_name FROM prompts")
+            ]
             raise NotFoundError(
                 f"no prompt named {name!r}; registered: {', '.join(sorted(names)) or 'none'}. "
                 "Register it with ws.prompts.register(name, template)."
@@ -223,5 +225,5 @@ class PromptRegistry:
         )
 
     def __repr__(self) -> str:
-        rows = self._ws._fetch("SELECT count(DISTINCT prompt_name), count(*) FROM prompts")
+        rows = self._ws.engine.fetch("SELECT count(DISTINCT prompt_name), count(*) FROM prompts")
         return f"PromptRegistry({rows[0][0]} prompts, {rows[0][1]} versions)"

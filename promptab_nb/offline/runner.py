@@ -408,7 +408,7 @@ def run_offline(
     if cache:
         keys = sorted({c.key for c in cells})
         hits = dict(
-            ws._fetch(
+            ws.engine.fetch(
                 "SELECT cache_key, response FROM model_cache WHERE cache_key IN (SELECT unnest(?))",
                 [keys],
             )
@@ -623,9 +623,9 @@ def get_run(ws: Workspace, run_id: str) -> OfflineRun:
     """
     from ._run import OfflineRun
 
-    rows = ws._fetch("SELECT 1 FROM offline_runs WHERE run_id = ?", [run_id])
+    rows = ws.engine.fetch("SELECT 1 FROM offline_runs WHERE run_id = ?", [run_id])
     if not rows:
-        recent = [r[0] for r in ws._fetch(
+        recent = [r[0] for r in ws.engine.fetch(
             "SELECT run_id FROM offline_runs ORDER BY created_at DESC LIMIT 5"
         )]  # fmt: skip
         raise NotFoundError(

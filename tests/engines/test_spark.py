@@ -84,16 +84,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def runner(spark: Any, data: dict[str, Any]) -> Iterator[ps.SparkRunner]:
+def runner(spark: Any, data: dict[str, Any]) -> Iterator[ps.SparkEngine]:
     """One set of views for the option matrix (``ps.analyze`` itself is tested separately)."""
-    with ps.open_runner(str(data["path"]), spark=spark, cache=True) as r:
+    with ps.open_engine(str(data["path"]), spark=spark, cache=True) as r:
         yield r
 
 
-def on_spark(runner: ps.SparkRunner, exp: Any, metrics: Any, **options: Any) -> Any:
+def on_spark(runner: ps.SparkEngine, exp: Any, metrics: Any, **options: Any) -> Any:
     """What ``ps.analyze`` does once its views exist."""
-    with ps._utc(runner.spark):
-        return analysis.analyze(ps._on(runner, exp), metrics, **options)
+    return analysis.analyze(exp, metrics, engine=runner, **options)
 
 
 def assert_same(duck: Any, spark_: Any) -> None:
@@ -147,20 +146,20 @@ def test_public_analyze_on_a_parquet_path_equals_duckdb(spark: Any, data: dict[s
     ],
 )
 def test_options_equal_duckdb(
-    runner: ps.SparkRunner, data: dict[str, Any], options: dict[str, Any]
+    runner: ps.SparkEngine, data: dict[str, Any], options: dict[str, Any]
 ) -> None:
     exp = data["flag"]
     assert_same(exp.analyze(METRICS, **options), on_spark(runner, exp, METRICS, **options))
 
 
 def test_assignment_by_prompt_version_equals_duckdb(
-    runner: ps.SparkRunner, data: dict[str, Any]
+    runner: ps.SparkEngine, data: dict[str, Any]
 ) -> None:
     exp = data["version"]
     assert_same(exp.analyze(METRICS), on_spark(runner, exp, METRICS))
 
 
-def test_custom_metrics_equal_duckdb(runner: ps.SparkRunner, data: dict[str, Any]) -> None:
+def test_custom_metrics_equal_duckdb(runner: ps.SparkEngine, data: dict[str, Any]) -> None:
     ms = [
         "requests",
         "tokens_in",
@@ -175,11 +174,10 @@ def test_custom_metrics_equal_duckdb(runner: ps.SparkRunner, data: dict[str, Any
     ("metric", "freq"), [("latency", "day"), ("error_rate", "day"), ("cost", "hour")]
 )
 def test_over_time_equals_duckdb(
-    spark: Any, runner: ps.SparkRunner, data: dict[str, Any], metric: str, freq: str
+    spark: Any, runner: ps.SparkEngine, data: dict[str, Any], metric: str, freq: str
 ) -> None:
     exp = data["flag"]
-    with ps._utc(spark):
-        got = analysis.analyze_over_time(ps._on(runner, exp), metric, freq=freq).to_pandas()
+    got = analysis.analyze_over_time(exp, metric, freq=freq, engine=runner).to_pandas()
     want = exp.analyze_over_time(metric, freq=freq).to_pandas()
     assert list(got.columns) == list(want.columns)
     assert len(got) == len(want) > 3
@@ -203,7 +201,7 @@ def test_public_over_time_and_health_on_a_dataframe(spark: Any, data: dict[str, 
 
 
 def test_canonical_views_equal_the_loaded_tables(
-    spark: Any, runner: ps.SparkRunner, data: dict[str, Any]
+    spark: Any, runner: ps.SparkEngine, data: dict[str, Any]
 ) -> None:
     """The typing rules: same rows (rejects and duplicates left out) and the same values."""
     ws = data["ws"]
@@ -215,7 +213,7 @@ def test_canonical_views_equal_the_loaded_tables(
     }.items():
         want = ws.sql(f"SELECT {cols} FROM {table} ORDER BY uuid")
         got = pd.DataFrame(
-            runner._fetch(f"SELECT {cols} FROM {table} ORDER BY uuid"), columns=want.columns
+            runner.fetch(f"SELECT {cols} FROM {table} ORDER BY uuid"), columns=want.columns
         )
         frames = []
         for df in (got, want):
@@ -227,15 +225,15 @@ def test_canonical_views_equal_the_loaded_tables(
         pd.testing.assert_frame_equal(*frames, check_dtype=False)
 
 
-def test_values_are_bound_as_escaped_literals(runner: ps.SparkRunner) -> None:
+def test_values_are_bound_as_escaped_literals(runner: ps.SparkEngine) -> None:
     nasty = 'it\'s a \\ "flag" ; -- $x :y ?'
     when = dt.datetime(2026, 3, 1, 10, 30, 0, 123456, tzinfo=dt.UTC)
-    got = runner._fetch(
+    got = runner.fetch(
         "SELECT $s AS s, $t AS t, $n AS n, $f AS f, $b AS b",
         {"s": nasty, "t": when, "n": None, "f": 0.1, "b": True},
     )
     assert got == [(nasty, when, None, 0.1, True)]
-    assert runner._fetch("SELECT ? AS s", [nasty]) == [(nasty,)]
+    assert runner.fetch("SELECT ? AS s", [nasty]) == [(nasty,)]
 
 
 # -- bad input: the loaders' named errors -------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("sqlglot")
 
-from promptab_nb import analysis  # noqa: E402
+from promptab_nb.analysis import _scope  # noqa: E402
 from promptab_nb.engines._transpile import transpile  # noqa: E402
 from promptab_nb.errors import InvalidArgumentError  # noqa: E402
 from promptab_nb.metrics import BUILTIN  # noqa: E402
@@ -26,10 +26,10 @@ class _Exp:
 @pytest.mark.parametrize("flag", ["prompt-test", None])
 def test_every_builtin_metric_query_translates(flag: str | None) -> None:
     exp = _Exp(flag)
-    params = analysis._params(exp, dt.datetime(2026, 3, 1, tzinfo=dt.UTC), None, "exclude")
+    params = _scope.params(exp, dt.datetime(2026, 3, 1, tzinfo=dt.UTC), None, "exclude")
     ms = [m for m in BUILTIN.values() if m.kind != "quantile"]
-    queries = [analysis._per_unit_sql(exp, ms)]
-    queries += [analysis._per_request_sql(exp, m) for m in BUILTIN.values() if m.agg != "count"]
+    queries = [_scope.per_unit_sql(exp, ms)]
+    queries += [_scope.per_request_sql(exp, m) for m in BUILTIN.values() if m.agg != "count"]
     for q in queries:
         out = transpile(q, params, tables={"generations": "lake_gen"})
         for duckdb_only in ("$", "LIST_POSITION", "LIST_EXTRACT", "TO_MICROSECONDS", "ARG_MIN"):

@@ -1,0 +1,176 @@
+"""Experiment + options → SQL on an engine → per-arm sufficient statistics → stats → result.
+
+Layers, one way: :mod:`._scope` writes the exposure and per-unit SQL; :mod:`.estimators` own
+each metric kind's per-arm sums, statistics and test; :mod:`._build` turns the per-arm statistics
+into an :class:`~promptab_nb.results.ExperimentResult`. The queries run on an
+:class:`~promptab_nb.engines.base.Engine`: the workspace's DuckDB (default) or Spark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from .._checks import as_utc, check, one_of
+from ..errors import InvalidArgumentError
+from ..metrics import Metric, resolve
+from ..options import AnalysisOptions
+from . import _build, _scope
+from .estimators import Scope, estimator_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..engines.base import Engine
+    from ..experiments import Experiment
+    from ..results import ExperimentResult, Health, OverTimeResult
+
+MULTIPLE = _scope.MULTIPLE
+
+
+def _engine(exp: Experiment, engine: Engine | None) -> Engine:
+    return engine if engine is not None else exp.ws.engine
+
+
+def run(
+    exp: Experiment, options: AnalysisOptions, engine: Engine | None = None
+) -> ExperimentResult:
+    """Analyse ``exp`` with ``options`` on ``engine`` (default: the experiment's workspace).
+
+    This is what :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`, the
+    Spark engine, the dashboard, the report and the CLI all call.
+
+    Raises
+    ------
+    NotFoundError
+        The experiment's flag has no exposures on the engine.
+    InvalidArgumentError
+        An option the experiment does not allow (e.g. CUPED per request).
+    """
+    eng = _engine(exp, engine)
+    options = options.resolved(exp)
+    metrics = options.metric_objects()
+    _scope.check_flag(eng, exp)
+    params = _scope.params(exp, options.start, options.end, options.multiple)
+    per_unit = _scope.per_unit_sql(exp, metrics)
+    estimators = [estimator_for(m, options) for m in metrics]
+    with eng.unit_rows(per_unit, params) as table:
+        counts = dict(eng.fetch(f"SELECT variant, count(*) FROM {table} GROUP BY variant"))
+        multi = eng.fetch(f"SELECT count(*) FROM {table} WHERE multi")[0][0]
+        per_metric = [
+            (est, est.arms(Scope(eng, exp, params, table, i))) for i, est in enumerate(estimators)
+        ]
+    health = _build.health(exp, counts, multi, options.multiple)
+    return _build.build_result(exp, per_metric, health, options, eng.provenance())
+
+
+def analyze(
+    exp: Experiment,
+    metrics: Sequence[str | Metric] | str | Metric | None = None,
+    *,
+    options: AnalysisOptions | None = None,
+    engine: Engine | None = None,
+    **kwargs: Any,
+) -> ExperimentResult:
+    """Compare every treatment with the control on each metric.
+
+    ``kwargs`` are the fields of :class:`~promptab_nb.options.AnalysisOptions` (unit, method,
+    alpha, relative, cuped, winsorize, correction, sequential, multiple, start, end, prior);
+    given with ``options`` they override it. See
+    :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
+    """
+    opts = options if options is not None else AnalysisOptions()
+    changes = dict(kwargs)
+    if metrics is not None:
+        changes["metrics"] = metrics
+    return run(exp, opts.replace(**changes) if changes else opts, engine)
+
+
+def health(
+    exp: Experiment,
+    *,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    start: Any = None,
+    end: Any = None,
+    engine: Engine | None = None,
+) -> Health:
+    """Exposure counts per variant, ``$multiple`` units and the SRM check, without metrics."""
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
+    eng = _engine(exp, engine)
+    _scope.check_flag(eng, exp)
+    rows = eng.fetch(
+        _scope.assignment_counts_sql(exp),
+        _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple),
+    )
+    counts = {r[0]: int(r[1]) for r in rows}
+    return _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple)
+
+
+def assigned_units(
+    exp: Experiment, *, multiple: Literal["exclude", "first_seen"] = "exclude"
+) -> pd.DataFrame:
+    """One row per exposed unit: ``unit, variant, first_exposure, variants_seen``."""
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
+    return exp.ws.sql(_scope.assigned_units_sql(exp), _scope.params(exp, None, None, multiple))
+
+
+def _no_quantile(m: Metric) -> None:
+    if m.kind == "quantile":
+        raise InvalidArgumentError(
+            f"metric {m.name!r} is a quantile over events; it has no per-unit or cumulative "
+            f"value here. Use the mean metric of the same column (e.g. 'latency')."
+        )
+
+
+def unit_values(
+    exp: Experiment,
+    metric: str | Metric,
+    *,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    start: Any = None,
+    end: Any = None,
+) -> pd.DataFrame:
+    """Per-unit values of one metric: ``unit, variant, value`` (``num``/``den`` for rates).
+
+    Units without events are included with 0 for sum and count metrics and left out for mean and
+    rate metrics (their value is undefined). ``$multiple`` units are excluded.
+    """
+    (m,) = resolve([metric])
+    _no_quantile(m)
+    params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
+    inner = _scope.per_unit_sql(exp, [m])
+    value = "n0 / d0" if m.agg in ("mean", "rate") else "n0"
+    return exp.ws.sql(
+        f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
+            FROM ({inner}) WHERE variant <> '{MULTIPLE}' AND d0 > 0 ORDER BY variant, unit""",
+        params,
+    )
+
+
+def analyze_over_time(
+    exp: Experiment,
+    metric: str | Metric,
+    *,
+    freq: Literal["day", "hour", "week"] = "day",
+    alpha: float = 0.05,
+    relative: bool = True,
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    engine: Engine | None = None,
+) -> OverTimeResult:
+    """Cumulative estimate, CI and p-value at the end of each period, from cumulative
+    sufficient statistics computed in one query (units exposed and events seen by then)."""
+    from . import _over_time
+
+    one_of(freq, "freq", ("day", "hour", "week"))
+    check(alpha, "alpha", gt=0, lt=1)
+    (m,) = resolve([metric])
+    _no_quantile(m)
+    eng = _engine(exp, engine)
+    _scope.check_flag(eng, exp)
+    params = _scope.params(exp, None, None, multiple)
+    params["freq"] = freq
+    rows = eng.fetch(_over_time.sql(exp, m), params)
+    return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
+
+
+__all__ = ["analyze", "analyze_over_time", "assigned_units", "health", "run", "unit_values"]

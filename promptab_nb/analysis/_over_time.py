@@ -1,0 +1,118 @@
+"""Cumulative analysis per period: one query of cumulative per-(period, arm) sums → tests."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .. import stats as st
+from ..errors import PromptabError
+from ..options import AnalysisOptions
+from ..results import OverTimeResult
+from . import _scope
+from .estimators import Estimator, UserMean, UserRatio
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..metrics import Metric
+
+NAN = math.nan
+
+
+def sql(exp: Experiment, m: Metric) -> str:
+    """Per (period end, variant): units, sums of the per-unit values (or numerator and
+    denominator sums for ratios) over events seen by the end of the period."""
+    alias = "gen" if m.source == "generations" else "ev"
+    num, den = _scope.per_unit_columns(m, "e")
+    # Same populations as analyze(): per-unit means need an event; sums and ratios count every
+    # exposed unit (their zeros add nothing to the sums).
+    if m.agg == "mean":
+        units = "d > 0"
+        moments = "sum(n / d) FILTER (WHERE d > 0), sum((n / d) ^ 2) FILTER (WHERE d > 0)"
+    else:
+        units, moments = "true", "sum(n), sum(n * n)"
+    return f"""
+    {_scope.ctes(exp, [m])},
+    periods AS (
+        SELECT unnest(generate_series(date_trunc($freq, min(first_ts)), date_trunc($freq, max(g_max)),
+                                      CAST('1 ' || $freq AS INTERVAL))) AS p
+        FROM assigned, (SELECT max(ts) AS g_max FROM {alias})
+    ),
+    ev_p AS (SELECT unit, date_trunc($freq, ts) AS p, {num} AS n, {den} AS d
+             FROM {alias} e GROUP BY ALL),
+    grid AS (
+        SELECT a.unit, a.variant, pr.p FROM assigned a JOIN periods pr
+          ON date_trunc($freq, a.first_ts) <= pr.p WHERE a.variant <> '{_scope.MULTIPLE}'
+    ),
+    cum AS (
+        SELECT g.unit, g.variant, g.p,
+               sum(coalesce(ev_p.n, 0)) OVER w AS n,
+               sum(coalesce(ev_p.d, 0)) OVER w AS d
+        FROM grid g LEFT JOIN ev_p USING (unit, p)
+        WINDOW w AS (PARTITION BY g.unit ORDER BY g.p)
+    )
+    SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant,
+           count(*) FILTER (WHERE {units}) AS units, {moments},
+           sum(d), sum(d * d), sum(n * d), count(*) AS exposed
+    FROM cum GROUP BY ALL ORDER BY period_end, variant
+    """
+
+
+def result(
+    exp: Experiment, m: Metric, rows: list[Any], *, alpha: float, relative: bool, freq: str
+) -> OverTimeResult:
+    """Cumulative comparison per period from the rows of :func:`sql`."""
+    opts = AnalysisOptions(alpha=alpha, relative=relative, unit="user")
+    est: Estimator = (UserRatio if m.kind == "ratio" else UserMean)(m, opts)
+
+    def stats_of(r: tuple[Any, ...]) -> Any:
+        _, _, units, s, ss, d, dd, nd, _exposed = r
+        if int(units or 0) < 2:
+            return None
+        if isinstance(est, UserRatio):
+            return est.from_sums(int(units), s, ss, d, dd, nd)
+        return UserMean.from_sums(int(units), s, ss)
+
+    by_period: dict[Any, dict[str, tuple[Any, ...]]] = {}
+    for r in rows:
+        by_period.setdefault(r[0], {})[r[1]] = r
+    out = []
+    control = exp.control
+    for period, arms in sorted(by_period.items()):
+        c = stats_of(arms[control]) if control in arms else None
+        for key in exp.treatments:
+            t = stats_of(arms[key]) if key in arms else None
+            rec: dict[str, Any] = dict(
+                period_end=period,
+                variant=key,
+                n_control=int(arms[control][2]) if control in arms else 0,
+                n_treatment=int(arms[key][2]) if key in arms else 0,
+                estimate=NAN,
+                ci_low=NAN,
+                ci_high=NAN,
+                p_value=NAN,
+            )
+            if c is not None and t is not None:
+                try:
+                    ab = est.test(c, t, relative=False)
+                    shown = est.test(c, t, relative=True) if relative else ab
+                    rec.update(
+                        estimate=shown.estimate,
+                        ci_low=shown.ci_low,
+                        ci_high=shown.ci_high,
+                        p_value=ab.p_value,
+                    )
+                    if est.sequential_note is None:
+                        sq = st.sequential(c, t, alpha=alpha)
+                        rec.update(
+                            diff=ab.estimate,
+                            seq_ci_low=sq.ci_low,
+                            seq_ci_high=sq.ci_high,
+                            seq_p_value=sq.p_value,
+                        )
+                except PromptabError:
+                    pass
+            out.append(rec)
+    return OverTimeResult(
+        experiment=exp.name, metric=m, relative=relative, alpha=alpha, freq=freq, records=tuple(out)
+    )

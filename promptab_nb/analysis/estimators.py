@@ -1,0 +1,347 @@
+"""Estimators: one class per metric kind × unit × variance reduction.
+
+Each estimator owns the four things that used to be spread over the analysis:
+
+1. the SQL of its per-arm sufficient statistics (run by any :class:`~promptab_nb.engines.base.Engine`
+   on the per-unit table or the in-scope events);
+2. the typed statistics object each arm becomes (:class:`~promptab_nb.stats.MeanStats`,
+   :class:`~promptab_nb.stats.RatioStats`, :class:`~promptab_nb.stats.PropStats`,
+   :class:`~promptab_nb.stats.CovStats` or a :class:`QuantileSample`);
+3. its test (absolute and relative), and which sequential / Bayesian form applies;
+4. the sentence the methods section prints.
+
+:func:`estimator_for` picks the class for a metric and the options. Adding a metric kind is one
+class here (and its tests in ``tests/analysis/test_estimators.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from .. import stats as st
+from .._sql import ident
+from ..metrics import QUANTILES
+from ..stats import arms as arm_ci
+from . import _scope
+
+if TYPE_CHECKING:
+    from ..engines.base import Engine
+    from ..experiments import Experiment
+    from ..metrics import Metric
+    from ..options import AnalysisOptions
+
+NAN = float("nan")
+MULTIPLE = _scope.MULTIPLE
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an estimator's sums come from: the engine, the experiment, the query parameters,
+    the per-unit table and the metric's column index ``i`` in it (``n{i}``/``d{i}``)."""
+
+    engine: Engine
+    exp: Experiment
+    params: dict[str, Any]
+    units: str
+    i: int
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its number of units (or events) and its statistics, ``None`` under 2 units."""
+
+    n: int
+    stats: Any
+
+
+def _arm(n: Any, build: Any, *sums: Any) -> Arm:
+    n = int(n or 0)
+    return Arm(n, build(n, *sums) if n >= 2 else None)
+
+
+@dataclass(frozen=True)
+class QuantileSample:
+    """One arm's event values for a quantile metric (exact order-statistic CIs need them)."""
+
+    values: np.ndarray
+    q: float
+
+    @property
+    def n(self) -> int:
+        return int(self.values.size)
+
+
+class Estimator:
+    """Base class: per-arm statistics → arm summary and treatment-vs-control comparison."""
+
+    #: Test name shown in the result rows.
+    test_name: ClassVar[str] = ""
+    #: Why no always-valid sequential test exists (``None``: it does); shown as a note.
+    sequential_note: ClassVar[str | None] = None
+    #: Why no Gaussian Bayesian analysis applies (``None``: it does); shown as a note.
+    bayes_note: ClassVar[str | None] = None
+
+    def __init__(self, metric: Metric, options: AnalysisOptions) -> None:
+        self.metric = metric
+        self.options = options
+
+    # -- data ---------------------------------------------------------------------------
+    def arms(self, scope: Scope) -> dict[str, Arm]:
+        """Variant key → the arm's size and typed statistics (arms without units are absent)."""
+        raise NotImplementedError
+
+    # -- statistics ---------------------------------------------------------------------
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        """(mean, CI low, CI high) of one arm, in the metric's unit."""
+        lo, hi = arm_ci.mean_ci(arm, alpha=self.options.alpha)
+        return float(arm.mean), float(lo), float(hi)
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        """The fixed-horizon test of treatment − control (relative: treatment / control − 1)."""
+        return st.welch(c, t, alpha=self.options.alpha, relative=relative)
+
+    def plain(self, arm: Any) -> Any:
+        """The arm as the sequential and Bayesian functions take it."""
+        return arm
+
+    def methods_text(self) -> str:
+        raise NotImplementedError
+
+
+# -- per user -------------------------------------------------------------------------------------
+class UserMean(Estimator):
+    """Welch t test on per-user values (sums, counts or per-user means), optionally winsorized."""
+
+    test_name = "welch"
+
+    def _value(self, scope: Scope) -> tuple[str, str]:
+        n, d = f"n{scope.i}", f"d{scope.i}"
+        value = f"({n} / {d})" if self.metric.agg == "mean" else n
+        return value, f"variant <> '{MULTIPLE}' AND {d} > 0"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        value, where = self._value(scope)
+        pct = self.options.winsorize
+        if pct is not None:
+            lo, hi = scope.engine.fetch(
+                f"SELECT quantile_cont({value}, $lo), quantile_cont({value}, $hi) "
+                f"FROM {scope.units} WHERE {where}",
+                {"lo": pct[0] / 100, "hi": pct[1] / 100},
+            )[0]
+            if lo is not None:
+                # DOUBLE bounds: a decimal literal would round them to the scale of an integer sum.
+                value = (
+                    f"least(greatest({value}, CAST({float(lo)!r} AS DOUBLE)), "
+                    f"CAST({float(hi)!r} AS DOUBLE))"
+                )
+        rows = scope.engine.fetch(
+            f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {scope.units} "
+            f"WHERE {where} GROUP BY variant"
+        )
+        return {r[0]: _arm(r[1], self.from_sums, r[2], r[3]) for r in rows}
+
+    @staticmethod
+    def from_sums(n: int, s: Any, ss: Any) -> st.MeanStats:
+        return st.MeanStats(int(n), float(s or 0.0), float(ss or 0.0))
+
+    def methods_text(self) -> str:
+        return "Welch t test on per-user values"
+
+
+class UserRatio(Estimator):
+    """Ratio of sums per arm (e.g. errors / generations), delta-method variance over users."""
+
+    test_name = "ratio delta method"
+    sequential_note = "sequential test not available for ratio metrics; fixed-horizon p-value"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        n, d = f"n{scope.i}", f"d{scope.i}"
+        rows = scope.engine.fetch(
+            f"""SELECT variant, count(*), sum({n}), sum({n} * {n}), sum({d}), sum({d} * {d}),
+                       sum({n} * {d})
+                FROM {scope.units} WHERE variant <> '{MULTIPLE}' GROUP BY variant"""
+        )
+        return {r[0]: _arm(r[1], self.from_sums, *r[2:]) for r in rows}
+
+    @staticmethod
+    def from_sums(n: int, s: Any, ss: Any, d: Any, dd: Any, nd: Any) -> st.RatioStats:
+        vals = (float(x or 0.0) for x in (s, ss, d, dd, nd))
+        return st.RatioStats(int(n), *vals)
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        if arm.den_total == 0:
+            return NAN, NAN, NAN
+        lo, hi = arm_ci.ratio_ci(arm, alpha=self.options.alpha)
+        return float(arm.mean), float(lo), float(hi)
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.ratio_test(c, t, alpha=self.options.alpha, relative=relative)
+
+    def methods_text(self) -> str:
+        return "ratio of sums per arm, delta-method variance over users"
+
+
+class UserCuped(Estimator):
+    """CUPED: the per-user value adjusted by the same metric in the days before exposure
+    (pooled θ), then Welch. Sequential and Bayesian forms use the unadjusted outcome."""
+
+    test_name = "cuped welch"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        m, i = self.metric, scope.i
+        col = ident(m.column)
+        pre_value = {
+            "sum": f"coalesce(sum(p.{col}), 0)",
+            "count": f"count(p.{col})",
+            "mean": f"coalesce(avg(p.{col}), 0)",
+        }[m.agg]
+        y = f"(u.n{i} / u.d{i})" if m.agg == "mean" else f"u.n{i}"
+        extra = "AND p.applicable" if m.source == "evaluations" else ""
+        days = float(self.options.cuped or 0.0)
+        rows = scope.engine.fetch(
+            f"""
+            WITH pre AS (
+                SELECT u.unit, {pre_value} AS x
+                FROM {scope.units} u JOIN {ident(m.source)} p
+                  ON coalesce(p.person_id, p.distinct_id) = u.unit
+                WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
+                      {extra}
+                GROUP BY u.unit
+            )
+            SELECT u.variant, count(*), sum({y}), sum({y} * {y}), sum(coalesce(pre.x, 0)),
+                   sum(coalesce(pre.x, 0) ^ 2), sum({y} * coalesce(pre.x, 0))
+            FROM {scope.units} u LEFT JOIN pre USING (unit)
+            WHERE u.variant <> '{MULTIPLE}' AND u.d{i} > 0
+            GROUP BY u.variant
+            """,
+            {"us": int(days * 86400 * 1e6)},
+        )
+        return {r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}
+
+    def plain(self, arm: Any) -> st.MeanStats:
+        return st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        return super().summary(self.plain(arm))
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.cuped(c, t, alpha=self.options.alpha, relative=relative)
+
+    def methods_text(self) -> str:
+        return f"CUPED (pooled θ, {self.options.cuped:g} days before exposure) + Welch"
+
+
+# -- per request -----------------------------------------------------------------------------------
+class RequestMean(Estimator):
+    """Each event is a unit: Welch t test over events (clustering by user ignored)."""
+
+    test_name = "welch"
+
+    def _sums(self, scope: Scope) -> list[tuple[Any, ...]]:
+        return scope.engine.fetch(
+            f"SELECT variant, count(*), sum(v), sum(v * v) "
+            f"FROM ({_scope.per_request_sql(scope.exp, self.metric)}) GROUP BY variant",
+            scope.params,
+        )
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        return {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3]) for r in self._sums(scope)}
+
+    def methods_text(self) -> str:
+        return "Welch t test over events (ignores clustering by user)"
+
+
+class RequestProportion(RequestMean):
+    """Each event is a unit: Fisher's exact test on the 2×2 table of events."""
+
+    test_name = "fisher exact"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        return {r[0]: _arm(r[1], _prop_stats, r[2]) for r in self._sums(scope)}
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        lo, hi = arm_ci.prop_ci(arm, alpha=self.options.alpha)
+        return float(arm.mean), float(lo), float(hi)
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.fisher_exact(c, t, alpha=self.options.alpha, relative=relative)
+
+    def methods_text(self) -> str:
+        return "Fisher's exact test on the 2×2 table of events"
+
+
+# -- quantiles -----------------------------------------------------------------------------------
+class Quantile(Estimator):
+    """Difference of a quantile over events with order-statistic CIs (Price–Bonett)."""
+
+    test_name = "quantile order statistics"
+    sequential_note = "quantile metrics have no sequential or Bayesian version; fixed-horizon test"
+    bayes_note = sequential_note
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        rows = scope.engine.fetch(
+            f"SELECT variant, list(v) FROM ({_scope.per_request_sql(scope.exp, self.metric)}) "
+            "GROUP BY variant",
+            scope.params,
+        )
+        q = QUANTILES[self.metric.agg]
+        out = {}
+        for variant, values in rows:
+            sample = QuantileSample(np.asarray(values or (), dtype=float), q)
+            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
+        return out
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        ci = st.quantile_ci(arm.values, arm.q, self.options.alpha)
+        return ci.estimate, ci.ci_low, ci.ci_high
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.quantile_test(
+            c.values, t.values, c.q, alpha=self.options.alpha, relative=relative
+        )
+
+    def methods_text(self) -> str:
+        return (
+            f"difference of the {self.metric.agg} over events with order-statistic CIs "
+            "(Price–Bonett; ignores clustering by user)"
+        )
+
+
+def _cov_stats(n: int, *sums: Any) -> st.CovStats:
+    return st.CovStats(n, *(float(x or 0.0) for x in sums))
+
+
+def _prop_stats(n: int, successes: Any) -> st.PropStats:
+    return st.PropStats(n, int(round(successes or 0)))
+
+
+def estimator_for(metric: Metric, options: AnalysisOptions) -> Estimator:
+    """The estimator of ``metric`` under ``options`` (whose unit must be resolved)."""
+    if metric.kind == "quantile":
+        return Quantile(metric, options)
+    if options.unit == "request":
+        cls: type[Estimator] = RequestProportion if metric.agg == "rate" else RequestMean
+        return cls(metric, options)
+    if metric.kind == "ratio":
+        return UserRatio(metric, options)
+    if options.cuped is not None:
+        return UserCuped(metric, options)
+    return UserMean(metric, options)
+
+
+__all__ = [
+    "Arm",
+    "Estimator",
+    "Quantile",
+    "QuantileSample",
+    "RequestMean",
+    "RequestProportion",
+    "Scope",
+    "UserCuped",
+    "UserMean",
+    "UserRatio",
+    "estimator_for",
+]
