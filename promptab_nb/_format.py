@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 
 def _sig(x: float, digits: int = 3) -> str:
@@ -53,3 +54,35 @@ def pval(p: float | None) -> str:
     if p < 0.001:
         return "p < 0.001"
     return f"p = {p:.3f}" if p < 0.995 else "p = 1.000"
+
+
+def is_missing(x: object) -> bool:
+    """True for ``None``, NaN (float or numpy) and pandas' missing markers."""
+    if x is None:
+        return True
+    try:
+        return bool(x != x)  # NaN is the only value not equal to itself
+    except (TypeError, ValueError):
+        return False
+
+
+def arm_label(variant: str, control: str) -> str:
+    """The variant key, marked as the control unless its key already says so."""
+    return variant + (" (control)" if variant == control and variant != "control" else "")
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, left: int = 2) -> str:
+    """A plain-text table for terminals: the first ``left`` columns left-aligned, the rest
+    right-aligned, a rule under the header."""
+    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
