@@ -65,7 +65,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError, OSError):
+    except (OSError, OverflowError):  # another user's process (EPERM), or not a pid at all
         return True
     return True
 
@@ -104,8 +104,8 @@ class LoadContext:
     """Names and temporary files of one load; see the module docstring."""
 
     suffix: str = field(default_factory=lambda: secrets.token_hex(4))
-    _dir: Path | None = None
-    _registered: set[str] = field(default_factory=set)
+    _dir: Path | None = field(default=None, init=False)
+    _registered: set[str] = field(default_factory=set, init=False)
 
     def name(self, key: str) -> str:
         """The unquoted name of temp table ``key`` for this load (for DuckDB calls taking a name)."""
@@ -157,18 +157,19 @@ class LoadContext:
             con.unregister(name)
 
     def end_file(self, con: Con) -> None:
-        """Drop this load's temp tables and views and delete its temporary files."""
-        views = {
-            r[0]
-            for r in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE temporary AND ends_with(view_name, $s)",
-                {"s": "_" + self.suffix},
-            ).fetchall()
-        }
-        for key in TEMP_NAMES:
-            name = self.name(key)
+        """Drop this load's temp tables and views (not its registered frames) and delete its
+        temporary files."""
+        mine = con.execute(
+            """SELECT 'TABLE', table_name FROM duckdb_tables()
+               WHERE temporary AND starts_with(table_name, '_pab_') AND ends_with(table_name, $s)
+               UNION ALL
+               SELECT 'VIEW', view_name FROM duckdb_views()
+               WHERE temporary AND starts_with(view_name, '_pab_') AND ends_with(view_name, $s)""",
+            {"s": "_" + self.suffix},
+        ).fetchall()
+        for kind, name in mine:
             if name not in self._registered:
-                con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {ident(name)}")
+                con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
         self._remove_dir()
 
     def close(self, con: Con) -> None:
