@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from .experiments import Experiment
     from .loaders.posthog import LoadReport
+    from .metrics import Metric
+    from .queries import BaselineEstimates, DailyUnits
 
 Frame = Literal["pandas", "polars", "arrow"]
 
@@ -270,6 +272,46 @@ class Workspace:
         from .experiments import list_experiments
 
         return list_experiments(self, prompt_name=prompt_name, status=status)
+
+    # -- what the data holds (promptab_nb.queries; widgets use these instead of SQL) ------
+    def prompt_names(self) -> list[str]:
+        """Prompt names in the generations and the registry, most generations first."""
+        from .queries import prompt_names
+
+        return prompt_names(self)
+
+    def prompt_versions(self, prompt_name: str) -> list[str]:
+        """Versions of ``prompt_name`` (generations and registry), ``v2`` before ``v10``."""
+        from .queries import prompt_versions
+
+        return prompt_versions(self, prompt_name)
+
+    def flags_for_prompt(self, prompt_name: str) -> list[str]:
+        """Flags the users of ``prompt_name`` were exposed to, the most shared first."""
+        from .queries import flags_for_prompt
+
+        return flags_for_prompt(self, prompt_name)
+
+    def daily_exposed_units(
+        self, *, flag_key: str | None = None, prompt_name: str | None = None
+    ) -> DailyUnits | None:
+        """Units per day exposed to ``flag_key``, else calling ``prompt_name``; ``None`` when
+        neither has rows. See :func:`promptab_nb.queries.daily_exposed_units`."""
+        from .queries import daily_exposed_units
+
+        return daily_exposed_units(self, flag_key=flag_key, prompt_name=prompt_name)
+
+    def baseline_estimates(
+        self,
+        prompt_name: str,
+        version: str,
+        metrics: Sequence[str | Metric] | None = None,
+    ) -> BaselineEstimates:
+        """Observed per-user mean and sd (or rate) of ``metrics`` for one prompt version, the
+        inputs of ``pab.stats.power.plan``. See :func:`promptab_nb.queries.baseline_estimates`."""
+        from .queries import baseline_estimates
+
+        return baseline_estimates(self, prompt_name, version, metrics)
 
     # -- offline experiments --------------------------------------------------------------
     @property
