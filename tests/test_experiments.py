@@ -43,6 +43,22 @@ def test_lifecycle_transitions(ws) -> None:
         b.stop()  # the stale object still checks the stored status
 
 
+def test_the_held_experiment_shows_every_status_change(ws) -> None:
+    exp = ws.create_experiment("held", "p1", V)
+    exp.declare_winner("test")
+    # The object a notebook holds is concluded, not only the returned one or the stored row.
+    assert (exp.status, exp.winner) == ("concluded", "test")
+    assert exp.concluded_at is not None and exp.concluded_at.tzinfo is not None
+    assert ws.experiment("held") == exp  # reopening restores the same record
+    other = ws.create_experiment("held-2", "p2", V)
+    assert other.stop() is other and other.status == "stopped" and other.winner is None
+    # A change made through another object is seen after refresh().
+    twin = ws.create_experiment("held-3", "p3", V)
+    ws.experiment("held-3").declare_winner("control")
+    assert twin.status == "running"
+    assert twin.refresh() is twin and (twin.status, twin.winner) == ("concluded", "control")
+
+
 def test_one_running_experiment_per_prompt(ws) -> None:
     ws.create_experiment("first", "support", V)
     with pytest.raises(
