@@ -1,0 +1,245 @@
+"""The analysis of one experiment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._format import arm_label, is_missing, num, pval
+from .._render import Note, Rendered, Table
+from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+    from matplotlib.figure import Figure
+
+    from ..metrics import Metric
+    from ..options import AnalysisOptions
+
+
+@dataclass(frozen=True, repr=False)
+class ExperimentResult(Rendered):
+    """The analysis of one experiment: rows per (metric, variant), health and methods.
+
+    Renders (``_repr_html_``, ``print``) as its verdicts, the metric table of
+    :meth:`table_header` / :meth:`table_rows`, the health check and the methods.
+    """
+
+    experiment: str
+    prompt_name: str | None
+    flag_key: str | None
+    variants: dict[str, str]
+    control: str
+    metrics: tuple[Metric, ...]
+    rows: tuple[ArmRow, ...]
+    health: Health
+    methods: tuple[str, ...]
+    options: AnalysisOptions
+    provenance: tuple[dict[str, Any], ...] = ()
+    computed_at: dt.datetime | None = None
+
+    @property
+    def alpha(self) -> float:
+        """Two-sided significance level of the tests."""
+        return self.options.alpha
+
+    @property
+    def level(self) -> float:
+        """Confidence level of the intervals (``1 − alpha``)."""
+        return 1 - self.alpha
+
+    def metric(self, name: str) -> Metric:
+        """The analysed metric called ``name`` (``KeyError`` if it was not analysed)."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    # -- conversion -----------------------------------------------------------------------
+    def to_pandas(self, *, details: bool = False) -> pd.DataFrame:
+        """One row per (metric, variant) with the columns of :data:`COLUMNS` (plus the
+        Bayesian columns for ``method="bayesian"``; ``details=True`` adds everything)."""
+        import pandas as pd
+
+        cols = list(COLUMNS)
+        if self.options.bayesian or details:
+            cols += BAYES_COLUMNS
+        if details:
+            cols += ["note"]
+        df = pd.DataFrame([asdict(r) for r in self.rows])
+        if df.empty:
+            return pd.DataFrame(columns=cols)
+        df = df[cols]
+        control = df["is_control"]
+        for c in (
+            "diff",
+            "diff_ci_low",
+            "diff_ci_high",
+            "rel_diff",
+            "rel_ci_low",
+            "rel_ci_high",
+            "p_value",
+        ):
+            df.loc[control, c] = float("nan")
+        return df.reset_index(drop=True)
+
+    def to_polars(self, *, details: bool = False) -> pl.DataFrame:
+        """:meth:`to_pandas` as a polars DataFrame."""
+        import polars as pl
+
+        return pl.from_pandas(self.to_pandas(details=details))
+
+    def _records(self) -> pd.DataFrame:
+        return self.to_pandas()
+
+    # -- words ----------------------------------------------------------------------------
+    def verdicts(self) -> list[tuple[str, str]]:
+        """One plain-language sentence per (metric, treatment), with a tone: good/bad/neutral."""
+        out: list[tuple[str, str]] = []
+        for r in self.rows:
+            if r.is_control:
+                continue
+            m = self.metric(r.metric)
+            out.append(_verdict(r, m, self.control, self.level, self.options))
+        return out
+
+    def to_markdown(self) -> str:
+        """A Markdown summary for a pull-request comment."""
+        lines = [f"### Experiment `{self.experiment}`", ""]
+        lines += [f"- {text}" for text, _ in self.verdicts()]
+        lines += [
+            "",
+            "| metric | variant | n | mean (CI) | Δ relative (CI) | p |",
+            "|---|---|---:|---|---|---:|",
+        ]
+        for r in self.rows:
+            m = self.metric(r.metric)
+            lines.append(
+                f"| {r.metric} | {arm_label(r.variant, self.control)} | {r.n:,} | "
+                f"{num(r.mean, m.unit)} ({num(r.mean_ci_low, m.unit)} – {num(r.mean_ci_high, m.unit)}) | "
+                + (
+                    "–"
+                    if r.is_control
+                    else f"{num(r.rel_diff, '%', signed=True)} ({num(r.rel_ci_low, '%', signed=True)} – {num(r.rel_ci_high, '%', signed=True)})"
+                )
+                + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ')} |"
+            )
+        lines += ["", "**Health**: " + "; ".join(self.health.lines())]
+        return "\n".join(lines) + "\n"
+
+    # -- the metric table ----------------------------------------------------------------
+    def table_header(self) -> list[str]:
+        """Column titles of the metric table, matching :meth:`table_rows` cell for cell.
+
+        ``metric, variant, n, mean, <level> CI, Δ, Δ %, Δ % <level> CI, p-value`` (and
+        ``chance to win`` for ``method="bayesian"``). This table is the one the notebook view,
+        the HTML report, the CLI and the dashboard show.
+        """
+        lvl = f"{self.level:.0%}"
+        head = [
+            "metric",
+            "variant",
+            "n",
+            "mean",
+            f"{lvl} CI",
+            "Δ",
+            "Δ %",
+            f"Δ % {lvl} CI",
+            "p-value",
+        ]
+        if self.options.bayesian:
+            head.append("chance to win")
+        return head
+
+    def table_rows(self) -> list[list[str]]:
+        """One row of formatted strings per (metric, variant), one cell per :meth:`table_header`
+        column: numbers carry their unit (``$0.0132``, ``1.84 s``, ``+3.2 %``, ``p = 0.012``);
+        differences are in percentage points for percentage metrics; the control's difference
+        cells are empty.
+        """
+        bayes = self.options.bayesian
+        out = []
+        for r in self.rows:
+            m = self.metric(r.metric)
+            diff_unit = "pp" if m.unit == "%" else m.unit
+            ctl = r.is_control
+            row = [
+                m.name,
+                arm_label(r.variant, self.control),
+                f"{r.n:,}",
+                num(r.mean, m.unit),
+                f"{num(r.mean_ci_low, m.unit)} to {num(r.mean_ci_high, m.unit)}",
+                "" if ctl else num(r.diff, diff_unit, signed=True),
+                "" if ctl else num(r.rel_diff, "%", signed=True),
+                ""
+                if ctl
+                else f"{num(r.rel_ci_low, '%', signed=True)} to {num(r.rel_ci_high, '%', signed=True)}",
+                "" if ctl else pval(r.p_value),
+            ]
+            if bayes:
+                row.append("" if ctl else num(r.chance_to_win, "%"))
+            out.append(row)
+        return out
+
+    def _table(self) -> Table:
+        health_css = "health" if self.health.ok else "health warn"
+        return Table(
+            self.table_header(),
+            self.table_rows(),
+            title=(
+                f"Experiment {self.experiment} — control {self.control}, unit {self.options.unit}, "
+                f"{self.level:.0%} CI"
+            ),
+            before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
+            after=[
+                Note(tuple(self.health.lines()), css=health_css, title="Assignment health"),
+                Note(("Methods: " + "; ".join(self.methods),)),
+            ],
+        )
+
+    # -- display --------------------------------------------------------------------------
+    def plot(self, **kwargs: Any) -> Figure:
+        """Forest plot of the effects with their CIs (:func:`promptab_nb.plots.forest`)."""
+        from ..plots import forest
+
+        return forest(self, **kwargs)
+
+
+def _verdict(
+    r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
+) -> tuple[str, str]:
+    label = m.description
+    lvl = f"{level:.0%}".replace("%", " %")
+    if is_missing(r.p_value):
+        why = r.note or "no p-value"
+        return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"
+    use_rel = options.relative and not is_missing(r.rel_diff)
+    if use_rel:
+        est, lo, hi, unit = r.rel_diff, r.rel_ci_low, r.rel_ci_high, "%"
+    else:
+        est, lo, hi, unit = (
+            r.diff,
+            r.diff_ci_low,
+            r.diff_ci_high,
+            ("pp" if m.unit == "%" else m.unit),
+        )
+    p = pval(r.p_value)
+    if options.bayesian and not is_missing(r.chance_to_win):
+        p = f"chance to win {num(r.chance_to_win, '%')}"
+    if r.significant:
+        word = "lowers" if est < 0 else "raises"
+        a, b = (-hi, -lo) if est < 0 else (lo, hi)
+        better = (est < 0) == (m.direction == "lower")
+        text = (
+            f"{r.variant} {word} {label} by {num(abs(est), unit)} "
+            f"({lvl} CI {num(a, unit)} to {num(b, unit)}, {p})"
+        )
+        return text + (" — better" if better else " — worse"), ("good" if better else "bad")
+    return (
+        f"no significant difference in {label}: {r.variant} vs {control} "
+        f"{num(est, unit, signed=True)} ({lvl} CI {num(lo, unit, signed=True)} to "
+        f"{num(hi, unit, signed=True)}, {p})",
+        "neutral",
+    )

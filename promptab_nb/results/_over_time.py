@@ -1,0 +1,59 @@
+"""Cumulative estimates per period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._format import num, pval
+from .._render import Rendered, Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..metrics import Metric
+
+
+@dataclass(frozen=True, repr=False)
+class OverTimeResult(Rendered):
+    """Cumulative estimates per period (one row per period × treatment).
+
+    Each record has ``period_end``, ``variant``, ``n_control``, ``n_treatment``, ``estimate``,
+    ``ci_low``, ``ci_high`` and ``p_value``; estimates are relative (fractions) when
+    ``relative``, else in the metric's unit.
+    """
+
+    experiment: str
+    metric: Metric
+    relative: bool
+    alpha: float
+    freq: str
+    records: tuple[dict[str, Any], ...]
+
+    def _records(self) -> list[dict[str, Any]]:
+        return list(self.records)
+
+    def _table(self) -> Table:
+        unit = "%" if self.relative else self.metric.unit
+        rows = [
+            [
+                f"{r['period_end']:%Y-%m-%d %H:%M}",
+                r["variant"],
+                f"{r['n_control']:,}",
+                f"{r['n_treatment']:,}",
+                num(r["estimate"], unit, signed=True),
+                f"{num(r['ci_low'], unit, signed=True)} to {num(r['ci_high'], unit, signed=True)}",
+                pval(r["p_value"]),
+            ]
+            for r in self.records
+        ]
+        header = ["period end", "variant", "n control", "n treatment", "effect",
+                  f"{1 - self.alpha:.0%} CI", "p-value"]  # fmt: skip
+        caption = f"{self.metric.name} over time (cumulative, by {self.freq})"
+        return Table(header, rows, caption=caption)
+
+    def plot(self, **kwargs: Any) -> Figure:
+        """Cumulative effect per period with its CI (:func:`promptab_nb.plots.cumulative`)."""
+        from ..plots import cumulative
+
+        return cumulative(self, **kwargs)

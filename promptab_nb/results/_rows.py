@@ -1,0 +1,137 @@
+"""The rows of an experiment result (one per metric and variant) and its health check."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from .._format import pval
+
+COLUMNS = [
+    "metric",
+    "variant",
+    "is_control",
+    "n",
+    "mean",
+    "mean_ci_low",
+    "mean_ci_high",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+    "rel_diff",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
+    "test",
+    "significant",
+]
+BAYES_COLUMNS = ["chance_to_win", "expected_loss", "cred_low", "cred_high"]
+
+
+@dataclass(frozen=True)
+class ArmRow:
+    """One (metric, variant) row. Differences are treatment − control (NaN on the control row);
+    relative values are fractions (0.032 = +3.2 %)."""
+
+    metric: str
+    variant: str
+    is_control: bool
+    n: int
+    mean: float
+    mean_ci_low: float
+    mean_ci_high: float
+    diff: float
+    diff_ci_low: float
+    diff_ci_high: float
+    rel_diff: float
+    rel_ci_low: float
+    rel_ci_high: float
+    p_value: float
+    test: str
+    significant: bool
+    chance_to_win: float = math.nan
+    expected_loss: float = math.nan
+    cred_low: float = math.nan
+    cred_high: float = math.nan
+    note: str | None = None
+
+    #: The numeric columns, NaN where they do not apply.
+    NUMBERS: ClassVar[tuple[str, ...]] = (
+        "mean",
+        "mean_ci_low",
+        "mean_ci_high",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "rel_diff",
+        "rel_ci_low",
+        "rel_ci_high",
+        "p_value",
+        "chance_to_win",
+        "expected_loss",
+        "cred_low",
+        "cred_high",
+    )
+
+
+Severity = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class HealthFlag:
+    """One finding of the health check.
+
+    ``code`` is stable for programs (``"srm"``, ``"multiple"``, ``"unknown_variants"``,
+    ``"small_arms"``, ``"expired"``); ``severity`` is ``"error"`` when the results should not be
+    trusted, ``"warning"`` when they need a look, ``"info"`` otherwise; ``message`` is for people.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """Assignment health: exposed units per arm, ``$multiple`` units, SRM and warnings."""
+
+    exposed: dict[str, int]
+    multiple: int
+    unknown_variants: dict[str, int]
+    srm_p_value: float | None
+    srm_statistic: float | None
+    srm_note: str | None
+    expired: bool
+    flags: tuple[HealthFlag, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The messages of every flag, most severe first."""
+        order = {"error": 0, "warning": 1, "info": 2}
+        return tuple(f.message for f in sorted(self.flags, key=lambda f: order[f.severity]))
+
+    @property
+    def ok(self) -> bool:
+        """True when no flag was raised."""
+        return not self.flags
+
+    def has(self, code: str) -> bool:
+        """True when a flag with ``code`` was raised."""
+        return any(f.code == code for f in self.flags)
+
+    def lines(self) -> list[str]:
+        """Exposed units, the SRM test and every warning, one sentence each."""
+        out = [
+            "exposed units: "
+            + ", ".join(f"{k} {v:,}" for k, v in self.exposed.items())
+            + f"; $multiple {self.multiple:,}"
+        ]
+        if self.srm_p_value is not None:
+            out.append(
+                f"SRM χ² = {self.srm_statistic:.2f}, {pval(self.srm_p_value)} against the configured split"
+            )
+        elif self.srm_note:
+            out.append(self.srm_note)
+        out.extend(f"⚠ {w}" for w in self.warnings)
+        return out
