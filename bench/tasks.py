@@ -50,10 +50,10 @@ def promptab_reanalyze(workspace: str, cache: str = "warm") -> None:
 
     if cache == "cold":
         with pab.Workspace(workspace) as ws:
-            for (name,) in ws._fetch(
+            for (name,) in ws.engine.fetch(
                 "SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, '_pab_units_')"
             ):
-                ws._execute(f'DROP TABLE "{name}"')
+                ws.engine.execute(f'DROP TABLE "{name}"')
     t = time.perf_counter()
     ws = pab.Workspace(workspace, memory_limit=MEMORY_LIMIT)
     exp = ws.experiment("bench")

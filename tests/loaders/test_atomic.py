@@ -55,7 +55,7 @@ def state(path: Path) -> dict[str, tuple[int, str]]:
     with Workspace(path) as ws:
         out = {}
         for t in schema.TABLES:
-            n, h = ws._fetch(
+            n, h = ws.engine.fetch(
                 f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) "
                 f"ORDER BY CAST(t AS VARCHAR)), '')) FROM \"{t}\" t"
             )[0]
