@@ -206,6 +206,39 @@ class ExperimentResult(Rendered):
 
         return forest(self, **kwargs)
 
+    # -- decisions ------------------------------------------------------------------------
+    def regressions(self, metric: str) -> list[ArmRow]:
+        """Treatment rows significantly worse than the control on ``metric``.
+
+        Direction-aware: a significant increase of a lower-is-better metric (cost, latency,
+        error rate) or a significant decrease of a higher-is-better one (pass rate). The
+        absolute difference decides; the relative one when the absolute is missing.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``metric`` was not analysed (the message lists the analysed metrics).
+        """
+        from ..errors import InvalidArgumentError
+
+        try:
+            m = self.metric(metric)
+        except KeyError as err:
+            raise InvalidArgumentError(
+                f"metric {metric!r} is not among the analysed metrics "
+                f"({', '.join(x.name for x in self.metrics)})"
+            ) from err
+        out = []
+        for r in self.rows:
+            if r.is_control or r.metric != metric or not r.significant:
+                continue
+            effect = r.rel_diff if is_missing(r.diff) else r.diff
+            if is_missing(effect):
+                continue
+            if (effect > 0 and m.direction == "lower") or (effect < 0 and m.direction == "higher"):
+                out.append(r)
+        return out
+
 
 def _verdict(
     r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
