@@ -186,7 +186,7 @@ def _hashes(
             cols = con.execute(query, {"prefix": f"{key}."}).fetchnumpy()
         finally:
             con.unregister("promptab_ids")
-    out = []
+    out: list[np.ndarray | None] = []
     for name, wanted in (("h_rollout", rollout), ("h_variant", variant)):
         if wanted:
             ints = np.asarray(cols[name], dtype=np.uint64)
@@ -264,7 +264,7 @@ def _normalize_variants(variants: Any, name: str = "variants") -> tuple[tuple[st
 
 def _lookup_table(variants: tuple[tuple[str, float], ...]) -> np.ndarray:
     """Upper ends of PostHog's variant ranges, built by the same repeated float addition."""
-    value_min = 0
+    value_min = 0.0
     ends = []
     for _, share in variants:
         value_max = value_min + share / 100
@@ -305,6 +305,7 @@ def _assign(
         return enabled
     if n == 0:
         return np.empty(0, dtype=object)
+    assert h_variant is not None  # need_variant is true here: variants given and n > 0
     # First range [lo, hi) holding h is the first hi > h, since the ends never decrease.
     index = np.searchsorted(_lookup_table(variants), h_variant, side="right")
     # PostHog answers `True` (enabled, no variant) when h falls past the last range, which float

@@ -175,9 +175,10 @@ class PromptRegistry:
             ).fetchone()
             if row is not None:
                 return PromptVersion(name, int(row[0]), template)
+            # An aggregate without GROUP BY always returns exactly one row.
             (latest,) = con.execute(
                 "SELECT coalesce(max(version), 0) FROM prompts WHERE prompt_name = ?", [name]
-            ).fetchone()
+            ).fetchall()[0]
             version = int(latest) + 1
             con.execute(
                 _INSERT, {"name": name, "version": version, "template": template, "sha": sha}

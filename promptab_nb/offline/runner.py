@@ -512,8 +512,8 @@ def _store(
     from .._sql import ident
 
     run_id = run_row["run_id"]
-    results = {c: [] for c in _RESULT_COLS}
-    scores = {c: [] for c in _SCORE_COLS}
+    results: dict[str, list[Any]] = {c: [] for c in _RESULT_COLS}
+    scores: dict[str, list[Any]] = {c: [] for c in _SCORE_COLS}
     for o in outcomes:
         c = o.cell
         row = {

@@ -147,7 +147,7 @@ def _test_name(test: str | None, src: _Source) -> str:
 def _compare(
     test: str,
     binary: bool,
-    n: np.ndarray,
+    n: np.ndarray | float,
     sc: np.ndarray,
     ssc: np.ndarray,
     st: np.ndarray,
@@ -167,7 +167,12 @@ def _compare(
 
 
 def _variances(
-    binary: bool, n: np.ndarray, sc: np.ndarray, ssc: np.ndarray, st: np.ndarray, sst: np.ndarray
+    binary: bool,
+    n: np.ndarray | float,
+    sc: np.ndarray,
+    ssc: np.ndarray,
+    st: np.ndarray,
+    sst: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-arm means and per-unit variances (PropStats semantics p (1 − p) when binary)."""
     mc, mt = sc / n, st / n

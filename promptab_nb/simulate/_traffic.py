@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -179,12 +179,12 @@ def traffic(
     check(days, "days", ge=1, le=366, integer=True)
     check(contamination, "contamination", ge=0, lt=0.5)
     check(unexposed, "unexposed", ge=0, lt=1)
-    if isinstance(formats, str):
-        formats = (formats,)
-    formats = tuple(dict.fromkeys(formats))
-    if not formats:
+    # A single format given as a string is the common mistake; accept it.
+    wanted: Sequence[str] = (formats,) if isinstance(formats, str) else formats
+    fmts = tuple(dict.fromkeys(wanted))
+    if not fmts:
         raise InvalidArgumentError("formats is empty; pass e.g. formats=('parquet', 'csv')")
-    for fmt in formats:
+    for fmt in fmts:
         one_of(fmt, "formats", FORMATS)
     if not isinstance(flag_key, str) or not flag_key:
         raise InvalidArgumentError(f"flag_key == {flag_key!r}, must be a non-empty string")
@@ -198,12 +198,13 @@ def traffic(
         rng, seed_value = seed, -1
     else:
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2**63))
+            # Fresh entropy (drawn by SeedSequence when given none) is always an int.
+            seed = cast(int, np.random.SeedSequence().entropy) % (2**63)
         check(seed, "seed", ge=0, integer=True)
         seed_value = int(seed)
         rng = np.random.default_rng(seed_value)
 
-    paths = _paths(out, formats)
+    paths = _paths(out, fmts)
     for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
     plan = _Plan(

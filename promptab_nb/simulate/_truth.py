@@ -30,7 +30,7 @@ class SimulationTruth:
     start: datetime
     flag_key: str
     prompt_name: str
-    variants: dict[str, str]
+    variants: dict[str, str | int]
     split: dict[str, float]
     files: dict[str, str]
     means: dict[str, dict[str, float]]

@@ -128,11 +128,13 @@ def bayes(
     (mc, vc, nc), (mt, vt, nt) = arms
     if relative and mc == 0:
         nan = math.nan
-        note = "control mean is 0: the relative effect is undefined; use relative=False"
-        return BayesResult(nan, nan, nan, nan, nan, nan, nan, relative, ci_level, prior, note=note)
+        undefined = "control mean is 0: the relative effect is undefined; use relative=False"
+        return BayesResult(
+            nan, nan, nan, nan, nan, nan, nan, relative, ci_level, prior, note=undefined
+        )
     core = _compare_core(mc, vc, nc, mt, vt, nt, alpha=1 - ci_level, relative=relative)
     mu, sd = float(core.estimate), float(core.se)
-    note = None
+    note: str | None = None
     if prior is not None:
         if sd == 0:
             note = "zero variance: the data determine the effect; the prior is ignored"

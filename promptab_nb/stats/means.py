@@ -7,6 +7,7 @@ thousands of experiments at once through exactly the code the scalar functions u
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -44,6 +45,8 @@ def _quantile(prob: float, df: Any, dist: Dist) -> Any:
 
 
 def _pvalue(stat: Any, df: Any, alternative: str, dist: Dist) -> Any:
+    sf: Callable[[Any], Any]
+    cdf: Callable[[Any], Any]
     if dist == "normal":
         sf, cdf = _dist.norm_sf, _dist.norm_cdf
     else:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ._types import Alternative, Comparison, RatioStats, RelMethod
-from .means import _check_common, _compare_core, _finish, _method_name
+from .means import Dist, _check_common, _compare_core, _finish, _method_name
 
 
 def _ratio_var(n: Any, num: Any, num_sq: Any, den: Any, den_sq: Any, num_den: Any) -> Any:
@@ -59,7 +59,7 @@ def ratio_test(
             )
     mc, mt = control.mean, treatment.mean
     vc, vt = control.var, treatment.var
-    dist = "student" if equal_var else "welch"
+    dist: Dist = "student" if equal_var else "welch"
     core = _compare_core(
         mc, vc, control.n, mt, vt, treatment.n, alpha=alpha, relative=relative,
         rel_method=rel_method, alternative=alternative, dist=dist,
