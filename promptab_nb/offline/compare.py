@@ -25,20 +25,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.stats
 
-from .. import _html, stats
+from .. import stats
 from .._checks import check, one_of
-from .._format import num, pval
 from ..errors import InvalidArgumentError
+from ._compare_result import (
+    _ALIASES,
+    LivePlan,
+    MetricComparison,
+    OfflineComparison,
+    Pairing,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from ._run import OfflineRun
     from .prompts import PromptVersion
@@ -52,16 +57,12 @@ __all__ = [
     "side_by_side",
 ]
 
-Pairing = Literal["item", "repeat"]
-Verdict = Literal["better", "worse", "inconclusive"]
-
 # Built-in run metrics: column in offline_results, unit, higher is better.
 _RUN_METRICS: dict[str, tuple[str, str, bool]] = {
     "cost_usd": ("cost_usd", "USD", False),
     "latency_s": ("latency_s", "s", False),
     "output_tokens": ("output_tokens", "tokens", False),
 }
-_ALIASES = {"cost": "cost_usd", "latency": "latency_s", "tokens": "output_tokens"}
 
 _SCORE_VALUES = """
     SELECT version, item_id, {key} AS k, avg(value) AS value, bool_and(passed IS NOT NULL) AS binary
@@ -90,56 +91,6 @@ _AA_RESULTS = """
     WHERE run_id = $run AND version = $version AND error IS NULL AND {col} IS NOT NULL
       AND repeat_idx IN (0, 1)
 """
-
-
-@dataclass(frozen=True)
-class MetricComparison:
-    """One metric, one version against the baseline, paired by item (or by item and repeat).
-
-    ``diff`` is version − baseline in ``unit`` (a fraction for pass rates and scores);
-    ``p_value`` tests no difference, two-sided, by ``method``. ``improved`` / ``regressed`` /
-    ``unchanged`` count pairs by direction (lower cost or latency counts as improved).
-    ``aa_flip_rate`` and ``aa_ci`` are the baseline's repeat-0-vs-repeat-1 noise floor;
-    ``mde`` is the smallest difference this many pairs detects with the stated power.
-    """
-
-    metric: str
-    version: str
-    baseline: str
-    unit: str
-    binary: bool
-    higher_is_better: bool
-    n_pairs: int
-    n_dropped: int
-    baseline_mean: float
-    baseline_ci: tuple[float, float]
-    mean: float
-    ci: tuple[float, float]
-    diff: float
-    diff_ci: tuple[float, float]
-    p_value: float
-    method: str
-    p_wilcoxon: float | None
-    improved: int
-    regressed: int
-    unchanged: int
-    aa_flip_rate: float | None
-    aa_ci: tuple[float, float] | None
-    mde: float | None
-    verdict: Verdict
-    note: str | None = None
-
-    def _fmt(self, value: float | None, *, diff: bool = False) -> str:
-        if self.unit == "fraction":
-            return num(value, "pp" if diff else "%", signed=diff)
-        return num(value, self.unit, signed=diff)
-
-    def __repr__(self) -> str:
-        lo, hi = (self._fmt(x, diff=True) for x in self.diff_ci)
-        return (
-            f"{self.metric}: {self.version} − {self.baseline} = {self._fmt(self.diff, diff=True)} "
-            f"[{lo}, {hi}], {pval(self.p_value)} ({self.method}) → {self.verdict}"
-        )
 
 
 def _mean_ci(values: np.ndarray, binary_single: bool, alpha: float) -> tuple[float, float, float]:
@@ -267,176 +218,6 @@ def _one(
         mde=_paired_mde(d, alpha, power), verdict=_verdict(diff, test.p_value, alpha, hib),
         note="; ".join(notes) or None,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class OfflineComparison:
-    """Paired comparison of each version with the baseline, per scorer and per cost, latency and
-    output tokens (from :func:`compare`).
-
-    ``verdict`` is decided by the primary metric (the first scorer, else cost): ``"better"``
-    or ``"worse"`` when its paired test is significant at ``alpha``, else ``"inconclusive"``.
-    """
-
-    run_id: str
-    baseline: str
-    versions: tuple[str, ...]
-    primary: str
-    pairing: Pairing
-    alpha: float
-    power: float
-    repeats: int
-    n_items: int
-    rows: tuple[MetricComparison, ...]
-    seed: int | None = None
-    notes: tuple[str, ...] = field(default=())
-
-    def row(self, metric: str, version: str | None = None) -> MetricComparison:
-        """The comparison of ``metric`` for ``version`` (the only other version by default)."""
-        metric = _ALIASES.get(metric, metric)
-        version = version or self.versions[0]
-        for r in self.rows:
-            if r.metric == metric and r.version == version:
-                return r
-        raise InvalidArgumentError(
-            f"no comparison of metric {metric!r} for version {version!r}; metrics: "
-            f"{', '.join(dict.fromkeys(r.metric for r in self.rows))}; versions: "
-            f"{', '.join(self.versions)}"
-        )
-
-    @property
-    def verdicts(self) -> dict[str, Verdict]:
-        """Verdict of each version on the primary metric."""
-        out: dict[str, Verdict] = {}
-        for v in self.versions:
-            try:
-                out[v] = self.row(self.primary, v).verdict
-            except InvalidArgumentError:
-                out[v] = "inconclusive"
-        return out
-
-    @property
-    def verdict(self) -> str:
-        """``better`` / ``worse`` / ``inconclusive`` (``"v: verdict; …"`` with several versions)."""
-        verdicts = self.verdicts
-        if len(verdicts) == 1:
-            return next(iter(verdicts.values()))
-        return "; ".join(f"{v}: {x}" for v, x in verdicts.items())
-
-    def headline(self) -> str:
-        """One sentence per version on the primary metric, with the noise floor."""
-        lines = []
-        for v in self.versions:
-            try:
-                r = self.row(self.primary, v)
-            except InvalidArgumentError:
-                lines.append(f"{v}: no paired values for {self.primary}")
-                continue
-            lo, hi = (r._fmt(x, diff=True) for x in r.diff_ci)
-            text = (
-                f"{v} vs {self.baseline} on {r.metric}: {r.verdict} — "
-                f"{r._fmt(r.diff, diff=True)} [{lo}, {hi}] ({1 - self.alpha:.0%} CI), "
-                f"{pval(r.p_value)}, {r.improved} items improved, {r.regressed} regressed"
-            )
-            if r.aa_flip_rate is not None:
-                text += f"; repeats of the baseline flip on {num(r.aa_flip_rate, '%')} of items"
-            if r.mde is not None:
-                text += f"; MDE at {r.n_pairs} items {r._fmt(r.mde, diff=True).lstrip('+')}"
-            lines.append(text)
-        return "\n".join(lines)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per (metric, version) with every field; CIs split into ``_low``/``_high``."""
-        import pandas as pd
-
-        recs = []
-        for r in self.rows:
-            rec = asdict(r)
-            for key in ("baseline_ci", "ci", "diff_ci", "aa_ci"):
-                pair = rec.pop(key) or (None, None)
-                rec[f"{key}_low"], rec[f"{key}_high"] = pair
-            recs.append(rec)
-        return pd.DataFrame(recs)
-
-    def to_polars(self) -> Any:
-        import polars as pl
-
-        return pl.from_pandas(self.to_pandas())
-
-    def _table(self) -> tuple[list[str], list[list[str]]]:
-        lvl = f"{1 - self.alpha:.0%}"
-        header = ["metric", "version", f"baseline [{lvl} CI]", f"version [{lvl} CI]",
-                  f"diff [{lvl} CI]", "p", "test", "improved / regressed / same",
-                  "A/A flips", "A/A diff CI", f"MDE ({self.power:.0%} power)", "verdict"]  # fmt: skip
-        rows = []
-        for r in self.rows:
-
-            def ci(pair: tuple[float, float] | None, diff: bool, r: MetricComparison = r) -> str:
-                if pair is None:
-                    return "–"
-                return f"[{r._fmt(pair[0], diff=diff)}, {r._fmt(pair[1], diff=diff)}]"
-
-            rows.append([
-                r.metric, r.version,
-                f"{r._fmt(r.baseline_mean)} {ci(r.baseline_ci, False)}",
-                f"{r._fmt(r.mean)} {ci(r.ci, False)}",
-                f"{r._fmt(r.diff, diff=True)} {ci(r.diff_ci, True)}",
-                pval(r.p_value), r.method, f"{r.improved} / {r.regressed} / {r.unchanged}",
-                "–" if r.aa_flip_rate is None else num(r.aa_flip_rate, "%"),
-                ci(r.aa_ci, True),
-                "–" if r.mde is None else r._fmt(r.mde, diff=True).lstrip("+"),
-                r.verdict,
-            ])  # fmt: skip
-        return header, rows
-
-    def __repr__(self) -> str:
-        header, rows = self._table()
-        keep = [0, 1, 4, 5, 7, 8, 10, 11]
-        table = [[row[i] for i in keep] for row in [header, *rows]]
-        widths = [max(len(r[i]) for r in table) for i in range(len(keep))]
-        body = "\n".join(
-            "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table
-        )
-        how = "repeats averaged per item" if self.pairing == "item" else "paired by item and repeat"
-        return (
-            f"OfflineComparison vs {self.baseline} ({self.n_items} items, {how}):\n"
-            f"{self.headline()}\n{body}" + "".join(f"\nnote: {n}" for n in self.notes)
-        )
-
-    def _repr_html_(self) -> str:
-        header, rows = self._table()
-        verdict_rows = [
-            _html.el("p", line, class_=f"verdict {_css(v)}")
-            for line, v in zip(self.headline().splitlines(), self.verdicts.values(), strict=False)
-        ]
-        how = "repeats averaged per item" if self.pairing == "item" else "paired by item and repeat"
-        caption = f"Paired comparison vs {self.baseline}: {self.n_items} items, {how}"
-        return str(
-            _html.el(
-                "div",
-                _html.el("style", _html.Markup(_html.STYLE)),
-                *verdict_rows,
-                _html.table(header, rows, caption=caption),
-                *[_html.el("p", n, class_="note") for n in self.notes],
-                class_="pab",
-            )
-        )
-
-    def plot(self, *, figsize: tuple[float, float] | None = None) -> Figure:
-        """Paired differences (version − baseline) with CIs per metric, the baseline's A/A CI as
-        a grey band and ±MDE as dotted lines (:func:`promptab_nb.plots.offline_comparison`).
-        Returns a new Figure; nothing is shown."""
-        from ..plots import offline_comparison
-
-        return offline_comparison(self, figsize=figsize)
-
-
-def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
-
-
-def _css(verdict: str) -> str:
-    return {"better": "good", "worse": "bad"}.get(verdict, "neutral")
 
 
 def compare(
@@ -577,95 +358,6 @@ def side_by_side(run: OfflineRun, *, repeat: int = 0, changed: bool = False) -> 
         cols = [f"{label} {run.scorers[0]}" for label in run.labels]
         out = out[out[cols].nunique(axis=1, dropna=False) > 1]
     return out.reset_index()
-
-
-@dataclass(frozen=True)
-class LivePlan:
-    """What a live A/B test needs to detect the offline effect (from :func:`plan_live`).
-
-    ``plan`` uses the full offline effect; ``shrunk`` uses ``shrink`` × that effect, because
-    offline effects often shrink live (real traffic differs from the dataset, users adapt).
-    """
-
-    metric: str
-    version: str
-    baseline: str
-    baseline_value: float
-    offline_effect: float
-    unit: str
-    daily_users: float
-    split: float
-    plan: stats.Plan
-    shrink: float
-    shrunk: stats.Plan | None
-    note: str
-
-    def _fmt(self, value: float, diff: bool = False) -> str:
-        if self.unit == "fraction":
-            return num(value, "pp" if diff else "%", signed=diff)
-        return num(value, self.unit, signed=diff)
-
-    def __repr__(self) -> str:
-        text = (
-            f"LivePlan for {self.metric} ({self.version} vs {self.baseline}): offline effect "
-            f"{self._fmt(self.offline_effect, True)} on {self._fmt(self.baseline_value)} → "
-            f"{self.plan.n_control:,} users per arm ({self.plan.n_total:,} in total), "
-            f"{_days(self.plan.days)} at {self.daily_users:,.0f} users/day, {self.split:g} % to "
-            f"{self.version}"
-        )
-        if self.shrunk is not None:
-            text += (
-                f"; if it shrinks to {self.shrink:.0%} live: {self.shrunk.n_total:,} users, "
-                f"{_days(self.shrunk.days)}"
-            )
-        return text + f". {self.note}"
-
-    def to_pandas(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows = [("offline effect", self.plan)]
-        if self.shrunk is not None:
-            rows.append((f"{self.shrink:.0%} of it", self.shrunk))
-        return pd.DataFrame(
-            [
-                {
-                    "scenario": s,
-                    "effect": p.mde,
-                    "n_control": p.n_control,
-                    "n_treatment": p.n_treatment,
-                    "n_total": p.n_total,
-                    "days": p.days,
-                }
-                for s, p in rows
-            ]  # fmt: skip
-        )
-
-    def _repr_html_(self) -> str:
-        rows = [["offline effect", self._fmt(self.plan.mde, True), f"{self.plan.n_control:,}",
-                 f"{self.plan.n_treatment:,}", f"{self.plan.days}"]]  # fmt: skip
-        if self.shrunk is not None:
-            rows.append([f"{self.shrink:.0%} of it", self._fmt(self.shrunk.mde, True),
-                         f"{self.shrunk.n_control:,}", f"{self.shrunk.n_treatment:,}",
-                         f"{self.shrunk.days}"])  # fmt: skip
-        caption = (
-            f"Live test for {self.metric}: {self.version} vs {self.baseline} "
-            f"(baseline {self._fmt(self.baseline_value)}, {self.daily_users:,.0f} users/day, "
-            f"{self.split:g} % to {self.version}, alpha {self.plan.alpha:g}, power "
-            f"{self.plan.power:.0%})"
-        )
-        return str(
-            _html.el(
-                "div",
-                _html.el("style", _html.Markup(_html.STYLE)),
-                _html.table(
-                    ["scenario", "effect", "users control", "users treatment", "days"],
-                    rows,
-                    caption=caption,
-                ),
-                _html.el("p", self.note, class_="note"),
-                class_="pab",
-            )  # fmt: skip
-        )
 
 
 def plan_live(
