@@ -6,8 +6,9 @@ load lazily on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+# Underscored so that only the public names below show in dir(promptab_nb) and tab completion.
+import importlib as _importlib
+from typing import Any as _Any
 
 from .errors import (
     DataError,
@@ -29,6 +30,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "assign": ("assignment", "assign"),
     "split": ("assignment", "split"),
     "Flag": ("assignment", "Flag"),
+    "AnalysisOptions": ("options", "AnalysisOptions"),
     "plan": ("stats.power", "plan"),
     "Metric": ("metrics", "Metric"),
     "Experiment": ("experiments", "Experiment"),
@@ -42,6 +44,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 }
 
 __all__ = [
+    "AnalysisOptions",
     "DataError",
     "Experiment",
     "ExperimentConflict",
@@ -68,10 +71,10 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         module_name, attr = _LAZY[name]
-        module = importlib.import_module(f".{module_name}", __name__)
+        module = _importlib.import_module(f".{module_name}", __name__)
         value = module if attr is None else getattr(module, attr)
         globals()[name] = value
         return value
@@ -79,4 +82,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

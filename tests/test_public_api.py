@@ -6,6 +6,7 @@ import sys
 import promptab_nb as pab
 
 EXPECTED = [
+    "AnalysisOptions",
     "DataError",
     "Experiment",
     "ExperimentConflict",
@@ -34,6 +35,18 @@ EXPECTED = [
 
 def test_all_is_pinned() -> None:
     assert sorted(pab.__all__) == sorted(EXPECTED)
+
+
+def test_dir_lists_the_public_names_only() -> None:
+    # dir() drives tab completion: no typing helpers, imported modules or __future__ features.
+    assert dir(pab) == sorted(pab.__all__)
+
+
+def test_dir_is_unchanged_by_lazy_loading() -> None:
+    # a lazy name is cached in the module globals on first use; dir() must not grow with it
+    before = dir(pab)
+    pab.AnalysisOptions  # noqa: B018 - the attribute access triggers the lazy import
+    assert dir(pab) == before
 
 
 def test_every_public_name_resolves() -> None:
