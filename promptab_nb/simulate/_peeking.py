@@ -10,7 +10,7 @@ import numpy as np
 
 from .._checks import check
 from .._format import num
-from .._html import STYLE, el, table
+from .._render import Rendered, Table
 from ..errors import InvalidArgumentError
 from ._sources import (
     Test,
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class PeekingResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PeekingResult(Rendered):
     """What daily peeking does to the false-positive rate, fixed-horizon vs sequential test.
 
     ``fixed_horizon`` rejects only at the final look (the plan); ``peeking`` rejects when the
@@ -61,39 +61,23 @@ class PeekingResult:
             )
         ]
 
-    def to_pandas(self) -> Any:
+    def _records(self) -> list[dict[str, Any]]:
         """Rejection rate and Monte-Carlo SE per procedure."""
-        import pandas as pd
+        rates = {"fixed_horizon": self.fixed_horizon, "peeking": self.peeking,
+                 "sequential": self.sequential}  # fmt: skip
+        return [
+            {"procedure": k, "rejection_rate": r, "mc_se": _se(r, self.n_sims)}
+            for k, r in rates.items()
+        ]
 
-        rates = [self.fixed_horizon, self.peeking, self.sequential]
-        return pd.DataFrame(
-            {
-                "procedure": ["fixed_horizon", "peeking", "sequential"],
-                "rejection_rate": rates,
-                "mc_se": [_se(r, self.n_sims) for r in rates],
-            }
-        )
-
-    def __repr__(self) -> str:
+    def _table(self) -> Table:
         what = "false-positive rate" if self.effect == 0 else "rejection rate (power)"
-        head = (
-            f"Peeking study: {self.metric}, {self.test}, {self.n_per_arm:,} per arm, "
-            f"{self.looks} looks, {what} at α = {self.alpha:g}, {self.n_sims:,} experiments, "
-            f"seed {self.seed}"
-        )
-        return "\n".join([head, *(f"  {a}: {b} ± {c}" for a, b, c in self._rows())])
-
-    def _repr_html_(self) -> str:
         caption = (
-            f"Peeking — {self.metric}, {self.n_per_arm:,} per arm, {self.looks} looks, "
-            f"α = {self.alpha:g} ({self.n_sims:,} experiments, seed {self.seed})"
+            f"Peeking — {self.metric}, {self.test}, {self.n_per_arm:,} per arm, {self.looks} looks, "
+            f"{what} at α = {self.alpha:g} ({self.n_sims:,} experiments, seed {self.seed})"
         )
-        return el(
-            "div",
-            el("style", STYLE),
-            table(["procedure", "rejection rate", "Monte-Carlo SE"], self._rows(), caption=caption),
-            class_="pab",
-        )
+        header = ["procedure", "rejection rate", "Monte-Carlo SE"]
+        return Table(header, self._rows(), caption=caption, left=1)
 
     def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
         """Cumulative rejection rate by look, peeking vs sequential, with α for reference

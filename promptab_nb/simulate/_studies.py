@@ -10,16 +10,17 @@ import numpy as np
 
 from .._checks import check
 from .._format import num
-from .._html import STYLE, el, table
+from .._render import Rendered, Table
 from ..errors import InvalidArgumentError
 from ._sources import Test, _bar, _check_common, _compare, _rng, _se, _source, _test_name
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class AAResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class AAResult(Rendered):
     """False-positive rate and CI coverage of a test over simulated A/A experiments.
 
     ``false_positive_rate`` should be close to ``alpha`` and ``coverage`` to ``1 − alpha``;
@@ -51,37 +52,21 @@ class AAResult:
             ("CI coverage", num(cov, "%"), f"± {num(self.coverage_se, '%')} (target {num(1 - self.alpha, '%')})"),
         ]  # fmt: skip
 
-    def to_pandas(self) -> Any:
+    def _records(self) -> list[dict[str, Any]]:
         """One row per quantity: value, Monte-Carlo SE and target."""
-        import pandas as pd
+        return [
+            {"quantity": "false_positive_rate", "value": self.false_positive_rate,
+             "mc_se": self.fpr_se, "target": self.alpha},
+            {"quantity": "coverage", "value": self.coverage, "mc_se": self.coverage_se,
+             "target": 1 - self.alpha},
+        ]  # fmt: skip
 
-        return pd.DataFrame(
-            {
-                "quantity": ["false_positive_rate", "coverage"],
-                "value": [self.false_positive_rate, self.coverage],
-                "mc_se": [self.fpr_se, self.coverage_se],
-                "target": [self.alpha, 1 - self.alpha],
-            }
-        )
-
-    def __repr__(self) -> str:
-        head = (
-            f"A/A study: {self.metric}, {self.test}, {self.n_per_arm:,} per arm, "
-            f"{self.n_sims:,} experiments, seed {self.seed}"
-        )
-        return "\n".join([head, *(f"  {a}: {b} {c}" for a, b, c in self._rows())])
-
-    def _repr_html_(self) -> str:
+    def _table(self) -> Table:
         caption = (
             f"A/A study — {self.metric}, {self.test}, {self.n_per_arm:,} per arm, "
             f"{self.n_sims:,} experiments (seed {self.seed})"
         )
-        return el(
-            "div",
-            el("style", STYLE),
-            table(["", "rate", "Monte-Carlo SE"], self._rows(), caption=caption),
-            class_="pab",
-        )
+        return Table(["", "rate", "Monte-Carlo SE"], self._rows(), caption=caption, left=1)
 
     def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
         """Histogram of the A/A p-values (:func:`promptab_nb.plots.aa_study`)."""
@@ -194,8 +179,8 @@ def aa(
     )
 
 
-@dataclass(frozen=True, eq=False)
-class PowerResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PowerResult(Rendered):
     """Simulated power over sample sizes, with Monte-Carlo standard errors."""
 
     metric: str
@@ -209,7 +194,7 @@ class PowerResult:
     power: np.ndarray
     power_se: np.ndarray
 
-    def to_pandas(self) -> Any:
+    def _records(self) -> pd.DataFrame:
         """Columns ``n_per_arm, power, mc_se``."""
         import pandas as pd
 
@@ -222,18 +207,7 @@ class PowerResult:
             return num(self.effect, "pp", signed=True)
         return num(self.effect, "%", signed=True) + " relative"
 
-    def __repr__(self) -> str:
-        head = (
-            f"Power study: {self.metric}, {self.test}, effect {self._effect_text()}, "
-            f"α = {self.alpha:g}, {self.n_sims:,} experiments per size, seed {self.seed}"
-        )
-        rows = [
-            f"  n = {n:>9,} per arm: power {num(p, '%')} ± {num(se, '%')}"
-            for n, p, se in zip(self.n_per_arm, self.power, self.power_se, strict=True)
-        ]
-        return "\n".join([head, *rows])
-
-    def _repr_html_(self) -> str:
+    def _table(self) -> Table:
         rows = [
             (f"{n:,}", num(p, "%"), num(se, "%"))
             for n, p, se in zip(self.n_per_arm, self.power, self.power_se, strict=True)
@@ -242,12 +216,7 @@ class PowerResult:
             f"Power — {self.metric}, {self.test}, effect {self._effect_text()}, "
             f"α = {self.alpha:g} ({self.n_sims:,} experiments per size, seed {self.seed})"
         )
-        return el(
-            "div",
-            el("style", STYLE),
-            table(["users per arm", "power", "Monte-Carlo SE"], rows, caption=caption),
-            class_="pab",
-        )
+        return Table(["users per arm", "power", "Monte-Carlo SE"], rows, caption=caption, left=0)
 
     def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
         """Power curve with ±2 Monte-Carlo SE error bars (:func:`promptab_nb.plots.power_study`)."""
