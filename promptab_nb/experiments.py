@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import _html
 from ._checks import as_utc as _as_utc
 from ._checks import check, one_of
+from ._render import Rendered, Table
 from .errors import (
     ExperimentConflict,
     ExperimentStateError,
@@ -380,9 +381,12 @@ class Experiment:
         )
 
 
-@dataclass(frozen=True)
-class ExperimentList:
+@dataclass(frozen=True, repr=False)
+class ExperimentList(Rendered):
     """Experiments, newest first; renders as a table, converts with ``to_pandas()``."""
+
+    _columns = ("id", "name", "prompt_name", "flag_key", "variants", "unit", "status", "winner",
+                "created_at", "ends_at", "concluded_at")  # fmt: skip
 
     items: tuple[Experiment, ...]
 
@@ -395,45 +399,15 @@ class ExperimentList:
     def __getitem__(self, i: int) -> Experiment:
         return self.items[i]
 
-    def to_pandas(self) -> pd.DataFrame:
-        import pandas as pd
+    def _records(self) -> list[dict[str, Any]]:
+        return [e._row() for e in self.items]
 
-        return (
-            pd.DataFrame([e._row() for e in self.items])
-            if self.items
-            else pd.DataFrame(
-                columns=[
-                    "id",
-                    "name",
-                    "prompt_name",
-                    "flag_key",
-                    "variants",
-                    "unit",
-                    "status",
-                    "winner",
-                    "created_at",
-                    "ends_at",
-                    "concluded_at",
-                ]
-            )
-        )
-
-    def to_polars(self) -> Any:
-        import polars as pl
-
-        return pl.from_pandas(self.to_pandas())
-
-    def __repr__(self) -> str:
-        if not self.items:
-            return "ExperimentList(empty)"
-        return "\n".join(repr(e) for e in self.items)
-
-    def _repr_html_(self) -> str:
+    def _table(self) -> Table:
         rows = [
             [
                 e.name,
-                e.prompt_name,
-                e.flag_key,
+                e.prompt_name or "",
+                e.flag_key or "",
                 e._row()["variants"],
                 e.status,
                 e.winner or "",
@@ -441,15 +415,11 @@ class ExperimentList:
             ]
             for e in self.items
         ]
-        return _html.el(
-            "div",
-            _html.el("style", _html.Markup(_html.STYLE)),
-            _html.table(
-                ["name", "prompt", "flag", "variants", "status", "winner", "created (UTC)"],
-                rows,
-                caption=f"{len(self.items)} experiment(s), newest first",
-            ),
-            class_="pab",
+        return Table(
+            ["name", "prompt", "flag", "variants", "status", "winner", "created (UTC)"],
+            rows,
+            caption=f"{len(self.items)} experiment(s), newest first",
+            left=5,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import _html
+from .._render import Note, Rendered, Table
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,10 @@ class FileReport:
         return sum(self.loaded.values())
 
 
-@dataclass(frozen=True)
-class LoadReport:
-    """What a load did, file by file; renders as a table in Jupyter."""
+@dataclass(frozen=True, repr=False)
+class LoadReport(Rendered):
+    """What a load did, file by file; renders as a table in Jupyter and in a terminal, with the
+    most frequent reasons rows were rejected."""
 
     source: str
     files: tuple[FileReport, ...]
@@ -69,37 +70,23 @@ class LoadReport:
                 out[k] = out.get(k, 0) + v
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(
-            [
-                {
-                    "file": f.file,
-                    "format": f.format,
-                    "sha256": f.sha256,
-                    "import_id": f.import_id,
-                    "rows_read": f.rows_read,
-                    **{f"loaded_{k}": v for k, v in f.loaded.items()},
-                    "rows_rejected": f.rows_rejected,
-                    "rows_duplicate": f.rows_duplicate,
-                    "seconds": f.seconds,
-                }
-                for f in self.files
-            ]
-        )
-
-    def __repr__(self) -> str:
-        loaded = ", ".join(f"{v:,} {k}" for k, v in self.loaded.items())
-        lines = [
-            f"LoadReport({self.source}): {len(self.files)} file(s), {self.rows_read:,} rows read → "
-            f"{loaded}; {self.rows_rejected:,} rejected, {self.rows_duplicate:,} already loaded"
+    def _records(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "file": f.file,
+                "format": f.format,
+                "sha256": f.sha256,
+                "import_id": f.import_id,
+                "rows_read": f.rows_read,
+                **{f"loaded_{k}": v for k, v in f.loaded.items()},
+                "rows_rejected": f.rows_rejected,
+                "rows_duplicate": f.rows_duplicate,
+                "seconds": f.seconds,
+            }
+            for f in self.files
         ]
-        for reason, n in list(self.reasons.items())[:8]:
-            lines.append(f"  rejected {n:,}: {reason}")
-        return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
+    def _table(self) -> Table:
         rows = [
             [
                 f.file,
@@ -112,24 +99,18 @@ class LoadReport:
             ]
             for f in self.files
         ]
-        reasons = (
-            _html.el(
-                "ul",
-                *[_html.el("li", f"{n:,} × {r}") for r, n in list(self.reasons.items())[:12]],
-            )
-            if self.reasons
-            else None
+        loaded = ", ".join(f"{v:,} {k}" for k, v in self.loaded.items())
+        title = (
+            f"Loaded from {self.source}: {len(self.files)} file(s), {self.rows_read:,} rows read → "
+            f"{loaded}; {self.rows_rejected:,} rejected, {self.rows_duplicate:,} already loaded"
         )
-        return _html.el(
-            "div",
-            _html.el("style", _html.Markup(_html.STYLE)),
-            _html.table(
-                ["file", "format", "sha256", "read", "loaded", "rejected", "already loaded"],
-                rows,
-                caption=f"Loaded from {self.source}",
-            ),
-            _html.el("div", "Rejected rows (see ws.rejects()):", reasons, class_="note")
+        reasons = [f"{n:,} × {r}" for r, n in list(self.reasons.items())[:12]]
+        return Table(
+            ["file", "format", "sha256", "read", "loaded", "rejected", "already loaded"],
+            rows,
+            title=title,
+            after=[Note(tuple(reasons), title="Rejected rows (see ws.rejects()):", bullets=True)]
             if reasons
-            else None,
-            class_="pab",
+            else [],
+            left=3,
         )
