@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 
 class Markup(str):
     """Text that is already safe HTML (built by :func:`el`)."""
 
 
-def esc(text: Any) -> Markup:
+def esc(text: object) -> Markup:
     """Escape any value for HTML text or attribute use."""
     if isinstance(text, Markup):
         return text
@@ -21,7 +20,7 @@ def esc(text: Any) -> Markup:
 _VOID = {"img", "br", "hr", "meta", "link", "input"}
 
 
-def el(tag: str, *children: Any, **attrs: Any) -> Markup:
+def el(tag: str, *children: object, **attrs: object) -> Markup:
     """Build ``<tag attrs>children</tag>``; strings are escaped, Markup is kept.
 
     Attribute names: a trailing underscore is dropped (``class_`` → ``class``) and other
@@ -41,7 +40,7 @@ def el(tag: str, *children: Any, **attrs: Any) -> Markup:
     return Markup(f"{open_tag}{inner}</{tag}>")
 
 
-def _flatten(children: Iterable[Any]) -> Iterable[str]:
+def _flatten(children: Iterable[object]) -> Iterable[str]:
     for child in children:
         if child is None:
             continue
@@ -52,11 +51,11 @@ def _flatten(children: Iterable[Any]) -> Iterable[str]:
 
 
 def table(
-    header: Sequence[Any],
-    rows: Iterable[Sequence[Any]],
+    header: Sequence[object],
+    rows: Iterable[Sequence[object]],
     *,
     caption: str | None = None,
-    **attrs: Any,
+    **attrs: object,
 ) -> Markup:
     """An HTML table with a header row; cells may be text or Markup."""
     head = el("thead", el("tr", *[el("th", h, scope="col") for h in header]))

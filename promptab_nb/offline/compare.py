@@ -418,17 +418,13 @@ def plan_live(
         raise InvalidArgumentError(
             f"{ver} and {base} do not differ on {metric} offline; there is no effect to plan for"
         )
-    common = {"daily_units": daily_users, "relative": False, "split": split / 100,
-              "alpha": alpha, "power": power}  # fmt: skip
+    sd: float | None = None
     if r.binary:
-        p0 = r.baseline_mean
-        if not 0 < p0 < 1:
+        if not 0 < r.baseline_mean < 1:
             raise InvalidArgumentError(
-                f"baseline pass rate of {metric} is {p0:.0%} offline; a live plan needs 0 < p < 1"
+                f"baseline pass rate of {metric} is {r.baseline_mean:.0%} offline; a live plan "
+                "needs 0 < p < 1"
             )
-
-        def make(e: float) -> stats.Plan:
-            return stats.plan(p0, mde=abs(e), kind="proportion", **common)
     else:
         frame = _frame(run, metric, "item")
         values = frame.loc[frame["version"] == base, "value"].to_numpy(float)
@@ -436,8 +432,12 @@ def plan_live(
         if sd == 0:
             raise InvalidArgumentError(f"{metric} does not vary across items; cannot plan")
 
-        def make(e: float) -> stats.Plan:
-            return stats.plan(r.baseline_mean, mde=abs(e), sd=sd, kind="mean", **common)
+    def make(e: float) -> stats.Plan:
+        # Pass/fail scorers are planned as a proportion, everything else as a mean with its SD.
+        return stats.plan(
+            r.baseline_mean, mde=abs(e), sd=sd, kind="proportion" if r.binary else "mean",
+            daily_units=daily_users, relative=False, split=split / 100, alpha=alpha, power=power,
+        )  # fmt: skip
 
     full = make(effect)
     shrunk = make(effect * shrink) if shrink is not None and shrink < 1 else None
