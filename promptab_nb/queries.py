@@ -130,16 +130,17 @@ def daily_exposed_units(
     >>> ws.daily_exposed_units(flag_key="support-bot-prompt").per_day  # doctest: +SKIP
     416.5
     """
-    for table, column, key in (
+    sources: list[tuple[Literal["exposures", "generations"], str, str | None]] = [
         ("exposures", "flag_key", flag_key),
         ("generations", "prompt_name", prompt_name),
-    ):
+    ]
+    for table, column, key in sources:
         if not key:
             continue
         sql = _DAILY.format(table=ident(table), column=ident(column, schema.columns(table)))
         units, days = ws.engine.fetch(sql, {"key": key})[0]
         if units:
-            return DailyUnits(int(units), float(days), table, key)  # type: ignore[arg-type]
+            return DailyUnits(int(units), float(days), table, key)
     return None
 
 

@@ -1,0 +1,89 @@
+"""What every widget shares: the status line, the code box, Python literals for generated code
+and the :class:`_Widget` base (display through ``.widget``, a cheap ``__repr__``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import ipywidgets as W
+
+from .. import _html
+
+Tone = Literal["ok", "error", "warn", "neutral"]
+
+#: Text colour of each tone (status lines, the estimate, the health banner's heading).
+COLOURS: dict[str, str] = {
+    "ok": "#1a7f37",
+    "error": "#b3261e",
+    "neutral": "#444444",
+    "warn": "#8a5a00",
+}
+LABEL = {"description_width": "110px"}
+
+
+def status(box: W.HTML, text: str, tone: Tone = "neutral") -> None:
+    """Show a one-line message in a status HTML widget, coloured by ``tone``."""
+    box.value = str(
+        _html.el(
+            "div",
+            text,
+            style=f"color:{COLOURS.get(tone, '#444')};white-space:pre-wrap;font-size:13px",
+            class_=f"pab-status {tone}",
+        )
+    )
+
+
+def message(err: BaseException) -> str:
+    """The library's own message, without a traceback, named by the error class."""
+    return f"{type(err).__name__}: {err}"
+
+
+def py(value: Any) -> str:
+    """A Python literal for generated code (strings double-quoted like the docs)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        inner = ", ".join(py(v) for v in value)
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def code_box(code: str) -> str:
+    """HTML of the code a widget runs, escaped, in a grey box."""
+    return str(
+        _html.el(
+            "pre",
+            code,
+            style="background:#f6f8fa;padding:6px 8px;border-radius:4px;font-size:12px;"
+            "white-space:pre-wrap;margin:4px 0",
+            class_="pab-code",
+        )
+    )
+
+
+def frame(children: list[W.Widget]) -> W.VBox:
+    """The bordered box every widget is drawn in."""
+    return W.VBox(children, layout=W.Layout(border="1px solid #ddd", padding="8px"))
+
+
+class _Widget:
+    """Display through the wrapped ipywidgets box (``.widget``).
+
+    Subclasses keep ``__repr__`` cheap: it reads control values, never runs a query or an
+    analysis.
+    """
+
+    widget: W.Box
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+__all__: list[str] = []

@@ -1,0 +1,325 @@
+"""The :class:`ResultsDashboard` widget: analyse a running experiment, then conclude it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+
+from .. import _html
+from ..errors import PromptabError
+from ..metrics import BUILTIN, DEFAULT
+from ..options import CORRECTION_NAMES, CORRECTIONS, CUPED_DAYS, METHODS, UNITS, AnalysisOptions
+from ._common import LABEL, Tone, _Widget, code_box, frame, message, py, status
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..results import ExperimentResult, Health, OverTimeResult
+
+_DEFAULTS = AnalysisOptions()
+_WINSOR: dict[str, tuple[float, float] | None] = {
+    "off": None,
+    "1st–99th pct": (1.0, 99.0),
+    "0–99th pct": (0.0, 99.0),
+    "0–99.9th pct": (0.0, 99.9),
+}
+_NO_CORRECTION = "none"
+_ALPHAS = sorted({0.1, 0.05, 0.01, _DEFAULTS.alpha}, reverse=True)
+
+# Health banner per tone: the worst flag's severity decides (error > warning > info > none).
+_TONE: dict[str, Tone] = {"error": "error", "warning": "warn", "info": "neutral"}
+_BANNER: dict[Tone, tuple[str, str, str]] = {  # background, border, heading
+    "ok": ("#eef7ee", "#009e73", "ok"),
+    "neutral": ("#eef7ee", "#009e73", "ok"),
+    "warn": ("#fff4e5", "#e69f00", "check"),
+    "error": ("#fdecea", "#d55e00", "do not trust yet"),
+}
+
+
+class ResultsDashboard(_Widget):
+    """Analyse a running experiment: metrics, method, CUPED, winsorizing, correction and unit
+    controls; the forest plot, result table, health banner and effect over time; Declare winner
+    and Stop (with a confirmation step) and Export report.
+
+    Parameters
+    ----------
+    exp
+        The experiment (``ws.experiment(name)``).
+    report_dir
+        Folder for exported reports (default ``reports``).
+
+    Attributes
+    ----------
+    result
+        The latest :class:`~promptab_nb.results.ExperimentResult` (``None`` if analysis failed).
+    code
+        The ``exp.analyze(...)`` call behind the current view.
+    """
+
+    def __init__(self, exp: Experiment, *, report_dir: str | Path = "reports") -> None:
+        self.exp = exp
+        self.result: ExperimentResult | None = None
+        self.report_path: Path | None = None
+        self._over_time: dict[tuple[str, float], OverTimeResult] = {}
+        self._shown_time: tuple[str, float] | None = None
+        self._pending: Callable[[], None] | None = None
+        chosen = [m for m in (exp.metrics or DEFAULT) if m in BUILTIN]
+        self.metrics = W.SelectMultiple(
+            options=list(BUILTIN), value=tuple(chosen), description="metrics", rows=5, style=LABEL
+        )
+        self.method = W.ToggleButtons(
+            options=list(METHODS), value=_DEFAULTS.method, description="method", style=LABEL
+        )
+        self.cuped = W.Checkbox(
+            value=_DEFAULTS.cuped is not None,
+            description=f"CUPED ({CUPED_DAYS:g} days)",
+            indent=False,
+        )
+        self.winsorize = W.Dropdown(
+            options=list(_WINSOR),
+            value=next(k for k, v in _WINSOR.items() if v == _DEFAULTS.winsorize),
+            description="winsorize",
+            style=LABEL,
+        )
+        self.correction = W.Dropdown(
+            options=[(_NO_CORRECTION, _NO_CORRECTION)]
+            + [(CORRECTION_NAMES[c], c) for c in CORRECTIONS],
+            value=_DEFAULTS.correction or _NO_CORRECTION,
+            description="correction",
+            style=LABEL,
+        )
+        self.unit = W.Dropdown(options=list(UNITS), value=exp.unit, description="unit", style=LABEL)
+        self.alpha = W.Dropdown(
+            options=_ALPHAS, value=_DEFAULTS.alpha, description="alpha", style=LABEL
+        )
+        self.time_metric = W.Dropdown(
+            options=chosen,
+            value=chosen[0] if chosen else None,
+            description="over time",
+            style=LABEL,
+        )
+        self.banner = W.HTML()
+        self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
+        self.table = W.HTML()
+        self.time_plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
+        self.code_view = W.HTML()
+        self.status = W.HTML()
+        self.winner = W.Dropdown(
+            options=list(exp.variants),
+            value=exp.treatments[0] if exp.treatments else exp.control,
+            description="winner",
+            style=LABEL,
+        )
+        self.declare_button = W.Button(description="Declare winner", icon="trophy")
+        self.stop_button = W.Button(description="Stop", icon="stop", button_style="warning")
+        self.confirm_button = W.Button(description="Confirm", button_style="danger")
+        self.cancel_button = W.Button(description="Cancel")
+        self._confirm_box = W.HBox(
+            [self.confirm_button, self.cancel_button], layout=W.Layout(display="none")
+        )
+        self.report_path_text = W.Text(
+            value=str(Path(report_dir) / f"{exp.name}.html"), description="report", style=LABEL
+        )
+        self.export_button = W.Button(description="Export report", icon="file")
+        self.declare_button.on_click(
+            lambda _b: self._ask(
+                f"Declare {self.winner.value!r} the winner of {exp.name!r}?", self._declare
+            )
+        )
+        self.stop_button.on_click(
+            lambda _b: self._ask(f"Stop {exp.name!r} without a winner?", self._stop)
+        )
+        self.confirm_button.on_click(lambda _b: self._confirm())
+        self.cancel_button.on_click(lambda _b: self._cancel())
+        self.export_button.on_click(lambda _b: self.export())
+        for w in (
+            self.metrics,
+            self.method,
+            self.cuped,
+            self.winsorize,
+            self.correction,
+            self.unit,
+            self.alpha,
+        ):
+            w.observe(self._options_changed, names="value")
+        self.time_metric.observe(lambda _c: self._show_over_time(), names="value")
+        controls = W.VBox(
+            [
+                W.HBox([self.metrics, W.VBox([self.method, self.unit, self.alpha])]),
+                W.HBox([self.cuped, self.winsorize, self.correction]),
+            ]
+        )
+        tabs = W.Tab(
+            children=[W.VBox([self.plot]), self.table, W.VBox([self.time_metric, self.time_plot])]
+        )
+        for i, title in enumerate(["effects", "table", "over time"]):
+            tabs.set_title(i, title)
+        self.widget = frame(
+            [
+                W.HTML(str(_html.el("b", f"Experiment {exp.name}"))),
+                controls,
+                self.banner,
+                tabs,
+                self.code_view,
+                W.HBox([self.winner, self.declare_button, self.stop_button, self._confirm_box]),
+                W.HBox([self.report_path_text, self.export_button]),
+                self.status,
+            ]
+        )
+        self.refresh()
+
+    # -- analysis ----------------------------------------------------------------------------------
+    def options(self) -> AnalysisOptions:
+        """The :class:`~promptab_nb.options.AnalysisOptions` of the current controls."""
+        return AnalysisOptions(
+            metrics=tuple(self.metrics.value) or None,
+            unit=self.unit.value,
+            method=self.method.value,
+            alpha=self.alpha.value,
+            cuped=bool(self.cuped.value),
+            winsorize=_WINSOR[self.winsorize.value],
+            correction=None if self.correction.value == _NO_CORRECTION else self.correction.value,
+        )
+
+    def to_code(self) -> str:
+        """The ``exp.analyze(...)`` call behind the view."""
+        return self.options().to_code("res = exp.analyze", exp=self.exp)
+
+    @property
+    def code(self) -> str:
+        """Same as :meth:`to_code`."""
+        return self.to_code()
+
+    def refresh(self) -> ExperimentResult | None:
+        """Re-run ``exp.analyze(...)`` with the current controls and redraw.
+
+        A library error (no exposures, bad option) is shown in the status line; the previous
+        result stays on screen.
+        """
+        from .. import plots
+
+        self.code_view.value = code_box(self.to_code())
+        metrics = list(self.metrics.value)
+        if not metrics:
+            status(self.status, "choose at least one metric", "error")
+            return None
+        try:
+            res = self.exp.analyze(options=self.options())
+        except PromptabError as err:
+            status(self.status, message(err), "error")
+            return None
+        self.result = res
+        self.plot.value = plots.to_png(plots.forest(res))
+        self.table.value = res._repr_html_()
+        self._banner(res.health)
+        self.time_metric.options = metrics
+        if self.time_metric.value not in metrics:
+            self.time_metric.value = metrics[0]
+        self._show_over_time()
+        status(self.status, f"analysed {self.exp.name!r} ({self.exp.status})", "neutral")
+        return res
+
+    def _banner(self, health: Health) -> None:
+        """Exposure, SRM and flag lines; the colour comes from the worst flag's severity."""
+        lines = health.lines()
+        severities = {f.severity for f in health.flags}
+        if self.exp.is_expired and not health.has("expired"):
+            # The end date passed after this result was computed (a long-open notebook).
+            lines.append(f"⚠ ends_at {self.exp.ends_at:%Y-%m-%d} has passed")
+            severities.add("warning")
+        tone: Tone = "ok"
+        for severity in ("info", "warning", "error"):
+            if severity in severities:
+                tone = _TONE[severity]
+        background, border, heading = _BANNER[tone]
+        self.banner.value = str(
+            _html.el(
+                "div",
+                _html.el("b", "health: " + heading),
+                *[_html.el("div", x) for x in lines],
+                style=f"background:{background};border-left:4px solid {border};"
+                "padding:4px 8px;font-size:12px",
+                class_=f"pab-health {tone}",
+            )
+        )
+
+    def _show_over_time(self) -> None:
+        from .. import plots
+
+        metric = self.time_metric.value
+        if not metric:
+            return
+        key = (metric, float(self.alpha.value))
+        if key not in self._over_time:
+            try:
+                self._over_time[key] = self.exp.analyze_over_time(metric, alpha=self.alpha.value)
+            except PromptabError as err:
+                status(self.status, message(err), "error")
+                return
+        if key != self._shown_time:
+            self.time_plot.value = plots.to_png(plots.cumulative(self._over_time[key]))
+            self._shown_time = key
+
+    def _options_changed(self, _change: Any = None) -> None:
+        self.refresh()
+
+    # -- lifecycle with confirmation ---------------------------------------------------------------
+    def _ask(self, question: str, action: Callable[[], None]) -> None:
+        self._pending = action
+        self._confirm_box.layout.display = "flex"
+        status(self.status, question + " Click Confirm or Cancel.", "warn")
+
+    def _cancel(self) -> None:
+        self._pending = None
+        self._confirm_box.layout.display = "none"
+        status(self.status, "cancelled; nothing changed", "neutral")
+
+    def _confirm(self) -> None:
+        action, self._pending = self._pending, None
+        self._confirm_box.layout.display = "none"
+        if action is not None:
+            action()
+
+    def _declare(self) -> None:
+        try:
+            self.exp = self.exp.declare_winner(self.winner.value)
+        except PromptabError as err:
+            status(self.status, message(err), "error")
+            return
+        status(self.status, f"{self.exp.name!r} concluded; winner {self.exp.winner!r} "
+               f"(exp.declare_winner({py(self.exp.winner)}))", "ok")  # fmt: skip
+
+    def _stop(self) -> None:
+        try:
+            self.exp = self.exp.stop()
+        except PromptabError as err:
+            status(self.status, message(err), "error")
+            return
+        status(self.status, f"{self.exp.name!r} stopped (exp.stop())", "ok")
+
+    def export(self) -> Path | None:
+        """Write the HTML report of the current result (``pab.report.write(res, path)``)."""
+        if self.result is None:
+            status(self.status, "no result to export yet", "error")
+            return None
+        from .. import report
+
+        try:
+            path = report.write(self.result, self.report_path_text.value, ws=self.exp.ws)
+        except PromptabError as err:
+            status(self.status, message(err), "error")
+            return None
+        self.report_path = Path(path)
+        status(self.status, f"report written: {self.report_path.resolve()}", "ok")
+        return self.report_path
+
+    def __repr__(self) -> str:
+        return (
+            f"ResultsDashboard({self.exp.name!r}, status={self.exp.status}, "
+            f"metrics={list(self.metrics.value)}, {self.to_code()})"
+        )
+
+
+__all__ = ["ResultsDashboard"]

@@ -1,0 +1,144 @@
+"""ExperimentBuilder driven headlessly: set ``.value``, ``.click()``, then assert the workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import pytest
+
+from promptab_nb.options import AnalysisOptions
+from promptab_nb.stats.power import plan
+from promptab_nb.widgets import ExperimentBuilder
+from promptab_nb.widgets.builder import _rebalance
+
+from .conftest import ARMS, FLAG
+
+
+@pytest.mark.parametrize(
+    ("values", "moved", "expected"),
+    [
+        ([70, 50], 0, [70, 30]),
+        ([34, 33, 50], 2, [25, 25, 50]),
+        ([100, 0, 0], 0, [100, 0, 0]),
+        ([10, 60, 30], 1, [10, 60, 30]),
+        ([0, 0, 40], 2, [30, 30, 40]),
+    ],
+)
+def test_rebalance_keeps_the_sum(values, moved, expected) -> None:
+    out = _rebalance(values, moved)
+    assert out == expected and sum(out) == 100
+
+
+def test_builder_offers_what_the_workspace_has_seen(ws) -> None:
+    b = ExperimentBuilder(ws)
+    assert b.prompt.value == "support-bot"
+    assert "support-bot" in b.prompt.options
+    assert b.flag_key.value == FLAG  # the flag the prompt's users saw
+    assert b.variants == ARMS
+    assert b.split == [50, 50]
+    assert "days" in b.estimate.value and "units" in b.estimate.value
+    assert "ExperimentBuilder(" in repr(b)
+
+
+def test_builder_defaults_come_from_the_library(ws) -> None:
+    b = ExperimentBuilder(ws)
+    assert b.alpha.value == AnalysisOptions().alpha
+    assert b.unit.value == "user" and "unit=" not in b.code
+    b.unit.value = "request"
+    assert 'unit="request"' in b.code
+
+
+def test_builder_estimate_is_the_stats_layers_plan(ws) -> None:
+    b = ExperimentBuilder(ws)
+    b.splits[1].value = 40
+    b.mde.value = 10
+    b.alpha.value = 0.1
+    base = ws.baseline_estimates("support-bot", "v1", ["cost"]).get("cost")
+    traffic = ws.daily_exposed_units(flag_key=FLAG, prompt_name="support-bot")
+    assert base is not None and traffic is not None and traffic.source == "exposures"
+    p = plan(base.value, mde=0.10, daily_units=traffic.per_day, sd=base.sd, split=0.4, alpha=0.1)
+    text = html.unescape(b.estimate.value)
+    assert f"needs {p.n_total:,} units (~{p.days} days" in text
+    assert f"over {base.n:,} users of 'v1'" in text
+    assert f"exposures of flag '{FLAG}'" in text
+
+
+def test_builder_estimate_without_data(ws) -> None:
+    b = ExperimentBuilder(ws)
+    b.prompt.value = "no-such-prompt"
+    assert b.variants == {"control": "", "test": ""}
+    assert "no estimate yet" in b.estimate.value
+    for cb in b.metric_boxes.values():
+        cb.value = False
+    assert "choose a metric" in b.estimate.value
+
+
+def test_builder_split_sliders_always_sum_to_100(ws) -> None:
+    b = ExperimentBuilder(ws)
+    b.n_variants.value = 3
+    assert len(b.splits) == 3 and sum(b.split) == 100
+    b.splits[2].value = 50
+    assert b.split[2] == 50 and sum(b.split) == 100
+    b.splits[0].value = 80
+    assert b.split[0] == 80 and sum(b.split) == 100
+    b.n_variants.value = 2
+    b.splits[1].value = 30
+    assert b.split == [70, 30]
+
+
+def test_builder_creates_the_experiment(ws) -> None:
+    b = ExperimentBuilder(ws)
+    b.name.value = "support-bot-v2"
+    b.flag_key.value = FLAG
+    b.splits[1].value = 30
+    for m, cb in b.metric_boxes.items():
+        cb.value = m in ("latency", "error_rate")
+    end = dt.date.today() + dt.timedelta(days=30)
+    b.ends_at.value = end
+    assert b.code == (
+        'exp = ws.create_experiment("support-bot-v2", "support-bot", '
+        '{"control": "v1", "test": "v2"}, split=[70, 30], flag_key="support-bot-prompt", '
+        f'metrics=["latency", "error_rate"], ends_at="{end.isoformat()}")'
+    )
+    assert "support-bot-prompt" in b.code_view.value
+    b.create_button.click()
+    exp = ws.experiment("support-bot-v2")
+    assert b.experiment == exp
+    assert exp.split == {"control": 70.0, "test": 30.0}
+    assert exp.variants == ARMS
+    assert exp.flag_key == FLAG
+    assert exp.metrics == ("latency", "error_rate")
+    assert exp.ends_at is not None and exp.ends_at.date() == end
+    assert "created" in b.status.value
+
+
+def test_builder_bad_input_shows_a_message_and_changes_nothing(ws) -> None:
+    b = ExperimentBuilder(ws)
+    b.name.value = "first"
+    b.flag_key.value = FLAG
+    b.splits[1].value = 0  # a 0 % arm: the library rejects the split
+    assert b.split == [100, 0]
+    b.create_button.click()
+    assert "InvalidArgumentError" in b.status.value and "split" in b.status.value
+    assert len(ws.experiments()) == 0 and b.experiment is None
+
+    b.splits[1].value = 50
+    b.name.value = ""
+    b.create_button.click()
+    assert "name" in b.status.value and len(ws.experiments()) == 0
+
+    b.name.value = "first"
+    b.create_button.click()
+    assert len(ws.experiments()) == 1
+
+    # A second running experiment on the same prompt: ExperimentConflict, shown inline.
+    b.name.value = "second"
+    b.create_button.click()
+    assert "ExperimentConflict" in b.status.value and "Traceback" not in b.status.value
+    assert [e.name for e in ws.experiments()] == ["first"]
+    assert b.experiment.name == "first"
+
+    b.keys[1].value = "control"  # duplicate variant keys
+    b.create_button.click()
+    assert "duplicate" in b.status.value and len(ws.experiments()) == 1

@@ -1,0 +1,133 @@
+"""ResultsDashboard driven headlessly: controls map to ``exp.analyze`` options; lifecycle buttons
+ask for confirmation; the health banner's tone follows the result's health flags."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+from promptab_nb.options import CUPED_DAYS, AnalysisOptions
+from promptab_nb.results import HealthFlag
+from promptab_nb.widgets import ResultsDashboard
+
+from .conftest import ARMS
+
+
+def test_dashboard_shows_plot_table_health_and_over_time(exp) -> None:
+    d = ResultsDashboard(exp)
+    assert d.result is not None
+    assert d.code == "res = exp.analyze(['cost', 'latency', 'error_rate', 'pass_rate'])"
+    assert d.plot.value[:4] == b"\x89PNG" and d.time_plot.value[:4] == b"\x89PNG"
+    assert "<table" in d.table.value and "latency" in d.table.value
+    assert "exposed units" in d.banner.value and "SRM" in d.banner.value
+    assert "ResultsDashboard(" in repr(d)
+
+
+def test_dashboard_defaults_are_the_analysis_options_defaults(exp) -> None:
+    d = ResultsDashboard(exp)
+    defaults = AnalysisOptions()
+    assert d.alpha.value == defaults.alpha and d.method.value == defaults.method
+    assert d.cuped.value is (defaults.cuped is not None)
+    assert f"{CUPED_DAYS:g} days" in d.cuped.description
+    assert d.options().non_defaults().keys() <= {"metrics", "unit"}
+
+
+def test_dashboard_controls_map_to_analyze_options(exp) -> None:
+    d = ResultsDashboard(exp)
+    d.metrics.value = ("latency", "cost")
+    d.method.value = "bayesian"
+    d.cuped.value = True
+    d.winsorize.value = "0–99th pct"
+    d.correction.value = "holm"
+    d.alpha.value = 0.1
+    opts = d.result.options
+    assert [m.name for m in d.result.metrics] == ["latency", "cost"]
+    assert opts.method == "bayesian" and opts.cuped == 14
+    assert opts.winsorize == (0.0, 99.0) and opts.correction == "holm"
+    assert d.result.alpha == 0.1
+    assert d.code == opts.to_code("res = exp.analyze", exp=exp)
+    flat = "".join(d.code.split()).replace(",)", ")")
+    assert flat == (
+        "res=exp.analyze(['latency','cost'],method='bayesian',alpha=0.1,cuped=14,"
+        "winsorize=(0,99),correction='holm')"
+    )
+    # the code shown is the call that was made
+    again = eval(d.code.removeprefix("res = "), {"exp": exp})
+    # DuckDB's parallel sums may differ in the last bits between runs
+    pd.testing.assert_frame_equal(again.to_pandas(), d.result.to_pandas(), rtol=1e-9)
+    d.time_metric.value = "cost"
+    assert d._shown_time == ("cost", 0.1)
+
+
+def test_health_banner_tone_follows_flag_severity(exp) -> None:
+    d = ResultsDashboard(exp)
+    health = d.result.health
+    clean = dataclasses.replace(health, flags=())
+    d._banner(clean)
+    assert "pab-health ok" in d.banner.value and "health: ok" in d.banner.value
+    warn = HealthFlag("multiple", "warning", "3 unit(s) saw more than one variant")
+    d._banner(dataclasses.replace(health, flags=(warn,)))
+    assert "pab-health warn" in d.banner.value and "health: check" in d.banner.value
+    assert "3 unit(s) saw more than one variant" in d.banner.value
+    srm = HealthFlag("srm", "error", "sample ratio mismatch")
+    d._banner(dataclasses.replace(health, flags=(warn, srm)))
+    assert "pab-health error" in d.banner.value and "sample ratio mismatch" in d.banner.value
+
+
+def test_dashboard_bad_options_show_a_message_and_keep_the_result(exp) -> None:
+    d = ResultsDashboard(exp)
+    d.metrics.value = ("requests",)
+    before = d.result
+    d.unit.value = "request"  # counts per user have no per-request value
+    assert "InvalidArgumentError" in d.status.value and "requests" in d.status.value
+    assert d.result is before
+    d.metrics.value = ()
+    assert "at least one metric" in d.status.value and d.result is before
+
+
+def test_dashboard_without_data_for_the_flag(ws) -> None:
+    exp = ws.create_experiment("ghost", "other-prompt", ARMS, flag_key="no-such-flag")
+    d = ResultsDashboard(exp)
+    assert d.result is None
+    assert "NotFoundError" in d.status.value and "no-such-flag" in d.status.value
+    d.export_button.click()
+    assert "no result" in d.status.value
+
+
+def test_declare_winner_needs_confirmation(ws, exp) -> None:
+    d = ResultsDashboard(exp)
+    d.winner.value = "test"
+    d.declare_button.click()
+    assert "Confirm" in d.status.value and d._confirm_box.layout.display == "flex"
+    assert ws.experiment(exp.name).status == "running"
+    d.cancel_button.click()
+    assert ws.experiment(exp.name).status == "running" and "nothing changed" in d.status.value
+    d.declare_button.click()
+    d.confirm_button.click()
+    stored = ws.experiment(exp.name)
+    assert stored.status == "concluded" and stored.winner == "test"
+    assert d.exp.status == "concluded" and d._confirm_box.layout.display == "none"
+    # stopping a concluded experiment is refused, inline
+    d.stop_button.click()
+    d.confirm_button.click()
+    assert "ExperimentStateError" in d.status.value
+    assert ws.experiment(exp.name).status == "concluded"
+
+
+def test_stop_needs_confirmation(ws, exp) -> None:
+    d = ResultsDashboard(exp)
+    d.stop_button.click()
+    assert ws.experiment(exp.name).status == "running"
+    d.confirm_button.click()
+    assert ws.experiment(exp.name).status == "stopped"
+
+
+def test_export_report(exp, tmp_path) -> None:
+    d = ResultsDashboard(exp)
+    target = tmp_path / "out" / "report.html"
+    d.report_path_text.value = str(target)
+    d.export_button.click()
+    assert target.exists() and target.stat().st_size > 1000
+    assert str(target.resolve()) in d.status.value
+    assert d.report_path == target

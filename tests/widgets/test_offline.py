@@ -1,0 +1,51 @@
+"""OfflineViewer driven headlessly: browse, filter and re-baseline an offline run."""
+
+from __future__ import annotations
+
+import pytest
+
+import promptab_nb as pab
+from promptab_nb.widgets import OfflineViewer
+
+
+@pytest.fixture()
+def run(ws):
+    ds = pab.offline.Dataset.from_records(
+        [{"q": f"{i} + {i} <b>", "expected": str(2 * i)} for i in range(16)]
+    )
+    return ws.run_offline(
+        ds,
+        [("math", "{{q}}"), ("math", "Think step by step: {{q}}")],
+        pab.offline.DemoModel(),
+        repeats=2,
+        progress=False,
+    )
+
+
+def test_offline_viewer_browses_and_filters(run) -> None:
+    v = OfflineViewer(run)
+    assert v.baseline.value == run.labels[0] and v.version.value == run.labels[1]
+    assert v.comparison is not None and "Paired comparison" in v.summary.value
+    assert len(v.items.options) == run.n_items
+    first = v.items.value
+    assert all(label in v.detail.value for label in run.labels)
+    assert "&lt;b&gt;" in v.detail.value and "<b> " not in v.detail.value  # escaped inputs
+    v.next_button.click()
+    assert v.items.value != first
+    v.prev_button.click()
+    assert v.items.value == first
+
+    frame = run.side_by_side()
+    scorer = run.scorers[0]
+    delta = frame[f"{run.labels[1]} {scorer}"] - frame[f"{run.labels[0]} {scorer}"]
+    v.filter.value = "regressed"
+    assert set(v.items.options) == set(frame.loc[delta < 0, "item_id"].astype(str))
+    v.filter.value = "improved"
+    assert set(v.items.options) == set(frame.loc[delta > 0, "item_id"].astype(str))
+    v.filter.value = "errors"
+    assert list(v.items.options) == [] and "no items" in v.status.value
+
+    v.baseline.value = run.labels[1]
+    assert v.comparison.baseline == run.labels[1] and v.version.value == run.labels[0]
+    assert "run.compare(baseline=" in v.code
+    assert "OfflineViewer(" in repr(v)
