@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import promptab_nb.assignment as assignment
+import promptab_nb.assignment._hash as assignment_hash
 from promptab_nb.assignment import Flag, assign, expected_variants, split
 from promptab_nb.errors import InvalidArgumentError
 
@@ -25,12 +26,12 @@ PATHS = pytest.mark.parametrize("path", ["python", "duckdb"])
 
 @contextmanager
 def hash_path(path: str) -> Iterator[None]:
-    saved = assignment._SMALL
-    assignment._SMALL = 10**9 if path == "python" else -1
+    saved = assignment_hash._SMALL
+    assignment_hash._SMALL = 10**9 if path == "python" else -1
     try:
         yield
     finally:
-        assignment._SMALL = saved
+        assignment_hash._SMALL = saved
 
 
 REFERENCE = shared_reference() / "posthog"
@@ -180,7 +181,7 @@ def test_matches_reference_on_100k_random_ids() -> None:
 @PATHS
 def test_hash_values_are_bit_identical(path: str) -> None:
     # Compare the floats themselves, not just the assignment they lead to.
-    from promptab_nb.assignment import _hashes, _to_arrow_ids
+    from promptab_nb.assignment._hash import _hashes, _to_arrow_ids
 
     rng = np.random.default_rng(1)
     ids = [str(x) for x in rng.integers(0, 2**63, size=20_000)] + ["", "é", "a" * 1000]

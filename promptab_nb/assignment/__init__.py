@@ -5,201 +5,30 @@ The id is in the rollout unless ``h(key, id, "") > rollout / 100``; its variant 
 cumulative, half-open ranges ``[lo, lo + share / 100)`` (listed order, built by repeated float
 addition) that holds ``h(key, id, "variant")``. This module reproduces that bit for bit and runs the
 SHA-1 step vectorized in DuckDB, so a million ids take well under a second.
+
+Inside: ``_hash`` (ids to text, the hash), this module (variants, ``assign``, ``split``, ``Flag``)
+and ``_audit`` (logged exposures re-hashed).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from ._checks import check
-from .errors import InvalidArgumentError
+from .._checks import check
+from ..errors import InvalidArgumentError
+from ._audit import AuditResult as AuditResult  # re-exported: audit() moved to _audit
+from ._audit import audit as audit
+from ._hash import _hashes, _to_arrow_ids
 
 __all__ = ["Flag", "assign", "expected_variants", "split"]
 
 VariantSpec = Mapping[str, float] | Sequence[str] | Sequence[tuple[str, float]]
-
-# PostHog's __LONG_SCALE__: the largest 15-hex-digit number, as a float (== 2.0**60).
-_LONG_SCALE = float(0xFFFFFFFFFFFFFFF)
-
-# The 15 leading hex digits of the SHA-1 as an exact 60-bit integer; the float division happens in
-# numpy so that it is the same IEEE operation as PostHog's `int / float`.
-_HASH_ROLLOUT = """
-    SELECT ('0x' || substr(sha1($prefix || id), 1, 15))::UBIGINT AS h_rollout
-    FROM promptab_ids
-"""
-_HASH_VARIANT = """
-    SELECT ('0x' || substr(sha1($prefix || id || 'variant'), 1, 15))::UBIGINT AS h_variant
-    FROM promptab_ids
-"""
-_HASH_BOTH = """
-    SELECT ('0x' || substr(sha1($prefix || id), 1, 15))::UBIGINT AS h_rollout,
-           ('0x' || substr(sha1($prefix || id || 'variant'), 1, 15))::UBIGINT AS h_variant
-    FROM promptab_ids
-"""
-
-_SMALL = 1000  # up to this many ids hash in Python: a DuckDB round trip costs ~3 ms
-_LOCK = threading.Lock()
-_CONNECTION: tuple[int, Any] | None = None  # (pid, duckdb connection): never reuse one across fork
-
-
-def _connection() -> Any:
-    global _CONNECTION
-    if _CONNECTION is None or _CONNECTION[0] != os.getpid():
-        import duckdb
-
-        con = duckdb.connect(":memory:")
-        # Results must line up with the input ids row for row.
-        con.execute("SET preserve_insertion_order = true")
-        _CONNECTION = (os.getpid(), con)
-    return _CONNECTION[1]
-
-
-# ----------------------------------------------------------------------------------------------
-# ids → Arrow strings, exactly as PostHog's f"{id}" would render them
-
-
-def _python_strings(values: Iterable[Any]) -> pa.Array:
-    out = []
-    missing = []
-    na = _pd_na()
-    for i, v in enumerate(values):
-        if v is None or v is na or (isinstance(v, float) and math.isnan(v)):
-            missing.append(i)
-        else:
-            out.append(v if isinstance(v, str) else str(v))
-    if missing:
-        raise _missing_ids(len(missing), missing[0])
-    return pa.array(out, type=pa.string())
-
-
-def _missing_ids(count: int, first: int) -> InvalidArgumentError:
-    return InvalidArgumentError(
-        f"ids has {count} missing value(s) (first at position {first}); "
-        "drop or fill missing ids before assigning"
-    )
-
-
-def _pd_na() -> Any:
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        return object()
-    return pd.NA
-
-
-def _arrow_strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Convert an Arrow array to strings; integers through Arrow, everything else through str()."""
-    t = arr.type
-    if pa.types.is_dictionary(t):
-        arr = pc.cast(arr, t.value_type)
-        t = arr.type
-    if arr.null_count:
-        raise _missing_ids(arr.null_count, int(pc.index(pc.is_null(arr), True).as_py()))
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return arr
-    if pa.types.is_integer(t):  # Arrow prints integers exactly as Python's str(int)
-        return pc.cast(arr, pa.string())
-    # Floats, booleans, dates...: Arrow's text differs from Python's (1e+16 vs 1e16), use str().
-    return _python_strings(arr.to_pylist())
-
-
-def _to_arrow_ids(ids: Any) -> pa.Array | pa.ChunkedArray:
-    if isinstance(ids, str | bytes):
-        raise InvalidArgumentError(
-            f"ids == {ids!r} is a single value; pass a collection of ids, e.g. [{ids!r}]"
-        )
-    if isinstance(ids, pa.Array | pa.ChunkedArray):
-        return _arrow_strings(ids)
-    if hasattr(ids, "columns"):  # a whole table: iterating it would hash the column names
-        raise InvalidArgumentError(
-            f"ids is a {type(ids).__name__} (a table); pass one column, e.g. df['distinct_id']"
-        )
-    module = type(ids).__module__.split(".")[0]
-    if module == "polars":
-        return _arrow_strings(ids.to_arrow())
-    if module == "pandas":
-        try:
-            arrow = pa.array(ids, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return _python_strings(ids)
-        return _arrow_strings(arrow)
-    if isinstance(ids, np.ndarray):
-        if ids.ndim != 1:
-            raise InvalidArgumentError(
-                f"ids has shape {ids.shape}, must be one-dimensional; pass a column or .ravel() it"
-            )
-        if ids.dtype.kind in "iuU":
-            return _arrow_strings(pa.array(ids))
-        return _python_strings(ids.tolist())
-    if not isinstance(ids, Iterable):
-        raise InvalidArgumentError(
-            f"ids == {ids!r} is not a collection; pass a list, numpy array, or pandas/polars Series"
-        )
-    values = ids if isinstance(ids, list | tuple) else list(ids)
-    try:  # fast path: every id is already a str
-        arrow = pa.array(values, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _python_strings(values)
-    return _arrow_strings(arrow)
-
-
-def _hashes_python(
-    ids: list[str], key: str, *, rollout: bool, variant: bool
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """PostHog's per-id code; cheaper than a DuckDB round trip (~3 ms) for a handful of ids."""
-
-    def h(salt: str) -> np.ndarray:
-        return np.array(
-            [
-                int(hashlib.sha1(f"{key}.{i}{salt}".encode()).hexdigest()[:15], 16) / _LONG_SCALE
-                for i in ids
-            ],
-            dtype=np.float64,
-        )
-
-    return (h("") if rollout else None), (h("variant") if variant else None)
-
-
-def _hashes(
-    ids: pa.Array | pa.ChunkedArray, key: str, *, rollout: bool, variant: bool
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """PostHog's h(key, id, "") and h(key, id, "variant") for every id, as float64 arrays."""
-    if len(ids) <= _SMALL:
-        return _hashes_python(ids.to_pylist(), key, rollout=rollout, variant=variant)
-    query = _HASH_BOTH if rollout and variant else _HASH_ROLLOUT if rollout else _HASH_VARIANT
-    table = pa.table({"id": ids})
-    with _LOCK:
-        con = _connection()
-        con.register("promptab_ids", table)
-        try:
-            cols = con.execute(query, {"prefix": f"{key}."}).fetchnumpy()
-        finally:
-            con.unregister("promptab_ids")
-    out: list[np.ndarray | None] = []
-    for name, wanted in (("h_rollout", rollout), ("h_variant", variant)):
-        if wanted:
-            ints = np.asarray(cols[name], dtype=np.uint64)
-            # < 2**60, so the uint64 → float64 conversion is the same correctly rounded one as
-            # Python's float(int); the division is then the same IEEE operation as PostHog's.
-            out.append(ints.astype(np.float64) / _LONG_SCALE)
-        else:
-            out.append(None)
-    return out[0], out[1]
-
-
-# ----------------------------------------------------------------------------------------------
-# variants
 
 
 def _equal_shares(n: int) -> list[int]:
@@ -513,97 +342,3 @@ def expected_variants(ids: Any, flag: Flag) -> np.ndarray:
     ['control', 'test']
     """
     return flag.assign(ids)
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    """Logged exposures re-hashed with the flag's configuration.
-
-    ``matches`` + ``mismatches`` = ``checked`` ids (distinct ids whose logged variant is one of
-    the experiment's variants); ``unknown`` counts logged variants that are not configured. The
-    logged value stays the truth (overrides and targeting exist), so a mismatch is a warning.
-    """
-
-    flag_key: str
-    checked: int
-    matches: int
-    mismatches: int
-    unknown: dict[str, int]
-    examples: tuple[tuple[str, str, str], ...]  # (distinct_id, logged, expected)
-
-    @property
-    def match_rate(self) -> float:
-        return self.matches / self.checked if self.checked else float("nan")
-
-    def to_pandas(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(list(self.examples), columns=["distinct_id", "logged", "expected"])
-
-    def __repr__(self) -> str:
-        lines = [
-            f"AuditResult({self.flag_key!r}): {self.checked:,} ids checked, {self.matches:,} match, "
-            f"{self.mismatches:,} mismatch"
-            + (f", unknown variants {self.unknown}" if self.unknown else "")
-        ]
-        lines += [f"  {d}: logged {lg!r}, expected {ex!r}" for d, lg, ex in self.examples]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        from . import _html
-
-        return _html.el(
-            "div",
-            _html.el("style", _html.Markup(_html.STYLE)),
-            _html.el("div", repr(self).splitlines()[0]),
-            _html.table(
-                ["distinct_id", "logged", "expected"], self.examples, caption="mismatch examples"
-            )
-            if self.examples
-            else None,
-            class_="pab",
-        )
-
-
-def audit(exp: Any, *, examples: int = 5) -> AuditResult:
-    """Re-hash an experiment's logged ``$feature_flag_called`` exposures (by ``distinct_id``, as
-    PostHog hashes) with its flag key, split and rollout, and count agreements.
-
-    Returns
-    -------
-    AuditResult
-        Matches, mismatches (with up to ``examples`` examples) and unknown logged variants.
-    """
-    if not exp.flag_key:
-        raise InvalidArgumentError(
-            f"experiment {exp.name!r} has no flag_key; there are no logged exposures to audit"
-        )
-    rows = exp.ws.engine.fetch(
-        """SELECT distinct_id, arg_min(variant, ts) FROM exposures WHERE flag_key = ?
-           GROUP BY distinct_id ORDER BY distinct_id""",
-        [exp.flag_key],
-    )
-    ids = [r[0] for r in rows]
-    logged = np.array([r[1] for r in rows], dtype=object)
-    known = np.isin(logged, list(exp.variants))
-    unknown: dict[str, int] = {}
-    for v in logged[~known]:
-        unknown[str(v)] = unknown.get(str(v), 0) + 1
-    flag = Flag(exp.flag_key, list(exp.split.items()), exp.rollout)
-    expected = (
-        flag.assign([i for i, k in zip(ids, known, strict=True) if k])
-        if known.any()
-        else np.array([])
-    )
-    logged_known = logged[known]
-    ok = expected == logged_known
-    bad = np.flatnonzero(~ok)[:examples]
-    known_ids = [i for i, k in zip(ids, known, strict=True) if k]
-    return AuditResult(
-        flag_key=exp.flag_key,
-        checked=int(known.sum()),
-        matches=int(ok.sum()),
-        mismatches=int((~ok).sum()),
-        unknown=unknown,
-        examples=tuple((known_ids[i], str(logged_known[i]), str(expected[i])) for i in bad),
-    )

@@ -1,0 +1,106 @@
+"""Audit logged exposures: re-hash each id with the flag's configuration and count agreements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """Logged exposures re-hashed with the flag's configuration.
+
+    ``matches`` + ``mismatches`` = ``checked`` ids (distinct ids whose logged variant is one of
+    the experiment's variants); ``unknown`` counts logged variants that are not configured. The
+    logged value stays the truth (overrides and targeting exist), so a mismatch is a warning.
+    """
+
+    flag_key: str
+    checked: int
+    matches: int
+    mismatches: int
+    unknown: dict[str, int]
+    examples: tuple[tuple[str, str, str], ...]  # (distinct_id, logged, expected)
+
+    @property
+    def match_rate(self) -> float:
+        return self.matches / self.checked if self.checked else float("nan")
+
+    def to_pandas(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.examples), columns=["distinct_id", "logged", "expected"])
+
+    def __repr__(self) -> str:
+        lines = [
+            f"AuditResult({self.flag_key!r}): {self.checked:,} ids checked, {self.matches:,} match, "
+            f"{self.mismatches:,} mismatch"
+            + (f", unknown variants {self.unknown}" if self.unknown else "")
+        ]
+        lines += [f"  {d}: logged {lg!r}, expected {ex!r}" for d, lg, ex in self.examples]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from .. import _html
+
+        return _html.el(
+            "div",
+            _html.el("style", _html.Markup(_html.STYLE)),
+            _html.el("div", repr(self).splitlines()[0]),
+            _html.table(
+                ["distinct_id", "logged", "expected"], self.examples, caption="mismatch examples"
+            )
+            if self.examples
+            else None,
+            class_="pab",
+        )
+
+
+def audit(exp: Any, *, examples: int = 5) -> AuditResult:
+    """Re-hash an experiment's logged ``$feature_flag_called`` exposures (by ``distinct_id``, as
+    PostHog hashes) with its flag key, split and rollout, and count agreements.
+
+    Returns
+    -------
+    AuditResult
+        Matches, mismatches (with up to ``examples`` examples) and unknown logged variants.
+    """
+    if not exp.flag_key:
+        raise InvalidArgumentError(
+            f"experiment {exp.name!r} has no flag_key; there are no logged exposures to audit"
+        )
+    rows = exp.ws.engine.fetch(
+        """SELECT distinct_id, arg_min(variant, ts) FROM exposures WHERE flag_key = ?
+           GROUP BY distinct_id ORDER BY distinct_id""",
+        [exp.flag_key],
+    )
+    ids = [r[0] for r in rows]
+    logged = np.array([r[1] for r in rows], dtype=object)
+    known = np.isin(logged, list(exp.variants))
+    unknown: dict[str, int] = {}
+    for v in logged[~known]:
+        unknown[str(v)] = unknown.get(str(v), 0) + 1
+    from . import Flag  # the package imports this module, so not at the top
+
+    flag = Flag(exp.flag_key, list(exp.split.items()), exp.rollout)
+    expected = (
+        flag.assign([i for i, k in zip(ids, known, strict=True) if k])
+        if known.any()
+        else np.array([])
+    )
+    logged_known = logged[known]
+    ok = expected == logged_known
+    bad = np.flatnonzero(~ok)[:examples]
+    known_ids = [i for i, k in zip(ids, known, strict=True) if k]
+    return AuditResult(
+        flag_key=exp.flag_key,
+        checked=int(known.sum()),
+        matches=int(ok.sum()),
+        mismatches=int((~ok).sum()),
+        unknown=unknown,
+        examples=tuple((known_ids[i], str(logged_known[i]), str(expected[i])) for i in bad),
+    )
