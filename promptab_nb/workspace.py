@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .loaders.posthog import LoadReport
     from .metrics import Metric
     from .queries import BaselineEstimates, DailyUnits
+    from .queries_load import RejectCount
 
 Frame = Literal["pandas", "polars", "arrow"]
 
@@ -243,6 +244,23 @@ class Workspace:
         return self.sql(
             "SELECT * FROM rejects WHERE import_id = ? ORDER BY source_row", [import_id]
         )
+
+    def rejects_summary(self, *, limit: int = 20) -> list[RejectCount]:
+        """Rejected rows counted per loaded file and reason, most frequent first; see
+        :func:`promptab_nb.queries_load.rejects_summary`."""
+        from .queries_load import rejects_summary
+
+        return rejects_summary(self.engine, limit=limit)
+
+    def flag_variants(self, flag: str, prompt: str | None = None) -> dict[str, str]:
+        """Variant key → prompt version of ``flag`` in the loaded exposures, ``"control"`` first;
+        see :func:`promptab_nb.queries_load.flag_variants`.
+
+        Example: ``ws.flag_variants("support-bot-prompt")`` → ``{"control": "v1", "test": "v2"}``.
+        """
+        from .queries_load import flag_variants
+
+        return flag_variants(self.engine, flag, prompt)
 
     # -- experiments ----------------------------------------------------------------------
     def create_experiment(

@@ -1,79 +1,20 @@
-"""The HTML report: valid, self-contained, escaped, and showing the same numbers as the result."""
+"""The rendered report: valid, self-contained, escaped, and showing the same numbers as the
+result."""
 
 from __future__ import annotations
 
 import math
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import html5lib
 import matplotlib.pyplot as plt
-import pandas as pd
 import pytest
+from _events import expo, gen, write  # noqa: E402
 
 import promptab_nb as pab
 from promptab_nb import report
 from promptab_nb._format import num, pval
-from promptab_nb._html import el
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _events import expo, gen, write  # noqa: E402
-
-NS = "{http://www.w3.org/1999/xhtml}"
-FLAG = "support-bot-prompt"
-HOSTILE = "<script>alert(1)</script>\"'&"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("report") / "events"
-    truth = pab.simulate.traffic(
-        700,
-        {"control": "v1", "test": "v2"},
-        {"test": {"latency": 0.85, "error_rate": 0.08}},
-        out=out,
-        seed=11,
-        flag_key=FLAG,
-        days=5,
-        progress=False,
-    )
-    return Path(truth.files["parquet"])
-
-
-@pytest.fixture(scope="module")
-def ws(export: Path) -> pab.Workspace:
-    w = pab.Workspace()
-    w.load_posthog(export, progress=False)
-    return w
-
-
-@pytest.fixture(scope="module")
-def exp(ws: pab.Workspace) -> pab.Experiment:
-    return ws.create_experiment(
-        HOSTILE, "support-bot", {"control": "v1", "test": "v2"}, flag_key=FLAG, ends_at="2099-01-01"
-    )
-
-
-@pytest.fixture(scope="module")
-def res(exp: pab.Experiment) -> pab.ExperimentResult:
-    return exp.analyze()
-
-
-@pytest.fixture(scope="module")
-def html(res: pab.ExperimentResult, ws: pab.Workspace) -> str:
-    return report.render(res, ws=ws, title=f"Report {HOSTILE}")
-
-
-def _doc(html: str):  # noqa: ANN202
-    return html5lib.HTMLParser(strict=True, namespaceHTMLElements=True).parse(html)
-
-
-def _text(node) -> str:  # noqa: ANN001
-    return "".join(node.itertext())
+from ._helpers import HOSTILE, NS, _doc, _text
 
 
 def test_report_is_valid_html5(html: str) -> None:
@@ -202,94 +143,6 @@ def test_bayesian_shows_chance_to_win(exp: pab.Experiment) -> None:
     assert num(treat.chance_to_win, "%") in _text(doc)
 
 
-def test_reproducing_code_reproduces(
-    res: pab.ExperimentResult, exp: pab.Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    res2 = exp.analyze(["cost", "latency"], alpha=0.1, winsorize=(1, 99), correction="holm")
-    code = report.reproducing_code(res2, exp)
-    assert "alpha=0.1" in code and "correction='holm'" in code and "winsorize=" in code
-    monkeypatch.chdir(tmp_path)
-    scope: dict = {}
-    exec(compile(code, "<report code>", "exec"), scope)  # noqa: S102
-    pd.testing.assert_frame_equal(scope["res"].to_pandas(), res2.to_pandas())
-    assert (tmp_path / "report.html").is_file()
-
-
-def test_offline_section(res: pab.ExperimentResult) -> None:
-    class WithHtml:
-        def _repr_html_(self) -> str:
-            return el("p", "offline <ok>", class_="marker")
-
-    class WithFrame:
-        def to_pandas(self) -> pd.DataFrame:
-            return pd.DataFrame({"metric": ["<exact>"], "diff": [0.125]})
-
-    html = report.render(res, offline=WithHtml(), over_time=False)
-    assert "offline &lt;ok&gt;" in html and 'id="offline"' in html
-    html = report.render(res, offline=WithFrame(), over_time=False)
-    doc = _doc(html)
-    section = next(s for s in doc.iter(f"{NS}section") if s.get("id") == "offline")
-    assert [_text(th) for th in section.iter(f"{NS}th")] == ["metric", "diff"]
-    assert "&lt;exact&gt;" in html
-    assert 'id="offline"' not in report.render(res, over_time=False)
-
-
-def test_rejects_are_reported(tmp_path: Path) -> None:
-    events = [expo("e1", "u1", 0, "control"), gen("g1", "u1", 1), expo("e2", "u2", 0, "test")]
-    events.append({**gen("bad", "u3", 2), "distinct_id": None})
-    ws = pab.Workspace()
-    ws.load_posthog(write(events, tmp_path)["csv"], progress=False)
-    exp = ws.create_experiment("r", None, {"control": "1", "test": "2"}, flag_key="prompt-test")
-    text = _text(_doc(report.render(exp, over_time=False)))
-    assert "Rows rejected during load" in text and "distinct_id" in text
-
-
-def test_write_returns_path_and_creates_folders(res: pab.ExperimentResult, tmp_path: Path) -> None:
-    target = tmp_path / "a" / "b" / "r.html"
-    out = report.write(res, target, over_time=False)
-    assert out == target and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert not [p for p in target.parent.iterdir() if p.name != "r.html"]  # no temp file left
-
-
-def test_write_unwritable_path_names_it(res: pab.ExperimentResult, tmp_path: Path) -> None:
-    blocker = tmp_path / "file.txt"
-    blocker.write_text("x")
-    bad = blocker / "r.html"
-    with pytest.raises(pab.DataError, match=re.escape(str(bad))):
-        report.write(res, bad, over_time=False)
-    with pytest.raises(pab.DataError, match="directory"):
-        report.write(res, tmp_path, over_time=False)
-
-
 def test_render_rejects_other_objects() -> None:
     with pytest.raises(pab.InvalidArgumentError, match="ExperimentResult or an Experiment"):
         report.render("not a result")  # type: ignore[arg-type]
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.browser
-def test_screenshot_in_headless_chromium(exp: pab.Experiment, tmp_path: Path) -> None:
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip("headless Chromium is not installed (/usr/bin/chromium missing)")
-    page = report.write(exp, tmp_path / "report.html")
-    shots = ROOT / "reports" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    png = shots / "report.png"
-    png.unlink(missing_ok=True)
-    cmd = [
-        str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--hide-scrollbars",
-        "--window-size=1100,2400",
-        f"--screenshot={png}",
-        page.resolve().as_uri(),
-    ]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    data = png.read_bytes()
-    assert data.startswith(b"\x89PNG") and len(data) > 20_000

@@ -1,0 +1,122 @@
+"""What every subcommand shares: exit codes, the usage error, argument helpers, JSON values."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DataError, NotFoundError, PromptabError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REGRESSION = 3
+
+
+class _Usage(PromptabError):
+    """A command-line mistake the parser cannot see (e.g. a malformed --variants)."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def add_command(subparsers: Any, name: str, help_: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose help ends with ``examples`` (every command shows some)."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help_,
+        description=help_,
+        epilog="examples:\n" + examples,
+        formatter_class=_Formatter,
+    )
+    return parser
+
+
+def workspace_arg(p: argparse.ArgumentParser, *, create: bool = False) -> None:
+    p.add_argument(
+        "--workspace",
+        required=True,
+        metavar="FILE",
+        help="workspace file" + (" (created when missing)" if create else ""),
+    )
+
+
+def pairs(text: str, what: str) -> dict[str, str]:
+    """``control=v1,test=v2`` → ``{"control": "v1", "test": "v2"}``."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise _Usage(f"{what} == {text!r}: expected KEY=VALUE pairs, e.g. control=v1,test=v2")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def names(text: str | None) -> list[str] | None:
+    """``a,b`` → ``["a", "b"]``; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise _Usage(f"empty list {text!r}; give comma-separated names")
+    return items
+
+
+def open_workspace(path: str, *, create: bool = False) -> Workspace:
+    """The workspace file at ``path``; a missing file is an error unless ``create``."""
+    from ..workspace import Workspace
+
+    if not create and not Path(path).is_file():
+        raise NotFoundError(
+            f"no workspace file {path}; create one with `promptab load EXPORT --workspace {path}` "
+            "or pab.Workspace(path)"
+        )
+    return Workspace(path)
+
+
+def progress() -> bool:
+    """Progress bars only for a person watching a terminal."""
+    return sys.stderr.isatty()
+
+
+def check_writable(out: str) -> None:
+    """Fail before a long analysis when the report cannot be written."""
+    target = Path(out)
+    if target.is_dir():
+        raise DataError(f"cannot write the report to {target}: it is a directory")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"cannot write the report to {target}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise DataError(f"cannot write the report to {target}: {parent} is not writable")
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` with NaN/inf as ``None``, dates as ISO text and numpy scalars as Python ones."""
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dt.datetime | dt.date):
+        return x.isoformat()
+    if hasattr(x, "isoformat"):  # pandas Timestamp
+        return x.isoformat()
+    if x is None or isinstance(x, bool | int | float | str):
+        return x
+    return str(x)

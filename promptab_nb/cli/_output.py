@@ -1,0 +1,89 @@
+"""What ``promptab analyze`` prints: the result table, the ``--json`` document and regressions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._format import num, pval
+from ._common import EXIT_OK, EXIT_REGRESSION, _Usage, jsonable
+
+if TYPE_CHECKING:
+    from ..results import ArmRow, ExperimentResult
+
+JSON_SCHEMA = "promptab.analyze/1"
+
+
+def print_result(res: ExperimentResult) -> None:
+    """The result as it prints itself: verdicts, its metric table (``res.table_header()`` /
+    ``res.table_rows()``), health and methods."""
+    print(res)
+
+
+def regressions(res: ExperimentResult, metric: str) -> list[ArmRow]:
+    """``res.regressions(metric)``, with an unknown metric named as ``--fail-on-regression``'s."""
+    if metric not in {m.name for m in res.metrics}:
+        raise _Usage(
+            f"--fail-on-regression {metric!r} is not among the analysed metrics "
+            f"({', '.join(x.name for x in res.metrics)})"
+        )
+    return res.regressions(metric)
+
+
+def regression_exit(res: ExperimentResult, metric: str | None) -> int:
+    """Exit code of ``--fail-on-regression METRIC``; each regression is one line on stderr."""
+    if not metric:
+        return EXIT_OK
+    regs = regressions(res, metric)
+    for r in regs:
+        print(
+            f"promptab: regression: {r.variant} is significantly worse than {res.control} on "
+            f"{metric} ({num(r.rel_diff, '%', signed=True)}, {pval(r.p_value)})",
+            file=sys.stderr,
+        )
+    return EXIT_REGRESSION if regs else EXIT_OK
+
+
+def result_json(
+    res: ExperimentResult, *, report: Path | None = None, regression_metric: str | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document of an analysis (schema ``promptab.analyze/1``, see
+    :mod:`promptab_nb.cli`)."""
+    h = res.health
+    regs = regressions(res, regression_metric) if regression_metric else []
+    doc: dict[str, Any] = jsonable(
+        {
+            "schema": JSON_SCHEMA,
+            "experiment": res.experiment,
+            "prompt_name": res.prompt_name,
+            "flag_key": res.flag_key,
+            "control": res.control,
+            "variants": dict(res.variants),
+            "options": {k: jsonable(v) for k, v in vars(res.options).items()},
+            "rows": res.to_pandas().to_dict("records"),
+            "health": {
+                "exposed": dict(h.exposed),
+                "multiple": h.multiple,
+                "unknown_variants": dict(h.unknown_variants),
+                "srm_p_value": h.srm_p_value,
+                "srm_statistic": h.srm_statistic,
+                "expired": h.expired,
+                "warnings": list(h.warnings),
+                "ok": h.ok,
+            },
+            "verdicts": [{"text": t, "tone": tone} for t, tone in res.verdicts()],
+            "regressions": [
+                {
+                    "metric": r.metric,
+                    "variant": r.variant,
+                    "diff": r.diff,
+                    "rel_diff": r.rel_diff,
+                    "p_value": r.p_value,
+                }
+                for r in regs
+            ],
+            "report": str(report) if report is not None else None,
+        }
+    )
+    return doc

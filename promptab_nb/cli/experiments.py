@@ -1,0 +1,170 @@
+"""``promptab load`` and ``promptab experiments list|create|conclude|stop``: a workspace file's
+data and experiments."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..options import UNITS
+from ._common import (
+    EXIT_OK,
+    _Usage,
+    add_command,
+    jsonable,
+    names,
+    open_workspace,
+    pairs,
+    progress,
+    workspace_arg,
+)
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``load`` and ``experiments`` to the command parser."""
+    lo = add_command(
+        sub,
+        "load",
+        "Load a PostHog export into a workspace file (atomic, idempotent).",
+        "  promptab load events.parquet --workspace ab.duckdb\n",
+    )
+    lo.add_argument(
+        "export", metavar="EXPORT", help="PostHog export: Parquet, JSONL or CSV; a glob"
+    )
+    lo.add_argument("--workspace", required=True, metavar="FILE", help="workspace file (created)")
+    lo.set_defaults(func=cmd_load)
+
+    e = add_command(
+        sub,
+        "experiments",
+        "List, create, conclude or stop experiments in a workspace file.",
+        "  promptab experiments list --workspace ab.duckdb\n"
+        "  promptab experiments create support-v2 --workspace ab.duckdb --prompt support-bot \\\n"
+        "      --variants control=v1,test=v2 --flag support-bot-prompt --ends-at 2026-06-30\n"
+        "  promptab experiments conclude support-v2 --winner test --workspace ab.duckdb\n"
+        "  promptab experiments stop support-v2 --workspace ab.duckdb\n",
+    )
+    actions = e.add_subparsers(title="actions", metavar="ACTION")
+    ls = add_command(
+        actions,
+        "list",
+        "List experiments, newest first.",
+        "  promptab experiments list --workspace ab.duckdb --status running\n",
+    )
+    workspace_arg(ls)
+    ls.add_argument("--status", choices=["running", "concluded", "stopped"])
+    ls.add_argument("--prompt", metavar="NAME", help="only experiments on this prompt")
+    ls.add_argument("--json", action="store_true", help="print JSON records")
+    ls.set_defaults(func=cmd_list)
+
+    cr = add_command(
+        actions,
+        "create",
+        "Create a running experiment.",
+        "  promptab experiments create support-v2 --workspace ab.duckdb --prompt support-bot "
+        "--variants control=v1,test=v2\n",
+    )
+    cr.add_argument("name", metavar="NAME")
+    workspace_arg(cr, create=True)
+    cr.add_argument("--prompt", metavar="NAME", help="prompt under test ($ai_prompt_name)")
+    cr.add_argument("--variants", required=True, metavar="KEY=VERSION,...")
+    cr.add_argument("--flag", metavar="KEY", help="feature flag key (default: NAME)")
+    cr.add_argument("--split", metavar="PCT,...", help="percent per variant, e.g. 50,50")
+    cr.add_argument("--unit", choices=UNITS, default="user")
+    cr.add_argument("--metrics", metavar="M1,M2", help="default metrics of the experiment")
+    cr.add_argument("--ends-at", metavar="DATE", help="planned end, ISO date or date-time (UTC)")
+    cr.set_defaults(func=cmd_create)
+
+    co = add_command(
+        actions,
+        "conclude",
+        "Conclude an experiment with a winner.",
+        "  promptab experiments conclude support-v2 --winner test --workspace ab.duckdb\n",
+    )
+    co.add_argument("name", metavar="NAME")
+    co.add_argument("--winner", required=True, metavar="VARIANT")
+    workspace_arg(co)
+    co.set_defaults(func=cmd_conclude)
+
+    st = add_command(
+        actions,
+        "stop",
+        "Stop an experiment without a winner.",
+        "  promptab experiments stop support-v2 --workspace ab.duckdb\n",
+    )
+    st.add_argument("name", metavar="NAME")
+    workspace_arg(st)
+    st.set_defaults(func=cmd_stop)
+    e.set_defaults(func=None, _help=e)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace, create=True)
+    try:
+        print(repr(ws.load_posthog(args.export, progress=progress())))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    try:
+        items = ws.experiments(prompt_name=args.prompt, status=args.status)
+        if args.json:
+            records = items.to_pandas().to_dict("records")
+            print(json.dumps(jsonable(records), indent=2, ensure_ascii=False))
+        else:
+            print(repr(items))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def _split(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError as err:
+        raise _Usage(f"--split == {text!r}: expected percentages like 50,50") from err
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace, create=True)
+    try:
+        exp = ws.create_experiment(
+            args.name,
+            args.prompt,
+            pairs(args.variants, "--variants"),
+            flag_key=args.flag,
+            split=_split(args.split),
+            unit=args.unit,
+            metrics=names(args.metrics),
+            ends_at=args.ends_at,
+        )
+        print(repr(exp))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def cmd_conclude(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    try:
+        print(repr(ws.experiment(args.name).declare_winner(args.winner)))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    try:
+        print(repr(ws.experiment(args.name).stop()))
+    finally:
+        ws.close()
+    return EXIT_OK

@@ -1,0 +1,73 @@
+"""The "Reproduce" section: Python code that gives the same numbers from the loaded files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._html import Markup, el
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..results import ExperimentResult
+
+
+def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> str:
+    """Python code that reproduces ``res`` from the loaded files (shown in the report).
+
+    The analysis call is ``res.options.to_code(...)``: the same text every surface shows for
+    these options.
+
+    Examples
+    --------
+    >>> print(pab.report.reproducing_code(res, exp))                 # doctest: +SKIP
+    import promptab_nb as pab
+    <BLANKLINE>
+    ws = pab.Workspace()
+    ws.load_posthog('data/posthog_events.parquet')
+    exp = ws.create_experiment(
+        'support-v2',
+        'support-bot',
+        {'control': 'v1', 'test': 'v2'},
+        flag_key='support-bot-prompt',
+    )
+    res = exp.analyze(['cost', 'latency', 'error_rate', 'pass_rate'])
+    pab.report.write(res, "report.html", ws=ws)
+    """
+    lines = ["import promptab_nb as pab", "", "ws = pab.Workspace()"]
+    files = [str(p["file"]) for p in res.provenance if p.get("file")]
+    for f in files:
+        lines.append(f"ws.load_posthog({f!r})")
+    if not files:
+        lines.append("# load the data the result came from, e.g. ws.load_posthog('events.parquet')")
+    args = [repr(res.experiment), repr(res.prompt_name), repr(dict(res.variants))]
+    if res.flag_key is not None and res.flag_key != res.experiment:
+        args.append(f"flag_key={res.flag_key!r}")
+    if exp is not None:
+        equal = 100.0 / len(exp.split)
+        if any(abs(s - equal) > 1e-9 for s in exp.split.values()):
+            args.append(f"split={[round(s, 6) for s in exp.split.values()]!r}")
+    if exp is not None and exp.unit != "user":
+        args.append(f"unit={exp.unit!r}")
+    lines.append(_call("exp = ws.create_experiment", args))
+    lines.append(res.options.to_code("res = exp.analyze", exp=exp))
+    lines.append('pab.report.write(res, "report.html", ws=ws)')
+    return "\n".join(lines) + "\n"
+
+
+def _call(head: str, args: list[str]) -> str:
+    # Wrapped as AnalysisOptions.to_code wraps the analyze call, so the two lines look alike.
+    one = f"{head}({', '.join(args)})"
+    if len(one) <= 88:
+        return one
+    return head + "(\n" + "".join(f"    {a},\n" for a in args) + ")"
+
+
+def code_section(res: ExperimentResult, exp: Experiment | None) -> Markup:
+    """The "Reproduce" section."""
+    return el(
+        "section",
+        el("h2", "Reproduce"),
+        el("p", "Run this in Python next to the data files to get the same numbers:"),
+        el("pre", el("code", reproducing_code(res, exp))),
+        id="reproduce",
+    )

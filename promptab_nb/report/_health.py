@@ -1,0 +1,111 @@
+"""The health section: exposure counts, the checks (read from ``res.health.flags``) and the rows
+rejected during load (``ws.rejects_summary()``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import _html
+from .._format import arm_label, num, pval
+from .._html import Markup, el
+from ..stats.guards import MIN_UNITS_PER_ARM
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..results import ExperimentResult, Health
+    from ..workspace import Workspace
+
+# Flags that have their own row in the checks table; the others are listed under it.
+_OWN_ROW = ("srm", "small_arms")
+
+
+def _exposure_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]]:
+    h = res.health
+    total = sum(h.exposed.values())
+    split = exp.split if exp is not None else None
+    rows = [
+        [
+            arm_label(k, res.control),
+            f"{v:,}",
+            num(v / total, "%") if total else "–",
+            f"{split[k]:g} %" if split and k in split else "–",
+        ]
+        for k, v in h.exposed.items()
+    ]
+    kept = res.options.multiple == "first_seen"
+    label = "$multiple (kept in first variant)" if kept else "$multiple (excluded)"
+    rows.append([label, f"{h.multiple:,}", "", ""])
+    for k, v in h.unknown_variants.items():
+        rows.append([f"{k} (not in the experiment, ignored)", f"{v:,}", "", ""])
+    return rows
+
+
+def _message(h: Health, code: str) -> str | None:
+    return next((f.message for f in h.flags if f.code == code), None)
+
+
+def _check_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]]:
+    h = res.health
+    total = sum(h.exposed.values())
+    checks: list[list[str]] = []
+    srm = "sample ratio mismatch (χ²)"
+    if h.srm_p_value is not None:
+        verdict = "mismatch" if h.has("srm") else "ok"
+        checks.append([srm, f"χ² = {h.srm_statistic:.2f}, {pval(h.srm_p_value)}: {verdict}"])
+    else:
+        checks.append([srm, h.srm_note or "not computed"])
+    share = num(h.multiple / max(1, total + h.multiple), "%")
+    checks.append(["units exposed to several variants", f"{h.multiple:,} ({share})"])
+    checks.append(
+        [f"enough data (≥ {MIN_UNITS_PER_ARM} units per arm)", _message(h, "small_arms") or "yes"]
+    )
+    passed = "passed; declare a winner or stop the experiment"
+    if exp is not None:
+        if exp.ends_at is None:
+            end = "no planned end set"
+        else:
+            end = f"{exp.ends_at:%Y-%m-%d %H:%M} UTC" + (f" — {passed}" if h.expired else "")
+        checks.append(["planned end (ends_at)", end])
+    elif h.expired:
+        checks.append(["planned end (ends_at)", passed])
+    checks.append(["rows rejected during load", f"{_rejected(res):,}"])
+    return checks
+
+
+def _rejected(res: ExperimentResult) -> int:
+    return sum(int(p.get("rows_rejected") or 0) for p in res.provenance)
+
+
+def _rejects(ws: Workspace) -> Markup | None:
+    counts = ws.rejects_summary()
+    if not counts:
+        return None
+    return _html.table(
+        ["file", "reason", "rows"],
+        [[c.file, c.reason, f"{c.rows:,}"] for c in counts],
+        caption="Rows rejected during load (ws.rejects() lists them)",
+    )
+
+
+def health_section(res: ExperimentResult, exp: Experiment | None, ws: Workspace | None) -> Markup:
+    """Exposures per arm against the configured split, the checks and the rejected rows."""
+    h = res.health
+    others = [f.message for f in h.flags if f.code not in _OWN_ROW]
+    return el(
+        "section",
+        el("h2", "Health checks"),
+        el(
+            "div",
+            [el("div", w) for w in h.warnings] if h.warnings else "No warnings.",
+            class_="health warn" if h.warnings else "health",
+        ),
+        _html.table(
+            ["arm", "exposed units", "observed share", "configured share"],
+            _exposure_rows(res, exp),
+            caption="Exposure counts",
+        ),
+        _html.table(["check", "result"], _check_rows(res, exp), caption="Checks"),
+        el("ul", *[el("li", w) for w in others], class_="note") if others else None,
+        _rejects(ws) if ws is not None and _rejected(res) else None,
+        id="health",
+    )

@@ -1,0 +1,232 @@
+"""The verdict and the per-metric sections of the report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import _html
+from .._format import arm_label, num, pval
+from .._html import Markup, el
+from ..errors import PromptabError
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..metrics import Metric
+    from ..results import ArmRow, ExperimentResult
+    from ._figures import Figures
+
+
+def subtitle(res: ExperimentResult, exp: Experiment | None) -> str:
+    """Prompt, flag, arms, unit, interval level and status, in one line."""
+    arms = ", ".join(f"{arm_label(k, res.control)} = {v}" for k, v in res.variants.items())
+    parts = [
+        f"Prompt {res.prompt_name or '(any)'}",
+        f"flag {res.flag_key or '(none: assigned by prompt version)'}",
+        f"variants {arms}",
+        f"unit: {res.options.unit}",
+        f"{res.level:.0%} intervals",
+    ]
+    if exp is not None:
+        parts.append(f"status {exp.status}" + (f", winner {exp.winner}" if exp.winner else ""))
+    return " · ".join(parts)
+
+
+# -- summary ---------------------------------------------------------------------------------------
+def _pairs(res: ExperimentResult) -> list[tuple[ArmRow, str, str]]:
+    """(treatment row, sentence, tone) in row order."""
+    treat = [r for r in res.rows if not r.is_control]
+    return [(r, text, tone) for r, (text, tone) in zip(treat, res.verdicts(), strict=True)]
+
+
+def _headline(res: ExperimentResult) -> str:
+    pairs = _pairs(res)
+    parts = []
+    for t in list(res.variants)[1:]:
+        tones = [tone for r, _, tone in pairs if r.variant == t]
+        better = [r.metric for r, _, tone in pairs if r.variant == t and tone == "good"]
+        worse = [r.metric for r, _, tone in pairs if r.variant == t and tone == "bad"]
+        if worse and better:
+            word = f"{t}: better on {', '.join(better)} but worse on {', '.join(worse)}"
+        elif worse:
+            word = f"{t}: worse than {res.control} on {', '.join(worse)}"
+        elif better:
+            word = f"{t}: better than {res.control} on {', '.join(better)}, no metric worse"
+        else:
+            word = f"{t}: no significant difference from {res.control} on {len(tones)} metric(s)"
+        parts.append(word)
+    return "; ".join(parts) or "no treatment to compare"
+
+
+def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
+    """The verdict: a headline, one sentence per comparison, health warnings, the forest plot."""
+    items = [el("li", text, class_=f"verdict {tone} tone-{tone}") for _, text, tone in _pairs(res)]
+    warn = (
+        el(
+            "div",
+            el("b", "Check before trusting the numbers: "),
+            "; ".join(res.health.warnings),
+            class_="health warn",
+        )
+        if res.health.warnings
+        else None
+    )
+    forest = figures.make(
+        "forest",
+        res,
+        alt=(
+            f"Forest plot of the {'relative' if res.options.relative else 'absolute'} "
+            f"effect of each treatment against {res.control} per metric, with "
+            f"{res.level:.0%} confidence intervals"
+        ),
+        caption="Effects of each treatment against the control (a point right of zero is an "
+        "increase; whether that is better depends on the metric).",
+    )
+    return el(
+        "section",
+        el("h2", "Verdict"),
+        el(
+            "div",
+            el("div", _headline(res), class_="headline"),
+            el("ul", *items, class_="verdicts"),
+            class_="summary",
+        ),
+        warn,
+        forest,
+        id="verdict",
+    )
+
+
+# -- per metric ------------------------------------------------------------------------------------
+# The report's metric table has one metric per section and the absolute difference's CI, so its
+# columns are not those of res.table_header(); the numbers go through the same _format.num.
+def _metric_header(res: ExperimentResult) -> list[str]:
+    lvl = f"{res.level:.0%}"
+    head = [
+        "variant",
+        "n (units)",
+        "mean",
+        f"mean {lvl} CI",
+        "Δ absolute",
+        f"Δ {lvl} CI",
+        "Δ relative",
+        f"Δ relative {lvl} CI",
+        "p-value",
+    ]
+    if res.options.bayesian:
+        head.append("chance to win")
+    return head
+
+
+def _ci(lo: str, hi: str) -> Markup:
+    """``lo to hi`` that wraps only between the two bounds."""
+    return Markup(el("span", lo) + " to " + el("span", hi))
+
+
+def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[Markup]]:
+    """Formatted rows of one metric; the same numbers as ``res.to_pandas()``."""
+    du = "pp" if m.unit == "%" else m.unit
+    out = []
+    for r in res.rows:
+        if r.metric != m.name:
+            continue
+        row: list[str | Markup] = [
+            arm_label(r.variant, res.control),
+            f"{r.n:,}",
+            num(r.mean, m.unit),
+            _ci(num(r.mean_ci_low, m.unit), num(r.mean_ci_high, m.unit)),
+        ]
+        if r.is_control:
+            row += [""] * 5
+        else:
+            row += [
+                num(r.diff, du, signed=True),
+                _ci(num(r.diff_ci_low, du, signed=True), num(r.diff_ci_high, du, signed=True)),
+                num(r.rel_diff, "%", signed=True),
+                _ci(num(r.rel_ci_low, "%", signed=True), num(r.rel_ci_high, "%", signed=True)),
+                pval(r.p_value),
+            ]
+        if res.options.bayesian:
+            row.append("" if r.is_control else num(r.chance_to_win, "%"))
+        # Cells never break inside a number; a CI breaks only between its bounds.
+        out.append([x if isinstance(x, Markup) else el("span", x) for x in row])
+    return out
+
+
+def _tests(res: ExperimentResult, m: Metric) -> str:
+    names = dict.fromkeys(r.test for r in res.rows if r.metric == m.name and not r.is_control)
+    return ", ".join(names) or "–"
+
+
+def _cumulative(
+    res: ExperimentResult, m: Metric, exp: Experiment, figures: Figures
+) -> Markup | None:
+    try:
+        ot = exp.analyze_over_time(
+            m, alpha=res.alpha, relative=res.options.relative, multiple=res.options.multiple
+        )
+    except PromptabError:
+        return None
+    if not ot.records:
+        return None
+    return figures.make(
+        "cumulative",
+        ot,
+        alt=(
+            f"Cumulative effect on {m.description} over time, each treatment against "
+            f"{res.control}, with {res.level:.0%} confidence intervals"
+        ),
+        caption="Cumulative estimate at the end of each day (do not stop at the first "
+        "significant day unless the analysis is sequential).",
+    )
+
+
+def metric_section(
+    res: ExperimentResult,
+    m: Metric,
+    exp: Experiment | None,
+    figures: Figures,
+    over_time: bool,
+) -> Markup:
+    """One metric: its verdicts, table, notes, means per arm and the effect over time."""
+    sentences = [
+        el("li", text, class_=f"verdict {tone} tone-{tone}")
+        for r, text, tone in _pairs(res)
+        if r.metric == m.name
+    ]
+    notes = [
+        el("li", f"{r.variant}: {r.note}")
+        for r in res.rows
+        if r.metric == m.name and r.note and not r.is_control
+    ]
+    better = "lower" if m.direction == "lower" else "higher"
+    means = figures.make(
+        "means",
+        res,
+        m.name,
+        alt=f"Mean {m.description} per variant with {res.level:.0%} confidence intervals",
+        caption=f"Mean per variant ({better} is better).",
+    )
+    cumulative: Any = None
+    if over_time and exp is not None and figures.has("cumulative"):
+        cumulative = _cumulative(res, m, exp, figures)
+    return el(
+        "section",
+        el("h2", f"{m.name}: {m.description}"),
+        el(
+            "div",
+            f"{better.capitalize()} is better · unit: {m.unit or 'count'} · "
+            f"{m.agg} of {m.source}.{m.column} per unit · test: {_tests(res, m)}",
+            class_="note",
+        ),
+        el("ul", *sentences, class_="verdicts") if sentences else None,
+        _html.table(
+            _metric_header(res),
+            _metric_rows(res, m),
+            caption=f"{m.name}: means and differences against {res.control}",
+            class_="metric",
+        ),
+        el("ul", *notes, class_="note") if notes else None,
+        means,
+        cumulative,
+        id=f"metric-{m.name}",
+    )

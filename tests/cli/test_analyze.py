@@ -1,0 +1,207 @@
+"""``promptab analyze`` and ``promptab demo``: table, report, JSON schema, regressions, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import promptab_nb as pab
+from promptab_nb import cli
+from promptab_nb.results import COLUMNS
+
+from ._helpers import FLAG, assert_one_line_error, run
+
+
+# -- analyze ---------------------------------------------------------------------------------------
+def test_analyze_prints_table_and_writes_report(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    out_file = tmp_path / "r" / "report.html"
+    code, out, err = run(capsys, "analyze", export, "--flag", FLAG, "--out", out_file)
+    assert code == 0, err
+    assert f"Experiment {FLAG}" in out and "latency" in out and "p-value" in out
+    assert f"report: {out_file}" in out
+    assert out_file.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_analyze_json_schema(capsys: pytest.CaptureFixture[str], export: Path) -> None:
+    code, out, _ = run(
+        capsys, "analyze", export, "--flag", FLAG, "--json", "--metrics", "latency,error_rate"
+    )
+    assert code == 0
+    assert "NaN" not in out
+    doc = json.loads(out)
+    assert doc["schema"] == cli.JSON_SCHEMA
+    assert doc["experiment"] == FLAG and doc["flag_key"] == FLAG
+    assert doc["control"] == "control"
+    # variant keys discovered from the exposures, versions from the generations
+    assert doc["variants"] == {"control": "v1", "test": "v2"}
+    assert doc["options"]["alpha"] == 0.05 and doc["options"]["unit"] == "user"
+    assert len(doc["rows"]) == 4
+    for row in doc["rows"]:
+        assert set(COLUMNS) <= set(row)
+    control = next(r for r in doc["rows"] if r["is_control"])
+    assert control["p_value"] is None and control["diff"] is None
+    h = doc["health"]
+    assert set(h) == {
+        "exposed",
+        "multiple",
+        "unknown_variants",
+        "srm_p_value",
+        "srm_statistic",
+        "expired",
+        "warnings",
+        "ok",
+    }
+    assert set(h["exposed"]) == {"control", "test"}
+    assert all(v["tone"] in ("good", "bad", "neutral") for v in doc["verdicts"])
+    assert doc["report"] is None and doc["regressions"] == []
+
+
+def test_analyze_json_equals_python_api(capsys: pytest.CaptureFixture[str], export: Path) -> None:
+    code, out, _ = run(
+        capsys,
+        "analyze",
+        export,
+        "--flag",
+        FLAG,
+        "--json",
+        "--method",
+        "bayesian",
+        "--alpha",
+        "0.1",
+        "--metrics",
+        "latency",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    ws = pab.Workspace()
+    ws.load_posthog(export, progress=False)
+    exp = ws.create_experiment("x", None, {"control": "v1", "test": "v2"}, flag_key=FLAG)
+    ref = exp.analyze(["latency"], method="bayesian", alpha=0.1).to_pandas()
+    treat = ref[~ref["is_control"]].iloc[0]
+    row = next(r for r in doc["rows"] if not r["is_control"])
+    assert row["p_value"] == pytest.approx(treat["p_value"], rel=1e-12)
+    assert row["chance_to_win"] == pytest.approx(treat["chance_to_win"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("error_rate", cli.EXIT_REGRESSION),  # higher error rate: worse
+        ("pass_rate", cli.EXIT_REGRESSION),  # lower pass rate: worse (higher is better)
+        ("latency", cli.EXIT_OK),  # significantly lower latency: better, not a regression
+        ("cost", cli.EXIT_OK),  # no significant difference
+    ],
+)
+def test_fail_on_regression_is_direction_aware(
+    capsys: pytest.CaptureFixture[str], export: Path, metric: str, expected: int
+) -> None:
+    code, out, err = run(capsys, "analyze", export, "--flag", FLAG, "--fail-on-regression", metric)
+    assert code == expected, err
+    if expected == cli.EXIT_REGRESSION:
+        assert f"worse than control on {metric}" in err
+        assert "Traceback" not in err
+    else:
+        assert "regression" not in err
+
+
+def test_fail_on_regression_adds_metric_and_reports_in_json(
+    capsys: pytest.CaptureFixture[str], export: Path
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "analyze",
+        export,
+        "--flag",
+        FLAG,
+        "--metrics",
+        "latency",
+        "--json",
+        "--fail-on-regression",
+        "error_rate",
+    )
+    assert code == cli.EXIT_REGRESSION
+    doc = json.loads(out)
+    assert {r["metric"] for r in doc["rows"]} == {"latency", "error_rate"}
+    assert [r["variant"] for r in doc["regressions"]] == ["test"]
+
+
+def test_explicit_variants_and_prompt(capsys: pytest.CaptureFixture[str], export: Path) -> None:
+    code, out, _ = run(
+        capsys,
+        "analyze",
+        export,
+        "--flag",
+        FLAG,
+        "--prompt",
+        "support-bot",
+        "--variants",
+        "control=v1,test=v2",
+        "--unit",
+        "request",
+        "--metrics",
+        "latency",
+        "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["prompt_name"] == "support-bot" and doc["options"]["unit"] == "request"
+
+
+# -- bad input -------------------------------------------------------------------------------------
+def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "analyze", tmp_path / "nope.parquet", "--flag", FLAG)
+    assert_one_line_error(code, err, "nope.parquet")
+
+
+def test_unknown_flag_lists_flags(capsys: pytest.CaptureFixture[str], export: Path) -> None:
+    code, _, err = run(capsys, "analyze", export, "--flag", "no-such-flag")
+    assert_one_line_error(code, err, "no-such-flag", FLAG)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--metrics", "costs"], "unknown metric 'costs'"),
+        (["--fail-on-regression", "speed"], "speed"),
+        (["--alpha", "1.5"], "alpha"),
+        (["--variants", "control:v1"], "--variants"),
+        (["--variants", "control=v1,ghost=v9"], ""),
+    ],
+)
+def test_bad_options(
+    capsys: pytest.CaptureFixture[str], export: Path, args: list[str], needle: str
+) -> None:
+    code, out, err = run(capsys, "analyze", export, "--flag", FLAG, *args)
+    if args[1] == "control=v1,ghost=v9":  # an unexposed variant analyses, with a warning
+        assert code == 0
+        assert "not enough data" in out
+        return
+    assert_one_line_error(code, err, needle)
+
+
+def test_unwritable_output(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "analyze", export, "--flag", FLAG, "--out", blocker / "r.html")
+    assert_one_line_error(code, err, "cannot write the report")
+    code, _, err = run(capsys, "analyze", export, "--flag", FLAG, "--out", tmp_path)
+    assert_one_line_error(code, err, "directory")
+
+
+def test_demo(capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "posthog_events.parquet").write_bytes(export.read_bytes())
+    out_file = tmp_path / "reports" / "demo.html"
+    code, out, err = run(capsys, "demo", "--data", data, "--out", out_file)
+    assert code == 0, err
+    assert "pass_rate" in out and f"report: {out_file}" in out
+    assert out_file.is_file()
+    code, _, err = run(capsys, "demo", "--data", tmp_path / "empty", "--out", out_file)
+    assert_one_line_error(code, err, "make_sample_data")

@@ -1,0 +1,58 @@
+"""The entry point: usage errors, help with examples, the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ._helpers import run
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "analyze")
+    assert code == 2 and "required" in err
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+    code, _, err = run(capsys)
+    assert code == 2 and "usage" in err
+    code, _, err = run(capsys, "experiments")
+    assert code == 2 and "list" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["analyze"],
+        ["experiments"],
+        ["experiments", "create"],
+        ["report"],
+        ["simulate", "traffic"],
+        ["simulate", "power"],
+        ["offline", "run"],
+        ["demo"],
+    ],
+)
+def test_help_has_examples(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, _ = run(capsys, *argv, "--help")
+    assert code == 0
+    assert "examples:" in out and "promptab" in out
+
+
+def test_console_script_subprocess(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "promptab"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "promptab_nb.cli"]
+    proc = subprocess.run(
+        [*cmd, "analyze", str(tmp_path / "missing.parquet"), "--flag", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("promptab: error: ")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    proc = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "promptab" in proc.stdout

@@ -1,0 +1,57 @@
+"""Report sections fed by other objects: reproducing code, offline comparison, rejected rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _events import expo, gen, write  # noqa: E402
+
+import promptab_nb as pab
+from promptab_nb import report
+from promptab_nb._html import el
+
+from ._helpers import NS, _doc, _text
+
+
+def test_reproducing_code_reproduces(
+    res: pab.ExperimentResult, exp: pab.Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    res2 = exp.analyze(["cost", "latency"], alpha=0.1, winsorize=(1, 99), correction="holm")
+    code = report.reproducing_code(res2, exp)
+    assert "alpha=0.1" in code and "correction='holm'" in code and "winsorize=" in code
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "<report code>", "exec"), scope)  # noqa: S102
+    pd.testing.assert_frame_equal(scope["res"].to_pandas(), res2.to_pandas())
+    assert (tmp_path / "report.html").is_file()
+
+
+def test_offline_section(res: pab.ExperimentResult) -> None:
+    class WithHtml:
+        def _repr_html_(self) -> str:
+            return el("p", "offline <ok>", class_="marker")
+
+    class WithFrame:
+        def to_pandas(self) -> pd.DataFrame:
+            return pd.DataFrame({"metric": ["<exact>"], "diff": [0.125]})
+
+    html = report.render(res, offline=WithHtml(), over_time=False)
+    assert "offline &lt;ok&gt;" in html and 'id="offline"' in html
+    html = report.render(res, offline=WithFrame(), over_time=False)
+    doc = _doc(html)
+    section = next(s for s in doc.iter(f"{NS}section") if s.get("id") == "offline")
+    assert [_text(th) for th in section.iter(f"{NS}th")] == ["metric", "diff"]
+    assert "&lt;exact&gt;" in html
+    assert 'id="offline"' not in report.render(res, over_time=False)
+
+
+def test_rejects_are_reported(tmp_path: Path) -> None:
+    events = [expo("e1", "u1", 0, "control"), gen("g1", "u1", 1), expo("e2", "u2", 0, "test")]
+    events.append({**gen("bad", "u3", 2), "distinct_id": None})
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["csv"], progress=False)
+    exp = ws.create_experiment("r", None, {"control": "1", "test": "2"}, flag_key="prompt-test")
+    text = _text(_doc(report.render(exp, over_time=False)))
+    assert "Rows rejected during load" in text and "distinct_id" in text
