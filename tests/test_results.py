@@ -1,0 +1,244 @@
+"""Result objects render and convert: the analysis results of :mod:`promptab_nb.results`
+(columns, the shared metric table, verdicts, an HTML snapshot) and the stats results
+(quantiles, Bayes priors, paired bootstrap, plans, SRM)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from promptab_nb._render import Rendered
+from promptab_nb.metrics import BUILTIN
+from promptab_nb.options import AnalysisOptions
+from promptab_nb.results import (
+    BAYES_COLUMNS,
+    COLUMNS,
+    ArmRow,
+    ExperimentResult,
+    Health,
+    HealthFlag,
+    OverTimeResult,
+)
+from promptab_nb.stats import (
+    GaussianPrior,
+    MeanStats,
+    PropStats,
+    bayes,
+    paired_bootstrap,
+    plan,
+    quantile_ci,
+    quantile_diff,
+    srm,
+    welch,
+)
+
+
+def test_comparison_repr_and_html_escape() -> None:
+    r = welch(MeanStats(100, 120.0, 300.0), MeanStats(100, 130.0, 320.0))
+    assert repr(r).startswith("welch t: +0.100 [")
+    assert "p = " in repr(r)
+    html = r._repr_html_()
+    assert html.startswith('<div class="pab"><table>') and "<script" not in html
+    assert r.to_pandas().loc[0, "method"] == "welch t"
+
+
+def test_plan_repr_and_html() -> None:
+    p = plan(0.12, mde=0.10, daily_units=2000)
+    assert p.days == -(-p.n_total // 2000)
+    assert "units" in repr(p) and "13 days" in repr(p)
+    assert "<table>" in p._repr_html_() and "Experiment plan" in p._repr_html_()
+    three = plan(5.0, sd=2.0, mde=0.05, daily_units=1000, arms=3)
+    assert three.n_total == three.n_control + 2 * three.n_treatment
+
+
+def test_quantile_ci_is_exact_order_statistic() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.exponential(size=500)
+    r = quantile_ci(x, 0.5)
+    assert r.coverage >= 0.95 and r.ci_low <= np.median(x) <= r.ci_high
+    # Coverage by simulation of the exponential p95 (−log 0.05): at least nominal.
+    sims, true = 1000, -np.log(0.05)
+    hits = 0
+    for _ in range(sims):
+        ci = quantile_ci(rng.exponential(size=200), 0.95)
+        hits += ci.ci_low <= true <= ci.ci_high
+    assert hits / sims >= 0.95 - 3 * np.sqrt(0.05 * 0.95 / sims)
+
+
+def test_quantile_diff_seeded_and_reasonable() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.lognormal(size=400), rng.lognormal(size=400) * 1.5
+    r1 = quantile_diff(a, b, 0.95, seed=42, n_boot=500)
+    r2 = quantile_diff(a, b, 0.95, seed=42, n_boot=500)
+    assert r1 == r2
+    assert r1.ci_low < r1.estimate < r1.ci_high
+    assert r1.estimate == pytest.approx(np.quantile(b, 0.95) - np.quantile(a, 0.95))
+
+
+def test_paired_bootstrap_close_to_paired_t() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    y = x + rng.normal(0.2, 1.0, size=300)
+    r = paired_bootstrap(x, y, n_boot=2000, seed=0)
+    ref = scipy.stats.ttest_rel(y, x).confidence_interval()
+    assert r.ci_low == pytest.approx(ref.low, abs=0.03) and r.ci_high == pytest.approx(
+        ref.high, abs=0.03
+    )
+
+
+def test_bayes_prior_shrinks_and_loss() -> None:
+    a, b = PropStats(1000, 100), PropStats(1000, 120)
+    flat = bayes(a, b)
+    tight = bayes(a, b, prior=GaussianPrior(0.0, 0.01**2))
+    assert abs(tight.estimate) < abs(flat.estimate) and tight.posterior_sd < flat.posterior_sd
+    assert flat.chance_to_win == pytest.approx(
+        scipy.stats.norm.sf(0, flat.estimate, flat.posterior_sd)
+    )
+    # E[max(0, X)] − E[max(0, −X)] = E[X]
+    assert flat.expected_loss_control - flat.expected_loss_treatment == pytest.approx(flat.estimate)
+    assert "chance to win" in repr(flat)
+
+
+def test_srm_mapping_and_flag() -> None:
+    r = srm({"control": 5000, "test": 5400}, {"control": 50, "test": 50})
+    assert r.mismatch and r.p_value < 0.001 and "MISMATCH" in repr(r)
+    assert not srm([5000, 5010]).mismatch
+
+
+# -- analysis results --------------------------------------------------------------------------
+
+NAN = math.nan
+COMPUTED_AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)  # a fixed clock
+
+
+def _row(metric: str, variant: str, control: bool, n: int, mean: float, *d: float, **kw) -> ArmRow:
+    diff = d if d else (NAN,) * 7
+    return ArmRow(metric, variant, control, n, mean, mean * 0.9, mean * 1.1, *diff[:6],
+                  p_value=diff[6], test="welch t", significant=diff[6] < 0.05, **kw)  # fmt: skip
+
+
+def experiment_result(*, bayesian: bool = False, name: str = "checkout") -> ExperimentResult:
+    """A result with fixed numbers: cost is significantly lower in "test", errors unchanged."""
+    bayes = {"chance_to_win": 0.97, "expected_loss": 0.0001} if bayesian else {}
+    rows = (
+        _row("cost", "control", True, 5012, 0.0132),
+        _row("cost", "test", False, 4988, 0.0118, -0.0014, -0.0021, -0.0007, -0.106, -0.16,
+             -0.05, 0.0004, **bayes),
+        _row("error_rate", "control", True, 5012, 0.021),
+        _row("error_rate", "test", False, 4988, 0.023, 0.002, -0.004, 0.008, 0.095, -0.2, 0.39,
+             0.52, note="delta method"),
+    )  # fmt: skip
+    health = Health(
+        exposed={"control": 5012, "test": 4988},
+        multiple=3,
+        unknown_variants={},
+        srm_p_value=0.81,
+        srm_statistic=0.057,
+        srm_note=None,
+        expired=False,
+        flags=(HealthFlag("multiple", "info", "3 units saw both arms <excluded>"),),
+    )
+    return ExperimentResult(
+        experiment=name,
+        prompt_name="support-bot",
+        flag_key="support-bot-v4",
+        variants={"control": "v3", "test": "v4"},
+        control="control",
+        metrics=(BUILTIN["cost"], BUILTIN["error_rate"]),
+        rows=rows,
+        health=health,
+        methods=("Welch t test, two-sided", "delta method for ratios"),
+        options=AnalysisOptions(unit="user", method="bayesian" if bayesian else "frequentist"),
+        computed_at=COMPUTED_AT,
+    )
+
+
+def test_experiment_result_columns() -> None:
+    res = experiment_result()
+    df = res.to_pandas()
+    assert list(df.columns) == COLUMNS and len(df) == 4
+    assert df.loc[df.is_control, ["diff", "rel_diff", "p_value"]].isna().all().all()
+    assert list(res.to_pandas(details=True).columns) == [*COLUMNS, *BAYES_COLUMNS, "note"]
+    assert list(experiment_result(bayesian=True).to_pandas().columns) == [*COLUMNS, *BAYES_COLUMNS]
+    assert res.to_polars().shape == df.shape
+    assert res.to_polars(details=True).width == len(COLUMNS) + len(BAYES_COLUMNS) + 1
+    empty = dataclasses.replace(res, rows=())
+    assert list(empty.to_pandas().columns) == COLUMNS and empty.to_pandas().empty
+
+
+def test_metric_table_is_formatted_strings() -> None:
+    res = experiment_result()
+    header, rows = res.table_header(), res.table_rows()
+    assert header == ["metric", "variant", "n", "mean", "95% CI", "Δ", "Δ %", "Δ % 95% CI",
+                      "p-value"]  # fmt: skip
+    assert all(len(r) == len(header) and all(isinstance(c, str) for c in r) for r in rows)
+    assert rows[0] == ["cost", "control", "5,012", "$0.0132", "$0.0119 to $0.0145", "", "", "",
+                       ""]  # fmt: skip
+    assert rows[1][5:] == ["−$0.00140", "−10.6 %", "−16.0 % to −5.0 %", "p < 0.001"]
+    assert rows[3][5] == "+0.20 pp"  # a difference of percentages is in percentage points
+    bayes = experiment_result(bayesian=True)
+    assert bayes.table_header()[-1] == "chance to win" and bayes.table_rows()[1][-1] == "97.0 %"
+
+
+def test_control_label_marks_a_control_not_called_control() -> None:
+    res = experiment_result()
+    rows = tuple(
+        dataclasses.replace(r, variant="v3" if r.is_control else r.variant) for r in res.rows
+    )
+    renamed = dataclasses.replace(res, rows=rows, control="v3")
+    assert renamed.table_rows()[0][1] == "v3 (control)"
+    assert "| v3 (control) |" in renamed.to_markdown()
+    assert res.table_rows()[0][1] == "control"
+
+
+def test_verdicts_and_text() -> None:
+    res = experiment_result()
+    (cost, cost_tone), (err, err_tone) = res.verdicts()
+    assert cost.startswith("test lowers cost per user (USD) by 10.6 %") and cost_tone == "good"
+    assert (
+        err.startswith("no significant difference in share of generations")
+        and err_tone == "neutral"
+    )
+    text = repr(res)
+    assert text == str(res) and type(res).__repr__ is Rendered.__repr__
+    assert text.splitlines()[0] == "Experiment checkout — control control, unit user, 95% CI"
+    assert cost in text and "Assignment health" in text and "SRM χ² = 0.06, p = 0.810" in text
+    assert "$0.0132" in text and "Methods: Welch t test" in text
+    md = res.to_markdown()
+    assert md.startswith("### Experiment `checkout`") and "| cost | test | 4,988 |" in md
+
+
+def test_html_escapes_and_marks_health() -> None:
+    res = experiment_result(name="<script>alert(1)</script>")
+    html = res._repr_html_()
+    assert html.startswith('<div class="pab"><style>') and "<script>" not in html
+    assert "&lt;script&gt;alert(1)" in html and "&lt;excluded&gt;" in html
+    assert 'class="health warn"' in html and 'class="verdict good"' in html
+    ok = dataclasses.replace(res.health, flags=())
+    assert 'class="health"' in dataclasses.replace(res, health=ok)._repr_html_()
+
+
+def test_experiment_result_html_snapshot(snapshot) -> None:
+    assert experiment_result()._repr_html_() == snapshot
+
+
+def test_over_time_result_renders() -> None:
+    records = tuple(
+        {"period_end": pd.Timestamp(2026, 1, d), "variant": "test", "n_control": 100 * d,
+         "n_treatment": 98 * d, "estimate": -0.1 / d, "ci_low": -0.3 / d, "ci_high": 0.1 / d,
+         "p_value": 0.2 / d}
+        for d in (1, 2)
+    )  # fmt: skip
+    res = OverTimeResult("checkout", BUILTIN["cost"], True, 0.05, "D", records)
+    assert list(res.to_pandas().columns) == list(records[0]) and res.to_polars().height == 2
+    text = repr(res)
+    assert text.startswith("cost over time (cumulative, by D)")
+    assert "2026-01-02 00:00" in text and "−5.0 %" in text and "p = 0.100" in text
+    assert "<caption>cost over time" in res._repr_html_()
+    assert OverTimeResult("x", BUILTIN["cost"], False, 0.05, "D", ()).to_pandas().empty
