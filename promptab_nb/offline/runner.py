@@ -7,31 +7,28 @@ Responses are cached in ``model_cache`` keyed on (model id, rendered prompt, mod
 repeat index), so re-running an identical experiment makes no model calls; errors are never
 cached. Results land in ``offline_runs`` / ``offline_results`` / ``offline_scores`` in one
 transaction when the run ends.
+
+Inside: this module (arguments, the run, stored runs), ``_execute`` (cells, concurrency, retries)
+and ``_store`` (the end-of-run transaction).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import datetime as dt
-import hashlib
-import inspect
 import json
-import queue
-import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import schema
 from .._checks import check
 from ..errors import InvalidArgumentError, NotFoundError
 from . import models as _models
-from .dataset import Dataset, Item
+from ._execute import _CACHE_FLUSH, _cache_key, _Cell, _Executor, _Outcome, _run_cells
+from ._store import _insert_cache, _store
+from .dataset import Dataset
 from .prompts import PromptVersion
 from .scorers import Scorer, resolve
 
@@ -40,41 +37,6 @@ if TYPE_CHECKING:
     from ._run import OfflineRun, RunList
 
 __all__ = ["get_run", "list_runs", "run_offline"]
-
-_MAX_BACKOFF_S = 60.0
-_CACHE_FLUSH = (
-    500  # new responses written to model_cache during the run, so an interrupt keeps them
-)
-
-
-@dataclass
-class _Cell:
-    version: PromptVersion
-    item: Item
-    repeat: int
-    prompt: str
-    key: str
-    cached: dict[str, Any] | None = None
-
-
-@dataclass
-class _Outcome:
-    cell: _Cell
-    output: str | None = None
-    error: str | None = None
-    latency_s: float | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    cached: bool = False
-    attempts: int = 0
-    scores: list[tuple[str, float | None, bool | None, str | None]] = field(default_factory=list)
-    new_cache: dict[str, Any] | None = None
-
-
-def _cache_key(mid: str, prompt: str, params: dict[str, Any], repeat: int) -> str:
-    text = json.dumps([mid, prompt, params, repeat], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
@@ -116,183 +78,6 @@ def _as_dataset(dataset: Any) -> Dataset:
         f"dataset is a {type(dataset).__name__}; pass a pab.offline.Dataset, a list of dicts "
         "or a DataFrame"
     )
-
-
-def _jitter(key: str, attempt: int) -> float:
-    # Deterministic jitter (no global RNG): spread retries of different cells apart.
-    h = hashlib.sha256(f"{key}:{attempt}".encode()).digest()
-    return 0.5 + 0.5 * int.from_bytes(h[:4], "big") / 2**32
-
-
-def _describe(err: BaseException) -> str:
-    msg = str(err).strip()
-    return f"{type(err).__name__}: {msg}" if msg else type(err).__name__
-
-
-class _Executor:
-    """Calls the model for one cell (with retries) and scores the output."""
-
-    def __init__(
-        self,
-        model: Callable[..., Any],
-        scorers: list[Scorer],
-        max_retries: int,
-        backoff_s: float,
-    ) -> None:
-        self.model = model
-        self.scorers = scorers
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-
-    def _backoff(self, err: BaseException, key: str, attempt: int) -> float:
-        asked = _models.retry_after(err)
-        if asked is not None:
-            return min(asked, _MAX_BACKOFF_S)
-        return min(self.backoff_s * 2**attempt * _jitter(key, attempt), _MAX_BACKOFF_S)
-
-    def _gave_up(self, out: _Outcome, err: BaseException) -> None:
-        out.error = _describe(err) + (
-            f" (gave up after {out.attempts} attempts)" if _models.is_retryable(err) else ""
-        )
-
-    def _accept(self, out: _Outcome, raw: Any, measured: float) -> None:
-        resp = _models.normalize_response(raw)
-        out.output = resp.text
-        out.latency_s = resp.latency_s if resp.latency_s is not None else measured
-        out.input_tokens, out.output_tokens = resp.input_tokens, resp.output_tokens
-        out.cost_usd = resp.cost_usd
-        out.new_cache = {**resp.to_dict(), "latency_s": out.latency_s}
-
-    def _from_cache(self, out: _Outcome) -> None:
-        c = out.cell.cached or {}
-        out.output, out.latency_s, out.cached = c.get("text"), c.get("latency_s"), True
-        out.input_tokens, out.output_tokens = c.get("input_tokens"), c.get("output_tokens")
-        out.cost_usd = c.get("cost_usd")
-
-    def score(self, out: _Outcome) -> _Outcome:
-        if out.output is None:
-            return out
-        cell = out.cell
-        for scorer in self.scorers:
-            try:
-                s = scorer(out.output, cell.item)
-                out.scores.append((scorer.name, s.value, s.passed, None))
-            except Exception as err:  # a scorer bug must not end the run
-                where = f" (scorer {scorer.name!r}, item {cell.item.item_id!r}, version {cell.version.label})"
-                out.scores.append((scorer.name, None, None, _describe(err) + where))
-        return out
-
-    def run_sync(self, cell: _Cell) -> _Outcome:
-        out = _Outcome(cell)
-        if cell.cached is not None:
-            self._from_cache(out)
-            return self.score(out)
-        token = _models._CURRENT.set((cell.item, cell.repeat))
-        try:
-            while True:
-                out.attempts += 1
-                t0 = time.perf_counter()
-                try:
-                    raw = self.model(cell.prompt)
-                    if inspect.isawaitable(raw):
-                        raw = asyncio.run(_await(raw))
-                    self._accept(out, raw, time.perf_counter() - t0)
-                    break
-                except Exception as err:
-                    if _models.is_retryable(err) and out.attempts <= self.max_retries:
-                        time.sleep(self._backoff(err, cell.key, out.attempts - 1))
-                        continue
-                    self._gave_up(out, err)
-                    break
-        finally:
-            _models._CURRENT.reset(token)
-        return self.score(out)
-
-    async def run_async(self, cell: _Cell, sem: asyncio.Semaphore) -> _Outcome:
-        out = _Outcome(cell)
-        if cell.cached is not None:
-            self._from_cache(out)
-            return self.score(out)
-        async with sem:
-            _models._CURRENT.set((cell.item, cell.repeat))  # this task's own context copy
-            while True:
-                out.attempts += 1
-                t0 = time.perf_counter()
-                try:
-                    raw = self.model(cell.prompt)
-                    if inspect.isawaitable(raw):
-                        raw = await raw
-                    self._accept(out, raw, time.perf_counter() - t0)
-                    break
-                except Exception as err:
-                    if _models.is_retryable(err) and out.attempts <= self.max_retries:
-                        await asyncio.sleep(self._backoff(err, cell.key, out.attempts - 1))
-                        continue
-                    self._gave_up(out, err)
-                    break
-        if self.scorers:
-            return await asyncio.to_thread(self.score, out)
-        return out
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _run_cells(
-    executor: _Executor,
-    cells: list[_Cell],
-    concurrency: int,
-    is_async: bool,
-    on_done: Callable[[_Outcome], None],
-) -> None:
-    """Run every cell, calling ``on_done`` in this (the caller's) thread as each finishes."""
-    done: queue.Queue[_Outcome | BaseException] = queue.Queue()
-    stop = threading.Event()
-    if is_async:
-
-        async def main() -> None:
-            sem = asyncio.Semaphore(concurrency)
-
-            async def one(cell: _Cell) -> None:
-                if stop.is_set():
-                    return
-                try:
-                    done.put(await executor.run_async(cell, sem))
-                except BaseException as err:  # noqa: BLE001 - handed to the main thread
-                    done.put(err)
-
-            await asyncio.gather(*(one(c) for c in cells))
-
-        # A notebook already runs an event loop in the main thread: use a private one.
-        runner = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-        runner.start()
-        pool = None
-    else:
-        pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix="pab-offline"
-        )
-
-        def one_sync(cell: _Cell) -> None:
-            if stop.is_set():
-                return
-            try:
-                done.put(executor.run_sync(cell))
-            except BaseException as err:  # noqa: BLE001 - handed to the main thread
-                done.put(err)
-
-        for c in cells:
-            pool.submit(one_sync, c)
-    try:
-        for _ in range(len(cells)):
-            got = done.get()
-            if isinstance(got, BaseException):
-                raise got
-            on_done(got)
-    finally:
-        stop.set()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_offline(
@@ -495,103 +280,6 @@ def run_offline(
             stacklevel=3,
         )
     return OfflineRun._load(ws, run_id)
-
-
-_RESULT_COLS = schema.columns("offline_results")
-_SCORE_COLS = schema.columns("offline_scores")
-
-
-def _store(
-    ws: Workspace,
-    run_row: dict[str, Any],
-    outcomes: list[_Outcome],
-    pending_cache: dict[str, tuple[str, str]],
-) -> None:
-    import pyarrow as pa
-
-    from .._sql import ident
-
-    run_id = run_row["run_id"]
-    results: dict[str, list[Any]] = {c: [] for c in _RESULT_COLS}
-    scores: dict[str, list[Any]] = {c: [] for c in _SCORE_COLS}
-    for o in outcomes:
-        c = o.cell
-        row = {
-            "run_id": run_id, "version": c.version.label, "item_id": c.item.item_id,
-            "repeat_idx": c.repeat, "prompt": c.prompt, "output": o.output, "error": o.error,
-            "latency_s": o.latency_s, "input_tokens": o.input_tokens,
-            "output_tokens": o.output_tokens, "cost_usd": o.cost_usd, "cached": o.cached,
-            "attempts": o.attempts,
-        }  # fmt: skip
-        for k in _RESULT_COLS:
-            results[k].append(row[k])
-        for scorer, value, passed, error in o.scores:
-            srow = {
-                "run_id": run_id, "version": c.version.label, "item_id": c.item.item_id,
-                "repeat_idx": c.repeat, "scorer": scorer, "value": value, "passed": passed,
-                "error": error,
-            }  # fmt: skip
-            for k in _SCORE_COLS:
-                scores[k].append(srow[k])
-    types = {
-        "repeat_idx": pa.int32(), "latency_s": pa.float64(), "input_tokens": pa.int64(),
-        "output_tokens": pa.int64(), "cost_usd": pa.float64(), "cached": pa.bool_(),
-        "attempts": pa.int32(), "value": pa.float64(), "passed": pa.bool_(),
-    }  # fmt: skip
-
-    def arrow(cols: dict[str, list[Any]]) -> Any:
-        return pa.table({k: pa.array(v, type=types.get(k, pa.string())) for k, v in cols.items()})
-
-    res_tbl, score_tbl = arrow(results), arrow(scores)  # noqa: F841 - read by DuckDB by name
-    res_cols = ", ".join(ident(c) for c in _RESULT_COLS)
-    score_cols = ", ".join(ident(c) for c in _SCORE_COLS)
-    run_cols = list(run_row)
-    with ws.transaction() as con:
-        con.execute(
-            f"INSERT INTO offline_runs ({', '.join(ident(c) for c in run_cols)}) "
-            f"VALUES ({', '.join('?' for _ in run_cols)})",
-            list(run_row.values()),
-        )
-        con.register("_pab_offline_results", res_tbl)
-        con.register("_pab_offline_scores", score_tbl)
-        try:
-            con.execute(
-                f"INSERT INTO offline_results ({res_cols}) "
-                f"SELECT {res_cols} FROM _pab_offline_results"
-            )
-            if score_tbl.num_rows:
-                con.execute(
-                    f"INSERT INTO offline_scores ({score_cols}) "
-                    f"SELECT {score_cols} FROM _pab_offline_scores"
-                )
-        finally:
-            con.unregister("_pab_offline_results")
-            con.unregister("_pab_offline_scores")
-        if pending_cache:
-            _insert_cache(con, pending_cache)
-
-
-def _insert_cache(con: Any, pending: dict[str, tuple[str, str]]) -> None:
-    """Add responses to ``model_cache`` (bulk, through Arrow: executemany is slow in DuckDB)."""
-    import pyarrow as pa
-
-    tbl = pa.table(
-        {
-            "cache_key": pa.array(list(pending), pa.string()),
-            "model_id": pa.array([m for m, _ in pending.values()], pa.string()),
-            "response": pa.array([r for _, r in pending.values()], pa.string()),
-        }
-    )
-    con.register("_pab_model_cache", tbl)
-    try:
-        con.execute(
-            """
-            INSERT OR IGNORE INTO model_cache (cache_key, model_id, response, created_at)
-            SELECT cache_key, model_id, response, now() FROM _pab_model_cache
-            """
-        )
-    finally:
-        con.unregister("_pab_model_cache")
 
 
 def list_runs(ws: Workspace) -> RunList:
