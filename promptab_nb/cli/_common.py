@@ -25,7 +25,11 @@ class _Usage(PromptabError):
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # "(default: None)" and "(default: False)" say nothing: show only real defaults.
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def add_command(subparsers: Any, name: str, help_: str, examples: str) -> argparse.ArgumentParser:

@@ -84,7 +84,7 @@ FLAGS: dict[str, Flag] = {
         default=f"the experiment's metrics, else {','.join(DEFAULT)}",
     ),
     "unit": Flag(
-        "unit of analysis", choices=UNITS, default="the experiment's unit (analyze: user)"
+        "unit of analysis", choices=UNITS, default="the experiment's unit; user for analyze"
     ),
     "method": Flag("bayesian adds chance to win and expected loss", choices=METHODS),
     "alpha": Flag(

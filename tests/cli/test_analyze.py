@@ -205,3 +205,18 @@ def test_demo(capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path) 
     assert out_file.is_file()
     code, _, err = run(capsys, "demo", "--data", tmp_path / "empty", "--out", out_file)
     assert_one_line_error(code, err, "make_sample_data")
+
+
+def test_regressions_come_from_the_result(export: Path) -> None:
+    """The gate is ``res.regressions(metric)``: the CLI adds no statistics of its own."""
+    ws = pab.Workspace()
+    ws.load_posthog(export, progress=False)
+    exp = ws.create_experiment("x", None, ws.flag_variants(FLAG), flag_key=FLAG)
+    res = exp.analyze(["latency", "error_rate", "pass_rate"])
+    assert [r.variant for r in res.regressions("error_rate")] == ["test"]
+    assert [r.variant for r in res.regressions("pass_rate")] == ["test"]
+    assert res.regressions("latency") == []  # significantly lower latency is better
+    with pytest.raises(pab.InvalidArgumentError, match="'cost' is not among the analysed"):
+        res.regressions("cost")
+    doc = cli.result_json(res, regression_metric="error_rate")
+    assert [r["variant"] for r in doc["regressions"]] == ["test"]
