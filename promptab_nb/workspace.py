@@ -163,12 +163,6 @@ class Workspace:
             except duckdb.Error as err:
                 raise InvalidArgumentError(f"query failed: {err}") from err
 
-    def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list:
-        return self.engine.fetch(query, params)
-
-    def _execute(self, query: str, params: Mapping[str, Any] | None = None) -> None:
-        self.engine.execute(query, params)
-
     # -- loading --------------------------------------------------------------------------
     def load_posthog(
         self, path: str | Path, *, keep_properties: bool = False, progress: bool = True
@@ -275,19 +269,19 @@ class Workspace:
         Example: ``ws.create_experiment("support-v2", "support-bot", {"control": "1", "test": "2"},
         flag_key="support-bot-prompt")``.
         """
-        from .experiments import create_experiment
+        from ._experiment_registry import create_experiment
 
         return create_experiment(self, name, prompt_name, variants, **kwargs)
 
     def experiment(self, name_or_id: str | int) -> Experiment:
         """Reopen an experiment by name or id."""
-        from .experiments import get_experiment
+        from ._experiment_registry import get_experiment
 
         return get_experiment(self, name_or_id)
 
     def experiments(self, prompt_name: str | None = None, status: str | None = None) -> Any:
         """List experiments, newest first (an :class:`ExperimentList` that renders as a table)."""
-        from .experiments import list_experiments
+        from ._experiment_registry import list_experiments
 
         return list_experiments(self, prompt_name=prompt_name, status=status)
 
@@ -372,7 +366,8 @@ class Workspace:
     def counts(self) -> dict[str, int]:
         """Number of rows in each canonical table."""
         return {
-            t: self._fetch(f"SELECT count(*) FROM {ident(t)}")[0][0] for t in schema.PUBLIC_TABLES
+            t: self.engine.fetch(f"SELECT count(*) FROM {ident(t)}")[0][0]
+            for t in schema.PUBLIC_TABLES
         }
 
     def __repr__(self) -> str:

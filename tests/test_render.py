@@ -11,7 +11,7 @@ import pytest
 
 import promptab_nb as pab
 from promptab_nb._render import Note, Rendered, Table
-from promptab_nb.experiments import ExperimentList
+from promptab_nb._experiment_registry import ExperimentList
 from promptab_nb.loaders._report import FileReport, LoadReport
 from promptab_nb.offline import Dataset
 from promptab_nb.offline.compare import LivePlan, OfflineComparison

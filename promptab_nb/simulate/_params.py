@@ -93,7 +93,7 @@ def _check_split(
     split: Sequence[float] | Mapping[str, float] | None, keys: list[str]
 ) -> np.ndarray:
     """Traffic shares as fractions in variant order (checked as an experiment's split is)."""
-    from ..experiments import check_split
+    from .._experiment_registry import check_split
 
     shares = check_split(split, keys)
     values = np.array([shares[k] for k in keys])

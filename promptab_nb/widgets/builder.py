@@ -13,7 +13,7 @@ import ipywidgets as W
 from .. import _html
 from .._format import num
 from ..errors import PromptabError
-from ..experiments import create_experiment
+from .._experiment_registry import create_experiment
 from ..metrics import BUILTIN, DEFAULT
 from ..options import UNITS, AnalysisOptions
 from ._common import LABEL, _Widget, code_box, frame, message, py, status
