@@ -1,0 +1,47 @@
+"""One-arm intervals against scipy and statsmodels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
+
+from promptab_nb.stats import MeanStats, PropStats, RatioStats
+from promptab_nb.stats.arms import mean_ci, prop_ci, ratio_ci
+
+from ._strategies import SETTINGS, moments, props
+
+
+@SETTINGS
+@given(moments(), st.sampled_from([0.01, 0.05, 0.2]))
+def test_mean_ci_is_scipy_t_interval(arm: MeanStats, alpha: float) -> None:
+    ref = scipy.stats.t.interval(
+        1 - alpha, arm.n - 1, loc=arm.mean, scale=arm.sd / math.sqrt(arm.n)
+    )
+    assert mean_ci(arm, alpha=alpha) == pytest.approx(ref, rel=1e-9, abs=1e-9)
+
+
+@SETTINGS
+@given(props(), st.sampled_from([0.01, 0.05, 0.2]))
+def test_prop_ci_is_statsmodels_wilson(arm: PropStats, alpha: float) -> None:
+    ref = proportion_confint(arm.successes, arm.n, alpha=alpha, method="wilson")
+    assert prop_ci(arm, alpha=alpha) == pytest.approx(ref, abs=1e-12)
+
+
+def test_ratio_ci_is_normal_interval_on_linearised_units() -> None:
+    # Delta method: the ratio behaves like the mean of (num - R den) / mean(den) per unit.
+    rng = np.random.default_rng(2)
+    den = 1 + rng.poisson(2.0, size=400)
+    num = rng.binomial(den, 0.25)
+    arm = RatioStats(
+        400, num.sum(), (num * num).sum(), den.sum(), (den * den).sum(), (num * den).sum()
+    )
+    r = num.sum() / den.sum()
+    z = (num - r * den) / den.mean()
+    ref = scipy.stats.norm.interval(0.95, loc=r, scale=z.std(ddof=1) / math.sqrt(400))
+    assert ratio_ci(arm) == pytest.approx(ref, rel=1e-9)

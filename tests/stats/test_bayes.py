@@ -1,0 +1,84 @@
+"""Gaussian Bayesian comparison: flat prior equals the normal interval, conjugate prior, calibration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import GaussianPrior, MeanStats, bayes, welch
+
+from ._calibration import ALPHA, mc_se
+
+
+def _arms() -> tuple[MeanStats, MeanStats]:
+    rng = np.random.default_rng(8)
+    return (
+        MeanStats.from_values(rng.lognormal(size=800)),
+        MeanStats.from_values(rng.lognormal(size=800) * 1.1),
+    )
+
+
+def test_flat_prior_posterior_is_the_normal_likelihood() -> None:
+    a, b = _arms()
+    r = bayes(a, b, relative=False)
+    w = welch(a, b)
+    assert r.estimate == pytest.approx(w.estimate, rel=1e-12)
+    assert r.posterior_sd == pytest.approx(w.se, rel=1e-12)
+    post = scipy.stats.norm(r.estimate, r.posterior_sd)
+    assert r.ci == pytest.approx(post.interval(0.95), rel=1e-9)
+    assert r.chance_to_win == pytest.approx(post.sf(0.0), rel=1e-9)
+    # expected losses E[max(0, -X)] and E[max(0, X)] by numerical integration
+    assert r.expected_loss_treatment == pytest.approx(
+        post.expect(lambda x: max(0.0, -x)), rel=1e-6, abs=1e-12
+    )
+    assert r.expected_loss_control == pytest.approx(
+        post.expect(lambda x: max(0.0, x)), rel=1e-6, abs=1e-12
+    )
+
+
+def test_gaussian_prior_combines_by_precision() -> None:
+    a, b = _arms()
+    flat = bayes(a, b)
+    prior = GaussianPrior(mean=0.0, variance=0.01)
+    r = bayes(a, b, prior=prior)
+    precision = 1 / prior.variance + 1 / flat.posterior_sd**2
+    assert r.posterior_sd == pytest.approx(math.sqrt(1 / precision), rel=1e-12)
+    assert r.estimate == pytest.approx(flat.estimate / flat.posterior_sd**2 / precision, rel=1e-12)
+    assert abs(r.estimate) < abs(flat.estimate)  # shrunk towards the prior mean 0
+
+
+def test_bayes_inputs() -> None:
+    a, b = _arms()
+    with pytest.raises(InvalidArgumentError, match="ci_level"):
+        bayes(a, b, ci_level=1.5)
+    with pytest.raises(InvalidArgumentError, match="prior.variance"):
+        GaussianPrior(variance=0)
+
+
+def test_bayes_degenerate() -> None:
+    b = bayes(MeanStats(5, 10.0, 20.0), MeanStats(5, 10.0, 20.0))
+    assert b.note and b.chance_to_win == 0.5
+
+
+def test_bayes_credible_interval_covers_under_flat_prior() -> None:
+    rng, sims, n = np.random.default_rng(21), 1500, 1000
+    covered_rel, covered_abs = 0, 0
+    true_rel = 0.1
+    true_abs = 0.1 * math.exp(0.5)
+    for _ in range(sims):
+        a = MeanStats.from_values(rng.lognormal(0.0, 1.0, size=n))
+        b = MeanStats.from_values(rng.lognormal(0.0, 1.0, size=n) * 1.1)
+        r = bayes(a, b)
+        covered_rel += r.ci_low <= true_rel <= r.ci_high
+        r = bayes(a, b, relative=False)
+        covered_abs += r.ci_low <= true_abs <= r.ci_high
+    tol = 3 * mc_se(ALPHA, sims)
+    print(
+        f"bayes coverage: relative {covered_rel / sims:.4f}, absolute {covered_abs / sims:.4f} ({sims} sims)"
+    )
+    assert abs(covered_rel / sims - 0.95) <= tol
+    assert abs(covered_abs / sims - 0.95) <= tol

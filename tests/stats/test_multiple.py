@@ -1,0 +1,26 @@
+"""Multiple-testing adjustment against statsmodels."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from statsmodels.stats.multitest import multipletests
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import adjust_pvalues
+
+from ._strategies import SETTINGS
+
+
+@SETTINGS
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30), st.sampled_from(["holm", "bh"]))
+def test_adjust_pvalues_matches_statsmodels(p: list[float], method: str) -> None:
+    ref = multipletests(p, method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
+    assert adjust_pvalues(p, method) == pytest.approx(list(ref), rel=1e-12, abs=1e-15)
+
+
+def test_adjust_pvalues_inputs() -> None:
+    with pytest.raises(InvalidArgumentError, match="method"):
+        adjust_pvalues([0.1], "bonf")  # type: ignore[arg-type]
+    assert adjust_pvalues([0.01, 0.04], "holm") == pytest.approx([0.02, 0.04])

@@ -1,0 +1,88 @@
+"""Power, sample size, MDE and plans against statsmodels and the classic formulas."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import scipy.stats
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import mde, plan, power, sample_size
+
+from ._strategies import SETTINGS
+
+
+@SETTINGS
+@given(st.floats(0.05, 1.0), st.integers(20, 20000), st.floats(0.01, 0.2))
+def test_power_of_means_matches_ttestindpower(
+    effect_sd: float, n_per_arm: int, alpha: float
+) -> None:
+    ref = TTestIndPower().power(effect_sd, n_per_arm, alpha, ratio=1.0)
+    assume(math.isfinite(ref))  # statsmodels gives NaN when the far tail underflows
+    got = power(10.0, mde=effect_sd * 2.0, sd=2.0, n_total=2 * n_per_arm, alpha=alpha)
+    assert got == pytest.approx(ref, rel=1e-7, abs=1e-12)
+
+
+def test_sample_size_of_means_matches_ttestindpower() -> None:
+    ref = TTestIndPower().solve_power(0.1, alpha=0.05, power=0.8, ratio=1.0)
+    got = sample_size(mde=0.1, sd=1.0)
+    assert got.n_control == math.ceil(ref)
+    # Large samples: the normal approximation agrees to a fraction of a percent.
+    approx = NormalIndPower().solve_power(0.1, alpha=0.05, power=0.8, ratio=1.0)
+    assert got.n_total_real / 2 == pytest.approx(approx, rel=2e-3)
+
+
+@pytest.mark.parametrize("n_per_arm", [50, 400, 5000])
+def test_mde_of_means_matches_ttestindpower(n_per_arm: int) -> None:
+    got = mde(10.0, n_total=2 * n_per_arm, sd=2.0)
+    # statsmodels' power at our MDE is exactly the target ...
+    assert TTestIndPower().power(got / 2.0, n_per_arm, 0.05, ratio=1.0) == pytest.approx(
+        0.8, rel=1e-9
+    )
+    # ... and its own root finder stops within ~1e-5 of it (ours is the tighter solution)
+    ref = TTestIndPower().solve_power(None, nobs1=n_per_arm, alpha=0.05, power=0.8, ratio=1.0)
+    assert got == pytest.approx(ref * 2.0, rel=1e-4)
+    assert power(10.0, mde=got, sd=2.0, n_total=2 * n_per_arm) == pytest.approx(0.8, rel=1e-9)
+
+
+@SETTINGS
+@given(st.floats(0.01, 0.9), st.floats(0.02, 0.5), st.floats(0.5, 0.95), st.floats(0.2, 0.8))
+def test_proportion_power_classic_formula(
+    p1: float, rel: float, target: float, split: float
+) -> None:
+    p2 = p1 * (1 + rel)
+    assume(p2 < 0.99)
+    size = sample_size(p1, mde=rel, relative=True, power=target, split=split)
+    n_c, n_t = size.n_total_real * (1 - split), size.n_total_real * split
+    pbar = (n_c * p1 + n_t * p2) / (n_c + n_t)
+    z = scipy.stats.norm.ppf(0.975)
+    se0 = math.sqrt(pbar * (1 - pbar) * (1 / n_c + 1 / n_t))
+    se1 = math.sqrt(p1 * (1 - p1) / n_c + p2 * (1 - p2) / n_t)
+    assert scipy.stats.norm.cdf((p2 - p1 - z * se0) / se1) == pytest.approx(target, abs=1e-8)
+
+
+def test_k_arms_bonferroni() -> None:
+    two = sample_size(0.1, mde=0.1, relative=True)
+    three = sample_size(0.1, mde=0.1, relative=True, arms=3)
+    bonf = sample_size(0.1, mde=0.1, relative=True, alpha=0.025)
+    assert three.n_control == bonf.n_control and three.n_total == 3 * bonf.n_control
+    assert three.n_control > two.n_control
+
+
+def test_plan_is_sample_size_over_daily_units() -> None:
+    p = plan(0.12, mde=0.10, daily_units=2000)
+    size = sample_size(0.12, mde=0.10, relative=True)
+    assert p.days == math.ceil(size.n_total / 2000) == 13
+
+
+def test_plan_inputs() -> None:
+    with pytest.raises(InvalidArgumentError, match="daily_units"):
+        plan(0.1, mde=0.1, daily_units=0)
+    with pytest.raises(InvalidArgumentError, match="sd is required|baseline"):
+        plan(None, mde=0.1, daily_units=10)
+    with pytest.raises(InvalidArgumentError, match="split"):
+        plan(0.1, mde=0.1, daily_units=10, arms=3, split=0.6)

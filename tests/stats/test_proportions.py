@@ -1,0 +1,115 @@
+"""Two-proportion tests against scipy and statsmodels; inputs, degenerate tables, calibration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import MeanStats, PropStats, chi_square, fisher_exact, ztest_proportions
+from promptab_nb.stats.proportions import _ztest_core
+
+from ._calibration import ALPHA, assert_calibrated
+from ._strategies import SETTINGS, props
+
+
+@SETTINGS
+@given(props(), props())
+def test_ztest_matches_statsmodels(a: PropStats, b: PropStats) -> None:
+    assume(0 < a.successes + b.successes < a.n + b.n)
+    stat, p = proportions_ztest([b.successes, a.successes], [b.n, a.n])
+    got = ztest_proportions(a, b)
+    assert got.p_value == pytest.approx(p, rel=1e-9, abs=1e-300)
+    assert got.statistic == pytest.approx(stat, rel=1e-9, abs=1e-12)
+    lo, hi = confint_proportions_2indep(b.successes, b.n, a.successes, a.n, method="wald")
+    assert got.ci_low == pytest.approx(max(lo, -1), abs=1e-12)
+    assert got.ci_high == pytest.approx(min(hi, 1), abs=1e-12)
+
+
+@SETTINGS
+@given(props(), props(), st.sampled_from(["two-sided", "greater", "less"]))
+def test_fisher_matches_scipy(a: PropStats, b: PropStats, alt: str) -> None:
+    table = [[b.successes, a.successes], [b.n - b.successes, a.n - a.successes]]
+    ref = scipy.stats.fisher_exact(table, alternative=alt).pvalue
+    assert fisher_exact(a, b, alternative=alt).p_value == pytest.approx(ref, rel=1e-9)
+
+
+@SETTINGS
+@given(props(), props())
+def test_fisher_ci_is_newcombe(a: PropStats, b: PropStats) -> None:
+    lo, hi = confint_proportions_2indep(b.successes, b.n, a.successes, a.n, method="newcomb")
+    got = fisher_exact(a, b)
+    assert (got.ci_low, got.ci_high) == pytest.approx((lo, hi), abs=1e-9)
+
+
+@SETTINGS
+@given(props(), props(), st.booleans())
+def test_chi_square_matches_scipy(a: PropStats, b: PropStats, correction: bool) -> None:
+    table = np.array([[b.successes, b.n - b.successes], [a.successes, a.n - a.successes]])
+    assume((table.sum(0) > 0).all())
+    ref = scipy.stats.chi2_contingency(table, correction=correction)
+    got = chi_square(a, b, correction=correction)
+    assert got.statistic == pytest.approx(ref.statistic, rel=1e-9, abs=1e-12)
+    assert got.p_value == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+    assert got.estimate == pytest.approx(b.mean - a.mean, abs=1e-15)
+
+
+@pytest.mark.parametrize("alpha", [0, 1, 1.5, -0.1, math.nan])
+def test_alpha_outside_unit_interval(alpha: float) -> None:
+    pa, pb = PropStats(100, 10), PropStats(100, 12)
+    for fn in (ztest_proportions, fisher_exact, chi_square):
+        with pytest.raises(InvalidArgumentError, match="alpha"):
+            fn(pa, pb, alpha=alpha)
+
+
+def test_wrong_arm_type() -> None:
+    with pytest.raises(InvalidArgumentError, match="PropStats"):
+        ztest_proportions(MeanStats(10, 10, 20), MeanStats(10, 12, 25))  # type: ignore[arg-type]
+
+
+def test_degenerate_proportions() -> None:
+    z = ztest_proportions(PropStats(100, 0), PropStats(100, 0))
+    assert z.p_value == 1.0 and z.ci_low == z.ci_high == 0.0 and z.note
+    f = fisher_exact(PropStats(100, 0), PropStats(100, 0))
+    assert f.p_value == 1.0 and f.note
+    rel = ztest_proportions(PropStats(100, 0), PropStats(100, 3), relative=True)
+    assert math.isnan(rel.estimate) and "undefined" in (rel.note or "")
+
+
+@pytest.mark.parametrize("n", [1000, 10000])
+def test_ztest_rare_events(n: int) -> None:
+    rng, sims, rate = np.random.default_rng(7 + n), 4000, 0.02
+    xc, xt = rng.binomial(n, rate, sims), rng.binomial(n, rate, sims)
+    aa = _ztest_core(xc, n, xt, n, alpha=ALPHA)
+    xt2 = rng.binomial(n, rate * 1.2, sims)
+    eff = _ztest_core(xc, n, xt2, n, alpha=ALPHA)
+    true = rate * 0.2
+    cover = np.mean((eff.ci_low <= true) & (true <= eff.ci_high))
+    assert_calibrated(
+        f"ztest rate 2% n={n}", float(np.mean(aa.p_value < ALPHA)), float(cover), sims
+    )
+
+
+@pytest.mark.parametrize(("n", "rate"), [(30, 0.3), (1000, 0.02)])
+def test_fisher_is_conservative(n: int, rate: float) -> None:
+    # Fisher conditions on both margins: its FPR is at most alpha (often well below).
+    rng, sims = np.random.default_rng(11 + n), 3000
+    xc, xt = rng.binomial(n, rate, sims), rng.binomial(n, rate, sims)
+    cache: dict[tuple[int, int], tuple[float, float, float]] = {}
+    hits, covered = 0, 0
+    for a, b in zip(xc.tolist(), xt.tolist(), strict=True):
+        if (a, b) not in cache:
+            r = fisher_exact(PropStats(n, a), PropStats(n, b))
+            cache[(a, b)] = (r.p_value, r.ci_low, r.ci_high)
+        p, lo, hi = cache[(a, b)]
+        hits += p < ALPHA
+        covered += lo <= 0 <= hi
+    assert_calibrated(
+        f"fisher n={n} rate={rate}", hits / sims, covered / sims, sims, conservative=True
+    )

@@ -1,0 +1,81 @@
+"""mSPRT always-valid inference: the scalar equals the array engine; peeking calibration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import MeanStats, sequential
+from promptab_nb.stats.means import _compare_core
+from promptab_nb.stats.sequential import _best_ratio, _msprt_core
+
+from ._calibration import ALPHA
+
+
+def test_sequential_scalar_matches_core() -> None:
+    rng = np.random.default_rng(0)
+    a, b = (
+        MeanStats.from_values(rng.normal(size=500)),
+        MeanStats.from_values(rng.normal(0.2, 1, size=500)),
+    )
+    r = sequential(a, b)
+    tau2 = _best_ratio(ALPHA) * (a.var + b.var) / 1000
+    p, half, _ = _msprt_core(b.mean - a.mean, a.var / 500 + b.var / 500, tau2, ALPHA)
+    assert r.p_value == pytest.approx(float(p)) and r.ci_high - r.estimate == pytest.approx(
+        float(half)
+    )
+
+
+@pytest.mark.parametrize("alpha", [0, 1, 1.5, -0.1, math.nan])
+def test_alpha_outside_unit_interval(alpha: float) -> None:
+    with pytest.raises(InvalidArgumentError, match="alpha"):
+        sequential(MeanStats(10, 10, 20), MeanStats(10, 12, 25), alpha=alpha)
+
+
+def test_zero_variance_both_arms_equal_means() -> None:
+    r = sequential(MeanStats(5, 10.0, 20.0), MeanStats(8, 16.0, 32.0))  # all values 2
+    assert r.p_value == 1.0 and r.estimate == 0.0
+    assert r.ci_low == r.ci_high == 0.0
+    assert r.note and "zero variance" in r.note
+
+
+def test_confidence_sequence_is_wider_than_fixed_interval() -> None:
+    from promptab_nb.stats import welch
+
+    rng = np.random.default_rng(17)
+    a = MeanStats.from_values(rng.normal(size=1000))
+    b = MeanStats.from_values(rng.normal(0.1, 1, size=1000))
+    seq, fixed = sequential(a, b), welch(a, b)
+    assert seq.estimate == pytest.approx(fixed.estimate, rel=1e-12)
+    assert seq.ci_high - seq.ci_low > fixed.ci_high - fixed.ci_low
+    assert seq.p_value >= fixed.p_value
+
+
+@pytest.mark.parametrize("kind", ["lognormal", "proportion"])
+def test_sequential_14_looks(kind: str) -> None:
+    # 14 daily looks at cumulative data; reject at the first look with p < alpha.
+    rng, sims, per_day, looks = np.random.default_rng(14), 2000, 200, 14
+    if kind == "lognormal":
+        draw = lambda: rng.lognormal(0.0, 1.0, size=(sims, looks, per_day))  # noqa: E731
+    else:
+        draw = lambda: rng.binomial(1, 0.1, size=(sims, looks, per_day)).astype(float)  # noqa: E731
+    c, t = draw(), draw()
+    n = per_day * np.arange(1, looks + 1)
+    sc, st = c.sum(2).cumsum(1), t.sum(2).cumsum(1)
+    ssc, sst = (c * c).sum(2).cumsum(1), (t * t).sum(2).cumsum(1)
+    mc, vc = sc / n, (ssc - sc * sc / n) / (n - 1)
+    mt, vt = st / n, (sst - st * st / n) / (n - 1)
+    tau2 = _best_ratio(ALPHA) * (vc + vt) / 1000
+    p, half, _ = _msprt_core(mt - mc, vc / n + vt / n, tau2, ALPHA)
+    fpr = float(np.mean((p < ALPHA).any(axis=1)))
+    covered = float(np.mean(((mt - mc - half <= 0) & (mt - mc + half >= 0)).all(axis=1)))
+    naive = _compare_core(mc, vc, n, mt, vt, n, alpha=ALPHA, relative=False)
+    naive_fpr = float(np.mean((naive.p_value < ALPHA).any(axis=1)))
+    print(f"sequential {kind}: FPR {fpr:.4f} over 14 looks (naive Welch peeking: {naive_fpr:.4f}), "
+          f"sequence coverage {covered:.4f}")  # fmt: skip
+    assert fpr <= ALPHA
+    assert covered >= 1 - ALPHA
+    assert naive_fpr > 2 * ALPHA  # the problem it solves
