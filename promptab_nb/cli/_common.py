@@ -20,7 +20,7 @@ EXIT_USAGE = 2
 EXIT_REGRESSION = 3
 
 
-class _Usage(PromptabError):
+class UsageError(PromptabError):
     """A command-line mistake the parser cannot see (e.g. a malformed --variants)."""
 
 
@@ -59,7 +59,9 @@ def pairs(text: str, what: str) -> dict[str, str]:
     for part in (p.strip() for p in text.split(",")):
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise _Usage(f"{what} == {text!r}: expected KEY=VALUE pairs, e.g. control=v1,test=v2")
+            raise UsageError(
+                f"{what} == {text!r}: expected KEY=VALUE pairs, e.g. control=v1,test=v2"
+            )
         out[key.strip()] = value.strip()
     return out
 
@@ -70,7 +72,7 @@ def names(text: str | None) -> list[str] | None:
         return None
     items = [x.strip() for x in text.split(",") if x.strip()]
     if not items:
-        raise _Usage(f"empty list {text!r}; give comma-separated names")
+        raise UsageError(f"empty list {text!r}; give comma-separated names")
     return items
 
 

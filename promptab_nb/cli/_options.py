@@ -25,9 +25,17 @@ from ..options import (
     UNITS,
     AnalysisOptions,
 )
-from ._common import _Usage, names
+from ._common import UsageError, names
 
-__all__ = ["FLAGS", "NOT_ON_CLI", "add_analysis_flags", "flag_name", "options_from_args"]
+__all__ = [
+    "FLAGS",
+    "NOT_ON_CLI",
+    "Flag",
+    "add_analysis_flags",
+    "flag_name",
+    "given_options",
+    "options_from_args",
+]
 
 _DEFAULTS = AnalysisOptions()
 
@@ -39,7 +47,7 @@ def _number(flag: str) -> Callable[[str], float]:
         except ValueError:
             value = math.nan
         if math.isnan(value):
-            raise _Usage(f"{flag} == {text!r}: expected a number")
+            raise UsageError(f"{flag} == {text!r}: expected a number")
         return value
 
     return parse
@@ -50,7 +58,7 @@ def _percentiles(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(p) for p in parts)
     except ValueError as err:
-        raise _Usage(f"--winsorize == {text!r}: expected LO,HI percentiles, e.g. 1,99") from err
+        raise UsageError(f"--winsorize == {text!r}: expected LO,HI percentiles, e.g. 1,99") from err
     return lo, hi
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._format import num, pval
-from ._common import EXIT_OK, EXIT_REGRESSION, _Usage, jsonable
+from ._common import EXIT_OK, EXIT_REGRESSION, UsageError, jsonable
 
 if TYPE_CHECKING:
     from ..results import ArmRow, ExperimentResult
@@ -24,7 +24,7 @@ def print_result(res: ExperimentResult) -> None:
 def regressions(res: ExperimentResult, metric: str) -> list[ArmRow]:
     """``res.regressions(metric)``, with an unknown metric named as ``--fail-on-regression``'s."""
     if metric not in {m.name for m in res.metrics}:
-        raise _Usage(
+        raise UsageError(
             f"--fail-on-regression {metric!r} is not among the analysed metrics "
             f"({', '.join(x.name for x in res.metrics)})"
         )

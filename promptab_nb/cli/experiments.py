@@ -10,7 +10,7 @@ from typing import Any
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
-    _Usage,
+    UsageError,
     add_command,
     jsonable,
     names,
@@ -130,7 +130,7 @@ def _split(text: str | None) -> list[float] | None:
     try:
         return [float(x) for x in text.split(",")]
     except ValueError as err:
-        raise _Usage(f"--split == {text!r}: expected percentages like 50,50") from err
+        raise UsageError(f"--split == {text!r}: expected percentages like 50,50") from err
 
 
 def cmd_create(args: argparse.Namespace) -> int:

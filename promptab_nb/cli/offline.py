@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import EXIT_OK, _Usage, add_command, jsonable, names, open_workspace, progress
+from ._common import EXIT_OK, UsageError, add_command, jsonable, names, open_workspace, progress
 
 if TYPE_CHECKING:
     from ..offline import Dataset
@@ -57,7 +57,7 @@ def _dataset(path: Path) -> Dataset:
         return offline.Dataset.from_csv(path)
     if suffix in (".jsonl", ".ndjson"):
         return offline.Dataset.from_jsonl(path)
-    raise _Usage(f"dataset {path}: unknown format {suffix or '(none)'}; use .csv or .jsonl")
+    raise UsageError(f"dataset {path}: unknown format {suffix or '(none)'}; use .csv or .jsonl")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -65,12 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..workspace import Workspace
 
     if args.model != "demo":
-        raise _Usage(
+        raise UsageError(
             f"--model {args.model!r}: the command line runs only the offline 'demo' model; "
             "use pab.offline.openai_compatible(...) from Python for a real model"
         )
     if len(args.prompts) < 2:
-        raise _Usage("--prompts needs two or more prompt files (the baseline first)")
+        raise UsageError("--prompts needs two or more prompt files (the baseline first)")
     dataset = _dataset(Path(args.dataset))
     versions = [(args.name, Path(f).read_text(encoding="utf-8")) for f in args.prompts]
     ws = open_workspace(args.workspace, create=True) if args.workspace else Workspace()

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from ._common import EXIT_OK, _Usage, add_command, jsonable, names, pairs, progress
+from ._common import EXIT_OK, UsageError, add_command, jsonable, names, pairs, progress
 
 __all__ = ["register"]
 
@@ -65,7 +65,7 @@ def _effects(items: list[str]) -> dict[str, dict[str, float]]:
         except ValueError:
             number = math.nan
         if not sep or not dot or not variant or not metric or math.isnan(number):
-            raise _Usage(
+            raise UsageError(
                 f"--effect {item!r}: expected VARIANT.METRIC=NUMBER, e.g. test.latency=0.92"
             )
         effects.setdefault(variant, {})[metric] = number
@@ -154,7 +154,7 @@ def _sizes(text: str) -> int | list[int]:
     try:
         sizes = [int(x) for x in names(text) or []]
     except ValueError as err:
-        raise _Usage(f"--n-per-arm == {text!r}: expected integers like 500,1000") from err
+        raise UsageError(f"--n-per-arm == {text!r}: expected integers like 500,1000") from err
     return sizes[0] if len(sizes) == 1 else sizes
 
 
