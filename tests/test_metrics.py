@@ -1,0 +1,86 @@
+"""Metric definitions: validation that names the argument, kinds, resolve() and the built-ins."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import promptab_nb as pab
+from promptab_nb import schema
+from promptab_nb.metrics import BUILTIN, DEFAULT, QUANTILES, Metric, resolve
+
+
+def test_defaults_and_kind() -> None:
+    m = Metric("tok", "input_tokens")
+    assert (m.agg, m.source, m.direction, m.unit, m.label) == (
+        "sum",
+        "generations",
+        "lower",
+        "",
+        "",
+    )
+    assert m.kind == "mean" and m.description == "tok"
+    assert Metric("err", "is_error", "rate").kind == "ratio"
+    for agg in QUANTILES:
+        assert Metric("lat", "latency_s", agg).kind == "quantile"  # type: ignore[arg-type]
+    assert Metric("n", "uuid", "count").kind == "mean"
+    assert Metric("x", "latency_s", label="mean latency").description == "mean latency"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.name = "other"  # type: ignore[misc]
+    assert pab.Metric is Metric
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"column": "cost_usd", "source": "events"}, "source"),
+        ({"column": "cost_usd", "agg": "median"}, "agg"),
+        ({"column": "cost_usd", "direction": "up"}, "direction"),
+        ({"column": "price"}, "column 'price' is not in generations"),
+        ({"column": "latency_s", "agg": "rate"}, "agg='rate' needs a boolean column"),
+        ({"column": "cost_usd", "source": "evaluations"}, "is not in evaluations"),
+    ],
+)
+def test_invalid_metric_names_the_argument(kwargs: dict[str, str], match: str) -> None:
+    with pytest.raises(pab.InvalidArgumentError, match=match):
+        Metric("m", **kwargs)  # type: ignore[arg-type]
+
+
+def test_builtins_are_valid_and_named_by_key() -> None:
+    assert set(DEFAULT) <= set(BUILTIN)
+    for name, m in BUILTIN.items():
+        assert m.name == name
+        assert m.column in schema.columns(m.source)
+        assert m.label  # shown in tables and the report
+    assert BUILTIN["pass_rate"].source == "evaluations"
+    assert BUILTIN["pass_rate"].direction == "higher" and BUILTIN["cost"].direction == "lower"
+    assert (BUILTIN["cost"].unit, BUILTIN["latency"].unit, BUILTIN["error_rate"].unit) == (
+        "USD",
+        "s",
+        "%",
+    )
+    assert BUILTIN["latency_p95"].kind == "quantile"
+
+
+def test_resolve() -> None:
+    assert [m.name for m in resolve(None)] == list(DEFAULT)
+    assert resolve("cost") == [BUILTIN["cost"]]
+    custom = Metric("tok", "input_tokens")
+    assert resolve(custom) == [custom]
+    assert resolve(["latency", custom]) == [BUILTIN["latency"], custom]
+    assert resolve(("cost",)) == [BUILTIN["cost"]]
+
+
+@pytest.mark.parametrize(
+    ("metrics", "match"),
+    [
+        (["latency", "speed"], "unknown metric 'speed'; built-in metrics: cost, latency"),
+        ([3], "unknown metric 3"),
+        (["cost", Metric("cost", "cost_usd")], "duplicate names"),
+        ([], "metrics is empty"),
+    ],
+)
+def test_resolve_errors(metrics: list[object], match: str) -> None:
+    with pytest.raises(pab.InvalidArgumentError, match=match):
+        resolve(metrics)  # type: ignore[arg-type]
