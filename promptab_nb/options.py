@@ -210,7 +210,7 @@ class AnalysisOptions:
         if metrics is not None:
             args.append("[" + ", ".join(_metric_code(m) for m in metrics) + "]")
         args += [f"{k}={_value_code(v)}" for k, v in opts.items()]
-        return _call(call, args)
+        return call_code(call, args)
 
 
 def _metric_code(m: str | Metric) -> str:
@@ -230,7 +230,8 @@ def _value_code(value: Any) -> str:
     return repr(value)
 
 
-def _call(head: str, args: list[str]) -> str:
+def call_code(head: str, args: list[str]) -> str:
+    """``head(arg, ...)`` on one line, or one argument per line past 88 characters."""
     one = f"{head}({', '.join(args)})"
     if len(one) <= 88:
         return one

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._html import Markup, el
+from ..options import call_code
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -48,18 +49,10 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
             args.append(f"split={[round(s, 6) for s in exp.split.values()]!r}")
     if exp is not None and exp.unit != "user":
         args.append(f"unit={exp.unit!r}")
-    lines.append(_call("exp = ws.create_experiment", args))
+    lines.append(call_code("exp = ws.create_experiment", args))
     lines.append(res.options.to_code("res = exp.analyze", exp=exp))
     lines.append('pab.report.write(res, "report.html", ws=ws)')
     return "\n".join(lines) + "\n"
-
-
-def _call(head: str, args: list[str]) -> str:
-    # Wrapped as AnalysisOptions.to_code wraps the analyze call, so the two lines look alike.
-    one = f"{head}({', '.join(args)})"
-    if len(one) <= 88:
-        return one
-    return head + "(\n" + "".join(f"    {a},\n" for a in args) + ")"
 
 
 def code_section(res: ExperimentResult, exp: Experiment | None) -> Markup:
