@@ -204,9 +204,8 @@ class AnalysisOptions:
         opts = self.non_defaults()
         args = []
         metrics = opts.pop("metrics", None)
-        if exp is not None:
-            if opts.get("unit") == exp.unit:
-                opts.pop("unit")
+        if exp is not None and opts.get("unit") == exp.unit:
+            opts.pop("unit")
         if metrics is not None:
             args.append("[" + ", ".join(_metric_code(m) for m in metrics) + "]")
         args += [f"{k}={_value_code(v)}" for k, v in opts.items()]
