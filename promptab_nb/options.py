@@ -107,11 +107,17 @@ class AnalysisOptions:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if self.metrics is not None:
-            from .metrics import resolve
+            from .metrics import Metric, resolve
 
-            given = [self.metrics] if isinstance(self.metrics, str) else list(self.metrics)
-            if not isinstance(self.metrics, str | Sequence):
+            if isinstance(self.metrics, str | Metric):
                 given = [self.metrics]
+            elif isinstance(self.metrics, Sequence):
+                given = list(self.metrics)
+            else:
+                raise InvalidArgumentError(
+                    f"metrics == {self.metrics!r}, must be a metric name, a pab.Metric or a "
+                    "list of them"
+                )
             resolve(given)  # unknown names, duplicates and an empty list fail here
             set_(self, "metrics", tuple(given))
         if self.unit is not None:

@@ -162,3 +162,10 @@ def test_to_code_round_trips_through_eval(exp: Any, kwargs: dict[str, Any]) -> N
 def test_to_code_leaves_out_the_experiments_own_unit(exp: Any) -> None:
     assert AnalysisOptions(unit="user").to_code(exp=exp) == "exp.analyze()"
     assert AnalysisOptions(unit="request").to_code(exp=exp) == "exp.analyze(unit='request')"
+
+
+def test_one_metric_object_or_a_bad_type() -> None:
+    tok = pab.Metric("tok", "input_tokens")
+    assert AnalysisOptions(metrics=tok).metrics == (tok,)
+    with pytest.raises(pab.InvalidArgumentError, match="metrics == 5"):
+        AnalysisOptions(metrics=5)  # type: ignore[arg-type]
