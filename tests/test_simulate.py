@@ -376,6 +376,13 @@ def test_studies_are_reproducible_and_render() -> None:
         assert len(res.to_pandas()) >= 2
         fig = res.plot()
         assert fig.axes and fig.axes[0].get_xlabel()
+    assert list(a.to_pandas().columns) == ["quantity", "value", "mc_se", "target"]
+    assert list(p1.to_pandas().columns) == ["n_per_arm", "power", "mc_se"]
+    assert list(k.to_pandas().columns) == ["procedure", "rejection_rate", "mc_se"]
+    assert k.to_polars().height == 3
+    # The terminal shows the same table as the notebook, caption first.
+    assert repr(p1).splitlines()[2].split() == ["users", "per", "arm", "power", "Monte-Carlo", "SE"]
+    assert str(a).startswith("A/A study — latency") and "false-positive rate" in str(a)
 
 
 def test_from_experiment_replays_the_control_arm() -> None:

@@ -161,6 +161,12 @@ def test_verdict_side_by_side_and_live_plan(ws) -> None:
     assert plan.plan == ref and plan.shrunk.n_total > plan.plan.n_total
     assert "shrink" in plan.note and f"{ref.days} day" in repr(plan)
     assert "<table" in plan._repr_html_() and len(plan.to_pandas()) == 2
+    assert list(plan.to_pandas().columns) == ["scenario", "effect", "n_control", "n_treatment",
+                                              "n_total", "days"]  # fmt: skip
+    assert plan.summary() in repr(plan) and plan.note in repr(plan)
+    text = repr(comp)
+    assert text.startswith("Paired comparison vs t@v1: 100 items") and comp.headline() in text
+    assert "A/A diff CI" in comp._repr_html_() and "A/A diff CI" not in text  # narrow terminal
     with pytest.raises(InvalidArgumentError, match="split == 100"):
         run.plan_live("exact", daily_users=1000, split=100)
 
