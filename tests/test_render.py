@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import promptab_nb as pab
-from promptab_nb._render import Note, Rendered, Table
 from promptab_nb._experiment_registry import ExperimentList
+from promptab_nb._render import Note, Rendered, Table
 from promptab_nb.loaders._report import FileReport, LoadReport
 from promptab_nb.offline import Dataset
 from promptab_nb.offline.compare import LivePlan, OfflineComparison
