@@ -17,9 +17,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m promptab_nb.cli demo --data data --out reports/demo.html
 
-# Unit tests in parallel, then the browser/Spark tests (they start servers), then the notebooks.
+# Type check, unit tests (doctests included) in parallel, then the browser/Spark tests (they start
+# servers), then the notebooks.
 test: $(STAMP)
 	bash scripts/test_setup.sh
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q -n 2 -m "not browser and not spark" tests
 	$(BIN)/python -m pytest -q -m "browser or spark" tests
 	$(BIN)/python -m pytest -q --nbval-lax notebooks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +94,7 @@ class ExperimentList(Rendered):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Experiment]:
         return iter(self.items)
 
     def __getitem__(self, i: int) -> Experiment:
@@ -207,7 +207,7 @@ def create_experiment(
                     f"experiment {running[0]!r} is already running on prompt {prompt_name!r}; "
                     f"conclude or stop it first (ws.experiment({running[0]!r}).stop())"
                 )
-        new_id = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchone()[0]
+        (new_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchall()[0]
         con.execute(
             """INSERT INTO experiments (id, name, prompt_name, flag_key, variants, unit, metrics,
                    rollout, status, created_at, ends_at)

@@ -57,13 +57,14 @@ def pval(p: float | None) -> str:
 
 
 def is_missing(x: object) -> bool:
-    """True for ``None``, NaN (float or numpy) and pandas' missing markers."""
+    """True for ``None``, NaN (float or numpy), ``pd.NaT`` and ``pd.NA``."""
     if x is None:
         return True
     try:
-        return bool(x != x)  # NaN is the only value not equal to itself
+        return bool(x != x)  # NaN and NaT are the only values not equal to themselves
     except (TypeError, ValueError):
-        return False
+        # pd.NA compares to NA, whose truth value raises; arrays are not one missing value.
+        return type(x).__name__ == "NAType"
 
 
 def arm_label(variant: str, control: str) -> str:

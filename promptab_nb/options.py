@@ -109,10 +109,12 @@ class AnalysisOptions:
         if self.metrics is not None:
             from .metrics import Metric, resolve
 
-            if isinstance(self.metrics, str | Metric):
-                given = [self.metrics]
-            elif isinstance(self.metrics, Sequence):
-                given = list(self.metrics)
+            value: object = self.metrics
+            given: list[str | Metric]
+            if isinstance(value, str | Metric):
+                given = [value]
+            elif isinstance(value, Sequence):
+                given = list(value)
             else:
                 raise InvalidArgumentError(
                     f"metrics == {self.metrics!r}, must be a metric name, a pab.Metric or a "

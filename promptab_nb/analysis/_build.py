@@ -14,7 +14,7 @@ from ..stats.guards import MIN_UNITS_PER_ARM, guard
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
-    from ..options import AnalysisOptions
+    from ..options import AnalysisOptions, Correction
     from .estimators import Arm, Estimator
 
 NAN = math.nan
@@ -176,7 +176,7 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
     return rows
 
 
-def _apply_correction(rows: list[dict[str, Any]], correction: str | None) -> None:
+def _apply_correction(rows: list[dict[str, Any]], correction: Correction | None) -> None:
     if correction is None:
         return
     idx = [i for i, r in enumerate(rows) if not r["is_control"] and r["p_value"] == r["p_value"]]

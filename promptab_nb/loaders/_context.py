@@ -186,7 +186,7 @@ class LoadContext:
             self._dir = None
 
 
-class _Names(dict):  # type: ignore[type-arg]
+class _Names(dict[str, str]):
     def __init__(self, ctx: LoadContext) -> None:
         super().__init__()
         self.ctx = ctx

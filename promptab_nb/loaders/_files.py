@@ -145,7 +145,7 @@ def check_text(path: Path, compression: str | None) -> None:
         if compression == "zstd":
             return  # no zstd module in the standard library; DuckDB checks the text itself
         opener = gzip.open if compression == "gzip" else open
-        with opener(path, "rb") as fh:  # type: ignore[operator]
+        with opener(path, "rb") as fh:
             head = fh.read(1 << 16)
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot read ({err}). Is the file complete?") from err

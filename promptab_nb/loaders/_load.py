@@ -126,9 +126,9 @@ class wrap_errors:  # noqa: N801 - used as a context manager, reads like a funct
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, typ: type[BaseException] | None, err: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, typ: type[BaseException] | None, err: BaseException | None, tb: Any) -> None:
         if err is None or isinstance(err, PromptabError) or not isinstance(err, Exception):
-            return False
+            return  # nothing to translate: the exception (if any) propagates unchanged
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         if isinstance(err, duckdb.Error):
             raise DataError(

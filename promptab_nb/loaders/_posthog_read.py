@@ -160,12 +160,12 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
     by_name: dict[str, str] = {}
     flat: dict[str, str] = {}
-    for col in header:
-        name = col[2:] if col.startswith("*.") else col
+    for column in header:
+        name = column[2:] if column.startswith("*.") else column
         if name.startswith("properties.") and len(name) > len("properties."):
-            flat.setdefault(name[len("properties.") :], col)
+            flat.setdefault(name[len("properties.") :], column)
         else:
-            by_name.setdefault(name, col)
+            by_name.setdefault(name, column)
     present = set(by_name) | ({"properties"} if flat else set())
     _require(path, present)
     params: dict[str, object] = {}
@@ -174,9 +174,9 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     else:
         # Property names are data: they travel as parameters, the columns through ident().
         pairs = []
-        for i, (prop, col) in enumerate(flat.items()):
+        for i, (prop, column) in enumerate(flat.items()):
             params[f"k{i}"] = prop
-            pairs.append(f"$k{i}, {ident(col, header)}")
+            pairs.append(f"$k{i}, {ident(column, header)}")
         props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
 
     def col(name: str) -> str:

@@ -88,10 +88,10 @@ def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
     import csv
     import io
 
-    row = con.execute(
+    rows = con.execute(
         f"SELECT line FROM {_TEXT_LINES}) LIMIT 1", _reader_params(path, compression)
     ).fetchall()
-    row = row[0] if row else None
+    row = rows[0] if rows else None
     if row is None or not (row[0] or "").strip():
         raise DataError(f"{path}: the file is empty (no header line). Export it again.")
     names = next(csv.reader(io.StringIO(row[0].lstrip("\ufeff"))))

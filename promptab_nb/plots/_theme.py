@@ -63,7 +63,7 @@ THEME: dict[str, Any] = {
 @contextmanager
 def theme() -> Iterator[None]:
     """The promptab rc settings, for the duration of the block only (every figure is built in one)."""
-    with mpl.rc_context(THEME):
+    with mpl.rc_context(THEME):  # type: ignore[arg-type]  # stubs list every rc key as a Literal
         yield
 
 

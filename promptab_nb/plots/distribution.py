@@ -130,7 +130,7 @@ def distribution(
                 weights = np.full(v.size, 1.0 / v.size) if v.size else None
                 ax.hist(
                     v,
-                    bins=edges,
+                    bins=list(edges),
                     weights=weights,
                     histtype="step",
                     lw=1.6,

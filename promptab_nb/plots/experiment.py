@@ -183,7 +183,7 @@ def forest(
         axes[0].set_title(
             f"{result.experiment}: difference vs {control} ({_level_text(result.level)})"
         )
-        return axes[0].figure  # type: ignore[return-value]
+        return axes[0].figure
 
 
 # -- means ----------------------------------------------------------------------------------------

@@ -274,16 +274,17 @@ def power(
     check(effect, "effect", gt=-1)
     if src.binary:
         check(src.mean + effect, "baseline + effect", gt=0, lt=1)
-    sizes = [n_per_arm] if np.ndim(n_per_arm) == 0 else list(n_per_arm)  # type: ignore[arg-type]
-    if not sizes:
+    given = np.atleast_1d(np.asarray(n_per_arm, dtype=object)).tolist()
+    if not given:
         raise InvalidArgumentError("n_per_arm is empty; pass a size or a list of sizes")
-    for i, n in enumerate(sizes):
+    for i, n in enumerate(given):
         check(n, f"n_per_arm[{i}]" if np.ndim(n_per_arm) else "n_per_arm", ge=2, integer=True)
+    sizes = [int(n) for n in given]
     _check_common(n_sims, alpha)
     rng, seed_value = _rng(seed)
     powers = []
     with _bar(len(sizes) * int(n_sims), progress, "power study") as bar:
-        for n in (int(x) for x in sizes):
+        for n in sizes:
             bounds = np.array([n])
             rejected = 0
             batch = src.batch(n)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from .. import _html
+from .._experiment_registry import create_experiment
 from .._format import num
 from ..errors import PromptabError
-from .._experiment_registry import create_experiment
 from ..metrics import BUILTIN, DEFAULT
 from ..options import UNITS, AnalysisOptions
 from ._common import LABEL, _Widget, code_box, frame, message, py, status

@@ -147,7 +147,12 @@ def test_cuped_plain_arm_is_the_unadjusted_outcome(loaded) -> None:
 def test_small_arms_have_no_statistics(tmp_path) -> None:
     from _events import FLAG, expo, gen, write
 
-    events = [expo("u1", "control"), gen("u1", cost=1.0), expo("u2", "test"), gen("u2", cost=2.0)]
+    events = [
+        expo("e1", "u1", 0, "control"),
+        gen("g1", "u1", 1, cost=1.0),
+        expo("e2", "u2", 0, "test"),
+        gen("g2", "u2", 1, cost=2.0),
+    ]
     ws = pab.Workspace()
     ws.load_posthog(write(events, tmp_path)["jsonl"], progress=False)
     exp = ws.create_experiment("x", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
