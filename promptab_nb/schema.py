@@ -6,10 +6,17 @@ Timestamps are UTC ``TIMESTAMPTZ``; latency is seconds, cost USD. ``SCHEMA_VERSI
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Columns added after version 1: (table, column, type). A version-1 file gets them when it is
+# opened (``ALTER TABLE ... ADD COLUMN``), so old workspaces keep working.
+ADDED_COLUMNS: list[tuple[str, str, str]] = [
+    ("experiments", "assigned_by", "VARCHAR"),
+    ("experiments", "design", "JSON"),
+]
 
 # Event tables have no PRIMARY KEY on uuid: the loaders keep uuids unique (see
-# ``loaders._common.insert_by_uuid``), and an index cost more than the rest of a load. Workspaces
+# ``loaders._commit.insert_by_uuid``), and an index cost more than the rest of a load. Workspaces
 # created with the index (before this change) open and load the same way, and older promptab_nb
 # versions read the new files, so the schema version is unchanged.
 
@@ -96,6 +103,18 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("concluded_at", "TIMESTAMPTZ"),
         ("winner", "VARCHAR"),
         ("notes", "VARCHAR"),
+        # where each unit's arm comes from: "flag", "version" or "arm"
+        ("assigned_by", "VARCHAR"),
+        # the decision design: goal metric, guardrails with margins, MDE (issue-18 decision layer)
+        ("design", "JSON"),
+    ],
+    # Changes to an experiment's design after it started, with their time (shown in the report).
+    "experiment_changes": [
+        ("experiment_id", "INTEGER"),
+        ("changed_at", "TIMESTAMPTZ"),
+        ("field", "VARCHAR"),
+        ("old", "JSON"),
+        ("new", "JSON"),
     ],
     "prompts": [
         ("prompt_name", "VARCHAR"),

@@ -94,10 +94,19 @@ class Workspace:
         with self.transaction():
             for table in schema.TABLES:
                 self.con.execute(schema.ddl(table))
+            for table, column, type_ in schema.ADDED_COLUMNS:
+                self.con.execute(
+                    f"ALTER TABLE {ident(table)} ADD COLUMN IF NOT EXISTS {ident(column)} {type_}"
+                )
             row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 self.con.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", [str(schema.SCHEMA_VERSION)]
+                )
+            elif int(row[0]) < schema.SCHEMA_VERSION:
+                self.con.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    [str(schema.SCHEMA_VERSION)],
                 )
             elif int(row[0]) > schema.SCHEMA_VERSION:
                 raise DataError(

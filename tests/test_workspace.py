@@ -187,3 +187,24 @@ def test_bad_rows_go_to_rejects_and_the_rest_loads(tmp_path) -> None:
 def test_repr_is_cheap_and_informative() -> None:
     ws = pab.Workspace()
     assert repr(ws).startswith("Workspace(:memory:")
+
+
+def test_a_version_1_file_gets_the_new_columns(tmp_path) -> None:
+    import duckdb
+
+    from promptab_nb import schema
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    old = [(c, t) for c, t in schema.TABLES["experiments"] if c not in ("assigned_by", "design")]
+    con.execute(f"CREATE TABLE experiments ({', '.join(f'{c} {t}' for c, t in old)})")
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.close()
+    with pab.Workspace(path) as ws:
+        cols = ws.table("experiments").columns
+        assert {"assigned_by", "design"} <= set(cols)
+        exp = ws.create_experiment("x", "p", {"control": "v1", "test": "v2"})
+        assert ws.experiment("x") == exp
+        version = ws.sql("SELECT value FROM meta WHERE key = 'schema_version'").iloc[0, 0]
+        assert version == str(schema.SCHEMA_VERSION)
