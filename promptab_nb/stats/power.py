@@ -86,8 +86,16 @@ def _design(
     return _Design(kind, baseline, sd, relative, alpha, alternative, share_c, share_t, int(arms))
 
 
-def _abs_effect(d: _Design, mde: float) -> float:
-    return abs(mde * d.baseline) if d.relative else abs(mde)  # type: ignore[operator]
+def _effect(d: _Design, mde: float) -> float:
+    """The effect as treatment − control in the metric's unit, with its sign: a one-sided
+    alternative fixes the sign, a two-sided one keeps the sign of ``mde`` (a proportion's
+    variance, hence the power, differs between a rise and a fall of the same size)."""
+    e = mde * d.baseline if d.relative else mde  # type: ignore[operator]
+    if d.alternative == "less":
+        return -abs(e)
+    if d.alternative == "greater":
+        return abs(e)
+    return e
 
 
 def _power(d: _Design, mde: float, n_total: float) -> float:
@@ -97,13 +105,13 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
     n_c, n_t = n_total * d.share_c, n_total * d.share_t
     alpha = d.alpha / (d.arms - 1)
     two = d.alternative == "two-sided"
-    effect = _abs_effect(d, mde)
+    effect = _effect(d, mde)
     if d.kind == "mean":
         v = d.sd**2  # type: ignore[operator]
         sc, st = v / n_c, v / n_t
         scale = math.sqrt(sc + st)
         df = (sc + st) ** 2 / (sc**2 / (n_c - 1) + st**2 / (n_t - 1))
-        nc = effect / scale
+        nc = abs(effect) / scale
         crit = scipy.stats.t.ppf(1 - alpha / 2 if two else 1 - alpha, df)
         out = scipy.stats.nct.sf(crit, df, nc)
         if two:
@@ -112,7 +120,7 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
             out += 0.0 if math.isnan(far) else far
         return float(out)
     p1 = d.baseline
-    p2 = p1 + effect if d.alternative != "less" else p1 - effect  # type: ignore[operator]
+    p2 = p1 + effect  # type: ignore[operator]
     if not 0 < p2 < 1:
         return 1.0
     pbar = (n_c * p1 + n_t * p2) / (n_c + n_t)  # type: ignore[operator]
@@ -144,7 +152,8 @@ def power(
         for relative effects.
     mde
         Effect to detect: absolute (metric unit, or fraction for rates) or, with ``relative``,
-        a relative lift (0.05 = +5 %).
+        a relative lift (0.05 = +5 %). Its sign matters for proportions: ``-0.01`` plans for a
+        drop (e.g. a lower error rate), whose variance differs from a rise's.
     n_total
         Units in the experiment, all arms together.
     sd

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import scipy.stats
 from hypothesis import assume, given
@@ -86,3 +87,29 @@ def test_plan_inputs() -> None:
         plan(None, mde=0.1, daily_units=10)
     with pytest.raises(InvalidArgumentError, match="split"):
         plan(0.1, mde=0.1, daily_units=10, arms=3, split=0.6)
+
+
+# -- the sign of a proportion's effect (issue 18) -------------------------------------------------
+def _pooled_n(p1: float, p2: float, alpha: float, power: float) -> float:
+    """Units per arm by the pooled normal formula (Fleiss, no continuity correction), by hand."""
+    za, zb = scipy.stats.norm.ppf(1 - alpha / 2), scipy.stats.norm.ppf(power)
+    pbar = (p1 + p2) / 2
+    top = za * np.sqrt(2 * pbar * (1 - pbar)) + zb * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return float(top**2 / (p2 - p1) ** 2)
+
+
+@pytest.mark.parametrize(
+    ("p1", "effect"), [(0.34, -0.051), (0.2, -0.03), (0.05, -0.01), (0.2, 0.03)]
+)
+def test_sample_size_of_a_drop_uses_the_lower_rate(p1: float, effect: float) -> None:
+    size = sample_size(p1, mde=effect, alpha=0.1, power=0.8)
+    assert size.n_control == math.ceil(_pooled_n(p1, p1 + effect, 0.1, 0.8) - 1e-9)
+
+
+def test_power_of_a_drop_from_the_issue() -> None:
+    # baseline 0.2, −0.03, 1,574 per arm: 0.582 (the rise's variance gave 0.535)
+    assert power(0.2, mde=-0.03, n_total=2 * 1574) == pytest.approx(0.5822, abs=5e-4)
+    assert power(0.2, mde=-0.15, relative=True, n_total=2 * 1574) == pytest.approx(
+        power(0.2, mde=-0.03, n_total=2 * 1574), rel=1e-12
+    )
+    assert sample_size(0.34, mde=-0.051, alpha=0.1).n_control == 1024
