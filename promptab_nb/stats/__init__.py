@@ -7,14 +7,25 @@ frozen :class:`Comparison` of treatment against control.
 from __future__ import annotations
 
 from ._types import Comparison, CovStats, MeanStats, PropStats, RatioStats
+from .agreement import Kappa, cohens_kappa, krippendorff_alpha
 from .bayes import BayesResult, GaussianPrior, bayes
+from .clustered import (
+    ClusteredMean,
+    VarianceComponents,
+    cluster_mean,
+    design_items,
+    design_power,
+    variance_components,
+)
 from .cuped import CupedComparison, cuped
 from .guards import Guard, guard
 from .means import student, welch
 from .multiple import adjust_pvalues
 from .paired import mcnemar, paired_bootstrap, paired_t, wilcoxon
 from .power import Plan, SampleSize, mde, plan, power, sample_size
-from .proportions import chi_square, fisher_exact, ztest_proportions
+from .ppi import PPIMean, ppi_mean
+from .preference import BradleyTerry, bradley_terry
+from .proportions import chi_square, fisher_exact, proportion_ci, ztest_proportions
 from .quantiles import QuantileCI, quantile_ci, quantile_diff, quantile_test
 from .ratio import ratio_test
 from .sequential import SequentialComparison, sequential
@@ -22,12 +33,16 @@ from .srm import SRMResult, srm
 
 __all__ = [
     "BayesResult",
+    "BradleyTerry",
+    "ClusteredMean",
     "Comparison",
     "CovStats",
     "CupedComparison",
     "GaussianPrior",
     "Guard",
+    "Kappa",
     "MeanStats",
+    "PPIMean",
     "Plan",
     "PropStats",
     "QuantileCI",
@@ -35,18 +50,27 @@ __all__ = [
     "SRMResult",
     "SampleSize",
     "SequentialComparison",
+    "VarianceComponents",
     "adjust_pvalues",
     "bayes",
+    "bradley_terry",
     "chi_square",
+    "cluster_mean",
+    "cohens_kappa",
     "cuped",
+    "design_items",
+    "design_power",
     "fisher_exact",
     "guard",
+    "krippendorff_alpha",
     "mcnemar",
     "mde",
     "paired_bootstrap",
     "paired_t",
     "plan",
     "power",
+    "ppi_mean",
+    "proportion_ci",
     "quantile_ci",
     "quantile_diff",
     "quantile_test",
@@ -55,6 +79,7 @@ __all__ = [
     "sequential",
     "srm",
     "student",
+    "variance_components",
     "welch",
     "wilcoxon",
     "ztest_proportions",

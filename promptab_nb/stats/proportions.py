@@ -243,3 +243,41 @@ def chi_square(
         core, method=_method_name(base, relative, "delta"), relative=relative, alpha=alpha,
         alternative="two-sided", note=note,
     )  # fmt: skip
+
+
+def proportion_ci(
+    successes: int,
+    n: int,
+    *,
+    alpha: float = 0.05,
+    method: Literal["wilson", "clopper-pearson"] = "wilson",
+) -> tuple[float, float]:
+    """Confidence interval of one pass rate ``successes / n`` (a fraction).
+
+    ``"wilson"`` (score interval, the default: close to nominal coverage even for small ``n``)
+    or ``"clopper-pearson"`` (exact, conservative: coverage at least ``1 − alpha``). Equal to
+    ``statsmodels.stats.proportion.proportion_confint(..., method="wilson" | "beta")``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``n < 1``, ``successes`` outside ``[0, n]``, or an unknown method.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in proportion_ci(8, 10)]
+    [0.4902, 0.9433]
+    """
+    import scipy.stats
+
+    check(n, "n", ge=1, integer=True)
+    check(successes, "successes", ge=0, le=n, integer=True)
+    check(alpha, "alpha", gt=0, lt=1)
+    one_of(method, "method", ("wilson", "clopper-pearson"))
+    x, m = int(successes), int(n)
+    if method == "wilson":
+        lo, hi = _wilson(x, m, float(scipy.stats.norm.ppf(1 - alpha / 2)))
+        return max(lo, 0.0), min(hi, 1.0)
+    lo = 0.0 if x == 0 else float(scipy.stats.beta.ppf(alpha / 2, x, m - x + 1))
+    hi = 1.0 if x == m else float(scipy.stats.beta.ppf(1 - alpha / 2, x + 1, m - x))
+    return lo, hi

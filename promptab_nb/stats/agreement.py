@@ -1,0 +1,117 @@
+"""Agreement between raters (an LLM judge and people): Cohen's κ, Krippendorff's α, and the
+sensitivity and specificity of a pass/fail judge against human labels.
+
+Pure functions over label arrays; the judge-facing result is
+:func:`promptab_nb.offline.judge_agreement`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["Kappa", "cohens_kappa", "confusion", "krippendorff_alpha"]
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's κ of two raters with its asymptotic SE (Fleiss, Cohen & Everitt 1969) and a
+    normal CI; ``observed`` and ``expected`` are the agreement shares it compares."""
+
+    kappa: float
+    se: float
+    ci: tuple[float, float]
+    observed: float
+    expected: float
+    n: int
+
+
+def confusion(
+    a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray
+) -> tuple[list[object], np.ndarray]:
+    """Categories (sorted) and the table ``T[i, j]`` = items rated ``cat[i]`` by ``a`` and
+    ``cat[j]`` by ``b``."""
+    aa, bb = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if aa.shape != bb.shape:
+        raise InvalidArgumentError(f"a has {aa.size} labels but b has {bb.size}; pair them")
+    cats = sorted(set(aa.tolist()) | set(bb.tolist()), key=lambda c: (str(type(c)), c))
+    index = {c: i for i, c in enumerate(cats)}
+    table = np.zeros((len(cats), len(cats)))
+    np.add.at(table, ([index[x] for x in aa], [index[x] for x in bb]), 1)
+    return cats, table
+
+
+def cohens_kappa(
+    a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray, *, alpha: float = 0.05
+) -> Kappa:
+    """Cohen's κ = (p_o − p_e) / (1 − p_e) of two raters over the same items.
+
+    Equals ``statsmodels.stats.inter_rater.cohens_kappa(table)`` (κ and its SE). H0 for the CI's
+    reading: agreement no better than chance (κ = 0).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Lengths differ, no items, or one category only (κ undefined).
+    """
+    from statistics import NormalDist
+
+    _, t = confusion(a, b)
+    n = float(t.sum())
+    if n == 0:
+        raise InvalidArgumentError("no items to compare")
+    p = t / n
+    rows, cols = p.sum(1), p.sum(0)
+    po, pe = float(np.trace(p)), float(rows @ cols)
+    if pe >= 1:
+        raise InvalidArgumentError("both raters use one category only: κ is undefined")
+    k = (po - pe) / (1 - pe)
+    term_a = float(np.sum(np.diag(p) * (1 - (rows + cols) * (1 - k)) ** 2))
+    off = p * (cols[:, None] + rows[None, :]) ** 2
+    np.fill_diagonal(off, 0)
+    term_b = (1 - k) ** 2 * float(off.sum())
+    term_c = (k - pe * (1 - k)) ** 2
+    se = math.sqrt(max(term_a + term_b - term_c, 0.0) / (1 - pe) ** 2 / n)
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    return Kappa(k, se, (k - z * se, k + z * se), po, pe, int(n))
+
+
+def krippendorff_alpha(ratings: Sequence[Sequence[float]] | np.ndarray) -> float:
+    """Krippendorff's α for nominal labels: raters × items, ``NaN`` where a rater gave none.
+
+    ``α = 1 − D_o / D_e`` from the coincidence matrix; items with fewer than two labels are left
+    out. Equals ``krippendorff.alpha(ratings, level_of_measurement="nominal")``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not 2-D, or fewer than two labelled values in any item.
+    """
+    r = np.asarray(ratings, dtype=float)
+    if r.ndim != 2:
+        raise InvalidArgumentError(f"ratings has shape {r.shape}; need raters × items")
+    values = np.unique(r[~np.isnan(r)])
+    if values.size == 0:
+        raise InvalidArgumentError("ratings has no labels")
+    # counts[u, c]: raters who put item u in category c
+    counts = np.stack([(r == v).sum(axis=0) for v in values], axis=1).astype(float)
+    m_u = counts.sum(axis=1)
+    keep = m_u >= 2
+    if not keep.any():
+        raise InvalidArgumentError("no item has labels from two raters")
+    counts, m_u = counts[keep], m_u[keep]
+    # Coincidences o[c, k] = Σ_u n_uc (n_uk − [c = k]) / (m_u − 1)
+    weighted = counts / (m_u - 1)[:, None]
+    o = weighted.T @ counts - np.diag(weighted.sum(axis=0))
+    n_c = o.sum(axis=1)
+    n = n_c.sum()
+    d_o = o.sum() - np.trace(o)
+    d_e = (n * n - float(n_c @ n_c)) / (n - 1)
+    if d_e == 0:
+        return 1.0 if d_o == 0 else math.nan
+    return float(1 - d_o / d_e)

@@ -1,0 +1,82 @@
+"""Cluster-robust paired differences, variance components and Miller's design: statsmodels
+OLS cluster SE to 1e-9, and coverage of the clustered CI by simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.stats import (
+    VarianceComponents,
+    cluster_mean,
+    design_items,
+    design_power,
+    variance_components,
+)
+
+from ._calibration import mc_se
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cluster_se_equals_statsmodels(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 120))
+    g = rng.integers(0, int(rng.integers(3, 15)), n)
+    d = rng.normal(0.1, 1, n) + rng.normal(0, 0.7, 20)[g]
+    r = cluster_mean(d, g.astype(str))
+    ref = sm.OLS(d, np.ones(n)).fit(cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
+    assert r.se == pytest.approx(ref.bse[0], abs=1e-9)
+    assert r.estimate == pytest.approx(ref.params[0], abs=1e-12)
+    assert r.ci == pytest.approx(tuple(ref.conf_int()[0]), abs=1e-9)
+    assert r.p_value == pytest.approx(ref.pvalues[0], abs=1e-9)
+    iid = sm.OLS(d, np.ones(n)).fit()
+    assert r.design_effect == pytest.approx((ref.bse[0] / iid.bse[0]) ** 2, rel=1e-9)
+    assert r.n_clusters == len(np.unique(g)) and r.df == r.n_clusters - 1
+
+
+def test_cluster_inputs_named() -> None:
+    with pytest.raises(InvalidArgumentError, match="one cluster"):
+        cluster_mean([1.0, 2.0, 3.0], ["a", "a", "a"])
+    with pytest.raises(InvalidArgumentError, match="clusters has 2"):
+        cluster_mean([1.0, 2.0, 3.0], ["a", "b"])
+
+
+def test_clustered_ci_coverage() -> None:
+    """4,000 datasets of 40 passages × 5 questions with a strong passage effect: the clustered
+    95 % CI covers the true mean 94–96 % of the time (the iid CI does not)."""
+    rng = np.random.default_rng(20240601)
+    sims, groups, per = 4000, 40, 5
+    g = np.repeat(np.arange(groups), per)
+    d = 0.05 + rng.normal(0, 0.3, (sims, groups))[:, g] + rng.normal(0, 0.3, (sims, groups * per))
+    covered = iid_covered = 0
+    for row in d:
+        r = cluster_mean(row, g)
+        covered += r.ci[0] <= 0.05 <= r.ci[1]
+        half = 1.96 * r.se_iid
+        iid_covered += abs(r.estimate - 0.05) <= half
+    cov, cov_iid = covered / sims, iid_covered / sims
+    print(f"clustered CI coverage {cov:.4f} ± {mc_se(cov, sims):.4f}; iid CI {cov_iid:.4f}")
+    assert 0.94 <= cov <= 0.96
+    assert cov_iid < 0.85  # ignoring the clusters overstates the evidence
+
+
+def test_variance_components_recover_truth() -> None:
+    rng = np.random.default_rng(3)
+    items, k = 4000, 4
+    m = rng.normal(0, 0.5, (items, 1)) + rng.normal(0, 1.0, (items, k))
+    vc = variance_components(m)
+    assert vc.between == pytest.approx(0.25, abs=0.03)
+    assert vc.within == pytest.approx(1.0, abs=0.03)
+    assert vc.var_of_item_mean(k) == pytest.approx(m.mean(axis=1).var(ddof=1), rel=1e-9)
+    with pytest.raises(InvalidArgumentError, match="at least 2"):
+        variance_components(m[:, :1])
+
+
+def test_miller_formula_and_power_inverse() -> None:
+    vc = VarianceComponents(between=0.04, within=0.16, n_items=100, repeats=3)
+    n = design_items(vc, 4, 0.05, alpha=0.05, power=0.8)
+    # (1.959964 + 0.841621)² · (0.04 + 0.04) / 0.05² = 251.2 → 252
+    assert n == 252
+    assert design_power(vc, n, 4, 0.05) >= 0.8 > design_power(vc, n - 2, 4, 0.05)
