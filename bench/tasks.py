@@ -15,9 +15,14 @@ from typing import Any
 FLAG = "prompt-experiment"
 VARIANTS = {"control": "v1", "test": "v2"}
 METRICS = ("cost", "latency", "error_rate", "pass_rate")
-# DuckDB's memory limit for every DuckDB task (baseline and promptab alike): with the Python
-# process around it (numpy, pandas, scipy), 700 MB keeps the peak RSS under 1 GiB.
-MEMORY_LIMIT = "700MB"
+
+
+def baseline_memory_limit() -> str:
+    """The hand-written query gets the memory a workspace gives DuckDB by default (promptab
+    tasks set nothing: they run with the product's defaults, as a user does)."""
+    from promptab_nb.loaders import default_memory_limit
+
+    return default_memory_limit()
 
 
 def _emit(seconds: float, sums: dict[str, Any] | None = None, **extra: Any) -> None:
@@ -30,13 +35,11 @@ def _sums_from_result(res: Any) -> dict[str, Any]:
 
 
 # -- (a) promptab from the raw export, (b) re-analysis of a loaded file workspace ---------------
-def promptab_load_analyze(
-    path: str, workspace: str = ":memory:", memory_limit: str = MEMORY_LIMIT
-) -> None:
+def promptab_load_analyze(path: str, workspace: str = ":memory:") -> None:
     import promptab_nb as pab
 
     t = time.perf_counter()
-    ws = pab.Workspace(None if workspace == ":memory:" else workspace, memory_limit=memory_limit)
+    ws = pab.Workspace(None if workspace == ":memory:" else workspace)
     ws.load_posthog(path, progress=False)
     exp = ws.create_experiment("bench", "support-bot", VARIANTS, flag_key=FLAG)
     res = exp.analyze(list(METRICS))
@@ -55,7 +58,7 @@ def promptab_reanalyze(workspace: str, cache: str = "warm") -> None:
             ):
                 ws.engine.execute(f'DROP TABLE "{name}"')
     t = time.perf_counter()
-    ws = pab.Workspace(workspace, memory_limit=MEMORY_LIMIT)
+    ws = pab.Workspace(workspace)
     exp = ws.experiment("bench")
     res = exp.analyze(list(METRICS))
     _emit(time.perf_counter() - t, _sums_from_result(res))
@@ -146,11 +149,27 @@ def write_flat(path: str, out: str) -> None:
     )
 
 
-def duckdb_baseline(path: str, memory_limit: str = MEMORY_LIMIT) -> None:
+def write_jsonl(path: str, out: str) -> None:
+    """The Parquet export as PostHog JSON lines (properties nested, timestamps ISO text)."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": baseline_memory_limit()})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        f"""COPY (SELECT uuid, event, distinct_id, person_id,
+                         strftime("timestamp", '%Y-%m-%dT%H:%M:%S.%fZ') AS "timestamp",
+                         CAST(properties AS JSON) AS properties
+                  FROM read_parquet($path))
+            TO '{out}' (FORMAT json)""",
+        {"path": path},
+    )
+
+
+def duckdb_baseline(path: str) -> None:
     import duckdb
 
     t = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": memory_limit})
+    con = duckdb.connect(config={"memory_limit": baseline_memory_limit()})
     con.execute("SET TimeZone = 'UTC'")
     reader = (
         "read_csv($path, all_varchar = true)" if path.endswith(".csv") else "read_parquet($path)"

@@ -36,7 +36,14 @@ class Workspace:
         ``None`` or ``":memory:"`` for an in-memory workspace; a file path for a persistent
         workspace that a later notebook reopens.
     memory_limit
-        DuckDB memory limit, e.g. ``"1GB"``; DuckDB spills to disk beyond it.
+        DuckDB memory limit, e.g. ``"2GB"``; DuckDB spills to disk beyond it. Default: a
+        quarter of the machine's memory, at most 640 MiB (at least 128 MiB), so a first
+        analysis of a 200 k-user export stays under 1 GiB with Python around it. Raise it on a
+        big machine for speed.
+    temp_directory
+        Where DuckDB spills beyond ``memory_limit``. Default: a fresh folder
+        ``promptab_<pid>_<hex>`` in the system temp folder (``TMPDIR``), created on the first
+        spill and removed on :meth:`close` (or by the next load if the process was killed).
     threads
         DuckDB worker threads (default: all cores).
 
@@ -60,12 +67,16 @@ class Workspace:
         path: str | Path | None = None,
         *,
         memory_limit: str | None = None,
+        temp_directory: str | Path | None = None,
         threads: int | None = None,
     ) -> None:
+        from .loaders import default_memory_limit, duckdb_temp_dir
+
         self.path = None if path in (None, ":memory:") else str(Path(path))
-        config: dict[str, Any] = {}
-        if memory_limit:
-            config["memory_limit"] = memory_limit
+        config: dict[str, Any] = {
+            "memory_limit": memory_limit or default_memory_limit(),
+            "temp_directory": str(temp_directory or duckdb_temp_dir()),
+        }
         if threads:
             config["threads"] = int(threads)
         try:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
@@ -208,3 +209,54 @@ def test_a_version_1_file_gets_the_new_columns(tmp_path) -> None:
         assert ws.experiment("x") == exp
         version = ws.sql("SELECT value FROM meta WHERE key = 'schema_version'").iloc[0, 0]
         assert version == str(schema.SCHEMA_VERSION)
+
+
+def _settings(ws: pab.Workspace) -> tuple[str, str]:
+    return ws.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()[0]
+
+
+def test_duckdb_defaults_are_sized_for_a_laptop(tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    from promptab_nb.loaders import _context
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ws = pab.Workspace()
+    limit, temp = _settings(ws)
+    mib = float(limit.split()[0]) if limit.endswith("MiB") else float(limit.split()[0]) * 1024
+    assert mib <= _context.MEMORY_CAP / 2**20
+    # spills go to a promptab folder of the system temp folder, not the notebook's folder
+    assert Path(temp).parent == tmp_path and Path(temp).name.startswith("promptab_")
+    ws.close()
+    assert not Path(temp).exists()
+
+
+def test_default_memory_limit_follows_the_machine() -> None:
+    from promptab_nb.loaders import default_memory_limit
+
+    gib = 2**30
+    assert default_memory_limit(64 * gib) == "640MiB"  # capped
+    assert default_memory_limit(2 * gib) == "512MiB"  # a quarter
+    assert default_memory_limit(256 * 2**20) == "128MiB"  # floor
+    assert default_memory_limit().endswith("MiB")
+
+
+def test_duckdb_settings_can_be_overridden(tmp_path) -> None:
+    spill = tmp_path / "spill"
+    ws = pab.Workspace(memory_limit="1GB", temp_directory=spill, threads=1)
+    limit, temp = _settings(ws)
+    assert limit in ("953.6 MiB", "1.0 GB", "1000.0 MB") and Path(temp) == spill
+    assert ws.con.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+    ws.close()
+
+
+def test_a_spilling_query_cleans_its_folder_on_close(tmp_path) -> None:
+    spill = tmp_path / "spill"
+    ws = pab.Workspace(memory_limit="64MB", temp_directory=spill, threads=1)
+    ws.con.execute(
+        "SELECT count(*) FROM (SELECT md5(range::VARCHAR) s FROM range(3000000) ORDER BY s)"
+    ).fetchall()
+    ws.close()
+    assert not spill.exists()
