@@ -219,9 +219,10 @@ def test_html_escapes_and_marks_health() -> None:
     html = res._repr_html_()
     assert html.startswith('<div class="pab"><style>') and "<script>" not in html
     assert "&lt;script&gt;alert(1)" in html and "&lt;excluded&gt;" in html
-    assert 'class="health warn"' in html and 'class="verdict good"' in html
-    ok = dataclasses.replace(res.health, flags=())
-    assert 'class="health"' in dataclasses.replace(res, health=ok)._repr_html_()
+    # an info flag (3 units in both arms, excluded) does not make the health a warning
+    assert 'class="health"' in html and 'class="verdict good"' in html
+    warn = dataclasses.replace(res.health, flags=(HealthFlag("srm", "error", "mismatch"),))
+    assert 'class="health warn"' in dataclasses.replace(res, health=warn)._repr_html_()
 
 
 def test_experiment_result_html_snapshot(snapshot) -> None:

@@ -11,6 +11,7 @@ from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
+from . import _missing
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 NAN = math.nan
 SRM_MIN_UNITS = 100
+#: Share of units exposed to several variants above which the health check warns.
+MULTIPLE_WARN_SHARE = 0.05
 
 
 def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -> Health:
@@ -49,7 +52,9 @@ def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -
         flags.append(
             HealthFlag(
                 "multiple",
-                "warning",
+                # A few contaminated units are normal (shared devices, re-bucketing) and are
+                # excluded; only a large share can bias the comparison.
+                "warning" if share > MULTIPLE_WARN_SHARE else "info",
                 f"{multi} unit(s) saw more than one variant ({share:.1%}); "
                 + (
                     "excluded ($multiple)"
@@ -168,12 +173,27 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
                 res = {"note": f"no comparison: {err}"}
             row["test"] += res.pop("test_suffix", "")
             row.update(res)
-            g = guard(c.n, a.n, baseline)
-            if not g:
-                row["p_value"] = NAN
-                row["note"] = "; ".join(x for x in (row.get("note"), g.reason) if x)
+            _guard(row, c.n, a.n, baseline, est.options.relative)
+            _missing.guard_row(row, est, arms, control)
         rows.append(row)
     return rows
+
+
+def _guard(row: dict[str, Any], n_c: int, n_t: int, baseline: Any, relative: bool) -> None:
+    """PostHog's guards on one treatment row: under the minimum sample every verdict (p-value
+    and chance to be better) is withheld; a zero baseline only makes the *relative* lift
+    undefined — the absolute difference and its test stand."""
+    notes = [row.get("note")]
+    g = guard(n_c, n_t)
+    if not g:
+        for col in ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high"):
+            row[col] = NAN
+        notes.append(g.reason)
+    elif baseline == 0 and relative:
+        for col in ("rel_diff", "rel_ci_low", "rel_ci_high"):
+            row[col] = NAN
+        notes.append("baseline is 0 in control: the relative lift is undefined (absolute shown)")
+    row["note"] = "; ".join(dict.fromkeys(x for x in notes if x)) or None
 
 
 def _apply_correction(rows: list[dict[str, Any]], correction: Correction | None) -> None:
@@ -193,10 +213,11 @@ def _significance(rows: list[dict[str, Any]], options: AnalysisOptions) -> None:
     for r in rows:
         if r["is_control"]:
             r["significant"] = False
-        elif options.bayesian:
+        elif options.bayesian and r["chance_to_win"] == r["chance_to_win"]:
             ctw = r["chance_to_win"]
-            r["significant"] = bool(ctw == ctw and (ctw >= 1 - alpha or ctw <= alpha))
+            r["significant"] = bool(ctw >= 1 - alpha or ctw <= alpha)
         else:
+            # Frequentist, or a metric without a Bayesian form (quantiles): its p-value decides.
             p = r["p_value"]
             r["significant"] = bool(p == p and p < alpha)
 
@@ -226,7 +247,8 @@ def methods(estimators: list[Estimator], options: AnalysisOptions) -> list[str]:
             "Bayesian: Gaussian posterior (flat prior unless given), chance to win, expected loss"
         )
     out.append(
-        f"no p-value under {MIN_UNITS_PER_ARM} units per arm or with a zero baseline (as PostHog)"
+        f"no p-value or chance to be better under {MIN_UNITS_PER_ARM} units per arm (as PostHog); "
+        "no relative lift with a zero baseline (the absolute difference is still tested)"
     )
     return out
 

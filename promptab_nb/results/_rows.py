@@ -104,6 +104,8 @@ class Health:
     srm_note: str | None
     expired: bool
     flags: tuple[HealthFlag, ...] = field(default_factory=tuple)
+    #: Where each unit's arm came from, in words ("arms from the prompt version of ...").
+    source: str | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -113,8 +115,9 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        """True when no flag was raised."""
-        return not self.flags
+        """True when no flag of severity ``warning`` or ``error`` was raised (``info`` flags,
+        such as a few units exposed to two variants, do not fail a CI gate)."""
+        return not any(f.severity != "info" for f in self.flags)
 
     def has(self, code: str) -> bool:
         """True when a flag with ``code`` was raised."""
@@ -127,11 +130,15 @@ class Health:
             + ", ".join(f"{k} {v:,}" for k, v in self.exposed.items())
             + f"; $multiple {self.multiple:,}"
         ]
+        if self.source:
+            out.insert(0, self.source)
         if self.srm_p_value is not None:
             out.append(
                 f"SRM χ² = {self.srm_statistic:.2f}, {pval(self.srm_p_value)} against the configured split"
             )
         elif self.srm_note:
             out.append(self.srm_note)
-        out.extend(f"⚠ {w}" for w in self.warnings)
+        order = {"error": 0, "warning": 1, "info": 2}
+        for f in sorted(self.flags, key=lambda f: order[f.severity]):
+            out.append(("ℹ " if f.severity == "info" else "⚠ ") + f.message)
         return out

@@ -1,0 +1,82 @@
+"""Rows, guards and significance (analysis/_build.py): no verdict is silently wrong."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from promptab_nb.analysis import _build
+
+from ._scenarios import workspace
+
+LAT = "latency"
+
+
+def _treatment(res, metric):
+    (row,) = [r for r in res.rows if r.metric == metric and not r.is_control]
+    return row
+
+
+def test_bayesian_withholds_the_verdict_under_the_minimum_sample(tmp_path) -> None:
+    ws, exp = workspace(
+        tmp_path,
+        {"control": [[{LAT: 1.0}], [{LAT: 1.2}]], "test": [[{LAT: 3.0}], [{LAT: 3.1}]]},
+    )
+    res = exp.analyze([LAT], method="bayesian")
+    row = _treatment(res, LAT)
+    assert math.isnan(row.p_value) and math.isnan(row.chance_to_win)
+    assert row.significant is False
+    assert res.regressions(LAT) == []
+    assert "no verdict" in res.verdicts()[0][0]
+
+
+@pytest.mark.parametrize("unit", ["user", "request"])
+def test_zero_baseline_keeps_the_absolute_test(tmp_path, unit: str) -> None:
+    ws, exp = workspace(
+        tmp_path, {"control": [[{"error": False}]] * 60, "test": [[{"error": True}]] * 60}
+    )
+    res = exp.analyze(["error_rate"], unit=unit)
+    row = _treatment(res, "error_rate")
+    assert row.diff == pytest.approx(1.0)
+    assert row.p_value < 1e-6 and row.significant
+    assert math.isnan(row.rel_diff) and "relative lift is undefined" in row.note
+    assert [r.variant for r in res.regressions("error_rate")] == ["test"]
+    assert res.verdicts()[0][1] == "bad"
+
+
+def test_quantile_under_bayesian_is_decided_by_its_test(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    ws, exp = workspace(
+        tmp_path,
+        {
+            "control": [[{LAT: float(x)}] for x in rng.exponential(1.0, 300)],
+            "test": [[{LAT: float(x)}] for x in rng.exponential(2.0, 300)],
+        },
+    )
+    res = exp.analyze(["latency_p95"], method="bayesian")
+    row = _treatment(res, "latency_p95")
+    assert row.p_value < 0.001 and row.significant
+    assert res.regressions("latency_p95") == [row]
+    text, tone = res.verdicts()[0]
+    assert tone == "bad" and "no significant" not in text
+
+
+def _exp(**kw):
+    base = dict(
+        variants={"control": "1", "test": "2"},
+        split={"control": 50.0, "test": 50.0},
+        is_expired=False,
+        ends_at=None,
+    )
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_a_few_units_in_two_variants_leave_health_ok() -> None:
+    h = _build.health(_exp(), {"control": 496, "test": 496}, 8, "exclude")  # 0.8 %
+    assert h.has("multiple") and h.ok
+    assert next(f for f in h.flags if f.code == "multiple").severity == "info"
+    heavy = _build.health(_exp(), {"control": 450, "test": 450}, 100, "exclude")  # 10 %
+    assert not heavy.ok and heavy.has("multiple")
