@@ -359,6 +359,15 @@ class Workspace:
 
         return run_offline(self, dataset, versions, model, **kwargs)
 
+    def run_pairwise(
+        self, dataset: Any, versions: Any = None, judge: Any = None, **kwargs: Any
+    ) -> Any:
+        """Judge pairs of versions' outputs and rank them; see
+        :func:`promptab_nb.offline.pairwise.run_pairwise`."""
+        from .offline.pairwise import run_pairwise
+
+        return run_pairwise(self, dataset, versions, judge, **kwargs)
+
     def offline_runs(self) -> Any:
         """Offline runs stored in this workspace, newest first."""
         from .offline.runner import list_runs

@@ -11,10 +11,14 @@
 
 from __future__ import annotations
 
+from ._ppi import PPIComparison, PPIRow, ppi_compare
 from ._run import OfflineRun, RunList
 from .compare import LivePlan, MetricComparison, OfflineComparison
 from .dataset import Dataset, Item
+from .judges import JudgeAgreement, judge_agreement
 from .models import DemoModel, ModelOutputError, RetryableError, openai_compatible
+from .pairwise import DemoJudge, PairwiseResult, run_pairwise
+from .planning import Design, DesignPlan, plan
 from .prompts import PromptRegistry, PromptVersion
 from .runner import run_offline
 from .scorers import (
@@ -32,13 +36,20 @@ from .scorers import (
 
 __all__ = [
     "Dataset",
+    "DemoJudge",
     "DemoModel",
+    "Design",
+    "DesignPlan",
     "Item",
+    "JudgeAgreement",
     "LivePlan",
     "MetricComparison",
     "ModelOutputError",
     "OfflineComparison",
     "OfflineRun",
+    "PPIComparison",
+    "PPIRow",
+    "PairwiseResult",
     "PromptRegistry",
     "PromptVersion",
     "RetryableError",
@@ -50,9 +61,13 @@ __all__ = [
     "exact",
     "json_field_equals",
     "json_valid",
+    "judge_agreement",
     "llm_judge",
     "numeric_close",
     "openai_compatible",
+    "plan",
+    "ppi_compare",
     "regex",
     "run_offline",
+    "run_pairwise",
 ]

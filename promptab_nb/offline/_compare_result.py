@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-__all__ = ["LivePlan", "MetricComparison", "OfflineComparison", "Pairing", "Verdict"]
+    from ._ppi import PPIComparison
+
+__all__ = ["Interval", "LivePlan", "MetricComparison", "OfflineComparison", "Pairing", "Verdict"]
 
 Pairing = Literal["item", "repeat"]
+Interval = Literal["wilson", "clopper-pearson"]
 Verdict = Literal["better", "worse", "inconclusive"]
 
 _ALIASES = {"cost": "cost_usd", "latency": "latency_s", "tokens": "output_tokens"}
@@ -47,6 +50,9 @@ class MetricComparison:
     ``unchanged`` count pairs by direction (lower cost or latency counts as improved).
     ``aa_flip_rate`` and ``aa_ci`` are the baseline's repeat-0-vs-repeat-1 noise floor;
     ``mde`` is the smallest difference this many pairs detects with the stated power.
+    With ``cluster=``: ``n_clusters`` and ``design_effect`` (clustered / independent-items
+    variance). With repeats: ``var_between`` (ω²) and ``var_within`` (σ², one call's sampling
+    noise) of the paired differences, in the unit squared.
     """
 
     metric: str
@@ -74,6 +80,10 @@ class MetricComparison:
     mde: float | None
     verdict: Verdict
     note: str | None = None
+    n_clusters: int | None = None
+    design_effect: float | None = None
+    var_between: float | None = None
+    var_within: float | None = None
 
     def _fmt(self, value: float | None, *, diff: bool = False) -> str:
         return _fmt(value, self.unit, diff=diff)
@@ -112,6 +122,7 @@ class OfflineComparison(Rendered):
     rows: tuple[MetricComparison, ...]
     seed: int | None = None
     notes: tuple[str, ...] = field(default=())
+    ppi: PPIComparison | None = None
 
     def row(self, metric: str, version: str | None = None) -> MetricComparison:
         """The comparison of ``metric`` for ``version`` (the only other version by default)."""
@@ -210,10 +221,31 @@ class OfflineComparison(Rendered):
             rows,
             caption=f"Paired comparison vs {self.baseline}: {self.n_items} items, {how}",
             before=verdicts,
-            after=[Note((n,)) for n in self.notes],
+            after=[Note((n,)) for n in (*self._detail_notes(), *self.notes)],
             # A terminal is narrow: drop the absolute values, the test name and the A/A CI.
             text_columns=(0, 1, 4, 5, 7, 8, 10, 11),
         )
+
+    def _detail_notes(self) -> list[str]:
+        out = []
+        for r in self.rows:
+            if r.design_effect is not None:
+                out.append(
+                    f"{r.metric}, {r.version}: design effect {r.design_effect:.2f} over "
+                    f"{r.n_clusters} clusters (SE × {r.design_effect**0.5:.2f} vs independent items)"
+                )
+            if r.var_between is not None and r.var_within is not None and r.unit == "fraction":
+                total = r.var_between + r.var_within
+                share = r.var_within / total if total > 0 else float("nan")
+                out.append(
+                    f"{r.metric}, {r.version}: variance of one paired difference "
+                    f"{num(total)} = {num(r.var_between)} between items + {num(r.var_within)} "
+                    f"within (repeat noise, {num(share, '%')}); run.plan(mde=...) picks items × "
+                    "repeats"
+                )
+        if self.ppi is not None:
+            out.append(self.ppi.summary())
+        return out
 
     def plot(self, *, figsize: tuple[float, float] | None = None) -> Figure:
         """Paired differences (version − baseline) with CIs per metric, the baseline's A/A CI as

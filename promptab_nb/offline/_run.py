@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ..workspace import Workspace
     from .compare import LivePlan, OfflineComparison
+    from .planning import DesignPlan
 
 __all__ = ["OfflineRun", "RunList"]
 
@@ -288,6 +289,13 @@ class OfflineRun:
         from .compare import plan_live
 
         return plan_live(self, metric, daily_users, split, **kwargs)
+
+    def plan(self, mde: float, **kwargs: Any) -> DesignPlan:
+        """Items × repeats that detect ``mde`` with the power at the least cost; see
+        :func:`promptab_nb.offline.planning.plan`."""
+        from .planning import plan
+
+        return plan(self, mde, **kwargs)
 
     # -- display --------------------------------------------------------------------------
     def _headline(self) -> str:

@@ -9,11 +9,19 @@ Test choice (documented choice for pass/fail scorers):
 
 * pass/fail with one outcome per pair (``repeats=1``, or ``pairing="repeat"``): **exact
   McNemar** on the discordant pairs; the difference is the change in pass rate.
+* pass/fail with repeats that all agree on every item (each item's outcome is binary): **exact
+  McNemar**, not a paired t on 0/1 values.
 * pass/fail with repeats averaged: each item's **pass fraction** is a score in [0, 1] and the
   **paired t** test compares them (majority voting would throw away the repeats' information);
   Wilcoxon signed-rank is reported alongside.
 * scores, cost (USD), latency (s) and output tokens: **paired t** (Wilcoxon alongside);
   ``bootstrap=True`` makes the paired bootstrap the primary test.
+* ``cluster="passage"``: a **cluster-robust** paired t (CR1) replaces all of the above, since
+  items of one cluster are not independent; each row gets its design effect.
+
+With two or more repeats each row also splits the variance of the paired differences into
+between-item and within-item parts (:func:`promptab_nb.stats.variance_components`), the input
+of :func:`promptab_nb.offline.plan`.
 
 The A/A noise floor compares repeat 0 with repeat 1 of the *baseline*: the share of items whose
 pass/fail outcome flips, and the paired-t CI of repeat 1 − repeat 0. The MDE is the smallest
@@ -25,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.stats
@@ -35,12 +43,15 @@ from .._checks import check, one_of
 from ..errors import InvalidArgumentError
 from ._compare_result import (
     _ALIASES,
+    Interval,
     LivePlan,
     MetricComparison,
     OfflineComparison,
     Pairing,
     Verdict,
 )
+from ._paired import cluster_of, repeat_frame, repeat_matrix, variance_split
+from ._side_by_side import side_by_side
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,14 +104,23 @@ _AA_RESULTS = """
 """
 
 
-def _mean_ci(values: np.ndarray, binary_single: bool, alpha: float) -> tuple[float, float, float]:
+def _mean_ci(
+    values: np.ndarray,
+    binary_single: bool,
+    alpha: float,
+    interval: Interval = "wilson",
+    groups: list[object] | None = None,
+) -> tuple[float, float, float]:
     n = values.size
     if n == 0:
         return math.nan, math.nan, math.nan
     m = float(values.mean())
+    if groups is not None:
+        lo, hi = stats.cluster_mean(values, groups, alpha=alpha).ci
+        return m, lo, hi
     if binary_single:
-        ci = scipy.stats.binomtest(int(values.sum()), n).proportion_ci(1 - alpha, method="wilson")
-        return m, float(ci.low), float(ci.high)
+        lo, hi = stats.proportion_ci(round(values.sum()), n, alpha=alpha, method=interval)
+        return m, lo, hi
     if n < 2:
         return m, math.nan, math.nan
     half = float(scipy.stats.t.ppf(1 - alpha / 2, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
@@ -170,6 +190,9 @@ def _one(
     n_boot: int,
     seed: int | None,
     aa: tuple[float | None, tuple[float, float] | None],
+    clusters: dict[str, object] | None = None,
+    interval: Interval = "wilson",
+    repeats_frame: pd.DataFrame | None = None,
 ) -> MetricComparison | None:
     unit, hib = (
         (_RUN_METRICS[metric][1], _RUN_METRICS[metric][2]) if metric in _RUN_METRICS
@@ -190,14 +213,21 @@ def _one(
     if n < 2:
         return None
     # One pass/fail outcome per pair → McNemar; pass fractions of several repeats → paired t.
-    single = binary and (pairing == "repeat" or run.repeats == 1)
-    bm, blo, bhi = _mean_ci(x, single, alpha)
-    vm, vlo, vhi = _mean_ci(y, single, alpha)
+    # When every item's repeats agree the pass fraction is 0 or 1: still one outcome per pair.
+    agree = bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
+    single = binary and (pairing == "repeat" or run.repeats == 1 or agree)
+    ids = complete.index.get_level_values("item_id")
+    groups = None if clusters is None else [clusters[str(i)] for i in ids]
+    bm, blo, bhi = _mean_ci(x, single, alpha, interval, groups)
+    vm, vlo, vhi = _mean_ci(y, single, alpha, interval, groups)
     d = y - x
     up, down = int((d > 1e-12).sum()), int((d < -1e-12).sum())
     improved, regressed = (up, down) if hib else (down, up)
     unchanged = n - up - down
-    if single:
+    clustered = None if groups is None else stats.cluster_mean(d, groups, alpha=alpha)
+    if clustered is not None:
+        test = _as_comparison(clustered)
+    elif single:
         test = stats.mcnemar(down, up, n=n, alpha=alpha)
     elif bootstrap:
         test = stats.paired_bootstrap(x, y, n_boot=n_boot, seed=seed, alpha=alpha)
@@ -208,6 +238,9 @@ def _one(
     notes = [test.note] if test.note else []
     if dropped:
         notes.append(f"{dropped} items without a value in both versions (errors) left out")
+    vc = None
+    if repeats_frame is not None:
+        vc = variance_split(repeat_matrix(repeats_frame, baseline, version))
     return MetricComparison(
         metric=metric, version=version, baseline=baseline, unit=unit, binary=binary,
         higher_is_better=hib, n_pairs=n, n_dropped=dropped, baseline_mean=bm,
@@ -217,6 +250,19 @@ def _one(
         unchanged=unchanged, aa_flip_rate=aa[0], aa_ci=aa[1],
         mde=_paired_mde(d, alpha, power), verdict=_verdict(diff, test.p_value, alpha, hib),
         note="; ".join(notes) or None,
+        n_clusters=None if clustered is None else clustered.n_clusters,
+        design_effect=None if clustered is None else clustered.design_effect,
+        var_between=None if vc is None else vc.between,
+        var_within=None if vc is None else vc.within,
+    )  # fmt: skip
+
+
+def _as_comparison(c: stats.ClusteredMean) -> stats.Comparison:
+    stat = c.estimate / c.se if c.se > 0 else math.nan
+    return stats.Comparison(
+        c.estimate, c.ci[0], c.ci[1], c.p_value, stat, c.df,
+        f"paired t, cluster-robust SE ({c.n_clusters} clusters, CR1 G/(G−1), t on G−1 df)",
+        False, c.alpha, c.se, "two-sided", None,
     )  # fmt: skip
 
 
@@ -231,6 +277,9 @@ def compare(
     bootstrap: bool = False,
     n_boot: int = 2000,
     seed: int | None = 0,
+    cluster: str | None = None,
+    interval: Interval = "wilson",
+    human_labels: Any = None,
 ) -> OfflineComparison:
     """Compare every version of ``run`` with ``baseline``, paired by item.
 
@@ -252,13 +301,27 @@ def compare(
     bootstrap, n_boot, seed
         Use the paired bootstrap (``n_boot`` resamples, ``seed``) instead of the paired t for
         non-McNemar metrics.
+    cluster
+        An item metadata (or variable) column grouping dependent items (questions of one
+        passage, turns of one conversation): the paired differences and the means then get
+        cluster-robust SEs (CR1, small-sample factor ``G/(G−1)``, t on ``G − 1`` df) and each
+        row reports the design effect against the unclustered SE.
+    interval
+        CI of pass rates with one outcome per item: ``"wilson"`` or ``"clopper-pearson"``.
+    human_labels
+        A frame with ``item_id``, ``version`` and ``label`` (pass = 1) for a subset of items:
+        ``comparison.ppi`` then holds PPI++ pass rates and differences that use every judge
+        label of the primary scorer plus these human labels (see
+        :func:`promptab_nb.offline.ppi_compare`).
 
     Returns
     -------
     OfflineComparison
         Per (metric, version): means with CIs, the paired difference with CI and p-value
         (H1: the versions differ), improved / regressed / unchanged counts, the A/A noise floor,
-        the MDE and a verdict.
+        the MDE, a verdict, and with repeats the between- and within-item variance of the
+        differences (``var_between``, ``var_within``). Pass/fail metrics whose per-item outcome
+        is binary (one repeat, or every repeat agrees) use exact McNemar.
 
     Raises
     ------
@@ -266,6 +329,7 @@ def compare(
         Fewer than two versions, an unknown baseline or metric, or a bad option.
     """
     one_of(pairing, "pairing", ("item", "repeat"))
+    one_of(interval, "interval", ("wilson", "clopper-pearson"))
     check(alpha, "alpha", gt=0, lt=1)
     check(power, "power", gt=0, lt=1)
     if len(run.labels) < 2:
@@ -284,6 +348,7 @@ def compare(
                 raise InvalidArgumentError(
                     f"unknown metric {m!r}; this run has: {', '.join(known)}"
                 )
+    clusters = None if cluster is None else cluster_of(run.dataset, cluster)
     rows: list[MetricComparison] = []
     notes: list[str] = []
     for metric in chosen:
@@ -293,10 +358,15 @@ def compare(
             continue
         binary = bool(frame["binary"].all())
         aa = _aa(run, metric, base, binary, alpha)
+        rep_frame = None
+        if run.repeats >= 2 and pairing == "item":
+            col = _RUN_METRICS[metric][0] if metric in _RUN_METRICS else None
+            rep_frame = repeat_frame(run, metric, col)
         for v in others:
             r = _one(
                 run, frame, metric, base, v, pairing=pairing, alpha=alpha, power=power,
-                bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
+                bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa, clusters=clusters,
+                interval=interval, repeats_frame=rep_frame,
             )  # fmt: skip
             if r is None:
                 notes.append(f"{metric}: fewer than 2 items with values for {base} and {v}")
@@ -309,55 +379,21 @@ def compare(
     primary = run.scorers[0] if run.scorers else "cost_usd"
     if metrics is not None and primary not in chosen:
         primary = chosen[0]
+    if clusters is not None:
+        notes.append(
+            f"items clustered by {cluster!r} ({len(set(clusters.values()))} clusters): "
+            "cluster-robust SEs; the design effect is the variance ratio to independent items"
+        )
+    ppi = None
+    if human_labels is not None:
+        from ._ppi import ppi_compare
+
+        ppi = ppi_compare(run, human_labels, metric=primary, baseline=base, alpha=alpha)
     return OfflineComparison(
         run_id=run.run_id, baseline=base, versions=others, primary=primary, pairing=pairing,
         alpha=alpha, power=power, repeats=run.repeats, n_items=run.n_items, rows=tuple(rows),
-        seed=seed if bootstrap else None, notes=tuple(notes),
+        seed=seed if bootstrap else None, notes=tuple(notes), ppi=ppi,
     )  # fmt: skip
-
-
-_OUTPUTS = """
-    SELECT version, item_id, coalesce(output, '[error] ' || error) AS output
-    FROM offline_results
-    WHERE run_id = $run AND repeat_idx = $repeat
-"""
-
-_ITEM_SCORES = """
-    SELECT version, item_id, scorer, avg(value) AS value
-    FROM offline_scores
-    WHERE run_id = $run
-    GROUP BY ALL
-"""
-
-
-def side_by_side(run: OfflineRun, *, repeat: int = 0, changed: bool = False) -> pd.DataFrame:
-    """One row per item: id, inputs, expected answer, then per version its output (of
-    ``repeat``) and each score averaged over repeats.
-
-    Parameters
-    ----------
-    repeat
-        Which repeat's output to show.
-    changed
-        Keep only items whose first scorer differs between versions.
-    """
-    check(repeat, "repeat", ge=0, lt=run.repeats, integer=True)
-    base = run.dataset.to_pandas()
-    meta = {k for i in run.dataset for k in i.metadata}
-    base = base[[c for c in base.columns if c not in meta]]
-    outputs = run._ws.sql(_OUTPUTS, {"run": run.run_id, "repeat": int(repeat)})
-    scores = run._ws.sql(_ITEM_SCORES, {"run": run.run_id})
-    out = base.set_index("item_id")
-    for label in run.labels:
-        o = outputs[outputs["version"] == label].set_index("item_id")["output"]
-        out[f"{label} output"] = out.index.map(o)
-        for scorer in run.scorers:
-            s = scores[(scores["version"] == label) & (scores["scorer"] == scorer)]
-            out[f"{label} {scorer}"] = out.index.map(s.set_index("item_id")["value"])
-    if changed and run.scorers:
-        cols = [f"{label} {run.scorers[0]}" for label in run.labels]
-        out = out[out[cols].nunique(axis=1, dropna=False) > 1]
-    return out.reset_index()
 
 
 def plan_live(

@@ -21,6 +21,7 @@ from ._theme import MARKERS, PALETTE, THEME, PabFigure, colour, marker, theme, t
 from .distribution import distribution
 from .experiment import cumulative, forest, means
 from .offline import offline_comparison
+from .pairwise import pairwise_ranking
 from .planning import aa_study, peeking_study, power_curve, power_study
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "marker",
     "means",
     "offline_comparison",
+    "pairwise_ranking",
     "peeking_study",
     "power_curve",
     "power_study",

@@ -1,0 +1,350 @@
+"""Pairwise preference between prompt versions: an LLM judge picks the better of two outputs.
+
+Every pair of versions is judged on every item, in both orders when ``swap=True`` (A/B then
+B/A): a judge that favours the first slot is measured (share of decisive verdicts won by the
+first slot, with a binomial test of 50 %), and an item whose two orders disagree counts as a
+tie. Preferences are summarised by a Bradley–Terry fit (ties as half a win each,
+:func:`promptab_nb.stats.bradley_terry`) with percentile bootstrap CIs over items, and a
+win-rate matrix. :class:`DemoJudge` keeps it runnable with no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import stats
+from .._checks import check
+from .._format import num, pval
+from .._render import Note, Rendered, Table
+from ..errors import InvalidArgumentError
+from ..stats.preference import bradley_terry_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ..workspace import Workspace
+
+__all__ = ["DemoJudge", "PairwiseResult", "pairwise_prompt", "run_pairwise"]
+
+_TEMPLATE = """You are comparing two answers to the same request.
+
+Request:
+{inputs}
+
+Reference answer:
+{expected}
+
+Response A:
+{a}
+
+Response B:
+{b}
+
+Which response is better? Reply with exactly one word: A, B or TIE."""
+
+_VERDICT = re.compile(r"\b(TIE|A|B)\b")
+
+
+def pairwise_prompt(inputs: dict[str, Any], expected: Any, a: str, b: str) -> str:
+    """The judge prompt for one ordered pair of outputs."""
+    return _TEMPLATE.format(
+        inputs="\n".join(f"{k}: {v}" for k, v in inputs.items()) or "(none)",
+        expected="(none)" if expected is None else expected, a=a, b=b,
+    )  # fmt: skip
+
+
+def _unit(*parts: Any) -> float:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class DemoJudge:
+    """A deterministic pairwise judge for demos and tests (no network).
+
+    It prefers the response containing the reference answer; when both or neither do, it
+    answers ``A`` (the first slot) with probability ``position_bias`` and ``TIE`` otherwise;
+    with probability ``noise`` it picks the wrong one of a correct/incorrect pair. Every draw is
+    a pure function of ``seed`` and the prompt.
+    """
+
+    def __init__(self, seed: int = 0, *, position_bias: float = 0.25, noise: float = 0.05):
+        self.seed, self.position_bias, self.noise = seed, float(position_bias), float(noise)
+        self.model_id = f"demo-judge(seed={seed}, bias={self.position_bias:g})"
+
+    def __call__(self, prompt: str) -> str:
+        ref = _section(prompt, "Reference answer:", "Response A:")
+        a = _section(prompt, "Response A:", "Response B:")
+        b = _section(prompt, "Response B:", "Which response")
+        a_ok, b_ok = _has(a, ref), _has(b, ref)
+        u = _unit(self.seed, prompt)
+        if a_ok != b_ok:
+            better = "A" if a_ok else "B"
+            return better if u >= self.noise else ("B" if better == "A" else "A")
+        return "A" if u < self.position_bias else "TIE"
+
+    def __repr__(self) -> str:
+        return f"DemoJudge(seed={self.seed}, position_bias={self.position_bias:g})"
+
+
+def _section(text: str, start: str, end: str) -> str:
+    i = text.find(start)
+    j = text.find(end, i + len(start))
+    return text[i + len(start) : j if j >= 0 else None].strip() if i >= 0 else ""
+
+
+def _has(response: str, ref: str) -> bool:
+    if not ref or ref == "(none)" or response.startswith("[error]"):
+        return False
+    last = response.strip().splitlines()[-1] if response.strip() else ""
+    return ref.strip().casefold() in last.casefold()
+
+
+@dataclass(frozen=True, repr=False)
+class PairwiseResult(Rendered):
+    """Bradley–Terry strengths (log-odds, mean 0) of each version with bootstrap CIs, the
+    win-rate matrix (``win_rate[i, j]``: share of items where ``i`` beat ``j``, ties ½), and the
+    judge's position bias (from :func:`run_pairwise`)."""
+
+    versions: tuple[str, ...]
+    strengths: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    win_rate: np.ndarray
+    n_items: int
+    n_judgments: int
+    ties: int
+    first_slot_share: float | None
+    first_slot_ci: tuple[float, float] | None
+    first_slot_p: float | None
+    consistency: float | None
+    alpha: float
+    n_boot: int
+    seed: int | None
+    run_id: str
+    judgments: pd.DataFrame = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ranking(self) -> list[str]:
+        """Versions from strongest to weakest."""
+        return [self.versions[i] for i in np.argsort(-self.strengths, kind="stable")]
+
+    def win_rates(self) -> pd.DataFrame:
+        """The win-rate matrix as a frame (row version vs column version)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.win_rate, index=list(self.versions), columns=list(self.versions))
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [
+            {"version": v, "strength": float(self.strengths[i]), "ci_low": float(self.ci_low[i]),
+             "ci_high": float(self.ci_high[i]), "rank": self.ranking.index(v) + 1}
+            for i, v in enumerate(self.versions)
+        ]  # fmt: skip
+
+    def _table(self) -> Table:
+        order = np.argsort(-self.strengths, kind="stable")
+        rows = []
+        for rank, i in enumerate(order, start=1):
+            vs = [num(self.win_rate[i, j], "%") if i != j else "–" for j in order]
+            rows.append([f"{rank}", self.versions[i], num(float(self.strengths[i]), signed=True),
+                         f"[{num(float(self.ci_low[i]))}, {num(float(self.ci_high[i]))}]", *vs])  # fmt: skip
+        bias = []
+        if self.first_slot_share is not None and self.first_slot_ci is not None:
+            bias.append(
+                f"position bias: the first slot wins {num(self.first_slot_share, '%')} "
+                f"[{num(self.first_slot_ci[0], '%')}, {num(self.first_slot_ci[1], '%')}] of "
+                f"decisive verdicts ({pval(self.first_slot_p)}, H1: ≠ 50 %); the two orders "
+                f"agree on {num(self.consistency, '%')} of items (disagreements count as ties)"
+            )
+        head = (
+            f"{self.ranking[0]} ranks first: strength {num(float(self.strengths.max()), signed=True)} "
+            f"(Bradley–Terry, {self.n_items} items, {self.n_judgments} judgments, {self.ties} ties)"
+        )
+        lvl = f"{1 - self.alpha:.0%}"
+        return Table(
+            ["rank", "version", "strength", f"{lvl} CI (bootstrap)",
+             *[f"vs {self.versions[j]}" for j in order]],
+            rows,
+            caption=f"Pairwise preference, run {self.run_id}",
+            before=[Note((head,), css="verdict neutral")],
+            after=[Note((line,)) for line in (*bias, *self.notes)],
+        )  # fmt: skip
+
+    def plot(self, *, figsize: tuple[float, float] | None = None) -> Figure:
+        """Ranking with bootstrap CIs (:func:`promptab_nb.plots.pairwise_ranking`)."""
+        from ..plots.pairwise import pairwise_ranking
+
+        return pairwise_ranking(self, figsize=figsize)
+
+
+def _verdict(reply: Any) -> str | None:
+    from .models import normalize_response
+
+    text = normalize_response(reply).text.strip().upper()
+    match = _VERDICT.search(text)
+    return match.group(1) if match else None
+
+
+def run_pairwise(
+    ws: Workspace,
+    dataset: Any,
+    versions: Any = None,
+    judge: Callable[[str], Any] | None = None,
+    *,
+    model: Callable[[str], Any] | None = None,
+    swap: bool = True,
+    repeat: int = 0,
+    alpha: float = 0.05,
+    n_boot: int = 1000,
+    seed: int | None = 0,
+    concurrency: int = 8,
+    progress: bool = True,
+) -> PairwiseResult:
+    """Judge every pair of versions on every item and fit Bradley–Terry strengths.
+
+    Parameters
+    ----------
+    ws
+        The workspace (stores the outputs through ``ws.run_offline``).
+    dataset
+        A dataset (then ``versions`` and ``model`` produce the outputs, one repeat) or an
+        existing :class:`~promptab_nb.offline.OfflineRun` (its outputs of ``repeat`` are used).
+    versions
+        Prompt versions as for ``ws.run_offline`` (ignored for a run).
+    judge
+        ``judge(prompt) -> "A" | "B" | "TIE"`` (text containing one of them), e.g.
+        :class:`DemoJudge` or :func:`~promptab_nb.offline.openai_compatible`.
+    swap
+        Judge both orders; position bias is measured and disagreeing orders count as a tie.
+    alpha, n_boot, seed
+        Level of the percentile bootstrap CIs over items, resamples, seed.
+
+    Returns
+    -------
+    PairwiseResult
+
+    Raises
+    ------
+    InvalidArgumentError
+        No judge, fewer than two versions, or a dataset without a model.
+    """
+    from ._run import OfflineRun
+
+    check(n_boot, "n_boot", ge=100, integer=True)
+    check(alpha, "alpha", gt=0, lt=1)
+    if judge is None or not callable(judge):
+        raise InvalidArgumentError("judge must be a callable: judge(prompt) -> 'A' | 'B' | 'TIE'")
+    if isinstance(dataset, OfflineRun):
+        run = dataset
+    else:
+        if model is None:
+            raise InvalidArgumentError("model= is needed to answer the dataset (or pass a run)")
+        run = ws.run_offline(dataset, versions, model, repeats=repeat + 1, scorers=[],
+                             progress=progress, concurrency=concurrency)  # fmt: skip
+    labels = run.labels
+    if len(labels) < 2:
+        raise InvalidArgumentError("pairwise preference needs two or more versions")
+    res = run.results()
+    res = res[res["repeat_idx"] == repeat]
+    out = {(r.version, str(r.item_id)): r.output for r in res.itertuples() if r.error is None}
+    items = [it for it in run.dataset if all((v, it.item_id) in out for v in labels)]
+    tasks = []
+    for n_i, it in enumerate(items):
+        for i, j in combinations(range(len(labels)), 2):
+            a, b = out[(labels[i], it.item_id)], out[(labels[j], it.item_id)]
+            tasks.append((n_i, i, j, 0, pairwise_prompt(it.variables, it.expected, a, b)))
+            if swap:
+                tasks.append((n_i, i, j, 1, pairwise_prompt(it.variables, it.expected, b, a)))
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        replies = list(tqdm(pool.map(lambda t: _safe(judge, t[4]), tasks), total=len(tasks),
+                            disable=not progress, desc="pairwise judge", unit="call"))  # fmt: skip
+    return _summarise(run.run_id, labels, items, tasks, replies, swap, alpha, n_boot, seed)
+
+
+def _safe(judge: Callable[[str], Any], prompt: str) -> str | None:
+    try:
+        return _verdict(judge(prompt))
+    except Exception:  # a failed judgment is missing, like a failed cell
+        return None
+
+
+def _summarise(
+    run_id: str, labels: tuple[str, ...], items: list[Any], tasks: list[tuple[Any, ...]],
+    replies: list[str | None], swap: bool, alpha: float, n_boot: int, seed: int | None,
+) -> PairwiseResult:  # fmt: skip
+    import pandas as pd
+
+    k, n = len(labels), len(items)
+    # winner per (item, pair, order) in version indices; -1 tie, None missing
+    cells: dict[tuple[int, int, int], dict[int, int | None]] = {}
+    rows, first = [], [0, 0]
+    for (n_i, i, j, order, _), v in zip(tasks, replies, strict=True):
+        first_v, second_v = (i, j) if order == 0 else (j, i)
+        win = None if v is None else {"A": first_v, "B": second_v, "TIE": -1}[v]
+        if v in ("A", "B"):
+            first[0 if v == "A" else 1] += 1
+        cells.setdefault((n_i, i, j), {})[order] = win
+        rows.append({"item_id": items[n_i].item_id, "first": labels[first_v],
+                     "second": labels[second_v], "verdict": v})  # fmt: skip
+    per_item = np.zeros((n, k, k))
+    agree = both = ties = 0
+    for (n_i, i, j), got in cells.items():
+        verdicts = [w for w in got.values() if w is not None]
+        if not verdicts:
+            continue
+        if swap and len(verdicts) == 2:
+            both += 1
+            agree += verdicts[0] == verdicts[1]
+        w = verdicts[0] if all(x == verdicts[0] for x in verdicts) else -1
+        if w == -1:
+            ties += 1
+            per_item[n_i, i, j] += 0.5
+            per_item[n_i, j, i] += 0.5
+        else:
+            per_item[n_i, w, j if w == i else i] += 1
+    wins = per_item.sum(axis=0)
+    notes = []
+    fit = stats.bradley_terry(wins)
+    reg = 0.0
+    if not fit.converged:
+        reg = 0.01
+        fit = stats.bradley_terry(wins, reg=reg)
+        notes.append("a version won or lost every comparison: strengths use a weak ridge (0.01)")
+    rng = np.random.default_rng(seed)
+    mult = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_boot)])
+    boot, _, _ = bradley_terry_batch(np.einsum("bn,nkl->bkl", mult, per_item),
+                                           reg=max(reg, 1e-3))  # fmt: skip
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    games = wins + wins.T
+    rate = np.divide(wins, games, out=np.full_like(wins, np.nan), where=games > 0)
+    decisive = first[0] + first[1]
+    share = ci = p = None
+    if swap and decisive:
+        import scipy.stats
+
+        share = first[0] / decisive
+        ci = stats.proportion_ci(first[0], decisive, alpha=alpha)
+        p = float(scipy.stats.binomtest(first[0], decisive).pvalue)
+    notes.append(
+        "bootstrap replicates resample items and use a ridge of 0.001 so a replicate where a "
+        "version never wins stays finite"
+    )
+    return PairwiseResult(
+        versions=labels, strengths=fit.strengths, ci_low=lo, ci_high=hi, win_rate=rate,
+        n_items=n, n_judgments=sum(v is not None for v in replies), ties=ties,
+        first_slot_share=share, first_slot_ci=ci, first_slot_p=p,
+        consistency=agree / both if both else None, alpha=alpha, n_boot=n_boot, seed=seed,
+        run_id=run_id, judgments=pd.DataFrame(rows), notes=tuple(notes),
+    )  # fmt: skip

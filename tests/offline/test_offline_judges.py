@@ -1,0 +1,255 @@
+"""Issue 19 in the offline layer: clusters, repeats and the planner, exact McNemar when repeats
+agree, judge agreement, PPI++ with human labels, and pairwise preference."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from ppi_py import ppi_mean_ci
+from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
+
+import promptab_nb as pab
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.offline import DemoJudge, DemoModel, judge_agreement
+from promptab_nb.offline.planning import simulate_design
+from promptab_nb.stats import VarianceComponents, design_items
+
+V1 = ("math", "Answer with the number only: {{q}}")
+V2 = ("math", "Think step by step, then give the answer on the last line: {{q}}")
+V3 = ("math", "Be concise. {{q}}")
+
+
+def _dataset(passages: int = 15, per: int = 4) -> pab.offline.Dataset:
+    rng = np.random.default_rng(0)
+    recs = []
+    for p in range(passages):
+        for q in range(per):
+            a, b = (int(x) for x in rng.integers(1, 50, 2))
+            recs.append({"item_id": f"p{p:02d}q{q}", "q": f"{a}+{b}", "expected": str(a + b),
+                         "passage": f"P{p}"})  # fmt: skip
+    return pab.offline.Dataset.from_records(recs, metadata_fields=["passage"])
+
+
+@pytest.fixture()
+def run(ws):
+    return ws.run_offline(_dataset(), [V1, V2], DemoModel(seed=3), repeats=3, progress=False,
+                          scorers=[pab.offline.contains()])  # fmt: skip
+
+
+def _item_diffs(run, metric: str = "contains") -> pd.DataFrame:
+    s = run.scores()
+    s = s[s["scorer"] == metric].groupby(["version", "item_id"])["value"].mean().unstack(0)
+    return (s[run.labels[1]] - s[run.labels[0]]).rename("d").reset_index()
+
+
+def test_cluster_robust_row_equals_statsmodels(run) -> None:
+    r = run.compare(cluster="passage").row("contains")
+    d = _item_diffs(run)
+    groups = d["item_id"].str[:3]
+    ref = sm.OLS(d["d"].to_numpy(), np.ones(len(d))).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True
+    )
+    assert r.diff == pytest.approx(ref.params[0], abs=1e-12)
+    assert r.diff_ci == pytest.approx(tuple(ref.conf_int()[0]), abs=1e-9)
+    assert r.p_value == pytest.approx(ref.pvalues[0], abs=1e-9)
+    assert r.n_clusters == 15 and r.design_effect is not None
+    assert "cluster-robust" in r.method
+    iid = sm.OLS(d["d"].to_numpy(), np.ones(len(d))).fit()
+    assert r.design_effect == pytest.approx((ref.bse[0] / iid.bse[0]) ** 2, rel=1e-9)
+
+
+def test_missing_cluster_is_named(ws) -> None:
+    ds = pab.offline.Dataset.from_records(
+        [{"q": "1+1", "expected": "2"}, {"q": "2+2", "expected": "4"}]
+    )
+    run = ws.run_offline(ds, [V1, V2], DemoModel(), repeats=1, progress=False)
+    with pytest.raises(InvalidArgumentError, match="passage"):
+        run.compare(cluster="passage")
+
+
+def test_variance_split_and_plan(run) -> None:
+    r = run.compare().row("contains")
+    assert r.var_between is not None and r.var_within is not None and r.var_within > 0
+    plan = run.plan(mde=0.15, max_items=2000, n_sims=2000)
+    vc = plan.components
+    assert vc.between == pytest.approx(r.var_between) and vc.within == pytest.approx(r.var_within)
+    c = plan.chosen
+    assert plan.reaches_power and c.power >= 0.8
+    assert c.items == design_items(vc, c.repeats, 0.15)
+    # Per-call cost only: K = 1 is cheapest ((ω² + σ²/K)·K grows with K).
+    assert c.repeats == 1
+    assert abs(plan.simulated_power - c.power) < 0.03 + 2 * plan.simulated_se
+    # Scarce items make repeats worth it; a per-item cost does too.
+    capped = run.plan(mde=0.15, max_items=c.items // 2 + 10, n_sims=500)
+    assert capped.chosen.repeats > 1 or not capped.reaches_power
+    assert "items ×" in repr(plan) and "◀" in plan._repr_html_()
+    assert plan.to_pandas()["chosen"].sum() == 1
+
+
+def test_plan_budget_falls_short_and_says_so(run) -> None:
+    plan = run.plan(mde=0.05, budget_usd=0.001, n_sims=200)
+    assert not plan.reaches_power and plan.chosen.cost_usd <= 0.001
+    assert any("budget" in n for n in plan.notes)
+    with pytest.raises(InvalidArgumentError, match="repeats >= 2"):
+        pab.Workspace().run_offline(_dataset(2, 2), [V1, V2], DemoModel(), repeats=1,
+                                    progress=False).plan(mde=0.1)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("omega2", "sigma2", "k"), [(0.02, 0.2, 1), (0.02, 0.2, 4), (0.05, 0.1, 2)]
+)
+def test_planned_design_reaches_power_in_simulation(omega2: float, sigma2: float, k: int) -> None:
+    """Normal items × repeats with known ω², σ²: Miller's n gives 80 % ± 3 pp (2,000 runs)."""
+    rng = np.random.default_rng(5)
+    vc = VarianceComponents(omega2, sigma2, 0, k)
+    n = design_items(vc, k, 0.1)
+    # a large pilot with exactly these components, resampled by the planner's simulator
+    pilot = rng.normal(0, np.sqrt(omega2), (3000, 1)) + rng.normal(0, np.sqrt(sigma2), (3000, 4))
+    power, se = simulate_design(pilot, n, k, 0.1, n_sims=2000, seed=1)
+    print(f"ω²={omega2}, σ²={sigma2}, K={k}: n={n}, simulated power {power:.3f} ± {se:.3f}")
+    assert abs(power - 0.8) <= 0.03
+
+
+def test_agreeing_repeats_use_exact_mcnemar(ws) -> None:
+    answers = {("A", i): "yes" if k % 3 else "no" for k, i in enumerate("abcdefghijklmnopqrst")}
+    answers |= {("B", i): "yes" if k % 5 else "no" for k, i in enumerate("abcdefghijklmnopqrst")}
+
+    def model(prompt: str) -> str:
+        prefix, item = prompt.split(" ", 1)
+        return answers[(prefix, item)]
+
+    ds = pab.offline.Dataset.from_records([{"item_id": i, "id": i, "expected": "yes"}
+                                           for i in "abcdefghijklmnopqrst"])  # fmt: skip
+    run = ws.run_offline(ds, [("t", "A {{id}}"), ("t", "B {{id}}")], model, repeats=3,
+                         progress=False)  # fmt: skip
+    comp = run.compare(metrics=["exact"], interval="clopper-pearson")
+    r = comp.row("exact")
+    a = np.array([k % 3 != 0 for k in range(20)])
+    b = np.array([k % 5 != 0 for k in range(20)])
+    table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+    assert r.method == "mcnemar exact"
+    assert r.p_value == pytest.approx(sm_mcnemar(table, exact=True).pvalue, rel=1e-12)
+    from statsmodels.stats.proportion import proportion_confint
+
+    assert r.baseline_ci == pytest.approx(proportion_confint(a.sum(), 20, method="beta"))
+
+
+def test_judge_agreement_matches_references() -> None:
+    rng = np.random.default_rng(2)
+    human = rng.random(200) < 0.6
+    judge = np.where(rng.random(200) < 0.85, human, ~human)
+    a = judge_agreement(judge, human)
+    table = pd.crosstab(judge, human).to_numpy()
+    assert a.kappa.kappa == pytest.approx(sm_kappa(table).kappa, abs=1e-12)
+    tp, fn = np.sum(judge & human), np.sum(~judge & human)
+    assert a.sensitivity == pytest.approx(tp / (tp + fn))
+    assert a.human_rates[1] == pytest.approx(human.mean())
+    assert "Cohen's kappa" in repr(a) and "<table" in a._repr_html_()
+    # several people with missing labels: α over judge + raters
+    import krippendorff
+
+    raters = pd.DataFrame({"ann": human.astype(float), "bob": np.where(rng.random(200) < 0.9,
+                           human, ~human).astype(float)})  # fmt: skip
+    raters.loc[raters.index[::4], "bob"] = np.nan
+    multi = judge_agreement(pd.Series(judge), raters)
+    ref = krippendorff.alpha(reliability_data=np.vstack([judge.astype(float), raters["ann"],
+                             raters["bob"]]), level_of_measurement="nominal")  # fmt: skip
+    assert multi.alpha_krippendorff == pytest.approx(ref, abs=1e-12) and multi.n_raters == 3
+
+
+def _human_labels(run, n: int, flip: float, seed: int = 0) -> pd.DataFrame:
+    """'Human' labels: the contains score at repeat 0 on the first n items, flipped at rate flip."""
+    rng = np.random.default_rng(seed)
+    s = run.scores()
+    s = s[(s["repeat_idx"] == 0) & (s["scorer"] == "contains")]
+    s = s[s["item_id"].isin(sorted(s["item_id"].unique())[:n])]
+    label = np.where(rng.random(len(s)) < flip, 1 - s["value"], s["value"])
+    return pd.DataFrame({"item_id": s["item_id"], "version": s["version"], "label": label})
+
+
+def test_ppi_compare_equals_ppi_python(run) -> None:
+    human = _human_labels(run, 25, 0.0)
+    comp = run.compare(metrics=["contains"], human_labels=human)
+    ppi = comp.ppi
+    assert ppi is not None
+    judge = run.scores()
+    judge = judge[judge["scorer"] == "contains"].groupby(["version", "item_id"])["value"].mean()
+    h = human.set_index(["version", "item_id"])["label"]
+    v0, v1 = run.labels
+    lab = sorted(human["item_id"].unique())
+    unl = [i for i in run.dataset.ids if i not in lab]
+    for v in (v0, v1):
+        y = h[v].reindex(lab).to_numpy(float)
+        lo, hi = ppi_mean_ci(y, judge[v].reindex(lab).to_numpy(float),
+                             judge[v].reindex(unl).to_numpy(float), alpha=0.05)  # fmt: skip
+        assert ppi.row(v, "pass rate").ci == pytest.approx((lo[0], hi[0]), abs=1e-6)
+    yd = (h[v1].reindex(lab) - h[v0].reindex(lab)).to_numpy(float)
+    jd = judge[v1] - judge[v0]
+    lo, hi = ppi_mean_ci(yd, jd.reindex(lab).to_numpy(float), jd.reindex(unl).to_numpy(float),
+                         alpha=0.05)  # fmt: skip
+    row = ppi.row(v1)
+    assert row.ci == pytest.approx((lo[0], hi[0]), abs=1e-6) and row.method == "PPI++"
+    assert "PPI++" in repr(comp) and "PPI++" in ppi._repr_html_()
+
+
+def test_ppi_falls_back_when_judge_is_weak(run) -> None:
+    human = _human_labels(run, 30, 0.5, seed=4)  # labels unrelated to the judge
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ppi = run.compare(metrics=["contains"], human_labels=human).ppi
+    assert ppi is not None
+    fell = [r for r in ppi.rows if r.method == "human labels only"]
+    assert fell and all(r.lam == 0 and r.estimate == pytest.approx(r.human_only) for r in fell)
+    assert any("too weak" in str(w.message) for w in caught)
+    assert any("too weak" in n for n in ppi.notes)
+
+
+def test_pairwise_with_demo_judge(ws) -> None:
+    res = ws.run_pairwise(_dataset(10, 4), [V1, V2, V3], DemoJudge(position_bias=0.3),
+                          model=DemoModel(seed=3), progress=False, n_boot=300)  # fmt: skip
+    assert res.n_items == 40 and res.n_judgments == 40 * 3 * 2
+    assert res.first_slot_share is not None and res.first_slot_share > 0.5
+    assert res.first_slot_p is not None and res.first_slot_p < 0.05  # position bias detected
+    assert (res.ci_low <= res.strengths + 1e-12).all() and (
+        res.strengths <= res.ci_high + 1e-12
+    ).all()
+    wr = res.win_rates()
+    off = ~np.eye(3, dtype=bool)
+    np.testing.assert_allclose((wr.to_numpy() + wr.to_numpy().T)[off], 1.0)
+    assert res.ranking[0] == "math@v2"  # step by step answers right more often
+    fig = res.plot()
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == 3 and "strength" in ax.get_xlabel()
+    assert "position bias" in repr(res) and res.to_pandas()["rank"].tolist()
+
+
+def test_pairwise_strengths_equal_choix_on_the_win_counts(ws) -> None:
+    import choix
+
+    run = ws.run_offline(_dataset(8, 4), [V1, V2, V3], DemoModel(seed=2), repeats=1,
+                         progress=False)  # fmt: skip
+    res = ws.run_pairwise(run, judge=DemoJudge(seed=1), progress=False, n_boot=200)
+    # Rebuild the outcome of each (item, pair) from the raw judgments: orders that disagree tie.
+    j = res.judgments.assign(
+        pair=lambda f: [tuple(sorted(p)) for p in zip(f["first"], f["second"], strict=True)],
+        winner=lambda f: np.where(f["verdict"] == "A", f["first"],
+                                  np.where(f["verdict"] == "B", f["second"], "tie")),
+    )  # fmt: skip
+    idx = {v: i for i, v in enumerate(res.versions)}
+    data: list[tuple[int, int]] = []
+    for (_, (x, y)), g in j.groupby(["item_id", "pair"]):
+        got = set(g["winner"])
+        w = got.pop() if len(got) == 1 else "tie"
+        if w == "tie":
+            data += [(idx[x], idx[y]), (idx[y], idx[x])]
+        else:
+            data += [(idx[w], idx[y if w == x else x])] * 2
+    ref = choix.ilsr_pairwise(3, data, tol=1e-14, max_iter=10_000)
+    np.testing.assert_allclose(res.strengths, ref - ref.mean(), atol=1e-6)
+    with pytest.raises(InvalidArgumentError, match="judge"):
+        ws.run_pairwise(run)
