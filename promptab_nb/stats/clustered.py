@@ -103,7 +103,9 @@ def cluster_mean(
     _, codes = np.unique(g.astype(str), return_inverse=True)
     n, n_g = d.size, int(codes.max()) + 1
     if n_g < 2:
-        raise InvalidArgumentError("clusters has one cluster; a cluster-robust SE needs two or more")
+        raise InvalidArgumentError(
+            "clusters has one cluster; a cluster-robust SE needs two or more"
+        )
     est = float(d.mean())
     sums = np.bincount(codes, weights=d - est, minlength=n_g)
     se = math.sqrt(n_g / (n_g - 1) * float(np.sum(sums**2))) / n

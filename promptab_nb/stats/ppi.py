@@ -118,9 +118,7 @@ def ppi_mean(
     se = math.sqrt((lam * hu).std() ** 2 / big_n + (ya - lam * ha).std() ** 2 / n)
     z = float(scipy.stats.norm.ppf(1 - alpha / 2))
     c_est, c_se = float(ya.mean()), float(ya.std()) / math.sqrt(n)
-    corr = (
-        float(np.corrcoef(ya, ha)[0, 1]) if ya.std() > 0 and ha.std() > 0 else math.nan
-    )
+    corr = float(np.corrcoef(ya, ha)[0, 1]) if ya.std() > 0 and ha.std() > 0 else math.nan
     return PPIMean(
         est, (est - z * se, est + z * se), se, float(lam), c_est,
         (c_est - z * c_se, c_est + z * c_se), c_se, corr, n, big_n, alpha,
