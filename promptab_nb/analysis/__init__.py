@@ -168,7 +168,7 @@ def analyze_over_time(
     eng = _engine(exp, engine)
     _scope.check_flag(eng, exp)
     params = _scope.params(exp, None, None, multiple)
-    params["freq"] = freq
+    params.update(freq=freq, now=_over_time.now_bound())
     rows = eng.fetch(_over_time.sql(exp, m), params)
     return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
 

@@ -165,7 +165,8 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
         if key == control:
             baseline = row["mean"]
         elif a is None or c is None:
-            row["note"] = "not enough units to compare (fewer than 2 in an arm)"
+            why = [x.note for x in (arms.get(control), arm) if x is not None and x.note]
+            row["note"] = why[0] if why else "not enough units to compare (fewer than 2 in an arm)"
         else:
             try:
                 res = _compare(est, c, a)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -33,16 +34,22 @@ def sql(exp: Experiment, m: Metric) -> str:
         units, moments = "true", "sum(n), sum(n * n)"
     return f"""
     {_scope.ctes(exp, [m])},
-    periods AS (
-        SELECT unnest(generate_series(date_trunc($freq, min(first_ts)), date_trunc($freq, max(g_max)),
-                                      CAST('1 ' || $freq AS INTERVAL))) AS p
-        FROM assigned, (SELECT max(ts) AS g_max FROM {alias})
+    times AS (
+        SELECT first_ts AS t FROM assigned WHERE isfinite(first_ts)
+        UNION ALL SELECT ts FROM {alias} WHERE isfinite(ts)
     ),
-    ev_p AS (SELECT unit, date_trunc($freq, ts) AS p, {num} AS n, {den} AS d
-             FROM {alias} e GROUP BY ALL),
+    -- The last period is the data's, but never after $now (a day after the analysis): an event
+    -- dated 9999-12-31 joins the last real period instead of adding millennia of empty ones.
+    cap AS (SELECT date_trunc($freq, least(max(t), CAST($now AS TIMESTAMPTZ))) AS last_p
+            FROM times),
+    -- Only periods that hold an exposure or an event: bounded by the data, not by its span.
+    periods AS (SELECT DISTINCT least(date_trunc($freq, t), last_p) AS p FROM times, cap),
+    ev_p AS (SELECT unit, least(date_trunc($freq, ts), last_p) AS p, {num} AS n, {den} AS d
+             FROM {alias} e, cap WHERE isfinite(e.ts) GROUP BY ALL),
     grid AS (
         SELECT a.unit, a.variant, pr.p FROM assigned a JOIN periods pr
-          ON date_trunc($freq, a.first_ts) <= pr.p WHERE a.variant <> '{_scope.MULTIPLE}'
+          ON date_trunc($freq, a.first_ts) <= pr.p
+        WHERE a.variant <> '{_scope.MULTIPLE}' AND isfinite(a.first_ts)
     ),
     cum AS (
         SELECT g.unit, g.variant, g.p,
@@ -56,6 +63,11 @@ def sql(exp: Experiment, m: Metric) -> str:
            sum(d), sum(d * d), sum(n * d), count(*) AS exposed
     FROM cum GROUP BY ALL ORDER BY period_end, variant
     """
+
+
+def now_bound() -> dt.datetime:
+    """The latest period start :func:`sql` shows (``$now``): a day after now, UTC."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
 
 
 def result(

@@ -16,6 +16,7 @@ class here (and its tests in ``tests/analysis/test_estimators.py``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -55,10 +56,22 @@ class Arm:
 
     n: int
     stats: Any
+    #: Why ``stats`` is ``None`` although the arm has units (sums that overflow).
+    note: str | None = None
+
+
+OVERFLOW_NOTE = (
+    "the sums of this metric overflow (values near 1e308?): no statistics; "
+    "fix the data or winsorize"
+)
 
 
 def _arm(n: Any, build: Any, *sums: Any) -> Arm:
     n = int(n or 0)
+    if n >= 2 and not all(math.isfinite(float(x or 0.0)) for x in sums):
+        # Absurd values (e.g. 1e308 USD) make float sums infinite: this metric cannot be
+        # analysed, the others still can.
+        return Arm(n, None, note=OVERFLOW_NOTE)
     return Arm(n, build(n, *sums) if n >= 2 else None)
 
 

@@ -80,3 +80,17 @@ def test_a_few_units_in_two_variants_leave_health_ok() -> None:
     assert next(f for f in h.flags if f.code == "multiple").severity == "info"
     heavy = _build.health(_exp(), {"control": 450, "test": 450}, 100, "exclude")  # 10 %
     assert not heavy.ok and heavy.has("multiple")
+
+
+def test_overflowing_sums_isolate_the_metric(tmp_path) -> None:
+    ws, exp = workspace(
+        tmp_path,
+        {
+            "control": [[{"latency": 1.0, "cost": 0.01}]] * 60,
+            "test": [[{"latency": 1.5, "cost": 0.02}]] * 58 + [[{"cost": 1e308}]] * 2,
+        },
+    )
+    res = exp.analyze(["cost", "latency"])
+    cost = _treatment(res, "cost")
+    assert math.isnan(cost.p_value) and not cost.significant and "overflow" in cost.note
+    assert _treatment(res, "latency").significant  # the other metrics are analysed

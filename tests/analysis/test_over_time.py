@@ -1,0 +1,48 @@
+"""The cumulative analysis per period (analysis/_over_time.py): bounded by the data."""
+
+from __future__ import annotations
+
+import pytest
+
+from ._scenarios import workspace
+
+
+def _insert(ws, ts: str, user: str = "test-0", version: str = "2") -> None:
+    # Straight into the table: the loader may reject such rows, the analysis must not rely on it.
+    with ws.transaction() as con:
+        con.execute(
+            "INSERT INTO generations (uuid, ts, distinct_id, prompt_name, prompt_version, "
+            "latency_s, cost_usd) VALUES (?, CAST(? AS TIMESTAMPTZ), ?, 'support', ?, 1.0, 0.01)",
+            [f"bad-{ts}", ts, user, version],
+        )
+
+
+@pytest.fixture()
+def small(tmp_path):
+    ws, exp = workspace(
+        tmp_path,
+        {
+            "control": [[{"latency": 1.0 + u / 100}] for u in range(60)],
+            "test": [[{"latency": 1.5 + u / 100}] for u in range(60)],
+        },
+    )
+    yield ws, exp
+    ws.close()
+
+
+@pytest.mark.parametrize("ts", ["infinity", "-infinity", "9999-12-31 00:00:00+00"])
+def test_absurd_timestamps_add_no_periods(small, ts: str) -> None:
+    ws, exp = small
+    before = exp.analyze_over_time("latency")
+    _insert(ws, ts)
+    after = exp.analyze_over_time("latency")
+    ends = [r["period_end"] for r in after.records]
+    assert len(ends) <= len(before.records) + 1  # at most the period "now" is added
+    assert max(ends).year < 9999
+
+
+def test_over_time_periods_are_those_with_data(small) -> None:
+    ws, exp = small
+    _insert(ws, "2026-06-01 00:00:00+00")  # three months after the exposures
+    ot = exp.analyze_over_time("latency")
+    assert len(ot.records) == 2  # the exposure day and the day of the late event, no gap days
