@@ -6,6 +6,7 @@ import glob
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,10 +36,27 @@ def resolve(path: Paths) -> list[Path]:
     if isinstance(path, Sequence) and not isinstance(path, str):
         out: list[Path] = []
         for p in path:
-            out.extend(f for f in resolve(p) if f not in out)
+            out.extend(resolve(p))
         if not out:
             raise DataError("no file to load: the list of paths is empty.")
-        return out
+        return _unique(out)
+    return _unique(_resolve_one(path))
+
+
+def _unique(files: list[Path]) -> list[Path]:
+    """``files`` without a second path to the same file (by real path: a glob through a symlink
+    cycle, or ``a/x.csv`` and ``b/../a/x.csv``, would otherwise load one file many times)."""
+    seen: set[str] = set()
+    out = []
+    for f in files:
+        real = os.path.realpath(f)
+        if real not in seen:
+            seen.add(real)
+            out.append(f)
+    return out
+
+
+def _resolve_one(path: PathLike) -> list[Path]:
     text = str(path)
     if any(ch in text for ch in "*?["):
         files = sorted(
@@ -91,12 +109,23 @@ def _manifest(path: Path) -> list[Path]:
             name = next((entry[k] for k in ("path", "key", "file", "name") if k in entry), None)
         if not isinstance(name, str) or not name:
             raise DataError(f"{path}: entry {i} of 'files' is not a file name ({entry!r}).")
-        f = path.parent / name
+        folder = path.parent
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise DataError(
+                f"{path}: entry {i} of 'files' ({name!r}) points outside the manifest's folder "
+                f"{folder}; a manifest may only list files in its folder (or below it)."
+            )
+        f = folder / name
         if not f.is_file():
-            f = path.parent / Path(name).name  # an S3 key: the file sits beside the manifest
+            f = folder / Path(name).name  # an S3 key: the file sits beside the manifest
         if not f.is_file():
             raise DataError(
                 f"{path}: listed file {name!r} is missing. Download every part of the export."
+            )
+        if not Path(os.path.realpath(f)).is_relative_to(os.path.realpath(folder)):
+            raise DataError(
+                f"{path}: entry {i} of 'files' ({name!r}) is a link to a file outside the "
+                f"manifest's folder {folder}; copy the file into the folder instead."
             )
         files.append(f)
     return files

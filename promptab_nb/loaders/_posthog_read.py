@@ -15,7 +15,15 @@ from pathlib import Path
 from .._sql import ident
 from ..errors import MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
-from ._read import empty_pre, one_object_per_line, read_csv_rows, read_lines, read_records
+from ._read import (
+    csv_header,
+    empty_pre,
+    one_object_per_line,
+    read_csv_rows,
+    read_lines,
+    read_records,
+)
+from ._wide_csv import fold, is_wide
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
 
@@ -154,10 +162,8 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source:
     )
 
 
-def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> Source:
-    header = read_csv_rows(con, ctx, path, compression)
-    # The UI export names columns after the query: `uuid` or `*.uuid`, and properties either as
-    # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
+def _columns(header: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(envelope name → column, property name → flattened column) of a UI CSV header."""
     by_name: dict[str, str] = {}
     flat: dict[str, str] = {}
     for column in header:
@@ -166,21 +172,33 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
             flat.setdefault(name[len("properties.") :], column)
         else:
             by_name.setdefault(name, column)
-    present = set(by_name) | ({"properties"} if flat else set())
-    _require(path, present)
+    return by_name, flat
+
+
+def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> Source:
+    # The UI export names columns after the query: `uuid` or `*.uuid`, and properties either as
+    # one JSON column or flattened into `properties.$x` / `*.properties.$x` columns.
+    header = csv_header(con, path, compression)
+    by_name, flat = _columns(header)
+    _require(path, set(by_name) | ({"properties"} if flat else set()))
+    if "properties" not in by_name and is_wide(len(flat), compression):
+        header = fold(con, ctx, path, compression, header, flat)  # one `properties` column
+        by_name, flat = _columns(header)
+    else:
+        read_csv_rows(con, ctx, path, compression)
     params: dict[str, object] = {}
     if "properties" in by_name:
-        props = ident(by_name["properties"], header)
+        props = ident(by_name["properties"])
     else:
         # Property names are data: they travel as parameters, the columns through ident().
         pairs = []
         for i, (prop, column) in enumerate(flat.items()):
             params[f"k{i}"] = prop
-            pairs.append(f"$k{i}, {ident(column, header)}")
+            pairs.append(f"$k{i}, {ident(column)}")
         props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
 
     def col(name: str) -> str:
-        return ident(by_name[name], header) if name in by_name else "NULL::VARCHAR"
+        return ident(by_name[name]) if name in by_name else "NULL::VARCHAR"
 
     return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 

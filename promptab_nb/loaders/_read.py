@@ -19,7 +19,7 @@ from ._context import Con, Input, LoadContext, sql_str
 
 # DuckDB's CSV reader buffers 16 lines of this size per thread: 64 MiB asked for 1 GiB blocks and
 # failed under a 1 GB memory limit. A longer line is rejected with the reason.
-_MAX_LINE = 8 * 1024 * 1024
+MAX_LINE = 8 * 1024 * 1024
 
 _TEXT_LINES = """read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\0',
                       quote = '', escape = '', auto_detect = false, compression = $comp,
@@ -27,7 +27,7 @@ _TEXT_LINES = """read_csv($path, columns = {'line': 'VARCHAR'}, header = false, 
 
 
 def _reader_params(path: Path, compression: str | None, **more: object) -> dict[str, object]:
-    return {"path": str(path), "comp": compression or "auto", "max": _MAX_LINE, **more}
+    return {"path": str(path), "comp": compression or "auto", "max": MAX_LINE, **more}
 
 
 def _read_rejects(con: Con, ctx: LoadContext, rejects: str, what: str) -> None:
@@ -38,6 +38,8 @@ def _read_rejects(con: Con, ctx: LoadContext, rejects: str, what: str) -> None:
         SELECT line AS source_row, '(line)' AS bad_col,
                CASE WHEN any_value(error_type) = 'INVALID ENCODING'
                     THEN 'line is not UTF-8 text (re-export the file as UTF-8)'
+                    WHEN any_value(error_type) = 'LINE SIZE OVER MAXIMUM'
+                    THEN {sql_str(f"line is longer than {MAX_LINE // 2**20} MiB")}
                     ELSE {sql_str(what + ": ")} || any_value(error_type) END AS bad_reason,
                any_value(csv_line) AS raw
         FROM {ctx.t(rejects)} GROUP BY line
@@ -83,25 +85,53 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
 
 
+def _first_line(con: Con, path: Path, compression: str | None) -> str | None:
+    """The first line of a text file (``None`` when empty); a header that is not UTF-8 or is
+    longer than the longest line read is a ``DataError`` naming the cause.
+
+    Read directly, not with DuckDB's line reader: that reader checks a whole buffer of lines, so
+    one bad line further on failed the whole file before the row reader could reject just it.
+    """
+    import gzip
+
+    if compression == "zstd":  # no zstd module in the standard library
+        rows = con.execute(
+            f"SELECT line FROM {_TEXT_LINES}) LIMIT 1", _reader_params(path, compression)
+        ).fetchall()
+        return rows[0][0] if rows else None
+    opener = gzip.open if compression == "gzip" else open
+    with opener(path, "rb") as fh:
+        head = fh.readline(MAX_LINE + 1)
+    if len(head) > MAX_LINE:
+        raise DataError(f"{path}: line 1 (the header) is longer than {MAX_LINE // 2**20} MiB.")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path}: line 1 (the header) is not UTF-8 text (byte {err.start}: "
+            f"{head[err.start : err.start + 1]!r}). Re-export the file as UTF-8."
+        ) from err
+    return text.rstrip("\r\n") if text else None
+
+
 def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
     """The header line of a CSV file, parsed; column names are made unique and non-empty."""
     import csv
     import io
 
-    rows = con.execute(
-        f"SELECT line FROM {_TEXT_LINES}) LIMIT 1", _reader_params(path, compression)
-    ).fetchall()
-    row = rows[0] if rows else None
-    if row is None or not (row[0] or "").strip():
+    first = _first_line(con, path, compression)
+    if first is None or not first.strip():
         raise DataError(f"{path}: the file is empty (no header line). Export it again.")
-    names = next(csv.reader(io.StringIO(row[0].lstrip("\ufeff"))))
+    names = next(csv.reader(io.StringIO(first.lstrip("\ufeff"))))
     out: list[str] = []
+    seen: set[str] = set()  # a set: a flattened export may have tens of thousands of columns
     for i, n in enumerate(names):
         n = n.strip() or f"column{i + 1}"
-        if n in out:
+        if n in seen:
             raise DataError(
                 f"{path}: column {n!r} appears twice in the header. Remove or rename one."
             )
+        seen.add(n)
         out.append(n)
     return out
 
@@ -116,7 +146,8 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
     """
     header = csv_header(con, path, compression)
     tmp = ctx.temp_dir() / "rows.parquet"
-    positional = ", ".join(f"{ident(name, header)} AS c{i}" for i, name in enumerate(header))
+    allowed = set(header)
+    positional = ", ".join(f"{ident(name, allowed)} AS c{i}" for i, name in enumerate(header))
     con.execute(
         f"""
         COPY (SELECT {positional} FROM read_csv($path, columns = $cols, header = true, auto_detect = false,
@@ -134,7 +165,7 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
         ),
     )
     # Columns are stored as c0, c1, ... (a header may name one `file_row_number`).
-    named = ", ".join(f"c{i} AS {ident(name, header)}" for i, name in enumerate(header))
+    named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
             SELECT file_row_number + 1 AS _pab_row, {named}

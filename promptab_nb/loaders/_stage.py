@@ -73,13 +73,28 @@ class Field:
         return self.source or self.name
 
 
+# Timestamps outside [TS_MIN, TS_MAX) are rejected: `infinity`, year 1970 from a zero epoch or
+# year 9999 from a sentinel would stretch a daily series or an experiment window over centuries.
+TS_MIN = "2000-01-01"
+TS_MAX = "2200-01-01"
+TS_RANGE = f"between {TS_MIN} and {TS_MAX}"
+
+
+def ts_out_of_range(v: str) -> str:
+    """SQL: true when TIMESTAMPTZ ``v`` is infinite or outside [``TS_MIN``, ``TS_MAX``)."""
+    return (
+        f"(NOT isfinite({v}) OR {v} < TIMESTAMPTZ '{TS_MIN} 00:00:00+00' "
+        f"OR {v} >= TIMESTAMPTZ '{TS_MAX} 00:00:00+00')"
+    )
+
+
 _BOOL_TRUE = "('true', 't', '1', '1.0', 'yes', 'y', 'pass', 'passed')"
 _BOOL_FALSE = "('false', 'f', '0', '0.0', 'no', 'n', 'fail', 'failed')"
 _KIND_TEXT = {
     "double": "a finite number >= 0",
     "bigint": "a whole number >= 0",
     "int": "a whole number >= 0",
-    "ts": "a date-time",
+    "ts": f"a date-time {TS_RANGE}",
     "bool": "true/false",
     "json": "valid JSON",
 }
@@ -114,6 +129,8 @@ def _field_checks(f: Field, x: str, v: str) -> list[tuple[str, str, str]]:
         bad = f"{v} IS NULL"
         if f.kind == "double":
             bad += f" OR isnan({v}) OR isinf({v})"
+        if f.kind == "ts":
+            bad += f" OR {ts_out_of_range(v)}"
         if f.kind in ("double", "bigint", "int") and f.nonneg:
             bad += f" OR {v} < 0"
         out.append((f"{present} AND ({bad})", f.label, f"{f.label} is not {_KIND_TEXT[f.kind]}"))

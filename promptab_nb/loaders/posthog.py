@@ -22,7 +22,7 @@ from ._load import load_paths
 from ._posthog_read import REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
-from ._stage import Direct, Staged
+from ._stage import TS_RANGE, Direct, Staged, ts_out_of_range
 
 __all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
 
@@ -63,6 +63,16 @@ class _Type:
     bad_reason: str
 
 
+def _id(x: str) -> str:
+    """SQL of an id column with the texts JavaScript and Python SDKs write for "no id" (``''``,
+    ``"null"``, ``"undefined"``, ``"None"``) as NULL: else they would make one shared unit."""
+    return f"""CASE WHEN length({x}) <= 9 AND lower(trim({x})) IN {_NO_ID} THEN NULL
+                    ELSE {x} END"""
+
+
+_NO_ID = "('', 'null', 'undefined', 'none', 'nan')"
+
+
 def _base(src: Source, where: str) -> str:
     """The source's rows matching ``where`` with the canonical envelope columns."""
     hashed = f"md5(concat_ws('|', {src.event}, {src.distinct_id}, {src.ts_raw}, {src.props}))"
@@ -70,8 +80,8 @@ def _base(src: Source, where: str) -> str:
         SELECT {src.source_row} AS source_row,
                CASE WHEN {src.uuid} IS NULL OR {src.uuid} = '' THEN {hashed} ELSE {src.uuid} END
                    AS uuid,
-               {src.event} AS event, {src.distinct_id} AS distinct_id,
-               nullif({src.person_id}, '') AS person_id, {src.ts} AS ts, {src.props} AS props,
+               {src.event} AS event, {_id(src.distinct_id)} AS distinct_id,
+               {_id(src.person_id)} AS person_id, {src.ts} AS ts, {src.props} AS props,
                {src.raw} AS raw
         FROM {src.frm} WHERE {where}"""
 
@@ -114,28 +124,36 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     s AS (SELECT *, {parse} FROM b),
     c AS (
         SELECT *,
-               CASE WHEN distinct_id IS NULL OR distinct_id = '' THEN 1
+               CASE WHEN distinct_id IS NULL THEN 1
                     WHEN ts IS NULL THEN 2
+                    WHEN {ts_out_of_range("ts")} THEN 7
                     WHEN props IS NULL THEN 3
                     WHEN {not_object} THEN CASE WHEN json_valid(props) THEN 5 ELSE 4 END
-                    WHEN {unparsed} AND NOT json_valid(props) THEN 4 END AS _pre
+                    WHEN {unparsed} AND NOT json_valid(props) THEN 4
+                    WHEN {_DUPLICATE_KEY} THEN 6 END AS _pre
         FROM s
     ),
     t AS (SELECT *{typed} FROM c)
     SELECT source_row, uuid, event, ts, distinct_id, person_id, {", ".join(outs)},
-           CASE _pre WHEN 1 THEN 'distinct_id' WHEN 2 THEN 'timestamp' WHEN 3 THEN 'properties'
-                     WHEN 4 THEN 'properties' WHEN 5 THEN 'properties'
-                     ELSE CASE {bad_col} END END AS bad_col,
-           CASE _pre WHEN 1 THEN 'distinct_id is empty'
+           CASE WHEN _pre IN (2, 7) THEN 'timestamp' WHEN _pre = 1 THEN 'distinct_id'
+                WHEN _pre IS NOT NULL THEN 'properties' ELSE CASE {bad_col} END END AS bad_col,
+           CASE _pre WHEN 1 THEN 'distinct_id is empty (or "null"/"undefined")'
                      WHEN 2 THEN 'timestamp is missing or not a date-time'
+                     WHEN 7 THEN {sql_str("timestamp is not a date-time " + TS_RANGE)}
                      WHEN 3 THEN 'properties is empty'
                      WHEN 4 THEN 'properties is not valid JSON'
-                     WHEN 5 THEN 'properties is not a JSON object' ELSE CASE {bad_reason} END END
+                     WHEN 5 THEN 'properties is not a JSON object'
+                     WHEN 6 THEN 'properties has a duplicated key (readers disagree on its value)'
+                     ELSE CASE {bad_reason} END END
                AS bad_reason,
            CASE WHEN _pre IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
     FROM t
     """
 
+
+# A key twice in one object: DuckDB reads the first value, Python's json and most readers the
+# last, so the row has no single meaning.
+_DUPLICATE_KEY = "len(json_keys(props)) <> len(list_distinct(json_keys(props)))"
 
 # Numbers that must be finite and >= 0 when present: (property, canonical column, type, parse).
 # Properties every generation carries are parsed as numbers (a third faster than as text);
@@ -166,7 +184,8 @@ def _generations(keep_properties: bool = False) -> _Type:
         v, c = f"{{p}}[{sql_str(prop)}]", ident(col)
         # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
         if parse == "number":
-            typed.append(f"{v if typ == 'DOUBLE' else f'TRY_CAST({v} AS BIGINT)'} AS {c}")
+            whole = f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS BIGINT) END"
+            typed.append(f"{v if typ == 'DOUBLE' else whole} AS {c}")
             quoted = '"' + prop + '"'
             json_type = f"json_type(props, {sql_str('$.' + quoted)})"
             bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {sql_str(quoted)})
@@ -175,14 +194,23 @@ def _generations(keep_properties: bool = False) -> _Type:
                             ELSE {c} IS NULL OR isnan({v}) OR isinf({v}) OR {v} < 0 END)"""
         else:
             cast = f"TRY_CAST({v} AS DOUBLE)"
-            typed.append(f"{cast if typ == 'DOUBLE' else f'TRY_CAST({cast} AS BIGINT)'} AS {c}")
+            whole = f"CASE WHEN {cast} = floor({cast}) THEN TRY_CAST({cast} AS BIGINT) END"
+            typed.append(f"{cast if typ == 'DOUBLE' else whole} AS {c}")
             bad = (
                 f"({v} IS NOT NULL AND ({c} IS NULL OR isnan({c}::DOUBLE) "
                 f"OR isinf({c}::DOUBLE) OR {c} < 0))"
             )
         cols.append(f"WHEN {bad} THEN {sql_str('properties.' + prop)}")
-        reasons.append(f"WHEN {bad} THEN {sql_str('properties.' + prop + ' is not a number >= 0')}")
+        what = "a number >= 0" if typ == "DOUBLE" else "a whole number >= 0"
+        reasons.append(f"WHEN {bad} THEN {sql_str('properties.' + prop + ' is not ' + what)}")
     typed += ["{p}['$ai_http_status'] AS _status", "lower({p}['$ai_is_error']) AS _err"]
+    status_bad = (
+        "_status IS NOT NULL AND (_status <> floor(_status) OR _status NOT BETWEEN 0 AND 999)"
+    )
+    cols.append(f"WHEN {status_bad} THEN 'properties.$ai_http_status'")
+    reasons.append(
+        f"WHEN {status_bad} THEN 'properties.$ai_http_status is not a whole number 0..999'"
+    )
     err_bad = "_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')"
     columns = {name: f"{{p}}[{sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
     columns.update(
@@ -256,19 +284,33 @@ def _evaluations() -> _Type:
     )
 
 
+# Why a flag response is not a variant key (first match wins); `_rt` is its JSON type.
+_VARIANT_BAD = (
+    ("{r} IS NULL", "is missing"),
+    ("_rt = 'BOOLEAN' OR lower({r}) IN ('true', 'false')",
+     "is true/false: a boolean flag has no variants (use a multivariate flag)"),
+    ("_rt IN ('OBJECT', 'ARRAY')", "is a JSON object or list, not a variant key"),
+    ("trim({r}) = ''", "is empty"),
+    ("{r} = '$multiple'", "is '$multiple', the name reserved for units seen in several variants"),
+    ("{r} <> trim({r})", "has spaces around the variant key"),
+)  # fmt: skip
+
+
 def _exposures() -> _Type:
     flag, resp = "{p}['$feature_flag']", "{p}['$feature_flag_response']"
+    checks = [(c.format(r=resp), why) for c, why in _VARIANT_BAD]
+    col = "properties.$feature_flag_response"
     return _Type(
         "$feature_flag_called",
         "exposures",
         "_px",
         {"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"},
-        (),
+        ("""json_type(props, '$."$feature_flag_response"') AS _rt""",),
         {"flag_key": flag, "variant": resp},
         f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag'
-                 WHEN {resp} IS NULL THEN 'properties.$feature_flag_response' END""",
+                 {" ".join(f"WHEN {c} THEN {sql_str(col)}" for c, _ in checks)} END""",
         f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag is missing'
-                 WHEN {resp} IS NULL THEN 'properties.$feature_flag_response is missing' END""",
+                 {" ".join(f"WHEN {c} THEN {sql_str(col + ' ' + why)}" for c, why in checks)} END""",
     )
 
 

@@ -42,7 +42,7 @@ def test_types_scales_and_reasons():
     reasons = {r[0]: (r[4], r[5]) for r in rows[1:]}
     assert reasons == {
         2: ("created_at", "created_at is missing"),
-        3: ("created_at", "created_at is not a date-time"),
+        3: ("created_at", "created_at is not a date-time between 2000-01-01 and 2200-01-01"),
         4: ("latency_ms", "latency_ms is not a finite number >= 0"),
         5: ("count", "count is not a whole number >= 0"),
         6: ("ok", "ok is not true/false"),
