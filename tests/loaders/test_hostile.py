@@ -1,0 +1,191 @@
+"""Hostile exports (issue 21): each case gives a per-row reject with the cause, or a DataError
+naming the file, line or column; nothing fails a whole file for one bad row."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from promptab_nb.errors import DataError
+
+from .conftest import accounted
+
+HEADER = "uuid,event,distinct_id,person_id,timestamp,properties\n"
+
+
+def _csv_line(i: int, *, did: str | None = None, props: dict | None = None, ts: str = "") -> str:
+    p = json.dumps(props or {"$ai_latency": 1.0, "$ai_prompt_name": "p"}).replace('"', '""')
+    return f'u{i},$ai_generation,{did or f"d{i}"},,{ts or "2026-03-01T10:00:00Z"},"{p}"\n'
+
+
+def _reasons(ws) -> dict[int, str]:
+    return dict(ws.sql("SELECT source_row, reason FROM rejects").itertuples(index=False))
+
+
+def _jsonl(tmp_path, events: list[dict], name: str = "e.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def _ev(i: int, event: str, props: dict, **env) -> dict:
+    return {"uuid": f"u{i}", "event": event, "distinct_id": f"d{i}", "person_id": None,
+            "timestamp": "2026-03-01T10:00:00Z", "properties": props, **env}  # fmt: skip
+
+
+@pytest.mark.parametrize("at", [1, 30])
+def test_one_latin1_line_rejects_only_that_line(ws, tmp_path, at):
+    lines = [_csv_line(i, did="d\udce9" if i == at else None) for i in range(1, 50)]
+    path = tmp_path / "latin.csv"
+    path.write_bytes((HEADER + "".join(lines)).encode("utf-8", "surrogateescape"))
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 48 and report.rows_rejected == 1
+    assert _reasons(ws) == {at + 1: "line is not UTF-8 text (re-export the file as UTF-8)"}
+
+
+def test_a_latin1_header_names_line_1(ws, tmp_path):
+    path = tmp_path / "hdr.csv"
+    path.write_bytes(HEADER.replace("properties", "propri\udce9t\udce9s").encode(
+        "utf-8", "surrogateescape") + _csv_line(1).encode())  # fmt: skip
+    with pytest.raises(DataError, match=r"hdr.csv: line 1 \(the header\) is not UTF-8"):
+        ws.load_posthog(path, progress=False)
+
+
+def test_a_field_over_8_mib_rejects_only_its_line(ws, tmp_path):
+    big = {"$ai_latency": 1.0, "$ai_prompt_name": "x" * (9 * 2**20)}
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + _csv_line(1) + _csv_line(2, props=big) + _csv_line(3))
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 2
+    assert _reasons(ws) == {3: "line is longer than 8 MiB"}
+
+
+def _wide(path, n: int) -> None:
+    cols = ["uuid", "event", "distinct_id", "timestamp", "properties.$ai_latency"]
+    cols += [f"properties.p{i}" for i in range(n)]
+    vals = ["u1", "$ai_generation", "d1", "2026-03-01T10:00:00Z", "1.5"] + [
+        str(i) for i in range(n)
+    ]
+    path.write_text(",".join(cols) + "\n" + ",".join(vals) + "\n" + "u2,bad\n")
+
+
+@pytest.mark.parametrize("n", [300, 20_000])
+def test_wide_flattened_csv_is_folded(ws, tmp_path, n):
+    path = tmp_path / "wide.csv"
+    _wide(path, n)
+    report = ws.load_posthog(path, keep_properties=True, progress=False)
+    accounted(report)
+    row = ws.sql("SELECT latency_s, properties FROM generations").iloc[0]
+    assert row.latency_s == 1.5 and len(json.loads(row.properties)) == n + 1
+    assert _reasons(ws) == {3: f"malformed CSV line: 2 fields where the header has {n + 5}"}
+
+
+def test_manifest_paths_must_stay_in_its_folder(ws, tmp_path):
+    outside = tmp_path / "secret.jsonl"
+    outside.write_text(json.dumps(_ev(1, "$ai_generation", {})) + "\n")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "link.jsonl").symlink_to(outside)
+    for entry in (str(outside), "../secret.jsonl", "link.jsonl"):
+        (folder / "manifest.json").write_text(json.dumps({"files": [entry]}))
+        with pytest.raises(DataError, match="outside the manifest's folder") as err:
+            ws.load_posthog(folder / "manifest.json", progress=False)
+        assert "secret" not in str(err.value).replace(repr(entry), "")
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def test_glob_through_a_symlink_cycle_loads_each_file_once(ws, tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    _jsonl(root, [_ev(1, "$ai_generation", {"$ai_latency": 1})])
+    os.symlink(root, root / "loop")
+    report = ws.load_posthog(str(root / "**" / "*.jsonl"), progress=False)
+    assert len(report.files) == 1
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 1
+
+
+def test_integers_and_http_status_must_be_whole(ws, tmp_path):
+    events = [
+        _ev(1, "$ai_generation", {"$ai_input_tokens": 12.5}),
+        _ev(2, "$ai_generation", {"$ai_http_status": 503.7}),
+        _ev(3, "$ai_generation", {"$ai_input_tokens": 12.0, "$ai_http_status": 503}),
+    ]
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert _reasons(ws) == {
+        1: "properties.$ai_input_tokens is not a whole number >= 0",
+        2: "properties.$ai_http_status is not a whole number 0..999",
+    }
+    row = ws.sql("SELECT input_tokens, http_status, is_error FROM generations").iloc[0]
+    assert (row.input_tokens, row.http_status, bool(row.is_error)) == (12, 503, True)
+
+
+def test_duplicated_json_key_rejects_the_row(ws, tmp_path):
+    path = tmp_path / "dup.jsonl"
+    good = json.dumps(_ev(2, "$ai_generation", {"$ai_latency": 1}))
+    path.write_text(
+        '{"uuid": "u1", "event": "$ai_generation", "distinct_id": "d1", "timestamp": '
+        '"2026-03-01T10:00:00Z", "properties": {"$ai_latency": 1, "$ai_latency": 9}}\n'
+        + good
+        + "\n"
+    )
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert _reasons(ws) == {1: "properties has a duplicated key (readers disagree on its value)"}
+
+
+@pytest.mark.parametrize(
+    ("response", "why"),
+    [
+        (True, "is true/false: a boolean flag has no variants (use a multivariate flag)"),
+        ("false", "is true/false: a boolean flag has no variants (use a multivariate flag)"),
+        ({"v": 1}, "is a JSON object or list, not a variant key"),
+        ("", "is empty"),
+        ("$multiple", "is '$multiple', the name reserved for units seen in several variants"),
+        (" control ", "has spaces around the variant key"),
+    ],
+)
+def test_flag_responses_are_validated(ws, tmp_path, response, why):
+    flag = {"$feature_flag": "f"}
+    events = [
+        _ev(1, "$feature_flag_called", {**flag, "$feature_flag_response": response}),
+        _ev(2, "$feature_flag_called", {**flag, "$feature_flag_response": "test"}),
+    ]
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert _reasons(ws) == {1: "properties.$feature_flag_response " + why}
+    assert list(ws.sql("SELECT variant FROM exposures").variant) == ["test"]
+
+
+def test_null_like_ids_are_missing(ws, tmp_path):
+    events = [
+        _ev(1, "$ai_generation", {}, person_id="null"),
+        _ev(2, "$ai_generation", {}, person_id="undefined"),
+        _ev(3, "$ai_generation", {}, distinct_id="null"),
+    ]
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert ws.sql("SELECT count(person_id) AS n FROM generations").n[0] == 0
+    assert _reasons(ws) == {3: 'distinct_id is empty (or "null"/"undefined")'}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_infinite_and_absurd_timestamps_are_rejected(ws, tmp_path, fmt):
+    stamps = ["infinity", "-infinity", "2201-01-01T00:00:00Z", "1999-12-31T23:59:59Z",
+              "1970-01-01T00:00:00Z", "2199-12-31T00:00:00Z", "2000-01-01T00:00:00Z"]  # fmt: skip
+    if fmt == "csv":
+        path = tmp_path / "t.csv"
+        path.write_text(HEADER + "".join(_csv_line(i, ts=t) for i, t in enumerate(stamps, 1)))
+    else:
+        path = _jsonl(tmp_path, [_ev(i, "$ai_generation", {}, timestamp=t)
+                                 for i, t in enumerate(stamps, 1)])  # fmt: skip
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 2
+    assert set(_reasons(ws).values()) == {
+        "timestamp is not a date-time between 2000-01-01 and 2200-01-01"
+    }
