@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._checks import as_utc as _as_utc
 from ._checks import check, one_of
 from ._render import Rendered, Table
+from .decision import ExperimentDesign
 from .errors import ExperimentConflict, InvalidArgumentError, NotFoundError
 from .experiments import MAX_VARIANTS, Experiment, now
 from .options import Unit
@@ -136,6 +137,9 @@ def create_experiment(
     metrics: Sequence[str] | None = None,
     ends_at: Any = None,
     rollout: float = 100.0,
+    goal: str | None = None,
+    guardrails: Mapping[str, Any] | None = None,
+    mde: Any = None,
 ) -> Experiment:
     """Create and persist a running experiment.
 
@@ -161,6 +165,16 @@ def create_experiment(
     rollout
         Percent of users in the flag's rollout (for :meth:`Experiment.audit`).
 
+    goal
+        The metric the treatment must improve (decides ``res.decision()``).
+    guardrails
+        Metric → how much worse the treatment may be: ``"+5%"`` (relative), ``"+0.2pp"``
+        (percentage points), a number in the metric's unit, or ``None`` (no significant
+        regression); e.g. ``{"cost": "+5%", "latency_p95": "+10%", "error_rate": "+0.2pp"}``.
+    mde
+        The smallest improvement of the goal worth detecting (``"+2%"``, ``"+1pp"``); sets the
+        planned sample. Change any of the three later with ``exp.set_design(...)`` (logged).
+
     Returns
     -------
     Experiment
@@ -183,6 +197,12 @@ def create_experiment(
         from .metrics import resolve
 
         metrics = tuple(m.name for m in resolve(metrics))
+    design = _design(goal, guardrails, mde, metrics)
+    if design is not None and metrics is None:
+        from .metrics import DEFAULT
+
+        # analyse what the decision needs, then the usual metrics
+        metrics = tuple(dict.fromkeys((*design.metrics, *DEFAULT)))
     created = now()
     end = _as_utc(ends_at, "ends_at")
     if end is not None and end <= created:
@@ -210,9 +230,9 @@ def create_experiment(
         (new_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchall()[0]
         con.execute(
             """INSERT INTO experiments (id, name, prompt_name, flag_key, variants, unit, metrics,
-                   rollout, status, created_at, ends_at)
+                   rollout, status, created_at, ends_at, design)
                VALUES ($id, $name, $prompt, $flag, $variants, $unit, $metrics, $rollout,
-                   'running', $created, $ends)""",
+                   'running', $created, $ends, $design)""",
             {
                 "id": new_id,
                 "name": name,
@@ -226,13 +246,14 @@ def create_experiment(
                 "rollout": float(rollout),
                 "created": created,
                 "ends": end,
+                "design": design.to_json() if design is not None else None,
             },
         )
     return get_experiment(ws, new_id)
 
 
 _SELECT = """SELECT id, name, prompt_name, flag_key, variants, unit, metrics, rollout, status,
-                    created_at, ends_at, concluded_at, winner FROM experiments"""
+                    created_at, ends_at, concluded_at, winner, design FROM experiments"""
 
 
 def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
@@ -250,6 +271,7 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
         ends,
         concl,
         winner,
+        design,
     ) = row
     vs = json.loads(variants)
     return Experiment(
@@ -268,7 +290,17 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
         ends_at=_as_utc(ends, "ends_at"),
         concluded_at=_as_utc(concl, "concluded_at"),
         winner=winner,
+        design=ExperimentDesign.from_json(design),
     )
+
+
+def _design(
+    goal: str | None, guardrails: Any, mde: Any, metrics: Sequence[str] | None
+) -> ExperimentDesign | None:
+    """The validated design of ``create_experiment``'s arguments (``None``: none given)."""
+    if goal is None and not guardrails and mde is None:
+        return None
+    return ExperimentDesign.build(goal, guardrails, mde)
 
 
 def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:

@@ -21,6 +21,7 @@ from .options import AnalysisOptions, Correction, Method, Multiple, Unit
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .decision import DesignChange, ExperimentDesign
     from .metrics import Metric
     from .results import ExperimentResult, OverTimeResult
     from .stats.bayes import GaussianPrior
@@ -69,6 +70,8 @@ class Experiment:
     ends_at: dt.datetime | None
     concluded_at: dt.datetime | None
     winner: str | None
+    #: Goal, guardrails and MDE (:class:`~promptab_nb.decision.ExperimentDesign`), if declared.
+    design: ExperimentDesign | None = None
 
     @property
     def control(self) -> str:
@@ -131,6 +134,20 @@ class Experiment:
     def stop(self) -> Experiment:
         """Stop the experiment without a winner; returns this object, now ``stopped``."""
         return self._transition("stopped")
+
+    def set_design(self, **changes: Any) -> ExperimentDesign:
+        """Change the decision design (``goal``, ``guardrails``, ``mde``, ``power``); each
+        changed part is logged with its time (:meth:`design_changes`, shown in the report).
+        See :class:`~promptab_nb.decision.ExperimentDesign` for the forms of margins."""
+        from .decision import set_design
+
+        return set_design(self, **changes)
+
+    def design_changes(self) -> list[DesignChange]:
+        """Changes of the design made after creation, oldest first."""
+        from .decision import design_changes
+
+        return design_changes(self)
 
     def refresh(self) -> Experiment:
         """Re-read the record from the workspace (changes made by another process or object)

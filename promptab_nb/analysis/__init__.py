@@ -57,11 +57,12 @@ def run(
     with eng.unit_rows(per_unit, params) as table:
         counts = dict(eng.fetch(f"SELECT variant, count(*) FROM {table} GROUP BY variant"))
         multi = eng.fetch(f"SELECT count(*) FROM {table} WHERE multi")[0][0]
+        daily = eng.fetch(_build.DAILY_SQL.format(table=table))
         per_metric = [
             (est, est.arms(Scope(eng, exp, params, table, i))) for i, est in enumerate(estimators)
         ]
     health = _build.health(exp, counts, multi, options.multiple)
-    return _build.build_result(exp, per_metric, health, options, eng.provenance())
+    return _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
 
 
 def analyze(

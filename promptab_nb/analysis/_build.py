@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
@@ -11,7 +12,6 @@ from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
-from . import _missing
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -108,14 +108,25 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
     o = est.options
     ab = est.test(c, t, relative=False)
     out: dict[str, Any] = dict(
-        diff=ab.estimate, diff_ci_low=ab.ci_low, diff_ci_high=ab.ci_high, p_value=ab.p_value
+        diff=ab.estimate,
+        diff_ci_low=ab.ci_low,
+        diff_ci_high=ab.ci_high,
+        p_value=ab.p_value,
+        se=_num(getattr(ab, "se", NAN)),
+        df=_num(ab.df),
     )
     notes = [ab.note] if getattr(ab, "note", None) else []
     out["rel_diff"] = out["rel_ci_low"] = out["rel_ci_high"] = NAN
     if o.relative:
         try:
             rel = est.test(c, t, relative=True)
-            out.update(rel_diff=rel.estimate, rel_ci_low=rel.ci_low, rel_ci_high=rel.ci_high)
+            out.update(
+                rel_diff=rel.estimate,
+                rel_ci_low=rel.ci_low,
+                rel_ci_high=rel.ci_high,
+                rel_se=_num(getattr(rel, "se", NAN)),
+                rel_df=_num(rel.df),
+            )
         except PromptabError as err:
             notes.append(f"no relative effect: {err}")
     plain = (est.plain(c), est.plain(t))
@@ -126,7 +137,13 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
     notes += list(dict.fromkeys(n for n in skipped if n))
     if o.sequential and est.sequential_note is None:
         sq = st.sequential(*plain, alpha=o.alpha)
-        out.update(p_value=sq.p_value, diff_ci_low=sq.ci_low, diff_ci_high=sq.ci_high)
+        out.update(
+            p_value=sq.p_value,
+            diff_ci_low=sq.ci_low,
+            diff_ci_high=sq.ci_high,
+            se=sq.se,
+            seq_tau2=sq.tau2,
+        )
         out["test_suffix"] = " + sequential"
     if o.bayesian and est.bayes_note is None:
         b = st.bayes(*plain, relative=o.relative, prior=o.prior, ci_level=o.level)
@@ -140,6 +157,10 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         )
     out["note"] = "; ".join(n for n in notes if n) or None
     return out
+
+
+def _num(x: Any) -> float:
+    return NAN if x is None else float(x)
 
 
 def _empty_row(metric: str, key: str, control: str, n: int, test: str) -> dict[str, Any]:
@@ -175,7 +196,6 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
             row["test"] += res.pop("test_suffix", "")
             row.update(res)
             _guard(row, c.n, a.n, baseline, est.options.relative)
-            _missing.guard_row(row, est, arms, control)
         rows.append(row)
     return rows
 
@@ -187,11 +207,12 @@ def _guard(row: dict[str, Any], n_c: int, n_t: int, baseline: Any, relative: boo
     notes = [row.get("note")]
     g = guard(n_c, n_t)
     if not g:
-        for col in ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high"):
+        withheld = ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high")
+        for col in (*withheld, "se", "rel_se"):
             row[col] = NAN
         notes.append(g.reason)
     elif baseline == 0 and relative:
-        for col in ("rel_diff", "rel_ci_low", "rel_ci_high"):
+        for col in ("rel_diff", "rel_ci_low", "rel_ci_high", "rel_se"):
             row[col] = NAN
         notes.append("baseline is 0 in control: the relative lift is undefined (absolute shown)")
     row["note"] = "; ".join(dict.fromkeys(x for x in notes if x)) or None
@@ -260,11 +281,15 @@ def build_result(
     health_: Health,
     options: AnalysisOptions,
     provenance: tuple[dict[str, Any], ...],
+    daily: Sequence[tuple[Any, ...]] = (),
 ) -> ExperimentResult:
-    """The :class:`ExperimentResult` of the estimators' per-arm statistics."""
+    """The :class:`ExperimentResult` of the estimators' per-arm statistics; ``daily`` holds
+    (day, variant, units first exposed that day) rows of :data:`DAILY_SQL`."""
     rows: list[dict[str, Any]] = []
     for est, arms in per_metric:
         rows += metric_rows(est, arms, exp)
+    for r in rows:
+        r["p_raw"] = r["p_value"]  # the decision corrects across arms itself (Holm)
     _apply_correction(rows, options.correction)
     _significance(rows, options)
     estimators = [e for e, _ in per_metric]
@@ -281,4 +306,29 @@ def build_result(
         options=options,
         provenance=provenance,
         computed_at=dt.datetime.now(dt.UTC),
+        design=getattr(exp, "design", None),
+        daily=daily_exposures(daily, exp),
     )
+
+
+#: Units first exposed per day and arm, from the per-unit table ``{table}`` (absurd
+#: timestamps left out: they are not days anyone can read).
+DAILY_SQL = """
+    SELECT CAST(date_trunc('day', first_ts) AS DATE) AS day, variant, count(*)
+    FROM {table}
+    WHERE variant <> '$multiple' AND first_ts > TIMESTAMPTZ '1900-01-01 00:00:00+00'
+      AND first_ts < TIMESTAMPTZ '9000-01-01 00:00:00+00'
+    GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def daily_exposures(
+    rows: Sequence[tuple[Any, ...]], exp: Experiment
+) -> tuple[tuple[dt.date, str, int], ...]:
+    """(day, variant, units) for the experiment's variants, in day order."""
+    out = []
+    for day, variant, n in rows:
+        if variant in exp.variants and day is not None:
+            d = day.date() if isinstance(day, dt.datetime) else day
+            out.append((d, str(variant), int(n)))
+    return tuple(sorted(out))

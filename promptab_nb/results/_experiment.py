@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import polars as pl
     from matplotlib.figure import Figure
 
+    from ..decision import Decision, ExperimentDesign
     from ..metrics import Metric
     from ..options import AnalysisOptions
 
@@ -39,6 +40,10 @@ class ExperimentResult(Rendered):
     options: AnalysisOptions
     provenance: tuple[dict[str, Any], ...] = ()
     computed_at: dt.datetime | None = None
+    #: The experiment's decision design (goal, guardrails, MDE) when it declared one.
+    design: ExperimentDesign | None = None
+    #: (day, variant, units first exposed that day), for the planned-sample progress and plot.
+    daily: tuple[tuple[dt.date, str, int], ...] = ()
 
     @property
     def alpha(self) -> float:
@@ -207,12 +212,35 @@ class ExperimentResult(Rendered):
         return forest(self, **kwargs)
 
     # -- decisions ------------------------------------------------------------------------
-    def regressions(self, metric: str) -> list[ArmRow]:
-        """Treatment rows significantly worse than the control on ``metric``.
+    def decision(self, **design: Any) -> Decision:
+        """What to do: ship, dont_ship, keep_running or no_effect, with the reasons.
 
-        Direction-aware: a significant increase of a lower-is-better metric (cost, latency,
-        error rate) or a significant decrease of a higher-is-better one (pass rate). The
-        absolute difference decides; the relative one when the absolute is missing.
+        Uses the experiment's design (``goal``, ``guardrails``, ``mde`` given to
+        ``ws.create_experiment`` or ``exp.set_design``); keyword arguments of the same names
+        replace parts of it for this call. Without a goal, the first metric is the goal and the
+        others block only on a significant regression. See :mod:`promptab_nb.decision`.
+
+        Examples
+        --------
+        >>> res.decision().action  # doctest: +SKIP
+        'keep_running'
+        >>> res.decision(goal="pass_rate", guardrails={"cost": "+5%"}).headline  # doctest: +SKIP
+        'Ship test'
+        """
+        from ..decision import decision_of
+
+        return decision_of(self, **design)
+
+    def regressions(self, metric: str) -> list[ArmRow]:
+        """Treatment rows significantly worse than the control on ``metric``, by the same tests
+        as :meth:`decision` (what ``promptab analyze --fail-on-regression`` gates on).
+
+        Direction-aware: an increase of a lower-is-better metric (cost, latency, error rate) or
+        a decrease of a higher-is-better one (pass rate). A guardrail of the design with a
+        margin regresses when it is significantly worse than its margin (one-sided); any other
+        metric when it is significantly worse at all (two-sided p-value before any
+        correction). Holm across treatment arms; the same frequentist (or, with
+        ``sequential=True``, always-valid) tests whatever the method.
 
         Raises
         ------
@@ -222,22 +250,41 @@ class ExperimentResult(Rendered):
         from ..errors import InvalidArgumentError
 
         try:
-            m = self.metric(metric)
+            self.metric(metric)
         except KeyError as err:
             raise InvalidArgumentError(
                 f"metric {metric!r} is not among the analysed metrics "
                 f"({', '.join(x.name for x in self.metrics)})"
             ) from err
-        out = []
-        for r in self.rows:
-            if r.is_control or r.metric != metric or not r.significant:
-                continue
-            effect = r.rel_diff if is_missing(r.diff) else r.diff
-            if is_missing(effect):
-                continue
-            if (effect > 0 and m.direction == "lower") or (effect < 0 and m.direction == "higher"):
-                out.append(r)
-        return out
+        from ..decision import decide
+
+        if self.design is not None and metric == self.design.goal:
+            margin = None
+        elif self.design is not None:
+            margin = self.design.guardrails.get(metric)
+        else:
+            margin = None
+        rails = {metric: margin}
+        goal = next((x.name for x in self.metrics if x.name != metric), None)
+        if goal is None:
+            # a single metric: it is tested as the goal (worse = significantly worse)
+            d = decide(self, _design(metric, {}))
+            return [self._row(metric, a.variant) for a in d.arms if a.action == "dont_ship"]
+        d = decide(self, _design(goal, rails))
+        return [
+            self._row(metric, a.variant)
+            for a in d.arms
+            if any(g.metric == metric and g.status == "fail" for g in a.guardrails)
+        ]
+
+    def _row(self, metric: str, variant: str) -> ArmRow:
+        return next(r for r in self.rows if r.metric == metric and r.variant == variant)
+
+
+def _design(goal: str, rails: dict[str, Any]) -> ExperimentDesign:
+    from ..decision import ExperimentDesign
+
+    return ExperimentDesign(goal, rails, None)
 
 
 def _verdict(

@@ -55,6 +55,15 @@ class ArmRow:
     cred_low: float = math.nan
     cred_high: float = math.nan
     note: str | None = None
+    # What the decision's tests need (promptab_nb.decision): standard errors and degrees of
+    # freedom of the absolute and relative tests (df NaN: normal), the p-value before any
+    # correction, and the mixture variance of the sequential test (NaN: fixed horizon).
+    se: float = math.nan
+    df: float = math.nan
+    rel_se: float = math.nan
+    rel_df: float = math.nan
+    p_raw: float = math.nan
+    seq_tau2: float = math.nan
 
     #: The numeric columns, NaN where they do not apply.
     NUMBERS: ClassVar[tuple[str, ...]] = (

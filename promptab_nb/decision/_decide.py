@@ -1,0 +1,266 @@
+"""From an analysis to a decision: ship, dont_ship, keep_running or no_effect (per arm and
+overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
+
+- **ship**: the goal improves significantly (two-sided at ``alpha``, Holm across treatment arms)
+  and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
+  across arms), with no health error (sample ratio mismatch);
+- **dont_ship**: the goal worsens significantly, or a guardrail is significantly worse than its
+  margin (a guardrail without a margin: significantly worse at all);
+- **no_effect**: the planned sample is reached and the goal's CI excludes the MDE;
+- **keep_running**: anything else, with the share of the planned sample reached and the days
+  still needed at the observed daily exposure rate.
+
+The planned sample is the one that detects the MDE with the design's power at ``alpha``
+(Bonferroni across arms, as :func:`promptab_nb.stats.sample_size`), using the *observed*
+variance: the current standard error scaled by ``1/√n``.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any
+
+from .._format import is_missing, num, pval
+from ..errors import InvalidArgumentError
+from ._design import ExperimentDesign, Margin
+from ._result import ArmDecision, Decision, GuardrailCheck, Progress, Status
+from ._tests import Excess, effect_se, excess, improvement, worse_sign
+
+if TYPE_CHECKING:
+    from ..metrics import Metric
+    from ..results import ArmRow, ExperimentResult
+
+
+_Z = NormalDist()
+
+
+def _holm(ps: list[float]) -> list[float]:
+    """Holm-adjusted p-values; NaN stays NaN and is not counted."""
+    idx = [i for i, p in enumerate(ps) if not is_missing(p)]
+    out = [math.nan] * len(ps)
+    if not idx:
+        return out
+    from ..stats import adjust_pvalues
+
+    adj = adjust_pvalues([ps[i] for i in idx], method="holm")
+    adj = getattr(adj, "p_adjusted", adj)
+    for i, p in zip(idx, adj, strict=True):
+        out[i] = float(p)
+    return out
+
+
+def default_design(res: ExperimentResult) -> tuple[ExperimentDesign, str | None]:
+    """The result's design, or the first metric as the goal and the others as guardrails that
+    only block on a significant regression (with a note saying so)."""
+    d = res.design
+    if d is not None and d.goal:
+        return d, None
+    names = [m.name for m in res.metrics]
+    rails = dict(d.guardrails) if d is not None else {}
+    rails.update({n: None for n in names[1:] if n not in rails})
+    note = (
+        f"no goal declared: {names[0]} (the first metric) is the goal; declare one with "
+        "exp.set_design(goal=..., guardrails=..., mde=...)"
+    )
+    return ExperimentDesign(names[0], rails, None), note
+
+
+def _row(res: ExperimentResult, metric: str, variant: str) -> ArmRow:
+    for r in res.rows:
+        if r.metric == metric and r.variant == variant:
+            return r
+    raise KeyError((metric, variant))
+
+
+def _effect_text(r: ArmRow, m: Metric, relative: bool) -> str:
+    if relative and not is_missing(r.rel_diff):
+        return num(r.rel_diff, "%", signed=True)
+    return num(r.diff, "pp" if m.unit == "%" else m.unit, signed=True)
+
+
+def _guardrails(
+    res: ExperimentResult, design: ExperimentDesign, treatments: list[str], alpha: float
+) -> dict[str, list[GuardrailCheck]]:
+    out: dict[str, list[GuardrailCheck]] = {t: [] for t in treatments}
+    for name, margin in design.guardrails.items():
+        m = res.metric(name)
+        control = _row(res, name, res.control)
+        rows = [_row(res, name, t) for t in treatments]
+        if margin is None:
+            tests = [improvement(r, m) for r in rows]
+            adj = _holm([p for p, _ in tests])
+            for t, r, (_, sign), p in zip(treatments, rows, tests, adj, strict=True):
+                bad = p < alpha and sign < 0
+                status: Status = "fail" if bad else ("pass" if not is_missing(p) else "pending")
+                out[t].append(
+                    GuardrailCheck(name, t, None, _effect_text(r, m, True), p, math.nan, status)
+                )
+            continue
+        exc: list[Excess] = [excess(r, m, margin, control.mean) for r in rows]
+        within = _holm([e.p_within() for e in exc])
+        beyond = _holm([e.p_beyond() for e in exc])
+        for t, r, pw, pb in zip(treatments, rows, within, beyond, strict=True):
+            status_: Status = "pass" if pw < alpha else ("fail" if pb < alpha else "pending")
+            out[t].append(
+                GuardrailCheck(name, t, margin.text, _effect_text(r, m, margin.relative), pw, pb,
+                               status_)
+            )  # fmt: skip
+    return out
+
+
+def _progress(
+    res: ExperimentResult, design: ExperimentDesign, goal: Metric, treatments: list[str],
+    alpha: float,
+) -> dict[str, Progress]:  # fmt: skip
+    """Share of the planned sample reached and days still needed, per treatment arm."""
+    mde = design.mde
+    total = sum(res.health.exposed.values())
+    days = sorted({d for d, _, _ in res.daily})
+    span = (days[-1] - days[0]).days + 1 if days else 0
+    rate = sum(n for _, _, n in res.daily) / span if span else math.nan
+    out = {}
+    arms = len(res.variants)
+    z = _Z.inv_cdf(1 - alpha / (2 * (arms - 1))) + _Z.inv_cdf(design.power)
+    for t in treatments:
+        if mde is None:
+            out[t] = Progress(math.nan, math.nan, math.nan, rate)
+            continue
+        r = _row(res, goal.name, t)
+        _, se = effect_se(r, mde.relative, alpha)
+        size = mde.size
+        if mde.relative and not is_missing(r.rel_se) and _is_log(r):
+            size = math.log1p(mde.size)
+        if is_missing(se) or se <= 0 or total <= 0:
+            out[t] = Progress(math.nan, math.nan, math.nan, rate)
+            continue
+        factor = (se * z / size) ** 2  # planned / current units
+        planned = factor * total
+        left = max(0.0, planned - total)
+        needed = math.ceil(left / rate) if rate and rate > 0 and left > 0 else 0
+        out[t] = Progress(planned, min(1.0, 1 / factor), float(needed), rate)
+    return out
+
+
+def _is_log(r: ArmRow) -> bool:
+    from ._tests import _log_scale
+
+    return _log_scale(r)
+
+
+def _excludes_mde(r: ArmRow, goal: Metric, mde: Margin) -> bool:
+    """The goal's CI rules out an improvement as large as the MDE."""
+    better = -worse_sign(goal)  # +1: higher is better
+    if mde.relative:
+        lo, hi = r.rel_ci_low, r.rel_ci_high
+    else:
+        lo, hi = r.diff_ci_low, r.diff_ci_high
+    if is_missing(lo) or is_missing(hi):
+        return False
+    best = hi if better > 0 else -lo
+    return best < mde.size
+
+
+def decide(
+    res: ExperimentResult, design: ExperimentDesign | None = None, *, alpha: float | None = None
+) -> Decision:
+    """The decision of ``res`` under ``design`` (default: the experiment's); see the module.
+
+    Raises
+    ------
+    InvalidArgumentError
+        The goal or a guardrail was not analysed (the message lists the analysed metrics).
+    """
+    note = None
+    if design is None or not design.goal:
+        if design is not None:
+            res = _with_design(res, design)
+        design, note = default_design(res)
+    a = res.alpha if alpha is None else float(alpha)
+    analysed = [m.name for m in res.metrics]
+    missing = [n for n in design.metrics if n not in analysed]
+    if missing:
+        raise InvalidArgumentError(
+            f"the design's metric(s) {missing} were not analysed ({', '.join(analysed)}); "
+            f"analyse them: exp.analyze({list(dict.fromkeys(analysed + missing))!r})"
+        )
+    goal = res.metric(design.goal)  # type: ignore[arg-type]
+    treatments = list(res.variants)[1:]
+    grows = [_row(res, goal.name, t) for t in treatments]
+    tests = [improvement(r, goal) for r in grows]
+    adj = _holm([p for p, _ in tests])
+    rails = _guardrails(res, design, treatments, a)
+    progress = _progress(res, design, goal, treatments, a)
+    srm = [f.message for f in res.health.flags if f.severity == "error"]
+    arms = []
+    for t, r, (_, sign), p in zip(treatments, grows, tests, adj, strict=True):
+        arms.append(_arm(t, r, goal, sign, p, a, rails[t], progress[t], design, srm, res))
+    return Decision.of(res, design, tuple(arms), a, note)
+
+
+def _with_design(res: ExperimentResult, design: ExperimentDesign) -> ExperimentResult:
+    import dataclasses
+
+    return dataclasses.replace(res, design=design)
+
+
+def _arm(
+    t: str, r: ArmRow, goal: Metric, sign: int, p: float, alpha: float,
+    rails: list[GuardrailCheck], prog: Progress, design: ExperimentDesign, errors: list[str],
+    res: ExperimentResult,
+) -> ArmDecision:  # fmt: skip
+    rel = design.mde.relative if design.mde else res.options.relative
+    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({pval(p)}, Holm across arms)"
+    failed = [g for g in rails if g.status == "fail"]
+    pending = [g for g in rails if g.status == "pending"]
+    better, worse = p < alpha and sign > 0, p < alpha and sign < 0
+    reasons = []
+    if worse or failed:
+        action = "dont_ship"
+        if worse:
+            reasons.append(f"{t} worsens the goal: {effect}")
+        reasons += [g.sentence() for g in failed]
+    elif better and not pending and not errors:
+        action = "ship"
+        reasons.append(f"{t} improves the goal: {effect}")
+        reasons += [g.sentence() for g in rails]
+        if not res.options.sequential and prog.share < 1:
+            reasons.append(
+                f"caution: {prog.sentence()}; a fixed-horizon test read before its planned "
+                "sample overstates significance (analyse with sequential=True to stop early)"
+            )
+    elif (
+        design.mde is not None
+        and prog.share >= 1
+        and not better
+        and _excludes_mde(r, goal, design.mde)
+    ):
+        action = "no_effect"
+        reasons.append(
+            f"{t}: the planned sample is reached and the {1 - alpha:.0%} CI of {goal.name} "
+            f"excludes an improvement of {design.mde.text} ({effect})"
+        )
+    else:
+        action = "keep_running"
+        if better:
+            reasons.append(f"{t} improves the goal: {effect}")
+        elif is_missing(p):
+            reasons.append(f"{t}: no test of {goal.name} yet ({r.note or 'not enough data'})")
+        else:
+            reasons.append(f"{t}: the goal is not significantly better yet: {effect}")
+        reasons += [g.sentence() for g in pending]
+        reasons += [f"results not trusted: {e}" for e in errors]
+        if not is_missing(prog.share):
+            reasons.append(prog.sentence())
+    return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
+
+
+def decision_of(res: ExperimentResult, **design: Any) -> Decision:
+    """``res.decision(goal=..., guardrails=..., mde=...)``: the given parts replace the
+    result's design."""
+    if not design:
+        return decide(res, res.design)
+    base = res.design or ExperimentDesign()
+    merged = {"goal": base.goal, "guardrails": base.guardrails, "mde": base.mde,
+              "power": base.power, **design}  # fmt: skip
+    return decide(res, ExperimentDesign.build(**merged))

@@ -1,0 +1,282 @@
+"""An experiment's decision design: its goal metric, guardrails with margins and the MDE.
+
+Declared up front (``ws.create_experiment(..., goal=, guardrails=, mde=)``), stored as JSON in
+``experiments.design``; a change made later (``exp.set_design(...)``) is logged with its time in
+``experiment_changes`` and shown in the report.
+
+Margins and MDEs are written as people say them::
+
+    "+5%"     relative: 5 % of the control's value
+    "+0.2pp"  absolute, in percentage points (0.002 as a fraction), for rate metrics
+    0.01      absolute, in the metric's unit (USD, seconds, or a fraction for rates)
+
+A guardrail margin is how much *worse* the treatment may be (its sign, if given, must point in
+the metric's worse direction: ``+`` for cost, ``-`` for pass rate); an MDE is the smallest
+*improvement* of the goal worth detecting (sign, if given, in the better direction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .._checks import check
+from ..errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ..experiments import Experiment
+    from ..metrics import Metric
+
+_MARGIN = re.compile(r"^\s*([+-]?)\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(%|pp)?\s*$")
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A size on one metric: ``size`` > 0 (a fraction when ``relative``, else in the metric's
+    unit, rates as fractions), ``relative`` or absolute, and the text it was written as."""
+
+    size: float
+    relative: bool
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "relative": self.relative, "text": self.text}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Margin:
+        return cls(float(d["size"]), bool(d["relative"]), str(d["text"]))
+
+
+def parse_margin(value: Any, metric: Metric, *, name: str, worse: bool) -> Margin:
+    """``"+5%"``, ``"-0.2pp"``, ``0.01`` → :class:`Margin` on ``metric``.
+
+    ``worse=True`` for a guardrail (the sign, if any, must be the metric's worse direction),
+    ``False`` for an MDE (the better direction).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Text that is not a margin, a zero size, ``pp`` on a metric that is not a rate, or a sign
+        against the metric's direction (the message names the argument).
+    """
+    if isinstance(value, Margin):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidArgumentError(
+            f"{name} == {value!r}: give a relative '+5%', an absolute '+0.2pp' or a number "
+            "in the metric's unit"
+        )
+    text = str(value)
+    if isinstance(value, str):
+        match = _MARGIN.match(value)
+        if match is None:
+            raise InvalidArgumentError(
+                f"{name} == {value!r}: expected e.g. '+5%' (relative), '+0.2pp' (percentage "
+                "points) or '0.01' (the metric's unit)"
+            )
+        sign, digits, exp, suffix = match.groups()
+        size = float(digits) * 10 ** int(exp or 0)
+        relative = suffix == "%"
+        if suffix == "pp":
+            if metric.unit != "%":
+                raise InvalidArgumentError(
+                    f"{name} == {value!r}: 'pp' (percentage points) fits rate metrics only; "
+                    f"{metric.name} is in {metric.unit or 'counts'}"
+                )
+            size /= 100
+        elif relative:
+            size /= 100
+        negative = sign == "-"
+        signed = bool(sign)
+    else:
+        check(value, name)
+        size, relative, negative, signed = abs(float(value)), False, value < 0, value < 0
+    if not math.isfinite(size) or size <= 0:
+        raise InvalidArgumentError(f"{name} == {value!r}: the size must be a finite number > 0")
+    if signed:
+        increase_is_worse = metric.direction == "lower"
+        up_ok = increase_is_worse if worse else not increase_is_worse
+        if negative == up_ok:
+            want = ("+" if up_ok else "-") + text.lstrip("+-").strip()
+            what = "worse" if worse else "better"
+            raise InvalidArgumentError(
+                f"{name} == {value!r}: {metric.name} is better when {metric.direction}, so a "
+                f"{what} value is {'higher' if up_ok else 'lower'}; write {want!r}"
+            )
+    return Margin(size, relative, text)
+
+
+@dataclass(frozen=True)
+class ExperimentDesign:
+    """The decision design of an experiment.
+
+    Parameters
+    ----------
+    goal
+        The metric the treatment must improve (a built-in metric name).
+    guardrails
+        Metric name → :class:`Margin` the treatment may be worse by (``None``: only a
+        significant regression blocks).
+    mde
+        The smallest improvement of the goal worth detecting; sets the planned sample.
+    power
+        Probability of detecting an improvement of ``mde`` with the planned sample.
+    """
+
+    goal: str | None = None
+    guardrails: dict[str, Margin | None] = field(default_factory=dict)
+    mde: Margin | None = None
+    power: float = 0.8
+
+    @classmethod
+    def build(
+        cls,
+        goal: str | None = None,
+        guardrails: Mapping[str, Any] | None = None,
+        mde: Any = None,
+        power: float = 0.8,
+    ) -> ExperimentDesign:
+        """Validate and normalise the arguments of ``create_experiment`` / ``set_design``."""
+        from ..metrics import resolve
+
+        check(power, "power", gt=0, lt=1)
+        g = None
+        if goal is not None:
+            (gm,) = resolve([goal])
+            g = gm.name
+        rails: dict[str, Margin | None] = {}
+        if guardrails is not None:
+            if not isinstance(guardrails, Mapping):
+                raise InvalidArgumentError(
+                    f"guardrails == {guardrails!r}: give a dict metric → margin, e.g. "
+                    "{'cost': '+5%', 'error_rate': '+0.2pp'}"
+                )
+            for name, margin in guardrails.items():
+                (m,) = resolve([name])
+                if m.name == g:
+                    raise InvalidArgumentError(
+                        f"guardrails[{name!r}]: {name} is the goal; a metric is the goal or a "
+                        "guardrail, not both"
+                    )
+                rails[m.name] = (
+                    None
+                    if margin is None
+                    else parse_margin(margin, m, name=f"guardrails[{name!r}]", worse=True)
+                )
+        size = None
+        if mde is not None:
+            if g is None:
+                raise InvalidArgumentError("mde is given without a goal: pass goal='metric' too")
+            (gm,) = resolve([g])
+            size = parse_margin(mde, gm, name="mde", worse=False)
+        return cls(g, rails, size, float(power))
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The goal then the guardrails."""
+        return ((self.goal,) if self.goal else ()) + tuple(self.guardrails)
+
+    @property
+    def empty(self) -> bool:
+        return self.goal is None and not self.guardrails
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "goal": self.goal,
+                "guardrails": {
+                    k: None if v is None else v.to_json() for k, v in self.guardrails.items()
+                },
+                "mde": None if self.mde is None else self.mde.to_json(),
+                "power": self.power,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> ExperimentDesign | None:
+        if not text:
+            return None
+        d = json.loads(text)
+        return cls(
+            d.get("goal"),
+            {
+                k: None if v is None else Margin.from_json(v)
+                for k, v in (d.get("guardrails") or {}).items()
+            },
+            Margin.from_json(d["mde"]) if d.get("mde") else None,
+            float(d.get("power", 0.8)),
+        )
+
+    def describe(self) -> list[str]:
+        """The design in words, one line per part."""
+        out = []
+        if self.goal:
+            mde = f"; smallest improvement worth detecting {self.mde.text}" if self.mde else ""
+            out.append(f"goal: improve {self.goal}{mde} (power {self.power:.0%})")
+        for k, v in self.guardrails.items():
+            out.append(
+                f"guardrail: {k} "
+                + (f"may be worse by at most {v.text}" if v else "must not be significantly worse")
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class DesignChange:
+    """One change of the design after the experiment was created."""
+
+    changed_at: dt.datetime
+    field: str
+    old: str | None
+    new: str | None
+
+
+def set_design(exp: Experiment, **changes: Any) -> ExperimentDesign:
+    """Store the design with ``changes`` (goal, guardrails, mde, power) applied, log every
+    changed part with its time in ``experiment_changes``, and return the new design."""
+    from ..experiments import now
+
+    unknown = set(changes) - {"goal", "guardrails", "mde", "power"}
+    if unknown:
+        raise InvalidArgumentError(
+            f"set_design got {sorted(unknown)}; it takes goal, guardrails, mde and power"
+        )
+    old = exp.design or ExperimentDesign()
+    merged: dict[str, Any] = {
+        "goal": old.goal,
+        "guardrails": dict(old.guardrails),
+        "mde": old.mde,
+        "power": old.power,
+    }
+    merged.update(changes)
+    new = ExperimentDesign.build(**merged)
+    before, after = json.loads(old.to_json()), json.loads(new.to_json())
+    at = now()
+    with exp.ws.transaction() as con:
+        con.execute("UPDATE experiments SET design = ? WHERE id = ?", [new.to_json(), exp.id])
+        for key in ("goal", "guardrails", "mde", "power"):
+            if before[key] != after[key]:
+                con.execute(
+                    "INSERT INTO experiment_changes (experiment_id, changed_at, field, old, new) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [exp.id, at, key, json.dumps(before[key]), json.dumps(after[key])],
+                )
+    object.__setattr__(exp, "design", new)
+    return new
+
+
+def design_changes(exp: Experiment) -> list[DesignChange]:
+    """The design changes of ``exp``, oldest first."""
+    from .._checks import as_utc
+
+    rows = exp.ws.engine.fetch(
+        "SELECT changed_at, field, old, new FROM experiment_changes WHERE experiment_id = ? "
+        "ORDER BY changed_at",
+        [exp.id],
+    )
+    return [DesignChange(as_utc(r[0], "changed_at"), r[1], r[2], r[3]) for r in rows]  # type: ignore[arg-type]

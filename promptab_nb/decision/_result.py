@@ -1,0 +1,189 @@
+"""The decision objects: per-guardrail checks, per-arm decisions and the :class:`Decision`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from .._format import is_missing, pval
+from .._render import Note, Rendered, Table
+
+if TYPE_CHECKING:
+    from ..results import ExperimentResult
+    from ._design import ExperimentDesign
+
+Action = Literal["ship", "dont_ship", "keep_running", "no_effect"]
+Status = Literal["pass", "fail", "pending"]
+#: Actions in the order a summary prefers them when arms disagree.
+ACTIONS: tuple[Action, ...] = ("ship", "keep_running", "dont_ship", "no_effect")
+#: What each action says to a person.
+HEADLINE = {
+    "ship": "Ship",
+    "dont_ship": "Don't ship",
+    "keep_running": "Keep running",
+    "no_effect": "No effect",
+}
+#: The tone of each action on every surface (report card, dashboard, CLI).
+TONE = {"ship": "good", "dont_ship": "bad", "keep_running": "neutral", "no_effect": "neutral"}
+
+
+@dataclass(frozen=True)
+class GuardrailCheck:
+    """One guardrail on one treatment arm: ``status`` is ``pass`` (non-inferior at the margin,
+    or no significant regression without a margin), ``fail`` (significantly worse than the
+    margin) or ``pending``. p-values are Holm-adjusted across arms."""
+
+    metric: str
+    variant: str
+    margin: str | None
+    effect: str
+    p_within: float
+    p_beyond: float
+    status: Status
+
+    def sentence(self) -> str:
+        if self.margin is None:
+            if self.status == "fail":
+                return f"guardrail {self.metric} is significantly worse: {self.effect} ({pval(self.p_within)})"
+            return f"guardrail {self.metric} shows no significant regression ({self.effect})"
+        if self.status == "pass":
+            return (
+                f"guardrail {self.metric} is within its margin {self.margin}: {self.effect} "
+                f"(non-inferiority {pval(self.p_within)})"
+            )
+        if self.status == "fail":
+            return (
+                f"guardrail {self.metric} is worse than its margin {self.margin}: {self.effect} "
+                f"({pval(self.p_beyond)})"
+            )
+        return (
+            f"guardrail {self.metric} not yet shown within its margin {self.margin}: "
+            f"{self.effect} (non-inferiority {pval(self.p_within)})"
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Planned sample (units over all arms) from the MDE, the share of it reached, days still
+    needed at ``rate`` units per day (NaN when the design has no MDE or no estimate yet)."""
+
+    planned_units: float
+    share: float
+    days_needed: float
+    rate: float
+
+    def sentence(self) -> str:
+        if is_missing(self.share):
+            return "planned sample unknown (declare an mde)"
+        text = f"{self.share:.0%} of the planned {math.ceil(self.planned_units):,} units reached"
+        if self.share < 1 and not is_missing(self.rate) and self.rate > 0:
+            text += f"; about {self.days_needed:,.0f} more day(s) at {self.rate:,.0f} units/day"
+        return text
+
+
+@dataclass(frozen=True)
+class ArmDecision:
+    """The decision on one treatment arm against the control."""
+
+    variant: str
+    action: Action
+    goal_diff: float
+    goal_rel_diff: float
+    goal_p: float
+    guardrails: tuple[GuardrailCheck, ...]
+    reasons: tuple[str, ...]
+    progress: Progress
+
+
+@dataclass(frozen=True, repr=False)
+class Decision(Rendered):
+    """What to do with an experiment: ``action`` (``ship``, ``dont_ship``, ``keep_running`` or
+    ``no_effect``), the ``recommended`` arm when shipping, the ``reasons`` in words and the
+    per-arm detail (``arms``). Renders in Jupyter and prints in a terminal."""
+
+    experiment: str
+    control: str
+    action: Action
+    recommended: str | None
+    reasons: tuple[str, ...]
+    arms: tuple[ArmDecision, ...]
+    design: ExperimentDesign
+    alpha: float
+    sequential: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        res: ExperimentResult,
+        design: ExperimentDesign,
+        arms: tuple[ArmDecision, ...],
+        alpha: float,
+        note: str | None = None,
+    ) -> Decision:
+        actions = {a.action for a in arms}
+        action: Action = next((x for x in ACTIONS if x in actions), "keep_running")
+        ships = [a for a in arms if a.action == "ship"]
+        best = None
+        if ships:
+            goal = res.metric(design.goal)  # type: ignore[arg-type]
+            sign = 1 if goal.direction == "higher" else -1
+            best = max(ships, key=lambda a: sign * a.goal_diff).variant
+        reasons = [r for a in arms for r in a.reasons]
+        if note:
+            reasons.append(note)
+        return cls(
+            res.experiment, res.control, action, best, tuple(reasons), arms, design, alpha,
+            res.options.sequential,
+        )  # fmt: skip
+
+    @property
+    def headline(self) -> str:
+        """One line: the action and, when shipping, the arm."""
+        head = HEADLINE[self.action]
+        return f"{head} {self.recommended}" if self.recommended else head
+
+    @property
+    def tone(self) -> str:
+        return TONE[self.action]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for JSON (the CLI's ``--json``)."""
+        return {
+            "action": self.action,
+            "recommended": self.recommended,
+            "headline": self.headline,
+            "reasons": list(self.reasons),
+            "design": self.design.describe(),
+            "arms": [
+                {
+                    "variant": a.variant,
+                    "action": a.action,
+                    "goal_p": a.goal_p,
+                    "guardrails": [asdict(g) for g in a.guardrails],
+                    "progress": asdict(a.progress),
+                }
+                for a in self.arms
+            ],
+        }
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [
+            {"variant": a.variant, "action": a.action, "goal_p": a.goal_p,
+             "share_of_plan": a.progress.share, "days_needed": a.progress.days_needed}
+            for a in self.arms
+        ]  # fmt: skip
+
+    def _table(self) -> Table:
+        rows = []
+        for a in self.arms:
+            rows.append([a.variant, HEADLINE[a.action], pval(a.goal_p).removeprefix("p ")]
+                        + ["; ".join(f"{g.metric} {g.status}" for g in a.guardrails) or "–",
+                           "–" if is_missing(a.progress.share) else f"{a.progress.share:.0%}"])  # fmt: skip
+        return Table(
+            ["arm", "decision", "goal p (Holm)", "guardrails", "planned sample"],
+            rows,
+            title=f"Decision: {self.headline}",
+            before=[Note(tuple(self.reasons), css=f"verdict {self.tone}", bullets=True)],
+            after=[Note(tuple(self.design.describe()), title="Design")],
+        )

@@ -1,0 +1,81 @@
+"""Goal, guardrails and MDE: margins as people write them, stored with the experiment, and every
+change after creation logged with its time."""
+
+from __future__ import annotations
+
+import pytest
+
+import promptab_nb as pab
+from promptab_nb.decision import ExperimentDesign, Margin, parse_margin
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.metrics import BUILTIN
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "size", "relative"),
+    [
+        ("+5%", "cost", 0.05, True),
+        ("5%", "cost", 0.05, True),
+        ("+0.2pp", "error_rate", 0.002, False),
+        ("-1pp", "pass_rate", 0.01, False),
+        (0.01, "cost", 0.01, False),
+        ("+10 %", "latency_p95", 0.1, True),
+        ("2e-1", "latency", 0.2, False),
+    ],
+)
+def test_guardrail_margins(text, metric: str, size: float, relative: bool) -> None:
+    m = parse_margin(text, BUILTIN[metric], name="g", worse=True)
+    assert m.size == pytest.approx(size) and m.relative is relative
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "match"),
+    [
+        ("-5%", "cost", r"write '\+5%'"),  # a lower cost is not worse
+        ("+1pp", "pass_rate", "write '-1pp'"),
+        ("+1pp", "cost", "rate metrics only"),
+        ("0%", "cost", "> 0"),
+        ("five", "cost", "expected e.g."),
+        (True, "cost", "give a relative"),
+    ],
+)
+def test_bad_margins_name_the_argument(text, metric: str, match: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        parse_margin(text, BUILTIN[metric], name="guardrails['x']", worse=True)
+
+
+def test_mde_sign_is_the_better_direction() -> None:
+    assert parse_margin("-5%", BUILTIN["latency"], name="mde", worse=False).size == 0.05
+    with pytest.raises(InvalidArgumentError, match="mde == '\\+5%'"):
+        parse_margin("+5%", BUILTIN["latency"], name="mde", worse=False)
+
+
+def test_design_round_trips_and_validates() -> None:
+    d = ExperimentDesign.build("pass_rate", {"cost": "+5%", "error_rate": None}, "+1pp")
+    assert ExperimentDesign.from_json(d.to_json()) == d
+    assert d.metrics == ("pass_rate", "cost", "error_rate")
+    with pytest.raises(InvalidArgumentError, match="the goal"):
+        ExperimentDesign.build("cost", {"cost": "+5%"})
+    with pytest.raises(InvalidArgumentError, match="without a goal"):
+        ExperimentDesign.build(None, None, "+1pp")
+    with pytest.raises(InvalidArgumentError, match="unknown metric|not a built-in|nope"):
+        ExperimentDesign.build("nope")
+
+
+def test_create_stores_the_design_and_logs_later_changes() -> None:
+    ws = pab.Workspace()
+    exp = ws.create_experiment(
+        "bot", "bot", {"control": "1", "test": "2"}, flag_key="f", goal="pass_rate",
+        guardrails={"cost": "+5%", "latency_p95": "+10%", "error_rate": "+0.2pp"}, mde="+2pp",
+    )  # fmt: skip
+    assert exp.design is not None and exp.design.mde == Margin(0.02, False, "+2pp")
+    assert exp.metrics[:4] == ("pass_rate", "cost", "latency_p95", "error_rate")
+    assert ws.experiment("bot").design == exp.design
+    assert exp.design_changes() == []
+    exp.set_design(guardrails={"cost": "+3%"})
+    (change,) = exp.design_changes()
+    assert change.field == "guardrails" and "+3%" in change.new and "+5%" in change.old
+    assert ws.experiment("bot").design.guardrails == {"cost": Margin(0.03, True, "+3%")}
+    assert exp.design.guardrails["cost"].text == "+3%"  # the held object follows
+    with pytest.raises(InvalidArgumentError, match="set_design got"):
+        exp.set_design(alpha=0.1)

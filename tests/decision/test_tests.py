@@ -1,0 +1,83 @@
+"""The decision's tests against statsmodels / scipy: non-inferiority at a margin, beyond the
+margin, the sequential (always-valid) version, and Holm across arms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.weightstats import ttest_ind
+
+from promptab_nb import stats as st
+from promptab_nb.decision import ExperimentDesign, Margin
+from promptab_nb.decision._tests import excess
+from promptab_nb.metrics import BUILTIN
+
+from ._sim import result, stub
+
+
+def _res(c: np.ndarray, t: np.ndarray, metric: str = "cost", **options):
+    arms = {k: (x.size, x.sum(), (x * x).sum()) for k, x in (("control", c), ("test", t))}
+    return result(stub(ExperimentDesign.build(metric)), {metric: arms}, **options)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_absolute_margin_equals_statsmodels_ttest_with_value(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c, t = rng.gamma(2.0, 0.5, 400), rng.gamma(2.0, 0.52, 350)
+    res = _res(c, t)
+    row = next(r for r in res.rows if not r.is_control)
+    margin = Margin(0.08, False, "0.08")
+    e = excess(row, BUILTIN["cost"], margin, c.mean())
+    # cost: lower is better; non-inferior means mean_t − mean_c < 0.08
+    ref_within = ttest_ind(t, c, alternative="smaller", usevar="unequal", value=0.08)[1]
+    ref_beyond = ttest_ind(t, c, alternative="larger", usevar="unequal", value=0.08)[1]
+    assert e.p_within() == pytest.approx(ref_within, rel=1e-9)
+    assert e.p_beyond() == pytest.approx(ref_beyond, rel=1e-9)
+
+
+def test_relative_margin_is_the_delta_method_test_shifted() -> None:
+    rng = np.random.default_rng(4)
+    c, t = rng.normal(1.0, 0.4, 500), rng.normal(1.02, 0.4, 500)
+    res = _res(c, t)
+    row = next(r for r in res.rows if not r.is_control)
+    rel = st.welch(st.MeanStats.from_values(c), st.MeanStats.from_values(t), relative=True)
+    e = excess(row, BUILTIN["cost"], Margin(0.05, True, "+5%"), c.mean())
+    stat = (rel.estimate - 0.05) / rel.se
+    assert e.p_within() == pytest.approx(scipy.stats.t.cdf(stat, rel.df), rel=1e-9)
+
+
+def test_higher_is_better_margin_points_down() -> None:
+    rng = np.random.default_rng(5)
+    c, t = rng.normal(0.8, 0.2, 300), rng.normal(0.79, 0.2, 300)
+    res = _res(c, t, metric="latency")  # any mean metric; flip the direction by hand below
+    row = next(r for r in res.rows if not r.is_control)
+    higher = BUILTIN["pass_rate"]
+    e = excess(row, higher, Margin(0.03, False, "-3pp"), c.mean())
+    ref = ttest_ind(t, c, alternative="larger", usevar="unequal", value=-0.03)[1]
+    assert e.p_within() == pytest.approx(ref, rel=1e-9)
+
+
+def test_sequential_margin_is_the_always_valid_test_of_the_shifted_difference() -> None:
+    rng = np.random.default_rng(6)
+    c, t = rng.normal(1.0, 1.0, 800), rng.normal(0.9, 1.0, 800)
+    res = _res(c, t, sequential=True)
+    row = next(r for r in res.rows if not r.is_control)
+    e = excess(row, BUILTIN["cost"], Margin(0.05, False, "0.05"), c.mean())
+    shifted = st.MeanStats.from_moments(t.size, t.mean() - 0.05, t.var(ddof=1))
+    ref = st.sequential(st.MeanStats.from_values(c), shifted)
+    assert e.p_within() == pytest.approx(ref.p_value, rel=1e-9)
+    assert e.p_beyond() == 1.0  # below the margin: never "beyond"
+
+
+def test_holm_across_arms_equals_statsmodels() -> None:
+    rng = np.random.default_rng(8)
+    arms = ("control", "a", "b", "c")
+    data = {k: rng.normal(1.0 - 0.04 * i, 1.0, 1500) for i, k in enumerate(arms)}
+    exp = stub(ExperimentDesign.build("latency"), arms)
+    res = result(exp, {"latency": {k: (x.size, x.sum(), (x * x).sum()) for k, x in data.items()}})
+    d = res.decision()
+    raw = [next(r for r in res.rows if r.variant == k).p_raw for k in arms[1:]]
+    ref = multipletests(raw, method="holm")[1]
+    assert [a.goal_p for a in d.arms] == pytest.approx(list(ref), rel=1e-12)
