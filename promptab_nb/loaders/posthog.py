@@ -121,7 +121,7 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     events = ", ".join(sql_str(t.event) for t in types)
     return f"""
     WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
-    s AS (SELECT *, {parse} FROM b),
+    s AS (SELECT *, {parse}, unnest([json_keys(props)]) AS _keys FROM b),
     c AS (
         SELECT *,
                CASE WHEN distinct_id IS NULL THEN 1
@@ -153,7 +153,8 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
 
 # A key twice in one object: DuckDB reads the first value, Python's json and most readers the
 # last, so the row has no single meaning.
-_DUPLICATE_KEY = "len(json_keys(props)) <> len(list_distinct(json_keys(props)))"
+# (the keys are listed once per row in the stage's `_keys`; a second call would parse again)
+_DUPLICATE_KEY = "len(_keys) <> list_unique(_keys)"
 
 # Numbers that must be finite and >= 0 when present: (property, canonical column, type, parse).
 # Properties every generation carries are parsed as numbers (a third faster than as text);
