@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from ._checks import as_utc as _as_utc
 from ._checks import check, one_of
 from ._render import Rendered, Table
+from ._sql import ident
 from .decision import ExperimentDesign
 from .errors import ExperimentConflict, InvalidArgumentError, NotFoundError
-from .experiments import MAX_VARIANTS, Experiment, now
+from .experiments import ASSIGNED_BY, MAX_VARIANTS, AssignedBy, Experiment, now
 from .options import Unit
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ def create_experiment(
     metrics: Sequence[str] | None = None,
     ends_at: Any = None,
     rollout: float = 100.0,
+    assigned_by: AssignedBy | None = None,
     goal: str | None = None,
     guardrails: Mapping[str, Any] | None = None,
     mde: Any = None,
@@ -150,7 +152,8 @@ def create_experiment(
     prompt_name
         The prompt under test (``$ai_prompt_name``); at most one running experiment per prompt.
     variants
-        Variant key → prompt version, 2–10 entries, control first.
+        Variant key → prompt version (or, with ``assigned_by="arm"``, → the arm label recorded on
+        each generation), 2–10 entries, control first.
     split
         Percent of traffic per variant (sums to 100); default equal.
     flag_key
@@ -164,6 +167,19 @@ def create_experiment(
         Planned end (datetime, date or ISO string, UTC); must be after creation.
     rollout
         Percent of users in the flag's rollout (for :meth:`Experiment.audit`).
+    assigned_by
+        Where each unit's arm comes from:
+
+        - ``"flag"``: PostHog ``$feature_flag_called`` exposures of ``flag_key``;
+        - ``"version"``: the prompt version of each generation (Langfuse, OpenTelemetry, Spanlens
+          ``prompt_version_id``, PostHog ``$ai_prompt_version`` without a flag);
+        - ``"arm"``: the arm recorded on each generation (Spanlens ``arm_column=``/``arms=``,
+          frames with a ``variant`` column).
+
+        Default: inferred from the workspace — ``"flag"`` when ``flag_key`` is given or the
+        flag has exposures, else ``"arm"`` when the variants' values are arms of the prompt's
+        generations, else ``"version"`` when they are its prompt versions, else ``"flag"`` (data
+        loaded later). The choice is stated in every result's health and methods text.
 
     goal
         The metric the treatment must improve (decides ``res.decision()``).
@@ -210,7 +226,19 @@ def create_experiment(
             f"ends_at == {end.isoformat()} is before the creation time {created.isoformat()}; "
             "pass a future date"
         )
-    flag = name if flag_key is None else str(flag_key)
+    if assigned_by is not None:
+        one_of(assigned_by, "assigned_by", ASSIGNED_BY)
+    if assigned_by is None:
+        assigned_by = _infer_source(ws, name, prompt_name, v, flag_key)
+    if assigned_by == "flag":
+        flag: str | None = name if not flag_key else str(flag_key)
+    elif flag_key:
+        raise InvalidArgumentError(
+            f"flag_key == {flag_key!r} with assigned_by == {assigned_by!r}: a flag assigns arms "
+            "only with assigned_by='flag'; drop one of them"
+        )
+    else:
+        flag = None
     with ws.transaction() as con:
         if con.execute("SELECT 1 FROM experiments WHERE name = ?", [name]).fetchone():
             raise InvalidArgumentError(
@@ -230,9 +258,9 @@ def create_experiment(
         (new_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchall()[0]
         con.execute(
             """INSERT INTO experiments (id, name, prompt_name, flag_key, variants, unit, metrics,
-                   rollout, status, created_at, ends_at, design)
+                   rollout, status, created_at, ends_at, assigned_by, design)
                VALUES ($id, $name, $prompt, $flag, $variants, $unit, $metrics, $rollout,
-                   'running', $created, $ends, $design)""",
+                   'running', $created, $ends, $assigned_by, $design)""",
             {
                 "id": new_id,
                 "name": name,
@@ -246,6 +274,7 @@ def create_experiment(
                 "rollout": float(rollout),
                 "created": created,
                 "ends": end,
+                "assigned_by": assigned_by,
                 "design": design.to_json() if design is not None else None,
             },
         )
@@ -253,7 +282,34 @@ def create_experiment(
 
 
 _SELECT = """SELECT id, name, prompt_name, flag_key, variants, unit, metrics, rollout, status,
-                    created_at, ends_at, concluded_at, winner, design FROM experiments"""
+                    created_at, ends_at, concluded_at, winner, assigned_by, design FROM experiments"""
+
+
+def _infer_source(
+    ws: Workspace,
+    name: str,
+    prompt_name: str | None,
+    variants: Mapping[str, str],
+    flag_key: str | None,
+) -> AssignedBy:
+    """The assignment source a new experiment most likely has, from what the workspace holds."""
+    if flag_key:
+        return "flag"
+    if flag_key is None and ws.engine.fetch(
+        "SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [name]
+    ):
+        return "flag"
+    values = list(variants.values())
+    for source, column in (("arm", "variant"), ("version", "prompt_version")):
+        found = ws.engine.fetch(
+            f"""SELECT count(DISTINCT {ident(column)}) FROM generations
+                WHERE list_position($values, {ident(column)}) IS NOT NULL
+                  AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)""",
+            {"values": values, "prompt": prompt_name},
+        )[0][0]
+        if found:
+            return source  # type: ignore[return-value]
+    return "version" if flag_key == "" else "flag"
 
 
 def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
@@ -271,6 +327,7 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
         ends,
         concl,
         winner,
+        assigned_by,
         design,
     ) = row
     vs = json.loads(variants)
@@ -290,6 +347,8 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
         ends_at=_as_utc(ends, "ends_at"),
         concluded_at=_as_utc(concl, "concluded_at"),
         winner=winner,
+        # version-1 workspaces stored no source: a flag assigned, unless there was none
+        assigned_by=assigned_by or ("flag" if flag else "version"),
         design=ExperimentDesign.from_json(design),
     )
 

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 Status = Literal["running", "concluded", "stopped"]
+AssignedBy = Literal["flag", "version", "arm"]
+ASSIGNED_BY: tuple[AssignedBy, ...] = ("flag", "version", "arm")
+#: How each assignment source reads, for health, methods, report and CLI.
+SOURCE_TEXT: dict[str, str] = {
+    "flag": "PostHog $feature_flag_called exposures of flag {flag!r}",
+    "version": "the prompt version of each generation",
+    "arm": "the arm recorded on each generation",
+}
 _DEFAULTS = AnalysisOptions()
 MAX_VARIANTS = 10
 
@@ -70,6 +78,7 @@ class Experiment:
     ends_at: dt.datetime | None
     concluded_at: dt.datetime | None
     winner: str | None
+    assigned_by: AssignedBy = "flag"
     #: Goal, guardrails and MDE (:class:`~promptab_nb.decision.ExperimentDesign`), if declared.
     design: ExperimentDesign | None = None
 
@@ -296,7 +305,15 @@ class Experiment:
 
         return audit(self, examples=examples)
 
+    @property
+    def source_text(self) -> str:
+        """Where each unit's arm comes from, in words (health, methods, report, CLI)."""
+        return "arms from " + SOURCE_TEXT[self.assigned_by].format(flag=self.flag_key)
+
     # -- display --------------------------------------------------------------------------
+    def _source_repr(self) -> str:
+        return f"flag={self.flag_key!r}" if self.assigned_by == "flag" else f"by={self.assigned_by}"
+
     def _row(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -307,6 +324,7 @@ class Experiment:
                 f"{k}={v} ({self.split[k]:g} %)" for k, v in self.variants.items()
             ),
             "unit": self.unit,
+            "assigned by": self.assigned_by,
             "status": self.status,
             "winner": self.winner,
             "created_at": self.created_at,
@@ -319,8 +337,8 @@ class Experiment:
         extra = f", winner={self.winner!r}" if self.winner else ""
         exp = " (expired)" if self.is_expired else ""
         return (
-            f"Experiment({self.name!r}, prompt={self.prompt_name!r}, flag={self.flag_key!r}, "
-            f"{r['variants']}, unit={self.unit}, {self.status}{exp}{extra})"
+            f"Experiment({self.name!r}, prompt={self.prompt_name!r}, "
+            f"{self._source_repr()}, {r['variants']}, unit={self.unit}, {self.status}{exp}{extra})"
         )
 
     def _repr_html_(self) -> str:

@@ -132,6 +132,7 @@ def synthetic_events(users: int = 400, seed: int = 7) -> list[dict]:
                     latency=lat,
                     cost=float(rng.gamma(2, 0.01)),
                     error=bool(rng.random() < 0.08),
+                    version="2" if variant == "test" else "1",
                 )
             )
             evs.append(

@@ -330,7 +330,8 @@ def test_small_arms_get_no_p_value_with_the_reason(tmp_path) -> None:
     events = []
     for i in range(40):
         events.append(expo(f"e{i}", f"u{i}", i, "control" if i % 2 else "test"))
-        events.append(gen(f"g{i}", f"u{i}", i + 1, cost=0.01 * (1 + i % 3)))
+        version = "1" if i % 2 else "2"
+        events.append(gen(f"g{i}", f"u{i}", i + 1, cost=0.01 * (1 + i % 3), version=version))
     exp = _tiny(tmp_path, events)
     row = exp.analyze(["cost"]).to_pandas(details=True).iloc[1]
     assert np.isnan(row.p_value) and "need 50 per arm" in row.note

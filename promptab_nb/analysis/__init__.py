@@ -8,6 +8,7 @@ into an :class:`~promptab_nb.results.ExperimentResult`. The queries run on an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,7 +16,7 @@ from .._checks import as_utc, check, one_of
 from ..errors import InvalidArgumentError
 from ..metrics import Metric, resolve
 from ..options import AnalysisOptions
-from . import _build, _scope
+from . import _build, _coverage, _missing, _scope
 from .estimators import Scope, estimator_for
 
 if TYPE_CHECKING:
@@ -50,19 +51,46 @@ def run(
     eng = _engine(exp, engine)
     options = options.resolved(exp)
     metrics = options.metric_objects()
-    _scope.check_flag(eng, exp)
+    _scope.check_source(eng, exp)
+    design = _design(eng, exp, options.unit)
     params = _scope.params(exp, options.start, options.end, options.multiple)
-    per_unit = _scope.per_unit_sql(exp, metrics)
+    per_unit = _scope.per_unit_sql(exp, metrics, design)
     estimators = [estimator_for(m, options) for m in metrics]
     with eng.unit_rows(per_unit, params) as table:
         counts = dict(eng.fetch(f"SELECT variant, count(*) FROM {table} GROUP BY variant"))
         multi = eng.fetch(f"SELECT count(*) FROM {table} WHERE multi")[0][0]
         daily = eng.fetch(_build.DAILY_SQL.format(table=table))
         per_metric = [
-            (est, est.arms(Scope(eng, exp, params, table, i))) for i, est in enumerate(estimators)
+            (est, est.arms(Scope(eng, exp, params, table, i, design)))
+            for i, est in enumerate(estimators)
         ]
+        if exp.assigned_by == "flag":
+            _scope.check_arm_versions(eng, table, exp)
+        extra = _coverage.flags(eng, table, exp) if not design.per_request else []
     health = _build.health(exp, counts, multi, options.multiple)
-    return _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
+    health = dataclasses.replace(
+        health,
+        flags=health.flags + tuple(extra) + tuple(_missing.flags(per_metric)),
+        source=_source_text(exp, design),
+    )
+    res = _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
+    return dataclasses.replace(res, methods=(f"assignment: {health.source}", *res.methods))
+
+
+def _design(eng: Engine, exp: Experiment, unit: str | None) -> _scope.Design:
+    per_request = _scope.design_of(exp, unit).per_request
+    return _scope.design_of(
+        exp, unit, identity_map=not per_request and _scope.needs_identity_map(eng)
+    )
+
+
+def _source_text(exp: Experiment, design: _scope.Design) -> str:
+    text = exp.source_text
+    if design.per_request:
+        text += "; each generation is its own unit"
+    if design.identity_map:
+        text += "; units resolved through the distinct_id → person_id pairs of the export"
+    return text
 
 
 def analyze(
@@ -98,9 +126,9 @@ def health(
     """Exposure counts per variant, ``$multiple`` units and the SRM check, without metrics."""
     one_of(multiple, "multiple", ("exclude", "first_seen"))
     eng = _engine(exp, engine)
-    _scope.check_flag(eng, exp)
+    _scope.check_source(eng, exp)
     rows = eng.fetch(
-        _scope.assignment_counts_sql(exp),
+        _scope.assignment_counts_sql(exp, _design(eng, exp, None)),
         _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple),
     )
     counts = {r[0]: int(r[1]) for r in rows}
@@ -112,7 +140,10 @@ def assigned_units(
 ) -> pd.DataFrame:
     """One row per exposed unit: ``unit, variant, first_exposure, variants_seen``."""
     one_of(multiple, "multiple", ("exclude", "first_seen"))
-    return exp.ws.sql(_scope.assigned_units_sql(exp), _scope.params(exp, None, None, multiple))
+    design = _design(exp.ws.engine, exp, None)
+    return exp.ws.sql(
+        _scope.assigned_units_sql(exp, design), _scope.params(exp, None, None, multiple)
+    )
 
 
 def _no_quantile(m: Metric) -> None:
@@ -139,7 +170,7 @@ def unit_values(
     (m,) = resolve([metric])
     _no_quantile(m)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
-    inner = _scope.per_unit_sql(exp, [m])
+    inner = _scope.per_unit_sql(exp, [m], _design(exp.ws.engine, exp, None))
     value = "n0 / d0" if m.agg in ("mean", "rate") else "n0"
     return exp.ws.sql(
         f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
@@ -167,10 +198,10 @@ def analyze_over_time(
     (m,) = resolve([metric])
     _no_quantile(m)
     eng = _engine(exp, engine)
-    _scope.check_flag(eng, exp)
+    _scope.check_source(eng, exp)
     params = _scope.params(exp, None, None, multiple)
     params.update(freq=freq, now=_over_time.now_bound())
-    rows = eng.fetch(_over_time.sql(exp, m), params)
+    rows = eng.fetch(_over_time.sql(exp, m, _design(eng, exp, "user")), params)
     return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
 
 

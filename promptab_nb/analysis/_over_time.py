@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 NAN = math.nan
 
 
-def sql(exp: Experiment, m: Metric) -> str:
+def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
     """Per (period end, variant): units, sums of the per-unit values (or numerator and
     denominator sums for ratios) over events seen by the end of the period."""
     alias = "gen" if m.source == "generations" else "ev"
@@ -33,7 +33,7 @@ def sql(exp: Experiment, m: Metric) -> str:
     else:
         units, moments = "true", "sum(n), sum(n * n)"
     return f"""
-    {_scope.ctes(exp, [m])},
+    {_scope.ctes(exp, [m], design)},
     times AS (
         SELECT first_ts AS t FROM assigned WHERE isfinite(first_ts)
         UNION ALL SELECT ts FROM {alias} WHERE isfinite(ts)

@@ -13,6 +13,7 @@ SQLGlot): keep it portable (no ``$param[...]`` subscripts, no DuckDB-only interv
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._sql import ident
@@ -25,25 +26,55 @@ if TYPE_CHECKING:
 
 MULTIPLE = "$multiple"
 
+
+@dataclass(frozen=True)
+class Design:
+    """How units and arms are read for one analysis.
+
+    ``source``: where a unit's arm comes from (``flag``, ``version``, ``arm``). ``per_request``:
+    each generation is its own unit (request-level assignment by version or arm; with a flag the
+    unit stays the user and each event is an observation). ``identity_map``: resolve a row's
+    unit through the distinct_id → person_id pairs seen in any table, for exports where
+    exposures carry ``person_id`` and events only ``distinct_id`` (or the reverse), as PostHog's
+    person merging does.
+    """
+
+    source: str = "flag"
+    per_request: bool = False
+    identity_map: bool = False
+
+
+def design_of(exp: Experiment, unit: str | None = None, identity_map: bool = False) -> Design:
+    """The design of ``exp`` analysed per ``unit`` (default: the experiment's unit)."""
+    per_request = (unit or exp.unit) == "request" and exp.assigned_by != "flag"
+    return Design(exp.assigned_by, per_request, identity_map)
+
+
 # -- SQL building blocks ------------------------------------------------------------------------
-# Parameters: $flag, $keys (variant keys), $versions (prompt versions, same order), $prompt,
-# $start, $end, $first_seen.
+# Parameters: $flag, $keys (variant keys), $versions (prompt versions or arm labels, same order),
+# $prompt, $start, $end, $first_seen.
 # The same SQL also runs on Spark, transpiled by SQLGlot (engines/spark.py): keep it portable
 # (no `$param[...]` subscripts, no DuckDB-only interval functions) and test both engines.
-_EXPOSED_BY_FLAG = """
-    SELECT coalesce(person_id, distinct_id) AS unit, variant, ts
-    FROM exposures
-    WHERE flag_key = $flag AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
+_IDS = """
+    SELECT distinct_id, min(person_id) AS pid FROM (
+        SELECT distinct_id, person_id FROM exposures WHERE person_id IS NOT NULL
+        UNION ALL SELECT distinct_id, person_id FROM generations WHERE person_id IS NOT NULL
+        UNION ALL SELECT distinct_id, person_id FROM evaluations WHERE person_id IS NOT NULL
+    ) GROUP BY distinct_id
 """
-# Without a flag, the arm of a generation is the variant whose prompt version it used.
-_EXPOSED_BY_VERSION = """
-    SELECT coalesce(person_id, distinct_id) AS unit,
-           list_extract($keys, list_position($versions, prompt_version)) AS variant, ts
-    FROM generations
-    WHERE list_position($versions, prompt_version) IS NOT NULL
-      AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
-      AND ($start IS NULL OR ts >= $start) AND ($end IS NULL OR ts < $end)
+# True when some row's unit would differ once ids are resolved through the pairs above.
+_NEEDS_IDS = """
+    WITH known AS (
+        SELECT distinct_id FROM exposures WHERE person_id IS NOT NULL
+        UNION SELECT distinct_id FROM generations WHERE person_id IS NOT NULL
+    )
+    SELECT EXISTS (SELECT 1 FROM generations WHERE person_id IS NULL
+                   AND distinct_id IN (SELECT distinct_id FROM known))
+        OR EXISTS (SELECT 1 FROM exposures WHERE person_id IS NULL
+                   AND distinct_id IN (SELECT distinct_id FROM known))
 """
+_WINDOW = "($start IS NULL OR {t}.ts >= $start) AND ($end IS NULL OR {t}.ts < $end)"
+_PROMPT = "($prompt IS NULL OR {t}.prompt_name IS NULL OR {t}.prompt_name = $prompt)"
 ASSIGNED = """
     SELECT unit, min(ts) AS first_ts,
            CASE WHEN $first_seen THEN arg_min(variant, ts)
@@ -54,44 +85,94 @@ ASSIGNED = """
 """
 
 
-def exposed_sql(exp: Experiment) -> str:
+def needs_identity_map(engine: Engine) -> bool:
+    """Whether units must be resolved through distinct_id → person_id pairs (see Design)."""
+    return bool(engine.fetch(_NEEDS_IDS)[0][0])
+
+
+def _unit(t: str, d: Design) -> tuple[str, str]:
+    """(unit expression, join) of a row of generations/exposures aliased ``t``."""
+    if d.identity_map:
+        return (
+            f"coalesce({t}.person_id, {t}_id.pid, {t}.distinct_id)",
+            f"LEFT JOIN ids {t}_id ON {t}_id.distinct_id = {t}.distinct_id",
+        )
+    return f"coalesce({t}.person_id, {t}.distinct_id)", ""
+
+
+def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
     """Exposure rows (unit, variant, ts) of the experiment's assignment source."""
-    return _EXPOSED_BY_FLAG if exp.flag_key else _EXPOSED_BY_VERSION
+    d = d or design_of(exp)
+    if d.source == "flag":
+        unit, join = _unit("x", d)
+        return (
+            f"SELECT {unit} AS unit, x.variant, x.ts FROM exposures x {join} "
+            f"WHERE x.flag_key = $flag AND {_WINDOW.format(t='x')}"
+        )
+    column = "g.variant" if d.source == "arm" else "g.prompt_version"
+    unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+    return (
+        f"SELECT {unit} AS unit, list_extract($keys, list_position($versions, {column})) "
+        f"AS variant, g.ts FROM generations g {join} "
+        f"WHERE list_position($versions, {column}) IS NOT NULL "
+        f"AND {_PROMPT.format(t='g')} AND {_WINDOW.format(t='g')}"
+    )
 
 
-# Generations of assigned units in scope (after first exposure, this prompt, the window).
-_GEN_SCOPE = """
-    SELECT a.unit, a.variant, {gen_cols}
-    FROM assigned a JOIN generations g ON coalesce(g.person_id, g.distinct_id) = a.unit
-    WHERE g.ts >= a.first_ts AND ($end IS NULL OR g.ts < $end)
-      AND ($prompt IS NULL OR g.prompt_name IS NULL OR g.prompt_name = $prompt)
+def _gen_scope(d: Design, cols: str) -> str:
+    """Generations of assigned units in scope (after first exposure, this prompt, the window)."""
+    unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+    return f"""
+    SELECT a.unit, a.variant, {cols}
+    FROM generations g {join} JOIN assigned a ON {unit} = a.unit
+    WHERE g.ts >= a.first_ts AND ($end IS NULL OR g.ts < $end) AND {_PROMPT.format(t="g")}
       AND a.variant <> '$multiple'
-"""
-# Applicable evaluations, attributed to the evaluated generation's unit and time when linked.
-_EVAL_SCOPE = """
-    SELECT a.unit, a.variant, {eval_cols}
+    """
+
+
+def _eval_scope(d: Design, cols: str) -> str:
+    """Applicable evaluations, attributed to the evaluated generation's unit and time when
+    linked (per request: only evaluations of a generation)."""
+    if d.per_request:
+        unit, join = "g.uuid", ""
+    elif d.identity_map:
+        unit = (
+            "coalesce(CASE WHEN g.uuid IS NULL THEN e.person_id ELSE g.person_id END, "
+            "e_id.pid, coalesce(g.distinct_id, e.distinct_id))"
+        )
+        join = "LEFT JOIN ids e_id ON e_id.distinct_id = coalesce(g.distinct_id, e.distinct_id)"
+    else:
+        unit, join = "coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id)", ""
+    return f"""
+    SELECT a.unit, a.variant, {cols}
     FROM evaluations e
-    LEFT JOIN generations g ON g.uuid = e.target_uuid
-    JOIN assigned a ON coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id) = a.unit
+    LEFT JOIN generations g ON g.uuid = e.target_uuid {join}
+    JOIN assigned a ON {unit} = a.unit
     WHERE e.applicable AND coalesce(g.ts, e.ts) >= a.first_ts
-      AND ($end IS NULL OR coalesce(g.ts, e.ts) < $end)
-      AND ($prompt IS NULL OR g.prompt_name IS NULL OR g.prompt_name = $prompt)
+      AND ($end IS NULL OR coalesce(g.ts, e.ts) < $end) AND {_PROMPT.format(t="g")}
       AND a.variant <> '$multiple'
-"""
+    """
 
 
-def ctes(exp: Experiment, metrics: Sequence[Metric] = ()) -> str:
+def head_ctes(exp: Experiment, d: Design | None = None) -> str:
+    """``WITH [ids,] exposed, assigned`` (no trailing comma)."""
+    d = d or design_of(exp)
+    ids = f"ids AS ({_IDS}), " if d.identity_map else ""
+    return f"WITH {ids}exposed AS ({exposed_sql(exp, d)}), assigned AS ({ASSIGNED})"
+
+
+def ctes(exp: Experiment, metrics: Sequence[Metric] = (), d: Design | None = None) -> str:
     """The exposure CTEs plus the in-scope events, projecting only the columns ``metrics`` read
     (the generations table also holds the raw properties JSON, which is never needed here)."""
-    cols = {"generations": {"uuid", "ts"}, "evaluations": {"uuid", "ts"}}
+    d = d or design_of(exp)
+    cols = {"generations": {"uuid", "ts", "prompt_version"}, "evaluations": {"uuid", "ts"}}
     for m in metrics:
         cols[m.source].add(m.column)
     gen_cols = ", ".join(f"g.{ident(c)}" for c in sorted(cols["generations"]))
     eval_cols = ", ".join(f"e.{ident(c)}" for c in sorted(cols["evaluations"]))
     return (
-        f"WITH exposed AS ({exposed_sql(exp)}), assigned AS ({ASSIGNED}), "
-        f"gen AS ({_GEN_SCOPE.format(gen_cols=gen_cols)}), "
-        f"ev AS ({_EVAL_SCOPE.format(eval_cols=eval_cols)})"
+        f"{head_ctes(exp, d)}, gen AS ({_gen_scope(d, gen_cols)}), "
+        f"ev AS ({_eval_scope(d, eval_cols)})"
     )
 
 
@@ -120,9 +201,16 @@ def per_unit_columns(metric: Metric, table: str) -> tuple[str, str]:
     return f"coalesce(sum(CAST({col} AS INTEGER)), 0)", f"count({col})"
 
 
-def per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
-    """One row per assigned unit (``$multiple`` included) with n{i}/d{i} per metric."""
-    selects, joins = [], []
+def per_unit_sql(exp: Experiment, metrics: Sequence[Metric], d: Design | None = None) -> str:
+    """One row per assigned unit (``$multiple`` included): ``gens`` (in-scope generations) and per
+    metric ``n{i}``/``d{i}``; for sum and mean metrics also ``t{i}`` (events) and ``x{i}``
+    (events whose value is missing, e.g. unpriced generations)."""
+    d = d or design_of(exp)
+    selects = ["coalesce(gen_n.gens, 0) AS gens", "gen_n.vmin", "gen_n.vmax"]
+    joins = [
+        "LEFT JOIN (SELECT unit, count(*) AS gens, min(prompt_version) AS vmin, "
+        "max(prompt_version) AS vmax FROM gen GROUP BY unit) gen_n USING (unit)"
+    ]
     for source, alias in (("generations", "gen"), ("evaluations", "ev")):
         ms = [(i, m) for i, m in enumerate(metrics) if m.source == source and m.kind != "quantile"]
         if not ms:
@@ -131,6 +219,9 @@ def per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
         for i, m in ms:
             num, den = per_unit_columns(m, alias)
             cols.append(f"{num} AS n{i}, {den} AS d{i}")
+            if m.agg in ("sum", "mean"):
+                col = f"{alias}.{ident(m.column)}"
+                cols.append(f"count(*) AS t{i}, count(*) - count({col}) AS x{i}")
         joins.append(
             f"LEFT JOIN (SELECT unit, {', '.join(cols)} FROM {alias} GROUP BY unit) {alias}_u "
             f"USING (unit)"
@@ -140,56 +231,136 @@ def per_unit_sql(exp: Experiment, metrics: Sequence[Metric]) -> str:
             selects.append(
                 f"coalesce({alias}_u.n{i}, 0) AS n{i}, coalesce({alias}_u.d{i}, {zero}) AS d{i}"
             )
+            if m.agg in ("sum", "mean"):
+                selects.append(
+                    f"coalesce({alias}_u.t{i}, 0) AS t{i}, coalesce({alias}_u.x{i}, 0) AS x{i}"
+                )
     return (
-        f"{ctes(exp, metrics)} SELECT a.unit, a.variant, a.first_ts, a.multi, {', '.join(selects)} "
-        f"FROM assigned a {' '.join(joins)}"
+        f"{ctes(exp, metrics, d)} SELECT a.unit, a.variant, a.first_ts, a.multi, "
+        f"{', '.join(selects)} FROM assigned a {' '.join(joins)}"
     )
 
 
-def per_request_sql(exp: Experiment, metric: Metric) -> str:
-    """One row per event (generation or applicable evaluation) of assigned units."""
+def per_request_sql(exp: Experiment, metric: Metric, d: Design | None = None) -> str:
+    """One row per event (generation or applicable evaluation) of assigned units; ``v`` is NULL
+    where the event has no value (counted as missing, never as zero)."""
     alias = "gen" if metric.source == "generations" else "ev"
     col = f"{alias}.{ident(metric.column)}"
     value = f"CAST({col} AS INTEGER)" if metric.agg == "rate" else f"CAST({col} AS DOUBLE)"
-    return (
-        f"{ctes(exp, [metric])} SELECT variant, {value} AS v FROM {alias} WHERE {col} IS NOT NULL"
-    )
+    return f"{ctes(exp, [metric], d)} SELECT variant, {value} AS v FROM {alias}"
 
 
-def check_flag(engine: Engine, exp: Experiment) -> None:
-    """Raise :class:`NotFoundError` naming the flags the engine holds when the experiment's
-    flag has no exposures."""
-    if not exp.flag_key:
-        return
-    if engine.fetch("SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [exp.flag_key]):
-        return
-    flags = [
+def _present(engine: Engine, query: str, params: Any = None) -> str:
+    rows = engine.fetch(query, params)
+    return ", ".join(str(r[0]) for r in rows) or "none"
+
+
+def check_source(engine: Engine, exp: Experiment) -> None:
+    """Raise :class:`NotFoundError` when the experiment's assignment source, prompt name or a
+    variant's version (or arm) matches nothing, naming what the workspace does hold."""
+    if exp.assigned_by == "flag":
+        _check_flag(engine, exp)
+    prompts = [
         r[0]
         for r in engine.fetch(
-            "SELECT flag_key FROM exposures GROUP BY flag_key ORDER BY count(*) DESC LIMIT 10"
+            "SELECT prompt_name FROM generations WHERE prompt_name IS NOT NULL "
+            "GROUP BY prompt_name ORDER BY count(*) DESC LIMIT 20"
         )
     ]
+    if exp.prompt_name is not None and prompts and exp.prompt_name not in prompts:
+        raise NotFoundError(
+            f"prompt {exp.prompt_name!r} of experiment {exp.name!r} matches no generation; "
+            f"prompts in the workspace: {', '.join(map(repr, prompts))}"
+        )
+    column = "variant" if exp.assigned_by == "arm" else "prompt_version"
+    what = "arm" if exp.assigned_by == "arm" else "prompt version"
+    held = [
+        r[0]
+        for r in engine.fetch(
+            f"""SELECT {column} FROM generations WHERE {column} IS NOT NULL
+                  AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
+                GROUP BY {column} ORDER BY count(*) DESC LIMIT 50""",
+            {"prompt": exp.prompt_name},
+        )
+    ]
+    if exp.assigned_by == "flag":
+        return  # a flag assigns: versions are checked against each arm's generations (arm_versions)
+    missing = {k: v for k, v in exp.variants.items() if v not in held}
+    if missing:
+        key, value = next(iter(missing.items()))
+        scope = f" of prompt {exp.prompt_name!r}" if exp.prompt_name else ""
+        raise NotFoundError(
+            f"{what} {value!r} of variant {key!r} matches no generation{scope}; "
+            f"{what}s present: {', '.join(map(repr, held)) or 'none'}. " + _holdings(engine)
+        )
+
+
+def check_arm_versions(engine: Engine, table: str, exp: Experiment) -> None:
+    """With a flag, raise :class:`NotFoundError` when an arm's generations carry prompt versions
+    and none is the version the experiment declares for it (e.g. ``test=v3`` where the test
+    arm's users ran ``v2``): the analysis would silently describe another prompt."""
+    rows = engine.fetch(
+        f"""SELECT variant, list(DISTINCT v) FROM (
+                SELECT variant, vmin AS v FROM {table} UNION ALL SELECT variant, vmax FROM {table}
+            ) WHERE v IS NOT NULL GROUP BY variant"""
+    )
+    seen = {k: sorted(map(str, vs)) for k, vs in rows}
+    for key, version in exp.variants.items():
+        if seen.get(key) and version not in seen[key]:
+            raise NotFoundError(
+                f"variant {key!r} of experiment {exp.name!r} is declared as prompt version "
+                f"{version!r}, but its units' generations use {', '.join(map(repr, seen[key]))}. "
+                "Declare the versions the arms really ran, e.g. "
+                + ", ".join(f"{k}={(seen.get(k) or [v])[0]}" for k, v in exp.variants.items())
+            )
+
+
+def _holdings(engine: Engine) -> str:
+    """What the workspace holds that could assign arms: flags, arms and versions per prompt."""
+    flags = _present(
+        engine, "SELECT flag_key FROM exposures GROUP BY flag_key ORDER BY count(*) DESC LIMIT 10"
+    )
+    per_prompt = engine.fetch(
+        """SELECT coalesce(prompt_name, '(no prompt name)'),
+                  list(DISTINCT prompt_version) FILTER (WHERE prompt_version IS NOT NULL),
+                  list(DISTINCT variant) FILTER (WHERE variant IS NOT NULL)
+           FROM generations GROUP BY 1 ORDER BY count(*) DESC LIMIT 10"""
+    )
+    parts = [f"flags: {flags}"]
+    for prompt, versions, arms in per_prompt:
+        parts.append(
+            f"prompt {prompt!r}: versions {sorted(map(str, versions or [])) or 'none'}, "
+            f"arms {sorted(map(str, arms or [])) or 'none'}"
+        )
+    return "The workspace holds " + "; ".join(parts) + "."
+
+
+def _check_flag(engine: Engine, exp: Experiment) -> None:
+    if engine.fetch("SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [exp.flag_key]):
+        return
     raise NotFoundError(
         f"no exposures for flag {exp.flag_key!r} of experiment {exp.name!r}; "
         + (
-            f"flags in the workspace: {', '.join(flags)}"
-            if flags
+            _holdings(engine)
+            + " Create the experiment with assigned_by='version' or 'arm' when the data has "
+            "no flag."
+            if engine.fetch("SELECT 1 FROM generations LIMIT 1")
             else "the workspace has no $feature_flag_called events: load an export first"
         )
     )
 
 
-def assignment_counts_sql(exp: Experiment) -> str:
+def assignment_counts_sql(exp: Experiment, d: Design | None = None) -> str:
     """Per variant: assigned units and how many of them saw several variants."""
     return (
-        f"WITH exposed AS ({exposed_sql(exp)}), assigned AS ({ASSIGNED}) "
+        f"{head_ctes(exp, d)} "
         "SELECT variant, count(*), count(*) FILTER (WHERE multi) FROM assigned GROUP BY variant"
     )
 
 
-def assigned_units_sql(exp: Experiment) -> str:
+def assigned_units_sql(exp: Experiment, d: Design | None = None) -> str:
     """One row per exposed unit: unit, variant, first_exposure, variants_seen."""
-    return f"""WITH exposed AS ({exposed_sql(exp)}), assigned AS ({ASSIGNED})
+    return f"""{head_ctes(exp, d)}
         SELECT a.unit, a.variant, a.first_ts AS first_exposure,
                (SELECT count(DISTINCT variant) FROM exposed x WHERE x.unit = a.unit) AS variants_seen
         FROM assigned a ORDER BY a.first_ts, a.unit"""

@@ -48,14 +48,21 @@ class Scope:
     params: dict[str, Any]
     units: str
     i: int
+    design: _scope.Design = _scope.Design()
 
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: its number of units (or events) and its statistics, ``None`` under 2 units."""
+    """One arm: its number of units (or events) and its statistics, ``None`` under 2 units.
+
+    ``events`` and ``missing``: the arm's in-scope events of the metric's table and how many of
+    them carry no value (an unpriced generation has no cost): missing is never read as zero.
+    """
 
     n: int
     stats: Any
+    events: int = 0
+    missing: int = 0
     #: Why ``stats`` is ``None`` although the arm has units (sums that overflow).
     note: str | None = None
 
@@ -73,6 +80,16 @@ def _arm(n: Any, build: Any, *sums: Any) -> Arm:
         # analysed, the others still can.
         return Arm(n, None, note=OVERFLOW_NOTE)
     return Arm(n, build(n, *sums) if n >= 2 else None)
+
+
+def _with_missing(arms: dict[str, Arm], rows: list[tuple[Any, ...]]) -> dict[str, Arm]:
+    """``arms`` with (variant, events, missing) rows attached."""
+    out = dict(arms)
+    for variant, events, missing in rows:
+        if variant in out:
+            a = out[variant]
+            out[variant] = Arm(a.n, a.stats, int(events or 0), int(missing or 0), a.note)
+    return out
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,8 @@ class UserMean(Estimator):
             f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {scope.units} "
             f"WHERE {where} GROUP BY variant"
         )
-        return {r[0]: _arm(r[1], self.from_sums, r[2], r[3]) for r in rows}
+        arms = {r[0]: _arm(r[1], self.from_sums, r[2], r[3]) for r in rows}
+        return _with_missing(arms, _missing_rows(scope, self.metric))
 
     @staticmethod
     def from_sums(n: int, s: Any, ss: Any) -> st.MeanStats:
@@ -232,7 +250,8 @@ class UserCuped(Estimator):
             """,
             {"us": int(days * 86400 * 1e6)},
         )
-        return {r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}
+        arms = {r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}
+        return _with_missing(arms, _missing_rows(scope, m))
 
     def plain(self, arm: Any) -> st.MeanStats:
         return st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
@@ -254,14 +273,17 @@ class RequestMean(Estimator):
     test_name = "welch"
 
     def _sums(self, scope: Scope) -> list[tuple[Any, ...]]:
+        sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
         return scope.engine.fetch(
-            f"SELECT variant, count(*), sum(v), sum(v * v) "
-            f"FROM ({_scope.per_request_sql(scope.exp, self.metric)}) GROUP BY variant",
+            f"SELECT variant, count(v), sum(v), sum(v * v), count(*), count(*) - count(v) "
+            f"FROM ({sql}) GROUP BY variant",
             scope.params,
         )
 
     def arms(self, scope: Scope) -> dict[str, Any]:
-        return {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3]) for r in self._sums(scope)}
+        rows = self._sums(scope)
+        arms = {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3]) for r in rows}
+        return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def methods_text(self) -> str:
         return "Welch t test over events (ignores clustering by user)"
@@ -273,7 +295,9 @@ class RequestProportion(RequestMean):
     test_name = "fisher exact"
 
     def arms(self, scope: Scope) -> dict[str, Any]:
-        return {r[0]: _arm(r[1], _prop_stats, r[2]) for r in self._sums(scope)}
+        rows = self._sums(scope)
+        arms = {r[0]: _arm(r[1], _prop_stats, r[2]) for r in rows}
+        return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
         lo, hi = arm_ci.prop_ci(arm, alpha=self.options.alpha)
@@ -295,9 +319,9 @@ class Quantile(Estimator):
     bayes_note = sequential_note
 
     def arms(self, scope: Scope) -> dict[str, Any]:
+        sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
         rows = scope.engine.fetch(
-            f"SELECT variant, list(v) FROM ({_scope.per_request_sql(scope.exp, self.metric)}) "
-            "GROUP BY variant",
+            f"SELECT variant, list(v) FILTER (WHERE v IS NOT NULL) FROM ({sql}) GROUP BY variant",
             scope.params,
         )
         q = QUANTILES[self.metric.agg]
@@ -321,6 +345,17 @@ class Quantile(Estimator):
             f"difference of the {self.metric.agg} over events with order-statistic CIs "
             "(Price–Bonett; ignores clustering by user)"
         )
+
+
+def _missing_rows(scope: Scope, metric: Metric) -> list[tuple[Any, ...]]:
+    """(variant, events, events without a value) of a sum or mean metric, from the unit table."""
+    if metric.agg not in ("sum", "mean"):
+        return []
+    t, x = f"t{scope.i}", f"x{scope.i}"
+    return scope.engine.fetch(
+        f"SELECT variant, sum({t}), sum({x}) FROM {scope.units} "
+        f"WHERE variant <> '{MULTIPLE}' GROUP BY variant"
+    )
 
 
 def _cov_stats(n: int, *sums: Any) -> st.CovStats:

@@ -21,6 +21,8 @@ class _Exp:
         self.flag_key = flag_key
         self.variants = {"control": "v1", "test": "v2"}
         self.prompt_name = "support"
+        self.unit = "user"
+        self.assigned_by = "flag" if flag_key else "version"
 
 
 @pytest.mark.parametrize("flag", ["prompt-test", None])

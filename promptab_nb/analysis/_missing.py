@@ -1,0 +1,77 @@
+"""Missing is not zero: events without a value (an unpriced generation has no cost) are counted
+per arm, stated in the health check and, past a share, withhold the metric's verdict."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ..results import HealthFlag
+
+if TYPE_CHECKING:
+    from .estimators import Arm, Estimator
+
+#: Above this share of an arm's events without a value, the metric's p-value and every verdict
+#: built on it are withheld: the per-unit sums would read the missing values as zeros.
+MAX_MISSING_SHARE = 0.05
+
+_VERDICT_COLUMNS = ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high")
+
+
+def _what(est: Estimator) -> str:
+    return (
+        "unpriced (no cost)"
+        if est.metric.column == "cost_usd"
+        else (f"without {est.metric.column}")
+    )
+
+
+def share(arm: Arm | None) -> float:
+    """The share of the arm's events without a value (0 when it has none)."""
+    if arm is None or not arm.events:
+        return 0.0
+    return arm.missing / arm.events
+
+
+def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:
+    """Withhold the verdict of a treatment row when its arm or the control has more than
+    :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
+    worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
+    if worst == 0:
+        return
+    text = f"{worst:.1%} of an arm's generations are {_what(est)}"
+    # A sum reads a missing value as 0; a mean simply leaves it out, so only sums are withheld.
+    if worst > MAX_MISSING_SHARE and est.metric.agg == "sum":
+        for col in _VERDICT_COLUMNS:
+            row[col] = math.nan
+        text += f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0" + (
+            "; analyse with cost='recompute' to price them"
+            if est.metric.column == "cost_usd"
+            else ""
+        )
+    row["note"] = "; ".join(x for x in (row.get("note"), text) if x)
+
+
+def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]]) -> list[HealthFlag]:
+    """One health flag per metric with missing values, naming the arms and their shares."""
+    out = []
+    for est, arms in per_metric:
+        parts = [
+            f"{key} {a.missing:,} of {a.events:,} ({share(a):.1%})"
+            for key, a in arms.items()
+            if a.missing
+        ]
+        if not parts:
+            continue
+        worst = max(share(a) for a in arms.values())
+        withheld = worst > MAX_MISSING_SHARE and est.metric.agg == "sum"
+        out.append(
+            HealthFlag(
+                "missing_values",
+                "error" if withheld else "warning",
+                f"{est.metric.name}: generations {_what(est)} — {', '.join(parts)}; they are "
+                "left out of the metric, not counted as 0"
+                + (f"; above {MAX_MISSING_SHARE:.0%} the verdict is withheld" if withheld else ""),
+            )
+        )
+    return out

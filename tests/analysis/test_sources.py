@@ -1,0 +1,190 @@
+"""Assignment sources (flag, version, arm), identity resolution, and missing data never read as
+zero — each checked against scipy on the test's own data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+import promptab_nb as pab
+
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def _spanlens_csv(tmp_path, n: int = 240, seed: int = 3):
+    """A Spanlens request export with an arm column: test is slower and fails more."""
+    rng = np.random.default_rng(seed)
+    arm = np.where(np.arange(n) % 2 == 0, "A", "B")
+    latency_ms = rng.lognormal(7.3, 0.4, n) * np.where(arm == "B", 1.25, 1.0)
+    status = np.where(rng.random(n) < np.where(arm == "B", 0.3, 0.1), 500, 200)
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "project_id": "p1",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "prompt_tokens": rng.integers(100, 500, n),
+            "completion_tokens": rng.integers(20, 200, n),
+            "total_tokens": 0,
+            "cost_usd": rng.gamma(2.0, 0.001, n).round(8),
+            "latency_ms": latency_ms.round(3),
+            "status_code": status,
+            "error_message": "",
+            "trace_id": [f"tr{i}" for i in range(n)],
+            "created_at": [(T0 + dt.timedelta(minutes=i)).isoformat() for i in range(n)],
+            "arm": arm,
+        }
+    )
+    path = tmp_path / "requests.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_spanlens_arms_per_request_equal_spanlens_method(tmp_path) -> None:
+    path, df = _spanlens_csv(tmp_path)
+    ws = pab.Workspace()
+    ws.load_spanlens(path, arm_column="arm", prompt_name="bot")
+    exp = ws.create_experiment("x", "bot", {"A": "A", "B": "B"}, unit="request")
+    assert exp.assigned_by == "arm" and exp.flag_key is None
+    res = exp.analyze(["latency", "cost", "error_rate"])
+    rows = res.to_pandas().set_index(["metric", "variant"])
+    a, b = df[df.arm == "A"], df[df.arm == "B"]
+    lat = scipy.stats.ttest_ind(b.latency_ms / 1000, a.latency_ms / 1000, equal_var=False)
+    assert rows.loc[("latency", "B"), "p_value"] == pytest.approx(lat.pvalue, rel=1e-9)
+    cost = scipy.stats.ttest_ind(b.cost_usd, a.cost_usd, equal_var=False)
+    assert rows.loc[("cost", "B"), "p_value"] == pytest.approx(cost.pvalue, rel=1e-9)
+    eb, ea = int((b.status_code >= 400).sum()), int((a.status_code >= 400).sum())
+    fisher = scipy.stats.fisher_exact([[eb, len(b) - eb], [ea, len(a) - ea]])
+    assert rows.loc[("error_rate", "B"), "p_value"] == pytest.approx(fisher.pvalue, rel=1e-9)
+    assert rows.loc[("latency", "A"), "n"] == len(a)
+    assert "arms from the arm recorded on each generation" in res.health.source
+    assert res.methods[0].startswith("assignment: arms from the arm recorded")
+
+
+def _frames(person_on_generations: bool = True, unpriced: float = 0.0, seed: int = 1):
+    """Exposures with person_id; generations per user with cost and latency."""
+    rng = np.random.default_rng(seed)
+    users = [f"d{i}" for i in range(200)]
+    arm = ["control" if i % 2 else "test" for i in range(200)]
+    expo = pd.DataFrame(
+        {
+            "uuid": [f"e{i}" for i in range(200)],
+            "ts": [T0 + dt.timedelta(minutes=i) for i in range(200)],
+            "distinct_id": users,
+            "person_id": [f"p{i}" for i in range(200)],
+            "flag_key": "flag",
+            "variant": arm,
+        }
+    )
+    rows = []
+    for i, u in enumerate(users):
+        for k in range(int(rng.integers(1, 4))):
+            priced = arm[i] == "control" or rng.random() >= unpriced
+            rows.append(
+                {
+                    "uuid": f"g{i}_{k}",
+                    "ts": T0 + dt.timedelta(minutes=i + k + 1),
+                    "distinct_id": u,
+                    "person_id": (
+                        f"p{i}" if person_on_generations or arm[i] == "control" else None
+                    ),
+                    "prompt_name": "bot",
+                    "prompt_version": "v1" if arm[i] == "control" else "v2",
+                    "latency_s": float(rng.lognormal(0, 0.3)),
+                    "cost_usd": float(rng.gamma(2, 0.01)) if priced else None,
+                }
+            )
+    return expo, pd.DataFrame(rows)
+
+
+def _workspace(expo, gens):
+    ws = pab.Workspace()
+    ws.load_frame(expo, kind="exposures")
+    ws.load_frame(gens, kind="generations")
+    return ws
+
+
+def test_person_id_on_exposures_only_is_resolved_through_the_id_pairs() -> None:
+    full = _workspace(*_frames(person_on_generations=True))
+    partial = _workspace(*_frames(person_on_generations=False))
+    want = full.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    got = partial.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    a, b = want.analyze(["cost", "latency"]), got.analyze(["cost", "latency"])
+    pd.testing.assert_frame_equal(a.to_pandas(), b.to_pandas(), rtol=1e-12)
+    assert "distinct_id → person_id" in b.health.source
+    assert "distinct_id → person_id" not in a.health.source
+
+
+def test_an_arm_whose_events_match_no_unit_is_flagged() -> None:
+    expo, gens = _frames()
+    test_users = set(expo.loc[expo.variant == "test", "distinct_id"])
+    moved = gens.distinct_id.isin(test_users)
+    gens.loc[moved, "distinct_id"] = "other-" + gens.loc[moved, "distinct_id"]
+    gens.loc[moved, "person_id"] = None
+    ws = _workspace(expo, gens)
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    res = exp.analyze(["cost"])
+    assert res.health.has("units_without_events")
+    assert "test: 100% of its 100 exposed units have no generation" in " ".join(res.health.warnings)
+
+
+def test_unpriced_generations_are_not_free() -> None:
+    ws = _workspace(*_frames(unpriced=0.4))
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    res = exp.analyze(["cost", "latency"])
+    test_cost = res.to_pandas(details=True).set_index(["metric", "variant"]).loc[("cost", "test")]
+    assert np.isnan(test_cost.p_value) and not test_cost.significant
+    assert "unpriced" in test_cost.note and "verdict withheld" in test_cost.note
+    flag = next(f for f in res.health.flags if f.code == "missing_values")
+    assert flag.severity == "error" and "test" in flag.message
+    latency = res.to_pandas().set_index(["metric", "variant"]).loc[("latency", "test")]
+    assert not np.isnan(latency.p_value)  # other metrics keep their verdicts
+    assert res.regressions("cost") == []
+
+
+def test_a_small_unpriced_share_keeps_the_verdict_and_says_so() -> None:
+    ws = _workspace(*_frames(unpriced=0.02, seed=5))
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    res = exp.analyze(["cost"])
+    row = res.to_pandas(details=True).iloc[1]
+    assert not np.isnan(row.p_value) and "unpriced" in row.note
+    assert next(f for f in res.health.flags if f.code == "missing_values").severity == "warning"
+
+
+def test_assignment_by_version_with_a_user_in_both_arms() -> None:
+    _, gens = _frames()
+    gens.loc[0, "prompt_version"] = "v1" if gens.loc[0, "prompt_version"] == "v2" else "v2"
+    ws = pab.Workspace()
+    ws.load_frame(gens, kind="generations")
+    exp = ws.create_experiment("y", "bot", {"control": "v1", "test": "v2"})
+    assert exp.assigned_by == "version"
+    res = exp.analyze(["latency"])
+    assert res.health.multiple == 1  # the first user's generations used both versions
+    units = exp.units()
+    first = gens.groupby("person_id").ts.min()
+    got = units.set_index("unit").first_exposure
+    assert (got.loc[first.index].dt.tz_convert("UTC") == first.dt.tz_convert("UTC")).all()
+
+
+def test_names_that_match_nothing_are_errors_naming_what_exists() -> None:
+    ws = _workspace(*_frames())
+    typo = ws.create_experiment("t", "bott", {"control": "v1", "test": "v2"}, flag_key="flag")
+    with pytest.raises(pab.NotFoundError, match="prompt 'bott'.*prompts in the workspace: 'bot'"):
+        typo.analyze(["cost"])
+    wrong = ws.create_experiment("w", "bot", {"control": "v1", "test": "v3"}, flag_key="flag")
+    with pytest.raises(pab.NotFoundError, match="declared as prompt version 'v3'.*'v2'"):
+        wrong.analyze(["cost"])
+    by_version = ws.create_experiment(
+        "v", None, {"control": "v1", "test": "v9"}, assigned_by="version"
+    )
+    with pytest.raises(pab.NotFoundError, match="prompt version 'v9'.*present: 'v1', 'v2'"):
+        by_version.analyze(["cost"])
+    by_arm = ws.create_experiment("a", None, {"A": "A", "B": "B"}, assigned_by="arm")
+    with pytest.raises(pab.NotFoundError, match="arm 'A' of variant 'A'.*flags: flag"):
+        by_arm.analyze(["cost"])
+    with pytest.raises(pab.InvalidArgumentError, match="assigned_by"):
+        ws.create_experiment("z", None, {"a": "v1", "b": "v2"}, assigned_by="flags")
