@@ -5,7 +5,8 @@ Usage (``promptab <command> --help`` shows the options and examples)::
 
     promptab analyze EXPORT --flag KEY [--prompt NAME] [--variants control=v1,test=v2]
                      [--metrics cost,latency] [ANALYSIS OPTIONS] [--out report.html] [--json]
-                     [--fail-on-regression METRIC]
+                     [--goal METRIC] [--guardrail METRIC=MARGIN ...] [--mde SIZE]
+                     [--fail-on decision] [--fail-on-regression METRIC]
     promptab load EXPORT --workspace FILE
     promptab experiments list|create|conclude|stop --workspace FILE ...
     promptab report EXPERIMENT --workspace FILE --out report.html [ANALYSIS OPTIONS]
@@ -33,8 +34,11 @@ Exit codes
     of range, an unwritable output path. One line on stderr (``promptab: error: ...``), never a
     traceback.
 3
-    ``--fail-on-regression METRIC``: a treatment is significantly worse than the control on METRIC
-    (direction-aware: higher cost, latency or error rate; lower pass rate).
+    A gate failed. ``--fail-on decision``: the decision (``res.decision()``, printed first) is not
+    ``ship`` (``dont_ship``, ``keep_running`` or ``no_effect``). ``--fail-on-regression METRIC``: a
+    treatment is significantly worse than the control on METRIC by the decision's tests
+    (direction-aware: higher cost, latency or error rate, lower pass rate; worse than its
+    ``--guardrail`` margin when it has one; Holm across treatment arms).
 
 JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
 
@@ -49,6 +53,10 @@ JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
      "health": {"exposed": {...}, "multiple": 0, "unknown_variants": {...},
                 "srm_p_value": 0.41, "srm_statistic": 0.7, "expired": false,
                 "warnings": [...], "ok": true},
+     "decision": {"action": "ship|dont_ship|keep_running|no_effect", "recommended": "test",
+                  "headline": "Ship test", "reasons": [...], "design": [...],
+                  "arms": [{"variant", "action", "goal_p", "guardrails": [...],
+                            "progress": {"planned_units", "share", "days_needed", "rate"}}]},
      "verdicts": [{"text": "...", "tone": "good|bad|neutral"}],
      "regressions": [{"metric", "variant", "diff", "rel_diff", "p_value"}],
      "report": "report.html" | null}

@@ -26,6 +26,7 @@ from ..options import (
     AnalysisOptions,
 )
 from ._common import UsageError, names
+from ._suggest import did_you_mean
 
 __all__ = [
     "FLAGS",
@@ -63,7 +64,14 @@ def _percentiles(text: str) -> tuple[float, float]:
 
 
 def _metrics(text: str) -> tuple[str, ...]:
-    return tuple(names(text) or ())
+    out = tuple(names(text) or ())
+    for m in out:
+        if m not in BUILTIN:
+            raise UsageError(
+                f"--metrics: {m!r} is not a built-in metric{did_you_mean(m, BUILTIN)} "
+                f"(metrics: {', '.join(BUILTIN)})"
+            )
+    return out
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._format import num, pval
 from ._common import EXIT_OK, EXIT_REGRESSION, UsageError, jsonable
+from ._suggest import did_you_mean
 
 if TYPE_CHECKING:
     from ..results import ArmRow, ExperimentResult
@@ -16,17 +17,29 @@ JSON_SCHEMA = "promptab.analyze/1"
 
 
 def print_result(res: ExperimentResult) -> None:
-    """The result as it prints itself: verdicts, its metric table (``res.table_header()`` /
-    ``res.table_rows()``), health and methods."""
+    """The decision first (``res.decision()``), then the result as it prints itself: verdicts,
+    its metric table (``res.table_header()`` / ``res.table_rows()``), health and methods."""
+    print(res.decision())
+    print()
     print(res)
+
+
+def decision_exit(res: ExperimentResult) -> int:
+    """Exit code of ``--fail-on decision``: 3 unless the decision is ship (stated on stderr)."""
+    d = res.decision()
+    if d.action == "ship":
+        return EXIT_OK
+    print(f"promptab: decision: {d.headline} (not ship)", file=sys.stderr)
+    return EXIT_REGRESSION
 
 
 def regressions(res: ExperimentResult, metric: str) -> list[ArmRow]:
     """``res.regressions(metric)``, with an unknown metric named as ``--fail-on-regression``'s."""
-    if metric not in {m.name for m in res.metrics}:
+    analysed = [m.name for m in res.metrics]
+    if metric not in analysed:
         raise UsageError(
-            f"--fail-on-regression {metric!r} is not among the analysed metrics "
-            f"({', '.join(x.name for x in res.metrics)})"
+            f"--fail-on-regression {metric!r} is not among the analysed metrics"
+            f"{did_you_mean(metric, analysed)} ({', '.join(analysed)})"
         )
     return res.regressions(metric)
 
@@ -72,6 +85,7 @@ def result_json(
                 "warnings": list(h.warnings),
                 "ok": h.ok,
             },
+            "decision": res.decision().to_dict(),
             "verdicts": [{"text": t, "tone": tone} for t, tone in res.verdicts()],
             "regressions": [
                 {

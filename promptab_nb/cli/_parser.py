@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import analyze, experiments, offline, simulate
+from ._suggest import Parser
 
 __all__ = ["build_parser"]
 
@@ -13,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every ``promptab`` command, in the order ``--help`` lists them."""
     from .. import __version__
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="promptab",
         description="A/B test LLM prompt versions: does prompt version B beat A?",
         epilog=(
@@ -22,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  promptab analyze events.parquet --flag support-bot-prompt --out report.html\n"
             "  promptab analyze events.parquet --flag support-bot-prompt --json "
             "--fail-on-regression error_rate\n\n"
-            "exit codes: 0 ok, 2 usage error or bad input, 3 regression (--fail-on-regression)"
+            "exit codes: 0 ok, 2 usage error or bad input, 3 a gate failed (--fail-on decision: "
+            "the decision is not ship; --fail-on-regression: a treatment regressed)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

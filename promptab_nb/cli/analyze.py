@@ -12,6 +12,7 @@ from ..errors import NotFoundError
 from ..options import AnalysisOptions
 from ._common import (
     EXIT_OK,
+    UsageError,
     add_command,
     check_writable,
     open_workspace,
@@ -20,7 +21,8 @@ from ._common import (
     workspace_arg,
 )
 from ._options import add_analysis_flags, given_options, options_from_args
-from ._output import print_result, regression_exit, regressions, result_json
+from ._output import decision_exit, print_result, regression_exit, regressions, result_json
+from ._suggest import did_you_mean
 
 __all__ = ["analyze_export", "cmd_analyze", "cmd_demo", "cmd_report", "register"]
 
@@ -63,8 +65,15 @@ def register(sub: Any) -> None:
     a.add_argument(
         "--fail-on-regression",
         metavar="METRIC",
-        help="exit 3 when a treatment is significantly worse than the control on METRIC",
+        help="exit 3 when a treatment is significantly worse than the control on METRIC, by the "
+        "decision's tests (worse than its --guardrail margin when it has one)",
     )
+    a.add_argument(
+        "--fail-on",
+        choices=("decision",),
+        help="decision: exit 3 unless the decision is ship",
+    )
+    design_flags(a)
     add_analysis_flags(a)
     a.set_defaults(func=cmd_analyze)
 
@@ -93,6 +102,52 @@ def register(sub: Any) -> None:
     d.set_defaults(func=cmd_demo)
 
 
+def design_flags(p: argparse.ArgumentParser) -> None:
+    """``--goal``, ``--guardrail`` and ``--mde``: the decision design of the experiment."""
+    g = p.add_argument_group("decision design (create_experiment(goal=, guardrails=, mde=))")
+    g.add_argument("--goal", metavar="METRIC", help="the metric the treatment must improve")
+    g.add_argument(
+        "--guardrail",
+        action="append",
+        metavar="METRIC=MARGIN",
+        help="how much worse METRIC may be: +5%% (relative), +0.2pp (percentage points) or a "
+        "number in its unit; repeat or comma-separate (e.g. cost=+5%%,error_rate=+0.2pp)",
+    )
+    g.add_argument(
+        "--mde",
+        metavar="SIZE",
+        help="smallest improvement of the goal worth detecting (e.g. +2%% or +1pp; a "
+        "decrease as --mde=-5%%); sets the planned sample",
+    )
+
+
+def design_of(args: argparse.Namespace) -> dict[str, Any]:
+    """``create_experiment`` keyword arguments of the design flags given."""
+    out: dict[str, Any] = {}
+    if getattr(args, "goal", None):
+        out["goal"] = _metric_name(args.goal, "--goal")
+    rails = {}
+    for text in getattr(args, "guardrail", None) or ():
+        for key, margin in pairs(text, "--guardrail").items():
+            rails[_metric_name(key, "--guardrail")] = margin
+    if rails:
+        out["guardrails"] = rails
+    if getattr(args, "mde", None):
+        out["mde"] = args.mde
+    return out
+
+
+def _metric_name(name: str, flag: str) -> str:
+    from ..metrics import BUILTIN
+
+    if name not in BUILTIN:
+        raise UsageError(
+            f"{flag} {name!r} is not a built-in metric{did_you_mean(name, BUILTIN)} "
+            f"(metrics: {', '.join(BUILTIN)})"
+        )
+    return name
+
+
 def analyze_export(
     export: str,
     *,
@@ -101,32 +156,57 @@ def analyze_export(
     variants: dict[str, str] | None,
     name: str | None,
     options: AnalysisOptions,
+    design: dict[str, Any] | None = None,
 ) -> tuple[Workspace, Experiment, ExperimentResult]:
     """Load ``export`` into an in-memory workspace and analyse the experiment of ``flag``."""
     from ..workspace import Workspace
 
     ws = Workspace()
     ws.load_posthog(export, progress=progress())
+    try:
+        found = ws.flag_variants(flag, prompt)
+    except NotFoundError as err:
+        flags = str(err).partition("flags found: ")[2].split(", ")
+        raise NotFoundError(f"{err}{did_you_mean(flag, [f for f in flags if f])}") from err
     if variants is None:
-        variants = ws.flag_variants(flag, prompt)
-    exp = ws.create_experiment(name or flag, prompt, variants, flag_key=flag)
+        variants = found
+    else:
+        # A key one letter away from an exposed variant is a typo; another unexposed key may be
+        # an arm without traffic yet (analysed, with the health warning).
+        unknown = [k for k in variants if k not in found and did_you_mean(k, found)]
+        if unknown:
+            raise UsageError(
+                f"--variants: {unknown[0]!r} is not a variant of flag {flag!r}"
+                f"{did_you_mean(unknown[0], found)} (variants in the export: "
+                f"{', '.join(found)})"
+            )
+    exp = ws.create_experiment(name or flag, prompt, variants, flag_key=flag, **(design or {}))
     return ws, exp, exp.analyze(options=options)
 
 
-def _metrics_with(args: argparse.Namespace, metric: str | None) -> dict[str, Any]:
-    """The ``metrics`` change that makes sure ``metric`` (``--fail-on-regression``) is analysed
-    when ``--metrics`` was given without it."""
+def _metrics_with(args: argparse.Namespace, *needed: str) -> dict[str, Any]:
+    """The ``metrics`` change that makes sure the ``needed`` metrics (``--fail-on-regression``,
+    the goal and guardrails) are analysed when ``--metrics`` was given without them."""
     chosen = given_options(args).get("metrics")
-    if metric and chosen is not None and metric not in chosen:
-        return {"metrics": (*chosen, metric)}
-    return {}
+    if chosen is None:
+        if not needed:
+            return {}
+        from ..metrics import DEFAULT
+
+        return {"metrics": tuple(dict.fromkeys((*needed, *DEFAULT)))}
+    extra = [m for m in needed if m not in chosen]
+    return {"metrics": tuple(dict.fromkeys((*chosen, *extra)))} if extra else {}
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .. import report
 
     regression = args.fail_on_regression
-    options = options_from_args(args, **_metrics_with(args, regression))
+    if regression:
+        _metric_name(regression, "--fail-on-regression")
+    design = design_of(args)
+    needed = [regression, *(design.get("goal"),), *design.get("guardrails", {})]
+    options = options_from_args(args, **_metrics_with(args, *[m for m in needed if m]))
     if args.out:
         check_writable(args.out)
     ws, _exp, res = analyze_export(
@@ -136,6 +216,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         variants=pairs(args.variants, "--variants") if args.variants else None,
         name=args.name,
         options=options,
+        design=design,
     )
     if regression:
         regressions(res, regression)  # unknown metric → usage error before any output
@@ -147,7 +228,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print_result(res)
         if path is not None:
             print(f"\nreport: {path}")
-    return regression_exit(res, regression)
+    code = regression_exit(res, regression)
+    if args.fail_on == "decision":
+        code = max(code, decision_exit(res))
+    return code
 
 
 def cmd_report(args: argparse.Namespace) -> int:

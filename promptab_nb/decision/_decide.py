@@ -5,7 +5,8 @@ overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
   and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
   across arms), with no health error (sample ratio mismatch);
 - **dont_ship**: the goal worsens significantly, or a guardrail is significantly worse than its
-  margin (a guardrail without a margin: significantly worse at all);
+  margin (a guardrail without a margin, and every other analysed metric: significantly worse at
+  all);
 - **no_effect**: the planned sample is reached and the goal's CI excludes the MDE;
 - **keep_running**: anything else, with the share of the planned sample reached and the days
   still needed at the observed daily exposure rate.
@@ -183,6 +184,12 @@ def decide(
         raise InvalidArgumentError(
             f"the design's metric(s) {missing} were not analysed ({', '.join(analysed)}); "
             f"analyse them: exp.analyze({list(dict.fromkeys(analysed + missing))!r})"
+        )
+    # Every other analysed metric guards against a significant regression, declared or not.
+    extra = {n: None for n in analysed if n != design.goal and n not in design.guardrails}
+    if extra:
+        design = ExperimentDesign(
+            design.goal, {**design.guardrails, **extra}, design.mde, design.power
         )
     goal = res.metric(design.goal)  # type: ignore[arg-type]
     treatments = list(res.variants)[1:]

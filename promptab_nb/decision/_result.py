@@ -177,7 +177,7 @@ class Decision(Rendered):
     def _table(self) -> Table:
         rows = []
         for a in self.arms:
-            rows.append([a.variant, HEADLINE[a.action], pval(a.goal_p).removeprefix("p ")]
+            rows.append([a.variant, HEADLINE[a.action], pval(a.goal_p).removeprefix("p = ").removeprefix("p ")]
                         + ["; ".join(f"{g.metric} {g.status}" for g in a.guardrails) or "–",
                            "–" if is_missing(a.progress.share) else f"{a.progress.share:.0%}"])  # fmt: skip
         return Table(

@@ -165,7 +165,12 @@ def test_unknown_flag_lists_flags(capsys: pytest.CaptureFixture[str], export: Pa
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--metrics", "costs"], "unknown metric 'costs'"),
+        (["--metrics", "costs"], "'costs' is not a built-in metric; did you mean 'cost'?"),
+        (["--fail-on-regression", "eror_rate"], "did you mean 'error_rate'?"),
+        (["--variants", "contrl=v1,test=v2"], "did you mean 'control'?"),
+        (["--goal", "pas_rate"], "did you mean 'pass_rate'?"),
+        (["--guardrail", "cost=+5"], ""),  # a plain number is a margin in USD: fine
+        (["--guardrail", "cost=-5%"], "write '+5%'"),
         (["--fail-on-regression", "speed"], "speed"),
         (["--alpha", "1.5"], "alpha"),
         (["--variants", "control:v1"], "--variants"),
@@ -179,6 +184,9 @@ def test_bad_options(
     if args[1] == "control=v1,ghost=v9":  # an unexposed variant analyses, with a warning
         assert code == 0
         assert "not enough data" in out
+        return
+    if args[1] == "cost=+5":
+        assert code == 0, err
         return
     assert_one_line_error(code, err, needle)
 
@@ -220,3 +228,75 @@ def test_regressions_come_from_the_result(export: Path) -> None:
         res.regressions("cost")
     doc = cli.result_json(res, regression_metric="error_rate")
     assert [r["variant"] for r in doc["regressions"]] == ["test"]
+
+
+def test_unknown_flag_suggests_the_closest(
+    capsys: pytest.CaptureFixture[str], export: Path
+) -> None:
+    code, _, err = run(capsys, "analyze", export, "--flag", FLAG[:-1])
+    assert_one_line_error(code, err, f"did you mean {FLAG!r}?")
+
+
+def test_misspelt_option_suggests_the_closest(
+    capsys: pytest.CaptureFixture[str], export: Path
+) -> None:
+    code, _, err = run(capsys, "analyze", export, "--flag", FLAG, "--sequentail")
+    assert code == cli.EXIT_USAGE
+    assert "did you mean '--sequential'" in err
+
+
+# -- the decision ----------------------------------------------------------------------------------
+DESIGN = ["--goal", "latency", "--guardrail", "error_rate=+1pp", "--mde=-5%"]
+
+
+def test_decision_is_printed_first_and_gates(
+    capsys: pytest.CaptureFixture[str], export: Path
+) -> None:
+    code, out, err = run(
+        capsys, "analyze", export, "--flag", FLAG, *DESIGN, "--fail-on", "decision"
+    )
+    # faster (the goal) but the error rate rose by more than its 1 pp margin: don't ship
+    assert out.startswith("Decision: Don't ship")
+    assert "guardrail error_rate is worse than its margin +1pp" in out
+    assert code == cli.EXIT_REGRESSION and "Don't ship (not ship)" in err
+    code, out, _ = run(capsys, "analyze", export, "--flag", FLAG, "--goal", "latency",
+                       "--fail-on", "decision")  # fmt: skip
+    assert out.startswith("Decision: Don't ship")  # error rate and pass rate regress
+    code, out, _ = run(capsys, "analyze", export, "--flag", FLAG, "--goal", "latency",
+                       "--metrics", "latency", "--fail-on", "decision")  # fmt: skip
+    assert out.startswith("Decision: Ship test") and code == cli.EXIT_OK
+
+
+def test_decision_in_json_matches_python(capsys: pytest.CaptureFixture[str], export: Path) -> None:
+    code, out, _ = run(capsys, "analyze", export, "--flag", FLAG, *DESIGN, "--json")
+    doc = json.loads(out)
+    ws = pab.Workspace()
+    ws.load_posthog(export, progress=False)
+    exp = ws.create_experiment(FLAG, None, ws.flag_variants(FLAG), flag_key=FLAG,
+                               goal="latency", guardrails={"error_rate": "+1pp"}, mde="-5%")  # fmt: skip
+    d = exp.analyze().decision()
+    assert doc["decision"]["action"] == d.action == "dont_ship"
+    assert doc["decision"]["reasons"] == list(d.reasons)
+
+
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_fail_on_regression_gates_like_the_decision(
+    capsys: pytest.CaptureFixture[str], export: Path, method: str
+) -> None:
+    code, _, _ = run(capsys, "analyze", export, "--flag", FLAG, "--method", method,
+                     "--fail-on-regression", "error_rate")  # fmt: skip
+    assert code == cli.EXIT_REGRESSION
+    # within a generous margin it is not a regression
+    code, _, _ = run(capsys, "analyze", export, "--flag", FLAG, "--method", method,
+                     "--guardrail", "error_rate=+50pp", "--fail-on-regression", "error_rate")  # fmt: skip
+    assert code == cli.EXIT_OK
+
+
+def test_help_has_no_doubled_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    for cmd in (["analyze"], ["report"], ["demo"], ["simulate", "aa"], ["experiments", "create"]):
+        run(capsys, *cmd, "--help")
+        text = re.sub(r"\s+", " ", capsys.readouterr().out)
+        for option in re.split(r" (?=--?[a-z])", text):
+            assert option.count("(default") <= 1, option

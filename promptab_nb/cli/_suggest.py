@@ -1,0 +1,42 @@
+""" "Did you mean …?" for names typed on the command line: metrics, options, flags, variants."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'cost'?"`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+def _all_options(parser: argparse.ArgumentParser) -> set[str]:
+    out = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _all_options(sub)
+    return out
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors suggest the closest known option."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if "unrecognized arguments:" in message:
+            root = self
+            known = _all_options(root)
+            words = message.split("unrecognized arguments:", 1)[1].split()
+            hints = [
+                w.split("=")[0] + did_you_mean(w.split("=")[0], known).replace("; ", " → ", 1)
+                for w in words
+                if w.startswith("--") and did_you_mean(w.split("=")[0], known)
+            ]
+            if hints:
+                message += " (" + ", ".join(hints) + ")"
+        super().error(message)
