@@ -121,7 +121,7 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     events = ", ".join(sql_str(t.event) for t in types)
     return f"""
     WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
-    s AS (SELECT *, {parse}, unnest([json_keys(props)]) AS _keys FROM b),
+    s AS (SELECT *, {parse}, unnest([TRY(json_keys(props))]) AS _keys FROM b),
     c AS (
         SELECT *,
                CASE WHEN distinct_id IS NULL THEN 1
