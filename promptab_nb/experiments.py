@@ -16,7 +16,7 @@ from .errors import (
     ExperimentStateError,
     InvalidArgumentError,
 )
-from .options import AnalysisOptions, Correction, Method, Multiple, Unit
+from .options import AnalysisOptions, Correction, CostSource, Method, Multiple, Unit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,6 +185,7 @@ class Experiment:
         start: dt.datetime | dt.date | str | None = _DEFAULTS.start,
         end: dt.datetime | dt.date | str | None = _DEFAULTS.end,
         prior: GaussianPrior | None = _DEFAULTS.prior,
+        cost: CostSource = _DEFAULTS.cost,
         options: AnalysisOptions | None = None,
     ) -> ExperimentResult:
         """Compare every treatment with the control on each metric.
@@ -223,6 +224,9 @@ class Experiment:
             Only exposures and events in ``[start, end)`` (UTC).
         prior
             Gaussian prior on the effect for ``method="bayesian"`` (default flat).
+        cost
+            ``"source"`` (the exported cost; unpriced generations are counted, never free) or
+            ``"recompute"`` (from provider, model and tokens with ``genai-prices``).
         options
             An :class:`~promptab_nb.options.AnalysisOptions` to start from; the other keyword
             arguments that differ from their defaults override it.
@@ -258,6 +262,7 @@ class Experiment:
             start=start,
             end=end,
             prior=prior,
+            cost=cost,
         )
         return run(self, opts)
 
@@ -298,6 +303,13 @@ class Experiment:
         from .analysis import unit_values
 
         return unit_values(self, metric, multiple=multiple, start=start, end=end)
+
+    def cost_audit(self, *, tolerance: float = 0.01) -> pd.DataFrame:
+        """Where the export's cost and the cost recomputed with genai-prices disagree, per
+        (provider, model); see :func:`promptab_nb.pricing.cost_audit`."""
+        from .pricing import cost_audit
+
+        return cost_audit(self, tolerance=tolerance)
 
     def audit(self, *, examples: int = 5) -> Any:
         """Re-hash logged exposures with the flag's configuration; see :func:`assignment.audit`."""

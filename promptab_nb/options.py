@@ -32,6 +32,8 @@ Unit = Literal["user", "request"]
 Method = Literal["frequentist", "bayesian"]
 Correction = Literal["holm", "bh"]
 Multiple = Literal["exclude", "first_seen"]
+CostSource = Literal["source", "recompute"]
+COST_SOURCES: tuple[CostSource, ...] = ("source", "recompute")
 
 #: Days before a unit's first exposure used as the CUPED covariate when ``cuped=True``.
 CUPED_DAYS = 14.0
@@ -73,6 +75,11 @@ class AnalysisOptions:
         ``"exclude"`` units exposed to several variants, or keep their ``"first_seen"`` one.
     start, end
         Only exposures and events in ``[start, end)``, UTC (datetimes, dates or ISO strings).
+    cost
+        ``"source"``: the cost the export carries (a generation without one is unpriced, never
+        free); ``"recompute"``: each generation's cost from its provider, model and token counts
+        with the ``genai-prices`` price data (``pip install 'promptab_nb[prices]'``), its
+        version stated in the result.
     prior
         A :class:`~promptab_nb.stats.GaussianPrior` on the effect for the Bayesian method;
         ``None`` is flat.
@@ -103,6 +110,7 @@ class AnalysisOptions:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     prior: GaussianPrior | None = None
+    cost: CostSource = "source"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -134,6 +142,7 @@ class AnalysisOptions:
         if self.correction is not None:
             one_of(self.correction, "correction", CORRECTIONS)
         one_of(self.multiple, "multiple", MULTIPLE)
+        one_of(self.cost, "cost", COST_SOURCES)
         set_(self, "start", as_utc(self.start, "start"))
         set_(self, "end", as_utc(self.end, "end"))
         if self.start is not None and self.end is not None and self.end <= self.start:

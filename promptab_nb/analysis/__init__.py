@@ -53,6 +53,10 @@ def run(
     metrics = options.metric_objects()
     _scope.check_source(eng, exp)
     design = _design(eng, exp, options.unit)
+    if options.cost == "recompute":
+        from ..pricing import price_table
+
+        design = dataclasses.replace(design, prices=price_table(eng))
     params = _scope.params(exp, options.start, options.end, options.multiple)
     per_unit = _scope.per_unit_sql(exp, metrics, design)
     estimators = [estimator_for(m, options) for m in metrics]
@@ -86,6 +90,10 @@ def _design(eng: Engine, exp: Experiment, unit: str | None) -> _scope.Design:
 
 def _source_text(exp: Experiment, design: _scope.Design) -> str:
     text = exp.source_text
+    if design.prices is not None:
+        from ..pricing import prices_version
+
+        text += f"; cost recomputed from provider, model and tokens with {prices_version()}"
     if design.per_request:
         text += "; each generation is its own unit"
     if design.identity_map:

@@ -42,6 +42,8 @@ class Design:
     source: str = "flag"
     per_request: bool = False
     identity_map: bool = False
+    #: A price table (``cost="recompute"``): each generation's cost from its tokens.
+    prices: str | None = None
 
 
 def design_of(exp: Experiment, unit: str | None = None, identity_map: bool = False) -> Design:
@@ -122,6 +124,10 @@ def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
 def _gen_scope(d: Design, cols: str) -> str:
     """Generations of assigned units in scope (after first exposure, this prompt, the window)."""
     unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+    if d.prices is not None:
+        from ..pricing import recomputed_cost
+
+        join += " " + recomputed_cost("g", d.prices)[1]
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM generations g {join} JOIN assigned a ON {unit} = a.unit
@@ -154,6 +160,15 @@ def _eval_scope(d: Design, cols: str) -> str:
     """
 
 
+def _gen_col(column: str, d: Design) -> str:
+    """A generations column in the scope; the cost is recomputed when the design prices it."""
+    if column == "cost_usd" and d.prices is not None:
+        from ..pricing import recomputed_cost
+
+        return f"{recomputed_cost('g', d.prices)[0]} AS cost_usd"
+    return f"g.{ident(column)}"
+
+
 def head_ctes(exp: Experiment, d: Design | None = None) -> str:
     """``WITH [ids,] exposed, assigned`` (no trailing comma)."""
     d = d or design_of(exp)
@@ -168,7 +183,7 @@ def ctes(exp: Experiment, metrics: Sequence[Metric] = (), d: Design | None = Non
     cols = {"generations": {"uuid", "ts", "prompt_version"}, "evaluations": {"uuid", "ts"}}
     for m in metrics:
         cols[m.source].add(m.column)
-    gen_cols = ", ".join(f"g.{ident(c)}" for c in sorted(cols["generations"]))
+    gen_cols = ", ".join(_gen_col(c, d) for c in sorted(cols["generations"]))
     eval_cols = ", ".join(f"e.{ident(c)}" for c in sorted(cols["evaluations"]))
     return (
         f"{head_ctes(exp, d)}, gen AS ({_gen_scope(d, gen_cols)}), "

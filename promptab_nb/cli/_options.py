@@ -19,6 +19,7 @@ from ..metrics import BUILTIN, DEFAULT
 from ..options import (
     CORRECTION_NAMES,
     CORRECTIONS,
+    COST_SOURCES,
     CUPED_DAYS,
     METHODS,
     MULTIPLE,
@@ -143,6 +144,11 @@ FLAGS: dict[str, Flag] = {
         "only exposures and events before this UTC date or date-time (ISO)",
         metavar="DATE",
         default="open",
+    ),
+    "cost": Flag(
+        "cost per generation: as exported, or recomputed from model and tokens with "
+        "genai-prices",
+        choices=COST_SOURCES,
     ),
 }
 
