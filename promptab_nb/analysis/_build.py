@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from statistics import NormalDist
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,6 @@ from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
-from . import _missing
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .estimators import Arm, Estimator
 
 NAN = math.nan
+_Z = NormalDist()
 SRM_MIN_UNITS = 100
 #: Share of units exposed to several variants above which the health check warns.
 MULTIPLE_WARN_SHARE = 0.05
@@ -117,6 +118,9 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         df=_num(ab.df),
     )
     notes = [ab.note] if getattr(ab, "note", None) else []
+    # Chance to be better beside every frequentist result (as PostHog and GrowthBook show it):
+    # the flat-prior normal posterior of the difference, in the metric's better direction.
+    out["chance_to_win"] = _chance_better(ab.estimate, out["se"], est.metric.direction)
     out["rel_diff"] = out["rel_ci_low"] = out["rel_ci_high"] = NAN
     if o.relative:
         try:
@@ -160,6 +164,16 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
     return out
 
 
+def _chance_better(diff: float, se: float, direction: str) -> float:
+    if not (diff == diff and se == se) or se < 0:
+        return NAN
+    if se == 0:
+        p_up = 1.0 if diff > 0 else (0.0 if diff < 0 else 0.5)
+    else:
+        p_up = _Z.cdf(diff / se)
+    return p_up if direction == "higher" else 1 - p_up
+
+
 def _num(x: Any) -> float:
     return NAN if x is None else float(x)
 
@@ -197,7 +211,6 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
             row["test"] += res.pop("test_suffix", "")
             row.update(res)
             _guard(row, c.n, a.n, baseline, est.options.relative)
-            _missing.guard_row(row, est, arms, control)
         rows.append(row)
     return rows
 

@@ -139,7 +139,7 @@ class ExperimentResult(Rendered):
         """Column titles of the metric table, matching :meth:`table_rows` cell for cell.
 
         ``metric, variant, n, mean, <level> CI, Δ, Δ %, Δ % <level> CI, p-value`` (and
-        ``chance to win`` for ``method="bayesian"``). This table is the one the notebook view,
+        ``chance to be better``, direction-aware). This table is the one the notebook view,
         the HTML report, the CLI and the dashboard show.
         """
         lvl = f"{self.level:.0%}"
@@ -154,8 +154,7 @@ class ExperimentResult(Rendered):
             f"Δ % {lvl} CI",
             "p-value",
         ]
-        if self.options.bayesian:
-            head.append("chance to win")
+        head.append("chance to be better")
         return head
 
     def table_rows(self) -> list[list[str]]:
@@ -183,8 +182,7 @@ class ExperimentResult(Rendered):
                 else f"{num(r.rel_ci_low, '%', signed=True)} to {num(r.rel_ci_high, '%', signed=True)}",
                 "" if ctl else pval(r.p_value),
             ]
-            if bayes:
-                row.append("" if ctl else num(r.chance_to_win, "%"))
+            row.append("" if ctl else num(r.chance_to_win, "%"))
             out.append(row)
         return out
 
@@ -306,20 +304,32 @@ def _verdict(
             ("pp" if m.unit == "%" else m.unit),
         )
     p = pval(r.p_value)
-    if options.bayesian and not is_missing(r.chance_to_win):
-        p = f"chance to win {num(r.chance_to_win, '%')}"
+    bayes = options.bayesian and not is_missing(r.chance_to_win)
+    if bayes:
+        p = f"chance to be better {num(r.chance_to_win, '%')}"
+        if not is_missing(r.cred_low):
+            # the credible interval is on the relative scale when relative (as PostHog)
+            lo, hi = r.cred_low, r.cred_high
+            if not (options.relative and use_rel):
+                lo, hi = r.diff_ci_low, r.diff_ci_high
+        lvl = lvl + " credible interval"
+    else:
+        lvl = lvl + " CI"
     if r.significant:
         word = "lowers" if est < 0 else "raises"
+        if bayes:
+            word = "probably " + word
         a, b = (-hi, -lo) if est < 0 else (lo, hi)
         better = (est < 0) == (m.direction == "lower")
         text = (
             f"{r.variant} {word} {label} by {num(abs(est), unit)} "
-            f"({lvl} CI {num(a, unit)} to {num(b, unit)}, {p})"
+            f"({lvl} {num(a, unit)} to {num(b, unit)}, {p})"
         )
         return text + (" — better" if better else " — worse"), ("good" if better else "bad")
+    head = "no clear difference" if bayes else "no significant difference"
     return (
-        f"no significant difference in {label}: {r.variant} vs {control} "
-        f"{num(est, unit, signed=True)} ({lvl} CI {num(lo, unit, signed=True)} to "
+        f"{head} in {label}: {r.variant} vs {control} "
+        f"{num(est, unit, signed=True)} ({lvl} {num(lo, unit, signed=True)} to "
         f"{num(hi, unit, signed=True)}, {p})",
         "neutral",
     )

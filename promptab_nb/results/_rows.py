@@ -25,14 +25,19 @@ COLUMNS = [
     "p_value",
     "test",
     "significant",
+    "chance_to_win",
 ]
-BAYES_COLUMNS = ["chance_to_win", "expected_loss", "cred_low", "cred_high"]
+#: ``chance_to_win`` is the direction-aware chance to be better (shown in every mode).
+BAYES_COLUMNS = ["expected_loss", "cred_low", "cred_high"]
 
 
 @dataclass(frozen=True)
 class ArmRow:
     """One (metric, variant) row. Differences are treatment − control (NaN on the control row);
-    relative values are fractions (0.032 = +3.2 %)."""
+    relative values are fractions (0.032 = +3.2 %). ``chance_to_win`` is the chance that the
+    treatment is *better* in the metric's direction (lower cost, higher pass rate): the Bayesian
+    posterior's with ``method="bayesian"``, else the flat-prior normal approximation of the
+    frequentist estimate."""
 
     metric: str
     variant: str

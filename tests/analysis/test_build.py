@@ -94,3 +94,28 @@ def test_overflowing_sums_isolate_the_metric(tmp_path) -> None:
     cost = _treatment(res, "cost")
     assert math.isnan(cost.p_value) and not cost.significant and "overflow" in cost.note
     assert _treatment(res, "latency").significant  # the other metrics are analysed
+
+
+def test_chance_to_be_better_is_direction_aware_in_every_mode(tmp_path) -> None:
+    import scipy.stats
+
+    rng = np.random.default_rng(2)
+    ws, exp = workspace(
+        tmp_path,
+        {
+            "control": [[{LAT: float(x), "error": i % 10 == 0}]
+                        for i, x in enumerate(rng.normal(2.0, 0.5, 80))],
+            "test": [[{LAT: float(x), "error": bool(i % 3 == 0)}]
+                     for i, x in enumerate(rng.normal(1.8, 0.5, 80))],
+        },
+    )  # fmt: skip
+    res = exp.analyze([LAT, "error_rate"])
+    lat, err = _treatment(res, LAT), _treatment(res, "error_rate")
+    # lower latency is better: P(test − control < 0) under the flat-prior normal posterior
+    assert lat.chance_to_win == pytest.approx(scipy.stats.norm.cdf(-lat.diff / lat.se), rel=1e-9)
+    assert lat.chance_to_win > 0.95 and err.chance_to_win < 0.05  # errors rose: worse
+    bayes = exp.analyze([LAT, "error_rate"], method="bayesian")
+    text, tone = bayes.verdicts()[1]
+    assert "chance to be better" in text and "credible interval" in text and tone == "bad"
+    assert "significant" not in " ".join(t for t, _ in bayes.verdicts())
+    assert _treatment(bayes, "error_rate").chance_to_win < 0.05
