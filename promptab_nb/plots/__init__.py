@@ -11,7 +11,8 @@ Importing this package changes no global state: rcParams stay as they were and n
 formatter is registered; a returned :class:`PabFigure` shows inline through its own
 ``_repr_png_``.
 
-Modules: ``experiment`` (forest, means, cumulative), ``distribution``, ``planning`` (power
+Modules: ``experiment`` (forest, means, cumulative), ``exposures`` (daily exposures per
+arm), ``distribution``, ``planning`` (power
 curve and simulation studies), ``offline``; the shared look is in ``_theme``.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from ._theme import MARKERS, PALETTE, THEME, PabFigure, colour, marker, theme, to_png
 from .distribution import distribution
 from .experiment import cumulative, forest, means
+from .exposures import daily_exposures
 from .offline import offline_comparison
 from .pairwise import pairwise_ranking
 from .planning import aa_study, peeking_study, power_curve, power_study
@@ -32,6 +34,7 @@ __all__ = [
     "aa_study",
     "colour",
     "cumulative",
+    "daily_exposures",
     "distribution",
     "forest",
     "marker",

@@ -27,10 +27,25 @@ class _Point:
     hi: float
     significant: bool
     note: str
+    tone: str = "neutral"  # good / bad / neutral: the note's colour
 
 
-def _draw_forest(ax: Axes, groups: list[tuple[str, list[_Point]]], *, xlabel: str) -> None:
-    """Draw groups of points (top to bottom) with CI bars, a zero line and right-hand notes."""
+#: Colours of better / worse (text and the shaded sides of zero).
+TONE_COLOURS = {"good": "#1b7f3b", "bad": "#c0392b", "neutral": "#333333"}
+_SIDE = {"good": "#e9f6ec", "bad": "#fbeaea"}
+
+
+def _draw_forest(
+    ax: Axes,
+    groups: list[tuple[str, list[_Point]]],
+    *,
+    xlabel: str,
+    beside: bool = False,
+    better_left: bool | None = None,
+) -> None:
+    """Draw groups of points (top to bottom) with CI bars and a zero line; notes at the right
+    margin, or ``beside`` each point's CI. ``better_left`` shades the better side of zero green
+    and the worse side red (``None``: no shading)."""
     yticks, ylabels = [], []
     notes = blended_transform_factory(ax.transAxes, ax.transData)
     y = 0.0
@@ -57,7 +72,15 @@ def _draw_forest(ax: Axes, groups: list[tuple[str, list[_Point]]], *, xlabel: st
                     capsize=3,
                     elinewidth=1.6,
                 )
-            ax.text(1.02, yy, p.note, transform=notes, ha="left", va="center", fontsize=7.5)
+            if beside and not _missing(p.est):
+                right = p.hi if not _missing(p.hi) else p.est
+                ax.annotate(
+                    p.note, (right, yy), xytext=(6, 0), textcoords="offset points",
+                    ha="left", va="center", fontsize=7.5, color=TONE_COLOURS[p.tone],
+                )  # fmt: skip
+            else:
+                ax.text(1.02, yy, p.note, transform=notes, ha="left", va="center", fontsize=7.5,
+                        color=TONE_COLOURS[p.tone])  # fmt: skip
         yticks.append(y)
         ylabels.append(label)
         y -= 1.0
@@ -69,7 +92,17 @@ def _draw_forest(ax: Axes, groups: list[tuple[str, list[_Point]]], *, xlabel: st
     # Keep the zero line in view even when every CI lies on one side.
     lo, hi = ax.get_xlim()
     pad = 0.05 * (hi - lo or 1.0)
-    ax.set_xlim(min(lo, -pad), max(hi, pad))
+    lo, hi = min(lo, -pad), max(hi, pad)
+    if beside:
+        hi += 0.55 * (hi - lo)  # room for the labels right of the points
+    ax.set_xlim(lo, hi)
+    if better_left is not None:
+        good, bad = (lo, 0.0), (0.0, hi)
+        if not better_left:
+            good, bad = bad, good
+        ax.axvspan(*good, color=_SIDE["good"], zorder=0, lw=0)
+        ax.axvspan(*bad, color=_SIDE["bad"], zorder=0, lw=0)
+        ax.set_xlim(lo, hi)
 
 
 def _forest_legend(
@@ -78,8 +111,11 @@ def _forest_legend(
     owned: bool,
     legend_arms: Sequence[tuple[str, int]],
     level: float,
+    *,
+    tones: bool = False,
 ) -> None:
-    """Arms by colour and marker, the CI level, and what filled and hollow points mean."""
+    """Arms by colour and marker, the CI level, what filled and hollow points mean, and (with
+    ``tones``) the better / worse shading."""
     handles = [
         Line2D([], [], color=colour(i), marker=marker(i), ls="-", label=name)
         for name, i in legend_arms
@@ -91,6 +127,13 @@ def _forest_legend(
             [], [], color=NEUTRAL, marker="o", ls="", markerfacecolor="white", label="hollow: not"
         ),
     ]
+    if tones:
+        from matplotlib.patches import Patch
+
+        handles += [
+            Patch(color=_SIDE["good"], label="better side"),
+            Patch(color=_SIDE["bad"], label="worse side"),
+        ]
     ncol = min(len(handles), 4)
     if owned:
         fig.legend(handles=handles, loc="outside lower center", ncol=ncol)

@@ -11,6 +11,7 @@ from matplotlib import dates as mdates
 
 from .._format import num, pval
 from ..errors import InvalidArgumentError
+from ..stats.guards import MIN_UNITS_PER_ARM
 from ._forest import _draw_forest, _forest_legend, _Point
 from ._theme import (
     ZERO,
@@ -72,10 +73,12 @@ def forest(
     metrics
         Names of the metrics to show (default all, in the result's order).
     relative
-        Relative lift in percent (treatment / control − 1) on one shared axis; ``False`` draws
-        the absolute difference in each metric's unit, one panel per metric.
+        Relative lift in percent (treatment / control − 1); ``False`` draws the absolute
+        difference in each metric's unit. One panel per metric, each on its own scale, with the
+        better side shaded green and the worse side red (by the metric's direction).
     ax
-        Draw into this axes (``relative=True`` or a single metric only).
+        Draw into this axes: relative lifts of every metric on one shared axis, or the absolute
+        difference of a single metric.
     figsize
         Inches; default grows with the number of metrics.
 
@@ -83,7 +86,9 @@ def forest(
     -------
     Figure
         Points are filled when the difference is significant at the result's alpha, hollow
-        otherwise; each metric is labelled with its unit and whether lower or higher is better.
+        otherwise; the label beside each point (effect and p-value, or the chance to be better)
+        is green when significantly better, red when significantly worse; each metric is
+        labelled with its unit and whether lower or higher is better.
 
     Raises
     ------
@@ -127,8 +132,11 @@ def forest(
                 text = num(est, u if u == "pp" else m.unit, signed=True)
             note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
             if _method(result) == "bayesian" and not _missing(r.chance_to_win):
-                # chance_to_win is P(effect > 0) whatever the metric's direction; say so.
-                note = f"{text}  P(Δ > 0) {_prob(r.chance_to_win)}"
+                # chance_to_win is direction-aware: the chance that the arm is *better*.
+                note = f"{text}  chance better {_prob(r.chance_to_win)}"
+            tone = "neutral"
+            if r.significant and not _missing(est):
+                tone = "good" if (est < 0) == (m.direction == "lower") else "bad"
             out.append(
                 _Point(
                     r.variant,
@@ -138,13 +146,15 @@ def forest(
                     hi * f if not _missing(hi) else math.nan,
                     bool(r.significant),
                     note,
+                    tone,
                 )
             )
         return out
 
     with theme():
         owned = ax is None
-        if relative:
+        if relative and ax is not None:
+            # into the caller's axes: every metric on one shared relative axis
             height = 1.4 + 0.62 * len(chosen) * max(1, len(treatments) * 0.7)
             ax = new_axes(ax, figsize or (7.5, max(2.8, height)))
             groups = []
@@ -160,29 +170,41 @@ def forest(
             _forest_legend(ax.figure, ax, owned, legend_arms, result.level)
             ax.set_title(f"{result.experiment}: lift vs control ({_level_text(result.level)})")
             return ax.figure  # type: ignore[return-value]
-        if ax is not None and len(chosen) > 1:
+        if not relative and ax is not None and len(chosen) > 1:
             raise InvalidArgumentError(
                 "ax with relative=False draws one metric; pass metrics=[name] or leave ax=None "
                 "for one panel per metric"
             )
         if ax is None:
-            fig = new_figure(figsize or (7.5, 1.2 + 1.25 * len(chosen) + 0.4))
-            axes = list(fig.subplots(len(chosen), 1, squeeze=False)[:, 0])
+            # One panel per metric, each with its own scale: a +240 % error rate does not
+            # squash a −2 % latency into a dot.
+            rows_per = max(1, len(treatments))
+            heights = [0.5 + 0.42 * rows_per for _ in chosen]
+            fig = new_figure(figsize or (7.5, 1.3 + sum(heights)))
+            axes = list(
+                fig.subplots(len(chosen), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[
+                    :, 0
+                ]
+            )
         else:
             axes = [ax]
         for a, name in zip(axes, chosen, strict=True):
             m = result.metric(name)
-            u = _diff_unit(m.unit)[1]
+            u = "%" if relative else _diff_unit(m.unit)[1]
             unit = _scale(m.unit)[1]
+            kind = f"relative difference vs {control}" if relative else "treatment − control"
             _draw_forest(
                 a,
-                [(f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, False))],
-                xlabel=f"treatment − control ({u})",
+                [(f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, relative))],
+                xlabel=f"{kind} ({u})",
+                beside=True,
+                better_left=m.direction == "lower",
             )
-        _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level)
-        axes[0].set_title(
-            f"{result.experiment}: difference vs {control} ({_level_text(result.level)})"
-        )
+        for a in axes[:-1]:
+            a.set_xlabel("")
+        _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True)
+        what = "lift" if relative else "difference"
+        axes[0].set_title(f"{result.experiment}: {what} vs {control} ({_level_text(result.level)})")
         return axes[0].figure
 
 
@@ -273,6 +295,7 @@ def means(
 def cumulative(
     result: OverTimeResult,
     *,
+    min_units: int = MIN_UNITS_PER_ARM,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Cumulative effect over time with its CI, and the always-valid sequential band.
@@ -281,6 +304,9 @@ def cumulative(
     ----------
     result
         From ``exp.analyze_over_time(metric)``.
+    min_units
+        Periods start once both arms hold this many units (default 50, the minimum under
+        which no p-value is shown); ``0`` draws every period.
     figsize
         Inches.
 
@@ -292,6 +318,9 @@ def cumulative(
         absolute difference — on the same panel for an absolute result, else on a second panel.
     """
     df = result.to_pandas()
+    if len(df) and min_units:
+        # Early periods with a handful of units swing wildly and invite stopping on noise.
+        df = df[(df["n_control"] >= min_units) & (df["n_treatment"] >= min_units)]
     m = result.metric
     level = 1 - result.alpha
     has_seq = "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())

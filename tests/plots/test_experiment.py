@@ -13,43 +13,65 @@ from promptab_nb import plots
 
 def test_forest_relative(res) -> None:
     fig = plots.forest(res)
-    ax = fig.axes[0]
-    bars = errorbars(ax)
+    axes = fig.axes
+    assert len(axes) == 4  # one panel per metric, each on its own scale
+    bars = [c for ax in axes for c in errorbars(ax)]
     assert len(bars) == 4 * 2  # metrics × treatments
-    assert has_zero_line(ax)
-    assert "95 % CI" in legend_text(fig)
-    assert "test (v2)" in legend_text(fig) and "bold (v3)" in legend_text(fig)
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(has_zero_line(ax) for ax in axes)
+    text = legend_text(fig)
+    assert "95 % CI" in text and "better side" in text and "worse side" in text
+    assert "test (v2)" in text and "bold (v3)" in text
+    ticks = [t.get_text() for ax in axes for t in ax.get_yticklabels()]
     assert any("latency (s)" in t and "lower is better" in t for t in ticks)
     assert any("pass_rate (%)" in t and "higher is better" in t for t in ticks)
-    assert ax.get_xlabel() == "relative difference vs control (v1) (%)"
+    assert axes[-1].get_xlabel() == "relative difference vs control (v1) (%)"
+    assert all(ax.get_xlabel() == "" for ax in axes[:-1])
     # significant points filled, others hollow
     rows = [r for r in res.rows if not r.is_control]
     faces = [c.lines[0].get_markerfacecolor() for c in bars]
     for r, face in zip(rows, faces, strict=True):
         assert (face != "white") == bool(r.significant), r
     assert any(not r.significant for r in rows) and any(r.significant for r in rows)
-    # arms differ by colour and marker
-    markers = {c.lines[0].get_marker() for c in bars}
-    colours = {c.lines[0].get_color() for c in bars}
-    assert len(markers) == 2 and len(colours) == 2
-    assert colours <= set(plots.PALETTE[1:])
-    # each treatment keeps its arm's colour: test is arm 1, bold arm 2
+    # arms differ by colour and marker; each treatment keeps its arm's colour
+    assert len({c.lines[0].get_marker() for c in bars}) == 2
     by_arm = {r.variant: c.lines[0].get_color() for r, c in zip(rows, bars, strict=True)}
     assert by_arm == {"test": plots.PALETTE[1], "bold": plots.PALETTE[2]}
+    # labels beside their points, coloured by the metric's direction
+    from promptab_nb.plots._forest import TONE_COLOURS
+
+    for ax, m in zip(axes, res.metrics, strict=True):
+        labels = [t for t in ax.texts if "p " in t.get_text() or "p =" in t.get_text()]
+        for t, r in zip(labels, [r for r in rows if r.metric == m.name], strict=True):
+            est = r.rel_diff
+            tone = "neutral"
+            if r.significant:
+                tone = "good" if (est < 0) == (m.direction == "lower") else "bad"
+            assert t.get_color() == TONE_COLOURS[tone], (m.name, r.variant)
+            assert t.xy[0] == pytest.approx(r.rel_ci_high * 100)  # beside the CI's right end
     assert_themed(fig)
     save(fig, "forest")
+
+
+def test_forest_stays_readable_with_one_huge_effect(res) -> None:
+    import dataclasses
+
+    huge = tuple(
+        dataclasses.replace(r, rel_diff=24.0, rel_ci_low=20.0, rel_ci_high=28.0)
+        if r.metric == "error_rate" and not r.is_control
+        else r
+        for r in res.rows
+    )
+    fig = plots.forest(dataclasses.replace(res, rows=huge))
+    lat = fig.axes[res.metrics.index(res.metric("latency"))]
+    lo, hi = lat.get_xlim()
+    assert hi - lo < 100  # latency's panel is not stretched to +2,800 %
+    save(fig, "forest_huge")
 
 
 def test_forest_absolute_and_subset(res) -> None:
     fig = plots.forest(res, relative=False)
     assert len(fig.axes) == 4
-    assert [ax.get_xlabel() for ax in fig.axes] == [
-        "treatment − control (USD)",
-        "treatment − control (s)",
-        "treatment − control (pp)",
-        "treatment − control (pp)",
-    ]
+    assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "", "treatment − control (pp)"]
     assert all(len(errorbars(ax)) == 2 and has_zero_line(ax) for ax in fig.axes)
     assert "95 % CI" in legend_text(fig)
     assert_themed(fig)
@@ -69,7 +91,7 @@ def test_forest_into_given_axes_and_bayesian(exp) -> None:
     assert fig is ax.figure  # the caller's figure, not replaced by ours
     assert "90 % CI" in legend_text(fig)
     notes = [t.get_text() for t in ax.texts]
-    assert any("P(Δ > 0)" in t for t in notes)
+    assert any("chance better" in t for t in notes) and not any("P(Δ" in t for t in notes)
     save(fig, "forest_bayesian")
 
 
@@ -104,6 +126,12 @@ def test_cumulative_with_sequential_band(exp) -> None:
     assert estimates == list(plots.PALETTE[1:3])
     assert_themed(fig)
     save(fig, "cumulative")
+    early = plots.cumulative(ot, min_units=0)
+    starts = [min(ln.get_xdata()) for ln in early.axes[0].get_lines() if len(ln.get_xdata()) > 2]
+    late = [min(ln.get_xdata()) for ln in top.get_lines() if len(ln.get_xdata()) > 2]
+    assert min(late) >= min(starts)
+    first = ot.to_pandas().query("n_control >= 50 and n_treatment >= 50")["period_end"].min()
+    assert all(ln.get_xdata().min() >= first for ln in top.get_lines() if len(ln.get_xdata()) > 2)
     flat = plots.cumulative(exp.analyze_over_time("cost", relative=False))
     assert len(flat.axes) == 1
     assert flat.axes[0].get_ylabel() == "treatment − control (USD)"
@@ -120,3 +148,17 @@ def test_figures_stay_out_of_pyplot(res) -> None:
     assert plt.get_fignums() == before
     assert matplotlib.rcParams["axes.spines.top"]  # the theme stays inside the figures
     assert dict(matplotlib.rcParams) == rc
+
+
+def test_daily_exposures(res) -> None:
+    fig = plots.daily_exposures(res)
+    ax = fig.axes[0]
+    days = sorted({d for d, _, _ in res.daily})
+    bars = ax.patches
+    assert len(bars) == len(days) * len(res.variants)
+    heights = sum(b.get_height() for b in bars)
+    assert heights == sum(n for _, _, n in res.daily) == sum(res.health.exposed.values())
+    assert ax.get_ylabel() == "units first exposed"
+    assert "control" in legend_text(fig)
+    assert_themed(fig)
+    save(fig, "daily_exposures")

@@ -1,0 +1,63 @@
+"""Units entering the experiment per day and arm (from ``res.daily``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib import dates as mdates
+
+from ._theme import colour, new_figure, theme
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..results import ExperimentResult
+
+__all__ = ["daily_exposures"]
+
+
+def daily_exposures(
+    result: ExperimentResult, *, figsize: tuple[float, float] = (7.5, 2.8)
+) -> Figure:
+    """Units first exposed per day, one bar per arm and day (control first).
+
+    A sudden drop in one arm or a ramp that differs between arms points at an assignment or
+    logging problem; the rate also sets how many days the planned sample still needs.
+
+    Parameters
+    ----------
+    result
+        From ``exp.analyze(...)`` (its ``daily`` counts, UTC days).
+    figsize
+        Inches.
+
+    Returns
+    -------
+    Figure
+        Grouped bars (units per day) per arm, in the arm colours.
+    """
+    arms = list(result.variants)
+    days = sorted({d for d, _, _ in result.daily})
+    counts = {(d, v): n for d, v, n in result.daily}
+    with theme():
+        fig = new_figure(figsize)
+        ax = fig.subplots()
+        if not days:
+            ax.text(0.5, 0.5, "no exposures", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            return fig
+        x = mdates.date2num(np.array(days, dtype="datetime64[D]").astype(object))
+        width = 0.8 / len(arms)
+        for i, arm in enumerate(arms):
+            ys = [counts.get((d, arm), 0) for d in days]
+            label = f"{arm} ({result.variants[arm]})" + (" control" if i == 0 else "")
+            ax.bar(x - 0.4 + width * (i + 0.5), ys, width, color=colour(i), label=label)
+        ax.set_ylabel("units first exposed")
+        ax.set_title(f"{result.experiment}: new units per day and arm (UTC)")
+        loc = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        ax.grid(axis="x", visible=False)
+        ax.legend(loc="upper left", ncol=min(len(arms), 4))
+        return fig
