@@ -14,6 +14,7 @@ from matplotlib.transforms import blended_transform_factory
 from ._theme import NEUTRAL, ZERO, _level_text, _missing, colour, marker
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, SubFigure
 
@@ -116,7 +117,7 @@ def _forest_legend(
 ) -> None:
     """Arms by colour and marker, the CI level, what filled and hollow points mean, and (with
     ``tones``) the better / worse shading."""
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color=colour(i), marker=marker(i), ls="-", label=name)
         for name, i in legend_arms
     ]
