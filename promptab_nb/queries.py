@@ -259,6 +259,24 @@ def _baseline(ws: Workspace, m: Metric, params: dict[str, str]) -> MetricBaselin
     return MetricBaseline(m.name, "mean", float(mean), float(sd), int(n), "user")
 
 
+_ARMS = """
+    SELECT {col} FROM generations
+    WHERE {col} IS NOT NULL AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
+    GROUP BY {col}
+"""
+
+
+def generation_arms(
+    ws: Workspace, by: Literal["arm", "version"], prompt_name: str | None = None
+) -> list[str]:
+    """What the generations could be split by, in natural order: the arms recorded on them
+    (``by="arm"``: ``generations.variant``, e.g. a Spanlens ``arm_column``) or their prompt
+    versions (``by="version"``), of ``prompt_name`` (every prompt when ``None``)."""
+    col = ident("variant" if by == "arm" else "prompt_version")
+    rows = ws.engine.fetch(_ARMS.format(col=col), {"prompt": prompt_name})
+    return sorted((str(r[0]) for r in rows), key=_natural)
+
+
 def _natural(text: str) -> list[int | str]:
     """Sort key putting v2 before v10."""
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]
@@ -271,6 +289,7 @@ __all__ = [
     "baseline_estimates",
     "daily_exposed_units",
     "flags_for_prompt",
+    "generation_arms",
     "prompt_names",
     "prompt_versions",
 ]

@@ -233,7 +233,11 @@ class Workspace:
         return load_otel(self, path, **kwargs)
 
     def load_promptfoo(self, path: Any, **kwargs: Any) -> LoadReport:
-        """Load promptfoo results into the offline tables; see :mod:`promptab_nb.loaders.promptfoo`."""
+        """Load promptfoo results into the offline tables; see :mod:`promptab_nb.loaders.promptfoo`.
+
+        Open the results as an offline run with ``pab.offline.from_promptfoo(ws, path)`` (or
+        ``ws.offline_run("promptfoo-<evalId>")``) and compare prompts paired by test case.
+        """
         from .loaders.promptfoo import load_promptfoo
 
         return load_promptfoo(self, path, **kwargs)

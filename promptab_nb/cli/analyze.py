@@ -22,6 +22,7 @@ from ._common import (
 )
 from ._options import add_analysis_flags, given_options, options_from_args
 from ._output import decision_exit, print_result, regression_exit, regressions, result_json
+from ._sources import add_source_flags, analyze_promptfoo, analyze_source, resolve_source
 from ._suggest import did_you_mean
 
 __all__ = ["analyze_export", "cmd_analyze", "cmd_demo", "cmd_report", "register"]
@@ -50,8 +51,12 @@ def register(sub: Any) -> None:
         "--correction holm\n"
         "  promptab analyze events.csv --flag my-flag --json --fail-on-regression error_rate\n",
     )
-    a.add_argument("export", metavar="EXPORT", help="PostHog export: Parquet, JSONL or CSV; a glob")
-    a.add_argument("--flag", required=True, metavar="KEY", help="feature flag key of the test")
+    a.add_argument(
+        "export",
+        metavar="EXPORT",
+        help="PostHog, Spanlens, Langfuse, OTel or promptfoo export; a glob (see --source)",
+    )
+    a.add_argument("--flag", metavar="KEY", help="feature flag key of the test (PostHog)")
     a.add_argument("--name", help="experiment name (default: the flag key)")
     a.add_argument("--prompt", metavar="NAME", help="only generations of this prompt name")
     a.add_argument(
@@ -74,6 +79,7 @@ def register(sub: Any) -> None:
         help="decision: exit 3 unless the decision is ship",
     )
     design_flags(a)
+    add_source_flags(a)
     add_analysis_flags(a)
     a.set_defaults(func=cmd_analyze)
 
@@ -201,6 +207,9 @@ def _metrics_with(args: argparse.Namespace, *needed: str) -> dict[str, Any]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .. import report
 
+    source = resolve_source(args)  # --source, or detected from the file (stated in the output)
+    if source == "promptfoo":
+        return analyze_promptfoo(args)
     regression = args.fail_on_regression
     if regression:
         _metric_name(regression, "--fail-on-regression")
@@ -209,15 +218,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     options = options_from_args(args, **_metrics_with(args, *[m for m in needed if m]))
     if args.out:
         check_writable(args.out)
-    ws, _exp, res = analyze_export(
-        args.export,
-        flag=args.flag,
-        prompt=args.prompt,
-        variants=pairs(args.variants, "--variants") if args.variants else None,
-        name=args.name,
-        options=options,
-        design=design,
-    )
+    if source != "posthog" or not args.flag:
+        ws, _exp, res = analyze_source(args, source, options=options, design=design)
+    else:
+        ws, _exp, res = analyze_export(
+            args.export,
+            flag=args.flag,
+            prompt=args.prompt,
+            variants=pairs(args.variants, "--variants") if args.variants else None,
+            name=args.name,
+            options=options,
+            design=design,
+        )
     if regression:
         regressions(res, regression)  # unknown metric → usage error before any output
     path = report.write(res, args.out, ws=ws) if args.out else None

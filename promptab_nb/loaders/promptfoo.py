@@ -4,8 +4,10 @@ Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.t
 (``body[testIdx].outputs[promptIdx]``) and the docs' minimal ``results.outputs[]``. A version is
 ``prompt label @ provider id``; the item is ``testIdx``; the repeat index is the order of a
 (version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
-``cached`` (cache hits take ~0 s: leave them out of latency analysis). The run id is
-``promptfoo-<evalId>`` (else the file's sha256), so reloading a file adds nothing.
+``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
+(``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
+results have none. The run id is ``promptfoo-<evalId>`` (else the file's sha256), so reloading a
+file adds nothing; ``pab.offline.from_promptfoo`` opens it as an ``OfflineRun``.
 """
 
 from __future__ import annotations
@@ -122,18 +124,29 @@ _CHECKS = [
 _INSERT_RESULTS = """
 INSERT INTO offline_results (run_id, version, item_id, repeat_idx, prompt, output, error,
                              latency_s, input_tokens, output_tokens, cost_usd, cached, attempts)
-SELECT $run, version, item_id, repeat_idx, prompt, output, error, latency_s, input_tokens,
+SELECT $run, version, item_id, repeat_idx, prompt, output, error,
+       -- a cache hit's latencyMs (~0) is not the model's latency: unknown, not zero
+       CASE WHEN cached THEN NULL ELSE latency_s END, input_tokens,
        output_tokens, cost_usd, cached, CASE WHEN cached THEN 0 ELSE 1 END
 FROM {res}
 """
 
-# The overall pass/fail per result, then each named score.
+# Scores of the results that have an output (as run_offline: a failed call has no scores):
+# 'pass' (promptfoo's success as 1/0, a pass/fail scorer), 'score' (its graded score, only when
+# some score is not just the pass as 1/0), then each named score.
 _INSERT_SCORES = """
 INSERT INTO offline_scores (run_id, version, item_id, repeat_idx, scorer, value, passed, error)
-SELECT $run, version, item_id, repeat_idx, 'promptfoo', score, success, error FROM {res}
+WITH ok AS (SELECT * FROM {res} WHERE error IS NULL)
+SELECT $run, version, item_id, repeat_idx, 'pass', CAST(success AS DOUBLE), success, NULL
+FROM ok WHERE success IS NOT NULL
+UNION ALL
+SELECT $run, version, item_id, repeat_idx, 'score', score, NULL, NULL
+FROM ok WHERE score IS NOT NULL
+  AND EXISTS (SELECT 1 FROM ok WHERE score IS DISTINCT FROM CAST(success AS DOUBLE))
 UNION ALL
 SELECT $run, version, item_id, repeat_idx, k, TRY_CAST(named ->> k AS DOUBLE), NULL, NULL
-FROM (SELECT *, unnest(json_keys(named)) AS k FROM {res} WHERE json_type(named) = 'OBJECT')
+FROM (SELECT *, unnest(json_keys(named)) AS k FROM ok WHERE json_type(named) = 'OBJECT')
+WHERE k NOT IN ('pass', 'score')
 """
 
 _INSERT_RUN = """
@@ -143,8 +156,11 @@ SELECT $run, $name, json_object('source', 'promptfoo', 'file', $file, 'items',
                                 count(DISTINCT item_id)),
        to_json(list(DISTINCT version ORDER BY version)),
        string_agg(DISTINCT provider, ', ' ORDER BY provider),
-       to_json(['promptfoo']), max(repeat_idx) + 1,
-       json_object('evalId', $eval_id, 'format_version', $fmt_version),
+       (SELECT coalesce(to_json(list(scorer ORDER BY scorer <> 'pass', scorer)), '[]')
+        FROM (SELECT DISTINCT scorer FROM offline_scores WHERE run_id = $run)),
+       max(repeat_idx) + 1,
+       json_object('evalId', $eval_id, 'format_version', $fmt_version, 'sha256', $sha,
+                   'n_items', count(DISTINCT item_id)),
        coalesce(TRY_CAST($created AS TIMESTAMPTZ), now()), $seconds,
        count(*) FILTER (WHERE NOT cached), count(*) FILTER (WHERE cached)
 FROM {res}
@@ -213,6 +229,7 @@ def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
             "fmt_version": meta["version"],
             "created": meta["created"],
             "seconds": meta["seconds"],
+            "sha": item.sha256,
         }
         also["offline_runs"] = con.execute(ctx.sql(_INSERT_RUN), params).fetchall()[0][0]
     con.execute(ctx.sql("DROP TABLE {res}"))

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from ._ppi import PPIComparison, PPIRow, ppi_compare
+from ._promptfoo import from_promptfoo
 from ._run import OfflineRun, RunList
 from .compare import LivePlan, MetricComparison, OfflineComparison
 from .dataset import Dataset, Item
@@ -59,6 +60,7 @@ __all__ = [
     "contains",
     "custom",
     "exact",
+    "from_promptfoo",
     "json_field_equals",
     "json_valid",
     "judge_agreement",
