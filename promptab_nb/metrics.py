@@ -26,6 +26,7 @@ QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 Direction = Literal["lower", "higher"]
 
 _SOURCES = ("generations", "evaluations")
+_NUMERIC = ("DOUBLE", "BIGINT", "INTEGER")
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,16 @@ class Metric:
             raise InvalidArgumentError(
                 f"column {self.column!r} is not in {self.source}; expected one of {allowed}"
             )
-        if self.agg == "rate" and dict(schema.TABLES[self.source])[self.column] != "BOOLEAN":
+        typ = dict(schema.TABLES[self.source])[self.column].split()[0]
+        if self.agg == "rate" and typ != "BOOLEAN":
             raise InvalidArgumentError(
                 f"agg='rate' needs a boolean column; {self.source}.{self.column} is not boolean"
+            )
+        if self.agg not in ("rate", "count") and typ not in _NUMERIC:
+            raise InvalidArgumentError(
+                f"agg={self.agg!r} needs a numeric column; {self.source}.{self.column} is {typ}. "
+                "Use agg='count' to count events, or a numeric column such as "
+                f"{', '.join(c for c, t in schema.TABLES[self.source] if t in _NUMERIC)}"
             )
 
     @property

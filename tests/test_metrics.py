@@ -84,3 +84,10 @@ def test_resolve() -> None:
 def test_resolve_errors(metrics: list[object], match: str) -> None:
     with pytest.raises(pab.InvalidArgumentError, match=match):
         resolve(metrics)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("column", ["model", "ts", "prompt_version"])
+def test_a_text_or_time_column_is_not_summed(column: str) -> None:
+    with pytest.raises(pab.InvalidArgumentError, match="needs a numeric column"):
+        pab.Metric("x", column, "mean")
+    assert pab.Metric("n", column, "count").kind == "mean"
