@@ -63,7 +63,7 @@ def spanlens_csv(path: Path, *, n: int = 240, seed: int = 11) -> None:
     frame.to_csv(path, index=False)
 
 
-def spanlens_json(path: Path, *, users: int = 80, seed: int = 12) -> None:
+def spanlens_json(path: Path, *, users: int = 120, seed: int = 12) -> None:
     """Prompt versions by user: pv-support-4 is cheaper (shorter answers) and as fast."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -220,7 +220,7 @@ def promptfoo(path: Path, *, tests: int = 60, repeats: int = 2, seed: int = 15) 
     for r in range(repeats):
         for t in range(tests):
             for p, prompt in enumerate(prompts):
-                logit = 1.0 + 0.9 * p - difficulty[t] + rng.normal(0, 0.4)
+                logit = 0.8 + 1.4 * p - difficulty[t] + rng.normal(0, 0.4)
                 ok = bool(rng.random() < 1 / (1 + np.exp(-logit)))
                 inp, out = int(rng.integers(40, 80)), int(rng.integers(10, 60) * (1 - 0.2 * p))
                 cost = round((inp * 0.15 + out * 0.6) / 1e6, 9)

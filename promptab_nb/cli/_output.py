@@ -76,6 +76,7 @@ def result_json(
             "options": {k: jsonable(v) for k, v in vars(res.options).items()},
             "rows": res.to_pandas().to_dict("records"),
             "health": {
+                "source": h.source,  # where each unit's arm came from (assignment source)
                 "exposed": dict(h.exposed),
                 "multiple": h.multiple,
                 "unknown_variants": dict(h.unknown_variants),
