@@ -227,6 +227,10 @@ def _arm(
         if worse:
             reasons.append(f"{t} worsens the goal: {effect}")
         reasons += [g.sentence() for g in failed]
+        if not worse and better:
+            reasons.append(f"{t} improves the goal, but a guardrail fails: {effect}")
+        elif not worse:
+            reasons.append(f"{t}: the goal is not significantly better: {effect}")
     elif better and not pending and not errors:
         action = "ship"
         reasons.append(f"{t} improves the goal: {effect}")

@@ -1,13 +1,15 @@
-"""One self-contained HTML report of an experiment: verdict, per-metric sections, health, methods,
-data provenance, the offline comparison and the code that reproduces it.
+"""One self-contained HTML report of an experiment: the decision card, verdict, per-metric
+sections, health, methods, data provenance, the offline comparison and the code that reproduces
+it. The page reads at 390 px: tables and figures scroll in their own box.
 
 The file has inline CSS and PNG figures embedded as base64 ``data:`` URIs; it loads nothing from the
 network and runs no scripts. Every text (experiment and prompt names included) goes through
 :func:`promptab_nb._html.el`, which escapes it. The report runs no SQL and computes no statistics:
 it reads the result, ``res.health.flags`` and the workspace's queries (``ws.rejects_summary()``).
 
-Modules: ``_sections`` (verdict, metrics), ``_health``, ``_details`` (methods, provenance,
-offline), ``_code`` (reproducing code), ``_figures`` (embedded plots).
+Modules: ``_decision`` (the decision card), ``_sections`` (verdict, metrics), ``_health``,
+``_details`` (methods, provenance, offline), ``_code`` (reproducing code), ``_figures``
+(embedded plots).
 
 Examples
 --------
@@ -31,6 +33,8 @@ from .. import _html
 from .._html import Markup, el
 from ..errors import DataError, InvalidArgumentError, NotFoundError
 from ._code import code_section, reproducing_code
+from ._decision import CSS as DECISION_CSS
+from ._decision import decision_section
 from ._details import methods_section, offline_section, provenance_section
 from ._figures import Figures
 from ._health import health_section
@@ -68,6 +72,15 @@ body { margin: 0; background: #fff; }
 .pab .tone-good::before { content: "▲ "; } .pab .tone-bad::before { content: "▼ "; }
 .pab .tone-neutral::before { content: "● "; }
 .pab footer { margin-top: 32px; color: #888; font-size: 12px; }
+.pab table { display: block; max-width: 100%; overflow-x: auto; }
+.pab .sub, .pab li, .pab p { overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  .pab.report { padding: 12px 12px 32px; font-size: 13px; }
+  .pab h1 { font-size: 19px; }
+  /* figures keep legible text: they scroll in their own box instead of shrinking */
+  .pab figure { overflow-x: auto; }
+  .pab figure img { max-width: none; width: 640px; }
+}
 """
 
 
@@ -222,9 +235,10 @@ def _document(
         "main",
         el("h1", title),
         el("div", subtitle(res, exp), class_="sub"),
+        decision_section(res, exp),
         summary_section(res, figures),
         *[metric_section(res, m, exp, figures, over_time) for m in res.metrics],
-        health_section(res, exp, ws),
+        health_section(res, exp, ws, figures),
         methods_section(res),
         provenance_section(res),
         offline_section(offline) if offline is not None else None,
@@ -242,6 +256,6 @@ def _document(
         Markup('<meta charset="utf-8">'),
         Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         el("title", title),
-        el("style", Markup(_html.STYLE + _CSS)),
+        el("style", Markup(_html.STYLE + _CSS + DECISION_CSS)),
     )
     return "<!DOCTYPE html>\n" + el("html", head, el("body", body), lang="en") + "\n"

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from ..experiments import Experiment
     from ..results import ExperimentResult, Health
     from ..workspace import Workspace
+    from ._figures import Figures
 
 # Flags that have their own row in the checks table; the others are listed under it.
-_OWN_ROW = ("srm", "small_arms")
+_OWN_ROW = ("srm", "small_arms", "multiple", "expired")
 
 
 def _exposure_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]]:
@@ -55,7 +56,8 @@ def _check_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]
     else:
         checks.append([srm, h.srm_note or "not computed"])
     share = num(h.multiple / max(1, total + h.multiple), "%")
-    checks.append(["units exposed to several variants", f"{h.multiple:,} ({share})"])
+    kept = "kept in their first variant" if res.options.multiple == "first_seen" else "excluded"
+    checks.append(["units exposed to several variants", f"{h.multiple:,} ({share}), {kept}"])
     checks.append(
         [f"enough data (≥ {MIN_UNITS_PER_ARM} units per arm)", _message(h, "small_arms") or "yes"]
     )
@@ -87,25 +89,46 @@ def _rejects(ws: Workspace) -> Markup | None:
     )
 
 
-def health_section(res: ExperimentResult, exp: Experiment | None, ws: Workspace | None) -> Markup:
-    """Exposures per arm against the configured split, the checks and the rejected rows."""
+def health_section(
+    res: ExperimentResult,
+    exp: Experiment | None,
+    ws: Workspace | None,
+    figures: Figures | None = None,
+) -> Markup:
+    """One health block: a one-line status, the checks (every flag of ``res.health`` once, in
+    its own row), exposures per arm against the configured split, new units per day, and the
+    rejected rows."""
     h = res.health
-    others = [f.message for f in h.flags if f.code not in _OWN_ROW]
+    others = [f for f in h.flags if f.code not in _OWN_ROW]
+    checks = _check_rows(res, exp)
+    mark = {"error": "✖ ", "warning": "⚠ ", "info": "ℹ "}
+    checks += [[f"{mark[f.severity]}{f.code.replace('_', ' ')}", f.message] for f in others]
+    serious = [f for f in h.flags if f.severity != "info"]
+    status = (
+        f"{len(serious)} check(s) need a look before trusting the numbers."
+        if serious
+        else "No warnings: the assignment looks healthy."
+    )
+    daily = None
+    if figures is not None and res.daily:
+        daily = figures.make(
+            "daily_exposures",
+            res,
+            alt=f"Units first exposed per day in each arm of {res.experiment}",
+            caption="New units per day and arm (UTC): a gap or a diverging ramp points at an "
+            "assignment or logging problem.",
+        )
     return el(
         "section",
         el("h2", "Health checks"),
-        el(
-            "div",
-            [el("div", w) for w in h.warnings] if h.warnings else "No warnings.",
-            class_="health warn" if h.warnings else "health",
-        ),
+        el("div", status, class_="health warn" if serious else "health"),
+        _html.table(["check", "result"], checks, caption="Checks"),
         _html.table(
             ["arm", "exposed units", "observed share", "configured share"],
             _exposure_rows(res, exp),
             caption="Exposure counts",
         ),
-        _html.table(["check", "result"], _check_rows(res, exp), caption="Checks"),
-        el("ul", *[el("li", w) for w in others], class_="note") if others else None,
+        daily,
         _rejects(ws) if ws is not None and _rejected(res) else None,
         id="health",
     )

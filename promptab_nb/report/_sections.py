@@ -60,14 +60,17 @@ def _headline(res: ExperimentResult) -> str:
 def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
     """The verdict: a headline, one sentence per comparison, health warnings, the forest plot."""
     items = [el("li", text, class_=f"verdict {tone} tone-{tone}") for _, text, tone in _pairs(res)]
+    # Health has one block (its section); here only a pointer when something needs a look.
+    serious = [f for f in res.health.flags if f.severity != "info"]
     warn = (
         el(
             "div",
             el("b", "Check before trusting the numbers: "),
-            "; ".join(res.health.warnings),
+            f"{len(serious)} health warning(s) — ",
+            el("a", "see Health checks", href="#health"),
             class_="health warn",
         )
-        if res.health.warnings
+        if serious
         else None
     )
     forest = figures.make(
@@ -78,8 +81,9 @@ def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
             f"effect of each treatment against {res.control} per metric, with "
             f"{res.level:.0%} confidence intervals"
         ),
-        caption="Effects of each treatment against the control (a point right of zero is an "
-        "increase; whether that is better depends on the metric).",
+        caption="Effects of each treatment against the control, one panel per metric on its "
+        "own scale; the green side of zero is better for that metric, the red side worse; "
+        "filled points are significant.",
     )
     return el(
         "section",
@@ -111,9 +115,8 @@ def _metric_header(res: ExperimentResult) -> list[str]:
         "Δ relative",
         f"Δ relative {lvl} CI",
         "p-value",
+        "chance to be better",
     ]
-    if res.options.bayesian:
-        head.append("chance to win")
     return head
 
 
@@ -145,8 +148,7 @@ def _metric_rows(res: ExperimentResult, m: Metric) -> list[list[Markup]]:
                 _ci(num(r.rel_ci_low, "%", signed=True), num(r.rel_ci_high, "%", signed=True)),
                 pval(r.p_value),
             ]
-        if res.options.bayesian:
-            row.append("" if r.is_control else num(r.chance_to_win, "%"))
+        row.append("" if r.is_control else num(r.chance_to_win, "%"))
         # Cells never break inside a number; a CI breaks only between its bounds.
         out.append([x if isinstance(x, Markup) else el("span", x) for x in row])
     return out

@@ -52,7 +52,7 @@ def test_images_have_alt_text_and_tables_have_headers(html: str, res: pab.Experi
 def test_sections_present(html: str, res: pab.ExperimentResult) -> None:
     doc = _doc(html)
     ids = {s.get("id") for s in doc.iter(f"{NS}section")}
-    assert {"verdict", "health", "methods", "provenance", "reproduce"} <= ids
+    assert {"decision", "verdict", "health", "methods", "provenance", "reproduce"} <= ids
     assert {f"metric-{m.name}" for m in res.metrics} <= ids
     text = _text(doc)
     for sentence, _ in res.verdicts():
@@ -134,11 +134,12 @@ def test_experiment_input_adds_cumulative_plots(exp: pab.Experiment) -> None:
         assert sum("over time" in a for a in alts) == len(exp.analyze().metrics)
 
 
-def test_bayesian_shows_chance_to_win(exp: pab.Experiment) -> None:
-    res = exp.analyze(["latency"], method="bayesian")
+@pytest.mark.parametrize("method", ["frequentist", "bayesian"])
+def test_chance_to_be_better_in_every_mode(exp: pab.Experiment, method: str) -> None:
+    res = exp.analyze(["latency"], method=method)
     doc = _doc(report.render(res, over_time=False))
     heads = [_text(th) for th in doc.iter(f"{NS}th")]
-    assert "chance to win" in heads
+    assert "chance to be better" in heads and "chance to win" not in heads
     treat = next(r for r in res.rows if not r.is_control)
     assert num(treat.chance_to_win, "%") in _text(doc)
 
