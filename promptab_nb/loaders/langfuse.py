@@ -186,8 +186,12 @@ def load_langfuse(
     scores
         Scores export(s) in the same formats → ``evaluations`` (``observationId`` → target).
     pass_threshold
-        NUMERIC scores pass when ``value >= pass_threshold``; without it their ``passed`` is
-        null (the value is kept in ``score``). BOOLEAN scores pass when the value is 1.
+        NUMERIC scores pass when ``value >= pass_threshold`` (in the score's own scale, e.g.
+        ``0.7`` for a 0..1 faithfulness score); without it their ``passed`` is null, so they
+        stay out of ``pass_rate`` (the value is kept in ``evaluations.score``). BOOLEAN scores
+        pass when the value is 1 (``stringValue`` "True"), whatever the threshold. ``pass_rate``
+        is the share of every applicable evaluation that passes, all score names pooled: load
+        only the scores you want in it.
     progress
         Show a progress bar when loading several files.
 
