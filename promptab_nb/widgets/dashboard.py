@@ -15,6 +15,7 @@ from ..options import CORRECTION_NAMES, CORRECTIONS, CUPED_DAYS, METHODS, UNITS,
 from ._common import LABEL, Tone, _Widget, code_box, frame, message, py, status
 
 if TYPE_CHECKING:
+    from ..decision import Decision
     from ..experiments import Experiment
     from ..results import ExperimentResult, Health, OverTimeResult
 
@@ -26,6 +27,14 @@ _WINSOR: dict[str, tuple[float, float] | None] = {
     "0–99.9th pct": (0.0, 99.9),
 }
 _NO_CORRECTION = "none"
+_NO_WINNER = "— choose —"
+#: Decision card colours per action: background, border (as the report's card).
+_DECISION: dict[str, tuple[str, str]] = {
+    "ship": ("#e9f6ec", "#1b7f3b"),
+    "dont_ship": ("#fbeaea", "#c0392b"),
+    "keep_running": ("#fff6e0", "#8a5a00"),
+    "no_effect": ("#eef2f7", "#3d4b5c"),
+}
 _ALPHAS = sorted({0.1, 0.05, 0.01, _DEFAULTS.alpha}, reverse=True)
 
 # Health banner per tone: the worst flag's severity decides (error > warning > info > none).
@@ -106,12 +115,16 @@ class ResultsDashboard(_Widget):
         self.time_plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
         self.code_view = W.HTML()
         self.status = W.HTML()
+        # Starts empty: the decision preselects the recommended arm only when it says ship
+        # (never an arm that is significantly worse).
         self.winner = W.Dropdown(
-            options=list(exp.variants),
-            value=exp.treatments[0] if exp.treatments else exp.control,
+            options=[(_NO_WINNER, ""), *[(k, k) for k in exp.variants]],
+            value="",
             description="winner",
             style=LABEL,
         )
+        self.decision_view = W.HTML()
+        self.decision: Decision | None = None
         self.declare_button = W.Button(description="Declare winner", icon="trophy")
         self.stop_button = W.Button(description="Stop", icon="stop", button_style="warning")
         self.confirm_button = W.Button(description="Confirm", button_style="danger")
@@ -123,11 +136,7 @@ class ResultsDashboard(_Widget):
             value=str(Path(report_dir) / f"{exp.name}.html"), description="report", style=LABEL
         )
         self.export_button = W.Button(description="Export report", icon="file")
-        self.declare_button.on_click(
-            lambda _b: self._ask(
-                f"Declare {self.winner.value!r} the winner of {exp.name!r}?", self._declare
-            )
-        )
+        self.declare_button.on_click(lambda _b: self._ask_declare())
         self.stop_button.on_click(
             lambda _b: self._ask(f"Stop {exp.name!r} without a winner?", self._stop)
         )
@@ -159,6 +168,7 @@ class ResultsDashboard(_Widget):
         self.widget = frame(
             [
                 W.HTML(str(_html.el("b", f"Experiment {exp.name}"))),
+                self.decision_view,
                 controls,
                 self.banner,
                 tabs,
@@ -214,12 +224,36 @@ class ResultsDashboard(_Widget):
         self.plot.value = plots.to_png(plots.forest(res))
         self.table.value = res._repr_html_()
         self._banner(res.health)
+        self._show_decision(res)
         self.time_metric.options = metrics
         if self.time_metric.value not in metrics:
             self.time_metric.value = metrics[0]
         self._show_over_time()
         status(self.status, f"analysed {self.exp.name!r} ({self.exp.status})", "neutral")
         return res
+
+    def _show_decision(self, res: ExperimentResult) -> None:
+        """The decision card (the report's and the CLI's ``res.decision()``); a ship decision
+        preselects its arm as the winner, anything else leaves the choice empty."""
+        try:
+            d = res.decision()
+        except PromptabError as err:
+            self.decision = None
+            self.decision_view.value = str(_html.el("div", f"No decision: {message(err)}"))
+            return
+        self.decision = d
+        background, border = _DECISION[d.action]
+        self.decision_view.value = str(
+            _html.el(
+                "div",
+                _html.el("b", f"Decision: {d.headline}", style=f"color:{border};font-size:15px"),
+                _html.el("ul", *[_html.el("li", r) for r in d.reasons], style="margin:2px 0"),
+                style=f"background:{background};border:2px solid {border};border-radius:6px;"
+                "padding:6px 10px;font-size:12px",
+                class_=f"pab-decision {d.action}",
+            )
+        )
+        self.winner.value = d.recommended if d.recommended else ""
 
     def _banner(self, health: Health) -> None:
         """Exposure, SRM and flag lines; the colour comes from the worst flag's severity."""
@@ -271,6 +305,19 @@ class ResultsDashboard(_Widget):
         self._confirm_box.layout.display = "flex"
         status(self.status, question + " Click Confirm or Cancel.", "warn")
 
+    def _ask_declare(self) -> None:
+        if not self.winner.value:
+            status(self.status, "choose the winner first", "error")
+            return
+        d = self.decision
+        against = ""
+        if d is not None and d.recommended != self.winner.value:
+            against = f" The decision says {d.headline!r}."
+        self._ask(
+            f"Declare {self.winner.value!r} the winner of {self.exp.name!r}?{against}",
+            self._declare,
+        )
+
     def _cancel(self) -> None:
         self._pending = None
         self._confirm_box.layout.display = "none"
@@ -283,6 +330,9 @@ class ResultsDashboard(_Widget):
             action()
 
     def _declare(self) -> None:
+        if not self.winner.value:
+            status(self.status, "choose the winner first", "error")
+            return
         try:
             self.exp = self.exp.declare_winner(self.winner.value)
         except PromptabError as err:

@@ -131,3 +131,18 @@ def test_export_report(exp, tmp_path) -> None:
     assert target.exists() and target.stat().st_size > 1000
     assert str(target.resolve()) in d.status.value
     assert d.report_path == target
+
+
+def test_dashboard_shows_the_decision_and_never_preselects_a_worse_arm(exp) -> None:
+    d = ResultsDashboard(exp)
+    res = d.result
+    decision = res.decision()
+    assert f"Decision: {decision.headline}" in d.decision_view.value
+    assert decision.action in d.decision_view.value  # the card's class
+    worse = {r.variant for m in res.metrics for r in res.regressions(m.name)}
+    assert d.winner.value == (decision.recommended or "")
+    assert d.winner.value not in worse
+    # with nothing chosen, Declare asks for a choice and changes nothing
+    d.winner.value = ""
+    d.declare_button.click()
+    assert "choose the winner" in d.status.value and d._confirm_box.layout.display == "none"
