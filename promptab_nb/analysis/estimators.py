@@ -16,6 +16,7 @@ class here (and its tests in ``tests/analysis/test_estimators.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -186,7 +187,6 @@ class UserRatio(Estimator):
     """Ratio of sums per arm (e.g. errors / generations), delta-method variance over users."""
 
     test_name = "ratio delta method"
-    sequential_note = "sequential test not available for ratio metrics; fixed-horizon p-value"
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         n, d = f"n{scope.i}", f"d{scope.i}"
@@ -217,7 +217,8 @@ class UserRatio(Estimator):
 
 class UserCuped(Estimator):
     """CUPED: the per-user value adjusted by the same metric in the days before exposure
-    (pooled θ), then Welch. Sequential and Bayesian forms use the unadjusted outcome."""
+    (pooled θ), then Welch. Sequential and Bayesian forms take the CUPED-adjusted arms
+    (θ pooled over all arms, as GrowthBook adjusts its Bayesian results)."""
 
     test_name = "cuped welch"
 
@@ -250,20 +251,79 @@ class UserCuped(Estimator):
             """,
             {"us": int(days * 86400 * 1e6)},
         )
-        arms = {r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}
+        arms = _pooled({r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}, _theta_mean, PooledCov)
         return _with_missing(arms, _missing_rows(scope, m))
 
     def plain(self, arm: Any) -> st.MeanStats:
-        return st.MeanStats(arm.n, arm.y_total, arm.y_total_sq)
+        """The CUPED-adjusted arm ``y − θ (x − x̄)`` (θ and x̄ pooled over all arms)."""
+        s = arm
+        n, my, mx = s.n, s.y_total / s.n, s.x_total / s.n
+        vy = (s.y_total_sq - s.y_total * my) / (n - 1)
+        vx = (s.x_total_sq - s.x_total * mx) / (n - 1)
+        cov = (s.xy_total - s.x_total * my) / (n - 1)
+        th = getattr(s, "theta", 0.0)
+        var = vy + th * th * vx - 2 * th * cov
+        return _linear(n, my - th * (mx - getattr(s, "x_mean", mx)), var)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
-        return super().summary(self.plain(arm))
+        return super().summary(st.MeanStats(arm.n, arm.y_total, arm.y_total_sq))
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
         return st.cuped(c, t, alpha=self.options.alpha, relative=relative)
 
     def methods_text(self) -> str:
         return f"CUPED (pooled θ, {self.options.cuped:g} days before exposure) + Welch"
+
+
+class UserRatioCuped(UserRatio):
+    """CUPED for a ratio metric: numerator and denominator covariates from each user's
+    pre-exposure window (tea-tasting's ``RatioOfMeans`` with covariates), then Welch.
+    Sequential and Bayesian forms take the adjusted arms."""
+
+    test_name = "ratio cuped welch"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        m, i = self.metric, scope.i
+        col = f"p.{ident(m.column)}"
+        extra = "AND p.applicable" if m.source == "evaluations" else ""
+        v = [f"u.n{i}", f"u.d{i}", "coalesce(pre.a, 0)", "coalesce(pre.b, 0)"]
+        cross = ", ".join(f"sum({v[a]} * {v[b]})" for a, b in _RATIO_PAIRS)
+        rows = scope.engine.fetch(
+            f"""
+            WITH pre AS (
+                SELECT u.unit, coalesce(sum(CAST({col} AS INTEGER)), 0) AS a, count({col}) AS b
+                FROM {scope.units} u JOIN {ident(m.source)} p
+                  ON coalesce(p.person_id, p.distinct_id) = u.unit
+                WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
+                      {extra}
+                GROUP BY u.unit
+            )
+            SELECT u.variant, count(*), {", ".join(f"sum({x})" for x in v)}, {cross}
+            FROM {scope.units} u LEFT JOIN pre USING (unit)
+            WHERE u.variant <> '{MULTIPLE}'
+            GROUP BY u.variant
+            """,
+            {"us": int(float(self.options.cuped or 0.0) * 86400 * 1e6)},
+        )
+        arms = {r[0]: _arm(r[1], _ratio_cov_stats, *r[2:]) for r in rows}
+        return _pooled(arms, _ratio_theta_mean, PooledRatioCov)
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        return super().summary(_unadjusted_ratio(arm))
+
+    def plain(self, arm: Any) -> st.MeanStats:
+        theta = getattr(arm, "theta", 0.0) if arm.sums[3] else 0.0
+        value, var = st.ratio_cuped_arm(arm, theta, getattr(arm, "x_mean", 0.0))
+        return _linear(arm.n, value, var)
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.ratio_cuped(c, t, alpha=self.options.alpha, relative=relative, rel_method="delta")
+
+    def methods_text(self) -> str:
+        return (
+            "ratio CUPED (numerator and denominator over the "
+            f"{self.options.cuped:g} days before exposure, pooled θ, delta method) + Welch"
+        )
 
 
 # -- per request -----------------------------------------------------------------------------------
@@ -362,6 +422,80 @@ def _cov_stats(n: int, *sums: Any) -> st.CovStats:
     return st.CovStats(n, *(float(x or 0.0) for x in sums))
 
 
+_RATIO_PAIRS = tuple((a, b) for a in range(4) for b in range(a, 4))
+
+
+@dataclass(frozen=True)
+class PooledCov(st.CovStats):
+    """A CUPED arm with θ and the covariate mean pooled over all arms (for :meth:`plain`)."""
+
+    theta: float = 0.0
+    x_mean: float = 0.0
+
+
+@dataclass(frozen=True)
+class PooledRatioCov(st.RatioCovStats):
+    """A ratio-CUPED arm with θ and the covariate ratio pooled over all arms."""
+
+    theta: float = 0.0
+    x_mean: float = 0.0
+
+
+def _linear(n: int, mean: float, var: float) -> st.MeanStats:
+    """A :class:`MeanStats` with this mean and per-unit variance (a linearized arm)."""
+    return st.MeanStats(n, n * mean, (n - 1) * max(var, 0.0) + n * mean * mean)
+
+
+def _theta_mean(total: Any) -> tuple[float, float]:
+    n = total.n
+    vx = total.x_total_sq - total.x_total**2 / n
+    cov = total.xy_total - total.x_total * total.y_total / n
+    return (cov / vx if vx > 0 else 0.0), total.x_total / n
+
+
+def _ratio_theta_mean(total: Any) -> tuple[float, float]:
+    if total.sums[1] == 0 or total.sums[3] == 0:
+        return 0.0, 0.0
+    return st.ratio_cuped_theta(total), total.sums[2] / total.sums[3]
+
+
+def _pooled(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
+    """``arms`` whose statistics carry θ and the covariate mean pooled over all of them."""
+    stats = [a.stats for a in arms.values() if a.stats is not None]
+    if not stats:
+        return arms
+    total = stats[0]
+    for s in stats[1:]:
+        total = _add(total, s)
+    theta, x_mean = theta_mean(total)
+    out = {}
+    for k, a in arms.items():
+        s = a.stats
+        if s is not None:
+            kept = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
+            s = cls(**kept, theta=theta, x_mean=x_mean)
+        out[k] = Arm(a.n, s, a.events, a.missing, a.note)
+    return out
+
+
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, st.RatioCovStats):
+        return a + b
+    fields = ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total")
+    return st.CovStats(a.n + b.n, *(getattr(a, f) + getattr(b, f) for f in fields))
+
+
+def _unadjusted_ratio(arm: Any) -> st.RatioStats:
+    s, c = arm.sums, arm.cross
+    # cross order: num·num, num·den, …, den·den at indices 0, 1, 4.
+    return st.RatioStats(arm.n, s[0], c[0], s[1], c[4], c[1])
+
+
+def _ratio_cov_stats(n: int, *sums: Any) -> st.RatioCovStats:
+    vals = [float(x or 0.0) for x in sums]
+    return st.RatioCovStats(n, tuple(vals[:4]), tuple(vals[4:]))  # type: ignore[arg-type]
+
+
 def _prop_stats(n: int, successes: Any) -> st.PropStats:
     return st.PropStats(n, int(round(successes or 0)))
 
@@ -374,7 +508,7 @@ def estimator_for(metric: Metric, options: AnalysisOptions) -> Estimator:
         cls: type[Estimator] = RequestProportion if metric.agg == "rate" else RequestMean
         return cls(metric, options)
     if metric.kind == "ratio":
-        return UserRatio(metric, options)
+        return (UserRatio if options.cuped is None else UserRatioCuped)(metric, options)
     if options.cuped is not None:
         return UserCuped(metric, options)
     return UserMean(metric, options)
@@ -391,5 +525,6 @@ __all__ = [
     "UserCuped",
     "UserMean",
     "UserRatio",
+    "UserRatioCuped",
     "estimator_for",
 ]

@@ -17,7 +17,14 @@ from .clustered import (
     design_power,
     variance_components,
 )
-from .cuped import CupedComparison, cuped
+from .cuped import (
+    CupedComparison,
+    RatioCovStats,
+    cuped,
+    ratio_cuped,
+    ratio_cuped_arm,
+    ratio_cuped_theta,
+)
 from .guards import Guard, guard
 from .means import student, welch
 from .multiple import adjust_pvalues
@@ -46,6 +53,7 @@ __all__ = [
     "Plan",
     "PropStats",
     "QuantileCI",
+    "RatioCovStats",
     "RatioStats",
     "SRMResult",
     "SampleSize",
@@ -74,6 +82,9 @@ __all__ = [
     "quantile_ci",
     "quantile_diff",
     "quantile_test",
+    "ratio_cuped",
+    "ratio_cuped_arm",
+    "ratio_cuped_theta",
     "ratio_test",
     "sample_size",
     "sequential",

@@ -129,3 +129,171 @@ def cuped(
         core, method=base, relative=relative, alpha=alpha, alternative=alternative, note=note
     )
     return CupedComparison(**res.to_dict(), theta=float(theta))
+
+
+# -- ratio metrics ----------------------------------------------------------------------------
+#: Order of the per-unit variables of :class:`RatioCovStats`: outcome numerator and denominator,
+#: their pre-exposure covariates.
+_VARS = ("num", "den", "num_pre", "den_pre")
+_PAIRS = tuple((i, j) for i in range(4) for j in range(i, 4))
+
+
+@dataclass(frozen=True)
+class RatioCovStats:
+    """One arm of a ratio metric with pre-exposure covariates, as sums over ``n`` units.
+
+    ``sums`` holds the totals of the per-unit numerator, denominator and their pre-exposure
+    counterparts (in that order); ``cross`` the totals of the 10 pairwise products
+    (``num·num, num·den, num·num_pre, num·den_pre, den·den, …, den_pre·den_pre``).
+    """
+
+    n: int
+    sums: tuple[float, float, float, float]
+    cross: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if int(self.n) < 2:
+            raise InvalidArgumentError(f"n == {self.n!r}, must be >= 2")
+        if len(self.sums) != 4 or len(self.cross) != len(_PAIRS):
+            raise InvalidArgumentError(
+                f"sums has {len(self.sums)} and cross {len(self.cross)} values; need 4 and 10"
+            )
+        vals = (*self.sums, *self.cross)
+        if not all(math.isfinite(float(v)) for v in vals):
+            raise InvalidArgumentError("RatioCovStats sums must be finite")
+        object.__setattr__(self, "n", int(self.n))
+        object.__setattr__(self, "sums", tuple(float(v) for v in self.sums))
+        object.__setattr__(self, "cross", tuple(float(v) for v in self.cross))
+
+    @classmethod
+    def from_values(cls, num: Any, den: Any, num_pre: Any, den_pre: Any) -> RatioCovStats:
+        """Sums of per-unit numerators, denominators and their pre-exposure values."""
+        cols = [np.asarray(v, dtype=float).ravel() for v in (num, den, num_pre, den_pre)]
+        if len({c.size for c in cols}) != 1:
+            raise InvalidArgumentError("num, den, num_pre and den_pre must have one value per unit")
+        sums = tuple(float(c.sum()) for c in cols)
+        cross = tuple(float((cols[i] * cols[j]).sum()) for i, j in _PAIRS)
+        return cls(cols[0].size, sums, cross)  # type: ignore[arg-type]
+
+    def __add__(self, other: RatioCovStats) -> RatioCovStats:
+        return RatioCovStats(
+            self.n + other.n,
+            tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)),  # type: ignore[arg-type]
+            tuple(a + b for a, b in zip(self.cross, other.cross, strict=True)),
+        )
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-unit means (4) and the sample (n − 1) covariance matrix (4 × 4)."""
+        n = self.n
+        s = np.asarray(self.sums)
+        m = s / n
+        cov = np.empty((4, 4))
+        for k, (i, j) in enumerate(_PAIRS):
+            cov[i, j] = cov[j, i] = (self.cross[k] - s[i] * s[j] / n) / (n - 1)
+        return m, cov
+
+    @property
+    def den_total(self) -> float:
+        return self.sums[1]
+
+
+def _ratio_cov(
+    m: np.ndarray, cov: np.ndarray, left: tuple[int, int], right: tuple[int, int]
+) -> float:
+    """Delta-method covariance of the ratios of means ``left`` and ``right`` (per unit)."""
+    (a, b), (c, d) = left, right
+    rl, rr = m[a] / m[b], m[c] / m[d]
+    return float(
+        (cov[a, c] - cov[a, d] * rr - cov[b, c] * rl + cov[b, d] * rl * rr) / (m[b] * m[d])
+    )
+
+
+def ratio_cuped_theta(total: RatioCovStats) -> float:
+    """θ = Cov(R, R_pre) / Var(R_pre) of the ratio and its pre-exposure ratio (delta method),
+    over the units of all arms pooled; 0 when the pre-exposure ratio has no variance."""
+    m, cov = total.moments()
+    var_x = _ratio_cov(m, cov, (2, 3), (2, 3))
+    return _ratio_cov(m, cov, (0, 1), (2, 3)) / var_x if var_x > 0 else 0.0
+
+
+def ratio_cuped_arm(arm: RatioCovStats, theta: float, x_mean: float) -> tuple[float, float]:
+    """(adjusted ratio, per-unit variance) of one arm: ``R − θ (R_pre − x_mean)`` and
+    ``Var R + θ² Var R_pre − 2 θ Cov(R, R_pre)`` (delta method, sample moments)."""
+    m, cov = arm.moments()
+    if theta == 0:
+        return float(m[0] / m[1]), max(_ratio_cov(m, cov, (0, 1), (0, 1)), 0.0)
+    value = m[0] / m[1] - theta * (m[2] / m[3] - x_mean)
+    var = (
+        _ratio_cov(m, cov, (0, 1), (0, 1))
+        + theta * theta * _ratio_cov(m, cov, (2, 3), (2, 3))
+        - 2 * theta * _ratio_cov(m, cov, (0, 1), (2, 3))
+    )
+    return float(value), max(float(var), 0.0)
+
+
+def ratio_cuped(
+    control: RatioCovStats,
+    treatment: RatioCovStats,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+    rel_method: Literal["delta", "log"] = "log",
+    alternative: Alternative = "two-sided",
+) -> CupedComparison:
+    """CUPED for a ratio metric ``sum(num)/sum(den)``: Welch t test of the adjusted ratios,
+    treatment − control (``alternative`` two-sided by default).
+
+    The covariate is the same ratio over each unit's pre-exposure window. θ = Cov(R, R_pre) /
+    Var(R_pre) (delta method over units) is estimated on both arms pooled; each arm's ratio
+    becomes ``R − θ (R_pre − R̄_pre)`` (``R̄_pre`` pooled) with the per-unit variance
+    ``Var R + θ² Var R_pre − 2 θ Cov(R, R_pre)``. This is tea-tasting's ``RatioOfMeans`` with
+    ``numer_covariate`` and ``denom_covariate`` (equal to 1e-9); ``rel_method="log"`` gives its
+    relative CI (log scale), ``"delta"`` the delta-method lift of :func:`welch`.
+
+    Parameters
+    ----------
+    control, treatment
+        :class:`RatioCovStats` of each arm.
+    alpha, relative, alternative
+        As in :func:`welch`; the estimate is in the metric's unit (numerator per denominator) or,
+        with ``relative``, a fraction.
+
+    Returns
+    -------
+    CupedComparison
+        The :class:`Comparison` fields plus ``theta``.
+    """
+    _check_common(alpha, alternative)
+    one_of(rel_method, "rel_method", ("delta", "log"))
+    for name, arm in (("control", control), ("treatment", treatment)):
+        if not isinstance(arm, RatioCovStats):
+            raise InvalidArgumentError(f"{name} is a {type(arm).__name__}, must be RatioCovStats")
+        if arm.sums[1] == 0:
+            raise InvalidArgumentError(
+                f"{name} has no denominator events: the ratio is undefined (den_total == 0)"
+            )
+    total = control + treatment
+    no_pre = control.sums[3] == 0 or treatment.sums[3] == 0
+    # Without pre-exposure events in an arm its covariate ratio is undefined: no adjustment.
+    theta = 0.0 if no_pre else ratio_cuped_theta(total)
+    x_mean = total.sums[2] / total.sums[3] if total.sums[3] else 0.0
+    mc, vc = ratio_cuped_arm(control, theta, x_mean)
+    mt, vt = ratio_cuped_arm(treatment, theta, x_mean)
+    core = _compare_core(
+        mc, vc, control.n, mt, vt, treatment.n, alpha=alpha, relative=relative,
+        rel_method=rel_method, alternative=alternative,
+    )  # fmt: skip
+    note = (
+        "an arm has no pre-exposure events: the ratio is not adjusted (θ = 0)" if no_pre else None
+    )
+    if relative and mc == 0:
+        note = "control ratio is 0: the relative effect is undefined; use relative=False"
+    elif float(core.se) == 0:
+        note = "zero adjusted variance in both arms: the difference is exact (CI of width 0)"
+    method = "ratio cuped (delta method), welch t" + (
+        f", relative ({'log scale' if rel_method == 'log' else 'delta method'})" if relative else ""
+    )
+    res = _finish(
+        core, method=method, relative=relative, alpha=alpha, alternative=alternative, note=note
+    )
+    return CupedComparison(**res.to_dict(), theta=float(theta))

@@ -29,7 +29,7 @@ import numpy as np
 
 from .._checks import check
 from ..errors import InvalidArgumentError
-from ._types import Comparison, MeanStats, PropStats
+from ._types import Comparison, MeanStats, PropStats, RatioStats
 
 
 @dataclass(frozen=True, repr=False)
@@ -68,8 +68,8 @@ def _msprt_core(diff: Any, var: Any, tau2: Any, alpha: float) -> tuple[Any, Any,
 
 
 def sequential(
-    control: MeanStats | PropStats,
-    treatment: MeanStats | PropStats,
+    control: MeanStats | PropStats | RatioStats,
+    treatment: MeanStats | PropStats | RatioStats,
     *,
     alpha: float = 0.05,
     tune_n: int = 1000,
@@ -84,7 +84,10 @@ def sequential(
     Parameters
     ----------
     control, treatment
-        Cumulative :class:`MeanStats` or :class:`PropStats` at this look.
+        Cumulative :class:`MeanStats`, :class:`PropStats` or :class:`RatioStats` at this look.
+        A ratio ``sum(num)/sum(den)`` enters with its per-unit delta-method variance (its
+        linearization ``(num − R den)/mean(den)`` is a mean over units, so the mixture
+        martingale applies asymptotically, as in gbstats' sequential ratio test).
     alpha
         Error rate over the whole monitoring period; the CI is a (1 − alpha) confidence sequence.
     tune_n
@@ -103,10 +106,12 @@ def sequential(
     if tau is not None:
         check(tau, "tau", gt=0)
     for name, arm in (("control", control), ("treatment", treatment)):
-        if not isinstance(arm, MeanStats | PropStats):
+        if not isinstance(arm, MeanStats | PropStats | RatioStats):
             raise InvalidArgumentError(
-                f"{name} is a {type(arm).__name__}, must be MeanStats or PropStats"
+                f"{name} is a {type(arm).__name__}, must be MeanStats, PropStats or RatioStats"
             )
+        if isinstance(arm, RatioStats) and arm.den_total == 0:
+            raise InvalidArgumentError(f"{name}.den_total == 0: the ratio is undefined")
     diff = treatment.mean - control.mean
     var = control.var / control.n + treatment.var / treatment.n
     if tau is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -16,6 +18,7 @@ from promptab_nb.analysis.estimators import (
     UserCuped,
     UserMean,
     UserRatio,
+    UserRatioCuped,
     estimator_for,
 )
 from promptab_nb.engines.base import Engine
@@ -32,7 +35,8 @@ from promptab_nb.options import AnalysisOptions
         ("error_rate", {}, UserRatio),
         ("pass_rate", {}, UserRatio),
         ("cost", {"cuped": True}, UserCuped),
-        ("error_rate", {"cuped": True}, UserRatio),  # ratio metrics have no CUPED yet
+        ("error_rate", {"cuped": True}, UserRatioCuped),
+        ("pass_rate", {"cuped": 7}, UserRatioCuped),
         ("latency", {"unit": "request"}, RequestMean),
         ("error_rate", {"unit": "request"}, RequestProportion),
         ("latency_p95", {}, Quantile),
@@ -134,14 +138,18 @@ def test_quantile_sample_holds_the_event_values(loaded) -> None:
     assert mean == pytest.approx(np.quantile(c.values, 0.95), rel=0.05)
 
 
-def test_cuped_plain_arm_is_the_unadjusted_outcome(loaded) -> None:
+def test_cuped_plain_arm_is_the_adjusted_outcome(loaded) -> None:
+    # Sequential and Bayesian forms take y − θ (x − x̄), θ and x̄ pooled over the arms.
     _, exp = loaded
     est, arms = _arms(exp, "cost", cuped=True)
     _, plain = _arms(exp, "cost")
+    c, t = arms["control"].stats, arms["test"].stats
+    ab = est.test(c, t, relative=False)
+    pc, pt = est.plain(c), est.plain(t)
     for key in exp.variants:
-        p = est.plain(arms[key].stats)
-        assert p.n == plain[key].n
-        assert p.total == pytest.approx(plain[key].stats.total, rel=1e-12)
+        assert est.plain(arms[key].stats).n == plain[key].n
+    assert pt.mean - pc.mean == pytest.approx(ab.estimate, rel=1e-9)
+    assert math.sqrt(pc.var / pc.n + pt.var / pt.n) == pytest.approx(ab.se, rel=1e-9)
 
 
 def test_small_arms_have_no_statistics(tmp_path) -> None:
@@ -158,3 +166,76 @@ def test_small_arms_have_no_statistics(tmp_path) -> None:
     exp = ws.create_experiment("x", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
     _, arms = _arms(exp, "cost")
     assert {k: (a.n, a.stats) for k, a in arms.items()} == {"control": (1, None), "test": (1, None)}
+
+
+@pytest.fixture(scope="module")
+def with_history(tmp_path_factory: pytest.TempPathFactory):
+    """Users with generations before exposure (some outside the 14-day window) and after."""
+    from _events import FLAG, expo, gen, write
+
+    rng = np.random.default_rng(11)
+    events, pre_rows = [], []
+    for u in range(240):
+        user, variant = f"u{u}", ("control", "test")[u % 2]
+        t0 = 30_000 + u
+        p = float(np.clip(0.05 + 0.1 * rng.gamma(1.5, 1.0), 0, 0.9))
+        events.append(expo(f"e{u}", user, t0, variant))
+        events.append(gen(f"old{u}", user, t0 - 20 * 1440, error=True))  # 20 days before
+        for k in range(int(rng.integers(0, 5))):
+            err = bool(rng.random() < p)
+            events.append(gen(f"p{u}_{k}", user, t0 - 60 * (k + 1), error=err))
+            pre_rows.append((user, err))
+        for k in range(1 + int(rng.integers(0, 4))):
+            err = bool(rng.random() < p + (0.03 if variant == "test" else 0))
+            events.append(gen(f"g{u}_{k}", user, t0 + k + 1, error=err, version="12"[u % 2]))
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path_factory.mktemp("hist"))["parquet"], progress=False)
+    exp = ws.create_experiment("h", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
+    import pandas as pd
+
+    pre = (
+        pd.DataFrame(pre_rows, columns=["unit", "err"]).groupby("unit")["err"].agg(["sum", "count"])
+    )
+    yield exp, pre
+    ws.close()
+
+
+def test_user_ratio_cuped_equals_tea_tasting_on_the_per_user_table(with_history) -> None:
+    tt = pytest.importorskip("tea_tasting")
+    exp, pre = with_history
+    est, arms = _arms(exp, "error_rate", cuped=True)
+    assert isinstance(est, UserRatioCuped)
+    table = exp.unit_values("error_rate").set_index("unit")
+    table = table.join(pre.rename(columns={"sum": "num_pre", "count": "den_pre"})).fillna(0)
+    for key in exp.variants:
+        part = table[table.variant == key]
+        s = arms[key].stats
+        assert s.n == len(part)
+        expected = [part[c].sum() for c in ("num", "den", "num_pre", "den_pre")]
+        assert s.sums == pytest.approx(expected, rel=1e-12)
+    ref = tt.Experiment(m=tt.RatioOfMeans("num", "den", "num_pre", "den_pre")).analyze(
+        table.reset_index(), control="control"
+    )["m"]
+    c, t = arms["control"].stats, arms["test"].stats
+    res = est.test(c, t, relative=False)
+    assert res.estimate == pytest.approx(ref.effect_size, rel=1e-9)
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert res.ci_low == pytest.approx(ref.effect_size_ci_lower, rel=1e-9)
+    # Bayesian and sequential forms get the adjusted arms.
+    pc, pt = est.plain(c), est.plain(t)
+    assert pt.mean - pc.mean == pytest.approx(res.estimate, rel=1e-9)
+    assert math.sqrt(pc.var / pc.n + pt.var / pt.n) == pytest.approx(res.se, rel=1e-9)
+
+
+def test_ratio_cuped_end_to_end_bayesian_and_sequential(with_history) -> None:
+    exp, _ = with_history
+    plain = exp.analyze(["error_rate"]).rows[1]
+    for kw in ({}, {"method": "bayesian"}, {"sequential": True}):
+        row = exp.analyze(["error_rate"], cuped=True, **kw).rows[1]
+        assert row.test.startswith("ratio cuped welch"), row.test
+        assert row.note is None or "not available" not in row.note
+        assert row.chance_to_win == row.chance_to_win
+        if not kw:
+            assert row.diff_ci_high - row.diff_ci_low < plain.diff_ci_high - plain.diff_ci_low
+    seq = exp.analyze(["error_rate"], sequential=True).rows[1]
+    assert seq.test == "ratio delta method + sequential"

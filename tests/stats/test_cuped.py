@@ -65,3 +65,80 @@ def test_cuped(n: int, sims: int) -> None:
     assert np.median(theta) == pytest.approx(0.8, abs=0.1)
     cover = np.mean((eff.ci_low <= 0.1) & (eff.ci_high >= 0.1))
     assert_calibrated(f"cuped n={n}", float(np.mean(aa.p_value < ALPHA)), float(cover), sims)
+
+
+# -- ratio CUPED ----------------------------------------------------------------------------
+def _ratio_users(rng: np.random.Generator, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per-user (num, den, num_pre, den_pre): a user effect drives both windows."""
+    u = rng.gamma(2.0, 1.0, size=shape)
+    p = np.clip(0.05 + 0.04 * u, 0, 0.9)
+    den, den_pre = 1 + rng.poisson(2 * u), rng.poisson(2 * u)
+    return [rng.binomial(den, p), den, rng.binomial(den_pre, p), den_pre]
+
+
+def test_ratio_cuped_equals_tea_tasting() -> None:
+    tt = pytest.importorskip("tea_tasting")
+    import pandas as pd
+
+    from promptab_nb.stats import RatioCovStats, ratio_cuped
+
+    rng = np.random.default_rng(3)
+    cols = _ratio_users(rng, (1200,))
+    df = pd.DataFrame(dict(zip(["num", "den", "num_pre", "den_pre"], cols, strict=True)))
+    df["variant"] = np.repeat([0, 1], 600)
+    df.loc[df.variant == 1, "num"] += rng.binomial(1, 0.05, size=600)
+    ref = tt.Experiment(m=tt.RatioOfMeans("num", "den", "num_pre", "den_pre")).analyze(df)["m"]
+    c, t = (RatioCovStats.from_values(*(df.loc[df.variant == v, k] for k in cols_)) for v in (0, 1)
+            for cols_ in [["num", "den", "num_pre", "den_pre"]])  # fmt: skip
+    ab, rel = ratio_cuped(c, t), ratio_cuped(c, t, relative=True)
+    assert ab.estimate == pytest.approx(ref.effect_size, rel=1e-9)
+    assert ab.ci_low == pytest.approx(ref.effect_size_ci_lower, rel=1e-9)
+    assert ab.ci_high == pytest.approx(ref.effect_size_ci_upper, rel=1e-9)
+    assert ab.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert ab.statistic == pytest.approx(ref.statistic, rel=1e-9)
+    assert rel.estimate == pytest.approx(ref.rel_effect_size, rel=1e-9)
+    assert rel.ci_low == pytest.approx(ref.rel_effect_size_ci_lower, rel=1e-9)
+    assert rel.ci_high == pytest.approx(ref.rel_effect_size_ci_upper, rel=1e-9)
+    assert ab.theta > 0  # the pre-period ratio predicts the outcome
+    # The adjustment narrows the interval against the plain ratio test.
+    from promptab_nb.stats import RatioStats, ratio_test
+
+    def plain(s: RatioCovStats) -> RatioStats:
+        return RatioStats(s.n, s.sums[0], s.cross[0], s.sums[1], s.cross[4], s.cross[1])
+
+    raw = ratio_test(plain(c), plain(t))
+    assert ab.ci_high - ab.ci_low < raw.ci_high - raw.ci_low
+
+
+def test_ratio_cuped_without_pre_events_is_the_ratio_test() -> None:
+    from promptab_nb.stats import RatioCovStats, RatioStats, ratio_cuped, ratio_test
+
+    rng = np.random.default_rng(4)
+    num, den, _, _ = _ratio_users(rng, (2, 300))
+    zero = np.zeros(300)
+    c, t = (RatioCovStats.from_values(num[i], den[i], zero, zero) for i in (0, 1))
+    res = ratio_cuped(c, t)
+    ref = ratio_test(*(RatioStats(300, num[i].sum(), (num[i] ** 2).sum(), den[i].sum(),
+                                  (den[i] ** 2).sum(), (num[i] * den[i]).sum()) for i in (0, 1)))  # fmt: skip
+    assert res.p_value == pytest.approx(ref.p_value, rel=1e-12)
+    assert res.theta == 0 and res.note and "not adjusted" in res.note
+    with pytest.raises(InvalidArgumentError, match="den_total"):
+        ratio_cuped(RatioCovStats.from_values(zero, zero, zero, zero), t)
+
+
+def test_ratio_cuped_calibration() -> None:
+    from promptab_nb.stats import RatioCovStats, ratio_cuped
+    from promptab_nb.stats.cuped import _PAIRS
+
+    rng, sims, n = np.random.default_rng(20), 2000, 400
+    cols = _ratio_users(rng, (sims, 2, n))
+    x = np.stack(cols, axis=-1).astype(float)  # sims × arm × unit × 4
+    sums = x.sum(axis=2)
+    cross = np.stack([(x[..., i] * x[..., j]).sum(axis=2) for i, j in _PAIRS], axis=-1)
+    rejected = covered = 0
+    for k in range(sims):
+        c, t = (RatioCovStats(n, tuple(sums[k, a]), tuple(cross[k, a])) for a in (0, 1))  # type: ignore[arg-type]
+        res = ratio_cuped(c, t)
+        rejected += res.p_value < ALPHA
+        covered += res.ci_low <= 0 <= res.ci_high
+    assert_calibrated("ratio cuped", rejected / sims, covered / sims, sims)

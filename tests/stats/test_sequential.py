@@ -79,3 +79,33 @@ def test_sequential_14_looks(kind: str) -> None:
     assert fpr <= ALPHA
     assert covered >= 1 - ALPHA
     assert naive_fpr > 2 * ALPHA  # the problem it solves
+
+
+def test_sequential_ratio_14_looks() -> None:
+    # A ratio metric (errors / requests per user) monitored daily: always valid over 14 looks.
+    from promptab_nb.stats import RatioStats
+    from promptab_nb.stats.ratio import _ratio_var
+
+    rng, sims, per_day, looks = np.random.default_rng(15), 2000, 150, 14
+    shape = (2, sims, looks, per_day)
+    u = rng.gamma(2.0, 1.0, size=shape)
+    den = 1 + rng.poisson(2 * u)
+    num = rng.binomial(den, np.clip(0.05 + 0.04 * u, 0, 0.9)).astype(float)
+    den = den.astype(float)
+    n = per_day * np.arange(1, looks + 1)
+    s = [(a.sum(3).cumsum(2)) for a in (num, num * num, den, den * den, num * den)]
+    mean = s[0] / s[2]
+    var = _ratio_var(n, *s)
+    tau2 = _best_ratio(ALPHA) * (var[0] + var[1]) / 1000
+    p, half, _ = _msprt_core(mean[1] - mean[0], (var[0] + var[1]) / n, tau2, ALPHA)
+    fpr = float(np.mean((p < ALPHA).any(axis=1)))
+    covered = float(
+        np.mean(((mean[1] - mean[0] - half <= 0) & (mean[1] - mean[0] + half >= 0)).all(axis=1))
+    )
+    print(f"sequential ratio: FPR {fpr:.4f} over 14 looks, sequence coverage {covered:.4f}")
+    assert fpr <= ALPHA
+    assert covered >= 1 - ALPHA
+    # The scalar function takes RatioStats and agrees with the core at the last look.
+    c, t = (RatioStats(int(n[-1]), *(x[a, 0, -1] for x in s)) for a in (0, 1))
+    one = sequential(c, t, alpha=ALPHA)
+    assert one.p_value == pytest.approx(float(p[0, -1]), rel=1e-9)
