@@ -46,6 +46,7 @@ def test_analyze_json_schema(capsys: pytest.CaptureFixture[str], export: Path) -
     assert control["p_value"] is None and control["diff"] is None
     h = doc["health"]
     assert set(h) == {
+        "source",
         "exposed",
         "multiple",
         "unknown_variants",
