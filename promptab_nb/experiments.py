@@ -7,7 +7,7 @@ workspace is in :mod:`promptab_nb._experiment_registry`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +16,16 @@ from .errors import (
     ExperimentStateError,
     InvalidArgumentError,
 )
-from .options import AnalysisOptions, Correction, CostSource, Method, Multiple, Unit
+from .options import (
+    Alternative,
+    AltPairs,
+    AnalysisOptions,
+    Correction,
+    CostSource,
+    Method,
+    Multiple,
+    Unit,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,6 +195,9 @@ class Experiment:
         end: dt.datetime | dt.date | str | None = _DEFAULTS.end,
         prior: GaussianPrior | None = _DEFAULTS.prior,
         cost: CostSource = _DEFAULTS.cost,
+        alternative: Alternative | Mapping[str, Alternative] | AltPairs | None = (
+            _DEFAULTS.alternative
+        ),
         options: AnalysisOptions | None = None,
     ) -> ExperimentResult:
         """Compare every treatment with the control on each metric.
@@ -227,6 +239,9 @@ class Experiment:
         cost
             ``"source"`` (the exported cost; unpriced generations are counted, never free) or
             ``"recompute"`` (from provider, model and tokens with ``genai-prices``).
+        alternative
+            One-sided tests: ``"less"`` (H1: treatment − control < 0) or ``"greater"`` for every
+            metric, or per metric, e.g. ``{"cost": "less"}``; default two-sided.
         options
             An :class:`~promptab_nb.options.AnalysisOptions` to start from; the other keyword
             arguments that differ from their defaults override it.
@@ -263,6 +278,7 @@ class Experiment:
             end=end,
             prior=prior,
             cost=cost,
+            alternative=alternative,
         )
         return run(self, opts)
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._checks import as_utc, check, one_of
 from .errors import InvalidArgumentError
@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
 Unit = Literal["user", "request"]
 Method = Literal["frequentist", "bayesian"]
-Correction = Literal["holm", "bh"]
+Correction = Literal["holm", "bh", "bonferroni", "sidak", "hochberg", "by"]
+Alternative = Literal["two-sided", "greater", "less"]
+#: Per-metric alternatives as stored: ``((metric, alternative), ...)``.
+AltPairs = tuple[tuple[str, Alternative], ...]
 Multiple = Literal["exclude", "first_seen"]
 CostSource = Literal["source", "recompute"]
 COST_SOURCES: tuple[CostSource, ...] = ("source", "recompute")
@@ -40,9 +43,17 @@ CUPED_DAYS = 14.0
 
 UNITS: tuple[Unit, ...] = ("user", "request")
 METHODS: tuple[Method, ...] = ("frequentist", "bayesian")
-CORRECTIONS: tuple[Correction, ...] = ("holm", "bh")
+CORRECTIONS: tuple[Correction, ...] = ("holm", "bh", "bonferroni", "sidak", "hochberg", "by")
+ALTERNATIVES: tuple[Alternative, ...] = ("two-sided", "greater", "less")
 MULTIPLE: tuple[Multiple, ...] = ("exclude", "first_seen")
-CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg"}
+CORRECTION_NAMES = {
+    "holm": "Holm",
+    "bh": "Benjamini–Hochberg",
+    "bonferroni": "Bonferroni",
+    "sidak": "Šidák",
+    "hochberg": "Hochberg",
+    "by": "Benjamini–Yekutieli",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,9 @@ class AnalysisOptions:
     winsorize
         ``(lower_pct, upper_pct)`` percentiles pooled over arms, applied to per-unit values.
     correction
-        ``"holm"`` or ``"bh"`` across all metric × treatment comparisons.
+        Across all metric × treatment comparisons: family-wise ``"holm"``, ``"bonferroni"``,
+        ``"sidak"``, ``"hochberg"``; false discovery rate ``"bh"`` (Benjamini–Hochberg) or
+        ``"by"`` (Benjamini–Yekutieli, any dependence).
     sequential
         Always-valid p-values and confidence sequences (safe to peek).
     multiple
@@ -83,6 +96,11 @@ class AnalysisOptions:
     prior
         A :class:`~promptab_nb.stats.GaussianPrior` on the effect for the Bayesian method;
         ``None`` is flat.
+    alternative
+        The alternative hypothesis of the fixed-horizon tests: ``"less"`` (H1: treatment −
+        control < 0), ``"greater"`` or ``"two-sided"`` for every metric, or per metric, e.g.
+        ``{"cost": "less"}`` (others two-sided). A one-sided test has a one-sided interval.
+        Sequential p-values stay two-sided. Stored as ``((metric, alternative), ...)``.
 
     Raises
     ------
@@ -111,6 +129,7 @@ class AnalysisOptions:
     end: dt.datetime | None = None
     prior: GaussianPrior | None = None
     cost: CostSource = "source"
+    alternative: Alternative | AltPairs | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -143,6 +162,7 @@ class AnalysisOptions:
             one_of(self.correction, "correction", CORRECTIONS)
         one_of(self.multiple, "multiple", MULTIPLE)
         one_of(self.cost, "cost", COST_SOURCES)
+        set_(self, "alternative", _alternatives(self.alternative))
         set_(self, "start", as_utc(self.start, "start"))
         set_(self, "end", as_utc(self.end, "end"))
         if self.start is not None and self.end is not None and self.end <= self.start:
@@ -166,6 +186,15 @@ class AnalysisOptions:
     @property
     def bayesian(self) -> bool:
         return self.method == "bayesian"
+
+    def alternative_for(self, metric: str) -> Alternative:
+        """The alternative hypothesis of ``metric``'s test (``"two-sided"`` by default)."""
+        alt = self.alternative
+        if alt is None:
+            return "two-sided"
+        if isinstance(alt, str):
+            return alt
+        return dict(alt).get(metric, "two-sided")
 
     def replace(self, **changes: Any) -> AnalysisOptions:
         """A copy with ``changes`` applied (validated again)."""
@@ -193,6 +222,13 @@ class AnalysisOptions:
                 )
         from .metrics import BUILTIN
 
+        if isinstance(self.alternative, tuple):
+            unknown = [k for k, _ in self.alternative if k not in {m.name for m in metrics}]
+            if unknown:
+                raise InvalidArgumentError(
+                    f"alternative names metric {unknown[0]!r}, which is not analysed "
+                    f"(metrics: {', '.join(m.name for m in metrics)})"
+                )
         names = tuple(m.name if BUILTIN.get(m.name) == m else m for m in metrics)
         return self.replace(unit=unit, metrics=names)
 
@@ -225,6 +261,8 @@ class AnalysisOptions:
             opts.pop("unit")
         if metrics is not None:
             args.append("[" + ", ".join(_metric_code(m) for m in metrics) + "]")
+        if isinstance(opts.get("alternative"), tuple):
+            opts["alternative"] = dict(opts["alternative"])
         args += [f"{k}={_value_code(v)}" for k, v in opts.items()]
         return call_code(call, args)
 
@@ -266,6 +304,24 @@ def _cuped_days(value: Any) -> float | None:
         return CUPED_DAYS
     check(value, "cuped (days before exposure)", gt=0)
     return float(value)
+
+
+def _alternatives(value: Any) -> Alternative | AltPairs | None:
+    if value is None or isinstance(value, str):
+        if value is not None:
+            one_of(value, "alternative", ALTERNATIVES)
+        return None if value in (None, "two-sided") else cast(Alternative, value)
+    try:
+        pairs = list(value.items()) if isinstance(value, Mapping) else [tuple(p) for p in value]
+        out = tuple((str(k), v) for k, v in pairs)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"alternative == {value!r}, must be 'less', 'greater', 'two-sided' or a mapping "
+            "such as {'cost': 'less'}"
+        ) from err
+    for k, v in out:
+        one_of(v, f"alternative[{k!r}]", ALTERNATIVES)
+    return out or None
 
 
 def _winsor(value: Any) -> tuple[float, float] | None:

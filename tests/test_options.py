@@ -60,7 +60,10 @@ def test_defaults() -> None:
         ({"alpha": 0}, "alpha"),
         ({"method": "bayes"}, "method"),
         ({"unit": "session"}, "unit"),
-        ({"correction": "bonferroni"}, "correction"),
+        ({"correction": "bonf"}, "correction"),
+        ({"alternative": "smaller"}, "alternative"),
+        ({"alternative": {"cost": "lower"}}, r"alternative\['cost'\]"),
+        ({"alternative": 3}, "alternative == 3"),
         ({"multiple": "last_seen"}, "multiple"),
         ({"relative": "yes"}, "relative == 'yes'"),
         ({"sequential": 1}, "sequential == 1"),
@@ -169,3 +172,33 @@ def test_one_metric_object_or_a_bad_type() -> None:
     assert AnalysisOptions(metrics=tok).metrics == (tok,)
     with pytest.raises(pab.InvalidArgumentError, match="metrics == 5"):
         AnalysisOptions(metrics=5)  # type: ignore[arg-type]
+
+
+def test_alternative_per_metric_and_for_all() -> None:
+    opts = AnalysisOptions(alternative={"cost": "less"})
+    assert opts.alternative == (("cost", "less"),)
+    assert opts.alternative_for("cost") == "less"
+    assert opts.alternative_for("latency") == "two-sided"
+    assert AnalysisOptions(alternative="greater").alternative_for("x") == "greater"
+    assert AnalysisOptions(alternative="two-sided").alternative is None
+    assert opts.to_code() == "exp.analyze(alternative={'cost': 'less'})"
+    with pytest.raises(pab.InvalidArgumentError, match="alternative names metric 'nope'"):
+        AnalysisOptions(metrics=["cost"], alternative={"nope": "less"}).resolved(_Exp())
+
+
+class _Exp:
+    unit = "user"
+    metrics = None
+
+
+def test_alternative_flag_on_the_cli() -> None:
+    import argparse
+
+    from promptab_nb.cli._options import add_analysis_flags, options_from_args
+
+    p = argparse.ArgumentParser()
+    add_analysis_flags(p)
+    opts = options_from_args(p.parse_args(["--alternative", "cost=less,pass_rate=greater"]))
+    assert opts.alternative == (("cost", "less"), ("pass_rate", "greater"))
+    assert options_from_args(p.parse_args(["--alternative", "less"])).alternative == "less"
+    assert options_from_args(p.parse_args(["--correction", "by"])).correction == "by"

@@ -78,6 +78,11 @@ def run(
         source=_source_text(exp, design),
     )
     res = _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
+    if options.by is not None:
+        from . import _segments
+
+        segments = _segments.run(eng, exp, options, estimators, per_unit, params, design)
+        res = dataclasses.replace(res, segments=segments)
     return dataclasses.replace(res, methods=(f"assignment: {health.source}", *res.methods))
 
 

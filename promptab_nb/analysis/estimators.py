@@ -132,13 +132,26 @@ class Estimator:
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
         """The fixed-horizon test of treatment − control (relative: treatment / control − 1)."""
-        return st.welch(c, t, alpha=self.options.alpha, relative=relative)
+        return st.welch(
+            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
+        )
 
     def plain(self, arm: Any) -> Any:
         """The arm as the sequential and Bayesian functions take it."""
         return arm
 
+    @property
+    def alternative(self) -> Any:
+        """The alternative hypothesis of this metric's test (``options.alternative``)."""
+        return self.options.alternative_for(self.metric.name)
+
     def methods_text(self) -> str:
+        """The methods-section sentence, with the alternative when it is one-sided."""
+        h1 = {"less": "<", "greater": ">"}.get(self.alternative)
+        text = self._methods()
+        return f"{text}; one-sided, H1: treatment {h1} control" if h1 else text
+
+    def _methods(self) -> str:
         raise NotImplementedError
 
 
@@ -179,7 +192,7 @@ class UserMean(Estimator):
     def from_sums(n: int, s: Any, ss: Any) -> st.MeanStats:
         return st.MeanStats(int(n), float(s or 0.0), float(ss or 0.0))
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return "Welch t test on per-user values"
 
 
@@ -209,9 +222,11 @@ class UserRatio(Estimator):
         return float(arm.mean), float(lo), float(hi)
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        return st.ratio_test(c, t, alpha=self.options.alpha, relative=relative)
+        return st.ratio_test(
+            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
+        )
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return "ratio of sums per arm, delta-method variance over users"
 
 
@@ -269,9 +284,11 @@ class UserCuped(Estimator):
         return super().summary(st.MeanStats(arm.n, arm.y_total, arm.y_total_sq))
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        return st.cuped(c, t, alpha=self.options.alpha, relative=relative)
+        return st.cuped(
+            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
+        )
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return f"CUPED (pooled θ, {self.options.cuped:g} days before exposure) + Welch"
 
 
@@ -317,9 +334,16 @@ class UserRatioCuped(UserRatio):
         return _linear(arm.n, value, var)
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        return st.ratio_cuped(c, t, alpha=self.options.alpha, relative=relative, rel_method="delta")
+        return st.ratio_cuped(
+            c,
+            t,
+            alpha=self.options.alpha,
+            relative=relative,
+            rel_method="delta",
+            alternative=self.alternative,
+        )
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return (
             "ratio CUPED (numerator and denominator over the "
             f"{self.options.cuped:g} days before exposure, pooled θ, delta method) + Welch"
@@ -345,7 +369,7 @@ class RequestMean(Estimator):
         arms = {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3]) for r in rows}
         return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return "Welch t test over events (ignores clustering by user)"
 
 
@@ -364,9 +388,11 @@ class RequestProportion(RequestMean):
         return float(arm.mean), float(lo), float(hi)
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        return st.fisher_exact(c, t, alpha=self.options.alpha, relative=relative)
+        return st.fisher_exact(
+            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
+        )
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return "Fisher's exact test on the 2×2 table of events"
 
 
@@ -400,7 +426,7 @@ class Quantile(Estimator):
             c.values, t.values, c.q, alpha=self.options.alpha, relative=relative
         )
 
-    def methods_text(self) -> str:
+    def _methods(self) -> str:
         return (
             f"difference of the {self.metric.agg} over events with order-statistic CIs "
             "(Price–Bonett; ignores clustering by user)"

@@ -75,6 +75,18 @@ def _metrics(text: str) -> tuple[str, ...]:
     return out
 
 
+def _alternative(text: str) -> str | dict[str, str]:
+    if "=" not in text:
+        return text.strip()
+    out = {}
+    for part in text.split(","):
+        name, sep, alt = part.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--alternative == {text!r}: expected METRIC=less|greater, ...")
+        out[name.strip()] = alt.strip()
+    return out
+
+
 @dataclass(frozen=True)
 class Flag:
     """How one :class:`AnalysisOptions` field appears on the command line.
@@ -145,9 +157,15 @@ FLAGS: dict[str, Flag] = {
         metavar="DATE",
         default="open",
     ),
+    "alternative": Flag(
+        "one-sided tests: less or greater for every metric, or per metric, e.g. "
+        "cost=less,pass_rate=greater",
+        metavar="ALT|M=ALT,...",
+        parse=lambda text: _alternative(text),
+        default="two-sided",
+    ),
     "cost": Flag(
-        "cost per generation: as exported, or recomputed from model and tokens with "
-        "genai-prices",
+        "cost per generation: as exported, or recomputed from model and tokens with genai-prices",
         choices=COST_SOURCES,
     ),
 }

@@ -22,6 +22,9 @@ def print_result(res: ExperimentResult) -> None:
     print(res.decision())
     print()
     print(res)
+    if res.segments is not None:
+        print()
+        print(res.segments)
 
 
 def decision_exit(res: ExperimentResult) -> int:
@@ -87,6 +90,13 @@ def result_json(
                 "ok": h.ok,
             },
             "decision": res.decision().to_dict(),
+            "segments": None
+            if res.segments is None
+            else {
+                "by": res.segments.by,
+                "rows": list(res.segments.rows),
+                "heterogeneity": list(res.segments.heterogeneity),
+            },
             "verdicts": [{"text": t, "tone": tone} for t, tone in res.verdicts()],
             "regressions": [
                 {

@@ -196,6 +196,25 @@ def _umask() -> int:
 
 
 # -- document --------------------------------------------------------------------------------------
+def _segments(res: ExperimentResult) -> Markup | None:
+    """Per-segment comparisons and Cochran's Q, when analysed with ``by=``."""
+    if res.segments is None:
+        return None
+    return el(
+        "section",
+        el("h2", f"Segments by {res.segments.by}"),
+        el(
+            "div",
+            "Benjamini–Hochberg adjusts the p-values across segments; a low-power segment "
+            "cannot show an effect of the planned size. Cochran's Q tests whether the effect "
+            "differs between segments.",
+            class_="note",
+        ),
+        Markup(res.segments._repr_html_()),
+        id="segments",
+    )
+
+
 def _resolve(
     obj: Any, ws: Workspace | None
 ) -> tuple[ExperimentResult, Experiment | None, Workspace | None]:
@@ -238,6 +257,7 @@ def _document(
         decision_section(res, exp),
         summary_section(res, figures),
         *[metric_section(res, m, exp, figures, over_time) for m in res.metrics],
+        _segments(res),
         health_section(res, exp, ws, figures),
         methods_section(res),
         provenance_section(res),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._experiment import ExperimentResult
 from ._over_time import OverTimeResult
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health, HealthFlag, Severity
+from ._segments import SegmentResult
 
 __all__ = [
     "BAYES_COLUMNS",
@@ -20,5 +21,6 @@ __all__ = [
     "Health",
     "HealthFlag",
     "OverTimeResult",
+    "SegmentResult",
     "Severity",
 ]

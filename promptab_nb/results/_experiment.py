@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._format import arm_label, is_missing, num, pval
 from .._render import Note, Rendered, Table
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
+from ._segments import SegmentResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,6 +45,8 @@ class ExperimentResult(Rendered):
     design: ExperimentDesign | None = None
     #: (day, variant, units first exposed that day), for the planned-sample progress and plot.
     daily: tuple[tuple[dt.date, str, int], ...] = ()
+    #: Per-segment comparisons and heterogeneity (``exp.analyze(by=...)``), else ``None``.
+    segments: SegmentResult | None = None
 
     @property
     def alpha(self) -> float:
@@ -163,7 +166,6 @@ class ExperimentResult(Rendered):
         differences are in percentage points for percentage metrics; the control's difference
         cells are empty.
         """
-        bayes = self.options.bayesian
         out = []
         for r in self.rows:
             m = self.metric(r.metric)

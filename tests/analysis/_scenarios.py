@@ -10,7 +10,9 @@ from _events import FLAG, expo, gen, write
 import promptab_nb as pab
 
 
-def workspace(tmp_path: Path, arms: dict[str, list[list[dict[str, Any]]]]) -> Any:
+def workspace(
+    tmp_path: Path, arms: dict[str, list[list[dict[str, Any]]]], *, keep_properties: bool = False
+) -> Any:
     """``arms`` maps variant → one list of generation keyword dicts per user; returns
     ``(ws, exp)`` with the experiment on :data:`FLAG`, control first."""
     events: list[dict[str, Any]] = []
@@ -25,7 +27,7 @@ def workspace(tmp_path: Path, arms: dict[str, list[list[dict[str, Any]]]]) -> An
             i += 1
     paths = write(events, tmp_path)
     ws = pab.Workspace()
-    ws.load_posthog(paths["parquet"], progress=False)
+    ws.load_posthog(paths["parquet"], keep_properties=keep_properties, progress=False)
     keys = list(arms)
     exp = ws.create_experiment(
         "exp", "support", {k: str(n) for n, k in enumerate(keys, 1)}, flag_key=FLAG

@@ -239,3 +239,31 @@ def test_ratio_cuped_end_to_end_bayesian_and_sequential(with_history) -> None:
             assert row.diff_ci_high - row.diff_ci_low < plain.diff_ci_high - plain.diff_ci_low
     seq = exp.analyze(["error_rate"], sequential=True).rows[1]
     assert seq.test == "ratio delta method + sequential"
+
+
+@pytest.mark.parametrize("alt", ["less", "greater"])
+def test_one_sided_alternative_per_metric_equals_scipy(loaded, alt: str) -> None:
+    _, exp = loaded
+    res = exp.analyze(["cost", "latency"], alternative={"cost": alt}, relative=False)
+    v = exp.unit_values("cost")
+    c, t = (v.loc[v.variant == k, "value"] for k in ("control", "test"))
+    ref = scipy.stats.ttest_ind(t, c, equal_var=False, alternative=alt)
+    cost, latency = res.rows[1], res.rows[3]
+    assert cost.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert math.isinf(cost.diff_ci_low if alt == "greater" else cost.diff_ci_high) is False
+    assert math.isinf(cost.diff_ci_high if alt == "greater" else cost.diff_ci_low)
+    assert not math.isinf(latency.diff_ci_low)  # other metrics stay two-sided
+    assert any("H1: treatment " + {"less": "<", "greater": ">"}[alt] in m for m in res.methods)
+
+
+def test_extra_corrections_adjust_across_comparisons(loaded) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    from promptab_nb.stats.multiple import STATSMODELS
+
+    _, exp = loaded
+    raw = [r.p_value for r in exp.analyze(["cost", "latency", "error_rate"]).rows[1::2]]
+    for method in ("bonferroni", "sidak", "hochberg", "by"):
+        res = exp.analyze(["cost", "latency", "error_rate"], correction=method)
+        ref = multipletests(raw, method=STATSMODELS[method])[1]
+        assert [r.p_value for r in res.rows[1::2]] == pytest.approx(list(ref), rel=1e-12)

@@ -9,14 +9,15 @@ from statsmodels.stats.multitest import multipletests
 
 from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.stats import adjust_pvalues
+from promptab_nb.stats.multiple import METHODS, STATSMODELS
 
 from ._strategies import SETTINGS
 
 
 @SETTINGS
-@given(st.lists(st.floats(0, 1), min_size=1, max_size=30), st.sampled_from(["holm", "bh"]))
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30), st.sampled_from(METHODS))
 def test_adjust_pvalues_matches_statsmodels(p: list[float], method: str) -> None:
-    ref = multipletests(p, method={"holm": "holm", "bh": "fdr_bh"}[method])[1]
+    ref = multipletests(p, method=STATSMODELS[method])[1]
     assert adjust_pvalues(p, method) == pytest.approx(list(ref), rel=1e-12, abs=1e-15)
 
 
@@ -24,3 +25,10 @@ def test_adjust_pvalues_inputs() -> None:
     with pytest.raises(InvalidArgumentError, match="method"):
         adjust_pvalues([0.1], "bonf")  # type: ignore[arg-type]
     assert adjust_pvalues([0.01, 0.04], "holm") == pytest.approx([0.02, 0.04])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_correction_matches_statsmodels_on_ties_and_extremes(method: str) -> None:
+    p = [0.0, 1e-12, 0.01, 0.01, 0.04, 0.2, 0.5, 0.99, 1.0]
+    ref = multipletests(p, method=STATSMODELS[method])[1]
+    assert adjust_pvalues(p, method) == pytest.approx(list(ref), rel=1e-12, abs=1e-15)
