@@ -194,6 +194,7 @@ class Experiment:
         start: dt.datetime | dt.date | str | None = _DEFAULTS.start,
         end: dt.datetime | dt.date | str | None = _DEFAULTS.end,
         prior: GaussianPrior | None = _DEFAULTS.prior,
+        by: str | None = _DEFAULTS.by,
         cost: CostSource = _DEFAULTS.cost,
         alternative: Alternative | Mapping[str, Alternative] | AltPairs | None = (
             _DEFAULTS.alternative
@@ -236,6 +237,10 @@ class Experiment:
             Only exposures and events in ``[start, end)`` (UTC).
         prior
             Gaussian prior on the effect for ``method="bayesian"`` (default flat).
+        by
+            Segment by a generations or exposures column (``"model"``) or a kept PostHog
+            property (``"properties.$geoip_country_code"``); ``res.segments`` holds the
+            per-segment rows (BH-adjusted p-values, low-power flags) and Cochran's Q.
         cost
             ``"source"`` (the exported cost; unpriced generations are counted, never free) or
             ``"recompute"`` (from provider, model and tokens with ``genai-prices``).
@@ -277,6 +282,7 @@ class Experiment:
             start=start,
             end=end,
             prior=prior,
+            by=by,
             cost=cost,
             alternative=alternative,
         )

@@ -96,6 +96,10 @@ class AnalysisOptions:
     prior
         A :class:`~promptab_nb.stats.GaussianPrior` on the effect for the Bayesian method;
         ``None`` is flat.
+    by
+        Segment the comparison by a generations or exposures column (``"model"``) or a kept
+        PostHog property (``"properties.$geoip_country_code"``): ``res.segments`` holds the
+        per-segment rows, BH-adjusted p-values and Cochran's Q.
     alternative
         The alternative hypothesis of the fixed-horizon tests: ``"less"`` (H1: treatment −
         control < 0), ``"greater"`` or ``"two-sided"`` for every metric, or per metric, e.g.
@@ -128,6 +132,7 @@ class AnalysisOptions:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     prior: GaussianPrior | None = None
+    by: str | None = None
     cost: CostSource = "source"
     alternative: Alternative | AltPairs | None = None
 
@@ -174,6 +179,12 @@ class AnalysisOptions:
             raise InvalidArgumentError(
                 f"prior == {self.prior!r}, must be pab.stats.GaussianPrior(mean, variance) or None"
             )
+        if self.by is not None:
+            if not isinstance(self.by, str):
+                raise InvalidArgumentError(f"by == {self.by!r}, must be a column name or None")
+            from .analysis._segments import check_by
+
+            check_by(self.by)
         if self.cuped is not None and self.unit == "request":
             raise InvalidArgumentError("cuped needs unit='user' (a pre-exposure value per user)")
 

@@ -157,6 +157,12 @@ FLAGS: dict[str, Flag] = {
         metavar="DATE",
         default="open",
     ),
+    "by": Flag(
+        "segment the comparison by a generations or exposures column (e.g. model) or "
+        "properties.KEY: per-segment rows, BH-adjusted p-values, Cochran's Q",
+        metavar="COLUMN",
+        default="no segments",
+    ),
     "alternative": Flag(
         "one-sided tests: less or greater for every metric, or per metric, e.g. "
         "cost=less,pass_rate=greater",
