@@ -13,6 +13,7 @@ from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
+from . import _missing
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -211,6 +212,7 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
             row["test"] += res.pop("test_suffix", "")
             row.update(res)
             _guard(row, c.n, a.n, baseline, est.options.relative)
+            _missing.guard_row(row, est, arms, control)
         rows.append(row)
     return rows
 
