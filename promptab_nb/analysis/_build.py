@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from statistics import NormalDist
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
@@ -168,10 +168,8 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
 def _chance_better(diff: float, se: float, direction: str) -> float:
     if not (diff == diff and se == se) or se < 0:
         return NAN
-    if se == 0:
-        p_up = 1.0 if diff > 0 else (0.0 if diff < 0 else 0.5)
-    else:
-        p_up = _Z.cdf(diff / se)
+    exact = 1.0 if diff > 0 else (0.0 if diff < 0 else 0.5)  # zero variance: certain
+    p_up = exact if se == 0 else _Z.cdf(diff / se)
     return p_up if direction == "higher" else 1 - p_up
 
 

@@ -136,7 +136,9 @@ def test_ship_needs_every_guardrail_within_its_margin() -> None:
 
 
 def test_goal_worse_is_dont_ship_and_not_yet_is_keep_running() -> None:
-    assert _one(ExperimentDesign.build("latency"), latency_test=1.2).decision().action == "dont_ship"
+    assert (
+        _one(ExperimentDesign.build("latency"), latency_test=1.2).decision().action == "dont_ship"
+    )
     d = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0, n=300).decision()
     assert d.action == "keep_running"
     (arm,) = d.arms
@@ -152,7 +154,10 @@ def test_no_effect_once_the_planned_sample_rules_out_the_mde() -> None:
 def test_planned_sample_matches_sample_size_with_the_observed_variance() -> None:
     res = _one(ExperimentDesign.build("latency", None, 0.05), latency_test=1.0, n=3000)
     (arm,) = res.decision().arms
-    c, t = (next(r for r in res.rows if r.metric == "latency" and r.variant == k) for k in ("control", "test"))
+    c, t = (
+        next(r for r in res.rows if r.metric == "latency" and r.variant == k)
+        for k in ("control", "test")
+    )
     sd = math.sqrt(t.se**2 / (2 / 3000))  # pooled per-user sd implied by the Welch SE
     ref = st.sample_size(mde=0.05, sd=sd)
     assert arm.progress.planned_units == pytest.approx(ref.n_total_real, rel=0.01)
