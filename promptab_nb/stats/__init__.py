@@ -26,6 +26,7 @@ from .cuped import (
     ratio_cuped_theta,
 )
 from .guards import Guard, guard
+from .mannwhitney import MannWhitney, mann_whitney
 from .means import student, welch
 from .multiple import adjust_pvalues
 from .paired import mcnemar, paired_bootstrap, paired_t, wilcoxon
@@ -48,6 +49,7 @@ __all__ = [
     "GaussianPrior",
     "Guard",
     "Kappa",
+    "MannWhitney",
     "MeanStats",
     "PPIMean",
     "Plan",
@@ -71,6 +73,7 @@ __all__ = [
     "fisher_exact",
     "guard",
     "krippendorff_alpha",
+    "mann_whitney",
     "mcnemar",
     "mde",
     "paired_bootstrap",
