@@ -150,6 +150,7 @@ def test_result_frame_columns_and_render(loaded) -> None:
         "p_value",
         "test",
         "significant",
+        "chance_to_win",  # the direction-aware chance to be better, in every mode
     ]
     assert len(df) == 8 and df.loc[df.is_control, "diff"].isna().all()
     pl_df = res.to_polars()
