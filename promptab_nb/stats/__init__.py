@@ -34,7 +34,15 @@ from .power import Plan, SampleSize, mde, plan, power, sample_size
 from .ppi import PPIMean, ppi_mean
 from .preference import BradleyTerry, bradley_terry
 from .proportions import chi_square, fisher_exact, proportion_ci, ztest_proportions
-from .quantiles import QuantileCI, quantile_ci, quantile_diff, quantile_test
+from .quantiles import (
+    ClusteredQuantileCI,
+    QuantileCI,
+    clustered_quantile_ci,
+    clustered_quantile_test,
+    quantile_ci,
+    quantile_diff,
+    quantile_test,
+)
 from .ratio import ratio_test
 from .sequential import SequentialComparison, sequential
 from .srm import SRMResult, srm
@@ -43,6 +51,7 @@ __all__ = [
     "BayesResult",
     "BradleyTerry",
     "ClusteredMean",
+    "ClusteredQuantileCI",
     "Comparison",
     "CovStats",
     "CupedComparison",
@@ -66,6 +75,8 @@ __all__ = [
     "bradley_terry",
     "chi_square",
     "cluster_mean",
+    "clustered_quantile_ci",
+    "clustered_quantile_test",
     "cohens_kappa",
     "cuped",
     "design_items",

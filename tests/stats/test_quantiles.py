@@ -11,6 +11,8 @@ import scipy.stats
 from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.stats import quantile_ci, quantile_diff, quantile_test
 
+from ._calibration import ALPHA
+
 
 @pytest.mark.parametrize(("q", "n"), [(0.5, 50), (0.9, 200), (0.95, 1000), (0.99, 5000)])
 def test_quantile_ci_is_scipy_exact_interval(q: float, n: int) -> None:
@@ -68,3 +70,75 @@ def test_quantile_test_is_calibrated_on_lognormal_data() -> None:
     se = math.sqrt(0.05 * 0.95 / sims)
     assert false_pos / sims <= 0.05 + 3 * se
     assert covered / sims >= 0.95 - 3 * se
+
+
+# -- user-clustered quantiles ---------------------------------------------------------------
+def _clustered_sample(rng: np.random.Generator, groups: int, users: int) -> tuple[np.ndarray, ...]:
+    """Users with 1–20 requests each and a user effect on log latency (sd 0.6, request 0.4)."""
+    m = rng.integers(1, 21, size=groups * users)
+    uid = np.repeat(np.arange(groups * users), m)
+    u = rng.normal(0, 0.6, size=groups * users)
+    return np.exp(u[uid] + rng.normal(0, 0.4, size=uid.size)), uid, uid // users
+
+
+def test_clustered_quantile_with_one_event_per_user_is_the_binomial_interval() -> None:
+    from promptab_nb.stats import clustered_quantile_ci
+
+    x = np.random.default_rng(1).lognormal(size=4000)
+    got = clustered_quantile_ci(x, np.arange(x.size), 0.9)
+    exact = quantile_ci(x, 0.9)
+    assert got.estimate == pytest.approx(np.quantile(x, 0.9), rel=1e-12)
+    assert got.design_effect == pytest.approx(1.0, rel=1e-3)  # n / (n − 1)
+    ranks = np.searchsorted(np.sort(x), [got.ci_low, got.ci_high, exact.ci_low, exact.ci_high])
+    assert abs(ranks[0] - ranks[2]) <= 2 and abs(ranks[1] - ranks[3]) <= 2
+    assert got.note is None and "clusters" in repr(got)
+
+
+def test_clustered_quantile_scalar_equals_the_vectorised_core() -> None:
+    from promptab_nb.stats import clustered_quantile_ci
+    from promptab_nb.stats.quantiles import _clustered_core
+
+    vals, uid, grp = _clustered_sample(np.random.default_rng(2), 3, 200)
+    core = _clustered_core(vals, uid, grp, 0.95, 0.05)
+    for g in range(3):
+        one = clustered_quantile_ci(vals[grp == g], [f"u{i}" for i in uid[grp == g]], 0.95)
+        assert (one.estimate, one.ci_low, one.ci_high, one.se) == pytest.approx(
+            (core[0][g], core[1][g], core[2][g], core[3][g]), rel=1e-12
+        )
+        assert one.clusters == 200 and one.design_effect > 2
+
+
+def test_clustered_quantile_minimum_sample_guard() -> None:
+    from promptab_nb.stats import clustered_quantile_ci, clustered_quantile_test
+    from promptab_nb.stats.quantiles import quantile_min_events
+
+    assert quantile_min_events(0.99) == 1000 and quantile_min_events(0.5) == 20
+    x = np.arange(500.0)
+    assert "needs at least 1000" in (clustered_quantile_ci(x, x, 0.99).note or "")
+    with pytest.raises(InvalidArgumentError, match="p99 needs at least 1000 events per arm"):
+        clustered_quantile_test(x, x, x, x, 0.99)
+
+
+def test_clustered_p95_is_calibrated_and_the_per_request_ci_is_not() -> None:
+    # 2,000 A/A experiments, 300 users per arm with 1–20 requests each and a user effect.
+    from promptab_nb.stats.quantiles import _clustered_core
+
+    from ._calibration import assert_calibrated, mc_se
+
+    rng, sims, users, q = np.random.default_rng(95), 2000, 300, 0.95
+    vals, uid, grp = _clustered_sample(rng, 2 * sims, users)
+    truth = math.exp(scipy.stats.norm.ppf(q) * math.sqrt(0.6**2 + 0.4**2))
+    out = {}
+    for name, clusters in (("clustered", uid), ("per-request", np.arange(uid.size))):
+        est, lo, hi, se, *_ = _clustered_core(vals, clusters, grp, q, ALPHA)
+        coverage = float(np.mean((lo <= truth) & (truth <= hi)))  # one arm's p95, 4,000 arms
+        z = (est[1::2] - est[::2]) / np.hypot(se[1::2], se[::2])
+        fpr = float(np.mean(np.abs(z) > scipy.stats.norm.ppf(1 - ALPHA / 2)))
+        out[name] = (fpr, coverage)
+        print(f"p95 {name}: one-arm CI coverage {coverage:.4f} (MC SE {mc_se(0.95, 2 * sims):.4f}), "
+              f"A/A FPR {fpr:.4f} (MC SE {mc_se(ALPHA, sims):.4f})")  # fmt: skip
+    fpr, coverage = out["clustered"]
+    assert 0.94 <= coverage <= 0.96
+    assert_calibrated("p95 clustered difference", fpr, 1 - fpr, sims)
+    per_fpr, per_coverage = out["per-request"]
+    assert per_coverage < 0.80 and per_fpr > 0.2  # today's per-request CI is far too narrow
