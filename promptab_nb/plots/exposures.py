@@ -51,7 +51,9 @@ def daily_exposures(
         width = 0.8 / len(arms)
         for i, arm in enumerate(arms):
             ys = [counts.get((d, arm), 0) for d in days]
-            label = f"{arm} ({result.variants[arm]})" + (" control" if i == 0 else "")
+            label = f"{arm} ({result.variants[arm]})"
+            if i == 0 and arm != "control":
+                label += ", control"
             ax.bar(x - 0.4 + width * (i + 0.5), ys, width, color=colour(i), label=label)
         ax.set_ylabel("units first exposed")
         ax.set_title(f"{result.experiment}: new units per day and arm (UTC)")

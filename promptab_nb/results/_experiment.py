@@ -195,7 +195,11 @@ class ExperimentResult(Rendered):
             self.table_rows(),
             title=(
                 f"Experiment {self.experiment} — control {self.control}, unit {self.options.unit}, "
-                f"{self.level:.0%} CI"
+                + (
+                    f"{self.level:.0%} credible intervals in the verdicts"
+                    if self.options.bayesian
+                    else f"{self.level:.0%} CI"
+                )
             ),
             before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
             after=[
