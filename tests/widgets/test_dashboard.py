@@ -146,3 +146,19 @@ def test_dashboard_shows_the_decision_and_never_preselects_a_worse_arm(exp) -> N
     d.winner.value = ""
     d.declare_button.click()
     assert "choose the winner" in d.status.value and d._confirm_box.layout.display == "none"
+
+
+def test_winner_is_not_the_significantly_worse_arm(tmp_path) -> None:
+    import promptab_nb as pab
+
+    out = tmp_path / "worse"
+    pab.simulate.traffic(1500, ARMS, {"test": {"error_rate": 0.3, "pass_rate": 0.5}}, out=out,
+                         seed=2, days=3, flag_key="worse-flag", progress=False)  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_posthog(out.with_suffix(".parquet"), progress=False)
+    exp = ws.create_experiment("worse", None, ARMS, flag_key="worse-flag")
+    d = ResultsDashboard(exp)
+    assert [r.variant for r in d.result.regressions("error_rate")] == ["test"]
+    assert d.decision is not None and d.decision.action == "dont_ship"
+    assert d.winner.value == ""  # was "test", the significantly worse arm
+    ws.close()
