@@ -7,8 +7,9 @@ Aggregates (per unit, over the unit's events after its first exposure):
 - ``mean``  — mean of ``column`` over the unit's events: mean over units with at least one event.
 - ``rate``  — share of events where the boolean ``column`` is true. Per user it is a ratio
   metric (ratio of sums, delta-method variance); per request each event is a unit (proportion).
-- ``p50``, ``p90``, ``p95``, ``p99`` — a quantile of ``column`` over all in-scope events of each
-  arm (order-statistic CIs); it describes requests, so clustering by user is not modelled.
+- ``p50``, ``p90``, ``p95``, ``p99`` or ``quantile`` with ``Metric(..., quantile=0.75)`` — a
+  quantile of ``column`` over all in-scope events of each arm. Per user the CI respects that
+  requests cluster by user (user-clustered delta method); per request events are independent.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import schema
-from ._checks import one_of
+from ._checks import check, one_of
 from .errors import InvalidArgumentError
 
-Agg = Literal["sum", "count", "mean", "rate", "p50", "p90", "p95", "p99"]
+Agg = Literal["sum", "count", "mean", "rate", "p50", "p90", "p95", "p99", "quantile"]
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 Direction = Literal["lower", "higher"]
 
@@ -49,11 +50,15 @@ class Metric:
         Unit of measure for display: ``"USD"``, ``"s"``, ``"%"``, ``"tokens"`` or ``""``.
     label
         Human description, e.g. ``"cost per user"``.
+    quantile
+        Any quantile in (0, 1) of ``column`` over events, e.g. ``0.9``; sets ``agg="quantile"``.
 
     Examples
     --------
     >>> Metric("tokens_in", column="input_tokens", agg="sum", unit="tokens").kind
     'mean'
+    >>> Metric("latency_p75", "latency_s", quantile=0.75, unit="s").agg
+    'quantile'
     """
 
     name: str
@@ -63,10 +68,22 @@ class Metric:
     direction: Direction = "lower"
     unit: str = ""
     label: str = ""
+    quantile: float | None = None
 
     def __post_init__(self) -> None:
         one_of(self.source, "source", _SOURCES)
-        one_of(self.agg, "agg", ("sum", "count", "mean", "rate", *QUANTILES))
+        if self.quantile is not None:
+            check(self.quantile, "quantile", gt=0, lt=1)
+            object.__setattr__(self, "quantile", float(self.quantile))
+            if self.agg not in ("sum", "quantile"):
+                raise InvalidArgumentError(
+                    f"agg == {self.agg!r} with quantile == {self.quantile!r}; give one of them "
+                    "(quantile sets agg='quantile')"
+                )
+            object.__setattr__(self, "agg", "quantile")
+        elif self.agg == "quantile":
+            raise InvalidArgumentError("agg='quantile' needs quantile=, e.g. quantile=0.9")
+        one_of(self.agg, "agg", ("sum", "count", "mean", "rate", *QUANTILES, "quantile"))
         one_of(self.direction, "direction", ("lower", "higher"))
         allowed = schema.columns(self.source)
         if self.column not in allowed:
@@ -88,9 +105,14 @@ class Metric:
     @property
     def kind(self) -> str:
         """``"ratio"`` for rates (per user), ``"quantile"`` for p50…p99, else ``"mean"``."""
-        if self.agg in QUANTILES:
+        if self.agg in QUANTILES or self.agg == "quantile":
             return "quantile"
         return "ratio" if self.agg == "rate" else "mean"
+
+    @property
+    def q(self) -> float | None:
+        """The quantile level of a quantile metric (0.95 for ``p95``), else ``None``."""
+        return self.quantile if self.quantile is not None else QUANTILES.get(self.agg)
 
     @property
     def description(self) -> str:
@@ -113,6 +135,9 @@ BUILTIN: dict[str, Metric] = {
             label="share of applicable evaluations that pass",
         ),
         Metric("latency_p95", "latency_s", "p95", unit="s", label="95th percentile latency (s)"),
+        Metric("latency_p50", "latency_s", "p50", unit="s", label="median latency (s)"),
+        Metric("latency_p90", "latency_s", "p90", unit="s", label="90th percentile latency (s)"),
+        Metric("latency_p99", "latency_s", "p99", unit="s", label="99th percentile latency (s)"),
         Metric("tokens_out", "output_tokens", "sum", unit="tokens", label="output tokens per user"),
         Metric("tokens_in", "input_tokens", "sum", unit="tokens", label="input tokens per user"),
         Metric("requests", "uuid", "count", direction="higher", label="generations per user"),

@@ -192,7 +192,7 @@ def test_bayesian_and_options(loaded) -> None:
         ({"method": "magic"}, "method == 'magic'"),
         ({"metrics": ["cost", "nope"]}, "unknown metric 'nope'"),
         ({"winsorize": (5,)}, "winsorize"),
-        ({"correction": "bonferroni"}, "correction == 'bonferroni'"),
+        ({"correction": "bonf"}, "correction == 'bonf'"),
         ({"multiple": "keep"}, "multiple == 'keep'"),
         ({"metrics": ["requests"], "unit": "request"}, "no per-request value"),
     ],
@@ -372,7 +372,7 @@ def test_latency_p95_matches_numpy(loaded, reference) -> None:
         assert df.loc[v, "mean"] == pytest.approx(np.quantile(lat, 0.95), rel=1e-12)
         assert df.loc[v, "n"] == lat.size
         assert df.loc[v, "mean_ci_low"] <= df.loc[v, "mean"] <= df.loc[v, "mean_ci_high"]
-    assert df.loc["test", "test"] == "quantile order statistics"
+    assert df.loc["test", "test"] == "quantile clustered by user"
     with pytest.raises(pab.InvalidArgumentError, match="quantile over events"):
         exp.unit_values("latency_p95")
 

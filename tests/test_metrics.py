@@ -91,3 +91,20 @@ def test_a_text_or_time_column_is_not_summed(column: str) -> None:
     with pytest.raises(pab.InvalidArgumentError, match="needs a numeric column"):
         pab.Metric("x", column, "mean")
     assert pab.Metric("n", column, "count").kind == "mean"
+
+
+def test_any_quantile_metric() -> None:
+    from promptab_nb.errors import InvalidArgumentError
+    from promptab_nb.metrics import BUILTIN, Metric
+
+    m = Metric("lat_p75", "latency_s", quantile=0.75, unit="s")
+    assert (m.agg, m.kind, m.q) == ("quantile", "quantile", 0.75)
+    assert eval(repr(m), {"Metric": Metric}) == m
+    assert [BUILTIN[f"latency_p{k}"].q for k in (50, 90, 95, 99)] == [0.5, 0.9, 0.95, 0.99]
+    assert BUILTIN["cost"].q is None
+    with pytest.raises(InvalidArgumentError, match="quantile"):
+        Metric("x", "latency_s", quantile=1.5)
+    with pytest.raises(InvalidArgumentError, match="needs quantile="):
+        Metric("x", "latency_s", agg="quantile")
+    with pytest.raises(InvalidArgumentError, match="give one of them"):
+        Metric("x", "latency_s", agg="mean", quantile=0.5)

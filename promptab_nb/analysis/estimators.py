@@ -11,148 +11,38 @@ Each estimator owns the four things that used to be spread over the analysis:
 4. the sentence the methods section prints.
 
 :func:`estimator_for` picks the class for a metric and the options. Adding a metric kind is one
-class here (and its tests in ``tests/analysis/test_estimators.py``).
+class here (and its tests in ``tests/analysis/test_estimators.py``); the shared base is in
+``_estimator_base.py`` and the quantile kinds in ``_quantile_estimators.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
 from .._sql import ident
-from ..metrics import QUANTILES
 from ..stats import arms as arm_ci
 from . import _scope
+from ._estimator_base import (
+    MULTIPLE,
+    NAN,
+    OVERFLOW_NOTE,
+    Arm,
+    Estimator,
+    QuantileSample,
+    Scope,
+    linear,
+    missing_rows,
+)
+from ._estimator_base import make_arm as _arm
+from ._estimator_base import with_missing as _with_missing
+from ._quantile_estimators import ClusteredQuantile, Quantile
 
 if TYPE_CHECKING:
-    from ..engines.base import Engine
-    from ..experiments import Experiment
     from ..metrics import Metric
     from ..options import AnalysisOptions
-
-NAN = float("nan")
-MULTIPLE = _scope.MULTIPLE
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Where an estimator's sums come from: the engine, the experiment, the query parameters,
-    the per-unit table and the metric's column index ``i`` in it (``n{i}``/``d{i}``)."""
-
-    engine: Engine
-    exp: Experiment
-    params: dict[str, Any]
-    units: str
-    i: int
-    design: _scope.Design = _scope.Design()
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One arm: its number of units (or events) and its statistics, ``None`` under 2 units.
-
-    ``events`` and ``missing``: the arm's in-scope events of the metric's table and how many of
-    them carry no value (an unpriced generation has no cost): missing is never read as zero.
-    """
-
-    n: int
-    stats: Any
-    events: int = 0
-    missing: int = 0
-    #: Why ``stats`` is ``None`` although the arm has units (sums that overflow).
-    note: str | None = None
-
-
-OVERFLOW_NOTE = (
-    "the sums of this metric overflow (values near 1e308?): no statistics; "
-    "fix the data or winsorize"
-)
-
-
-def _arm(n: Any, build: Any, *sums: Any) -> Arm:
-    n = int(n or 0)
-    if n >= 2 and not all(math.isfinite(float(x or 0.0)) for x in sums):
-        # Absurd values (e.g. 1e308 USD) make float sums infinite: this metric cannot be
-        # analysed, the others still can.
-        return Arm(n, None, note=OVERFLOW_NOTE)
-    return Arm(n, build(n, *sums) if n >= 2 else None)
-
-
-def _with_missing(arms: dict[str, Arm], rows: list[tuple[Any, ...]]) -> dict[str, Arm]:
-    """``arms`` with (variant, events, missing) rows attached."""
-    out = dict(arms)
-    for variant, events, missing in rows:
-        if variant in out:
-            a = out[variant]
-            out[variant] = Arm(a.n, a.stats, int(events or 0), int(missing or 0), a.note)
-    return out
-
-
-@dataclass(frozen=True)
-class QuantileSample:
-    """One arm's event values for a quantile metric (exact order-statistic CIs need them)."""
-
-    values: np.ndarray
-    q: float
-
-    @property
-    def n(self) -> int:
-        return int(self.values.size)
-
-
-class Estimator:
-    """Base class: per-arm statistics → arm summary and treatment-vs-control comparison."""
-
-    #: Test name shown in the result rows.
-    test_name: ClassVar[str] = ""
-    #: Why no always-valid sequential test exists (``None``: it does); shown as a note.
-    sequential_note: ClassVar[str | None] = None
-    #: Why no Gaussian Bayesian analysis applies (``None``: it does); shown as a note.
-    bayes_note: ClassVar[str | None] = None
-
-    def __init__(self, metric: Metric, options: AnalysisOptions) -> None:
-        self.metric = metric
-        self.options = options
-
-    # -- data ---------------------------------------------------------------------------
-    def arms(self, scope: Scope) -> dict[str, Arm]:
-        """Variant key → the arm's size and typed statistics (arms without units are absent)."""
-        raise NotImplementedError
-
-    # -- statistics ---------------------------------------------------------------------
-    def summary(self, arm: Any) -> tuple[float, float, float]:
-        """(mean, CI low, CI high) of one arm, in the metric's unit."""
-        lo, hi = arm_ci.mean_ci(arm, alpha=self.options.alpha)
-        return float(arm.mean), float(lo), float(hi)
-
-    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        """The fixed-horizon test of treatment − control (relative: treatment / control − 1)."""
-        return st.welch(
-            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
-        )
-
-    def plain(self, arm: Any) -> Any:
-        """The arm as the sequential and Bayesian functions take it."""
-        return arm
-
-    @property
-    def alternative(self) -> Any:
-        """The alternative hypothesis of this metric's test (``options.alternative``)."""
-        return self.options.alternative_for(self.metric.name)
-
-    def methods_text(self) -> str:
-        """The methods-section sentence, with the alternative when it is one-sided."""
-        h1 = {"less": "<", "greater": ">"}.get(self.alternative)
-        text = self._methods()
-        return f"{text}; one-sided, H1: treatment {h1} control" if h1 else text
-
-    def _methods(self) -> str:
-        raise NotImplementedError
 
 
 # -- per user -------------------------------------------------------------------------------------
@@ -186,7 +76,7 @@ class UserMean(Estimator):
             f"WHERE {where} GROUP BY variant"
         )
         arms = {r[0]: _arm(r[1], self.from_sums, r[2], r[3]) for r in rows}
-        return _with_missing(arms, _missing_rows(scope, self.metric))
+        return _with_missing(arms, missing_rows(scope, self.metric))
 
     @staticmethod
     def from_sums(n: int, s: Any, ss: Any) -> st.MeanStats:
@@ -267,7 +157,7 @@ class UserCuped(Estimator):
             {"us": int(days * 86400 * 1e6)},
         )
         arms = _pooled({r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}, _theta_mean, PooledCov)
-        return _with_missing(arms, _missing_rows(scope, m))
+        return _with_missing(arms, missing_rows(scope, m))
 
     def plain(self, arm: Any) -> st.MeanStats:
         """The CUPED-adjusted arm ``y − θ (x − x̄)`` (θ and x̄ pooled over all arms)."""
@@ -278,7 +168,7 @@ class UserCuped(Estimator):
         cov = (s.xy_total - s.x_total * my) / (n - 1)
         th = getattr(s, "theta", 0.0)
         var = vy + th * th * vx - 2 * th * cov
-        return _linear(n, my - th * (mx - getattr(s, "x_mean", mx)), var)
+        return linear(n, my - th * (mx - getattr(s, "x_mean", mx)), var)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
         return super().summary(st.MeanStats(arm.n, arm.y_total, arm.y_total_sq))
@@ -331,7 +221,7 @@ class UserRatioCuped(UserRatio):
     def plain(self, arm: Any) -> st.MeanStats:
         theta = getattr(arm, "theta", 0.0) if arm.sums[3] else 0.0
         value, var = st.ratio_cuped_arm(arm, theta, getattr(arm, "x_mean", 0.0))
-        return _linear(arm.n, value, var)
+        return linear(arm.n, value, var)
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
         return st.ratio_cuped(
@@ -396,54 +286,6 @@ class RequestProportion(RequestMean):
         return "Fisher's exact test on the 2×2 table of events"
 
 
-# -- quantiles -----------------------------------------------------------------------------------
-class Quantile(Estimator):
-    """Difference of a quantile over events with order-statistic CIs (Price–Bonett)."""
-
-    test_name = "quantile order statistics"
-    sequential_note = "quantile metrics have no sequential or Bayesian version; fixed-horizon test"
-    bayes_note = sequential_note
-
-    def arms(self, scope: Scope) -> dict[str, Any]:
-        sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
-        rows = scope.engine.fetch(
-            f"SELECT variant, list(v) FILTER (WHERE v IS NOT NULL) FROM ({sql}) GROUP BY variant",
-            scope.params,
-        )
-        q = QUANTILES[self.metric.agg]
-        out = {}
-        for variant, values in rows:
-            sample = QuantileSample(np.asarray(values or (), dtype=float), q)
-            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
-        return out
-
-    def summary(self, arm: Any) -> tuple[float, float, float]:
-        ci = st.quantile_ci(arm.values, arm.q, self.options.alpha)
-        return ci.estimate, ci.ci_low, ci.ci_high
-
-    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
-        return st.quantile_test(
-            c.values, t.values, c.q, alpha=self.options.alpha, relative=relative
-        )
-
-    def _methods(self) -> str:
-        return (
-            f"difference of the {self.metric.agg} over events with order-statistic CIs "
-            "(Price–Bonett; ignores clustering by user)"
-        )
-
-
-def _missing_rows(scope: Scope, metric: Metric) -> list[tuple[Any, ...]]:
-    """(variant, events, events without a value) of a sum or mean metric, from the unit table."""
-    if metric.agg not in ("sum", "mean"):
-        return []
-    t, x = f"t{scope.i}", f"x{scope.i}"
-    return scope.engine.fetch(
-        f"SELECT variant, sum({t}), sum({x}) FROM {scope.units} "
-        f"WHERE variant <> '{MULTIPLE}' GROUP BY variant"
-    )
-
-
 def _cov_stats(n: int, *sums: Any) -> st.CovStats:
     return st.CovStats(n, *(float(x or 0.0) for x in sums))
 
@@ -465,11 +307,6 @@ class PooledRatioCov(st.RatioCovStats):
 
     theta: float = 0.0
     x_mean: float = 0.0
-
-
-def _linear(n: int, mean: float, var: float) -> st.MeanStats:
-    """A :class:`MeanStats` with this mean and per-unit variance (a linearized arm)."""
-    return st.MeanStats(n, n * mean, (n - 1) * max(var, 0.0) + n * mean * mean)
 
 
 def _theta_mean(total: Any) -> tuple[float, float]:
@@ -529,7 +366,7 @@ def _prop_stats(n: int, successes: Any) -> st.PropStats:
 def estimator_for(metric: Metric, options: AnalysisOptions) -> Estimator:
     """The estimator of ``metric`` under ``options`` (whose unit must be resolved)."""
     if metric.kind == "quantile":
-        return Quantile(metric, options)
+        return (ClusteredQuantile if options.unit == "user" else Quantile)(metric, options)
     if options.unit == "request":
         cls: type[Estimator] = RequestProportion if metric.agg == "rate" else RequestMean
         return cls(metric, options)
@@ -541,7 +378,9 @@ def estimator_for(metric: Metric, options: AnalysisOptions) -> Estimator:
 
 
 __all__ = [
+    "OVERFLOW_NOTE",
     "Arm",
+    "ClusteredQuantile",
     "Estimator",
     "Quantile",
     "QuantileSample",

@@ -41,6 +41,7 @@ from .quantiles import (
     clustered_quantile_test,
     quantile_ci,
     quantile_diff,
+    quantile_min_events,
     quantile_test,
 )
 from .ratio import ratio_test
@@ -95,6 +96,7 @@ __all__ = [
     "proportion_ci",
     "quantile_ci",
     "quantile_diff",
+    "quantile_min_events",
     "quantile_test",
     "ratio_cuped",
     "ratio_cuped_arm",

@@ -1,0 +1,161 @@
+"""The estimator base: where sums come from (:class:`Scope`), one arm (:class:`Arm`), the
+:class:`Estimator` interface every metric kind implements, and helpers the kinds share.
+
+The kinds themselves live in :mod:`promptab_nb.analysis.estimators` (means, ratios, CUPED,
+per request) and :mod:`promptab_nb.analysis._quantile_estimators` (quantiles).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from .. import stats as st
+from ..stats import arms as arm_ci
+from . import _scope
+
+if TYPE_CHECKING:
+    from ..engines.base import Engine
+    from ..experiments import Experiment
+    from ..metrics import Metric
+    from ..options import AnalysisOptions
+
+NAN = float("nan")
+MULTIPLE = _scope.MULTIPLE
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where an estimator's sums come from: the engine, the experiment, the query parameters,
+    the per-unit table and the metric's column index ``i`` in it (``n{i}``/``d{i}``)."""
+
+    engine: Engine
+    exp: Experiment
+    params: dict[str, Any]
+    units: str
+    i: int
+    design: _scope.Design = _scope.Design()
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its number of units (or events) and its statistics, ``None`` under 2 units.
+
+    ``events`` and ``missing``: the arm's in-scope events of the metric's table and how many of
+    them carry no value (an unpriced generation has no cost): missing is never read as zero.
+    """
+
+    n: int
+    stats: Any
+    events: int = 0
+    missing: int = 0
+    #: Why ``stats`` is ``None`` although the arm has units (sums that overflow).
+    note: str | None = None
+
+
+OVERFLOW_NOTE = (
+    "the sums of this metric overflow (values near 1e308?): no statistics; "
+    "fix the data or winsorize"
+)
+
+
+def make_arm(n: Any, build: Any, *sums: Any) -> Arm:
+    n = int(n or 0)
+    if n >= 2 and not all(math.isfinite(float(x or 0.0)) for x in sums):
+        # Absurd values (e.g. 1e308 USD) make float sums infinite: this metric cannot be
+        # analysed, the others still can.
+        return Arm(n, None, note=OVERFLOW_NOTE)
+    return Arm(n, build(n, *sums) if n >= 2 else None)
+
+
+def with_missing(arms: dict[str, Arm], rows: list[tuple[Any, ...]]) -> dict[str, Arm]:
+    """``arms`` with (variant, events, missing) rows attached."""
+    out = dict(arms)
+    for variant, events, missing in rows:
+        if variant in out:
+            a = out[variant]
+            out[variant] = Arm(a.n, a.stats, int(events or 0), int(missing or 0), a.note)
+    return out
+
+
+@dataclass(frozen=True)
+class QuantileSample:
+    """One arm's event values for a quantile metric (exact order-statistic CIs need them) and,
+    per user, each value's user index (``clusters``)."""
+
+    values: np.ndarray
+    q: float
+    clusters: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.values.size)
+
+
+class Estimator:
+    """Base class: per-arm statistics → arm summary and treatment-vs-control comparison."""
+
+    #: Test name shown in the result rows.
+    test_name: ClassVar[str] = ""
+    #: Why no always-valid sequential test exists (``None``: it does); shown as a note.
+    sequential_note: ClassVar[str | None] = None
+    #: Why no Gaussian Bayesian analysis applies (``None``: it does); shown as a note.
+    bayes_note: ClassVar[str | None] = None
+
+    def __init__(self, metric: Metric, options: AnalysisOptions) -> None:
+        self.metric = metric
+        self.options = options
+
+    # -- data ---------------------------------------------------------------------------
+    def arms(self, scope: Scope) -> dict[str, Arm]:
+        """Variant key → the arm's size and typed statistics (arms without units are absent)."""
+        raise NotImplementedError
+
+    # -- statistics ---------------------------------------------------------------------
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        """(mean, CI low, CI high) of one arm, in the metric's unit."""
+        lo, hi = arm_ci.mean_ci(arm, alpha=self.options.alpha)
+        return float(arm.mean), float(lo), float(hi)
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        """The fixed-horizon test of treatment − control (relative: treatment / control − 1)."""
+        return st.welch(
+            c, t, alpha=self.options.alpha, relative=relative, alternative=self.alternative
+        )
+
+    def plain(self, arm: Any) -> Any:
+        """The arm as the sequential and Bayesian functions take it."""
+        return arm
+
+    @property
+    def alternative(self) -> Any:
+        """The alternative hypothesis of this metric's test (``options.alternative``)."""
+        return self.options.alternative_for(self.metric.name)
+
+    def methods_text(self) -> str:
+        """The methods-section sentence, with the alternative when it is one-sided."""
+        h1 = {"less": "<", "greater": ">"}.get(self.alternative)
+        text = self._methods()
+        return f"{text}; one-sided, H1: treatment {h1} control" if h1 else text
+
+    def _methods(self) -> str:
+        raise NotImplementedError
+
+
+def linear(n: int, mean: float, var: float) -> st.MeanStats:
+    """A :class:`MeanStats` with this mean and per-unit variance (a linearized arm)."""
+    return st.MeanStats(n, n * mean, (n - 1) * max(var, 0.0) + n * mean * mean)
+
+
+def missing_rows(scope: Scope, metric: Metric) -> list[tuple[Any, ...]]:
+    """(variant, events, events without a value) of a sum or mean metric, from the unit table."""
+    if metric.agg not in ("sum", "mean"):
+        return []
+    t, x = f"t{scope.i}", f"x{scope.i}"
+    return scope.engine.fetch(
+        f"SELECT variant, sum({t}), sum({x}) FROM {scope.units} "
+        f"WHERE variant <> '{MULTIPLE}' GROUP BY variant"
+    )

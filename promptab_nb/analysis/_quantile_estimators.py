@@ -1,0 +1,130 @@
+"""Quantile estimators: a quantile over events, per request (independent events) or per user
+(variance clustered by user). Routed to by :func:`~promptab_nb.analysis.estimators.estimator_for`."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from .. import stats as st
+from .._sql import ident
+from . import _scope
+from ._estimator_base import Arm, Estimator, QuantileSample, Scope, linear
+
+
+class Quantile(Estimator):
+    """Difference of a quantile over independent events with order-statistic CIs
+    (Price–Bonett); the Bayesian form takes each arm's quantile and its standard error."""
+
+    test_name = "quantile order statistics"
+    sequential_note = "quantile metrics have no sequential version; fixed-horizon test"
+
+    @property
+    def q(self) -> float:
+        return float(self.metric.q or 0.5)
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
+        rows = scope.engine.fetch(
+            f"SELECT variant, list(v) FILTER (WHERE v IS NOT NULL) FROM ({sql}) GROUP BY variant",
+            scope.params,
+        )
+        out = {}
+        for variant, values in rows:
+            sample = QuantileSample(np.asarray(values or (), dtype=float), self.q)
+            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
+        return out
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        ci = st.quantile_ci(arm.values, arm.q, self.options.alpha)
+        return ci.estimate, ci.ci_low, ci.ci_high
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        if self.alternative != "two-sided":
+            # The order-statistic test is two-sided; the clustered one takes an alternative.
+            return st.clustered_quantile_test(
+                c.values, np.arange(c.n), t.values, np.arange(t.n), c.q,
+                alpha=self.options.alpha, relative=relative, alternative=self.alternative,
+            )  # fmt: skip
+        return st.quantile_test(
+            c.values, t.values, c.q, alpha=self.options.alpha, relative=relative
+        )
+
+    def plain(self, arm: Any) -> st.MeanStats:
+        """The arm's quantile with its standard error, as a linearized mean (for Bayes)."""
+        ci = st.quantile_ci(arm.values, arm.q, self.options.alpha)
+        z = NormalDist().inv_cdf(1 - self.options.alpha / 2)
+        se = (ci.ci_high - ci.ci_low) / (2 * z)
+        return linear(arm.n, ci.estimate, se * se * arm.n)
+
+    def _methods(self) -> str:
+        return (
+            f"difference of the {_q_name(self.q)} over events with order-statistic CIs "
+            "(Price–Bonett; events independent)"
+        )
+
+
+class ClusteredQuantile(Quantile):
+    """A quantile over events whose variance respects that requests cluster by user (the
+    user-clustered delta method of Deng et al. 2018, as GrowthBook's quantile test)."""
+
+    test_name = "quantile clustered by user"
+
+    def arms(self, scope: Scope) -> dict[str, Any]:
+        m = self.metric
+        alias = "gen" if m.source == "generations" else "ev"
+        col = f"{alias}.{ident(m.column)}"
+        sql = (
+            f"{_scope.ctes(scope.exp, [m], scope.design)} "
+            f"SELECT variant, unit, CAST({col} AS DOUBLE) AS v FROM {alias}"
+        )
+        rows = scope.engine.fetch(
+            f"SELECT variant, unit, list(v) FROM ({sql}) WHERE v IS NOT NULL "
+            "GROUP BY variant, unit",
+            scope.params,
+        )
+        per: dict[str, list[Any]] = {}
+        for variant, _unit, values in rows:
+            per.setdefault(variant, []).append(values or ())
+        out = {}
+        for variant, units in per.items():
+            sizes = [len(v) for v in units]
+            values = np.fromiter((x for v in units for x in v), dtype=float, count=sum(sizes))
+            clusters = np.repeat(np.arange(len(units)), sizes)
+            sample = QuantileSample(values, self.q, clusters)
+            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
+        return out
+
+    def _ci(self, arm: Any) -> Any:
+        return st.clustered_quantile_ci(arm.values, arm.clusters, arm.q, self.options.alpha)
+
+    def summary(self, arm: Any) -> tuple[float, float, float]:
+        ci = self._ci(arm)
+        return ci.estimate, ci.ci_low, ci.ci_high
+
+    def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        return st.clustered_quantile_test(
+            c.values, c.clusters, t.values, t.clusters, c.q,
+            alpha=self.options.alpha, relative=relative, alternative=self.alternative,
+        )  # fmt: skip
+
+    def plain(self, arm: Any) -> st.MeanStats:
+        ci = self._ci(arm)
+        return linear(arm.n, ci.estimate, ci.se * ci.se * arm.n)
+
+    def _methods(self) -> str:
+        need = st.quantile_min_events(self.q)
+        return (
+            f"difference of the {_q_name(self.q)} over events, variance clustered by user "
+            "(delta method, Deng et al. 2018, as GrowthBook); no test under "
+            f"{need:,} events per arm"
+        )
+
+
+def _q_name(q: float) -> str:
+    return f"p{q * 100:g}"
+
+
+__all__ = ["ClusteredQuantile", "Quantile"]
