@@ -31,7 +31,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "split": ("assignment", "split"),
     "Flag": ("assignment", "Flag"),
     "AnalysisOptions": ("options", "AnalysisOptions"),
-    "plan": ("stats.power", "plan"),
+    "plan": ("planning", "plan"),
     "Metric": ("metrics", "Metric"),
     "Experiment": ("experiments", "Experiment"),
     "ExperimentResult": ("results", "ExperimentResult"),

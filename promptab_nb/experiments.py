@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from .decision import DesignChange, ExperimentDesign
     from .metrics import Metric
+    from .planning import DataPlan
     from .results import ExperimentResult, OverTimeResult
     from .stats.bayes import GaussianPrior
     from .workspace import Workspace
@@ -287,6 +288,33 @@ class Experiment:
             alternative=alternative,
         )
         return run(self, opts)
+
+    def mde(
+        self,
+        metrics: Sequence[str | Metric] | str | Metric | None = None,
+        *,
+        power: float = 0.8,
+        alpha: float = _DEFAULTS.alpha,
+        cuped: bool | float | None = _DEFAULTS.cuped,
+        relative: bool = True,
+    ) -> list[DataPlan]:
+        """The minimum detectable effect of the units collected so far, per metric.
+
+        Welch's t test with ``power`` at ``alpha`` (two-sided) over the units both arms hold
+        now, the per-unit variance being the control arm's as its test uses it (delta method
+        for ratios, CUPED-adjusted with ``cuped``, clustered for quantiles). See
+        :func:`promptab_nb.plan` to size an experiment instead.
+
+        Returns
+        -------
+        list of DataPlan
+            ``mde`` in the metric's unit, ``mde_rel`` as a fraction of the control mean.
+        """
+        from .planning import experiment_plans
+
+        return experiment_plans(
+            self, metrics, cuped=cuped, power=power, alpha=alpha, relative=relative
+        )
 
     def analyze_over_time(
         self,

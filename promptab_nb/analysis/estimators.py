@@ -391,5 +391,36 @@ __all__ = [
     "UserMean",
     "UserRatio",
     "UserRatioCuped",
+    "arm_moments",
     "estimator_for",
 ]
+
+
+def arm_moments(
+    exp: Any, options: AnalysisOptions, engine: Any = None
+) -> dict[str, dict[str, st.MeanStats]]:
+    """Metric → variant → the arm as a linearized mean (n, mean, per-unit variance), the
+    variance being the one its test uses (delta method for ratios, CUPED-adjusted, clustered
+    for quantiles). For planning from an experiment's data (:func:`promptab_nb.plan`)."""
+    eng = engine or exp.ws.engine
+    options = options.resolved(exp)
+    metrics = options.metric_objects()
+    per_request = _scope.design_of(exp, options.unit).per_request
+    design = _scope.design_of(
+        exp, options.unit, identity_map=not per_request and _scope.needs_identity_map(eng)
+    )
+    params = _scope.params(exp, options.start, options.end, options.multiple)
+    out: dict[str, dict[str, st.MeanStats]] = {}
+    with eng.unit_rows(_scope.per_unit_sql(exp, metrics, design), params) as table:
+        for i, m in enumerate(metrics):
+            est = estimator_for(m, options)
+            arms = est.arms(Scope(eng, exp, params, table, i, design))
+            out[m.name] = {k: _as_mean(est, a.stats) for k, a in arms.items() if a.stats}
+    return out
+
+
+def _as_mean(est: Estimator, arm: Any) -> st.MeanStats:
+    p = est.plain(arm)
+    if isinstance(p, st.MeanStats):
+        return p
+    return linear(p.n, float(p.mean), float(p.var))

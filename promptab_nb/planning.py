@@ -1,0 +1,288 @@
+"""Plan an experiment from data: sample size, power and minimum detectable effect from the
+per-unit variance a metric's test will use (ratio, CUPED and clustered quantiles included).
+
+:func:`plan` without ``from_experiment``/``from_data`` is the textbook planner of
+:func:`promptab_nb.stats.power.plan` (a baseline and, for means, a standard deviation).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _html
+from . import stats as st
+from ._checks import check
+from ._format import num
+from .errors import InvalidArgumentError
+from .stats import planning as sp
+
+if TYPE_CHECKING:
+    from .experiments import Experiment
+    from .metrics import Metric
+    from .stats.power import Plan
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """A plan from observed data for one metric (Welch's t test, two arms).
+
+    ``mean`` and ``sd`` are per unit in the metric's ``unit`` (``sd`` is the one the test
+    uses: delta method for ratios, CUPED-adjusted, clustered for quantiles). ``n_total`` are
+    the units over both arms to detect ``mde`` (absolute, metric unit; ``mde_rel`` as a
+    fraction of ``mean``) with ``power``; ``days`` from ``daily_units`` when given.
+    """
+
+    metric: str
+    unit: str
+    mean: float
+    sd: float
+    mde: float
+    mde_rel: float
+    n_total: int
+    n_per_arm: float
+    power: float
+    alpha: float
+    alternative: str
+    source: str
+    days: int | None = None
+
+    def __repr__(self) -> str:
+        days = f", {self.days} days" if self.days is not None else ""
+        return (
+            f"{self.metric}: {self.n_total:,} units ({self.n_per_arm:,.0f} per arm{days}) detect "
+            f"{num(self.mde, self.unit, signed=True)} ({self.mde_rel:+.1%}) with "
+            f"{self.power:.0%} power at alpha = {self.alpha:g}; sd {num(self.sd, self.unit)} "
+            f"per unit from {self.source}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def _repr_html_(self) -> str:
+        head = ["metric", "units (both arms)", "per arm", "MDE", "MDE %", "power", "sd / unit"]
+        row = [
+            self.metric,
+            f"{self.n_total:,}",
+            f"{self.n_per_arm:,.0f}",
+            num(self.mde, self.unit, signed=True),
+            f"{self.mde_rel:+.1%}",
+            f"{self.power:.0%}",
+            num(self.sd, self.unit),
+        ]
+        return str(_html.el("div", _html.table(head, [row], caption=repr(self)), class_="pab"))
+
+
+def _unit(metric: Metric | None) -> str:
+    return metric.unit if metric is not None and metric.unit != "%" else ""
+
+
+def _solve(
+    name: str,
+    unit: str,
+    mean: float,
+    var: float,
+    *,
+    source: str,
+    mde: float | None = None,
+    n: int | None = None,
+    relative: bool = True,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    alternative: sp.Alternative = "two-sided",
+    daily_units: float | None = None,
+) -> DataPlan:
+    if var <= 0 or not math.isfinite(var):
+        raise InvalidArgumentError(f"{name}: the per-unit variance is {var!r}; nothing to plan")
+    if mde is not None:
+        effect = mde * mean if relative else mde
+        if effect == 0:
+            raise InvalidArgumentError(f"mde == {mde!r}: the effect to detect is 0")
+        n_total = math.ceil(sp.t_sample_size(var, effect, power=power, alpha=alpha,
+                                             alternative=alternative))  # fmt: skip
+        reached = power
+    elif n is not None:
+        check(n, "n (units over both arms)", gt=3)
+        n_total = int(n)
+        effect = sp.t_mde(var, n_total, power=power, alpha=alpha, alternative=alternative)
+        reached = power
+    else:
+        raise InvalidArgumentError("give mde= (to size the experiment) or n= (to get the MDE)")
+    days = math.ceil(n_total / daily_units) if daily_units else None
+    rel = effect / mean if mean else math.nan
+    return DataPlan(
+        name, unit, mean, math.sqrt(var), effect, rel, n_total, n_total / 2, reached, alpha,
+        alternative, source, days,
+    )  # fmt: skip
+
+
+def _frame_moments(
+    frame: Any, metric: str | tuple[str, str], covariate: str | tuple[str, str] | None
+) -> tuple[str, float, float, int]:
+    df = frame.to_pandas() if hasattr(frame, "to_pandas") else frame
+
+    def col(c: str) -> np.ndarray:
+        if c not in df.columns:
+            raise InvalidArgumentError(
+                f"from_data has no column {c!r} (found: {', '.join(map(str, df.columns))})"
+            )
+        return np.asarray(df[c], dtype=float)
+
+    if isinstance(metric, str):
+        y = col(metric)
+        n = y.size
+        if covariate is None:
+            return metric, float(y.mean()), float(y.var(ddof=1)), n
+        x = col(str(covariate))
+        c = st.CovStats.from_values(y, x)
+        cv = np.cov(y, x, ddof=1)
+        theta = cv[0, 1] / cv[1, 1] if cv[1, 1] > 0 else 0.0
+        var = cv[0, 0] + theta * theta * cv[1, 1] - 2 * theta * cv[0, 1]
+        return metric, c.y_mean, float(var), n
+    num_c, den_c = metric
+    if covariate is None:
+        nu, de = col(num_c), col(den_c)
+        r = st.RatioStats(nu.size, nu.sum(), (nu * nu).sum(), de.sum(), (de * de).sum(),
+                          (nu * de).sum())  # fmt: skip
+        return f"{num_c}/{den_c}", float(r.mean), float(r.var), nu.size
+    if isinstance(covariate, str):
+        raise InvalidArgumentError(
+            f"covariate == {covariate!r}: a ratio metric takes a (num_pre, den_pre) pair"
+        )
+    a, b = covariate
+    s = st.RatioCovStats.from_values(col(num_c), col(den_c), col(a), col(b))
+    theta = st.ratio_cuped_theta(s)
+    value, var = st.ratio_cuped_arm(s, theta, s.sums[2] / s.sums[3])
+    return f"{num_c}/{den_c}", value, var, s.n
+
+
+def plan(
+    baseline: float | None = None,
+    *,
+    mde: float | None = None,
+    daily_units: float | None = None,
+    from_experiment: Experiment | None = None,
+    from_data: Any = None,
+    metric: str | Metric | tuple[str, str] | None = None,
+    covariate: str | tuple[str, str] | None = None,
+    n: int | None = None,
+    cuped: bool | float | None = None,
+    arm: str | None = None,
+    relative: bool = True,
+    alternative: sp.Alternative = "two-sided",
+    sd: float | None = None,
+    kind: Any = None,
+    split: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    arms: int = 2,
+) -> DataPlan | Plan:
+    """Plan an experiment: units (and days) to detect ``mde``, or the MDE of ``n`` units.
+
+    From data, the per-unit variance is the one the metric's test uses, so ratio metrics,
+    CUPED and user-clustered quantiles plan correctly (tea-tasting's ``solve_power``; equal to
+    1e-6):
+
+    - ``from_experiment=exp, metric="error_rate"``: the arm ``arm`` (default the control) of a
+      running or past experiment, analysed with ``cuped`` as :meth:`Experiment.analyze` would.
+    - ``from_data=frame, metric="cost"`` (a per-unit column), or ``metric=("errors",
+      "requests")`` for a ratio; ``covariate`` a pre-period column (or pair) for CUPED.
+
+    Without either it is :func:`promptab_nb.stats.power.plan` (``baseline`` and, for a mean,
+    ``sd``; ``daily_units`` required).
+
+    Parameters
+    ----------
+    mde
+        Effect to detect: a fraction of the mean with ``relative`` (0.05 = +5 %), else in the
+        metric's unit.
+    n
+        Units over both arms (instead of ``mde``): the plan reports the MDE they detect.
+    daily_units
+        Units entering per day (both arms): adds ``days``.
+    alternative
+        H1 of the planned test: ``"two-sided"`` (default), ``"greater"`` or ``"less"``.
+    alpha, power
+        Significance level and power.
+
+    Returns
+    -------
+    DataPlan
+        From data; a :class:`~promptab_nb.stats.power.Plan` otherwise.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Both sources, a missing column or metric, neither ``mde`` nor ``n``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> frame = pd.DataFrame({"cost": np.random.default_rng(1).gamma(2, 0.01, 2000)})
+    >>> plan(from_data=frame, metric="cost", mde=0.05).n_total
+    6305
+    """
+    if from_experiment is None and from_data is None:
+        from .stats.power import plan as textbook
+
+        if daily_units is None or mde is None:
+            raise InvalidArgumentError(
+                "plan(baseline, mde=..., daily_units=...) needs mde and daily_units; or plan "
+                "from data with from_experiment= or from_data="
+            )
+        return textbook(baseline, mde=mde, daily_units=daily_units, sd=sd, kind=kind,
+                        relative=relative, split=split, alpha=alpha, power=power, arms=arms)  # fmt: skip
+    if from_experiment is not None and from_data is not None:
+        raise InvalidArgumentError("give from_experiment= or from_data=, not both")
+    if metric is None:
+        raise InvalidArgumentError("metric= is required when planning from data")
+    common = dict(mde=mde, n=n, relative=relative, power=power, alpha=alpha,
+                  alternative=alternative, daily_units=daily_units)  # fmt: skip
+    if from_data is not None:
+        if not isinstance(metric, str | tuple):
+            raise InvalidArgumentError("from_data: metric= is a column or a (num, den) pair")
+        name, mean, var, rows = _frame_moments(from_data, metric, covariate)
+        src = f"data ({rows:,} units{', CUPED' if covariate is not None else ''})"
+        return _solve(name, "", mean, var, source=src, **common)  # type: ignore[arg-type]
+    if isinstance(metric, tuple):
+        raise InvalidArgumentError("from_experiment: metric= is a metric name or pab.Metric")
+    return experiment_plans(from_experiment, [metric], cuped=cuped, arm=arm, **common)[0]  # type: ignore[arg-type]
+
+
+def experiment_plans(
+    exp: Experiment,
+    metrics: Any,
+    *,
+    cuped: bool | float | None = None,
+    arm: str | None = None,
+    **kwargs: Any,
+) -> list[DataPlan]:
+    """One :class:`DataPlan` per metric from an experiment's arm ``arm`` (default: control);
+    ``n=None`` and ``mde=None`` mean the MDE of the units both arms hold now."""
+    from .analysis.estimators import arm_moments
+    from .metrics import resolve
+    from .options import AnalysisOptions
+
+    opts = AnalysisOptions(metrics=metrics, cuped=cuped, alpha=kwargs.get("alpha", 0.05))
+    moments = arm_moments(exp, opts)
+    key = arm or exp.control
+    out = []
+    for m in resolve(list(metrics) if metrics is not None else None):
+        arms_ = moments.get(m.name, {})
+        if key not in arms_:
+            raise InvalidArgumentError(
+                f"{m.name}: arm {key!r} has fewer than 2 units with a value; nothing to plan from"
+            )
+        a = arms_[key]
+        args = dict(kwargs)
+        if args.get("mde") is None and args.get("n") is None:
+            args["n"] = sum(s.n for s in arms_.values())
+        src = f"{exp.name!r} arm {key} ({a.n:,} units{', CUPED' if cuped else ''})"
+        out.append(_solve(m.name, _unit(m), a.mean, a.var, source=src, **args))
+    return out
+
+
+__all__ = ["DataPlan", "experiment_plans", "plan"]

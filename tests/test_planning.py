@@ -1,0 +1,110 @@
+"""Data-driven planning: equal to tea-tasting's solve_power for means, ratios and CUPED."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import promptab_nb as pab
+from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.planning import DataPlan
+from promptab_nb.stats.planning import t_mde, t_power, t_sample_size
+
+tt = pytest.importorskip("tea_tasting")
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    u = rng.gamma(2.0, 1.0, size=3000)
+    den, den_pre = 1 + rng.poisson(3 * u), 1 + rng.poisson(3 * u)
+    p = np.clip(0.05 + 0.03 * u, 0, 0.9)
+    return pd.DataFrame(
+        {
+            "cost": rng.gamma(2, 0.01, size=3000) * u,
+            "cost_pre": rng.gamma(2, 0.01, size=3000) * u,
+            "errors": rng.binomial(den, p),
+            "requests": den,
+            "errors_pre": rng.binomial(den_pre, p),
+            "requests_pre": den_pre,
+        }
+    )
+
+
+CASES = [
+    ("mean", "cost", None, lambda **k: tt.Mean("cost", **k)),
+    ("mean cuped", "cost", "cost_pre", lambda **k: tt.Mean("cost", "cost_pre", **k)),
+    ("ratio", ("errors", "requests"), None, lambda **k: tt.RatioOfMeans("errors", "requests", **k)),
+    (
+        "ratio cuped",
+        ("errors", "requests"),
+        ("errors_pre", "requests_pre"),
+        lambda **k: tt.RatioOfMeans("errors", "requests", "errors_pre", "requests_pre", **k),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "metric", "cov", "ref"), CASES, ids=[c[0] for c in CASES])
+def test_plan_from_data_equals_tea_tasting(frame, name, metric, cov, ref) -> None:
+    # Sample size for a +5 % lift, and the MDE of 3,000 units.
+    got = pab.plan(from_data=frame, metric=metric, covariate=cov, mde=0.05)
+    want = ref(rel_effect_size=0.05).solve_power(frame, "n_obs")[0]
+    assert isinstance(got, DataPlan)
+    assert got.n_total == want.n_obs
+    got = pab.plan(from_data=frame, metric=metric, covariate=cov, n=3000)
+    want = ref().solve_power(frame, "rel_effect_size")[0]
+    assert got.mde == pytest.approx(want.effect_size, rel=1e-6)
+    assert got.mde_rel == pytest.approx(want.rel_effect_size, rel=1e-6)
+    # Power at a given effect, through the stats function on the plan's variance.
+    want = ref(rel_effect_size=0.1).solve_power(frame, "power")[0]
+    power = t_power(got.sd**2, 3000, 0.1 * got.mean)
+    assert power == pytest.approx(want.power, rel=1e-6)
+
+
+def test_cuped_variance_plans_fewer_units(frame) -> None:
+    raw = pab.plan(from_data=frame, metric=("errors", "requests"), mde=0.1)
+    adj = pab.plan(
+        from_data=frame, metric=("errors", "requests"), covariate=("errors_pre", "requests_pre"),
+        mde=0.1,
+    )  # fmt: skip
+    assert adj.n_total < raw.n_total and "CUPED" in adj.source
+
+
+def test_power_functions_invert_each_other() -> None:
+    n = t_sample_size(2.0, 0.1, power=0.9)
+    assert t_power(2.0, n, 0.1) == pytest.approx(0.9, rel=1e-9)
+    assert t_mde(2.0, n, power=0.9) == pytest.approx(0.1, rel=1e-8)
+    assert t_mde(2.0, n, power=0.9, alternative="less") < 0
+
+
+def test_plan_from_experiment_uses_the_control_arms_test_variance(loaded) -> None:
+    _, exp = loaded
+    # Every exposed control user is a unit of the ratio (those without requests add 0 / 0).
+    units = exp.units()
+    values = exp.unit_values("error_rate").set_index("unit")[["num", "den"]]
+    control = units[units.variant == "control"].set_index("unit").join(values).fillna(0)
+    got = pab.plan(from_experiment=exp, metric="error_rate", mde=0.2, daily_units=100)
+    want = pab.plan(from_data=control, metric=("num", "den"), mde=0.2)
+    assert got.n_total == want.n_total and got.days == -(-got.n_total // 100)
+    assert "arm control" in got.source and "units" in repr(got) and "<table" in got._repr_html_()
+
+
+def test_exp_mde_for_the_units_so_far(loaded) -> None:
+    _, exp = loaded
+    plans = exp.mde(["cost", "error_rate", "latency_p95"])
+    assert [p.metric for p in plans] == ["cost", "error_rate", "latency_p95"]
+    units = exp.units()
+    n = int(units.variant.isin(["control", "test"]).sum())
+    assert plans[0].n_total == n and plans[0].mde > 0
+    assert exp.mde(["cost"], cuped=True)[0].sd <= plans[0].sd * (1 + 1e-9)
+
+
+def test_plan_inputs(frame) -> None:
+    assert pab.plan(0.12, mde=0.10, daily_units=2000).days == 13  # the textbook planner
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        pab.plan(from_data=frame, from_experiment=object(), metric="cost", mde=0.1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="no column 'nope'"):
+        pab.plan(from_data=frame, metric="nope", mde=0.1)
+    with pytest.raises(InvalidArgumentError, match="give mde="):
+        pab.plan(from_data=frame, metric="cost")
