@@ -188,7 +188,7 @@ def _generations(keep_properties: bool = False) -> _Type:
             whole = f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS BIGINT) END"
             typed.append(f"{v if typ == 'DOUBLE' else whole} AS {c}")
             quoted = '"' + prop + '"'
-            json_type = f"json_type(props, {sql_str('$.' + quoted)})"
+            json_type = f"TRY(json_type(props, {sql_str('$.' + quoted)}))"
             bad = f"""(CASE WHEN {v} IS NULL THEN contains(props, {sql_str(quoted)})
                                                AND coalesce({json_type} <> 'NULL', false)
                             WHEN {v} IN (0, 1) THEN {json_type} = 'BOOLEAN'
@@ -306,7 +306,7 @@ def _exposures() -> _Type:
         "exposures",
         "_px",
         {"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"},
-        ("""json_type(props, '$."$feature_flag_response"') AS _rt""",),
+        ("""TRY(json_type(props, '$."$feature_flag_response"')) AS _rt""",),
         {"flag_key": flag, "variant": resp},
         f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag'
                  {" ".join(f"WHEN {c} THEN {sql_str(col)}" for c, _ in checks)} END""",

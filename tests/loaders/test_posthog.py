@@ -133,3 +133,21 @@ def test_properties_that_are_not_an_object_are_rejected(ws, tmp_path, fmt):
     accounted(r)
     assert r.loaded["generations"] == 1
     assert r.reasons == {"properties is not a JSON object": 2}
+
+
+def test_parquet_row_with_invalid_json_properties_is_rejected_alone(tmp_path) -> None:
+    """Every JSON function of the stage runs on every row of a vector (no short-circuit): one
+    that is not wrapped in TRY failed the whole file on one bad row."""
+    import pandas as pd
+
+    import promptab_nb as pab
+    from _events import expo, gen, write
+
+    paths = write([expo("e1", "u1", 0, "control"), gen("g1", "u1", 1)], tmp_path)
+    df = pd.read_parquet(paths["parquet"])
+    bad = df.iloc[[0]].assign(uuid="bad", properties="{not json")
+    pd.concat([df, bad]).to_parquet(paths["parquet"], index=False)
+    ws = pab.Workspace()
+    r = ws.load_posthog(paths["parquet"], progress=False)
+    assert r.reasons == {"properties is not valid JSON": 1}
+    assert ws.counts()["exposures"] == 1 and ws.counts()["generations"] == 1
