@@ -139,9 +139,9 @@ def test_parquet_row_with_invalid_json_properties_is_rejected_alone(tmp_path) ->
     """Every JSON function of the stage runs on every row of a vector (no short-circuit): one
     that is not wrapped in TRY failed the whole file on one bad row."""
     import pandas as pd
+    from _events import expo, gen, write
 
     import promptab_nb as pab
-    from _events import expo, gen, write
 
     paths = write([expo("e1", "u1", 0, "control"), gen("g1", "u1", 1)], tmp_path)
     df = pd.read_parquet(paths["parquet"])
