@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .planning import DataPlan
     from .results import ExperimentResult, OverTimeResult
     from .stats.bayes import GaussianPrior
+    from .stats.pairs import AllPairs
     from .workspace import Workspace
 
 Status = Literal["running", "concluded", "stopped"]
@@ -315,6 +316,36 @@ class Experiment:
         return experiment_plans(
             self, metrics, cuped=cuped, power=power, alpha=alpha, relative=relative
         )
+
+    def compare_all(
+        self,
+        metric: str | Metric,
+        *,
+        correction: Correction = "holm",
+        alpha: float = _DEFAULTS.alpha,
+        cuped: bool | float | None = _DEFAULTS.cuped,
+    ) -> AllPairs:
+        """Every pair of arms on ``metric`` (for more than two arms), p-values corrected.
+
+        Welch t tests on each arm's mean and the variance its test uses (delta method for
+        ratios, CUPED-adjusted with θ pooled over all arms, clustered for quantiles),
+        two-sided, p-values adjusted across pairs by ``correction`` (Holm by default).
+
+        Returns
+        -------
+        AllPairs
+            One :class:`~promptab_nb.stats.pairs.Pair` per pair of arms, in variant order.
+        """
+        from .analysis.estimators import arm_moments
+        from .metrics import resolve
+        from .options import AnalysisOptions
+        from .stats.pairs import all_pairs
+
+        m = resolve([metric])[0]
+        moments = arm_moments(self, AnalysisOptions(metrics=(metric,), cuped=cuped, alpha=alpha))
+        arms = {k: moments[m.name][k] for k in self.variants if k in moments[m.name]}
+        unit = m.unit if m.unit != "%" else ""
+        return all_pairs(arms, metric=m.name, unit=unit, alpha=alpha, correction=correction)
 
     def analyze_over_time(
         self,

@@ -30,6 +30,7 @@ from .mannwhitney import MannWhitney, mann_whitney
 from .means import student, welch
 from .multiple import adjust_pvalues
 from .paired import mcnemar, paired_bootstrap, paired_t, wilcoxon
+from .pairs import AllPairs, Impact, all_pairs, total_impact
 from .power import Plan, SampleSize, mde, plan, power, sample_size
 from .ppi import PPIMean, ppi_mean
 from .preference import BradleyTerry, bradley_terry
@@ -49,6 +50,8 @@ from .sequential import SequentialComparison, sequential
 from .srm import SRMResult, srm
 
 __all__ = [
+    "AllPairs",
+    "Impact",
     "BayesResult",
     "BradleyTerry",
     "ClusteredMean",
@@ -72,6 +75,7 @@ __all__ = [
     "SequentialComparison",
     "VarianceComponents",
     "adjust_pvalues",
+    "all_pairs",
     "bayes",
     "bradley_terry",
     "chi_square",
@@ -106,6 +110,7 @@ __all__ = [
     "sequential",
     "srm",
     "student",
+    "total_impact",
     "variance_components",
     "welch",
     "wilcoxon",
