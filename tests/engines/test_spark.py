@@ -135,6 +135,15 @@ def test_public_analyze_on_a_parquet_path_equals_duckdb(spark: Any, data: dict[s
         pytest.param({"winsorize": (1, 99), "correction": "bh"}, id="winsorize"),
         pytest.param(
             {
+                "metrics": [*METRICS, "latency_p50", "latency_p99"],
+                "sequential": True,
+                "alternative": {"cost": "less"},
+                "correction": "by",
+            },
+            id="quantiles-sequential-ratio-one-sided",
+        ),
+        pytest.param(
+            {
                 "multiple": "first_seen",
                 "start": "2026-03-01T12:00:00Z",
                 "end": dt.datetime(2026, 3, 4, 18, tzinfo=dt.UTC),
@@ -149,7 +158,9 @@ def test_options_equal_duckdb(
     runner: ps.SparkEngine, data: dict[str, Any], options: dict[str, Any]
 ) -> None:
     exp = data["flag"]
-    assert_same(exp.analyze(METRICS, **options), on_spark(runner, exp, METRICS, **options))
+    options = dict(options)
+    ms = options.pop("metrics", METRICS)
+    assert_same(exp.analyze(ms, **options), on_spark(runner, exp, ms, **options))
 
 
 def test_assignment_by_prompt_version_equals_duckdb(
