@@ -56,7 +56,8 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray, method: Method = "holm") -> 
     if method == "bonferroni":
         adj = m * sorted_p
     elif method == "sidak":
-        adj = -np.expm1(m * np.log1p(-np.minimum(sorted_p, 1.0)))
+        with np.errstate(divide="ignore"):  # p = 1 gives log(0) = −inf, i.e. adjusted 1
+            adj = -np.expm1(m * np.log1p(-np.minimum(sorted_p, 1.0)))
     elif method == "holm":
         adj = np.maximum.accumulate((m - np.arange(m)) * sorted_p)
     elif method == "hochberg":
