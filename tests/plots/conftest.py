@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from _plot_helpers import ARMS
 
 import promptab_nb as pab
+
+from ._plot_helpers import ARMS
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _plot_helpers import assert_themed, legend_text, save
 from matplotlib.colors import to_rgba
 
 import promptab_nb as pab
 from promptab_nb import plots
+
+from ._plot_helpers import assert_themed, legend_text, save
 
 
 def test_distribution(exp) -> None:

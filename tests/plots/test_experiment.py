@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-from _plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
 from matplotlib.figure import Figure
 
 import promptab_nb as pab
 from promptab_nb import plots
+
+from ._plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
 
 
 def test_forest_relative(res) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
 
 import promptab_nb as pab
 from promptab_nb import plots
+
+from ._plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
 
 
 def test_offline_comparison(comparison) -> None:

@@ -7,12 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from _plot_helpers import assert_themed, errorbars, legend_text, save
 from matplotlib.colors import to_hex
 
 import promptab_nb as pab
 from promptab_nb import plots
 from promptab_nb.simulate import aa, peeking, power
+
+from ._plot_helpers import assert_themed, errorbars, legend_text, save
 
 
 def test_power_curve_inputs() -> None:
