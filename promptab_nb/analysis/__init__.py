@@ -74,7 +74,7 @@ def run(
     health = _build.health(exp, counts, multi, options.multiple)
     health = dataclasses.replace(
         health,
-        flags=health.flags + tuple(extra) + tuple(_missing.flags(per_metric)),
+        flags=health.flags + tuple(extra) + tuple(_missing.flags(per_metric, list(exp.variants))),
         source=_source_text(exp, design),
     )
     res = _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
@@ -140,12 +140,14 @@ def health(
     one_of(multiple, "multiple", ("exclude", "first_seen"))
     eng = _engine(exp, engine)
     _scope.check_source(eng, exp)
+    design = _design(eng, exp, None)
     rows = eng.fetch(
-        _scope.assignment_counts_sql(exp, _design(eng, exp, None)),
+        _scope.assignment_counts_sql(exp, design),
         _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple),
     )
     counts = {r[0]: int(r[1]) for r in rows}
-    return _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple)
+    health = _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple)
+    return dataclasses.replace(health, source=_source_text(exp, design))
 
 
 def assigned_units(

@@ -52,14 +52,15 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     row["note"] = "; ".join(x for x in (row.get("note"), text) if x)
 
 
-def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]]) -> list[HealthFlag]:
-    """One health flag per metric with missing values, naming the arms and their shares."""
+def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]], order: list[str]) -> list[HealthFlag]:
+    """One health flag per metric with missing values, naming the arms (in ``order``, the
+    experiment's variants) and their shares."""
     out = []
     for est, arms in per_metric:
         parts = [
-            f"{key} {a.missing:,} of {a.events:,} ({share(a):.1%})"
-            for key, a in arms.items()
-            if a.missing
+            f"{key} {arms[key].missing:,} of {arms[key].events:,} ({share(arms[key]):.1%})"
+            for key in order
+            if key in arms and arms[key].missing
         ]
         if not parts:
             continue

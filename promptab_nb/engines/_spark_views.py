@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
+from ..loaders._stage import TS_MAX, TS_MIN
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
 OPTIONAL = ("uuid", "person_id")
@@ -197,19 +198,33 @@ def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
     s AS (
         SELECT coalesce(nullif(uuid, ''), md5(concat_ws('|', event, distinct_id, ts_raw, props)))
                    AS uuid,
-               event, distinct_id, nullif(person_id, '') AS person_id, ts, props
+               event, {_no_id("distinct_id")} AS distinct_id, {_no_id("person_id")} AS person_id,
+               ts, props
         FROM r
-        WHERE event IN ({kinds}) AND distinct_id IS NOT NULL AND distinct_id <> ''
-          AND ts IS NOT NULL AND props IS NOT NULL
-    )
+        WHERE event IN ({kinds}) AND ts IS NOT NULL AND props IS NOT NULL
+          AND ts >= timestamp'{TS_MIN} 00:00:00' AND ts < timestamp'{TS_MAX} 00:00:00'
+    ),
+    s2 AS (SELECT * FROM s WHERE distinct_id IS NOT NULL)
     -- The generator parses each row's properties once; a plain projection of from_json would be
     -- inlined by the optimizer into every expression that reads a property.
-    SELECT s.*, j.*
-    FROM s LATERAL VIEW inline(array(
+    SELECT s2.*, j.*
+    FROM s2 LATERAL VIEW inline(array(
         from_json(props, '{schema}', map('columnNameOfCorruptRecord', '{_CORRUPT}'))
     )) j
     WHERE j.{_q(_CORRUPT)} IS NULL
     """
+
+
+_NO_ID_TEXTS = ("", "null", "undefined", "none", "nan")  # as loaders/posthog.py _NO_ID
+
+
+def _no_id(col: str) -> str:
+    """The texts SDKs write for "no id" ('', "null", "undefined", "None", "nan") as NULL, as the
+    DuckDB loader reads them (else they would make one shared unit)."""
+    return (
+        f"CASE WHEN lower(trim({col})) IN ({', '.join(repr(x) for x in _NO_ID_TEXTS)}) "
+        f"THEN NULL ELSE {col} END"
+    )
 
 
 _COLUMNS = {
@@ -231,6 +246,7 @@ _COLUMNS = {
         "cost_usd",
         "is_error",
         "http_status",
+        "variant",
     ),
     "evaluations": (
         "uuid",
@@ -264,8 +280,12 @@ def _generations_sql(events: str) -> str:
     typed, bad = [], []
     for prop, col, typ in _GEN_NUMBERS:
         num = f"try_cast({_p(prop)} AS DOUBLE)"
-        # DuckDB rounds a double to the nearest integer (half away from zero), as round() does.
-        cast = f"try_cast(round({num}) AS BIGINT)" if typ == "BIGINT" else num
+        # A count must be a whole number (12.5 tokens is rejected, as the loader does).
+        cast = (
+            f"CASE WHEN {num} = floor({num}) THEN try_cast({num} AS BIGINT) END"
+            if typ == "BIGINT"
+            else num
+        )
         typed.append(f"{cast} AS {col}")
         bad.append(
             f"({_p(prop)} IS NOT NULL AND ({cast} IS NULL OR isnan({cast}) "
@@ -288,9 +308,12 @@ def _generations_sql(events: str) -> str:
            -- $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
            coalesce(_err IN ('true', '1'), false) OR coalesce(_status = 0 OR _status >= 400, false)
                AS is_error,
-           try_cast(round(_status) AS INT) AS http_status, props AS _props
+           try_cast(round(_status) AS INT) AS http_status,
+           -- PostHog events carry no per-generation arm (generations.variant is NULL there too)
+           CAST(NULL AS STRING) AS variant, props AS _props
     FROM t
     WHERE NOT _bad_number AND (_err IS NULL OR _err IN ({flags}))
+      AND (_status IS NULL OR (_status = floor(_status) AND _status BETWEEN 0 AND 999))
     """
 
 

@@ -79,6 +79,9 @@ def _rewrite(node: Any, named: Mapping[str, Any], renames: Mapping[str, str]) ->
         if name == "LIST_POSITION" and len(args) == 2:
             # 1-based; DuckDB gives NULL when absent, Spark's array_position 0.
             return exp.func("NULLIF", exp.func("ARRAY_POSITION", *args), exp.Literal.number(0))
+        if name == "ISFINITE" and len(args) == 1:
+            # Spark has no infinite timestamps (DuckDB does); NULL stays excluded in a WHERE.
+            return exp.Not(this=exp.Is(this=args[0], expression=exp.Null()))
         if name == "LIST_EXTRACT" and len(args) == 2:
             # 1-based; NULL index → NULL in both.
             return exp.func("ELEMENT_AT", args[0], exp.cast(args[1], "INT"))
