@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -177,9 +178,13 @@ def _num(x: Any) -> float:
     return NAN if x is None else float(x)
 
 
+# Every number of a row starts as NaN ("does not apply"), read off ArmRow's float fields.
+_NUMBERS = tuple(f.name for f in dataclasses.fields(ArmRow) if f.type == "float")
+
+
 def _empty_row(metric: str, key: str, control: str, n: int, test: str) -> dict[str, Any]:
     row: dict[str, Any] = dict(metric=metric, variant=key, is_control=key == control, n=n)
-    for col in ArmRow.NUMBERS:
+    for col in _NUMBERS:
         row[col] = NAN
     row.update(test=test, significant=False, note=None)
     return row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 from .._format import pval
 
@@ -69,24 +69,6 @@ class ArmRow:
     rel_df: float = math.nan
     p_raw: float = math.nan
     seq_tau2: float = math.nan
-
-    #: The numeric columns, NaN where they do not apply.
-    NUMBERS: ClassVar[tuple[str, ...]] = (
-        "mean",
-        "mean_ci_low",
-        "mean_ci_high",
-        "diff",
-        "diff_ci_low",
-        "diff_ci_high",
-        "rel_diff",
-        "rel_ci_low",
-        "rel_ci_high",
-        "p_value",
-        "chance_to_win",
-        "expected_loss",
-        "cred_low",
-        "cred_high",
-    )
 
 
 Severity = Literal["info", "warning", "error"]
