@@ -7,6 +7,7 @@ import scipy.stats
 from _events import FLAG, expo, write
 
 import promptab_nb as pab
+from promptab_nb import analysis
 
 V = {"control": "1", "test": "2"}
 
@@ -150,13 +151,31 @@ def test_expired_is_reported(ws, export_paths) -> None:
     assert res.health.expired and any("planned end" in w for w in res.health.warnings)
 
 
-def test_srm_equals_scipy_chisquare(loaded) -> None:
+def test_srm_of_two_arms_is_the_exact_binomial_test(loaded) -> None:
     ws, exp = loaded
     res = exp.analyze(["cost"])
     n = [res.health.exposed[k] for k in exp.variants]
-    ref = scipy.stats.chisquare(n, [sum(n) / 2, sum(n) / 2])
+    ref = scipy.stats.binomtest(n[1], sum(n), 0.5)
     assert res.health.srm_p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert res.health.srm_statistic == pytest.approx(scipy.stats.chisquare(n).statistic)
+    assert res.health.srm_method == "exact binomial test"
+    assert any(line.startswith("SRM exact binomial test, p = ") for line in res.health.lines())
     assert res.health.multiple == 8  # users 0, 50, ..., 350 saw both arms
+
+
+def test_srm_of_three_arms_is_chisquare_with_the_split(ws, tmp_path) -> None:
+    arms = {"control": "1", "a": "2", "b": "3"}
+    keys = list(arms)
+    events = [expo(f"e{i}", f"u{i}", i, keys[0 if i % 5 < 2 else 1 + i % 2]) for i in range(400)]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("three", "p", arms, split=[40, 30, 30], flag_key=FLAG)
+    h = analysis.health(exp)
+    n = [h.exposed[k] for k in arms]
+    ref = scipy.stats.chisquare(n, [sum(n) * s for s in (0.4, 0.3, 0.3)])
+    assert h.srm_p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    assert h.srm_statistic == pytest.approx(ref.statistic, rel=1e-12)
+    assert h.srm_method == "χ² goodness of fit"
+    assert any(line.startswith("SRM χ² goodness of fit, χ² = ") for line in h.lines())
 
 
 def test_srm_skipped_below_100_units(ws, tmp_path) -> None:

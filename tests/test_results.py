@@ -209,7 +209,11 @@ def test_verdicts_and_text() -> None:
     text = repr(res)
     assert text == str(res) and type(res).__repr__ is Rendered.__repr__
     assert text.splitlines()[0] == "Experiment checkout — control control, unit user, 95% CI"
-    assert cost in text and "Assignment health" in text and "SRM χ² = 0.06, p = 0.810" in text
+    assert (
+        cost in text
+        and "Assignment health" in text
+        and "SRM χ² goodness of fit, χ² = 0.06, p = 0.810" in text
+    )
     assert "$0.0132" in text and "Methods: Welch t test" in text
     md = res.to_markdown()
     assert md.startswith("### Experiment `checkout`") and "| cost | test | 4,988 |" in md

@@ -35,18 +35,24 @@ def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -
     flags: list[HealthFlag] = []
     total = sum(exposed.values())
     srm_p = srm_chi2 = None
-    srm_note = None
+    srm_note = srm_method = None
     if total < SRM_MIN_UNITS:
         srm_note = f"SRM check skipped: {total} exposed units (< {SRM_MIN_UNITS})"
     else:
-        res = st.srm([exposed[k] for k in exp.variants], [exp.split[k] / 100 for k in exp.variants])
-        srm_p, srm_chi2 = float(res.p_value), float(res.statistic)
+        # Two arms: the exact binomial test (no large-sample approximation); more: χ².
+        res = st.srm(
+            [exposed[k] for k in exp.variants],
+            [exp.split[k] / 100 for k in exp.variants],
+            method="binomial" if len(exp.variants) == 2 else "chisquare",
+        )
+        srm_p, srm_chi2, srm_method = float(res.p_value), float(res.statistic), res.method
         if res.mismatch:
             flags.append(
                 HealthFlag(
                     "srm",
                     "error",
-                    f"sample ratio mismatch: p = {srm_p:.2g} for the configured split "
+                    f"sample ratio mismatch: p = {srm_p:.2g} ({srm_method}) for the configured "
+                    "split "
                     f"{'/'.join(f'{exp.split[k]:g}' for k in exp.variants)}; check the "
                     "assignment (exp.audit()) before trusting the results",
                 )
@@ -102,6 +108,7 @@ def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -
         srm_p_value=srm_p,
         srm_statistic=srm_chi2,
         srm_note=srm_note,
+        srm_method=srm_method,
         expired=exp.is_expired,
         flags=tuple(flags),
     )

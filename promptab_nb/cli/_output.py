@@ -84,7 +84,8 @@ def result_json(
                 "multiple": h.multiple,
                 "unknown_variants": dict(h.unknown_variants),
                 "srm_p_value": h.srm_p_value,
-                "srm_statistic": h.srm_statistic,
+                "srm_statistic": h.srm_statistic,  # Pearson χ², whatever the test
+                "srm_method": h.srm_method,  # the test of srm_p_value
                 "expired": h.expired,
                 "warnings": list(h.warnings),
                 "ok": h.ok,

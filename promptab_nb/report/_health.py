@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import _html
-from .._format import arm_label, num, pval
+from .._format import arm_label, num
 from .._html import Markup, el
 from ..stats.guards import MIN_UNITS_PER_ARM
 
@@ -49,12 +49,11 @@ def _check_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]
     h = res.health
     total = sum(h.exposed.values())
     checks: list[list[str]] = []
-    srm = "sample ratio mismatch (χ²)"
     if h.srm_p_value is not None:
         verdict = "mismatch" if h.has("srm") else "ok"
-        checks.append([srm, f"χ² = {h.srm_statistic:.2f}, {pval(h.srm_p_value)}: {verdict}"])
+        checks.append(["sample ratio mismatch", f"{h.srm_text()}: {verdict}"])
     else:
-        checks.append([srm, h.srm_note or "not computed"])
+        checks.append(["sample ratio mismatch", h.srm_note or "not computed"])
     share = num(h.multiple / max(1, total + h.multiple), "%")
     kept = "kept in their first variant" if res.options.multiple == "first_seen" else "excluded"
     checks.append(["units exposed to several variants", f"{h.multiple:,} ({share}), {kept}"])

@@ -102,6 +102,9 @@ class Health:
     flags: tuple[HealthFlag, ...] = field(default_factory=tuple)
     #: Where each unit's arm came from, in words ("arms from the prompt version of ...").
     source: str | None = None
+    #: The test behind ``srm_p_value``: ``"exact binomial test"`` (two arms) or
+    #: ``"χ² goodness of fit"`` (more); ``srm_statistic`` is Pearson's χ² either way.
+    srm_method: str | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -119,6 +122,16 @@ class Health:
         """True when a flag with ``code`` was raised."""
         return any(f.code == code for f in self.flags)
 
+    def srm_text(self) -> str:
+        """The SRM test and its p-value in words (``"exact binomial test, p = 0.41"`` or
+        ``"χ² goodness of fit, χ² = 0.70, p = 0.41"``); empty when it was not computed."""
+        if self.srm_p_value is None:
+            return ""
+        method = self.srm_method or "χ² goodness of fit"
+        if method.startswith("χ²") and self.srm_statistic is not None:
+            return f"{method}, χ² = {self.srm_statistic:.2f}, {pval(self.srm_p_value)}"
+        return f"{method}, {pval(self.srm_p_value)}"
+
     def lines(self) -> list[str]:
         """Exposed units, the SRM test and every warning, one sentence each."""
         out = [
@@ -129,9 +142,7 @@ class Health:
         if self.source:
             out.insert(0, self.source)
         if self.srm_p_value is not None:
-            out.append(
-                f"SRM χ² = {self.srm_statistic:.2f}, {pval(self.srm_p_value)} against the configured split"
-            )
+            out.append(f"SRM {self.srm_text()} against the configured split")
         elif self.srm_note:
             out.append(self.srm_note)
         order = {"error": 0, "warning": 1, "info": 2}

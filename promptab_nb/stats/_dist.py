@@ -59,3 +59,68 @@ def t_sf(x: Any, df: Any) -> Any:
 def chi2_sf(x: Any, df: Any) -> Any:
     """Chi-square survival function (``scipy.stats.chi2.sf``)."""
     return special.chdtrc(df, x)
+
+
+def _binom_pmf(k: float, n: int, p: float) -> float:
+    """Binomial probability of ``k`` successes in ``n`` trials (``scipy.stats.binom.pmf``)."""
+    if k < 0 or k > n:
+        return 0.0
+    if p in (0.0, 1.0):
+        return float(k == (n if p == 1.0 else 0))
+    log = (
+        special.gammaln(n + 1)
+        - special.gammaln(k + 1)
+        - special.gammaln(n - k + 1)
+        + special.xlogy(k, p)
+        + special.xlog1py(n - k, -p)
+    )
+    return float(math.exp(log))
+
+
+def _binom_cdf(k: float, n: int, p: float) -> float:
+    """P(X ≤ k) of a binomial (``scipy.stats.binom.cdf``)."""
+    if k < 0:
+        return 0.0
+    # The regularized incomplete beta (Boost's, as scipy.stats.binom) is accurate in both
+    # tails; special.bdtr loses ~1e-9 relative at n ~ 1e6.
+    return 1.0 if k >= n else float(special.betainc(n - k, k + 1, 1 - p))
+
+
+def _binom_sf(k: float, n: int, p: float) -> float:
+    """P(X > k) of a binomial (``scipy.stats.binom.sf``)."""
+    if k < 0:
+        return 1.0
+    return 0.0 if k >= n else float(special.betainc(k + 1, n - k, p))
+
+
+def _search(a: Any, d: float, lo: float, hi: float) -> float:
+    """The index ``i`` in ``[lo, hi]`` with ``a(i) <= d < a(i + 1)`` (``a`` ascending)."""
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        value = a(mid)
+        if value < d:
+            lo = mid + 1
+        elif value > d:
+            hi = mid - 1
+        else:
+            return mid
+    return lo if a(lo) <= d else lo - 1
+
+
+def binom_test_p(k: int, n: int, p: float) -> float:
+    """Two-sided p-value of the exact binomial test of ``k`` successes in ``n`` trials against
+    success probability ``p`` (``scipy.stats.binomtest(k, n, p).pvalue``): the probability of
+    every outcome no more likely than ``k`` (within a relative 1e-7, as scipy)."""
+    d = _binom_pmf(k, n, p)
+    rerr = 1 + 1e-7
+    if k == p * n:
+        return 1.0
+    if k < p * n:
+        ix = _search(lambda x: -_binom_pmf(x, n, p), -d * rerr, math.ceil(p * n), n)
+        y = n - ix + int(d * rerr == _binom_pmf(ix, n, p))
+        pval = _binom_cdf(k, n, p) + _binom_sf(n - y, n, p)
+    else:
+        ix = _search(lambda x: _binom_pmf(x, n, p), d * rerr, 0, math.floor(p * n))
+        y = ix + 1
+        pval = _binom_cdf(y - 1, n, p) + _binom_sf(k - 1, n, p)
+    return min(1.0, pval)

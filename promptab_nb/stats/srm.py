@@ -17,11 +17,18 @@ from . import _dist
 
 # PostHog flags a sample ratio mismatch at p < 0.001: frequent checks make 0.05 far too noisy.
 SRM_THRESHOLD = 0.001
+#: How :attr:`SRMResult.method` names each test (health, report and CLI say the same).
+BINOMIAL = "exact binomial test"
+CHISQUARE = "χ² goodness of fit"
 
 
 @dataclass(frozen=True)
 class SRMResult:
-    """Chi-square goodness of fit of arm sizes; ``mismatch`` when ``p_value < threshold``."""
+    """Test of arm sizes against the planned split; ``mismatch`` when ``p_value < threshold``.
+
+    ``statistic`` is Pearson's χ² (df = arms − 1) whatever the test; ``p_value`` comes from
+    ``method``: the χ² goodness of fit or, for two arms, the exact binomial test.
+    """
 
     statistic: float
     p_value: float
@@ -29,7 +36,7 @@ class SRMResult:
     mismatch: bool
     observed: tuple[int, ...]
     expected: tuple[float, ...]
-    method: str = "chi-square goodness of fit"
+    method: str = CHISQUARE
     threshold: float = SRM_THRESHOLD
 
     def __repr__(self) -> str:
@@ -76,14 +83,17 @@ def srm(
         Flag a mismatch when ``p_value < threshold`` (PostHog uses 0.001).
     method
         ``"chisquare"``: Pearson goodness of fit, df = arms − 1 (equals
-        ``scipy.stats.chisquare``). ``"binomial"``: exact two-sided binomial test (two arms only).
+        ``scipy.stats.chisquare``). ``"binomial"``: exact two-sided binomial test of the second
+        arm's count against its planned share (two arms only; equals
+        ``scipy.stats.binomtest(observed[1], total, share).pvalue``).
     correction
         Two arms, ``"chisquare"`` only: Yates' continuity correction ``|O − E| − 0.5``.
 
     Returns
     -------
     SRMResult
-        χ² statistic, p-value (H1: the split differs from the plan, two-sided), df, ``mismatch``.
+        χ² statistic, p-value of ``method`` (H1: the split differs from the plan, two-sided),
+        df, ``mismatch``, and ``method`` naming the test.
     """
     check(threshold, "threshold", gt=0, lt=1)
     one_of(method, "method", ("chisquare", "binomial"))
@@ -125,14 +135,12 @@ def srm(
     if method == "binomial":
         if obs.size != 2:
             raise InvalidArgumentError("method='binomial' needs exactly two arms")
-        share = shares[1] / shares.sum()
-        import scipy.stats
-
-        p = float(scipy.stats.binomtest(int(obs[1]), int(obs.sum()), share).pvalue)
-        name = "exact binomial"
+        share = float(shares[1] / shares.sum())
+        p = _dist.binom_test_p(int(obs[1]), int(obs.sum()), share)
+        name = BINOMIAL
     else:
         p = float(_dist.chi2_sf(stat, df))
-        name = "chi-square goodness of fit" + (" (Yates)" if correction else "")
+        name = CHISQUARE + (" (Yates)" if correction else "")
     p = 1.0 if math.isnan(p) else min(p, 1.0)
     return SRMResult(
         stat,

@@ -52,11 +52,13 @@ def test_analyze_json_schema(capsys: pytest.CaptureFixture[str], export: Path) -
         "unknown_variants",
         "srm_p_value",
         "srm_statistic",
+        "srm_method",
         "expired",
         "warnings",
         "ok",
     }
     assert set(h["exposed"]) == {"control", "test"}
+    assert h["srm_method"] in ("exact binomial test", None)
     assert all(v["tone"] in ("good", "bad", "neutral") for v in doc["verdicts"])
     assert doc["report"] is None and doc["regressions"] == []
 

@@ -37,3 +37,16 @@ def test_student_t_functions_equal_scipy(df: float) -> None:
 def test_chi_square_sf_equals_scipy(df: int) -> None:
     x = np.array([0.0, 0.01, 1.0, 3.84, 50.0, 1e4])
     same(_dist.chi2_sf(x, df), scipy.stats.chi2.sf(x, df))
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "p"),
+    [(0, 1, 0.5), (1, 1, 0.5), (3, 10, 0.5), (5, 10, 0.5), (480, 1000, 0.5), (7, 40, 0.3),
+     (69, 81, 0.9045), (9, 398, 0.864), (182_466, 732_833, 0.2506), (365_555, 730_011, 0.5),
+     (2_463_369, 7_406_169, 1 / 3), (10, 10, 1.0), (0, 10, 0.0)],
+)  # fmt: skip
+def test_exact_binomial_p_equals_binomtest(k: int, n: int, p: float) -> None:
+    # The binomial tails come from the incomplete beta (as scipy.stats.binom): equal to 1e-11
+    # even at n ~ 1e7, where special.bdtr would be off by ~1e-9.
+    ref = scipy.stats.binomtest(k, n, p).pvalue
+    assert _dist.binom_test_p(k, n, p) == pytest.approx(ref, rel=1e-11, abs=1e-300)
