@@ -188,7 +188,9 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     (ROOT / "RESULTS.md").write_text(
         f"# Benchmark results\n\nMachine: {machine}. Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
-        f"\n\nSeconds are measured inside each task's process (excluding interpreter start); "
+        f"\n\nSeconds are measured inside each task's process (excluding interpreter start "
+        f"and imports: the modules an analysis imports lazily, scipy among them, are imported "
+        f"before the clock starts, as `import duckdb` is for the baseline); "
         f"peak RSS is the task process's maximum resident set size. promptab_nb runs with its "
         f"own defaults (nothing set); the hand-written query gets the same DuckDB memory_limit "
         f"a workspace takes by default ({baseline_memory_limit()}). Exports are generated in "
