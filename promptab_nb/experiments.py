@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .decision import DesignChange, ExperimentDesign
     from .metrics import Metric
     from .planning import DataPlan
-    from .results import ExperimentResult, OverTimeResult
+    from .results import ExperimentResult, MannWhitneyResult, OverTimeResult
     from .stats.bayes import GaussianPrior
     from .stats.pairs import AllPairs
     from .workspace import Workspace
@@ -346,6 +346,55 @@ class Experiment:
         arms = {k: moments[m.name][k] for k in self.variants if k in moments[m.name]}
         unit = m.unit if m.unit != "%" else ""
         return all_pairs(arms, metric=m.name, unit=unit, alpha=alpha, correction=correction)
+
+    def mann_whitney(
+        self,
+        metric: str | Metric,
+        *,
+        alternative: Alternative | Mapping[str, Alternative] | None = None,
+        multiple: Multiple = _DEFAULTS.multiple,
+        start: dt.datetime | dt.date | str | None = None,
+        end: dt.datetime | dt.date | str | None = None,
+    ) -> MannWhitneyResult:
+        """Mann–Whitney U (Wilcoxon rank-sum) of each treatment against the control on the
+        per-unit values of ``metric`` (those of :meth:`unit_values`).
+
+        A test of a shift in distribution, robust to the heavy tails of cost and latency (not a
+        test of means). The workspace's engine computes each arm pair's rank sum and tie term
+        (average ranks for ties) in SQL; no unit's value is read into Python. The p-value is the
+        normal approximation with tie and continuity corrections, equal to
+        ``scipy.stats.mannwhitneyu(treatment, control, method="asymptotic")``.
+
+        Parameters
+        ----------
+        metric
+            A built-in metric name or a :class:`Metric` (not a quantile: it has no per-unit
+            value).
+        alternative
+            ``"two-sided"`` (default), ``"greater"`` (H1: the treatment's values tend to be
+            larger) or ``"less"``; or a mapping metric → alternative as :meth:`analyze` takes,
+            whose entry for ``metric`` applies (two-sided when it has none).
+        multiple, start, end
+            As in :meth:`analyze`.
+
+        Returns
+        -------
+        MannWhitneyResult
+            Per treatment: U (pairs), the probability of superiority P(T > C) + ½ P(T = C)
+            (a fraction; 0.5 = no difference), z and the p-value; ``res["test"]`` is one test,
+            ``res.to_pandas()`` the table.
+
+        Examples
+        --------
+        >>> exp.mann_whitney("cost", alternative="less")  # doctest: +SKIP
+        """
+        from .analysis import mann_whitney
+        from .metrics import resolve
+        from .options import options_of
+
+        (m,) = resolve([metric])
+        alt = options_of(None, alternative=alternative).alternative_for(m.name)
+        return mann_whitney(self, m, alternative=alt, multiple=multiple, start=start, end=end)
 
     def analyze_over_time(
         self,

@@ -203,3 +203,61 @@ def test_audit_finds_injected_mismatches(ws, tmp_path) -> None:
     assert {e[0] for e in a.examples} == {"user-3", "user-17", "user-101"}
     units = exp.units()
     assert len(units) == 300 and set(units["variant"]) == {"control", "test", "legacy"}
+
+
+def _three_arm_costs(ws, tmp_path):
+    """Three arms; a third of the users without generations (cost 0: one large tie), costs
+    rounded to a cent (more ties), arm "b" costlier."""
+    import numpy as np
+    from _events import gen
+
+    rng = np.random.default_rng(5)
+    arms = {"control": "1", "a": "2", "b": "3"}
+    events = []
+    for u in range(330):
+        key = list(arms)[u % 3]
+        events.append(expo(f"e{u}", f"u{u}", u, key))
+        for k in range(u % 4 - 1):
+            cost = round(float(rng.gamma(2, 0.01)) * (1.5 if key == "b" else 1.0), 2)
+            events.append(gen(f"g{u}_{k}", f"u{u}", u + k + 1, cost=cost, version=arms[key]))
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    return ws.create_experiment("three", "support", arms, flag_key=FLAG)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_mann_whitney_equals_scipy_on_unit_values(ws, tmp_path, alternative) -> None:
+    from promptab_nb.stats import RankSums
+
+    exp = _three_arm_costs(ws, tmp_path)
+    res = exp.mann_whitney("cost", alternative=alternative)
+    v = exp.unit_values("cost")
+    control = v[v.variant == "control"].value.to_numpy(float)
+    assert (control == 0).sum() > 20  # the tie the test is about
+    for arm in ("a", "b"):
+        treated = v[v.variant == arm].value.to_numpy(float)
+        ref = scipy.stats.mannwhitneyu(treated, control, alternative=alternative,
+                                       method="asymptotic")  # fmt: skip
+        got = res[arm]
+        assert got is not None and got.u == pytest.approx(ref.statistic, rel=1e-12)
+        assert got.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+        assert (got.n_control, got.n_treatment) == (control.size, treated.size)
+        by_hand = RankSums.from_values(control, treated)
+        assert got.prob_superiority == pytest.approx(by_hand.u / (control.size * treated.size))
+    df = res.to_pandas()
+    assert list(df.variant) == ["a", "b"] and (df.alternative == alternative).all()
+    assert "Mann–Whitney U per user" in repr(res) and "<table" in res._repr_html_()
+
+
+def test_mann_whitney_alternative_of_the_metric_and_small_arms(ws, tmp_path) -> None:
+    exp = _three_arm_costs(ws, tmp_path)
+    per_metric = exp.mann_whitney("cost", alternative={"cost": "less", "latency": "greater"})
+    assert per_metric.alternative == "less" and per_metric["b"].alternative == "less"
+    assert exp.mann_whitney("cost").alternative == "two-sided"
+    # latency is a per-user mean: users without generations have no value, error_rate neither
+    early = exp.mann_whitney("latency", end="2026-03-01T10:05:00Z")
+    assert early["a"] is None and "not enough units" in early.notes["a"]
+    assert "not enough units" in repr(early)
+    with pytest.raises(pab.InvalidArgumentError, match="quantile"):
+        exp.mann_whitney("latency_p95")
+    with pytest.raises(pab.InvalidArgumentError, match="alternative"):
+        exp.mann_whitney("cost", alternative="bigger")  # type: ignore[arg-type]

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from ..engines.base import Engine
     from ..experiments import Experiment
-    from ..results import ExperimentResult, Health, OverTimeResult
+    from ..options import Alternative
+    from ..results import ExperimentResult, Health, MannWhitneyResult, OverTimeResult
 
 MULTIPLE = _scope.MULTIPLE
 
@@ -194,6 +195,71 @@ def unit_values(
     )
 
 
+def mann_whitney(
+    exp: Experiment,
+    metric: str | Metric,
+    *,
+    alternative: Alternative = "two-sided",
+    multiple: Literal["exclude", "first_seen"] = "exclude",
+    start: Any = None,
+    end: Any = None,
+    engine: Engine | None = None,
+) -> MannWhitneyResult:
+    """Mann–Whitney U of each treatment against the control on the per-unit values of
+    ``metric`` (those of :func:`unit_values`), from rank sums the engine computes: per arm
+    pair only the units, the treatment's rank sum and the tie term come back.
+
+    Returns
+    -------
+    MannWhitneyResult
+        One :class:`~promptab_nb.stats.MannWhitney` per treatment (U, probability of
+        superiority, z, p-value of ``alternative``), equal to
+        ``scipy.stats.mannwhitneyu(treatment, control, method="asymptotic")``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A quantile metric (it has no per-unit value) or an unknown ``alternative``.
+    """
+    from .. import stats as st
+    from ..results import MannWhitneyResult
+    from .estimators import rank_sums
+
+    one_of(alternative, "alternative", ("two-sided", "greater", "less"))
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
+    (m,) = resolve([metric])
+    _no_quantile(m)
+    eng = _engine(exp, engine)
+    _scope.check_source(eng, exp)
+    design = _design(eng, exp, None)
+    params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
+    with eng.unit_rows(_scope.per_unit_sql(exp, [m], design), params) as table:
+        arms = rank_sums(Scope(eng, exp, params, table, 0, design), m, exp.control)
+    tests: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for t in exp.treatments:
+        arm = arms.get(t)
+        if arm is None or arm.stats is None:
+            held = (
+                f"{exp.control} {arm.n_control}, {t} {arm.n_treatment}"
+                if arm is not None
+                else f"{t} 0"
+            )
+            notes[t] = f"not enough units with a value to compare (fewer than 2: {held})"
+            tests[t] = None
+        else:
+            tests[t] = st.mann_whitney_ranks(arm.stats, alternative=alternative)
+    return MannWhitneyResult(
+        experiment=exp.name,
+        metric=m.name,
+        control=exp.control,
+        unit="request" if design.per_request else "user",
+        alternative=alternative,
+        tests=tests,
+        notes=notes,
+    )
+
+
 def analyze_over_time(
     exp: Experiment,
     metric: str | Metric,
@@ -220,4 +286,12 @@ def analyze_over_time(
     return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
 
 
-__all__ = ["analyze", "analyze_over_time", "assigned_units", "health", "run", "unit_values"]
+__all__ = [
+    "analyze",
+    "analyze_over_time",
+    "assigned_units",
+    "health",
+    "mann_whitney",
+    "run",
+    "unit_values",
+]

@@ -52,9 +52,7 @@ class UserMean(Estimator):
     test_name = "welch"
 
     def _value(self, scope: Scope) -> tuple[str, str]:
-        n, d = f"n{scope.i}", f"d{scope.i}"
-        value = f"({n} / {d})" if self.metric.agg == "mean" else n
-        return value, f"variant <> '{MULTIPLE}' AND {d} > 0"
+        return unit_value(self.metric, scope.i)
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         value, where = self._value(scope)
@@ -240,6 +238,72 @@ class UserRatioCuped(UserRatio):
         )
 
 
+# -- rank sums (Mann–Whitney U) ---------------------------------------------------------------------
+def unit_value(metric: Metric, i: int) -> tuple[str, str]:
+    """(value, filter) of one unit's value of ``metric`` (column index ``i``) in the per-unit
+    table: ``n / d`` for mean and rate metrics, ``n`` for sums and counts; units of
+    ``$multiple`` and units without a value (``d = 0``) are left out — the values of
+    ``exp.unit_values(metric)``."""
+    n, d = f"n{i}", f"d{i}"
+    value = f"({n} / {d})" if metric.agg in ("mean", "rate") else n
+    return value, f"variant <> '{MULTIPLE}' AND {d} > 0"
+
+
+# Per treatment arm: the control's and the treatment's units, the treatment's rank sum (times 2,
+# so it stays an integer: average rank = rank() + (ties − 1) / 2) and Σ(t² − 1) over rows, which
+# is Σ(t³ − t) over groups of t equal values, ranks pooled over the control and that arm only.
+# The control's rows are repeated once per treatment arm (a cross join with the arm list).
+_RANK_SUMS = """
+    WITH v AS (SELECT variant, CAST({value} AS DOUBLE) AS x FROM {units} WHERE {where}),
+    arms AS (SELECT DISTINCT variant AS arm FROM v WHERE variant <> $control),
+    pooled AS (
+        SELECT variant AS arm, TRUE AS treated, x FROM v WHERE variant <> $control
+        UNION ALL
+        SELECT arms.arm, FALSE AS treated, c.x
+        FROM (SELECT x FROM v WHERE variant = $control) c CROSS JOIN arms
+    ),
+    ranked AS (
+        SELECT arm, treated,
+               rank() OVER (PARTITION BY arm ORDER BY x) AS lo,
+               count(*) OVER (PARTITION BY arm, x) AS ties
+        FROM pooled
+    )
+    SELECT arm,
+           sum(CASE WHEN treated THEN 0 ELSE 1 END),
+           sum(CASE WHEN treated THEN 1 ELSE 0 END),
+           sum(CASE WHEN treated THEN 2 * lo + ties - 1 ELSE 0 END),
+           sum(CAST(ties AS DOUBLE) * ties - 1)
+    FROM ranked GROUP BY arm
+"""
+
+
+@dataclass(frozen=True)
+class RankArm:
+    """One treatment arm against the control for a rank test: both arms' units and, with at
+    least 2 in each, the :class:`~promptab_nb.stats.RankSums`."""
+
+    n_control: int
+    n_treatment: int
+    stats: st.RankSums | None
+
+
+def rank_sums(scope: Scope, metric: Metric, control: str) -> dict[str, RankArm]:
+    """Treatment variant → its rank sums against ``control`` on the per-unit values of
+    ``metric`` (:func:`unit_value`), computed by the engine (window functions and a
+    ``GROUP BY`` over the per-unit table): only a few numbers per arm come back."""
+    value, where = unit_value(metric, scope.i)
+    rows = scope.engine.fetch(
+        _RANK_SUMS.format(value=value, units=scope.units, where=where), {"control": control}
+    )
+    out = {}
+    for arm, nc, nt, twice, ties in rows:
+        nc, nt = int(nc or 0), int(nt or 0)
+        ok = nc >= 2 and nt >= 2
+        stats = st.RankSums(nc, nt, int(twice) / 2, float(ties or 0.0)) if ok else None
+        out[str(arm)] = RankArm(nc, nt, stats)
+    return out
+
+
 # -- per request -----------------------------------------------------------------------------------
 class RequestMean(Estimator):
     """Each event is a unit: Welch t test over events (clustering by user ignored)."""
@@ -384,6 +448,7 @@ __all__ = [
     "Estimator",
     "Quantile",
     "QuantileSample",
+    "RankArm",
     "RequestMean",
     "RequestProportion",
     "Scope",
@@ -393,6 +458,8 @@ __all__ = [
     "UserRatioCuped",
     "arm_moments",
     "estimator_for",
+    "rank_sums",
+    "unit_value",
 ]
 
 

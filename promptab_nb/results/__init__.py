@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._experiment import ExperimentResult
 from ._over_time import OverTimeResult
+from ._rank_tests import MannWhitneyResult
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health, HealthFlag, Severity
 from ._segments import SegmentResult
 
@@ -20,6 +21,7 @@ __all__ = [
     "ExperimentResult",
     "Health",
     "HealthFlag",
+    "MannWhitneyResult",
     "OverTimeResult",
     "SegmentResult",
     "Severity",

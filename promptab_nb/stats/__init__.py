@@ -26,7 +26,7 @@ from .cuped import (
     ratio_cuped_theta,
 )
 from .guards import Guard, guard
-from .mannwhitney import MannWhitney, mann_whitney
+from .mannwhitney import MannWhitney, RankSums, mann_whitney, mann_whitney_ranks
 from .means import student, welch
 from .multiple import adjust_pvalues
 from .paired import mcnemar, paired_bootstrap, paired_t, wilcoxon
@@ -68,6 +68,7 @@ __all__ = [
     "Plan",
     "PropStats",
     "QuantileCI",
+    "RankSums",
     "RatioCovStats",
     "RatioStats",
     "SRMResult",
@@ -90,6 +91,7 @@ __all__ = [
     "guard",
     "krippendorff_alpha",
     "mann_whitney",
+    "mann_whitney_ranks",
     "mcnemar",
     "mde",
     "paired_bootstrap",
