@@ -329,23 +329,19 @@ class Experiment:
 
         Welch t tests on each arm's mean and the variance its test uses (delta method for
         ratios, CUPED-adjusted with θ pooled over all arms, clustered for quantiles),
-        two-sided, p-values adjusted across pairs by ``correction`` (Holm by default).
+        two-sided, p-values adjusted across pairs by ``correction`` (Holm by default). Arms
+        with fewer units than the minimum sample (50) are left out and named in ``note``.
+        ``exp.analyze(...).all_pairs(metric)`` gives the same pairs for the analysis's options.
 
         Returns
         -------
         AllPairs
-            One :class:`~promptab_nb.stats.pairs.Pair` per pair of arms, in variant order.
+            One :class:`~promptab_nb.stats.pairs.Pair` per pair of arms, in variant order;
+            differences and CIs in the metric's unit (percentage points for rates).
         """
-        from .analysis.estimators import arm_moments
-        from .metrics import resolve
-        from .options import AnalysisOptions
-        from .stats.pairs import all_pairs
+        from .analysis import compare_all
 
-        m = resolve([metric])[0]
-        moments = arm_moments(self, AnalysisOptions(metrics=(metric,), cuped=cuped, alpha=alpha))
-        arms = {k: moments[m.name][k] for k in self.variants if k in moments[m.name]}
-        unit = m.unit if m.unit != "%" else ""
-        return all_pairs(arms, metric=m.name, unit=unit, alpha=alpha, correction=correction)
+        return compare_all(self, metric, correction=correction, alpha=alpha, cuped=cuped)
 
     def mann_whitney(
         self,

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
     from ..engines.base import Engine
     from ..experiments import Experiment
-    from ..options import Alternative
+    from ..options import Alternative, Correction
     from ..results import ExperimentResult, Health, MannWhitneyResult, OverTimeResult
+    from ..stats.pairs import AllPairs
 
 MULTIPLE = _scope.MULTIPLE
 
@@ -195,6 +196,26 @@ def unit_values(
     )
 
 
+def compare_all(
+    exp: Experiment,
+    metric: str | Metric,
+    *,
+    correction: Correction = "holm",
+    alpha: float = 0.05,
+    cuped: bool | float | None = None,
+    engine: Engine | None = None,
+) -> AllPairs:
+    """Every pair of arms on ``metric``: Welch t tests on each arm's mean and the per-unit
+    variance its test uses, two-sided, p-values adjusted across pairs by ``correction``
+    (arms under the minimum sample left out); see
+    :meth:`Experiment.compare_all <promptab_nb.experiments.Experiment.compare_all>`."""
+    from .estimators import metric_arms
+
+    opts = AnalysisOptions(metrics=(metric,), cuped=cuped, alpha=alpha)
+    ((est, arms),) = metric_arms(exp, opts, _engine(exp, engine))
+    return _build.all_pairs_of(est, arms, list(exp.variants), correction=correction)
+
+
 def mann_whitney(
     exp: Experiment,
     metric: str | Metric,
@@ -290,6 +311,7 @@ __all__ = [
     "analyze",
     "analyze_over_time",
     "assigned_units",
+    "compare_all",
     "health",
     "mann_whitney",
     "run",

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from .. import stats as st
 from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
-from ..results import ArmRow, ExperimentResult, Health, HealthFlag
+from ..results import ArmRow, ExperimentResult, Health, HealthFlag, TotalImpact
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
 from . import _missing
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
+    from ..metrics import Metric
     from ..options import AnalysisOptions, Correction
     from .estimators import Arm, Estimator
 
@@ -320,6 +321,16 @@ def build_result(
     _apply_correction(rows, options.correction)
     _significance(rows, options)
     estimators = [e for e, _ in per_metric]
+    pair_correction: Correction = options.correction or "holm"
+    pairs = tuple(
+        all_pairs_of(est, arms, list(exp.variants), correction=pair_correction)
+        for est, arms in per_metric
+    )
+    impacts = tuple(
+        imp
+        for est in estimators
+        if (imp := total_impact_of(est.metric, rows, health_, exp, options)) is not None
+    )
     return ExperimentResult(
         experiment=exp.name,
         prompt_name=exp.prompt_name,
@@ -335,6 +346,89 @@ def build_result(
         computed_at=dt.datetime.now(dt.UTC),
         design=getattr(exp, "design", None),
         daily=daily_exposures(daily, exp),
+        pairs=pairs,
+        impacts=impacts,
+    )
+
+
+def all_pairs_of(
+    est: Estimator, arms: dict[str, Arm], variants: Sequence[str], *, correction: Correction
+) -> st.AllPairs:
+    """Every pair of arms of one metric, in variant order: Welch t tests on each arm's mean and
+    the per-unit variance its test uses (:func:`~.estimators.arm_mean`: delta method for
+    ratios, CUPED-adjusted, clustered for quantiles), two-sided, p-values adjusted across the
+    pairs by ``correction``; differences in the metric's unit (percentage points for a rate).
+    Arms under :data:`MIN_UNITS_PER_ARM` units are left out (as the main rows withhold their
+    p-values) and named in ``note``."""
+    from .estimators import arm_mean
+
+    m = est.metric
+    unit = "pp" if m.unit == "%" else m.unit
+    alpha = est.options.alpha
+    kept: dict[str, Any] = {}
+    left = []
+    for k in variants:
+        a = arms.get(k)
+        if a is not None and a.stats is not None and a.n >= MIN_UNITS_PER_ARM:
+            kept[k] = arm_mean(est, a.stats)
+        else:
+            left.append(k)
+    note = f"left out (fewer than {MIN_UNITS_PER_ARM} units): {', '.join(left)}" if left else None
+    if len(kept) < 2:
+        return st.AllPairs(m.name, unit, (), correction, alpha, note)
+    try:
+        res = st.all_pairs(kept, metric=m.name, unit=unit, alpha=alpha, correction=correction)
+    except PromptabError as err:
+        return st.AllPairs(m.name, unit, (), correction, alpha, f"no comparison: {err}")
+    return dataclasses.replace(res, note=note)
+
+
+def impact_applies(metric: Metric, options: AnalysisOptions) -> bool:
+    """Whether a total impact means something: a per-user sum or count (cost, tokens,
+    requests), whose effect per user times users is the total change."""
+    return options.unit == "user" and metric.kind == "mean" and metric.agg in ("sum", "count")
+
+
+def total_impact_of(
+    metric: Metric,
+    rows: Sequence[dict[str, Any]],
+    health_: Health,
+    exp: Experiment,
+    options: AnalysisOptions,
+) -> TotalImpact | None:
+    """The total impact of each treatment on a sum-like per-user ``metric``
+    (:func:`impact_applies`, else ``None``): the difference against the control per user and
+    its CI (the rows' ``diff`` and ``diff_ci_*``) times the users the change would reach over
+    the period — every exposed unit (all arms; ``$multiple`` units included once) divided by
+    the experiment's share of traffic (``exp.rollout`` percent)."""
+    if not impact_applies(metric, options):
+        return None
+    # With multiple="first_seen" the $multiple units are already counted in their first arm.
+    extra = health_.multiple if options.multiple == "exclude" else 0
+    exposed = sum(health_.exposed.values()) + extra
+    share = float(getattr(exp, "rollout", 100.0) or 100.0)
+    units = exposed / (share / 100)
+    impacts: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    for r in rows:
+        if r["metric"] != metric.name or r["is_control"]:
+            continue
+        d, lo, hi = r["diff"], r["diff_ci_low"], r["diff_ci_high"]
+        if any(math.isnan(x) for x in (d, lo, hi)):
+            impacts[r["variant"]] = None
+            notes[r["variant"]] = r["note"] or "no difference to scale"
+            continue
+        impacts[r["variant"]] = st.total_impact(d, lo, hi, units=units, unit=metric.unit)
+    return TotalImpact(
+        metric=metric.name,
+        unit=metric.unit,
+        per="user",
+        level=options.level,
+        units=units,
+        exposed=exposed,
+        traffic_share=share,
+        impacts=impacts,
+        notes=notes,
     )
 
 

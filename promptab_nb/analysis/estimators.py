@@ -456,19 +456,20 @@ __all__ = [
     "UserMean",
     "UserRatio",
     "UserRatioCuped",
+    "arm_mean",
     "arm_moments",
     "estimator_for",
+    "metric_arms",
     "rank_sums",
     "unit_value",
 ]
 
 
-def arm_moments(
+def metric_arms(
     exp: Any, options: AnalysisOptions, engine: Any = None
-) -> dict[str, dict[str, st.MeanStats]]:
-    """Metric → variant → the arm as a linearized mean (n, mean, per-unit variance), the
-    variance being the one its test uses (delta method for ratios, CUPED-adjusted, clustered
-    for quantiles). For planning from an experiment's data (:func:`promptab_nb.plan`)."""
+) -> list[tuple[Estimator, dict[str, Arm]]]:
+    """Each metric's estimator and its arms under ``options`` (resolved for ``exp``), from one
+    per-unit table on ``engine`` (default: the experiment's workspace)."""
     eng = engine or exp.ws.engine
     options = options.resolved(exp)
     metrics = options.metric_objects()
@@ -477,16 +478,29 @@ def arm_moments(
         exp, options.unit, identity_map=not per_request and _scope.needs_identity_map(eng)
     )
     params = _scope.params(exp, options.start, options.end, options.multiple)
-    out: dict[str, dict[str, st.MeanStats]] = {}
+    out = []
     with eng.unit_rows(_scope.per_unit_sql(exp, metrics, design), params) as table:
         for i, m in enumerate(metrics):
             est = estimator_for(m, options)
-            arms = est.arms(Scope(eng, exp, params, table, i, design))
-            out[m.name] = {k: _as_mean(est, a.stats) for k, a in arms.items() if a.stats}
+            out.append((est, est.arms(Scope(eng, exp, params, table, i, design))))
     return out
 
 
-def _as_mean(est: Estimator, arm: Any) -> st.MeanStats:
+def arm_moments(
+    exp: Any, options: AnalysisOptions, engine: Any = None
+) -> dict[str, dict[str, st.MeanStats]]:
+    """Metric → variant → the arm as a linearized mean (n, mean, per-unit variance), the
+    variance being the one its test uses (delta method for ratios, CUPED-adjusted, clustered
+    for quantiles). For planning from an experiment's data (:func:`promptab_nb.plan`)."""
+    return {
+        est.metric.name: {k: arm_mean(est, a.stats) for k, a in arms.items() if a.stats}
+        for est, arms in metric_arms(exp, options, engine)
+    }
+
+
+def arm_mean(est: Estimator, arm: Any) -> st.MeanStats:
+    """One arm's statistics as a linearized mean: its mean (metric unit) and the per-unit
+    variance its test uses (:meth:`Estimator.plain`)."""
     p = est.plain(arm)
     if isinstance(p, st.MeanStats):
         return p

@@ -5,6 +5,7 @@ Usage (``promptab <command> --help`` shows the options and examples)::
 
     promptab analyze EXPORT --flag KEY [--prompt NAME] [--variants control=v1,test=v2]
                      [--metrics cost,latency] [ANALYSIS OPTIONS] [--out report.html] [--json]
+                     [--all-pairs]
                      [--goal METRIC] [--guardrail METRIC=MARGIN ...] [--mde SIZE]
                      [--fail-on decision] [--fail-on-regression METRIC]
     promptab load EXPORT --workspace FILE
@@ -60,6 +61,13 @@ JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
                   "arms": [{"variant", "action", "goal_p", "guardrails": [...],
                             "progress": {"planned_units", "share", "days_needed", "rate"}}]},
      "verdicts": [{"text": "...", "tone": "good|bad|neutral"}],
+     "total_impact": [{"metric": "cost", "unit": "USD", "units": 21280, "exposed": 21280,
+                       "traffic_share": 100.0,
+                       "arms": [{"variant", "per_unit", "ci_low", "ci_high", "units", "total",
+                                 "total_ci_low", "total_ci_high"}]}],
+     "all_pairs": null | [{"metric", "unit", "correction", "alpha", "note",
+                           "pairs": [{"a", "b", "diff", "ci_low", "ci_high", "p_value",
+                                      "p_adjusted", "significant"}]}],
      "regressions": [{"metric", "variant", "diff", "rel_diff", "p_value"}],
      "report": "report.html" | null}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,15 +17,53 @@ if TYPE_CHECKING:
 JSON_SCHEMA = "promptab.analyze/1"
 
 
-def print_result(res: ExperimentResult) -> None:
+def print_result(res: ExperimentResult, *, all_pairs: bool = False) -> None:
     """The decision first (``res.decision()``), then the result as it prints itself: verdicts,
-    its metric table (``res.table_header()`` / ``res.table_rows()``), health and methods."""
+    its metric table (``res.table_header()`` / ``res.table_rows()``), health and methods; then
+    the total impact of each sum-like per-user metric (``res.total_impact``), the segments,
+    and with ``all_pairs`` every pair of arms per metric (``res.all_pairs``)."""
     print(res.decision())
     print()
     print(res)
+    for imp in res.impacts:
+        print()
+        print(f"Total impact on {imp.metric} over the period, if every user got the treatment:")
+        for line in imp.lines():
+            print(f"  {line}")
+        print(f"  users reached: {imp.describe_units()}")
     if res.segments is not None:
         print()
         print(res.segments)
+    if all_pairs:
+        print()
+        print(_pairs_text(res))
+
+
+def _pairs_text(res: ExperimentResult) -> str:
+    """Every pair of arms per metric, with what the p-values are adjusted for."""
+    if not res.pairs:
+        return "All pairs: no metric to compare"
+    k = len(res.variants)
+    head = (
+        f"All pairs of the {k} arms (Welch t per pair, two-sided, fixed-horizon; p-values "
+        f"{res.pairs[0].correction}-adjusted across the {k * (k - 1) // 2} pairs of each metric; "
+        f"{res.level:.0%} CIs unadjusted; * significant):"
+    )
+    return "\n".join([head, *[repr(p) for p in res.pairs]])
+
+
+def _pairs_json(res: ExperimentResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "metric": p.metric,
+            "unit": p.unit,
+            "correction": p.correction,
+            "alpha": p.alpha,
+            "note": p.note,
+            "pairs": [dataclasses.asdict(x) for x in p.pairs],
+        }
+        for p in res.pairs
+    ]
 
 
 def decision_exit(res: ExperimentResult) -> int:
@@ -62,10 +101,14 @@ def regression_exit(res: ExperimentResult, metric: str | None) -> int:
 
 
 def result_json(
-    res: ExperimentResult, *, report: Path | None = None, regression_metric: str | None = None
+    res: ExperimentResult,
+    *,
+    report: Path | None = None,
+    regression_metric: str | None = None,
+    all_pairs: bool = False,
 ) -> dict[str, Any]:
     """The ``--json`` document of an analysis (schema ``promptab.analyze/1``, see
-    :mod:`promptab_nb.cli`)."""
+    :mod:`promptab_nb.cli`); ``all_pairs`` fills its ``all_pairs`` list (else ``null``)."""
     h = res.health
     regs = regressions(res, regression_metric) if regression_metric else []
     doc: dict[str, Any] = jsonable(
@@ -99,6 +142,18 @@ def result_json(
                 "heterogeneity": list(res.segments.heterogeneity),
             },
             "verdicts": [{"text": t, "tone": tone} for t, tone in res.verdicts()],
+            "total_impact": [
+                {
+                    "metric": imp.metric,
+                    "unit": imp.unit,
+                    "units": imp.units,
+                    "exposed": imp.exposed,
+                    "traffic_share": imp.traffic_share,
+                    "arms": imp.to_pandas().to_dict("records"),
+                }
+                for imp in res.impacts
+            ],
+            "all_pairs": _pairs_json(res) if all_pairs else None,
             "regressions": [
                 {
                     "metric": r.metric,

@@ -49,7 +49,9 @@ def register(sub: Any) -> None:
         "      --metrics cost,latency,error_rate --out report.html\n"
         "  promptab analyze events.csv --flag my-flag --cuped --winsorize 0,99 "
         "--correction holm\n"
-        "  promptab analyze events.csv --flag my-flag --json --fail-on-regression error_rate\n",
+        "  promptab analyze events.csv --flag my-flag --json --fail-on-regression error_rate\n"
+        "  promptab analyze events.csv --flag my-flag --variants control=v1,a=v2,b=v3 "
+        "--all-pairs\n",
     )
     a.add_argument(
         "export",
@@ -67,6 +69,12 @@ def register(sub: Any) -> None:
     )
     a.add_argument("--out", metavar="PATH", help="write the HTML report here")
     a.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    a.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="also compare every pair of arms (for more than two arms): Welch per pair, "
+        "p-values corrected across pairs (--correction, else Holm); in --json as all_pairs",
+    )
     a.add_argument(
         "--fail-on-regression",
         metavar="METRIC",
@@ -234,10 +242,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         regressions(res, regression)  # unknown metric → usage error before any output
     path = report.write(res, args.out, ws=ws) if args.out else None
     if args.json:
-        doc = result_json(res, report=path, regression_metric=regression)
+        doc = result_json(res, report=path, regression_metric=regression, all_pairs=args.all_pairs)
         print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        print_result(res)
+        print_result(res, all_pairs=args.all_pairs)
         if path is not None:
             print(f"\nreport: {path}")
     code = regression_exit(res, regression)

@@ -7,9 +7,9 @@ network and runs no scripts. Every text (experiment and prompt names included) g
 :func:`promptab_nb._html.el`, which escapes it. The report runs no SQL and computes no statistics:
 it reads the result, ``res.health.flags`` and the workspace's queries (``ws.rejects_summary()``).
 
-Modules: ``_decision`` (the decision card), ``_sections`` (verdict, metrics), ``_health``,
-``_details`` (methods, provenance, offline), ``_code`` (reproducing code), ``_figures``
-(embedded plots).
+Modules: ``_decision`` (the decision card), ``_sections`` (verdict, metrics), ``_pairs`` (all
+pairs of arms, total impact), ``_health``, ``_details`` (methods, provenance, offline),
+``_code`` (reproducing code), ``_figures`` (embedded plots).
 
 Examples
 --------
@@ -38,6 +38,7 @@ from ._decision import decision_section
 from ._details import methods_section, offline_section, provenance_section
 from ._figures import Figures
 from ._health import health_section
+from ._pairs import pairs_section
 from ._sections import metric_section, subtitle, summary_section
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ body { margin: 0; background: #fff; }
 .pab td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .pab .tone-good::before { content: "▲ "; } .pab .tone-bad::before { content: "▼ "; }
 .pab .tone-neutral::before { content: "● "; }
+.pab .impact { margin: 8px 0; }
+.pab .impact ul { margin: 4px 0; padding-left: 20px; }
 .pab footer { margin-top: 32px; color: #888; font-size: 12px; }
 .pab table { display: block; max-width: 100%; overflow-x: auto; }
 .pab .sub, .pab li, .pab p { overflow-wrap: anywhere; }
@@ -257,6 +260,7 @@ def _document(
         decision_section(res, exp),
         summary_section(res, figures),
         *[metric_section(res, m, exp, figures, over_time) for m in res.metrics],
+        pairs_section(res),
         _segments(res),
         health_section(res, exp, ws, figures),
         methods_section(res),

@@ -8,6 +8,7 @@ from .. import _html
 from .._format import arm_label, num, pval
 from .._html import Markup, el
 from ..errors import PromptabError
+from ._pairs import impact_block
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -189,7 +190,8 @@ def metric_section(
     figures: Figures,
     over_time: bool,
 ) -> Markup:
-    """One metric: its verdicts, table, notes, means per arm and the effect over time."""
+    """One metric: its verdicts, table, notes, total impact (sums per user), means per arm and
+    the effect over time."""
     sentences = [
         el("li", text, class_=f"verdict {tone} tone-{tone}")
         for r, text, tone in _pairs(res)
@@ -228,6 +230,7 @@ def metric_section(
             class_="metric",
         ),
         el("ul", *notes, class_="note") if notes else None,
+        impact_block(res, m),
         means,
         cumulative,
         id=f"metric-{m.name}",

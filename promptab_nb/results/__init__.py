@@ -9,6 +9,7 @@ view, the report, the CLI and the dashboard show.
 from __future__ import annotations
 
 from ._experiment import ExperimentResult
+from ._impact import TotalImpact
 from ._over_time import OverTimeResult
 from ._rank_tests import MannWhitneyResult
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health, HealthFlag, Severity
@@ -25,4 +26,5 @@ __all__ = [
     "OverTimeResult",
     "SegmentResult",
     "Severity",
+    "TotalImpact",
 ]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._format import arm_label, is_missing, num, pval
 from .._render import Note, Rendered, Table
+from ._impact import TotalImpact
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
 from ._segments import SegmentResult
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from ..decision import Decision, ExperimentDesign
     from ..metrics import Metric
     from ..options import AnalysisOptions
+    from ..stats.pairs import AllPairs
 
 
 @dataclass(frozen=True, repr=False)
@@ -47,6 +49,10 @@ class ExperimentResult(Rendered):
     daily: tuple[tuple[dt.date, str, int], ...] = ()
     #: Per-segment comparisons and heterogeneity (``exp.analyze(by=...)``), else ``None``.
     segments: SegmentResult | None = None
+    #: Per metric, every pair of arms compared (:meth:`all_pairs`).
+    pairs: tuple[AllPairs, ...] = ()
+    #: Per sum-like per-user metric, each treatment's total impact (:meth:`total_impact`).
+    impacts: tuple[TotalImpact, ...] = ()
 
     @property
     def alpha(self) -> float:
@@ -64,6 +70,71 @@ class ExperimentResult(Rendered):
             if m.name == name:
                 return m
         raise KeyError(name)
+
+    def _analysed(self, metric: str) -> None:
+        from ..errors import InvalidArgumentError
+
+        if metric not in {m.name for m in self.metrics}:
+            raise InvalidArgumentError(
+                f"metric {metric!r} is not among the analysed metrics "
+                f"({', '.join(x.name for x in self.metrics)})"
+            )
+
+    def all_pairs(self, metric: str) -> AllPairs:
+        """Every pair of arms on ``metric`` (for experiments with more than two arms).
+
+        Welch t tests on each arm's mean and the per-unit variance its test uses (delta method
+        for ratios, CUPED-adjusted, clustered for quantiles), two-sided and fixed-horizon,
+        p-values adjusted across the pairs by the analysis's ``correction`` (Holm when it has
+        none); differences in the metric's unit (percentage points for rates). Arms under the
+        minimum sample are left out, as the main rows withhold their p-values. The same
+        numbers as ``exp.compare_all(metric, correction=...)``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``metric`` was not analysed.
+        """
+        self._analysed(metric)
+        return next(p for p in self.pairs if p.metric == metric)
+
+    def total_impact(self, metric: str, *, units: float | None = None) -> TotalImpact:
+        """The total effect of shipping each treatment on a sum-like per-user metric (cost,
+        tokens, requests): the difference per user and its CI times the users the change would
+        reach over the analysed period.
+
+        Parameters
+        ----------
+        metric
+            An analysed metric summed per user (``cost``: USD per user).
+        units
+            The users to scale to (e.g. a month's active users); default every unit the
+            experiment exposed (all arms) divided by the share of traffic it received (its
+            rollout).
+
+        Returns
+        -------
+        TotalImpact
+            Per treatment: ``total`` and its CI in the metric's unit (USD), and the per-user
+            effect it scales.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``metric`` was not analysed, or is not a per-user sum or count (a mean, rate or
+            quantile has no total).
+        """
+        from ..errors import InvalidArgumentError
+
+        self._analysed(metric)
+        found = next((x for x in self.impacts if x.metric == metric), None)
+        if found is None:
+            m = self.metric(metric)
+            raise InvalidArgumentError(
+                f"metric {metric!r} ({m.agg} per {self.options.unit}) has no total impact: only "
+                "a per-user sum or count (cost, tokens, requests) adds up over users"
+            )
+        return found if units is None else found.with_units(units)
 
     # -- conversion -----------------------------------------------------------------------
     def to_pandas(self, *, details: bool = False) -> pd.DataFrame:

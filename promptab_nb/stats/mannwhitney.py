@@ -121,7 +121,8 @@ def mann_whitney_ranks(
     -------
     MannWhitney
         U of the treatment (a count of pairs), probability of superiority (a fraction),
-        p-value, z statistic (NaN when every value is tied: p = 1).
+        p-value, z statistic (signed by the direction of the shift; NaN when every value is
+        tied: p = 1).
     """
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
     nc, nt = ranks.n_control, ranks.n_treatment
@@ -135,8 +136,10 @@ def mann_whitney_ranks(
     if sd == 0:
         z, p = math.nan, 1.0
     elif alternative == "two-sided":
-        z = (abs(u - mu) - cc) / sd
-        p = 2 * float(_dist.norm_sf(z))
+        z_abs = (abs(u - mu) - cc) / sd
+        p = 2 * float(_dist.norm_sf(z_abs))
+        # z keeps the direction of the shift (negative: the treatment's values are lower).
+        z = math.copysign(max(z_abs, 0.0), u - mu)
     elif alternative == "greater":
         z = (u - mu - cc) / sd
         p = float(_dist.norm_sf(z))

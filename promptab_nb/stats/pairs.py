@@ -34,13 +34,15 @@ class Pair:
 @dataclass(frozen=True)
 class AllPairs:
     """Every pair of arms compared (Welch's t on the arms' test variances); p-values adjusted
-    across the pairs by ``correction``. Intervals are unadjusted ``1 − alpha`` CIs."""
+    across the pairs by ``correction``. Intervals are unadjusted ``1 − alpha`` CIs; ``unit`` is
+    the differences' unit (``"pp"`` for a rate). ``note`` says which arms were left out."""
 
     metric: str
     unit: str
     pairs: tuple[Pair, ...]
     correction: str
     alpha: float
+    note: str | None = None
 
     def __repr__(self) -> str:
         lines = [f"{self.metric}: all pairs, {self.correction}-adjusted p-values"]
@@ -51,6 +53,8 @@ class AllPairs:
                 f"  {p.b} − {p.a}: {num(p.diff, self.unit, signed=True)} [{lo}, {hi}], "
                 f"{pval(p.p_adjusted)}{star}"
             )
+        if self.note:
+            lines.append(f"  ({self.note})")
         return "\n".join(lines)
 
     def to_pandas(self) -> Any:
@@ -66,7 +70,9 @@ class AllPairs:
              pval(p.p_adjusted)]
             for p in self.pairs
         ]  # fmt: skip
-        return str(_html.el("div", _html.table(head, rows, caption=self.metric), class_="pab"))
+        note = _html.el("div", self.note, class_="note") if self.note else None
+        table = _html.table(head, rows, caption=self.metric)
+        return str(_html.el("div", table, note, class_="pab"))
 
 
 def all_pairs(
@@ -81,6 +87,11 @@ def all_pairs(
     p-values adjusted across the ``k (k − 1) / 2`` pairs (Holm by default; any method of
     :func:`adjust_pvalues`). Arms are :class:`MeanStats`, or linearized arms whose variance is
     the one their test uses (see :func:`promptab_nb.analysis.estimators.arm_moments`).
+
+    Returns
+    -------
+    AllPairs
+        One :class:`Pair` per pair: difference and CI in ``unit``, raw and adjusted p-values.
     """
     check(alpha, "alpha", gt=0, lt=1)
     if len(arms) < 2:

@@ -119,3 +119,26 @@ def test_chance_to_be_better_is_direction_aware_in_every_mode(tmp_path) -> None:
     assert "chance to be better" in text and "credible interval" in text and tone == "bad"
     assert "significant" not in " ".join(t for t, _ in bayes.verdicts())
     assert _treatment(bayes, "error_rate").chance_to_win < 0.05
+
+
+def test_all_pairs_leave_out_arms_under_the_minimum_sample() -> None:
+    import scipy.stats
+
+    from promptab_nb.analysis.estimators import Arm, UserMean
+    from promptab_nb.metrics import BUILTIN
+    from promptab_nb.options import AnalysisOptions
+    from promptab_nb.stats import MeanStats
+
+    rng = np.random.default_rng(2)
+    values = {"control": rng.normal(1, 1, 80), "a": rng.normal(1.3, 1, 90),
+              "b": rng.normal(1, 1, 30), "c": rng.normal(1, 1, 70)}  # fmt: skip
+    arms = {k: Arm(v.size, MeanStats.from_values(v)) for k, v in values.items()}
+    est = UserMean(BUILTIN["latency"], AnalysisOptions(unit="user"))
+    res = _build.all_pairs_of(est, arms, list(values), correction="holm")
+    assert [(p.a, p.b) for p in res.pairs] == [("control", "a"), ("control", "c"), ("a", "c")]
+    assert res.note is not None and "b" in res.note and "50 units" in res.note
+    ref = scipy.stats.ttest_ind(values["c"], values["a"], equal_var=False).pvalue
+    assert res.pairs[2].p_value == pytest.approx(ref, rel=1e-9)
+    alone = _build.all_pairs_of(est, {"control": arms["control"], "b": arms["b"]},
+                                ["control", "b"], correction="holm")  # fmt: skip
+    assert alone.pairs == () and "b" in (alone.note or "")

@@ -303,3 +303,57 @@ def test_help_has_no_doubled_defaults(capsys: pytest.CaptureFixture[str]) -> Non
         text = re.sub(r"\s+", " ", capsys.readouterr().out)
         for option in re.split(r" (?=--?[a-z])", text):
             assert option.count("(default") <= 1, option
+
+
+@pytest.fixture(scope="module")
+def three_arms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three arms; "b" is slower and fails more often."""
+    truth = pab.simulate.traffic(
+        900,
+        {"control": "v1", "a": "v2", "b": "v3"},
+        {"b": {"latency": 1.25, "error_rate": 0.12}},
+        out=tmp_path_factory.mktemp("three") / "events",
+        seed=5,
+        days=3,
+        flag_key=FLAG,
+        progress=False,
+    )
+    return Path(truth.files["parquet"])
+
+
+def test_analyze_all_pairs_text_and_json(
+    capsys: pytest.CaptureFixture[str], three_arms: Path
+) -> None:
+    args = ["analyze", three_arms, "--flag", FLAG, "--metrics", "cost,error_rate"]
+    code, out, err = run(capsys, *args, "--all-pairs", "--correction", "bonferroni")
+    assert code == 0, err
+    assert "All pairs of the 3 arms" in out and "bonferroni-adjusted" in out
+    for pair in ("a − control", "b − control", "b − a"):
+        assert pair in out
+    # cost is summed per user: its total impact is printed, error_rate (a rate) has none
+    assert "Total impact on cost over the period" in out and "users reached:" in out
+    assert "Total impact on error_rate" not in out
+    code, plain, _ = run(capsys, *args)
+    assert code == 0 and "All pairs" not in plain
+
+    code, out, err = run(capsys, *args, "--all-pairs", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    ws = pab.Workspace()
+    ws.load_posthog(three_arms, progress=False)
+    exp = ws.create_experiment(FLAG, None, doc["variants"], flag_key=FLAG)
+    for block in doc["all_pairs"]:
+        want = exp.compare_all(block["metric"])
+        assert block["correction"] == "holm"
+        got = [(p["a"], p["b"], p["p_adjusted"]) for p in block["pairs"]]
+        assert got == [(p.a, p.b, pytest.approx(p.p_adjusted, rel=1e-12)) for p in want.pairs]
+    (cost,) = doc["total_impact"]
+    res = exp.analyze(["cost", "error_rate"])
+    imp = res.total_impact("cost")
+    assert cost["metric"] == "cost" and cost["units"] == imp.units
+    assert [a["total"] for a in cost["arms"]] == pytest.approx(
+        [imp[k].total for k in ("a", "b")], rel=1e-12
+    )
+    ws.close()
+    code, out, _ = run(capsys, *args, "--json")
+    assert code == 0 and json.loads(out)["all_pairs"] is None

@@ -86,6 +86,8 @@ def test_rank_sums_equal_scipy_on_heavy_tailed_values_with_zeros(alt: str) -> No
     assert got.p_value == pytest.approx(ref.pvalue, rel=1e-9)
     assert got.prob_superiority == pytest.approx(ref.statistic / (c.size * t.size), rel=1e-12)
     assert "tie-corrected" in got.method
+    # z carries the direction of the shift whatever the alternative
+    assert np.sign(got.statistic) == np.sign(got.prob_superiority - 0.5)
 
 
 def test_rank_sums_all_tied_and_inputs() -> None:
