@@ -48,13 +48,15 @@ def export(users: int) -> dict[str, str]:
     if not flat.exists():
         from bench.tasks import write_flat
 
-        write_flat(paths["parquet"], str(flat))
+        write_flat(paths["parquet"], str(flat) + ".part")
+        os.replace(str(flat) + ".part", flat)  # an interrupted write leaves no file to reuse
     paths["flat"] = str(flat)
     jsonl = out / "posthog_events.jsonl"
     if not jsonl.exists():
         from bench.tasks import write_jsonl
 
-        write_jsonl(paths["parquet"], str(jsonl))
+        write_jsonl(paths["parquet"], str(jsonl) + ".part")
+        os.replace(str(jsonl) + ".part", jsonl)
     paths["jsonl"] = str(jsonl)
     return paths
 
