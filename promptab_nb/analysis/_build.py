@@ -328,8 +328,8 @@ def build_result(
     )
     impacts = tuple(
         imp
-        for est in estimators
-        if (imp := total_impact_of(est.metric, rows, health_, exp, options)) is not None
+        for est, arms in per_metric
+        if (imp := total_impact_of(est, arms, rows, health_, exp, options)) is not None
     )
     return ExperimentResult(
         experiment=exp.name,
@@ -359,21 +359,32 @@ def all_pairs_of(
     ratios, CUPED-adjusted, clustered for quantiles), two-sided, p-values adjusted across the
     pairs by ``correction``; differences in the metric's unit (percentage points for a rate).
     Arms under :data:`MIN_UNITS_PER_ARM` units are left out (as the main rows withhold their
-    p-values) and named in ``note``."""
+    p-values) and named in ``note``, as are arms whose sums miss too many values
+    (:func:`._missing.withheld`)."""
     from .estimators import arm_mean
 
     m = est.metric
     unit = "pp" if m.unit == "%" else m.unit
     alpha = est.options.alpha
     kept: dict[str, Any] = {}
-    left = []
+    small, missing = [], []
     for k in variants:
         a = arms.get(k)
-        if a is not None and a.stats is not None and a.n >= MIN_UNITS_PER_ARM:
-            kept[k] = arm_mean(est, a.stats)
+        if a is None or a.stats is None or a.n < MIN_UNITS_PER_ARM:
+            small.append(k)
+        elif _missing.withheld(est, a):
+            missing.append(k)
         else:
-            left.append(k)
-    note = f"left out (fewer than {MIN_UNITS_PER_ARM} units): {', '.join(left)}" if left else None
+            kept[k] = arm_mean(est, a.stats)
+    notes = []
+    if small:
+        notes.append(f"left out (fewer than {MIN_UNITS_PER_ARM} units): {', '.join(small)}")
+    if missing:
+        notes.append(
+            f"left out (over {_missing.MAX_MISSING_SHARE:.0%} of events without a value, which "
+            f"the sums would read as 0): {', '.join(missing)}"
+        )
+    note = "; ".join(notes) or None
     if len(kept) < 2:
         return st.AllPairs(m.name, unit, (), correction, alpha, note)
     try:
@@ -390,7 +401,8 @@ def impact_applies(metric: Metric, options: AnalysisOptions) -> bool:
 
 
 def total_impact_of(
-    metric: Metric,
+    est: Estimator,
+    arms: dict[str, Arm],
     rows: Sequence[dict[str, Any]],
     health_: Health,
     exp: Experiment,
@@ -400,7 +412,10 @@ def total_impact_of(
     (:func:`impact_applies`, else ``None``): the difference against the control per user and
     its CI (the rows' ``diff`` and ``diff_ci_*``) times the users the change would reach over
     the period — every exposed unit (all arms; ``$multiple`` units included once) divided by
-    the experiment's share of traffic (``exp.rollout`` percent)."""
+    the experiment's share of traffic (``exp.rollout`` percent). A treatment whose arm or
+    control misses too many values (:func:`._missing.withheld`) gets no total: the sums would
+    read the missing values as 0."""
+    metric = est.metric
     if not impact_applies(metric, options):
         return None
     # With multiple="first_seen" the $multiple units are already counted in their first arm.
@@ -414,6 +429,15 @@ def total_impact_of(
         if r["metric"] != metric.name or r["is_control"]:
             continue
         d, lo, hi = r["diff"], r["diff_ci_low"], r["diff_ci_high"]
+        if _missing.withheld(est, arms.get(exp.control)) or _missing.withheld(
+            est, arms.get(r["variant"])
+        ):
+            impacts[r["variant"]] = None
+            notes[r["variant"]] = (
+                f"over {_missing.MAX_MISSING_SHARE:.0%} of an arm's events have no value; the "
+                "sums would read them as 0"
+            )
+            continue
         if any(math.isnan(x) for x in (d, lo, hi)):
             impacts[r["variant"]] = None
             notes[r["variant"]] = r["note"] or "no difference to scale"

@@ -33,6 +33,13 @@ def share(arm: Arm | None) -> float:
     return arm.missing / arm.events
 
 
+def withheld(est: Estimator, arm: Arm | None) -> bool:
+    """Whether anything built on this arm's sums must be withheld (its p-values, pairs, total
+    impact): a per-unit sum with more than :data:`MAX_MISSING_SHARE` of the arm's events
+    without a value. A sum reads a missing value as 0; a mean simply leaves it out."""
+    return est.metric.agg == "sum" and share(arm) > MAX_MISSING_SHARE
+
+
 def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:
     """Withhold the verdict of a treatment row when its arm or the control has more than
     :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
@@ -40,8 +47,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     if worst == 0:
         return
     text = f"{worst:.1%} of an arm's generations are {_what(est)}"
-    # A sum reads a missing value as 0; a mean simply leaves it out, so only sums are withheld.
-    if worst > MAX_MISSING_SHARE and est.metric.agg == "sum":
+    if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
         for col in _VERDICT_COLUMNS:
             row[col] = math.nan
         text += f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0" + (

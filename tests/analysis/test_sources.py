@@ -144,6 +144,12 @@ def test_unpriced_generations_are_not_free() -> None:
     latency = res.to_pandas().set_index(["metric", "variant"]).loc[("latency", "test")]
     assert not np.isnan(latency.p_value)  # other metrics keep their verdicts
     assert res.regressions("cost") == []
+    # nothing else built on the sums reads the missing costs as 0 either
+    assert res.total_impact("cost")["test"] is None
+    assert "sums would read them as 0" in res.total_impact("cost").notes["test"]
+    pairs = res.all_pairs("cost")
+    assert pairs.pairs == () and "test" in (pairs.note or "")
+    assert res.all_pairs("latency").pairs
 
 
 def test_a_small_unpriced_share_keeps_the_verdict_and_says_so() -> None:
@@ -153,6 +159,7 @@ def test_a_small_unpriced_share_keeps_the_verdict_and_says_so() -> None:
     row = res.to_pandas(details=True).iloc[1]
     assert not np.isnan(row.p_value) and "unpriced" in row.note
     assert next(f for f in res.health.flags if f.code == "missing_values").severity == "warning"
+    assert res.total_impact("cost")["test"] is not None and res.all_pairs("cost").pairs
 
 
 def test_assignment_by_version_with_a_user_in_both_arms() -> None:
