@@ -354,7 +354,8 @@ def build_result(
 def all_pairs_of(
     est: Estimator, arms: dict[str, Arm], variants: Sequence[str], *, correction: Correction
 ) -> st.AllPairs:
-    """Every pair of arms of one metric, in variant order: Welch t tests on each arm's mean and
+    """Every pair of arms of one metric, in variant order: Welch t tests (the always-valid
+    mSPRT under ``sequential``) on each arm's mean and
     the per-unit variance its test uses (:func:`~.estimators.arm_mean`: delta method for
     ratios, CUPED-adjusted, clustered for quantiles), two-sided, p-values adjusted across the
     pairs by ``correction``; differences in the metric's unit (percentage points for a rate).
@@ -388,7 +389,14 @@ def all_pairs_of(
     if len(kept) < 2:
         return st.AllPairs(m.name, unit, (), correction, alpha, note)
     try:
-        res = st.all_pairs(kept, metric=m.name, unit=unit, alpha=alpha, correction=correction)
+        res = st.all_pairs(
+            kept,
+            metric=m.name,
+            unit=unit,
+            alpha=alpha,
+            correction=correction,
+            sequential=est.options.sequential,
+        )
     except PromptabError as err:
         return st.AllPairs(m.name, unit, (), correction, alpha, f"no comparison: {err}")
     return dataclasses.replace(res, note=note)

@@ -45,7 +45,8 @@ def _pairs_text(res: ExperimentResult) -> str:
         return "All pairs: no metric to compare"
     k = len(res.variants)
     head = (
-        f"All pairs of the {k} arms (Welch t per pair, two-sided, fixed-horizon; p-values "
+        f"All pairs of the {k} arms ({res.pairs[0].test} per pair, two-sided"
+        f"{'' if res.pairs[0].sequential else ', fixed-horizon'}; p-values "
         f"{res.pairs[0].correction}-adjusted across the {k * (k - 1) // 2} pairs of each metric; "
         f"{res.level:.0%} CIs unadjusted; * significant):"
     )
@@ -59,6 +60,7 @@ def _pairs_json(res: ExperimentResult) -> list[dict[str, Any]]:
             "unit": p.unit,
             "correction": p.correction,
             "alpha": p.alpha,
+            "test": p.test,
             "note": p.note,
             "pairs": [dataclasses.asdict(x) for x in p.pairs],
         }

@@ -29,15 +29,22 @@ def pairs_section(res: ExperimentResult) -> Markup | None:
     correction = res.pairs[0].correction
     name = CORRECTION_NAMES.get(correction, correction)
     k = len(res.variants)
+    seq = res.options.sequential
     intro = (
-        f"Each pair of the {k} arms (b − a), not only each treatment against {res.control}: a "
-        "Welch t test on the arms' means and the per-unit variance each metric's test uses "
-        "(delta method for rates, CUPED-adjusted, clustered for quantiles), two-sided and "
-        f"fixed-horizon; p-values adjusted by {name} across the {k * (k - 1) // 2} pairs of "
-        f"each metric; intervals are unadjusted {lvl} CIs."
+        f"Each pair of the {k} arms (b − a), not only each treatment against {res.control}: "
+        + ("an always-valid mSPRT (safe to peek, as the analysis)" if seq else "a Welch t test")
+        + " on the arms' means and the per-unit variance each metric's test uses (delta method "
+        "for rates, CUPED-adjusted, clustered for quantiles), two-sided"
+        + ("" if seq else " and fixed-horizon")
+        + f"; p-values adjusted by {name} across the {k * (k - 1) // 2} pairs of each metric; "
+        + (
+            f"intervals are {lvl} confidence sequences."
+            if seq
+            else f"intervals are unadjusted {lvl} CIs."
+        )
     )
-    if res.options.sequential or res.options.bayesian:
-        intro += " (The metric tables above use the analysis's sequential or Bayesian form.)"
+    if res.options.bayesian:
+        intro += " (The metric tables above use the analysis's Bayesian form.)"
     tables = []
     for p in res.pairs:
         m = res.metric(p.metric)

@@ -33,9 +33,10 @@ class Pair:
 
 @dataclass(frozen=True)
 class AllPairs:
-    """Every pair of arms compared (Welch's t on the arms' test variances); p-values adjusted
-    across the pairs by ``correction``. Intervals are unadjusted ``1 − alpha`` CIs; ``unit`` is
-    the differences' unit (``"pp"`` for a rate). ``note`` says which arms were left out."""
+    """Every pair of arms compared (Welch's t on the arms' test variances, or the always-valid
+    mSPRT when ``sequential``); p-values adjusted across the pairs by ``correction``. Intervals
+    are unadjusted ``1 − alpha`` CIs (confidence sequences when ``sequential``); ``unit`` is the
+    differences' unit (``"pp"`` for a rate). ``note`` says which arms were left out."""
 
     metric: str
     unit: str
@@ -43,9 +44,15 @@ class AllPairs:
     correction: str
     alpha: float
     note: str | None = None
+    sequential: bool = False
+
+    @property
+    def test(self) -> str:
+        """The test of each pair, in words."""
+        return "always-valid mSPRT" if self.sequential else "Welch t test"
 
     def __repr__(self) -> str:
-        lines = [f"{self.metric}: all pairs, {self.correction}-adjusted p-values"]
+        lines = [f"{self.metric}: all pairs ({self.test}), {self.correction}-adjusted p-values"]
         for p in self.pairs:
             lo, hi = num(p.ci_low, self.unit, signed=True), num(p.ci_high, self.unit, signed=True)
             star = " *" if p.significant else ""
@@ -82,11 +89,14 @@ def all_pairs(
     unit: str = "",
     alpha: float = 0.05,
     correction: Method = "holm",
+    sequential: bool = False,
 ) -> AllPairs:
     """Compare every pair of arms (``b − a`` in the given order), two-sided Welch t tests with
     p-values adjusted across the ``k (k − 1) / 2`` pairs (Holm by default; any method of
     :func:`adjust_pvalues`). Arms are :class:`MeanStats`, or linearized arms whose variance is
     the one their test uses (see :func:`promptab_nb.analysis.estimators.arm_moments`).
+    ``sequential=True`` uses the always-valid mSPRT of :func:`.sequential.sequential` for every
+    pair (confidence sequences, p-values valid under peeking), as a sequential analysis must.
 
     Returns
     -------
@@ -96,13 +106,16 @@ def all_pairs(
     check(alpha, "alpha", gt=0, lt=1)
     if len(arms) < 2:
         raise InvalidArgumentError(f"arms has {len(arms)} arm(s); all pairs need at least 2")
-    raw = [(a, b, welch(arms[a], arms[b], alpha=alpha)) for a, b in itertools.combinations(arms, 2)]
+    from .sequential import sequential as msprt
+
+    test = msprt if sequential else welch
+    raw = [(a, b, test(arms[a], arms[b], alpha=alpha)) for a, b in itertools.combinations(arms, 2)]
     adj = adjust_pvalues([r.p_value for *_, r in raw], correction)
     pairs = tuple(
         Pair(a, b, r.estimate, r.ci_low, r.ci_high, r.p_value, p, bool(p < alpha))
         for (a, b, r), p in zip(raw, adj, strict=True)
     )
-    return AllPairs(metric, unit, pairs, correction, alpha)
+    return AllPairs(metric, unit, pairs, correction, alpha, sequential=sequential)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,14 @@ def test_all_pairs_section_shows_the_corrected_pairs(three: pab.Experiment) -> N
     assert res.all_pairs("error_rate").pairs[1].significant
 
 
+def test_a_sequential_analysis_compares_pairs_sequentially(three: pab.Experiment) -> None:
+    res = three.analyze(["cost"], sequential=True)
+    assert all(p.sequential for p in res.pairs)
+    text = " ".join(_text(_section(report.render(res, over_time=False), "all-pairs")).split())
+    assert "always-valid mSPRT" in text and "confidence sequences" in text
+    assert not any(p.sequential for p in three.analyze(["cost"]).pairs)
+
+
 def test_total_impact_in_the_cost_section_only(three: pab.Experiment) -> None:
     res = three.analyze(["cost", "latency"])
     html = report.render(res, over_time=False)

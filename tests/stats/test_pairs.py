@@ -30,6 +30,26 @@ def test_all_pairs_equal_scipy_and_statsmodels() -> None:
         all_pairs({"a": MeanStats.from_values([1.0, 2.0])})
 
 
+def test_sequential_pairs_use_the_always_valid_test() -> None:
+    rng = np.random.default_rng(4)
+    arms = {k: MeanStats.from_values(rng.normal(mu, 1, size=300)) for k, mu in
+            (("a", 0.0), ("b", 0.1), ("c", 0.3))}  # fmt: skip
+    res = all_pairs(arms, sequential=True)
+    for p in res.pairs:
+        ref = pab.stats.sequential(arms[p.a], arms[p.b])
+        assert (p.p_value, p.ci_low, p.ci_high) == pytest.approx(
+            (ref.p_value, ref.ci_low, ref.ci_high), rel=1e-12
+        )
+    fixed = all_pairs(arms)
+    # a confidence sequence is wider than the fixed-horizon interval, its p-value larger
+    assert all(
+        s.ci_high - s.ci_low > f.ci_high - f.ci_low
+        for s, f in zip(res.pairs, fixed.pairs, strict=True)
+    )
+    assert all(s.p_value >= f.p_value for s, f in zip(res.pairs, fixed.pairs, strict=True))
+    assert "mSPRT" in repr(res) and "Welch" in repr(fixed)
+
+
 def test_compare_all_on_a_three_arm_experiment(tmp_path) -> None:
     from _events import FLAG, expo, gen, write
 
