@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
-from ..loaders._stage import TS_MAX, TS_MIN
+from ..loaders._stage import NO_ID_TEXTS, TS_MAX, TS_MIN
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
 OPTIONAL = ("uuid", "person_id")
@@ -215,14 +215,11 @@ def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
     """
 
 
-_NO_ID_TEXTS = ("", "null", "undefined", "none", "nan")  # as loaders/posthog.py _NO_ID
-
-
 def _no_id(col: str) -> str:
     """The texts SDKs write for "no id" ('', "null", "undefined", "None", "nan") as NULL, as the
     DuckDB loader reads them (else they would make one shared unit)."""
     return (
-        f"CASE WHEN lower(trim({col})) IN ({', '.join(repr(x) for x in _NO_ID_TEXTS)}) "
+        f"CASE WHEN lower(trim({col})) IN ({', '.join(repr(x) for x in NO_ID_TEXTS)}) "
         f"THEN NULL ELSE {col} END"
     )
 

@@ -88,6 +88,11 @@ def ts_out_of_range(v: str) -> str:
     )
 
 
+#: Texts SDKs write for "no id" (JavaScript's null/undefined, Python's None, pandas' nan),
+#: compared lower-cased and trimmed: an id reading so is missing, else it would be one unit
+#: shared by every user it was written for. (The Spark views read the same tuple.)
+NO_ID_TEXTS = ("", "null", "undefined", "none", "nan")
+
 _BOOL_TRUE = "('true', 't', '1', '1.0', 'yes', 'y', 'pass', 'passed')"
 _BOOL_FALSE = "('false', 'f', '0', '0.0', 'no', 'n', 'fail', 'failed')"
 _KIND_TEXT = {

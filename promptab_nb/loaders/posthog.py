@@ -22,7 +22,7 @@ from ._load import load_paths
 from ._posthog_read import REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
-from ._stage import TS_RANGE, Direct, Staged, ts_out_of_range
+from ._stage import NO_ID_TEXTS, TS_RANGE, Direct, Staged, ts_out_of_range
 
 __all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
 
@@ -66,11 +66,13 @@ class _Type:
 def _id(x: str) -> str:
     """SQL of an id column with the texts JavaScript and Python SDKs write for "no id" (``''``,
     ``"null"``, ``"undefined"``, ``"None"``) as NULL: else they would make one shared unit."""
-    return f"""CASE WHEN length({x}) <= 9 AND lower(trim({x})) IN {_NO_ID} THEN NULL
-                    ELSE {x} END"""
+    # (the length test spares real ids the lower-casing; padded texts count, as on Spark)
+    return f"""CASE WHEN length(trim({x})) <= {_NO_ID_LEN} AND lower(trim({x})) IN {_NO_ID}
+                    THEN NULL ELSE {x} END"""
 
 
-_NO_ID = "('', 'null', 'undefined', 'none', 'nan')"
+_NO_ID = "(" + ", ".join(sql_str(x) for x in NO_ID_TEXTS) + ")"
+_NO_ID_LEN = max(len(x) for x in NO_ID_TEXTS)
 
 
 def _base(src: Source, where: str) -> str:

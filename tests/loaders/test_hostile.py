@@ -166,6 +166,7 @@ def test_null_like_ids_are_missing(ws, tmp_path):
         _ev(1, "$ai_generation", {}, person_id="null"),
         _ev(2, "$ai_generation", {}, person_id="undefined"),
         _ev(3, "$ai_generation", {}, distinct_id="null"),
+        _ev(4, "$ai_generation", {}, person_id="  Undefined "),  # padded: as the Spark views
     ]
     report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
     accounted(report)
