@@ -89,7 +89,7 @@ ASSIGNED = """
 
 def needs_identity_map(engine: Engine) -> bool:
     """Whether units must be resolved through distinct_id → person_id pairs (see Design)."""
-    return bool(engine.fetch(_NEEDS_IDS)[0][0])
+    return bool(engine.fetch_facts(_NEEDS_IDS)[0][0])
 
 
 def _unit(t: str, d: Design) -> tuple[str, str]:
@@ -277,7 +277,7 @@ def check_source(engine: Engine, exp: Experiment) -> None:
         _check_flag(engine, exp)
     prompts = [
         r[0]
-        for r in engine.fetch(
+        for r in engine.fetch_facts(
             "SELECT prompt_name FROM generations WHERE prompt_name IS NOT NULL "
             "GROUP BY prompt_name ORDER BY count(*) DESC LIMIT 20"
         )
@@ -291,7 +291,7 @@ def check_source(engine: Engine, exp: Experiment) -> None:
     what = "arm" if exp.assigned_by == "arm" else "prompt version"
     held = [
         r[0]
-        for r in engine.fetch(
+        for r in engine.fetch_facts(
             f"""SELECT {column} FROM generations WHERE {column} IS NOT NULL
                   AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
                 GROUP BY {column} ORDER BY count(*) DESC LIMIT 50""",
@@ -351,7 +351,7 @@ def _holdings(engine: Engine) -> str:
 
 
 def _check_flag(engine: Engine, exp: Experiment) -> None:
-    if engine.fetch("SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [exp.flag_key]):
+    if engine.fetch_facts("SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [exp.flag_key]):
         return
     raise NotFoundError(
         f"no exposures for flag {exp.flag_key!r} of experiment {exp.name!r}; "

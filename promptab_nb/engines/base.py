@@ -31,6 +31,12 @@ class Engine(Protocol):
         """Run a read query (DuckDB dialect, ``$name``/``?`` parameters); return all rows."""
         ...
 
+    def fetch_facts(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """:meth:`fetch` for a query that reads only the event tables (which prompts, flags,
+        versions exist; whether ids need a map): an engine may answer from a cache until the
+        data changes (the DuckDB workspace does; Spark runs it each time)."""
+        ...
+
     def unit_rows(self, query: str, params: Mapping[str, Any]) -> AbstractContextManager[str]:
         """A table name holding the rows of the per-unit ``query`` while the block runs.
 

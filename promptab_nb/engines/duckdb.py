@@ -22,6 +22,8 @@ from .._sql import ident, used_params
 from .base import PROVENANCE_FIELDS, Params
 
 UNIT_CACHE_SIZE = 4
+#: Answers of :meth:`DuckDBEngine.fetch_facts` kept per engine (each a few rows).
+FACTS_CACHE_SIZE = 64
 
 
 class DuckDBEngine:
@@ -33,6 +35,7 @@ class DuckDBEngine:
         self.con = con
         self.lock = threading.RLock()
         self.cache_units = cache_units
+        self._facts: dict[str, list[tuple[Any, ...]]] = {}
 
     def fetch(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
         """All rows of ``query`` with DuckDB parameters (unused named ones are ignored)."""
@@ -45,6 +48,18 @@ class DuckDBEngine:
         """Run a statement without a result (named parameters; unused ones are ignored)."""
         with self.lock:
             self.con.execute(query, used_params(query, dict(params or {})))
+
+    def fetch_facts(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
+        """Rows of a query over the event tables only, kept until the data version changes
+        (every analysis asks which prompts, versions and flags exist before its per-unit
+        query; a re-analysis of the same data need not scan for them again)."""
+        with self.lock:
+            key = json.dumps([query, params, self.data_version()], default=str, sort_keys=True)
+            if key not in self._facts:
+                if len(self._facts) >= FACTS_CACHE_SIZE:
+                    del self._facts[next(iter(self._facts))]
+                self._facts[key] = self.fetch(query, params)
+            return self._facts[key]
 
     def data_version(self) -> list[Any]:
         """Last import id and row counts of the event tables: changes with every load."""

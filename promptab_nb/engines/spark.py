@@ -87,6 +87,12 @@ class SparkEngine:
         rows = self.spark.sql(self.translate(query, params)).collect()
         return [tuple(_python(v) for v in r) for r in rows]
 
+    def fetch_facts(
+        self, query: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """:meth:`fetch`, uncached: the tables behind the views may change between calls."""
+        return self.fetch(query, params)
+
     @contextlib.contextmanager
     def unit_rows(self, query: str, params: Mapping[str, Any]) -> Iterator[str]:
         """A persisted view of the per-unit ``query``'s rows, dropped after the block."""
