@@ -149,10 +149,18 @@ def _eval_scope(d: Design, cols: str) -> str:
         join = "LEFT JOIN ids e_id ON e_id.distinct_id = coalesce(g.distinct_id, e.distinct_id)"
     else:
         unit, join = "coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id)", ""
+    # The evaluated generations are picked first with a semi-join (a hash of the evaluations'
+    # targets, probed by one scan of generations): joining evaluations to all of generations
+    # built a hash table of every generation's uuid, which spilled at 10 M generations and was
+    # most of the analysis.
+    targets = (
+        "(SELECT uuid, person_id, distinct_id, ts, prompt_name FROM generations "
+        "WHERE uuid IN (SELECT target_uuid FROM evaluations WHERE applicable))"
+    )
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM evaluations e
-    LEFT JOIN generations g ON g.uuid = e.target_uuid {join}
+    LEFT JOIN {targets} g ON g.uuid = e.target_uuid {join}
     JOIN assigned a ON {unit} = a.unit
     WHERE e.applicable AND coalesce(g.ts, e.ts) >= a.first_ts
       AND ($end IS NULL OR coalesce(g.ts, e.ts) < $end) AND {_PROMPT.format(t="g")}
@@ -221,16 +229,19 @@ def per_unit_sql(exp: Experiment, metrics: Sequence[Metric], d: Design | None = 
     metric ``n{i}``/``d{i}``; for sum and mean metrics also ``t{i}`` (events) and ``x{i}``
     (events whose value is missing, e.g. unpriced generations)."""
     d = d or design_of(exp)
-    selects = ["coalesce(gen_n.gens, 0) AS gens", "gen_n.vmin", "gen_n.vmax"]
-    joins = [
-        "LEFT JOIN (SELECT unit, count(*) AS gens, min(prompt_version) AS vmin, "
-        "max(prompt_version) AS vmax FROM gen GROUP BY unit) gen_n USING (unit)"
-    ]
+    selects = ["coalesce(gen_u.gens, 0) AS gens", "gen_u.vmin", "gen_u.vmax"]
+    joins = []
     for source, alias in (("generations", "gen"), ("evaluations", "ev")):
         ms = [(i, m) for i, m in enumerate(metrics) if m.source == source and m.kind != "quantile"]
-        if not ms:
+        if not ms and source == "evaluations":
             continue
-        cols = []
+        # One aggregate per source: `gen` read by two would be materialised whole (10 M rows
+        # at 1 M users, spilled under the memory limit: the per-unit query took 2× as long).
+        cols = (
+            ["count(*) AS gens, min(prompt_version) AS vmin, max(prompt_version) AS vmax"]
+            if source == "generations"
+            else []
+        )
         for i, m in ms:
             num, den = per_unit_columns(m, alias)
             cols.append(f"{num} AS n{i}, {den} AS d{i}")
