@@ -32,8 +32,8 @@ Con = duckdb.DuckDBPyConnection
 
 # The temp tables, views and registered frames a load may create (an allow-list for ctx.t).
 TEMP_NAMES = (
-    "lines", "lines_rej", "lines_scan", "csv", "csv_rej", "csv_scan", "docs", "rec", "raw", "pre",
-    "gen", "eval", "exp", "st", "attr", "off", "res", "armmap", "arms_in", "frame",
+    "lines", "lines_rej", "lines_scan", "csv", "csv_rows", "csv_rej", "csv_scan", "docs", "rec",
+    "raw", "pre", "gen", "eval", "exp", "st", "attr", "off", "res", "armmap", "arms_in", "frame",
     "rej_exposures", "rej_generations", "rej_evaluations",
 )  # fmt: skip
 

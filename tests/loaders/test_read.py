@@ -57,14 +57,15 @@ def test_csv_header_names_duplicates_and_empty_files(tmp_path, con):
         _read.csv_header(con, f, None)
 
 
-def test_read_csv_rows_goes_through_the_loads_temp_folder(tmp_path, con, ctx):
+def test_read_csv_rows_numbers_rows_in_file_order(tmp_path, con, ctx):
     f = tmp_path / "x.csv"
-    f.write_text('file_row_number,b\n1,"x"\n2,"unterminated\n')
+    lines = [f'{i},"v{i}"' for i in range(1, 3001)]
+    f.write_text("rowid,b\n" + "\n".join(lines) + '\n3001,"unterminated\n')
     header = _read.read_csv_rows(con, ctx, f, None)
-    assert header == ["file_row_number", "b"]
-    assert (ctx.temp_dir() / "rows.parquet").exists()
-    rows = _rows(con, f"SELECT _pab_row, file_row_number, b FROM {ctx.t('csv')}")
-    assert rows == [(1, "1", "x")]
+    assert header == ["rowid", "b"]  # a column named like DuckDB's row id is just a column
+    rows = _rows(con, f"SELECT _pab_row, rowid, b FROM {ctx.t('csv')} ORDER BY _pab_row")
+    assert rows == [(i, str(i), f"v{i}") for i in range(1, 3001)]
+    assert ctx._dir is None  # no temporary files: the rows are in a temp table
     reasons = [r[0] for r in _rows(con, f"SELECT bad_reason FROM {ctx.t('pre')}")]
     assert len(reasons) == 1 and reasons[0].startswith("malformed CSV line: ")
 
