@@ -164,11 +164,19 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
             scan=ctx.name("csv_scan"),
         ),
     )
+    # Inside the load's transaction the new table's row ids start at an offset (DuckDB numbers
+    # uncommitted rows from 2^55): rows are numbered from the first id, once the ids are
+    # checked to be one contiguous run.
+    first, last, n = con.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {ctx.t('csv_rows')}"
+    ).fetchall()[0]
+    if n and last - first + 1 != n:
+        raise AssertionError(f"CSV rows of {path} are not numbered contiguously")
     # Columns are stored as c0, c1, ... (a header may name one `rowid`).
     named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
-            SELECT rowid + 1 AS _pab_row, {named} FROM {ctx.t("csv_rows")}"""
+            SELECT rowid - {int(first or 0)} + 1 AS _pab_row, {named} FROM {ctx.t("csv_rows")}"""
     )
     _read_rejects(con, ctx, "csv_rej", "malformed CSV line")
     return header
