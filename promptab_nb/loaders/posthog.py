@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._sql import ident, used_params
 from . import _files
@@ -66,9 +66,11 @@ class _Type:
 def _id(x: str) -> str:
     """SQL of an id column with the texts JavaScript and Python SDKs write for "no id" (``''``,
     ``"null"``, ``"undefined"``, ``"None"``) as NULL: else they would make one shared unit."""
-    # (the length test spares real ids the lower-casing; padded texts count, as on Spark)
-    return f"""CASE WHEN length(trim({x})) <= {_NO_ID_LEN} AND lower(trim({x})) IN {_NO_ID}
-                    THEN NULL ELSE {x} END"""
+    # Padded texts count, as on Spark. A real id is spared the trimming and lower-casing: it is
+    # longer than every "no id" text (strlen counts bytes, without reading the text) and has no
+    # space at either end (trim() removes spaces only).
+    short = f"(strlen({x}) <= {_NO_ID_LEN} OR starts_with({x}, ' ') OR ends_with({x}, ' '))"
+    return f"CASE WHEN {short} AND lower(trim({x})) IN {_NO_ID} THEN NULL ELSE {x} END"
 
 
 _NO_ID = "(" + ", ".join(sql_str(x) for x in NO_ID_TEXTS) + ")"
@@ -123,8 +125,7 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     events = ", ".join(sql_str(t.event) for t in types)
     return f"""
     WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
-    s AS (SELECT *, {parse}, unnest([TRY(list_transform(json_keys(props), lambda k: hash(k)))]) AS _keys
-              FROM b),
+    s AS (SELECT *, {parse} FROM b),
     c AS (
         SELECT *,
                CASE WHEN distinct_id IS NULL THEN 1
@@ -156,11 +157,33 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
 
 # A key twice in one object: DuckDB reads the first value, Python's json and most readers the
 # last, so the row has no single meaning.
-# The stage lists each row's key hashes once in `_keys` (a second call would parse again):
-# repeats among 64-bit integers are found faster than among strings (on strings the check was a
-# third of a 2 M-generation insert). Two distinct keys of one object sharing a hash (p ~ 1e-17)
-# would reject a good row, never accept a bad one.
-_DUPLICATE_KEY = "len(_keys) <> list_unique(_keys)"
+# Finding a repeat in every row's key list cost more than parsing the properties (1.3 s of a
+# 2 M-generation insert), but an export repeats a few key lists over and over: `$keys_ok` holds
+# the hashes of the duplicate-free lists seen most in the file's first rows (:func:`_key_lists`),
+# and only a row whose list hashes to none of them is searched for a repeat (listing its keys
+# again; a CASE evaluates a branch only for the rows that reach it, and keeping the list in a
+# column through unnest() cost more than that). A row with a repeated key passes only if its
+# list shares a 64-bit hash with one of those lists.
+_KEYS = "TRY(json_keys(props))"
+_DUPLICATE_KEY = (
+    f"NOT list_contains($keys_ok::UBIGINT[], hash({_KEYS})) "
+    f"AND len({_KEYS}) <> list_unique({_KEYS})"
+)
+_SAMPLE_ROWS = 20_000
+_SAMPLE_LISTS = 32
+
+
+def _key_lists(con: Con, src: Source) -> list[int]:
+    """Hashes of the duplicate-free key lists most common in the first rows of ``src``."""
+    events = ", ".join(sql_str(e) for e in EVENTS)
+    sql = f"""
+        SELECT hash(k), k FROM (
+            SELECT TRY(json_keys({src.props})) AS k FROM {src.frm}
+            WHERE {src.event} IN ({events}) LIMIT {_SAMPLE_ROWS})
+        WHERE k IS NOT NULL GROUP BY k ORDER BY count(*) DESC LIMIT {_SAMPLE_LISTS}"""
+    rows = con.execute(sql, used_params(sql, src.params) or None).fetchall()
+    return [h for h, keys in rows if len(set(keys)) == len(keys)]
+
 
 # Numbers that must be finite and >= 0 when present: (property, canonical column, type, parse).
 # Properties every generation carries are parsed as numbers (a third faster than as text);
@@ -291,12 +314,17 @@ def _evaluations() -> _Type:
     )
 
 
-# Why a flag response is not a variant key (first match wins); `_rt` is its JSON type.
+# Why a flag response is not a variant key (first match wins). Read as text, a boolean is
+# 'true'/'false' and an object or list its JSON text; only a text starting with '{' or '[' is
+# looked up again for its JSON type (a second parse of every exposure cost a fifth of the stage).
+_RESPONSE_TYPE = """TRY(json_type(props, '$."$feature_flag_response"'))"""
 _VARIANT_BAD = (
     ("{r} IS NULL", "is missing"),
-    ("_rt = 'BOOLEAN' OR lower({r}) IN ('true', 'false')",
+    ("lower({r}) IN ('true', 'false')",
      "is true/false: a boolean flag has no variants (use a multivariate flag)"),
-    ("_rt IN ('OBJECT', 'ARRAY')", "is a JSON object or list, not a variant key"),
+    # (ascii 91 and 123 are '[' and '{', which the templates cannot spell)
+    (f"ascii({{r}}) IN (91, 123) AND {_RESPONSE_TYPE} IN ('OBJECT', 'ARRAY')",
+     "is a JSON object or list, not a variant key"),
     ("trim({r}) = ''", "is empty"),
     ("{r} = '$multiple'", "is '$multiple', the name reserved for units seen in several variants"),
     ("{r} <> trim({r})", "has spaces around the variant key"),
@@ -312,7 +340,7 @@ def _exposures() -> _Type:
         "exposures",
         "_px",
         {"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"},
-        ("""TRY(json_type(props, '$."$feature_flag_response"')) AS _rt""",),
+        (),
         {"flag_key": flag, "variant": resp},
         f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag'
                  {" ".join(f"WHEN {c} THEN {sql_str(col)}" for c, _ in checks)} END""",
@@ -352,6 +380,7 @@ def _stage_file(
     ``exp`` and ``eval``), rows of other types into ``pre``; generations, most of an export, go
     straight from the file into their table (:class:`._stage.Direct`)."""
     src = source(con, ctx, item)
+    src = replace(src, params={**src.params, "keys_ok": _key_lists(con, src)})
 
     def run(sql: str) -> list:
         return con.execute(sql, used_params(sql, src.params) or None).fetchall()

@@ -138,12 +138,37 @@ def test_duplicated_json_key_rejects_the_row(ws, tmp_path):
     assert _reasons(ws) == {1: "properties has a duplicated key (readers disagree on its value)"}
 
 
+@pytest.mark.parametrize("where", ["in the sample", "after the sample"])
+def test_a_duplicated_key_is_found_whatever_the_common_key_lists(ws, tmp_path, monkeypatch, where):
+    # Rows whose key list is one of the file's common duplicate-free lists skip the search for
+    # a repeat; a row repeating a key must be found whether or not its list was sampled.
+    from promptab_nb.loaders import posthog
+
+    monkeypatch.setattr(posthog, "_SAMPLE_ROWS", 5)
+    props = {"$ai_latency": 1, "$ai_prompt_name": "p"}
+    lines = [json.dumps(_ev(i, "$ai_generation", props)) for i in range(1, 12)]
+    dup = (
+        '{"uuid": "dup", "event": "$ai_generation", "distinct_id": "d", "timestamp": '
+        '"2026-03-01T10:00:00Z", "properties": {"$ai_latency": 1, "$ai_prompt_name": "p", '
+        '"$ai_latency": 9}}'
+    )
+    at = 3 if where == "in the sample" else 10
+    lines.insert(at - 1, dup)
+    path = tmp_path / "dup.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 11
+    assert _reasons(ws) == {at: "properties has a duplicated key (readers disagree on its value)"}
+
+
 @pytest.mark.parametrize(
     ("response", "why"),
     [
         (True, "is true/false: a boolean flag has no variants (use a multivariate flag)"),
         ("false", "is true/false: a boolean flag has no variants (use a multivariate flag)"),
         ({"v": 1}, "is a JSON object or list, not a variant key"),
+        (["a"], "is a JSON object or list, not a variant key"),
         ("", "is empty"),
         ("$multiple", "is '$multiple', the name reserved for units seen in several variants"),
         (" control ", "has spaces around the variant key"),
@@ -161,12 +186,24 @@ def test_flag_responses_are_validated(ws, tmp_path, response, why):
     assert list(ws.sql("SELECT variant FROM exposures").variant) == ["test"]
 
 
+def test_a_text_response_that_looks_like_json_is_a_variant_key(ws, tmp_path):
+    # Only a JSON object or list is refused: the text "{b}" or "[a]" is a (strange) key.
+    flag = {"$feature_flag": "f"}
+    events = [_ev(i, "$feature_flag_called", {**flag, "$feature_flag_response": r})
+              for i, r in enumerate(["{b}", "[a]"], 1)]  # fmt: skip
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert report.rows_rejected == 0
+    assert sorted(ws.sql("SELECT variant FROM exposures").variant) == ["[a]", "{b}"]
+
+
 def test_null_like_ids_are_missing(ws, tmp_path):
     events = [
         _ev(1, "$ai_generation", {}, person_id="null"),
         _ev(2, "$ai_generation", {}, person_id="undefined"),
         _ev(3, "$ai_generation", {}, distinct_id="null"),
         _ev(4, "$ai_generation", {}, person_id="  Undefined "),  # padded: as the Spark views
+        _ev(5, "$ai_generation", {}, person_id="NaN   "),
     ]
     report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
     accounted(report)
