@@ -32,6 +32,7 @@ EVENTS = {
     "$ai_generation": "generations",
     "$ai_evaluation": "evaluations",
 }
+_USED_EVENTS = ", ".join(sql_str(e) for e in EVENTS)  # SQL list of the event types loaded
 
 
 # -- validation and typing ------------------------------------------------------------------
@@ -175,11 +176,10 @@ _SAMPLE_LISTS = 32
 
 def _key_lists(con: Con, src: Source) -> list[int]:
     """Hashes of the duplicate-free key lists most common in the first rows of ``src``."""
-    events = ", ".join(sql_str(e) for e in EVENTS)
     sql = f"""
         SELECT hash(k), k FROM (
             SELECT TRY(json_keys({src.props})) AS k FROM {src.frm}
-            WHERE {src.event} IN ({events}) LIMIT {_SAMPLE_ROWS})
+            WHERE {src.event} IN ({_USED_EVENTS}) LIMIT {_SAMPLE_ROWS})
         WHERE k IS NOT NULL GROUP BY k ORDER BY count(*) DESC LIMIT {_SAMPLE_LISTS}"""
     rows = con.execute(sql, used_params(sql, src.params) or None).fetchall()
     return [h for h, keys in rows if len(set(keys)) == len(keys)]
@@ -351,8 +351,7 @@ def _exposures() -> _Type:
 
 def _other_rejects(ctx: LoadContext, src: Source) -> str:
     """Rows of no promptab_nb event type → ``pre``; an unused type keeps no raw copy."""
-    types = ", ".join(sql_str(t) for t in EVENTS)
-    where = f"{src.event} IS NULL OR {src.event} NOT IN ({types})"
+    where = f"{src.event} IS NULL OR {src.event} NOT IN ({_USED_EVENTS})"
     return f"""
     INSERT INTO {ctx.t("pre")}
     WITH b AS ({_base(src, where)}),
