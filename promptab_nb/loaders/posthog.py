@@ -50,8 +50,9 @@ _RAW = (
 class _Type:
     """How one event type becomes rows of its canonical table.
 
-    ``typed`` and ``columns`` are SQL over ``{p}``, the struct its properties are parsed into;
-    ``typed`` are helper columns that ``columns`` and the checks may use.
+    ``typed``, ``columns`` and ``checks`` are SQL over ``{p}``, the struct its properties are
+    parsed into; ``typed`` are helper columns that ``columns`` and the checks may use;
+    ``checks`` are ``(condition, column, reason)``, the first true one rejecting the row.
     """
 
     event: str
@@ -60,8 +61,7 @@ class _Type:
     spec: dict[str, str]
     typed: tuple[str, ...]
     columns: dict[str, str]
-    bad_col: str
-    bad_reason: str
+    checks: tuple[tuple[str, str, str], ...]
 
 
 def _id(x: str) -> str:
@@ -95,64 +95,75 @@ def _spec(keys: dict[str, str]) -> str:
     return sql_str(json.dumps(keys))
 
 
+# Why a row of any type is rejected before its own checks: (condition, column, reason).
+_ROW_CHECKS = (
+    ("distinct_id IS NULL", "distinct_id", 'distinct_id is empty (or "null"/"undefined")'),
+    ("ts IS NULL", "timestamp", "timestamp is missing or not a date-time"),
+    (ts_out_of_range("ts"), "timestamp", "timestamp is not a date-time " + TS_RANGE),
+    ("props IS NULL", "properties", "properties is empty"),
+)
+
+
 def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
-    """SQL of every source row of the event ``types``, typed and checked (one parse per row)."""
-    is_ = {t.event: f"event = {sql_str(t.event)}" for t in types}
-    # unnest([x]) computes x once: a plain projection of x is inlined into every expression that
-    # reads it, and DuckDB does not share the copies under CASE (one JSON parse per reference
-    # made the stage 10-25× slower).
-    parse = ", ".join(
-        f"unnest([CASE WHEN {is_[t.event]} THEN TRY(from_json(props, {_spec(t.spec)})) END]) "
-        f"AS {t.p}"
-        for t in types
-    )
+    """SQL of every source row of the event ``types``, typed and checked (one parse per row).
+
+    Each row gets ``_bad``, the number of the first check it fails (NULL when it passes), from
+    one CASE; ``bad_col`` and ``bad_reason`` look the number up. (Writing the checks out twice,
+    once per output, and wrapping one type's columns in CASEs on its event, cost a fifth of the
+    generations insert.)
+    """
+    single = len(types) == 1
+
+    def of(t: _Type, x: str) -> str:  # x for the rows of type t
+        return x if single else f"CASE WHEN event = {sql_str(t.event)} THEN {x} END"
+
+    parse = ", ".join(f"{of(t, f'TRY(from_json(props, {_spec(t.spec)}))')} AS {t.p}" for t in types)
     unparsed = " AND ".join(f"{t.p} IS NULL" for t in types)
     # (ltrim copies the text: only for the rare rows that do not start with '{')
-    not_object = (
-        "(CASE WHEN starts_with(props, '{') THEN false ELSE NOT starts_with(ltrim(props), '{') END)"
-    )
+    not_object = "NOT starts_with(props, '{') AND NOT starts_with(ltrim(props), '{')"
+    checks = [
+        *_ROW_CHECKS,
+        (f"{not_object} AND NOT json_valid(props)", "properties", "properties is not valid JSON"),
+        (not_object, "properties", "properties is not a JSON object"),
+        (f"{unparsed} AND NOT json_valid(props)", "properties", "properties is not valid JSON"),
+        (_DUPLICATE_KEY, "properties",
+         "properties has a duplicated key (readers disagree on its value)"),
+    ]  # fmt: skip
+    whens = [f"WHEN {c} THEN {i}" for i, (c, _, _) in enumerate(checks)]
+    for t in types:
+        own = [(c.format(p=t.p), col, why) for c, col, why in t.checks]
+        first = len(checks)
+        checks += own
+        inner = " ".join(f"WHEN {c} THEN {first + i}" for i, (c, _, _) in enumerate(own))
+        whens.append(inner if single else f"WHEN event = {sql_str(t.event)} THEN CASE {inner} END")
     typed = "".join(", " + x.format(p=t.p) for t in types for x in t.typed)
     # A column several tables share (trace_id, variant) takes the value of the row's type.
-    cols: dict[str, list[tuple[str, str]]] = {}
+    cols: dict[str, list[tuple[_Type, str]]] = {}
     for t in types:
         for name, expr in t.columns.items():
-            cols.setdefault(name, []).append((t.event, expr.format(p=t.p)))
+            cols.setdefault(name, []).append((t, expr.format(p=t.p)))
     outs = []
     for name, exprs in cols.items():
-        whens = " ".join(f"WHEN {is_[e]} THEN {x}" for e, x in exprs)
-        outs.append(f"CASE {whens} END AS {ident(name)}")
-    bad_col = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_col.format(p=t.p)}" for t in types)
-    bad_reason = " ".join(f"WHEN {is_[t.event]} THEN {t.bad_reason.format(p=t.p)}" for t in types)
+        if single:
+            outs.append(f"{exprs[0][1]} AS {ident(name)}")
+        else:
+            w = " ".join(f"WHEN event = {sql_str(t.event)} THEN {x}" for t, x in exprs)
+            outs.append(f"CASE {w} END AS {ident(name)}")
+
+    def lookup(k: int) -> str:
+        # a list indexed once: `CASE _bad WHEN 0 ...` would copy _bad's CASE into every WHEN
+        return "[" + ", ".join(sql_str(c[k]) for c in checks) + "][_bad + 1]"
+
     events = ", ".join(sql_str(t.event) for t in types)
     return f"""
     WITH b AS ({_base(src, f"{src.event} IN ({events})")}),
     s AS (SELECT *, {parse} FROM b),
-    c AS (
-        SELECT *,
-               CASE WHEN distinct_id IS NULL THEN 1
-                    WHEN ts IS NULL THEN 2
-                    WHEN {ts_out_of_range("ts")} THEN 7
-                    WHEN props IS NULL THEN 3
-                    WHEN {not_object} THEN CASE WHEN json_valid(props) THEN 5 ELSE 4 END
-                    WHEN {unparsed} AND NOT json_valid(props) THEN 4
-                    WHEN {_DUPLICATE_KEY} THEN 6 END AS _pre
-        FROM s
-    ),
-    t AS (SELECT *{typed} FROM c)
+    t AS (SELECT *{typed} FROM s),
+    c AS (SELECT *, CASE {" ".join(whens)} END AS _bad FROM t)
     SELECT source_row, uuid, event, ts, distinct_id, person_id, {", ".join(outs)},
-           CASE WHEN _pre IN (2, 7) THEN 'timestamp' WHEN _pre = 1 THEN 'distinct_id'
-                WHEN _pre IS NOT NULL THEN 'properties' ELSE CASE {bad_col} END END AS bad_col,
-           CASE _pre WHEN 1 THEN 'distinct_id is empty (or "null"/"undefined")'
-                     WHEN 2 THEN 'timestamp is missing or not a date-time'
-                     WHEN 7 THEN {sql_str("timestamp is not a date-time " + TS_RANGE)}
-                     WHEN 3 THEN 'properties is empty'
-                     WHEN 4 THEN 'properties is not valid JSON'
-                     WHEN 5 THEN 'properties is not a JSON object'
-                     WHEN 6 THEN 'properties has a duplicated key (readers disagree on its value)'
-                     ELSE CASE {bad_reason} END END
-               AS bad_reason,
-           CASE WHEN _pre IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
-    FROM t
+           {lookup(1)} AS bad_col, {lookup(2)} AS bad_reason,
+           CASE WHEN _bad IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
+    FROM c
     """
 
 
@@ -164,8 +175,9 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
 # and only a row whose list hashes to none of them is searched for a repeat (listing its keys
 # again; a CASE evaluates a branch only for the rows that reach it, and keeping the list in a
 # column through unnest() cost more than that). A row with a repeated key passes only if its
-# list shares a 64-bit hash with one of those lists.
-_KEYS = "TRY(json_keys(props))"
+# list shares a 64-bit hash with one of those lists. (No TRY around json_keys, which cost a
+# fifth of the check: the rows that reach it passed the JSON checks before it in the CASE.)
+_KEYS = "json_keys(props)"
 _DUPLICATE_KEY = (
     f"NOT list_contains($keys_ok::UBIGINT[], hash({_KEYS})) "
     f"AND len({_KEYS}) <> list_unique({_KEYS})"
@@ -209,7 +221,8 @@ _GEN_TEXT = {
 
 
 def _generations(keep_properties: bool = False) -> _Type:
-    typed, cols, reasons = [], [], []
+    typed: list[str] = []
+    checks: list[tuple[str, str, str]] = []
     for prop, col, typ, parse in _GEN_NUMBERS:
         v, c = f"{{p}}[{sql_str(prop)}]", ident(col)
         # Integers may arrive as 12.0 in some exports: accept integral doubles for BIGINT.
@@ -230,18 +243,15 @@ def _generations(keep_properties: bool = False) -> _Type:
                 f"({v} IS NOT NULL AND ({c} IS NULL OR isnan({c}::DOUBLE) "
                 f"OR isinf({c}::DOUBLE) OR {c} < 0))"
             )
-        cols.append(f"WHEN {bad} THEN {sql_str('properties.' + prop)}")
         what = "a number >= 0" if typ == "DOUBLE" else "a whole number >= 0"
-        reasons.append(f"WHEN {bad} THEN {sql_str('properties.' + prop + ' is not ' + what)}")
+        checks.append((bad, "properties." + prop, f"properties.{prop} is not {what}"))
     typed += ["{p}['$ai_http_status'] AS _status", "lower({p}['$ai_is_error']) AS _err"]
-    status_bad = (
-        "_status IS NOT NULL AND (_status <> floor(_status) OR _status NOT BETWEEN 0 AND 999)"
-    )
-    cols.append(f"WHEN {status_bad} THEN 'properties.$ai_http_status'")
-    reasons.append(
-        f"WHEN {status_bad} THEN 'properties.$ai_http_status is not a whole number 0..999'"
-    )
-    err_bad = "_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')"
+    checks += [
+        ("_status IS NOT NULL AND (_status <> floor(_status) OR _status NOT BETWEEN 0 AND 999)",
+         "properties.$ai_http_status", "properties.$ai_http_status is not a whole number 0..999"),
+        ("_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')",
+         "properties.$ai_is_error", "properties.$ai_is_error is not true/false"),
+    ]  # fmt: skip
     columns = {name: f"{{p}}[{sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
     columns.update(
         latency_s="latency_s",
@@ -264,9 +274,7 @@ def _generations(keep_properties: bool = False) -> _Type:
         {prop: "DOUBLE" if prop in _GEN_DOUBLES else "VARCHAR" for prop in _GEN_SPEC_KEYS},
         tuple(typed),
         columns,
-        f"CASE {' '.join(cols)} WHEN {err_bad} THEN 'properties.$ai_is_error' END",
-        f"CASE {' '.join(reasons)} WHEN {err_bad} "
-        "THEN 'properties.$ai_is_error is not true/false' END",
+        tuple(checks),
     )
 
 
@@ -289,6 +297,7 @@ def _evaluations() -> _Type:
     keys = ("$ai_target_event_id", "$ai_trace_id", "$ai_evaluation_name", "$ai_metric_name",
             "$ai_evaluation_result", "$ai_evaluation_applicable", "$ai_score")  # fmt: skip
     missing = "_applicable AND _passed IS NULL"
+    col = "properties.$ai_evaluation_result"
     return _Type(
         "$ai_evaluation",
         "evaluations",
@@ -307,10 +316,10 @@ def _evaluations() -> _Type:
             "applicable": "_applicable",
             "score": score,
         },
-        f"CASE WHEN {missing} THEN 'properties.$ai_evaluation_result' END",
-        f"""CASE WHEN {missing} AND _res IS NULL THEN 'properties.$ai_evaluation_result is missing'
-                 WHEN {missing}
-                   THEN 'properties.$ai_evaluation_result is not true/false/pass/fail' END""",
+        (
+            (f"{missing} AND _res IS NULL", col, f"{col} is missing"),
+            (missing, col, f"{col} is not true/false/pass/fail"),
+        ),
     )
 
 
@@ -333,8 +342,10 @@ _VARIANT_BAD = (
 
 def _exposures() -> _Type:
     flag, resp = "{p}['$feature_flag']", "{p}['$feature_flag_response']"
-    checks = [(c.format(r=resp), why) for c, why in _VARIANT_BAD]
     col = "properties.$feature_flag_response"
+    checks = [(f"{flag} IS NULL OR {flag} = ''", "properties.$feature_flag",
+               "properties.$feature_flag is missing")]  # fmt: skip
+    checks += [(c.format(r=resp), col, f"{col} {why}") for c, why in _VARIANT_BAD]
     return _Type(
         "$feature_flag_called",
         "exposures",
@@ -342,10 +353,7 @@ def _exposures() -> _Type:
         {"$feature_flag": "VARCHAR", "$feature_flag_response": "VARCHAR"},
         (),
         {"flag_key": flag, "variant": resp},
-        f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag'
-                 {" ".join(f"WHEN {c} THEN {sql_str(col)}" for c, _ in checks)} END""",
-        f"""CASE WHEN {flag} IS NULL OR {flag} = '' THEN 'properties.$feature_flag is missing'
-                 {" ".join(f"WHEN {c} THEN {sql_str(col + ' ' + why)}" for c, why in checks)} END""",
+        tuple(checks),
     )
 
 
