@@ -130,6 +130,18 @@ class wrap_errors:  # noqa: N801 - used as a context manager, reads like a funct
         if err is None or isinstance(err, PromptabError) or not isinstance(err, Exception):
             return  # nothing to translate: the exception (if any) propagates unchanged
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        # The machine, not the file: a full spill disk or the memory limit (nothing is loaded).
+        if isinstance(err, duckdb.IOException) and "No space left on device" in first:
+            raise DataError(
+                f"{self.name}: the disk holding DuckDB's spill files is full ({first}). Nothing "
+                "was loaded. Free space there, or open the workspace with temp_directory= on a "
+                "disk with room (a large JSON lines export can spill several times its size)."
+            ) from err
+        if isinstance(err, duckdb.OutOfMemoryException):
+            raise DataError(
+                f"{self.name}: DuckDB ran out of memory ({first}). Nothing was loaded. Open the "
+                "workspace with a larger memory_limit=, or load the export in smaller files."
+            ) from err
         if isinstance(err, duckdb.Error):
             raise DataError(
                 f"{self.name}: cannot read as {self.fmt}: {first}. Check that the file is "
