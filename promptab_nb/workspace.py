@@ -37,7 +37,7 @@ class Workspace:
         workspace that a later notebook reopens.
     memory_limit
         DuckDB memory limit, e.g. ``"2GB"``; DuckDB spills to disk beyond it. Default: a
-        quarter of the machine's memory, at most 640 MiB (at least 128 MiB), so a first
+        quarter of the machine's memory, at most 512 MiB (at least 128 MiB), so a first
         analysis of a 200 k-user export stays under 1 GiB with Python around it. Raise it on a
         big machine for speed.
     temp_directory
@@ -71,11 +71,13 @@ class Workspace:
         threads: int | None = None,
     ) -> None:
         from .loaders import default_memory_limit, duckdb_temp_dir
+        from .loaders._context import ALLOCATOR_FLUSH
 
         self.path = None if path in (None, ":memory:") else str(Path(path))
         config: dict[str, Any] = {
             "memory_limit": memory_limit or default_memory_limit(),
             "temp_directory": str(temp_directory or duckdb_temp_dir()),
+            "allocator_bulk_deallocation_flush_threshold": ALLOCATOR_FLUSH,
         }
         if threads:
             config["threads"] = int(threads)

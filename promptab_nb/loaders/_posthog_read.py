@@ -17,6 +17,7 @@ from ..errors import MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._read import (
     csv_header,
+    drop_lines,
     empty_pre,
     one_object_per_line,
     read_csv_rows,
@@ -142,7 +143,7 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source:
         SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r FROM {lines}
         """
     )
-    con.execute(f"DROP TABLE {lines}")
+    drop_lines(con, ctx)
     con.execute(
         f"""
         INSERT INTO {ctx.t("pre")}

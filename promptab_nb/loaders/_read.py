@@ -72,17 +72,71 @@ def pre_from_rec(con: Con, ctx: LoadContext) -> int:
 
 
 def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> None:
-    """``lines(source_row, line)`` of non-blank lines; undecodable lines → ``pre``."""
+    """``lines(source_row, line)``: the non-blank lines, each numbered by its line in the file
+    (blank and unreadable lines count); unreadable lines → ``pre``.
+
+    The lines are copied in file order into a table and numbered by ``rowid``, as CSV rows are
+    (numbering them with a window held the whole file: 40 s of a 1 M-user load, and as much
+    spilled again). The reader leaves out the lines it rejects, so a line after them is moved
+    down by the number of rejected lines before it (an as-of join on the few rejects).
+    """
+    rows, gaps = ctx.t("lines_rows"), ctx.t("lines_gaps")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t("lines")} AS
-        SELECT row_number() OVER () AS source_row, line
-        FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej, rejects_scan = $scan)
-        WHERE trim(line) <> ''
+        CREATE OR REPLACE TEMP TABLE {rows} AS
+        SELECT line FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej,
+                                       rejects_scan = $scan)
         """,
         _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
     )
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
+    # (an empty line reads as NULL; only a line starting with a space is trimmed)
+    nonblank = f"""SELECT rowid - {_first_rowid(con, rows, path)} + 1 AS source_row, line FROM {rows}
+                   WHERE line IS NOT NULL AND NOT (starts_with(line, ' ') AND trim(line) = '')"""
+    if _is_empty(con, ctx.t("pre")):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {ctx.t('lines')} AS {nonblank}")
+        return
+    # The i-th rejected line (in file order) comes after g = line - i lines that were read: a
+    # read line k of the table is line k + (the largest i with g < k) of the file.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {gaps} AS
+        SELECT g, max(i) AS i FROM (
+            SELECT source_row - row_number() OVER (ORDER BY source_row) AS g,
+                   row_number() OVER (ORDER BY source_row) AS i
+            FROM {ctx.t("pre")}) GROUP BY g
+        """
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
+            SELECT l.source_row + coalesce(r.i, 0) AS source_row, l.line
+            FROM ({nonblank}) l ASOF LEFT JOIN {gaps} r ON l.source_row > r.g"""
+    )
+
+
+def drop_lines(con: Con, ctx: LoadContext) -> None:
+    """Drop ``lines`` (made by :func:`read_lines`) once its rows are copied on."""
+    con.execute(f"DROP VIEW IF EXISTS {ctx.t('lines')}")
+    con.execute(f"DROP TABLE IF EXISTS {ctx.t('lines_rows')}")
+
+
+def _is_empty(con: Con, table: str) -> bool:
+    return not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
+
+
+def _first_rowid(con: Con, table: str, path: Path) -> int:
+    """The first ``rowid`` of ``table``, a copy of ``path``'s rows in file order.
+
+    Inside the load's transaction a new table's row ids start at an offset (DuckDB numbers
+    uncommitted rows from 2^55): rows are numbered from the first id, once the ids are checked
+    to be one contiguous run.
+    """
+    first, last, n = con.execute(
+        f"SELECT min(rowid), max(rowid), count(*) FROM {table}"
+    ).fetchall()[0]
+    if n and last - first + 1 != n:
+        raise AssertionError(f"rows of {path} are not numbered contiguously")
+    return int(first or 0)
 
 
 def _first_line(con: Con, path: Path, compression: str | None) -> str | None:
@@ -164,19 +218,12 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
             scan=ctx.name("csv_scan"),
         ),
     )
-    # Inside the load's transaction the new table's row ids start at an offset (DuckDB numbers
-    # uncommitted rows from 2^55): rows are numbered from the first id, once the ids are
-    # checked to be one contiguous run.
-    first, last, n = con.execute(
-        f"SELECT min(rowid), max(rowid), count(*) FROM {ctx.t('csv_rows')}"
-    ).fetchall()[0]
-    if n and last - first + 1 != n:
-        raise AssertionError(f"CSV rows of {path} are not numbered contiguously")
+    first = _first_rowid(con, ctx.t("csv_rows"), path)
     # Columns are stored as c0, c1, ... (a header may name one `rowid`).
     named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
-            SELECT rowid - {int(first or 0)} + 1 AS _pab_row, {named} FROM {ctx.t("csv_rows")}"""
+            SELECT rowid - {first} + 1 AS _pab_row, {named} FROM {ctx.t("csv_rows")}"""
     )
     _read_rejects(con, ctx, "csv_rej", "malformed CSV line")
     return header
@@ -243,7 +290,7 @@ def read_docs(
             FROM {lines}
             """
         )
-    con.execute(f"DROP TABLE {lines}")
+    drop_lines(con, ctx)
 
 
 def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
@@ -252,7 +299,7 @@ def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
     return not con.execute(
         f"""
         SELECT 1 FROM {ctx.t("lines")}
-        WHERE NOT starts_with(ltrim(line), '{{')
+        WHERE NOT starts_with(line, '{{') AND NOT starts_with(ltrim(line), '{{')
            OR (contains(line, '"data"') AND TRY(json_type(line, '$.data')) = 'ARRAY')
         LIMIT 1
         """

@@ -45,6 +45,24 @@ def test_read_lines_skips_blank_lines_and_rejects_undecodable_ones(tmp_path, con
     assert pre == [("(line)", "line is not UTF-8 text (re-export the file as UTF-8)")]
 
 
+@pytest.mark.parametrize("in_transaction", [False, True])
+def test_read_lines_numbers_lines_as_the_file_does(tmp_path, con, ctx, in_transaction):
+    # blank lines and lines the reader rejects count, so a later reject names the right line
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(
+        b'{"a": 1}\n\n   \n{"a": 2}\n\xff bad\n\xfe\n{"a": 3}\n\n{"a": 4}\n\xff\n{"a": 5}\n'
+    )
+    if in_transaction:  # as in a load: row ids of new rows start at 2^55 there
+        con.execute("BEGIN")
+    _read.read_lines(con, ctx, f, None)
+    got = _rows(con, f"SELECT source_row, line FROM {ctx.t('lines')} ORDER BY source_row")
+    assert got == [(1, '{"a": 1}'), (4, '{"a": 2}'), (7, '{"a": 3}'), (9, '{"a": 4}'),
+                   (11, '{"a": 5}')]  # fmt: skip
+    assert _rows(con, f"SELECT source_row FROM {ctx.t('pre')} ORDER BY 1") == [(5,), (6,), (10,)]
+    _read.drop_lines(con, ctx)
+    assert not _rows(con, f"SELECT 1 FROM duckdb_views() WHERE view_name = '{ctx.name('lines')}'")
+
+
 def test_csv_header_names_duplicates_and_empty_files(tmp_path, con):
     f = tmp_path / "x.csv"
     f.write_text("a,,b\n1,2,3\n")
