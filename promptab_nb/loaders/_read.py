@@ -30,12 +30,18 @@ def _reader_params(path: Path, compression: str | None, **more: object) -> dict[
     return {"path": str(path), "comp": compression or "auto", "max": MAX_LINE, **more}
 
 
-def _read_rejects(con: Con, ctx: LoadContext, rejects: str, what: str) -> None:
-    """``pre`` from the rejects table of DuckDB's CSV reader: one row per unreadable line."""
+def _read_rejects(
+    con: Con, ctx: LoadContext, rejects: str, what: str, *, header: bool = False
+) -> None:
+    """``pre`` from the rejects table of DuckDB's CSV reader: one row per unreadable line.
+
+    The reader numbers rows of the file from 1, a header included (a quoted field over several
+    lines is one row); ``header``: number them from the first row after it, as the rows read.
+    """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("pre")} AS
-        SELECT line AS source_row, '(line)' AS bad_col,
+        SELECT line - {int(header)} AS source_row, '(line)' AS bad_col,
                CASE WHEN any_value(error_type) = 'INVALID ENCODING'
                     THEN 'line is not UTF-8 text (re-export the file as UTF-8)'
                     WHEN any_value(error_type) = 'LINE SIZE OVER MAXIMUM'
@@ -80,7 +86,7 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
     spilled again). The reader leaves out the lines it rejects, so a line after them is moved
     down by the number of rejected lines before it (an as-of join on the few rejects).
     """
-    rows, gaps = ctx.t("lines_rows"), ctx.t("lines_gaps")
+    rows = ctx.t("lines_rows")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {rows} AS
@@ -90,28 +96,39 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
         _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
     )
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
+    frm, row = _file_rows(con, ctx, rows, path, "lines_gaps")
     # (an empty line reads as NULL; only a line starting with a space is trimmed)
-    nonblank = f"""SELECT rowid - {_first_rowid(con, rows, path)} + 1 AS source_row, line FROM {rows}
-                   WHERE line IS NOT NULL AND NOT (starts_with(line, ' ') AND trim(line) = '')"""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
+            SELECT {row} AS source_row, line FROM {frm}
+            WHERE line IS NOT NULL AND NOT (starts_with(line, ' ') AND trim(line) = '')"""
+    )
+
+
+def _file_rows(con: Con, ctx: LoadContext, table: str, path: Path, gaps: str) -> tuple[str, str]:
+    """(FROM clause, SQL of the row's number in the file) for ``table``, the rows of ``path`` the
+    reader could read, copied in file order; ``pre`` holds the rows it rejected, numbered by
+    the file.
+
+    Rows are numbered by ``rowid``; a row after rejected ones is moved down by their number. The
+    i-th rejected row (in file order) comes after g = (its row) - i rows that were read, so the
+    k-th row read is row k + (the largest i with g < k) of the file: an as-of join on the
+    rejects (``gaps``, a temp table), made only when there are any.
+    """
+    k = f"rowid - {_first_rowid(con, table, path)} + 1"
     if _is_empty(con, ctx.t("pre")):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {ctx.t('lines')} AS {nonblank}")
-        return
-    # The i-th rejected line (in file order) comes after g = line - i lines that were read: a
-    # read line k of the table is line k + (the largest i with g < k) of the file.
+        return table, k
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {gaps} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t(gaps)} AS
         SELECT g, max(i) AS i FROM (
             SELECT source_row - row_number() OVER (ORDER BY source_row) AS g,
                    row_number() OVER (ORDER BY source_row) AS i
             FROM {ctx.t("pre")}) GROUP BY g
         """
     )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
-            SELECT l.source_row + coalesce(r.i, 0) AS source_row, l.line
-            FROM ({nonblank}) l ASOF LEFT JOIN {gaps} r ON l.source_row > r.g"""
-    )
+    frm = f"(SELECT {k} AS _k, * FROM {table}) ASOF LEFT JOIN {ctx.t(gaps)} _g ON _k > _g.g"
+    return frm, "_k + coalesce(_g.i, 0)"
 
 
 def drop_lines(con: Con, ctx: LoadContext) -> None:
@@ -218,14 +235,14 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
             scan=ctx.name("csv_scan"),
         ),
     )
-    first = _first_rowid(con, ctx.t("csv_rows"), path)
+    _read_rejects(con, ctx, "csv_rej", "malformed CSV line", header=True)
+    frm, row = _file_rows(con, ctx, ctx.t("csv_rows"), path, "csv_gaps")
     # Columns are stored as c0, c1, ... (a header may name one `rowid`).
     named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
-            SELECT rowid - {first} + 1 AS _pab_row, {named} FROM {ctx.t("csv_rows")}"""
+            SELECT {row} AS _pab_row, {named} FROM {frm}"""
     )
-    _read_rejects(con, ctx, "csv_rej", "malformed CSV line")
     return header
 
 

@@ -6,8 +6,8 @@ than :data:`WIDE` flattened property columns is therefore streamed once with Pyt
 module (time linear in its size) into a Parquet file of the envelope columns plus one
 ``properties`` JSON object per row, which the loader then reads like a CSV with a properties
 column. Rows that cannot be read (not UTF-8, wrong number of fields, a field over the longest
-line) go to the load's ``pre`` table with the reason; good rows keep their numbering
-(``_pab_row``, the data row) and rejects their line (as the DuckDB reader numbers them).
+line) go to the load's ``pre`` table with the reason; every row, good or rejected, is numbered
+by its data row (``_pab_row``, 1 for the row after the header), as an ordinary CSV's are.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def fold(
                 why = _bad(cells, len(header))
                 if why is not None:
                     raw = ",".join(cells).encode("utf-8", "replace").decode("utf-8")[:MAX_LINE]
-                    rejects.append((k + 1, "(line)", why, raw))
+                    rejects.append((k, "(line)", why, raw))
                     continue
                 props = {name: (cells[i] if cells[i] != "" else None) for name, i in props_at}
                 values = [k, *(cells[i] if cells[i] != "" else None for i in keep_at)]

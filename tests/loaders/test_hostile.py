@@ -43,7 +43,28 @@ def test_one_latin1_line_rejects_only_that_line(ws, tmp_path, at):
     report = ws.load_posthog(path, progress=False)
     accounted(report)
     assert report.rows_loaded == 48 and report.rows_rejected == 1
-    assert _reasons(ws) == {at + 1: "line is not UTF-8 text (re-export the file as UTF-8)"}
+    assert _reasons(ws) == {at: "line is not UTF-8 text (re-export the file as UTF-8)"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_rows_after_an_unreadable_one_keep_their_numbers(ws, tmp_path, fmt):
+    # the reader leaves unreadable rows out; a later row's reject still names its own row
+    bad = {"$ai_latency": -1.0}
+    if fmt == "csv":  # rows numbered from the one after the header; a quoted field spans lines
+        rows = [_csv_line(i, props=bad if i == 5 else None).encode() for i in range(1, 6)]
+        text = [rows[0], b'u9,"two\nlines"\n', b"u8,\xff\n", *rows[1:]]
+        want = {2: "malformed CSV line", 3: "line is not UTF-8", 7: "properties.$ai_latency"}
+    else:  # lines numbered as in the file, blank ones too
+        rows = [(json.dumps(_ev(i, "$ai_generation", bad if i == 5 else {})) + "\n").encode()
+                for i in range(1, 6)]  # fmt: skip
+        text = [rows[0], b"\n", b"\xff\n", *rows[1:]]
+        want = {3: "line is not UTF-8", 7: "properties.$ai_latency"}
+    path = tmp_path / f"x.{fmt}"
+    path.write_bytes(b"".join([HEADER.encode()] if fmt == "csv" else []) + b"".join(text))
+    accounted(ws.load_posthog(path, progress=False))
+    got = _reasons(ws)
+    assert sorted(got) == sorted(want)
+    assert all(got[row].startswith(why) for row, why in want.items()), got
 
 
 def test_a_latin1_header_names_line_1(ws, tmp_path):
@@ -61,7 +82,7 @@ def test_a_field_over_8_mib_rejects_only_its_line(ws, tmp_path):
     report = ws.load_posthog(path, progress=False)
     accounted(report)
     assert report.rows_loaded == 2
-    assert _reasons(ws) == {3: "line is longer than 8 MiB"}
+    assert _reasons(ws) == {2: "line is longer than 8 MiB"}
 
 
 def _wide(path, n: int) -> None:
@@ -81,7 +102,7 @@ def test_wide_flattened_csv_is_folded(ws, tmp_path, n):
     accounted(report)
     row = ws.sql("SELECT latency_s, properties FROM generations").iloc[0]
     assert row.latency_s == 1.5 and len(json.loads(row.properties)) == n + 1
-    assert _reasons(ws) == {3: f"malformed CSV line: 2 fields where the header has {n + 5}"}
+    assert _reasons(ws) == {2: f"malformed CSV line: 2 fields where the header has {n + 5}"}
 
 
 def test_manifest_paths_must_stay_in_its_folder(ws, tmp_path):
