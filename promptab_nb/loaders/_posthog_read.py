@@ -16,10 +16,10 @@ from .._sql import ident
 from ..errors import MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._read import (
+    NOT_ONE_OBJECT,
     csv_header,
     drop_lines,
     empty_pre,
-    one_object_per_line,
     read_csv_rows,
     read_lines,
     read_records,
@@ -99,8 +99,9 @@ def _json_source(con: Con, ctx: LoadContext, item: Input) -> Source:
     if item.fmt == "jsonl":
         assert item.path is not None
         read_lines(con, ctx, item.path, item.compression)
-        if one_object_per_line(con, ctx):
-            return _jsonl_source(con, ctx, item)
+        src = _jsonl_source(con, ctx, item)
+        if src is not None:
+            return src
     read_records(con, ctx, item, lines_read=item.fmt == "jsonl")
     rec, raw = ctx.t("rec"), ctx.t("raw")
     _require_keys(con, item, f"SELECT rec AS doc FROM {rec} WHERE bad_col IS NULL")
@@ -131,18 +132,26 @@ _ENVELOPE = sql_str(
 )
 
 
-def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source:
+def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
     """JSON lines of one event object each (the usual export): each line parsed once into its
     envelope, with no unrolling, re-serialising or renumbering of records (which made a 100 k-user
-    export load 3× slower). Lines that are not valid JSON go to ``pre``."""
+    export load 3× slower). Lines that are not valid JSON go to ``pre``. ``None`` (and ``lines``
+    kept) when a line needs the general record reader (see :func:`one_object_per_line`)."""
     lines, raw = ctx.t("lines"), ctx.t("raw")
-    _require_keys(con, item, f"SELECT line AS doc FROM {lines} WHERE json_valid(line)")
+    # (whether a line needs unrolling is found in the same pass: a scan of its own read the
+    # whole file's lines again, 13 s of a 1 M-user load)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {raw} AS
-        SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r FROM {lines}
+        SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r,
+               {NOT_ONE_OBJECT} AS _unroll
+        FROM {lines}
         """
     )
+    if not one_object_per_line(con, ctx):
+        con.execute(f"DROP TABLE {raw}")
+        return None
+    _require_keys(con, item, f"SELECT line AS doc FROM {raw} WHERE r IS NOT NULL")
     drop_lines(con, ctx)
     con.execute(
         f"""
@@ -161,6 +170,11 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source:
         props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
         raw="line",
     )
+
+
+def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
+    """True when no line of ``raw`` (made by :func:`_jsonl_source`) needs unrolling."""
+    return not con.execute(f"SELECT 1 FROM {ctx.t('raw')} WHERE _unroll LIMIT 1").fetchall()
 
 
 def _columns(header: list[str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -310,17 +310,11 @@ def read_docs(
     drop_lines(con, ctx)
 
 
-def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
-    """True when every line of ``lines`` is (or, if invalid, means to be) one JSON object
-    and none is an API page holding a ``data`` array: such lines need no unrolling."""
-    return not con.execute(
-        f"""
-        SELECT 1 FROM {ctx.t("lines")}
-        WHERE NOT starts_with(line, '{{') AND NOT starts_with(ltrim(line), '{{')
-           OR (contains(line, '"data"') AND TRY(json_type(line, '$.data')) = 'ARRAY')
-        LIMIT 1
-        """
-    ).fetchall()
+# True for a line that JSON lines of one event each cannot hold: not one JSON object (an array, a
+# scalar; an invalid line counts as one if it starts like one), or an API page with a ``data``
+# array. A file with such a line is read by the general record reader (:func:`read_records`).
+NOT_ONE_OBJECT = """(NOT starts_with(line, '{') AND NOT starts_with(ltrim(line), '{')
+    OR (contains(line, '"data"') AND TRY(json_type(line, '$.data')) = 'ARRAY'))"""
 
 
 def read_records(con: Con, ctx: LoadContext, item: Input, *, lines_read: bool = False) -> int:
