@@ -143,7 +143,7 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {raw} AS
-        SELECT source_row, line, unnest([TRY(from_json(line, {_ENVELOPE}))]) AS r,
+        SELECT source_row, line, TRY(from_json(line, {_ENVELOPE})) AS r,
                {NOT_ONE_OBJECT} AS _unroll
         FROM {lines}
         """
