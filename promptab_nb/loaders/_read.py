@@ -116,7 +116,7 @@ def _file_rows(con: Con, ctx: LoadContext, table: str, path: Path, gaps: str) ->
     rejects (``gaps``, a temp table), made only when there are any.
     """
     k = f"rowid - {_first_rowid(con, table, path)} + 1"
-    if _is_empty(con, ctx.t("pre")):
+    if not count(con, ctx.t("pre")):
         return table, k
     con.execute(
         f"""
@@ -135,10 +135,6 @@ def drop_lines(con: Con, ctx: LoadContext) -> None:
     """Drop ``lines`` (made by :func:`read_lines`) once its rows are copied on."""
     con.execute(f"DROP VIEW IF EXISTS {ctx.t('lines')}")
     con.execute(f"DROP TABLE IF EXISTS {ctx.t('lines_rows')}")
-
-
-def _is_empty(con: Con, table: str) -> bool:
-    return not con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchall()
 
 
 def _first_rowid(con: Con, table: str, path: Path) -> int:
