@@ -27,6 +27,7 @@ from ._read import (
 from ._wide_csv import fold, is_wide
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
+NO_TEXT = "NULL::VARCHAR"  # SQL of a text the source does not have
 
 
 # -- sources: every format becomes a relation with the columns of `Source` -------------------
@@ -45,7 +46,8 @@ class Source:
     ts: str
     ts_raw: str  # text of the timestamp, only used to hash events without a uuid
     props: str
-    raw: str = "NULL::VARCHAR"
+    raw: str = NO_TEXT  # the row as read, for rejects (else rebuilt from the columns)
+    ts_text: str = NO_TEXT  # the timestamp as written, where it is text (for rejects)
     params: dict[str, object] = field(default_factory=dict)
 
 
@@ -55,7 +57,7 @@ def _text_source(
     *,
     source_row: str,
     props: str,
-    raw: str = "NULL::VARCHAR",
+    raw: str = NO_TEXT,
     params: dict[str, object] | None = None,
 ) -> Source:
     """A source whose envelope columns are text: ``col(name)`` is the SQL of column ``name``."""
@@ -68,6 +70,7 @@ def _text_source(
         person_id=col("person_id"),
         ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
         ts_raw=col("timestamp"),
+        ts_text=col("timestamp"),
         props=props,
         raw=raw,
         params=params or {},
@@ -76,7 +79,7 @@ def _text_source(
 
 def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
     def text(c: str) -> str:
-        return f"CAST({ident(c)} AS VARCHAR)" if c in cols else "NULL::VARCHAR"
+        return f"CAST({ident(c)} AS VARCHAR)" if c in cols else NO_TEXT
 
     props = "properties" if cols["properties"] in ("VARCHAR", "JSON") else "to_json(properties)"
     src = _text_source(
@@ -89,7 +92,7 @@ def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
     # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
     # other types go through their text, as every text timestamp does.
     if cols["timestamp"] in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"):
-        return replace(src, ts='CAST("timestamp" AS TIMESTAMPTZ)')
+        return replace(src, ts='CAST("timestamp" AS TIMESTAMPTZ)', ts_text=NO_TEXT)
     return src
 
 
@@ -138,20 +141,22 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
     export load 3× slower). Lines that are not valid JSON go to ``pre``. ``None`` (and ``lines``
     kept) when a line needs the general record reader (see :func:`one_object_per_line`)."""
     lines, raw = ctx.t("lines"), ctx.t("raw")
-    # (whether a line needs unrolling is found in the same pass: a scan of its own read the
-    # whole file's lines again, 13 s of a 1 M-user load)
+    # Whether a line needs unrolling is found in the same pass (a scan of its own read every
+    # line again: 13 s of a 1 M-user load). A parsed line is not kept: a reject of it is rebuilt
+    # from its envelope (keeping every line doubled the table and its spill, 1 M users: 46 GB).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {raw} AS
-        SELECT source_row, line, TRY(from_json(line, {_ENVELOPE})) AS r,
-               {NOT_ONE_OBJECT} AS _unroll
-        FROM {lines}
+        SELECT source_row, CASE WHEN r IS NULL THEN line END AS line, r, _unroll
+        FROM (SELECT source_row, line, TRY(from_json(line, {_ENVELOPE})) AS r,
+                     {NOT_ONE_OBJECT} AS _unroll
+              FROM {lines})
         """
     )
     if not one_object_per_line(con, ctx):
         con.execute(f"DROP TABLE {raw}")
         return None
-    _require_keys(con, item, f"SELECT line AS doc FROM {raw} WHERE r IS NOT NULL")
+    _require_keys(con, item, f"SELECT line AS doc FROM {lines} WHERE json_valid(line)")
     drop_lines(con, ctx)
     con.execute(
         f"""
@@ -168,7 +173,6 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
         lambda name: "r." + ident(name),
         source_row="source_row",
         props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
-        raw="line",
     )
 
 
@@ -213,7 +217,7 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
         props = f"CAST(json_object({', '.join(pairs)}) AS VARCHAR)"
 
     def col(name: str) -> str:
-        return ident(by_name[name]) if name in by_name else "NULL::VARCHAR"
+        return ident(by_name[name]) if name in by_name else NO_TEXT
 
     return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 

@@ -19,7 +19,7 @@ from .._sql import ident, used_params
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_paths
-from ._posthog_read import REQUIRED, Source, source
+from ._posthog_read import NO_TEXT, REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
 from ._stage import NO_ID_TEXTS, TS_RANGE, Direct, Staged, ts_out_of_range
@@ -40,10 +40,15 @@ _USED_EVENTS = ", ".join(sql_str(e) for e in EVENTS)  # SQL list of the event ty
 # (``from_json`` into a struct of the keys of the row's event type), type and check them; the
 # first problem found is the row's reject reason. The result is one stage table, ``st``,
 # seen per canonical table through a view; ``_other_rejects`` takes rows of no promptab_nb type.
-_RAW = (
-    'to_json(struct_pack(uuid := uuid, event := event, distinct_id := distinct_id, "timestamp" := ts,'
-    " properties := props))::VARCHAR"
-)
+def _raw(src: Source) -> str:
+    """SQL of a rejected row's ``raw``: the row as read where the source keeps it, else rebuilt
+    from its columns, with the timestamp as written where it was text (a bad one is why many rows
+    are rejected; ``_base`` carries that text as ``ts_text`` only for such sources)."""
+    ts = "ts_text" if src.ts_text != NO_TEXT else "ts"
+    return (
+        "coalesce(raw, to_json(struct_pack(uuid := uuid, event := event, distinct_id := "
+        f'distinct_id, person_id := person_id, "timestamp" := {ts}, properties := props))::VARCHAR)'
+    )
 
 
 @dataclass(frozen=True)
@@ -81,12 +86,13 @@ _NO_ID_LEN = max(len(x) for x in NO_ID_TEXTS)
 def _base(src: Source, where: str) -> str:
     """The source's rows matching ``where`` with the canonical envelope columns."""
     hashed = f"md5(concat_ws('|', {src.event}, {src.distinct_id}, {src.ts_raw}, {src.props}))"
+    text = f" {src.ts_text} AS ts_text," if src.ts_text != NO_TEXT else ""
     return f"""
         SELECT {src.source_row} AS source_row,
                CASE WHEN {src.uuid} IS NULL OR {src.uuid} = '' THEN {hashed} ELSE {src.uuid} END
                    AS uuid,
                {src.event} AS event, {_id(src.distinct_id)} AS distinct_id,
-               {_id(src.person_id)} AS person_id, {src.ts} AS ts, {src.props} AS props,
+               {_id(src.person_id)} AS person_id, {src.ts} AS ts,{text} {src.props} AS props,
                {src.raw} AS raw
         FROM {src.frm} WHERE {where}"""
 
@@ -162,7 +168,7 @@ def _stage_sql(src: Source, types: tuple[_Type, ...]) -> str:
     c AS (SELECT *, CASE {" ".join(whens)} END AS _bad FROM t)
     SELECT source_row, uuid, event, ts, distinct_id, person_id, {", ".join(outs)},
            {lookup(1)} AS bad_col, {lookup(2)} AS bad_reason,
-           CASE WHEN _bad IS NOT NULL THEN coalesce(raw, {_RAW}) ELSE raw END AS raw
+           CASE WHEN _bad IS NOT NULL THEN {_raw(src)} ELSE raw END AS raw
     FROM c
     """
 
@@ -375,7 +381,7 @@ def _other_rejects(ctx: LoadContext, src: Source) -> str:
     )
     SELECT source_row, bad_col, bad_reason,
            CASE WHEN bad_reason = 'event type not used by promptab_nb' THEN NULL
-                ELSE coalesce(raw, {_RAW}) END
+                ELSE {_raw(src)} END
     FROM c
     """
 

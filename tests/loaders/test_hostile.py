@@ -248,3 +248,21 @@ def test_infinite_and_absurd_timestamps_are_rejected(ws, tmp_path, fmt):
     assert set(_reasons(ws).values()) == {
         "timestamp is not a date-time between 2000-01-01 and 2200-01-01"
     }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_rejected_row_keeps_what_was_written(ws, tmp_path, fmt):
+    # a parsed row's reject is rebuilt from its envelope: the bad timestamp as written, not NULL
+    path = tmp_path / f"x.{fmt}"
+    if fmt == "csv":
+        path.write_text(HEADER + _csv_line(1, ts="yesterday") + _csv_line(2) + "u3,broken\n")
+    else:
+        events = [_ev(1, "$ai_generation", {"$ai_latency": 1.0}, timestamp="yesterday"),
+                  _ev(2, "$ai_generation", {})]  # fmt: skip
+        path.write_text("".join(json.dumps(e) + "\n" for e in events) + "not json\n")
+    accounted(ws.load_posthog(path, progress=False))
+    raw = dict(ws.sql("SELECT source_row, raw FROM rejects").itertuples(index=False))
+    first = json.loads(raw[1])
+    assert first["timestamp"] == "yesterday" and first["uuid"] == "u1"
+    assert first["distinct_id"] == "d1" and "$ai_latency" in str(first["properties"])
+    assert raw[3] == ("u3,broken" if fmt == "csv" else "not json")  # unreadable: the text as is
