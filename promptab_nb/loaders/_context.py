@@ -32,10 +32,9 @@ Con = duckdb.DuckDBPyConnection
 
 # The temp tables, views and registered frames a load may create (an allow-list for ctx.t).
 TEMP_NAMES = (
-    "lines", "lines_rows", "lines_gaps", "lines_rej", "lines_scan", "csv", "csv_rows",
-    "csv_gaps", "csv_rej", "csv_scan", "docs", "rec", "raw", "pre", "gen", "eval", "exp", "st",
-    "attr", "off", "res", "armmap", "arms_in", "frame", "rej_exposures", "rej_generations",
-    "rej_evaluations",
+    "lines", "lines_rows", "lines_rej", "lines_scan", "csv", "csv_rows", "csv_rej", "csv_scan",
+    "gaps", "docs", "rec", "raw", "pre", "gen", "eval", "exp", "st", "attr", "off", "res",
+    "armmap", "arms_in", "frame", "rej_exposures", "rej_generations", "rej_evaluations",
 )  # fmt: skip
 
 # The stage table of each canonical table that is deduplicated by uuid.

@@ -44,10 +44,10 @@ class Source:
     distinct_id: str
     person_id: str
     ts: str
-    ts_raw: str  # text of the timestamp, only used to hash events without a uuid
+    ts_raw: str  # text of the timestamp: hashed for events without a uuid, shown in rejects
     props: str
     raw: str = NO_TEXT  # the row as read, for rejects (else rebuilt from the columns)
-    ts_text: str = NO_TEXT  # the timestamp as written, where it is text (for rejects)
+    ts_is_text: bool = True  # False for native timestamps (then ts_raw only formats them)
     params: dict[str, object] = field(default_factory=dict)
 
 
@@ -70,7 +70,6 @@ def _text_source(
         person_id=col("person_id"),
         ts=f"TRY_CAST({col('timestamp')} AS TIMESTAMPTZ)",
         ts_raw=col("timestamp"),
-        ts_text=col("timestamp"),
         props=props,
         raw=raw,
         params=params or {},
@@ -92,7 +91,7 @@ def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
     # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
     # other types go through their text, as every text timestamp does.
     if cols["timestamp"] in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"):
-        return replace(src, ts='CAST("timestamp" AS TIMESTAMPTZ)', ts_text=NO_TEXT)
+        return replace(src, ts='CAST("timestamp" AS TIMESTAMPTZ)', ts_is_text=False)
     return src
 
 

@@ -96,7 +96,7 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
         _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
     )
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
-    frm, row = _file_rows(con, ctx, rows, path, "lines_gaps")
+    frm, row = _file_rows(con, ctx, rows, path)
     # (an empty line reads as NULL; only a line starting with a space is trimmed)
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
@@ -105,7 +105,7 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
     )
 
 
-def _file_rows(con: Con, ctx: LoadContext, table: str, path: Path, gaps: str) -> tuple[str, str]:
+def _file_rows(con: Con, ctx: LoadContext, table: str, path: Path) -> tuple[str, str]:
     """(FROM clause, SQL of the row's number in the file) for ``table``, the rows of ``path`` the
     reader could read, copied in file order; ``pre`` holds the rows it rejected, numbered by
     the file.
@@ -113,21 +113,21 @@ def _file_rows(con: Con, ctx: LoadContext, table: str, path: Path, gaps: str) ->
     Rows are numbered by ``rowid``; a row after rejected ones is moved down by their number. The
     i-th rejected row (in file order) comes after g = (its row) - i rows that were read, so the
     k-th row read is row k + (the largest i with g < k) of the file: an as-of join on the
-    rejects (``gaps``, a temp table), made only when there are any.
+    rejects (temp table ``gaps``), made only when there are any.
     """
     k = f"rowid - {_first_rowid(con, table, path)} + 1"
     if not count(con, ctx.t("pre")):
         return table, k
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {ctx.t(gaps)} AS
+        CREATE OR REPLACE TEMP TABLE {ctx.t("gaps")} AS
         SELECT g, max(i) AS i FROM (
             SELECT source_row - row_number() OVER (ORDER BY source_row) AS g,
                    row_number() OVER (ORDER BY source_row) AS i
             FROM {ctx.t("pre")}) GROUP BY g
         """
     )
-    frm = f"(SELECT {k} AS _k, * FROM {table}) ASOF LEFT JOIN {ctx.t(gaps)} _g ON _k > _g.g"
+    frm = f"(SELECT {k} AS _k, * FROM {table}) ASOF LEFT JOIN {ctx.t('gaps')} _g ON _k > _g.g"
     return frm, "_k + coalesce(_g.i, 0)"
 
 
@@ -232,7 +232,7 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
         ),
     )
     _read_rejects(con, ctx, "csv_rej", "malformed CSV line", header=True)
-    frm, row = _file_rows(con, ctx, ctx.t("csv_rows"), path, "csv_gaps")
+    frm, row = _file_rows(con, ctx, ctx.t("csv_rows"), path)
     # Columns are stored as c0, c1, ... (a header may name one `rowid`).
     named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
     con.execute(

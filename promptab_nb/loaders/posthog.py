@@ -19,7 +19,7 @@ from .._sql import ident, used_params
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_paths
-from ._posthog_read import NO_TEXT, REQUIRED, Source, source
+from ._posthog_read import REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
 from ._stage import NO_ID_TEXTS, TS_RANGE, Direct, Staged, ts_out_of_range
@@ -43,8 +43,8 @@ _USED_EVENTS = ", ".join(sql_str(e) for e in EVENTS)  # SQL list of the event ty
 def _raw(src: Source) -> str:
     """SQL of a rejected row's ``raw``: the row as read where the source keeps it, else rebuilt
     from its columns, with the timestamp as written where it was text (a bad one is why many rows
-    are rejected; ``_base`` carries that text as ``ts_text`` only for such sources)."""
-    ts = "ts_text" if src.ts_text != NO_TEXT else "ts"
+    are rejected; ``_base`` carries that text as ``ts_raw`` only for such sources)."""
+    ts = "ts_raw" if src.ts_is_text else "ts"
     return (
         "coalesce(raw, to_json(struct_pack(uuid := uuid, event := event, distinct_id := "
         f'distinct_id, person_id := person_id, "timestamp" := {ts}, properties := props))::VARCHAR)'
@@ -86,7 +86,7 @@ _NO_ID_LEN = max(len(x) for x in NO_ID_TEXTS)
 def _base(src: Source, where: str) -> str:
     """The source's rows matching ``where`` with the canonical envelope columns."""
     hashed = f"md5(concat_ws('|', {src.event}, {src.distinct_id}, {src.ts_raw}, {src.props}))"
-    text = f" {src.ts_text} AS ts_text," if src.ts_text != NO_TEXT else ""
+    text = f" {src.ts_raw} AS ts_raw," if src.ts_is_text else ""
     return f"""
         SELECT {src.source_row} AS source_row,
                CASE WHEN {src.uuid} IS NULL OR {src.uuid} = '' THEN {hashed} ELSE {src.uuid} END
