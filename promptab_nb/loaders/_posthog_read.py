@@ -16,13 +16,13 @@ from .._sql import ident
 from ..errors import MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._read import (
-    NOT_ONE_OBJECT,
     csv_header,
     drop_lines,
     empty_pre,
     read_csv_rows,
     read_lines,
     read_records,
+    sample_lines,
 )
 from ._wide_csv import fold, is_wide
 
@@ -100,13 +100,13 @@ def _json_source(con: Con, ctx: LoadContext, item: Input) -> Source:
     # and rejected rather than silently skipped by the JSON reader.
     if item.fmt == "jsonl":
         assert item.path is not None
-        read_lines(con, ctx, item.path, item.compression)
-        src = _jsonl_source(con, ctx, item)
+        src = _jsonl_source(con, ctx, item.path, item.compression)
         if src is not None:
             return src
+        read_lines(con, ctx, item.path, item.compression)  # as text, for the record reader
     read_records(con, ctx, item, lines_read=item.fmt == "jsonl")
     rec, raw = ctx.t("rec"), ctx.t("raw")
-    _require_keys(con, item, f"SELECT rec AS doc FROM {rec} WHERE bad_col IS NULL")
+    _require_keys(con, Path(item.name), f"SELECT rec AS doc FROM {rec} WHERE bad_col IS NULL")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {raw} AS
@@ -134,42 +134,33 @@ _ENVELOPE = sql_str(
 )
 
 
-def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
-    """JSON lines of one event object each (the usual export): each line parsed once into its
-    envelope, with no unrolling, re-serialising or renumbering of records (which made a 100 k-user
-    export load 3× slower). Lines that are not valid JSON go to ``pre``. ``None`` (and ``lines``
-    kept) when a line needs the general record reader (see :func:`one_object_per_line`)."""
-    lines, raw = ctx.t("lines"), ctx.t("raw")
-    # Whether a line needs unrolling is found in the same pass (a scan of its own read every
-    # line again: 13 s of a 1 M-user load). A parsed line is not kept: a reject of it is rebuilt
-    # from its envelope (keeping every line doubled the table the stages scan: 1 M users
-    # spilled 44 GB, 31 GB without).
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {raw} AS
-        SELECT source_row, CASE WHEN r IS NULL THEN line END AS line, r, _unroll
-        FROM (SELECT source_row, line, TRY(from_json(line, {_ENVELOPE})) AS r,
-                     {NOT_ONE_OBJECT} AS _unroll
-              FROM {lines})
-        """
-    )
+def _jsonl_source(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> Source | None:
+    """JSON lines of one event object each (the usual export): each line parsed once, as it is
+    read, into its envelope, with no unrolling, re-serialising or renumbering of records (which
+    made a 100 k-user export load 3× slower). Lines that are not valid JSON go to ``pre``.
+    ``None`` (and nothing kept) when a line needs the general record reader (see
+    :func:`one_object_per_line`)."""
+    # The parse is made in the reading pass, and a parsed line's text is not kept (a reject of
+    # it is rebuilt from its envelope): copying the text first, then parsing it into a second
+    # table, took 20 s more of a 1 M-user load and spilled its 6.7 GB once more.
+    read_lines(con, ctx, path, compression, parse=_ENVELOPE)
     if not one_object_per_line(con, ctx):
-        con.execute(f"DROP TABLE {raw}")
+        drop_lines(con, ctx)
         return None
-    _require_keys(con, item, f"SELECT line AS doc FROM {lines} WHERE json_valid(line)")
-    drop_lines(con, ctx)
+    _require_keys(con, path, *sample_lines(path, compression))
+    lines = ctx.t("lines")
     con.execute(
         f"""
         INSERT INTO {ctx.t("pre")}
         SELECT source_row, '(line)',
                CASE WHEN json_valid(line) THEN 'row is not a JSON object'
                     ELSE 'line is not valid JSON' END, line
-        FROM {raw} WHERE r IS NULL
+        FROM {lines} WHERE r IS NULL
         """
     )
     props = "CAST(r.properties AS VARCHAR)"
     return _text_source(
-        f"(SELECT * FROM {raw} WHERE r IS NOT NULL)",
+        f"(SELECT * FROM {lines} WHERE r IS NOT NULL)",
         lambda name: "r." + ident(name),
         source_row="source_row",
         props=f"CASE WHEN starts_with({props}, '\"') THEN {props} ->> '$' ELSE {props} END",
@@ -177,8 +168,9 @@ def _jsonl_source(con: Con, ctx: LoadContext, item: Input) -> Source | None:
 
 
 def one_object_per_line(con: Con, ctx: LoadContext) -> bool:
-    """True when no line of ``raw`` (made by :func:`_jsonl_source`) needs unrolling."""
-    return not con.execute(f"SELECT 1 FROM {ctx.t('raw')} WHERE _unroll LIMIT 1").fetchall()
+    """True when no line of ``lines`` (read with a parse, see :func:`_jsonl_source`) needs
+    unrolling."""
+    return not con.execute(f"SELECT 1 FROM {ctx.t('lines')} WHERE unroll LIMIT 1").fetchall()
 
 
 def _columns(header: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -222,17 +214,17 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 
 
-def _require_keys(con: Con, item: Input, docs: str) -> None:
+def _require_keys(con: Con, path: Path, docs: str, params: dict[str, object] | None = None) -> None:
     """Check the top-level keys of the first 1000 JSON documents of ``docs`` (a query of a
     ``doc`` column) for the required columns; a file without good documents is not checked."""
     present = {
         k
         for (k,) in con.execute(
-            f"SELECT DISTINCT unnest(json_keys(doc)) FROM ({docs} LIMIT 1000)"
+            f"SELECT DISTINCT unnest(json_keys(doc)) FROM ({docs} LIMIT 1000)", params or {}
         ).fetchall()
     }
     if present:
-        _require(Path(item.name), present)
+        _require(path, present)
 
 
 def _require(path: Path, present: set[str]) -> None:

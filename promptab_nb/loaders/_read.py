@@ -77,7 +77,9 @@ def pre_from_rec(con: Con, ctx: LoadContext) -> int:
     return unread
 
 
-def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> None:
+def read_lines(
+    con: Con, ctx: LoadContext, path: Path, compression: str | None, *, parse: str | None = None
+) -> None:
     """``lines(source_row, line)``: the non-blank lines, each numbered by its line in the file
     (blank and unreadable lines count); unreadable lines → ``pre``.
 
@@ -85,23 +87,42 @@ def read_lines(con: Con, ctx: LoadContext, path: Path, compression: str | None) 
     (numbering them with a window held the whole file: 40 s of a 1 M-user load, and as much
     spilled again). The reader leaves out the lines it rejects, so a line after them is moved
     down by the number of rejected lines before it (an as-of join on the few rejects).
+
+    ``parse`` (SQL of a JSON structure): each line is parsed in the same pass, and ``lines`` has
+    ``r`` (the parse, NULL where the line does not parse), ``unroll`` (:data:`NOT_ONE_OBJECT`)
+    and ``line`` only where ``r`` is NULL: the text of a big file is not copied once more, nor
+    kept beside its parse.
     """
     rows = ctx.t("lines_rows")
+    cols, inner = "line", "line"
+    if parse is not None:
+        cols = f"CASE WHEN r IS NULL THEN line END AS line, r, {NOT_ONE_OBJECT} AS unroll"
+        inner = f"line, TRY(from_json(line, {parse})) AS r"
+    # (an empty line reads as NULL; only a line starting with a space is trimmed)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {rows} AS
-        SELECT line FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej,
-                                       rejects_scan = $scan)
+        SELECT {cols}, line IS NULL OR (starts_with(line, ' ') AND trim(line) = '') AS _blank
+        FROM (SELECT {inner} FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej,
+                                                 rejects_scan = $scan))
         """,
         _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
     )
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
     frm, row = _file_rows(con, ctx, rows, path)
-    # (an empty line reads as NULL; only a line starting with a space is trimmed)
+    cols = "line" if parse is None else "line, r, unroll"
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
-            SELECT {row} AS source_row, line FROM {frm}
-            WHERE line IS NOT NULL AND NOT (starts_with(line, ' ') AND trim(line) = '')"""
+            SELECT {row} AS source_row, {cols} FROM {frm} WHERE NOT _blank"""
+    )
+
+
+def sample_lines(path: Path, compression: str | None) -> tuple[str, dict[str, object]]:
+    """(query, parameters) of the first lines of ``path`` that are valid JSON, as ``doc``: a
+    sample read again from the file, for when ``lines`` keeps no text of parsed lines."""
+    return (
+        f"SELECT line AS doc FROM {_TEXT_LINES}, ignore_errors = true) WHERE json_valid(line)",
+        _reader_params(path, compression),
     )
 
 

@@ -151,3 +151,25 @@ def test_parquet_row_with_invalid_json_properties_is_rejected_alone(tmp_path) ->
     r = ws.load_posthog(paths["parquet"], progress=False)
     assert r.reasons == {"properties is not valid JSON": 1}
     assert ws.counts()["exposures"] == 1 and ws.counts()["generations"] == 1
+
+
+def test_jsonl_needing_the_record_reader_counts_an_unreadable_line_once(ws, tmp_path):
+    # Lines are parsed as they are read; an API page among them sends the file to the record
+    # reader, which reads it again: the undecodable line is still one reject, on its own line.
+    lines = E.write(_events(), tmp_path)["jsonl"].read_bytes().splitlines()
+    page = json.dumps({"data": [json.loads(x) for x in lines[2:4]]}).encode()
+    path = tmp_path / "paged.jsonl"
+    path.write_bytes(b"\n".join([lines[0], lines[1], b"\xff bad", page, *lines[4:]]) + b"\n")
+    r = ws.load_posthog(path, progress=False)
+    accounted(r)
+    assert r.loaded == {"exposures": 2, "generations": 2, "evaluations": 2}
+    bad = ws.sql("SELECT source_row, reason FROM rejects WHERE raw IS NOT NULL")
+    assert bad.values.tolist() == [[3, "line is not UTF-8 text (re-export the file as UTF-8)"]]
+
+
+def test_jsonl_without_a_required_key_is_named(ws, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"uuid": "1", "event": "$ai_generation", "timestamp": "2026-01-01", '
+                    '"properties": {}}\n')  # fmt: skip
+    with pytest.raises(MissingColumnError, match="bad.jsonl has no column 'distinct_id'"):
+        ws.load_posthog(path, progress=False)

@@ -63,6 +63,25 @@ def test_read_lines_numbers_lines_as_the_file_does(tmp_path, con, ctx, in_transa
     assert not _rows(con, f"SELECT 1 FROM duckdb_views() WHERE view_name = '{ctx.name('lines')}'")
 
 
+def test_read_lines_can_parse_each_line_as_it_is_read(tmp_path, con, ctx):
+    # the text of a line that parses is not kept; lines that do not parse keep it, and every
+    # line keeps its number in the file
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b'{"a": 1}\n\n\xff bad\n{"a": \n[{"a": 2}]\n{"a": 3, "data": [1]}\n')
+    con.execute("BEGIN")
+    _read.read_lines(con, ctx, f, None, parse='\'{"a": "INTEGER"}\'')
+    got = _rows(con, f"SELECT source_row, line, r.a, unroll FROM {ctx.t('lines')} ORDER BY 1")
+    assert got == [
+        (1, None, 1, False),
+        (4, '{"a": ', None, False),  # not JSON: the loader rejects it
+        # a JSON array parses (into NULL fields), so its text is not kept: a file with one goes
+        # to the record reader, which reads the file again
+        (5, None, None, True),
+        (6, None, 3, True),
+    ]
+    assert _rows(con, f"SELECT source_row FROM {ctx.t('pre')}") == [(3,)]
+
+
 def test_csv_header_names_duplicates_and_empty_files(tmp_path, con):
     f = tmp_path / "x.csv"
     f.write_text("a,,b\n1,2,3\n")
