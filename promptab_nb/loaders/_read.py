@@ -94,15 +94,15 @@ def read_lines(
     kept beside its parse.
     """
     rows = ctx.t("lines_rows")
-    cols, inner = "line", "line"
+    stored, inner = "line", "line"
     if parse is not None:
-        cols = f"CASE WHEN r IS NULL THEN line END AS line, r, {NOT_ONE_OBJECT} AS unroll"
+        stored = f"CASE WHEN r IS NULL THEN line END AS line, r, {NOT_ONE_OBJECT} AS unroll"
         inner = f"line, TRY(from_json(line, {parse})) AS r"
     # (an empty line reads as NULL; only a line starting with a space is trimmed)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {rows} AS
-        SELECT {cols}, line IS NULL OR (starts_with(line, ' ') AND trim(line) = '') AS _blank
+        SELECT {stored}, line IS NULL OR (starts_with(line, ' ') AND trim(line) = '') AS _blank
         FROM (SELECT {inner} FROM {_TEXT_LINES}, store_rejects = true, rejects_table = $rej,
                                                  rejects_scan = $scan))
         """,
@@ -110,10 +110,10 @@ def read_lines(
     )
     _read_rejects(con, ctx, "lines_rej", "unreadable line")
     frm, row = _file_rows(con, ctx, rows, path)
-    cols = "line" if parse is None else "line, r, unroll"
+    shown = "line" if parse is None else "line, r, unroll"
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("lines")} AS
-            SELECT {row} AS source_row, {cols} FROM {frm} WHERE NOT _blank"""
+            SELECT {row} AS source_row, {shown} FROM {frm} WHERE NOT _blank"""
     )
 
 
