@@ -152,10 +152,14 @@ def _eval_scope(d: Design, cols: str) -> str:
     # The evaluated generations are picked first with a semi-join (a hash of the evaluations'
     # targets, probed by one scan of generations): joining evaluations to all of generations
     # built a hash table of every generation's uuid, which spilled at 10 M generations and was
-    # most of the analysis.
+    # most of the analysis. The semi-join matches 64-bit hashes of the uuids, not the texts:
+    # its table is then a few MB instead of 1.4 M strings competing for the memory limit (1 M
+    # users, in-memory workspace: per-unit query 9.8-11.2 s -> 6.3-9.2 s; 200 k unchanged). A
+    # hash shared by two uuids only lets an extra generation through: the join on the uuid
+    # text below still decides.
     targets = (
         "(SELECT uuid, person_id, distinct_id, ts, prompt_name FROM generations "
-        "WHERE uuid IN (SELECT target_uuid FROM evaluations WHERE applicable))"
+        "WHERE hash(uuid) IN (SELECT hash(target_uuid) FROM evaluations WHERE applicable))"
     )
     return f"""
     SELECT a.unit, a.variant, {cols}
