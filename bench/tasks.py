@@ -188,13 +188,89 @@ def duckdb_baseline(path: str) -> None:
     )
     query = _baseline(flat=path.endswith("_flat.parquet"))
     rows = con.execute(query.replace("{source}", reader), {"path": path, "flag": FLAG}).fetchall()
+    _emit(time.perf_counter() - t, _variant_sums(rows))
+
+
+# -- (c2) the floor of any load-then-analyse design ---------------------------------------------
+# Hand-written too, but storing what a workspace stores: the three event types as typed tables
+# with every column promptab_nb keeps (properties parsed once), then the same analysis over the
+# tables. No row checks, no rejects, no deduplication, no accounting: the ratio of (a) to this
+# is the price of those guarantees, which the ratio to (c) mixes with the price of storing.
+_TYPED = {
+    "x": ("$feature_flag_called", {"flag_key": ("$feature_flag", "VARCHAR"),
+                                   "variant": ("$feature_flag_response", "VARCHAR")}),
+    "g": ("$ai_generation", {
+        "trace_id": ("$ai_trace_id", "VARCHAR"), "prompt_name": ("$ai_prompt_name", "VARCHAR"),
+        "prompt_version": ("$ai_prompt_version", "VARCHAR"), "model": ("$ai_model", "VARCHAR"),
+        "provider": ("$ai_provider", "VARCHAR"), "latency_s": ("$ai_latency", "DOUBLE"),
+        "ttft_s": ("$ai_time_to_first_token", "DOUBLE"),
+        "input_tokens": ("$ai_input_tokens", "BIGINT"),
+        "output_tokens": ("$ai_output_tokens", "BIGINT"),
+        "cost_usd": ("$ai_total_cost_usd", "DOUBLE"), "is_error": ("$ai_is_error", "BOOLEAN"),
+        "http_status": ("$ai_http_status", "INTEGER")}),
+    "e": ("$ai_evaluation", {
+        "target_uuid": ("$ai_target_event_id", "VARCHAR"), "trace_id": ("$ai_trace_id", "VARCHAR"),
+        "name": ("$ai_evaluation_name", "VARCHAR"), "passed": ("$ai_evaluation_result", "BOOLEAN"),
+        "applicable": ("$ai_evaluation_applicable", "BOOLEAN"), "score": ("$ai_score", "DOUBLE")}),
+}  # fmt: skip
+TYPED_QUERY = """
+WITH assigned AS (
+    SELECT coalesce(person_id, distinct_id) AS unit, min(ts) AS first_ts, min(variant) AS variant
+    FROM x WHERE flag_key = $flag GROUP BY unit HAVING count(DISTINCT variant) = 1
+),
+gen AS MATERIALIZED (
+    SELECT a.unit, g.uuid, g.cost_usd AS cost, g.latency_s AS lat,
+           coalesce(g.is_error, false)::INT AS err
+    FROM g JOIN assigned a ON coalesce(g.person_id, g.distinct_id) = a.unit WHERE g.ts >= a.first_ts
+),
+evs AS (
+    SELECT gen.unit, e.passed::INT AS passed FROM e JOIN gen ON gen.uuid = e.target_uuid
+    WHERE coalesce(e.applicable, true)
+),
+gu AS (SELECT unit, sum(cost) AS cost, avg(lat) AS lat, sum(err) AS err, count(*) AS n
+       FROM gen GROUP BY unit),
+eu AS (SELECT unit, sum(passed) AS pass, count(*) AS n FROM evs GROUP BY unit),
+per AS (
+    SELECT a.variant, coalesce(gu.cost, 0) AS cost, gu.lat, coalesce(gu.err, 0) AS err,
+           coalesce(gu.n, 0) AS gn, coalesce(eu.pass, 0) AS pass, coalesce(eu.n, 0) AS en
+    FROM assigned a LEFT JOIN gu USING (unit) LEFT JOIN eu USING (unit)
+)
+SELECT variant, count(*), avg(cost), count(lat), avg(lat), sum(err) / sum(gn), sum(pass) / sum(en)
+FROM per GROUP BY variant ORDER BY variant
+"""
+
+
+def _variant_sums(rows: list[tuple]) -> dict[str, Any]:
     sums = {}
     for variant, n, cost, nl, lat, err, pas in rows:
         sums[f"cost/{variant}"] = [n, cost]
         sums[f"latency/{variant}"] = [nl, lat]
         sums[f"error_rate/{variant}"] = [n, err]
         sums[f"pass_rate/{variant}"] = [n, pas]
-    _emit(time.perf_counter() - t, sums)
+    return sums
+
+
+def duckdb_typed_load(path: str) -> None:
+    import duckdb
+
+    t = time.perf_counter()
+    con = duckdb.connect(config={"memory_limit": baseline_memory_limit()})
+    con.execute("SET TimeZone = 'UTC'")
+    reader = (
+        "read_csv($path, all_varchar = true)" if path.endswith(".csv") else "read_parquet($path)"
+    )
+    for table, (event, cols) in _TYPED.items():
+        spec = json.dumps({prop: typ for prop, typ in cols.values()})
+        typed = ", ".join(f'p."{prop}" AS {name}' for name, (prop, _) in cols.items())
+        con.execute(
+            f"""CREATE TABLE {table} AS
+                SELECT uuid, CAST("timestamp" AS TIMESTAMPTZ) AS ts, distinct_id, person_id, {typed}
+                FROM (SELECT *, from_json(properties, '{spec}') AS p FROM {reader}
+                      WHERE event = '{event}')""",
+            {"path": path},
+        )
+    rows = con.execute(TYPED_QUERY, {"flag": FLAG}).fetchall()
+    _emit(time.perf_counter() - t, _variant_sums(rows))
 
 
 # -- (d) polars and (e) pandas doing the same analysis ------------------------------------------
