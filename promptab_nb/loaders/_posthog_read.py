@@ -197,7 +197,8 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
         header = fold(con, ctx, path, compression, header, flat)  # one `properties` column
         by_name, flat = _columns(header)
     else:
-        read_csv_rows(con, ctx, path, compression)
+        used = [by_name[c] for c in (*REQUIRED, "uuid", "person_id") if c in by_name]
+        read_csv_rows(con, ctx, path, compression, keep={*used, *flat.values()})
     params: dict[str, object] = {}
     if "properties" in by_name:
         props = ident(by_name["properties"])

@@ -10,7 +10,7 @@ loader uses to read fields of the records.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from .._sql import ident
@@ -224,8 +224,19 @@ def csv_header(con: Con, path: Path, compression: str | None) -> list[str]:
     return out
 
 
-def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | None) -> list[str]:
-    """``csv`` (all columns text, plus ``_pab_row``); malformed lines → ``pre``.
+def read_csv_rows(
+    con: Con,
+    ctx: LoadContext,
+    path: Path,
+    compression: str | None,
+    keep: Collection[str] | None = None,
+) -> list[str]:
+    """``csv`` (the columns named in ``keep``, else all, as text, plus ``_pab_row``); malformed
+    lines → ``pre``. Returns the whole header.
+
+    Every column is parsed (a row's shape decides whether it is malformed), but only the kept
+    ones are copied: an export's unused columns (a UI export's ``elements_chain`` or ``person``)
+    would otherwise be written to the spill folder and read back with the rest.
 
     The rows are copied, in file order, into a temporary table (DuckDB spills it to the
     workspace's temp folder past the memory limit) and ``csv`` is a view of it numbering the rows
@@ -235,7 +246,8 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
     """
     header = csv_header(con, path, compression)
     allowed = set(header)
-    positional = ", ".join(f"{ident(name, allowed)} AS c{i}" for i, name in enumerate(header))
+    kept = [(i, name) for i, name in enumerate(header) if keep is None or name in keep]
+    positional = ", ".join(f"{ident(name, allowed)} AS c{i}" for i, name in kept)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("csv_rows")} AS
@@ -255,7 +267,7 @@ def read_csv_rows(con: Con, ctx: LoadContext, path: Path, compression: str | Non
     _read_rejects(con, ctx, "csv_rej", "malformed CSV line", header=True)
     frm, row = _file_rows(con, ctx, ctx.t("csv_rows"), path)
     # Columns are stored as c0, c1, ... (a header may name one `rowid`).
-    named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in enumerate(header))
+    named = ", ".join(f"c{i} AS {ident(name, allowed)}" for i, name in kept)
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {ctx.t("csv")} AS
             SELECT {row} AS _pab_row, {named} FROM {frm}"""

@@ -165,8 +165,8 @@ from promptab_nb.workspace import Workspace
 
 real = _posthog_read.read_csv_rows
 
-def read_then_hang(con, ctx, path, compression):
-    header = real(con, ctx, path, compression)
+def read_then_hang(con, ctx, path, compression, **kw):
+    header = real(con, ctx, path, compression, **kw)
     print("staged", ctx.temp_dir(), flush=True)
     time.sleep(120)
     return header

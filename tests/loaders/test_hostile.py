@@ -46,6 +46,23 @@ def test_one_latin1_line_rejects_only_that_line(ws, tmp_path, at):
     assert _reasons(ws) == {at: "line is not UTF-8 text (re-export the file as UTF-8)"}
 
 
+def test_a_column_not_read_is_not_copied_and_cannot_cost_its_row(ws, tmp_path):
+    # A UI export's extra columns (elements_chain, person, ...) are parsed but not kept: a
+    # non-UTF-8 byte there leaves the row's data intact, so the row loads; in a column that is
+    # read, the same byte still rejects its line.
+    head = HEADER.rstrip("\n") + ",elements_chain\n"
+    lines = [_csv_line(i).rstrip("\n") + f",div{i}\n" for i in range(1, 5)]
+    lines[1] = _csv_line(2).rstrip("\n") + ",caf\udce9\n"
+    lines[2] = _csv_line(3, did="d\udce9").rstrip("\n") + ",div3\n"
+    path = tmp_path / "extra.csv"
+    path.write_bytes((head + "".join(lines)).encode("utf-8", "surrogateescape"))
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 3
+    assert _reasons(ws) == {3: "line is not UTF-8 text (re-export the file as UTF-8)"}
+    assert sorted(ws.sql("SELECT distinct_id FROM generations").distinct_id) == ["d1", "d2", "d4"]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_rows_after_an_unreadable_one_keep_their_numbers(ws, tmp_path, fmt):
     # the reader leaves unreadable rows out; a later row's reject still names its own row
