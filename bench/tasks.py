@@ -75,12 +75,28 @@ def promptab_reanalyze(workspace: str, cache: str = "warm") -> None:
     _emit(time.perf_counter() - t, _sums_from_result(res))
 
 
+# The end of both hand-written queries: per-unit sums of `gen` and `evs`, per-variant means.
+_PER_VARIANT = """
+gu AS (SELECT unit, sum(cost) AS cost, avg(lat) AS lat, sum(err) AS err, count(*) AS n
+       FROM gen GROUP BY unit),
+eu AS (SELECT unit, sum(passed) AS pass, count(*) AS n FROM evs GROUP BY unit),
+per AS (
+    SELECT a.variant, coalesce(gu.cost, 0) AS cost, gu.lat, coalesce(gu.err, 0) AS err,
+           coalesce(gu.n, 0) AS gn, coalesce(eu.pass, 0) AS pass, coalesce(eu.n, 0) AS en
+    FROM assigned a LEFT JOIN gu USING (unit) LEFT JOIN eu USING (unit)
+)
+SELECT variant, count(*), avg(cost), count(lat), avg(lat), sum(err) / sum(gn), sum(pass) / sum(en)
+FROM per GROUP BY variant ORDER BY variant
+"""
+
+
 # -- (c) the hand-written DuckDB baseline -------------------------------------------------------
 # The fastest hand-written query found on this machine: one scan per event type, each row's
 # properties parsed once into a typed struct of only the keys the analysis reads. (A single scan
 # materialising all events, or a CTE of all events read three times, was 1.5-2x slower at 1 M
 # users under the 1 GB limit.) {x}, {g}, {e}: the struct of each event type.
-BASELINE = """
+BASELINE = (
+    """
 WITH x AS (
     SELECT coalesce(person_id, distinct_id) AS unit, CAST("timestamp" AS TIMESTAMPTZ) AS ts, {x} AS p
     FROM {source} WHERE event = '$feature_flag_called'
@@ -106,17 +122,9 @@ evs AS (
     FROM e JOIN gen ON gen.uuid = p."$ai_target_event_id"
     WHERE coalesce(p."$ai_evaluation_applicable", true)
 ),
-gu AS (SELECT unit, sum(cost) AS cost, avg(lat) AS lat, sum(err) AS err, count(*) AS n
-       FROM gen GROUP BY unit),
-eu AS (SELECT unit, sum(passed) AS pass, count(*) AS n FROM evs GROUP BY unit),
-per AS (
-    SELECT a.variant, coalesce(gu.cost, 0) AS cost, gu.lat, coalesce(gu.err, 0) AS err,
-           coalesce(gu.n, 0) AS gn, coalesce(eu.pass, 0) AS pass, coalesce(eu.n, 0) AS en
-    FROM assigned a LEFT JOIN gu USING (unit) LEFT JOIN eu USING (unit)
-)
-SELECT variant, count(*), avg(cost), count(lat), avg(lat), sum(err) / sum(gn), sum(pass) / sum(en)
-FROM per GROUP BY variant ORDER BY variant
 """
+    + _PER_VARIANT
+)
 
 # The properties the baseline reads per event type, with their types: parsed from JSON text, or
 # read as the typed columns of a flat Parquet file (bench/run.py writes one next to the export).
@@ -177,15 +185,24 @@ def write_jsonl(path: str, out: str) -> None:
     )
 
 
-def duckdb_baseline(path: str) -> None:
+def _hand_written(path: str) -> tuple[Any, str]:
+    """(connection, SQL reading ``path``) for the hand-written tasks: DuckDB with the memory a
+    workspace takes by default, UTC, every CSV column as text."""
     import duckdb
 
-    t = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": baseline_memory_limit()})
     con.execute("SET TimeZone = 'UTC'")
     reader = (
         "read_csv($path, all_varchar = true)" if path.endswith(".csv") else "read_parquet($path)"
     )
+    return con, reader
+
+
+def duckdb_baseline(path: str) -> None:
+    import duckdb  # noqa: F401 - imported before the clock starts, as the results say
+
+    t = time.perf_counter()
+    con, reader = _hand_written(path)
     query = _baseline(flat=path.endswith("_flat.parquet"))
     rows = con.execute(query.replace("{source}", reader), {"path": path, "flag": FLAG}).fetchall()
     _emit(time.perf_counter() - t, _variant_sums(rows))
@@ -213,7 +230,8 @@ _TYPED = {
         "name": ("$ai_evaluation_name", "VARCHAR"), "passed": ("$ai_evaluation_result", "BOOLEAN"),
         "applicable": ("$ai_evaluation_applicable", "BOOLEAN"), "score": ("$ai_score", "DOUBLE")}),
 }  # fmt: skip
-TYPED_QUERY = """
+TYPED_QUERY = (
+    """
 WITH assigned AS (
     SELECT coalesce(person_id, distinct_id) AS unit, min(ts) AS first_ts, min(variant) AS variant
     FROM x WHERE flag_key = $flag GROUP BY unit HAVING count(DISTINCT variant) = 1
@@ -227,17 +245,9 @@ evs AS (
     SELECT gen.unit, e.passed::INT AS passed FROM e JOIN gen ON gen.uuid = e.target_uuid
     WHERE coalesce(e.applicable, true)
 ),
-gu AS (SELECT unit, sum(cost) AS cost, avg(lat) AS lat, sum(err) AS err, count(*) AS n
-       FROM gen GROUP BY unit),
-eu AS (SELECT unit, sum(passed) AS pass, count(*) AS n FROM evs GROUP BY unit),
-per AS (
-    SELECT a.variant, coalesce(gu.cost, 0) AS cost, gu.lat, coalesce(gu.err, 0) AS err,
-           coalesce(gu.n, 0) AS gn, coalesce(eu.pass, 0) AS pass, coalesce(eu.n, 0) AS en
-    FROM assigned a LEFT JOIN gu USING (unit) LEFT JOIN eu USING (unit)
-)
-SELECT variant, count(*), avg(cost), count(lat), avg(lat), sum(err) / sum(gn), sum(pass) / sum(en)
-FROM per GROUP BY variant ORDER BY variant
 """
+    + _PER_VARIANT
+)
 
 
 def _variant_sums(rows: list[tuple]) -> dict[str, Any]:
@@ -251,14 +261,10 @@ def _variant_sums(rows: list[tuple]) -> dict[str, Any]:
 
 
 def duckdb_typed_load(path: str) -> None:
-    import duckdb
+    import duckdb  # noqa: F401 - imported before the clock starts, as the results say
 
     t = time.perf_counter()
-    con = duckdb.connect(config={"memory_limit": baseline_memory_limit()})
-    con.execute("SET TimeZone = 'UTC'")
-    reader = (
-        "read_csv($path, all_varchar = true)" if path.endswith(".csv") else "read_parquet($path)"
-    )
+    con, reader = _hand_written(path)
     for table, (event, cols) in _TYPED.items():
         spec = json.dumps({prop: typ for prop, typ in cols.values()})
         typed = ", ".join(f'p."{prop}" AS {name}' for name, (prop, _) in cols.items())
