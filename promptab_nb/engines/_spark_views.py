@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
+from ..loaders._posthog_read import REQUIRED
 from ..loaders._stage import NO_ID_TEXTS, TS_MAX, TS_MIN
 
-REQUIRED = ("event", "distinct_id", "timestamp", "properties")
-OPTIONAL = ("uuid", "person_id")
 _EVENTS = ("$feature_flag_called", "$ai_generation", "$ai_evaluation")
 _CORRUPT = "_pab_corrupt_record"
 

@@ -27,6 +27,7 @@ from ._read import (
 from ._wide_csv import fold, is_wide
 
 REQUIRED = ("event", "distinct_id", "timestamp", "properties")
+OPTIONAL = ("uuid", "person_id")
 NO_TEXT = "NULL::VARCHAR"  # SQL of a text the source does not have
 
 
@@ -197,7 +198,7 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
         header = fold(con, ctx, path, compression, header, flat)  # one `properties` column
         by_name, flat = _columns(header)
     else:
-        used = [by_name[c] for c in (*REQUIRED, "uuid", "person_id") if c in by_name]
+        used = [by_name[c] for c in (*REQUIRED, *OPTIONAL) if c in by_name]
         read_csv_rows(con, ctx, path, compression, keep={*used, *flat.values()})
     params: dict[str, object] = {}
     if "properties" in by_name:

@@ -19,14 +19,13 @@ from .._sql import ident, used_params
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_paths
-from ._posthog_read import REQUIRED, Source, source
+from ._posthog_read import OPTIONAL, REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
 from ._stage import NO_ID_TEXTS, TS_RANGE, Direct, Staged, ts_out_of_range
 
 __all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
 
-OPTIONAL = ("uuid", "person_id")
 EVENTS = {
     "$feature_flag_called": "exposures",
     "$ai_generation": "generations",
