@@ -20,6 +20,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,14 @@ class Input:
     name: str  # shown in messages and stored in imports.file
     fmt: str  # parquet, jsonl, json, csv, or pandas/polars/arrow for frames
     compression: str | None
-    sha256: str
+    digest: str | Future[str]  # the sha256, or its computation under way (_files.sha256_later)
     import_id: int
     path: Path | None = None
+
+    @property
+    def sha256(self) -> str:
+        """The input's SHA-256 (hex), waiting for its computation if it is still running."""
+        return self.digest if isinstance(self.digest, str) else self.digest.result()
 
     @property
     def label(self) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ from ._report import LoadReport
 from ._stage import Staged
 
 StageFn = Callable[[Con, LoadContext, Input], Staged]
-# (name, fmt, compression, path, sha256 or a function of the connection and context giving it)
-Row = tuple[str, str, str | None, Path | None, str | Callable[[Con, LoadContext], str]]
+# (name, fmt, compression, path, sha256: its hex, its computation under way, or a function of the
+# connection and context giving it)
+Digest = str | Future[str] | Callable[[Con, LoadContext], str]
+Row = tuple[str, str, str | None, Path | None, Digest]
 
 
 def load_all(
@@ -44,12 +47,15 @@ def load_all(
     """Load inputs ``(name, fmt, compression, path, sha256)`` in one transaction.
 
     ``sha256`` may be a callable of the connection and the load's context, evaluated inside the
-    transaction (frames hash their rows there).
+    transaction (frames hash their rows there), or a future (files are hashed on a thread while
+    they load; a file that cannot be hashed fails the load, naming it). The hashing of files not
+    reached when a load fails is cancelled.
     """
     from tqdm.auto import tqdm
 
     reports = []
     with contextlib.ExitStack() as stack:
+        stack.callback(_cancel, inputs)
         # Entered first, so it is closed after the commit or rollback.
         ctx = stack.enter_context(load_context(ws.con))
         con = stack.enter_context(ws.transaction())
@@ -67,6 +73,12 @@ def load_all(
                 staged = stage(con, ctx, item)
                 reports.append(finish(con, ctx, item, staged, source=source, start=start))
     return LoadReport(source=source, files=tuple(reports))
+
+
+def _cancel(inputs: Sequence[Row]) -> None:
+    for *_, digest in inputs:
+        if isinstance(digest, Future):
+            digest.cancel()  # a no-op for a digest computed or under way
 
 
 def load_paths(
@@ -107,14 +119,11 @@ def prepare_paths(
         inputs.append((f, fmt, comp))
     if order is not None:
         inputs.sort(key=lambda t: order(t[0]))
-    rows: list[Row] = []
     for f, fmt, comp in inputs:
         if fmt != "parquet":
             _files.check_text(f, comp)
-        with wrap_errors(str(f), fmt):
-            digest = _files.sha256(f)
-        rows.append((str(f), fmt, comp, f, digest))
-    return rows
+    # Hashing starts once every file passed its checks, and runs while the files load.
+    return [(str(f), fmt, comp, f, _files.sha256_later(f)) for f, fmt, comp in inputs]
 
 
 class wrap_errors:  # noqa: N801 - used as a context manager, reads like a function

@@ -1,11 +1,17 @@
-"""The load pipeline's error translation: the machine's limits are named as such, not as a bad file."""
+"""The load pipeline: its error translation (the machine's limits are named as such, not as a bad
+file), and the files' hashing on a thread while they load."""
 
 from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from promptab_nb.errors import DataError
+from promptab_nb.loaders import _files
 from promptab_nb.loaders._load import wrap_errors
 
 
@@ -37,3 +43,70 @@ def test_other_duckdb_errors_still_point_at_the_file() -> None:
         _raise(duckdb.InvalidInputException("Malformed JSON at byte 3"))
     with pytest.raises(DataError, match=r"cannot read as jsonl: IO Error: Permission denied"):
         _raise(duckdb.IOException("IO Error: Permission denied"))
+
+
+# -- files are hashed on a thread while they load ------------------------------------------------
+def _two_exports(tmp_path: Path) -> list[Path]:
+    from _events import synthetic_events, write
+
+    a = write(synthetic_events(users=30, seed=1), tmp_path / "a")
+    b = write(synthetic_events(users=30, seed=2), tmp_path / "b")
+    return [a["parquet"], b["csv"]]
+
+
+def test_each_file_is_reported_with_the_sha256_of_its_bytes(ws, tmp_path: Path) -> None:
+    files = _two_exports(tmp_path)
+    report = ws.load_posthog(files, progress=False)
+    want = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    assert [f.sha256 for f in report.files] == want
+    stored = ws.con.execute("SELECT sha256 FROM imports ORDER BY import_id").fetchall()
+    assert [s for (s,) in stored] == want
+
+
+def test_a_file_that_cannot_be_hashed_fails_the_load_naming_it(
+    ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _two_exports(tmp_path)
+    real = _files.sha256
+
+    def flaky(path: Path) -> str:
+        if path == files[1]:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(_files, "sha256", flaky)
+    with pytest.raises(DataError, match=r"b/events\.csv: cannot load \(PermissionError"):
+        ws.load_posthog(files, progress=False)
+    # the first file, staged and inserted before the second failed, is rolled back with it
+    assert ws.con.execute("SELECT count(*) FROM imports").fetchall() == [(0,)]
+    assert ws.con.execute("SELECT count(*) FROM generations").fetchall() == [(0,)]
+
+
+def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
+    ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from promptab_nb.loaders import _load
+
+    first, second = _two_exports(tmp_path)
+    third = tmp_path / "c.parquet"
+    third.write_bytes(first.read_bytes())
+    release = threading.Event()
+    real = _files.sha256
+
+    def slow(path: Path) -> str:
+        release.wait(10)  # holds the hashing thread on the first file
+        return real(path)
+
+    monkeypatch.setattr(_files, "sha256", slow)
+    rows = _load.prepare_paths([first, second, third], source="posthog")
+
+    def stage(con, ctx, item):
+        raise duckdb.InvalidInputException("Malformed file")
+
+    try:
+        with pytest.raises(DataError, match=r"a/events\.parquet: cannot read as parquet"):
+            _load.load_all(ws, rows, source="posthog", stage=stage, progress=False)
+        assert rows[1][4].cancelled() and rows[2][4].cancelled()  # type: ignore[union-attr]
+    finally:
+        release.set()
+    assert rows[0][4].result(timeout=30) == hashlib.sha256(first.read_bytes()).hexdigest()  # type: ignore[union-attr]
