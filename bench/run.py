@@ -131,9 +131,9 @@ def run_rounds(tasks: list[tuple[str, ...]], rounds: int) -> list[dict]:
 
 def ratio_text(res: dict, base: dict) -> str:
     """``res`` over ``base``: the median of the per-round ratios, with their range when the two
-    ran in several rounds, else the plain ratio of their seconds."""
+    ran in several rounds, else the plain ratio of their seconds (1.00× for the base itself)."""
     a, b = res.get("per_round"), base.get("per_round")
-    if a and b and len(a) == len(b) > 1:
+    if a and b and len(a) == len(b) > 1 and res is not base:
         ratios = sorted(x / y for x, y in zip(a, b, strict=True))
         return f"{statistics.median(ratios):.2f}× ({ratios[0]:.2f}–{ratios[-1]:.2f})"
     return f"{res['seconds'] / base['seconds']:.2f}×"

@@ -29,6 +29,7 @@ def test_rounds_interleave_tasks_and_summarise_each(monkeypatch: pytest.MonkeyPa
     assert base["sums"] == {"n": "base"}
     # round by round 2.5, 1.75, 3.0: their median, not the ratio of the medians (7 / 3)
     assert run.ratio_text(ours, base) == "2.50× (1.75–3.00)"
+    assert run.ratio_text(base, base) == "1.00×"  # the baseline's own row
 
 
 def test_one_round_gives_a_plain_ratio() -> None:
