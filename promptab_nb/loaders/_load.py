@@ -55,7 +55,7 @@ def load_all(
 
     reports = []
     with contextlib.ExitStack() as stack:
-        stack.callback(_cancel, inputs)
+        stack.callback(cancel_digests, inputs)
         # Entered first, so it is closed after the commit or rollback.
         ctx = stack.enter_context(load_context(ws.con))
         con = stack.enter_context(ws.transaction())
@@ -75,7 +75,8 @@ def load_all(
     return LoadReport(source=source, files=tuple(reports))
 
 
-def _cancel(inputs: Sequence[Row]) -> None:
+def cancel_digests(inputs: Sequence[Row]) -> None:
+    """Cancel the hashing of ``inputs`` not yet started (a load that will not reach them)."""
     for *_, digest in inputs:
         if isinstance(digest, Future):
             digest.cancel()  # a no-op for a digest computed or under way

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.errors import InvalidArgumentError, UnknownFormatError
+from promptab_nb.loaders import _files
 
 from .conftest import DATA, accounted
 
@@ -49,3 +52,31 @@ def test_csv_observations_and_numeric_threshold(ws):
     assert ws.sql("SELECT passed FROM evaluations WHERE name = 'faithfulness'").passed[0]
     with pytest.raises(InvalidArgumentError):
         ws.load_langfuse()
+
+
+def test_a_bad_scores_path_cancels_the_hashing_of_the_observations(ws, tmp_path, monkeypatch):
+    release = threading.Event()
+    real, later = _files.sha256, _files.sha256_later
+
+    def held(path):
+        release.wait(10)
+        return real(path)
+
+    submitted = []
+
+    def recorded(path):
+        submitted.append(later(path))
+        return submitted[-1]
+
+    monkeypatch.setattr(_files, "sha256", held)
+    busy = later(DATA / "langfuse_scores.jsonl")  # occupies the one hashing thread
+    monkeypatch.setattr(_files, "sha256_later", recorded)
+    bad = tmp_path / "scores.txt"
+    bad.write_text("not an export")
+    try:
+        with pytest.raises(UnknownFormatError, match=r"scores\.txt"):
+            ws.load_langfuse(DATA / "langfuse_observations.json", scores=bad)
+        assert len(submitted) == 1 and submitted[0].cancelled()  # the observations' hash
+    finally:
+        release.set()
+    assert busy.result(timeout=30)
