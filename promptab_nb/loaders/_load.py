@@ -35,9 +35,9 @@ from ._report import LoadReport
 from ._stage import Staged
 
 StageFn = Callable[[Con, LoadContext, Input], Staged]
-# (name, fmt, compression, path, sha256: its hex, its computation under way, or a function of the
-# connection and context giving it)
-Digest = str | Future[str] | Callable[[Con, LoadContext], str]
+# (name, fmt, compression, path, sha256: its hex, a function of the connection and context giving
+# it, or None: the file at path, hashed on a thread while the load runs)
+Digest = str | Callable[[Con, LoadContext], str] | None
 Row = tuple[str, str, str | None, Path | None, Digest]
 
 
@@ -47,15 +47,20 @@ def load_all(
     """Load inputs ``(name, fmt, compression, path, sha256)`` in one transaction.
 
     ``sha256`` may be a callable of the connection and the load's context, evaluated inside the
-    transaction (frames hash their rows there), or a future (files are hashed on a thread while
-    they load; a file that cannot be hashed fails the load, naming it). The hashing of files not
-    reached when a load fails is cancelled.
+    transaction (frames hash their rows there), or None for a file: files are hashed on a thread
+    while they load, and a file that cannot be hashed fails the load, naming it. The hashing of
+    files not reached when a load fails is cancelled.
     """
     from tqdm.auto import tqdm
 
     reports = []
+    hashing = {
+        i: _files.sha256_later(path)
+        for i, (*_, path, digest) in enumerate(inputs)
+        if digest is None and path is not None
+    }
     with contextlib.ExitStack() as stack:
-        stack.callback(cancel_digests, inputs)
+        stack.callback(_cancel, hashing.values())
         # Entered first, so it is closed after the commit or rollback.
         ctx = stack.enter_context(load_context(ws.con))
         con = stack.enter_context(ws.transaction())
@@ -67,7 +72,8 @@ def load_all(
         )
         for i, (name, fmt, comp, path, digest) in enumerate(bar):
             with wrap_errors(name, fmt):
-                sha = digest(con, ctx) if callable(digest) else digest
+                sha = digest(con, ctx) if callable(digest) else hashing.get(i, digest)
+                assert sha is not None, "an input without a path comes with its sha256"
                 item = Input(name, fmt, comp, sha, next_id + i, path)
                 start = time.perf_counter()
                 staged = stage(con, ctx, item)
@@ -75,11 +81,10 @@ def load_all(
     return LoadReport(source=source, files=tuple(reports))
 
 
-def cancel_digests(inputs: Sequence[Row]) -> None:
-    """Cancel the hashing of ``inputs`` not yet started (a load that will not reach them)."""
-    for *_, digest in inputs:
-        if isinstance(digest, Future):
-            digest.cancel()  # a no-op for a digest computed or under way
+def _cancel(hashing: Iterable[Future[str]]) -> None:
+    """Cancel the hashing of the files a failed load did not reach."""
+    for digest in hashing:
+        digest.cancel()  # a no-op for a digest computed or under way
 
 
 def load_paths(
@@ -123,8 +128,8 @@ def prepare_paths(
     for f, fmt, comp in inputs:
         if fmt != "parquet":
             _files.check_text(f, comp)
-    # Hashing starts once every file passed its checks, and runs while the files load.
-    return [(str(f), fmt, comp, f, _files.sha256_later(f)) for f, fmt, comp in inputs]
+    # No digest yet: load_all hashes the files while they load.
+    return [(str(f), fmt, comp, f, None) for f, fmt, comp in inputs]
 
 
 class wrap_errors:  # noqa: N801 - used as a context manager, reads like a function

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import InvalidArgumentError
 from . import _files
 from ._context import Con, Input, LoadContext
-from ._load import cancel_digests, load_all, prepare_paths
+from ._load import load_all, prepare_paths
 from ._read import key, nested, read_records, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
@@ -217,13 +217,9 @@ def load_langfuse(
         if observations is not None
         else []
     )
-    try:
-        score_rows = (
-            prepare_paths(scores, source="langfuse", formats=fmts) if scores is not None else []
-        )
-    except Exception:
-        cancel_digests(obs_rows)  # the observations will not be loaded either
-        raise
+    score_rows = (
+        prepare_paths(scores, source="langfuse", formats=fmts) if scores is not None else []
+    )
     score_names = {r[0] for r in score_rows}
 
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:

@@ -97,8 +97,17 @@ def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
         release.wait(10)  # holds the hashing thread on the first file
         return real(path)
 
+    submitted = []
+    later = _files.sha256_later
+
+    def recorded(path: Path):
+        submitted.append(later(path))
+        return submitted[-1]
+
     monkeypatch.setattr(_files, "sha256", slow)
+    monkeypatch.setattr(_files, "sha256_later", recorded)
     rows = _load.prepare_paths([first, second, third], source="posthog")
+    assert submitted == []  # hashing starts with the load
 
     def stage(con, ctx, item):
         raise duckdb.InvalidInputException("Malformed file")
@@ -106,7 +115,8 @@ def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
     try:
         with pytest.raises(DataError, match=r"a/events\.parquet: cannot read as parquet"):
             _load.load_all(ws, rows, source="posthog", stage=stage, progress=False)
-        assert rows[1][4].cancelled() and rows[2][4].cancelled()  # type: ignore[union-attr]
+        assert len(submitted) == 3
+        assert submitted[1].cancelled() and submitted[2].cancelled()
     finally:
         release.set()
-    assert rows[0][4].result(timeout=30) == hashlib.sha256(first.read_bytes()).hexdigest()  # type: ignore[union-attr]
+    assert submitted[0].result(timeout=30) == hashlib.sha256(first.read_bytes()).hexdigest()
