@@ -1,6 +1,6 @@
 """`make bench`: time promptab_nb against a hand-written DuckDB query, polars and pandas.
 
-Generates (once, cached in bench/cache/, outside git) 100 k- and 1 M-user exports with
+Generates (once, cached in bench/cache/, outside git) 200 k- and 1 M-user exports (by default) with
 ``pab.simulate.traffic`` in CSV and Parquet, then runs every task as its own process, recording
 wall time and peak RSS, and prints ratios to the DuckDB baseline measured in the same run. Checks
 that every tool's per-variant numbers agree (1e-9 relative) and writes bench/RESULTS.md.
