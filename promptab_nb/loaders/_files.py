@@ -201,9 +201,13 @@ def check_text(path: Path, compression: str | None) -> None:
             f"{path}: the file is UTF-16 text (byte-order mark at byte 0); promptab_nb reads "
             "UTF-8. Re-export it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)."
         )
-    if b"\x00" in head:
+    # UTF-16 text (without a byte-order mark) and binary data have NUL bytes on most lines; a
+    # stray NUL in UTF-8 text is left to the reader, which rejects only its line, as it would
+    # past these first 64 KiB.
+    lines = head.split(b"\n")
+    if 2 * sum(b"\x00" in line for line in lines) >= len(lines):
         pos = head.index(b"\x00")
         raise DataError(
-            f"{path}: byte {pos} is NUL: the file is binary or UTF-16, not "
-            "UTF-8 text. Re-export it as UTF-8 CSV / JSON."
+            f"{path}: byte {pos} is NUL, as are bytes on most of the first lines: the file is "
+            "binary or UTF-16, not UTF-8 text. Re-export it as UTF-8 CSV / JSON."
         )

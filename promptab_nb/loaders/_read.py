@@ -31,13 +31,25 @@ def _reader_params(path: Path, compression: str | None, **more: object) -> dict[
 
 
 def _read_rejects(
-    con: Con, ctx: LoadContext, rejects: str, what: str, *, header: bool = False
+    con: Con,
+    ctx: LoadContext,
+    rejects: str,
+    what: str,
+    *,
+    header: bool = False,
+    whole_lines: bool = False,
 ) -> None:
     """``pre`` from the rejects table of DuckDB's CSV reader: one row per unreadable line.
 
     The reader numbers rows of the file from 1, a header included (a quoted field over several
     lines is one row); ``header``: number them from the first row after it, as the rows read.
+    ``whole_lines``: the lines were read with NUL as the delimiter (:func:`read_lines`), so "too
+    many columns" means a NUL byte.
     """
+    nul = ""
+    if whole_lines:
+        why = sql_str("line has a NUL byte: it is not text (remove the byte or re-export the file)")
+        nul = f"WHEN any_value(error_type) = 'TOO MANY COLUMNS' THEN {why}"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {ctx.t("pre")} AS
@@ -46,7 +58,7 @@ def _read_rejects(
                     THEN 'line is not UTF-8 text (re-export the file as UTF-8)'
                     WHEN any_value(error_type) = 'LINE SIZE OVER MAXIMUM'
                     THEN {sql_str(f"line is longer than {MAX_LINE // 2**20} MiB")}
-                    ELSE {sql_str(what + ": ")} || any_value(error_type) END AS bad_reason,
+                    {nul} ELSE {sql_str(what + ": ")} || any_value(error_type) END AS bad_reason,
                any_value(csv_line) AS raw
         FROM {ctx.t(rejects)} GROUP BY line
         """
@@ -108,7 +120,7 @@ def read_lines(
         """,
         _reader_params(path, compression, rej=ctx.name("lines_rej"), scan=ctx.name("lines_scan")),
     )
-    _read_rejects(con, ctx, "lines_rej", "unreadable line")
+    _read_rejects(con, ctx, "lines_rej", "unreadable line", whole_lines=True)
     frm, row = _file_rows(con, ctx, rows, path)
     shown = "line" if parse is None else "line, r, unroll"
     con.execute(

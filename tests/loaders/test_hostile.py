@@ -46,6 +46,34 @@ def test_one_latin1_line_rejects_only_that_line(ws, tmp_path, at):
     assert _reasons(ws) == {at: "line is not UTF-8 text (re-export the file as UTF-8)"}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("at", [1, 400])  # in the first 64 KiB, which are sniffed, and past them
+def test_a_stray_nul_byte_rejects_only_its_line(ws, tmp_path, fmt, at):
+    props = {"$ai_latency": 1.0, "pad": "x" * 200}
+    if fmt == "csv":
+        lines = [_csv_line(i, props=props) for i in range(1, 501)]
+        head, why = HEADER, "properties is not valid JSON"
+    else:
+        lines = [json.dumps(_ev(i, "$ai_generation", props)) + "\n" for i in range(1, 501)]
+        head, why = "", "line has a NUL byte: it is not text"
+    lines[at - 1] = lines[at - 1].replace("xxx", "x\x00x", 1)
+    path = tmp_path / f"nul.{fmt}"
+    path.write_text(head + "".join(lines))
+    report = ws.load_posthog(path, progress=False)
+    accounted(report)
+    assert report.rows_loaded == 499 and report.rows_rejected == 1
+    ((row, reason),) = _reasons(ws).items()
+    assert row == at and reason.startswith(why), reason
+
+
+def test_utf16_without_a_byte_order_mark_fails_the_file(ws, tmp_path):
+    path = tmp_path / "u16.csv"
+    path.write_bytes((HEADER + _csv_line(1) + _csv_line(2)).encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"u16\.csv: byte 1 is NUL.*UTF-16"):
+        ws.load_posthog(path, progress=False)
+    assert ws.counts()["generations"] == 0
+
+
 def test_a_column_not_read_is_not_copied_and_cannot_cost_its_row(ws, tmp_path):
     # A UI export's extra columns (elements_chain, person, ...) are parsed but not kept: a
     # non-UTF-8 byte there leaves the row's data intact, so the row loads; in a column that is
