@@ -120,7 +120,8 @@ def _text(field: Any, name: str, what: str) -> str:
     """Spark SQL for a column read as text, or a DataError for a type that has no text."""
     from pyspark.sql import types as T
 
-    ok = (T.StringType, T.NumericType, T.BooleanType)
+    # (bytes are UTF-8 text from a writer that did not mark them so, as the DuckDB loader reads them)
+    ok = (T.StringType, T.NumericType, T.BooleanType, T.BinaryType)
     if isinstance(field.dataType, ok) or type(field.dataType).__name__ in (
         "VarcharType",
         "CharType",
@@ -156,6 +157,8 @@ def _check_columns(df: Any, described: str) -> dict[str, str]:
     props = fields["properties"].dataType
     if isinstance(props, T.StringType):
         props_sql = "`properties`"
+    elif isinstance(props, T.BinaryType):
+        props_sql = "CAST(`properties` AS STRING)"
     elif isinstance(props, T.StructType | T.MapType):
         props_sql = "to_json(`properties`)"
     else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._sql import ident
-from ..errors import MissingColumnError
+from ..errors import DataError, MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._read import (
     csv_header,
@@ -79,14 +79,21 @@ def _text_source(
 
 def _parquet_source(path: Path, cols: dict[str, str]) -> Source:
     def text(c: str) -> str:
-        return f"CAST({ident(c)} AS VARCHAR)" if c in cols else NO_TEXT
+        if c not in cols:
+            return NO_TEXT
+        # Bytes (a writer that does not mark its strings as UTF-8) are read as the text they
+        # hold; bytes that are not UTF-8 stay escaped (\xNN), as DuckDB shows them.
+        if cols[c] == "BLOB":
+            return f"coalesce(TRY(decode({ident(c)})), CAST({ident(c)} AS VARCHAR))"
+        return f"CAST({ident(c)} AS VARCHAR)"
 
-    props = "properties" if cols["properties"] in ("VARCHAR", "JSON") else "to_json(properties)"
+    # A nested properties column (a struct or map) is written out as JSON.
+    nested = cols["properties"] not in ("VARCHAR", "JSON", "BLOB")
     src = _text_source(
         "read_parquet($path, file_row_number = true)",
         text,
         source_row="file_row_number + 1",
-        props=f"CAST({props} AS VARCHAR)",
+        props="CAST(to_json(properties) AS VARCHAR)" if nested else text("properties"),
         params={"path": str(path)},
     )
     # Native timestamps are used as they are (a naive one is UTC, the session time zone); only
@@ -217,6 +224,10 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 
 
+_NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}  # fmt: skip
+
+
 def _require_keys(con: Con, path: Path, docs: str, params: dict[str, object] | None = None) -> None:
     """Check the top-level keys of the first 1000 JSON documents of ``docs`` (a query of a
     ``doc`` column) for the required columns; a file without good documents is not checked."""
@@ -251,6 +262,13 @@ def source(con: Con, ctx: LoadContext, item: Input) -> Source:
             ).fetchall()
         )
         _require(path, set(cols))
+        if cols["timestamp"] in _NUMBERS:
+            raise DataError(
+                f"{path.name}: column 'timestamp' holds numbers ({cols['timestamp']}), not date-"
+                "times; its unit (seconds, ms, µs since 1970?) cannot be told safely. Write it as "
+                "a Parquet TIMESTAMP or ISO 8601 text, e.g. pd.to_datetime(df.timestamp, "
+                "unit='ms', utc=True)."
+            )
         empty_pre(con, ctx)
         return _parquet_source(path, cols)
     if item.fmt in ("jsonl", "json"):

@@ -311,3 +311,38 @@ def test_a_rejected_row_keeps_what_was_written(ws, tmp_path, fmt):
     assert first["timestamp"] == "yesterday" and first["uuid"] == "u1"
     assert first["distinct_id"] == "d1" and "$ai_latency" in str(first["properties"])
     assert raw[3] == ("u3,broken" if fmt == "csv" else "not json")  # unreadable: the text as is
+
+
+def _parquet(tmp_path, **columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = {"uuid": ["a", "b"], "event": ["$ai_generation"] * 2, "distinct_id": ["d1", "d2"],
+            "timestamp": ["2026-03-01T10:00:00Z"] * 2,
+            "properties": ['{"$ai_latency": 1.5}', '{"$ai_latency": 2.5}']}  # fmt: skip
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({**base, **columns}), path)
+    return path
+
+
+def test_parquet_strings_written_as_bytes_are_read_as_text(ws, tmp_path):
+    # writers that do not mark strings as UTF-8 store them as BINARY: still the same JSON text
+    import pyarrow as pa
+
+    path = _parquet(
+        tmp_path,
+        distinct_id=pa.array([b"d1", "caf\u00e9".encode()], pa.binary()),
+        properties=pa.array([b'{"$ai_latency": 1.5}', b'{"$ai_latency": 2.5}'], pa.binary()),
+    )
+    accounted(ws.load_posthog(path, progress=False))
+    got = ws.sql("SELECT distinct_id, latency_s FROM generations ORDER BY uuid")
+    assert list(got.distinct_id) == ["d1", "caf\u00e9"] and list(got.latency_s) == [1.5, 2.5]
+
+
+def test_parquet_epoch_number_timestamps_fail_the_file_with_the_fix(ws, tmp_path):
+    import pyarrow as pa
+
+    path = _parquet(tmp_path, timestamp=pa.array([1772359200000, 1772359200001], pa.int64()))
+    with pytest.raises(DataError, match=r"e\.parquet: column 'timestamp' holds numbers \(BIGINT\)"):
+        ws.load_posthog(path, progress=False)
+    assert ws.counts()["generations"] == 0
