@@ -127,6 +127,15 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         se=_num(getattr(ab, "se", NAN)),
         df=_num(ab.df),
     )
+    # The decision's tests (promptab_nb.decision) read the two-sided p-value before any
+    # correction: a one-sided test toward improvement cannot see a regression.
+    out["p_raw"] = ab.p_value
+    if est.alternative != "two-sided":
+        import copy
+
+        two = copy.copy(est)
+        two.options = o.replace(alternative=None)
+        out["p_raw"] = two.test(c, t, relative=False).p_value
     notes = [ab.note] if getattr(ab, "note", None) else []
     # Chance to be better beside every frequentist result (as PostHog and GrowthBook show it):
     # the flat-prior normal posterior of the difference, in the metric's better direction.
@@ -154,6 +163,7 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         sq = st.sequential(*plain, alpha=o.alpha)
         out.update(
             p_value=sq.p_value,
+            p_raw=sq.p_value,
             diff_ci_low=sq.ci_low,
             diff_ci_high=sq.ci_high,
             se=sq.se,
@@ -235,8 +245,7 @@ def _guard(row: dict[str, Any], n_c: int, n_t: int, baseline: Any, relative: boo
     notes = [row.get("note")]
     g = guard(n_c, n_t)
     if not g:
-        withheld = ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high")
-        for col in (*withheld, "se", "rel_se"):
+        for col in _missing.VERDICT_COLUMNS:
             row[col] = NAN
         notes.append(g.reason)
     elif baseline == 0 and relative:
@@ -316,8 +325,6 @@ def build_result(
     rows: list[dict[str, Any]] = []
     for est, arms in per_metric:
         rows += metric_rows(est, arms, exp)
-    for r in rows:
-        r["p_raw"] = r["p_value"]  # the decision corrects across arms itself (Holm)
     _apply_correction(rows, options.correction)
     _significance(rows, options)
     estimators = [e for e, _ in per_metric]

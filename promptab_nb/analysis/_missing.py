@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 #: built on it are withheld: the per-unit sums would read the missing values as zeros.
 MAX_MISSING_SHARE = 0.05
 
-_VERDICT_COLUMNS = ("p_value", "chance_to_win", "expected_loss", "cred_low", "cred_high")
+#: What a withheld row loses: every p-value and chance, and the standard errors the decision's
+#: margin tests and the segments' heterogeneity test are built from (its estimate and CI stay
+#: on show, with the note saying why there is no verdict).
+VERDICT_COLUMNS = ("p_value", "p_raw", "chance_to_win", "expected_loss", "cred_low", "cred_high",
+                   "se", "rel_se")  # fmt: skip
 
 
 def _what(est: Estimator) -> str:
@@ -48,7 +52,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
         return
     text = f"{worst:.1%} of an arm's generations are {_what(est)}"
     if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
-        for col in _VERDICT_COLUMNS:
+        for col in VERDICT_COLUMNS:
             row[col] = math.nan
         text += f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0" + (
             "; analyse with cost='recompute' to price them"

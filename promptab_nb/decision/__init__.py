@@ -7,7 +7,7 @@ object. The rules are in :mod:`._decide`, the tests in :mod:`._tests`.
 
 from __future__ import annotations
 
-from ._decide import decide, decision_of
+from ._decide import decide, decision_of, guardrail_checks
 from ._design import (
     DesignChange,
     ExperimentDesign,
@@ -42,6 +42,7 @@ __all__ = [
     "decide",
     "decision_of",
     "design_changes",
+    "guardrail_checks",
     "parse_margin",
     "set_design",
 ]

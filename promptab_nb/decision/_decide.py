@@ -80,11 +80,21 @@ def _effect_text(r: ArmRow, m: Metric, relative: bool) -> str:
     return num(r.diff, "pp" if m.unit == "%" else m.unit, signed=True)
 
 
+def guardrail_checks(
+    res: ExperimentResult, rails: dict[str, Margin | None], alpha: float | None = None
+) -> dict[str, list[GuardrailCheck]]:
+    """Treatment arm → its checks of the guardrails ``rails`` (metric → margin, or ``None``: no
+    significant regression at all), at ``alpha`` (default: the result's). A row whose verdict
+    the analysis withheld (under the minimum sample, too many missing values) is ``pending``."""
+    a = res.alpha if alpha is None else float(alpha)
+    return _guardrails(res, rails, list(res.variants)[1:], a)
+
+
 def _guardrails(
-    res: ExperimentResult, design: ExperimentDesign, treatments: list[str], alpha: float
+    res: ExperimentResult, rails: dict[str, Margin | None], treatments: list[str], alpha: float
 ) -> dict[str, list[GuardrailCheck]]:
     out: dict[str, list[GuardrailCheck]] = {t: [] for t in treatments}
-    for name, margin in design.guardrails.items():
+    for name, margin in rails.items():
         m = res.metric(name)
         control = _row(res, name, res.control)
         rows = [_row(res, name, t) for t in treatments]
@@ -196,7 +206,7 @@ def decide(
     grows = [_row(res, goal.name, t) for t in treatments]
     tests = [improvement(r, goal) for r in grows]
     adj = _holm([p for p, _ in tests])
-    rails = _guardrails(res, design, treatments, a)
+    rails = _guardrails(res, design.guardrails, treatments, a)
     progress = _progress(res, design, goal, treatments, a)
     srm = [f.message for f in res.health.flags if f.severity == "error"]
     arms = []
@@ -244,6 +254,8 @@ def _arm(
         design.mde is not None
         and prog.share >= 1
         and not better
+        and not is_missing(p)  # (a withheld verdict concludes nothing)
+        and not errors
         and _excludes_mde(r, goal, design.mde)
     ):
         action = "no_effect"

@@ -46,6 +46,8 @@ class GuardrailCheck:
         if self.margin is None:
             if self.status == "fail":
                 return f"guardrail {self.metric} is significantly worse: {self.effect} ({pval(self.p_within)})"
+            if self.status == "pending":
+                return f"guardrail {self.metric} has no test yet ({self.effect})"
             return f"guardrail {self.metric} shows no significant regression ({self.effect})"
         if self.status == "pass":
             return (

@@ -331,35 +331,19 @@ class ExperimentResult(Rendered):
                 f"metric {metric!r} is not among the analysed metrics "
                 f"({', '.join(x.name for x in self.metrics)})"
             ) from err
-        from ..decision import decide
+        from ..decision import guardrail_checks
 
-        if self.design is not None and metric == self.design.goal:
-            margin = None
-        elif self.design is not None:
-            margin = self.design.guardrails.get(metric)
-        else:
-            margin = None
-        rails = {metric: margin}
-        goal = next((x.name for x in self.metrics if x.name != metric), None)
-        if goal is None:
-            # a single metric: it is tested as the goal (worse = significantly worse)
-            d = decide(self, _design(metric, {}))
-            return [self._row(metric, a.variant) for a in d.arms if a.action == "dont_ship"]
-        d = decide(self, _design(goal, rails))
+        d = self.design
+        margin = d.guardrails.get(metric) if d is not None and metric != d.goal else None
+        checks = guardrail_checks(self, {metric: margin})
         return [
-            self._row(metric, a.variant)
-            for a in d.arms
-            if any(g.metric == metric and g.status == "fail" for g in a.guardrails)
+            self._row(metric, variant)
+            for variant, arm_checks in checks.items()
+            if any(g.status == "fail" for g in arm_checks)
         ]
 
     def _row(self, metric: str, variant: str) -> ArmRow:
         return next(r for r in self.rows if r.metric == metric and r.variant == variant)
-
-
-def _design(goal: str, rails: dict[str, Any]) -> ExperimentDesign:
-    from ..decision import ExperimentDesign
-
-    return ExperimentDesign(goal, rails, None)
 
 
 def _verdict(

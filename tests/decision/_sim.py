@@ -34,15 +34,23 @@ def sums(
     return n * xbar, ss + n * xbar**2
 
 
-def result(exp: Any, metrics: dict[str, dict[str, tuple[int, float, float]]], **options: Any):
-    """An ExperimentResult from per-metric, per-arm (n, sum, sum of squares)."""
+def result(
+    exp: Any,
+    metrics: dict[str, dict[str, tuple[int, float, float]]],
+    missing: dict[str, dict[str, float]] | None = None,
+    **options: Any,
+):
+    """An ExperimentResult from per-metric, per-arm (n, sum, sum of squares); ``missing``:
+    metric → arm → the share of its events without a value (one event per unit)."""
     opts = AnalysisOptions(metrics=list(metrics), unit="user", **options)
     per_metric = []
     for name, arms in metrics.items():
         est = UserMean(BUILTIN[name], opts)
+        share = (missing or {}).get(name, {})
         per_metric.append(
-            (est, {k: Arm(n, st.MeanStats(n, float(s), float(q))) for k, (n, s, q) in arms.items()})
-        )
+            (est, {k: Arm(n, st.MeanStats(n, float(s), float(q)), n, int(share.get(k, 0) * n))
+                   for k, (n, s, q) in arms.items()})
+        )  # fmt: skip
     counts = {k: n for k, (n, _, _) in next(iter(metrics.values())).items()}
     health = _build.health(exp, counts, 0, "exclude")
     return _build.build_result(exp, per_metric, health, opts, (), ())

@@ -173,6 +173,57 @@ def test_regressions_use_the_decision_tests() -> None:
     assert res.decision(guardrails={"cost": None}).action == "dont_ship"
 
 
+@pytest.mark.parametrize("cost_test", [0.5, 1.0, 1.5])
+@pytest.mark.parametrize("margin", ["+5%", None])
+def test_a_withheld_guardrail_is_pending_whatever_its_sums_say(cost_test, margin) -> None:
+    # 30 % of the test arm's generations are unpriced: the sums read them as 0, so cost's
+    # verdict is withheld, and no margin test or regression may be built on it either
+    res = _one(ExperimentDesign.build("latency", {"cost": margin}), cost_test=cost_test,
+               missing={"cost": {"test": 0.3}})  # fmt: skip
+    row = next(r for r in res.rows if r.metric == "cost" and not r.is_control)
+    assert math.isnan(row.p_value) and "verdict withheld" in row.note
+    d = res.decision()
+    ((check,),) = [a.guardrails for a in d.arms]
+    assert check.status == "pending" and d.action == "keep_running"
+    assert any(f"guardrail cost {'not yet shown' if margin else 'has no test yet'}" in r
+               for r in d.reasons)  # fmt: skip
+    assert res.regressions("cost") == []
+
+
+def test_a_withheld_goal_concludes_nothing() -> None:
+    # planned sample reached and a CI that excludes the MDE, but from sums that read the
+    # missing costs as 0: no "no effect"
+    design = ExperimentDesign.build("cost", None, "-20%")
+    assert _one(design, n=4000).decision().action == "no_effect"
+    d = _one(design, n=4000, missing={"cost": {"control": 0.3}}).decision()
+    assert d.action == "keep_running"
+
+
+def test_regressions_of_a_lone_guardrail_keep_its_margin() -> None:
+    # analysed alone, cost is still the design's guardrail with its +5 % margin
+    exp = stub(ExperimentDesign.build("latency", {"cost": "+5%"}))
+    rng = np.random.default_rng(1)
+
+    def cost(test_mean: float):
+        arms = {k: (10_000, *[x[0] for x in sums(rng, 10_000, m, 0.5, 1)])
+                for k, m in (("control", 1.0), ("test", test_mean))}  # fmt: skip
+        return result(exp, {"cost": arms})
+
+    within = cost(1.03)  # significantly worse than the control, but within the margin
+    assert next(r for r in within.rows if not r.is_control).significant
+    assert within.regressions("cost") == []
+    assert [r.variant for r in cost(1.2).regressions("cost")] == ["test"]
+
+
+def test_a_one_sided_alternative_does_not_hide_a_regression() -> None:
+    # H1 "cost decreases" makes the shown test one-sided; a +20 % cost must still regress
+    res = _one(ExperimentDesign.build("latency"), cost_test=1.2, alternative={"cost": "less"})
+    row = next(r for r in res.rows if r.metric == "cost" and not r.is_control)
+    assert row.p_value > 0.99 and row.p_raw < 1e-6
+    assert [r.variant for r in res.regressions("cost")] == ["test"]
+    assert res.decision().action == "dont_ship"
+
+
 def test_decision_without_a_goal_says_so() -> None:
     res = _one(ExperimentDesign())
     d = res.decision()
