@@ -186,8 +186,9 @@ def _first_rowid(con: Con, table: str, path: Path) -> int:
 
 
 def _first_line(con: Con, path: Path, compression: str | None) -> str | None:
-    """The first line of a text file (``None`` when empty); a header that is not UTF-8 or is
-    longer than the longest line read is a ``DataError`` naming the cause.
+    """The first line of a text file (``None`` when empty; it ends at LF, CRLF or CR); a header
+    that is not UTF-8 or is longer than the longest line read is a ``DataError`` naming the
+    cause.
 
     Read directly, not with DuckDB's line reader: that reader checks a whole buffer of lines, so
     one bad line further on failed the whole file before the row reader could reject just it.
@@ -202,6 +203,8 @@ def _first_line(con: Con, path: Path, compression: str | None) -> str | None:
     opener = gzip.open if compression == "gzip" else open
     with opener(path, "rb") as fh:
         head = fh.readline(MAX_LINE + 1)
+    # A line ends at CR too: DuckDB's readers take CR-only line ends (old Mac exports) as well.
+    head = head.split(b"\r", 1)[0]
     if len(head) > MAX_LINE:
         raise DataError(f"{path}: line 1 (the header) is longer than {MAX_LINE // 2**20} MiB.")
     try:
@@ -287,6 +290,28 @@ def read_csv_rows(
     return header
 
 
+def _fail_unreadable_line(con: Con, ctx: LoadContext, path: Path) -> None:
+    """A ``DataError`` naming the first unreadable line of a file holding one JSON document.
+
+    The reader left that line out (it is in ``pre``); one document cannot lose a line and still
+    be the document, nor be split into per-row rejects, so the whole file fails.
+    """
+    bad = con.execute(
+        f"""SELECT source_row, bad_reason, count(*) OVER () FROM {ctx.t("pre")}
+            ORDER BY source_row LIMIT 1"""
+    ).fetchall()
+    if not bad:
+        return
+    row, reason, n = bad[0]
+    more = f" ({n - 1} more unreadable lines after it)" if n > 1 else ""
+    # most reasons read "line is not UTF-8 text (re-export ...)": name the line instead
+    what = reason[5:] if reason.startswith("line ") else f"cannot be read ({reason})"
+    raise DataError(
+        f"{path}: line {row} {what}{more}. The file is one JSON document, so no line of it can be "
+        "left out; nothing was loaded."
+    )
+
+
 def read_docs(
     con: Con,
     ctx: LoadContext,
@@ -314,6 +339,7 @@ def read_docs(
         one_valid = con.execute("SELECT json_valid($l)", {"l": first[0]}).fetchall()[0][0]
         whole = start == "[" or (n_lines > 1 and not one_valid)
     if whole:
+        _fail_unreadable_line(con, ctx, path)
         text = con.execute(
             f"SELECT string_agg(line, chr(10) ORDER BY source_row) FROM {lines}"
         ).fetchall()[0][0]

@@ -6,8 +6,11 @@ Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.t
 (version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
 ``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
 (``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
-results have none. The run id is ``promptfoo-<evalId>`` (else the file's sha256), so reloading a
-file adds nothing; ``pab.offline.from_promptfoo`` opens it as an ``OfflineRun``.
+results have none. The run id is ``promptfoo-<evalId>`` (else the file's sha256). A result whose
+(run, version, item, repeat) is already stored is a duplicate (the first one loaded is kept, as
+the event loaders keep the first row of a uuid), so reloading a file adds nothing and a later,
+fuller export of the same eval adds only its new results; the run's row then describes all its
+stored results. ``pab.offline.from_promptfoo`` opens it as an ``OfflineRun``.
 """
 
 from __future__ import annotations
@@ -128,42 +131,62 @@ SELECT $run, version, item_id, repeat_idx, prompt, output, error,
        -- a cache hit's latencyMs (~0) is not the model's latency: unknown, not zero
        CASE WHEN cached THEN NULL ELSE latency_s END, input_tokens,
        output_tokens, cost_usd, cached, CASE WHEN cached THEN 0 ELSE 1 END
-FROM {res}
+FROM {res} WHERE is_new
 """
 
-# Scores of the results that have an output (as run_offline: a failed call has no scores):
+# Scores of the new results that have an output (as run_offline: a failed call has no scores):
 # 'pass' (promptfoo's success as 1/0, a pass/fail scorer), 'score' (its graded score, only when
-# some score is not just the pass as 1/0), then each named score.
+# some score in the file is not just the pass as 1/0), then each named score.
 _INSERT_SCORES = """
 INSERT INTO offline_scores (run_id, version, item_id, repeat_idx, scorer, value, passed, error)
 WITH ok AS (SELECT * FROM {res} WHERE error IS NULL)
 SELECT $run, version, item_id, repeat_idx, 'pass', CAST(success AS DOUBLE), success, NULL
-FROM ok WHERE success IS NOT NULL
+FROM ok WHERE is_new AND success IS NOT NULL
 UNION ALL
 SELECT $run, version, item_id, repeat_idx, 'score', score, NULL, NULL
-FROM ok WHERE score IS NOT NULL
+FROM ok WHERE is_new AND score IS NOT NULL
   AND EXISTS (SELECT 1 FROM ok WHERE score IS DISTINCT FROM CAST(success AS DOUBLE))
 UNION ALL
 SELECT $run, version, item_id, repeat_idx, k, TRY_CAST(named ->> k AS DOUBLE), NULL, NULL
-FROM (SELECT *, unnest(json_keys(named)) AS k FROM ok WHERE json_type(named) = 'OBJECT')
+FROM (SELECT *, unnest(json_keys(named)) AS k FROM ok
+      WHERE is_new AND json_type(named) = 'OBJECT')
 WHERE k NOT IN ('pass', 'score')
 """
 
+# The file's good results, numbered into repeats; `is_new`: its (version, item, repeat) is not
+# stored for the run yet (a result already stored is a duplicate: the first one loaded is kept).
+_RESULT_ROWS = """
+CREATE OR REPLACE TEMP TABLE {res} AS
+SELECT *, NOT EXISTS (SELECT 1 FROM offline_results o
+                      WHERE o.run_id = $run AND o.version = f.version AND o.item_id = f.item_id
+                        AND o.repeat_idx = f.repeat_idx) AS is_new
+FROM (SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
+                     AS INTEGER) AS repeat_idx
+      FROM {off} WHERE bad_col IS NULL) f
+"""
+
+# The run's row, over all its stored results (a fuller export of the same eval adds results to a
+# run loaded before: its row is replaced, keeping the providers, start time and duration it had
+# where this file has none).
 _INSERT_RUN = """
-INSERT INTO offline_runs (run_id, name, dataset, versions, model_id, scorers, repeats, params,
-                          created_at, seconds, model_calls, cache_hits)
+INSERT OR REPLACE INTO offline_runs (run_id, name, dataset, versions, model_id, scorers, repeats,
+                                     params, created_at, seconds, model_calls, cache_hits)
+WITH old AS (SELECT * FROM offline_runs WHERE run_id = $run)
 SELECT $run, $name, json_object('source', 'promptfoo', 'file', $file, 'items',
                                 count(DISTINCT item_id)),
        to_json(list(DISTINCT version ORDER BY version)),
-       string_agg(DISTINCT provider, ', ' ORDER BY provider),
+       (SELECT string_agg(DISTINCT p, ', ' ORDER BY p)
+        FROM (SELECT provider AS p FROM {res}
+              UNION ALL SELECT unnest(string_split(model_id, ', ')) FROM old)),
        (SELECT coalesce(to_json(list(scorer ORDER BY scorer <> 'pass', scorer)), '[]')
         FROM (SELECT DISTINCT scorer FROM offline_scores WHERE run_id = $run)),
        max(repeat_idx) + 1,
        json_object('evalId', $eval_id, 'format_version', $fmt_version, 'sha256', $sha,
                    'n_items', count(DISTINCT item_id)),
-       coalesce(TRY_CAST($created AS TIMESTAMPTZ), now()), $seconds,
+       coalesce(TRY_CAST($created AS TIMESTAMPTZ), (SELECT created_at FROM old), now()),
+       coalesce($seconds, (SELECT seconds FROM old)),
        count(*) FILTER (WHERE NOT cached), count(*) FILTER (WHERE cached)
-FROM {res}
+FROM offline_results WHERE run_id = $run
 """
 
 
@@ -203,20 +226,8 @@ def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
     rows_read = pre_from_rec(con, ctx) + count(con, rec)
     con.execute(typed_stage(off, record_source(ctx, _KEYS), _FIELDS, _SELECT, _CHECKS))
     run_id = "promptfoo-" + (meta["eval_id"] or item.sha256[:16])
-    good = count(con, ctx.t("off"), "bad_col IS NULL")
-    if count(con, "offline_runs", "run_id = $r", {"r": run_id}):
-        return Staged(rows_read, rejects_from=(off,), loaded={"offline_results": 0},
-                      duplicates=good)  # fmt: skip
-    con.execute(
-        ctx.sql(
-            """
-            CREATE OR REPLACE TEMP TABLE {res} AS
-            SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
-                           AS INTEGER) AS repeat_idx
-            FROM {off} WHERE bad_col IS NULL
-            """
-        )
-    )
+    con.execute(ctx.sql(_RESULT_ROWS), {"run": run_id})
+    good = count(con, ctx.t("res"))
     also: dict[str, int] = {}
     loaded = con.execute(ctx.sql(_INSERT_RESULTS), {"run": run_id}).fetchall()[0][0]
     also["offline_scores"] = con.execute(ctx.sql(_INSERT_SCORES), {"run": run_id}).fetchall()[0][0]
@@ -234,7 +245,7 @@ def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         also["offline_runs"] = con.execute(ctx.sql(_INSERT_RUN), params).fetchall()[0][0]
     con.execute(ctx.sql("DROP TABLE {res}"))
     return Staged(rows_read, rejects_from=(off,), loaded={"offline_results": loaded},
-                  duplicates=0, also=also)  # fmt: skip
+                  duplicates=good - loaded, also=also)  # fmt: skip
 
 
 def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> LoadReport:

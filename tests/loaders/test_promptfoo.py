@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
+
+from promptab_nb.errors import DataError
 
 from .conftest import DATA, accounted
 
@@ -51,3 +56,62 @@ def test_v2_table_and_minimal_shapes(ws):
         "SELECT * FROM offline_results WHERE version LIKE 'sum-v1%' ORDER BY item_id, repeat_idx"
     )
     assert m.latency_s.tolist() == [1.2, 0.9]
+
+
+def _result(test: int, prompt: str = "v1", output: str = "ok") -> dict:
+    return {
+        "promptIdx": 0 if prompt == "v1" else 1,
+        "testIdx": test,
+        "prompt": {"raw": "p", "label": prompt},
+        "provider": {"id": "openai:gpt"},
+        "response": {"output": output, "cached": False},
+        "success": True,
+        "score": 1.0,
+        "latencyMs": 100,
+        "namedScores": {"rel": 0.5},
+    }
+
+
+def _eval_file(path, results: list[dict]):
+    doc = {"evalId": "eval-1", "results": {"version": 3, "results": results}}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_a_fuller_export_of_a_loaded_eval_adds_its_new_results(ws, tmp_path):
+    full = [_result(t, p) for t in range(5) for p in ("v1", "v2")]
+    ws.load_promptfoo(_eval_file(tmp_path / "part.json", full[:4]))
+    r = ws.load_promptfoo(_eval_file(tmp_path / "full.json", full))
+    accounted(r)
+    f = r.files[0]
+    assert (f.rows_read, f.rows_loaded, f.rows_duplicate) == (10, 6, 4)
+    assert ws.counts()["offline_results"] == 10
+    assert ws.sql("SELECT count(*) AS n FROM offline_scores").n[0] == 20  # pass, rel
+    run = ws.sql("SELECT * FROM offline_runs").iloc[0]  # describes all the run's results
+    assert (run.model_calls, json.loads(run.params)["n_items"]) == (10, 5)
+    assert json.loads(run.params)["sha256"] == f.sha256
+    again = ws.load_promptfoo(tmp_path / "full.json")
+    accounted(again)
+    assert again.rows_loaded == 0 and again.files[0].rows_duplicate == 10
+    # a result already stored keeps its first content; a changed copy is a duplicate
+    changed = [_result(0, "v1", output="changed"), _result(5, "v1")]
+    r = ws.load_promptfoo(_eval_file(tmp_path / "changed.json", changed))
+    accounted(r)
+    assert (r.rows_loaded, r.files[0].rows_duplicate) == (1, 1)
+    out = ws.sql("SELECT output FROM offline_results WHERE item_id = '0' AND version LIKE 'v1%'")
+    assert out.output.tolist() == ["ok"]
+    assert ws.counts()["offline_results"] == 11
+
+
+def test_a_pretty_printed_file_with_an_unreadable_line_loads_nothing(ws, tmp_path):
+    text = json.dumps(
+        {"evalId": "eval-1", "results": {"results": [_result(0, output="XXX"), _result(1)]}},
+        indent=2,
+    ).encode()
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if b"XXX" in x)
+    f = tmp_path / "latin.json"
+    f.write_bytes(text.replace(b"XXX", b"caf\xe9"))
+    with pytest.raises(DataError, match=rf"latin\.json: line {line} is not UTF-8 text"):
+        ws.load_promptfoo(f)
+    assert ws.counts()["offline_results"] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0

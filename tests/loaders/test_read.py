@@ -94,6 +94,18 @@ def test_csv_header_names_duplicates_and_empty_files(tmp_path, con):
         _read.csv_header(con, f, None)
 
 
+def test_csv_header_and_rows_read_cr_only_line_ends(tmp_path, con, ctx):
+    # old Mac exports end lines with CR alone; DuckDB's reader takes them, so the header must too
+    f = tmp_path / "x.csv"
+    f.write_bytes(b'a,b\r1,"x"\r2\r3,"y"\r')
+    assert _read.csv_header(con, f, None) == ["a", "b"]
+    con.execute("BEGIN TRANSACTION")
+    assert _read.read_csv_rows(con, ctx, f, None) == ["a", "b"]
+    rows = _rows(con, f"SELECT _pab_row, a, b FROM {ctx.t('csv')} ORDER BY _pab_row")
+    assert rows == [(1, "1", "x"), (3, "3", "y")]
+    assert _rows(con, f"SELECT source_row, raw FROM {ctx.t('pre')}") == [(2, "2")]
+
+
 def test_read_csv_rows_numbers_rows_in_file_order(tmp_path, con, ctx):
     f = tmp_path / "x.csv"
     lines = [f'{i},"v{i}"' for i in range(1, 3001)]
@@ -123,6 +135,29 @@ def test_read_records_unrolls_arrays_and_api_pages(tmp_path, con, ctx, doc):
     ]
     parsed = _rows(con, f"SELECT {_read.key('a')} FROM {_read.record_source(ctx, ['a'])} t")
     assert sorted(parsed) == [("1",), ("2",)]
+
+
+def test_read_docs_fails_a_pretty_document_with_an_unreadable_line(tmp_path, con, ctx):
+    # the reader leaves the line out: the document must fail, naming the line and the cause,
+    # rather than be read without it (a field silently NULL) or blamed as truncated
+    doc = json.dumps([{"a": 1, "b": "XXX"}, {"a": 2}], indent=1).encode()
+    assert doc.splitlines()[3] == b'  "b": "XXX"'
+    f = tmp_path / "x.json"
+    f.write_bytes(doc.replace(b"XXX", b"caf\xe9"))
+    with pytest.raises(DataError, match=r"x\.json: line 4 is not UTF-8 text \(re-export the file"):
+        _read.read_docs(con, ctx, f, "json", None)
+
+
+def test_read_docs_rejects_an_unreadable_json_line_alone(tmp_path, con, ctx):
+    # one document per line: only that line is rejected
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b'{"a": 1}\n{"a": "caf\xe9"}\n{"a": 3}\n')
+    _read.read_docs(con, ctx, f, "jsonl", None)
+    assert _rows(con, f"SELECT source_row, doc FROM {ctx.t('docs')} ORDER BY 1") == [
+        (1, '{"a": 1}'),
+        (3, '{"a": 3}'),
+    ]
+    assert _rows(con, f"SELECT source_row FROM {ctx.t('pre')}") == [(2,)]
 
 
 def test_count_and_pre_from_rec(con, ctx):
