@@ -67,6 +67,16 @@ def is_missing(x: object) -> bool:
         return type(x).__name__ == "NAType"
 
 
+_MD_SYNTAX = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"<": "&lt;", ">": "&gt;"})
+
+
+def md(text: object) -> str:
+    """``text`` as literal Markdown (a name in a table cell or a list item): on one line, its
+    HTML and the characters Markdown reads as syntax (``|`` would end a table cell) escaped."""
+    one_line = " ".join(str(text).replace("&", "&amp;").splitlines())
+    return one_line.translate(_MD_SYNTAX)
+
+
 def arm_label(variant: str, control: str) -> str:
     """The variant key, marked as the control unless its key already says so."""
     return variant + (" (control)" if variant == control and variant != "control" else "")

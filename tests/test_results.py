@@ -216,7 +216,26 @@ def test_verdicts_and_text() -> None:
     )
     assert "$0.0132" in text and "Methods: Welch t test" in text
     md = res.to_markdown()
-    assert md.startswith("### Experiment `checkout`") and "| cost | test | 4,988 |" in md
+    assert md.startswith("### Experiment checkout\n") and "| cost | test | 4,988 |" in md
+
+
+def test_markdown_keeps_names_literal() -> None:
+    # a name with a pipe, a newline or HTML must not add a table cell, end a row or run as HTML
+    import re
+
+    res = experiment_result(name="<script>alert(1)</script> `x`")
+    odd = "te|st\n<b>x</b>"
+    rows = tuple(dataclasses.replace(r, variant=odd if r.variant == "test" else r.variant)
+                 for r in res.rows)  # fmt: skip
+    res = dataclasses.replace(res, rows=rows, variants={"control": "1", odd: "2"})
+    md = res.to_markdown()
+    assert "<script>" not in md and "<b>" not in md and "\n<" not in md
+    assert md.startswith("### Experiment &lt;script&gt;alert(1)&lt;/script&gt; \\`x\\`\n")
+    rows = [line for line in md.splitlines() if line.startswith("| cost |")]
+    assert len(rows) == 2
+    # every table row has the header's 6 cells (escaped pipes are not cell borders)
+    assert all(len(re.split(r"(?<!\\)\|", line)) == 8 for line in rows)
+    assert "te\\|st &lt;b&gt;x&lt;/b&gt;" in rows[1]
 
 
 def test_html_escapes_and_marks_health() -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._format import arm_label, is_missing, num, pval
+from .._format import arm_label, is_missing, md, num, pval
 from .._render import Note, Rendered, Table
 from ._impact import TotalImpact
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
@@ -186,8 +186,8 @@ class ExperimentResult(Rendered):
 
     def to_markdown(self) -> str:
         """A Markdown summary for a pull-request comment."""
-        lines = [f"### Experiment `{self.experiment}`", ""]
-        lines += [f"- {text}" for text, _ in self.verdicts()]
+        lines = [f"### Experiment {md(self.experiment)}", ""]
+        lines += [f"- {md(text)}" for text, _ in self.verdicts()]
         lines += [
             "",
             "| metric | variant | n | mean (CI) | Δ relative (CI) | p |",
@@ -196,7 +196,7 @@ class ExperimentResult(Rendered):
         for r in self.rows:
             m = self.metric(r.metric)
             lines.append(
-                f"| {r.metric} | {arm_label(r.variant, self.control)} | {r.n:,} | "
+                f"| {md(r.metric)} | {md(arm_label(r.variant, self.control))} | {r.n:,} | "
                 f"{num(r.mean, m.unit)} ({num(r.mean_ci_low, m.unit)} – {num(r.mean_ci_high, m.unit)}) | "
                 + (
                     "–"
@@ -205,7 +205,7 @@ class ExperimentResult(Rendered):
                 )
                 + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ')} |"
             )
-        lines += ["", "**Health**: " + "; ".join(self.health.lines())]
+        lines += ["", "**Health**: " + "; ".join(md(x) for x in self.health.lines())]
         return "\n".join(lines) + "\n"
 
     # -- the metric table ----------------------------------------------------------------
