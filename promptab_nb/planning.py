@@ -273,8 +273,11 @@ def experiment_plans(
     for m in resolve(list(metrics) if metrics is not None else None):
         arms_ = moments.get(m.name, {})
         if key not in arms_:
+            others = [x for x in moments if x != m.name and key in moments[x]]
             raise InvalidArgumentError(
-                f"{m.name}: arm {key!r} has fewer than 2 units with a value; nothing to plan from"
+                f"{m.name}: arm {key!r} has fewer than 2 units with a value (for a rate: no "
+                "events to divide by, e.g. no evaluations); nothing to plan from"
+                + (f". Plan the others: metrics={others!r}" if others else "")
             )
         a = arms_[key]
         args = dict(kwargs)

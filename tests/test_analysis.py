@@ -429,3 +429,24 @@ def test_cache_keeps_the_last_few_queries(loaded) -> None:
     for metric in ("cost", "latency", "error_rate", "tokens_in", "tokens_out", "cost"):
         exp.analyze([metric])
     assert len(_cache_tables(ws)) == UNIT_CACHE_SIZE
+
+
+def test_an_export_without_evaluations_still_analyses_the_other_metrics(tmp_path) -> None:
+    # pass_rate has no denominator in any arm: it gets no verdict, the other metrics theirs
+    events = [e for e in synthetic_events() if e["event"] != "$ai_evaluation"]
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("x", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
+    for options in ({}, {"cuped": True}, {"sequential": True}):
+        res = exp.analyze(["latency", "pass_rate"], **options)
+        lat, rate = (next(r for r in res.rows if r.metric == m and not r.is_control)
+                     for m in ("latency", "pass_rate"))  # fmt: skip
+        assert lat.p_value == lat.p_value and rate.p_value != rate.p_value, options
+        assert not rate.significant and "no comparison" in rate.note
+        (pairs,) = [p for p in res.pairs if p.metric == "pass_rate"]
+        assert pairs.pairs == () and "no mean" in pairs.note
+    assert "no verdict" in res.to_markdown()
+    assert exp.mde(["latency"])[0].mde > 0
+    with pytest.raises(pab.errors.InvalidArgumentError, match=r"pass_rate: .*no evaluations.*"
+                       r"Plan the others: metrics=\['cost', 'latency', 'error_rate'\]"):  # fmt: skip
+        exp.mde()

@@ -375,7 +375,7 @@ def all_pairs_of(
     unit = "pp" if m.unit == "%" else m.unit
     alpha = est.options.alpha
     kept: dict[str, Any] = {}
-    small, missing = [], []
+    small, missing, undefined = [], [], []
     for k in variants:
         a = arms.get(k)
         if a is None or a.stats is None or a.n < MIN_UNITS_PER_ARM:
@@ -383,8 +383,13 @@ def all_pairs_of(
         elif _missing.withheld(est, a):
             missing.append(k)
         else:
-            kept[k] = arm_mean(est, a.stats)
+            try:
+                kept[k] = arm_mean(est, a.stats)
+            except PromptabError:  # no mean: a ratio whose denominators are all 0
+                undefined.append(k)
     notes = []
+    if undefined:
+        notes.append(f"left out (no mean, e.g. no events to divide by): {', '.join(undefined)}")
     if small:
         notes.append(f"left out (fewer than {MIN_UNITS_PER_ARM} units): {', '.join(small)}")
     if missing:

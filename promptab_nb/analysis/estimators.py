@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
 from .._sql import ident
+from ..errors import PromptabError
 from ..stats import arms as arm_ci
 from . import _scope
 from ._estimator_base import (
@@ -492,10 +493,16 @@ def arm_moments(
     """Metric → variant → the arm as a linearized mean (n, mean, per-unit variance), the
     variance being the one its test uses (delta method for ratios, CUPED-adjusted, clustered
     for quantiles). For planning from an experiment's data (:func:`promptab_nb.plan`)."""
-    return {
-        est.metric.name: {k: arm_mean(est, a.stats) for k, a in arms.items() if a.stats}
-        for est, arms in metric_arms(exp, options, engine)
-    }
+    out: dict[str, dict[str, st.MeanStats]] = {}
+    for est, arms in metric_arms(exp, options, engine):
+        out[est.metric.name] = {}
+        for k, a in arms.items():
+            try:
+                if a.stats:
+                    out[est.metric.name][k] = arm_mean(est, a.stats)
+            except PromptabError:  # no mean (a ratio without denominators): nothing to plan from
+                continue
+    return out
 
 
 def arm_mean(est: Estimator, arm: Any) -> st.MeanStats:

@@ -202,10 +202,11 @@ def _ratio_cov(
 ) -> float:
     """Delta-method covariance of the ratios of means ``left`` and ``right`` (per unit)."""
     (a, b), (c, d) = left, right
-    rl, rr = m[a] / m[b], m[c] / m[d]
-    return float(
-        (cov[a, c] - cov[a, d] * rr - cov[b, c] * rl + cov[b, d] * rl * rr) / (m[b] * m[d])
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # no denominator: NaN, said by the caller
+        rl, rr = m[a] / m[b], m[c] / m[d]
+        return float(
+            (cov[a, c] - cov[a, d] * rr - cov[b, c] * rl + cov[b, d] * rl * rr) / (m[b] * m[d])
+        )
 
 
 def ratio_cuped_theta(total: RatioCovStats) -> float:
@@ -221,7 +222,8 @@ def ratio_cuped_arm(arm: RatioCovStats, theta: float, x_mean: float) -> tuple[fl
     ``Var R + θ² Var R_pre − 2 θ Cov(R, R_pre)`` (delta method, sample moments)."""
     m, cov = arm.moments()
     if theta == 0:
-        return float(m[0] / m[1]), max(_ratio_cov(m, cov, (0, 1), (0, 1)), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (as in _ratio_cov)
+            return float(m[0] / m[1]), max(_ratio_cov(m, cov, (0, 1), (0, 1)), 0.0)
     value = m[0] / m[1] - theta * (m[2] / m[3] - x_mean)
     var = (
         _ratio_cov(m, cov, (0, 1), (0, 1))
