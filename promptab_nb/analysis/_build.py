@@ -232,7 +232,8 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
                 res = {"note": f"no comparison: {err}"}
             row["test"] += res.pop("test_suffix", "")
             row.update(res)
-            _guard(row, c.n, a.n, baseline, est.options.relative)
+            # (the arms' units: a quantile's statistics hold its events)
+            _guard(row, arms[control].n, arm.n, baseline, est.options.relative)
             _missing.guard_row(row, est, arms, control)
         rows.append(row)
     return rows

@@ -94,7 +94,9 @@ class ClusteredQuantile(Quantile):
             values = np.fromiter((x for v in units for x in v), dtype=float, count=sum(sizes))
             clusters = np.repeat(np.arange(len(units)), sizes)
             sample = QuantileSample(values, self.q, clusters)
-            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
+            # the arm's size is its users, the units the minimum-sample guard counts (the
+            # sample holds the events): 20 users with 40 requests each are not 800 units
+            out[variant] = Arm(len(units), sample if sample.n >= 2 else None)
         return out
 
     def _ci(self, arm: Any) -> Any:

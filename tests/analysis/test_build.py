@@ -47,6 +47,22 @@ def test_zero_baseline_keeps_the_absolute_test(tmp_path, unit: str) -> None:
     assert res.verdicts()[0][1] == "bad"
 
 
+@pytest.mark.parametrize("metric", ["latency_p50", "latency_p95"])
+def test_a_per_user_quantile_is_guarded_by_users_not_requests(tmp_path, metric) -> None:
+    # 20 users per arm with 40 requests each: 800 events, but under the 50-unit minimum
+    rng = np.random.default_rng(2)
+    ws, exp = workspace(tmp_path, {
+        arm: [[{LAT: float(x) * scale} for x in rng.exponential(1.0, 40)] for _ in range(20)]
+        for arm, scale in (("control", 1.0), ("test", 0.7))
+    })  # fmt: skip
+    res = exp.analyze([metric, LAT])
+    for m in (metric, LAT):
+        row = _treatment(res, m)
+        assert row.n == 20 and math.isnan(row.p_value) and not row.significant, m
+        assert "need 50 per arm" in row.note
+    assert res.decision().action == "keep_running"
+
+
 def test_quantile_under_bayesian_is_decided_by_its_test(tmp_path) -> None:
     rng = np.random.default_rng(1)
     ws, exp = workspace(
