@@ -15,7 +15,7 @@ from typing import Literal
 from .._sql import ident
 from ._context import sql_str
 
-Kind = Literal["text", "double", "bigint", "int", "ts", "bool", "json"]
+Kind = Literal["text", "id", "double", "bigint", "int", "ts", "bool", "json"]
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Field:
 
     ``source`` names the input column or property in rejects; ``scale`` converts units
     (0.001 for milliseconds → seconds); numbers must be finite and, when ``nonneg``, >= 0.
+    An ``"id"`` is text whose "no id" texts (:data:`NO_ID_TEXTS`) are missing.
     """
 
     name: str
@@ -92,22 +93,47 @@ def ts_out_of_range(v: str) -> str:
 #: compared lower-cased and trimmed: an id reading so is missing, else it would be one unit
 #: shared by every user it was written for. (The Spark views read the same tuple.)
 NO_ID_TEXTS = ("", "null", "undefined", "none", "nan")
+_NO_ID = "(" + ", ".join(sql_str(x) for x in NO_ID_TEXTS) + ")"
+_NO_ID_LEN = max(len(x) for x in NO_ID_TEXTS)
+
+
+def is_no_id(x: str) -> str:
+    """SQL: true when text ``x`` is one of :data:`NO_ID_TEXTS` (any case, padded with spaces)."""
+    # A real id is spared the trimming and lower-casing: it is longer than every "no id" text
+    # (strlen counts bytes, without reading the text) and has no space at either end (trim()
+    # removes spaces only).
+    short = f"(strlen({x}) <= {_NO_ID_LEN} OR starts_with({x}, ' ') OR ends_with({x}, ' '))"
+    return f"({short} AND lower(trim({x})) IN {_NO_ID})"
+
+
+def no_id(x: str) -> str:
+    """SQL of id text ``x`` with the "no id" texts as NULL."""
+    return f"CASE WHEN {is_no_id(x)} THEN NULL ELSE {x} END"
+
 
 _BOOL_TRUE = "('true', 't', '1', '1.0', 'yes', 'y', 'pass', 'passed')"
 _BOOL_FALSE = "('false', 'f', '0', '0.0', 'no', 'n', 'fail', 'failed')"
 _KIND_TEXT = {
-    "double": "a finite number >= 0",
-    "bigint": "a whole number >= 0",
-    "int": "a whole number >= 0",
+    "double": "a finite number",
+    "bigint": "a whole number",
+    "int": "a whole number",
     "ts": f"a date-time {TS_RANGE}",
     "bool": "true/false",
     "json": "valid JSON",
 }
 
 
+def _kind_text(f: Field) -> str:
+    """What a value of ``f`` must be, as the reject reason says it."""
+    nonneg = f.nonneg and f.kind in ("double", "bigint", "int")
+    return _KIND_TEXT[f.kind] + (" >= 0" if nonneg else "")
+
+
 def _typed(f: Field, x: str) -> str:
     if f.kind == "text":
         return f"nullif({x}, '')"
+    if f.kind == "id":
+        return no_id(x)
     if f.kind == "double":
         v = f"TRY_CAST({x} AS DOUBLE)"
         return f"({v} * {float(f.scale)!r})" if f.scale != 1 else v
@@ -128,9 +154,11 @@ def _typed(f: Field, x: str) -> str:
 def _field_checks(f: Field, x: str, v: str) -> list[tuple[str, str, str]]:
     out = []
     present = f"({x} IS NOT NULL AND trim({x}) <> '')"
-    if f.required:
+    if f.required and f.kind == "id":
+        out.append((f"{v} IS NULL", f.label, f'{f.label} is missing (or "null"/"undefined")'))
+    elif f.required:
         out.append((f"NOT {present}", f.label, f"{f.label} is missing"))
-    if f.kind != "text":
+    if f.kind not in ("text", "id"):
         bad = f"{v} IS NULL"
         if f.kind == "double":
             bad += f" OR isnan({v}) OR isinf({v})"
@@ -138,7 +166,7 @@ def _field_checks(f: Field, x: str, v: str) -> list[tuple[str, str, str]]:
             bad += f" OR {ts_out_of_range(v)}"
         if f.kind in ("double", "bigint", "int") and f.nonneg:
             bad += f" OR {v} < 0"
-        out.append((f"{present} AND ({bad})", f.label, f"{f.label} is not {_KIND_TEXT[f.kind]}"))
+        out.append((f"{present} AND ({bad})", f.label, f"{f.label} is not {_kind_text(f)}"))
     return out
 
 

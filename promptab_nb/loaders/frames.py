@@ -3,7 +3,7 @@
 The frame is scanned by DuckDB (polars through its Arrow table), its mapped columns are read as
 text and go through the same typing, checks, rejects, deduplication and ``imports`` row as files.
 Without a ``uuid`` column each row's id is a hash of its content, so loading the same frame twice
-adds nothing.
+adds nothing. Id columns read ``"null"``/``"undefined"``/``""`` as missing, as the file loaders do.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all
 from ._read import count, empty_pre
 from ._report import LoadReport
-from ._stage import Field, Kind, Staged, typed_stage
+from ._stage import Field, Kind, Staged, no_id, typed_stage
 
 FrameKind = Literal["generations", "evaluations", "exposures"]
 
@@ -27,6 +27,8 @@ _TYPES: dict[str, Kind] = {
     "VARCHAR": "text", "DOUBLE": "double", "BIGINT": "bigint", "INTEGER": "int",
     "BOOLEAN": "bool", "TIMESTAMPTZ": "ts", "JSON": "json",
 }  # fmt: skip
+# Id columns: their "no id" texts ("null", "undefined", "", ...) are missing.
+_IDS = ("uuid", "distinct_id", "person_id", "trace_id", "target_uuid")
 _REQUIRED = {
     "generations": ("ts", "distinct_id"),
     "evaluations": ("ts", "distinct_id"),
@@ -38,7 +40,7 @@ def _canonical(kind: str) -> dict[str, Kind]:
     out = {}
     for col, typ in schema.TABLES[kind]:
         if col != "import_id":
-            out[col] = _TYPES[typ.split()[0]]
+            out[col] = "id" if col in _IDS else _TYPES[typ.split()[0]]
     return out
 
 
@@ -53,6 +55,24 @@ def _frame_kind(df: Any) -> str:
     raise InvalidArgumentError(
         f"df is a {type(df).__name__}; expected a pandas, polars or Arrow (Table) frame."
     )
+
+
+# A frame's fingerprint (``imports.sha256``): the sha256 of the row count and the exact sums
+# (HUGEINT) of the two 64-bit halves of each row's md5 (of the row as JSON: unambiguous, and
+# faster than CAST to text). Sums do not depend on the order DuckDB's threads scan the rows
+# in (string_agg did: a 1M-row frame got a new digest per load, so a reload wrote its rejects
+# again) and take constant memory (string_agg held the whole frame as text). So a frame with the
+# same rows in another order is the same load (its rows get the same content ids). Two frames
+# share a digest by chance only if their md5 sums collide, about 2^-128 for data not built to
+# collide (sha256 of the text was 2^-256); a collision would only skip writing the second frame's
+# rejects, its rows still being inserted by uuid. md5 rather than hash(): a workspace file keeps
+# the digest, and hash() may change between DuckDB versions.
+_DIGEST = """
+    SELECT sha256(concat_ws(chr(10), $head, count(*),
+                            coalesce(sum(CAST(m >> 64 AS UBIGINT)), 0),
+                            coalesce(sum(CAST(m & 18446744073709551615::UHUGEINT AS UBIGINT)), 0)))
+    FROM (SELECT md5_number(to_json(t)) AS m FROM {frame} t)
+"""
 
 
 def load_frame(
@@ -108,7 +128,8 @@ def load_frame(
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         frame, rec = ctx.t("frame"), ctx.t("rec")
         found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {frame}").fetchall()]
-        full = {c: c for c in canon if c in found and c not in mapping.values()}
+        # A frame column may feed two canonical columns (distinct_id from trace_id, and trace_id).
+        full = {c: c for c in canon if c in found and c not in mapping}
         full.update(mapping)
         for c, src in full.items():
             if src not in found:
@@ -127,7 +148,8 @@ def load_frame(
         texts = []
         for c, src in full.items():
             col = ident(src, found)
-            other = f"to_json({col})" if canon[c] == "json" else col
+            # Nested properties (dicts, structs, maps) become JSON text, not DuckDB's struct text.
+            other = f"to_json({col})" if canon[c] == "json" or c == "properties" else col
             texts.append(
                 f"CASE WHEN typeof({col}) IN ('VARCHAR', 'JSON') THEN CAST({col} AS VARCHAR) "
                 f"ELSE CAST({other} AS VARCHAR) END AS {ident(c)}"
@@ -153,14 +175,27 @@ def load_frame(
         for c in canon:
             if c == "uuid":
                 sel.append("coalesce(_uuid, md5(raw)) AS uuid")
+            elif c == "applicable":
+                # Absent or null: applicable, as in the PostHog and Langfuse loaders (an
+                # evaluation is N/A only when it says so); analyses keep WHERE applicable rows.
+                app = "coalesce(applicable, true)" if c in full else "true"
+                sel.append(f"{app} AS applicable")
             elif c in full:
                 sel.append(ident(c))
             else:
                 sel.append(f"NULL AS {ident(c)}")
         keep = ("_uuid",)
-        uuid = f"nullif({ident('uuid')}, '')" if "uuid" in full else "NULL::VARCHAR"
+        uuid = no_id(ident("uuid")) if "uuid" in full else "NULL::VARCHAR"
         source = f"(SELECT source_row, {raw} AS raw, {uuid} AS _uuid, * FROM {rec})"
         checks = []
+        if "properties" in full:
+            # As the file loaders: a properties text must be a JSON object (valid JSON that
+            # starts with '{' is one; json_type would fail on the invalid texts).
+            checks += [
+                ("NOT json_valid(properties)", "properties", "properties is not valid JSON"),
+                ("NOT starts_with(ltrim(properties, ' \t\n\r'), '{')", "properties",
+                 "properties is not a JSON object"),
+            ]  # fmt: skip
         if kind == "evaluations":
             checks.append(
                 ("passed IS NULL AND score IS NULL" if "passed" in full and "score" in full
@@ -176,11 +211,7 @@ def load_frame(
         frame = ident(ctx.register(con, "frame", df))
         # The same rows loaded with another mapping or kind are another load.
         head = json.dumps({"kind": kind, "columns": mapping}, sort_keys=True)
-        return con.execute(
-            "SELECT sha256($head || coalesce(string_agg(CAST(t AS VARCHAR), chr(10)), '')) "
-            f"FROM {frame} t",
-            {"head": head},
-        ).fetchall()[0][0]
+        return con.execute(_DIGEST.format(frame=frame), {"head": head}).fetchall()[0][0]
 
     # The frame is registered inside the load, which unregisters it when it ends.
     return load_all(ws, [(label, lib, None, None, digest)], source="frame", stage=stage,

@@ -11,6 +11,8 @@ promptVersion)``, tokens come from ``usageDetails`` (or v1 ``usage``), cost from
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from ..errors import InvalidArgumentError
@@ -41,11 +43,11 @@ def _seconds_between(a: str, b: str) -> str:
 
 
 _OBS_FIELDS = [
-    Field("id", key("id"), "text", "id"),
+    Field("id", key("id"), "id", "id"),
     Field("type", f"upper({key('type')})", "text", "type"),
     Field("ts", key("startTime"), "ts", "startTime", required=True),
-    Field("trace_id", key("traceId"), "text", "traceId"),
-    Field("user_id", key("userId"), "text", "userId"),
+    Field("trace_id", key("traceId"), "id", "traceId"),
+    Field("user_id", key("userId"), "id", "userId"),
     Field("prompt_name", key("promptName"), "text", "promptName"),
     Field("prompt_version", key("promptVersion"), "text", "promptVersion"),
     Field("model", f"coalesce({key('providedModelName')}, {key('model')})", "text", "model"),
@@ -87,10 +89,10 @@ _OBS_SELECT = [
 ]  # fmt: skip
 
 _SCORE_FIELDS = [
-    Field("id", key("id"), "text", "id"),
+    Field("id", key("id"), "id", "id"),
     Field("ts", key("timestamp"), "ts", "timestamp", required=True),
-    Field("trace_id", key("traceId"), "text", "traceId"),
-    Field("target", key("observationId"), "text", "observationId"),
+    Field("trace_id", key("traceId"), "id", "traceId"),
+    Field("target", key("observationId"), "id", "observationId"),
     Field("name", key("name"), "text", "name", required=True),
     Field("data_type", f"upper(coalesce({key('dataType')}, 'NUMERIC'))", "text", "dataType"),
     Field("value", key("value"), "double", "value", nonneg=False),
@@ -166,6 +168,20 @@ def _stage_scores(con: Con, ctx: LoadContext, item: Input, threshold: float | No
     return Staged(rows_read=rows_read, stages={"evaluations": stage})
 
 
+def _threshold(value: Any) -> float | None:
+    """``pass_threshold`` as a float; anything but a finite real number (bool is not one) is an
+    InvalidArgumentError: NaN or inf would fail every NUMERIC score silently."""
+    if value is None:
+        return None
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if real and math.isfinite(float(value)):
+        return float(value)
+    raise InvalidArgumentError(
+        f"pass_threshold == {value!r}, must be a finite number in the scores' own scale (e.g. "
+        "0.7 for a 0..1 score), or None to leave NUMERIC scores without a pass/fail."
+    )
+
+
 def load_langfuse(
     ws: Any,
     observations: _files.Paths | None = None,
@@ -205,12 +221,14 @@ def load_langfuse(
     Raises
     ------
     InvalidArgumentError
-        Neither ``observations`` nor ``scores`` is given.
+        Neither ``observations`` nor ``scores`` is given, or ``pass_threshold`` is not a finite
+        number.
     DataError
         A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
     """
     if observations is None and scores is None:
         raise InvalidArgumentError("pass observations= and/or scores= (paths of the export).")
+    threshold = _threshold(pass_threshold)
     fmts = ("csv", "json", "jsonl")
     obs_rows = (
         prepare_paths(observations, source="langfuse", formats=fmts)
@@ -224,7 +242,7 @@ def load_langfuse(
 
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         if item.name in score_names:
-            return _stage_scores(con, ctx, item, pass_threshold)
+            return _stage_scores(con, ctx, item, threshold)
         return _stage_observations(con, ctx, item)
 
     return load_all(ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress)

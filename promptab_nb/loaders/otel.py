@@ -20,7 +20,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, prepare_paths
 from ._read import count, pre_from_rec, read_docs
 from ._report import LoadReport
-from ._stage import Field, Staged, typed_stage
+from ._stage import Field, Staged, is_no_id, typed_stage
 
 # Canonical fields a user may map to an attribute of their own.
 MAPPABLE = (
@@ -117,6 +117,21 @@ def _mapped(field: str) -> str:
     return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field})"
 
 
+# An id attribute reading "null"/"undefined"/"" is skipped, so the next one (the resource's, then
+# the next attribute, then the trace) is the unit.
+_REAL_ID = f"NOT {is_no_id('val')}"
+
+
+def _id_attr(name: str) -> str:
+    """Pivot expression: the first real id of a standard attribute (a constant name)."""
+    return f"arg_min(val, lvl) FILTER (WHERE key = {sql_str(name)} AND {_REAL_ID})"
+
+
+def _mapped_id(field: str) -> str:
+    """Pivot expression: the first real id of a user-mapped attribute (a parameter)."""
+    return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field} AND {_REAL_ID})"
+
+
 def _pivot(ctx: LoadContext) -> str:
     """The good spans with their attributes pivoted into columns."""
     return f"""(
@@ -137,9 +152,9 @@ def _pivot(ctx: LoadContext) -> str:
                         {_attr("gen_ai.usage.completion_tokens")}) AS out_tok,
                {_attr("error.type")} AS error_type,
                {_attr("http.response.status_code")} AS http_status,
-               coalesce({_mapped("distinct_id")}, {_attr("user.id")}, {_attr("enduser.id")})
-                   AS user_id,
-               {_mapped("person_id")} AS m_person_id,
+               coalesce({_mapped_id("distinct_id")}, {_id_attr("user.id")},
+                        {_id_attr("enduser.id")}) AS user_id,
+               {_mapped_id("person_id")} AS m_person_id,
                {_mapped("cost_usd")} AS m_cost_usd,
                {_mapped("prompt_name")} AS m_prompt_name,
                {_mapped("prompt_version")} AS m_prompt_version,
@@ -155,8 +170,8 @@ def _pivot(ctx: LoadContext) -> str:
 _START = _NANOS.format("p['startTimeUnixNano']")
 _END = _NANOS.format("p['endTimeUnixNano']")
 _FIELDS = [
-    Field("trace_id", "p['traceId']", "text", "traceId", required=True),
-    Field("span_id", "p['spanId']", "text", "spanId"),
+    Field("trace_id", "p['traceId']", "id", "traceId", required=True),
+    Field("span_id", "p['spanId']", "id", "spanId"),
     Field(
         "ts",
         f"CASE WHEN {_START} BETWEEN 0 AND 253402300799000000000 "
@@ -172,8 +187,8 @@ _FIELDS = [
     Field("http_status", "http_status", "int", "http.response.status_code"),
     Field("cost_usd", "m_cost_usd", "double", "attribute_map['cost_usd']"),
     Field("ttft_s", "m_ttft_s", "double", "attribute_map['ttft_s']"),
-    Field("user_id", "user_id", "text", "user.id"),
-    Field("person_id", "m_person_id", "text", "attribute_map['person_id']"),
+    Field("user_id", "user_id", "id", "user.id"),
+    Field("person_id", "m_person_id", "id", "attribute_map['person_id']"),
     Field("prompt_name", "m_prompt_name", "text", "attribute_map['prompt_name']"),
     Field("prompt_version", "m_prompt_version", "text", "attribute_map['prompt_version']"),
     Field("variant", "m_variant", "text", "attribute_map['variant']"),
@@ -187,7 +202,8 @@ _SELECT = [
     "coalesce(user_id, trace_id) AS distinct_id", "person_id", "trace_id", "prompt_name",
     "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
     "output_tokens", "cost_usd",
-    "(error_type IS NOT NULL OR status_code IN ('2', 'STATUS_CODE_ERROR') "
+    # OTLP JSON omits a zero status (UNSET): no status is no error, not an unknown one.
+    "(error_type IS NOT NULL OR coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) "
     "OR coalesce(http_status >= 400, false)) AS is_error",
     "http_status", "variant", "CAST(attrs AS JSON) AS properties",
 ]  # fmt: skip
@@ -251,7 +267,8 @@ def load_otel(
     -------
     LoadReport
         ``latency_s`` = end − start in seconds; ``is_error`` from ``error.type``, an ERROR span
-        status or an HTTP status >= 400.
+        status or an HTTP status >= 400 (a span without a status is not an error). Id attributes
+        reading "null"/"undefined"/"" are missing: the unit falls back to the next one.
 
     Raises
     ------

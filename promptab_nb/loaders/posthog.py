@@ -22,7 +22,7 @@ from ._load import load_paths
 from ._posthog_read import OPTIONAL, REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
-from ._stage import NO_ID_TEXTS, TS_RANGE, Direct, Staged, ts_out_of_range
+from ._stage import TS_RANGE, Direct, Staged, is_no_id, no_id, ts_out_of_range
 
 __all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
 
@@ -68,30 +68,16 @@ class _Type:
     checks: tuple[tuple[str, str, str], ...]
 
 
-def _id(x: str) -> str:
-    """SQL of an id column with the texts JavaScript and Python SDKs write for "no id" (``''``,
-    ``"null"``, ``"undefined"``, ``"None"``) as NULL: else they would make one shared unit."""
-    # Padded texts count, as on Spark. A real id is spared the trimming and lower-casing: it is
-    # longer than every "no id" text (strlen counts bytes, without reading the text) and has no
-    # space at either end (trim() removes spaces only).
-    short = f"(strlen({x}) <= {_NO_ID_LEN} OR starts_with({x}, ' ') OR ends_with({x}, ' '))"
-    return f"CASE WHEN {short} AND lower(trim({x})) IN {_NO_ID} THEN NULL ELSE {x} END"
-
-
-_NO_ID = "(" + ", ".join(sql_str(x) for x in NO_ID_TEXTS) + ")"
-_NO_ID_LEN = max(len(x) for x in NO_ID_TEXTS)
-
-
 def _base(src: Source, where: str) -> str:
     """The source's rows matching ``where`` with the canonical envelope columns."""
     hashed = f"md5(concat_ws('|', {src.event}, {src.distinct_id}, {src.ts_raw}, {src.props}))"
     text = f" {src.ts_raw} AS ts_raw," if src.ts_is_text else ""
     return f"""
         SELECT {src.source_row} AS source_row,
-               CASE WHEN {src.uuid} IS NULL OR {src.uuid} = '' THEN {hashed} ELSE {src.uuid} END
-                   AS uuid,
-               {src.event} AS event, {_id(src.distinct_id)} AS distinct_id,
-               {_id(src.person_id)} AS person_id, {src.ts} AS ts,{text} {src.props} AS props,
+               CASE WHEN {src.uuid} IS NULL OR {is_no_id(src.uuid)} THEN {hashed} ELSE {src.uuid}
+                   END AS uuid,
+               {src.event} AS event, {no_id(src.distinct_id)} AS distinct_id,
+               {no_id(src.person_id)} AS person_id, {src.ts} AS ts,{text} {src.props} AS props,
                {src.raw} AS raw
         FROM {src.frm} WHERE {where}"""
 

@@ -39,10 +39,10 @@ def _text(name: str, csv: bool) -> str:
 def _fields(csv: bool) -> list[Field]:
     t = lambda n: _text(n, csv)  # noqa: E731
     return [
-        Field("id", t("id"), "text", "id"),
+        Field("id", t("id"), "id", "id"),
         Field("ts", t("created_at"), "ts", "created_at", required=True),
-        Field("trace_id", t("trace_id"), "text", "trace_id"),
-        Field("user_id", t("user_id"), "text", "user_id"),
+        Field("trace_id", t("trace_id"), "id", "trace_id"),
+        Field("user_id", t("user_id"), "id", "user_id"),
         Field("prompt_version", t("prompt_version_id"), "text", "prompt_version_id"),
         Field("model", t("model"), "text", "model"),
         Field("provider", t("provider"), "text", "provider"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -72,3 +74,71 @@ def test_bad_arguments(ws):
         ws.load_frame(_df(), kind="spans")
     with pytest.raises(InvalidArgumentError, match="expected a pandas"):
         ws.load_frame([1, 2], kind="generations")
+
+
+def test_evaluations_without_applicable_are_applicable(ws):
+    ev = pd.DataFrame({"uuid": ["e1", "e2"], "ts": "2026-03-01T10:00:00Z", "distinct_id": "a",
+                       "passed": [True, False]})  # fmt: skip
+    ws.load_frame(ev, kind="evaluations")
+    ev = pd.DataFrame({"uuid": ["e3", "e4", "e5"], "ts": "2026-03-01T10:00:00Z", "distinct_id": "a",
+                       "passed": True, "applicable": [None, False, True]})  # fmt: skip
+    ws.load_frame(ev, kind="evaluations")
+    e = ws.sql("SELECT uuid, applicable FROM evaluations ORDER BY uuid")
+    assert e.applicable.tolist() == [True, True, True, False, True]
+
+
+def test_a_frame_column_may_feed_two_canonical_columns(ws):
+    df = pd.DataFrame({"uuid": ["a"], "ts": ["2026-03-02T08:00:00Z"], "trace_id": ["tr-1"]})
+    ws.load_frame(df, columns={"distinct_id": "trace_id"})
+    g = ws.sql("SELECT distinct_id, trace_id FROM generations")
+    assert (g.distinct_id[0], g.trace_id[0]) == ("tr-1", "tr-1")
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_nested_properties_are_json_and_bad_text_is_rejected(ws, lib):
+    props = [{"country": "FR", "s": "it's"}, {"country": None, "s": None}, None]
+    df = pd.DataFrame({"uuid": ["a", "b", "c"], "ts": "2026-03-02T08:00:00Z",
+                       "distinct_id": "u", "properties": props})  # fmt: skip
+    r = ws.load_frame(df if lib == "pandas" else pl.from_pandas(df))
+    assert r.rows_loaded == 3
+    g = ws.sql("SELECT properties FROM generations ORDER BY uuid").properties.tolist()
+    assert [json.loads(p) for p in g[:2]] == props[:2] and pd.isna(g[2])
+    texts = ['{"b": 2}', "not json", "[1, 2]", "3", ""]
+    df = pd.DataFrame({"uuid": list("vwxyz"), "ts": "2026-03-02T08:00:00Z", "distinct_id": "u",
+                       "properties": texts})  # fmt: skip
+    r = ws.load_frame(df)
+    accounted(r)
+    assert r.loaded == {"generations": 2} and r.reasons == {
+        "properties is not valid JSON": 1,
+        "properties is not a JSON object": 2,
+    }
+
+
+def test_no_id_texts_are_missing_ids(ws):
+    df = pd.DataFrame({"uuid": ["null", "null", " None", "x"], "ts": "2026-03-02T08:00:00Z",
+                       "distinct_id": ["u1", "u2", "undefined", "  "], "person_id": "nan",
+                       "latency_s": [1.0, 2.0, 3.0, 4.0]})  # fmt: skip
+    r = ws.load_frame(df)
+    accounted(r)
+    assert r.loaded == {"generations": 2} and r.rows_duplicate == 0
+    assert r.reasons == {'distinct_id is missing (or "null"/"undefined")': 2}
+    g = ws.sql("SELECT uuid, person_id FROM generations ORDER BY distinct_id")
+    assert "null" not in set(g.uuid) and g.person_id.isna().all()
+
+
+def test_the_digest_is_stable_so_a_reload_adds_nothing(ws):
+    # Enough rows for DuckDB to scan the frame on several threads.
+    n = 300_000
+    df = pd.DataFrame({"uuid": np.arange(n).astype(str), "ts": pd.Timestamp("2026-03-02", tz="UTC"),
+                       "distinct_id": np.where(np.arange(n) % 1000 == 0, None, "u"),
+                       "latency_s": np.linspace(0, 1, n)})  # fmt: skip
+    first = ws.load_frame(df)
+    assert first.rows_rejected == 300
+    again = ws.load_frame(df)
+    assert again.files[0].sha256 == first.files[0].sha256
+    assert again.rows_loaded == 0 and again.rows_rejected == 0 and again.rows_duplicate == n
+    assert ws.sql("SELECT count(*) AS n FROM rejects").n[0] == 300
+    shuffled = df.sample(frac=1, random_state=0)  # the same rows: the same load
+    assert ws.load_frame(shuffled).files[0].sha256 == first.files[0].sha256
+    other = df.assign(latency_s=df.latency_s.where(df.index != 7, 0.5))
+    assert ws.load_frame(other).files[0].sha256 != first.files[0].sha256

@@ -277,6 +277,17 @@ def test_null_like_ids_are_missing(ws, tmp_path):
     assert _reasons(ws) == {3: 'distinct_id is empty (or "null"/"undefined")'}
 
 
+def test_null_like_uuids_are_missing_not_one_shared_event(ws, tmp_path):
+    # two different events whose SDK wrote uuid "null": each gets its content hash, neither is
+    # taken for a duplicate of the other
+    events = [_ev(1, "$ai_generation", {"$ai_latency": 1.0}, uuid="null"),
+              _ev(2, "$ai_generation", {"$ai_latency": 2.0}, uuid=" Undefined")]  # fmt: skip
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert (report.rows_loaded, report.rows_duplicate) == (2, 0)
+    assert "null" not in set(ws.sql("SELECT uuid FROM generations").uuid)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_infinite_and_absurd_timestamps_are_rejected(ws, tmp_path, fmt):
     stamps = ["infinity", "-infinity", "2201-01-01T00:00:00Z", "1999-12-31T23:59:59Z",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
+
+import numpy as np
 import pytest
 
 from promptab_nb.errors import InvalidArgumentError, UnknownFormatError
@@ -60,3 +64,43 @@ def test_a_bad_scores_path_starts_no_hashing(ws, tmp_path, monkeypatch):
     with pytest.raises(UnknownFormatError, match=r"scores\.txt"):
         ws.load_langfuse(DATA / "langfuse_observations.json", scores=bad)
     assert submitted == []  # the observation files, checked first, are not hashed in vain
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -math.inf, "high", "0.5", True])
+def test_pass_threshold_must_be_a_finite_number(ws, bad):
+    with pytest.raises(InvalidArgumentError, match="pass_threshold"):
+        ws.load_langfuse(scores=DATA / "langfuse_scores.jsonl", pass_threshold=bad)
+    r = ws.load_langfuse(scores=DATA / "langfuse_scores.jsonl", pass_threshold=np.float64(-1))
+    assert ws.sql("SELECT passed FROM evaluations WHERE name = 'faithfulness'").passed[0]
+    assert r.rows_loaded == 3
+
+
+def _jsonl(path, rows):
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return path
+
+
+def test_score_reasons_and_no_id_texts(ws, tmp_path):
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "latency": 1.0}
+    obs_path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "null", "traceId": "t1", "userId": "undefined"},  # the trace is the unit
+        {**obs, "id": "null", "traceId": "t2", "userId": "u2"},  # not a copy of the first
+        {**obs, "id": "o3", "traceId": "None", "userId": ""},
+    ])  # fmt: skip
+    score = {"timestamp": "2026-03-02T08:00:01Z", "name": "q", "dataType": "NUMERIC"}
+    scores = _jsonl(tmp_path / "scores.jsonl", [
+        {**score, "id": "s1", "traceId": "t1", "value": -2.5},  # negatives are scores
+        {**score, "id": "s2", "traceId": "t1", "value": True},
+        {**score, "id": "s3", "traceId": "null", "observationId": "undefined", "value": 1},
+    ])  # fmt: skip
+    r = ws.load_langfuse(obs_path, scores=scores)
+    accounted(r)
+    assert r.loaded == {"generations": 2, "evaluations": 1} and r.rows_duplicate == 0
+    assert r.reasons == {
+        "traceId and userId are missing": 1,
+        "value is not a finite number": 1,
+        "traceId and observationId are missing": 1,
+    }
+    g = ws.sql("SELECT distinct_id FROM generations ORDER BY trace_id")
+    assert g.distinct_id.tolist() == ["t1", "u2"]
+    assert ws.sql("SELECT score FROM evaluations").score.tolist() == [-2.5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -48,3 +49,53 @@ def test_bad_map_and_not_otlp(ws, tmp_path):
     p.write_text('{"hello": 1}')
     with pytest.raises(MissingColumnError, match="x.json has no spans"):
         ws.load_otel(p)
+
+
+def _span(i: int, attrs: list[dict], **kw: object) -> dict:
+    span = {
+        "traceId": f"{i:032x}", "spanId": f"{i:016x}", "name": "chat",
+        "startTimeUnixNano": "1772438400000000000", "endTimeUnixNano": "1772438401000000000",
+        "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt"}}, *attrs],
+    }  # fmt: skip
+    return {**span, **kw}
+
+
+def _write(tmp_path, spans: list[dict], resource: list[dict] | None = None):
+    doc = {"resourceSpans": [{"resource": {"attributes": resource or []},
+                              "scopeSpans": [{"spans": spans}]}]}  # fmt: skip
+    p = tmp_path / "spans.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def test_a_span_without_status_is_not_an_error(ws, tmp_path):
+    # OTLP JSON omits zero values: status UNSET is no status or "status": {}.
+    spans = [_span(0, [], status={"code": 2, "message": "boom"})]
+    spans += [_span(i, []) for i in (1, 2, 3)] + [_span(i, [], status={}) for i in (4, 5, 6)]
+    spans += [_span(7, [], status={"code": 1}), _span(8, [], status={"code": "STATUS_CODE_UNSET"})]
+    spans += [_span(9, [{"key": "http.response.status_code", "value": {"intValue": "503"}}])]
+    r = ws.load_otel(_write(tmp_path, spans))
+    assert r.loaded == {"generations": 10}
+    g = ws.sql("SELECT is_error FROM generations ORDER BY uuid")
+    assert g.is_error.tolist() == [True] + [False] * 8 + [True]
+    assert ws.sql("SELECT avg(is_error::INT) AS e FROM generations").e[0] == 0.2
+
+
+def test_no_id_texts_are_missing_ids(ws, tmp_path):
+    uid = lambda k, v: {"key": k, "value": {"stringValue": v}}  # noqa: E731
+    spans = [
+        _span(1, [uid("user.id", "null")]),  # falls back to the resource's user.id
+        _span(2, [uid("user.id", " undefined "), uid("enduser.id", "end-2")]),  # resource's too
+        _span(3, [], traceId="None"),  # no trace: rejected
+        _span(4, [], spanId="null"),
+    ]
+    r = ws.load_otel(_write(tmp_path, spans, [uid("user.id", "res-user")]))
+    accounted(r)
+    assert r.reasons == {'traceId is missing (or "null"/"undefined")': 1}
+    g = ws.sql("SELECT uuid, distinct_id FROM generations ORDER BY uuid")
+    assert g.distinct_id.tolist() == ["res-user"] * 3
+    assert "null" not in g.uuid[2]  # trace id - hash of the span, not "-null"
+    r = ws.load_otel(_write(tmp_path, [_span(5, [uid("user.id", ""), uid("enduser.id", "e5")])]))
+    assert (
+        ws.sql("SELECT distinct_id FROM generations WHERE uuid LIKE '%5-%'").distinct_id[0] == "e5"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import polars as pl
 import pytest
@@ -60,3 +62,22 @@ def test_unknown_traces_are_rejected_and_bad_arguments_named(ws):
         ws.load_spanlens(DATA / "spanlens_requests.json", arms=pd.DataFrame({"trace_id": ["a"]}))
     with pytest.raises(InvalidArgumentError, match="not both"):
         ws.load_spanlens(DATA / "spanlens_requests.json", arms={"a": "b"}, arm_column="x")
+
+
+def test_no_id_texts_are_missing_ids(ws, tmp_path):
+    row = {"created_at": "2026-03-02T08:00:00Z", "latency_ms": 100}
+    rows = [
+        {**row, "id": "null", "trace_id": "t1"},  # two "null" ids are not one request
+        {**row, "id": "null", "trace_id": "t2"},
+        {**row, "id": "a3", "trace_id": "t3", "user_id": "undefined"},  # the trace is the unit
+        {**row, "id": "a4", "trace_id": " None ", "user_id": "  "},
+        {**row, "id": "a5", "trace_id": "nan"},
+    ]
+    p = tmp_path / "requests.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    r = ws.load_spanlens(p)
+    accounted(r)
+    assert r.loaded == {"generations": 3} and r.rows_duplicate == 0
+    assert r.reasons == {"trace_id and user_id are missing": 2}
+    g = ws.sql("SELECT uuid, distinct_id, trace_id FROM generations ORDER BY trace_id")
+    assert g.distinct_id.tolist() == ["t1", "t2", "t3"] and "null" not in set(g.uuid)

@@ -67,3 +67,25 @@ def test_timestamps_are_utc():
     con.execute(typed_stage("st", _SOURCE, _FIELDS[:1], ["ts"]))
     ts = con.execute("SELECT ts FROM st WHERE source_row = 1").fetchall()[0][0]
     assert ts == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def test_ids_read_no_id_texts_as_missing():
+    con = duckdb.connect()
+    ids = ["u1", "", "null", "NULL", " undefined ", "None", "nan", "  ", None, "nullable", "a b"]
+    rows = ", ".join(f"({i}, 'r', ?)" for i in range(len(ids)))
+    src = f"(SELECT * FROM (VALUES {rows}) t(source_row, raw, id))"
+    fields = [Field("id", "id", "id", "user_id", required=True)]
+    con.execute(typed_stage("st", src, fields, ["id"]), ids)
+    got = con.execute("SELECT id, bad_reason FROM st ORDER BY source_row").fetchall()
+    missing = 'user_id is missing (or "null"/"undefined")'
+    assert [g[0] for g in got] == ["u1"] + [None] * 8 + ["nullable", "a b"]
+    assert [g[1] for g in got] == [None] + [missing] * 8 + [None, None]
+
+
+def test_reasons_say_negatives_are_allowed_where_they_are():
+    con = duckdb.connect()
+    src = "(SELECT * FROM (VALUES (1, 'r', 'true', '1.5'), (2, 'r', '-1', '-1')) t(source_row, raw, v, n))"
+    fields = [Field("v", "v", "double", "value", nonneg=False), Field("n", "n", "bigint", "n")]
+    con.execute(typed_stage("st", src, fields, ["v", "n"]))
+    got = con.execute("SELECT v, bad_reason FROM st ORDER BY source_row").fetchall()
+    assert got == [(None, "value is not a finite number"), (-1.0, "n is not a whole number >= 0")]
