@@ -222,7 +222,7 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
             row["mean"], row["mean_ci_low"], row["mean_ci_high"] = est.summary(a)
         if key == control:
             baseline = row["mean"]
-        elif a is None or c is None:
+        elif arm is None or a is None or c is None:
             why = [x.note for x in (arms.get(control), arm) if x is not None and x.note]
             row["note"] = why[0] if why else "not enough units to compare (fewer than 2 in an arm)"
         else:
