@@ -313,7 +313,8 @@ def _cuped_days(value: Any) -> float | None:
         return None
     if value is True:
         return CUPED_DAYS
-    check(value, "cuped (days before exposure)", gt=0)
+    # (at most 100 years: the window is turned into microseconds, and inf has none)
+    check(value, "cuped (days before exposure)", gt=0, le=36_525)
     return float(value)
 
 

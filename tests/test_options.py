@@ -68,6 +68,7 @@ def test_defaults() -> None:
         ({"relative": "yes"}, "relative == 'yes'"),
         ({"sequential": 1}, "sequential == 1"),
         ({"cuped": -3}, "cuped"),
+        ({"cuped": float("inf")}, "cuped .days before exposure. == inf, must be <= 36525"),
         ({"winsorize": (5,)}, "winsorize"),
         ({"winsorize": (50, 10)}, r"winsorize\[1\]"),
         ({"metrics": ["nope"]}, "unknown metric 'nope'"),
