@@ -450,3 +450,16 @@ def test_an_export_without_evaluations_still_analyses_the_other_metrics(tmp_path
     with pytest.raises(pab.errors.InvalidArgumentError, match=r"pass_rate: .*no evaluations.*"
                        r"Plan the others: metrics=\['cost', 'latency', 'error_rate'\]"):  # fmt: skip
         exp.mde()
+
+
+def test_mann_whitney_withholds_a_sum_missing_values(tmp_path) -> None:
+    from analysis._scenarios import workspace
+
+    # a third of the test arm unpriced: its per-user costs read those as $0
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.02}] for _ in range(60)],
+        "test": [[{"cost": None if u % 3 == 0 else 0.01}] for u in range(60)],
+    })  # fmt: skip
+    res = exp.mann_whitney("cost")
+    assert res.tests["test"] is None and "the sums would read them as 0" in res.notes["test"]
+    assert exp.mann_whitney("latency").tests["test"] is not None

@@ -244,6 +244,7 @@ def mann_whitney(
     """
     from .. import stats as st
     from ..results import MannWhitneyResult
+    from ._estimator_base import missing_rows
     from .estimators import rank_sums
 
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
@@ -255,12 +256,22 @@ def mann_whitney(
     design = _design(eng, exp, None)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
     with eng.unit_rows(_scope.per_unit_sql(exp, [m], design), params) as table:
-        arms = rank_sums(Scope(eng, exp, params, table, 0, design), m, exp.control)
+        scope = Scope(eng, exp, params, table, 0, design)
+        arms = rank_sums(scope, m, exp.control)
+        events = {v: (int(n or 0), int(x or 0)) for v, n, x in missing_rows(scope, m)}
     tests: dict[str, Any] = {}
     notes: dict[str, str] = {}
     for t in exp.treatments:
         arm = arms.get(t)
-        if arm is None or arm.stats is None:
+        shares = [x / n for n, x in (events.get(k, (0, 0)) for k in (exp.control, t)) if n]
+        if m.agg == "sum" and max(shares, default=0.0) > _missing.MAX_MISSING_SHARE:
+            # as analyze(): the per-unit sums read a missing value as 0, so no test on them
+            notes[t] = (
+                f"{max(shares):.1%} of an arm's events have no {m.column} (> "
+                f"{_missing.MAX_MISSING_SHARE:.0%}): not compared, the sums would read them as 0"
+            )
+            tests[t] = None
+        elif arm is None or arm.stats is None:
             held = (
                 f"{exp.control} {arm.n_control}, {t} {arm.n_treatment}"
                 if arm is not None

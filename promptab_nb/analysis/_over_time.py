@@ -7,10 +7,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
+from .._sql import ident
 from ..errors import PromptabError
 from ..options import AnalysisOptions
 from ..results import OverTimeResult
-from . import _scope
+from ..stats.guards import guard
+from . import _missing, _scope
 from .estimators import Estimator, UserMean, UserRatio
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
     denominator sums for ratios) over events seen by the end of the period."""
     alias = "gen" if m.source == "generations" else "ev"
     num, den = _scope.per_unit_columns(m, "e")
+    value = f"e.{ident(m.column)}"
     # Same populations as analyze(): per-unit means need an event; sums and ratios count every
     # exposed unit (their zeros add nothing to the sums).
     if m.agg == "mean":
@@ -44,7 +47,8 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
             FROM times),
     -- Only periods that hold an exposure or an event: bounded by the data, not by its span.
     periods AS (SELECT DISTINCT least(date_trunc($freq, t), last_p) AS p FROM times, cap),
-    ev_p AS (SELECT unit, least(date_trunc($freq, ts), last_p) AS p, {num} AS n, {den} AS d
+    ev_p AS (SELECT unit, least(date_trunc($freq, ts), last_p) AS p, {num} AS n, {den} AS d,
+                    count(*) AS t, count(*) - count({value}) AS x
              FROM {alias} e, cap WHERE isfinite(e.ts) GROUP BY ALL),
     grid AS (
         SELECT a.unit, a.variant, pr.p FROM assigned a JOIN periods pr
@@ -54,15 +58,31 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
     cum AS (
         SELECT g.unit, g.variant, g.p,
                sum(coalesce(ev_p.n, 0)) OVER w AS n,
-               sum(coalesce(ev_p.d, 0)) OVER w AS d
+               sum(coalesce(ev_p.d, 0)) OVER w AS d,
+               sum(coalesce(ev_p.t, 0)) OVER w AS t, sum(coalesce(ev_p.x, 0)) OVER w AS x
         FROM grid g LEFT JOIN ev_p USING (unit, p)
         WINDOW w AS (PARTITION BY g.unit ORDER BY g.p)
     )
     SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant,
            count(*) FILTER (WHERE {units}) AS units, {moments},
-           sum(d), sum(d * d), sum(n * d), count(*) AS exposed
+           sum(d), sum(d * d), sum(n * d), count(*) AS exposed, sum(t), sum(x)
     FROM cum GROUP BY ALL ORDER BY period_end, variant
     """
+
+
+def _withheld(m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None) -> str | None:
+    """Why a period's p-values are withheld, as analyze() withholds them: under
+    :data:`MIN_UNITS_PER_ARM` exposed units in an arm, or a sum metric with more than
+    :data:`._missing.MAX_MISSING_SHARE` of an arm's events without a value (read as 0)."""
+    n_c, n_t = (int(r[2]) if r is not None else 0 for r in (c, t))
+    g = guard(n_c, n_t)
+    if not g:
+        return g.reason
+    worst = max((int(r[10] or 0) / int(r[9]) if r is not None and r[9] else 0.0) for r in (c, t))
+    if m.agg == "sum" and worst > _missing.MAX_MISSING_SHARE:
+        return (f"{worst:.1%} of an arm's events have no {m.column} (> "
+                f"{_missing.MAX_MISSING_SHARE:.0%}): the sums would read them as 0")  # fmt: skip
+    return None
 
 
 def now_bound() -> dt.datetime:
@@ -78,7 +98,7 @@ def result(
     est: Estimator = (UserRatio if m.kind == "ratio" else UserMean)(m, opts)
 
     def stats_of(r: tuple[Any, ...]) -> Any:
-        _, _, units, s, ss, d, dd, nd, _exposed = r
+        _, _, units, s, ss, d, dd, nd, _exposed, _events, _missing = r
         if int(units or 0) < 2:
             return None
         if isinstance(est, UserRatio):
@@ -103,6 +123,7 @@ def result(
                 ci_low=NAN,
                 ci_high=NAN,
                 p_value=NAN,
+                note=_withheld(m, arms.get(control), arms.get(key)),
             )
             if c is not None and t is not None:
                 try:
@@ -124,6 +145,8 @@ def result(
                         )
                 except PromptabError:
                     pass
+            if rec["note"]:  # as analyze(): no p-value under the minimum sample or on bad sums
+                rec.update(p_value=NAN, seq_p_value=NAN)
             out.append(rec)
     return OverTimeResult(
         experiment=exp.name, metric=m, relative=relative, alpha=alpha, freq=freq, records=tuple(out)

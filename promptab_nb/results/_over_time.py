@@ -19,8 +19,9 @@ class OverTimeResult(Rendered):
     """Cumulative estimates per period (one row per period × treatment).
 
     Each record has ``period_end``, ``variant``, ``n_control``, ``n_treatment``, ``estimate``,
-    ``ci_low``, ``ci_high`` and ``p_value``; estimates are relative (fractions) when
-    ``relative``, else in the metric's unit.
+    ``ci_low``, ``ci_high``, ``p_value`` and ``note`` (why the p-values are withheld, as
+    ``analyze`` withholds them: under the minimum sample, or sums missing too many values);
+    estimates are relative (fractions) when ``relative``, else in the metric's unit.
     """
 
     experiment: str
@@ -35,6 +36,7 @@ class OverTimeResult(Rendered):
 
     def _table(self) -> Table:
         unit = "%" if self.relative else self.metric.unit
+        noted = any(r.get("note") for r in self.records)
         rows = [
             [
                 f"{r['period_end']:%Y-%m-%d %H:%M}",
@@ -44,11 +46,12 @@ class OverTimeResult(Rendered):
                 num(r["estimate"], unit, signed=True),
                 f"{num(r['ci_low'], unit, signed=True)} to {num(r['ci_high'], unit, signed=True)}",
                 pval(r["p_value"]),
+                *([r.get("note") or ""] if noted else []),
             ]
             for r in self.records
         ]
         header = ["period end", "variant", "n control", "n treatment", "effect",
-                  f"{1 - self.alpha:.0%} CI", "p-value"]  # fmt: skip
+                  f"{1 - self.alpha:.0%} CI", "p-value", *(["note"] if noted else [])]  # fmt: skip
         caption = f"{self.metric.name} over time (cumulative, by {self.freq})"
         return Table(header, rows, caption=caption)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ._scenarios import workspace
@@ -46,3 +48,29 @@ def test_over_time_periods_are_those_with_data(small) -> None:
     _insert(ws, "2026-06-01 00:00:00+00")  # three months after the exposures
     ot = exp.analyze_over_time("latency")
     assert len(ot.records) == 2  # the exposure day and the day of the late event, no gap days
+
+
+def _unpriced(tmp_path, users: int = 60):
+    # a third of the test arm's generations have no cost, and the test arm is cheaper anyway
+    return workspace(tmp_path, {
+        "control": [[{"cost": 0.02}] for _ in range(users)],
+        "test": [[{"cost": None if u % 3 == 0 else 0.01}] for u in range(users)],
+    })  # fmt: skip
+
+
+def test_over_time_withholds_what_analyze_withholds(tmp_path) -> None:
+    ws, exp = _unpriced(tmp_path)
+    (final,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
+    assert final.p_value != final.p_value and "verdict withheld" in final.note
+    res = exp.analyze_over_time("cost")
+    assert all(r["p_value"] != r["p_value"] and "have no cost_usd" in r["note"]
+               for r in res.records)  # fmt: skip
+    assert all(math.isnan(r.get("seq_p_value", math.nan)) for r in res.records)
+    assert "note" in repr(res)
+    # under the minimum sample in an arm: no p-value either, whatever the difference
+    ws2, small = workspace(tmp_path / "s", {
+        "control": [[{"latency": 1.0}] for _ in range(19)],
+        "test": [[{"latency": 3.0 + u / 100}] for u in range(33)],
+    })  # fmt: skip
+    for r in small.analyze_over_time("latency").records:
+        assert r["p_value"] != r["p_value"] and "need 50 per arm" in r["note"]
