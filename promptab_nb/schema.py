@@ -6,13 +6,15 @@ Timestamps are UTC ``TIMESTAMPTZ``; latency is seconds, cost USD. ``SCHEMA_VERSI
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns added after version 1: (table, column, type). A version-1 file gets them when it is
 # opened (``ALTER TABLE ... ADD COLUMN``), so old workspaces keep working.
 ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("experiments", "assigned_by", "VARCHAR"),
     ("experiments", "design", "JSON"),
+    # version 3: the loader call that made the import (the report's "Reproduce" code)
+    ("imports", "call", "VARCHAR"),
 ]
 
 # Event tables have no PRIMARY KEY on uuid: the loaders keep uuids unique (see
@@ -35,6 +37,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("rows_duplicate", "BIGINT"),
         ("loaded_at", "TIMESTAMPTZ"),
         ("seconds", "DOUBLE"),
+        ("call", "VARCHAR"),
     ],
     "exposures": [
         ("uuid", "VARCHAR NOT NULL"),

@@ -211,6 +211,26 @@ def test_a_version_1_file_gets_the_new_columns(tmp_path) -> None:
         assert version == str(schema.SCHEMA_VERSION)
 
 
+def test_a_version_2_file_keeps_loading(tmp_path) -> None:
+    # imports gained `call` in version 3: an older file gets it and takes new loads
+    import duckdb
+
+    from promptab_nb import schema
+
+    path = tmp_path / "v2.duckdb"
+    con = duckdb.connect(str(path))
+    old = [(c, t) for c, t in schema.TABLES["imports"] if c != "call"]
+    con.execute(f"CREATE TABLE imports ({', '.join(f'{c} {t}' for c, t in old)})")
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    con.close()
+    data = Path(__file__).resolve().parent.parent / "data" / "spanlens_requests.csv"
+    with pab.Workspace(path) as ws:
+        ws.load_spanlens(data, progress=False)
+        (call,) = ws.sql("SELECT call FROM imports").call
+        assert call == f"ws.load_spanlens({str(data)!r})"
+
+
 def _settings(ws: pab.Workspace) -> tuple[str, str]:
     return ws.con.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"

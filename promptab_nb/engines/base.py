@@ -59,6 +59,8 @@ PROVENANCE_FIELDS = (
     "rows_loaded",
     "rows_rejected",
     "loaded_at",
+    "source",
+    "call",
 )
 
 __all__ = ["PROVENANCE_FIELDS", "Engine"]

@@ -193,6 +193,8 @@ def open_engine(
                 "rows_loaded": None,
                 "rows_rejected": None,
                 "loaded_at": dt.datetime.now(dt.UTC),
+                "source": "spark",
+                "call": None,
             },
         )
         engine = SparkEngine(session, names, prefix, provenance)

@@ -131,7 +131,14 @@ def _write_rejects(con: Con, import_id: int, tables: tuple[str, ...]) -> None:
 
 
 def finish(
-    con: Con, ctx: LoadContext, item: Input, staged: Staged, *, source: str, start: float
+    con: Con,
+    ctx: LoadContext,
+    item: Input,
+    staged: Staged,
+    *,
+    source: str,
+    start: float,
+    call: str | None = None,
 ) -> FileReport:
     """Insert, write rejects and the imports row, check the accounting; return the report."""
     rejects_from = staged.rejects_from
@@ -168,10 +175,11 @@ def finish(
     seconds = time.perf_counter() - start
     con.execute(
         "INSERT INTO imports VALUES ($id, $source, $file, $fmt, $sha, $read, $loaded, $rej, $dup, "
-        "$at, $sec)",
+        "$at, $sec, $call)",
         {
             "id": item.import_id,
             "source": source,
+            "call": call,
             "file": item.name,
             "fmt": item.label,
             "sha": item.sha256,

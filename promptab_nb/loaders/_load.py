@@ -42,9 +42,18 @@ Row = tuple[str, str, str | None, Path | None, Digest]
 
 
 def load_all(
-    ws: Any, inputs: Sequence[Row], *, source: str, stage: StageFn, progress: bool = True
+    ws: Any,
+    inputs: Sequence[Row],
+    *,
+    source: str,
+    stage: StageFn,
+    progress: bool = True,
+    call: str | None = None,
 ) -> LoadReport:
     """Load inputs ``(name, fmt, compression, path, sha256)`` in one transaction.
+
+    ``call``: the Python call that loads the same inputs (:func:`loader_call`), kept with each
+    import for the report's "Reproduce" code.
 
     ``sha256`` may be a callable of the connection and the load's context, evaluated inside the
     transaction (frames hash their rows there), or None for a file: files are hashed on a thread
@@ -77,7 +86,9 @@ def load_all(
                 item = Input(name, fmt, comp, sha, next_id + i, path)
                 start = time.perf_counter()
                 staged = stage(con, ctx, item)
-                reports.append(finish(con, ctx, item, staged, source=source, start=start))
+                reports.append(
+                    finish(con, ctx, item, staged, source=source, start=start, call=call)
+                )
     return LoadReport(source=source, files=tuple(reports))
 
 
@@ -96,10 +107,34 @@ def load_paths(
     progress: bool = True,
     formats: Iterable[str] = ("parquet", "jsonl", "json", "csv"),
     order: Callable[[Path], Any] | None = None,
+    call: str | None = None,
 ) -> LoadReport:
     """Resolve ``path`` (file, list, directory, glob, manifest) and load every file atomically."""
     rows = prepare_paths(path, source=source, formats=formats, order=order)
-    return load_all(ws, rows, source=source, stage=stage, progress=progress)
+    return load_all(ws, rows, source=source, stage=stage, progress=progress, call=call)
+
+
+class Code(str):
+    """A :func:`loader_call` argument written as it is (a variable's name), not as its repr."""
+
+
+def loader_call(method: str, *args: Any, **options: Any) -> str:
+    """``ws.<method>(args, option=value, ...)``: the call a user makes to load the same files,
+    paths as given (a glob or folder stays one); pass only the options that differ from their
+    defaults."""
+    from ..options import call_code
+
+    def text(v: Any) -> str:
+        if isinstance(v, Code):
+            return str(v)
+        if isinstance(v, Path):
+            return repr(str(v))
+        if isinstance(v, list | tuple):
+            return repr([str(x) if isinstance(x, Path) else x for x in v])
+        return repr(v)
+
+    parts = [text(a) for a in args] + [f"{k}={text(v)}" for k, v in options.items()]
+    return call_code(f"ws.{method}", parts)
 
 
 def prepare_paths(

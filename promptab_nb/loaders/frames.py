@@ -16,7 +16,7 @@ from .. import schema
 from .._sql import ident
 from ..errors import InvalidArgumentError, MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
-from ._load import load_all
+from ._load import Code, load_all, loader_call
 from ._read import count, empty_pre
 from ._report import LoadReport
 from ._stage import Field, Kind, Staged, no_id, typed_stage
@@ -214,5 +214,11 @@ def load_frame(
         return con.execute(_DIGEST.format(frame=frame), {"head": head}).fetchall()[0][0]
 
     # The frame is registered inside the load, which unregisters it when it ends.
+    given = {
+        "kind": kind if kind != "generations" else None,
+        "columns": dict(columns or {}),
+        "name": name,
+    }
+    call = loader_call("load_frame", Code("df"), **{k: v for k, v in given.items() if v})
     return load_all(ws, [(label, lib, None, None, digest)], source="frame", stage=stage,
-                    progress=False)  # fmt: skip
+                    progress=False, call=call)  # fmt: skip

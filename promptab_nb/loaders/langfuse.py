@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InvalidArgumentError
 from . import _files
 from ._context import Con, Input, LoadContext
-from ._load import load_all, prepare_paths
+from ._load import load_all, loader_call, prepare_paths
 from ._read import key, nested, read_records, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
@@ -245,4 +245,8 @@ def load_langfuse(
             return _stage_scores(con, ctx, item, threshold)
         return _stage_observations(con, ctx, item)
 
-    return load_all(ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress)
+    given = {"scores": scores, "pass_threshold": threshold}
+    call = loader_call("load_langfuse", *([observations] if observations is not None else []),
+                       **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+    return load_all(ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress,
+                    call=call)  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
-from ._load import load_all, prepare_paths
+from ._load import load_all, loader_call, prepare_paths
 from ._read import count, pre_from_rec, read_docs
 from ._report import LoadReport
 from ._stage import Field, Staged, is_no_id, typed_stage
@@ -298,4 +298,5 @@ def load_otel(
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         return _stage(con, ctx, item, amap)
 
-    return load_all(ws, rows, source="otel", stage=stage, progress=progress)
+    call = loader_call("load_otel", path, **({"attribute_map": amap} if amap else {}))
+    return load_all(ws, rows, source="otel", stage=stage, progress=progress, call=call)

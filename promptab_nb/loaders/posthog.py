@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from .._sql import ident, used_params
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
-from ._load import load_paths
+from ._load import load_paths, loader_call
 from ._posthog_read import OPTIONAL, REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
@@ -446,4 +446,6 @@ def load_posthog(
         A file's extension is not Parquet, JSON lines or CSV.
     """
     stage = functools.partial(_stage_file, keep_properties=bool(keep_properties))
-    return load_paths(ws, path, source="posthog", stage=stage, progress=progress)
+    kept = {"keep_properties": True} if keep_properties else {}
+    call = loader_call("load_posthog", path, **kept)
+    return load_paths(ws, path, source="posthog", stage=stage, progress=progress, call=call)

@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
-from ._load import load_all, prepare_paths
+from ._load import load_all, loader_call, prepare_paths
 from ._read import count, key, nested, pre_from_rec, read_docs, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
@@ -276,4 +276,5 @@ def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> Loa
         A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
     """
     rows = prepare_paths(path, source="promptfoo", formats=("json",))
-    return load_all(ws, rows, source="promptfoo", stage=_stage, progress=progress)
+    call = loader_call("load_promptfoo", path)
+    return load_all(ws, rows, source="promptfoo", stage=_stage, progress=progress, call=call)

@@ -16,7 +16,7 @@ from .._sql import ident, used_params
 from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
-from ._load import load_all, prepare_paths
+from ._load import Code, load_all, loader_call, prepare_paths
 from ._read import key, read_records, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
@@ -226,4 +226,8 @@ def load_spanlens(
             _arms_table(con, ctx, arms)
         return _stage(con, ctx, item, arm_column, has_arms, prompt_name)
 
-    return load_all(ws, rows, source="spanlens", stage=stage, progress=progress)
+    # (a dict of arms is code; a frame of them is named, as it is not in the workspace)
+    mapping = arms if arms is None or isinstance(arms, dict) else Code("arms")
+    given = {"arm_column": arm_column, "arms": mapping, "prompt_name": prompt_name}
+    call = loader_call("load_spanlens", path, **{k: v for k, v in given.items() if v is not None})
+    return load_all(ws, rows, source="spanlens", stage=stage, progress=progress, call=call)

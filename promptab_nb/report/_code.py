@@ -35,10 +35,13 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
     pab.report.write(res, "report.html", ws=ws)
     """
     lines = ["import promptab_nb as pab", "", "ws = pab.Workspace()"]
-    files = [str(p["file"]) for p in res.provenance if p.get("file")]
-    for f in files:
-        lines.append(f"ws.load_posthog({f!r})")
-    if not files:
+    # Each import keeps the loader call that made it (one call may load several files); an
+    # import from before calls were kept (or a Spark source) names its file.
+    for p in res.provenance:
+        call = p.get("call") or _call_of(p)
+        if call and call not in lines:
+            lines.append(call)
+    if not res.provenance:
         lines.append("# load the data the result came from, e.g. ws.load_posthog('events.parquet')")
     args = [repr(res.experiment), repr(res.prompt_name), repr(dict(res.variants))]
     if res.flag_key is not None and res.flag_key != res.experiment:
@@ -53,6 +56,18 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
     lines.append(res.options.to_code("res = exp.analyze", exp=exp))
     lines.append('pab.report.write(res, "report.html", ws=ws)')
     return "\n".join(lines) + "\n"
+
+
+def _call_of(p: dict) -> str | None:
+    """The call that loaded the file of an import that kept none."""
+    source, f = p.get("source") or "posthog", p.get("file")
+    if not f:
+        return None
+    if source == "spark":
+        return f"# the events were read by Spark from {f} (promptab_nb.engines.spark.analyze)"
+    if source in ("posthog", "spanlens", "otel", "promptfoo"):
+        return f"ws.load_{source}({str(f)!r})"
+    return f"# load {f} with ws.load_{source}(...), as it was loaded (its options were not kept)"
 
 
 def code_section(res: ExperimentResult, exp: Experiment | None) -> Markup:

@@ -28,6 +28,32 @@ def test_reproducing_code_reproduces(
     assert (tmp_path / "report.html").is_file()
 
 
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.mark.parametrize("source", ["langfuse", "spanlens"])
+def test_reproducing_code_uses_the_loaders_calls(
+    source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the code loads with the loader and options the data was loaded with (it said
+    # ws.load_posthog for every file, which cannot read these exports)
+    monkeypatch.chdir(DATA.parent)
+    ws = pab.Workspace()
+    if source == "langfuse":
+        ws.load_langfuse("data/langfuse_observations.json", scores="data/langfuse_scores.jsonl",
+                         pass_threshold=0.7, progress=False)  # fmt: skip
+        exp = ws.create_experiment("lf", "support-bot", {"v3": "3", "v4": "4"})
+    else:
+        ws.load_spanlens("data/spanlens_requests.csv", arm_column="arm", progress=False)
+        exp = ws.create_experiment("sl", None, {"A": "A", "B": "B"}, unit="request")
+    res = exp.analyze(["latency", "cost"])
+    code = report.reproducing_code(res, exp)
+    assert "load_posthog" not in code and code.count(f"ws.load_{source}(") == 1
+    scope: dict = {}
+    exec(compile(code.replace("report.html", str(tmp_path / "r.html")), "<code>", "exec"), scope)  # noqa: S102
+    pd.testing.assert_frame_equal(scope["res"].to_pandas(), res.to_pandas())
+
+
 def test_offline_section(res: pab.ExperimentResult) -> None:
     class WithHtml:
         def _repr_html_(self) -> str:

@@ -18,7 +18,13 @@ FIXED = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 
 def _stable(res: pab.ExperimentResult) -> pab.ExperimentResult:
     provenance = tuple(
-        {**p, "file": "events.parquet", "sha256": "0" * 64, "loaded_at": FIXED}
+        {
+            **p,
+            "file": "events.parquet",
+            "sha256": "0" * 64,
+            "loaded_at": FIXED,
+            "call": "ws.load_posthog('events.parquet')",
+        }  # fmt: skip
         for p in res.provenance
     )
     return dataclasses.replace(res, computed_at=FIXED, provenance=provenance)
