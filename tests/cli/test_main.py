@@ -56,3 +56,9 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     proc = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "promptab" in proc.stdout
+
+
+def test_python_dash_m_promptab_nb_is_the_command() -> None:
+    proc = subprocess.run([sys.executable, "-m", "promptab_nb", "--version"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and "promptab" in proc.stdout
