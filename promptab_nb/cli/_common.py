@@ -53,16 +53,22 @@ def workspace_arg(p: argparse.ArgumentParser, *, create: bool = False) -> None:
     )
 
 
-def pairs(text: str, what: str) -> dict[str, str]:
-    """``control=v1,test=v2`` → ``{"control": "v1", "test": "v2"}``."""
+def pairs(text: str | list[str], what: str, example: str = "control=v1,test=v2") -> dict[str, str]:
+    """``control=v1,test=v2`` → ``{"control": "v1", "test": "v2"}``; a list holds the texts of
+    a repeated flag. A key given twice is an error: which one was meant cannot be told."""
     out: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(
-                f"{what} == {text!r}: expected KEY=VALUE pairs, e.g. control=v1,test=v2"
-            )
-        out[key.strip()] = value.strip()
+    texts = [text] if isinstance(text, str) else text
+    for one in texts:
+        for part in (p.strip() for p in one.split(",")):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise UsageError(f"{what} == {one!r}: expected KEY=VALUE pairs, e.g. {example}")
+            if key.strip() in out:
+                raise UsageError(
+                    f"{what} gives {key.strip()!r} twice ({out[key.strip()]} and "
+                    f"{value.strip()}); give each once"
+                )
+            out[key.strip()] = value.strip()
     return out
 
 

@@ -178,9 +178,7 @@ def _note(args: argparse.Namespace, text: str) -> None:
 
 def _load(ws: Workspace, args: argparse.Namespace, source: str) -> dict[str, str]:
     """Load the export; returns the OTel attribute map (empty for other sources)."""
-    attrs: dict[str, str] = {}
-    for text in args.attr or ():
-        attrs.update(pairs(text, "--attr"))
+    attrs = pairs(args.attr or [], "--attr", "prompt_version=app.prompt.version")
     if source == "posthog":
         ws.load_posthog(args.export, progress=progress())
     elif source == "spanlens":

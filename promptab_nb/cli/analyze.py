@@ -140,10 +140,8 @@ def design_of(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if getattr(args, "goal", None):
         out["goal"] = _metric_name(args.goal, "--goal")
-    rails = {}
-    for text in getattr(args, "guardrail", None) or ():
-        for key, margin in pairs(text, "--guardrail").items():
-            rails[_metric_name(key, "--guardrail")] = margin
+    given = pairs(getattr(args, "guardrail", None) or [], "--guardrail", "cost=+5%,latency=+10%")
+    rails = {_metric_name(key, "--guardrail"): margin for key, margin in given.items()}
     if rails:
         out["guardrails"] = rails
     if getattr(args, "mde", None):

@@ -68,6 +68,8 @@ def _effects(items: list[str]) -> dict[str, dict[str, float]]:
             raise UsageError(
                 f"--effect {item!r}: expected VARIANT.METRIC=NUMBER, e.g. test.latency=0.92"
             )
+        if metric in effects.get(variant, {}):
+            raise UsageError(f"--effect gives {variant}.{metric} twice; give each effect once")
         effects.setdefault(variant, {})[metric] = number
     return effects
 

@@ -137,6 +137,10 @@ def test_analyze_with_every_flag_equals_python(
         (["--alpha", "abc"], "--alpha"),
         (["--start", "yesterday"], "start"),
         (["--unit", "request", "--cuped"], "cuped"),
+        (["--cuped", "inf"], "cuped (days before exposure) == inf"),
+        # a key given twice: which was meant cannot be told (the last one used to win silently)
+        (["--variants", "control=v1,test=v9,test=v2"], "--variants gives 'test' twice"),
+        (["--guardrail", "cost=+5%", "--guardrail", "cost=+50%"], "--guardrail gives 'cost' twice"),
     ],
 )
 def test_bad_option_values_are_one_line_errors(
@@ -144,6 +148,12 @@ def test_bad_option_values_are_one_line_errors(
 ) -> None:
     code, _, err = run(capsys, "analyze", tmp_path / "none.parquet", "--flag", FLAG, *argv)
     assert_one_line_error(code, err, needle)
+
+
+def test_attr_errors_show_an_attribute_example(capsys: pytest.CaptureFixture[str]) -> None:
+    otel = Path(__file__).resolve().parents[2] / "data" / "otel_spans.json"
+    code, _, err = run(capsys, "analyze", otel, "--attr", "garbage")
+    assert_one_line_error(code, err, "--attr", "e.g. prompt_version=app.prompt.version")
 
 
 def test_report_takes_the_same_flags(

@@ -66,3 +66,9 @@ def test_simulate_studies(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "looks" in out
     code, _, err = run(capsys, "simulate", "power", "--effect", "0.1", "--n-per-arm", "many")
     assert_one_line_error(code, err, "--n-per-arm")
+
+
+def test_an_effect_given_twice_is_an_error(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    code, _, err = run(capsys, "simulate", "traffic", "--users", "100", "--out", tmp_path,
+                       "--effect", "test.latency=0.9", "--effect", "test.latency=0.5")  # fmt: skip
+    assert_one_line_error(code, err, "--effect gives test.latency twice")
