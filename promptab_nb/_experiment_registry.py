@@ -57,9 +57,14 @@ def _variants(variants: Any) -> dict[str, str]:
 
 
 def check_split(split: Any, keys: Sequence[str]) -> dict[str, float]:
-    """Variant key → percent of traffic (default equal); shares > 0 that sum to 100."""
+    """Variant key → percent of traffic; shares > 0 that sum to 100. The default is PostHog's
+    "distribute equally" (whole percents, the rest on the last variant: 33/33/34), which
+    ``pab.assign`` and the flags follow: 100/3 each made the audit flag ids PostHog placed
+    correctly, and the sample-ratio test expect shares no flag serves."""
     if split is None:
-        return {k: 100.0 / len(keys) for k in keys}
+        from .assignment import _equal_shares
+
+        return {k: float(s) for k, s in zip(keys, _equal_shares(len(keys)), strict=True)}
     if isinstance(split, Mapping):
         unknown = set(split) - set(keys)
         if unknown or set(split) != set(keys):

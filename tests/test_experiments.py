@@ -205,6 +205,22 @@ def test_audit_finds_injected_mismatches(ws, tmp_path) -> None:
     assert len(units) == 300 and set(units["variant"]) == {"control", "test", "legacy"}
 
 
+def test_a_three_arm_default_split_is_posthogs_equal_distribution(ws, tmp_path) -> None:
+    # PostHog's "distribute equally" serves 33/33/34; assign() follows it, so must the audit
+    # (100/3 each flagged 1 % of correctly assigned ids) and the sample-ratio test
+    ids = [f"user_{i}" for i in range(6000)]
+    arms = {"control": "1", "a": "2", "b": "3"}
+    served = pab.assign(ids, FLAG, variants=list(arms))
+    events = [
+        expo(f"e{i}", u, i % 500, v) for i, (u, v) in enumerate(zip(ids, served, strict=True))
+    ]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("three", "p", arms, flag_key=FLAG)
+    assert exp.split == {"control": 33.0, "a": 33.0, "b": 34.0}
+    a = exp.audit()
+    assert (a.checked, a.mismatches) == (6000, 0)
+
+
 def _three_arm_costs(ws, tmp_path):
     """Three arms; a third of the users without generations (cost 0: one large tie), costs
     rounded to a cent (more ties), arm "b" costlier."""
