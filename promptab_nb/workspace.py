@@ -92,6 +92,13 @@ class Workspace:
                 ) from err
             raise DataError(f"cannot open workspace {self.path}: {msg}") from err
         except duckdb.Error as err:
+            if "same database file with a different configuration" in str(err):
+                # (each Workspace has its own spill folder, so DuckDB refuses a second one)
+                raise WorkspaceInUseError(
+                    f"workspace {self.path} is already open in this process (a Workspace not "
+                    "closed yet, e.g. from a cell run before). Use that one, or call its "
+                    ".close() first; `with pab.Workspace(path) as ws:` closes it for you."
+                ) from err
             raise DataError(
                 f"cannot open workspace {self.path}: {err}. Is it a promptab_nb DuckDB file?"
             ) from err

@@ -283,3 +283,14 @@ def test_a_spilling_query_cleans_its_folder_on_close(tmp_path) -> None:
     ).fetchall()
     ws.close()
     assert not spill.exists()
+
+
+def test_a_file_open_twice_in_one_process_says_so(tmp_path) -> None:
+    # as re-running a notebook cell does: name the cause and the fix, then reopening works
+    path = tmp_path / "w.duckdb"
+    first = pab.Workspace(path)
+    with pytest.raises(pab.errors.WorkspaceInUseError, match="already open in this process"):
+        pab.Workspace(path)
+    first.close()
+    with pab.Workspace(path) as again:
+        assert again.counts()["generations"] == 0
