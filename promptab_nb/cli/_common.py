@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +94,23 @@ def open_workspace(path: str, *, create: bool = False) -> Workspace:
             "or pab.Workspace(path)"
         )
     return Workspace(path)
+
+
+@contextlib.contextmanager
+def workspace_for(path: str, *, create: bool = False) -> Iterator[Workspace]:
+    """:func:`open_workspace`, closed at the end; a file this command created is removed again
+    when the command fails (a failed `load` or `create` leaves no empty workspace behind)."""
+    new = create and not Path(path).exists()
+    ws = open_workspace(path, create=create)
+    try:
+        yield ws
+    except BaseException:
+        ws.close()
+        if new:
+            Path(path).unlink(missing_ok=True)
+            Path(path + ".wal").unlink(missing_ok=True)
+        raise
+    ws.close()
 
 
 def progress() -> bool:

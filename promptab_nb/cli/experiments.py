@@ -18,6 +18,7 @@ from ._common import (
     pairs,
     progress,
     workspace_arg,
+    workspace_for,
 )
 
 __all__ = ["register"]
@@ -102,11 +103,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    ws = open_workspace(args.workspace, create=True)
-    try:
+    with workspace_for(args.workspace, create=True) as ws:
         print(repr(ws.load_posthog(args.export, progress=progress())))
-    finally:
-        ws.close()
     return EXIT_OK
 
 
@@ -134,8 +132,7 @@ def _split(text: str | None) -> list[float] | None:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    ws = open_workspace(args.workspace, create=True)
-    try:
+    with workspace_for(args.workspace, create=True) as ws:
         exp = ws.create_experiment(
             args.name,
             args.prompt,
@@ -147,8 +144,6 @@ def cmd_create(args: argparse.Namespace) -> int:
             ends_at=args.ends_at,
         )
         print(repr(exp))
-    finally:
-        ws.close()
     return EXIT_OK
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import EXIT_OK, UsageError, add_command, jsonable, names, open_workspace, progress
+from ._common import EXIT_OK, UsageError, add_command, jsonable, names, progress, workspace_for
 
 if TYPE_CHECKING:
     from ..offline import Dataset
@@ -73,8 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--prompts needs two or more prompt files (the baseline first)")
     dataset = _dataset(Path(args.dataset))
     versions = [(args.name, Path(f).read_text(encoding="utf-8")) for f in args.prompts]
-    ws = open_workspace(args.workspace, create=True) if args.workspace else Workspace()
-    try:
+    with workspace_for(args.workspace, create=True) if args.workspace else Workspace() as ws:
         run = ws.run_offline(
             dataset,
             versions,
@@ -91,6 +90,4 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(repr(comparison))
             if args.workspace:
                 print(f"\nrun {run.run_id} stored in {args.workspace}")
-    finally:
-        ws.close()
     return EXIT_OK

@@ -89,3 +89,21 @@ def test_report_unknown_experiment(capsys: pytest.CaptureFixture[str], tmp_path:
     pab.Workspace(wsf).close()
     code, _, err = run(capsys, "report", "ghost", "--workspace", wsf, "--out", tmp_path / "r.html")
     assert_one_line_error(code, err, "ghost")
+
+
+def test_a_failed_command_leaves_no_new_workspace_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    new = tmp_path / "new.duckdb"
+    code, _, err = run(capsys, "load", tmp_path / "nothere.parquet", "--workspace", new)
+    assert code == 2 and not new.exists(), err
+    code, _, err = run(capsys, "experiments", "create", "x", "--workspace", new,
+                       "--variants", "a=1,a=2")  # fmt: skip
+    assert code == 2 and not new.exists(), err
+    # an existing workspace stays, whatever the command
+    assert (
+        run(capsys, "experiments", "create", "x", "--workspace", new, "--variants", "a=1,b=2")[0]
+        == 0
+    )
+    code, _, _ = run(capsys, "load", tmp_path / "nothere.parquet", "--workspace", new)
+    assert code == 2 and new.exists()
