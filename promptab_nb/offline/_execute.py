@@ -105,7 +105,10 @@ class _Executor:
         c = out.cell.cached or {}
         out.output, out.latency_s, out.cached = c.get("text"), c.get("latency_s"), True
         out.input_tokens, out.output_tokens = c.get("input_tokens"), c.get("output_tokens")
-        out.cost_usd = c.get("cost_usd")
+        # Prices are not in the cache key: cost follows this run's prices, not the cached ones.
+        out.cost_usd = _models.cached_cost(
+            self.model, out.input_tokens, out.output_tokens, c.get("cost_usd")
+        )
 
     def score(self, out: _Outcome) -> _Outcome:
         if out.output is None:

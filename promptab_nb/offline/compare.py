@@ -5,7 +5,9 @@ By default repeats are averaged per item first (in DuckDB), giving one value per
 item); ``pairing="repeat"`` pairs (item, repeat) cells instead, which treats repeats of one item
 as independent and so overstates the evidence when items differ in difficulty.
 
-Test choice (documented choice for pass/fail scorers):
+Test choice (documented choice for pass/fail scorers). A scorer is pass/fail when every stored
+value is 0 or 1 with a pass flag; a graded score that also carries a flag (``Score(0.7, True)``)
+is analysed as a score, so the estimate and its CI are both on the mean score:
 
 * pass/fail with one outcome per pair (``repeats=1``, or ``pairing="repeat"``): **exact
   McNemar** on the discordant pairs; the difference is the change in pass rate.
@@ -76,7 +78,9 @@ _RUN_METRICS: dict[str, tuple[str, str, bool]] = {
 }
 
 _SCORE_VALUES = """
-    SELECT version, item_id, {key} AS k, avg(value) AS value, bool_and(passed IS NOT NULL) AS binary
+    SELECT version, item_id, {key} AS k, avg(value) AS value,
+           -- pass/fail only when every value is 0/1: a graded score with a pass flag is a score
+           bool_and(passed IS NOT NULL AND value IN (0, 1)) AS binary
     FROM offline_scores
     WHERE run_id = $run AND scorer = $scorer AND value IS NOT NULL
     GROUP BY ALL

@@ -216,7 +216,8 @@ class DemoModel:
         Seconds to really sleep per call (default 0: no sleeping). The *simulated* latency,
         about 0.3 s + 12 ms per output token, is reported either way unless it sleeps.
     price_in_per_mtok, price_out_per_mtok
-        USD per million input / output tokens used for ``cost_usd``.
+        USD per million input / output tokens used for ``cost_usd`` (cached responses are
+        repriced from their token counts, so a price change needs no new calls).
     noise
         SD of the per-call noise on the logit scale; larger → more repeat-to-repeat flips.
     choices
@@ -294,11 +295,17 @@ class DemoModel:
             "text": text,
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "cost_usd": (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6,
+            "cost_usd": self._cost(input_tokens, output_tokens),
         }
         if self.latency_s <= 0:
             out["latency_s"] = simulated
         return out
+
+    def _cost(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
+        """USD for these token counts at this model's prices (also applied to cached replies)."""
+        if input_tokens is None or output_tokens is None:
+            return None
+        return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6
 
     def _wrong(self, expected: Any, key: tuple[Any, ...]) -> str:
         text = "" if expected is None else str(expected).strip()
@@ -362,10 +369,14 @@ class _OpenAIModel:
         usage = getattr(response, "usage", None)
         tin = getattr(usage, "prompt_tokens", None)
         tout = getattr(usage, "completion_tokens", None)
-        cost = None
-        if self.price_in is not None and self.price_out is not None and tin is not None:
-            cost = (tin * self.price_in + (tout or 0) * self.price_out) / 1e6
+        cost = self._cost(tin, tout)
         return {"text": text or "", "input_tokens": tin, "output_tokens": tout, "cost_usd": cost}
+
+    def _cost(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
+        """USD for these token counts at the prices given (also applied to cached replies)."""
+        if self.price_in is None or self.price_out is None or input_tokens is None:
+            return None
+        return (input_tokens * self.price_in + (output_tokens or 0) * self.price_out) / 1e6
 
     def _wrap(self, err: Exception) -> Exception:
         if is_retryable(err) and not isinstance(err, RetryableError):
@@ -405,6 +416,24 @@ class _AsyncOpenAIModel(_OpenAIModel):
         return self._parse(response)
 
 
+def cached_cost(
+    model: Callable[..., Any],
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cost_usd: float | None,
+) -> float | None:
+    """Cost in USD of a cached response for this run's ``model``.
+
+    Prices are not part of the cache key, so a price change does not call the model again: the
+    models that price tokens themselves (:class:`DemoModel`, :func:`openai_compatible`)
+    recompute the cost from the cached token counts at their current prices. For any other
+    callable the cost it returned (``cost_usd``) is kept.
+    """
+    if isinstance(model, DemoModel | _OpenAIModel):
+        return model._cost(input_tokens, output_tokens)
+    return cost_usd
+
+
 def openai_compatible(
     client: Any,
     model: str,
@@ -429,7 +458,8 @@ def openai_compatible(
     system
         Optional system message put before the prompt.
     price_in_per_mtok, price_out_per_mtok
-        USD per million input / output tokens; when given, ``cost_usd`` is computed.
+        USD per million input / output tokens; when given, ``cost_usd`` is computed (for cached
+        responses too, from their token counts: changing prices does not call the model again).
     **params
         Generation parameters (``temperature=0.7``, ``max_tokens=256`` …).
 

@@ -155,19 +155,7 @@ class PromptRegistry:
         DataError
             ``template`` is a path that cannot be read.
         """
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
-        if isinstance(template, Path):
-            try:
-                template = template.read_text(encoding="utf-8")
-            except OSError as err:
-                raise DataError(f"cannot read prompt template file {template}: {err}") from err
-        if not isinstance(template, str):
-            raise InvalidArgumentError(
-                f"template == {template!r}, must be text (str) or a pathlib.Path"
-            )
-        if not template.strip():
-            raise InvalidArgumentError(f"template of prompt {name!r} is empty")
+        name, template = self._prepare(name, template)
         sha = _sha(template)
         with self._ws.transaction() as con:
             row = con.execute(
@@ -184,6 +172,50 @@ class PromptRegistry:
                 _INSERT, {"name": name, "version": version, "template": template, "sha": sha}
             )
         return PromptVersion(name, version, template)
+
+    @staticmethod
+    def _prepare(name: Any, template: Any) -> tuple[str, str]:
+        """Check ``name`` and ``template`` (reading a path) without registering anything."""
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
+        if isinstance(template, Path):
+            try:
+                template = template.read_text(encoding="utf-8")
+            except OSError as err:
+                raise DataError(f"cannot read prompt template file {template}: {err}") from err
+        if not isinstance(template, str):
+            raise InvalidArgumentError(
+                f"template == {template!r}, must be text (str) or a pathlib.Path"
+            )
+        if not template.strip():
+            raise InvalidArgumentError(f"template of prompt {name!r} is empty")
+        return name, template
+
+    def _peek(self, texts: list[tuple[str, str]]) -> list[PromptVersion]:
+        """The versions ``register`` would give these checked (name, template) pairs, in order,
+        without writing: lets a caller validate everything before registering anything."""
+        out: list[PromptVersion] = []
+        new: dict[tuple[str, str], int] = {}
+        latest: dict[str, int] = {}
+        for name, template in texts:
+            rows = self._ws.engine.fetch(
+                "SELECT version FROM prompts WHERE prompt_name = ? AND sha256 = ?",
+                [name, _sha(template)],
+            )
+            if rows:
+                out.append(PromptVersion(name, int(rows[0][0]), template))
+                continue
+            if (name, template) not in new:
+                if name not in latest:
+                    ((top,),) = self._ws.engine.fetch(
+                        "SELECT coalesce(max(version), 0) FROM prompts WHERE prompt_name = ?",
+                        [name],
+                    )
+                    latest[name] = int(top)
+                latest[name] += 1
+                new[(name, template)] = latest[name]
+            out.append(PromptVersion(name, new[(name, template)], template))
+        return out
 
     def get(self, name: str, version: int | None = None) -> PromptVersion:
         """A registered version (the latest when ``version`` is None).

@@ -5,8 +5,10 @@ asyncio loop for ``async`` models); retryable failures (HTTP 429 / 5xx, timeouts
 exponentially and try again; any other failure is recorded in the cell and the run goes on.
 Responses are cached in ``model_cache`` keyed on (model id, rendered prompt, model params,
 repeat index), so re-running an identical experiment makes no model calls; errors are never
-cached. Results land in ``offline_runs`` / ``offline_results`` / ``offline_scores`` in one
-transaction when the run ends.
+cached. Prices are not in the key: the demo and OpenAI-compatible models reprice cached token
+counts at the run's prices. Results land in ``offline_runs`` / ``offline_results`` /
+``offline_scores`` in one transaction when the run ends. A call that fails its checks (a
+missing template variable, a bad option) registers no prompt version and writes nothing.
 
 Inside: this module (arguments, the run, stored runs), ``_execute`` (cells, concurrency, retries)
 and ``_store`` (the end-of-run transaction).
@@ -40,23 +42,25 @@ __all__ = ["get_run", "list_runs", "run_offline"]
 
 
 def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
+    """The versions as ``register`` would number them, checked but not registered yet."""
     if isinstance(versions, PromptVersion | str | tuple) or not isinstance(versions, Sequence):
         versions = [versions]
     if not versions:
         raise InvalidArgumentError("versions is empty; pass at least one prompt version")
-    out: list[PromptVersion] = []
+    texts: list[tuple[str, str]] = []
     for pos, v in enumerate(versions):
         if isinstance(v, PromptVersion):
-            out.append(ws.prompts.register(v.name, v.template))
+            texts.append(ws.prompts._prepare(v.name, v.template))
         elif isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, str) for x in v):
-            out.append(ws.prompts.register(v[0], v[1]))
+            texts.append(ws.prompts._prepare(v[0], v[1]))
         elif isinstance(v, str):
-            out.append(ws.prompts.register("prompt", v))
+            texts.append(ws.prompts._prepare("prompt", v))
         else:
             raise InvalidArgumentError(
                 f"versions[{pos}] is {v!r}; pass a PromptVersion, a (name, template) tuple "
                 "or a template string"
             )
+    out = ws.prompts._peek(texts)
     labels = [v.label for v in out]
     dup = {lab for lab in labels if labels.count(lab) > 1}
     if dup:
@@ -165,6 +169,7 @@ def run_offline(
     check(max_retries, "max_retries", ge=0, integer=True)
     check(backoff_s, "backoff_s", ge=0)
     repeats, concurrency, max_retries = int(repeats), int(concurrency), int(max_retries)
+    # Check everything before registering the versions: a failed call leaves no trace.
     vers = _as_versions(ws, versions)
     if scorers is None:
         scorer_objs = [resolve("exact")] if dataset.has_expected else []
@@ -177,15 +182,17 @@ def run_offline(
         )
     mid = model_id or _models.model_id(model)
     params = _models.model_params(model)
+    # A missing variable stops the run before any call is paid for or any version registered.
+    for item in dataset:
+        for v in vers:
+            if v.missing(item.variables):
+                v.render(item.variables, item_id=item.item_id)  # raises, naming both
+    vers = [ws.prompts.register(v.name, v.template) for v in vers]
 
-    # Render everything first: a missing variable stops the run before any call is paid for.
     cells: list[_Cell] = []
     for r in range(repeats):
         for item in dataset:
             for v in vers:
-                missing = v.missing(item.variables)
-                if missing:
-                    v.render(item.variables, item_id=item.item_id)  # raises, naming both
                 prompt = v.render(item.variables, item_id=item.item_id)
                 cells.append(_Cell(v, item, r, prompt, _cache_key(mid, prompt, params, r)))
 

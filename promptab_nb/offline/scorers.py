@@ -2,7 +2,15 @@
 
 A scorer's result is stored per (version, item, repeat) in ``offline_scores``: ``passed``
 (pass/fail scorers), ``value`` (1.0/0.0 for pass/fail, the score otherwise) or ``error`` when the
-scorer raised; ``None`` from a scorer means "not applicable" and is stored as a missing value.
+scorer raised or returned something invalid; ``None`` from a scorer means "not applicable" and is
+stored as a missing value.
+
+A :class:`Score` return is checked like any other: ``value`` is a finite number in [0, 1] or
+None, ``passed`` is True, False or None. ``Score(None, passed)`` is a pass/fail verdict (value
+1.0 or 0.0, as returning the bool); ``Score(v, None)`` is a score; with both, a value of 1 must
+pass and a value of 0 must fail (values in between may carry either flag: the scorer's own
+threshold). ``Score(None, None)`` is "not applicable". Anything else is a scorer error, listed
+with its reason in ``run.errors()``.
 """
 
 from __future__ import annotations
@@ -36,7 +44,10 @@ Kind = Literal["pass", "score"]
 
 @dataclass(frozen=True)
 class Score:
-    """One scorer's verdict on one output: ``value`` in [0, 1] (None: not applicable)."""
+    """One scorer's verdict on one output: ``value`` in [0, 1] and/or ``passed``.
+
+    Both None means not applicable; see the module docstring for how the two must agree.
+    """
 
     value: float | None
     passed: bool | None
@@ -60,7 +71,8 @@ class Scorer:
         Raises
         ------
         ScorerError
-            The function returned something other than a bool, a number in [0, 1] or None.
+            The function returned something other than a bool, a number in [0, 1], None or a
+            valid :class:`Score` (value in [0, 1] or None, passed a bool or None, and agreeing).
         """
         raw = self.fn(output, item)
         return _to_score(raw, self.name)
@@ -69,20 +81,58 @@ class Scorer:
         return f"Scorer({self.name!r}, {self.kind})"
 
 
+def _plain(raw: Any) -> Any:
+    if hasattr(raw, "item") and not isinstance(raw, str):  # numpy scalar
+        return raw.item()
+    return raw
+
+
+def _is_unit(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= 1
+    )
+
+
+def _checked_score(raw: Score, name: str) -> Score:
+    # A Score is validated like a bare return value, so nothing invalid reaches the tables.
+    value, passed = _plain(raw.value), _plain(raw.passed)
+    if passed is not None and not isinstance(passed, bool):
+        raise ScorerError(
+            f"scorer {name!r} returned {raw!r}: passed must be True, False or None, "
+            f"got {type(passed).__name__}"
+        )
+    if value is None:
+        # A verdict without a value is pass/fail, the same as returning the bool.
+        return Score(None, None) if passed is None else Score(1.0 if passed else 0.0, passed)
+    if not _is_unit(value):
+        raise ScorerError(
+            f"scorer {name!r} returned {raw!r}: value must be a finite number in [0, 1] or "
+            "None (not applicable); rescale the score to [0, 1]"
+        )
+    if passed is not None and value in (0, 1) and passed != (value == 1):
+        raise ScorerError(
+            f"scorer {name!r} returned {raw!r}: a value of 1 must pass and a value of 0 must "
+            "fail; fix the value or the passed flag"
+        )
+    return Score(float(value), passed)
+
+
 def _to_score(raw: Any, name: str) -> Score:
     if raw is None:
         return Score(None, None)
     if isinstance(raw, Score):
-        return raw
-    if hasattr(raw, "item") and not isinstance(raw, str):  # numpy scalar
-        raw = raw.item()
+        return _checked_score(raw, name)
+    raw = _plain(raw)
     if isinstance(raw, bool):
         return Score(1.0 if raw else 0.0, raw)
-    if isinstance(raw, int | float) and math.isfinite(raw) and 0 <= raw <= 1:
+    if _is_unit(raw):
         return Score(float(raw), None)
     raise ScorerError(
         f"scorer {name!r} returned {raw!r}; a scorer returns True/False, a number in [0, 1], "
-        "or None (not applicable)"
+        "a Score(value, passed) or None (not applicable)"
     )
 
 
@@ -249,7 +299,7 @@ def custom(fn: Callable[..., Any], *, name: str | None = None, kind: Kind | None
     """A scorer from your function.
 
     ``fn`` takes ``(output)``, ``(output, expected)`` or ``(output, expected, item)`` and
-    returns True/False, a number in [0, 1], or None (not applicable).
+    returns True/False, a number in [0, 1], a :class:`Score` or None (not applicable).
 
     Parameters
     ----------

@@ -184,3 +184,34 @@ def test_html_escapes_and_plot(ws) -> None:
     # exact and latency (the fake model reports no tokens or cost, so those have no rows)
     assert len(fig.axes) == len({r.metric for r in comp.rows}) == 2
     assert "pp" in fig.axes[0].get_xlabel() and "(s)" in fig.axes[1].get_xlabel()
+
+
+def test_graded_score_with_pass_flag_is_not_mcnemar(ws) -> None:
+    # A score in [0, 1] that also carries a pass flag (score >= 0.5) is a score: the paired t on
+    # the scores, with the estimate and its CI on the same quantity, not McNemar on the flags.
+    n = 12
+    rng = np.random.default_rng(3)
+    xa = np.round(rng.uniform(0.05, 0.8, n), 3)
+    xb = np.round(np.clip(xa + rng.uniform(0.0, 0.3, n), 0.0, 0.95), 3)
+    value = {("A", i): float(a) for i, a in zip(ids(n), xa, strict=True)}
+    value |= {("B", i): float(b) for i, b in zip(ids(n), xb, strict=True)}
+
+    def graded(output: str, expected: str, item) -> pab.offline.Score:
+        v = value[(output.split(" ")[0], item.item_id)]
+        return pab.offline.Score(v, v >= 0.5)
+
+    model = CountingModel({k: f"{k[0]} {k[1]}" for k in value})
+    run = ws.run_offline(id_dataset(n), [A, B], model, scorers=[graded], repeats=1,
+                         progress=False)  # fmt: skip
+    r = run.compare().row("graded")
+    ref = scipy.stats.ttest_rel(xb, xa)
+    assert r.method == "paired t" and not r.binary
+    assert r.diff == pytest.approx(float(np.mean(xb - xa)), rel=1e-12)
+    assert r.diff_ci[0] <= r.diff <= r.diff_ci[1]
+    ci = ref.confidence_interval(0.95)
+    assert r.diff_ci == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert r.p_wilcoxon == pytest.approx(scipy.stats.wilcoxon(xb, xa).pvalue, rel=1e-9)
+    # The baseline mean's CI is a t interval on the scores, not Wilson on round(sum).
+    half = scipy.stats.t.ppf(0.975, n - 1) * xa.std(ddof=1) / np.sqrt(n)
+    assert r.baseline_ci == pytest.approx((xa.mean() - half, xa.mean() + half), rel=1e-9)

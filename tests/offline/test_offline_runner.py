@@ -4,14 +4,19 @@ fail-fast template checks, async models, reload from a file workspace."""
 from __future__ import annotations
 
 import asyncio
+import math
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pandas as pd
 import pytest
 from _offline_fakes import CountingModel, FlakyModel, id_dataset
 
 import promptab_nb as pab
 from promptab_nb.errors import DataError, InvalidArgumentError, NotFoundError
+from promptab_nb.offline import Score
 
 A, B = ("t", "A {{id}}"), ("t", "B {{id}}")
 
@@ -180,3 +185,91 @@ def test_imported_promptfoo_run_reopens(ws) -> None:
     assert run.versions == () and len(run.labels) >= 1 and run.scorers[0] == "pass"
     assert len(run.results()) == 4 and run.n_items >= 1
     assert run_id in repr(run)
+
+
+def test_invalid_score_returns_are_scorer_errors(ws) -> None:
+    def graded(output: str, expected: str, item) -> Score:
+        k = int(item.item_id[1:])
+        if k == 0:
+            return Score(55.0, None)  # out of range for a score in [0, 1]
+        if k == 1:
+            return Score(math.nan, None)
+        return Score(None, True)  # a verdict without a value: passes, like returning True
+
+    run = ws.run_offline(id_dataset(4), [A, B], CountingModel(), scorers=[graded], repeats=1,
+                         progress=False)  # fmt: skip
+    assert run.n_score_errors == 4
+    errs = run.errors()
+    assert set(errs["source"]) == {"scorer graded"} and set(errs["item_id"]) == {"i000", "i001"}
+    text = " ".join(errs["error"])
+    assert "Score(value=55.0" in text and "Score(value=nan" in text
+    assert "value must be a finite number in [0, 1]" in text
+    sc = run.scores().set_index(["version", "item_id"])
+    assert sc["value"].isna().sum() == 4  # errors store no value
+    ok = sc.loc[sc["error"].isna()]
+    assert (ok["value"] == 1.0).all() and ok["passed"].astype(bool).all() and len(ok) == 4
+
+
+class _Client:
+    """An OpenAI-shaped client: 100 input and 50 output tokens per call; records prompts."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self.create))
+
+    def create(self, model: str, messages: list[dict[str, str]], **kw: Any) -> SimpleNamespace:
+        self.calls.append(messages[-1]["content"])
+        message = SimpleNamespace(content="yes")
+        usage = SimpleNamespace(prompt_tokens=100, completion_tokens=50)
+        return SimpleNamespace(choices=[SimpleNamespace(message=message)], usage=usage)
+
+
+def _costs(run) -> list[float | None]:
+    return [None if pd.isna(c) else c for c in run.results()["cost_usd"]]
+
+
+def test_cached_demo_responses_cost_this_runs_prices(ws) -> None:
+    ds = id_dataset(3)
+    cheap = ws.run_offline(ds, [A, B], pab.offline.DemoModel(), repeats=1, progress=False)
+    dear = ws.run_offline(ds, [A, B], pab.offline.DemoModel(price_in_per_mtok=15,
+                          price_out_per_mtok=60), repeats=1, progress=False)  # fmt: skip
+    assert dear.model_calls == 0 and dear.cache_hits == 6  # a price change re-calls nothing
+    res = dear.results()
+    want = (res["input_tokens"] * 15 + res["output_tokens"] * 60) / 1e6
+    assert res["cost_usd"].to_numpy() == pytest.approx(want.to_numpy(), rel=1e-12)
+    assert res["cost_usd"].sum() > 50 * cheap.results()["cost_usd"].sum()
+
+
+def test_cached_openai_responses_cost_this_runs_prices(ws) -> None:
+    ds = id_dataset(3)
+    client = _Client()
+    unpriced = pab.offline.openai_compatible(client, "gpt-x")
+    first = ws.run_offline(ds, [A, B], unpriced, repeats=1, progress=False)
+    assert _costs(first) == [None] * 6
+    priced = pab.offline.openai_compatible(client, "gpt-x", price_in_per_mtok=1.0,
+                                           price_out_per_mtok=4.0)  # fmt: skip
+    second = ws.run_offline(ds, [A, B], priced, repeats=1, progress=False)
+    assert second.cache_hits == 6 and len(client.calls) == 6
+    assert _costs(second) == pytest.approx([(100 * 1.0 + 50 * 4.0) / 1e6] * 6, rel=1e-12)
+    # And back: without prices a cached response has no cost, not the last run's.
+    assert _costs(ws.run_offline(ds, [A, B], unpriced, repeats=1, progress=False)) == [None] * 6
+
+
+def test_failed_validation_registers_no_prompt_version(ws) -> None:
+    model = CountingModel()
+    ws.run_offline(id_dataset(2), [A], model, repeats=1, progress=False)
+    before = ws.prompts.list()
+    bad_calls = [
+        lambda: ws.run_offline(id_dataset(2), [("t", "{{x}}"), B], model, progress=False),
+        lambda: ws.run_offline(id_dataset(2), [B, ("t", "C {{id}}"), ("t", "")], model),
+        lambda: ws.run_offline(id_dataset(2), [B], model, scorers=["exact", "exact"]),
+        lambda: ws.run_offline(id_dataset(2), [B, ("t", "{{id}} {{topic}}")], model),
+    ]
+    for call in bad_calls:
+        with pytest.raises((DataError, InvalidArgumentError)):
+            call()
+    assert ws.prompts.list().equals(before) and model.total == 2
+    # The next version gets the next number, as if the failed calls never happened.
+    run = ws.run_offline(id_dataset(2), [A, ("t", "{{id}} again")], model, repeats=1,
+                         progress=False)  # fmt: skip
+    assert run.labels == ("t@v1", "t@v2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from promptab_nb.errors import InvalidArgumentError
@@ -76,3 +77,37 @@ def test_llm_judge() -> None:
     assert s.llm_judge(lambda p: "score = 9", "r", kind="pass")("x", IT).passed is True
     with pytest.raises(ScorerError, match="no 'Score: N/10'"):
         s.llm_judge(lambda p: "dunno", "r")("x", IT)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (s.Score(55.0, None), r"value must be a finite number in \[0, 1\]"),
+        (s.Score(-0.1, True), r"value must be a finite number in \[0, 1\]"),
+        (s.Score(float("nan"), None), r"value must be a finite number in \[0, 1\]"),
+        (s.Score(float("inf"), False), r"value must be a finite number in \[0, 1\]"),
+        (s.Score(True, None), r"value must be a finite number in \[0, 1\]"),
+        (s.Score(0.5, "yes"), "passed must be True, False or None"),
+        (s.Score(1.0, False), "a value of 1 must pass and a value of 0 must fail"),
+        (s.Score(0.0, True), "a value of 1 must pass and a value of 0 must fail"),
+    ],
+)
+def test_score_returns_are_validated(raw: s.Score, reason: str) -> None:
+    with pytest.raises(ScorerError, match=reason):
+        s.custom(lambda out: raw, name="sc")("x", IT)
+
+
+def test_valid_score_returns() -> None:
+    def run(raw: object) -> s.Score:
+        return s.custom(lambda out: raw)("x", IT)
+
+    # A verdict without a value is pass/fail, the same as returning the bool.
+    assert run(s.Score(None, True)) == s.Score(1.0, True) == run(True)
+    assert run(s.Score(None, False)) == s.Score(0.0, False)
+    assert run(s.Score(None, None)) == s.Score(None, None)
+    assert run(s.Score(0.7, None)) == s.Score(0.7, None)
+    # Between 0 and 1 the flag is the scorer's own threshold: either is allowed.
+    assert run(s.Score(0.3, True)) == s.Score(0.3, True)
+    assert run(s.Score(0.7, False)) == s.Score(0.7, False)
+    assert run(s.Score(1, True)) == s.Score(1.0, True)
+    assert run(s.Score(np.float64(0.25), np.bool_(False))) == s.Score(0.25, False)
