@@ -19,6 +19,7 @@ from ._checks import check
 from ._format import num
 from .errors import InvalidArgumentError
 from .stats import planning as sp
+from .stats.power import _finite
 
 if TYPE_CHECKING:
     from .experiments import Experiment
@@ -49,14 +50,16 @@ class DataPlan:
     alternative: str
     source: str
     days: int | None = None
+    note: str | None = None
 
     def __repr__(self) -> str:
         days = f", {self.days} days" if self.days is not None else ""
+        side = "" if self.alternative == "two-sided" else f" ({self.alternative}, one-sided)"
         return (
             f"{self.metric}: {self.n_total:,} units ({self.n_per_arm:,.0f} per arm{days}) detect "
             f"{num(self.mde, self.unit, signed=True)} ({self.mde_rel:+.1%}) with "
-            f"{self.power:.0%} power at alpha = {self.alpha:g}; sd {num(self.sd, self.unit)} "
-            f"per unit from {self.source}"
+            f"{self.power:.0%} power at alpha = {self.alpha:g}{side}; sd {num(self.sd, self.unit)} "
+            f"per unit from {self.source}" + (f"; {self.note}" if self.note else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,15 +100,39 @@ def _solve(
 ) -> DataPlan:
     if var <= 0 or not math.isfinite(var):
         raise InvalidArgumentError(f"{name}: the per-unit variance is {var!r}; nothing to plan")
+    if daily_units is not None:
+        check(daily_units, "daily_units", gt=0)
+        _finite(daily_units, "daily_units", ": the units entering the experiment per day")
+    check(alpha, "alpha", gt=0, lt=1)
+    check(power, "power", gt=0, lt=1)
+    note = None
     if mde is not None:
+        check(mde, "mde")
+        _finite(mde, "mde", ": the effect to detect")
         effect = mde * mean if relative else mde
         if effect == 0:
             raise InvalidArgumentError(f"mde == {mde!r}: the effect to detect is 0")
-        n_total = math.ceil(sp.t_sample_size(var, effect, power=power, alpha=alpha,
-                                             alternative=alternative))  # fmt: skip
+        if sp._sign_conflict(effect, alternative):
+            what = f"{'relative ' if relative else ''}mde == {mde!r}"
+            if relative and (mde > 0) != (effect > 0):
+                what += f" of a negative mean ({mean:g})"
+            raise InvalidArgumentError(
+                f"{what} is {'a decrease' if effect < 0 else 'an increase'} but alternative == "
+                f"{alternative!r} tests for {'an increase' if alternative == 'greater' else 'a decrease'}; "
+                f"pass mde={-mde!r} or alternative="
+                f"{'less' if alternative == 'greater' else 'greater'!r} (or 'two-sided')"
+            )
+        n_real = sp.t_sample_size(var, effect, power=power, alpha=alpha, alternative=alternative)
+        n_total = math.ceil(n_real)
+        if n_real < 3.5:
+            note = (
+                f"even the smallest sample ({n_total} units, 2 per arm) reaches {power:.0%} power "
+                f"for this mde; the plan is that minimum"
+            )
         reached = power
     elif n is not None:
         check(n, "n (units over both arms)", gt=3)
+        _finite(n, "n", ": the units over both arms")
         n_total = int(n)
         effect = sp.t_mde(var, n_total, power=power, alpha=alpha, alternative=alternative)
         reached = power
@@ -115,7 +142,7 @@ def _solve(
     rel = effect / mean if mean else math.nan
     return DataPlan(
         name, unit, mean, math.sqrt(var), effect, rel, n_total, n_total / 2, reached, alpha,
-        alternative, source, days,
+        alternative, source, days, note,
     )  # fmt: skip
 
 
@@ -129,7 +156,14 @@ def _frame_moments(
             raise InvalidArgumentError(
                 f"from_data has no column {c!r} (found: {', '.join(map(str, df.columns))})"
             )
-        return np.asarray(df[c], dtype=float)
+        values = np.asarray(df[c], dtype=float)
+        bad = int(np.sum(~np.isfinite(values)))
+        if bad:
+            raise InvalidArgumentError(
+                f"from_data column {c!r} has {bad:,} NaN or infinite rows of {values.size:,}; "
+                f"drop them (frame.dropna(subset=[{c!r}])) or impute them first"
+            )
+        return values
 
     if isinstance(metric, str):
         y = col(metric)
@@ -228,15 +262,42 @@ def plan(
     if from_experiment is None and from_data is None:
         from .stats.power import plan as textbook
 
+        # Arguments only a plan from data uses: refuse them rather than ignore them.
+        data_only = {"n": n, "metric": metric, "covariate": covariate, "cuped": cuped, "arm": arm}
+        given = [k for k, v in data_only.items() if v is not None and v is not False]
+        if given:
+            fix = (
+                "; for the MDE of n units use pab.stats.mde(baseline, n_total=n, ...)"
+                if "n" in given
+                else ""
+            )
+            raise InvalidArgumentError(
+                f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} from_data= or "
+                f"from_experiment=; the textbook plan(baseline, mde=..., daily_units=...) has no "
+                f"data to use {'it' if len(given) == 1 else 'them'}{fix}"
+            )
         if daily_units is None or mde is None:
             raise InvalidArgumentError(
                 "plan(baseline, mde=..., daily_units=...) needs mde and daily_units; or plan "
                 "from data with from_experiment= or from_data="
             )
         return textbook(baseline, mde=mde, daily_units=daily_units, sd=sd, kind=kind,
-                        relative=relative, split=split, alpha=alpha, power=power, arms=arms)  # fmt: skip
+                        relative=relative, split=split, alpha=alpha, power=power, arms=arms,
+                        alternative=alternative)  # fmt: skip
     if from_experiment is not None and from_data is not None:
         raise InvalidArgumentError("give from_experiment= or from_data=, not both")
+    # A plan from data takes the variance from the data and plans two equal arms.
+    textbook_only = {"baseline": baseline, "sd": sd, "kind": kind, "split": split}
+    given = [k for k, v in textbook_only.items() if v is not None]
+    if arms != 2:
+        given.append("arms")
+    if given:
+        raise InvalidArgumentError(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not used when planning from "
+            "data: the mean and variance come from the data and the plan is two equal arms. Drop "
+            f"{'it' if len(given) == 1 else 'them'}, or plan by hand with pab.stats.sample_size("
+            "baseline, mde=..., sd=..., split=..., arms=...)"
+        )
     if metric is None:
         raise InvalidArgumentError("metric= is required when planning from data")
     common = dict(mde=mde, n=n, relative=relative, power=power, alpha=alpha,

@@ -108,3 +108,58 @@ def test_plan_inputs(frame) -> None:
         pab.plan(from_data=frame, metric="nope", mde=0.1)
     with pytest.raises(InvalidArgumentError, match="give mde="):
         pab.plan(from_data=frame, metric="cost")
+
+
+def test_plan_from_data_sign_conflicts_and_limits(frame) -> None:
+    with pytest.raises(InvalidArgumentError, match="alternative == 'less' tests for a decrease"):
+        pab.plan(from_data=frame, metric="cost", mde=0.1, alternative="less")
+    with pytest.raises(InvalidArgumentError, match="mde=0.1 or alternative='less'"):
+        pab.plan(from_data=frame, metric="cost", mde=-0.1, alternative="greater")
+    with pytest.raises(InvalidArgumentError, match="mde == inf"):
+        pab.plan(from_data=frame, metric="cost", mde=np.inf)
+    with pytest.raises(InvalidArgumentError, match="daily_units == inf"):
+        pab.plan(from_data=frame, metric="cost", mde=0.1, daily_units=np.inf)
+    with pytest.raises(InvalidArgumentError, match="n == inf"):
+        pab.plan(from_data=frame, metric="cost", n=np.inf)  # type: ignore[arg-type]
+    less = pab.plan(from_data=frame, metric="cost", mde=-0.1, alternative="less")
+    assert isinstance(less, DataPlan) and less.mde < 0 and less.note is None
+    # even 2 units per arm reach the power: the minimum, with a note, not a solver error
+    for kw in ({"mde": 100.0}, {"mde": 0.1, "power": 0.01}):
+        p = pab.plan(from_data=frame, metric="cost", **kw)  # type: ignore[arg-type]
+        assert isinstance(p, DataPlan) and p.n_total == 4
+        assert p.note and "smallest sample" in p.note and "smallest sample" in repr(p)
+
+
+def test_plan_from_data_nan_rows_are_named() -> None:
+    f = pd.DataFrame({"c": [1, 2, np.nan, 4, 5] * 20})
+    with pytest.raises(InvalidArgumentError, match=r"column 'c' has 20 NaN .* of 100.*dropna"):
+        pab.plan(from_data=f, metric="c", mde=0.1)
+    p = pab.plan(from_data=f.dropna(), metric="c", mde=0.1)
+    assert isinstance(p, DataPlan) and p.source.startswith("data (80 units")
+
+
+def test_plan_refuses_arguments_it_cannot_use(frame) -> None:
+    for kw, name in [
+        ({"n": 1000}, "n needs from_data"),
+        ({"covariate": "pre", "cuped": True}, "covariate, cuped need"),
+        ({"metric": "cost"}, "metric needs"),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=name):
+            pab.plan(1.9, sd=0.9, mde=0.1, daily_units=80, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="sd, split, arms are not used"):
+        pab.plan(from_data=frame, metric="cost", mde=0.1, split=0.2, arms=3, sd=5)
+    with pytest.raises(InvalidArgumentError, match="kind is not used"):
+        pab.plan(from_data=frame, metric="cost", mde=0.1, kind="mean")
+    # the textbook path honours the alternative: equal to sample_size / statsmodels
+    one = pab.plan(1.9, sd=0.9, mde=0.10, daily_units=80, alternative="greater")
+    ref = pab.stats.sample_size(1.9, sd=0.9, mde=0.1, relative=True, alternative="greater")
+    assert one.n_total == ref.n_total == 558
+
+
+def test_plan_from_data_one_sided_matches_statsmodels(frame) -> None:
+    from statsmodels.stats.power import TTestIndPower
+
+    p = pab.plan(from_data=frame, metric="cost", mde=0.05, alternative="greater")
+    assert isinstance(p, DataPlan)
+    n = TTestIndPower().solve_power(p.mde / p.sd, alpha=0.05, power=0.8, alternative="larger")
+    assert p.n_total == pytest.approx(2 * n, abs=2)

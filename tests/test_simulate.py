@@ -424,3 +424,27 @@ def test_from_experiment_replays_the_control_arm() -> None:
 def test_studies_reject_bad_input(call, name: str) -> None:
     with pytest.raises(InvalidArgumentError, match=name):
         call()
+
+
+def test_aa_relative_leaves_out_experiments_without_a_relative_lift() -> None:
+    # error rate 2 % over 100 users: the control arm has no error in 0.98^100 ≈ 13 % of
+    # experiments; the relative lift (and, in analyze, its p-value) is then undefined.
+    kw = {"baseline": 0.02, "n_sims": 4000, "seed": 1, "progress": False}
+    rel = aa("error_rate", 100, relative=True, **kw)  # type: ignore[arg-type]
+    ab = aa("error_rate", 100, relative=False, **kw)  # type: ignore[arg-type]
+    expected = 4000 * 0.98**100
+    assert abs(rel.n_undefined - expected) < 4 * math.sqrt(expected)
+    assert ab.n_undefined == 0 and len(ab.p_values) == 4000
+    assert len(rel.p_values) == 4000 - rel.n_undefined
+    assert rel.false_positive_rate == pytest.approx(np.mean(rel.p_values < 0.05))
+    # same draws: the relative test's p-value is the absolute one, minus the undefined ones
+    assert np.isin(rel.p_values, ab.p_values).all()
+    # before the fix the undefined experiments counted as "not covered": 0.71
+    assert rel.coverage > 0.8 and rel.coverage_se == pytest.approx(
+        math.sqrt(rel.coverage * (1 - rel.coverage) / len(rel.p_values))
+    )
+    text = repr(rel)
+    assert "control mean 0" in text and f"{rel.n_undefined:,}" in text
+    assert "control mean 0" in rel._repr_html_()
+    frame = rel.to_pandas().set_index("quantity")
+    assert frame.loc["n_undefined", "value"] == rel.n_undefined

@@ -24,7 +24,10 @@ class AAResult(Rendered):
     """False-positive rate and CI coverage of a test over simulated A/A experiments.
 
     ``false_positive_rate`` should be close to ``alpha`` and ``coverage`` to ``1 − alpha``;
-    ``*_se`` are their Monte-Carlo standard errors (binomial, over ``n_sims`` experiments).
+    ``*_se`` are their Monte-Carlo standard errors (binomial, over the experiments counted).
+    With ``relative``, ``n_undefined`` experiments whose control mean is 0 have no relative
+    lift (the public tests withhold their p-value and CI, as ``analyze`` shows them): they are
+    left out of both rates and of ``p_values``.
     """
 
     metric: str
@@ -39,18 +42,29 @@ class AAResult(Rendered):
     coverage: float
     coverage_se: float
     p_values: np.ndarray
+    n_undefined: int = 0
 
     @property
     def z(self) -> float:
         """(false-positive rate − alpha) in Monte-Carlo standard errors."""
-        return (self.false_positive_rate - self.alpha) / _se(self.alpha, self.n_sims)
+        return (self.false_positive_rate - self.alpha) / _se(
+            self.alpha, self.n_sims - self.n_undefined
+        )
 
     def _rows(self) -> list[tuple[str, str, str]]:
         fpr, cov = self.false_positive_rate, self.coverage
         return [
             ("false-positive rate", num(fpr, "%"), f"± {num(self.fpr_se, '%')} (target {num(self.alpha, '%')})"),
             ("CI coverage", num(cov, "%"), f"± {num(self.coverage_se, '%')} (target {num(1 - self.alpha, '%')})"),
-        ]  # fmt: skip
+        ] + self._undefined_rows()  # fmt: skip
+
+    def _undefined_rows(self) -> list[tuple[str, str, str]]:
+        if not self.n_undefined:
+            return []
+        return [(
+            "excluded: control mean 0", f"{self.n_undefined:,} of {self.n_sims:,}",
+            "relative lift undefined; counted in neither rate",
+        )]  # fmt: skip
 
     def _records(self) -> list[dict[str, Any]]:
         """One row per quantity: value, Monte-Carlo SE and target."""
@@ -59,6 +73,8 @@ class AAResult(Rendered):
              "mc_se": self.fpr_se, "target": self.alpha},
             {"quantity": "coverage", "value": self.coverage, "mc_se": self.coverage_se,
              "target": 1 - self.alpha},
+            {"quantity": "n_undefined", "value": float(self.n_undefined), "mc_se": float("nan"),
+             "target": 0.0},
         ]  # fmt: skip
 
     def _table(self) -> Table:
@@ -66,6 +82,10 @@ class AAResult(Rendered):
             f"A/A study — {self.metric}, {self.test}, {self.n_per_arm:,} per arm, "
             f"{self.n_sims:,} experiments (seed {self.seed})"
         )
+        if self.n_undefined:
+            caption += (
+                f"; {self.n_undefined:,} with control mean 0 (relative lift undefined) excluded"
+            )
         return Table(["", "rate", "Monte-Carlo SE"], self._rows(), caption=caption, left=1)
 
     def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
@@ -130,7 +150,9 @@ def aa(
     Returns
     -------
     AAResult
-        False-positive rate and coverage with Monte-Carlo SEs, and all p-values.
+        False-positive rate and coverage with Monte-Carlo SEs, and the p-values. With
+        ``relative``, experiments whose control mean is 0 (relative lift undefined, so no
+        p-value or CI) are counted in ``n_undefined`` and left out of both rates.
 
     Examples
     --------
@@ -146,7 +168,7 @@ def aa(
     rng, seed_value = _rng(seed)
     n = int(n_per_arm)
     bounds = np.array([n])
-    ps, covered = [], 0
+    ps, covered, undefined = [], 0, 0
     batch = src.batch(n)
     with _bar(int(n_sims), progress, "A/A study") as bar:
         for start in range(0, int(n_sims), batch):
@@ -157,12 +179,18 @@ def aa(
                 test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
                 sst[:, -1], alpha=alpha, relative=relative,
             )  # fmt: skip
-            ps.append(np.minimum(np.asarray(core.p_value, dtype=float), 1.0))
-            covered += int(np.sum((core.ci_low <= 0) & (core.ci_high >= 0)))
+            # As the public tests: no relative lift (nor its p-value) when control's mean is 0.
+            ok = sc[:, -1] != 0 if relative else np.ones(b, dtype=bool)
+            undefined += int(b - ok.sum())
+            p_b = np.broadcast_to(np.minimum(np.asarray(core.p_value, dtype=float), 1.0), (b,))
+            ps.append(p_b[ok])
+            hit = (np.asarray(core.ci_low) <= 0) & (np.asarray(core.ci_high) >= 0)
+            covered += int(np.sum(np.broadcast_to(hit, (b,))[ok]))
             bar.update(b)
     p = np.concatenate(ps)
-    fpr = float(np.mean(p < alpha))
-    cov = covered / len(p)
+    counted = len(p)
+    fpr = float(np.mean(p < alpha)) if counted else float("nan")
+    cov = covered / counted if counted else float("nan")
     return AAResult(
         metric=src.label,
         test=test_name,
@@ -172,10 +200,11 @@ def aa(
         relative=bool(relative),
         seed=seed_value,
         false_positive_rate=fpr,
-        fpr_se=_se(fpr, len(p)),
+        fpr_se=_se(fpr, counted) if counted else float("nan"),
         coverage=cov,
-        coverage_se=_se(cov, len(p)),
+        coverage_se=_se(cov, counted) if counted else float("nan"),
         p_values=p,
+        n_undefined=undefined,
     )
 
 

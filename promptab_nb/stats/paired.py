@@ -106,18 +106,53 @@ def paired_t(
     )
 
 
-def _walsh_ci(d: np.ndarray, alpha: float) -> tuple[float, float, float]:
-    """Hodges–Lehmann estimate (median of Walsh averages) and its normal-approximation CI."""
+def _signrank_cdf(n: int) -> np.ndarray:
+    """Exact null CDF of the signed-rank statistic T+ for ``n`` untied non-zero differences,
+    indexed by t = 0 … n(n+1)/2 (counts of subsets of {1 … n} by their sum, over 2^n)."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1.0
+    for r in range(1, n + 1):
+        counts[r:] = counts[r:] + counts[:-r].copy()
+    return np.cumsum(counts) / 2.0**n
+
+
+def _walsh_ci(
+    d: np.ndarray, alpha: float, alternative: str, exact: bool
+) -> tuple[float, float, float, str | None]:
+    """Hodges–Lehmann estimate (median of the Walsh averages) and the CI that inverts the
+    signed-rank test (as R's ``wilcox.test(conf.int=TRUE)``): the bounds are the (c+1)-th
+    smallest and largest Walsh averages, c the largest count with P(T+ <= c) <= alpha/2
+    (alpha one-sided), from the exact null distribution when the p-value is exact, else its
+    normal approximation. When even c = 0 is too likely, that bound is infinite."""
     import scipy.stats
 
     n = d.size
     i, j = np.triu_indices(n)
     walsh = np.sort((d[i] + d[j]) / 2)
     m = walsh.size
-    z = float(scipy.stats.norm.ppf(1 - alpha / 2))
-    k = int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
-    k = min(max(k, 0), m - 1)
-    return float(np.median(walsh)), float(walsh[k]), float(walsh[m - 1 - k])
+    tail = alpha / 2 if alternative == "two-sided" else alpha
+    if exact:
+        # c = number of T+ values whose cumulative probability stays within the tail, minus 1
+        c = int(np.searchsorted(_signrank_cdf(n), tail * (1 + 1e-12), side="right")) - 1
+    else:
+        z = float(scipy.stats.norm.ppf(1 - tail))
+        c = int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
+    note = None
+    if c < 0:
+        lo, hi = -math.inf, math.inf
+        note = (
+            f"{n} pairs are too few for a {1 - alpha:.0%} signed-rank CI: "
+            f"{'its bounds are' if alternative == 'two-sided' else 'its bound is'} infinite; "
+            "add items or raise alpha"
+        )
+    else:
+        c = min(c, m - 1)
+        lo, hi = float(walsh[c]), float(walsh[m - 1 - c])
+    if alternative == "greater":
+        hi = math.inf
+    elif alternative == "less":
+        lo = -math.inf
+    return float(np.median(walsh)), lo, hi, note
 
 
 def wilcoxon(
@@ -129,9 +164,12 @@ def wilcoxon(
 ) -> Comparison:
     """Wilcoxon signed-rank test of y − x (equals ``scipy.stats.wilcoxon(y, x)``).
 
-    H1 (two-sided): the differences are not symmetric about 0. The estimate is the
-    Hodges–Lehmann pseudo-median of ``y − x`` with its (normal-approximation) CI, in the unit
-    of the scores.
+    H1 (two-sided): the differences are not symmetric about 0; ``"greater"``/``"less"``:
+    shifted up / down. The estimate is the Hodges–Lehmann pseudo-median of ``y − x`` with the
+    CI that inverts the test (exact when the p-value is: at most 50 pairs, no zero or tied
+    differences; else the normal approximation), in the unit of the scores. A one-sided test
+    has a one-sided bound (the other infinite); a bound the sample is too small to reach at
+    level ``1 − alpha`` is infinite, with a note.
     """
     import scipy.stats
 
@@ -143,10 +181,12 @@ def wilcoxon(
             "every difference is 0: the versions score identically",
         )  # fmt: skip
     res = scipy.stats.wilcoxon(d, alternative=alternative)
-    est, lo, hi = _walsh_ci(d, alpha)
+    # scipy's default (method="auto") is exact for <= 50 pairs without zero or tied differences
+    exact = d.size <= 50 and bool((d != 0).all()) and np.unique(np.abs(d)).size == d.size
+    est, lo, hi, note = _walsh_ci(d, alpha, alternative, exact)
     return Comparison(
         est, lo, hi, float(res.pvalue), float(res.statistic), None,
-        "wilcoxon signed-rank, Hodges-Lehmann CI", False, alpha, math.nan, alternative,
+        "wilcoxon signed-rank, Hodges-Lehmann CI", False, alpha, math.nan, alternative, note,
     )  # fmt: skip
 
 

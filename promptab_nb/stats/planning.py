@@ -13,6 +13,8 @@ import math
 from typing import Literal
 
 from .._checks import check, one_of
+from ..errors import InvalidArgumentError
+from .power import _finite
 
 Alternative = Literal["two-sided", "greater", "less"]
 
@@ -44,7 +46,11 @@ def t_power(
     H1 as ``alternative``: two-sided by default; ``"greater"``/``"less"`` one-sided.
     """
     check(var, "var", gt=0)
+    _finite(var, "var", ": the per-unit variance")
     check(n_total, "n_total", gt=3)
+    _finite(n_total, "n_total", ": the units over both arms")
+    check(effect, "effect")
+    _finite(effect, "effect", ": the effect to detect")
     check(alpha, "alpha", gt=0, lt=1)
     check(ratio, "ratio", gt=0)
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
@@ -57,13 +63,17 @@ def t_power(
     return float(alt.cdf(-crit) + alt.sf(crit))  # type: ignore[attr-defined]
 
 
-def _bracket(fn: object, init: float) -> float:
+def _bracket(fn: object, init: float, what: str) -> float:
     b = init
     for _ in range(100):
         if fn(b) <= 0:  # type: ignore[operator]
             return b
         b *= 10
-    raise RuntimeError("no bracket found for the power equation")  # pragma: no cover
+    raise InvalidArgumentError(f"the power equation has no solution: {what}")  # pragma: no cover
+
+
+def _sign_conflict(effect: float, alternative: str) -> bool:
+    return (alternative == "greater" and effect < 0) or (alternative == "less" and effect > 0)
 
 
 def t_sample_size(
@@ -76,17 +86,37 @@ def t_sample_size(
     alternative: Alternative = "two-sided",
 ) -> float:
     """Total units (both arms, not rounded) for Welch's t test to reach ``power`` at
-    ``effect`` (metric unit); round up for a plan."""
+    ``effect`` (metric unit); round up for a plan. When even the smallest sample (just over 3
+    units) reaches ``power``, that smallest sample is returned.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``effect`` of the sign a one-sided ``alternative`` cannot detect (e.g. a negative
+        effect with ``"greater"``), or too small for any realistic sample.
+    """
     import scipy.optimize
 
     check(power, "power", gt=0, lt=1)
+    check(effect, "effect")
+    _finite(effect, "effect", ": the effect to detect")
     if effect == 0:
         return math.inf
+    if _sign_conflict(effect, alternative):
+        raise InvalidArgumentError(
+            f"effect == {effect!r} but alternative == {alternative!r} tests for "
+            f"{'an increase' if alternative == 'greater' else 'a decrease'}; flip the sign "
+            "of the effect or the alternative"
+        )
 
     def fn(n: float) -> float:
         return power - t_power(var, n, effect, alpha=alpha, ratio=ratio, alternative=alternative)
 
-    return float(scipy.optimize.brentq(fn, 3.0 + 1e-9, _bracket(fn, 10.0), xtol=1e-12))
+    lo = 3.0 + 1e-9
+    if fn(lo) <= 0:
+        return lo
+    hi = _bracket(fn, 10.0, f"effect == {effect!r} is too small to detect with any sample")
+    return float(scipy.optimize.brentq(fn, lo, hi, xtol=1e-12))
 
 
 def t_mde(
@@ -110,7 +140,7 @@ def t_mde(
             var, n_total, sign * x, alpha=alpha, ratio=ratio, alternative=alternative
         )
 
-    hi = _bracket(fn, 10 * math.sqrt(var / n_total))
+    hi = _bracket(fn, 10 * math.sqrt(var / n_total), "no effect reaches that power")
     return sign * float(scipy.optimize.brentq(fn, 0.0, hi, xtol=1e-14, rtol=1e-12))
 
 

@@ -21,6 +21,12 @@ from ._types import Alternative
 Kind = Literal["mean", "proportion"]
 
 
+def _finite(value: Any, name: str, fix: str = "") -> None:
+    """Reject an infinite ``value`` (``check`` has already rejected NaN and non-numbers)."""
+    if not math.isfinite(float(value)):
+        raise InvalidArgumentError(f"{name} == {value!r}, must be finite{fix}")
+
+
 @dataclass(frozen=True)
 class _Design:
     kind: Kind
@@ -66,12 +72,14 @@ def _design(
                 "sd is required for a mean metric: the per-unit standard deviation"
             )
         check(sd, "sd", gt=0)
+        _finite(sd, "sd", ": the per-unit standard deviation of the metric")
         if relative:
             if baseline is None:
                 raise InvalidArgumentError(
                     "baseline (the control mean) is required when relative=True"
                 )
             check(baseline, "baseline")
+            _finite(baseline, "baseline", ": the control mean")
             if baseline == 0:
                 raise InvalidArgumentError(
                     "baseline == 0: a relative effect is undefined; use relative=False"
@@ -98,6 +106,28 @@ def _effect(d: _Design, mde: float) -> float:
     return e
 
 
+def _rate_error(d: _Design, mde: float, p2: float) -> InvalidArgumentError:
+    side = "" if d.alternative == "two-sided" else f" (signed by alternative={d.alternative!r})"
+    if d.relative:
+        how = f"baseline × (1 + mde) == {d.baseline:g} × (1 {'+' if p2 >= d.baseline else '−'} {abs(mde):g}) = {p2:g} (relative mde{side})"  # type: ignore[operator]
+        limit = f"{-1:g} < mde < {(1 - d.baseline) / d.baseline:g}"  # type: ignore[operator]
+    else:
+        how = f"baseline + mde == {d.baseline:g} {'+' if p2 >= d.baseline else '−'} {abs(mde):g} = {p2:g} (absolute mde{side})"  # type: ignore[operator]
+        limit = f"{-d.baseline:g} < mde < {1 - d.baseline:g}"  # type: ignore[operator]
+    return InvalidArgumentError(
+        f"{how}: baseline + effect must be inside (0, 1) for a rate; use {limit}"
+    )
+
+
+def _check_mde(d: _Design, mde: float) -> None:
+    check(mde, "mde")
+    _finite(mde, "mde", ": the effect to detect")
+    if d.kind == "proportion":
+        p2 = d.baseline + _effect(d, mde)  # type: ignore[operator]
+        if not 0 < p2 < 1:
+            raise _rate_error(d, mde, p2)
+
+
 def _power(d: _Design, mde: float, n_total: float) -> float:
     """Power of one treatment-vs-control comparison with ``n_total`` units over all arms."""
     import scipy.stats
@@ -122,7 +152,7 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
     p1 = d.baseline
     p2 = p1 + effect  # type: ignore[operator]
     if not 0 < p2 < 1:
-        return 1.0
+        raise _rate_error(d, mde, p2)
     pbar = (n_c * p1 + n_t * p2) / (n_c + n_t)  # type: ignore[operator]
     se0 = math.sqrt(pbar * (1 - pbar) * (1 / n_c + 1 / n_t))
     se1 = math.sqrt(p1 * (1 - p1) / n_c + p2 * (1 - p2) / n_t)  # type: ignore[operator]
@@ -166,8 +196,9 @@ def power(
         ``"two-sided"`` (default) or one-sided ``"greater"``/``"less"``.
     """
     d = _design(kind, baseline, sd, relative, alpha, alternative, split, arms)
-    check(mde, "mde")
+    _check_mde(d, mde)
     check(n_total, "n_total", gt=0)
+    _finite(n_total, "n_total", ": the units in the experiment")
     if min(n_total * d.share_c, n_total * d.share_t) <= 1:
         raise InvalidArgumentError(f"n_total == {n_total!r} leaves an arm with <= 1 unit")
     return _power(d, mde, n_total)
@@ -182,12 +213,19 @@ class SampleSize:
     n_total: int
     n_total_real: float
     arms: int = 2
+    note: str | None = None
 
     def __repr__(self) -> str:
+        note = f"; {self.note}" if self.note else ""
         return (
             f"SampleSize({self.n_total:,} units: {self.n_control:,} control, "
-            f"{self.n_treatment:,} per treatment arm × {self.arms - 1})"
+            f"{self.n_treatment:,} per treatment arm × {self.arms - 1}{note})"
         )
+
+
+def _min_n(d: _Design) -> float:
+    """The smallest total the power formula takes: at least 2 units in every arm."""
+    return 2.0 / min(d.share_c, d.share_t) + 1
 
 
 def _solve_n(d: _Design, mde: float, target: float) -> float:
@@ -196,7 +234,7 @@ def _solve_n(d: _Design, mde: float, target: float) -> float:
     def gap(n: float) -> float:
         return _power(d, mde, n) - target
 
-    lo = 2.0 / min(d.share_c, d.share_t) + 1
+    lo = _min_n(d)
     if gap(lo) >= 0:
         return lo
     hi = lo * 2
@@ -227,13 +265,19 @@ def sample_size(
     Solves power(n) = ``power`` for the real total, then rounds each arm up.
     """
     d = _design(kind, baseline, sd, relative, alpha, alternative, split, arms)
-    check(mde, "mde")
+    _check_mde(d, mde)
     if mde == 0:
         raise InvalidArgumentError("mde == 0: no sample size detects a zero effect")
     check(power, "power", gt=0, lt=1)
     n = _solve_n(d, mde, power)
     n_c, n_t = math.ceil(n * d.share_c - 1e-9), math.ceil(n * d.share_t - 1e-9)
-    return SampleSize(n_c, n_t, n_c + (d.arms - 1) * n_t, n, d.arms)
+    note = None
+    if n == _min_n(d):
+        note = (
+            f"the smallest design already has power >= {power:g} for mde {mde:g}: "
+            "this is the minimum sample, not a solution of the power equation"
+        )
+    return SampleSize(n_c, n_t, n_c + (d.arms - 1) * n_t, n, d.arms, note)
 
 
 def mde(
@@ -259,6 +303,7 @@ def mde(
     d = _design(kind, baseline, sd, relative, alpha, alternative, split, arms)
     check(power, "power", gt=0, lt=1)
     check(n_total, "n_total", gt=0)
+    _finite(n_total, "n_total", ": the units in the experiment")
     if min(n_total * d.share_c, n_total * d.share_t) <= 1:
         raise InvalidArgumentError(f"n_total == {n_total!r} leaves an arm with <= 1 unit")
     if d.kind == "proportion":
@@ -297,6 +342,8 @@ class Plan:
     n_total: int
     daily_units: float
     days: int
+    alternative: str = "two-sided"
+    note: str | None = None
 
     def _effect(self) -> str:
         if self.relative:
@@ -308,6 +355,8 @@ class Plan:
             f"Plan: {self.n_total:,} units ({self.n_control:,} control, {self.n_treatment:,} per "
             f"treatment arm), {self.days} day{'s' if self.days != 1 else ''} at {self.daily_units:,.0f} "
             f"units/day to detect {self._effect()} with {self.power:.0%} power at alpha {self.alpha:g}"
+            + ("" if self.alternative == "two-sided" else f" ({self.alternative}, one-sided)")
+            + (f"; {self.note}" if self.note else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -323,7 +372,7 @@ class Plan:
                 else num(self.baseline, "%" if self.kind == "proportion" else ""),
             ],
             ["effect to detect", self._effect()],
-            ["alpha (two-sided)", f"{self.alpha:g}"],
+            [f"alpha ({self.alternative})", f"{self.alpha:g}"],
             ["power", f"{self.power:.0%}"],
             ["arms", str(self.arms)],
             ["units per control arm", f"{self.n_control:,}"],
@@ -350,8 +399,9 @@ def plan(
     alpha: float = 0.05,
     power: float = 0.8,
     arms: int = 2,
+    alternative: Alternative = "two-sided",
 ) -> Plan:
-    """Plan an experiment: units per arm, total units and days needed (two-sided test).
+    """Plan an experiment: units per arm, total units and days needed.
 
     Parameters
     ----------
@@ -365,6 +415,8 @@ def plan(
         Per-unit standard deviation for a mean metric; omit for a proportion.
     split, alpha, power, arms
         As in :func:`sample_size`.
+    alternative
+        H1 of the planned test: ``"two-sided"`` (default), ``"greater"`` or ``"less"``.
 
     Returns
     -------
@@ -377,13 +429,14 @@ def plan(
     13
     """
     check(daily_units, "daily_units", gt=0)
+    _finite(daily_units, "daily_units", ": the units entering the experiment per day")
     size = sample_size(
         baseline, mde=mde, sd=sd, kind=kind, relative=relative, alpha=alpha, power=power,
-        split=split, arms=arms,
+        split=split, arms=arms, alternative=alternative,
     )  # fmt: skip
-    d = _design(kind, baseline, sd, relative, alpha, "two-sided", split, arms)
+    d = _design(kind, baseline, sd, relative, alpha, alternative, split, arms)
     return Plan(
         d.kind, baseline, sd, mde, relative, alpha, power, d.arms, d.share_t,
         size.n_control, size.n_treatment, size.n_total, float(daily_units),
-        math.ceil(size.n_total / daily_units),
+        math.ceil(size.n_total / daily_units), alternative, size.note,
     )  # fmt: skip

@@ -113,3 +113,54 @@ def test_power_of_a_drop_from_the_issue() -> None:
         power(0.2, mde=-0.03, n_total=2 * 1574), rel=1e-12
     )
     assert sample_size(0.34, mde=-0.051, alpha=0.1).n_control == 1024
+
+
+@pytest.mark.parametrize(
+    ("call", "found"),
+    [
+        (lambda: power(0.1, mde=0.95, n_total=100), r"0\.1 \+ 0\.95 = 1\.05 \(absolute"),
+        (lambda: power(0.1, mde=-0.2, n_total=100), r"0\.1 − 0\.2 = -0\.1 \(absolute"),
+        (lambda: sample_size(0.5, mde=0.5), r"= 1 \(absolute"),
+        (lambda: sample_size(0.1, mde=20, relative=True), r"0\.1 × \(1 \+ 20\) = 2\.1 \(relative"),
+        (lambda: plan(0.1, mde=10, daily_units=100), r"\(relative mde"),
+    ],
+)
+def test_impossible_rate_is_an_error(call: object, found: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"must be inside \(0, 1\)") as err:
+        call()  # type: ignore[operator]
+    assert err.match(found)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: sample_size(mde=math.inf, sd=1), "mde == inf"),
+        (lambda: power(mde=math.inf, sd=1, n_total=100), "mde == inf"),
+        (lambda: power(mde=0.1, sd=1, n_total=math.inf), "n_total == inf"),
+        (lambda: mde(n_total=math.inf, sd=1), "n_total == inf"),
+        (lambda: sample_size(mde=0.1, sd=math.inf), "sd == inf"),
+        (lambda: plan(1.9, sd=0.9, mde=0.1, daily_units=math.inf), "daily_units == inf"),
+        (lambda: plan(math.inf, sd=0.9, mde=0.1, daily_units=10), "baseline == inf"),
+    ],
+)
+def test_infinite_inputs_are_named(call: object, name: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=name):
+        call()  # type: ignore[operator]
+
+
+def test_sample_size_notes_when_the_minimum_already_has_the_power() -> None:
+    got = sample_size(mde=1e-3, sd=1e-9)
+    assert got.n_total == 6 and got.note and "minimum" in got.note
+    assert sample_size(mde=0.1, sd=1.0).note is None
+
+
+def test_plan_passes_the_alternative() -> None:
+    one = plan(1.9, sd=0.9, mde=0.10, daily_units=80, alternative="greater")
+    ref = sample_size(1.9, sd=0.9, mde=0.1, relative=True, alternative="greater")
+    assert (one.n_total, one.alternative) == (ref.n_total, "greater")
+    two = plan(1.9, sd=0.9, mde=0.10, daily_units=80)
+    assert one.n_total < two.n_total
+    effect = 0.19 / 0.9
+    n = TTestIndPower().solve_power(effect, alpha=0.05, power=0.8, alternative="larger")
+    assert one.n_control == math.ceil(n)
+    assert "greater" in repr(one) and "alpha (greater)" in one._repr_html_()
