@@ -150,7 +150,7 @@ def aa_study(result: AAResult, *, figsize: tuple[float, float] = (6, 3.5)) -> Fi
     with theme():
         ax = new_figure(figsize).subplots()
         ax.hist(result.p_values, bins=bins, range=(0, 1), color=colour(0), edgecolor="white")
-        ax.axhline(result.n_sims / bins, color=colour(4), ls="--", label="uniform")
+        ax.axhline(len(result.p_values) / bins, color=colour(4), ls="--", label="uniform")
         ax.set_xlabel("p-value")
         ax.set_ylabel("experiments")
         ax.set_title(
