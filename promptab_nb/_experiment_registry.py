@@ -218,12 +218,17 @@ def create_experiment(
         from .metrics import resolve
 
         metrics = tuple(m.name for m in resolve(metrics))
-    design = _design(goal, guardrails, mde, metrics)
-    if design is not None and metrics is None:
+    design = _design(goal, guardrails, mde)
+    if design is not None:
         from .metrics import DEFAULT
 
-        # analyse what the decision needs, then the usual metrics
-        metrics = tuple(dict.fromkeys((*design.metrics, *DEFAULT)))
+        # analyse what the decision needs: with the usual metrics, or added to those given (a
+        # goal left out of them could never be decided)
+        metrics = (
+            tuple(dict.fromkeys((*design.metrics, *DEFAULT)))
+            if metrics is None
+            else tuple(dict.fromkeys((*metrics, *design.metrics)))
+        )
     created = now()
     end = _as_utc(ends_at, "ends_at")
     if end is not None and end <= created:
@@ -358,9 +363,7 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
     )
 
 
-def _design(
-    goal: str | None, guardrails: Any, mde: Any, metrics: Sequence[str] | None
-) -> ExperimentDesign | None:
+def _design(goal: str | None, guardrails: Any, mde: Any) -> ExperimentDesign | None:
     """The validated design of ``create_experiment``'s arguments (``None``: none given)."""
     if goal is None and not guardrails and mde is None:
         return None

@@ -257,16 +257,28 @@ def set_design(exp: Experiment, **changes: Any) -> ExperimentDesign:
     new = ExperimentDesign.build(**merged)
     before, after = json.loads(old.to_json()), json.loads(new.to_json())
     at = now()
+    # An experiment with its own metrics analyses the design's too (else its goal could never
+    # be decided); the addition is logged like the design's parts.
+    metrics = exp.metrics
+    if metrics is not None and any(m not in metrics for m in new.metrics):
+        metrics = tuple(dict.fromkeys((*metrics, *new.metrics)))
     with exp.ws.transaction() as con:
         con.execute("UPDATE experiments SET design = ? WHERE id = ?", [new.to_json(), exp.id])
-        for key in ("goal", "guardrails", "mde", "power"):
-            if before[key] != after[key]:
+        log = [(k, before[k], after[k]) for k in ("goal", "guardrails", "mde", "power")]
+        if metrics != exp.metrics:
+            con.execute(
+                "UPDATE experiments SET metrics = ? WHERE id = ?", [json.dumps(metrics), exp.id]
+            )
+            log.append(("metrics", list(exp.metrics or ()), list(metrics or ())))
+        for key, old_value, new_value in log:
+            if old_value != new_value:
                 con.execute(
                     "INSERT INTO experiment_changes (experiment_id, changed_at, field, old, new) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [exp.id, at, key, json.dumps(before[key]), json.dumps(after[key])],
+                    [exp.id, at, key, json.dumps(old_value), json.dumps(new_value)],
                 )
     object.__setattr__(exp, "design", new)
+    object.__setattr__(exp, "metrics", metrics)
     return new
 
 

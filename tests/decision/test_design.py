@@ -79,3 +79,17 @@ def test_create_stores_the_design_and_logs_later_changes() -> None:
     assert exp.design.guardrails["cost"].text == "+3%"  # the held object follows
     with pytest.raises(InvalidArgumentError, match="set_design got"):
         exp.set_design(alpha=0.1)
+
+
+def test_an_experiment_with_its_own_metrics_analyses_its_designs_too() -> None:
+    # a goal left out of the experiment's metrics could never be decided ("not analysed")
+    ws = pab.Workspace()
+    exp = ws.create_experiment("m", "bot", {"control": "1", "test": "2"}, flag_key="f",
+                               metrics=["cost", "latency"], goal="pass_rate")  # fmt: skip
+    assert exp.metrics == ("cost", "latency", "pass_rate")
+    other = ws.create_experiment("o", "bot2", {"control": "1", "test": "2"}, flag_key="g",
+                                 metrics=["cost"])  # fmt: skip
+    other.set_design(goal="latency", guardrails={"error_rate": "+0.2pp"})
+    assert other.metrics == ws.experiment("o").metrics == ("cost", "latency", "error_rate")
+    *_, change = other.design_changes()
+    assert change.field == "metrics" and change.old == '["cost"]'
