@@ -116,7 +116,7 @@ class ExperimentList(Rendered):
                 e.name,
                 e.prompt_name or "",
                 e.flag_key or "",
-                e._row()["variants"],
+                e._variants_text(),
                 e.status,
                 e.winner or "",
                 e.created_at.strftime("%Y-%m-%d %H:%M"),

@@ -452,17 +452,21 @@ class Experiment:
     def _source_repr(self) -> str:
         return f"flag={self.flag_key!r}" if self.assigned_by == "flag" else f"by={self.assigned_by}"
 
+    def _variants_text(self) -> str:
+        """``control=v1 (50 %), test=v2 (50 %)``."""
+        return ", ".join(f"{k}={v} ({self.split[k]:g} %)" for k, v in self.variants.items())
+
     def _row(self) -> dict[str, Any]:
+        """The experiment as data (``to_pandas`` and ``promptab experiments list --json``)."""
         return {
             "id": self.id,
             "name": self.name,
             "prompt_name": self.prompt_name,
             "flag_key": self.flag_key,
-            "variants": ", ".join(
-                f"{k}={v} ({self.split[k]:g} %)" for k, v in self.variants.items()
-            ),
+            "variants": dict(self.variants),
+            "split": dict(self.split),
             "unit": self.unit,
-            "assigned by": self.assigned_by,
+            "assigned_by": self.assigned_by,
             "status": self.status,
             "winner": self.winner,
             "created_at": self.created_at,
@@ -471,16 +475,17 @@ class Experiment:
         }
 
     def __repr__(self) -> str:
-        r = self._row()
         extra = f", winner={self.winner!r}" if self.winner else ""
         exp = " (expired)" if self.is_expired else ""
         return (
             f"Experiment({self.name!r}, prompt={self.prompt_name!r}, "
-            f"{self._source_repr()}, {r['variants']}, unit={self.unit}, {self.status}{exp}{extra})"
+            f"{self._source_repr()}, {self._variants_text()}, unit={self.unit}, {self.status}{exp}"
+            f"{extra})"
         )
 
     def _repr_html_(self) -> str:
-        r = self._row()
+        r = {**self._row(), "variants": self._variants_text()}
+        del r["split"]  # (in the variants' text)
         rows = [[k, "" if v is None else str(v)] for k, v in r.items()]
         return _html.el(
             "div",

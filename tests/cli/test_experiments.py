@@ -45,6 +45,9 @@ def test_experiment_lifecycle(
     assert code == 0
     (rec,) = json.loads(out)
     assert rec["name"] == "support-v2" and rec["status"] == "running"
+    # data, in the snake_case of every other JSON document (not the table's display text)
+    assert rec["variants"] == {"control": "v1", "test": "v2"} and rec["assigned_by"] == "flag"
+    assert rec["split"] == {"control": 50.0, "test": 50.0} and all(" " not in k for k in rec)
 
     report = tmp_path / "support.html"
     code, out, err = run(
