@@ -168,7 +168,17 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
             diff_ci_high=sq.ci_high,
             se=sq.se,
             seq_tau2=sq.tau2,
+            # The chance to be better read off the fixed-horizon SE is not safe to peek at.
+            chance_to_win=NAN,
         )
+        # The relative lift's interval is a confidence sequence too (its delta-method variance,
+        # the mixture scaled to the lift, as gbstats): the fixed-horizon one beside an
+        # always-valid p-value excluded 0 at p = 0.18.
+        mc, rel_se = float(plain[0].mean), out.get("rel_se", NAN)
+        seq_rel = (NAN, NAN)
+        if mc != 0 and rel_se == rel_se and out["rel_diff"] == out["rel_diff"]:
+            seq_rel = st.sequence_bounds(out["rel_diff"], rel_se**2, sq.tau2 / mc**2, o.alpha)
+        out["rel_ci_low"], out["rel_ci_high"] = seq_rel
         out["test_suffix"] = " + sequential"
     if o.bayesian and est.bayes_note is None:
         b = st.bayes(*plain, relative=o.relative, prior=o.prior, ci_level=o.level)
@@ -177,6 +187,7 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
             # "Win" follows the metric's direction: for cost or latency a win is a decrease.
             chance_to_win=b.chance_to_win if higher else 1 - b.chance_to_win,
             expected_loss=b.expected_loss_treatment if higher else b.expected_loss_control,
+            cred_mean=b.estimate,
             cred_low=b.ci_low,
             cred_high=b.ci_high,
         )

@@ -354,7 +354,8 @@ def _verdict(
     if is_missing(r.p_value):
         why = r.note or "no p-value"
         return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"
-    use_rel = options.relative and not is_missing(r.rel_diff)
+    # (under sequential the relative lift has no interval: the absolute sequence is shown)
+    use_rel = options.relative and not is_missing(r.rel_diff) and not is_missing(r.rel_ci_low)
     if use_rel:
         est, lo, hi, unit = r.rel_diff, r.rel_ci_low, r.rel_ci_high, "%"
     else:
@@ -369,10 +370,11 @@ def _verdict(
     if bayes:
         p = f"chance to be better {num(r.chance_to_win, '%')}"
         if not is_missing(r.cred_low):
-            # the credible interval is on the relative scale when relative (as PostHog)
+            # the posterior: its mean and credible interval, relative when the analysis is
+            # (as PostHog); with a prior both differ from the frequentist estimate
             lo, hi = r.cred_low, r.cred_high
-            if not (options.relative and use_rel):
-                lo, hi = r.diff_ci_low, r.diff_ci_high
+            est = r.cred_mean if not is_missing(r.cred_mean) else est
+            unit = "%" if options.relative else ("pp" if m.unit == "%" else m.unit)
         lvl = lvl + " credible interval"
     else:
         lvl = lvl + " CI"

@@ -28,7 +28,7 @@ COLUMNS = [
     "chance_to_win",
 ]
 #: ``chance_to_win`` is the direction-aware chance to be better (shown in every mode).
-BAYES_COLUMNS = ["expected_loss", "cred_low", "cred_high"]
+BAYES_COLUMNS = ["expected_loss", "cred_mean", "cred_low", "cred_high"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,9 @@ class ArmRow:
     cred_low: float = math.nan
     cred_high: float = math.nan
     note: str | None = None
+    #: The posterior mean of the effect, on the credible interval's scale (relative when the
+    #: analysis is): with an informative prior it is not the frequentist ``diff``/``rel_diff``.
+    cred_mean: float = math.nan
     # What the decision's tests need (promptab_nb.decision): standard errors and degrees of
     # freedom of the absolute and relative tests (df NaN: normal), the p-value before any
     # correction, and the mixture variance of the sequential test (NaN: fixed horizon).

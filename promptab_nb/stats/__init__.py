@@ -46,7 +46,7 @@ from .quantiles import (
     quantile_test,
 )
 from .ratio import ratio_test
-from .sequential import SequentialComparison, sequential
+from .sequential import SequentialComparison, sequence_bounds, sequential
 from .srm import SRMResult, srm
 
 __all__ = [
@@ -109,6 +109,7 @@ __all__ = [
     "ratio_cuped_theta",
     "ratio_test",
     "sample_size",
+    "sequence_bounds",
     "sequential",
     "srm",
     "student",

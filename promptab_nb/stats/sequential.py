@@ -67,6 +67,14 @@ def _msprt_core(diff: Any, var: Any, tau2: Any, alpha: float) -> tuple[Any, Any,
     return p, half, log_lr
 
 
+def sequence_bounds(estimate: float, var: float, tau2: float, alpha: float) -> tuple[float, float]:
+    """The (1 − ``alpha``) confidence sequence of an asymptotically normal ``estimate`` with
+    variance ``var`` under the normal mixture ``tau2`` (the bounds :func:`sequential` gives the
+    difference of means; used for the delta-method relative lift, with ``tau2`` in its scale)."""
+    _, half, _ = _msprt_core(estimate, var, tau2, alpha)
+    return estimate - float(half), estimate + float(half)
+
+
 def sequential(
     control: MeanStats | PropStats | RatioStats,
     treatment: MeanStats | PropStats | RatioStats,
