@@ -395,9 +395,14 @@ class Workspace:
 
     # -- lifetime -------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the DuckDB connection (a file workspace can then be opened elsewhere)."""
+        """Close the DuckDB connection (a file workspace can then be opened elsewhere). Any
+        later use of this workspace, or of an experiment on it, raises an InvalidArgumentError
+        saying it is closed (not DuckDB's "Connection already closed")."""
         with contextlib.suppress(duckdb.Error):
             self.con.close()
+        closed = _Closed(self.path)
+        self.con = closed  # type: ignore[assignment]
+        self.engine.con = closed  # type: ignore[assignment]
 
     def __enter__(self) -> Workspace:
         return self
@@ -421,6 +426,25 @@ class Workspace:
                 for k, v in c.items()
                 if k in ("exposures", "generations", "evaluations", "experiments")
             )
-        except duckdb.Error:
+        except (duckdb.Error, InvalidArgumentError):
             body = "closed"
         return f"Workspace({where}: {body})"
+
+
+class _Closed:
+    """The connection of a closed workspace: any use names the cause and the fix."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        where = self._path or "in memory"
+        how = f"pab.Workspace({self._path!r})" if self._path else "a new pab.Workspace()"
+        raise InvalidArgumentError(
+            f"this workspace ({where}) is closed (ws.close(), or the end of its with-block); "
+            f"open it again with {how}"
+        )
+
+    def close(self) -> None:
+        """Closing again does nothing."""
+

@@ -294,3 +294,17 @@ def test_a_file_open_twice_in_one_process_says_so(tmp_path) -> None:
     first.close()
     with pab.Workspace(path) as again:
         assert again.counts()["generations"] == 0
+
+
+def test_a_closed_workspace_says_so(tmp_path) -> None:
+    path = tmp_path / "w.duckdb"
+    with pab.Workspace(path) as ws:
+        exp = ws.create_experiment("x", "p", {"control": "v1", "test": "v2"})
+    for use in (ws.counts, lambda: ws.sql("SELECT 1"), lambda: ws.table("generations"),
+                lambda: exp.analyze(["cost"])):  # fmt: skip
+        with pytest.raises(
+            pab.errors.InvalidArgumentError, match=r"workspace .*w\.duckdb.* is closed"
+        ):
+            use()
+    assert repr(ws).endswith(": closed)")
+    ws.close()  # again: nothing
