@@ -27,6 +27,16 @@ def flags(engine: Engine, table: str, exp: Experiment) -> list[HealthFlag]:
     )
     empty = {k: (int(n), int(z)) for k, n, z in rows if k in exp.variants}
     out = []
+    if empty and all(z == n for n, z in empty.values()):
+        return [
+            HealthFlag(
+                "units_without_events",
+                "error",
+                "no exposed unit has a generation in scope: the generations may not be loaded, "
+                "or carry another id (person_id on exposures, only distinct_id on events), "
+                "another prompt name or version, or fall outside the window",
+            )
+        ]
     for key, (n, z) in empty.items():
         others = [zz / nn for k, (nn, zz) in empty.items() if k != key and nn >= MIN_UNITS]
         if n < MIN_UNITS or not others:

@@ -47,6 +47,14 @@ def withheld(est: Estimator, arm: Arm | None) -> bool:
 def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:
     """Withhold the verdict of a treatment row when its arm or the control has more than
     :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
+    pair = (arms.get(control), arms.get(row["variant"]))
+    if est.metric.agg == "sum" and all(a is not None and a.events == 0 for a in pair):
+        # a sum over no events is 0 in every arm: "no difference" would be read, not measured
+        for col in VERDICT_COLUMNS:
+            row[col] = math.nan
+        # (the reason, replacing its consequences: zero variance, a zero baseline)
+        row["note"] = "no event of this metric in scope in either arm: nothing measured"
+        return
     worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
     if worst == 0:
         return

@@ -201,3 +201,16 @@ def test_a_bayesian_verdict_quotes_the_posterior_it_bounds(relative: bool) -> No
     text, _ = res.verdicts()[0]
     unit = "%" if relative else "s"
     assert num(abs(row.cred_mean), unit) in text and num(abs(shown), unit) not in text
+
+
+def test_exposures_without_any_generation_measure_nothing(tmp_path) -> None:
+    # every exposed unit lacks generations in scope: cost is not "$0, no difference"
+    ws, exp = workspace(tmp_path, {"control": [[]] * 60, "test": [[]] * 60})
+    res = exp.analyze(["cost"])
+    row = _treatment(res, "cost")
+    assert math.isnan(row.p_value) and not row.significant
+    assert row.note == "no event of this metric in scope in either arm: nothing measured"
+    assert "no verdict" in res.verdicts()[0][0]
+    (flag,) = [f for f in res.health.flags if f.code == "units_without_events"]
+    assert flag.severity == "error" and "no exposed unit has a generation" in flag.message
+    assert res.decision().action == "keep_running"
