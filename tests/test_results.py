@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -217,6 +218,8 @@ def test_verdicts_and_text() -> None:
     assert "$0.0132" in text and "Methods: Welch t test" in text
     md = res.to_markdown()
     assert md.startswith("### Experiment checkout\n") and "| cost | test | 4,988 |" in md
+    # the p column holds the value ("0.810", "< 0.001"), not "= 0.810"
+    assert "| = " not in md and re.search(r"\| test \|.*\| (\d\.\d{3}|< 0\.001) \|\n", md)
 
 
 def test_markdown_keeps_names_literal() -> None:

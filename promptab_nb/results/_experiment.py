@@ -203,7 +203,7 @@ class ExperimentResult(Rendered):
                     if r.is_control
                     else f"{num(r.rel_diff, '%', signed=True)} ({num(r.rel_ci_low, '%', signed=True)} – {num(r.rel_ci_high, '%', signed=True)})"
                 )
-                + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ')} |"
+                + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ').removeprefix('= ')} |"
             )
         lines += ["", "**Health**: " + "; ".join(md(x) for x in self.health.lines())]
         return "\n".join(lines) + "\n"
