@@ -447,4 +447,3 @@ class _Closed:
 
     def close(self) -> None:
         """Closing again does nothing."""
-
