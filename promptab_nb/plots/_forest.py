@@ -3,6 +3,7 @@ offline comparison share this drawing."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,11 +30,26 @@ class _Point:
     significant: bool
     note: str
     tone: str = "neutral"  # good / bad / neutral: the note's colour
+    #: An estimate without a verdict (no p-value): drawn grey and hollow, its note says why.
+    withheld: bool = False
 
 
 #: Colours of better / worse (text and the shaded sides of zero).
 TONE_COLOURS = {"good": "#1b7f3b", "bad": "#c0392b", "neutral": "#333333"}
 _SIDE = {"good": "#e9f6ec", "bad": "#fbeaea"}
+_NOTE_SIZE = 7.5  # points
+_NOTE_LINES = 3
+
+
+def _fit(text: str, width_pt: float) -> str:
+    """``text`` wrapped to lines that fit ``width_pt`` points at the notes' font size, at most
+    :data:`_NOTE_LINES` of them (then cut with an ellipsis; the table holds the full note)."""
+    chars = max(16, int(width_pt / (0.55 * _NOTE_SIZE)))  # DejaVu Sans averages ~0.55 em
+    lines = textwrap.wrap(text, chars) or [""]
+    if len(lines) > _NOTE_LINES:
+        rest = " ".join(lines[_NOTE_LINES - 1 :])
+        lines = [*lines[: _NOTE_LINES - 1], textwrap.shorten(rest, chars, placeholder=" …")]
+    return "\n".join(lines)
 
 
 def _draw_forest(
@@ -45,10 +61,14 @@ def _draw_forest(
     better_left: bool | None = None,
 ) -> None:
     """Draw groups of points (top to bottom) with CI bars and a zero line; notes at the right
-    margin, or ``beside`` each point's CI. ``better_left`` shades the better side of zero green
-    and the worse side red (``None``: no shading)."""
+    margin, or ``beside`` each point's CI. A row without an estimate says so across the middle
+    of the axes, with its note wrapped to fit. ``better_left`` shades the better side of zero
+    green and the worse side red (``None``: no shading)."""
     yticks, ylabels = [], []
     notes = blended_transform_factory(ax.transAxes, ax.transData)
+    # Notes wrap to fit: the axes' width (a row without an estimate), or 40 % of it (beside a
+    # CI or in the margin); text past the figure's edge would squash the axes to nothing.
+    width_pt = ax.bbox.width * 72 / ax.figure.dpi
     y = 0.0
     for label, points in groups:
         k = len(points)
@@ -56,32 +76,43 @@ def _draw_forest(
         for off, p in zip(offsets, points, strict=True):
             yy = y + off
             if _missing(p.est):
-                ax.text(0, yy, "no estimate", ha="center", va="center", color=NEUTRAL, fontsize=7)
-            else:
-                lo = p.est - p.lo if not _missing(p.lo) else 0.0
-                hi = p.hi - p.est if not _missing(p.hi) else 0.0
-                c = colour(p.arm)
-                ax.errorbar(
-                    p.est,
-                    yy,
-                    xerr=[[max(lo, 0.0)], [max(hi, 0.0)]],
-                    fmt=marker(p.arm),
-                    color=c,
-                    markerfacecolor=c if p.significant else "white",
-                    markeredgewidth=1.4,
-                    markersize=7,
-                    capsize=3,
-                    elinewidth=1.6,
-                )
-            if beside and not _missing(p.est):
+                # Across the middle on a pale box, clear of the zero line, never in the margin.
+                text = "no estimate" if p.note in ("", "no estimate") else f"no estimate: {p.note}"
+                ax.text(0.5, yy, _fit(text, 0.75 * width_pt), transform=notes, ha="center",
+                        va="center", color=NEUTRAL, fontsize=_NOTE_SIZE, zorder=3,
+                        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none",
+                              "boxstyle": "round,pad=0.2"})  # fmt: skip
+                continue
+            lo = p.est - p.lo if not _missing(p.lo) else 0.0
+            hi = p.hi - p.est if not _missing(p.hi) else 0.0
+            # A withheld verdict keeps its arm's marker but drops the arm's colour and the fill.
+            c = NEUTRAL if p.withheld else colour(p.arm)
+            bars = ax.errorbar(
+                p.est,
+                yy,
+                xerr=[[max(lo, 0.0)], [max(hi, 0.0)]],
+                fmt=marker(p.arm),
+                color=c,
+                markerfacecolor=c if p.significant and not p.withheld else "white",
+                markeredgewidth=1.4,
+                markersize=7,
+                capsize=3,
+                elinewidth=1.6,
+            )
+            if p.withheld:
+                for line in bars.lines[2]:
+                    line.set_linestyle("--")
+            note = _fit(p.note, 0.4 * width_pt)
+            tone = TONE_COLOURS["neutral" if p.withheld else p.tone]
+            if beside:
                 right = p.hi if not _missing(p.hi) else p.est
                 ax.annotate(
-                    p.note, (right, yy), xytext=(6, 0), textcoords="offset points",
-                    ha="left", va="center", fontsize=7.5, color=TONE_COLOURS[p.tone],
+                    note, (right, yy), xytext=(6, 0), textcoords="offset points",
+                    ha="left", va="center", fontsize=_NOTE_SIZE, color=tone,
                 )  # fmt: skip
             else:
-                ax.text(1.02, yy, p.note, transform=notes, ha="left", va="center", fontsize=7.5,
-                        color=TONE_COLOURS[p.tone])  # fmt: skip
+                ax.text(1.02, yy, note, transform=notes, ha="left", va="center",
+                        fontsize=_NOTE_SIZE, color=tone)  # fmt: skip
         yticks.append(y)
         ylabels.append(label)
         y -= 1.0

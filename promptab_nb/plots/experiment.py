@@ -4,6 +4,7 @@ cumulative effect over time. They draw what the result holds and compute no stat
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,26 @@ def _prob(p: float) -> str:
 
 def _direction(m: Metric) -> str:
     return f"{m.direction} is better"
+
+
+#: The analysis' note on a sum withheld for missing values ("12.1% of an arm's generations are
+#: unpriced (no cost) (> 5%): verdict withheld, ...", analysis/_missing.py).
+_MISSING_NOTE = re.compile(r"([\d.]+)% of an arm's generations are (unpriced|without \S+)")
+
+
+def _why_no_verdict(note: str | None) -> str:
+    """Why a row with an estimate has no p-value, short enough to label its point: too many
+    missing values read ``withheld: 12.1 % unpriced``; any other reason is its note's first
+    clause that says why (``withheld: not enough units``)."""
+    clauses = (note or "").split("; ")
+    for clause in clauses:
+        found = _MISSING_NOTE.search(clause)
+        if found and "withheld" in clause:
+            return f"withheld: {num(float(found[1]) / 100, '%')} {found[2]}"
+    for clause in clauses:
+        if clause.startswith("not enough units"):
+            return "withheld: " + clause.split(":")[0]
+    return f"withheld: {note}" if note else "withheld: no p-value"
 
 
 def forest(
@@ -131,11 +152,16 @@ def forest(
                 est, lo, hi = r.diff, r.diff_ci_low, r.diff_ci_high
                 text = num(est, u if u == "pp" else m.unit, signed=True)
             note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
-            if _method(result) == "bayesian" and not _missing(r.chance_to_win):
+            bayes = _method(result) == "bayesian" and not _missing(r.chance_to_win)
+            if bayes:
                 # chance_to_win is direction-aware: the chance that the arm is *better*.
                 note = f"{text}  chance better {_prob(r.chance_to_win)}"
+            # An estimate without a verdict (too many missing values, too few units) says why.
+            withheld = not _missing(est) and _missing(r.p_value) and not bayes
+            if withheld:
+                note = f"{text}  {_why_no_verdict(r.note)}"
             tone = "neutral"
-            if r.significant and not _missing(est):
+            if r.significant and not _missing(est) and not withheld:
                 tone = "good" if (est < 0) == (m.direction == "lower") else "bad"
             out.append(
                 _Point(
@@ -147,6 +173,7 @@ def forest(
                     bool(r.significant),
                     note,
                     tone,
+                    withheld,
                 )
             )
         return out

@@ -13,11 +13,12 @@ from ..errors import PromptabError
 from ..metrics import BUILTIN, DEFAULT
 from ..options import CORRECTION_NAMES, CORRECTIONS, CUPED_DAYS, METHODS, UNITS, AnalysisOptions
 from ._common import LABEL, Tone, _Widget, code_box, frame, message, py, status
+from ._over_time import OverTimeTab
 
 if TYPE_CHECKING:
     from ..decision import Decision
     from ..experiments import Experiment
-    from ..results import ExperimentResult, Health, OverTimeResult
+    from ..results import ExperimentResult, Health
 
 _DEFAULTS = AnalysisOptions()
 _WINSOR: dict[str, tuple[float, float] | None] = {
@@ -71,8 +72,6 @@ class ResultsDashboard(_Widget):
         self.exp = exp
         self.result: ExperimentResult | None = None
         self.report_path: Path | None = None
-        self._over_time: dict[tuple[str, float], OverTimeResult] = {}
-        self._shown_time: tuple[str, float] | None = None
         self._pending: Callable[[], None] | None = None
         chosen = [m for m in (exp.metrics or DEFAULT) if m in BUILTIN]
         self.metrics = W.SelectMultiple(
@@ -103,16 +102,12 @@ class ResultsDashboard(_Widget):
         self.alpha = W.Dropdown(
             options=_ALPHAS, value=_DEFAULTS.alpha, description="alpha", style=LABEL
         )
-        self.time_metric = W.Dropdown(
-            options=chosen,
-            value=chosen[0] if chosen else None,
-            description="over time",
-            style=LABEL,
-        )
+        self._time = OverTimeTab(chosen)
+        self.time_metric, self.time_note = self._time.metric, self._time.note
         self.banner = W.HTML()
         self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
         self.table = W.HTML()
-        self.time_plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
+        self.time_plot = self._time.plot
         self.code_view = W.HTML()
         self.status = W.HTML()
         # Starts empty: the decision preselects the recommended arm only when it says ship
@@ -153,16 +148,16 @@ class ResultsDashboard(_Widget):
             self.alpha,
         ):
             w.observe(self._options_changed, names="value")
-        self.time_metric.observe(lambda _c: self._show_over_time(), names="value")
+        self.time_metric.observe(
+            lambda _c: None if self._time.syncing else self._show_over_time(), names="value"
+        )
         controls = W.VBox(
             [
                 W.HBox([self.metrics, W.VBox([self.method, self.unit, self.alpha])]),
                 W.HBox([self.cuped, self.winsorize, self.correction]),
             ]
         )
-        tabs = W.Tab(
-            children=[W.VBox([self.plot]), self.table, W.VBox([self.time_metric, self.time_plot])]
-        )
+        tabs = W.Tab(children=[W.VBox([self.plot]), self.table, self._time.box])
         for i, title in enumerate(["effects", "table", "over time"]):
             tabs.set_title(i, title)
         self.widget = frame(
@@ -194,7 +189,8 @@ class ResultsDashboard(_Widget):
         )
 
     def to_code(self) -> str:
-        """The ``exp.analyze(...)`` call behind the view."""
+        """The ``exp.analyze(...)`` call behind the view; raises InvalidArgumentError for options
+        ``exp.analyze`` refuses (CUPED with ``unit='request'``)."""
         return self.options().to_code("res = exp.analyze", exp=self.exp)
 
     @property
@@ -210,13 +206,19 @@ class ResultsDashboard(_Widget):
         """
         from .. import plots
 
-        self.code_view.value = code_box(self.to_code())
+        try:
+            options = self.options()  # (checks them: CUPED with unit='request' fails here)
+        except PromptabError as err:
+            self.code_view.value = code_box(f"# exp.analyze(...) not run: {message(err)}")
+            status(self.status, message(err), "error")
+            return None
+        self.code_view.value = code_box(options.to_code("res = exp.analyze", exp=self.exp))
         metrics = list(self.metrics.value)
         if not metrics:
             status(self.status, "choose at least one metric", "error")
             return None
         try:
-            res = self.exp.analyze(options=self.options())
+            res = self.exp.analyze(options=options)
         except PromptabError as err:
             status(self.status, message(err), "error")
             return None
@@ -225,9 +227,7 @@ class ResultsDashboard(_Widget):
         self.table.value = res._repr_html_()
         self._banner(res.health)
         self._show_decision(res)
-        self.time_metric.options = metrics
-        if self.time_metric.value not in metrics:
-            self.time_metric.value = metrics[0]
+        self._time.choose_from(metrics)
         self._show_over_time()
         status(self.status, f"analysed {self.exp.name!r} ({self.exp.status})", "neutral")
         return res
@@ -280,21 +280,13 @@ class ResultsDashboard(_Widget):
         )
 
     def _show_over_time(self) -> None:
-        from .. import plots
+        self._time.show(
+            self.exp, metrics=self.metrics.value, alpha=self.alpha.value, unit=self.unit.value
+        )
 
-        metric = self.time_metric.value
-        if not metric:
-            return
-        key = (metric, float(self.alpha.value))
-        if key not in self._over_time:
-            try:
-                self._over_time[key] = self.exp.analyze_over_time(metric, alpha=self.alpha.value)
-            except PromptabError as err:
-                status(self.status, message(err), "error")
-                return
-        if key != self._shown_time:
-            self.time_plot.value = plots.to_png(plots.cumulative(self._over_time[key]))
-            self._shown_time = key
+    @property
+    def _shown_time(self) -> tuple[str, float] | None:
+        return self._time.shown
 
     def _options_changed(self, _change: Any = None) -> None:
         self.refresh()
@@ -366,9 +358,13 @@ class ResultsDashboard(_Widget):
         return self.report_path
 
     def __repr__(self) -> str:
+        try:
+            code = self.to_code()
+        except PromptabError as err:
+            code = message(err)
         return (
             f"ResultsDashboard({self.exp.name!r}, status={self.exp.status}, "
-            f"metrics={list(self.metrics.value)}, {self.to_code()})"
+            f"metrics={list(self.metrics.value)}, {code})"
         )
 
 

@@ -163,3 +163,96 @@ def test_daily_exposures(res) -> None:
     assert "control" in legend_text(fig)
     assert_themed(fig)
     save(fig, "daily_exposures")
+
+
+def _texts_inside_figure(fig: Figure) -> list[str]:
+    """Draw the figure (turning warnings into errors, e.g. constrained layout giving up) and
+    return every axes text, each checked to lie inside the figure."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    with warnings.catch_warnings(), plots.theme():
+        warnings.simplefilter("error")
+        canvas.draw()
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        assert ax.get_position().width > 0.3  # the layout was applied, not collapsed
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert box.x0 >= fig.bbox.x0 - 1 and box.x1 <= fig.bbox.x1 + 1, t.get_text()
+            out.append(" ".join(t.get_text().split()))
+    return out
+
+
+def test_forest_notes_without_an_estimate_are_complete_and_fit(res) -> None:
+    import dataclasses
+    import math
+
+    notes = {
+        "cost": "zero variance in both arms: the difference is exact (CI of width 0); baseline "
+        "is 0 in control: the relative lift is undefined (absolute shown)",
+        "latency": "not enough units to compare (fewer than 2 in an arm)",
+    }
+    gone = dict.fromkeys(["rel_diff", "rel_ci_low", "rel_ci_high", "p_value"], math.nan)
+    rows = tuple(
+        dataclasses.replace(r, **gone, note=notes[r.metric])
+        if r.metric in notes and not r.is_control
+        else r
+        for r in res.rows
+    )
+    empty = dataclasses.replace(res, rows=rows)
+    fig = plots.forest(empty)
+    texts = _texts_inside_figure(fig)
+    for metric, note in notes.items():
+        assert texts.count(f"no estimate: {note}") == 2, metric  # one per treatment, whole
+    # across the middle of the panel on a box, not on the zero line or in the margin
+    cost = fig.axes[0]
+    missing = [t for t in cost.texts if t.get_text().startswith("no estimate")]
+    assert {t.get_position()[0] for t in missing} == {0.5}
+    assert all(t.get_bbox_patch() is not None for t in missing)
+    save(fig, "forest_no_estimate")
+    ax = Figure(figsize=(7, 3.5), layout="constrained").subplots()
+    shared = _texts_inside_figure(plots.forest(empty, ax=ax))
+    assert shared.count(f"no estimate: {notes['latency']}") == 2
+
+
+def test_forest_draws_a_withheld_verdict_as_withheld(res) -> None:
+    import dataclasses
+    import math
+
+    from promptab_nb.plots._forest import TONE_COLOURS
+    from promptab_nb.plots._theme import NEUTRAL
+
+    note = (
+        "12.1% of an arm's generations are unpriced (no cost) (> 5%): verdict withheld, the sums "
+        "would read them as 0; analyse with cost='recompute' to price them"
+    )
+    notes = {"cost": note, "latency": "not enough units: control has 40 (need 50 per arm)"}
+    rows = tuple(
+        dataclasses.replace(r, p_value=math.nan, significant=False, note=notes[r.metric])
+        if r.metric in notes and r.variant == "bold"
+        else r
+        for r in res.rows
+    )
+    withheld = dataclasses.replace(res, rows=rows)
+    for relative in (True, False):
+        fig = plots.forest(withheld, relative=relative)
+        texts = _texts_inside_figure(fig)
+        assert not any(t.endswith("p –") for t in texts)
+        cost, latency = fig.axes[0], fig.axes[1]
+        label = next(t for t in cost.texts if "withheld" in t.get_text())
+        assert label.get_text().endswith("withheld: 12.1 % unpriced")
+        assert label.get_color() == TONE_COLOURS["neutral"]  # no better / worse tone
+        assert any(t.get_text().endswith("withheld: not enough units") for t in latency.texts), [
+            t.get_text() for t in latency.texts
+        ]
+        # grey, hollow and dashed; the other arm keeps its colour
+        test_bar, bold_bar = errorbars(cost)
+        point = bold_bar.lines[0]
+        assert point.get_color() == NEUTRAL and point.get_markerfacecolor() == "white"
+        assert bold_bar.lines[2][0].get_linestyle() != test_bar.lines[2][0].get_linestyle()
+        assert test_bar.lines[0].get_color() == plots.PALETTE[1]
+    save(fig, "forest_withheld")

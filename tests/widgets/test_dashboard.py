@@ -162,3 +162,64 @@ def test_winner_is_not_the_significantly_worse_arm(tmp_path) -> None:
     assert d.decision is not None and d.decision.action == "dont_ship"
     assert d.winner.value == ""  # was "test", the significantly worse arm
     ws.close()
+
+
+def test_cuped_with_unit_request_shows_the_error_and_later_changes_work(exp) -> None:
+    d = ResultsDashboard(exp)
+    d.unit.value = "request"
+    before = d.result
+    d.cuped.value = True  # was a raw InvalidArgumentError out of the observer
+    assert "InvalidArgumentError" in d.status.value and "cuped needs unit=" in d.status.value
+    assert "not run" in d.code_view.value and "cuped needs unit=" in d.code_view.value
+    assert d.result is before and "cuped needs unit=" in repr(d)
+    d.alpha.value = 0.1  # still refused, still in the status line
+    assert "cuped needs unit=" in d.status.value and d.result is before
+    d.unit.value = "user"
+    assert "analysed" in d.status.value
+    assert d.result.options.cuped == CUPED_DAYS and d.result.alpha == 0.1
+    assert d.code == d.result.options.to_code("res = exp.analyze", exp=exp)
+    assert "cuped=14" in d.code_view.value
+
+
+def test_over_time_tab_shows_its_dropdown_metric_and_says_what_it_leaves_out(exp) -> None:
+    d = ResultsDashboard(exp)
+    assert d._shown_time == ("cost", 0.05) and d.time_note.value == ""
+    d.metrics.value = ("latency_p95", "latency")
+    # a quantile has no over-time form: not offered, and the tab says so
+    assert list(d.time_metric.options) == ["latency"]
+    assert d.time_metric.value == "latency" and d._shown_time == ("latency", 0.05)
+    assert "latency_p95" in d.time_note.value and "no cumulative form" in d.time_note.value
+    assert "analysed" in d.status.value
+    # only quantiles: no plot of another metric left on screen
+    d.metrics.value = ("latency_p95",)
+    assert d.time_metric.value is None and d._shown_time is None and d.time_plot.value == b""
+    assert "latency_p95" in d.time_note.value
+    # the user's choice survives a change of the metrics
+    d.metrics.value = ("cost", "latency", "error_rate")
+    d.time_metric.value = "error_rate"
+    d.metrics.value = ("cost", "error_rate")
+    assert d.time_metric.value == "error_rate" and d._shown_time == ("error_rate", 0.05)
+    # analyze_over_time has no unit: the tab says it stays per user
+    d.unit.value = "request"
+    assert d.result.options.unit == "request"
+    assert "per user, not per request" in d.time_note.value
+    d.unit.value = "user"
+    assert d.time_note.value == ""
+
+
+def test_over_time_error_clears_the_plot_and_stays_visible(exp, monkeypatch) -> None:
+    from promptab_nb.errors import InvalidArgumentError
+
+    d = ResultsDashboard(exp)
+    assert d.time_plot.value[:4] == b"\x89PNG"
+
+    def fail(metric: str, **_kw: object) -> None:
+        raise InvalidArgumentError(f"no over-time view of {metric!r}")
+
+    monkeypatch.setattr(type(exp), "analyze_over_time", lambda self, m, **kw: fail(m, **kw))
+    d.time_metric.value = "latency"
+    assert d.time_plot.value == b"" and d._shown_time is None
+    assert "no over-time view of &#x27;latency&#x27;" in d.time_note.value
+    d.alpha.value = 0.1  # a refresh does not hide it behind "analysed ..."
+    assert "analysed" in d.status.value and "no over-time view" in d.time_note.value
+    assert d.time_plot.value == b""
