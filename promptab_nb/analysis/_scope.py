@@ -136,19 +136,34 @@ def _gen_scope(d: Design, cols: str) -> str:
     """
 
 
-def _eval_scope(d: Design, cols: str) -> str:
-    """Applicable evaluations, attributed to the evaluated generation's unit and time when
-    linked (per request: only evaluations of a generation)."""
+# The generations that applicable evaluations target (see _eval_scope).
+_TARGETS = (
+    "(SELECT uuid, person_id, distinct_id, ts, prompt_name FROM generations "
+    "WHERE hash(uuid) IN (SELECT hash(target_uuid) FROM evaluations WHERE applicable))"
+)
+
+
+def _eval_unit(d: Design) -> tuple[str, str]:
+    """(unit expression, join) of an evaluation ``e`` left-joined to its target generation
+    ``g``: the generation's unit when linked, else the evaluation's own ids."""
     if d.per_request:
-        unit, join = "g.uuid", ""
-    elif d.identity_map:
+        return "g.uuid", ""
+    if d.identity_map:
         unit = (
             "coalesce(CASE WHEN g.uuid IS NULL THEN e.person_id ELSE g.person_id END, "
             "e_id.pid, coalesce(g.distinct_id, e.distinct_id))"
         )
-        join = "LEFT JOIN ids e_id ON e_id.distinct_id = coalesce(g.distinct_id, e.distinct_id)"
-    else:
-        unit, join = "coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id)", ""
+        return (
+            unit,
+            "LEFT JOIN ids e_id ON e_id.distinct_id = coalesce(g.distinct_id, e.distinct_id)",
+        )
+    return "coalesce(g.person_id, g.distinct_id, e.person_id, e.distinct_id)", ""
+
+
+def _eval_scope(d: Design, cols: str) -> str:
+    """Applicable evaluations, attributed to the evaluated generation's unit and time when
+    linked (per request: only evaluations of a generation)."""
+    unit, join = _eval_unit(d)
     # The evaluated generations are picked first with a semi-join (a hash of the evaluations'
     # targets, probed by one scan of generations): joining evaluations to all of generations
     # built a hash table of every generation's uuid, which spilled at 10 M generations and was
@@ -157,18 +172,39 @@ def _eval_scope(d: Design, cols: str) -> str:
     # users, in-memory workspace: per-unit query 9.8-11.2 s -> 6.3-9.2 s; 200 k unchanged). A
     # hash shared by two uuids only lets an extra generation through: the join on the uuid
     # text below still decides.
-    targets = (
-        "(SELECT uuid, person_id, distinct_id, ts, prompt_name FROM generations "
-        "WHERE hash(uuid) IN (SELECT hash(target_uuid) FROM evaluations WHERE applicable))"
-    )
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM evaluations e
-    LEFT JOIN {targets} g ON g.uuid = e.target_uuid {join}
+    LEFT JOIN {_TARGETS} g ON g.uuid = e.target_uuid {join}
     JOIN assigned a ON {unit} = a.unit
     WHERE e.applicable AND coalesce(g.ts, e.ts) >= a.first_ts
       AND ($end IS NULL OR coalesce(g.ts, e.ts) < $end) AND {_PROMPT.format(t="g")}
       AND a.variant <> '$multiple'
+    """
+
+
+def ids_cte(d: Design) -> str:
+    """``ids AS (…), `` (the distinct_id → person_id pairs) when the design resolves units
+    through them, else nothing: the CTE :func:`attributed_sql` needs under an identity map."""
+    return f"ids AS ({_IDS}), " if d.identity_map else ""
+
+
+def attributed_sql(d: Design, source: str, column: str) -> str:
+    """Every row of ``source`` as ``unit, ts, v`` (``v`` the value of ``column``), the unit and
+    time resolved as in the analysis scope but with no exposure, window or prompt filter: the
+    pre-exposure covariate of CUPED reads it. Generations count under their unit; applicable
+    evaluations under the evaluated generation's unit and time when linked (a judge's verdict
+    logged after exposure on a generation made before it is a pre-exposure event), else under
+    their own ids and time. Under an identity map the query needs :func:`ids_cte`."""
+    if source == "generations":
+        unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+        return f"SELECT {unit} AS unit, g.ts, g.{ident(column)} AS v FROM generations g {join}"
+    unit, join = _eval_unit(d)
+    return f"""
+    SELECT {unit} AS unit, coalesce(g.ts, e.ts) AS ts, e.{ident(column)} AS v
+    FROM evaluations e
+    LEFT JOIN {_TARGETS} g ON g.uuid = e.target_uuid {join}
+    WHERE e.applicable
     """
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
-from .._sql import ident
 from ..errors import PromptabError
 from ..stats import arms as arm_ci
 from . import _scope
@@ -128,25 +127,16 @@ class UserCuped(Estimator):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         m, i = self.metric, scope.i
-        col = ident(m.column)
         pre_value = {
-            "sum": f"coalesce(sum(p.{col}), 0)",
-            "count": f"count(p.{col})",
-            "mean": f"coalesce(avg(p.{col}), 0)",
+            "sum": "coalesce(sum(p.v), 0)",
+            "count": "count(p.v)",
+            "mean": "coalesce(avg(p.v), 0)",
         }[m.agg]
         y = f"(u.n{i} / u.d{i})" if m.agg == "mean" else f"u.n{i}"
-        extra = "AND p.applicable" if m.source == "evaluations" else ""
         days = float(self.options.cuped or 0.0)
         rows = scope.engine.fetch(
             f"""
-            WITH pre AS (
-                SELECT u.unit, {pre_value} AS x
-                FROM {scope.units} u JOIN {ident(m.source)} p
-                  ON coalesce(p.person_id, p.distinct_id) = u.unit
-                WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
-                      {extra}
-                GROUP BY u.unit
-            )
+            WITH {_pre_cte(scope, m, f"{pre_value} AS x")}
             SELECT u.variant, count(*), sum({y}), sum({y} * {y}), sum(coalesce(pre.x, 0)),
                    sum(coalesce(pre.x, 0) ^ 2), sum({y} * coalesce(pre.x, 0))
             FROM {scope.units} u LEFT JOIN pre USING (unit)
@@ -190,20 +180,12 @@ class UserRatioCuped(UserRatio):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         m, i = self.metric, scope.i
-        col = f"p.{ident(m.column)}"
-        extra = "AND p.applicable" if m.source == "evaluations" else ""
         v = [f"u.n{i}", f"u.d{i}", "coalesce(pre.a, 0)", "coalesce(pre.b, 0)"]
         cross = ", ".join(f"sum({v[a]} * {v[b]})" for a, b in _RATIO_PAIRS)
+        pre = "coalesce(sum(CAST(p.v AS INTEGER)), 0) AS a, count(p.v) AS b"
         rows = scope.engine.fetch(
             f"""
-            WITH pre AS (
-                SELECT u.unit, coalesce(sum(CAST({col} AS INTEGER)), 0) AS a, count({col}) AS b
-                FROM {scope.units} u JOIN {ident(m.source)} p
-                  ON coalesce(p.person_id, p.distinct_id) = u.unit
-                WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
-                      {extra}
-                GROUP BY u.unit
-            )
+            WITH {_pre_cte(scope, m, pre)}
             SELECT u.variant, count(*), {", ".join(f"sum({x})" for x in v)}, {cross}
             FROM {scope.units} u LEFT JOIN pre USING (unit)
             WHERE u.variant <> '{MULTIPLE}'
@@ -237,6 +219,24 @@ class UserRatioCuped(UserRatio):
             "ratio CUPED (numerator and denominator over the "
             f"{self.options.cuped:g} days before exposure, pooled θ, delta method) + Welch"
         )
+
+
+def _pre_cte(scope: Scope, metric: Metric, values: str) -> str:
+    """``[ids AS (…),] pre AS (…)``: per assigned unit, the aggregates ``values`` over the
+    metric's events ``p`` (value ``p.v``) in the ``$us`` microseconds before its first exposure.
+
+    Events are attributed as the analysis scope attributes them (:func:`_scope.attributed_sql`):
+    through the distinct_id → person_id pairs under an identity map, and evaluations through
+    the evaluated generation's unit and time. The covariate then finds the units the outcome
+    finds: matched on the raw ids, a judge's verdicts or an exposure's person_id left it 0 and
+    CUPED silently equal to the unadjusted test."""
+    rows = _scope.attributed_sql(scope.design, metric.source, metric.column)
+    return f"""{_scope.ids_cte(scope.design)}pre AS (
+                SELECT u.unit, {values}
+                FROM {scope.units} u JOIN ({rows}) p ON p.unit = u.unit
+                WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
+                GROUP BY u.unit
+            )"""
 
 
 # -- rank sums (Mann–Whitney U) ---------------------------------------------------------------------
