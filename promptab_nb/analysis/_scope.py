@@ -121,8 +121,21 @@ def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
     )
 
 
+# The generations column naming a row's arm when the experiment assigns by version or arm.
+_ARM_COLUMN = {"version": "prompt_version", "arm": "variant"}
+
+
+def _of_arms(d: Design, t: str) -> str:
+    """SQL condition (with a leading AND, or nothing): assigned by version or arm, a unit's
+    generations of other versions are not the experiment's (another test, or the prompt before
+    it): counted, they gave an arm 26x its cost with p = 1e-16."""
+    col = _ARM_COLUMN.get(d.source)
+    return f" AND list_position($versions, {t}.{col}) IS NOT NULL" if col else ""
+
+
 def _gen_scope(d: Design, cols: str) -> str:
-    """Generations of assigned units in scope (after first exposure, this prompt, the window)."""
+    """Generations of assigned units in scope (after first exposure, this prompt, the window;
+    assigned by version or arm: of the experiment's versions or arms only)."""
     unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
     if d.prices is not None:
         from ..pricing import recomputed_cost
@@ -132,15 +145,18 @@ def _gen_scope(d: Design, cols: str) -> str:
     SELECT a.unit, a.variant, {cols}
     FROM generations g {join} JOIN assigned a ON {unit} = a.unit
     WHERE g.ts >= a.first_ts AND ($end IS NULL OR g.ts < $end) AND {_PROMPT.format(t="g")}
-      AND a.variant <> '$multiple'
+      AND a.variant <> '$multiple'{_of_arms(d, "g")}
     """
 
 
-# The generations that applicable evaluations target (see _eval_scope).
-_TARGETS = (
-    "(SELECT uuid, person_id, distinct_id, ts, prompt_name FROM generations "
-    "WHERE hash(uuid) IN (SELECT hash(target_uuid) FROM evaluations WHERE applicable))"
-)
+def _targets(d: Design) -> str:
+    """The generations that applicable evaluations target (see _eval_scope), with the arm
+    column when the experiment assigns by version or arm."""
+    extra = f", {_ARM_COLUMN[d.source]}" if d.source in _ARM_COLUMN else ""
+    return (
+        f"(SELECT uuid, person_id, distinct_id, ts, prompt_name{extra} FROM generations "
+        "WHERE hash(uuid) IN (SELECT hash(target_uuid) FROM evaluations WHERE applicable))"
+    )
 
 
 def _eval_unit(d: Design) -> tuple[str, str]:
@@ -172,14 +188,16 @@ def _eval_scope(d: Design, cols: str) -> str:
     # users, in-memory workspace: per-unit query 9.8-11.2 s -> 6.3-9.2 s; 200 k unchanged). A
     # hash shared by two uuids only lets an extra generation through: the join on the uuid
     # text below still decides.
+    # (an evaluation of a generation of another version is not the experiment's either)
+    arms = f" AND (g.uuid IS NULL OR{_of_arms(d, 'g')[4:]})" if d.source in _ARM_COLUMN else ""
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM evaluations e
-    LEFT JOIN {_TARGETS} g ON g.uuid = e.target_uuid {join}
+    LEFT JOIN {_targets(d)} g ON g.uuid = e.target_uuid {join}
     JOIN assigned a ON {unit} = a.unit
     WHERE e.applicable AND coalesce(g.ts, e.ts) >= a.first_ts
       AND ($end IS NULL OR coalesce(g.ts, e.ts) < $end) AND {_PROMPT.format(t="g")}
-      AND a.variant <> '$multiple'
+      AND a.variant <> '$multiple'{arms}
     """
 
 
@@ -203,7 +221,7 @@ def attributed_sql(d: Design, source: str, column: str) -> str:
     return f"""
     SELECT {unit} AS unit, coalesce(g.ts, e.ts) AS ts, e.{ident(column)} AS v
     FROM evaluations e
-    LEFT JOIN {_TARGETS} g ON g.uuid = e.target_uuid {join}
+    LEFT JOIN {_targets(d)} g ON g.uuid = e.target_uuid {join}
     WHERE e.applicable
     """
 

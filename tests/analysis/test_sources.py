@@ -195,3 +195,28 @@ def test_names_that_match_nothing_are_errors_naming_what_exists() -> None:
         by_arm.analyze(["cost"])
     with pytest.raises(pab.InvalidArgumentError, match="assigned_by"):
         ws.create_experiment("z", None, {"a": "v1", "b": "v2"}, assigned_by="flags")
+
+
+@pytest.mark.parametrize("assigned_by", ["version", "arm"])
+def test_assigned_by_version_counts_only_the_experiments_versions(assigned_by: str) -> None:
+    # a unit's generations (and their evaluations) of a version outside the experiment are other
+    # traffic: counted, they gave arm a 26x its cost with p = 1e-16
+    t0, gens, evals = pd.Timestamp("2026-03-02", tz="UTC"), [], []
+    for i in range(200):
+        own = "3" if i % 2 == 0 else "4"
+        for k, version in enumerate([own, own] + (["5"] if i % 4 == 0 else [])):
+            cost = 100.0 if version == "5" else 1.0
+            gens.append(dict(uuid=f"g{i}-{k}", ts=t0 + pd.Timedelta(minutes=i * 5 + k),
+                             distinct_id=f"u{i}", prompt_name="p", prompt_version=version,
+                             variant=version, cost_usd=cost))  # fmt: skip
+            evals.append(dict(ts=t0 + pd.Timedelta(minutes=i * 5 + k, seconds=30),
+                              distinct_id="judge", target_uuid=f"g{i}-{k}", name="ok",
+                              passed=version != "5"))  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_frame(pd.DataFrame(gens), kind="generations")
+    ws.load_frame(pd.DataFrame(evals), kind="evaluations")
+    exp = ws.create_experiment("x", "p", {"a": "3", "b": "4"}, assigned_by=assigned_by)
+    df = exp.analyze(["cost", "requests", "pass_rate"]).to_pandas().set_index(["metric", "variant"])
+    assert df.loc[("cost", "a"), "mean"] == df.loc[("cost", "b"), "mean"] == 2.0
+    assert df.loc[("requests", "a"), "mean"] == 2.0
+    assert df.loc[("pass_rate", "a"), "mean"] == df.loc[("pass_rate", "b"), "mean"] == 1.0
