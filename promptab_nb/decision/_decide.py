@@ -232,22 +232,26 @@ def _arm(
     pending = [g for g in rails if g.status == "pending"]
     better, worse = p < alpha and sign > 0, p < alpha and sign < 0
     reasons = []
+    # Every sentence names its arm, the arm's goal line first: with several treatments the
+    # guardrail and progress lines read as another arm's.
     if worse or failed:
         action = "dont_ship"
         if worse:
             reasons.append(f"{t} worsens the goal: {effect}")
-        reasons += [g.sentence() for g in failed]
-        if not worse and better:
+        elif better:
             reasons.append(f"{t} improves the goal, but a guardrail fails: {effect}")
-        elif not worse:
+        elif is_missing(p):
+            reasons.append(f"{t}: no test of {goal.name} yet ({r.note or 'not enough data'})")
+        else:
             reasons.append(f"{t}: the goal is not significantly better: {effect}")
+        reasons += [f"{t}: {g.sentence()}" for g in failed]
     elif better and not pending and not errors:
         action = "ship"
         reasons.append(f"{t} improves the goal: {effect}")
-        reasons += [g.sentence() for g in rails]
+        reasons += [f"{t}: {g.sentence()}" for g in rails]
         if not res.options.sequential and prog.share < 1:
             reasons.append(
-                f"caution: {prog.sentence()}; a fixed-horizon test read before its planned "
+                f"{t}: caution: {prog.sentence()}; a fixed-horizon test read before its planned "
                 "sample overstates significance (analyse with sequential=True to stop early)"
             )
     elif (
@@ -271,10 +275,10 @@ def _arm(
             reasons.append(f"{t}: no test of {goal.name} yet ({r.note or 'not enough data'})")
         else:
             reasons.append(f"{t}: the goal is not significantly better yet: {effect}")
-        reasons += [g.sentence() for g in pending]
+        reasons += [f"{t}: {g.sentence()}" for g in pending]
         reasons += [f"results not trusted: {e}" for e in errors]
         if not is_missing(prog.share):
-            reasons.append(prog.sentence())
+            reasons.append(f"{t}: {prog.sentence()}")
     return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
 
 

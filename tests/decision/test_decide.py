@@ -229,3 +229,22 @@ def test_decision_without_a_goal_says_so() -> None:
     d = res.decision()
     assert d.design.goal == "latency" and "no goal declared" in d.reasons[-1]
     assert "Decision:" in repr(d) and "<table" in d._repr_html_()
+
+
+def test_every_reason_names_its_arm_goal_line_first() -> None:
+    # three treatments: c's failing guardrail read as b's when it followed b's lines unnamed
+    exp = stub(ExperimentDesign.build("latency", {"cost": "+5%"}, "-5%"), ("control", "b", "c"))
+    rng = np.random.default_rng(2)
+
+    def arm(mean: float, sd: float) -> tuple:
+        return (3000, *[x[0] for x in sums(rng, 3000, mean, sd, 1)])
+
+    d = result(exp, {
+        "latency": {"control": arm(1.0, 1.0), "b": arm(0.8, 1.0), "c": arm(1.0, 1.0)},
+        "cost": {"control": arm(1.0, 0.5), "b": arm(1.0, 0.5), "c": arm(1.3, 0.5)},
+    }).decision()  # fmt: skip
+    for a in d.arms:
+        assert all(r.startswith(a.variant) for r in a.reasons), a.reasons
+        assert "goal" in a.reasons[0], a.reasons
+    (c,) = [a for a in d.arms if a.variant == "c"]
+    assert c.action == "dont_ship" and c.reasons[1].startswith("c: guardrail cost is worse")
