@@ -446,6 +446,18 @@ def read_records(con: Con, ctx: LoadContext, item: Input, *, lines_read: bool = 
     return pre_from_rec(con, ctx) + count(con, rec)
 
 
+def record_keys(con: Con, ctx: LoadContext) -> set[str]:
+    """The top-level keys of the first 1,000 good records of ``rec`` (empty when none is good):
+    what a loader checks to tell a file of another kind from a file with bad rows."""
+    return {
+        k
+        for (k,) in con.execute(
+            "SELECT DISTINCT unnest(json_keys(rec)) FROM "
+            f"(SELECT rec FROM {ctx.t('rec')} WHERE bad_col IS NULL LIMIT 1000)"
+        ).fetchall()
+    }
+
+
 def record_source(ctx: LoadContext, keys: Iterable[str]) -> str:
     """The good records of ``rec`` with their top-level ``keys`` parsed once into ``p``."""
     spec = json.dumps({k: "VARCHAR" for k in keys})

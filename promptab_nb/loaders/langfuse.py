@@ -15,11 +15,11 @@ import math
 import numbers
 from typing import Any
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
 from ._load import load_all, loader_call, prepare_paths
-from ._read import key, nested, read_records, record_source
+from ._read import key, nested, read_records, record_keys, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
 
@@ -133,8 +133,29 @@ _SCORE_CHECKS = [
 ]  # fmt: skip
 
 
+def _require(con: Con, ctx: LoadContext, item: Input, kind: str) -> None:
+    """A file of the other kind, or of another tool, is an error naming what it holds: every
+    row of it would be rejected ("startTime is missing"), leaving an import of junk."""
+    present = record_keys(con, ctx)
+    need = ("startTime",) if kind == "observations" else ("name", "timestamp")
+    missing = [k for k in need if k not in present]
+    if not present or not missing:
+        return
+    found = ", ".join(sorted(present))
+    looks_scores = {"name", "value", "timestamp"} <= present and "startTime" not in present
+    hint = (
+        "it looks like a scores export: pass it as scores="
+        if kind == "observations" and looks_scores
+        else "it looks like an observations export: pass it as the first argument"
+        if kind == "scores" and "startTime" in present
+        else f"use a Langfuse {kind} export (CSV, JSON or JSON lines)"
+    )
+    raise MissingColumnError(f"{item.name} has no key {missing[0]!r} (found: {found}); {hint}.")
+
+
 def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
     rows_read = read_records(con, ctx, item)
+    _require(con, ctx, item, "observations")
     stage = ctx.stage("generations")
     sql = typed_stage(
         stage,
@@ -155,6 +176,7 @@ def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
 
 def _stage_scores(con: Con, ctx: LoadContext, item: Input, threshold: float | None) -> Staged:
     rows_read = read_records(con, ctx, item)
+    _require(con, ctx, item, "scores")
     stage = ctx.stage("evaluations")
     sql = typed_stage(
         stage,
@@ -229,6 +251,11 @@ def load_langfuse(
     if observations is None and scores is None:
         raise InvalidArgumentError("pass observations= and/or scores= (paths of the export).")
     threshold = _threshold(pass_threshold)
+    if threshold is not None and scores is None:
+        raise InvalidArgumentError(
+            "pass_threshold applies to NUMERIC scores: pass the scores export with scores= "
+            "(or leave pass_threshold out)."
+        )
     fmts = ("csv", "json", "jsonl")
     obs_rows = (
         prepare_paths(observations, source="langfuse", formats=fmts)

@@ -17,7 +17,7 @@ from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
 from ._load import Code, load_all, loader_call, prepare_paths
-from ._read import key, read_records, record_source
+from ._read import key, read_records, record_keys, record_source
 from ._report import LoadReport
 from ._stage import Field, Staged, typed_stage
 
@@ -109,13 +109,7 @@ def _stage(
     prompt_name: str | None,
 ) -> Staged:
     rows_read = read_records(con, ctx, item)
-    present = {
-        k
-        for (k,) in con.execute(
-            "SELECT DISTINCT unnest(json_keys(rec)) FROM "
-            f"(SELECT rec FROM {ctx.t('rec')} WHERE bad_col IS NULL LIMIT 1000)"
-        ).fetchall()
-    }
+    present = record_keys(con, ctx)
     found = ", ".join(sorted(present)) or "nothing"
     for need in ("created_at", "latency_ms"):
         if present and need not in present:

@@ -104,3 +104,37 @@ def test_score_reasons_and_no_id_texts(ws, tmp_path):
     g = ws.sql("SELECT distinct_id FROM generations ORDER BY trace_id")
     assert g.distinct_id.tolist() == ["t1", "u2"]
     assert ws.sql("SELECT score FROM evaluations").score.tolist() == [-2.5]
+
+
+@pytest.mark.parametrize(
+    ("args", "kw", "message"),
+    [
+        (
+            ["langfuse_scores.jsonl"],
+            {},
+            r"langfuse_scores\.jsonl has no key 'startTime'.*pass it as scores=",
+        ),
+        (["spanlens_requests.csv"], {}, r"no key 'startTime'.*use a Langfuse observations export"),
+        ([], {"scores": "langfuse_observations.json"}, r"no key 'timestamp'.*pass it as the first"),
+        (
+            ["langfuse_observations.json"],
+            {"scores": "../../data/posthog_events.csv"},
+            r"posthog_events\.csv has no key 'name'",
+        ),
+    ],
+)
+def test_a_file_of_another_kind_is_an_error_not_a_file_of_rejects(ws, args, kw, message) -> None:
+    # every row of it would be rejected ("startTime is missing"), an import of junk
+    from promptab_nb.errors import MissingColumnError
+
+    kw = {k: str(DATA / v) for k, v in kw.items()}
+    with pytest.raises(MissingColumnError, match=message):
+        ws.load_langfuse(*[str(DATA / a) for a in args], progress=False, **kw)
+    assert len(ws.sql("SELECT * FROM imports")) == 0 and ws.counts()["generations"] == 0
+
+
+def test_pass_threshold_without_scores_is_an_error(ws) -> None:
+    with pytest.raises(InvalidArgumentError, match="pass_threshold applies to NUMERIC scores"):
+        ws.load_langfuse(
+            str(DATA / "langfuse_observations.json"), pass_threshold=0.7, progress=False
+        )
