@@ -62,10 +62,16 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
         for col in VERDICT_COLUMNS:
             row[col] = math.nan
-        text += f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0" + (
-            "; analyse with cost='recompute' to price them"
-            if est.metric.column == "cost_usd"
-            else ""
+        fix = ""
+        if est.metric.column == "cost_usd":
+            fix = (
+                "; their model is not in the price table or their tokens are missing: see "
+                "exp.cost_audit()"
+                if est.options.cost == "recompute"
+                else "; analyse with cost='recompute' to price them"
+            )
+        text += (
+            f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0{fix}"
         )
     row["note"] = "; ".join(x for x in (row.get("note"), text) if x)
 

@@ -265,7 +265,7 @@ class ExperimentBuilder(_Widget):
         kw: dict[str, Any] = {"split": self.split}
         if self.flag_key.value.strip():
             kw["flag_key"] = self.flag_key.value.strip()
-        if self.metrics and tuple(self.metrics) != DEFAULT:
+        if tuple(self.metrics) != DEFAULT:  # (none ticked: create refuses an empty list)
             kw["metrics"] = self.metrics
         if self.unit.value != _DEFAULT_UNIT:
             kw["unit"] = self.unit.value
@@ -323,20 +323,31 @@ class ExperimentBuilder(_Widget):
                 _html.el("i", "no estimate yet: load data for this prompt to see the traffic")
             )
             return
+        # The control against its smallest treatment, the comparison that needs the most units,
+        # at the Bonferroni alpha of all treatments; scaled to the traffic of every arm. (One
+        # split for every treatment made [15, 15, 70] plan a control of 70 %.)
         shares = self.split
+        control_share, smallest = shares[0], min(shares[1:])
+        if control_share <= 0 or smallest <= 0:
+            self.estimate.value = str(
+                _html.el("i", "no estimate: every arm needs a share of traffic above 0 %")
+            )
+            return
+        pair = (control_share + smallest) / 100
         try:
             p = plan(
-                base.value, mde=self.mde.value / 100, daily_units=traffic.per_day, sd=base.sd,
-                relative=True, split=min(shares[1:]) / 100, alpha=self.alpha.value,
-                arms=len(shares),
+                base.value, mde=self.mde.value / 100, daily_units=traffic.per_day * pair,
+                sd=base.sd, relative=True, split=smallest / 100 / pair,
+                alpha=self.alpha.value / (len(shares) - 1),
             )  # fmt: skip
         except PromptabError as err:
             self.estimate.value = str(_html.el("i", f"no estimate: {err}"))
             return
+        n_total = math.ceil(p.n_total / pair)
         source = _TRAFFIC[traffic.source].format(key=traffic.key)
         text = (
             f"{metric}: to detect {num(self.mde.value / 100, '%', signed=True)} needs "
-            f"{p.n_total:,} units (~{p.days} days at {traffic.per_day:,.0f}/day from {source}; "
+            f"{n_total:,} units (~{p.days} days at {traffic.per_day:,.0f}/day from {source}; "
             f"baseline {num(base.value, BUILTIN[metric].unit)} over {base.n:,} {base.per}s "
             f"of {control!r})"
         )

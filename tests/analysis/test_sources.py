@@ -220,3 +220,17 @@ def test_assigned_by_version_counts_only_the_experiments_versions(assigned_by: s
     assert df.loc[("cost", "a"), "mean"] == df.loc[("cost", "b"), "mean"] == 2.0
     assert df.loc[("requests", "a"), "mean"] == 2.0
     assert df.loc[("pass_rate", "a"), "mean"] == df.loc[("pass_rate", "b"), "mean"] == 1.0
+
+
+def test_an_unpriced_recomputed_cost_points_to_the_cost_audit() -> None:
+    # after cost='recompute' the note must not tell the user to analyse with cost='recompute'
+    expo, gens = _frames()
+    gens = gens.assign(model="no-such-model", provider="nowhere", input_tokens=100,
+                       output_tokens=50)  # fmt: skip
+    ws = _workspace(expo, gens)
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    (row,) = [r for r in exp.analyze(["cost"], cost="recompute").rows if not r.is_control]
+    assert "verdict withheld" in row.note and "exp.cost_audit()" in row.note
+    assert "cost='recompute'" not in row.note
+    (plain,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
+    assert plain.note is None or "cost='recompute'" not in plain.note  # priced at the source

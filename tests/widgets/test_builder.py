@@ -142,3 +142,29 @@ def test_builder_bad_input_shows_a_message_and_changes_nothing(ws) -> None:
     b.keys[1].value = "control"  # duplicate variant keys
     b.create_button.click()
     assert "duplicate" in b.status.value and len(ws.experiments()) == 1
+
+
+def test_builder_estimate_of_unequal_arms_plans_the_control_against_its_smallest_arm(ws) -> None:
+    # one split for every treatment made [15, 15, 70] plan a control of 70 %
+    import math
+
+    b = ExperimentBuilder(ws)
+    b.n_variants.value = 3
+    b.splits[2].value = 70
+    assert b.split == [15, 15, 70]
+    base = ws.baseline_estimates("support-bot", "v1", ["cost"]).get("cost")
+    traffic = ws.daily_exposed_units(flag_key=FLAG, prompt_name="support-bot")
+    p = plan(base.value, mde=b.mde.value / 100, daily_units=traffic.per_day * 0.30, sd=base.sd,
+             split=0.5, alpha=b.alpha.value / 2)  # fmt: skip
+    text = html.unescape(b.estimate.value)
+    assert f"needs {math.ceil(p.n_total / 0.30):,} units (~{p.days} days" in text
+    b.splits[0].value = 0
+    assert b.split[0] == 0 and "no estimate: every arm needs a share" in b.estimate.value
+
+
+def test_builder_with_no_metric_ticked_creates_nothing(ws) -> None:
+    b = ExperimentBuilder(ws, name="none-ticked")
+    for box in b.metric_boxes.values():
+        box.value = False
+    assert b.create() is None and "metrics is empty" in b.status.value
+    assert [e.name for e in ws.experiments()] == []
