@@ -120,8 +120,8 @@ class Code(str):
 
 def loader_call(method: str, *args: Any, **options: Any) -> str:
     """``ws.<method>(args, option=value, ...)``: the call a user makes to load the same files,
-    paths as given (a glob or folder stays one); pass only the options that differ from their
-    defaults."""
+    paths as given (a glob or folder stays one). Options left at their defaults (None, False or
+    empty) are left out of the call."""
     from ..options import call_code
 
     def text(v: Any) -> str:
@@ -133,7 +133,8 @@ def loader_call(method: str, *args: Any, **options: Any) -> str:
             return repr([str(x) if isinstance(x, Path) else x for x in v])
         return repr(v)
 
-    parts = [text(a) for a in args] + [f"{k}={text(v)}" for k, v in options.items()]
+    given = {k: v for k, v in options.items() if not (v is None or v is False or v == {})}
+    parts = [text(a) for a in args] + [f"{k}={text(v)}" for k, v in given.items()]
     return call_code(f"ws.{method}", parts)
 
 

@@ -214,11 +214,9 @@ def load_frame(
         return con.execute(_DIGEST.format(frame=frame), {"head": head}).fetchall()[0][0]
 
     # The frame is registered inside the load, which unregisters it when it ends.
-    given = {
-        "kind": kind if kind != "generations" else None,
-        "columns": dict(columns or {}),
-        "name": name,
-    }
-    call = loader_call("load_frame", Code("df"), **{k: v for k, v in given.items() if v})
+    default_kind = kind == "generations"
+    call = loader_call(
+        "load_frame", Code("df"), kind=None if default_kind else kind, columns=mapping, name=name
+    )
     return load_all(ws, [(label, lib, None, None, digest)], source="frame", stage=stage,
                     progress=False, call=call)  # fmt: skip

@@ -272,8 +272,7 @@ def load_langfuse(
             return _stage_scores(con, ctx, item, threshold)
         return _stage_observations(con, ctx, item)
 
-    given = {"scores": scores, "pass_threshold": threshold}
     call = loader_call("load_langfuse", *([observations] if observations is not None else []),
-                       **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+                       scores=scores, pass_threshold=threshold)  # fmt: skip
     return load_all(ws, obs_rows + score_rows, source="langfuse", stage=stage, progress=progress,
                     call=call)  # fmt: skip

@@ -298,5 +298,5 @@ def load_otel(
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         return _stage(con, ctx, item, amap)
 
-    call = loader_call("load_otel", path, **({"attribute_map": amap} if amap else {}))
+    call = loader_call("load_otel", path, attribute_map=amap)
     return load_all(ws, rows, source="otel", stage=stage, progress=progress, call=call)

@@ -446,6 +446,5 @@ def load_posthog(
         A file's extension is not Parquet, JSON lines or CSV.
     """
     stage = functools.partial(_stage_file, keep_properties=bool(keep_properties))
-    kept = {"keep_properties": True} if keep_properties else {}
-    call = loader_call("load_posthog", path, **kept)
+    call = loader_call("load_posthog", path, keep_properties=bool(keep_properties))
     return load_paths(ws, path, source="posthog", stage=stage, progress=progress, call=call)

@@ -222,6 +222,7 @@ def load_spanlens(
 
     # (a dict of arms is code; a frame of them is named, as it is not in the workspace)
     mapping = arms if arms is None or isinstance(arms, dict) else Code("arms")
-    given = {"arm_column": arm_column, "arms": mapping, "prompt_name": prompt_name}
-    call = loader_call("load_spanlens", path, **{k: v for k, v in given.items() if v is not None})
+    call = loader_call(
+        "load_spanlens", path, arm_column=arm_column, arms=mapping, prompt_name=prompt_name
+    )
     return load_all(ws, rows, source="spanlens", stage=stage, progress=progress, call=call)
