@@ -102,6 +102,24 @@ def _unit(t: str, d: Design) -> tuple[str, str]:
     return f"coalesce({t}.person_id, {t}.distinct_id)", ""
 
 
+# The generations column naming a row's arm when the experiment assigns by version or arm.
+_ARM_COLUMN = {"version": "prompt_version", "arm": "variant"}
+
+
+def _in_arms(d: Design, t: str) -> str | None:
+    """SQL condition: the generation ``t`` is of one of the experiment's versions or arms
+    (``None`` with a flag). Assigned by version or arm, a unit's generations of other versions
+    are not the experiment's (another test, or the prompt before it): counted, they gave an arm
+    26x its cost with p = 1e-16."""
+    col = _ARM_COLUMN.get(d.source)
+    return f"list_position($versions, {t}.{col}) IS NOT NULL" if col else None
+
+
+def _gen_unit(d: Design) -> tuple[str, str]:
+    """(unit expression, join) of a generation ``g``: itself per request, else its user's."""
+    return ("g.uuid", "") if d.per_request else _unit("g", d)
+
+
 def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
     """Exposure rows (unit, variant, ts) of the experiment's assignment source."""
     d = d or design_of(exp)
@@ -111,32 +129,21 @@ def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
             f"SELECT {unit} AS unit, x.variant, x.ts FROM exposures x {join} "
             f"WHERE x.flag_key = $flag AND {_WINDOW.format(t='x')}"
         )
-    column = "g.variant" if d.source == "arm" else "g.prompt_version"
-    unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+    column = f"g.{_ARM_COLUMN[d.source]}"
+    unit, join = _gen_unit(d)
     return (
         f"SELECT {unit} AS unit, list_extract($keys, list_position($versions, {column})) "
         f"AS variant, g.ts FROM generations g {join} "
-        f"WHERE list_position($versions, {column}) IS NOT NULL "
+        f"WHERE {_in_arms(d, 'g')} "
         f"AND {_PROMPT.format(t='g')} AND {_WINDOW.format(t='g')}"
     )
-
-
-# The generations column naming a row's arm when the experiment assigns by version or arm.
-_ARM_COLUMN = {"version": "prompt_version", "arm": "variant"}
-
-
-def _of_arms(d: Design, t: str) -> str:
-    """SQL condition (with a leading AND, or nothing): assigned by version or arm, a unit's
-    generations of other versions are not the experiment's (another test, or the prompt before
-    it): counted, they gave an arm 26x its cost with p = 1e-16."""
-    col = _ARM_COLUMN.get(d.source)
-    return f" AND list_position($versions, {t}.{col}) IS NOT NULL" if col else ""
 
 
 def _gen_scope(d: Design, cols: str) -> str:
     """Generations of assigned units in scope (after first exposure, this prompt, the window;
     assigned by version or arm: of the experiment's versions or arms only)."""
-    unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+    unit, join = _gen_unit(d)
+    in_arms = _in_arms(d, "g")
     if d.prices is not None:
         from ..pricing import recomputed_cost
 
@@ -145,7 +152,7 @@ def _gen_scope(d: Design, cols: str) -> str:
     SELECT a.unit, a.variant, {cols}
     FROM generations g {join} JOIN assigned a ON {unit} = a.unit
     WHERE g.ts >= a.first_ts AND ($end IS NULL OR g.ts < $end) AND {_PROMPT.format(t="g")}
-      AND a.variant <> '$multiple'{_of_arms(d, "g")}
+      AND a.variant <> '$multiple'{f" AND {in_arms}" if in_arms else ""}
     """
 
 
@@ -189,7 +196,8 @@ def _eval_scope(d: Design, cols: str) -> str:
     # hash shared by two uuids only lets an extra generation through: the join on the uuid
     # text below still decides.
     # (an evaluation of a generation of another version is not the experiment's either)
-    arms = f" AND (g.uuid IS NULL OR{_of_arms(d, 'g')[4:]})" if d.source in _ARM_COLUMN else ""
+    in_arms = _in_arms(d, "g")
+    arms = f" AND (g.uuid IS NULL OR {in_arms})" if in_arms else ""
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM evaluations e
@@ -215,7 +223,7 @@ def attributed_sql(d: Design, source: str, column: str) -> str:
     logged after exposure on a generation made before it is a pre-exposure event), else under
     their own ids and time. Under an identity map the query needs :func:`ids_cte`."""
     if source == "generations":
-        unit, join = ("g.uuid", "") if d.per_request else _unit("g", d)
+        unit, join = _gen_unit(d)
         return f"SELECT {unit} AS unit, g.ts, g.{ident(column)} AS v FROM generations g {join}"
     unit, join = _eval_unit(d)
     return f"""
