@@ -263,13 +263,10 @@ def mann_whitney(
     notes: dict[str, str] = {}
     for t in exp.treatments:
         arm = arms.get(t)
-        shares = [x / n for n, x in (events.get(k, (0, 0)) for k in (exp.control, t)) if n]
-        if m.agg == "sum" and max(shares, default=0.0) > _missing.MAX_MISSING_SHARE:
+        too_many = _missing.too_many(m, (events.get(k, (0, 0)) for k in (exp.control, t)))
+        if too_many:
             # as analyze(): the per-unit sums read a missing value as 0, so no test on them
-            notes[t] = (
-                f"{max(shares):.1%} of an arm's events have no {m.column} (> "
-                f"{_missing.MAX_MISSING_SHARE:.0%}): not compared, the sums would read them as 0"
-            )
+            notes[t] = f"{too_many}: not compared, the sums would read them as 0"
             tests[t] = None
         elif arm is None or arm.stats is None:
             held = (

@@ -4,11 +4,13 @@ per arm, stated in the health check and, past a share, withhold the metric's ver
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..results import HealthFlag
 
 if TYPE_CHECKING:
+    from ..metrics import Metric
     from .estimators import Arm, Estimator
 
 #: Above this share of an arm's events without a value, the metric's p-value and every verdict
@@ -35,6 +37,17 @@ def share(arm: Arm | None) -> float:
     if arm is None or not arm.events:
         return 0.0
     return arm.missing / arm.events
+
+
+def too_many(metric: Metric, counts: Iterable[tuple[int, int]]) -> str | None:
+    """Why a comparison of arms with these ``(events, events without a value)`` counts is
+    withheld (``"12.1% of an arm's events have no cost_usd (> 5%)"``), as :func:`withheld`
+    decides it for one arm; ``None`` when it stands. For the analyses that read the per-arm
+    counts themselves (Mann–Whitney, the analysis over time)."""
+    worst = max((x / n for n, x in counts if n), default=0.0)
+    if metric.agg != "sum" or worst <= MAX_MISSING_SHARE:
+        return None
+    return f"{worst:.1%} of an arm's events have no {metric.column} (> {MAX_MISSING_SHARE:.0%})"
 
 
 def withheld(est: Estimator, arm: Arm | None) -> bool:
@@ -88,8 +101,7 @@ def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]], order: list[str]) 
         ]
         if not parts:
             continue
-        worst = max(share(a) for a in arms.values())
-        withheld = worst > MAX_MISSING_SHARE and est.metric.agg == "sum"
+        withheld = too_many(est.metric, ((a.events, a.missing) for a in arms.values()))
         out.append(
             HealthFlag(
                 "missing_values",

@@ -78,11 +78,8 @@ def _withheld(m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None) -
     g = guard(n_c, n_t)
     if not g:
         return g.reason
-    worst = max((int(r[10] or 0) / int(r[9]) if r is not None and r[9] else 0.0) for r in (c, t))
-    if m.agg == "sum" and worst > _missing.MAX_MISSING_SHARE:
-        return (f"{worst:.1%} of an arm's events have no {m.column} (> "
-                f"{_missing.MAX_MISSING_SHARE:.0%}): the sums would read them as 0")  # fmt: skip
-    return None
+    too_many = _missing.too_many(m, ((int(r[9] or 0), int(r[10] or 0)) for r in (c, t) if r))
+    return f"{too_many}: the sums would read them as 0" if too_many else None
 
 
 def now_bound() -> dt.datetime:
