@@ -90,10 +90,11 @@ def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
     first, second = _two_exports(tmp_path)
     third = tmp_path / "c.parquet"
     third.write_bytes(first.read_bytes())
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     real = _files.sha256
 
     def slow(path: Path) -> str:
+        started.set()
         release.wait(10)  # holds the hashing thread on the first file
         return real(path)
 
@@ -110,6 +111,9 @@ def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
     assert submitted == []  # hashing starts with the load
 
     def stage(con, ctx, item):
+        # fail once the first file's hashing is under way (a job not started yet is cancelled
+        # too, which made this test depend on the thread's timing)
+        started.wait(10)
         raise duckdb.InvalidInputException("Malformed file")
 
     try:
