@@ -2,12 +2,21 @@
 provider, model and token counts, and audit the cost an export carries.
 
 The price of a (provider, model) pair is looked up once, in Python; the per-generation cost is
-computed in SQL (``input_tokens × USD per input token + output_tokens × USD per output token``),
-so millions of generations cost one join. Prices are per token at a small request (1,000
-tokens), so long-context price tiers are not applied. Reasoning tokens are billed as output
-tokens and are part of ``output_tokens`` in PostHog, OpenAI and OpenTelemetry usage; cached
-input tokens are priced as ordinary input (the canonical table has no cache column), so a
-recomputed cost is an upper bound for requests that hit a provider's prompt cache.
+computed in SQL, so millions of generations cost one join::
+
+    uncached input × USD per input token + cache reads × USD per cache-read token
+    + cache writes × USD per cache-write token + output × USD per output token
+
+where the uncached input is ``input_tokens`` less the cache tokens when ``input_tokens`` counts
+them (``generations.cache_in_input``: OpenAI and OpenTelemetry do, Anthropic through PostHog
+does not). A model without a cache price in genai-prices has its cached tokens priced as input.
+Generations whose source carries no cache counts (Spanlens, Langfuse, workspaces loaded before
+promptab_nb stored them) have all their input priced as uncached: an upper bound when the
+provider's prompt cache was hit. A generation whose input is smaller than the cache tokens it
+counts has no recomputed cost (it is counted as unpriced, not guessed). Prices are per token at
+a small request (1,000 tokens), so long-context price tiers are not applied. Reasoning tokens are
+billed as output tokens and are part of ``output_tokens`` in PostHog, OpenAI and OpenTelemetry
+usage.
 """
 
 from __future__ import annotations
@@ -30,13 +39,17 @@ _PROBE_TOKENS = 1_000
 
 @dataclass(frozen=True)
 class ModelPrice:
-    """USD per input and per output token of one (provider, model), ``None`` when unknown."""
+    """USD per token of one (provider, model): input, output, and input read from or written
+    to the provider's prompt cache (the input price when the model has none); ``None`` when
+    unknown."""
 
     provider: str | None
     model: str | None
     usd_per_input_token: float | None
     usd_per_output_token: float | None
     matched: str | None  # the price entry used, "provider/model"
+    usd_per_cache_read_token: float | None = None
+    usd_per_cache_write_token: float | None = None
 
 
 def _genai_prices() -> Any:
@@ -64,7 +77,13 @@ def model_price(provider: str | None, model: str | None) -> ModelPrice:
     if not model:
         return ModelPrice(provider, model, None, None, None)
     found = []
-    for usage in ({"input_tokens": _PROBE_TOKENS}, {"output_tokens": _PROBE_TOKENS}):
+    # genai-prices counts cached tokens inside input_tokens
+    for usage in (
+        {"input_tokens": _PROBE_TOKENS},
+        {"output_tokens": _PROBE_TOKENS},
+        {"input_tokens": _PROBE_TOKENS, "cache_read_tokens": _PROBE_TOKENS},
+        {"input_tokens": _PROBE_TOKENS, "cache_write_tokens": _PROBE_TOKENS},
+    ):
         try:
             calc = gp.calc_price(gp.Usage(**usage), model, provider_id=provider or None)
         except LookupError:
@@ -83,6 +102,8 @@ def model_price(provider: str | None, model: str | None) -> ModelPrice:
         float(found[0].total_price) / _PROBE_TOKENS,
         float(found[1].total_price) / _PROBE_TOKENS,
         matched,
+        float(found[2].total_price) / _PROBE_TOKENS,
+        float(found[3].total_price) / _PROBE_TOKENS,
     )
 
 
@@ -104,33 +125,46 @@ def price_table(engine: Any) -> str:
         "SELECT DISTINCT provider, model FROM generations WHERE model IS NOT NULL ORDER BY ALL"
     )
     rows = [model_price(p, m) for p, m in pairs]
-    blob = json.dumps(
-        [[r.provider, r.model, r.usd_per_input_token, r.usd_per_output_token] for r in rows]
-    )
+    values = [
+        [
+            r.provider,
+            r.model,
+            r.usd_per_input_token,
+            r.usd_per_output_token,
+            r.usd_per_cache_read_token,
+            r.usd_per_cache_write_token,
+            r.matched,
+        ]
+        for r in rows
+    ]
+    # (the name changes with the columns too: a table of an earlier layout is never reused)
+    blob = json.dumps(["usd_cache_read", "usd_cache_write", *values])
     name = "_pab_prices_" + hashlib.sha256(blob.encode()).hexdigest()[:16]
     if not engine.fetch("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]):
         engine.execute(
             f"CREATE TABLE {ident(name)} (provider VARCHAR, model VARCHAR, usd_in DOUBLE, "
-            "usd_out DOUBLE, matched VARCHAR)"
+            "usd_out DOUBLE, usd_cache_read DOUBLE, usd_cache_write DOUBLE, matched VARCHAR)"
         )
-        for r in rows:
+        for v in values:
             engine.execute(
-                f"INSERT INTO {ident(name)} VALUES ($p, $m, $i, $o, $x)",
-                {
-                    "p": r.provider,
-                    "m": r.model,
-                    "i": r.usd_per_input_token,
-                    "o": r.usd_per_output_token,
-                    "x": r.matched,
-                },
+                f"INSERT INTO {ident(name)} VALUES ($p, $m, $i, $o, $r, $w, $x)",
+                dict(zip("pmiorwx", v, strict=True)),
             )
     return ident(name)
 
 
 def recomputed_cost(alias: str, prices: str) -> tuple[str, str]:
-    """(cost expression, join) of the generations aliased ``alias`` priced by ``prices``."""
+    """(cost expression in USD, join) of the generations aliased ``alias`` priced by
+    ``prices`` (see the module's docstring for the formula)."""
+    g, pr = alias, f"{alias}_pr"
+    read, write = f"coalesce({g}.cache_read_tokens, 0)", f"coalesce({g}.cache_write_tokens, 0)"
+    uncached = (
+        f"({g}.input_tokens - CASE WHEN coalesce({g}.cache_in_input, true) "
+        f"THEN {read} + {write} ELSE 0 END)"
+    )
     return (
-        f"({alias}.input_tokens * {alias}_pr.usd_in + {alias}.output_tokens * {alias}_pr.usd_out)",
+        f"(CASE WHEN {uncached} >= 0 THEN {uncached} * {pr}.usd_in + {read} * {pr}.usd_cache_read"
+        f" + {write} * {pr}.usd_cache_write + {g}.output_tokens * {pr}.usd_out END)",
         f"LEFT JOIN {prices} {alias}_pr ON {alias}_pr.model = {alias}.model "
         f"AND {alias}_pr.provider IS NOT DISTINCT FROM {alias}.provider",
     )

@@ -6,7 +6,7 @@ Timestamps are UTC ``TIMESTAMPTZ``; latency is seconds, cost USD. ``SCHEMA_VERSI
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Columns added after version 1: (table, column, type). A version-1 file gets them when it is
 # opened (``ALTER TABLE ... ADD COLUMN``), so old workspaces keep working.
@@ -15,6 +15,10 @@ ADDED_COLUMNS: list[tuple[str, str, str]] = [
     ("experiments", "design", "JSON"),
     # version 3: the loader call that made the import (the report's "Reproduce" code)
     ("imports", "call", "VARCHAR"),
+    # version 4: cached input tokens, so a recomputed cost prices them at the cache rates
+    ("generations", "cache_read_tokens", "BIGINT"),
+    ("generations", "cache_write_tokens", "BIGINT"),
+    ("generations", "cache_in_input", "BOOLEAN"),
 ]
 
 # Event tables have no PRIMARY KEY on uuid: the loaders keep uuids unique (see
@@ -70,6 +74,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # as much as parsing the properties (DuckDB's JSON functions read it all the same).
         ("properties", "VARCHAR"),
         ("import_id", "INTEGER"),
+        # Input tokens read from / written to the provider's prompt cache (NULL: the source does
+        # not say), and whether input_tokens counts them (OpenAI and OpenTelemetry do; Anthropic
+        # reports them apart; NULL is read as true). Last, as version-3 files get them appended.
+        ("cache_read_tokens", "BIGINT"),
+        ("cache_write_tokens", "BIGINT"),
+        ("cache_in_input", "BOOLEAN"),
     ],
     "evaluations": [
         ("uuid", "VARCHAR NOT NULL"),

@@ -104,3 +104,90 @@ def test_cost_audit_lists_where_the_export_disagrees() -> None:
     priced = frame.cost_usd.notna()
     assert row.source_usd == pytest.approx(frame.cost_usd[priced].sum(), rel=1e-12)
     assert row.rel_diff < 0  # the export over-charged
+
+
+def _genai_cost(provider: str, model: str, total_in: int, read: int, write: int, out: int) -> float:
+    """genai-prices' price of one call (its input_tokens count the cached tokens)."""
+    usage = genai_prices.Usage(
+        input_tokens=total_in, cache_read_tokens=read, cache_write_tokens=write, output_tokens=out
+    )
+    return float(genai_prices.calc_price(usage, model, provider_id=provider).total_price)
+
+
+def _cache_frame(n_users: int = 200, seed: int = 5) -> pd.DataFrame:
+    """Generations with prompt-cache tokens: Anthropic rows report input without the cached
+    tokens, OpenAI rows with them; arm v2's prompt breaks the cache (same total input)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_users):
+        arm = "v1" if i % 2 else "v2"
+        for k in range(3):
+            anthropic = (i + k) % 2 == 0
+            total = int(rng.integers(2_000, 3_000))
+            read = int(total * 0.8) if arm == "v1" else 0
+            write = int(rng.integers(0, 200)) if anthropic else 0
+            rows.append(
+                {
+                    "uuid": f"g{i}_{k}",
+                    "ts": T0 + dt.timedelta(minutes=i + k),
+                    "distinct_id": f"u{i}",
+                    "prompt_name": "bot",
+                    "prompt_version": arm,
+                    "provider": "anthropic" if anthropic else "openai",
+                    "model": "claude-sonnet-4-5" if anthropic else "gpt-4o",
+                    "input_tokens": total - read - write if anthropic else total,
+                    "output_tokens": int(rng.integers(50, 150)),
+                    "cost_usd": None,
+                    "cache_read_tokens": read,
+                    "cache_write_tokens": write,
+                    "cache_in_input": not anthropic,
+                    "total_in": total,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_recompute_prices_cached_tokens_as_genai_prices_does() -> None:
+    frame = _cache_frame()
+    ws = pab.Workspace()
+    ws.load_frame(frame.drop(columns="total_in"), kind="generations")
+    prices = pricing.price_table(ws.engine)
+    cost, join = pricing.recomputed_cost("g", prices)
+    got = ws.sql(f"SELECT g.uuid, {cost} AS usd FROM generations g {join}").set_index("uuid").usd
+    ref = frame.apply(
+        lambda r: _genai_cost(
+            r.provider, r.model, r.total_in, r.cache_read_tokens, r.cache_write_tokens,
+            r.output_tokens,
+        ),
+        axis=1,
+    )  # fmt: skip
+    np.testing.assert_allclose(got[frame.uuid].to_numpy(), ref.to_numpy(), rtol=1e-12)
+
+
+def test_a_prompt_that_breaks_the_cache_costs_more_when_recomputed() -> None:
+    # Same tokens in both arms, but v2 reads nothing from the cache: it really costs more.
+    frame = _cache_frame()
+    ws = pab.Workspace()
+    ws.load_frame(frame.drop(columns="total_in"), kind="generations")
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"})
+    res = exp.analyze(["cost"], cost="recompute")
+    frame["usd"] = [
+        _genai_cost(r.provider, r.model, r.total_in, r.cache_read_tokens, r.cache_write_tokens,
+                    r.output_tokens)
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    per_user = frame.groupby(["prompt_version", "distinct_id"]).usd.sum()
+    got = res.to_pandas().set_index("variant")["mean"]
+    assert got["control"] == pytest.approx(per_user["v1"].mean(), rel=1e-12)
+    assert got["test"] == pytest.approx(per_user["v2"].mean(), rel=1e-12)
+    assert res.rows[1].significant and res.rows[1].diff > 0
+
+
+def test_cache_tokens_the_input_cannot_hold_leave_the_cost_unknown() -> None:
+    frame = _cache_frame(n_users=4).drop(columns="total_in")
+    frame.loc[0, ["input_tokens", "cache_read_tokens", "cache_in_input"]] = [10, 500, True]
+    ws = pab.Workspace()
+    ws.load_frame(frame, kind="generations")
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"})
+    audit = exp.cost_audit().set_index("model")
+    assert audit.unpriced_recomputed.sum() == 1

@@ -308,3 +308,26 @@ def test_a_closed_workspace_says_so(tmp_path) -> None:
             use()
     assert repr(ws).endswith(": closed)")
     ws.close()  # again: nothing
+
+
+def test_a_version_3_file_gets_the_cache_columns_and_recomputes_cost(tmp_path) -> None:
+    # generations gained the cache-token columns in version 4, appended as a new file has them
+    import duckdb
+
+    from promptab_nb import schema
+
+    path = tmp_path / "v3.duckdb"
+    con = duckdb.connect(str(path))
+    new = {"cache_read_tokens", "cache_write_tokens", "cache_in_input"}
+    old = [(c, t) for c, t in schema.TABLES["generations"] if c not in new]
+    con.execute(f"CREATE TABLE generations ({', '.join(f'{c} {t}' for c, t in old)})")
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    con.close()
+    with pab.Workspace(path) as ws:
+        assert ws.table("generations").columns.tolist() == schema.columns("generations")
+        data = Path(__file__).resolve().parent.parent / "data" / "posthog_events.jsonl"
+        ws.load_posthog(data, progress=False)
+        exp = ws.create_experiment("x", "support-bot", {"control": "v1", "test": "v2"})
+        pytest.importorskip("genai_prices")
+        assert exp.analyze(["cost"], cost="recompute").rows[0].n > 0

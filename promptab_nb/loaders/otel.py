@@ -150,6 +150,8 @@ def _pivot(ctx: LoadContext) -> str:
                         {_attr("gen_ai.usage.prompt_tokens")}) AS in_tok,
                coalesce({_attr("gen_ai.usage.output_tokens")},
                         {_attr("gen_ai.usage.completion_tokens")}) AS out_tok,
+               {_attr("gen_ai.usage.cache_read.input_tokens")} AS cr_tok,
+               {_attr("gen_ai.usage.cache_creation.input_tokens")} AS cw_tok,
                {_attr("error.type")} AS error_type,
                {_attr("http.response.status_code")} AS http_status,
                coalesce({_mapped_id("distinct_id")}, {_id_attr("user.id")},
@@ -184,6 +186,8 @@ _FIELDS = [
     Field("provider", "provider", "text", "gen_ai.provider.name"),
     Field("input_tokens", "in_tok", "bigint", "gen_ai.usage.input_tokens"),
     Field("output_tokens", "out_tok", "bigint", "gen_ai.usage.output_tokens"),
+    Field("cache_read_tokens", "cr_tok", "bigint", "gen_ai.usage.cache_read.input_tokens"),
+    Field("cache_write_tokens", "cw_tok", "bigint", "gen_ai.usage.cache_creation.input_tokens"),
     Field("http_status", "http_status", "int", "http.response.status_code"),
     Field("cost_usd", "m_cost_usd", "double", "attribute_map['cost_usd']"),
     Field("ttft_s", "m_ttft_s", "double", "attribute_map['ttft_s']"),
@@ -206,6 +210,10 @@ _SELECT = [
     "(error_type IS NOT NULL OR coalesce(status_code IN ('2', 'STATUS_CODE_ERROR'), false) "
     "OR coalesce(http_status >= 400, false)) AS is_error",
     "http_status", "variant", "CAST(attrs AS JSON) AS properties",
+    # The conventions count cached tokens in gen_ai.usage.input_tokens.
+    "cache_read_tokens", "cache_write_tokens",
+    "CASE WHEN cache_read_tokens IS NOT NULL OR cache_write_tokens IS NOT NULL THEN true END"
+    " AS cache_in_input",
 ]  # fmt: skip
 
 _FIRST = [

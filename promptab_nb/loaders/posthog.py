@@ -201,6 +201,8 @@ _GEN_NUMBERS = (
     ("$ai_total_cost_usd", "cost_usd", "DOUBLE", "number"),
     ("$ai_input_cost_usd", "_in_cost", "DOUBLE", "text"),
     ("$ai_output_cost_usd", "_out_cost", "DOUBLE", "text"),
+    ("$ai_cache_read_input_tokens", "cache_read_tokens", "BIGINT", "text"),
+    ("$ai_cache_creation_input_tokens", "cache_write_tokens", "BIGINT", "text"),
 )
 _GEN_TEXT = {
     "trace_id": "$ai_trace_id",
@@ -236,12 +238,19 @@ def _generations(keep_properties: bool = False) -> _Type:
             )
         what = "a number >= 0" if typ == "DOUBLE" else "a whole number >= 0"
         checks.append((bad, "properties." + prop, f"properties.{prop} is not {what}"))
-    typed += ["{p}['$ai_http_status'] AS _status", "lower({p}['$ai_is_error']) AS _err"]
+    typed += [
+        "{p}['$ai_http_status'] AS _status",
+        "lower({p}['$ai_is_error']) AS _err",
+        "lower({p}['$ai_cache_reporting_exclusive']) AS _excl",
+    ]
     checks += [
         ("_status IS NOT NULL AND (_status <> floor(_status) OR _status NOT BETWEEN 0 AND 999)",
          "properties.$ai_http_status", "properties.$ai_http_status is not a whole number 0..999"),
         ("_err IS NOT NULL AND _err NOT IN ('true', 'false', '1', '0')",
          "properties.$ai_is_error", "properties.$ai_is_error is not true/false"),
+        ("_excl IS NOT NULL AND _excl NOT IN ('true', 'false')",
+         "properties.$ai_cache_reporting_exclusive",
+         "properties.$ai_cache_reporting_exclusive is not true/false"),
     ]  # fmt: skip
     columns = {name: f"{{p}}[{sql_str(prop)}]" for name, prop in _GEN_TEXT.items()}
     columns.update(
@@ -257,6 +266,9 @@ def _generations(keep_properties: bool = False) -> _Type:
         http_status="TRY_CAST(_status AS INTEGER)",
         variant="NULL::VARCHAR",
         properties="props" if keep_properties else "NULL::VARCHAR",
+        cache_read_tokens="cache_read_tokens",
+        cache_write_tokens="cache_write_tokens",
+        cache_in_input=_CACHE_IN_INPUT,
     )
     return _Type(
         "$ai_generation",
@@ -269,12 +281,28 @@ def _generations(keep_properties: bool = False) -> _Type:
     )
 
 
+# Whether $ai_input_tokens counts the cached input tokens, as PostHog's cost ingestion decides:
+# an explicit $ai_cache_reporting_exclusive wins; Anthropic (the provider, or "anthropic" in the
+# model name) reports them apart, except through the Vercel AI Gateway, whose counts include
+# them unless the input is smaller than the cache tokens; every other provider counts them.
+# NULL when the row has no cache tokens (nothing to decide).
+_CACHE_IN_INPUT = """CASE WHEN cache_read_tokens IS NOT NULL OR cache_write_tokens IS NOT NULL
+    THEN NOT coalesce(_excl = 'true', CASE
+        WHEN NOT (coalesce(lower({p}['$ai_provider']) = 'anthropic', false)
+                  OR coalesce(contains(lower({p}['$ai_model']), 'anthropic'), false)) THEN false
+        WHEN NOT (coalesce(lower({p}['$ai_provider']) = 'gateway', false)
+                  AND coalesce(lower({p}['$ai_framework']) = 'vercel', false)) THEN true
+        ELSE coalesce(input_tokens, 0)
+             < coalesce(cache_read_tokens, 0) + coalesce(cache_write_tokens, 0) END) END"""
+
 _GEN_DOUBLES = {p for p, _, _, parse in _GEN_NUMBERS if parse == "number"} | {"$ai_http_status"}
 _GEN_SPEC_KEYS = (
     *_GEN_TEXT.values(),
     *(prop for prop, *_ in _GEN_NUMBERS),
     "$ai_is_error",
     "$ai_http_status",
+    "$ai_cache_reporting_exclusive",
+    "$ai_framework",
 )
 
 

@@ -99,3 +99,23 @@ def test_no_id_texts_are_missing_ids(ws, tmp_path):
     assert (
         ws.sql("SELECT distinct_id FROM generations WHERE uuid LIKE '%5-%'").distinct_id[0] == "e5"
     )
+
+
+def test_cache_token_attributes_are_counted_in_the_input(ws, tmp_path):
+    tok = lambda k, v: {"key": k, "value": {"intValue": str(v)}}  # noqa: E731
+    spans = [
+        _span(1, [tok("gen_ai.usage.input_tokens", 1200),
+                  tok("gen_ai.usage.cache_read.input_tokens", 1000),
+                  tok("gen_ai.usage.cache_creation.input_tokens", 50)]),
+        _span(2, [tok("gen_ai.usage.input_tokens", 300)]),
+        _span(3, [tok("gen_ai.usage.cache_read.input_tokens", -4)]),
+    ]  # fmt: skip
+    r = ws.load_otel(_write(tmp_path, spans))
+    accounted(r)
+    assert r.reasons == {"gen_ai.usage.cache_read.input_tokens is not a whole number >= 0": 1}
+    g = ws.sql(
+        "SELECT input_tokens, cache_read_tokens, cache_write_tokens, cache_in_input "
+        "FROM generations ORDER BY uuid"
+    )
+    assert g.iloc[0].tolist() == [1200, 1000, 50, True]
+    assert g.iloc[1, 1:].isna().all()  # no cache attribute: nothing to decide

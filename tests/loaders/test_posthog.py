@@ -173,3 +173,40 @@ def test_jsonl_without_a_required_key_is_named(ws, tmp_path):
                     '"properties": {}}\n')  # fmt: skip
     with pytest.raises(MissingColumnError, match="bad.jsonl has no column 'distinct_id'"):
         ws.load_posthog(path, progress=False)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_cache_tokens_and_whether_the_input_counts_them(ws, tmp_path, fmt):
+    # PostHog's rule: Anthropic reports cached tokens apart from $ai_input_tokens (unless
+    # through the Vercel gateway with an input that holds them), other providers inside it,
+    # and an explicit $ai_cache_reporting_exclusive wins.
+    read = {"$ai_cache_read_input_tokens": 1000}
+    claude = {"$ai_model": "claude-sonnet-4-5", "$ai_provider": "anthropic"}
+    gateway = {"$ai_model": "anthropic/claude-sonnet-4-5", "$ai_provider": "gateway",
+               "$ai_framework": "vercel"}  # fmt: skip
+    events = [
+        E.gen("g1", "u1", 1, **claude, **read, **{"$ai_cache_creation_input_tokens": 20}),
+        E.gen("g2", "u1", 2, **read),  # openai
+        E.gen("g3", "u1", 3),  # no cache fields
+        E.gen("g4", "u1", 4, **gateway, **read, **{"$ai_input_tokens": 1100}),
+        E.gen("g5", "u1", 5, **gateway, **read),  # input 100 < 1000 cached: apart
+        E.gen("g6", "u1", 6, **read, **{"$ai_cache_reporting_exclusive": True}),
+        E.gen("g7", "u1", 7, **{"$ai_cache_read_input_tokens": 2.5}),
+        E.gen("g8", "u1", 8, **read, **{"$ai_cache_reporting_exclusive": "maybe"}),
+    ]
+    r = ws.load_posthog(E.write(events, tmp_path)[fmt], progress=False)
+    accounted(r)
+    assert r.reasons == {
+        "properties.$ai_cache_read_input_tokens is not a whole number >= 0": 1,
+        "properties.$ai_cache_reporting_exclusive is not true/false": 1,
+    }
+    g = ws.sql(
+        "SELECT uuid, cache_read_tokens AS r, cache_write_tokens AS w, cache_in_input AS inc "
+        "FROM generations ORDER BY uuid"
+    ).set_index("uuid")
+    g = g.astype(object).where(g.notna(), None)
+    assert g.inc.to_dict() == {"g1": False, "g2": True, "g3": None, "g4": True, "g5": False,
+                               "g6": False}  # fmt: skip
+    assert g.r.to_dict() == {"g1": 1000, "g2": 1000, "g3": None, "g4": 1000, "g5": 1000,
+                             "g6": 1000}  # fmt: skip
+    assert g.w["g1"] == 20 and g.w.drop("g1").isna().all()
