@@ -377,7 +377,7 @@ def test_studies_are_reproducible_and_render() -> None:
         fig = res.plot()
         assert fig.axes and fig.axes[0].get_xlabel()
     assert list(a.to_pandas().columns) == ["quantity", "value", "mc_se", "target"]
-    assert list(p1.to_pandas().columns) == ["n_per_arm", "power", "mc_se"]
+    assert list(p1.to_pandas().columns) == ["n_per_arm", "power", "mc_se", "n_undefined"]
     assert list(k.to_pandas().columns) == ["procedure", "rejection_rate", "mc_se"]
     assert k.to_polars().height == 3
     # The terminal shows the same table as the notebook, caption first.
@@ -448,3 +448,57 @@ def test_aa_relative_leaves_out_experiments_without_a_relative_lift() -> None:
     assert "control mean 0" in rel._repr_html_()
     frame = rel.to_pandas().set_index("quantity")
     assert frame.loc["n_undefined", "value"] == rel.n_undefined
+
+
+def _exact_relative_power(n: int, p_c: float, p_t: float, test: str) -> tuple[float, float]:
+    """(P(control has no event), P(the relative test rejects at 5 % | it has one)), summed over
+    every pair of event counts (xc, xt) of two binomial arms of ``n`` users. ``ztest``: the
+    pooled two-proportion z test; ``welch``: the delta-method relative lift with variances
+    p (1 − p) and the Welch df."""
+    xc, xt = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    weight = np.outer(scipy.stats.binom.pmf(np.arange(n + 1), n, p_c),
+                      scipy.stats.binom.pmf(np.arange(n + 1), n, p_t))  # fmt: skip
+    mc, mt = xc / n, xt / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if test == "ztest":
+            pp = (xc + xt) / (2 * n)
+            z = np.where(xc == xt, 0.0, (mt - mc) / np.sqrt(pp * (1 - pp) * 2 / n))
+            pval = 2 * scipy.stats.norm.sf(np.abs(z))
+        else:
+            vc, vt = mc * (1 - mc), mt * (1 - mt)
+            df = (vc / n + vt / n) ** 2 / ((vc / n) ** 2 / (n - 1) + (vt / n) ** 2 / (n - 1))
+            se = np.sqrt(vt / (n * mc**2) + vc * mt**2 / (n * mc**4))
+            pval = 2 * scipy.stats.t.sf(np.abs((mt - mc) / mc / se), df)
+    defined = xc > 0
+    p_zero = float(weight[~defined].sum())
+    reject = defined & (pval < 0.05)
+    return p_zero, float(weight[reject].sum() / weight[defined].sum())
+
+
+@pytest.mark.parametrize("test", ["ztest", "welch"])
+def test_relative_power_leaves_out_experiments_without_a_relative_lift(test: str) -> None:
+    # error rate 2 % → 10 % over 30 and 60 users: the control arm has no error in 55 % and 30 %
+    # of experiments; their relative lift (and its p-value) is undefined.
+    sims = 4000
+    kw = {"baseline": 0.02, "n_sims": sims, "seed": 4, "test": test, "progress": False}
+    rel = power("error_rate", 0.08, [30, 60], relative=True, **kw)  # type: ignore[arg-type]
+    ab = power("error_rate", 0.08, [30, 60], relative=False, **kw)  # type: ignore[arg-type]
+    assert ab.n_undefined.tolist() == [0, 0]
+    for i, n in enumerate((30, 60)):
+        p_zero, want = _exact_relative_power(n, 0.02, 0.10, test)
+        expected = sims * p_zero
+        assert abs(rel.n_undefined[i] - expected) < 4 * math.sqrt(expected * (1 - p_zero))
+        counted = sims - rel.n_undefined[i]
+        assert rel.power_se[i] == pytest.approx(
+            math.sqrt(rel.power[i] * (1 - rel.power[i]) / counted)
+        )
+        # Before the fix the control-0 experiments counted too, as rejections or not by the
+        # z test's absolute p-value, and all as rejections by Welch (its relative statistic is
+        # infinite): power 0.21 / 0.46 (ztest) and 0.54 / 0.29 (welch) instead of the exact
+        # 0.056 / 0.29 and 0.043 / 0.002.
+        assert abs(rel.power[i] - want) < 4 * math.sqrt(want * (1 - want) / counted)
+    text = repr(rel)
+    assert "control mean 0" in text and f"{rel.n_undefined[0]:,} of 4,000" in text
+    assert "control mean 0" in rel._repr_html_()
+    assert rel.to_pandas()["n_undefined"].tolist() == rel.n_undefined.tolist()
+    assert "control mean 0" not in repr(ab)

@@ -145,9 +145,7 @@ def _gen_scope(d: Design, cols: str) -> str:
     unit, join = _gen_unit(d)
     in_arms = _in_arms(d, "g")
     if d.prices is not None:
-        from ..pricing import recomputed_cost
-
-        join += " " + recomputed_cost("g", d.prices)[1]
+        join += " " + _price_join(d.prices)
     return f"""
     SELECT a.unit, a.variant, {cols}
     FROM generations g {join} JOIN assigned a ON {unit} = a.unit
@@ -217,29 +215,56 @@ def ids_cte(d: Design) -> str:
 
 def attributed_sql(d: Design, source: str, column: str) -> str:
     """Every row of ``source`` as ``unit, ts, v`` (``v`` the value of ``column``), the unit and
-    time resolved as in the analysis scope but with no exposure, window or prompt filter: the
-    pre-exposure covariate of CUPED reads it. Generations count under their unit; applicable
-    evaluations under the evaluated generation's unit and time when linked (a judge's verdict
-    logged after exposure on a generation made before it is a pre-exposure event), else under
-    their own ids and time. Under an identity map the query needs :func:`ids_cte`."""
+    time resolved as in the analysis scope, of the experiment's prompt (``$prompt``, the filter
+    of the scope) but with no exposure or window filter: the pre-exposure covariate of CUPED
+    reads it. Generations count under their unit, their cost recomputed from tokens as in the
+    scope when the design prices it; applicable evaluations under the evaluated generation's
+    unit and time when linked (a judge's verdict logged after exposure on a generation made
+    before it is a pre-exposure event), else under their own ids and time. Under an identity
+    map the query needs :func:`ids_cte`.
+
+    Without the prompt filter a unit's other prompts' generations entered the covariate, and
+    without the recomputed cost the covariate was the export's cost while the outcome was the
+    recomputed one: a covariate of something the outcome does not measure."""
+    prompt = _PROMPT.format(t="g")
     if source == "generations":
         unit, join = _gen_unit(d)
-        return f"SELECT {unit} AS unit, g.ts, g.{ident(column)} AS v FROM generations g {join}"
+        if column == "cost_usd" and d.prices is not None:
+            join += " " + _price_join(d.prices)
+        return (
+            f"SELECT {unit} AS unit, g.ts, {_gen_value(column, d)} AS v FROM generations g "
+            f"{join} WHERE {prompt}"
+        )
     unit, join = _eval_unit(d)
     return f"""
     SELECT {unit} AS unit, coalesce(g.ts, e.ts) AS ts, e.{ident(column)} AS v
     FROM evaluations e
     LEFT JOIN {_targets(d)} g ON g.uuid = e.target_uuid {join}
-    WHERE e.applicable
+    WHERE e.applicable AND {prompt}
     """
+
+
+def _price_join(prices: str) -> str:
+    """The join that prices each generation ``g`` (see :func:`_gen_value`)."""
+    from ..pricing import recomputed_cost
+
+    return recomputed_cost("g", prices)[1]
+
+
+def _gen_value(column: str, d: Design) -> str:
+    """The value of a generations column ``g.column``: the cost is recomputed from tokens when
+    the design prices it (the query then needs :func:`_price_join`)."""
+    if column == "cost_usd" and d.prices is not None:
+        from ..pricing import recomputed_cost
+
+        return recomputed_cost("g", d.prices)[0]
+    return f"g.{ident(column)}"
 
 
 def _gen_col(column: str, d: Design) -> str:
     """A generations column in the scope; the cost is recomputed when the design prices it."""
     if column == "cost_usd" and d.prices is not None:
-        from ..pricing import recomputed_cost
-
-        return f"{recomputed_cost('g', d.prices)[0]} AS cost_usd"
+        return f"{_gen_value(column, d)} AS cost_usd"
     return f"g.{ident(column)}"
 
 

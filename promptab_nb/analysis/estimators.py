@@ -133,7 +133,6 @@ class UserCuped(Estimator):
             "mean": "coalesce(avg(p.v), 0)",
         }[m.agg]
         y = f"(u.n{i} / u.d{i})" if m.agg == "mean" else f"u.n{i}"
-        days = float(self.options.cuped or 0.0)
         rows = scope.engine.fetch(
             f"""
             WITH {_pre_cte(scope, m, f"{pre_value} AS x")}
@@ -143,7 +142,7 @@ class UserCuped(Estimator):
             WHERE u.variant <> '{MULTIPLE}' AND u.d{i} > 0
             GROUP BY u.variant
             """,
-            {"us": int(days * 86400 * 1e6)},
+            _pre_params(scope, self.options),
         )
         arms = _pooled({r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}, _theta_mean, PooledCov)
         return _with_missing(arms, missing_rows(scope, m))
@@ -191,7 +190,7 @@ class UserRatioCuped(UserRatio):
             WHERE u.variant <> '{MULTIPLE}'
             GROUP BY u.variant
             """,
-            {"us": int(float(self.options.cuped or 0.0) * 86400 * 1e6)},
+            _pre_params(scope, self.options),
         )
         arms = {r[0]: _arm(r[1], _ratio_cov_stats, *r[2:]) for r in rows}
         return _pooled(arms, _ratio_theta_mean, PooledRatioCov)
@@ -223,13 +222,15 @@ class UserRatioCuped(UserRatio):
 
 def _pre_cte(scope: Scope, metric: Metric, values: str) -> str:
     """``[ids AS (…),] pre AS (…)``: per assigned unit, the aggregates ``values`` over the
-    metric's events ``p`` (value ``p.v``) in the ``$us`` microseconds before its first exposure.
+    metric's events ``p`` (value ``p.v``) in the ``$us`` microseconds before its first exposure
+    (parameters: :func:`_pre_params`).
 
     Events are attributed as the analysis scope attributes them (:func:`_scope.attributed_sql`):
     through the distinct_id → person_id pairs under an identity map, and evaluations through
     the evaluated generation's unit and time. The covariate then finds the units the outcome
     finds: matched on the raw ids, a judge's verdicts or an exposure's person_id left it 0 and
-    CUPED silently equal to the unadjusted test."""
+    CUPED silently equal to the unadjusted test. It measures what the outcome measures: only
+    the experiment's prompt (``$prompt``), and the recomputed cost under ``cost="recompute"``."""
     rows = _scope.attributed_sql(scope.design, metric.source, metric.column)
     return f"""{_scope.ids_cte(scope.design)}pre AS (
                 SELECT u.unit, {values}
@@ -237,6 +238,12 @@ def _pre_cte(scope: Scope, metric: Metric, values: str) -> str:
                 WHERE p.ts < u.first_ts AND date_diff('microsecond', p.ts, u.first_ts) <= $us
                 GROUP BY u.unit
             )"""
+
+
+def _pre_params(scope: Scope, options: AnalysisOptions) -> dict[str, Any]:
+    """The parameters of :func:`_pre_cte`: the window (``$us``) and the scope's ``$prompt``."""
+    days = float(options.cuped or 0.0)
+    return {"us": int(days * 86400 * 1e6), "prompt": scope.params.get("prompt")}
 
 
 # -- rank sums (Mann–Whitney U) ---------------------------------------------------------------------

@@ -19,6 +19,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+def _defined(control_sums: np.ndarray, relative: bool) -> np.ndarray:
+    """Which simulated experiments have a result: with ``relative``, those whose control mean
+    is not 0 (as the public tests: no relative lift, nor its p-value or CI, when it is 0)."""
+    if relative:
+        return np.asarray(control_sums != 0)
+    return np.ones(len(control_sums), dtype=bool)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class AAResult(Rendered):
     """False-positive rate and CI coverage of a test over simulated A/A experiments.
@@ -179,8 +187,7 @@ def aa(
                 test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
                 sst[:, -1], alpha=alpha, relative=relative,
             )  # fmt: skip
-            # As the public tests: no relative lift (nor its p-value) when control's mean is 0.
-            ok = sc[:, -1] != 0 if relative else np.ones(b, dtype=bool)
+            ok = _defined(sc[:, -1], relative)
             undefined += int(b - ok.sum())
             p_b = np.broadcast_to(np.minimum(np.asarray(core.p_value, dtype=float), 1.0), (b,))
             ps.append(p_b[ok])
@@ -210,7 +217,13 @@ def aa(
 
 @dataclass(frozen=True, eq=False, repr=False)
 class PowerResult(Rendered):
-    """Simulated power over sample sizes, with Monte-Carlo standard errors."""
+    """Simulated power over sample sizes, with Monte-Carlo standard errors.
+
+    With ``relative``, ``n_undefined[i]`` of the ``n_sims`` experiments at size
+    ``n_per_arm[i]`` have a control mean of 0 (relative lift undefined: the public tests
+    withhold their p-value): they count neither as rejections nor as non-rejections, and
+    ``power[i]`` and ``power_se[i]`` are over the others (NaN when there are none).
+    """
 
     metric: str
     test: str
@@ -222,13 +235,19 @@ class PowerResult(Rendered):
     n_per_arm: np.ndarray
     power: np.ndarray
     power_se: np.ndarray
+    n_undefined: np.ndarray
 
     def _records(self) -> pd.DataFrame:
-        """Columns ``n_per_arm, power, mc_se``."""
+        """Columns ``n_per_arm, power, mc_se, n_undefined``."""
         import pandas as pd
 
         return pd.DataFrame(
-            {"n_per_arm": self.n_per_arm, "power": self.power, "mc_se": self.power_se}
+            {
+                "n_per_arm": self.n_per_arm,
+                "power": self.power,
+                "mc_se": self.power_se,
+                "n_undefined": self.n_undefined,
+            }
         )
 
     def _effect_text(self) -> str:
@@ -237,7 +256,8 @@ class PowerResult(Rendered):
         return num(self.effect, "%", signed=True) + " relative"
 
     def _table(self) -> Table:
-        rows = [
+        header = ["users per arm", "power", "Monte-Carlo SE"]
+        rows: list[tuple[str, ...]] = [
             (f"{n:,}", num(p, "%"), num(se, "%"))
             for n, p, se in zip(self.n_per_arm, self.power, self.power_se, strict=True)
         ]
@@ -245,7 +265,14 @@ class PowerResult(Rendered):
             f"Power — {self.metric}, {self.test}, effect {self._effect_text()}, "
             f"α = {self.alpha:g} ({self.n_sims:,} experiments per size, seed {self.seed})"
         )
-        return Table(["users per arm", "power", "Monte-Carlo SE"], rows, caption=caption, left=0)
+        if np.any(self.n_undefined):
+            header.append("excluded: control mean 0")
+            rows = [
+                (*r, f"{k:,} of {self.n_sims:,}")
+                for r, k in zip(rows, self.n_undefined, strict=True)
+            ]
+            caption += "; experiments with control mean 0 (relative lift undefined) excluded"
+        return Table(header, rows, caption=caption, left=0)
 
     def plot(self, *, figsize: tuple[float, float] = (6, 3.5)) -> Figure:
         """Power curve with ±2 Monte-Carlo SE error bars (:func:`promptab_nb.plots.power_study`)."""
@@ -273,7 +300,9 @@ def power(
     """Simulate experiments with a true effect and measure power at each sample size.
 
     Power is the share of experiments where the two-sided test (H1: the means differ) rejects
-    at level ``alpha``.
+    at level ``alpha``. With ``relative``, experiments whose control mean is 0 have no relative
+    lift (nor p-value): they are counted apart, in ``n_undefined``, and power is the share of
+    the others.
 
     Parameters
     ----------
@@ -294,7 +323,8 @@ def power(
     Returns
     -------
     PowerResult
-        Power and its Monte-Carlo SE per size.
+        Power and its Monte-Carlo SE per size, and per size how many experiments were left out
+        because their control mean is 0 (``n_undefined``, only with ``relative``).
     """
     src = _source(
         metric, baseline=baseline, sigma=sigma, values=values, from_experiment=from_experiment
@@ -311,11 +341,11 @@ def power(
     sizes = [int(n) for n in given]
     _check_common(n_sims, alpha)
     rng, seed_value = _rng(seed)
-    powers = []
+    powers, undefined = [], []
     with _bar(len(sizes) * int(n_sims), progress, "power study") as bar:
         for n in sizes:
             bounds = np.array([n])
-            rejected = 0
+            rejected, left_out = 0, 0
             batch = src.batch(n)
             for start in range(0, int(n_sims), batch):
                 b = min(batch, int(n_sims) - start)
@@ -325,10 +355,19 @@ def power(
                     test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
                     sst[:, -1], alpha=alpha, relative=relative,
                 )  # fmt: skip
-                rejected += int(np.sum(np.asarray(core.p_value) < alpha))
+                # Control mean 0 under relative: no p-value, so neither a rejection nor not
+                # one. Counted by the z test's absolute p-value, or as rejections by Welch (its
+                # relative statistic is infinite), they made a power of 4 % read 21-54 %.
+                ok = _defined(sc[:, -1], relative)
+                p_b = np.broadcast_to(np.asarray(core.p_value, dtype=float), (b,))
+                rejected += int(np.sum((p_b < alpha) & ok))
+                left_out += int(b - ok.sum())
                 bar.update(b)
-            powers.append(rejected / int(n_sims))
+            counted = int(n_sims) - left_out
+            powers.append(rejected / counted if counted else float("nan"))
+            undefined.append(left_out)
     pw = np.asarray(powers)
+    counts = int(n_sims) - np.asarray(undefined, dtype=np.int64)
     return PowerResult(
         metric=src.label,
         test=test_name,
@@ -339,5 +378,6 @@ def power(
         seed=seed_value,
         n_per_arm=np.asarray(sizes, dtype=np.int64),
         power=pw,
-        power_se=np.sqrt(pw * (1 - pw) / int(n_sims)),
+        power_se=np.sqrt(pw * (1 - pw) / np.maximum(counts, 1)),
+        n_undefined=np.asarray(undefined, dtype=np.int64),
     )

@@ -199,3 +199,116 @@ def test_ratio_cuped_reference_equals_tea_tasting(tmp_path: Path) -> None:
     assert ours["diff"] == pytest.approx(ref.effect_size, rel=1e-9)
     assert ours["p"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert ours["lo"] == pytest.approx(ref.effect_size_ci_lower, rel=1e-9)
+
+
+# -- the covariate measures what the outcome measures -------------------------------------------
+@pytest.fixture(scope="module")
+def two_prompts(tmp_path_factory: pytest.TempPathFactory):
+    """The experiment is on prompt "support"; each user also calls a prompt "triage" whose cost
+    and errors are noise. The covariate is the support prompt's cost / errors before exposure:
+    summed over both prompts it predicts little."""
+    rng = np.random.default_rng(5)
+    events, rows = [], []
+    for u in range(600):
+        v, user = ("test", "control")[u % 2], f"u{u}"
+        level = rng.lognormal(0, 0.7)
+        p_err = float(np.clip(0.05 + 0.1 * rng.gamma(1.5, 1.0), 0, 0.9))
+        ver = "2" if v == "test" else "1"
+        events.append(expo(f"e{u}", user, 1000 + u, v))
+        for k in range(3):
+            cost, err = float(level * 0.01 * rng.lognormal(0, 0.2)), bool(rng.random() < p_err)
+            events.append(gen(f"pre{u}_{k}", user, 1000 + u - 100 - k, cost=cost, error=err))
+            rows.append((user, v, "pre", cost, err))
+            noise, coin = float(0.05 * rng.lognormal(0, 1)), bool(rng.random() < 0.5)
+            events.append(
+                gen(
+                    f"tpre{u}_{k}", user, 1000 + u - 90 - k, cost=noise, error=coin, prompt="triage"
+                )
+            )
+        for k in range(int(rng.integers(1, 4))):
+            cost = float(level * 0.01 * rng.lognormal(0, 0.2)) * (0.9 if v == "test" else 1)
+            err = bool(rng.random() < p_err + (0.03 if v == "test" else 0))
+            events.append(
+                gen(f"g{u}_{k}", user, 1000 + u + k + 1, cost=cost, error=err, version=ver)
+            )
+            rows.append((user, v, "post", cost, err))
+            noise = float(0.05 * rng.lognormal(0, 1))
+            events.append(gen(f"tg{u}_{k}", user, 1000 + u + k + 1, cost=noise, prompt="triage"))
+    ws, exp = _workspace(events, tmp_path_factory.mktemp("prompts"))
+    df = pd.DataFrame(rows, columns=["unit", "v", "when", "cost", "err"])
+    post, pre = df[df.when == "post"].groupby("unit"), df[df.when == "pre"].groupby("unit")
+    per = df.groupby("unit").v.first().to_frame()
+    per = per.assign(
+        y=post.cost.sum(), x=pre.cost.sum(), num=post.err.sum(), den=post.err.count(),
+        num_pre=pre.err.sum(), den_pre=pre.err.count(),
+    ).fillna(0)  # fmt: skip
+    yield exp, per
+    ws.close()
+
+
+def test_cuped_covariate_reads_only_the_experiments_prompt(two_prompts) -> None:
+    exp, per = two_prompts
+    assert exp.prompt_name == "support"
+    ref = _cuped_ref(per)
+    assert ref["theta"] > 0.5
+    row = exp.analyze(["cost"], cuped=True, relative=False).rows[1]
+    # Before the fix the covariate also summed the triage prompt's cost (θ ≈ 0.03): the
+    # adjusted difference and its CI were those of a covariate the outcome does not measure.
+    _assert_row(row, ref)
+
+
+def test_ratio_cuped_covariate_reads_only_the_experiments_prompt(two_prompts) -> None:
+    exp, per = two_prompts
+    ref = _ratio_cuped_ref(per)
+    assert ref["theta"] > 0.1
+    row = exp.analyze(["error_rate"], cuped=True, relative=False).rows[1]
+    _assert_row(row, ref)
+
+
+def test_cuped_covariate_uses_the_recomputed_cost(tmp_path: Path) -> None:
+    """cost="recompute": the outcome is priced from tokens, so is the covariate. The export's
+    own cost is noise here; the tokens carry each user's level."""
+    genai_prices = pytest.importorskip("genai_prices")
+    per_token = [
+        float(genai_prices.calc_price(genai_prices.Usage(**{kind: 1000}), "gpt-4o-mini",
+                                      provider_id="openai").total_price) / 1000
+        for kind in ("input_tokens", "output_tokens")
+    ]  # fmt: skip
+    rng = np.random.default_rng(8)
+    events, rows = [], []
+    for u in range(600):
+        v, user = ("test", "control")[u % 2], f"u{u}"
+        level = rng.lognormal(0, 0.7)
+        events.append(expo(f"e{u}", user, 1000 + u, v))
+        posts = int(rng.integers(1, 4))
+        for k in range(3 + posts):
+            after = k >= 3
+            scale = level * (0.9 if after and v == "test" else 1.0)
+            tin, tout = (max(1, round(scale * m * rng.lognormal(0, 0.2))) for m in (400, 150))
+            minutes = 1000 + u + k - 2 if after else 1000 + u - 100 - k
+            raw = float(0.01 * rng.lognormal(0, 0.5))  # the export's cost: unrelated to tokens
+            tokens = {"$ai_input_tokens": tin, "$ai_output_tokens": tout}
+            ver = "2" if after and v == "test" else "1"
+            events.append(gen(f"g{u}_{k}", user, minutes, cost=raw, version=ver, **tokens))
+            usd = tin * per_token[0] + tout * per_token[1]
+            rows.append((user, v, "post" if after else "pre", usd))
+    ws, exp = _workspace(events, tmp_path)
+    try:
+        df = pd.DataFrame(rows, columns=["unit", "v", "when", "usd"])
+        per = df.groupby("unit").v.first().to_frame()
+        per = per.assign(
+            y=df[df.when == "post"].groupby("unit").usd.sum(),
+            x=df[df.when == "pre"].groupby("unit").usd.sum(),
+        ).fillna(0)
+        ref = _cuped_ref(per)
+        assert ref["theta"] > 0.5
+        plain = exp.analyze(["cost"], cost="recompute", relative=False).rows[1]
+        assert plain.diff == pytest.approx(
+            _welch(per[per.v == "control"], per[per.v == "test"], "y")["diff"], rel=1e-9
+        )
+        row = exp.analyze(["cost"], cuped=True, cost="recompute", relative=False).rows[1]
+        # Before the fix the covariate was the export's cost (noise): θ ≈ 0, no variance reduced.
+        _assert_row(row, ref)
+        assert row.diff_ci_high - row.diff_ci_low < 0.7 * (plain.diff_ci_high - plain.diff_ci_low)
+    finally:
+        ws.close()
