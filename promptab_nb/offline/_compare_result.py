@@ -53,6 +53,9 @@ class MetricComparison:
     With ``cluster=``: ``n_clusters`` and ``design_effect`` (clustered / independent-items
     variance). With repeats: ``var_between`` (ω²) and ``var_within`` (σ², one call's sampling
     noise) of the paired differences, in the unit squared.
+    ``n_dropped`` units (items, or (item, repeat) pairs with ``pairing="repeat"``) had no value
+    in one or both versions and are not in ``n_pairs``; ``dropped`` counts them by reason
+    (``("model error in both versions", 2)``, ``("scorer error in v2 only", 1)``, …).
     """
 
     metric: str
@@ -84,6 +87,7 @@ class MetricComparison:
     design_effect: float | None = None
     var_between: float | None = None
     var_within: float | None = None
+    dropped: tuple[tuple[str, int], ...] = ()
 
     def _fmt(self, value: float | None, *, diff: bool = False) -> str:
         return _fmt(value, self.unit, diff=diff)
@@ -186,6 +190,8 @@ class OfflineComparison(Rendered):
         recs = []
         for r in self.rows:
             rec = asdict(r)
+            # One text cell, so the frame stays flat: "2 model error in both versions, …".
+            rec["dropped"] = ", ".join(f"{n} {why}" for why, n in r.dropped) or None
             for key in ("baseline_ci", "ci", "diff_ci", "aa_ci"):
                 pair = rec.pop(key) or (None, None)
                 rec[f"{key}_low"], rec[f"{key}_high"] = pair
@@ -245,6 +251,7 @@ class OfflineComparison(Rendered):
                 )
         if self.ppi is not None:
             out.append(self.ppi.summary())
+            out.extend(self.ppi.notes)
         return out
 
     def plot(self, *, figsize: tuple[float, float] | None = None) -> Figure:

@@ -119,8 +119,8 @@ class _Executor:
                 s = scorer(out.output, cell.item)
                 out.scores.append((scorer.name, s.value, s.passed, None))
             except Exception as err:  # a scorer bug must not end the run
-                where = f" (scorer {scorer.name!r}, item {cell.item.item_id!r}, version {cell.version.label})"
-                out.scores.append((scorer.name, None, None, _describe(err) + where))
+                # Where it happened is added when the run is stored, with the registered label.
+                out.scores.append((scorer.name, None, None, _describe(err)))
         return out
 
     def run_sync(self, cell: _Cell) -> _Outcome:

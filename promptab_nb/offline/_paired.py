@@ -1,9 +1,13 @@
-"""Helpers of the paired comparison for clusters and repeats (kept out of ``compare`` so each
-module stays one concept): the cluster of every item, the items × repeats matrix of paired
-differences, and the variance split of that matrix."""
+"""Helpers of the paired comparison for clusters, repeats and missing values (kept out of
+``compare`` so each module stays one concept): the cluster of every item, the items × repeats
+matrix of paired differences and its variance split, and the units a comparison leaves out
+(no value in one or both versions), counted by reason."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +21,15 @@ if TYPE_CHECKING:
     from ._run import OfflineRun
     from .dataset import Dataset
 
-__all__ = ["cluster_of", "repeat_frame", "repeat_matrix", "variance_split"]
+__all__ = [
+    "LeftOut",
+    "cell_reasons",
+    "cluster_of",
+    "left_out",
+    "repeat_frame",
+    "repeat_matrix",
+    "variance_split",
+]
 
 
 def cluster_of(dataset: Dataset, column: str) -> dict[str, Any]:
@@ -81,3 +93,139 @@ def variance_split(matrix: np.ndarray) -> stats.VarianceComponents | None:
     if matrix.ndim != 2 or matrix.shape[0] < 2 or matrix.shape[1] < 2:
         return None
     return stats.variance_components(matrix)
+
+
+# Why a cell has no value; ``{key}`` is "repeat_idx" or "0" and ``{col}`` an allow-listed
+# column, never user text. A score with a value counts even if its call was retried.
+_SCORE_CELLS = """
+    WITH cells AS (
+        SELECT version, item_id, repeat_idx,
+               CASE WHEN s.value IS NOT NULL THEN NULL
+                    WHEN r.error IS NOT NULL THEN 'model error'
+                    WHEN s.error IS NOT NULL THEN 'scorer error'
+                    WHEN s.scorer IS NOT NULL THEN 'not applicable'
+                    ELSE 'no score stored'
+               END AS reason
+        FROM (SELECT * FROM offline_results WHERE run_id = $run) AS r
+        FULL JOIN (SELECT * FROM offline_scores WHERE run_id = $run AND scorer = $scorer) AS s
+        USING (version, item_id, repeat_idx)
+    )
+    SELECT version, item_id, {key} AS k, reason, count(*) AS n
+    FROM cells
+    GROUP BY ALL
+"""
+
+_RESULT_CELLS = """
+    WITH cells AS (
+        SELECT version, item_id, repeat_idx,
+               CASE WHEN error IS NULL AND {col} IS NOT NULL THEN NULL
+                    WHEN error IS NOT NULL THEN 'model error'
+                    ELSE $missing
+               END AS reason
+        FROM offline_results
+        WHERE run_id = $run
+    )
+    SELECT version, item_id, {key} AS k, reason, count(*) AS n
+    FROM cells
+    GROUP BY ALL
+"""
+
+
+def cell_reasons(run: OfflineRun, metric: str, column: str | None, key: str) -> pd.DataFrame:
+    """Cells of ``metric`` per (version, item_id, k, reason) with their count ``n``; ``reason``
+    is null for cells with a value, else why there is none (model error, scorer error, not
+    applicable, …). ``k`` is the pairing key (``key``: ``"repeat_idx"`` or ``"0"``) and
+    ``column`` an allow-listed results column for cost, latency and tokens."""
+    if column is not None:
+        query = _RESULT_CELLS.format(col=column, key=key)
+        return run._ws.sql(query, {"run": run.run_id, "missing": f"no {metric} reported"})
+    return run._ws.sql(_SCORE_CELLS.format(key=key), {"run": run.run_id, "scorer": metric})
+
+
+def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{n} {text}" for text, n in pairs)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Units (items, or (item, repeat) pairs) of one paired comparison left out because they
+    have no value in one or both versions, counted by reason; ``partial`` counts cells left out
+    of the per-item means of items that are compared (``pairing="item"`` with repeats)."""
+
+    n_units: int
+    unit: str
+    reasons: tuple[tuple[str, int], ...] = ()
+    partial: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def n(self) -> int:
+        """Units left out."""
+        return sum(n for _, n in self.reasons)
+
+    def describe(self) -> str | None:
+        """``"3 of 40 items left out: 2 model error in both versions, …"`` (None if none)."""
+        parts = []
+        if self.reasons:
+            parts.append(
+                f"{self.n} of {self.n_units} {self.unit} left out: {_counts(self.reasons)}"
+            )
+        if self.partial:
+            k = sum(n for _, n in self.partial)
+            parts.append(
+                f"{k} cells (item, repeat) without a value left out of their item's mean: "
+                f"{_counts(self.partial)}"
+            )
+        return "; ".join(parts) or None
+
+
+def left_out(
+    cells: pd.DataFrame, baseline: str, version: str, used: Iterable[tuple[Any, Any]], *,
+    pairing: str,
+) -> LeftOut:  # fmt: skip
+    """What the pairs ``used`` (``(item_id, k)`` keys) of ``version`` vs ``baseline`` leave out
+    of ``cells`` (from :func:`cell_reasons`), with the reason on each side. With ``baseline ==
+    version``: what one version's own estimate leaves out."""
+    sub = cells[cells["version"].isin([baseline, version])]
+    keys = ["version", "item_id", "k"]
+    valued = {tuple(r) for r in sub.loc[sub["reason"].isna(), keys].itertuples(index=False)}
+    missing = sub[sub["reason"].notna()]
+    why = (
+        missing.groupby(keys)["reason"].agg(lambda s: " / ".join(sorted(set(s)))).to_dict()
+        if len(missing)
+        else {}
+    )
+    units = {(i, k) for i, k in sub[["item_id", "k"]].itertuples(index=False)}
+    used_set = set(used)
+
+    def side(v: str, unit: tuple[Any, Any]) -> str | None:
+        if (v, *unit) in valued:
+            return None
+        return str(why.get((v, *unit), "no result stored"))
+
+    counts: Counter[str] = Counter()
+    for unit in sorted(units - used_set, key=str):
+        rb, rv = side(baseline, unit), side(version, unit)
+        if baseline == version and rv is not None:  # one version's own estimate
+            text = f"{rv} in {version}"
+        elif rb is not None and rv is not None:
+            text = (
+                f"{rb} in both versions" if rb == rv else f"{rb} in {baseline}, {rv} in {version}"
+            )
+        elif rb is not None:
+            text = f"{rb} in {baseline} only"
+        elif rv is not None:
+            text = f"{rv} in {version} only"
+        else:  # a value on both sides that the comparison did not pair: should not happen
+            text = "not paired"
+        counts[text] += 1
+    partial: Counter[str] = Counter()
+    if pairing == "item" and len(missing):
+        inside = [(i, k) in used_set for i, k in missing[["item_id", "k"]].itertuples(index=False)]
+        for (v, reason), n in missing[inside].groupby(["version", "reason"])["n"].sum().items():
+            partial[f"{reason} in {v}"] += int(n)
+    return LeftOut(
+        n_units=len(units),
+        unit="items" if pairing == "item" else "(item, repeat) pairs",
+        reasons=tuple(counts.most_common()),
+        partial=tuple(partial.most_common()),
+    )

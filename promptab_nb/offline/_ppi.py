@@ -20,6 +20,7 @@ from .. import stats
 from .._format import num
 from .._render import Note, Rendered, Table
 from ..errors import DataError, InvalidArgumentError
+from ._paired import cell_reasons, left_out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -211,7 +212,10 @@ def ppi_compare(
         {"run": run.run_id, "scorer": metric},
     )
     judge["item_id"] = judge["item_id"].astype(str)
-    wide_j = judge.pivot(index="item_id", columns="version", values="judge")
+    # Every item of the run, so items the judge scored in no version are counted as left out.
+    cells = cell_reasons(run, metric, None, "0")
+    items = sorted({str(i) for i in cells["item_id"]} | set(judge["item_id"]))
+    wide_j = judge.pivot(index="item_id", columns="version", values="judge").reindex(items)
     wide_h = human.pivot(index="item_id", columns="version", values="label").reindex(wide_j.index)
     notes: list[str] = []
     rows: list[PPIRow] = []
@@ -222,6 +226,15 @@ def ppi_compare(
         if lab.sum() < 2:
             raise DataError(f"{what} of {v}: {int(lab.sum())} human-labelled items; need >= 2")
         unl = ok & h.isna()
+        left = left_out(
+            cells, base if what == "difference" else v, v,
+            [(i, 0) for i in ok[ok].index], pairing="item",
+        )  # fmt: skip
+        why = left.describe()
+        if why:
+            unused = int((~ok & h.notna()).sum())
+            extra = f" ({unused} human labels on them unused)" if unused else ""
+            notes.append(f"{what} of {v}, judge {metric}: {why}{extra}")
         return _estimate(
             what, v, h[lab].to_numpy(float), j[lab].to_numpy(float), j[unl].to_numpy(float),
             alpha, min_corr, notes,

@@ -21,6 +21,11 @@ is analysed as a score, so the estimate and its CI are both on the mean score:
 * ``cluster="passage"``: a **cluster-robust** paired t (CR1) replaces all of the above, since
   items of one cluster are not independent; each row gets its design effect.
 
+A unit (item, or (item, repeat) pair) without a value in one or both versions (the model call
+failed, the scorer failed or was not applicable, the model reported no cost or tokens) is left
+out of that row's pairs and counted in its ``n_dropped`` and ``dropped`` and in the notes, with
+the reason on each side; so are repeats left out of an item's mean under ``pairing="item"``.
+
 With two or more repeats each row also splits the variance of the paired differences into
 between-item and within-item parts (:func:`promptab_nb.stats.variance_components`), the input
 of :func:`promptab_nb.offline.plan`.
@@ -52,7 +57,15 @@ from ._compare_result import (
     Pairing,
     Verdict,
 )
-from ._paired import cluster_of, repeat_frame, repeat_matrix, variance_split
+from ._paired import (
+    LeftOut,
+    cell_reasons,
+    cluster_of,
+    left_out,
+    repeat_frame,
+    repeat_matrix,
+    variance_split,
+)
 from ._side_by_side import side_by_side
 
 if TYPE_CHECKING:
@@ -143,13 +156,38 @@ def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     return sd * unit
 
 
+def _key(pairing: Pairing) -> str:
+    return "repeat_idx" if pairing == "repeat" else "0"
+
+
+def _column(metric: str) -> str | None:
+    """The offline_results column of a run metric (from the allow-list, never user text)."""
+    return _RUN_METRICS[metric][0] if metric in _RUN_METRICS else None
+
+
 def _frame(run: OfflineRun, metric: str, pairing: Pairing) -> pd.DataFrame:
-    key = "repeat_idx" if pairing == "repeat" else "0"
-    if metric in _RUN_METRICS:
-        col = _RUN_METRICS[metric][0]  # from the allow-list above, never user text
+    key, col = _key(pairing), _column(metric)
+    if col is not None:
         query = _RESULT_VALUES.format(key=key, col=col)
         return run._ws.sql(query, {"run": run.run_id})
     return run._ws.sql(_SCORE_VALUES.format(key=key), {"run": run.run_id, "scorer": metric})
+
+
+def _pairs(frame: pd.DataFrame, baseline: str, version: str) -> tuple[pd.DataFrame, bool]:
+    """Units (index ``item_id``, ``k``) with a value in both versions, one column per version,
+    and whether every value of the two versions is pass/fail."""
+    import pandas as pd
+
+    sub = frame[frame["version"].isin([baseline, version])]
+    if sub.empty:
+        empty = pd.MultiIndex.from_tuples([], names=["item_id", "k"])
+        return pd.DataFrame(columns=[baseline, version], index=empty), False
+    binary = bool(sub["binary"].all())
+    wide = sub.pivot(index=["item_id", "k"], columns="version", values="value")
+    for col in (baseline, version):
+        if col not in wide.columns:
+            wide[col] = np.nan
+    return wide.dropna(), binary
 
 
 def _aa(
@@ -182,7 +220,9 @@ def _verdict(diff: float, p: float, alpha: float, higher_is_better: bool) -> Ver
 
 def _one(
     run: OfflineRun,
-    frame: pd.DataFrame,
+    complete: pd.DataFrame,
+    binary: bool,
+    left: LeftOut,
     metric: str,
     baseline: str,
     version: str,
@@ -197,25 +237,13 @@ def _one(
     clusters: dict[str, object] | None = None,
     interval: Interval = "wilson",
     repeats_frame: pd.DataFrame | None = None,
-) -> MetricComparison | None:
+) -> MetricComparison:
     unit, hib = (
         (_RUN_METRICS[metric][1], _RUN_METRICS[metric][2]) if metric in _RUN_METRICS
         else ("fraction", True)
     )  # fmt: skip
-    sub = frame[frame["version"].isin([baseline, version])]
-    if sub.empty:
-        return None
-    binary = bool(sub["binary"].all())
-    wide = sub.pivot(index=["item_id", "k"], columns="version", values="value")
-    for col in (baseline, version):
-        if col not in wide.columns:
-            wide[col] = np.nan
-    complete = wide.dropna()
-    dropped = len(wide) - len(complete)
     x, y = complete[baseline].to_numpy(float), complete[version].to_numpy(float)
     n = x.size
-    if n < 2:
-        return None
     # One pass/fail outcome per pair → McNemar; pass fractions of several repeats → paired t.
     # When every item's repeats agree the pass fraction is 0 or 1: still one outcome per pair.
     agree = bool(np.isin(x, (0.0, 1.0)).all() and np.isin(y, (0.0, 1.0)).all())
@@ -240,14 +268,15 @@ def _one(
     p_w = None if single else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
     notes = [test.note] if test.note else []
-    if dropped:
-        notes.append(f"{dropped} items without a value in both versions (errors) left out")
+    why = left.describe()
+    if why:
+        notes.append(why)
     vc = None
     if repeats_frame is not None:
         vc = variance_split(repeat_matrix(repeats_frame, baseline, version))
     return MetricComparison(
         metric=metric, version=version, baseline=baseline, unit=unit, binary=binary,
-        higher_is_better=hib, n_pairs=n, n_dropped=dropped, baseline_mean=bm,
+        higher_is_better=hib, n_pairs=n, n_dropped=left.n, baseline_mean=bm,
         baseline_ci=(blo, bhi), mean=vm, ci=(vlo, vhi), diff=diff,
         diff_ci=(float(test.ci_low), float(test.ci_high)), p_value=float(test.p_value),
         method=test.method, p_wilcoxon=p_w, improved=improved, regressed=regressed,
@@ -257,7 +286,7 @@ def _one(
         n_clusters=None if clustered is None else clustered.n_clusters,
         design_effect=None if clustered is None else clustered.design_effect,
         var_between=None if vc is None else vc.between,
-        var_within=None if vc is None else vc.within,
+        var_within=None if vc is None else vc.within, dropped=left.reasons,
     )  # fmt: skip
 
 
@@ -325,7 +354,9 @@ def compare(
         (H1: the versions differ), improved / regressed / unchanged counts, the A/A noise floor,
         the MDE, a verdict, and with repeats the between- and within-item variance of the
         differences (``var_between``, ``var_within``). Pass/fail metrics whose per-item outcome
-        is binary (one repeat, or every repeat agrees) use exact McNemar.
+        is binary (one repeat, or every repeat agrees) use exact McNemar. Units without a value
+        in one or both versions are counted in ``n_dropped`` / ``dropped`` and in ``notes``,
+        with the reason.
 
     Raises
     ------
@@ -357,25 +388,38 @@ def compare(
     notes: list[str] = []
     for metric in chosen:
         frame = _frame(run, metric, pairing)
+        # Why each cell has no value: every unit a comparison leaves out is counted, by reason.
+        cells = cell_reasons(run, metric, _column(metric), _key(pairing))
         if frame.empty:
-            notes.append(f"{metric}: no values (every cell failed or was not applicable)")
+            missing = cells.groupby("reason")["n"].sum().sort_values(ascending=False)
+            notes.append(
+                f"{metric}: no values in any version, nothing compared ({int(missing.sum())} "
+                f"cells: {', '.join(f'{int(n)} {why}' for why, n in missing.items())})"
+            )
             continue
-        binary = bool(frame["binary"].all())
-        aa = _aa(run, metric, base, binary, alpha)
+        aa = _aa(run, metric, base, bool(frame["binary"].all()), alpha)
         rep_frame = None
         if run.repeats >= 2 and pairing == "item":
-            col = _RUN_METRICS[metric][0] if metric in _RUN_METRICS else None
-            rep_frame = repeat_frame(run, metric, col)
+            rep_frame = repeat_frame(run, metric, _column(metric))
         for v in others:
-            r = _one(
-                run, frame, metric, base, v, pairing=pairing, alpha=alpha, power=power,
-                bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa, clusters=clusters,
-                interval=interval, repeats_frame=rep_frame,
-            )  # fmt: skip
-            if r is None:
-                notes.append(f"{metric}: fewer than 2 items with values for {base} and {v}")
-            else:
-                rows.append(r)
+            complete, binary = _pairs(frame, base, v)
+            left = left_out(cells, base, v, complete.index, pairing=pairing)
+            if len(complete) < 2:
+                why = left.describe()
+                notes.append(
+                    f"{metric}, {v}: no comparison, {len(complete)} of {left.n_units} "
+                    f"{left.unit} with a value in both versions (2 needed)"
+                    + (f"; {why}" if why else "")
+                )
+                continue
+            rows.append(_one(
+                run, complete, binary, left, metric, base, v, pairing=pairing, alpha=alpha,
+                power=power, bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
+                clusters=clusters, interval=interval, repeats_frame=rep_frame,
+            ))  # fmt: skip
+            why = left.describe()
+            if why:
+                notes.append(f"{metric}, {v}: {why}")
     if run.repeats < 2:
         notes.append("repeats=1: no A/A noise floor; run with repeats >= 2 to measure it")
     if run.n_errors:

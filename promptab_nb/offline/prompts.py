@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -114,6 +115,10 @@ class PromptVersion:
         )
 
 
+class _RollBack(Exception):
+    """Raised inside a transaction to undo it (see :meth:`PromptRegistry._preview`)."""
+
+
 _INSERT = """
     INSERT INTO prompts (prompt_name, version, template, sha256, created_at)
     VALUES ($name, $version, $template, $sha, now())
@@ -156,21 +161,27 @@ class PromptRegistry:
             ``template`` is a path that cannot be read.
         """
         name, template = self._prepare(name, template)
-        sha = _sha(template)
         with self._ws.transaction() as con:
-            row = con.execute(
-                "SELECT version FROM prompts WHERE prompt_name = ? AND sha256 = ?", [name, sha]
-            ).fetchone()
-            if row is not None:
-                return PromptVersion(name, int(row[0]), template)
-            # An aggregate without GROUP BY always returns exactly one row.
-            (latest,) = con.execute(
-                "SELECT coalesce(max(version), 0) FROM prompts WHERE prompt_name = ?", [name]
-            ).fetchall()[0]
-            version = int(latest) + 1
-            con.execute(
-                _INSERT, {"name": name, "version": version, "template": template, "sha": sha}
-            )
+            return self._register(con, name, template)
+
+    @staticmethod
+    def _register(con: Any, name: str, template: str) -> PromptVersion:
+        """Register a checked (name, template) inside the caller's open transaction ``con``.
+
+        The one place versions are numbered: an offline run registers its versions with this
+        in the transaction that stores its results, so a failure rolls back both."""
+        sha = _sha(template)
+        row = con.execute(
+            "SELECT version FROM prompts WHERE prompt_name = ? AND sha256 = ?", [name, sha]
+        ).fetchone()
+        if row is not None:
+            return PromptVersion(name, int(row[0]), template)
+        # An aggregate without GROUP BY always returns exactly one row.
+        (latest,) = con.execute(
+            "SELECT coalesce(max(version), 0) FROM prompts WHERE prompt_name = ?", [name]
+        ).fetchall()[0]
+        version = int(latest) + 1
+        con.execute(_INSERT, {"name": name, "version": version, "template": template, "sha": sha})
         return PromptVersion(name, version, template)
 
     @staticmethod
@@ -191,30 +202,15 @@ class PromptRegistry:
             raise InvalidArgumentError(f"template of prompt {name!r} is empty")
         return name, template
 
-    def _peek(self, texts: list[tuple[str, str]]) -> list[PromptVersion]:
-        """The versions ``register`` would give these checked (name, template) pairs, in order,
-        without writing: lets a caller validate everything before registering anything."""
+    def _preview(self, texts: list[tuple[str, str]]) -> list[PromptVersion]:
+        """The versions ``register`` would give these checked (name, template) pairs now, in
+        order, without keeping them: they are registered in a transaction that is rolled back,
+        so the numbering stays in :meth:`_register` alone. Lets a run name its versions in
+        messages and results before it registers them for real."""
         out: list[PromptVersion] = []
-        new: dict[tuple[str, str], int] = {}
-        latest: dict[str, int] = {}
-        for name, template in texts:
-            rows = self._ws.engine.fetch(
-                "SELECT version FROM prompts WHERE prompt_name = ? AND sha256 = ?",
-                [name, _sha(template)],
-            )
-            if rows:
-                out.append(PromptVersion(name, int(rows[0][0]), template))
-                continue
-            if (name, template) not in new:
-                if name not in latest:
-                    ((top,),) = self._ws.engine.fetch(
-                        "SELECT coalesce(max(version), 0) FROM prompts WHERE prompt_name = ?",
-                        [name],
-                    )
-                    latest[name] = int(top)
-                latest[name] += 1
-                new[(name, template)] = latest[name]
-            out.append(PromptVersion(name, new[(name, template)], template))
+        with contextlib.suppress(_RollBack), self._ws.transaction() as con:
+            out = [self._register(con, name, template) for name, template in texts]
+            raise _RollBack
         return out
 
     def get(self, name: str, version: int | None = None) -> PromptVersion:

@@ -6,9 +6,10 @@ exponentially and try again; any other failure is recorded in the cell and the r
 Responses are cached in ``model_cache`` keyed on (model id, rendered prompt, model params,
 repeat index), so re-running an identical experiment makes no model calls; errors are never
 cached. Prices are not in the key: the demo and OpenAI-compatible models reprice cached token
-counts at the run's prices. Results land in ``offline_runs`` / ``offline_results`` /
-``offline_scores`` in one transaction when the run ends. A call that fails its checks (a
-missing template variable, a bad option) registers no prompt version and writes nothing.
+counts at the run's prices. The prompt versions are registered and the results land in
+``offline_runs`` / ``offline_results`` / ``offline_scores`` in one transaction when the run
+ends, so a run that fails anywhere (its checks, an interrupt, storing) registers no prompt
+version and writes no run; responses already paid for stay in the cache.
 
 Inside: this module (arguments, the run, stored runs), ``_execute`` (cells, concurrency, retries)
 and ``_store`` (the end-of-run transaction).
@@ -42,7 +43,8 @@ __all__ = ["get_run", "list_runs", "run_offline"]
 
 
 def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
-    """The versions as ``register`` would number them, checked but not registered yet."""
+    """The versions as ``register`` would number them now, checked but not registered: the
+    run registers them when it stores its results (see ``_store``)."""
     if isinstance(versions, PromptVersion | str | tuple) or not isinstance(versions, Sequence):
         versions = [versions]
     if not versions:
@@ -60,7 +62,7 @@ def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
                 f"versions[{pos}] is {v!r}; pass a PromptVersion, a (name, template) tuple "
                 "or a template string"
             )
-    out = ws.prompts._peek(texts)
+    out = ws.prompts._preview(texts)
     labels = [v.label for v in out]
     dup = {lab for lab in labels if labels.count(lab) > 1}
     if dup:
@@ -169,7 +171,7 @@ def run_offline(
     check(max_retries, "max_retries", ge=0, integer=True)
     check(backoff_s, "backoff_s", ge=0)
     repeats, concurrency, max_retries = int(repeats), int(concurrency), int(max_retries)
-    # Check everything before registering the versions: a failed call leaves no trace.
+    # Check everything before any call; the versions are registered only when the run is stored.
     vers = _as_versions(ws, versions)
     if scorers is None:
         scorer_objs = [resolve("exact")] if dataset.has_expected else []
@@ -182,12 +184,11 @@ def run_offline(
         )
     mid = model_id or _models.model_id(model)
     params = _models.model_params(model)
-    # A missing variable stops the run before any call is paid for or any version registered.
+    # A missing variable stops the run before any call is paid for.
     for item in dataset:
         for v in vers:
             if v.missing(item.variables):
                 v.render(item.variables, item_id=item.item_id)  # raises, naming both
-    vers = [ws.prompts.register(v.name, v.template) for v in vers]
 
     cells: list[_Cell] = []
     for r in range(repeats):
@@ -249,41 +250,50 @@ def run_offline(
     seconds = time.perf_counter() - t0
     model_calls = sum(o.attempts for o in outcomes)
 
-    label_of = {v.label: v for v in vers}
-    run_row = {
-        "run_id": run_id,
-        "name": name or f"{' vs '.join(label_of)} on {dataset.name or f'{len(dataset)} items'}",
-        "dataset": json.dumps(dataset.to_dict(), default=str),
-        "versions": json.dumps(
-            [{"name": v.name, "version": v.version, "template": v.template} for v in vers]
-        ),
-        "model_id": mid,
-        "scorers": json.dumps([{"name": s.name, "kind": s.kind} for s in scorer_objs]),
-        "repeats": repeats,
-        "params": json.dumps(
-            {
-                "model_params": params,
-                "concurrency": concurrency,
-                "max_retries": max_retries,
-                "backoff_s": backoff_s,
-                "cache": cache,
-                "n_items": len(dataset),
-                "dataset_sha256": dataset.sha256,
-            },
-            default=str,
-        ),
-        "created_at": created,
-        "seconds": seconds,
-        "model_calls": model_calls,
-        "cache_hits": cache_hits,
-    }
-    _store(ws, run_row, outcomes, pending_cache if cache else {})
+    def run_row(registered: list[PromptVersion]) -> dict[str, Any]:
+        labels = " vs ".join(v.label for v in registered)
+        return {
+            "run_id": run_id,
+            "name": name or f"{labels} on {dataset.name or f'{len(dataset)} items'}",
+            "dataset": json.dumps(dataset.to_dict(), default=str),
+            "versions": json.dumps(
+                [{"name": v.name, "version": v.version, "template": v.template} for v in registered]
+            ),
+            "model_id": mid,
+            "scorers": json.dumps([{"name": s.name, "kind": s.kind} for s in scorer_objs]),
+            "repeats": repeats,
+            "params": json.dumps(
+                {
+                    "model_params": params,
+                    "concurrency": concurrency,
+                    "max_retries": max_retries,
+                    "backoff_s": backoff_s,
+                    "cache": cache,
+                    "n_items": len(dataset),
+                    "dataset_sha256": dataset.sha256,
+                },
+                default=str,
+            ),
+            "created_at": created,
+            "seconds": seconds,
+            "model_calls": model_calls,
+            "cache_hits": cache_hits,
+        }
+
+    try:
+        registered = _store(ws, vers, run_row, outcomes, pending_cache if cache else {})
+    except BaseException:
+        # Nothing of the run is stored (versions included), but keep what was paid for.
+        with contextlib.suppress(Exception):
+            flush_cache()
+        raise
+    label = {d.label: v.label for d, v in zip(vers, registered, strict=True)}
     n_errors = sum(o.error is not None for o in outcomes)
     if n_errors:
         first = next(o for o in outcomes if o.error is not None)
         warnings.warn(
             f"{n_errors} of {len(outcomes)} calls failed (first: item {first.cell.item.item_id!r}, "
-            f"version {first.cell.version.label}: {first.error}); see run.errors()",
+            f"version {label[first.cell.version.label]}: {first.error}); see run.errors()",
             stacklevel=3,
         )
     return OfflineRun._load(ws, run_id)

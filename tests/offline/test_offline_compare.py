@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.stats
 from _offline_fakes import AlternatingModel, CountingModel, id_dataset, ids
@@ -215,3 +216,153 @@ def test_graded_score_with_pass_flag_is_not_mcnemar(ws) -> None:
     # The baseline mean's CI is a t interval on the scores, not Wilson on round(sum).
     half = scipy.stats.t.ppf(0.975, n - 1) * xa.std(ddof=1) / np.sqrt(n)
     assert r.baseline_ci == pytest.approx((xa.mean() - half, xa.mean() + half), rel=1e-9)
+
+
+def _judge(output: str, expected: str, item) -> float | None:
+    """A graded scorer that raises on i003 and is not applicable (None) on i004."""
+    if item.item_id == "i003":
+        raise ValueError("cannot judge")
+    if item.item_id == "i004":
+        return None
+    return 0.9 if output == "yes" else 0.2
+
+
+def _judge_pass(output: str, expected: str, item) -> bool | None:
+    """The pass/fail twin of ``_judge``."""
+    score = _judge(output, expected, item)
+    return None if score is None else score > 0.5
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+@pytest.mark.parametrize(
+    ("repeats", "options"),
+    [
+        (1, {}),
+        (1, {"pairing": "repeat"}),
+        (2, {}),
+        (2, {"pairing": "repeat"}),
+        (2, {"bootstrap": True, "n_boot": 200}),
+        (1, {"cluster": "id"}),
+    ],
+)
+def test_every_unit_left_out_is_counted_with_its_reason(ws, repeats, options) -> None:
+    # i001: the model fails for both versions; i002: only for B; i003: the scorers fail for both;
+    # i004: the scorers say "not applicable" for both. B answers "no" on three items.
+    answers: dict = {("A", "i001"): RuntimeError("boom"), ("B", "i001"): RuntimeError("boom"),
+                     ("B", "i002"): RuntimeError("boom")}  # fmt: skip
+    answers |= {("B", i): "no" for i in ("i005", "i006", "i007")}
+    run = ws.run_offline(id_dataset(12), [A, B], CountingModel(answers),
+                         scorers=[_judge, _judge_pass], repeats=repeats,
+                         progress=False)  # fmt: skip
+    comp = run.compare(**options)
+    pairs = options.get("pairing") == "repeat"
+    units, word = (12 * repeats, "(item, repeat) pairs") if pairs else (12, "items")
+    r = repeats if pairs else 1  # units per item
+    expected = {"model error in both versions": r, "model error in t@v2 only": r,
+                "scorer error in both versions": r, "not applicable in both versions": r}  # fmt: skip
+    for metric in ("_judge", "_judge_pass"):
+        row = comp.row(metric)
+        assert row.binary is (metric == "_judge_pass")
+        assert row.n_dropped == 4 * r and row.n_pairs + row.n_dropped == units
+        assert dict(row.dropped) == expected
+        text = f"{metric}, t@v2: {4 * r} of {units} {word} left out: "
+        assert any(n.startswith(text) for n in comp.notes)
+        assert f"{r} model error in both versions" in row.note
+        assert f"{r} scorer error in both versions" in row.note
+    # Latency has a value wherever the call worked: only the two failed items are left out.
+    lat = comp.row("latency")
+    assert lat.n_dropped == 2 * r and lat.n_pairs == units - 2 * r
+    assert dict(lat.dropped) == {"model error in both versions": r, "model error in t@v2 only": r}
+    # The notes are what a user sees: in the text and the HTML rendering, and in the frame.
+    assert f"_judge, t@v2: {4 * r} of {units} {word} left out" in repr(comp)
+    assert "not applicable in both versions" in comp._repr_html_()
+    frame = comp.to_pandas().set_index("metric")
+    assert frame.loc["_judge", "n_dropped"] == 4 * r
+    assert f"{r} scorer error in both versions" in frame.loc["_judge", "dropped"]
+    assert comp.to_polars().height == len(frame)
+    # The demo-less fake reports no cost: nothing compared, and the note says why.
+    assert any(n.startswith("cost_usd: no values in any version") and "no cost_usd reported" in n
+               for n in comp.notes)  # fmt: skip
+
+
+def test_no_comparison_still_counts_what_was_left_out(ws) -> None:
+    # Only i000 has a score in both versions: fewer than two pairs, so no row, but a note that
+    # counts the other items and says why each is missing.
+    def only_first(output: str, expected: str, item) -> bool:
+        if item.item_id != "i000":
+            raise ValueError("cannot judge")
+        return True
+
+    v3 = ("t", "C {{id}}")
+    run = ws.run_offline(id_dataset(5), [A, B, v3], CountingModel(), scorers=[only_first],
+                         repeats=1, progress=False)  # fmt: skip
+    comp = run.compare()
+    with pytest.raises(InvalidArgumentError, match="no comparison of metric 'only_first'"):
+        comp.row("only_first")
+    for v in ("t@v2", "t@v3"):
+        assert (
+            f"only_first, {v}: no comparison, 1 of 5 items with a value in both versions "
+            "(2 needed); 4 of 5 items left out: 4 scorer error in both versions"
+        ) in comp.notes
+
+
+class _FirstCallFails:
+    """Fails the first call of each prompt in ``fail`` (so one repeat of it), else "yes"."""
+
+    def __init__(self, fail: set[str]) -> None:
+        self.fail, self.seen, self.lock = fail, Counter(), threading.Lock()
+        self.model_id = "first-call-fails"
+
+    def __call__(self, prompt: str) -> str:
+        with self.lock:
+            self.seen[prompt] += 1
+            first = self.seen[prompt] == 1
+        if first and prompt in self.fail:
+            raise RuntimeError("boom")
+        return "yes"
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_repeats_without_a_value_are_counted(ws) -> None:
+    # B fails one of the two repeats of i001: by item, i001 is compared on its other repeat
+    # (and the note says so); by repeat, the (i001, repeat) pair is left out.
+    model = _FirstCallFails({"B i001"})
+    run = ws.run_offline(id_dataset(6), [A, B], model, repeats=2, concurrency=1,
+                         progress=False)  # fmt: skip
+    by_item = run.compare()
+    row = by_item.row("exact")
+    assert row.n_pairs == 6 and row.n_dropped == 0 and row.dropped == ()
+    assert (
+        "exact, t@v2: 1 cells (item, repeat) without a value left out of their item's mean: "
+        "1 model error in t@v2"
+    ) in by_item.notes
+    by_repeat = run.compare(pairing="repeat").row("exact")
+    assert by_repeat.n_pairs == 11 and by_repeat.dropped == (("model error in t@v2 only", 1),)
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed", "ignore:.*too weak")
+def test_ppi_counts_items_without_a_judge_value(ws) -> None:
+    answers: dict = {("A", "i001"): RuntimeError("boom"), ("B", "i001"): RuntimeError("boom"),
+                     ("B", "i002"): RuntimeError("boom")}  # fmt: skip
+    answers |= {("B", i): "no" for i in ("i005", "i006", "i007")}
+    run = ws.run_offline(id_dataset(12), [A, B], CountingModel(answers), scorers=[_judge_pass],
+                         repeats=1, progress=False)  # fmt: skip
+    # People label items i000–i009 in both versions, i001–i004 included (no judge value there).
+    human = pd.DataFrame(
+        [{"item_id": i, "version": v, "label": int(not (v == "t@v2" and i in {"i005", "i006"}))}
+         for i in ids(10) for v in run.labels]
+    )  # fmt: skip
+    comp = run.compare(metrics=["_judge_pass"], human_labels=human)
+    assert comp.ppi is not None
+    assert comp.ppi.row("t@v2").n_labeled == 6  # i000, i005–i009
+    diff_note = (
+        "difference of t@v2, judge _judge_pass: 4 of 12 items left out: 1 model error in both "
+        "versions, 1 model error in t@v2 only, 1 scorer error in both versions, 1 not applicable "
+        "in both versions (4 human labels on them unused)"
+    )
+    base_note = (
+        "pass rate of t@v1, judge _judge_pass: 3 of 12 items left out: 1 model error in t@v1, "
+        "1 scorer error in t@v1, 1 not applicable in t@v1 (3 human labels on them unused)"
+    )
+    assert diff_note in comp.ppi.notes and base_note in comp.ppi.notes
+    assert diff_note in repr(comp)

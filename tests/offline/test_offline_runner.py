@@ -273,3 +273,60 @@ def test_failed_validation_registers_no_prompt_version(ws) -> None:
     run = ws.run_offline(id_dataset(2), [A, ("t", "{{id}} again")], model, repeats=1,
                          progress=False)  # fmt: skip
     assert run.labels == ("t@v1", "t@v2")
+
+
+_TABLES = ("prompts", "offline_runs", "offline_results", "offline_scores")
+
+
+def _store_fails(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    from promptab_nb.offline import _store, runner
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    # "_store" is the whole end-of-run step as the runner calls it; the others are steps inside
+    # its transaction: before the rows are written, and after them (the cache is written last).
+    monkeypatch.setattr(runner if step == "_store" else _store, step, fail)
+
+
+@pytest.mark.parametrize("step", ["_store", "_insert_rows", "_insert_cache"])
+def test_a_run_that_fails_while_storing_registers_nothing(ws, monkeypatch, step) -> None:
+    model = CountingModel()
+    ws.run_offline(id_dataset(3), [A], model, repeats=1, progress=False)  # t@v1 and one run
+    before = {t: ws.table(t) for t in _TABLES}
+    versions = [A, B, ("u", "C {{id}}")]
+    _store_fails(monkeypatch, step)
+    with pytest.raises(OSError, match="disk full"):
+        ws.run_offline(id_dataset(3), versions, model, repeats=2, progress=False)
+    for t in _TABLES:
+        assert ws.table(t).equals(before[t]), t
+    assert ws.prompts.get("t").version == 1 and len(ws.offline_runs()) == 1
+    monkeypatch.undo()
+    # The calls were paid for: their responses stay in the cache, so storing again calls nothing.
+    calls = model.total
+    run = ws.run_offline(id_dataset(3), versions, model, repeats=2, progress=False)
+    assert model.total == calls and run.labels == ("t@v1", "t@v2", "u@v1")
+
+
+def test_versions_registered_during_a_run_keep_their_numbers(ws) -> None:
+    # Someone registers a text of prompt "t" while the run is calling the model: the run's new
+    # versions are numbered when it is stored, after that one, and its rows say so.
+    registered: list[pab.offline.PromptVersion] = []
+
+    def model(prompt: str) -> str:
+        if not registered:
+            registered.append(ws.prompts.register("t", "Z {{id}}"))
+        return "yes"
+
+    def picky(output: str, expected: str, item) -> bool:
+        if item.item_id == "i001":
+            raise ValueError("cannot judge")
+        return True
+
+    run = ws.run_offline(id_dataset(2), [A, B], model, scorers=[picky], repeats=1,
+                         concurrency=1, progress=False)  # fmt: skip
+    assert registered[0].label == "t@v1"
+    assert run.labels == ("t@v2", "t@v3") and [v.template for v in run.versions] == [A[1], B[1]]
+    assert set(run.results()["version"]) == {"t@v2", "t@v3"}
+    assert "item 'i001', version t@v2)" in " ".join(run.errors()["error"])
+    assert ws.prompts.get("t", 3).template == B[1]
