@@ -10,6 +10,7 @@ from .. import stats
 from .._format import num, pval
 from .._render import Note, Rendered, Table
 from ..errors import InvalidArgumentError
+from ._paired import counts_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +57,10 @@ class MetricComparison:
     ``n_dropped`` units (items, or (item, repeat) pairs with ``pairing="repeat"``) had no value
     in one or both versions and are not in ``n_pairs``; ``dropped`` counts them by reason
     (``("model error in both versions", 2)``, ``("scorer error in v2 only", 1)``, …).
+    ``aa_n_dropped`` items had no value in repeat 0 or 1 of the baseline and are not in its
+    noise floor (``aa_dropped``: ``("model error in repeat 1 only", 1)``, …); ``var_n_dropped``
+    items missed some repeat in one or both versions and are not in the variance split
+    (``var_dropped``, worded like ``dropped``).
     """
 
     metric: str
@@ -88,6 +93,10 @@ class MetricComparison:
     var_between: float | None = None
     var_within: float | None = None
     dropped: tuple[tuple[str, int], ...] = ()
+    aa_n_dropped: int = 0
+    aa_dropped: tuple[tuple[str, int], ...] = ()
+    var_n_dropped: int = 0
+    var_dropped: tuple[tuple[str, int], ...] = ()
 
     def _fmt(self, value: float | None, *, diff: bool = False) -> str:
         return _fmt(value, self.unit, diff=diff)
@@ -191,7 +200,8 @@ class OfflineComparison(Rendered):
         for r in self.rows:
             rec = asdict(r)
             # One text cell, so the frame stays flat: "2 model error in both versions, …".
-            rec["dropped"] = ", ".join(f"{n} {why}" for why, n in r.dropped) or None
+            for key in ("dropped", "aa_dropped", "var_dropped"):
+                rec[key] = counts_text(getattr(r, key)) or None
             for key in ("baseline_ci", "ci", "diff_ci", "aa_ci"):
                 pair = rec.pop(key) or (None, None)
                 rec[f"{key}_low"], rec[f"{key}_high"] = pair
@@ -270,6 +280,10 @@ class LivePlan(Rendered):
 
     ``plan`` uses the full offline effect; ``shrunk`` uses ``shrink`` × that effect, because
     offline effects often shrink live (real traffic differs from the dataset, users adapt).
+    ``n_dropped`` items had no value in one or both versions and are not in the offline effect
+    (``dropped`` counts them by reason, as in :class:`MetricComparison`); ``sd_n_dropped``
+    items had no value in the baseline and are not in the per-item SD of a mean metric
+    (``sd_dropped``: ``("model error in v1", 2)``, …). ``notes`` say both in words.
     """
 
     metric: str
@@ -284,6 +298,11 @@ class LivePlan(Rendered):
     shrink: float
     shrunk: stats.Plan | None
     note: str
+    n_dropped: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
+    sd_n_dropped: int = 0
+    sd_dropped: tuple[tuple[str, int], ...] = ()
+    notes: tuple[str, ...] = field(default=())
 
     def _scenarios(self) -> list[tuple[str, stats.Plan]]:
         out = [("offline effect", self.plan)]
@@ -332,6 +351,6 @@ class LivePlan(Rendered):
             rows,
             caption=caption,
             before=[Note((self.summary(),), css="verdict neutral")],
-            after=[Note((self.note,))],
+            after=[*(Note((n,)) for n in self.notes), Note((self.note,))],
             left=1,
         )

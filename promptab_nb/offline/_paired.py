@@ -1,7 +1,8 @@
 """Helpers of the paired comparison for clusters, repeats and missing values (kept out of
 ``compare`` so each module stays one concept): the cluster of every item, the items × repeats
 matrix of paired differences and its variance split, and the units a comparison leaves out
-(no value in one or both versions), counted by reason."""
+(no value in one or both versions), counted by reason: for the comparison itself, the A/A noise
+floor (:func:`aa_left_out`) and the variance split (:func:`repeats_left_out`)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LeftOut",
+    "aa_left_out",
     "cell_reasons",
     "cluster_of",
+    "counts_text",
     "left_out",
+    "repeat_differences",
     "repeat_frame",
     "repeat_matrix",
+    "repeats_left_out",
     "variance_split",
 ]
 
@@ -74,18 +79,26 @@ def repeat_frame(run: OfflineRun, metric: str, column: str | None) -> pd.DataFra
     return run._ws.sql(_REPEAT_SCORES, {"run": run.run_id, "scorer": metric})
 
 
-def repeat_matrix(frame: pd.DataFrame, baseline: str, version: str) -> np.ndarray:
-    """Items × repeats matrix of ``version − baseline``, repeats paired by index; items missing
-    a repeat in either version are left out."""
+def repeat_differences(frame: pd.DataFrame, baseline: str, version: str) -> pd.DataFrame:
+    """Items (index ``item_id``) × repeats frame of ``version − baseline``, repeats paired by
+    index; items missing a repeat in either version are left out (counted by
+    :func:`repeats_left_out`)."""
+    import pandas as pd
+
     wide = frame[frame["version"].isin([baseline, version])].pivot_table(
         index="item_id", columns=["version", "repeat_idx"], values="value", aggfunc="first"
     )
     if baseline not in wide.columns.get_level_values(0) or version not in (
         wide.columns.get_level_values(0)
     ):
-        return np.empty((0, 0))
-    d = (wide[version] - wide[baseline]).dropna()
-    return d.to_numpy(float)
+        return pd.DataFrame(index=pd.Index([], name="item_id"))
+    return (wide[version] - wide[baseline]).dropna()
+
+
+def repeat_matrix(frame: pd.DataFrame, baseline: str, version: str) -> np.ndarray:
+    """Items × repeats matrix of ``version − baseline`` (:func:`repeat_differences`)."""
+    d = repeat_differences(frame, baseline, version)
+    return d.to_numpy(float) if len(d) else np.empty((0, 0))
 
 
 def variance_split(matrix: np.ndarray) -> stats.VarianceComponents | None:
@@ -142,7 +155,8 @@ def cell_reasons(run: OfflineRun, metric: str, column: str | None, key: str) -> 
     return run._ws.sql(_SCORE_CELLS.format(key=key), {"run": run.run_id, "scorer": metric})
 
 
-def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+def counts_text(pairs: tuple[tuple[str, int], ...]) -> str:
+    """``"2 model error in both versions, 1 …"`` from ``(reason, count)`` pairs."""
     return ", ".join(f"{n} {text}" for text, n in pairs)
 
 
@@ -167,24 +181,25 @@ class LeftOut:
         parts = []
         if self.reasons:
             parts.append(
-                f"{self.n} of {self.n_units} {self.unit} left out: {_counts(self.reasons)}"
+                f"{self.n} of {self.n_units} {self.unit} left out: {counts_text(self.reasons)}"
             )
         if self.partial:
             k = sum(n for _, n in self.partial)
             parts.append(
                 f"{k} cells (item, repeat) without a value left out of their item's mean: "
-                f"{_counts(self.partial)}"
+                f"{counts_text(self.partial)}"
             )
         return "; ".join(parts) or None
 
 
 def left_out(
     cells: pd.DataFrame, baseline: str, version: str, used: Iterable[tuple[Any, Any]], *,
-    pairing: str,
+    pairing: str, sides: str = "versions",
 ) -> LeftOut:  # fmt: skip
     """What the pairs ``used`` (``(item_id, k)`` keys) of ``version`` vs ``baseline`` leave out
     of ``cells`` (from :func:`cell_reasons`), with the reason on each side. With ``baseline ==
-    version``: what one version's own estimate leaves out."""
+    version``: what one version's own estimate leaves out. ``sides`` names the two sides when
+    both lack a value (``"… in both versions"``, or ``"repeats"`` for the A/A floor)."""
     sub = cells[cells["version"].isin([baseline, version])]
     keys = ["version", "item_id", "k"]
     valued = {tuple(r) for r in sub.loc[sub["reason"].isna(), keys].itertuples(index=False)}
@@ -208,9 +223,7 @@ def left_out(
         if baseline == version and rv is not None:  # one version's own estimate
             text = f"{rv} in {version}"
         elif rb is not None and rv is not None:
-            text = (
-                f"{rb} in both versions" if rb == rv else f"{rb} in {baseline}, {rv} in {version}"
-            )
+            text = f"{rb} in both {sides}" if rb == rv else f"{rb} in {baseline}, {rv} in {version}"
         elif rb is not None:
             text = f"{rb} in {baseline} only"
         elif rv is not None:
@@ -229,3 +242,29 @@ def left_out(
         reasons=tuple(counts.most_common()),
         partial=tuple(partial.most_common()),
     )
+
+
+def aa_left_out(cells: pd.DataFrame, version: str, used: Iterable[Any]) -> LeftOut:
+    """Items of ``version`` that its A/A noise floor (repeat 0 vs repeat 1) leaves out; ``used``
+    are the item ids it compares and ``cells`` come from :func:`cell_reasons` by repeat
+    (``key="repeat_idx"``). The two sides are named ``"repeat 0"`` and ``"repeat 1"``."""
+    sub = cells[(cells["version"] == version) & cells["k"].isin([0, 1])]
+    sub = sub.assign(version=[f"repeat {int(k)}" for k in sub["k"]], k=0)
+    return left_out(
+        sub, "repeat 0", "repeat 1", [(i, 0) for i in used], pairing="item", sides="repeats"
+    )
+
+
+def repeats_left_out(
+    cells: pd.DataFrame, baseline: str, version: str, used: Iterable[Any]
+) -> LeftOut:
+    """Items the variance split of ``version − baseline`` leaves out (:func:`repeat_differences`
+    needs every repeat of both versions); ``used`` are the item ids it keeps and ``cells`` come
+    from :func:`cell_reasons` by repeat. A version of an item with one repeat missing has no
+    value as a whole, for the reasons of its missing repeats."""
+    sub = cells[cells["version"].isin([baseline, version])].assign(k=0)
+    missing = sub["reason"].notna().to_numpy()
+    gaps = set(sub.loc[missing, ["version", "item_id"]].itertuples(index=False, name=None))
+    whole = [(v, i) not in gaps for v, i in sub[["version", "item_id"]].itertuples(index=False)]
+    keep = missing | np.asarray(whole, dtype=bool)
+    return left_out(sub[keep], baseline, version, [(i, 0) for i in used], pairing="item")

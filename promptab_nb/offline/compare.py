@@ -28,11 +28,13 @@ the reason on each side; so are repeats left out of an item's mean under ``pairi
 
 With two or more repeats each row also splits the variance of the paired differences into
 between-item and within-item parts (:func:`promptab_nb.stats.variance_components`), the input
-of :func:`promptab_nb.offline.plan`.
+of :func:`promptab_nb.offline.plan`. The split needs every repeat of an item in both versions:
+items missing one are counted in ``var_n_dropped`` / ``var_dropped`` and the notes.
 
 The A/A noise floor compares repeat 0 with repeat 1 of the *baseline*: the share of items whose
-pass/fail outcome flips, and the paired-t CI of repeat 1 − repeat 0. The MDE is the smallest
-paired difference detectable with ``power`` at this number of items (from
+pass/fail outcome flips, and the paired-t CI of repeat 1 − repeat 0. Items without a value in
+repeat 0 or 1 are counted in ``aa_n_dropped`` / ``aa_dropped`` and the notes. The MDE is the
+smallest paired difference detectable with ``power`` at this number of items (from
 :func:`promptab_nb.stats.mde`, with the SD of the per-item differences).
 """
 
@@ -40,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.stats
@@ -59,11 +61,13 @@ from ._compare_result import (
 )
 from ._paired import (
     LeftOut,
+    aa_left_out,
     cell_reasons,
     cluster_of,
     left_out,
+    repeat_differences,
     repeat_frame,
-    repeat_matrix,
+    repeats_left_out,
     variance_split,
 )
 from ._side_by_side import side_by_side
@@ -190,25 +194,62 @@ def _pairs(frame: pd.DataFrame, baseline: str, version: str) -> tuple[pd.DataFra
     return wide.dropna(), binary
 
 
+class _AA(NamedTuple):
+    """The baseline's A/A noise floor: flip rate, CI, and the items it left out (None with one
+    repeat)."""
+
+    flip: float | None
+    ci: tuple[float, float] | None
+    left: LeftOut | None = None
+    n: int = 0
+
+    def note(self, metric: str, baseline: str) -> str | None:
+        """What the floor left out, or why there is none (None when it left nothing out)."""
+        why = None if self.left is None else self.left.describe()
+        if self.left is not None and self.ci is None:
+            return (
+                f"{metric}: no A/A noise floor for {baseline}, {self.n} of {self.left.n_units} "
+                "items with a value in repeats 0 and 1 (2 needed)" + (f"; {why}" if why else "")
+            )
+        if why is None:
+            return None
+        return f"{metric}: A/A noise floor of {baseline} (repeat 0 vs repeat 1): {why}"
+
+
 def _aa(
-    run: OfflineRun, metric: str, baseline: str, binary: bool, alpha: float
-) -> tuple[float | None, tuple[float, float] | None]:
-    if run.repeats < 2:
-        return None, None
+    run: OfflineRun, metric: str, baseline: str, binary: bool, alpha: float,
+    cells: pd.DataFrame | None,
+) -> _AA:  # fmt: skip
+    """The noise floor; ``cells`` are :func:`cell_reasons` by repeat (None with one repeat)."""
+    if run.repeats < 2 or cells is None:
+        return _AA(None, None)
     if metric in _RUN_METRICS:
         query = _AA_RESULTS.format(col=_RUN_METRICS[metric][0])
         frame = run._ws.sql(query, {"run": run.run_id, "version": baseline})
     else:
         frame = run._ws.sql(_AA_SCORES, {"run": run.run_id, "scorer": metric, "version": baseline})
-    wide = frame.pivot(index="item_id", columns="repeat_idx", values="value").dropna()
-    if 0 not in wide.columns or 1 not in wide.columns or len(wide) < 2:
-        return None, None
+    wide = frame.pivot(index="item_id", columns="repeat_idx", values="value")
+    wide = wide.dropna() if {0, 1} <= set(wide.columns) else wide.iloc[:0]
+    left = aa_left_out(cells, baseline, wide.index)
+    if len(wide) < 2:
+        return _AA(None, None, left, len(wide))
     r0, r1 = wide[0].to_numpy(float), wide[1].to_numpy(float)
     flip = float(np.mean(r0 != r1)) if binary else None
     if np.all(r0 == r1):
-        return flip, (0.0, 0.0)
+        return _AA(flip, (0.0, 0.0), left, len(wide))
     t = stats.paired_t(r0, r1, alpha=alpha)
-    return flip, t.ci
+    return _AA(flip, t.ci, left, len(wide))
+
+
+def _variance_split(
+    frame: pd.DataFrame, cells: pd.DataFrame, baseline: str, version: str
+) -> tuple[stats.VarianceComponents | None, LeftOut]:
+    """Between- and within-item variance of ``version − baseline`` over the items with every
+    repeat in both versions, and the items it left out (``frame``: :func:`repeat_frame`;
+    ``cells``: :func:`cell_reasons` by repeat)."""
+    d = repeat_differences(frame, baseline, version)
+    vc = variance_split(d.to_numpy(float)) if len(d) else None
+    return vc, repeats_left_out(cells, baseline, version, d.index)
 
 
 def _verdict(diff: float, p: float, alpha: float, higher_is_better: bool) -> Verdict:
@@ -233,10 +274,10 @@ def _one(
     bootstrap: bool,
     n_boot: int,
     seed: int | None,
-    aa: tuple[float | None, tuple[float, float] | None],
+    aa: _AA,
     clusters: dict[str, object] | None = None,
     interval: Interval = "wilson",
-    repeats_frame: pd.DataFrame | None = None,
+    split: tuple[stats.VarianceComponents | None, LeftOut] | None = None,
 ) -> MetricComparison:
     unit, hib = (
         (_RUN_METRICS[metric][1], _RUN_METRICS[metric][2]) if metric in _RUN_METRICS
@@ -271,23 +312,36 @@ def _one(
     why = left.describe()
     if why:
         notes.append(why)
-    vc = None
-    if repeats_frame is not None:
-        vc = variance_split(repeat_matrix(repeats_frame, baseline, version))
+    aa_note = aa.note(metric, baseline)
+    if aa_note:
+        notes.append(aa_note.removeprefix(f"{metric}: "))
+    vc, var_left = split if split is not None else (None, None)
+    var_note = _split_note(var_left)
+    if var_note:
+        notes.append(var_note)
     return MetricComparison(
         metric=metric, version=version, baseline=baseline, unit=unit, binary=binary,
         higher_is_better=hib, n_pairs=n, n_dropped=left.n, baseline_mean=bm,
         baseline_ci=(blo, bhi), mean=vm, ci=(vlo, vhi), diff=diff,
         diff_ci=(float(test.ci_low), float(test.ci_high)), p_value=float(test.p_value),
         method=test.method, p_wilcoxon=p_w, improved=improved, regressed=regressed,
-        unchanged=unchanged, aa_flip_rate=aa[0], aa_ci=aa[1],
+        unchanged=unchanged, aa_flip_rate=aa.flip, aa_ci=aa.ci,
         mde=_paired_mde(d, alpha, power), verdict=_verdict(diff, test.p_value, alpha, hib),
         note="; ".join(notes) or None,
         n_clusters=None if clustered is None else clustered.n_clusters,
         design_effect=None if clustered is None else clustered.design_effect,
         var_between=None if vc is None else vc.between,
         var_within=None if vc is None else vc.within, dropped=left.reasons,
+        aa_n_dropped=0 if aa.left is None else aa.left.n,
+        aa_dropped=() if aa.left is None else aa.left.reasons,
+        var_n_dropped=0 if var_left is None else var_left.n,
+        var_dropped=() if var_left is None else var_left.reasons,
     )  # fmt: skip
+
+
+def _split_note(left: LeftOut | None) -> str | None:
+    why = None if left is None else left.describe()
+    return f"variance split (every repeat in both versions): {why}" if why else None
 
 
 def _as_comparison(c: stats.ClusteredMean) -> stats.Comparison:
@@ -356,7 +410,8 @@ def compare(
         differences (``var_between``, ``var_within``). Pass/fail metrics whose per-item outcome
         is binary (one repeat, or every repeat agrees) use exact McNemar. Units without a value
         in one or both versions are counted in ``n_dropped`` / ``dropped`` and in ``notes``,
-        with the reason.
+        with the reason; so are items the A/A floor (``aa_n_dropped`` / ``aa_dropped``) and
+        the variance split (``var_n_dropped`` / ``var_dropped``) leave out.
 
     Raises
     ------
@@ -397,9 +452,16 @@ def compare(
                 f"cells: {', '.join(f'{int(n)} {why}' for why, n in missing.items())})"
             )
             continue
-        aa = _aa(run, metric, base, bool(frame["binary"].all()), alpha)
+        # By repeat: what the A/A floor and the variance split leave out.
+        rep_cells = (
+            cell_reasons(run, metric, _column(metric), "repeat_idx") if run.repeats >= 2 else None
+        )
+        aa = _aa(run, metric, base, bool(frame["binary"].all()), alpha, rep_cells)
+        aa_note = aa.note(metric, base)
+        if aa_note:
+            notes.append(aa_note)
         rep_frame = None
-        if run.repeats >= 2 and pairing == "item":
+        if rep_cells is not None and pairing == "item":
             rep_frame = repeat_frame(run, metric, _column(metric))
         for v in others:
             complete, binary = _pairs(frame, base, v)
@@ -412,14 +474,20 @@ def compare(
                     + (f"; {why}" if why else "")
                 )
                 continue
+            split = None
+            if rep_frame is not None and rep_cells is not None:
+                split = _variance_split(rep_frame, rep_cells, base, v)
             rows.append(_one(
                 run, complete, binary, left, metric, base, v, pairing=pairing, alpha=alpha,
                 power=power, bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
-                clusters=clusters, interval=interval, repeats_frame=rep_frame,
+                clusters=clusters, interval=interval, split=split,
             ))  # fmt: skip
             why = left.describe()
             if why:
                 notes.append(f"{metric}, {v}: {why}")
+            var_note = _split_note(None if split is None else split[1])
+            if var_note:
+                notes.append(f"{metric}, {v}: {var_note}")
     if run.repeats < 2:
         notes.append("repeats=1: no A/A noise floor; run with repeats >= 2 to measure it")
     if run.n_errors:
@@ -460,7 +528,9 @@ def plan_live(
 
     Pass/fail scorers are planned as a proportion (the baseline's offline pass rate and the
     offline difference in pass rate); scores, cost and latency as a mean with the baseline's
-    per-item SD. Uses :func:`promptab_nb.stats.plan` (two-sided, absolute effect).
+    per-item SD. Uses :func:`promptab_nb.stats.plan` (two-sided, absolute effect). Items left
+    out of the effect (no value in one or both versions) and of the SD (no value in the
+    baseline) are counted, with the reason, in the plan's fields and notes.
 
     Parameters
     ----------
@@ -502,7 +572,18 @@ def plan_live(
         raise InvalidArgumentError(
             f"{ver} and {base} do not differ on {metric} offline; there is no effect to plan for"
         )
+    # What the effect (items in both versions) and the SD (the baseline's items) leave out.
+    cells = cell_reasons(run, metric, _column(metric), _key("item"))
+    frame = _frame(run, metric, "item")
+    left = left_out(cells, base, ver, _pairs(frame, base, ver)[0].index, pairing="item")
+    why = left.describe()
+    notes = (
+        [f"offline effect from {r.n_pairs} items with a value in both versions; {why}"]
+        if why
+        else []
+    )
     sd: float | None = None
+    sd_left: LeftOut | None = None
     if r.binary:
         if not 0 < r.baseline_mean < 1:
             raise InvalidArgumentError(
@@ -510,8 +591,14 @@ def plan_live(
                 "needs 0 < p < 1"
             )
     else:
-        frame = _frame(run, metric, "item")
-        values = frame.loc[frame["version"] == base, "value"].to_numpy(float)
+        own = frame[frame["version"] == base]
+        values = own["value"].to_numpy(float)
+        sd_left = left_out(
+            cells, base, base, zip(own["item_id"], own["k"], strict=True), pairing="item"
+        )
+        why = sd_left.describe()
+        if why:
+            notes.append(f"SD of {metric} per item from {values.size} items of {base}; {why}")
         sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
         if sd == 0:
             raise InvalidArgumentError(f"{metric} does not vary across items; cannot plan")
@@ -534,4 +621,6 @@ def plan_live(
         metric=metric, version=ver, baseline=base, baseline_value=r.baseline_mean,
         offline_effect=effect, unit=r.unit, daily_users=float(daily_users), split=float(split),
         plan=full, shrink=float(shrink or 1.0), shrunk=shrunk, note=note,
+        n_dropped=left.n, dropped=left.reasons, sd_n_dropped=0 if sd_left is None else sd_left.n,
+        sd_dropped=() if sd_left is None else sd_left.reasons, notes=tuple(notes),
     )  # fmt: skip

@@ -1,17 +1,23 @@
 """Pairwise preference between prompt versions: an LLM judge picks the better of two outputs.
 
-Every pair of versions is judged on every item, in both orders when ``swap=True`` (A/B then
-B/A): a judge that favours the first slot is measured (share of decisive verdicts won by the
-first slot, with a binomial test of 50 %), and an item whose two orders disagree counts as a
-tie. Preferences are summarised by a Bradley–Terry fit (ties as half a win each,
-:func:`promptab_nb.stats.bradley_terry`) with percentile bootstrap CIs over items, and a
-win-rate matrix. :class:`DemoJudge` keeps it runnable with no network.
+Every pair of versions is judged on every item where both have an output, in both orders when
+``swap=True`` (A/B then B/A): a judge that favours the first slot is measured (share of
+decisive verdicts won by the first slot, with a binomial test of 50 %), and an item whose two
+orders disagree counts as a tie. Preferences are summarised by a Bradley–Terry fit (ties as
+half a win each, :func:`promptab_nb.stats.bradley_terry`) with percentile bootstrap CIs over
+items, and a win-rate matrix. :class:`DemoJudge` keeps it runnable with no network.
+
+An item is left out of a pair when a version has no output (the model call failed) or the
+judge gave no verdict in any order (it raised, or its reply named none of A, B, TIE); with
+``swap=True`` an item judged in one order only is decided by that order. Both are counted per
+pair, with the reason, in the result's fields and notes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +30,9 @@ from .. import stats
 from .._checks import check
 from .._format import num, pval
 from .._render import Note, Rendered, Table
-from ..errors import InvalidArgumentError
+from ..errors import DataError, InvalidArgumentError
 from ..stats.preference import bradley_terry_batch
+from ._paired import LeftOut, cell_reasons, counts_text, left_out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -112,7 +119,13 @@ def _has(response: str, ref: str) -> bool:
 class PairwiseResult(Rendered):
     """Bradley–Terry strengths (log-odds, mean 0) of each version with bootstrap CIs, the
     win-rate matrix (``win_rate[i, j]``: share of items where ``i`` beat ``j``, ties ½), and the
-    judge's position bias (from :func:`run_pairwise`)."""
+    judge's position bias (from :func:`run_pairwise`).
+
+    ``n_dropped`` (item, pair of versions) units were not judged or got no verdict in any
+    order; ``dropped`` counts them by pair and reason (``("v1 vs v2: model error in v2 only",
+    1)``, ``("v1 vs v2: judge error in both orders", 2)``, …). ``n_one_order`` units were
+    decided by one order only, the other having failed. ``judgments`` has one row per judge
+    call, with the ``reason`` of a call without a verdict."""
 
     versions: tuple[str, ...]
     strengths: np.ndarray
@@ -132,6 +145,9 @@ class PairwiseResult(Rendered):
     run_id: str
     judgments: pd.DataFrame = field(repr=False)
     notes: tuple[str, ...] = ()
+    n_dropped: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
+    n_one_order: int = 0
 
     @property
     def ranking(self) -> list[str]:
@@ -232,11 +248,14 @@ def run_pairwise(
     Returns
     -------
     PairwiseResult
+        With the (item, pair) units left out (no output, no verdict) counted by reason.
 
     Raises
     ------
     InvalidArgumentError
         No judge, fewer than two versions, or a dataset without a model.
+    DataError
+        No item has outputs in two versions, or the judge gave no verdict at all.
     """
     from ._run import OfflineRun
 
@@ -255,55 +274,120 @@ def run_pairwise(
     if len(labels) < 2:
         raise InvalidArgumentError("pairwise preference needs two or more versions")
     res = run.results()
-    res = res[res["repeat_idx"] == repeat]
-    out = {(r.version, str(r.item_id)): r.output for r in res.itertuples() if r.error is None}
-    items = [it for it in run.dataset if all((v, it.item_id) in out for v in labels)]
-    tasks = []
-    for n_i, it in enumerate(items):
-        for i, j in combinations(range(len(labels)), 2):
+    # A failed cell's error (or output) is NA, not None, once any cell of the run failed.
+    res = res[(res["repeat_idx"] == repeat) & res["error"].isna() & res["output"].notna()]
+    out = {(v, str(i)): o for v, i, o in zip(res["version"], res["item_id"], res["output"],
+                                             strict=True)}  # fmt: skip
+    pairs = list(combinations(range(len(labels)), 2))
+    judged: dict[tuple[int, int], list[tuple[str, int]]] = {p: [] for p in pairs}
+    items: list[Any] = []
+    tasks: list[tuple[Any, ...]] = []
+    for it in run.dataset:
+        # Each pair of versions uses every item where both have an output.
+        have = [(i, j) for i, j in pairs
+                if (labels[i], it.item_id) in out and (labels[j], it.item_id) in out]  # fmt: skip
+        if not have:
+            continue
+        n_i = len(items)
+        items.append(it)
+        for i, j in have:
+            judged[(i, j)].append((it.item_id, repeat))
             a, b = out[(labels[i], it.item_id)], out[(labels[j], it.item_id)]
             tasks.append((n_i, i, j, 0, pairwise_prompt(it.variables, it.expected, a, b)))
             if swap:
                 tasks.append((n_i, i, j, 1, pairwise_prompt(it.variables, it.expected, b, a)))
+    cells = cell_reasons(run, "output", "output", "repeat_idx")
+    cells = cells[cells["k"] == repeat]
+    no_output = {
+        p: left_out(cells, labels[p[0]], labels[p[1]], judged[p], pairing="item") for p in pairs
+    }
+    if not tasks:
+        why = "; ".join(f"{labels[i]} vs {labels[j]}: {left.describe()}"
+                        for (i, j), left in no_output.items())  # fmt: skip
+        raise DataError(
+            f"run {run.run_id}: no item has an output in two versions at repeat {repeat}; {why}"
+        )
     from tqdm.auto import tqdm
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         replies = list(tqdm(pool.map(lambda t: _safe(judge, t[4]), tasks), total=len(tasks),
                             disable=not progress, desc="pairwise judge", unit="call"))  # fmt: skip
-    return _summarise(run.run_id, labels, items, tasks, replies, swap, alpha, n_boot, seed)
+    return _summarise(run.run_id, labels, items, tasks, replies, swap, alpha, n_boot, seed,
+                      no_output)  # fmt: skip
 
 
-def _safe(judge: Callable[[str], Any], prompt: str) -> str | None:
+def _safe(judge: Callable[[str], Any], prompt: str) -> tuple[str | None, str | None]:
+    """The verdict of one judge call, or None and why there is none."""
     try:
-        return _verdict(judge(prompt))
+        verdict = _verdict(judge(prompt))
     except Exception:  # a failed judgment is missing, like a failed cell
-        return None
+        return None, "judge error"
+    return (verdict, None) if verdict is not None else (None, "no verdict in reply")
+
+
+def _left_by_judge(
+    labels: tuple[str, ...], i: int, j: int, got: dict[int, int | None], why: dict[int, str]
+) -> tuple[str | None, str | None]:
+    """(why the (item, pair) unit is left out, why it was decided by one order only) from its
+    orders' verdicts ``got`` and failures ``why`` (order 0 shows ``labels[i]`` first)."""
+    first = {0: labels[i], 1: labels[j]}
+    if all(v is None for v in got.values()):
+        if len(why) == 2:
+            r0, r1 = why[0], why[1]
+            text = f"{r0} in both orders" if r0 == r1 else (
+                f"{r0} with {first[0]} first, {r1} with {first[1]} first"
+            )  # fmt: skip
+            return text, None
+        return next(iter(why.values())), None
+    if why:
+        ((order, reason),) = why.items()
+        return None, f"{reason} with {first[order]} first"
+    return None, None
 
 
 def _summarise(
     run_id: str, labels: tuple[str, ...], items: list[Any], tasks: list[tuple[Any, ...]],
-    replies: list[str | None], swap: bool, alpha: float, n_boot: int, seed: int | None,
+    replies: list[tuple[str | None, str | None]], swap: bool, alpha: float, n_boot: int,
+    seed: int | None, no_output: dict[tuple[int, int], LeftOut],
 ) -> PairwiseResult:  # fmt: skip
     import pandas as pd
 
     k, n = len(labels), len(items)
+    if not any(v is not None for v, _ in replies):
+        failed = Counter(str(why) for _, why in replies)
+        raise DataError(
+            f"the judge gave no verdict on any of {len(replies)} calls: "
+            f"{counts_text(tuple(failed.most_common()))}"
+        )
     # winner per (item, pair, order) in version indices; -1 tie, None missing
     cells: dict[tuple[int, int, int], dict[int, int | None]] = {}
+    failures: dict[tuple[int, int, int], dict[int, str]] = {}
     rows, first = [], [0, 0]
-    for (n_i, i, j, order, _), v in zip(tasks, replies, strict=True):
+    for (n_i, i, j, order, _), (v, why) in zip(tasks, replies, strict=True):
         first_v, second_v = (i, j) if order == 0 else (j, i)
         win = None if v is None else {"A": first_v, "B": second_v, "TIE": -1}[v]
         if v in ("A", "B"):
             first[0 if v == "A" else 1] += 1
         cells.setdefault((n_i, i, j), {})[order] = win
+        if why is not None:
+            failures.setdefault((n_i, i, j), {})[order] = why
         rows.append({"item_id": items[n_i].item_id, "first": labels[first_v],
-                     "second": labels[second_v], "verdict": v})  # fmt: skip
+                     "second": labels[second_v], "verdict": v, "reason": why})  # fmt: skip
     per_item = np.zeros((n, k, k))
     agree = both = ties = 0
+    by_judge: dict[tuple[int, int], Counter[str]] = {p: Counter() for p in no_output}
+    one_order: dict[tuple[int, int], Counter[str]] = {p: Counter() for p in no_output}
+    decided: Counter[tuple[int, int]] = Counter()
     for (n_i, i, j), got in cells.items():
+        gone, single = _left_by_judge(labels, i, j, got, failures.get((n_i, i, j), {}))
+        if gone is not None:
+            by_judge[(i, j)][gone] += 1
+        if single is not None:
+            one_order[(i, j)][single] += 1
         verdicts = [w for w in got.values() if w is not None]
         if not verdicts:
             continue
+        decided[(i, j)] += 1
         if swap and len(verdicts) == 2:
             both += 1
             agree += verdicts[0] == verdicts[1]
@@ -316,6 +400,23 @@ def _summarise(
             per_item[n_i, w, j if w == i else i] += 1
     wins = per_item.sum(axis=0)
     notes = []
+    dropped: list[tuple[str, int]] = []
+    for (i, j), left in no_output.items():
+        pair = f"{labels[i]} vs {labels[j]}"
+        # Units without outputs were never judged, so the two kinds of reason never overlap.
+        left = LeftOut(
+            left.n_units, left.unit, left.reasons + tuple(by_judge[(i, j)].most_common())
+        )
+        why = left.describe()
+        if why:
+            notes.append(f"{pair}: {why}")
+        dropped += [(f"{pair}: {text}", c) for text, c in left.reasons]
+        if one_order[(i, j)]:
+            counts = tuple(one_order[(i, j)].most_common())
+            notes.append(
+                f"{pair}: {sum(c for _, c in counts)} of {decided[(i, j)]} items judged in one "
+                f"order only: {counts_text(counts)}"
+            )
     fit = stats.bradley_terry(wins)
     reg = 0.0
     if not fit.converged:
@@ -343,8 +444,10 @@ def _summarise(
     )
     return PairwiseResult(
         versions=labels, strengths=fit.strengths, ci_low=lo, ci_high=hi, win_rate=rate,
-        n_items=n, n_judgments=sum(v is not None for v in replies), ties=ties,
+        n_items=n, n_judgments=sum(v is not None for v, _ in replies), ties=ties,
         first_slot_share=share, first_slot_ci=ci, first_slot_p=p,
         consistency=agree / both if both else None, alpha=alpha, n_boot=n_boot, seed=seed,
         run_id=run_id, judgments=pd.DataFrame(rows), notes=tuple(notes),
+        n_dropped=sum(c for _, c in dropped), dropped=tuple(dropped),
+        n_one_order=sum(sum(c.values()) for c in one_order.values()),
     )  # fmt: skip

@@ -7,6 +7,8 @@ costs ``n·K`` calls per version at the per-call cost and latency measured in th
 ``cost_per_item_usd`` per item (writing or labelling it). Repeats pay off when items are scarce
 (``max_items``, default the dataset's size) or expensive. The chosen design is re-checked by
 simulation: items resampled from the run, their repeats resampled from each item's own spread.
+The split uses the items with a value in every repeat of both versions; the others are counted,
+with the reason, in the plan's ``n_dropped`` / ``dropped`` and notes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from .._format import num
 from .._render import Note, Rendered, Table
 from ..errors import InvalidArgumentError
 from ._compare_result import _ALIASES
-from ._paired import repeat_frame, repeat_matrix, variance_split
+from ._paired import (
+    cell_reasons,
+    repeat_differences,
+    repeat_frame,
+    repeats_left_out,
+    variance_split,
+)
 
 if TYPE_CHECKING:
     from ._run import OfflineRun
@@ -57,6 +65,8 @@ class DesignPlan(Rendered):
     ``chosen`` is the cheapest design that reaches ``power`` within ``max_items`` (and the
     budget); when none does, the most powerful affordable one, with ``reaches_power`` False.
     ``simulated_power`` (± ``simulated_se``) re-checks ``chosen`` by resampling the run.
+    ``n_dropped`` items missed a repeat in one or both versions and are not in ``components``
+    (``dropped`` counts them by reason: ``("model error in v2 only", 1)``, …).
     """
 
     metric: str
@@ -78,6 +88,8 @@ class DesignPlan(Rendered):
     n_sims: int
     seed: int | None
     notes: tuple[str, ...] = field(default=())
+    n_dropped: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
 
     def summary(self) -> str:
         c = self.chosen
@@ -235,9 +247,17 @@ def plan(
         raise InvalidArgumentError(
             f"unknown metric {name!r}; this run has {', '.join(run.scorers)}"
         )
-    m = repeat_matrix(repeat_frame(run, name, col), base, ver)
-    vc = variance_split(m)
-    if vc is None or vc.var_of_item_mean(1) == 0:
+    d = repeat_differences(repeat_frame(run, name, col), base, ver)
+    m = d.to_numpy(float)
+    left = repeats_left_out(cell_reasons(run, name, col, "repeat_idx"), base, ver, d.index)
+    why = left.describe()
+    vc = variance_split(m) if len(d) else None
+    if vc is None:
+        raise InvalidArgumentError(
+            f"{name}: {len(d)} of {left.n_units} items have a value in every repeat of {base} "
+            f"and {ver} (2 needed to split the variance)" + (f"; {why}" if why else "")
+        )
+    if vc.var_of_item_mean(1) == 0:
         raise InvalidArgumentError(f"{name}: the paired differences do not vary; nothing to plan")
     ((cost, lat),) = run._ws.engine.fetch(
         "SELECT avg(cost_usd), avg(latency_s) FROM offline_results "
@@ -245,6 +265,8 @@ def plan(
         [run.run_id, base, ver],
     )
     notes: list[str] = []
+    if why:
+        notes.append(f"variance split (every repeat in both versions): {why}")
     if cost is None:
         notes.append("the run recorded no cost: designs are ranked by model calls")
     per_call = float(cost or 0.0)
@@ -276,7 +298,7 @@ def plan(
         components=vc, cost_per_call=2 * per_call, latency_s=lat, max_items=cap,
         budget_usd=budget_usd, designs=tuple(designs), chosen=chosen,
         reaches_power=bool(reaching), simulated_power=sim, simulated_se=se, n_sims=n_sims,
-        seed=seed, notes=tuple(notes),
+        seed=seed, notes=tuple(notes), n_dropped=left.n, dropped=left.reasons,
     )  # fmt: skip
 
 

@@ -307,10 +307,11 @@ def test_no_comparison_still_counts_what_was_left_out(ws) -> None:
 
 
 class _FirstCallFails:
-    """Fails the first call of each prompt in ``fail`` (so one repeat of it), else "yes"."""
+    """Fails the first call of each prompt in ``fail`` (so one repeat of it: repeat 0 at
+    ``concurrency=1``); answers "no" to the prompts in ``no``, else "yes"."""
 
-    def __init__(self, fail: set[str]) -> None:
-        self.fail, self.seen, self.lock = fail, Counter(), threading.Lock()
+    def __init__(self, fail: set[str], no: frozenset[str] = frozenset()) -> None:
+        self.fail, self.no, self.seen, self.lock = fail, no, Counter(), threading.Lock()
         self.model_id = "first-call-fails"
 
     def __call__(self, prompt: str) -> str:
@@ -319,7 +320,7 @@ class _FirstCallFails:
             first = self.seen[prompt] == 1
         if first and prompt in self.fail:
             raise RuntimeError("boom")
-        return "yes"
+        return "no" if prompt in self.no else "yes"
 
 
 @pytest.mark.filterwarnings("ignore:.*calls failed")
@@ -366,3 +367,108 @@ def test_ppi_counts_items_without_a_judge_value(ws) -> None:
     )
     assert diff_note in comp.ppi.notes and base_note in comp.ppi.notes
     assert diff_note in repr(comp)
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_noise_floor_and_variance_split_count_the_items_they_leave_out(ws) -> None:
+    # Repeat 0 fails for A on i001 and i003 and for B on i002 and i003. The A/A floor (repeat 0
+    # vs repeat 1 of A) leaves out i001 and i003; the variance split, which needs every repeat of
+    # both versions, leaves out i001, i002 and i003. B answers "no" on i004 and i005.
+    model = _FirstCallFails(
+        {"A i001", "A i003", "B i002", "B i003"}, no=frozenset({"B i004", "B i005"})
+    )
+    run = ws.run_offline(id_dataset(8), [A, B], model, repeats=2, concurrency=1,
+                         progress=False)  # fmt: skip
+    errors = run.results().dropna(subset=["error"])
+    assert set(errors["repeat_idx"]) == {0}  # the failures are all in repeat 0
+    comp = run.compare(metrics=["exact"])
+    row = comp.row("exact")
+    # The floor is still computed on the 6 complete items (none flips) ...
+    assert row.aa_flip_rate == 0.0 and row.aa_ci == (0.0, 0.0)
+    # ... and says which items it left out, and why.
+    assert row.aa_n_dropped == 2 and row.aa_dropped == (("model error in repeat 0 only", 2),)
+    assert row.var_n_dropped == 3
+    assert dict(row.var_dropped) == {"model error in t@v1 only": 1, "model error in t@v2 only": 1,
+                                     "model error in both versions": 1}  # fmt: skip
+    aa = (
+        "exact: A/A noise floor of t@v1 (repeat 0 vs repeat 1): 2 of 8 items left out: "
+        "2 model error in repeat 0 only"
+    )
+    var = (
+        "exact, t@v2: variance split (every repeat in both versions): 3 of 8 items left out: "
+        "1 model error in t@v1 only, 1 model error in t@v2 only, 1 model error in both versions"
+    )
+    assert aa in comp.notes and var in comp.notes
+    assert aa in repr(comp) and var in comp._repr_html_()
+    assert "A/A noise floor of t@v1 (repeat 0 vs repeat 1): 2 of 8 items" in row.note
+    assert "variance split (every repeat in both versions): 3 of 8 items" in row.note
+    frame = comp.to_pandas().set_index("metric")
+    assert frame.loc["exact", "aa_n_dropped"] == 2 and frame.loc["exact", "var_n_dropped"] == 3
+    assert frame.loc["exact", "aa_dropped"] == "2 model error in repeat 0 only"
+    # The run's planner takes the same variance split, from the same 5 items, and says so.
+    plan = run.plan(mde=0.3, n_sims=200)
+    assert plan.components.n_items == 5
+    assert plan.n_dropped == 3 and dict(plan.dropped) == dict(row.var_dropped)
+    assert var.removeprefix("exact, t@v2: ") in plan.notes
+    assert "3 of 8 items left out" in repr(plan)
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_no_noise_floor_says_which_items_it_lacked(ws) -> None:
+    # Repeat 0 of A fails on i000 and i001: one item (i002) has both repeats, so no A/A floor.
+    model = _FirstCallFails({"A i000", "A i001"})
+    run = ws.run_offline(id_dataset(3), [A, B], model, repeats=2, concurrency=1,
+                         progress=False)  # fmt: skip
+    comp = run.compare(metrics=["exact"])
+    row = comp.row("exact")
+    assert row.aa_flip_rate is None and row.aa_ci is None
+    assert row.aa_n_dropped == 2 and row.aa_dropped == (("model error in repeat 0 only", 2),)
+    assert (
+        "exact: no A/A noise floor for t@v1, 1 of 3 items with a value in repeats 0 and 1 "
+        "(2 needed); 2 of 3 items left out: 2 model error in repeat 0 only"
+    ) in comp.notes
+
+
+class _CostModel:
+    """Answers "yes" at a cost of ``cost[(prefix, item)]`` USD; prompts in ``fail`` raise."""
+
+    def __init__(self, cost: dict[tuple[str, str], float], fail: set[str]) -> None:
+        self.cost, self.fail = cost, fail
+        self.model_id = "cost"
+
+    def __call__(self, prompt: str) -> dict:
+        if prompt in self.fail:
+            raise RuntimeError("boom")
+        prefix, item = prompt.split(" ", 1)
+        return {"text": "yes", "input_tokens": 5, "output_tokens": 1,
+                "cost_usd": self.cost[(prefix, item)]}  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_live_plan_counts_the_items_its_sd_and_effect_leave_out(ws) -> None:
+    # A fails on i001 and i002, B on i003: the SD (A's items) comes from 10 of 12 items, the
+    # offline effect (items in both versions) from 9.
+    n = 12
+    rng = np.random.default_rng(2)
+    cost = {("A", i): float(x) for i, x in zip(ids(n), rng.uniform(0.01, 0.02, n), strict=True)}
+    cost |= {("B", i): 0.8 * cost[("A", i)] for i in ids(n)}
+    run = ws.run_offline(id_dataset(n), [A, B], _CostModel(cost, {"A i001", "A i002", "B i003"}),
+                         repeats=1, progress=False)  # fmt: skip
+    plan = run.plan_live("cost", daily_users=1000)
+    r = run.compare(metrics=["cost"]).row("cost")
+    a = np.array([cost[("A", i)] for i in ids(n) if i not in ("i001", "i002")])
+    ref = stats.plan(r.baseline_mean, mde=abs(r.diff), sd=float(a.std(ddof=1)), kind="mean",
+                     relative=False, split=0.5, daily_units=1000)  # fmt: skip
+    assert plan.plan == ref  # the numbers are unchanged; what they leave out is now said
+    assert plan.sd_n_dropped == 2 and plan.sd_dropped == (("model error in t@v1", 2),)
+    assert plan.n_dropped == 3 == r.n_dropped and plan.dropped == r.dropped
+    sd_note = (
+        "SD of cost_usd per item from 10 items of t@v1; 2 of 12 items left out: "
+        "2 model error in t@v1"
+    )
+    effect_note = (
+        "offline effect from 9 items with a value in both versions; 3 of 12 items left out: "
+        "2 model error in t@v1 only, 1 model error in t@v2 only"
+    )
+    assert plan.notes == (effect_note, sd_note)
+    assert sd_note in repr(plan) and effect_note in plan._repr_html_()

@@ -3,12 +3,14 @@ agree, judge agreement, PPI++ with human labels, and pairwise preference."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from _offline_fakes import id_dataset
 from ppi_py import ppi_mean_ci
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
@@ -253,3 +255,66 @@ def test_pairwise_strengths_equal_choix_on_the_win_counts(ws) -> None:
     np.testing.assert_allclose(res.strengths, ref - ref.mean(), atol=1e-6)
     with pytest.raises(InvalidArgumentError, match="judge"):
         ws.run_pairwise(run)
+
+
+def _pair_judge(prompt: str) -> str:
+    """Prefers the output with the later letter (C > B > A) in either slot; raises on i001,
+    replies without a verdict on i002 when t@v1's output (``A …``) is in slot A, ties on i004."""
+    item = re.search(r"id: (\w+)", prompt).group(1)  # type: ignore[union-attr]
+    a = prompt.split("Response A:")[1].split("Response B:")[0].strip()
+    b = prompt.split("Response B:")[1].split("Which response")[0].strip()
+    if item == "i001":
+        raise RuntimeError("judge down")
+    if item == "i002" and a.startswith("A "):
+        return "I cannot tell"
+    if item == "i004":
+        return "TIE"
+    return "A" if a > b else "B"
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_pairwise_counts_what_it_leaves_out_with_the_reason(ws) -> None:
+    # t@v3 fails on i003: only its two pairs lose that item (t@v1 vs t@v2 still judge it). The
+    # judge fails on every order of i001 (left out of all three pairs) and gives no verdict on
+    # i002 when t@v1 is shown first (decided by the other order alone). i004 ties everywhere.
+    def model(prompt: str) -> str:
+        if prompt == "C i003":
+            raise RuntimeError("boom")
+        return prompt
+
+    versions = [("t", "A {{id}}"), ("t", "B {{id}}"), ("t", "C {{id}}")]
+    run = ws.run_offline(id_dataset(6), versions, model, repeats=1, scorers=[], progress=False)
+    res = ws.run_pairwise(run, judge=_pair_judge, progress=False, n_boot=200)
+    assert res.n_items == 6
+    # 6 items × 3 pairs × 2 orders, less i003's 4 calls without a t@v3 output; 8 calls failed.
+    assert len(res.judgments) == 32 and res.n_judgments == 24
+    assert res.judgments["reason"].value_counts().to_dict() == {"judge error": 6,
+                                                              "no verdict in reply": 2}  # fmt: skip
+    assert res.n_dropped == 5
+    assert dict(res.dropped) == {
+        "t@v1 vs t@v3: model error in t@v3 only": 1, "t@v2 vs t@v3: model error in t@v3 only": 1,
+        "t@v1 vs t@v2: judge error in both orders": 1,
+        "t@v1 vs t@v3: judge error in both orders": 1,
+        "t@v2 vs t@v3: judge error in both orders": 1,
+    }  # fmt: skip
+    assert res.n_one_order == 2
+    left = (
+        "t@v1 vs t@v3: 2 of 6 items left out: 1 model error in t@v3 only, "
+        "1 judge error in both orders"
+    )
+    one = (
+        "t@v1 vs t@v2: 1 of 5 items judged in one order only: 1 no verdict in reply with t@v1 first"
+    )
+    assert left in res.notes and one in res.notes
+    assert left in repr(res) and one in res._repr_html_()
+    # Ties were already counted: i004 in its three pairs, the orders always agreeing.
+    assert res.ties == 3 and res.consistency == 1.0
+    assert res.ranking == ["t@v3", "t@v2", "t@v1"]
+
+
+def test_pairwise_with_nothing_left_out_says_nothing(ws) -> None:
+    run = ws.run_offline(_dataset(3, 2), [V1, V2], DemoModel(seed=2), repeats=1,
+                         progress=False)  # fmt: skip
+    res = ws.run_pairwise(run, judge=DemoJudge(seed=1), progress=False, n_boot=100)
+    assert res.n_dropped == 0 and res.dropped == () and res.n_one_order == 0
+    assert not any("left out" in n or "one order" in n for n in res.notes)
