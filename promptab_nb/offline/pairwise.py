@@ -58,7 +58,13 @@ Response B:
 
 Which response is better? Reply with exactly one word: A, B or TIE."""
 
-_VERDICT = re.compile(r"\b(TIE|A|B)\b")
+# A verdict is the reply's one word (markup and punctuation aside), else the one verdict it
+# names: a capital A or B standing alone, or "tie" in any case ("a tie" is a tie). A reply naming
+# two ("A is better than B") or none has no verdict: counted, never guessed. Reading any "a" as A
+# made "It is a tie" a win for the first slot.
+_ONE_WORD = re.compile(r"[\W_]*(A|B|TIE)[\W_]*", re.IGNORECASE)
+_A_TIE = re.compile(r"\ba\s+tie\b", re.IGNORECASE)
+_NAMED = re.compile(r"(?<![\w'])(A|B)(?!\w)|\b(tie)\b", re.IGNORECASE)
 
 
 def pairwise_prompt(inputs: dict[str, Any], expected: Any, a: str, b: str) -> str:
@@ -206,9 +212,16 @@ class PairwiseResult(Rendered):
 def _verdict(reply: Any) -> str | None:
     from .models import normalize_response
 
-    text = normalize_response(reply).text.strip().upper()
-    match = _VERDICT.search(text)
-    return match.group(1) if match else None
+    text = normalize_response(reply).text
+    whole = _ONE_WORD.fullmatch(text)
+    if whole:
+        return whole.group(1).upper()
+    named = {
+        "TIE" if m.group(2) else m.group(1)
+        for m in _NAMED.finditer(_A_TIE.sub("tie", text))
+        if m.group(2) or m.group(1).isupper()
+    }
+    return named.pop() if len(named) == 1 else None
 
 
 def run_pairwise(

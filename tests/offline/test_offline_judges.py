@@ -318,3 +318,19 @@ def test_pairwise_with_nothing_left_out_says_nothing(ws) -> None:
     res = ws.run_pairwise(run, judge=DemoJudge(seed=1), progress=False, n_boot=100)
     assert res.n_dropped == 0 and res.dropped == () and res.n_one_order == 0
     assert not any("left out" in n or "one order" in n for n in res.notes)
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        ("A", "A"), ("b", "B"), (" TIE. ", "TIE"), ("**B**", "B"), ("[[A]]", "A"),
+        ("It is a tie", "TIE"), ("Neither is better: a tie.", "TIE"), ("A tie.", "TIE"),
+        ("Response B is better.", "B"), ("B's answer wins", "B"), ("I prefer A", "A"),
+        # naming both, or only an article, is no verdict (counted), never a guess
+        ("A is better than B", None), ("Answer: a", None), ("no idea", None),
+    ],
+)  # fmt: skip
+def test_a_reply_gives_the_verdict_it_names_and_an_article_is_not_a_vote(reply, verdict):
+    from promptab_nb.offline.pairwise import _verdict
+
+    assert _verdict(reply) == verdict
