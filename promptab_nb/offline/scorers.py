@@ -369,9 +369,10 @@ def llm_judge(
 ) -> Scorer:
     """Score outputs with an LLM judge (any model callable) following ``rubric``.
 
-    The judge is asked for ``Score: N/10``; the score is N/10 in [0, 1]. A reply of ``PASS`` /
-    ``FAIL`` is read as 1 / 0. With ``kind="pass"`` a score >= 0.5 passes. The judge's reply
-    must contain one of these forms, else the cell records a score error.
+    The judge is asked for ``Score: N/10``; the score is N/10 in [0, 1] (``N/M`` is read on
+    its own scale). A reply of ``PASS`` / ``FAIL`` is read as 1 / 0. With ``kind="pass"`` a
+    score >= 0.5 passes. A reply with none of these forms, a score outside its scale, or both
+    PASS and FAIL records a scorer error in the cell (counted, never guessed).
 
     Parameters
     ----------
@@ -397,12 +398,16 @@ def llm_judge(
         match = _JUDGE_SCORE.search(reply)
         if match:
             top = float(match.group(2) or 10)
-            value = min(max(float(match.group(1)) / top, 0.0), 1.0)
+            if not 0 <= float(match.group(1)) <= top or top == 0:
+                # out of its scale: a misread reply, not a score to clip into [0, 1]
+                raise ScorerError(f"judge reply's score is outside 0..{top:g}: {reply[:80]!r}")
+            value = float(match.group(1)) / top
         else:
-            verdict = _JUDGE_PASS.search(reply)
-            if verdict is None:
-                raise ScorerError(f"judge reply has no 'Score: N/10' or PASS/FAIL: {reply[:80]!r}")
-            value = 1.0 if verdict.group(1) == "PASS" else 0.0
+            verdicts = set(_JUDGE_PASS.findall(reply))
+            if len(verdicts) != 1:
+                what = "both PASS and FAIL" if verdicts else "no 'Score: N/10' or PASS/FAIL"
+                raise ScorerError(f"judge reply has {what}: {reply[:80]!r}")
+            value = 1.0 if verdicts == {"PASS"} else 0.0
         return value >= 0.5 if kind == "pass" else value
 
     return Scorer(name, fn, kind)

@@ -77,6 +77,20 @@ def test_llm_judge() -> None:
     assert s.llm_judge(lambda p: "score = 9", "r", kind="pass")("x", IT).passed is True
     with pytest.raises(ScorerError, match="no 'Score: N/10'"):
         s.llm_judge(lambda p: "dunno", "r")("x", IT)
+    assert s.llm_judge(lambda p: "Score: 3/5", "r")("x", IT).value == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("Score: 12/10, excellent", "outside 0..10"),  # was clipped to 1.0
+        ("Score: 4/0", "outside 0..0"),  # was a ZeroDivisionError
+        ("It would PASS the tone check but FAIL on facts", "both PASS and FAIL"),  # was PASS
+    ],
+)
+def test_a_judge_reply_that_cannot_be_read_one_way_is_a_scorer_error(reply, reason) -> None:
+    with pytest.raises(ScorerError, match=reason):
+        s.llm_judge(lambda p: reply, "r")("x", IT)
 
 
 @pytest.mark.parametrize(
