@@ -10,6 +10,8 @@ def _sig(x: float, digits: int = 3) -> str:
     if x == 0:
         return "0"
     mag = math.floor(math.log10(abs(x)))
+    if mag <= -6:  # a millionth or less: 3.95e-17, not seventeen zeros
+        return f"{x:.{digits - 1}e}"
     decimals = max(0, digits - 1 - mag)
     return f"{x:,.{decimals}f}"
 

@@ -31,6 +31,9 @@ from promptab_nb._format import arm_label, is_missing, num, pval, text_table
         (math.nan, "%", True, "–"),
         (math.inf, "", True, "+∞"),
         (-math.inf, "s", False, "−∞"),
+        (3.95e-17, "", False, "3.95e-17"),  # not 0.0000000000000000395
+        (-1.2e-7, "USD", True, "−$1.20e-07"),
+        (2e-5, "USD", False, "$0.0000200"),  # a cheap call's cost stays a decimal
     ],
 )
 def test_num(value: float | None, unit: str, signed: bool, text: str) -> None:
