@@ -34,6 +34,31 @@ def status(box: W.HTML, text: str, tone: Tone = "neutral") -> None:
     )
 
 
+class FormStatus:
+    """The status line of a form's button: it reports on the form as it was when clicked, so the
+    next edit of the form clears an error (it no longer applies) and marks any other message as
+    from before the change."""
+
+    def __init__(self, box: W.HTML) -> None:
+        self.box = box
+        self._shown: tuple[str, Tone] | None = None
+
+    def show(self, text: str, tone: Tone = "neutral") -> None:
+        status(self.box, text, tone)
+        self._shown = (text, tone)
+
+    def edited(self) -> None:
+        """Call on every edit of the form."""
+        if self._shown is None:
+            return
+        text, tone = self._shown
+        self._shown = None
+        if tone == "error":
+            self.box.value = ""
+        else:
+            status(self.box, f"{text} (the form has changed since)", "neutral")
+
+
 def message(err: BaseException) -> str:
     """The library's own message, without a traceback, named by the error class."""
     return f"{type(err).__name__}: {err}"

@@ -16,7 +16,7 @@ from .._format import num
 from ..errors import PromptabError
 from ..metrics import BUILTIN, DEFAULT
 from ..options import UNITS, AnalysisOptions
-from ._common import LABEL, _Widget, code_box, frame, message, py, status
+from ._common import LABEL, FormStatus, _Widget, code_box, frame, message, py
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -133,6 +133,7 @@ class ExperimentBuilder(_Widget):
         self._variant_box = W.VBox()
         self.estimate = W.HTML()
         self.status = W.HTML()
+        self._status = FormStatus(self.status)  # (cleared or marked by any edit)
         self.code_view = W.HTML()
         self.create_button = W.Button(description="Create", button_style="primary", icon="check")
         self.create_button.on_click(lambda _b: self.create())
@@ -366,6 +367,7 @@ class ExperimentBuilder(_Widget):
     def _changed(self, _change: Any = None) -> None:
         if self._syncing:
             return
+        self._status.edited()
         self.code_view.value = code_box(self.to_code())
         self._update_estimate()
 
@@ -381,10 +383,10 @@ class ExperimentBuilder(_Widget):
         try:
             exp = self.ws.create_experiment(name, prompt, self._pairs(), **self._kwargs())
         except PromptabError as err:
-            status(self.status, message(err), "error")
+            self._status.show(message(err), "error")
             return None
         self.experiment = exp
-        status(self.status, f"created {exp!r}", "ok")
+        self._status.show(f"created {exp!r}", "ok")
         return exp
 
     def __repr__(self) -> str:

@@ -256,3 +256,35 @@ def test_forest_draws_a_withheld_verdict_as_withheld(res) -> None:
         assert bold_bar.lines[2][0].get_linestyle() != test_bar.lines[2][0].get_linestyle()
         assert test_bar.lines[0].get_color() == plots.PALETTE[1]
     save(fig, "forest_withheld")
+
+
+@pytest.mark.parametrize(
+    ("metric", "missing", "what"),
+    [("cost", {"cost": None}, "unpriced"),
+     ("tokens_out", {"$ai_output_tokens": None}, "without output_tokens")],
+)  # fmt: skip
+def test_forest_label_of_a_withheld_sum_matches_the_note_an_analysis_writes(
+    metric, missing, what, tmp_path
+) -> None:
+    # The row carries no structured reason or share for a withheld verdict, only its note, so
+    # the label is parsed from the note's wording. Tie the label to the note a real analysis
+    # writes (not a copy of it), so a change of wording breaks this test rather than the plot
+    # silently falling back to the whole note.
+    from analysis._scenarios import workspace
+
+    from promptab_nb._format import num
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{}, {}] for _ in range(60)],
+        "test": [[missing if u % 4 == 0 else {}, {}] for u in range(60)],  # 15 of 120 missing
+    })  # fmt: skip
+    res = exp.analyze([metric, "latency"])
+    (row,) = [r for r in res.rows if r.metric == metric and not r.is_control]
+    assert row.p_value != row.p_value and not row.significant  # the analysis withheld it
+    want = f"withheld: {num(15 / 120, '%')} {what}"
+    for relative in (True, False):
+        fig = plots.forest(res, relative=relative)
+        labels = [" ".join(t.get_text().split()) for t in fig.axes[0].texts]
+        withheld = [t for t in labels if "withheld" in t]
+        assert len(withheld) == 1 and withheld[0].endswith(want), (labels, row.note)
+    ws.close()

@@ -168,3 +168,44 @@ def test_builder_with_no_metric_ticked_creates_nothing(ws) -> None:
         box.value = False
     assert b.create() is None and "metrics is empty" in b.status.value
     assert [e.name for e in ws.experiments()] == []
+
+
+# Every field of the form, each edited to a value it did not have.
+EDITS = {
+    "name": lambda b: setattr(b.name, "value", b.name.value + "x"),
+    "prompt": lambda b: setattr(b.prompt, "value", b.prompt.value + "x"),
+    "flag key": lambda b: setattr(b.flag_key, "value", b.flag_key.value + "x"),
+    "unit": lambda b: setattr(b.unit, "value", "request" if b.unit.value == "user" else "user"),
+    "ends at": lambda b: setattr(
+        b.ends_at, "value", (b.ends_at.value or dt.date.today()) + dt.timedelta(days=9)
+    ),
+    "alpha": lambda b: setattr(b.alpha, "value", b.alpha.value + 0.01),
+    "effect": lambda b: setattr(b.mde, "value", b.mde.value + 1),
+    "metric": lambda b: setattr(b.metric_boxes["cost"], "value", not b.metric_boxes["cost"].value),
+    "variants": lambda b: setattr(b.n_variants, "value", 3 if b.n_variants.value == 2 else 2),
+    "variant key": lambda b: setattr(b.keys[1], "value", b.keys[1].value + "x"),
+    "version": lambda b: setattr(b.versions[1], "value", b.versions[1].value + "x"),
+    "split": lambda b: setattr(b.splits[1], "value", b.splits[1].value - 10),
+}
+
+
+def test_builder_status_does_not_outlive_an_edit_of_the_form(ws) -> None:
+    # "created …" (or an error) stayed on after the form was edited, as if it were about the
+    # values now shown
+    for i, (field, edit) in enumerate(EDITS.items()):
+        b = ExperimentBuilder(ws, name=f"made-{i}")
+        b.create_button.click()
+        assert "created" in b.status.value and b.experiment is not None, field
+        edit(b)
+        text = html.unescape(b.status.value)
+        assert f"created Experiment('made-{i}'" in text, field
+        assert text.endswith("(the form has changed since)</div>"), field
+        assert "pab-status neutral" in b.status.value, field  # no longer in the success tone
+
+        b.name.value = ""
+        b.create_button.click()
+        assert "InvalidArgumentError" in b.status.value, field
+        edit(b)
+        assert b.status.value == "", field
+        b.experiment.stop()  # the next one may run on the same prompt
+    assert len(ws.experiments()) == len(EDITS)
