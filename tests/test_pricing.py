@@ -191,3 +191,179 @@ def test_cache_tokens_the_input_cannot_hold_leave_the_cost_unknown() -> None:
     exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"})
     audit = exp.cost_audit().set_index("model")
     assert audit.unpriced_recomputed.sum() == 1
+
+
+def _price_at(provider, model, ts, total_in, read, write, out) -> float | None:
+    """genai-prices' price of one call made at ``ts`` (its input_tokens count the cached
+    tokens); a provider genai-prices does not know is dropped, as the recompute does."""
+    usage = genai_prices.Usage(
+        input_tokens=total_in, cache_read_tokens=read, cache_write_tokens=write, output_tokens=out
+    )
+    for pid in dict.fromkeys([provider, None]):
+        try:
+            calc = genai_prices.calc_price(
+                usage, model, provider_id=pid, genai_request_timestamp=ts
+            )
+        except LookupError:
+            continue
+        return float(calc.total_price)
+    return None
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+# (provider, model, time of the call, input counting the cached tokens, cache reads, cache
+# writes, output); None tokens are unknown.
+CALLS = {
+    "plain": ("openai", "gpt-4o", "2026-03-01 10:00", 1_000, 0, 0, 100),
+    "cache_read": ("openai", "gpt-4o", "2026-03-01 10:00", 3_000, 2_000, 0, 300),
+    "anthropic_cache": ("anthropic", "claude-sonnet-4-5", "2026-03-01 10:00", 3_000, 2_000, 500,
+                        300),
+    "no_cache_price": ("groq", "llama-3.1-8b-instant", "2026-03-01 10:00", 3_000, 2_000, 0, 300),
+    "provider_case": ("OpenAI", "gpt-4o", "2026-03-01 10:00", 1_000, 200, 0, 100),
+    "no_provider": (None, "gpt-4o", "2026-03-01 10:00", 1_000, 200, 0, 100),
+    "unknown_provider": ("my-proxy", "gpt-4o-mini", "2026-03-01 10:00", 1_000, 0, 0, 100),
+    "unknown_model": ("openai", "no-such-model-xyz", "2026-03-01 10:00", 1_000, 0, 0, 100),
+    "zero_tokens": ("openai", "gpt-4o", "2026-03-01 10:00", 0, 0, 0, 0),
+    "null_input": ("openai", "gpt-4o", "2026-03-01 10:00", None, 0, 0, 100),
+    "null_output": ("openai", "gpt-4o", "2026-03-01 10:00", 1_000, 0, 0, None),
+    # long context: past 200k input tokens every token of the call costs the tier's price
+    "tier_at_threshold": ("anthropic", "claude-sonnet-4-5", "2026-03-01 10:00", 200_000,
+                          150_000, 0, 1_000),
+    "tier_above": ("anthropic", "claude-sonnet-4-5", "2026-03-01 10:00", 200_001, 150_000,
+                   1_000, 1_000),
+    "tier_cached": ("anthropic", "claude-sonnet-4-5", "2026-03-01 10:00", 250_000, 200_000,
+                    1_000, 5_000),
+    "tier_gemini": ("google", "gemini-2.5-pro", "2026-03-01 10:00", 300_000, 100_000, 0, 2_000),
+    "huge": ("anthropic", "claude-sonnet-4-5", "2026-03-01 10:00", 2_000_000_000, 0, 0, 1),
+    # a price per request on top of the tokens
+    "request_fee": ("perplexity", "sonar", "2026-03-01 10:00", 1_000, 0, 0, 100),
+    "request_fee_only": ("perplexity", "sonar-pro", "2026-03-01 10:00", 0, 0, 0, 0),
+    "request_fee_cached": ("perplexity", "sonar", "2026-03-01 10:00", 3_000, 2_000, 500, 300),
+    # the price in force when the call was made: off-peak hours, a price change on a date
+    "off_peak": ("deepseek", "deepseek-chat", "2026-03-01 18:00", 3_000, 2_000, 0, 300),
+    "off_peak_start": ("deepseek", "deepseek-chat", "2026-03-01 16:30", 3_000, 2_000, 0, 300),
+    "peak": ("deepseek", "deepseek-chat", "2026-03-01 10:00", 3_000, 2_000, 0, 300),
+    "peak_start": ("deepseek", "deepseek-chat", "2026-03-02 00:30", 3_000, 2_000, 0, 300),
+    "before_price_drop": ("openai", "o3", "2025-06-09 23:59", 3_000, 1_000, 0, 300),
+    "after_price_drop": ("openai", "o3", "2025-06-10 00:00", 3_000, 1_000, 0, 300),
+    "date_and_tier": ("x-ai", "grok-4.20", "2026-04-29 12:00", 199_999, 0, 0, 100),
+    "date_and_tier_above": ("x-ai", "grok-4.20", "2026-05-01 12:00", 250_000, 10_000, 0, 100),
+    "dates_and_hours": ("deepseek", "deepseek-v4-flash", "2026-08-20 12:00", 3_000, 2_000, 0,
+                        300),
+    "dates_and_hours_2": ("deepseek", "deepseek-v4-flash", "2026-09-15 07:00", 3_000, 2_000, 0,
+                          300),
+    "price_rise": ("mistral", "mistral-medium-latest", "2026-07-01 10:00", 3_000, 0, 0, 300),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def priced_calls() -> pd.Series:
+    """Every call of CALLS twice: with the input counting the cached tokens (OpenAI style)
+    and without (Anthropic style), priced by cost='recompute'."""
+    rows = []
+    for name, (prov, model, at, total, read, write, out) in CALLS.items():
+        for inside in (True, False):
+            apart = None if total is None else total - read - write
+            rows.append({
+                "uuid": f"{name}/{inside}", "ts": _at(at), "distinct_id": "u",
+                "provider": prov, "model": model,
+                "input_tokens": total if inside else apart, "output_tokens": out,
+                "cache_read_tokens": read, "cache_write_tokens": write, "cache_in_input": inside,
+            })  # fmt: skip
+    frame = pd.DataFrame(rows).astype({"input_tokens": "Int64", "output_tokens": "Int64"})
+    ws = pab.Workspace()
+    ws.load_frame(frame, kind="generations")
+    cost, join = pricing.recomputed_cost("g", pricing.price_table(ws.engine))
+    got = ws.sql(f"SELECT g.uuid, {cost} AS usd FROM generations g {join}").set_index("uuid").usd
+    ws.close()
+    return got
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_recomputed_cost_is_genai_prices_call_by_call(name: str, priced_calls) -> None:
+    prov, model, at, total, read, write, out = CALLS[name]
+    if total is None or out is None:
+        ref = None  # unknown tokens: unknown cost, never 0
+    else:
+        ref = _price_at(prov, model, _at(at), total, read, write, out)
+    for inside in (True, False):
+        got = priced_calls[f"{name}/{inside}"]
+        if ref is None:
+            assert pd.isna(got), (inside, got)
+        else:
+            assert got == pytest.approx(ref, rel=1e-9, abs=1e-15), (inside, got, ref)
+
+
+def test_model_price_has_the_request_fee_the_tier_and_the_time() -> None:
+    def ref(model: str, provider: str, at: dt.datetime | None = None, **usage: int) -> float:
+        u = genai_prices.Usage(**usage)
+        return float(genai_prices.calc_price(u, model, provider_id=provider,
+                                             genai_request_timestamp=at).total_price)  # fmt: skip
+
+    sonar = pricing.model_price("perplexity", "sonar")
+    assert sonar.usd_per_request == pytest.approx(ref("sonar", "perplexity", input_tokens=0))
+    total = sonar.usd_per_request + 1000 * sonar.usd_per_input_token
+    assert total + 500 * sonar.usd_per_output_token == pytest.approx(
+        ref("sonar", "perplexity", input_tokens=1000, output_tokens=500), rel=1e-12
+    )
+    assert pricing.model_price("openai", "gpt-4o").usd_per_request == 0
+    long = pricing.model_price("anthropic", "claude-sonnet-4-5", input_tokens=250_000)
+    assert 250_000 * long.usd_per_input_token == pytest.approx(
+        ref("claude-sonnet-4-5", "anthropic", input_tokens=250_000), rel=1e-12
+    )
+    night = _at("2026-03-01 18:00")
+    off_peak = pricing.model_price("deepseek", "deepseek-chat", at=night)
+    assert 1000 * off_peak.usd_per_output_token == pytest.approx(
+        ref("deepseek-chat", "deepseek", night, output_tokens=1000), rel=1e-12
+    )
+
+
+def test_cost_audit_checks_its_tolerance() -> None:
+    ws, _ = _workspace()
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"})
+    for bad in (-0.1, "1%", float("nan")):
+        with pytest.raises(pab.errors.InvalidArgumentError, match="tolerance"):
+            exp.cost_audit(tolerance=bad)
+
+
+def test_absurd_cache_counts_leave_the_cost_unknown_without_breaking_the_analysis() -> None:
+    # Counts the loaders accept (whole numbers >= 0) whose sum overflows a 64-bit integer.
+    frame = _cache_frame(n_users=4).drop(columns="total_in")
+    cols = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_in_input"]
+    frame.loc[0, cols] = [10, 2**62, 2**62, True]  # cache tokens the input cannot hold
+    frame.loc[1, cols] = [2**62, 2**62, 2**62, False]  # apart: 3 × 2^62 input tokens in all
+    ws = pab.Workspace()
+    ws.load_frame(frame, kind="generations")
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"})
+    assert exp.cost_audit().unpriced_recomputed.sum() == 1
+    prices = pricing.price_table(ws.engine)
+    cost, join = pricing.recomputed_cost("g", prices)
+    got = ws.sql(f"SELECT g.uuid, {cost} AS usd FROM generations g {join}").set_index("uuid").usd
+    row = frame.iloc[1]
+    ref = _genai_cost(row.provider, row.model, 3 * 2**62, 2**62, 2**62, row.output_tokens)
+    assert got[row.uuid] == pytest.approx(ref, rel=1e-9)
+    assert exp.analyze(["cost"], cost="recompute").rows[0].n == 2
+
+
+def test_prices_of_a_span_of_one_input_size_still_add_up() -> None:
+    # A long-context tier one token wide, or a base tier of empty calls only: the price per
+    # request cannot be told from the input price, but every call there costs what it should.
+    at = _at("2026-03-01 10:00")
+
+    def ref(**usage: int) -> float:
+        u = genai_prices.Usage(**usage)
+        return float(genai_prices.calc_price(u, "sonar", provider_id="perplexity",
+                                             genai_request_timestamp=at).total_price)  # fmt: skip
+
+    usd_in, usd_out, usd_read, _, fee = pricing._rates(
+        genai_prices, "perplexity", "sonar", at, 199_999, 200_000
+    )
+    got = fee + 150_000 * usd_in + 50_000 * usd_read + 10 * usd_out
+    assert got == pytest.approx(
+        ref(input_tokens=200_000, cache_read_tokens=50_000, output_tokens=10), rel=1e-12
+    )
+    *_, fee = pricing._rates(genai_prices, "perplexity", "sonar", at, None, 0)
+    assert fee == pytest.approx(ref(input_tokens=0), rel=1e-12)

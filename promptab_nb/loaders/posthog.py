@@ -281,15 +281,17 @@ def _generations(keep_properties: bool = False) -> _Type:
     )
 
 
-# Whether $ai_input_tokens counts the cached input tokens, as PostHog's cost ingestion decides:
-# an explicit $ai_cache_reporting_exclusive wins; Anthropic (the provider, or "anthropic" in the
-# model name) reports them apart, except through the Vercel AI Gateway, whose counts include
-# them unless the input is smaller than the cache tokens; every other provider counts them.
+# Whether $ai_input_tokens counts the cached input tokens, as PostHog's cost ingestion decides
+# (resolveCacheReportingExclusive): an explicit $ai_cache_reporting_exclusive wins; Anthropic
+# (the provider, "anthropic" in the model name, or a model named claude*, e.g. Claude on Vertex)
+# reports them apart, except through the Vercel AI Gateway, whose counts include them unless the
+# input is smaller than the cache tokens; every other provider counts them.
 # NULL when the row has no cache tokens (nothing to decide).
 _CACHE_IN_INPUT = """CASE WHEN cache_read_tokens IS NOT NULL OR cache_write_tokens IS NOT NULL
     THEN NOT coalesce(_excl = 'true', CASE
         WHEN NOT (coalesce(lower({p}['$ai_provider']) = 'anthropic', false)
-                  OR coalesce(contains(lower({p}['$ai_model']), 'anthropic'), false)) THEN false
+                  OR coalesce(contains(lower({p}['$ai_model']), 'anthropic'), false)
+                  OR coalesce(starts_with(lower({p}['$ai_model']), 'claude'), false)) THEN false
         WHEN NOT (coalesce(lower({p}['$ai_provider']) = 'gateway', false)
                   AND coalesce(lower({p}['$ai_framework']) = 'vercel', false)) THEN true
         ELSE coalesce(input_tokens, 0)

@@ -210,3 +210,37 @@ def test_cache_tokens_and_whether_the_input_counts_them(ws, tmp_path, fmt):
     assert g.r.to_dict() == {"g1": 1000, "g2": 1000, "g3": None, "g4": 1000, "g5": 1000,
                              "g6": 1000}  # fmt: skip
     assert g.w["g1"] == 20 and g.w.drop("g1").isna().all()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_claude_models_report_cached_tokens_apart_whatever_the_provider(ws, tmp_path, fmt):
+    # PostHog's rule also counts a model named claude* (Claude on Vertex, Bedrock, a gateway)
+    # as Anthropic-style: its $ai_input_tokens leave the cached tokens out.
+    read = {"$ai_cache_read_input_tokens": 1000}
+    events = [
+        E.gen("g1", "u1", 1, **read, **{"$ai_provider": "vertex",
+                                        "$ai_model": "claude-3-5-sonnet-v2@20241022"}),
+        E.gen("g2", "u1", 2, **read, **{"$ai_provider": "openrouter",
+                                        "$ai_model": "Claude-Sonnet-4-5"}),
+        # the Vercel gateway counts them inside, unless the input is smaller than them
+        E.gen("g3", "u1", 3, **read, **{"$ai_provider": "gateway", "$ai_framework": "Vercel",
+                                        "$ai_model": "claude-sonnet-4"}),
+        E.gen("g4", "u1", 4, **read, **{"$ai_provider": "gateway", "$ai_framework": "vercel",
+                                        "$ai_model": "claude-sonnet-4", "$ai_input_tokens": 1500}),
+        # the gateway without the Vercel framework: Anthropic's own counting
+        E.gen("g5", "u1", 5, **read, **{"$ai_provider": "gateway",
+                                        "$ai_model": "anthropic/claude-sonnet-4"}),
+        E.gen("g6", "u1", 6, **read, **{"$ai_provider": "ANTHROPIC", "$ai_model": "x"}),
+        # "claude" elsewhere in the name is not a Claude model; an explicit value wins
+        E.gen("g7", "u1", 7, **read, **{"$ai_model": "my-claude-distill"}),
+        E.gen("g8", "u1", 8, **read, **{"$ai_provider": "vertex", "$ai_model": "claude-3-haiku",
+                                        "$ai_cache_reporting_exclusive": False}),
+    ]  # fmt: skip
+    r = ws.load_posthog(E.write(events, tmp_path)[fmt], progress=False)
+    accounted(r)
+    assert r.rows_rejected == 0
+    inc = ws.sql("SELECT uuid, cache_in_input FROM generations ORDER BY uuid")
+    assert dict(zip(inc.uuid, inc.cache_in_input.tolist(), strict=True)) == {
+        "g1": False, "g2": False, "g3": False, "g4": True, "g5": False, "g6": False,
+        "g7": True, "g8": True,
+    }  # fmt: skip
