@@ -10,6 +10,7 @@ from .. import stats
 from .._format import num, pval
 from .._render import Note, Rendered, Table
 from ..errors import InvalidArgumentError
+from ..options import call_code
 from ._paired import counts_text
 
 if TYPE_CHECKING:
@@ -136,6 +137,24 @@ class OfflineComparison(Rendered):
     seed: int | None = None
     notes: tuple[str, ...] = field(default=())
     ppi: PPIComparison | None = None
+    #: The arguments of ``run.compare`` that made it, other than their defaults (the baseline
+    #: as its label; ``human_labels`` as ``True``: the frame itself is not kept).
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def to_code(self, run: str = "run", *, human_labels: str | None = "human_labels") -> str:
+        """The call that makes this comparison again from the run named ``run``, e.g.
+        ``run.compare('t@v1', alpha=0.1)``. Human labels, when it had them, are passed as the
+        variable named ``human_labels`` (the frame is not kept); ``None`` leaves them out (the
+        rows are the same, ``ppi`` is then ``None``)."""
+        args: list[str] = []
+        for k, v in self.options:
+            if k == "baseline":
+                args.insert(0, repr(v))
+            elif k != "human_labels":
+                args.append(f"{k}={v!r}")
+            elif human_labels is not None:
+                args.append(f"human_labels={human_labels}")
+        return call_code(f"{run}.compare", args)
 
     def row(self, metric: str, version: str | None = None) -> MetricComparison:
         """The comparison of ``metric`` for ``version`` (the only other version by default)."""

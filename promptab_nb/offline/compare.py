@@ -40,6 +40,7 @@ smallest paired difference detectable with ``power`` at this number of items (fr
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -418,6 +419,16 @@ def compare(
     InvalidArgumentError
         Fewer than two versions, an unknown baseline or metric, or a bad option.
     """
+    given = {
+        "baseline": None if baseline is None else run._label(baseline),
+        "metrics": None if metrics is None else list(metrics), "pairing": pairing,
+        "alpha": alpha, "power": power, "bootstrap": bootstrap, "n_boot": n_boot, "seed": seed,
+        "cluster": cluster, "interval": interval, "human_labels": human_labels is not None,
+    }  # fmt: skip
+    defaults = {k: p.default for k, p in inspect.signature(compare).parameters.items()}
+    options = tuple(
+        (k, v) for k, v in given.items() if v != (defaults[k] if k != "human_labels" else False)
+    )
     one_of(pairing, "pairing", ("item", "repeat"))
     one_of(interval, "interval", ("wilson", "clopper-pearson"))
     check(alpha, "alpha", gt=0, lt=1)
@@ -508,7 +519,7 @@ def compare(
     return OfflineComparison(
         run_id=run.run_id, baseline=base, versions=others, primary=primary, pairing=pairing,
         alpha=alpha, power=power, repeats=run.repeats, n_items=run.n_items, rows=tuple(rows),
-        seed=seed if bootstrap else None, notes=tuple(notes), ppi=ppi,
+        seed=seed if bootstrap else None, notes=tuple(notes), ppi=ppi, options=options,
     )  # fmt: skip
 
 

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._html import Markup, el
 from ..options import call_code
+from ._offline_code import OfflineCode, offline_code
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
     from ..results import ExperimentResult
+    from ..workspace import Workspace
 
 
-def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> str:
+def reproducing_code(
+    res: ExperimentResult,
+    exp: Experiment | None = None,
+    *,
+    ws: Workspace | None = None,
+    offline: Any = None,
+) -> str:
     """Python code that reproduces ``res`` from the loaded files (shown in the report).
 
     The analysis call is ``res.options.to_code(...)``: the same text every surface shows for
-    these options.
+    these options. With ``offline`` (a ``run.compare(...)`` result) the code also reopens its
+    run, from the promptfoo file loaded above or from the file workspace ``ws`` (default: the
+    experiment's) that stores it, and compares it again with the options the comparison
+    records (:meth:`~promptab_nb.offline.OfflineComparison.to_code`); when no code can give its
+    numbers (a run only an in-memory workspace held, an unseeded bootstrap) comments say so.
 
     Examples
     --------
@@ -34,6 +46,14 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
     res = exp.analyze(['cost', 'latency', 'error_rate', 'pass_rate'])
     pab.report.write(res, "report.html", ws=ws)
     """
+    if ws is None and exp is not None:
+        ws = exp.ws
+    off = offline_code(offline, ws, res.provenance) if offline is not None else None
+    return "\n".join(_lines(res, exp, off)) + "\n"
+
+
+def _lines(res: ExperimentResult, exp: Experiment | None, off: OfflineCode | None) -> list[str]:
+    """The code's lines; ``off`` adds the offline comparison before the report is written."""
     lines = ["import promptab_nb as pab", "", "ws = pab.Workspace()"]
     # Each import keeps the loader call that made it (one call may load several files); an
     # import from before calls were kept (or a Spark source) names its file.
@@ -54,8 +74,13 @@ def reproducing_code(res: ExperimentResult, exp: Experiment | None = None) -> st
         args.append(f"unit={exp.unit!r}")
     lines.append(call_code("exp = ws.create_experiment", args))
     lines.append(res.options.to_code("res = exp.analyze", exp=exp))
-    lines.append('pab.report.write(res, "report.html", ws=ws)')
-    return "\n".join(lines) + "\n"
+    write = ["res", '"report.html"', "ws=ws"]
+    if off is not None:
+        lines += [*off.lines, ""]
+        if off.var is not None:
+            write.append(f"offline={off.var}")
+    lines.append(call_code("pab.report.write", write))
+    return lines
 
 
 def _call_of(p: dict) -> str | None:
@@ -70,12 +95,21 @@ def _call_of(p: dict) -> str | None:
     return f"# load {f} with ws.load_{source}(...), as it was loaded (its options were not kept)"
 
 
-def code_section(res: ExperimentResult, exp: Experiment | None) -> Markup:
-    """The "Reproduce" section."""
+def code_section(
+    res: ExperimentResult,
+    exp: Experiment | None,
+    *,
+    ws: Workspace | None = None,
+    offline: Any = None,
+) -> Markup:
+    """The "Reproduce" section; what it cannot reproduce (an offline comparison) it says."""
+    off = offline_code(offline, ws, res.provenance) if offline is not None else None
     return el(
         "section",
         el("h2", "Reproduce"),
         el("p", "Run this in Python next to the data files to get the same numbers:"),
-        el("pre", el("code", reproducing_code(res, exp))),
+        # (what it cannot reproduce stands out before the code, not in a comment inside it)
+        el("div", off.note, class_="health warn") if off is not None and off.note else None,
+        el("pre", el("code", "\n".join(_lines(res, exp, off)) + "\n")),
         id="reproduce",
     )

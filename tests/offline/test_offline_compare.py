@@ -472,3 +472,19 @@ def test_live_plan_counts_the_items_its_sd_and_effect_leave_out(ws) -> None:
     )
     assert plan.notes == (effect_note, sd_note)
     assert sd_note in repr(plan) and effect_note in plan._repr_html_()
+
+
+def test_a_comparison_records_the_call_that_makes_it_again(ws) -> None:
+    run = _mcnemar_run(ws, both=30, a_only=3, b_only=12, neither=15)
+    assert run.compare().to_code() == "run.compare()"
+    comp = run.compare(2, metrics=["exact", "latency"], alpha=0.1, bootstrap=True, n_boot=300)
+    code = comp.to_code()
+    assert code == (
+        "run.compare('t@v2', metrics=['exact', 'latency'], alpha=0.1, bootstrap=True, n_boot=300)"
+    )
+    again = eval(code, {"run": run})  # noqa: S307 - the code under test
+    pd.testing.assert_frame_equal(again.to_pandas(), comp.to_pandas())
+    labels = pd.DataFrame({"item_id": ids(30)[:20], "version": "t@v1", "label": 1})
+    with_labels = run.compare(human_labels=labels)
+    assert with_labels.to_code() == "run.compare(human_labels=human_labels)"
+    assert with_labels.to_code(human_labels=None) == "run.compare()"
