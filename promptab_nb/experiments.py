@@ -351,6 +351,7 @@ class Experiment:
         multiple: Multiple = _DEFAULTS.multiple,
         start: dt.datetime | dt.date | str | None = None,
         end: dt.datetime | dt.date | str | None = None,
+        cost: CostSource = _DEFAULTS.cost,
     ) -> MannWhitneyResult:
         """Mann–Whitney U (Wilcoxon rank-sum) of each treatment against the control on the
         per-unit values of ``metric`` (those of :meth:`unit_values`).
@@ -370,8 +371,9 @@ class Experiment:
             ``"two-sided"`` (default), ``"greater"`` (H1: the treatment's values tend to be
             larger) or ``"less"``; or a mapping metric → alternative as :meth:`analyze` takes,
             whose entry for ``metric`` applies (two-sided when it has none).
-        multiple, start, end
-            As in :meth:`analyze`.
+        multiple, start, end, cost
+            As in :meth:`analyze` (``cost="recompute"`` ranks the cost an analysis with that
+            option judged).
 
         Returns
         -------
@@ -390,7 +392,9 @@ class Experiment:
 
         (m,) = resolve([metric])
         alt = options_of(None, alternative=alternative).alternative_for(m.name)
-        return mann_whitney(self, m, alternative=alt, multiple=multiple, start=start, end=end)
+        return mann_whitney(
+            self, m, alternative=alt, multiple=multiple, start=start, end=end, cost=cost
+        )
 
     def analyze_over_time(
         self,
@@ -400,12 +404,14 @@ class Experiment:
         alpha: float = _DEFAULTS.alpha,
         relative: bool = _DEFAULTS.relative,
         multiple: Multiple = _DEFAULTS.multiple,
+        cost: CostSource = _DEFAULTS.cost,
     ) -> OverTimeResult:
-        """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`."""
+        """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`.
+        ``multiple`` and ``cost`` as in :meth:`analyze`."""
         from .analysis import analyze_over_time
 
         return analyze_over_time(
-            self, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple
+            self, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple, cost=cost
         )
 
     def units(
@@ -424,11 +430,13 @@ class Experiment:
         multiple: Multiple = _DEFAULTS.multiple,
         start: dt.datetime | dt.date | str | None = None,
         end: dt.datetime | dt.date | str | None = None,
+        cost: CostSource = _DEFAULTS.cost,
     ) -> pd.DataFrame:
-        """Per-unit values of one metric: columns ``unit, variant, value`` (and ``den`` for ratios)."""
+        """Per-unit values of one metric: columns ``unit, variant, value`` (and ``den`` for
+        ratios); ``multiple``, ``start``, ``end`` and ``cost`` as in :meth:`analyze`."""
         from .analysis import unit_values
 
-        return unit_values(self, metric, multiple=multiple, start=start, end=end)
+        return unit_values(self, metric, multiple=multiple, start=start, end=end, cost=cost)
 
     def cost_audit(self, *, tolerance: float = 0.01) -> pd.DataFrame:
         """Where the export's cost and the cost recomputed with genai-prices disagree, per

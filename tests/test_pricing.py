@@ -367,3 +367,86 @@ def test_prices_of_a_span_of_one_input_size_still_add_up() -> None:
     )
     *_, fee = pricing._rates(genai_prices, "perplexity", "sonar", at, None, 0)
     assert fee == pytest.approx(ref(input_tokens=0), rel=1e-12)
+
+
+# -- the other views of the cost: per-unit values, rank test, effect over time -----------------
+def _experiment(frame: pd.DataFrame | None = None) -> tuple[pab.Experiment, pd.DataFrame]:
+    """The experiment of :func:`_workspace` (the export priced nothing), or of ``frame``."""
+    if frame is None:
+        ws, frame = _workspace()
+    else:
+        ws = pab.Workspace()
+        ws.load_frame(frame, kind="generations")
+    return ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}), frame
+
+
+def _recomputed_per_user(frame: pd.DataFrame) -> pd.Series:
+    """Each user's cost priced here, apart from the analysis: tokens × genai-prices' per-token
+    prices of gpt-4o-mini; indexed by (variant, unit)."""
+    p = pricing.model_price("openai", "gpt-4o-mini", at=T0)
+    assert p.usd_per_input_token and p.usd_per_output_token
+    usd = frame.input_tokens * p.usd_per_input_token + frame.output_tokens * (
+        p.usd_per_output_token
+    )
+    arm = frame.prompt_version.map({"v1": "control", "v2": "test"}).rename("variant")
+    return usd.groupby([arm, frame.distinct_id.rename("unit")]).sum()
+
+
+def test_unit_values_recompute_the_cost() -> None:
+    exp, frame = _experiment()
+    ref = _recomputed_per_user(frame)
+    got = exp.unit_values("cost", cost="recompute").set_index(["variant", "unit"])["value"]
+    assert len(got) == len(ref) == 240
+    np.testing.assert_allclose(got[ref.index].to_numpy(), ref.to_numpy(), rtol=1e-12)
+    assert (exp.unit_values("cost")["value"] == 0).all()  # the export's cost: nothing priced
+
+
+def test_mann_whitney_ranks_the_recomputed_cost() -> None:
+    import scipy.stats
+
+    exp, frame = _experiment()
+    assert exp.mann_whitney("cost")["test"] is None  # the export priced nothing: withheld
+    ref = _recomputed_per_user(frame)
+    want = scipy.stats.mannwhitneyu(ref["test"], ref["control"], method="asymptotic")
+    got = exp.mann_whitney("cost", cost="recompute")["test"]
+    assert got is not None and (got.n_control, got.n_treatment) == (120, 120)
+    assert got.u == want.statistic
+    assert got.p_value == pytest.approx(want.pvalue, rel=1e-9)
+
+
+def test_analysis_over_time_ends_at_the_recomputed_estimate() -> None:
+    exp, frame = _experiment()
+    res = exp.analyze(["cost"], cost="recompute")
+    ref = _recomputed_per_user(frame)
+    last = exp.analyze_over_time("cost", cost="recompute", relative=False).records[-1]
+    assert last["estimate"] == pytest.approx(res.rows[1].diff, rel=1e-9)
+    assert last["estimate"] == pytest.approx(ref["test"].mean() - ref["control"].mean(), rel=1e-9)
+    assert last["note"] is None and last["p_value"] == pytest.approx(res.rows[1].p_value, rel=1e-6)
+    rel = exp.analyze_over_time("cost", cost="recompute").records[-1]
+    assert rel["estimate"] == pytest.approx(res.rows[1].rel_diff, rel=1e-9)
+    # the export's cost priced nothing: over time as in analyze(), no verdict on it
+    assert np.isnan(exp.analyze_over_time("cost").records[-1]["p_value"])
+
+
+def test_the_cost_option_is_checked_as_analyze_checks_it() -> None:
+    exp, _ = _experiment()
+    with pytest.raises(pab.errors.InvalidArgumentError) as want:
+        exp.analyze(["cost"], cost="list")  # type: ignore[arg-type]
+    assert "cost" in str(want.value)
+    for call in (exp.mann_whitney, exp.analyze_over_time, exp.unit_values):
+        with pytest.raises(pab.errors.InvalidArgumentError) as got:
+            call("cost", cost="list")  # type: ignore[operator]
+        assert str(got.value) == str(want.value), call.__name__
+
+
+def test_a_withheld_recomputed_cost_names_cache_tokens_the_input_cannot_hold() -> None:
+    _, frame = _workspace()
+    frame["cache_read_tokens"], frame["cache_write_tokens"] = 0, 0
+    frame["cache_in_input"] = True
+    bad = (frame.prompt_version == "v2") & (frame.index % 8 == 0)  # a quarter of v2's calls
+    frame.loc[bad, "cache_read_tokens"] = frame.loc[bad, "input_tokens"] + 1
+    exp, _ = _experiment(frame)
+    assert exp.cost_audit().unpriced_recomputed.sum() == bad.sum()
+    row = exp.analyze(["cost"], cost="recompute").rows[1]
+    assert np.isnan(row.p_value) and row.note is not None and "verdict withheld" in row.note
+    assert "cache tokens" in row.note and "exp.cost_audit()" in row.note

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..engines.base import Engine
     from ..experiments import Experiment
-    from ..options import Alternative, Correction
+    from ..options import Alternative, Correction, CostSource
     from ..results import ExperimentResult, Health, MannWhitneyResult, OverTimeResult
     from ..stats.pairs import AllPairs
 
@@ -54,11 +54,7 @@ def run(
     options = options.resolved(exp)
     metrics = options.metric_objects()
     _scope.check_source(eng, exp)
-    design = _design(eng, exp, options.unit)
-    if options.cost == "recompute":
-        from ..pricing import price_table
-
-        design = dataclasses.replace(design, prices=price_table(eng))
+    design = _design(eng, exp, options.unit, options.cost)
     params = _scope.params(exp, options.start, options.end, options.multiple)
     per_unit = _scope.per_unit_sql(exp, metrics, design)
     estimators = [estimator_for(m, options) for m in metrics]
@@ -88,11 +84,26 @@ def run(
     return dataclasses.replace(res, methods=(f"assignment: {health.source}", *res.methods))
 
 
-def _design(eng: Engine, exp: Experiment, unit: str | None) -> _scope.Design:
+def _design(
+    eng: Engine, exp: Experiment, unit: str | None, cost: CostSource = "source"
+) -> _scope.Design:
+    """How ``exp`` is read per ``unit``; with ``cost="recompute"`` each generation's cost is
+    priced from its tokens (a price table on ``eng``), as every analysis of that cost must."""
     per_request = _scope.design_of(exp, unit).per_request
-    return _scope.design_of(
+    design = _scope.design_of(
         exp, unit, identity_map=not per_request and _scope.needs_identity_map(eng)
     )
+    if cost == "recompute":
+        from ..pricing import price_table
+
+        design = dataclasses.replace(design, prices=price_table(eng))
+    return design
+
+
+def _cost(cost: Any) -> CostSource:
+    """``cost`` checked as :meth:`Experiment.analyze` checks it (by :class:`AnalysisOptions`:
+    the same values and messages)."""
+    return AnalysisOptions(cost=cost).cost
 
 
 def _source_text(exp: Experiment, design: _scope.Design) -> str:
@@ -178,16 +189,19 @@ def unit_values(
     multiple: Literal["exclude", "first_seen"] = "exclude",
     start: Any = None,
     end: Any = None,
+    cost: CostSource = "source",
 ) -> pd.DataFrame:
     """Per-unit values of one metric: ``unit, variant, value`` (``num``/``den`` for rates).
 
     Units without events are included with 0 for sum and count metrics and left out for mean and
-    rate metrics (their value is undefined). ``$multiple`` units are excluded.
+    rate metrics (their value is undefined). ``$multiple`` units are excluded. ``cost`` as in
+    :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
     """
+    cost = _cost(cost)
     (m,) = resolve([metric])
     _no_quantile(m)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
-    inner = _scope.per_unit_sql(exp, [m], _design(exp.ws.engine, exp, None))
+    inner = _scope.per_unit_sql(exp, [m], _design(exp.ws.engine, exp, None, cost))
     value = "n0 / d0" if m.agg in ("mean", "rate") else "n0"
     return exp.ws.sql(
         f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
@@ -224,6 +238,7 @@ def mann_whitney(
     multiple: Literal["exclude", "first_seen"] = "exclude",
     start: Any = None,
     end: Any = None,
+    cost: CostSource = "source",
     engine: Engine | None = None,
 ) -> MannWhitneyResult:
     """Mann–Whitney U of each treatment against the control on the per-unit values of
@@ -240,7 +255,7 @@ def mann_whitney(
     Raises
     ------
     InvalidArgumentError
-        A quantile metric (it has no per-unit value) or an unknown ``alternative``.
+        A quantile metric (it has no per-unit value), an unknown ``alternative`` or ``cost``.
     """
     from .. import stats as st
     from ..results import MannWhitneyResult
@@ -249,11 +264,12 @@ def mann_whitney(
 
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
     one_of(multiple, "multiple", ("exclude", "first_seen"))
+    cost = _cost(cost)
     (m,) = resolve([metric])
     _no_quantile(m)
     eng = _engine(exp, engine)
     _scope.check_source(eng, exp)
-    design = _design(eng, exp, None)
+    design = _design(eng, exp, None, cost)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
     with eng.unit_rows(_scope.per_unit_sql(exp, [m], design), params) as table:
         scope = Scope(eng, exp, params, table, 0, design)
@@ -297,21 +313,25 @@ def analyze_over_time(
     alpha: float = 0.05,
     relative: bool = True,
     multiple: Literal["exclude", "first_seen"] = "exclude",
+    cost: CostSource = "source",
     engine: Engine | None = None,
 ) -> OverTimeResult:
     """Cumulative estimate, CI and p-value at the end of each period, from cumulative
-    sufficient statistics computed in one query (units exposed and events seen by then)."""
+    sufficient statistics computed in one query (units exposed and events seen by then).
+    ``cost`` as in :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`:
+    the curve of the cost an analysis with the same option judged."""
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))
     check(alpha, "alpha", gt=0, lt=1)
+    cost = _cost(cost)
     (m,) = resolve([metric])
     _no_quantile(m)
     eng = _engine(exp, engine)
     _scope.check_source(eng, exp)
     params = _scope.params(exp, None, None, multiple)
     params.update(freq=freq, now=_over_time.now_bound())
-    rows = eng.fetch(_over_time.sql(exp, m, _design(eng, exp, "user")), params)
+    rows = eng.fetch(_over_time.sql(exp, m, _design(eng, exp, "user", cost)), params)
     return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
 
 

@@ -78,8 +78,8 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
         fix = ""
         if est.metric.column == "cost_usd":
             fix = (
-                "; their model is not in the price table or their tokens are missing: see "
-                "exp.cost_audit()"
+                "; their model is not in the price table, their tokens are missing, or the "
+                "cache tokens counted in their input exceed it: see exp.cost_audit()"
                 if est.options.cost == "recompute"
                 else "; analyse with cost='recompute' to price them"
             )

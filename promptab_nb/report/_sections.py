@@ -164,8 +164,13 @@ def _cumulative(
     res: ExperimentResult, m: Metric, exp: Experiment, figures: Figures
 ) -> Markup | None:
     try:
+        # the curve of the cost the verdict judged (exported or recomputed from tokens)
         ot = exp.analyze_over_time(
-            m, alpha=res.alpha, relative=res.options.relative, multiple=res.options.multiple
+            m,
+            alpha=res.alpha,
+            relative=res.options.relative,
+            multiple=res.options.multiple,
+            cost=res.options.cost,
         )
     except PromptabError:
         return None

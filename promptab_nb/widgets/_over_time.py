@@ -1,5 +1,6 @@
 """The dashboard's over-time tab: the cumulative effect of one metric
-(``exp.analyze_over_time(metric, alpha=...)``), with a caption of what the tab leaves out."""
+(``exp.analyze_over_time(metric, alpha=..., cost=...)``, the cost the analysis judged), with a
+caption of what the tab leaves out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ._common import COLOURS, LABEL, message
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
+    from ..options import CostSource
     from ..results import OverTimeResult
 
 
@@ -24,7 +26,8 @@ def timed(metrics: Sequence[str]) -> list[str]:
 
 
 class OverTimeTab:
-    """The metric dropdown, a caption and the plot; results are kept per (metric, alpha)."""
+    """The metric dropdown, a caption and the plot; results are kept per (metric, alpha,
+    cost)."""
 
     def __init__(self, metrics: Sequence[str]) -> None:
         options = timed(metrics)
@@ -38,8 +41,8 @@ class OverTimeTab:
         self.note = W.HTML()
         self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
         self.box = W.VBox([self.metric, self.note, self.plot])
-        self.results: dict[tuple[str, float], OverTimeResult] = {}
-        self.shown: tuple[str, float] | None = None
+        self.results: dict[tuple[str, float, CostSource], OverTimeResult] = {}
+        self.shown: tuple[str, float, CostSource] | None = None
         self.syncing = False  # True while choose_from() swaps the options
 
     def choose_from(self, metrics: Sequence[str]) -> None:
@@ -58,9 +61,18 @@ class OverTimeTab:
         finally:
             self.syncing = False
 
-    def show(self, exp: Experiment, *, metrics: Sequence[str], alpha: float, unit: str) -> None:
-        """Draw the chosen metric; on an error clear the plot (it never shows another metric)
-        and keep the message in the caption, where a later status line cannot hide it."""
+    def show(
+        self,
+        exp: Experiment,
+        *,
+        metrics: Sequence[str],
+        alpha: float,
+        unit: str,
+        cost: CostSource = "source",
+    ) -> None:
+        """Draw the chosen metric (its cost as the analysis read it: ``cost``); on an error
+        clear the plot (it never shows another metric) and keep the message in the caption,
+        where a later status line cannot hide it."""
         from .. import plots
 
         lines = []
@@ -72,11 +84,11 @@ class OverTimeTab:
         if unit != "user":
             lines.append(f"per user, not per {unit}: exp.analyze_over_time has no unit option")
         metric = self.metric.value
-        key = (metric, float(alpha))
+        key = (metric, float(alpha), cost)
         error = None
         if metric and key not in self.results:
             try:
-                self.results[key] = exp.analyze_over_time(metric, alpha=alpha)
+                self.results[key] = exp.analyze_over_time(metric, alpha=alpha, cost=cost)
             except PromptabError as err:
                 error = message(err)
         tone = "error" if error else "warn"

@@ -11,13 +11,22 @@ import ipywidgets as W
 from .. import _html
 from ..errors import PromptabError
 from ..metrics import BUILTIN, DEFAULT
-from ..options import CORRECTION_NAMES, CORRECTIONS, CUPED_DAYS, METHODS, UNITS, AnalysisOptions
+from ..options import (
+    CORRECTION_NAMES,
+    CORRECTIONS,
+    COST_SOURCES,
+    CUPED_DAYS,
+    METHODS,
+    UNITS,
+    AnalysisOptions,
+)
 from ._common import LABEL, Tone, _Widget, code_box, frame, message, py, status
 from ._over_time import OverTimeTab
 
 if TYPE_CHECKING:
     from ..decision import Decision
     from ..experiments import Experiment
+    from ..options import CostSource
     from ..results import ExperimentResult, Health
 
 _DEFAULTS = AnalysisOptions()
@@ -49,9 +58,10 @@ _BANNER: dict[Tone, tuple[str, str, str]] = {  # background, border, heading
 
 
 class ResultsDashboard(_Widget):
-    """Analyse a running experiment: metrics, method, CUPED, winsorizing, correction and unit
-    controls; the forest plot, result table, health banner and effect over time; Declare winner
-    and Stop (with a confirmation step) and Export report.
+    """Analyse a running experiment: metrics, method, CUPED, winsorizing, correction, unit and
+    cost (as exported or recomputed) controls; the forest plot, result table, health banner and
+    effect over time (of the cost the verdict judged); Declare winner and Stop (with a
+    confirmation step) and Export report.
 
     Parameters
     ----------
@@ -102,6 +112,9 @@ class ResultsDashboard(_Widget):
         self.alpha = W.Dropdown(
             options=_ALPHAS, value=_DEFAULTS.alpha, description="alpha", style=LABEL
         )
+        self.cost = W.Dropdown(
+            options=list(COST_SOURCES), value=_DEFAULTS.cost, description="cost", style=LABEL
+        )
         self._time = OverTimeTab(chosen)
         self.time_metric, self.time_note = self._time.metric, self._time.note
         self.banner = W.HTML()
@@ -146,6 +159,7 @@ class ResultsDashboard(_Widget):
             self.correction,
             self.unit,
             self.alpha,
+            self.cost,
         ):
             w.observe(self._options_changed, names="value")
         self.time_metric.observe(
@@ -154,7 +168,7 @@ class ResultsDashboard(_Widget):
         controls = W.VBox(
             [
                 W.HBox([self.metrics, W.VBox([self.method, self.unit, self.alpha])]),
-                W.HBox([self.cuped, self.winsorize, self.correction]),
+                W.HBox([self.cuped, self.winsorize, self.correction, self.cost]),
             ]
         )
         tabs = W.Tab(children=[W.VBox([self.plot]), self.table, self._time.box])
@@ -186,6 +200,7 @@ class ResultsDashboard(_Widget):
             cuped=bool(self.cuped.value),
             winsorize=_WINSOR[self.winsorize.value],
             correction=None if self.correction.value == _NO_CORRECTION else self.correction.value,
+            cost=self.cost.value,
         )
 
     def to_code(self) -> str:
@@ -280,12 +295,18 @@ class ResultsDashboard(_Widget):
         )
 
     def _show_over_time(self) -> None:
+        # the cost the verdict on screen judged (a refused re-analysis leaves that one up)
+        cost = self.result.options.cost if self.result is not None else self.cost.value
         self._time.show(
-            self.exp, metrics=self.metrics.value, alpha=self.alpha.value, unit=self.unit.value
+            self.exp,
+            metrics=self.metrics.value,
+            alpha=self.alpha.value,
+            unit=self.unit.value,
+            cost=cost,
         )
 
     @property
-    def _shown_time(self) -> tuple[str, float] | None:
+    def _shown_time(self) -> tuple[str, float, CostSource] | None:
         return self._time.shown
 
     def _options_changed(self, _change: Any = None) -> None:

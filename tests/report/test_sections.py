@@ -81,3 +81,42 @@ def test_rejects_are_reported(tmp_path: Path) -> None:
     exp = ws.create_experiment("r", None, {"control": "1", "test": "2"}, flag_key="prompt-test")
     text = _text(_doc(report.render(exp, over_time=False)))
     assert "Rows rejected during load" in text and "distinct_id" in text
+
+
+def test_over_time_figure_shows_the_cost_the_verdict_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+    import math
+
+    import numpy as np
+
+    from promptab_nb import plots
+    from promptab_nb.results import OverTimeResult
+
+    pytest.importorskip("genai_prices")
+    # generations of a priced model with tokens but no cost: the export priced nothing
+    t0, rng = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), np.random.default_rng(6)
+    rows = [
+        {"uuid": f"g{i}_{k}", "ts": t0 + dt.timedelta(minutes=i + k), "distinct_id": f"u{i}",
+         "prompt_name": "bot", "prompt_version": "v1" if i % 2 else "v2", "provider": "openai",
+         "model": "gpt-4o-mini", "input_tokens": int(rng.integers(100, 900)),
+         "output_tokens": int(rng.integers(10, 300)) * (1 if i % 2 else 2), "cost_usd": None}
+        for i in range(200)
+        for k in range(2)
+    ]  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_frame(pd.DataFrame(rows), kind="generations")
+    exp = ws.create_experiment("priced", "bot", {"control": "v1", "test": "v2"})
+    drawn: list[OverTimeResult] = []
+    real = plots.cumulative
+    monkeypatch.setattr(plots, "cumulative", lambda ot, **kw: drawn.append(ot) or real(ot, **kw))
+    for cost in ("source", "recompute"):
+        res = exp.analyze(["cost"], cost=cost)
+        report.render(res, ws=ws)
+        last, row = drawn[-1].records[-1], res.rows[1]
+        if cost == "source":  # nothing priced: no verdict, and none over time
+            assert math.isnan(row.p_value) and math.isnan(last["p_value"])
+        else:
+            assert last["estimate"] == pytest.approx(row.rel_diff, rel=1e-9)
+            assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6) and row.p_value < 0.05
+    assert len(drawn) == 2
+    ws.close()

@@ -4,9 +4,14 @@ ask for confirmation; the health banner's tone follows the result's health flags
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import math
 
+import numpy as np
 import pandas as pd
+import pytest
 
+import promptab_nb as pab
 from promptab_nb.options import CUPED_DAYS, AnalysisOptions
 from promptab_nb.results import HealthFlag
 from promptab_nb.widgets import ResultsDashboard
@@ -57,7 +62,7 @@ def test_dashboard_controls_map_to_analyze_options(exp) -> None:
     # DuckDB's parallel sums may differ in the last bits between runs
     pd.testing.assert_frame_equal(again.to_pandas(), d.result.to_pandas(), rtol=1e-9)
     d.time_metric.value = "cost"
-    assert d._shown_time == ("cost", 0.1)
+    assert d._shown_time == ("cost", 0.1, "source")
 
 
 def test_health_banner_tone_follows_flag_severity(exp) -> None:
@@ -183,11 +188,11 @@ def test_cuped_with_unit_request_shows_the_error_and_later_changes_work(exp) -> 
 
 def test_over_time_tab_shows_its_dropdown_metric_and_says_what_it_leaves_out(exp) -> None:
     d = ResultsDashboard(exp)
-    assert d._shown_time == ("cost", 0.05) and d.time_note.value == ""
+    assert d._shown_time == ("cost", 0.05, "source") and d.time_note.value == ""
     d.metrics.value = ("latency_p95", "latency")
     # a quantile has no over-time form: not offered, and the tab says so
     assert list(d.time_metric.options) == ["latency"]
-    assert d.time_metric.value == "latency" and d._shown_time == ("latency", 0.05)
+    assert d.time_metric.value == "latency" and d._shown_time == ("latency", 0.05, "source")
     assert "latency_p95" in d.time_note.value and "no cumulative form" in d.time_note.value
     assert "analysed" in d.status.value
     # only quantiles: no plot of another metric left on screen
@@ -198,7 +203,7 @@ def test_over_time_tab_shows_its_dropdown_metric_and_says_what_it_leaves_out(exp
     d.metrics.value = ("cost", "latency", "error_rate")
     d.time_metric.value = "error_rate"
     d.metrics.value = ("cost", "error_rate")
-    assert d.time_metric.value == "error_rate" and d._shown_time == ("error_rate", 0.05)
+    assert d.time_metric.value == "error_rate" and d._shown_time == ("error_rate", 0.05, "source")
     # analyze_over_time has no unit: the tab says it stays per user
     d.unit.value = "request"
     assert d.result.options.unit == "request"
@@ -223,3 +228,35 @@ def test_over_time_error_clears_the_plot_and_stays_visible(exp, monkeypatch) -> 
     d.alpha.value = 0.1  # a refresh does not hide it behind "analysed ..."
     assert "analysed" in d.status.value and "no over-time view" in d.time_note.value
     assert d.time_plot.value == b""
+
+
+def _unpriced_export() -> pab.Workspace:
+    """Generations of a priced model with tokens but no cost: the export priced nothing."""
+    t0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    rng = np.random.default_rng(4)
+    rows = [
+        {"uuid": f"g{i}_{k}", "ts": t0 + dt.timedelta(minutes=i + k), "distinct_id": f"u{i}",
+         "prompt_name": "bot", "prompt_version": "v1" if i % 2 else "v2", "provider": "openai",
+         "model": "gpt-4o-mini", "input_tokens": int(rng.integers(100, 900)),
+         "output_tokens": int(rng.integers(10, 300)) * (1 if i % 2 else 2), "cost_usd": None}
+        for i in range(200)
+        for k in range(2)
+    ]  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_frame(pd.DataFrame(rows), kind="generations")
+    return ws
+
+
+def test_over_time_tab_shows_the_cost_the_analysis_judged() -> None:
+    pytest.importorskip("genai_prices")
+    ws = _unpriced_export()
+    d = ResultsDashboard(ws.create_experiment("priced", "bot", ARMS, metrics=["cost"]))
+    assert d._shown_time == ("cost", 0.05, "source")
+    assert math.isnan(d._time.results[d._shown_time].records[-1]["p_value"])  # nothing priced
+    d.cost.value = "recompute"
+    assert d.result.options.cost == "recompute" and "cost='recompute'" in d.code
+    assert d._shown_time == ("cost", 0.05, "recompute")
+    last, row = d._time.results[d._shown_time].records[-1], d.result.rows[1]
+    assert last["estimate"] == pytest.approx(row.rel_diff, rel=1e-9)
+    assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6) and row.p_value < 0.05
+    ws.close()
