@@ -16,7 +16,8 @@ from promptab_nb.cli._parser import build_parser
 from promptab_nb.options import AnalysisOptions
 
 METRICS = ["latency", "cost"]
-CHOICE = {"method": "bayesian", "alpha": 0.1, "cuped": True, "winsorize": (0, 99)}
+CHOICE = {"method": "bayesian", "alpha": 0.1, "cuped": True, "winsorize": (0, 99),
+          "cost": "recompute"}  # fmt: skip
 CALL = "res = exp.analyze"
 
 
@@ -37,13 +38,14 @@ def test_every_surface_gives_the_same_options_and_code(exp) -> None:
     d.method.value, d.alpha.value, d.cuped.value = "bayesian", 0.1, True
     d.winsorize.value = "0–99th pct"
     d.correction.value = "holm"
+    d.cost.value = "recompute"
     assert d.options().resolved(exp) == res.options
     assert d.code == want
 
     # the CLI's flags
     argv = ["analyze", "x.parquet", "--flag", FLAG, "--metrics", ",".join(METRICS)]
     argv += ["--method", "bayesian", "--alpha", "0.1", "--cuped", "--winsorize", "0,99"]
-    argv += ["--correction", "holm"]
+    argv += ["--correction", "holm", "--cost", "recompute"]
     cli = options_from_args(build_parser().parse_args(argv))
     assert cli.resolved(exp) == res.options
     assert cli.to_code(CALL, exp=exp) == want
