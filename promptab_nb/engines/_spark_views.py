@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import os
 import uuid as _uuid
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
 from ..loaders._posthog_read import REQUIRED
-from ..loaders._stage import NO_ID_TEXTS, TS_MAX, TS_MIN
+from ..loaders._stage import NO_ID_TEXTS, TS_MAX, TS_MIN, TS_RANGE
 
 _EVENTS = ("$feature_flag_called", "$ai_generation", "$ai_evaluation")
 _CORRUPT = "_pab_corrupt_record"
+# Spark casts texts DuckDB rejects to an instant they do not state ("10:00:00" and "now" are
+# today, "2026-03" is March 1st): text must start with a whole date, then end or give hh:mm,
+# as TRY_CAST(... AS TIMESTAMPTZ) in the loader requires. (No backslash: a Spark SQL literal.)
+_TS_TEXT = "^ *[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}( *$|[T ][0-9]{1,2}:[0-9]{1,2})"
+# A usable event time, as the loader's checks: present and between TS_MIN and TS_MAX (UTC).
+_TS_OK = (
+    f"(ts IS NOT NULL AND ts >= timestamp'{TS_MIN} 00:00:00' AND ts < timestamp'{TS_MAX} 00:00:00')"
+)
+# How to write timestamps that are read (the loader's wording for Parquet numbers).
+_TS_FIX = (
+    "Write it as ISO 8601 text, e.g. '2026-03-01T10:00:00Z', or as a Spark TIMESTAMP, e.g. "
+    "df.withColumn('timestamp', F.to_timestamp('timestamp', 'dd/MM/yyyy HH:mm'))."
+)
 
 # Every property the canonical tables read, parsed once per row as text (as the DuckDB loader does).
 _PROPS = (
@@ -116,6 +130,9 @@ def _read(spark: Any, source: Any) -> tuple[Any, str, str]:
         ) from err
 
 
+_NATIVE_TS = "CAST(`timestamp` AS TIMESTAMP)"
+
+
 def _text(field: Any, name: str, what: str) -> str:
     """Spark SQL for a column read as text, or a DataError for a type that has no text."""
     from pyspark.sql import types as T
@@ -146,9 +163,11 @@ def _check_columns(df: Any, described: str) -> dict[str, str]:
         )
     ts = fields["timestamp"].dataType
     if isinstance(ts, T.TimestampType | T.DateType) or type(ts).__name__ == "TimestampNTZType":
-        ts_sql = "CAST(`timestamp` AS TIMESTAMP)"
+        ts_sql = _NATIVE_TS
     elif isinstance(ts, T.StringType):
-        ts_sql = "try_cast(`timestamp` AS TIMESTAMP)"
+        ts_sql = (
+            f"CASE WHEN `timestamp` RLIKE '{_TS_TEXT}' THEN try_cast(`timestamp` AS TIMESTAMP) END"
+        )
     else:
         raise DataError(
             f"{described}: column 'timestamp' has type {ts.simpleString()}; expected a "
@@ -203,8 +222,7 @@ def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
                event, {_no_id("distinct_id")} AS distinct_id, {_no_id("person_id")} AS person_id,
                ts, props
         FROM r
-        WHERE event IN ({kinds}) AND ts IS NOT NULL AND props IS NOT NULL
-          AND ts >= timestamp'{TS_MIN} 00:00:00' AND ts < timestamp'{TS_MAX} 00:00:00'
+        WHERE event IN ({kinds}) AND {_TS_OK} AND props IS NOT NULL
     ),
     s2 AS (SELECT * FROM s WHERE distinct_id IS NOT NULL)
     -- The generator parses each row's properties once; a plain projection of from_json would be
@@ -215,6 +233,44 @@ def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
     )) j
     WHERE j.{_q(_CORRUPT)} IS NULL
     """
+
+
+def _check_timestamps(
+    session: Any, raw: str, cols: Mapping[str, str], described: str, stacklevel: int
+) -> None:
+    """Raise a :class:`DataError` when no event the analysis reads has a usable timestamp (the
+    views would be empty and the analysis would find "no exposures"); warn with the count when
+    some have none. Those rows are left out, as the loader rejects them."""
+    kinds = ", ".join(f"'{e}'" for e in _EVENTS)
+    n, good, example = session.sql(
+        f"""
+        SELECT count(*), count_if({_TS_OK}),
+               -- the first bad text in sort order (one message for one source)
+               min(CASE WHEN NOT {_TS_OK} AND trim(ts_raw) <> '' THEN ts_raw END)
+        FROM (SELECT {cols["ts"]} AS ts, {cols["ts_raw"]} AS ts_raw FROM {raw}
+              WHERE {cols["event"]} IN ({kinds}))
+        """
+    ).collect()[0]
+    bad = n - good
+    if not bad:
+        return
+    shown = (
+        f"e.g. {example[:60] + '…' if len(example) > 60 else example!r}"
+        if example is not None
+        else "all missing"
+    )
+    if not good:
+        raise DataError(
+            f"{described}: column 'timestamp' holds no date-time in any of its {n:,} flag "
+            f"exposure, generation and evaluation rows ({shown}): timestamp is missing or not "
+            f"a date-time {TS_RANGE}. {_TS_FIX}"
+        )
+    warnings.warn(
+        f"{described}: {bad:,} of {n:,} rows (flag exposures, generations, evaluations) have a "
+        f"timestamp that is missing or not a date-time {TS_RANGE} ({shown}); they are left out "
+        f"of the analysis, as ws.load_posthog rejects them. {_TS_FIX}",
+        stacklevel=stacklevel,
+    )
 
 
 def _no_id(col: str) -> str:
@@ -387,25 +443,49 @@ def canonical_views(
     MissingColumnError
         A required column is absent.
     DataError
-        A column has a type that cannot hold its values, or a Parquet path cannot be read.
+        A column has a type that cannot hold its values, a ``timestamp`` text column holds no
+        date-time, or a Parquet path cannot be read.
     NotFoundError
         A table name that is not in the catalog.
+
+    Warns
+    -----
+    UserWarning
+        Some events have a ``timestamp`` text that is not a date-time (counted; left out).
     """
     session = session_of(spark, source if is_frame(source) else None)
-    names, _, _ = register(session, source, prefix or f"_pab_{_uuid.uuid4().hex[:12]}", dedupe)
+    prefix = prefix or f"_pab_{_uuid.uuid4().hex[:12]}"
+    names, _, _ = register(session, source, prefix, dedupe, stacklevel=3)
     return names
 
 
 def register(
-    session: Any, source: Any, prefix: str, dedupe: bool, cache: bool = False
+    session: Any,
+    source: Any,
+    prefix: str,
+    dedupe: bool,
+    cache: bool = False,
+    *,
+    stacklevel: int = 5,
 ) -> tuple[dict[str, str], str, str]:
-    """Create the views (persisted with ``cache``); return (table → view, description, kind)."""
+    """Create the views (persisted with ``cache``); return (table → view, description, kind).
+
+    ``stacklevel`` places a warning about the data, counted from here (1 is this function): the
+    default names the caller of :func:`promptab_nb.engines.spark.analyze` (through
+    ``open_engine``'s context manager).
+    """
     df, described, kind = _read(session, source)
     cols = _check_columns(df, described)
     names = {
         t: f"{prefix}_{t}" for t in ("_raw", "_events", "exposures", "generations", "evaluations")
     }
     df.createOrReplaceTempView(names["_raw"])
+    if cols["ts"] != _NATIVE_TS:  # text: only some may be date-times
+        try:
+            _check_timestamps(session, names["_raw"], cols, described, stacklevel + 1)
+        except DataError:
+            session.catalog.dropTempView(names["_raw"])
+            raise
     session.sql(
         f"CREATE OR REPLACE TEMPORARY VIEW {names['_events']} AS {_events_sql(names['_raw'], cols)}"
     )

@@ -260,12 +260,47 @@ def analyze(
     Raises
     ------
     MissingColumnError, DataError, NotFoundError, InvalidArgumentError
-        A bad source (missing column, wrong type, unknown table), an unknown flag, bad options.
+        A bad source (missing column, wrong type, unknown table, a ``timestamp`` text column
+        with no date-time), an unknown flag, an unknown keyword argument, bad options.
+
+    Warns
+    -----
+    UserWarning
+        Some events have a ``timestamp`` text that is not a date-time: they are left out (the
+        workspace loader rejects them), and the warning counts them.
     """
     from .. import analysis
 
+    _check_keywords(kwargs)
     with open_engine(source, spark=spark, dedupe=dedupe, cache=cache) as engine:
         return analysis.analyze(experiment, metrics, options=options, engine=engine, **kwargs)
+
+
+#: :func:`analyze`'s own keyword arguments (the others are fields of ``AnalysisOptions``).
+_OWN_KEYWORDS = ("spark", "dedupe", "cache", "options")
+
+
+def _check_keywords(kwargs: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidArgumentError` for a keyword that is neither :func:`analyze`'s nor
+    an :class:`~promptab_nb.options.AnalysisOptions` field (Python's TypeError named the
+    dataclass, not the call), suggesting the closest valid one."""
+    import dataclasses
+    import difflib
+
+    from ..options import AnalysisOptions
+
+    # metrics is analyze's third parameter, so it never arrives among the keywords.
+    fields = [f.name for f in dataclasses.fields(AnalysisOptions) if f.name != "metrics"]
+    unknown = [k for k in kwargs if k not in fields]
+    if not unknown:
+        return
+    valid = [*_OWN_KEYWORDS, *fields]
+    close = difflib.get_close_matches(unknown[0], valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    raise InvalidArgumentError(
+        f"promptab_nb.engines.spark.analyze() has no argument {unknown[0]!r}{hint} Its keyword "
+        f"arguments are {', '.join(valid)} (AnalysisOptions fields, as for exp.analyze)."
+    )
 
 
 def analyze_over_time(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -330,3 +331,97 @@ def test_table_name_source(spark: Any, data: dict[str, Any]) -> None:
         spark.catalog.dropTempView("posthog_events_test")
     assert_same(data["flag"].analyze(["error_rate"]), res)
     assert res.provenance[0]["format"] == "spark table"
+
+
+def _views(spark: Any) -> set[str]:
+    """The engine's temporary views (the module's ``runner`` keeps its own open)."""
+    return {t.name for t in spark.catalog.listTables() if t.name.startswith("_pab_")}
+
+
+def _text_timestamps(data: dict[str, Any], path: Path, bad: dict[int, str] | None = None) -> Path:
+    """The export with ISO 8601 text timestamps, row ``i`` holding ``bad[i]`` instead."""
+    df = pd.read_parquet(data["path"])
+    df["timestamp"] = df["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for i, text in (bad or {}).items():
+        df.loc[i, "timestamp"] = text
+    df.to_parquet(path, index=False)
+    return path
+
+
+def test_unparseable_text_timestamps_are_the_loaders_error(
+    spark: Any, data: dict[str, Any], tmp_path: Path
+) -> None:
+    # Every timestamp as day/month/year text: the analysis said "no exposures for flag ...".
+    path = tmp_path / "events.parquet"
+    df = pd.read_parquet(data["path"])
+    df["timestamp"] = df["timestamp"].dt.strftime("%d/%m/%Y %H:%M")
+    df.to_parquet(path, index=False)
+    used = df["event"].isin(["$feature_flag_called", "$ai_generation", "$ai_evaluation"])
+    example = re.escape(repr(df.loc[used, "timestamp"].min()))
+    views, zone = _views(spark), spark.conf.get("spark.sql.session.timeZone")
+    for source in (str(path), spark.read.parquet(str(path))):
+        with pytest.raises(DataError) as err:
+            ps.analyze(source, data["flag"], ["cost"], spark=spark)
+        message = str(err.value)
+        assert not isinstance(err.value, NotFoundError)
+        assert re.search(r"column 'timestamp'.*not a date-time", message)
+        assert "ISO 8601" in message
+        assert re.search(example, message)  # the first bad text, in sort order
+        assert (str(path) if isinstance(source, str) else "Spark DataFrame") in message
+    # The session is left as it was (time zone, no view behind).
+    assert spark.conf.get("spark.sql.session.timeZone") == zone
+    assert _views(spark) == views
+    # The DuckDB loader rejects every row for the same reason.
+    report = pab.Workspace().load_posthog(path, progress=False)
+    assert report.rows_loaded == 0
+    assert "timestamp is missing or not a date-time" in report.reasons
+
+
+def test_some_unparseable_timestamps_are_left_out_and_counted(
+    spark: Any, data: dict[str, Any], tmp_path: Path
+) -> None:
+    """Rows whose timestamp is not a date-time are left out, as the loader rejects them, not
+    counted at a time the text does not say (Spark read "10:00:00" as today at 10:00 and
+    "2026-03" as March 1st), and a warning counts them."""
+    raw = pd.read_parquet(data["path"])
+    exposures = raw.index[raw["event"] == "$feature_flag_called"][:4]
+    generations = raw.index[raw["event"] == "$ai_generation"][:3]
+    bad = {
+        exposures[0]: "10:00:00",
+        exposures[1]: "today",
+        exposures[2]: "2026-03",
+        exposures[3]: "yesterday 10:00",
+        generations[0]: "2026",
+        generations[1]: "now",
+        generations[2]: "",
+    }
+    path = _text_timestamps(data, tmp_path / "events.parquet", bad)
+    used = raw["event"].isin(["$feature_flag_called", "$ai_generation", "$ai_evaluation"]).sum()
+    ws = pab.Workspace()
+    report = ws.load_posthog(path, progress=False)
+    assert report.rows_rejected > len(bad)  # the export's own bad rows too
+    exp = ws.create_experiment(
+        "by-flag", "support", _export.ARMS, split=_export.SPLIT, flag_key=_export.FLAG
+    )
+    with pytest.warns(UserWarning, match=rf"7 of {used:,} rows .*not a date-time") as warned:
+        res = ps.analyze(str(path), exp, METRICS, spark=spark)
+    assert "'10:00:00'" in str(warned[0].message)  # the first bad text, in sort order
+    assert str(path) in str(warned[0].message)
+    assert_same(exp.analyze(METRICS), res)
+
+
+def test_unknown_keyword_is_an_invalid_argument_error(spark: Any, data: dict[str, Any]) -> None:
+    # Python's own TypeError ("AnalysisOptions.__init__() got an unexpected keyword argument")
+    # named a class the user never typed.
+    path = str(data["path"])
+    views = _views(spark)
+    with pytest.raises(InvalidArgumentError, match="'foo'") as err:
+        ps.analyze(path, data["flag"], ["cost"], spark=spark, foo=1)
+    assert not isinstance(err.value, TypeError)
+    for valid in ("alpha", "method", "cuped", "spark", "cache", "options"):
+        assert valid in str(err.value)
+    with pytest.raises(InvalidArgumentError, match="'alpah'.*did you mean 'alpha'"):
+        ps.analyze(path, data["flag"], ["cost"], spark=spark, alpah=0.1)
+    with pytest.raises(InvalidArgumentError, match="did you mean 'cache'"):
+        ps.analyze(path, data["flag"], ["cost"], spark=spark, cahce=True)
+    assert _views(spark) == views  # refused before any view was made
