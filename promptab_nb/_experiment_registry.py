@@ -147,6 +147,7 @@ def create_experiment(
     goal: str | None = None,
     guardrails: Mapping[str, Any] | None = None,
     mde: Any = None,
+    power: float = 0.8,
 ) -> Experiment:
     """Create and persist a running experiment.
 
@@ -195,6 +196,9 @@ def create_experiment(
     mde
         The smallest improvement of the goal worth detecting (``"+2%"``, ``"+1pp"``); sets the
         planned sample. Change any of the three later with ``exp.set_design(...)`` (logged).
+    power
+        The probability of detecting an improvement of ``mde`` with the planned sample (as
+        ``exp.set_design(power=...)`` takes it).
 
     Returns
     -------
@@ -218,7 +222,7 @@ def create_experiment(
         from .metrics import resolve
 
         metrics = tuple(m.name for m in resolve(metrics))
-    design = _design(goal, guardrails, mde)
+    design = _design(goal, guardrails, mde, power)
     if design is not None:
         from .metrics import DEFAULT
 
@@ -363,11 +367,11 @@ def _from_row(ws: Workspace, row: Sequence[Any]) -> Experiment:
     )
 
 
-def _design(goal: str | None, guardrails: Any, mde: Any) -> ExperimentDesign | None:
+def _design(goal: str | None, guardrails: Any, mde: Any, power: float) -> ExperimentDesign | None:
     """The validated design of ``create_experiment``'s arguments (``None``: none given)."""
-    if goal is None and not guardrails and mde is None:
+    if goal is None and not guardrails and mde is None and power == 0.8:
         return None
-    return ExperimentDesign.build(goal, guardrails, mde)
+    return ExperimentDesign.build(goal, guardrails, mde, power)
 
 
 def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:

@@ -277,3 +277,13 @@ def test_mann_whitney_alternative_of_the_metric_and_small_arms(ws, tmp_path) -> 
         exp.mann_whitney("latency_p95")
     with pytest.raises(pab.InvalidArgumentError, match="alternative"):
         exp.mann_whitney("cost", alternative="bigger")  # type: ignore[arg-type]
+
+
+def test_create_takes_the_designs_power(ws) -> None:
+    # set_design(power=...) existed, create_experiment(power=...) was a raw TypeError
+    exp = ws.create_experiment("p", "bot", {"control": "1", "test": "2"}, flag_key="f",
+                               goal="pass_rate", mde="+2pp", power=0.9)  # fmt: skip
+    assert exp.design.power == 0.9 and ws.experiment("p").design.power == 0.9
+    with pytest.raises(pab.InvalidArgumentError, match="power"):
+        ws.create_experiment("q", "bot2", {"control": "1", "test": "2"}, flag_key="g",
+                             goal="pass_rate", power=1.5)  # fmt: skip

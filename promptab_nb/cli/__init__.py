@@ -39,7 +39,9 @@ Exit codes
     ``ship`` (``dont_ship``, ``keep_running`` or ``no_effect``). ``--fail-on-regression METRIC``: a
     treatment is significantly worse than the control on METRIC by the decision's tests
     (direction-aware: higher cost, latency or error rate, lower pass rate; worse than its
-    ``--guardrail`` margin when it has one; Holm across treatment arms).
+    ``--guardrail`` margin when it has one; Holm across treatment arms), or it cannot be told:
+    the analysis withheld a treatment's verdict on METRIC (over 5 % unpriced generations, an
+    arm under 50 units, ...; one ``cannot tell`` line on stderr each, ``unchecked`` in JSON).
 
 JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
 
@@ -69,6 +71,7 @@ JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
                            "pairs": [{"a", "b", "diff", "ci_low", "ci_high", "p_value",
                                       "p_adjusted", "significant"}]}],
      "regressions": [{"metric", "variant", "diff", "rel_diff", "p_value"}],
+     "unchecked": [{"metric", "variant", "note"}],
      "report": "report.html" | null}
 
 Numbers are in the metric's unit (USD, seconds, fractions for rates); relative values are

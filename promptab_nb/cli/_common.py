@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError, NotFoundError, PromptabError
 
 if TYPE_CHECKING:
+    from ..experiments import Experiment
     from ..workspace import Workspace
 
 EXIT_OK = 0
@@ -94,6 +95,17 @@ def open_workspace(path: str, *, create: bool = False) -> Workspace:
             "or pab.Workspace(path)"
         )
     return Workspace(path)
+
+
+def find_experiment(ws: Workspace, key: str) -> Experiment:
+    """The experiment named ``key``, else (digits) the one with that id: a name made of digits
+    ('1', '2026') must reach its own experiment, not another one whose id it happens to be."""
+    try:
+        return ws.experiment(key)
+    except NotFoundError:
+        if not key.isdigit():
+            raise
+        return ws.experiment(int(key))
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._format import num, pval
+from .._format import is_missing, num, pval
 from ._common import EXIT_OK, EXIT_REGRESSION, UsageError, jsonable
 from ._suggest import did_you_mean
 
@@ -88,8 +88,22 @@ def regressions(res: ExperimentResult, metric: str) -> list[ArmRow]:
     return res.regressions(metric)
 
 
+def unchecked(res: ExperimentResult, metric: str) -> list[tuple[str, str]]:
+    """(treatment, why) of each arm the regression gate cannot check on ``metric``: its verdict
+    was withheld (e.g. over 5 % unpriced generations, an arm under the minimum sample), or its
+    relative margin has no relative effect. Missing is not "no regression"."""
+    from ..decision import regression_checks
+
+    return [
+        (c.variant, c.note or "no test")
+        for c in regression_checks(res, metric)
+        if is_missing(c.p_within)
+    ]
+
+
 def regression_exit(res: ExperimentResult, metric: str | None) -> int:
-    """Exit code of ``--fail-on-regression METRIC``; each regression is one line on stderr."""
+    """Exit code of ``--fail-on-regression METRIC``; each regression, and each arm whose
+    verdict on METRIC was withheld (the gate cannot pass on it), is one line on stderr."""
     if not metric:
         return EXIT_OK
     regs = regressions(res, metric)
@@ -99,7 +113,14 @@ def regression_exit(res: ExperimentResult, metric: str | None) -> int:
             f"{metric} ({num(r.rel_diff, '%', signed=True)}, {pval(r.p_value)})",
             file=sys.stderr,
         )
-    return EXIT_REGRESSION if regs else EXIT_OK
+    unknown = unchecked(res, metric)
+    for variant, why in unknown:
+        print(
+            f"promptab: regression: cannot tell whether {variant} is worse than {res.control} "
+            f"on {metric}: no verdict ({why})",
+            file=sys.stderr,
+        )
+    return EXIT_REGRESSION if regs or unknown else EXIT_OK
 
 
 def result_json(
@@ -165,6 +186,10 @@ def result_json(
                     "p_value": r.p_value,
                 }
                 for r in regs
+            ],
+            "unchecked": [
+                {"metric": regression_metric, "variant": variant, "note": why}
+                for variant, why in (unchecked(res, regression_metric) if regression_metric else [])
             ],
             "report": str(report) if report is not None else None,
         }

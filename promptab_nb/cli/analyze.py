@@ -15,6 +15,7 @@ from ._common import (
     UsageError,
     add_command,
     check_writable,
+    find_experiment,
     open_workspace,
     pairs,
     progress,
@@ -79,7 +80,8 @@ def register(sub: Any) -> None:
         "--fail-on-regression",
         metavar="METRIC",
         help="exit 3 when a treatment is significantly worse than the control on METRIC, by the "
-        "decision's tests (worse than its --guardrail margin when it has one)",
+        "decision's tests (worse than its --guardrail margin when it has one), or when its "
+        "verdict on METRIC is withheld (it cannot be told)",
     )
     a.add_argument(
         "--fail-on",
@@ -259,8 +261,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     ws = open_workspace(args.workspace)
     try:
-        key: str | int = int(args.experiment) if args.experiment.isdigit() else args.experiment
-        res = ws.experiment(key).analyze(options=options)
+        res = find_experiment(ws, args.experiment).analyze(options=options)
         path = report.write(res, args.out, ws=ws, title=args.title)
     finally:
         ws.close()

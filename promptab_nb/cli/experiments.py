@@ -12,6 +12,7 @@ from ._common import (
     EXIT_OK,
     UsageError,
     add_command,
+    find_experiment,
     jsonable,
     names,
     open_workspace,
@@ -20,6 +21,7 @@ from ._common import (
     workspace_arg,
     workspace_for,
 )
+from .analyze import design_flags, design_of
 
 __all__ = ["register"]
 
@@ -66,7 +68,9 @@ def register(sub: Any) -> None:
         "create",
         "Create a running experiment.",
         "  promptab experiments create support-v2 --workspace ab.duckdb --prompt support-bot "
-        "--variants control=v1,test=v2\n",
+        "--variants control=v1,test=v2\n"
+        "  promptab experiments create support-v3 --workspace ab.duckdb --prompt support-bot "
+        "--variants control=v2,test=v3 --goal pass_rate --guardrail cost=+5% --mde=+2pp\n",
     )
     cr.add_argument("name", metavar="NAME")
     workspace_arg(cr, create=True)
@@ -77,6 +81,7 @@ def register(sub: Any) -> None:
     cr.add_argument("--unit", choices=UNITS, default="user")
     cr.add_argument("--metrics", metavar="M1,M2", help="default metrics of the experiment")
     cr.add_argument("--ends-at", metavar="DATE", help="planned end, ISO date or date-time (UTC)")
+    design_flags(cr)
     cr.set_defaults(func=cmd_create)
 
     co = add_command(
@@ -142,6 +147,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             unit=args.unit,
             metrics=names(args.metrics),
             ends_at=args.ends_at,
+            **design_of(args),
         )
         print(repr(exp))
     return EXIT_OK
@@ -150,7 +156,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_conclude(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     try:
-        print(repr(ws.experiment(args.name).declare_winner(args.winner)))
+        print(repr(find_experiment(ws, args.name).declare_winner(args.winner)))
     finally:
         ws.close()
     return EXIT_OK
@@ -159,7 +165,7 @@ def cmd_conclude(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     try:
-        print(repr(ws.experiment(args.name).stop()))
+        print(repr(find_experiment(ws, args.name).stop()))
     finally:
         ws.close()
     return EXIT_OK

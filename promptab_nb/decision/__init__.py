@@ -7,7 +7,7 @@ object. The rules are in :mod:`._decide`, the tests in :mod:`._tests`.
 
 from __future__ import annotations
 
-from ._decide import decide, decision_of, guardrail_checks
+from ._decide import decide, decision_of, guardrail_checks, regression_checks
 from ._design import (
     DesignChange,
     ExperimentDesign,
@@ -44,5 +44,6 @@ __all__ = [
     "design_changes",
     "guardrail_checks",
     "parse_margin",
+    "regression_checks",
     "set_design",
 ]

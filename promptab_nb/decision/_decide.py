@@ -52,19 +52,37 @@ def _holm(ps: list[float]) -> list[float]:
 
 
 def default_design(res: ExperimentResult) -> tuple[ExperimentDesign, str | None]:
-    """The result's design, or the first metric as the goal and the others as guardrails that
-    only block on a significant regression (with a note saying so)."""
+    """The result's design, or the first analysed metric that is not a declared guardrail as
+    the goal and the others as guardrails that only block on a significant regression (with a
+    note saying so).
+
+    Raises
+    ------
+    InvalidArgumentError
+        No goal is declared and every analysed metric is a declared guardrail.
+    """
     d = res.design
     if d is not None and d.goal:
         return d, None
     names = [m.name for m in res.metrics]
     rails = dict(d.guardrails) if d is not None else {}
-    rails.update({n: None for n in names[1:] if n not in rails})
+    # A declared guardrail keeps its margin: made the goal too, a cost within its +5 % margin
+    # but significantly higher read "worsens the goal: don't ship" beside "guardrail cost pass".
+    free = [n for n in names if n not in rails]
+    if not free:
+        raise InvalidArgumentError(
+            f"no goal declared and every analysed metric ({', '.join(names)}) is a guardrail: "
+            "declare the goal with exp.set_design(goal=...) (--goal on the command line), or "
+            "analyse the metric the treatment must improve too"
+        )
+    goal = free[0]
+    rails.update({n: None for n in names if n != goal and n not in rails})
+    which = "the first metric" if goal == names[0] else "the first metric that is not a guardrail"
     note = (
-        f"no goal declared: {names[0]} (the first metric) is the goal; declare one with "
+        f"no goal declared: {goal} ({which}) is the goal; declare one with "
         "exp.set_design(goal=..., guardrails=..., mde=...)"
     )
-    return ExperimentDesign(names[0], rails, None), note
+    return ExperimentDesign(goal, rails, None), note
 
 
 def _row(res: ExperimentResult, metric: str, variant: str) -> ArmRow:
@@ -90,6 +108,17 @@ def guardrail_checks(
     return _guardrails(res, rails, list(res.variants)[1:], a)
 
 
+def regression_checks(res: ExperimentResult, metric: str) -> list[GuardrailCheck]:
+    """Each treatment arm's check of ``metric`` as :meth:`ExperimentResult.regressions` makes it
+    (the design's margin when ``metric`` is one of its guardrails, else any significant
+    regression): ``fail`` is a regression; a check whose ``p_within`` is NaN has no test (the
+    analysis withheld the row's verdict, or a relative margin has no relative effect), so
+    whether the arm regressed is not known."""
+    d = res.design
+    margin = d.guardrails.get(metric) if d is not None and metric != d.goal else None
+    return [c for checks in guardrail_checks(res, {metric: margin}).values() for c in checks]
+
+
 def _guardrails(
     res: ExperimentResult, rails: dict[str, Margin | None], treatments: list[str], alpha: float
 ) -> dict[str, list[GuardrailCheck]]:
@@ -105,8 +134,9 @@ def _guardrails(
                 bad = p < alpha and sign < 0
                 status: Status = "fail" if bad else ("pass" if not is_missing(p) else "pending")
                 out[t].append(
-                    GuardrailCheck(name, t, None, _effect_text(r, m, True), p, math.nan, status)
-                )
+                    GuardrailCheck(name, t, None, _effect_text(r, m, True), p, math.nan, status,
+                                   _no_test(r, p, relative=False))
+                )  # fmt: skip
             continue
         exc: list[Excess] = [excess(r, m, margin, control.mean) for r in rows]
         within = _holm([e.p_within() for e in exc])
@@ -115,9 +145,21 @@ def _guardrails(
             status_: Status = "pass" if pw < alpha else ("fail" if pb < alpha else "pending")
             out[t].append(
                 GuardrailCheck(name, t, margin.text, _effect_text(r, m, margin.relative), pw, pb,
-                               status_)
+                               status_, _no_test(r, pw, relative=margin.relative))
             )  # fmt: skip
     return out
+
+
+def _no_test(r: ArmRow, p: float, *, relative: bool) -> str | None:
+    """Why a check (of a ``relative`` margin or not) whose p-value is ``p`` has no test, in
+    words; ``None`` when it has one."""
+    if not is_missing(p):
+        return None
+    if r.note:
+        return r.note
+    if relative and is_missing(r.rel_diff):
+        return "no relative effect to test the margin on: analyse with relative=True"
+    return "no test"
 
 
 def _progress(
@@ -138,14 +180,21 @@ def _progress(
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
             continue
         r = _row(res, goal.name, t)
-        _, se = effect_se(r, mde.relative, alpha)
+        two_sided = res.options.alternative_for(goal.name) == "two-sided"
+        _, se = effect_se(r, mde.relative, res.alpha, two_sided=two_sided)
         size = mde.size
         if mde.relative and not is_missing(r.rel_se) and _is_log(r):
-            size = math.log1p(mde.size)
-        if is_missing(se) or se <= 0 or total <= 0:
+            # the improvement as a log ratio, in the goal's better direction: -10 % on latency
+            # is log(0.9), not log(1.1) (which planned a 22 % larger sample)
+            ratio = 1 - worse_sign(goal) * mde.size
+            size = abs(math.log(ratio)) if ratio > 0 else math.nan
+        if is_missing(se) or se <= 0 or total <= 0 or is_missing(size):
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
             continue
         factor = (se * z / size) ** 2  # planned / current units
+        if not math.isfinite(factor):
+            out[t] = Progress(math.nan, math.nan, math.nan, rate)
+            continue
         planned = factor * total
         left = max(0.0, planned - total)
         needed = math.ceil(left / rate) if rate and rate > 0 and left > 0 else 0
@@ -264,7 +313,7 @@ def _arm(
     ):
         action = "no_effect"
         reasons.append(
-            f"{t}: the planned sample is reached and the {1 - alpha:.0%} CI of {goal.name} "
+            f"{t}: the planned sample is reached and the {res.level:.0%} CI of {goal.name} "
             f"excludes an improvement of {design.mde.text} ({effect})"
         )
     else:
@@ -282,12 +331,38 @@ def _arm(
     return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
 
 
+#: The keyword arguments of ``res.decision(...)``: the design's parts, and the level.
+_DECISION_ARGS = ("goal", "guardrails", "mde", "power", "alpha")
+
+
 def decision_of(res: ExperimentResult, **design: Any) -> Decision:
-    """``res.decision(goal=..., guardrails=..., mde=...)``: the given parts replace the
-    result's design."""
+    """``res.decision(goal=..., guardrails=..., mde=..., power=..., alpha=...)``: the given
+    design parts replace the result's design; ``alpha`` (default: the result's) is the level of
+    the decision's tests.
+
+    Raises
+    ------
+    InvalidArgumentError
+        An unknown keyword (it was a raw ``TypeError``), or a design part out of range.
+    """
+    import difflib
+
+    unknown = [k for k in design if k not in _DECISION_ARGS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], _DECISION_ARGS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidArgumentError(
+            f"decision() got an unknown argument {unknown[0]!r}{hint} (it takes "
+            f"{', '.join(_DECISION_ARGS)})"
+        )
+    alpha = design.pop("alpha", None)
+    if alpha is not None:
+        from .._checks import check
+
+        check(alpha, "alpha", gt=0, lt=1)
     if not design:
-        return decide(res, res.design)
+        return decide(res, res.design, alpha=alpha)
     base = res.design or ExperimentDesign()
     merged = {"goal": base.goal, "guardrails": base.guardrails, "mde": base.mde,
               "power": base.power, **design}  # fmt: skip
-    return decide(res, ExperimentDesign.build(**merged))
+    return decide(res, ExperimentDesign.build(**merged), alpha=alpha)

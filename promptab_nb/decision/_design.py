@@ -80,7 +80,8 @@ def parse_margin(value: Any, metric: Metric, *, name: str, worse: bool) -> Margi
                 "points) or '0.01' (the metric's unit)"
             )
         sign, digits, exp, suffix = match.groups()
-        size = float(digits) * 10 ** int(exp or 0)
+        # float() of the text: 10 ** 999 as an int overflowed into a raw OverflowError
+        size = float(f"{digits}e{exp or 0}")
         relative = suffix == "%"
         if suffix == "pp":
             if metric.unit != "%":
@@ -98,6 +99,17 @@ def parse_margin(value: Any, metric: Metric, *, name: str, worse: bool) -> Margi
         size, relative, negative, signed = abs(float(value)), False, value < 0, value < 0
     if not math.isfinite(size) or size <= 0:
         raise InvalidArgumentError(f"{name} == {value!r}: the size must be a finite number > 0")
+    if metric.unit == "%" and not relative and size >= 1:
+        # a rate is a fraction: it cannot move by 100 percentage points or more (an MDE of
+        # '+150pp' made every sample "planned" and its CI "exclude" it)
+        raise InvalidArgumentError(
+            f"{name} == {value!r}: {metric.name} is a rate (a fraction), it moves by less than "
+            "100 pp; write e.g. '+2pp', 0.02 or a relative '+5%'"
+        )
+    if relative and not worse and metric.direction == "lower" and size >= 1:
+        raise InvalidArgumentError(
+            f"{name} == {value!r}: {metric.name} cannot fall by 100 % or more; write e.g. '-5%'"
+        )
     if signed:
         increase_is_worse = metric.direction == "lower"
         up_ok = increase_is_worse if worse else not increase_is_worse

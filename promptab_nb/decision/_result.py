@@ -41,13 +41,17 @@ class GuardrailCheck:
     p_within: float
     p_beyond: float
     status: Status
+    #: Why a ``pending`` check has no test (the row's note: its verdict withheld, nothing
+    #: measured, ...); ``None`` otherwise.
+    note: str | None = None
 
     def sentence(self) -> str:
         if self.margin is None:
             if self.status == "fail":
                 return f"guardrail {self.metric} is significantly worse: {self.effect} ({pval(self.p_within)})"
             if self.status == "pending":
-                return f"guardrail {self.metric} has no test yet ({self.effect})"
+                shown = "; ".join(x for x in (self.effect, self.note) if x and x != "–")
+                return f"guardrail {self.metric} has no test yet ({shown or '–'})"
             return f"guardrail {self.metric} shows no significant regression ({self.effect})"
         if self.status == "pass":
             return (
@@ -59,9 +63,10 @@ class GuardrailCheck:
                 f"guardrail {self.metric} is worse than its margin {self.margin}: {self.effect} "
                 f"({pval(self.p_beyond)})"
             )
+        test = f"no test: {self.note}" if self.note else f"non-inferiority {pval(self.p_within)}"
         return (
             f"guardrail {self.metric} not yet shown within its margin {self.margin}: "
-            f"{self.effect} (non-inferiority {pval(self.p_within)})"
+            f"{self.effect} ({test})"
         )
 
 

@@ -84,10 +84,20 @@ def worse_sign(m: Metric) -> int:
     return 1 if m.direction == "lower" else -1
 
 
+#: Tests whose relative effect has a log-ratio standard error (Fisher's Katz CI, the quantile
+#: tests), under ``sequential=True`` too (its ``rel_se`` is the fixed-horizon test's).
+_LOG_RATIO_TESTS = ("fisher exact", "quantile")
+
+
 def _log_scale(r: ArmRow) -> bool:
-    """True when the row's relative CI is a log-ratio CI (asymmetric around the estimate)."""
+    """True when the row's ``rel_se`` (and its fixed-horizon relative CI) is on the log-ratio
+    scale: known from its test, else seen from a two-sided CI asymmetric around the estimate.
+    (A one-sided CI has an infinite bound, so its shape cannot tell: Fisher's log SE was read
+    as a linear one.)"""
+    if r.test.startswith(_LOG_RATIO_TESTS):
+        return True
     lo, hi, est = r.rel_ci_low, r.rel_ci_high, r.rel_diff
-    if any(is_missing(v) for v in (lo, hi, est)):
+    if any(is_missing(v) or math.isinf(v) for v in (lo, hi, est)):
         return False
     return abs((hi - est) - (est - lo)) > 1e-6 * max(hi - lo, 1e-300)
 
@@ -120,15 +130,19 @@ def improvement(r: ArmRow, m: Metric) -> tuple[float, int]:
     return p, (1 if (r.diff > 0) == (m.direction == "higher") else -1)
 
 
-def effect_se(r: ArmRow, relative: bool, alpha: float) -> tuple[float, float]:
+def effect_se(
+    r: ArmRow, relative: bool, alpha: float, *, two_sided: bool = True
+) -> tuple[float, float]:
     """(estimate, SE) on the absolute or relative scale; the SE from the CI when a test
-    reports none."""
+    reports none and the CI is a two-sided fixed-horizon one (``two_sided``; a one-sided CI's
+    infinite bound made the SE infinite, and ``decision()`` raised OverflowError)."""
     if relative and not _log_scale(r):
         est, se, lo, hi = r.rel_diff, r.rel_se, r.rel_ci_low, r.rel_ci_high
     elif relative:
         return (math.log1p(r.rel_diff) if r.rel_diff > -1 else NAN), r.rel_se
     else:
         est, se, lo, hi = r.diff, r.se, r.diff_ci_low, r.diff_ci_high
-    if is_missing(se) and not is_missing(lo) and not is_missing(hi):
+    finite = not any(is_missing(v) or math.isinf(v) for v in (lo, hi))
+    if is_missing(se) and two_sided and is_missing(r.seq_tau2) and finite:
         se = (hi - lo) / (2 * _Z.inv_cdf(1 - alpha / 2))
     return est, se

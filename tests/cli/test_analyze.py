@@ -357,3 +357,53 @@ def test_analyze_all_pairs_text_and_json(
     ws.close()
     code, out, _ = run(capsys, *args, "--json")
     assert code == 0 and json.loads(out)["all_pairs"] is None
+
+
+@pytest.fixture(scope="module")
+def unpriced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export whose test arm is 60 % dearer, with 30 % of its generations unpriced."""
+    import numpy as np
+    import pandas as pd
+
+    out = tmp_path_factory.mktemp("unpriced")
+    truth = pab.simulate.traffic(600, {"control": "v1", "test": "v2"},
+                                 {"test": {"cost": 1.6, "latency": 0.8}}, out=out / "events",
+                                 seed=3, days=4, flag_key=FLAG, progress=False)  # fmt: skip
+    df = pd.read_parquet(truth.files["parquet"])
+    rng = np.random.default_rng(0)
+
+    def drop_cost(text: str) -> str:
+        props = json.loads(text)
+        if props.get("$ai_prompt_version") == "v2" and rng.random() < 0.3:
+            props.pop("$ai_total_cost_usd", None)
+        return json.dumps(props)
+
+    gens = df["event"] == "$ai_generation"
+    df.loc[gens, "properties"] = df.loc[gens, "properties"].map(drop_cost)
+    path = out / "unpriced.parquet"
+    df.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("margin", [[], ["--guardrail", "cost=+5%"]])
+def test_fail_on_regression_does_not_pass_a_withheld_verdict(
+    capsys: pytest.CaptureFixture[str], unpriced: Path, margin: list[str]
+) -> None:
+    # cost is withheld (30 % of test's generations unpriced): the gate exited 0, "no regression",
+    # on a metric it could not test, while the sums said +60 %
+    args = ["analyze", unpriced, "--flag", FLAG, *margin, "--fail-on-regression", "cost"]
+    code, out, err = run(capsys, *args)
+    assert code == cli.EXIT_REGRESSION
+    assert "cannot tell whether test is worse than control on cost" in err
+    assert "verdict withheld" in err
+    code, out, _ = run(capsys, *args, "--json")
+    doc = json.loads(out)
+    assert code == cli.EXIT_REGRESSION and doc["regressions"] == []
+    (row,) = doc["unchecked"]
+    assert row["metric"] == "cost" and row["variant"] == "test" and "unpriced" in row["note"]
+    cost = next(r for r in doc["rows"] if r["metric"] == "cost" and not r["is_control"])
+    assert cost["p_value"] is None and cost["significant"] is False
+    # a metric with a verdict still gates as before
+    code, _, err = run(capsys, "analyze", unpriced, "--flag", FLAG, "--fail-on-regression",
+                       "latency")  # fmt: skip
+    assert code == cli.EXIT_OK and "regression" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -110,3 +111,57 @@ def test_a_failed_command_leaves_no_new_workspace_file(
     )
     code, _, _ = run(capsys, "load", tmp_path / "nothere.parquet", "--workspace", new)
     assert code == 2 and new.exists()
+
+
+def test_an_experiment_named_by_digits_is_found_by_its_name(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    # `report 1` read '1' as id 1 (another experiment) and `stop 1` as the name: the same word
+    # reached two experiments, and the report was silently of the wrong one
+    wsf = tmp_path / "digits.duckdb"
+    assert run(capsys, "load", export, "--workspace", wsf)[0] == 0
+    for name, prompt in (("other", "other-bot"), ("1", "support-bot")):
+        code, _, err = run(capsys, "experiments", "create", name, "--workspace", wsf, "--prompt",
+                           prompt, "--variants", "control=v1,test=v2", "--flag", FLAG)  # fmt: skip
+        assert code == 0, err
+    report = tmp_path / "one.html"
+    code, _, err = run(capsys, "report", "1", "--workspace", wsf, "--out", report, "--metrics",
+                       "latency")  # fmt: skip
+    assert code == 0, err
+    assert "<title>Experiment 1</title>" in report.read_text(encoding="utf-8")
+    code, out, err = run(capsys, "experiments", "conclude", "1", "--winner", "test",
+                         "--workspace", wsf)  # fmt: skip
+    assert code == 0 and "Experiment('1'" in out and "concluded" in out
+    # an id still reaches the experiment no name matches
+    code, out, _ = run(capsys, "experiments", "stop", "1", "--workspace", wsf)
+    assert code == 2
+    code, out, _ = run(capsys, "experiments", "stop", "2", "--workspace", wsf)
+    assert code == 2  # id 2 is '1', concluded: only a running experiment can be stopped
+    code, out, _ = run(capsys, "experiments", "stop", "other", "--workspace", wsf)
+    assert code == 0 and "stopped" in out
+
+
+def test_create_declares_the_decision_design(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    # a stored experiment's report shows its decision, but `experiments create` could not
+    # declare the goal, guardrails or MDE it is decided by
+    wsf = tmp_path / "design.duckdb"
+    assert run(capsys, "load", export, "--workspace", wsf)[0] == 0
+    code, _, err = run(capsys, "experiments", "create", "v2", "--workspace", wsf, "--prompt",
+                       "support-bot", "--variants", "control=v1,test=v2", "--flag", FLAG,
+                       "--goal", "latency", "--guardrail", "error_rate=+1pp", "--mde=-5%")  # fmt: skip
+    assert code == 0, err
+    with pab.Workspace(wsf) as ws:
+        exp = ws.experiment("v2")
+        assert exp.design == pab.decision.ExperimentDesign.build(
+            "latency", {"error_rate": "+1pp"}, "-5%"
+        )
+        want = exp.analyze().decision()
+    report = tmp_path / "v2.html"
+    code, _, err = run(capsys, "report", "v2", "--workspace", wsf, "--out", report)
+    assert code == 0, err
+    assert f"Decision: {html.escape(want.headline)}" in report.read_text(encoding="utf-8")
+    code, _, err = run(capsys, "experiments", "create", "bad", "--workspace", wsf, "--prompt",
+                       "other", "--variants", "control=v1,test=v2", "--guardrail", "cost=-5%")  # fmt: skip
+    assert_one_line_error(code, err, "write '+5%'")

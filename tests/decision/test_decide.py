@@ -12,6 +12,7 @@ import pytest
 
 from promptab_nb import stats as st
 from promptab_nb.decision import ExperimentDesign
+from promptab_nb.errors import InvalidArgumentError
 
 from ._sim import result, stub, sums
 
@@ -187,6 +188,9 @@ def test_a_withheld_guardrail_is_pending_whatever_its_sums_say(cost_test, margin
     assert check.status == "pending" and d.action == "keep_running"
     assert any(f"guardrail cost {'not yet shown' if margin else 'has no test yet'}" in r
                for r in d.reasons)  # fmt: skip
+    # the guardrail's line says why it has no test (it read "non-inferiority p –")
+    assert "verdict withheld" in check.note
+    assert any("guardrail cost" in r and "verdict withheld" in r for r in d.reasons)
     assert res.regressions("cost") == []
 
 
@@ -248,3 +252,100 @@ def test_every_reason_names_its_arm_goal_line_first() -> None:
         assert "goal" in a.reasons[0], a.reasons
     (c,) = [a for a in d.arms if a.variant == "c"]
     assert c.action == "dont_ship" and c.reasons[1].startswith("c: guardrail cost is worse")
+
+
+def test_a_declared_guardrail_is_never_the_default_goal() -> None:
+    # guardrails without a goal, the guardrail analysed first: it was made the goal as well, so
+    # a cost significantly higher but within its +5 % margin read "worsens the goal: don't
+    # ship" beside "guardrail cost pass", and regressions() found none
+    exp = stub(ExperimentDesign.build(None, {"cost": "+5%"}))
+    rng = np.random.default_rng(1)
+
+    def arm(mean: float) -> tuple:
+        return (20_000, *[x[0] for x in sums(rng, 20_000, mean, 0.5, 1)])
+
+    res = result(exp, {"cost": {"control": arm(1.0), "test": arm(1.03)},
+                       "latency": {"control": arm(1.0), "test": arm(1.0)}})  # fmt: skip
+    cost = next(r for r in res.rows if r.metric == "cost" and not r.is_control)
+    assert cost.significant and cost.diff > 0  # worse, but within the margin
+    d = res.decision()
+    assert d.design.goal == "latency" and d.design.guardrails["cost"] is not None
+    assert d.action == "keep_running" and not any("worsens the goal" in r for r in d.reasons)
+    ((check,),) = [a.guardrails[:1] for a in d.arms]
+    assert (check.metric, check.status) == ("cost", "pass")
+    assert "latency (the first metric that is not a guardrail) is the goal" in d.reasons[-1]
+    assert res.regressions("cost") == []
+    # every analysed metric a guardrail: no goal to decide on, said so
+    only = result(exp, {"cost": {"control": arm(1.0), "test": arm(1.03)}})
+    with pytest.raises(InvalidArgumentError, match="every analysed metric .cost. is a guardrail"):
+        only.decision()
+
+
+def test_decision_keywords_are_checked_and_alpha_is_one_of_them() -> None:
+    # res.decision(alpha=0.1) or a misspelt part raised a raw TypeError from the design builder
+    res = _one(ExperimentDesign.build("latency", {"cost": "+5%"}), latency_test=0.97, n=1000)
+    goal = next(r for r in res.rows if r.metric == "latency" and not r.is_control)
+    assert 0.05 < goal.p_raw < 0.1
+    assert res.decision().action == "keep_running"
+    loose = res.decision(alpha=0.1)
+    assert loose.alpha == 0.1 and loose.action == "ship"
+    assert res.decision(alpha=0.1, mde="-1%").alpha == 0.1
+    with pytest.raises(InvalidArgumentError, match="unknown argument 'goals'; did you mean 'goal'"):
+        res.decision(goals="cost")
+    with pytest.raises(InvalidArgumentError, match="alpha"):
+        res.decision(alpha=1.5)
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_planned_sample_of_a_log_ratio_goal_uses_the_improvement_ratio(sequential) -> None:
+    # unit="request" error rate (Fisher, Katz log risk ratio): an MDE of -10 % is a ratio of
+    # 0.9, |log 0.9| = 0.105; log1p(0.10) = 0.095 planned a 22 % larger sample. Under
+    # sequential=True the row's rel_se is still Katz's log SE (it was read as a linear one)
+    from statistics import NormalDist
+
+    from promptab_nb.analysis import _build
+    from promptab_nb.analysis.estimators import Arm, RequestProportion
+    from promptab_nb.metrics import BUILTIN
+    from promptab_nb.options import AnalysisOptions
+
+    exp = stub(ExperimentDesign.build("error_rate", None, "-10%"))
+    opts = AnalysisOptions(metrics=["error_rate"], unit="request", sequential=sequential)
+    counts = {"control": (5000, 500), "test": (5000, 490)}
+    arms = {k: Arm(n, st.PropStats(n, x), n, 0) for k, (n, x) in counts.items()}
+    health = _build.health(exp, {k: n for k, (n, _) in counts.items()}, 0, "exclude")
+    res = _build.build_result(exp, [(RequestProportion(BUILTIN["error_rate"], opts), arms)],
+                              health, opts, (), ())  # fmt: skip
+    (arm,) = res.decision().arms
+    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
+    pc, pt = 0.1, 0.098
+    per_arm = z**2 * ((1 - pc) / pc + (1 - pt) / pt) / math.log(0.9) ** 2  # Katz variance
+    assert arm.progress.planned_units == pytest.approx(2 * per_arm, rel=1e-9)
+
+
+@pytest.mark.parametrize("options", [{"alternative": "less"}, {"sequential": True}])
+def test_progress_of_a_withheld_arm_never_reads_a_one_sided_or_sequential_ci(options) -> None:
+    # an arm under 50 units has no SE, and its SE was read off its CI: a one-sided CI's
+    # infinite bound made decision() raise OverflowError; a confidence sequence is no
+    # fixed-horizon CI either
+    exp = stub(ExperimentDesign.build("latency", None, "-5%"), ("control", "b", "c"))
+    rng = np.random.default_rng(4)
+
+    def arm(n: int, mean: float) -> tuple:
+        return (n, *[x[0] for x in sums(rng, n, mean, 1.0, 1)])
+
+    res = result(exp, {"latency": {"control": arm(2000, 1.0), "b": arm(2000, 0.97),
+                                   "c": arm(30, 1.0)}}, **options)  # fmt: skip
+    d = res.decision()
+    b, c = d.arms
+    assert c.action == "keep_running" and math.isnan(c.progress.share)
+    assert 0 < b.progress.share < 1 and math.isfinite(b.progress.days_needed)
+
+
+def test_a_relative_margin_without_relative_effects_says_how_to_test_it() -> None:
+    # relative=False leaves a '+5%' margin nothing to be tested on: pending, and said so (the
+    # line read "non-inferiority p –")
+    d = _one(ExperimentDesign.build("latency", {"cost": "+5%"}), relative=False).decision()
+    ((check,),) = [a.guardrails for a in d.arms]
+    assert check.status == "pending" and d.action == "keep_running"
+    assert "analyse with relative=True" in check.note
+    assert any("analyse with relative=True" in r for r in d.reasons)

@@ -93,3 +93,20 @@ def test_an_experiment_with_its_own_metrics_analyses_its_designs_too() -> None:
     assert other.metrics == ws.experiment("o").metrics == ("cost", "latency", "error_rate")
     *_, change = other.design_changes()
     assert change.field == "metrics" and change.old == '["cost"]'
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "worse", "match"),
+    [
+        ("1e999", "latency", True, "finite number > 0"),  # was a raw OverflowError
+        ("+150pp", "pass_rate", False, "moves by less than 100 pp"),  # every sample "planned"
+        (2, "error_rate", True, "moves by less than 100 pp"),
+        ("-100%", "cost", False, "cannot fall by 100 %"),
+    ],
+)
+def test_impossible_sizes_are_refused(text, metric: str, worse: bool, match: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        parse_margin(text, BUILTIN[metric], name="mde", worse=worse)
+    # the largest sizes that can happen stay accepted
+    assert parse_margin("+99pp", BUILTIN["pass_rate"], name="mde", worse=False).size == 0.99
+    assert parse_margin("+200%", BUILTIN["cost"], name="g", worse=True).size == 2.0

@@ -10,7 +10,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttest_ind
 
 from promptab_nb import stats as st
-from promptab_nb.decision import ExperimentDesign, Margin
+from promptab_nb.decision import ExperimentDesign, Margin, guardrail_checks
 from promptab_nb.decision._tests import excess
 from promptab_nb.metrics import BUILTIN
 
@@ -81,3 +81,28 @@ def test_holm_across_arms_equals_statsmodels() -> None:
     raw = [next(r for r in res.rows if r.variant == k).p_raw for k in arms[1:]]
     ref = multipletests(raw, method="holm")[1]
     assert [a.goal_p for a in d.arms] == pytest.approx(list(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize("alternative", [None, "less", "greater"])
+def test_relative_margin_on_fishers_log_ratio_whatever_the_alternative(alternative) -> None:
+    # unit="request" error rate: Fisher's relative CI and SE are Katz's log risk ratio. Under a
+    # one-sided alternative the CI has an infinite bound, the log scale was not recognised, and
+    # the log SE was applied to the linear lift (non-inferiority p 0.0038 instead of 0.0071)
+    from statsmodels.stats.proportion import test_proportions_2indep
+
+    from promptab_nb.analysis import _build
+    from promptab_nb.analysis.estimators import Arm, RequestProportion
+    from promptab_nb.options import AnalysisOptions
+
+    exp = stub(ExperimentDesign.build("latency", {"error_rate": "+20%"}))
+    opts = AnalysisOptions(metrics=["error_rate"], unit="request", alternative=alternative)
+    counts = {"control": (6000, 300), "test": (6000, 296)}
+    arms = {k: Arm(n, st.PropStats(n, x), n, 0) for k, (n, x) in counts.items()}
+    health = _build.health(exp, {k: n for k, (n, _) in counts.items()}, 0, "exclude")
+    res = _build.build_result(exp, [(RequestProportion(BUILTIN["error_rate"], opts), arms)],
+                              health, opts, (), ())  # fmt: skip
+    (checks,) = guardrail_checks(res, res.design.guardrails).values()
+    ref = test_proportions_2indep(296, 6000, 300, 6000, value=1.2, method="log",
+                                  compare="ratio", alternative="smaller").pvalue  # fmt: skip
+    assert checks[0].p_within == pytest.approx(ref, rel=1e-9)
+    assert checks[0].status == "pass"
