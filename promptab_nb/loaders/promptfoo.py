@@ -2,7 +2,8 @@
 
 Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.table`` shape
 (``body[testIdx].outputs[promptIdx]``) and the docs' minimal ``results.outputs[]``. A version is
-``prompt label @ provider id``; the item is ``testIdx``; the repeat index is the order of a
+``prompt label @ provider id`` (``label [promptIdx N] @ provider`` when prompts share a label),
+in ``promptIdx`` order, the first being the baseline; the item is ``testIdx``; the repeat index is the order of a
 (version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
 ``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
 (``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
@@ -113,6 +114,7 @@ _FIELDS = [
 
 _SELECT = [
     "coalesce(label, 'prompt ' || prompt_idx) || coalesce(' @ ' || provider, '') AS version",
+    "coalesce(label, 'prompt ' || prompt_idx) AS base_label", "prompt_idx",
     "coalesce(CAST(test_idx AS VARCHAR), 'vars:' || md5(vars)) AS item_id", "prompt_raw AS prompt",
     "output", "coalesce(error, CASE WHEN failure = 2 THEN 'error' END) AS error", "latency_s",
     "input_tokens", "output_tokens", "cost_usd", "coalesce(cached, false) AS cached", "success",
@@ -155,14 +157,36 @@ WHERE k NOT IN ('pass', 'score')
 
 # The file's good results, numbered into repeats; `is_new`: its (version, item, repeat) is not
 # stored for the run yet (a result already stored is a duplicate: the first one loaded is kept).
+# Prompts that share a label (and provider) but not a promptIdx are different versions: their
+# label names the promptIdx, so their results are not read as repeats of one version.
 _RESULT_ROWS = """
 CREATE OR REPLACE TEMP TABLE {res} AS
+WITH good AS (
+    SELECT * REPLACE (
+        CASE WHEN count(DISTINCT prompt_idx) OVER (PARTITION BY version) > 1
+             THEN base_label || ' [promptIdx ' || prompt_idx || ']'
+                  || coalesce(' @ ' || provider, '')
+             ELSE version END AS version)
+    FROM {off} WHERE bad_col IS NULL
+)
 SELECT *, NOT EXISTS (SELECT 1 FROM offline_results o
                       WHERE o.run_id = $run AND o.version = f.version AND o.item_id = f.item_id
                         AND o.repeat_idx = f.repeat_idx) AS is_new
 FROM (SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
                      AS INTEGER) AS repeat_idx
-      FROM {off} WHERE bad_col IS NULL) f
+      FROM good) f
+"""
+
+# The run's versions in order, the first being the baseline: those of a run loaded before keep
+# their places, then this file's by promptIdx (a prompt × provider column), then file order.
+_VERSION_ORDER = """
+SELECT to_json(list(s.version ORDER BY
+    list_position((SELECT from_json(versions, '["VARCHAR"]') FROM offline_runs
+                   WHERE run_id = $run), s.version) NULLS LAST,
+    f.pidx NULLS LAST, f.first_row NULLS LAST, s.version))
+FROM (SELECT DISTINCT version FROM offline_results WHERE run_id = $run) s
+LEFT JOIN (SELECT version, min(prompt_idx) AS pidx, min(source_row) AS first_row
+           FROM {res} GROUP BY version) f USING (version)
 """
 
 # The run's row, over all its stored results (a fuller export of the same eval adds results to a
@@ -174,7 +198,7 @@ INSERT OR REPLACE INTO offline_runs (run_id, name, dataset, versions, model_id, 
 WITH old AS (SELECT * FROM offline_runs WHERE run_id = $run)
 SELECT $run, $name, json_object('source', 'promptfoo', 'file', $file, 'items',
                                 count(DISTINCT item_id)),
-       to_json(list(DISTINCT version ORDER BY version)),
+       CAST($versions AS JSON),
        (SELECT string_agg(DISTINCT p, ', ' ORDER BY p)
         FROM (SELECT provider AS p FROM {res}
               UNION ALL SELECT unnest(string_split(model_id, ', ')) FROM old)),
@@ -241,6 +265,7 @@ def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
             "created": meta["created"],
             "seconds": meta["seconds"],
             "sha": item.sha256,
+            "versions": con.execute(ctx.sql(_VERSION_ORDER), {"run": run_id}).fetchall()[0][0],
         }
         also["offline_runs"] = con.execute(ctx.sql(_INSERT_RUN), params).fetchall()[0][0]
     con.execute(ctx.sql("DROP TABLE {res}"))

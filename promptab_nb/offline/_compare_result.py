@@ -197,16 +197,18 @@ class OfflineComparison(Rendered):
             except InvalidArgumentError:
                 lines.append(f"{v}: no paired values for {self.primary}")
                 continue
+            # The unit counted: items, or (item, repeat) pairs when repeats are paired.
+            units = "items" if self.pairing == "item" else "(item, repeat) pairs"
             text = (
                 f"{v} vs {self.baseline} on {r.metric}: {r.verdict} — "
                 f"{r._fmt(r.diff, diff=True)} {r._ci(r.diff_ci, diff=True)} "
                 f"({1 - self.alpha:.0%} CI), "
-                f"{pval(r.p_value)}, {r.improved} items improved, {r.regressed} regressed"
+                f"{pval(r.p_value)}, {r.improved} {units} improved, {r.regressed} regressed"
             )
             if r.aa_flip_rate is not None:
                 text += f"; repeats of the baseline flip on {num(r.aa_flip_rate, '%')} of items"
             if r.mde is not None:
-                text += f"; MDE at {r.n_pairs} items {r._fmt(r.mde, diff=True).lstrip('+')}"
+                text += f"; MDE at {r.n_pairs} {units} {r._fmt(r.mde, diff=True).lstrip('+')}"
             lines.append(text)
         return "\n".join(lines)
 
@@ -279,7 +281,9 @@ class OfflineComparison(Rendered):
                     "repeats"
                 )
         if self.ppi is not None:
-            out.append(self.ppi.summary())
+            summary = self.ppi.summary()  # empty when no version has a PPI++ difference
+            if summary:
+                out.append(summary)
             out.extend(self.ppi.notes)
         return out
 

@@ -131,8 +131,34 @@ def _human_frame(human_labels: Any) -> pd.DataFrame:
         )
     out = frame[["item_id", "version", "label"]].copy()
     out["item_id"] = out["item_id"].astype(str)
-    out["label"] = out["label"].astype(float)
+    labels = [_label(v) for v in out["label"]]
+    bad = [k for k, v in enumerate(labels) if v is None]
+    if bad:
+        raw = out["label"].iloc[bad[0]]
+        raise DataError(
+            f"human_labels column 'label' has {raw!r} in row {bad[0]} ({len(bad)} such rows); "
+            "a label is a number in [0, 1]: 1 for pass, 0 for fail (True/False work too)"
+        )
+    out["label"] = labels
     return out.groupby(["version", "item_id"], as_index=False)["label"].mean()
+
+
+def _label(value: Any) -> float | None:
+    """A human label as a fraction (NaN when missing), or None when it is not one."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    if x != x:  # NaN: no label
+        return x
+    return x if 0 <= x <= 1 else None
 
 
 def _estimate(
@@ -215,9 +241,27 @@ def ppi_compare(
     # Every item of the run, so items the judge scored in no version are counted as left out.
     cells = cell_reasons(run, metric, None, "0")
     items = sorted({str(i) for i in cells["item_id"]} | set(judge["item_id"]))
+    # A label on an item the run does not have would be dropped: it is an id mistake, say so.
+    unknown_items = sorted(set(human["item_id"]) - set(items))
+    if unknown_items:
+        raise DataError(
+            f"human_labels names {len(unknown_items)} items not in run {run.run_id}: "
+            f"{', '.join(map(repr, unknown_items[:5]))}{' …' if len(unknown_items) > 5 else ''}"
+            f"; its items are e.g. {', '.join(map(repr, items[:3]))}. Fix the ids, or drop "
+            "those rows."
+        )
     wide_j = judge.pivot(index="item_id", columns="version", values="judge").reindex(items)
     wide_h = human.pivot(index="item_id", columns="version", values="label").reindex(wide_j.index)
+    wide_h = wide_h.dropna(axis=1, how="all")
     notes: list[str] = []
+    for v in run.labels:
+        if v in wide_h.columns:
+            continue
+        if v == base:
+            notes.append(f"{v}: no human labels, so no PPI++ pass rate of the baseline and no "
+                         "differences from it")  # fmt: skip
+        else:
+            notes.append(f"{v}: no human labels, so no PPI++ pass rate or difference from {base}")
     rows: list[PPIRow] = []
 
     def split(j: pd.Series, h: pd.Series, what: str, v: str) -> PPIRow:

@@ -75,10 +75,30 @@ def from_promptfoo(ws: Workspace, path: str | Path, *, progress: bool = False) -
     run_id = rows[0][0] if rows else _run_id(Path(f.file), f.sha256)
     if not ws.engine.fetch("SELECT 1 FROM offline_runs WHERE run_id = ?", [run_id]):
         raise DataError(
-            f"{f.file}: no promptfoo result could be loaded ({f.rows_rejected} rejected; see "
-            "ws.rejects()), so there is no run to open."
+            f"{f.file}: no promptfoo result could be loaded ({_rejected(ws, f.sha256)}), so "
+            "there is no run to open."
         )
     return ws.offline_run(run_id)
+
+
+_REJECTED = """
+    SELECT reason, count(DISTINCT source_row) AS n
+    FROM rejects
+    WHERE import_id IN (SELECT import_id FROM imports WHERE sha256 = ?)
+    GROUP BY reason
+    ORDER BY n DESC, reason
+"""
+
+
+def _rejected(ws: Workspace, sha256: str) -> str:
+    """The file's rejected results by reason, from every load of it (a file loaded before is
+    skipped by this load, whose own report then counts nothing)."""
+    rows = ws.engine.fetch(_REJECTED, [sha256])
+    if not rows:
+        return "the file has no results"
+    total = sum(int(n) for _, n in rows)
+    reasons = ", ".join(f"{int(n)} {why}" for why, n in rows)
+    return f"{total} rejected: {reasons}; see ws.rejects()"
 
 
 def _run_id(path: Path, sha256: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -74,7 +75,7 @@ class OfflineRun:
     dataset
         The dataset as stored with the run.
     seconds
-        Wall-clock duration of the run.
+        Wall-clock duration of the run (NaN when unknown: an imported file that does not say).
     model_calls, cache_hits
         Model invocations made (retries included) and cells answered from the cache.
     n_errors, n_score_errors
@@ -156,7 +157,9 @@ class OfflineRun:
             scorers=tuple(names),
             repeats=int(repeats),
             dataset=data,
-            seconds=float(seconds),
+            # An imported run whose file does not give its duration (promptfoo without
+            # stats.durationMs) has none: NaN, shown as "–".
+            seconds=math.nan if seconds is None else float(seconds),
             model_calls=int(calls),
             cache_hits=int(hits),
             n_errors=int(n_err),
@@ -173,16 +176,20 @@ class OfflineRun:
             key: Any = version.label
         else:
             key = version
+        found: list[str] = []
         if isinstance(key, str):
             if key in labels:
                 return key
-            named = [v.label for v in self.versions if v.name == key]
-            if len(named) == 1:
-                return named[0]
+            found = [v.label for v in self.versions if v.name == key]
         elif isinstance(key, int) and not isinstance(key, bool):
-            numbered = [v.label for v in self.versions if v.version == key]
-            if len(numbered) == 1:
-                return numbered[0]
+            found = [v.label for v in self.versions if v.version == key]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidArgumentError(
+                f"version {version!r} names {len(found)} versions of run {self.run_id}: "
+                f"{', '.join(found)}; pass one of those labels"
+            )
         raise InvalidArgumentError(
             f"version {version!r} is not in run {self.run_id}; versions: {', '.join(labels)}"
         )

@@ -50,6 +50,7 @@ import scipy.stats
 
 from .. import stats
 from .._checks import check, one_of
+from .._format import num, pval
 from ..errors import InvalidArgumentError
 from ._compare_result import (
     _ALIASES,
@@ -155,10 +156,17 @@ def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     # The MDE scales with the SD, so solve at SD 1 and rescale: the solver's search starts at
     # an effect of 1, which for tiny SDs (USD per call) probes the noncentral t where it fails.
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-    if d.size < 3 or sd == 0:
+    if d.size < 3 or _no_spread(sd, d):
         return None
     unit = stats.mde(n_total=2 * d.size, sd=1 / math.sqrt(2), kind="mean", alpha=alpha, power=power)
     return sd * unit
+
+
+def _no_spread(sd: float, values: np.ndarray) -> bool:
+    """Whether ``sd`` is 0 up to floating-point rounding of ``values`` (0.1 + 0.2 vs 0.3 gives an
+    SD of 1e-17, which the power and sample-size formulas would take for real spread)."""
+    scale = float(np.max(np.abs(values))) if values.size else 0.0
+    return not sd > 1e-9 * scale
 
 
 def _key(pairing: Pairing) -> str:
@@ -310,6 +318,10 @@ def _one(
     p_w = None if single else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
     notes = [test.note] if test.note else []
+    clash = _ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
+                      test.method, alpha)  # fmt: skip
+    if clash:
+        notes.append(clash)
     why = left.describe()
     if why:
         notes.append(why)
@@ -338,6 +350,25 @@ def _one(
         var_n_dropped=0 if var_left is None else var_left.n,
         var_dropped=() if var_left is None else var_left.reasons,
     )  # fmt: skip
+
+
+def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> str | None:
+    """Why the CI and the p-value seem to disagree, when they do (None when they agree).
+
+    The verdict follows the p-value; some CIs only approximate the test (McNemar's Wald CI
+    beside its exact p-value, a percentile bootstrap CI beside the bootstrap p-value), so near
+    the edge the CI can exclude 0 while p >= alpha, or the other way round."""
+    lo, hi = ci
+    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(p)):
+        return None
+    excludes = lo > 0 or hi < 0
+    if excludes == (p < alpha):
+        return None
+    what = "excludes" if excludes else "includes"
+    return (
+        f"the {1 - alpha:.0%} CI of the difference {what} 0 but {pval(p)} by {method}: "
+        "the verdict follows the test (the CI is an approximation)"
+    )
 
 
 def _split_note(left: LeftOut | None) -> str | None:
@@ -419,6 +450,8 @@ def compare(
     InvalidArgumentError
         Fewer than two versions, an unknown baseline or metric, or a bad option.
     """
+    if isinstance(metrics, str):  # one metric by name, not its letters
+        metrics = [metrics]
     given = {
         "baseline": None if baseline is None else run._label(baseline),
         "metrics": None if metrics is None else list(metrics), "pairing": pairing,
@@ -444,6 +477,10 @@ def compare(
         chosen = known
     else:
         chosen = [_ALIASES.get(m, m) for m in metrics]
+        if not chosen:
+            raise InvalidArgumentError(
+                f"metrics is empty; pass some of {', '.join(known)}, or None for all of them"
+            )
         for m in chosen:
             if m not in known:
                 raise InvalidArgumentError(
@@ -493,6 +530,10 @@ def compare(
                 power=power, bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
                 clusters=clusters, interval=interval, split=split,
             ))  # fmt: skip
+            last = rows[-1]
+            clash = _ci_clash(last.diff_ci, last.p_value, last.method, alpha)
+            if clash:
+                notes.append(f"{metric}, {v}: {clash}")
             why = left.describe()
             if why:
                 notes.append(f"{metric}, {v}: {why}")
@@ -538,8 +579,8 @@ def plan_live(
     """Turn the offline effect on ``metric`` into a live A/B test's sample size and duration.
 
     Pass/fail scorers are planned as a proportion (the baseline's offline pass rate and the
-    offline difference in pass rate); scores, cost and latency as a mean with the baseline's
-    per-item SD. Uses :func:`promptab_nb.stats.plan` (two-sided, absolute effect). Items left
+    offline difference in pass rate, with its sign); scores, cost and latency as a mean with the
+    baseline's per-item SD. Uses :func:`promptab_nb.stats.plan` (two-sided, absolute effect). Items left
     out of the effect (no value in one or both versions) and of the SD (no value in the
     baseline) are counted, with the reason, in the plan's fields and notes.
 
@@ -561,7 +602,8 @@ def plan_live(
     Raises
     ------
     InvalidArgumentError
-        No offline difference to plan for, a pass rate of 0 or 1, or bad options.
+        No offline difference to plan for, a pass rate of 0 or 1 (offline, or the version's
+        after the effect), a metric that does not vary across items, or bad options.
     """
     check(daily_users, "daily_users", gt=0)
     check(split, "split", gt=0, lt=100)
@@ -611,16 +653,28 @@ def plan_live(
         if why:
             notes.append(f"SD of {metric} per item from {values.size} items of {base}; {why}")
         sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
-        if sd == 0:
-            raise InvalidArgumentError(f"{metric} does not vary across items; cannot plan")
+        if _no_spread(sd, values):
+            raise InvalidArgumentError(
+                f"{metric} does not vary across items of {base} (SD {sd:.3g}); cannot plan a "
+                "live test from it"
+            )
 
     def make(e: float) -> stats.Plan:
         # Pass/fail scorers are planned as a proportion, everything else as a mean with its SD.
+        # A rate's effect keeps its sign: its variance, hence the sample size, differs between a
+        # rise and a fall of the same size (a mean's does not).
         return stats.plan(
-            r.baseline_mean, mde=abs(e), sd=sd, kind="proportion" if r.binary else "mean",
+            r.baseline_mean, mde=e if r.binary else abs(e), sd=sd,
+            kind="proportion" if r.binary else "mean",
             daily_units=daily_users, relative=False, split=split / 100, alpha=alpha, power=power,
         )  # fmt: skip
 
+    if r.binary and not 0 < r.baseline_mean + effect < 1:
+        raise InvalidArgumentError(
+            f"{ver} takes the pass rate of {metric} from {num(r.baseline_mean, '%')} to "
+            f"{num(r.baseline_mean + effect, '%')} offline; a live plan needs a rate inside (0, 1): "
+            "a version this different needs no live test to tell"
+        )
     full = make(effect)
     shrunk = make(effect * shrink) if shrink is not None and shrink < 1 else None
     note = (

@@ -211,7 +211,8 @@ class Dataset:
 
     @classmethod
     def from_csv(cls, path: str | Path, **kwargs: Any) -> Dataset:
-        """Read a CSV file with a header row; every value is text (as a template renders it).
+        """Read a CSV file (UTF-8, with or without a byte order mark) with a header row; every
+        value is text (as a template renders it).
 
         Raises
         ------
@@ -221,7 +222,8 @@ class Dataset:
         path = Path(path)
         kwargs.setdefault("name", path.name)
         try:
-            with path.open(newline="", encoding="utf-8") as fh:
+            # utf-8-sig: a byte order mark (Excel's "CSV UTF-8") is not part of the first header.
+            with path.open(newline="", encoding="utf-8-sig") as fh:
                 records = list(csv.DictReader(fh))
         except FileNotFoundError as err:
             raise DataError(f"dataset file {path} does not exist") from err
@@ -242,7 +244,7 @@ class Dataset:
         kwargs.setdefault("name", path.name)
         records = []
         try:
-            with path.open(encoding="utf-8") as fh:
+            with path.open(encoding="utf-8-sig") as fh:
                 for lineno, line in enumerate(fh, start=1):
                     if not line.strip():
                         continue

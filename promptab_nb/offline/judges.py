@@ -31,6 +31,9 @@ class JudgeAgreement(Rendered):
 
     ``confusion`` has the judge's labels as rows and the human (consensus) labels as columns.
     ``sensitivity`` / ``specificity`` (and their CIs) are None unless the labels are pass/fail.
+    ``n_dropped`` items are not in κ and the confusion matrix (``n`` are); ``dropped`` counts
+    them by reason: ``("no human label", 3)``, ``("no judge label", 1)``,
+    ``("human raters tied", 2)``.
     """
 
     n: int
@@ -46,6 +49,8 @@ class JudgeAgreement(Rendered):
     specificity_ci: tuple[float, float] | None
     level: float
     confusion: pd.DataFrame = field(repr=False)
+    n_dropped: int = 0
+    dropped: tuple[tuple[str, int], ...] = ()
 
     def _records(self) -> list[dict[str, Any]]:
         return [
@@ -104,9 +109,20 @@ class JudgeAgreement(Rendered):
                     css="verdict neutral",
                 )
             ],  # fmt: skip
-            after=[Note((f"base rates — {rates}",)), Note(tuple(lines), title="confusion")],
+            after=[
+                *self._dropped_notes(),
+                Note((f"base rates — {rates}",)),
+                Note(tuple(lines), title="confusion"),
+            ],
             left=1,
         )
+
+    def _dropped_notes(self) -> list[Note]:
+        if not self.n_dropped:
+            return []
+        counts = ", ".join(f"{n} {why}" for why, n in self.dropped)
+        total = self.n + self.n_dropped
+        return [Note((f"{self.n_dropped} of {total} items left out of κ: {counts}",))]
 
 
 def _series(x: Any, name: str) -> pd.Series:
@@ -145,12 +161,14 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     JudgeAgreement
         κ is computed against the human label (with several raters, the majority label; items
         with a tie are left out of κ and the confusion matrix, not of α). For pass/fail labels
-        the positive class is pass (True / 1).
+        the positive class is pass (True / 1). Items left out of κ (no judge label, no human
+        label, tied raters) are counted in ``n_dropped`` / ``dropped``.
 
     Raises
     ------
     DataError
-        Different lengths, fewer than 2 items labelled by both, or a single category.
+        Labels given by position (lists, arrays) of different lengths, fewer than 2 items
+        labelled by both, or a single category.
 
     Examples
     --------
@@ -160,13 +178,24 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     """
     import pandas as pd
 
+    # Labels given by position (lists, arrays, polars) pair by position, so their lengths must
+    # match; pandas Series and frames pair by index.
+    by_index = isinstance(judge, pd.Series) and isinstance(human, pd.Series | pd.DataFrame)
     j = _series(judge, "judge")
     h = _series(human, "human")
     hf = h.to_frame() if isinstance(h, pd.Series) else h
     if isinstance(j, pd.DataFrame):
         raise DataError("judge is a frame; pass one label per item")
-    if len(j) != len(hf) and not (j.index.isin(hf.index).any()):
-        raise DataError(f"judge has {len(j)} labels but human has {len(hf)}; pair them by item")
+    if len(j) != len(hf) and not (by_index and j.index.isin(hf.index).any()):
+        raise DataError(
+            f"judge has {len(j)} labels but human has {len(hf)}; pair them by item (equal "
+            "lengths, or pandas Series/frames with the item as index)"
+        )
+    if not by_index:
+        hf = hf.set_axis(j.index)
+    # People's labels on items the judge did not label are left out: count them.
+    extra = hf.loc[~hf.index.isin(j.index)]
+    no_judge_extra = int(extra.notna().any(axis=1).sum())
     hf = hf.reindex(j.index)
     raters = [
         [None if pd.isna(v) else _norm(v) for v in col]
@@ -184,6 +213,14 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     pairs = [
         (a, b) for a, b in zip(raters[0], people, strict=True) if a is not None and b is not None
     ]
+    left: Counter[str] = Counter()
+    for a, vals, b in zip(raters[0], zip(*raters[1:], strict=True), people, strict=True):
+        if a is None:
+            left["no judge label"] += 1
+        elif b is None:
+            left["human raters tied" if any(v is not None for v in vals) else "no human label"] += 1
+    if no_judge_extra:
+        left["no judge label"] += no_judge_extra
     if len(pairs) < 2:
         raise DataError(f"{len(pairs)} items have both a judge and a human label; need >= 2")
     ja, ha = [a for a, _ in pairs], [b for _, b in pairs]
@@ -216,5 +253,6 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
         n_raters=len(raters), judge_rates={c: float(table[i].sum() / n) for i, c in enumerate(cats)},
         human_rates={c: float(table[:, i].sum() / n) for i, c in enumerate(cats)},
         sensitivity=sens, sensitivity_ci=sens_ci, specificity=spec, specificity_ci=spec_ci,
-        level=1 - alpha, confusion=conf,
+        level=1 - alpha, confusion=conf, n_dropped=sum(left.values()),
+        dropped=tuple(left.most_common()),
     )  # fmt: skip

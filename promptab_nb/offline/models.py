@@ -10,6 +10,7 @@ for failures worth retrying; the runner backs off and tries again.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import inspect
 import math
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 
+# Matched against every class an exception derives from, so subclasses count too: requests'
+# ReadTimeout and ConnectionError, httpx's ReadTimeout (a TimeoutException) and ConnectError.
 _RETRYABLE_NAMES = {
     "RateLimitError",
     "APITimeoutError",
@@ -43,6 +46,9 @@ _RETRYABLE_NAMES = {
     "ServiceUnavailableError",
     "Timeout",
     "TimeoutError",
+    "TimeoutException",
+    "ConnectionError",
+    "ConnectError",
 }
 
 
@@ -56,13 +62,16 @@ def _status(exc: BaseException) -> int | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether a model error is transient: :class:`RetryableError`, HTTP 429/5xx, or a timeout."""
+    """Whether a model error is transient: :class:`RetryableError`, HTTP 429/5xx, a timeout or a
+    dropped connection (by class, including subclasses such as requests' ``ReadTimeout``)."""
     if isinstance(exc, RetryableError):
         return True
     status = _status(exc)
     if status is not None:
         return status == 429 or 500 <= status < 600
-    return type(exc).__name__ in _RETRYABLE_NAMES or isinstance(exc, TimeoutError)
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return True
+    return any(cls.__name__ in _RETRYABLE_NAMES for cls in type(exc).__mro__)
 
 
 def retry_after(exc: BaseException) -> float | None:
@@ -155,14 +164,62 @@ def is_async(model: Callable[..., Any]) -> bool:
 
 
 def model_id(model: Callable[..., Any]) -> str:
-    """The id the cache keys on: ``model.model_id`` if set, else the callable's qualified name."""
+    """The id the cache keys on: ``model.model_id`` if set, else the callable's qualified name.
+
+    A qualified name does not tell apart lambdas (all ``<lambda>``), closures made by one
+    factory (functions that capture values), or ``functools.partial`` objects, so those also
+    carry what makes them differ: a lambda or closure a fingerprint of its code, defaults and
+    captured values, a partial its wrapped function's id and its arguments. Values other than plain data are named by their
+    type (``<OpenAI>``), so the id stays the same in the next session.
+    """
     mid = getattr(model, "model_id", None)
     if isinstance(mid, str) and mid:
         return mid
+    if isinstance(model, functools.partial):
+        args = [_stable(a) for a in model.args]
+        args += [f"{k}={_stable(v)}" for k, v in sorted(model.keywords.items())]
+        return f"{model_id(model.func)}({', '.join(args)})"
     target = model if inspect.isfunction(model) or inspect.ismethod(model) else type(model)
     module = getattr(target, "__module__", "") or ""
     name = getattr(target, "__qualname__", None) or type(model).__name__
-    return f"{module}.{name}" if module else name
+    base = f"{module}.{name}" if module else name
+    if inspect.isfunction(model) and (model.__name__ == "<lambda>" or model.__closure__):
+        return f"{base}#{_fingerprint(model)}"
+    return base
+
+
+def _stable(value: Any) -> str:
+    """``repr`` of plain data (text, numbers, containers of them); other objects by type, so
+    the text does not hold a memory address that changes from one session to the next."""
+    if value is None or isinstance(value, str | int | float | bool | bytes):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        inner = ", ".join(_stable(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_stable(k)}: {_stable(v)}" for k, v in value.items()) + "}"
+    if inspect.isfunction(value) or isinstance(value, functools.partial):
+        return model_id(value)
+    return f"<{type(value).__qualname__}>"
+
+
+def _code_text(code: Any) -> str:
+    consts = [_code_text(c) if inspect.iscode(c) else _stable(c) for c in code.co_consts]
+    return f"{code.co_code.hex()}|{','.join(consts)}|{','.join(code.co_names)}"
+
+
+def _fingerprint(fn: Any) -> str:
+    """12 hex digits of sha256 over a function's code, defaults and captured values."""
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(_stable(cell.cell_contents))
+        except ValueError:  # an empty cell
+            cells.append("<empty>")
+    text = "\x1f".join([
+        _code_text(fn.__code__), _stable(fn.__defaults__), _stable(fn.__kwdefaults__), *cells,
+    ])  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def model_params(model: Callable[..., Any]) -> dict[str, Any]:

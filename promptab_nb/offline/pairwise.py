@@ -274,10 +274,15 @@ def run_pairwise(
 
     check(n_boot, "n_boot", ge=100, integer=True)
     check(alpha, "alpha", gt=0, lt=1)
+    check(concurrency, "concurrency", ge=1, integer=True)
+    check(repeat, "repeat", ge=0, integer=True)
+    repeat, concurrency = int(repeat), int(concurrency)
     if judge is None or not callable(judge):
         raise InvalidArgumentError("judge must be a callable: judge(prompt) -> 'A' | 'B' | 'TIE'")
     if isinstance(dataset, OfflineRun):
         run = dataset
+        # repeats 0 … repeats − 1 exist; name the argument rather than find no outputs.
+        check(repeat, "repeat", ge=0, lt=run.repeats, integer=True)
     else:
         if model is None:
             raise InvalidArgumentError("model= is needed to answer the dataset (or pass a run)")

@@ -230,8 +230,13 @@ def plan(
     check(n_sims, "n_sims", ge=100, integer=True)
     if budget_usd is not None:
         check(budget_usd, "budget_usd", gt=0)
+    check(mde, "mde")
     if not mde or not math.isfinite(mde):
         raise InvalidArgumentError(f"mde == {mde!r}; give the difference to detect (non-zero)")
+    if len(run.labels) < 2:
+        raise InvalidArgumentError(
+            f"run {run.run_id} has one version ({run.labels[0]}); plan needs two to compare"
+        )
     if run.repeats < 2:
         raise InvalidArgumentError(
             "plan needs a run with repeats >= 2 to split item and repeat variance; "
@@ -239,6 +244,11 @@ def plan(
         )
     base = run._label(baseline) if baseline is not None else run.labels[0]
     ver = run._label(version) if version is not None else next(v for v in run.labels if v != base)
+    if ver == base:
+        raise InvalidArgumentError(
+            f"version and baseline are both {base}; pick two different versions of "
+            f"{', '.join(run.labels)}"
+        )
     name = (
         _ALIASES.get(metric, metric) if metric else (run.scorers[0] if run.scorers else "cost_usd")
     )

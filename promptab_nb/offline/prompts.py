@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 
 __all__ = ["PromptRegistry", "PromptVersion"]
 
-# ``{{ name }}``; anything else in braces (JSON examples, single braces) is left as written.
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# ``{{ name }}``, the name letters (any script), digits and _, not starting with a digit;
+# anything else in braces (JSON examples, single braces) is left as written.
+_PLACEHOLDER = re.compile(r"\{\{\s*([^\W\d]\w*)\s*\}\}")
+# Any ``{{ … }}``: one naming a variable that cannot be a placeholder ({{user-name}}) is an error.
+_BRACED = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 
 def _sha(template: str) -> str:
@@ -81,8 +84,20 @@ class PromptVersion:
         Raises
         ------
         DataError
-            A placeholder has no value; the message names the variable (and the item).
+            A placeholder has no value, or the template has ``{{ x }}`` for a variable ``x``
+            whose name cannot be a placeholder (``user-name``); the message names the variable
+            (and the item).
         """
+        for inner in _BRACED.findall(self.template):
+            if inner in variables and not _PLACEHOLDER.fullmatch("{{" + inner + "}}"):
+                fixed = re.sub(r"\W+", "_", inner).strip("_") or "var"
+                fixed = fixed if not fixed[0].isdigit() else "_" + fixed
+                raise DataError(
+                    f"prompt {self.label} has {{{{{inner}}}}}, which is not a placeholder (a "
+                    "name is letters, digits and _, not starting with a digit), so the model "
+                    f"would get it as written. Rename the variable {inner!r} in the data, e.g. "
+                    f"{fixed!r}, and use {{{{{fixed}}}}}."
+                )
         missing = self.missing(variables)
         if missing:
             where = f"item {item_id!r}" if item_id is not None else "the variables given"

@@ -32,7 +32,7 @@ from . import models as _models
 from ._execute import _CACHE_FLUSH, _cache_key, _Cell, _Executor, _Outcome, _run_cells
 from ._store import _insert_cache, _store
 from .dataset import Dataset
-from .prompts import PromptVersion
+from .prompts import _PLACEHOLDER, PromptVersion
 from .scorers import Scorer, resolve
 
 if TYPE_CHECKING:
@@ -41,11 +41,20 @@ if TYPE_CHECKING:
 
 __all__ = ["get_run", "list_runs", "run_offline"]
 
+# Names a scorer cannot take: the run metrics compare() knows (and their aliases), and the columns
+# of run.results() / run.summary() / run.to_pandas() a scorer's column would clash with.
+_RESERVED_SCORER_NAMES = frozenset({
+    "cost_usd", "latency_s", "output_tokens", "cost", "latency", "tokens", "run_id", "version",
+    "item_id", "repeat_idx", "prompt", "output", "error", "input_tokens", "cached", "attempts",
+    "calls", "errors", "total_cost_usd",
+})  # fmt: skip
+
 
 def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
     """The versions as ``register`` would number them now, checked but not registered: the
     run registers them when it stores its results (see ``_store``)."""
-    if isinstance(versions, PromptVersion | str | tuple) or not isinstance(versions, Sequence):
+    single = isinstance(versions, PromptVersion | str | tuple) or not isinstance(versions, Sequence)
+    if single:
         versions = [versions]
     if not versions:
         raise InvalidArgumentError("versions is empty; pass at least one prompt version")
@@ -54,6 +63,14 @@ def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
         if isinstance(v, PromptVersion):
             texts.append(ws.prompts._prepare(v.name, v.template))
         elif isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, str) for x in v):
+            if _PLACEHOLDER.search(v[0]):
+                # ("A {{q}}", "B {{q}}") meant two templates, not a version named "A {{q}}".
+                where = "versions" if single else f"versions[{pos}]"
+                raise InvalidArgumentError(
+                    f"{where} is the tuple {v!r}, read as one (name, template) version, but the "
+                    f"name {v[0]!r} looks like a template; pass a list of templates "
+                    f"[{v[0]!r}, {v[1]!r}], or (name, template) tuples"
+                )
             texts.append(ws.prompts._prepare(v[0], v[1]))
         elif isinstance(v, str):
             texts.append(ws.prompts._prepare("prompt", v))
@@ -178,6 +195,13 @@ def run_offline(
     else:
         scorer_objs = [resolve(s) for s in scorers]
     names = [s.name for s in scorer_objs]
+    for scorer_name in names:
+        if scorer_name in _RESERVED_SCORER_NAMES:
+            raise InvalidArgumentError(
+                f"scorer name {scorer_name!r} is taken by a run metric or a results column; "
+                f"give the scorer another name, e.g. pab.offline.custom(fn, "
+                f"name={scorer_name + '_score'!r})"
+            )
     if len(set(names)) != len(names):
         raise InvalidArgumentError(
             f"scorer names must be unique, got {names}; pass name= to tell them apart"

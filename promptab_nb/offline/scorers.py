@@ -344,8 +344,34 @@ def custom(fn: Callable[..., Any], *, name: str | None = None, kind: Kind | None
     return Scorer(label, call, kind or "pass")
 
 
-_JUDGE_SCORE = re.compile(r"score\s*[:=]\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d+))?", re.IGNORECASE)
+# "Score: 7/10", "score = 7", "Score: 7 out of 10"; Markdown emphasis around any part of it is
+# allowed ("**Score:** 7/10").
+_MARK = r"[\s*_`]*"
+_JUDGE_SCORE = re.compile(
+    rf"score{_MARK}[:=]{_MARK}(\d+(?:\.\d+)?){_MARK}(?:(?:/|\bout\s+of\b){_MARK}(\d+(?:\.\d+)?))?",
+    re.IGNORECASE,
+)
 _JUDGE_PASS = re.compile(r"\b(PASS|FAIL)\b")
+
+
+def _judge_value(match: re.Match[str], reply: str) -> float:
+    """The score of one ``Score: N/M`` in a judge reply, as a fraction of its scale."""
+    n = float(match.group(1))
+    if match.group(2) is None:
+        if 0 < n <= 1:
+            # On the 0–10 scale asked for, or a fraction of 1? Counted, never guessed.
+            raise ScorerError(
+                f"judge reply's score {match.group(1)} has no scale (0–1 or the 0–10 asked "
+                f"for?): {reply[:80]!r}; ask for 'Score: N/10'"
+            )
+        top = 10.0
+    else:
+        top = float(match.group(2))
+    if top == 0 or not 0 <= n <= top:
+        # out of its scale: a misread reply, not a score to clip into [0, 1]
+        raise ScorerError(f"judge reply's score is outside 0..{top:g}: {reply[:80]!r}")
+    return n / top
+
 
 _JUDGE_TEMPLATE = """You are grading an AI assistant's answer.
 
@@ -369,10 +395,12 @@ def llm_judge(
 ) -> Scorer:
     """Score outputs with an LLM judge (any model callable) following ``rubric``.
 
-    The judge is asked for ``Score: N/10``; the score is N/10 in [0, 1] (``N/M`` is read on
-    its own scale). A reply of ``PASS`` / ``FAIL`` is read as 1 / 0. With ``kind="pass"`` a
-    score >= 0.5 passes. A reply with none of these forms, a score outside its scale, or both
-    PASS and FAIL records a scorer error in the cell (counted, never guessed).
+    The judge is asked for ``Score: N/10``; the score is N/10 in [0, 1] (``N/M`` and
+    ``N out of M`` are read on their own scale, Markdown emphasis around them is allowed). A
+    reply of ``PASS`` / ``FAIL`` is read as 1 / 0. With ``kind="pass"`` a score >= 0.5
+    passes. A reply with none of these forms, a score outside its scale, two different scores,
+    a bare score in (0, 1] (0–1 or 0–10?), or both PASS and FAIL records a scorer error in the
+    cell (counted, never guessed).
 
     Parameters
     ----------
@@ -395,13 +423,13 @@ def llm_judge(
             output=output,
         )
         reply = normalize_response(judge(prompt)).text
-        match = _JUDGE_SCORE.search(reply)
-        if match:
-            top = float(match.group(2) or 10)
-            if not 0 <= float(match.group(1)) <= top or top == 0:
-                # out of its scale: a misread reply, not a score to clip into [0, 1]
-                raise ScorerError(f"judge reply's score is outside 0..{top:g}: {reply[:80]!r}")
-            value = float(match.group(1)) / top
+        values = sorted({_judge_value(m, reply) for m in _JUDGE_SCORE.finditer(reply)})
+        if len(values) > 1:
+            shown = ", ".join(f"{v:g}" for v in values)
+            raise ScorerError(f"judge reply has {len(values)} different scores ({shown}): "
+                              f"{reply[:80]!r}")  # fmt: skip
+        if values:
+            value = values[0]
         else:
             verdicts = set(_JUDGE_PASS.findall(reply))
             if len(verdicts) != 1:

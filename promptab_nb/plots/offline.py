@@ -74,6 +74,16 @@ def _offline_records(comparison: Any) -> tuple[list[dict[str, Any]], float, str]
     return recs, alpha, baseline
 
 
+# Inches per compared version in a metric's panel: room for its note beside the panel (two
+# lines of 7.5 pt, the usual wrap), so notes of neighbouring versions do not overlap.
+_PANEL_PER_VERSION = 0.7
+
+
+def _panel_height(n_versions: int) -> float:
+    """Inches per metric: the panel grows with the versions compared (one row each)."""
+    return max(1.15, 0.5 + _PANEL_PER_VERSION * (n_versions - 1))
+
+
 def offline_comparison(
     comparison: Any,
     *,
@@ -112,7 +122,7 @@ def offline_comparison(
         raise InvalidArgumentError("the comparison has no rows to plot")
     versions = list(dict.fromkeys(r["version"] for r in recs))
     with theme():
-        fig = new_figure(figsize or (7.5, 1.0 + 1.15 * len(names) + 0.5))
+        fig = new_figure(figsize or (7.5, 1.5 + _panel_height(len(versions)) * len(names)))
         axes = list(fig.subplots(len(names), 1, squeeze=False)[:, 0])
         for ax, name in zip(axes, names, strict=True):
             rows = [r for r in recs if r["metric"] == name]

@@ -55,6 +55,8 @@ class OfflineViewer(_Widget):
         self.summary = W.HTML()
         self.status = W.HTML()
         self.comparison: OfflineComparison | None = None
+        # Why the comparison failed (kept in the status line: browsing still works without it).
+        self._error: str | None = None
         self._frame = run.side_by_side()
         errors = run.errors()
         self._error_items = set(errors["item_id"].astype(str)) if len(errors) else set()
@@ -93,10 +95,20 @@ class OfflineViewer(_Widget):
         try:
             self.comparison = self.run.compare(baseline=self.baseline.value)
         except PromptabError as err:
-            status(self.status, message(err), "error")
+            self.comparison = None
+            self._error = message(err)
+            status(self.status, self._error, "error")
             self.summary.value = ""
             return
+        self._error = None
         self.summary.value = self.comparison._repr_html_()
+
+    def _status(self, text: str) -> None:
+        """Show ``text``, after the comparison's error when it failed (that stays visible)."""
+        if self._error:
+            status(self.status, f"{self._error}\n{text}", "error")
+        else:
+            status(self.status, text, "neutral")
 
     def _baseline_changed(self, _change: Any) -> None:
         others = [x for x in self.run.labels if x != self.baseline.value]
@@ -127,10 +139,10 @@ class OfflineViewer(_Widget):
         self.items.options = chosen
         if chosen:
             self.items.value = chosen[0]
-            status(self.status, f"{len(chosen)} of {len(ids)} items ({mode})", "neutral")
+            self._status(f"{len(chosen)} of {len(ids)} items ({mode})")
         else:
             self.detail.value = ""
-            status(self.status, f"no items are {mode}", "neutral")
+            self._status(f"no items are {mode}")
 
     def _step(self, k: int) -> None:
         opts = list(self.items.options)

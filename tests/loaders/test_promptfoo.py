@@ -115,3 +115,40 @@ def test_a_pretty_printed_file_with_an_unreadable_line_loads_nothing(ws, tmp_pat
         ws.load_promptfoo(f)
     assert ws.counts()["offline_results"] == 0
     assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def _labelled(test: int, idx: int, label: str, success: bool = True) -> dict:
+    r = _result(test, output="ok" if success else "no")
+    r.update(promptIdx=idx, prompt={"raw": f"raw {idx}", "label": label}, success=success)
+    return r
+
+
+def test_versions_keep_the_files_order_so_prompt_0_is_the_baseline(ws, tmp_path):
+    # The versions were sorted by name: "alpha" (promptIdx 1) became the baseline of a file
+    # whose first prompt is "zeta", against from_promptfoo's documented baseline.
+    import promptab_nb as pab
+
+    rows = [_labelled(t, i, lab) for t in range(4) for i, lab in enumerate(("zeta", "alpha", "mu"))]
+    run = pab.offline.from_promptfoo(ws, _eval_file(tmp_path / "order.json", rows))
+    assert run.labels == ("zeta @ openai:gpt", "alpha @ openai:gpt", "mu @ openai:gpt")
+    assert run.compare().baseline == "zeta @ openai:gpt"
+    # A fuller export keeps the stored order and adds its new versions after it.
+    more = rows + [_labelled(t, 3, "beta") for t in range(4)]
+    ws.load_promptfoo(_eval_file(tmp_path / "more.json", more))
+    assert ws.offline_run(run.run_id).labels[:3] == run.labels
+    assert ws.offline_run(run.run_id).labels[3] == "beta @ openai:gpt"
+
+
+def test_prompts_sharing_a_label_stay_two_versions(ws, tmp_path):
+    # Two prompts (promptIdx 0 and 1) labelled alike were one version, their results read as
+    # repeats 0 and 1 of it: a comparison of one version with itself.
+    import promptab_nb as pab
+
+    rows = [_labelled(t, i, "same", success=i == 0 or t % 2 == 0) for t in range(6) for i in (0, 1)]
+    r = ws.load_promptfoo(_eval_file(tmp_path / "same.json", rows))
+    accounted(r)
+    run = pab.offline.from_promptfoo(ws, tmp_path / "same.json")
+    assert run.labels == ("same [promptIdx 0] @ openai:gpt", "same [promptIdx 1] @ openai:gpt")
+    assert run.repeats == 1
+    row = run.compare().row("pass")
+    assert (row.n_pairs, row.regressed) == (6, 3)

@@ -488,3 +488,85 @@ def test_a_comparison_records_the_call_that_makes_it_again(ws) -> None:
     with_labels = run.compare(human_labels=labels)
     assert with_labels.to_code() == "run.compare(human_labels=human_labels)"
     assert with_labels.to_code(human_labels=None) == "run.compare()"
+
+
+def test_a_live_plan_for_a_drop_in_pass_rate_plans_for_the_drop(ws) -> None:
+    # The effect's sign was dropped: a fall from 20 % to 10 % was planned as a rise to 30 %
+    # (another sample size), and a fall from 70 % as a rise past 100 % (an error about "mde").
+    n = 100
+    answers = {("A", i): "no" for i in ids(n)[20:]}
+    answers |= {("B", i): "no" for i in ids(n)[10:]}
+    run = ws.run_offline(id_dataset(n), [A, B], CountingModel(answers), repeats=1,
+                         progress=False)  # fmt: skip
+    plan = run.plan_live("exact", daily_users=1000)
+    ref = stats.plan(0.2, mde=-0.1, kind="proportion", relative=False, split=0.5,
+                     daily_units=1000)  # fmt: skip
+    assert plan.offline_effect == pytest.approx(-0.1) and plan.plan == ref
+    wrong = stats.plan(0.2, mde=0.1, kind="proportion", relative=False, split=0.5,
+                       daily_units=1000)  # fmt: skip
+    assert wrong.n_total != ref.n_total  # the two plans differ: the sign matters
+    assert plan.shrunk == stats.plan(0.2, mde=-0.05, kind="proportion", relative=False,
+                                     split=0.5, daily_units=1000)  # fmt: skip
+    # (other prompts than above: the fake model's answers are cached by prompt)
+    falls = {("C", i): "no" for i in ids(n)[70:]} | {("D", i): "no" for i in ids(n)}
+    run2 = ws.run_offline(id_dataset(n), [("u", "C {{id}}"), ("u", "D {{id}}")],
+                          CountingModel(falls), repeats=1, progress=False)  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match=r"u@v2 takes the pass rate of exact from "
+                                                   r"70.0 % to 0.0 % offline"):  # fmt: skip
+        run2.plan_live("exact", daily_users=1000)
+
+
+@pytest.mark.filterwarnings("ignore:.*calls failed")
+def test_a_live_plan_on_a_cost_that_varies_only_by_rounding_says_so(ws) -> None:
+    # 0.3 and 0.1 + 0.2 differ by 5.6e-17: the SD was not 0, and the sample-size solver failed
+    # with scipy's ValueError ("function value ... is NaN").
+    n = 10
+    cost = {("A", i): (0.3 if k % 2 else 0.1 + 0.2) for k, i in enumerate(ids(n))}
+    cost |= {("B", i): 0.2 for i in ids(n)}
+    run = ws.run_offline(id_dataset(n), [A, B], _CostModel(cost, set()), repeats=1,
+                         progress=False)  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match="cost_usd does not vary across items"):
+        run.plan_live("cost", daily_users=1000)
+    assert run.compare(metrics=["cost"]).row("cost").mde is None  # no MDE of 1e-17 USD
+
+
+def test_metrics_and_versions_are_named_plainly(ws) -> None:
+    run = ws.run_offline(id_dataset(5), [A, B, ("t", "C {{id}}")], CountingModel(), repeats=1,
+                         progress=False)  # fmt: skip
+    # metrics=[] was an IndexError; a lone name was read letter by letter ("unknown metric 'e'").
+    with pytest.raises(InvalidArgumentError, match=r"metrics is empty"):
+        run.compare(metrics=[])
+    assert [r.metric for r in run.compare(metrics="exact").rows] == ["exact", "exact"]
+    # A prompt name shared by every version was "not in run".
+    with pytest.raises(InvalidArgumentError, match=r"'t' names 3 versions of run .*t@v1, t@v2, "
+                                                   r"t@v3; pass one of those labels"):  # fmt: skip
+        run.compare(baseline="t")
+
+
+def test_a_ci_that_disagrees_with_the_test_is_said(ws) -> None:
+    # McNemar's CI is a Wald interval and its p-value exact: with 4 improvements and no
+    # regression in 100 items the CI [+0.16 pp, +7.84 pp] excludes 0 while p = 0.125. The
+    # verdict follows the test; the comparison now says why the CI looks otherwise.
+    run = _mcnemar_run(ws, both=46, a_only=0, b_only=4, neither=50)
+    comp = run.compare(metrics=["exact"])
+    r = comp.row("exact")
+    assert r.diff_ci[0] > 0 and r.p_value == pytest.approx(0.125) and r.verdict == "inconclusive"
+    note = (
+        "exact, t@v2: the 95% CI of the difference excludes 0 but p = 0.125 by mcnemar exact: "
+        "the verdict follows the test (the CI is an approximation)"
+    )
+    assert note in comp.notes and note.removeprefix("exact, t@v2: ") in r.note
+    other = pab.Workspace()  # the fake model's answers are cached by prompt
+    agree = _mcnemar_run(other, both=20, a_only=3, b_only=12, neither=5).compare(metrics=["exact"])
+    assert agree.row("exact").verdict == "better"  # CI and p-value agree: nothing to say
+    assert not any("verdict follows the test" in n for n in agree.notes)
+
+
+def test_the_headline_counts_pairs_when_it_pairs_repeats(ws) -> None:
+    answers = {("B", i): "no" for i in ids(12)[:4]}
+    run = ws.run_offline(id_dataset(12), [A, B], CountingModel(answers), repeats=2,
+                         progress=False)  # fmt: skip
+    text = run.compare(pairing="repeat", metrics=["exact"]).headline()
+    assert "0 (item, repeat) pairs improved, 8 regressed" in text and "items improved" not in text
+    assert "MDE at 24 (item, repeat) pairs" in text
+    assert "0 items improved, 4 regressed" in run.compare(metrics=["exact"]).headline()

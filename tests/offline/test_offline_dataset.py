@@ -90,3 +90,15 @@ def test_shipped_dataset_loads() -> None:
     assert all(i.expected for i in ds) and "question" in ds[0].variables
     assert "category" in ds[0].metadata
     assert "200 items" in repr(ds) and "<table" in ds._repr_html_()
+
+
+def test_files_saved_with_a_byte_order_mark_keep_their_id_column(tmp_path) -> None:
+    # Excel saves "CSV UTF-8" with a BOM: the first header read as "\ufeffitem_id", so the ids
+    # were silently replaced by content hashes and "\ufeffitem_id" became a template variable.
+    csv_path = tmp_path / "excel.csv"
+    csv_path.write_text("item_id,question,expected\nq1,2+2,4\nq2,3+3,6\n", encoding="utf-8-sig")
+    ds = Dataset.from_csv(csv_path)
+    assert ds.ids == ("q1", "q2") and ds[0].variables == {"question": "2+2"}
+    jsonl_path = tmp_path / "bom.jsonl"
+    jsonl_path.write_text('{"item_id": "q1", "question": "é"}\n', encoding="utf-8-sig")
+    assert Dataset.from_jsonl(jsonl_path).ids == ("q1",)

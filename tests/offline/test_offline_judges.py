@@ -334,3 +334,29 @@ def test_a_reply_gives_the_verdict_it_names_and_an_article_is_not_a_vote(reply, 
     from promptab_nb.offline.pairwise import _verdict
 
     assert _verdict(reply) == verdict
+
+
+def test_judge_agreement_counts_the_items_it_leaves_out() -> None:
+    from promptab_nb.errors import DataError
+
+    # Lists of different lengths were paired by position and the extra labels dropped silently.
+    with pytest.raises(DataError, match=r"judge has 7 labels but human has 4"):
+        judge_agreement([1, 0, 1, 1, 0, 1, 0], [1, 0, 1, 0])
+    # Series pair by index; every item left out of κ is counted with its reason.
+    judge = pd.Series([1, 0, 1, 1, None, 0], index=list("abcdef"))
+    human = pd.DataFrame({"ann": [1, 0, 0, None, 1, 1, 1], "bob": [1, 0, 1, None, 1, 0, 0]},
+                         index=list("abcdefz"))  # fmt: skip
+    a = judge_agreement(judge, human)
+    # a, b: agree; c: ann 0 vs bob 1 (tied); d: no human label; e: no judge label;
+    # f: ann 1 vs bob 0 (tied); z: people only, not in the judge's labels.
+    assert a.n == 2
+    assert dict(a.dropped) == {"human raters tied": 2, "no human label": 1, "no judge label": 2}
+    assert a.n_dropped == 5
+    left = "5 of 7 items left out of κ: 2 human raters tied, 2 no judge label, 1 no human label"
+    assert left in repr(a)
+    assert "left out of κ" in a._repr_html_()
+    full = judge_agreement([1, 0, 1, 0], [1, 0, 0, 0])
+    assert full.n_dropped == 0 and full.dropped == () and "left out" not in repr(full)
+    # A list against a Series of people's labels pairs by position, not by the Series' index.
+    mixed = judge_agreement([1, 0, 1, 0], pd.Series([1, 0, 0, 0], index=list("wxyz")))
+    assert mixed.n == 4 and mixed.kappa.kappa == pytest.approx(full.kappa.kappa)

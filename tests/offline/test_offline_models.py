@@ -126,3 +126,62 @@ def test_is_retryable_and_model_id() -> None:
 
     assert m.model_id(my_model).endswith("my_model")
     assert m.model_id(DemoModel(seed=2)).startswith("demo(seed=2")
+
+
+def _ask(prompt: str, answer: str, client: object = None) -> str:
+    return answer
+
+
+def _factory(answer: str):
+    def call(prompt: str) -> str:
+        return answer
+
+    return call
+
+
+def test_lambdas_partials_and_closures_get_their_own_model_id(ws) -> None:
+    # Every lambda was "<module>.<lambda>" and every partial "functools.partial": a second model
+    # silently got the first one's cached answers.
+    import functools
+
+    from _offline_fakes import id_dataset
+
+    yes, no = (lambda p: "yes"), (lambda p: "no")
+    assert m.model_id(yes) != m.model_id(no)
+    assert m.model_id(yes) == m.model_id(lambda p: "yes")  # the same code: the cache is reused
+    assert "<lambda>" in m.model_id(yes)
+    p_yes, p_no = functools.partial(_ask, answer="yes"), functools.partial(_ask, answer="no")
+    assert m.model_id(p_yes) != m.model_id(p_no)
+    assert m.model_id(p_yes) == m.model_id(functools.partial(_ask, answer="yes"))
+    assert "_ask" in m.model_id(p_yes) and "answer='yes'" in m.model_id(p_yes)
+    # An object argument is named by its type, so the id stays stable across sessions.
+    client = SimpleNamespace()
+    assert m.model_id(functools.partial(_ask, client=client)).endswith("(client=<SimpleNamespace>)")
+    assert m.model_id(_factory("yes")) != m.model_id(_factory("no"))
+    assert m.model_id(_factory("yes")) == m.model_id(_factory("yes"))
+    assert m.model_id(_ask) == f"{__name__}._ask"  # a named function keeps its id
+
+    versions = [("t", "A {{id}}"), ("t", "B {{id}}")]
+    for first, second in ((yes, no), (p_yes, p_no), (_factory("yes"), _factory("no"))):
+        ws.run_offline(id_dataset(3), versions, first, repeats=1, progress=False)
+        run = ws.run_offline(id_dataset(3), versions, second, repeats=1, progress=False)
+        assert run.cache_hits == 0 and set(run.results()["output"]) == {"no"}
+
+
+def test_timeouts_and_connection_errors_are_retried_whatever_their_class() -> None:
+    # requests' ReadTimeout (what requests.post(..., timeout=30) raises) was not retried though
+    # its base class Timeout was: only the exception's own class name was looked at.
+    class TimeoutException(Exception):  # httpx's base of ReadTimeout, ConnectTimeout …
+        pass
+
+    class ReadTimeout(TimeoutException):
+        pass
+
+    assert m.is_retryable(ReadTimeout("read timed out"))
+    assert m.is_retryable(ConnectionResetError("reset by peer"))
+    assert not m.is_retryable(ValueError("bad prompt"))
+    requests = pytest.importorskip("requests")
+    for exc in (requests.exceptions.ReadTimeout, requests.exceptions.ConnectTimeout,
+                requests.exceptions.ConnectionError, requests.exceptions.Timeout):  # fmt: skip
+        assert m.is_retryable(exc("x")), exc
+    assert not m.is_retryable(requests.exceptions.InvalidURL("x"))

@@ -44,3 +44,29 @@ def test_render_and_variables() -> None:
     with pytest.raises(InvalidArgumentError):
         PromptVersion("p", 1, 3)  # type: ignore[arg-type]
     assert "p@v1" in repr(v)
+
+
+def test_placeholders_in_any_script_are_filled() -> None:
+    # {{frage_ü}} and {{问题}} were not placeholders: the model got the braces as written.
+    v = PromptVersion("de", 1, "Frage: {{frage_ü}} / {{ 问题 }} / {{_x1}}")
+    assert v.variables == ("frage_ü", "问题", "_x1")
+    assert v.render({"frage_ü": "2+2", "问题": "几", "_x1": 1}) == "Frage: 2+2 / 几 / 1"
+    with pytest.raises(DataError, match="needs variable 'frage_ü'"):
+        v.render({"frage": "2+2"})
+    # Braces that are not about a variable are still left as written (JSON examples).
+    j = PromptVersion("j", 1, 'Reply as {"a": {"b": 1}} or {{"a": 1}} for {{q}}')
+    assert j.render({"q": "x"}) == 'Reply as {"a": {"b": 1}} or {{"a": 1}} for x'
+
+
+def test_a_variable_that_cannot_be_a_placeholder_is_named_before_any_call(ws) -> None:
+    # {{user-name}} for a column "user-name" was left in the prompt as written.
+    from _offline_fakes import CountingModel
+
+    import promptab_nb as pab
+
+    ds = pab.offline.Dataset.from_records([{"user-name": "Bob", "q": "hi", "expected": "x"}])
+    model = CountingModel()
+    with pytest.raises(DataError, match=r"prompt t@v1 has \{\{user-name\}\}, which is not a "
+                                        r"placeholder.*'user-name'.*e\.g\. 'user_name'"):  # fmt: skip
+        ws.run_offline(ds, [("t", "Hello {{user-name}}: {{q}}")], model, progress=False)
+    assert model.total == 0 and ws.prompts.list().empty

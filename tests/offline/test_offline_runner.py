@@ -330,3 +330,27 @@ def test_versions_registered_during_a_run_keep_their_numbers(ws) -> None:
     assert set(run.results()["version"]) == {"t@v2", "t@v3"}
     assert "item 'i001', version t@v2)" in " ".join(run.errors()["error"])
     assert ws.prompts.get("t", 3).template == B[1]
+
+
+def test_a_tuple_of_two_templates_is_not_read_as_one_named_version(ws) -> None:
+    # ("A {{id}}", "B {{id}}") was one version *named* "A {{id}}" with template "B {{id}}".
+    model = CountingModel()
+    with pytest.raises(InvalidArgumentError, match=r"looks like a template.*pass a list"):
+        ws.run_offline(id_dataset(2), ("A {{id}}", "B {{id}}"), model, progress=False)
+    with pytest.raises(InvalidArgumentError, match=r"versions\[0\].*looks like a template"):
+        ws.run_offline(id_dataset(2), [("A {{id}}", "B {{id}}")], model, progress=False)
+    assert model.total == 0 and ws.prompts.list().empty
+    run = ws.run_offline(id_dataset(2), ("t", "A {{id}}"), model, repeats=1, progress=False)
+    assert run.labels == ("t@v1",)  # a (name, template) tuple is still one version
+
+
+@pytest.mark.parametrize("name", ["cost_usd", "latency_s", "output_tokens", "cost", "latency",
+                                  "tokens", "output", "error", "version", "calls"])  # fmt: skip
+def test_a_scorer_named_like_a_run_metric_or_column_is_refused(ws, name) -> None:
+    # A scorer named "cost_usd" was compared as the model's cost (its own values never were),
+    # and overwrote the cost column of run.summary().
+    scorer = pab.offline.custom(lambda out: 0.5, name=name)
+    model = CountingModel()
+    with pytest.raises(InvalidArgumentError, match=rf"scorer name {name!r} .*name="):
+        ws.run_offline(id_dataset(2), [A, B], model, scorers=[scorer], progress=False)
+    assert model.total == 0

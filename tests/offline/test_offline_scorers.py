@@ -125,3 +125,35 @@ def test_valid_score_returns() -> None:
     assert run(s.Score(0.7, False)) == s.Score(0.7, False)
     assert run(s.Score(1, True)) == s.Score(1.0, True)
     assert run(s.Score(np.float64(0.25), np.bool_(False))) == s.Score(0.25, False)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        # Two scores: the first one was taken and the revised one ignored.
+        ("Score: 3/10\nOn reflection, Score: 9/10", r"2 different scores \(0.3, 0.9\)"),
+        # A bare score in (0, 1] was read on the 0–10 scale: "0.8" became 0.08, "1" 0.1.
+        ("Score: 0.8", r"score 0.8 has no scale"),
+        ("Score: 1 - it is perfect", r"score 1 has no scale"),
+    ],
+)
+def test_a_judge_reply_whose_score_is_ambiguous_is_a_scorer_error(reply, reason) -> None:
+    with pytest.raises(ScorerError, match=reason):
+        s.llm_judge(lambda p: reply, "r")("x", IT)
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        # Markdown around the score made every reply an error.
+        ("**Score:** 8/10\nThe answer is correct.", 0.8),
+        ("**Score**: 8/10", 0.8),
+        ("Score: **8/10**", 0.8),
+        ("Score: 1 out of 10", 0.1),
+        ("Score: 0.8/1", 0.8),
+        ("Score: 0", 0.0),
+        ("Score: 7. Final score: 7/10", 0.7),  # the same score twice is one score
+    ],
+)
+def test_judge_scores_in_markdown_and_with_a_scale_are_read(reply, value) -> None:
+    assert s.llm_judge(lambda p: reply, "r")("x", IT).value == pytest.approx(value)

@@ -35,3 +35,33 @@ def test_offline_plot_method_delegates(comparison) -> None:
     colours = {c.lines[0].get_color() for ax in fig.axes for c in errorbars(ax)}
     assert colours == {plots.PALETTE[1]}
     assert fig.axes[0].get_xlabel().endswith("(pp)")
+
+
+@pytest.mark.parametrize("n_versions", [3, 4, 6])
+def test_offline_notes_do_not_overlap_with_many_versions(n_versions) -> None:
+    # The figure's height grew with the metrics only: with 3 or more versions the notes beside
+    # the panel ("+4.17 pp  p = 0.21  3 items better, 1 worse") were printed over each other.
+    ws = pab.Workspace()
+    ds = pab.offline.Dataset.from_records(
+        [{"q": f"{a} + {b}", "expected": str(a + b)} for a in range(8) for b in range(6)]
+    )
+    templates = ["Q: {{q}}", "Think step by step. Q: {{q}}", "Be concise. Answer only the "
+                 "number. Q: {{q}}", "Here is an example: 1+1=2. Q: {{q}}", "Solve: {{q}}",
+                 "Be concise, an example: 2+2=4. {{q}}"]  # fmt: skip
+    versions = [("math", t) for t in templates[:n_versions]]
+    run = ws.run_offline(ds, versions, pab.offline.DemoModel(seed=3), repeats=2, progress=False)
+    fig = plots.offline_comparison(run.compare(metrics=["exact", "cost", "latency"]))
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text().strip()]
+        assert len(boxes) == n_versions - 1
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+                assert overlap <= 1, f"notes overlap by {overlap:.1f} px in {ax.get_xlabel()}"
+    save(fig, f"offline_comparison_{n_versions}_versions")
+    ws.close()

@@ -49,3 +49,18 @@ def test_offline_viewer_browses_and_filters(run) -> None:
     assert v.comparison.baseline == run.labels[1] and v.version.value == run.labels[0]
     assert "run.compare(baseline=" in v.code
     assert "OfflineViewer(" in repr(v)
+
+
+def test_a_comparison_that_cannot_be_made_stays_said(ws) -> None:
+    # With one version, run.compare() fails; the item count written next replaced its message,
+    # leaving an empty summary and "4 of 4 items (all)" with no word of why.
+    ds = pab.offline.Dataset.from_records([{"q": f"{i} + {i}", "expected": str(2 * i)}
+                                           for i in range(4)])  # fmt: skip
+    one = ws.run_offline(ds, [("math", "{{q}}")], pab.offline.DemoModel(), repeats=1,
+                         progress=False)  # fmt: skip
+    v = OfflineViewer(one)
+    assert v.comparison is None
+    assert "compare needs two or more" in v.status.value and "error" in v.status.value
+    assert "4 of 4 items" in v.status.value  # the browsing still works and says so
+    v.filter.value = "errors"
+    assert "compare needs two or more" in v.status.value

@@ -1,0 +1,54 @@
+"""ppi_compare(): human labels are checked before they are used (the estimates themselves are
+tested against ppi-python in test_offline_judges.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from _offline_fakes import CountingModel, id_dataset, ids
+
+import promptab_nb as pab
+from promptab_nb.errors import DataError
+
+A, B = ("t", "A {{id}}"), ("t", "B {{id}}")
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*too weak")
+
+
+@pytest.fixture()
+def run(ws):
+    answers = {("B", i): "no" for i in ids(20)[::4]}
+    return ws.run_offline(id_dataset(20), [A, B], CountingModel(answers), repeats=1,
+                          progress=False)  # fmt: skip
+
+
+def _labels(run, n: int = 10) -> pd.DataFrame:
+    return pd.DataFrame([{"item_id": i, "version": v, "label": int(k % 3 != 0)}
+                         for k, i in enumerate(ids(n)) for v in run.labels])  # fmt: skip
+
+
+def test_labels_of_items_not_in_the_run_are_an_error(run) -> None:
+    # They were dropped without a word: a typo in an id lost that label.
+    typo = pd.concat([_labels(run), pd.DataFrame({"item_id": ["x999", "x998"],
+                                                  "version": run.labels, "label": [0, 1]})])  # fmt: skip
+    with pytest.raises(DataError, match=r"human_labels names 2 items not in run .*'x998'"):
+        pab.offline.ppi_compare(run, typo)
+
+
+@pytest.mark.parametrize("bad", ["pass", 2, -1])
+def test_labels_must_be_numbers_in_0_1(run, bad) -> None:
+    # "pass" raised pandas' ValueError; 2 gave a pass rate of 200 %.
+    human = _labels(run)
+    human["label"] = human["label"].astype(object)
+    human.loc[3, "label"] = bad
+    with pytest.raises(DataError, match=r"human_labels column 'label' .*row 3.*1 for pass"):
+        pab.offline.ppi_compare(run, human)
+
+
+def test_a_version_without_labels_is_said_to_have_no_difference(run) -> None:
+    human = _labels(run)
+    only_base = human[human["version"] == "t@v1"]
+    ppi = pab.offline.ppi_compare(run, only_base)
+    assert [(r.what, r.version) for r in ppi.rows] == [("pass rate", "t@v1")]
+    assert "t@v2: no human labels, so no PPI++ pass rate or difference from t@v1" in ppi.notes
+    assert "no human labels" in repr(run.compare(human_labels=only_base))

@@ -1,0 +1,47 @@
+"""from_promptfoo(): promptfoo results opened as an offline run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import promptab_nb as pab
+from promptab_nb.errors import DataError
+
+
+def _write(path, results: list[dict], **results_fields) -> str:
+    doc = {"evalId": path.stem, "results": {"version": 3, "results": results, **results_fields}}
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def _result(test: int, prompt: int, success: bool) -> dict:
+    return {"promptIdx": prompt, "testIdx": test, "prompt": {"raw": "r", "label": f"p{prompt}"},
+            "provider": {"id": "openai:x"}, "response": {"output": "o"}, "success": success,
+            "score": float(success), "latencyMs": 100}  # fmt: skip
+
+
+def test_a_file_without_its_duration_opens_as_a_run(ws, tmp_path) -> None:
+    # results.stats.durationMs is optional (the v2 and minimal shapes never have it): opening
+    # such a file failed with float(None)'s TypeError.
+    rows = [_result(t, p, success=t % 3 != 0 or p == 1) for t in range(12) for p in (0, 1)]
+    run = pab.offline.from_promptfoo(ws, _write(tmp_path / "nostats.json", rows))
+    assert math.isnan(run.seconds) and run.labels == ("p0 @ openai:x", "p1 @ openai:x")
+    assert "–" in repr(run) and "<table" in run._repr_html_()
+    assert run.compare().row("pass").n_pairs == 12
+    assert ws.offline_run(run.run_id).run_id == run.run_id
+    assert len(ws.offline_runs()) == 1 and "–" in repr(ws.offline_runs())
+
+
+def test_no_run_to_open_counts_the_rejected_results(ws, tmp_path) -> None:
+    # The file is loaded again inside from_promptfoo, where its results are already known: the
+    # message said "0 rejected" about a file whose only result was rejected.
+    bad = [{"promptIdx": 0, "prompt": {"label": "a"}, "provider": {"id": "x"}, "success": True}]
+    path = _write(tmp_path / "novars.json", bad)
+    first = ws.load_promptfoo(path, progress=False)
+    assert first.rows_rejected == 1
+    with pytest.raises(DataError, match=r"no promptfoo result could be loaded \(1 rejected: "
+                                        r"1 testIdx and vars are missing; see ws.rejects\(\)\)"):  # fmt: skip
+        pab.offline.from_promptfoo(ws, path)
