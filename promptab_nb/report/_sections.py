@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _html
-from .._format import arm_label, num, pval
+from .._format import arm_label, is_missing, num, pval
 from .._html import Markup, el
 from ..errors import PromptabError
 from ._pairs import impact_block
@@ -40,20 +40,31 @@ def _pairs(res: ExperimentResult) -> list[tuple[ArmRow, str, str]]:
 
 
 def _headline(res: ExperimentResult) -> str:
+    """One clause per treatment: the metrics it is better and worse on, else no difference;
+    a metric whose verdict was withheld (no p-value) is named as having no verdict, never
+    counted as "no significant difference"."""
     pairs = _pairs(res)
+    none = "no clear difference" if res.options.bayesian else "no significant difference"
     parts = []
     for t in list(res.variants)[1:]:
-        tones = [tone for r, _, tone in pairs if r.variant == t]
-        better = [r.metric for r, _, tone in pairs if r.variant == t and tone == "good"]
-        worse = [r.metric for r, _, tone in pairs if r.variant == t and tone == "bad"]
+        arm = [(r, tone) for r, _, tone in pairs if r.variant == t]
+        withheld = [r.metric for r, _ in arm if is_missing(r.p_value)]
+        better = [r.metric for r, tone in arm if tone == "good"]
+        worse = [r.metric for r, tone in arm if tone == "bad"]
+        tested = len(arm) - len(withheld)
         if worse and better:
             word = f"{t}: better on {', '.join(better)} but worse on {', '.join(worse)}"
         elif worse:
             word = f"{t}: worse than {res.control} on {', '.join(worse)}"
         elif better:
-            word = f"{t}: better than {res.control} on {', '.join(better)}, no metric worse"
+            word = f"{t}: better than {res.control} on {', '.join(better)}"
+            word += ", no tested metric worse" if withheld else ", no metric worse"
+        elif tested:
+            word = f"{t}: {none} from {res.control} on {tested} metric(s)"
         else:
-            word = f"{t}: no significant difference from {res.control} on {len(tones)} metric(s)"
+            word = f"{t}: no verdict on {', '.join(withheld)}"
+        if withheld and tested:
+            word += f", no verdict on {', '.join(withheld)}"
         parts.append(word)
     return "; ".join(parts) or "no treatment to compare"
 

@@ -120,3 +120,31 @@ def test_over_time_figure_shows_the_cost_the_verdict_used(monkeypatch: pytest.Mo
             assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6) and row.p_value < 0.05
     assert len(drawn) == 2
     ws.close()
+
+
+def test_headline_names_withheld_verdicts_instead_of_no_difference(
+    res: pab.ExperimentResult,
+) -> None:
+    # An arm whose p-values were all withheld read "no significant difference from control on
+    # 4 metric(s)" in the verdict's headline while every sentence under it said "no verdict".
+    import dataclasses
+    import math
+
+    from promptab_nb.report._sections import _headline
+    from promptab_nb.results import ArmRow
+
+    def withhold(r: ArmRow, metrics: set[str]) -> ArmRow:
+        if r.is_control or r.metric not in metrics:
+            return r
+        nan = math.nan
+        return dataclasses.replace(r, p_value=nan, significant=False, chance_to_win=nan,
+                                   note="not enough data")  # fmt: skip
+
+    names = [m.name for m in res.metrics]
+    all_withheld = dataclasses.replace(res, rows=tuple(withhold(r, set(names)) for r in res.rows))
+    head = _headline(all_withheld)
+    assert "no significant difference" not in head
+    assert head == f"test: no verdict on {', '.join(names)}"
+    some = dataclasses.replace(res, rows=tuple(withhold(r, {names[-1]}) for r in res.rows))
+    assert f"no verdict on {names[-1]}" in _headline(some)
+    assert f"on {len(names)} metric(s)" not in _headline(some)
