@@ -389,20 +389,133 @@ def test_flag_direct_and_normalized() -> None:
         a.rollout = 10  # type: ignore[misc]
 
 
-def test_flag_from_posthog_picks_first_group_without_properties() -> None:
-    flag = Flag.from_posthog(
-        {
-            "key": "f",
-            "filters": {
-                "groups": [
-                    {"properties": [{"key": "email", "value": "x"}], "rollout_percentage": 10},
-                    {"properties": [], "rollout_percentage": None},
-                    {"properties": [], "rollout_percentage": 5},
-                ]
-            },
-        }
-    )
+def test_flag_from_posthog_reads_the_groups_without_properties() -> None:
+    with pytest.warns(UserWarning, match="property filters left out"):
+        flag = Flag.from_posthog(
+            {
+                "key": "f",
+                "filters": {
+                    "groups": [
+                        {"properties": [{"key": "email", "value": "x"}], "rollout_percentage": 10},
+                        {"properties": [], "rollout_percentage": None},
+                        {"properties": [], "rollout_percentage": 5},
+                    ]
+                },
+            }
+        )
     assert flag == Flag("f", None, 100.0)
+
+
+def ph_match(flag: dict, distinct_id: str) -> object:
+    """posthog-python's match_feature_flag_properties for an id that matches no property."""
+    filters = flag["filters"]
+    variants = (filters.get("multivariate") or {}).get("variants") or []
+    conditions = sorted(filters["groups"], key=lambda c: 0 if c.get("variant") else 1)
+    for c in conditions:
+        if c.get("properties"):
+            continue  # an id without properties matches no property filter
+        r = c.get("rollout_percentage")
+        if r is not None and ph_hash(flag["key"], distinct_id) > r / 100:
+            continue
+        if not variants:
+            return True
+        h = ph_hash(flag["key"], distinct_id, salt="variant")
+        lo = 0.0
+        for v in variants:
+            hi = lo + v["rollout_percentage"] / 100
+            if lo <= h < hi:
+                return v["key"]
+            lo = hi
+        return True
+    return False
+
+
+@pytest.mark.parametrize("rollouts", [[20, 60], [60, 20], [5, None], [0, 35, 10]])
+@pytest.mark.parametrize("multivariate", [False, True])
+def test_flag_from_posthog_serves_the_union_of_its_plain_groups(
+    rollouts: list[float | None], multivariate: bool
+) -> None:
+    # PostHog serves an id the first condition group it matches: every plain group hashes the
+    # same h(key, id, ""), so the flag is on for h <= the largest rollout (null = 100 %). The
+    # first group alone served 19 % instead of PostHog's 61 % for groups [20, 60].
+    flag_json: dict = {
+        "key": "f",
+        "filters": {"groups": [{"properties": [], "rollout_percentage": r} for r in rollouts]},
+    }
+    if multivariate:
+        flag_json["filters"]["multivariate"] = {
+            "variants": [
+                {"key": "control", "rollout_percentage": 50},
+                {"key": "test", "rollout_percentage": 50},
+            ]
+        }
+    flag = Flag.from_posthog(flag_json)
+    ids = [f"user-{i}" for i in range(3000)]
+    got = flag.assign(ids).tolist()
+    expected = [ph_match(flag_json, i) for i in ids]
+    if multivariate:
+        expected = [None if e is False else e for e in expected]
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "match"),
+    [
+        # a variant override serves 'test' to the group's ids whatever their variant hash
+        (
+            {
+                "groups": [{"properties": [], "rollout_percentage": 30, "variant": "test"}],
+                "multivariate": {
+                    "variants": [
+                        {"key": "control", "rollout_percentage": 50},
+                        {"key": "test", "rollout_percentage": 50},
+                    ]
+                },
+            },
+            "variant override",
+        ),
+        # a holdout group keeps its ids out of every variant
+        (
+            {
+                "groups": [{"properties": [], "rollout_percentage": 100}],
+                "holdout_groups": [
+                    {"properties": [], "rollout_percentage": 10, "variant": "holdout-1"}
+                ],
+                "multivariate": {
+                    "variants": [
+                        {"key": "control", "rollout_percentage": 50},
+                        {"key": "test", "rollout_percentage": 50},
+                    ]
+                },
+            },
+            "holdout",
+        ),
+        ({"groups": [None]}, "groups"),
+        ({"groups": {"a": 1}}, "groups"),
+        ("x", "filters"),
+    ],
+)
+def test_flag_from_posthog_refuses_what_hashing_cannot_reproduce(
+    filters: object, match: str
+) -> None:
+    # These were read silently as a plain 50/50 flag (or crashed with AttributeError).
+    with pytest.raises(InvalidArgumentError, match=match):
+        Flag.from_posthog({"key": "f", "filters": filters})
+
+
+def test_flag_from_posthog_says_property_groups_are_left_out() -> None:
+    flag_json = {
+        "key": "f",
+        "filters": {
+            "groups": [
+                {"properties": [{"key": "email", "value": "x"}], "rollout_percentage": 100},
+                {"properties": [], "rollout_percentage": 40},
+            ]
+        },
+    }
+    with pytest.warns(UserWarning, match="1 condition group.*property filters"):
+        flag = Flag.from_posthog(flag_json)
+    assert flag == Flag("f", None, 40)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -287,8 +288,18 @@ class Flag:
     def from_posthog(cls, flag_json: Mapping[str, Any] | str) -> Flag:
         """Read a PostHog flag definition (as returned by its API, a dict or JSON text).
 
-        Uses ``key``, the rollout of the first condition group without property filters
-        (``rollout_percentage`` null means 100 %), and ``filters.multivariate.variants``.
+        Uses ``key``, ``filters.multivariate.variants`` and the condition groups without
+        property filters: PostHog serves an id the first group it matches, and every such group
+        hashes the same ``h(key, id, "")``, so the rollout is the largest of theirs
+        (``rollout_percentage`` null means 100 %). This is what PostHog serves an id that
+        matches no property filter; groups with property filters are left out with a
+        ``UserWarning``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Invalid JSON, no condition group without property filters, or what the hash alone
+            cannot reproduce: a variant override on such a group, or holdout groups.
 
         Examples
         --------
@@ -311,15 +322,16 @@ class Flag:
             )
         key = flag_json.get("key")
         filters = flag_json.get("filters") or {}
-        groups = filters.get("groups") or []
-        plain = [g for g in groups if not (g.get("properties") or [])]
-        if not plain:
+        if not isinstance(filters, Mapping):
             raise InvalidArgumentError(
-                f"flag {key!r} has no condition group without property filters (groups: "
-                f"{len(groups)}); hashing alone cannot reproduce property targeting. Build "
-                "Flag(key, variants, rollout) for the group you want"
+                f"flag {key!r}: filters is a {type(filters).__name__}, must be a dict with 'groups'"
             )
-        rollout = plain[0].get("rollout_percentage")
+        groups = filters.get("groups") or []
+        if not isinstance(groups, list) or not all(isinstance(g, Mapping) for g in groups):
+            raise InvalidArgumentError(
+                f"flag {key!r}: filters.groups == {groups!r}, must be a list of condition "
+                "groups (dicts with 'properties' and 'rollout_percentage')"
+            )
         raw = (filters.get("multivariate") or {}).get("variants") or None
         variants = None
         if raw is not None:
@@ -330,7 +342,43 @@ class Flag:
                     f"flag {key!r}: every filters.multivariate.variants[] entry needs 'key' and "
                     f"'rollout_percentage' (missing {err})"
                 ) from err
-        return cls(key, variants, 100.0 if rollout is None else rollout)  # type: ignore[arg-type]
+        if filters.get("holdout_groups"):
+            raise InvalidArgumentError(
+                f"flag {key!r} has holdout groups (filters.holdout_groups), which keep their ids "
+                "out of every variant; Flag cannot reproduce a holdout. Build "
+                "Flag(key, variants, rollout) for the ids outside the holdout"
+            )
+        plain = [g for g in groups if not (g.get("properties") or [])]
+        if not plain:
+            raise InvalidArgumentError(
+                f"flag {key!r} has no condition group without property filters (groups: "
+                f"{len(groups)}); hashing alone cannot reproduce property targeting. Build "
+                "Flag(key, variants, rollout) for the group you want"
+            )
+        keys = {k for k, _ in variants or []}
+        for g in plain:
+            # PostHog honours an override only if it names a variant (else it hashes as usual).
+            if g.get("variant") and g["variant"] in keys:
+                raise InvalidArgumentError(
+                    f"flag {key!r} has a variant override: a condition group without property "
+                    f"filters serves {g['variant']!r} to all its ids, whatever their variant "
+                    "hash; Flag cannot reproduce that. Build Flag(key, variants, rollout) for "
+                    "the ids you audit"
+                )
+        rollout = max(
+            100.0 if g.get("rollout_percentage") is None
+            else _check_rollout(g["rollout_percentage"], "filters.groups[].rollout_percentage")
+            for g in plain
+        )  # fmt: skip
+        if len(plain) < len(groups):
+            warnings.warn(
+                f"flag {key!r}: {len(groups) - len(plain)} condition group(s) with property "
+                "filters left out; hashing cannot see properties, so ids matching them may be "
+                "served differently than this Flag assigns",
+                UserWarning,
+                stacklevel=2,
+            )
+        return cls(key, variants, rollout)  # type: ignore[arg-type]
 
 
 def expected_variants(ids: Any, flag: Flag) -> np.ndarray:
