@@ -418,6 +418,9 @@ def test_from_experiment_replays_the_control_arm() -> None:
         (lambda: power("latency", 0.1, [], progress=False), "n_per_arm"),
         (lambda: power("pass_rate", 0.3, 100, progress=False), "baseline \\+ effect"),
         (lambda: peeking("latency", 10, looks=14, progress=False), "looks"),
+        # a rate outside (0, 1) reached numpy's binomial: "ValueError: p < 0, p > 1 or p ..."
+        (lambda: peeking("error_rate", 200, effect=-0.5, progress=False), "baseline \\+ effect"),
+        (lambda: peeking("pass_rate", 200, effect=0.5, progress=False), "baseline \\+ effect"),
         (lambda: aa("latency", 100, values=[1.0], progress=False), "values"),
     ],
 )

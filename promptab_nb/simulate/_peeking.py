@@ -16,6 +16,7 @@ from ._sources import (
     Test,
     _bar,
     _check_common,
+    _check_effect,
     _compare,
     _rng,
     _se,
@@ -135,7 +136,7 @@ def peeking(
     test_name = _test_name(test, src)
     check(n_per_arm, "n_per_arm", ge=2, integer=True)
     check(looks, "looks", ge=1, integer=True)
-    check(effect, "effect", gt=-1)
+    _check_effect(effect, src)
     _check_common(n_sims, alpha)
     n = int(n_per_arm)
     if int(looks) * 2 > n:

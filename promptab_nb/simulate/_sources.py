@@ -202,6 +202,13 @@ def _bar(total: int, progress: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not progress, desc=desc, unit="sim")
 
 
+def _check_effect(effect: float, src: _Source) -> None:
+    """``effect`` as :func:`power` reads it: > −100 %, and a rate that stays inside (0, 1)."""
+    check(effect, "effect", gt=-1)
+    if src.binary:
+        check(src.mean + effect, "baseline + effect", gt=0, lt=1)
+
+
 def _check_common(n_sims: int, alpha: float) -> None:
     check(n_sims, "n_sims", ge=10, integer=True)
     check(alpha, "alpha", gt=0, lt=1)

@@ -12,7 +12,17 @@ from .._checks import check
 from .._format import num
 from .._render import Rendered, Table
 from ..errors import InvalidArgumentError
-from ._sources import Test, _bar, _check_common, _compare, _rng, _se, _source, _test_name
+from ._sources import (
+    Test,
+    _bar,
+    _check_common,
+    _check_effect,
+    _compare,
+    _rng,
+    _se,
+    _source,
+    _test_name,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -330,9 +340,7 @@ def power(
         metric, baseline=baseline, sigma=sigma, values=values, from_experiment=from_experiment
     )
     test_name = _test_name(test, src)
-    check(effect, "effect", gt=-1)
-    if src.binary:
-        check(src.mean + effect, "baseline + effect", gt=0, lt=1)
+    _check_effect(effect, src)
     given = np.atleast_1d(np.asarray(n_per_arm, dtype=object)).tolist()
     if not given:
         raise InvalidArgumentError("n_per_arm is empty; pass a size or a list of sizes")
