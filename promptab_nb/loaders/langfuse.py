@@ -3,8 +3,9 @@
 Observations (public API v2 ``ObservationV2`` or v1 ``ObservationsView``; JSON, JSON lines or CSV):
 ``latency`` and ``timeToFirstToken`` are seconds, the prompt version is ``(promptName,
 promptVersion)``, tokens come from ``usageDetails`` (or v1 ``usage``), cost from
-``costDetails.total`` / ``totalCost`` (the deprecated ``calculatedTotalCost`` last) and an error is
-``level == "ERROR"``. Only ``GENERATION`` observations are generations; other types are rejected
+``costDetails.total`` / ``totalCost`` (the deprecated ``calculatedTotalCost`` last; the 0 Langfuse
+writes beside an empty ``costDetails`` for a model it has no price for is no cost, NULL) and an
+error is ``level == "ERROR"``. Only ``GENERATION`` observations are generations; other types are rejected
 ("observation type not used"). Scores (BOOLEAN / NUMERIC) become evaluations whose target is
 ``observationId``; CATEGORICAL scores are rejected.
 """
@@ -42,6 +43,18 @@ def _seconds_between(a: str, b: str) -> str:
     )
 
 
+_TOTAL_COST = f"coalesce({key('totalCost')}, {key('calculatedTotalCost')})"
+_NO_COST_DETAILS = (
+    f"(json_valid({key('costDetails')}) AND json_type({key('costDetails')}) = 'OBJECT' "
+    f"AND len(json_keys({key('costDetails')})) = 0)"
+)
+# Langfuse's totalCost is ``costDetails.total ?? 0``: a generation of a model it has no price for
+# has costDetails {} and totalCost 0, which is an unknown cost, not a free call (NULL, not 0).
+_COST = f"""CASE WHEN {nested(key("costDetails"), "$.total")} IS NOT NULL
+                 THEN {nested(key("costDetails"), "$.total")}
+                 WHEN {_NO_COST_DETAILS} AND TRY_CAST({_TOTAL_COST} AS DOUBLE) = 0 THEN NULL
+                 ELSE {_TOTAL_COST} END"""
+
 _OBS_FIELDS = [
     Field("id", key("id"), "id", "id"),
     Field("type", f"upper({key('type')})", "text", "type"),
@@ -70,12 +83,7 @@ _OBS_FIELDS = [
         f"{key('completionTokens')})",
         "bigint", "usageDetails.output",
     ),
-    Field(
-        "cost_usd",
-        f"coalesce({nested(key('costDetails'), '$.total')}, {key('totalCost')}, "
-        f"{key('calculatedTotalCost')})",
-        "double", "totalCost",
-    ),
+    Field("cost_usd", _COST, "double", "totalCost"),
     Field("level", f"upper({key('level')})", "text", "level"),
 ]  # fmt: skip
 
@@ -237,7 +245,8 @@ def load_langfuse(
     -------
     LoadReport
         Latency and time to first token in seconds (``latency``, else ``endTime − startTime``),
-        cost in USD, ``is_error = level == "ERROR"``; ``distinct_id`` is ``userId`` else
+        cost in USD (NULL for an unpriced generation: ``costDetails`` {} and ``totalCost`` 0),
+        ``is_error = level == "ERROR"``; ``distinct_id`` is ``userId`` else
         ``traceId``.
 
     Raises

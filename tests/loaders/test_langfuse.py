@@ -26,7 +26,9 @@ def test_observations_and_scores(ws):
     assert g.latency_s.tolist() == [2.35, 30.0, 1.5]  # latency, else endTime - startTime
     assert g.ttft_s.tolist()[0] == pytest.approx(0.41)
     assert g.input_tokens.tolist() == [812, 790, 640]  # usageDetails, then v1 usage
-    assert g.cost_usd.tolist() == pytest.approx([0.0002076, 0.0, 0.000149])
+    # obs-0002: costDetails {} and totalCost 0, a model Langfuse has no price for
+    assert g.cost_usd.tolist()[::2] == pytest.approx([0.0002076, 0.000149])
+    assert math.isnan(g.cost_usd[1])
     assert g.is_error.tolist() == [False, True, False]
     assert g.prompt_name.tolist() == ["support-bot"] * 3 and g.prompt_version.tolist() == [
         "3",
@@ -138,3 +140,21 @@ def test_pass_threshold_without_scores_is_an_error(ws) -> None:
         ws.load_langfuse(
             str(DATA / "langfuse_observations.json"), pass_threshold=0.7, progress=False
         )
+
+
+def test_an_unpriced_generation_has_no_cost_not_a_zero_one(ws, tmp_path):
+    # Langfuse writes totalCost = costDetails.total ?? 0: a model without a price has
+    # costDetails {} and totalCost 0, which is not a free call.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t"}
+    path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "unpriced", "costDetails": {}, "totalCost": 0},
+        {**obs, "id": "free", "costDetails": {"input": 0, "output": 0, "total": 0}, "totalCost": 0},
+        {**obs, "id": "priced", "costDetails": {"total": 0.002}, "totalCost": 0.002},
+        {**obs, "id": "v1", "calculatedTotalCost": 0.001},
+        {**obs, "id": "no-cost"},
+    ])  # fmt: skip
+    accounted(ws.load_langfuse(path))
+    g = ws.sql("SELECT uuid, cost_usd FROM generations")
+    cost = dict(zip(g.uuid, g.cost_usd, strict=True))
+    assert math.isnan(cost["unpriced"]) and math.isnan(cost["no-cost"])
+    assert (cost["free"], cost["priced"], cost["v1"]) == (0.0, 0.002, 0.001)
