@@ -222,6 +222,26 @@ def test_verdicts_and_text() -> None:
     assert "| = " not in md and re.search(r"\| test \|.*\| (\d\.\d{3}|< 0\.001) \|\n", md)
 
 
+def test_verdict_interval_agrees_with_its_test() -> None:
+    # Under sequential=True the error rate's relative confidence sequence (delta method) was
+    # -74.5 % to -8.3 % beside the absolute test's p = 0.080 (its sequence -1.94 pp to +0.07 pp):
+    # the sentence read "no significant difference ... (95 % CI -74.5 % to -8.3 %, p = 0.080)".
+    res = experiment_result()
+    odd = _row("error_rate", "test", False, 382, 0.0132, -0.0094, -0.0194, 0.00067, -0.414,
+               -0.745, -0.083, 0.080)  # fmt: skip
+    res = dataclasses.replace(res, rows=(*res.rows[:3], odd))
+    text, tone = res.verdicts()[1]
+    assert tone == "neutral" and "no significant difference" in text
+    assert "(95 % CI −1.94 pp to +0.07 pp, p = 0.080)" in text and "−74.5 %" not in text
+    # significant by its test, the relative interval straddling 0: the test's interval again
+    odd = dataclasses.replace(odd, p_value=0.01, significant=True, rel_ci_low=-0.9,
+                              rel_ci_high=0.07, diff_ci_high=-0.001)  # fmt: skip
+    text, tone = dataclasses.replace(res, rows=(*res.rows[:3], odd)).verdicts()[1]
+    assert text.startswith("test lowers share of generations that fail by 0.94 pp (95 % CI "
+                           "0.10 pp to 1.94 pp, p = 0.010)")  # fmt: skip
+    assert tone == "good"
+
+
 def test_markdown_keeps_names_literal() -> None:
     # a name with a pipe, a newline or HTML must not add a table cell, end a row or run as HTML
     import re

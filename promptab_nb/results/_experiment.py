@@ -346,6 +346,11 @@ class ExperimentResult(Rendered):
         return next(r for r in self.rows if r.metric == metric and r.variant == variant)
 
 
+def _excludes_zero(lo: float, hi: float) -> bool:
+    """True when the interval ``lo`` to ``hi`` lies wholly on one side of 0."""
+    return bool(lo > 0 or hi < 0)
+
+
 def _verdict(
     r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
 ) -> tuple[str, str]:
@@ -356,6 +361,11 @@ def _verdict(
         return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"
     # (under sequential the relative lift has no interval: the absolute sequence is shown)
     use_rel = options.relative and not is_missing(r.rel_diff) and not is_missing(r.rel_ci_low)
+    if use_rel and _excludes_zero(r.rel_ci_low, r.rel_ci_high) != r.significant:
+        # The relative interval is the delta method's, not the test's: it can exclude 0 beside
+        # p = 0.080 (a confidence sequence of -74.5 % to -8.3 %, whose absolute one is -1.94 pp
+        # to +0.07 pp). The sentence then shows the interval of the test behind the verdict.
+        use_rel = _excludes_zero(r.diff_ci_low, r.diff_ci_high) != r.significant
     if use_rel:
         est, lo, hi, unit = r.rel_diff, r.rel_ci_low, r.rel_ci_high, "%"
     else:
