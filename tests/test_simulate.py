@@ -262,6 +262,9 @@ def test_truth_renders(sim: SimulationTruth) -> None:
         ({"formats": ("xlsx",)}, "formats"),
         ({"contamination": 0.9}, "contamination"),
         ({"baseline": {"latencyy": 1.0}}, "baseline"),
+        # wrote an export with infinite latencies (and a RuntimeWarning from the cast)
+        ({"baseline": {"latency": math.inf}}, "latency"),
+        ({"effects": {"test": {"tokens_out": math.inf}}}, "tokens_out"),
     ],
 )
 def test_traffic_rejects_bad_input(tmp_path: Path, kwargs: dict, name: str) -> None:
@@ -422,6 +425,13 @@ def test_from_experiment_replays_the_control_arm() -> None:
         (lambda: peeking("error_rate", 200, effect=-0.5, progress=False), "baseline \\+ effect"),
         (lambda: peeking("pass_rate", 200, effect=0.5, progress=False), "baseline \\+ effect"),
         (lambda: aa("latency", 100, values=[1.0], progress=False), "values"),
+        # were ValueError / TypeError from numpy's float conversion
+        (lambda: aa("latency", 100, values=["a", "b"], progress=False), "values"),
+        (lambda: aa("latency", 100, values={"a": 1.0}, progress=False), "values"),
+        # infinite parameters ran and reported a false-positive rate of 0 and a power of 1
+        (lambda: aa("latency", 100, baseline=math.inf, progress=False), "baseline"),
+        (lambda: aa("cost", 100, sigma=math.inf, progress=False), "sigma"),
+        (lambda: power("normal", math.inf, 100, progress=False), "effect"),
     ],
 )
 def test_studies_reject_bad_input(call, name: str) -> None:

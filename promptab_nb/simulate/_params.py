@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,7 +108,7 @@ def _check_baseline(baseline: Mapping[str, float] | None) -> dict[str, float]:
         if key in RATES:
             check(value, f"baseline[{key!r}]", ge=0, lt=1)
         else:
-            check(value, f"baseline[{key!r}]", gt=0)
+            check(value, f"baseline[{key!r}]", gt=0, lt=math.inf)
         base[key] = float(value)
     return base
 
@@ -141,13 +142,13 @@ def _arms(
     for variant in keys:
         eff = effects.get(variant, {})
         name = f"effects[{variant!r}]"
-        m_lat = check(eff.get("latency", 1.0), f"{name}['latency']", gt=0)
-        m_out = check(eff.get("tokens_out", 1.0), f"{name}['tokens_out']", gt=0)
+        m_lat = check(eff.get("latency", 1.0), f"{name}['latency']", gt=0, lt=math.inf)
+        m_out = check(eff.get("tokens_out", 1.0), f"{name}['tokens_out']", gt=0, lt=math.inf)
         out = base["tokens_out"] * m_out
         if "cost" in eff:
             # A prompt changes cost through its length: solve for the input tokens that give
             # the requested cost per successful call, given the output-token change.
-            m_cost = check(eff["cost"], f"{name}['cost']", gt=0)
+            m_cost = check(eff["cost"], f"{name}['cost']", gt=0, lt=math.inf)
             tokens_in = (m_cost * base_cost - out * e_price_out) / e_price_in
             if tokens_in < 1:
                 raise InvalidArgumentError(

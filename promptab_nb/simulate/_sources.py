@@ -112,7 +112,13 @@ def _source(
                 "load its events first"
             )
     if values is not None:
-        arr = np.asarray(values, dtype=float).ravel()
+        try:
+            arr = np.asarray(values, dtype=float).ravel()
+        except (TypeError, ValueError) as err:
+            raise InvalidArgumentError(
+                f"values must be per-user numbers (a list, numpy array or Series of floats); "
+                f"{type(values).__name__} could not be read as numbers ({err})"
+            ) from None
         if arr.size < 2 or not np.all(np.isfinite(arr)):
             raise InvalidArgumentError(
                 f"values has {arr.size} entries ({int((~np.isfinite(arr)).sum())} not finite); "
@@ -126,8 +132,8 @@ def _source(
             raise InvalidArgumentError(f"sigma is not used for {metric!r} (a Bernoulli metric)")
         rate = check(mean if baseline is None else baseline, "baseline", gt=0, lt=1)
         return _Source(metric, "bernoulli", float(rate))
-    mean = check(mean if baseline is None else baseline, "baseline", gt=0)
-    shape = check(shape if sigma is None else sigma, "sigma", gt=0)
+    mean = check(mean if baseline is None else baseline, "baseline", gt=0, lt=math.inf)
+    shape = check(shape if sigma is None else sigma, "sigma", gt=0, lt=math.inf)
     kind: Literal["lognormal", "normal"] = "normal" if metric == "normal" else "lognormal"
     return _Source(metric, kind, float(mean), float(shape))
 
@@ -204,7 +210,7 @@ def _bar(total: int, progress: bool, desc: str) -> Any:
 
 def _check_effect(effect: float, src: _Source) -> None:
     """``effect`` as :func:`power` reads it: > −100 %, and a rate that stays inside (0, 1)."""
-    check(effect, "effect", gt=-1)
+    check(effect, "effect", gt=-1, lt=math.inf)
     if src.binary:
         check(src.mean + effect, "baseline + effect", gt=0, lt=1)
 
