@@ -242,6 +242,25 @@ def test_verdict_interval_agrees_with_its_test() -> None:
     assert tone == "good"
 
 
+def test_segment_differences_carry_their_metric_unit() -> None:
+    # exp.analyze(by="model") showed a segment's cost difference as "+0.00239", its latency's as
+    # "−0.250" and its error rate's as "+0.0608": no $, s or pp
+    def seg(metric: str, diff: float) -> dict:
+        return dict(segment="gpt-4o-mini", metric=metric, variant="test", n_control=312,
+                    n_treatment=324, diff=diff, diff_ci_low=NAN, diff_ci_high=NAN,
+                    rel_diff=0.4, p_value=0.001, p_bh=0.002, low_power=False)  # fmt: skip
+
+    from promptab_nb.results import SegmentResult
+
+    segments = SegmentResult("checkout", "model", "control", 0.05,
+                             (seg("cost", 0.00239), seg("error_rate", 0.0608)), ())  # fmt: skip
+    res = dataclasses.replace(experiment_result(), segments=segments)
+    assert res.segments is not None
+    rows = res.segments._table().rows
+    assert [r[4] for r in rows] == ["+$0.00239", "+6.08 pp"]
+    assert "+$0.00239" in res.segments._repr_html_()
+
+
 def test_markdown_keeps_names_literal() -> None:
     # a name with a pipe, a newline or HTML must not add a table cell, end a row or run as HTML
     import re

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._format import num, pval
@@ -18,7 +18,9 @@ class SegmentResult(Rendered):
     segment's own test), ``p_bh`` (Benjamini–Hochberg across the segments of that metric and
     treatment), ``low_power`` and ``power`` (at the goal's MDE when declared).
     ``heterogeneity``: per (metric, treatment) Cochran's Q, its ``df``, ``p_value`` (H1: the
-    effect differs between segments) and I².
+    effect differs between segments) and I². ``units`` maps each metric to its unit (``"USD"``,
+    ``"s"``, ``"%"``), in which the table shows ``diff`` (a rate's in percentage points);
+    :class:`ExperimentResult` fills it from its metrics.
     """
 
     experiment: str
@@ -28,6 +30,7 @@ class SegmentResult(Rendered):
     rows: tuple[dict[str, Any], ...]
     heterogeneity: tuple[dict[str, Any], ...]
     notes: tuple[str, ...] = ()
+    units: dict[str, str] = field(default_factory=dict)
 
     def _records(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.rows]
@@ -39,7 +42,7 @@ class SegmentResult(Rendered):
                 r["metric"],
                 r["variant"],
                 f"{r['n_control']:,} / {r['n_treatment']:,}",
-                num(r["diff"], signed=True),
+                num(r["diff"], self._diff_unit(r["metric"]), signed=True),
                 num(r["rel_diff"], "%", signed=True),
                 pval(r["p_value"]),
                 pval(r["p_bh"]),
@@ -65,6 +68,10 @@ class SegmentResult(Rendered):
             after=[Note(tuple(het), title="Heterogeneity")]
             + ([Note(self.notes)] if self.notes else []),
         )
+
+    def _diff_unit(self, metric: str) -> str:
+        unit = self.units.get(metric, "")
+        return "pp" if unit == "%" else unit
 
     def heterogeneity_frame(self) -> Any:
         """Cochran's Q per (metric, treatment) as a pandas DataFrame."""
