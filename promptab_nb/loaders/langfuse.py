@@ -2,12 +2,14 @@
 
 Observations (public API v2 ``ObservationV2`` or v1 ``ObservationsView``; JSON, JSON lines or CSV):
 ``latency`` and ``timeToFirstToken`` are seconds, the prompt version is ``(promptName,
-promptVersion)``, tokens come from ``usageDetails`` (or v1 ``usage``), cost from
-``costDetails.total`` / ``totalCost`` (the deprecated ``calculatedTotalCost`` last; the 0 Langfuse
-writes beside an empty ``costDetails`` for a model it has no price for is no cost, NULL) and an
-error is ``level == "ERROR"``. Only ``GENERATION`` observations are generations; other types are rejected
-("observation type not used"). Scores (BOOLEAN / NUMERIC) become evaluations whose target is
-``observationId``; CATEGORICAL scores are rejected.
+promptVersion)``, tokens are Langfuse's input / output usage (the sum of the ``usageDetails`` keys
+starting with ``input`` / ``output``, as cached and reasoning tokens are buckets of their own
+there; or v1 ``usage``), cost is ``costDetails.total`` / ``totalCost`` (the deprecated
+``calculatedTotalCost`` last; the 0 Langfuse writes beside an empty ``costDetails`` for a model
+it has no price for is no cost, NULL) and an error is ``level == "ERROR"``. Only ``GENERATION``
+observations are generations; other types are rejected ("observation type not used"). Scores
+(BOOLEAN / NUMERIC) become evaluations whose target is ``observationId``; CATEGORICAL scores are
+rejected.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
-from ._context import Con, Input, LoadContext
+from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import key, nested, read_records, record_keys, record_source
 from ._report import LoadReport
@@ -43,11 +45,35 @@ def _seconds_between(a: str, b: str) -> str:
     )
 
 
+def _json_object(text: str) -> str:
+    """SQL of JSON text ``text`` when it is a JSON object, else NULL. Safe to nest in any
+    expression: DuckDB may evaluate a repeated subexpression for every row, outside the CASE
+    that guards it, so a JSON function must never see text that is not JSON."""
+    valid = f"CASE WHEN json_valid({text}) THEN {text} END"
+    return f"CASE WHEN json_type({valid}) = 'OBJECT' THEN {valid} END"
+
+
+def _usage(prefix: str) -> str:
+    """SQL text of Langfuse's input or output usage of ``usageDetails``: the sum of its keys
+    starting with ``prefix`` (``"input"`` / ``"output"``), as Langfuse computes its ``inputUsage``
+    / ``outputUsage`` (v1 ``usage.input``). Its SDKs keep the buckets apart: cached tokens are
+    moved out of ``input`` into ``input_cached_tokens``, reasoning tokens out of ``output`` into
+    ``output_reasoning_tokens``. NULL without such a key; the first value that is not a number
+    when there is one (so the row is rejected, not summed without it)."""
+    ud = _json_object(key("usageDetails"))
+    entries = (
+        f"list_filter(map_entries(json_transform({ud}, '\"MAP(VARCHAR, VARCHAR)\"')), "
+        f"lambda e: starts_with(e.key, {sql_str(prefix)}) AND e.value IS NOT NULL)"
+    )
+    bad = f"list_filter({entries}, lambda e: TRY_CAST(e.value AS DOUBLE) IS NULL)"
+    total = f"list_sum(list_transform({entries}, lambda e: CAST(e.value AS DOUBLE)))"
+    return f"""CASE WHEN len({entries}) = 0 THEN NULL
+                    WHEN len({bad}) > 0 THEN {bad}[1].value
+                    ELSE CAST({total} AS VARCHAR) END"""
+
+
 _TOTAL_COST = f"coalesce({key('totalCost')}, {key('calculatedTotalCost')})"
-_NO_COST_DETAILS = (
-    f"(json_valid({key('costDetails')}) AND json_type({key('costDetails')}) = 'OBJECT' "
-    f"AND len(json_keys({key('costDetails')})) = 0)"
-)
+_NO_COST_DETAILS = f"coalesce(len(json_keys({_json_object(key('costDetails'))})) = 0, false)"
 # Langfuse's totalCost is ``costDetails.total ?? 0``: a generation of a model it has no price for
 # has costDetails {} and totalCost 0, which is an unknown cost, not a free call (NULL, not 0).
 _COST = f"""CASE WHEN {nested(key("costDetails"), "$.total")} IS NOT NULL
@@ -73,13 +99,12 @@ _OBS_FIELDS = [
     ),
     Field(
         "input_tokens",
-        f"coalesce({nested(key('usageDetails'), '$.input')}, {nested(key('usage'), '$.input')}, "
-        f"{key('promptTokens')})",
+        f"coalesce({_usage('input')}, {nested(key('usage'), '$.input')}, {key('promptTokens')})",
         "bigint", "usageDetails.input",
     ),
     Field(
         "output_tokens",
-        f"coalesce({nested(key('usageDetails'), '$.output')}, {nested(key('usage'), '$.output')}, "
+        f"coalesce({_usage('output')}, {nested(key('usage'), '$.output')}, "
         f"{key('completionTokens')})",
         "bigint", "usageDetails.output",
     ),

@@ -158,3 +158,26 @@ def test_an_unpriced_generation_has_no_cost_not_a_zero_one(ws, tmp_path):
     cost = dict(zip(g.uuid, g.cost_usd, strict=True))
     assert math.isnan(cost["unpriced"]) and math.isnan(cost["no-cost"])
     assert (cost["free"], cost["priced"], cost["v1"]) == (0.0, 0.002, 0.001)
+
+
+def test_tokens_are_langfuses_input_and_output_usage_all_buckets_summed(ws, tmp_path):
+    # Langfuse keeps usage buckets apart (the SDKs move cached tokens out of "input" and
+    # reasoning tokens out of "output"); its input / output usage (v1 ``usage``) is the sum of
+    # the keys starting with "input" / "output".
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t"}
+    details = {"input": 2140, "input_cached_tokens": 1024, "output": 96,
+               "output_reasoning_tokens": 310, "total": 3570}  # fmt: skip
+    path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "v2", "usageDetails": details},
+        {**obs, "id": "v1", "usage": {"input": 3164, "output": 406, "total": 3570}},
+        {**obs, "id": "plain", "usageDetails": {"input": 5, "output": 7, "input_audio": None}},
+        {**obs, "id": "bad", "usageDetails": {"input": 5, "input_cached_tokens": "many"}},
+        {**obs, "id": "untold", "usageDetails": {"total": 12}},
+        {**obs, "id": "text", "usageDetails": "n/a"},
+    ])  # fmt: skip
+    r = ws.load_langfuse(path)
+    accounted(r)
+    assert r.reasons == {"usageDetails.input is not a whole number >= 0": 1}
+    g = ws.sql("SELECT uuid, input_tokens, output_tokens FROM generations").set_index("uuid")
+    assert g.loc[["v2", "v1", "plain"]].values.tolist() == [[3164, 406], [3164, 406], [5, 7]]
+    assert g.loc[["untold", "text"]].isna().all(axis=None)  # no input key: unknown, not 0
