@@ -5,7 +5,8 @@ cost_usd, latency_ms, status_code, error_message, trace_id, created_at`` but no 
 the arm comes from a column the user names (``arm_column=``) or from a frame joined on
 ``trace_id`` (``arms=``). Extra columns of the requests table (``prompt_version_id``, ``user_id``,
 ``session_id``, ``cache_hit``, ``time_to_first_token_ms``) are used when present.
-Units: ``latency_ms`` → seconds; ``status_code >= 400`` is an error; ``cost_usd`` may be null.
+Units: ``latency_ms`` → seconds; ``status_code >= 400`` or an ``error_message`` is an error;
+``cost_usd`` may be null.
 """
 
 from __future__ import annotations
@@ -151,7 +152,10 @@ def _stage(
         "NULL::VARCHAR AS person_id", "trace_id", "$prompt_name::VARCHAR AS prompt_name",
         "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
         "output_tokens", "cost_usd",
-        "coalesce(http_status >= 400, error_message IS NOT NULL) AS is_error", "http_status",
+        # An error message is an error whatever the status: a request that failed before any
+        # HTTP response has status 0 (or 200, when a stream broke after its headers).
+        "(coalesce(http_status >= 400, false) OR error_message IS NOT NULL) AS is_error",
+        "http_status",
         f"{arm} AS variant", "CAST(raw AS JSON) AS properties",
     ]  # fmt: skip
     stage = ctx.stage("generations")
@@ -192,7 +196,8 @@ def load_spanlens(
     -------
     LoadReport
         ``latency_ms`` is stored in seconds, ``cost_usd`` in USD (null stays null);
-        ``status_code >= 400`` (or an error message) marks an error. ``distinct_id`` is
+        ``status_code >= 400`` or an error message (whatever the status, e.g. 0 for a request
+        that got no HTTP response) marks an error. ``distinct_id`` is
         ``user_id`` when the export has it, else ``trace_id``.
 
     Raises

@@ -81,3 +81,22 @@ def test_no_id_texts_are_missing_ids(ws, tmp_path):
     assert r.reasons == {"trace_id and user_id are missing": 2}
     g = ws.sql("SELECT uuid, distinct_id, trace_id FROM generations ORDER BY trace_id")
     assert g.distinct_id.tolist() == ["t1", "t2", "t3"] and "null" not in set(g.uuid)
+
+
+def test_an_error_message_marks_an_error_whatever_the_status(ws, tmp_path):
+    # A request that failed before any HTTP response has status 0 and the error's message.
+    row = {"created_at": "2026-03-02T08:00:00Z", "latency_ms": 100, "trace_id": "t"}
+    rows = [
+        {**row, "id": "net", "status_code": 0, "error_message": "ECONNRESET"},
+        {**row, "id": "ok-but", "status_code": 200, "error_message": "stream cut"},
+        {**row, "id": "http", "status_code": 503, "error_message": None},
+        {**row, "id": "ok", "status_code": 200, "error_message": None},
+        {**row, "id": "untold"},
+    ]
+    p = tmp_path / "requests.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    accounted(ws.load_spanlens(p))
+    g = ws.sql("SELECT uuid, is_error FROM generations")
+    assert dict(zip(g.uuid, g.is_error, strict=True)) == {
+        "net": True, "ok-but": True, "http": True, "ok": False, "untold": False
+    }  # fmt: skip
