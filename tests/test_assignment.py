@@ -618,3 +618,15 @@ def test_bad_flag_key(key: object) -> None:
 def test_bad_ids(ids: object, match: str) -> None:
     with pytest.raises(InvalidArgumentError, match=match):
         assign(ids, "k", variants=["a", "b"])
+
+
+def test_ids_with_a_lone_surrogate_are_named() -> None:
+    # json.loads keeps a lone '\\ud800', which has no UTF-8 bytes: it raised UnicodeEncodeError.
+    bad = "b" + chr(0xD800)
+    for ids, position in (
+        (["a", bad], 1),
+        (np.array(["a", bad] * 600), 1),
+        (pd.Series([bad], dtype=object, index=[5]), 0),
+    ):
+        with pytest.raises(InvalidArgumentError, match=f"not valid Unicode.*position {position}"):
+            assign(ids, "k", variants=["a", "b"])

@@ -105,6 +105,31 @@ def _arrow_strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArra
 
 
 def _to_arrow_ids(ids: Any) -> pa.Array | pa.ChunkedArray:
+    """The ids as Arrow text, each as PostHog's ``f"{id}"`` renders it."""
+    try:
+        return _ids_as_text(ids)
+    except UnicodeError:  # a lone surrogate ('\ud800'), which has no UTF-8 bytes to hash
+        first = next(
+            ((i, str(v)) for i, v in enumerate(ids) if isinstance(v, str) and not _utf8_ok(v)),
+            None,
+        )
+        where = "" if first is None else f" (first at position {first[0]}: {first[1]!r})"
+        raise InvalidArgumentError(
+            f"ids holds text that is not valid Unicode{where}: a lone surrogate has no UTF-8 "
+            "bytes, so PostHog cannot hash it either. Repair the ids (e.g. decode the JSON "
+            "they came from with errors='replace') before assigning"
+        ) from None
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _ids_as_text(ids: Any) -> pa.Array | pa.ChunkedArray:
     if isinstance(ids, str | bytes):
         raise InvalidArgumentError(
             f"ids == {ids!r} is a single value; pass a collection of ids, e.g. [{ids!r}]"
