@@ -29,6 +29,43 @@ def _cuped_text(days: float | None) -> str:
     return f"yes, covariate from {days:g} days before exposure"
 
 
+_H1 = {
+    "two-sided": "two-sided",
+    "less": "one-sided, H1: treatment < control",
+    "greater": "one-sided, H1: treatment > control",
+}
+
+
+def _alternative_text(res: ExperimentResult) -> str:
+    """The alternative hypothesis of the tests, per metric when they differ."""
+    o = res.options
+    alts = {m.name: o.alternative_for(m.name) for m in res.metrics}
+    kinds = set(alts.values()) or {"two-sided"}
+    if len(kinds) == 1:
+        text = _H1[kinds.pop()]
+    else:
+        text = "; ".join(f"{name}: {_H1[alt]}" for name, alt in alts.items())
+    if o.sequential and kinds != {"two-sided"}:
+        text += " (the sequential p-values stay two-sided)"
+    return text
+
+
+def _prior_text(res: ExperimentResult) -> str:
+    o = res.options
+    if not o.bayesian:
+        return "–"
+    if o.prior is None:
+        return "flat"
+    scale = "relative lift (fraction)" if o.relative else "difference in the metric's unit"
+    return f"Gaussian on the {scale}: mean {o.prior.mean:g}, variance {o.prior.variance:g}"
+
+
+_COST = {
+    "source": "as exported (the export's cost per generation)",
+    "recompute": "recomputed from provider, model and tokens (genai-prices)",
+}
+
+
 def methods_section(res: ExperimentResult) -> Markup:
     """The methods sentences of the result and a table of every analysis option."""
     o = res.options
@@ -40,7 +77,9 @@ def methods_section(res: ExperimentResult) -> Markup:
     rows = [
         ["unit of analysis", str(o.unit)],
         ["method", o.method],
-        ["significance level α (two-sided)", f"{res.alpha:g}"],
+        ["Bayesian prior", _prior_text(res)],
+        ["significance level α", f"{res.alpha:g}"],
+        ["alternative hypothesis", _alternative_text(res)],
         ["relative effects", relative if o.relative else "not reported"],
         ["multiple-testing correction", CORRECTION_NAMES[o.correction] if o.correction else "none"],
         ["CUPED", _cuped_text(o.cuped)],
@@ -48,6 +87,8 @@ def methods_section(res: ExperimentResult) -> Markup:
         ["sequential testing", sequential if o.sequential else "no"],
         ["units exposed to several variants", o.multiple],
         ["window", f"{when(o.start)} to {when(o.end)}"],
+        ["cost", _COST.get(o.cost, o.cost)],
+        ["segments", o.by or "none"],
     ]
     return el(
         "section",

@@ -148,3 +148,31 @@ def test_headline_names_withheld_verdicts_instead_of_no_difference(
     some = dataclasses.replace(res, rows=tuple(withhold(r, {names[-1]}) for r in res.rows))
     assert f"no verdict on {names[-1]}" in _headline(some)
     assert f"on {len(names)} metric(s)" not in _headline(some)
+
+
+def _options(res: pab.ExperimentResult) -> dict[str, str]:
+    doc = _doc(report.render(res, over_time=False))
+    methods = next(s for s in doc.iter(f"{NS}section") if s.get("id") == "methods")
+    cells = [tr.findall(f"{NS}td") for tr in methods.iter(f"{NS}tr")]
+    return {_text(c[0]): _text(c[1]) for c in cells if c}
+
+
+def test_options_table_states_the_alternative_prior_cost_and_segments(exp: pab.Experiment) -> None:
+    # With alternative="less" the table said "significance level α (two-sided)", and the prior
+    # that moved the credible intervals, the cost source and the segments were in no row.
+    from promptab_nb.stats import GaussianPrior
+
+    res = exp.analyze(["latency", "cost"], alternative={"latency": "less"}, method="bayesian",
+                      prior=GaussianPrior(0, 0.1), cost="recompute")  # fmt: skip
+    rows = _options(res)
+    assert "significance level α (two-sided)" not in rows
+    assert rows["alternative hypothesis"] == (
+        "latency: one-sided, H1: treatment < control; cost: two-sided"
+    )
+    assert (
+        rows["Bayesian prior"] == "Gaussian on the relative lift (fraction): mean 0, variance 0.1"
+    )
+    assert rows["cost"].startswith("recomputed")
+    assert rows["segments"] == "none"
+    rows = _options(exp.analyze(["latency"]))
+    assert rows["alternative hypothesis"] == "two-sided" and rows["Bayesian prior"] == "–"
