@@ -463,6 +463,15 @@ def test_aa_relative_leaves_out_experiments_without_a_relative_lift() -> None:
     assert frame.loc["n_undefined", "value"] == rel.n_undefined
 
 
+def test_aa_relative_with_every_control_mean_zero_has_no_rates() -> None:
+    # replayed values all 0: no experiment has a relative lift; .z raised ZeroDivisionError
+    res = aa("cost", 20, values=[0.0, 0.0], relative=True, n_sims=50, seed=1, progress=False)
+    assert res.n_undefined == 50 and len(res.p_values) == 0
+    assert math.isnan(res.false_positive_rate) and math.isnan(res.coverage)
+    assert math.isnan(res.z)
+    assert "50 of 50" in repr(res)
+
+
 def _exact_relative_power(n: int, p_c: float, p_t: float, test: str) -> tuple[float, float]:
     """(P(control has no event), P(the relative test rejects at 5 % | it has one)), summed over
     every pair of event counts (xc, xt) of two binomial arms of ``n`` users. ``ztest``: the

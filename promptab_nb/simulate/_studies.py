@@ -64,10 +64,12 @@ class AAResult(Rendered):
 
     @property
     def z(self) -> float:
-        """(false-positive rate − alpha) in Monte-Carlo standard errors."""
-        return (self.false_positive_rate - self.alpha) / _se(
-            self.alpha, self.n_sims - self.n_undefined
-        )
+        """(false-positive rate − alpha) in Monte-Carlo standard errors; NaN when no
+        experiment was counted (all ``n_undefined``)."""
+        counted = self.n_sims - self.n_undefined
+        if not counted:
+            return float("nan")
+        return (self.false_positive_rate - self.alpha) / _se(self.alpha, counted)
 
     def _rows(self) -> list[tuple[str, str, str]]:
         fpr, cov = self.false_positive_rate, self.coverage
