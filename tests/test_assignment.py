@@ -503,6 +503,18 @@ def test_flag_from_posthog_refuses_what_hashing_cannot_reproduce(
         Flag.from_posthog({"key": "f", "filters": filters})
 
 
+@pytest.mark.parametrize(
+    ("state", "word"), [({"active": False}, "inactive"), ({"deleted": True}, "deleted")]
+)
+def test_flag_from_posthog_says_an_inactive_flag_serves_no_one(state: dict, word: str) -> None:
+    # PostHog answers False for every id of an inactive or deleted flag; this was read silently
+    # as a flag serving 45 % of ids.
+    flag_json = {"key": "f", **state, "filters": {"groups": [{"rollout_percentage": 45}]}}
+    with pytest.warns(UserWarning, match=f"is {word}: PostHog serves it to no one"):
+        flag = Flag.from_posthog(flag_json)
+    assert flag == Flag("f", None, 45)
+
+
 def test_flag_from_posthog_says_property_groups_are_left_out() -> None:
     flag_json = {
         "key": "f",

@@ -293,7 +293,8 @@ class Flag:
         hashes the same ``h(key, id, "")``, so the rollout is the largest of theirs
         (``rollout_percentage`` null means 100 %). This is what PostHog serves an id that
         matches no property filter; groups with property filters are left out with a
-        ``UserWarning``.
+        ``UserWarning``, and so is ``active: false`` / ``deleted: true`` (PostHog then serves
+        no one; the Flag assigns as the flag did while active).
 
         Raises
         ------
@@ -370,6 +371,14 @@ class Flag:
             else _check_rollout(g["rollout_percentage"], "filters.groups[].rollout_percentage")
             for g in plain
         )  # fmt: skip
+        if flag_json.get("active") is False or flag_json.get("deleted") is True:
+            state = "deleted" if flag_json.get("deleted") is True else "inactive"
+            warnings.warn(
+                f"flag {key!r} is {state}: PostHog serves it to no one now (False for every "
+                "id); this Flag assigns ids as the flag did while it was active",
+                UserWarning,
+                stacklevel=2,
+            )
         if len(plain) < len(groups):
             warnings.warn(
                 f"flag {key!r}: {len(groups) - len(plain)} condition group(s) with property "
