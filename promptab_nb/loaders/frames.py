@@ -75,6 +75,34 @@ _DIGEST = """
 """
 
 
+def _json_default(value: Any) -> Any:
+    """A numpy scalar as its Python number; anything else JSON cannot hold (a timestamp) as text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _dicts_as_json(df: Any, column: str) -> Any:
+    """``df`` with the dicts and lists of its object column ``column`` written as JSON text (a
+    copy of that column; ``df`` itself when there is nothing to write).
+
+    DuckDB reads such a pandas column as one MAP or STRUCT type taken from a sample: values of
+    one key in several types became text ({"n": 1} beside {"n": "x"} read {"n": "1"}), and
+    dicts it could not type came as their Python repr ("{'a': 's'}"), rejected as not JSON.
+    """
+    if column not in df.columns or str(getattr(df[column], "dtype", None)) != "object":
+        return df
+    col = df[column]
+    if not any(isinstance(v, dict | list) for v in col):
+        return df
+
+    def text(v: Any) -> Any:
+        if isinstance(v, dict | list):
+            # compact, as DuckDB's to_json writes it
+            return json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        return v
+
+    return df.assign(**{column: col.map(text)})
+
+
 def load_frame(
     ws: Any,
     df: Any,
@@ -124,6 +152,8 @@ def load_frame(
                 f"{', '.join(canon)}."
             )
     label = name or f"<{lib} frame>"
+    if lib == "pandas":
+        df = _dicts_as_json(df, mapping.get("properties", "properties"))
 
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         frame, rec = ctx.t("frame"), ctx.t("rec")

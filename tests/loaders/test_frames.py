@@ -142,3 +142,17 @@ def test_the_digest_is_stable_so_a_reload_adds_nothing(ws):
     assert ws.load_frame(shuffled).files[0].sha256 == first.files[0].sha256
     other = df.assign(latency_s=df.latency_s.where(df.index != 7, 0.5))
     assert ws.load_frame(other).files[0].sha256 != first.files[0].sha256
+
+
+def test_properties_dicts_of_different_shapes_are_json(ws):
+    # pandas hands DuckDB dicts whose values differ in type as their Python repr ("{'a': 's'}")
+    # and turns {"n": 1} beside {"n": "x"} into {"n": "1"}: real event properties differ so.
+    props = [{"a": {"b": 1}, "n": 1}, {"a": "s", "n": "x"}, {}, {"list": [1, None]}, None]
+    df = pd.DataFrame({"uuid": list("vwxyz"), "ts": "2026-03-02T08:00:00Z", "distinct_id": "u",
+                       "properties": props})  # fmt: skip
+    r = ws.load_frame(df)
+    accounted(r)
+    assert r.loaded == {"generations": 5} and r.reasons == {}
+    g = ws.sql("SELECT properties FROM generations ORDER BY uuid").properties.tolist()
+    assert [json.loads(p) for p in g[:4]] == props[:4] and pd.isna(g[4])
+    assert ws.load_frame(df).rows_duplicate == 5
