@@ -49,13 +49,28 @@ def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     return sign + body
 
 
-def pval(p: float | None) -> str:
-    """Format a p-value: ``p = 0.012``, ``p < 0.001``, or ``p –`` when missing."""
+#: Significance levels a shown p-value never appears to cross by rounding.
+_ALPHAS = (0.1, 0.05, 0.01)
+
+
+def pval(p: float | None, alpha: float | None = None) -> str:
+    """Format a p-value: ``p = 0.012``, ``p < 0.001``, or ``p –`` when missing.
+
+    Three decimals, more when rounding would put the shown value on the other side of a usual
+    significance level (0.1, 0.05, 0.01) or of ``alpha``: 0.0499 is ``p = 0.0499``, not
+    ``p = 0.050`` beside a significant verdict.
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "p –"
     if p < 0.001:
         return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.995 else "p = 1.000"
+    if p >= 0.995:
+        return "p = 1.000"
+    cuts = (*_ALPHAS, alpha) if alpha is not None else _ALPHAS
+    decimals = 3
+    while decimals < 6 and any((p < a) != (float(f"{p:.{decimals}f}") < a) for a in cuts):
+        decimals += 1
+    return f"p = {p:.{decimals}f}"
 
 
 def is_missing(x: object) -> bool:

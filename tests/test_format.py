@@ -55,6 +55,22 @@ def test_pval(p: float | None, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("p", "alpha", "text"),
+    [
+        (0.0499, None, "p = 0.0499"),  # was "p = 0.050" beside a significant verdict
+        (0.04996, None, "p = 0.04996"),
+        (0.0504, None, "p = 0.050"),  # not significant, and 0.050 is not below 0.05
+        (0.0995, None, "p = 0.0995"),
+        (0.00999, None, "p = 0.00999"),
+        (0.0199, 0.02, "p = 0.0199"),
+        (0.0199, None, "p = 0.020"),
+    ],
+)
+def test_pval_never_rounds_across_alpha(p: float, alpha: float | None, text: str) -> None:
+    assert pval(p, alpha) == text
+
+
+@pytest.mark.parametrize(
     "x",
     [
         None,

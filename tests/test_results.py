@@ -261,6 +261,15 @@ def test_segment_differences_carry_their_metric_unit() -> None:
     assert "+$0.00239" in res.segments._repr_html_()
 
 
+def test_verdict_p_value_is_not_rounded_across_alpha() -> None:
+    # p = 0.0498 read "test lowers cost ... p = 0.050) — better": a p-value that is not < 0.05
+    res = experiment_result()
+    rows = tuple(dataclasses.replace(r, p_value=0.0498) if r.variant == "test" and
+                 r.metric == "cost" else r for r in res.rows)  # fmt: skip
+    text, tone = dataclasses.replace(res, rows=rows).verdicts()[0]
+    assert tone == "good" and "p = 0.0498)" in text
+
+
 def test_markdown_keeps_names_literal() -> None:
     # a name with a pipe, a newline or HTML must not add a table cell, end a row or run as HTML
     import re

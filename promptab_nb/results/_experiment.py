@@ -382,7 +382,7 @@ def _verdict(
             r.diff_ci_high,
             ("pp" if m.unit == "%" else m.unit),
         )
-    p = pval(r.p_value)
+    p = pval(r.p_value, options.alpha)
     bayes = options.bayesian and not is_missing(r.chance_to_win)
     if bayes:
         p = f"chance to be better {num(r.chance_to_win, '%')}"
