@@ -180,10 +180,14 @@ def load_frame(
             col = ident(src, found)
             # Nested properties (dicts, structs, maps) become JSON text, not DuckDB's struct text.
             other = f"to_json({col})" if canon[c] == "json" or c == "properties" else col
-            texts.append(
+            text = (
                 f"CASE WHEN typeof({col}) IN ('VARCHAR', 'JSON') THEN CAST({col} AS VARCHAR) "
-                f"ELSE CAST({other} AS VARCHAR) END AS {ident(c)}"
+                f"ELSE CAST({other} AS VARCHAR) END"
             )
+            if c == "prompt_version":
+                # A pandas column of versions with gaps is float: 3.0 is version "3".
+                text = f"regexp_replace({text}, '^(-?[0-9]+)\\.0+$', '\\1')"
+            texts.append(f"{text} AS {ident(c)}")
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {rec} AS

@@ -88,7 +88,11 @@ _OBS_FIELDS = [
     Field("trace_id", key("traceId"), "id", "traceId"),
     Field("user_id", key("userId"), "id", "userId"),
     Field("prompt_name", key("promptName"), "text", "promptName"),
-    Field("prompt_version", key("promptVersion"), "text", "promptVersion"),
+    # An integer; 3.0 (a file written through pandas, whose column with gaps is float) is "3".
+    Field(
+        "prompt_version", f"regexp_replace({key('promptVersion')}, '^(-?[0-9]+)\\.0+$', '\\1')",
+        "text", "promptVersion",
+    ),
     Field("model", f"coalesce({key('providedModelName')}, {key('model')})", "text", "model"),
     Field("latency", key("latency"), "double", "latency"),
     Field("latency_calc", _seconds_between("startTime", "endTime"), "double", "endTime"),

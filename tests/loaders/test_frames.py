@@ -156,3 +156,13 @@ def test_properties_dicts_of_different_shapes_are_json(ws):
     g = ws.sql("SELECT properties FROM generations ORDER BY uuid").properties.tolist()
     assert [json.loads(p) for p in g[:4]] == props[:4] and pd.isna(g[4])
     assert ws.load_frame(df).rows_duplicate == 5
+
+
+def test_a_float_prompt_version_is_a_whole_version(ws):
+    # A pandas column of versions with a gap is float: 3.0 is version "3", as in the files.
+    df = pd.DataFrame({"uuid": list("abc"), "ts": "2026-03-02T08:00:00Z", "distinct_id": "u",
+                       "prompt_version": [3, None, 4]})  # fmt: skip
+    assert df.prompt_version.dtype == float
+    accounted(ws.load_frame(df))
+    g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version
+    assert g[0] == "3" and g[2] == "4" and pd.isna(g[1])

@@ -181,3 +181,17 @@ def test_tokens_are_langfuses_input_and_output_usage_all_buckets_summed(ws, tmp_
     g = ws.sql("SELECT uuid, input_tokens, output_tokens FROM generations").set_index("uuid")
     assert g.loc[["v2", "v1", "plain"]].values.tolist() == [[3164, 406], [3164, 406], [5, 7]]
     assert g.loc[["untold", "text"]].isna().all(axis=None)  # no input key: unknown, not 0
+
+
+def test_a_prompt_version_written_as_a_float_is_the_same_version(ws, tmp_path):
+    # promptVersion is an integer; a file that went through pandas (a column with gaps is float)
+    # writes 3.0, which must not be a version apart from the API's 3.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t",
+           "promptName": "p"}  # fmt: skip
+    path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "a", "promptVersion": 3}, {**obs, "id": "b", "promptVersion": 3.0},
+        {**obs, "id": "c", "promptVersion": "4.00"}, {**obs, "id": "d", "promptVersion": "v2.0"},
+    ])  # fmt: skip
+    accounted(ws.load_langfuse(path))
+    g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version
+    assert g.tolist() == ["3", "3", "4", "v2.0"]
