@@ -112,6 +112,12 @@ def bayes(
         Posterior mean, equal-tailed credible interval at ``ci_level``, chance to win
         P(effect > 0) (higher is better; use ``1 − chance_to_win`` when lower is better),
         expected loss of shipping each arm, in the effect's unit.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``ci_level`` outside (0, 1), an arm of an unsupported type, or a ratio arm whose
+        denominator sums to 0.
     """
     check(ci_level, "ci_level", gt=0, lt=1)
     if prior is not None and not isinstance(prior, GaussianPrior):
@@ -123,6 +129,10 @@ def bayes(
         if not isinstance(arm, MeanStats | PropStats | RatioStats):
             raise InvalidArgumentError(
                 f"{name} is a {type(arm).__name__}, must be MeanStats, PropStats or RatioStats"
+            )
+        if isinstance(arm, RatioStats) and arm.den_total == 0:
+            raise InvalidArgumentError(
+                f"{name}.den_total == 0: the ratio is undefined (no denominator events in the arm)"
             )
         arms.append((arm.mean, arm.var, arm.n))
     (mc, vc, nc), (mt, vt, nt) = arms

@@ -64,6 +64,20 @@ def test_bayes_degenerate() -> None:
     assert b.note and b.chance_to_win == 0.5
 
 
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize("arm", ["control", "treatment"])
+def test_bayes_ratio_without_denominator_is_refused(relative: bool, arm: str) -> None:
+    # An arm whose denominator sums to 0 has no ratio: bayes returned NaN for every number
+    # (chance to win "nan%") with no note, where ratio_test and sequential say why.
+    from promptab_nb.stats import RatioStats
+
+    empty = RatioStats(3, 2.0, 2.0, 0.0, 2.0, 0.0)  # den values 1, -1, 0
+    full = RatioStats(3, 3.0, 5.0, 6.0, 14.0, 8.0)
+    pair = (empty, full) if arm == "control" else (full, empty)
+    with pytest.raises(InvalidArgumentError, match=f"{arm}.den_total == 0"):
+        bayes(*pair, relative=relative)
+
+
 def test_bayes_credible_interval_covers_under_flat_prior() -> None:
     rng, sims, n = np.random.default_rng(21), 1500, 1000
     covered_rel, covered_abs = 0, 0
