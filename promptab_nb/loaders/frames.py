@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .. import schema
 from .._sql import ident
-from ..errors import InvalidArgumentError, MissingColumnError
+from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import Code, load_all, loader_call
 from ._read import count, empty_pre
@@ -27,6 +27,9 @@ _TYPES: dict[str, Kind] = {
     "VARCHAR": "text", "DOUBLE": "double", "BIGINT": "bigint", "INTEGER": "int",
     "BOOLEAN": "bool", "TIMESTAMPTZ": "ts", "JSON": "json",
 }  # fmt: skip
+# Column types of epoch numbers, which a ts column must not hold (their unit is unknown).
+_NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}  # fmt: skip
 # Id columns: their "no id" texts ("null", "undefined", "", ...) are missing.
 _IDS = ("uuid", "distinct_id", "person_id", "trace_id", "target_uuid")
 _REQUIRED = {
@@ -139,6 +142,8 @@ def load_frame(
     MissingColumnError
         A mapped frame column is absent, or a required column (``ts``, ``distinct_id``; for
         exposures also ``flag_key``, ``variant``) is not mapped.
+    DataError
+        The ``ts`` column holds numbers (epoch seconds or ms: convert them to date-times first).
     """
     if kind not in _REQUIRED:
         raise InvalidArgumentError(f"kind == {kind!r}, must be one of {', '.join(_REQUIRED)}.")
@@ -157,7 +162,10 @@ def load_frame(
 
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         frame, rec = ctx.t("frame"), ctx.t("rec")
-        found = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {frame}").fetchall()]
+        types = dict(
+            (r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {frame}").fetchall()
+        )
+        found = list(types)
         # A frame column may feed two canonical columns (distinct_id from trace_id, and trace_id).
         full = {c: c for c in canon if c in found and c not in mapping}
         full.update(mapping)
@@ -172,6 +180,18 @@ def load_frame(
                     f"{label} has no column for {c!r} (found: {', '.join(found)}). Pass "
                     f'columns={{"{c}": "<your column>"}}.'
                 )
+        ts_col, ts_type = full["ts"], types[full["ts"]]
+        if ts_type in _NUMBERS or ts_type.startswith("DECIMAL"):
+            fix = (
+                f"df.with_columns(pl.from_epoch({ts_col!r}, time_unit='s'))"
+                if lib == "polars"
+                else f"df[{ts_col!r}] = pd.to_datetime(df[{ts_col!r}], unit='s', utc=True)"
+            )
+            raise DataError(
+                f"{label}: column {ts_col!r} (for 'ts') holds numbers ({ts_type}), not "
+                "date-times; its unit (seconds, ms, µs since 1970?) cannot be told safely. "
+                f"Convert it first, e.g. {fix} for seconds ('ms' for milliseconds)."
+            )
         if kind == "evaluations" and not {"passed", "score"} & set(full):
             raise MissingColumnError(f"{label} needs a 'passed' or 'score' column for evaluations.")
         # Frame column names are checked against the frame (allow-list) before quoting.

@@ -166,3 +166,15 @@ def test_a_float_prompt_version_is_a_whole_version(ws):
     accounted(ws.load_frame(df))
     g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version
     assert g[0] == "3" and g[2] == "4" and pd.isna(g[1])
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_epoch_number_timestamps_fail_with_the_fix(ws, lib):
+    # Every row was rejected as "ts is not a date-time": the unit of a number (s, ms, µs) cannot
+    # be told safely, so the load stops, naming the column and the conversion.
+    from promptab_nb.errors import DataError
+
+    df = pd.DataFrame({"uuid": ["a", "b"], "when": [1772438400, 1772438460], "distinct_id": "u"})
+    with pytest.raises(DataError, match=r"column 'when' \(for 'ts'\) holds numbers .*unit='s'"):
+        ws.load_frame(df if lib == "pandas" else pl.from_pandas(df), columns={"ts": "when"})
+    assert ws.counts()["generations"] == 0 and len(ws.imports()) == 0
