@@ -158,6 +158,48 @@ def _newcombe(xc: int, nc: int, xt: int, nt: int, z: float) -> tuple[float, floa
     )
 
 
+# scipy.stats.fisher_exact multiplies counts in int64; products past this overflow (silently:
+# the two-sided p came out equal to the one-sided, or near 1) and so does its odds ratio.
+_INT64_SAFE = 2**62
+
+
+def _fisher(table: list[list[int]], alternative: str) -> tuple[float, float]:
+    """Sample odds ratio and p-value of Fisher's exact test on a 2×2 table of counts: scipy's
+    ``fisher_exact`` (and ``odds_ratio(kind="sample")``), redone in Python integers and
+    ``hypergeom`` when scipy's int64 products would overflow (counts in the billions)."""
+    import scipy.stats
+
+    (a, b), (c, d) = table
+    if (a + b + 1) * (a + c + 1) < _INT64_SAFE and max(a * d, b * c) < _INT64_SAFE:
+        p = float(scipy.stats.fisher_exact(table, alternative=alternative).pvalue)
+        odds = scipy.stats.contingency.odds_ratio(table, kind="sample").statistic
+        return float(odds), p
+    # Python integers do not overflow; no success (or no failure) at all gives NaN and p = 1.
+    odds = a * d / (b * c) if b * c else (math.inf if a * d else math.nan)
+    rows, col, total = a + b, a + c, a + b + c + d
+    h = scipy.stats.hypergeom(total, rows, col)
+    if alternative == "less":
+        return odds, float(h.cdf(a))
+    if alternative == "greater":
+        return odds, float(h.sf(a - 1))
+    # As scipy: add the tail on the other side of the mode of tables no more probable.
+    mode = (col + 1) * (rows + 1) // (total + 2)
+    pexact, pmode = float(h.pmf(a)), float(h.pmf(mode))
+    gamma = 1 + 1e-14
+    if abs(pexact - pmode) / max(pexact, pmode) <= 1e-14:
+        return odds, 1.0
+    if a < mode:
+        p = float(h.cdf(a))
+        if float(h.pmf(col)) <= pexact * gamma:
+            guess = _dist._search(lambda x: -float(h.pmf(x)), -pexact * gamma, mode, col)
+            p += float(h.sf(guess))
+    else:
+        p = float(h.sf(a - 1))
+        if float(h.pmf(0)) <= pexact * gamma:
+            p += float(h.cdf(_dist._search(lambda x: float(h.pmf(x)), pexact * gamma, 0, mode)))
+    return odds, min(p, 1.0)
+
+
 def fisher_exact(
     control: PropStats,
     treatment: PropStats,
@@ -180,9 +222,7 @@ def fisher_exact(
     _check_common(alpha, alternative)
     xc, nc, xt, nt = _props(control, treatment)
     table = [[xt, xc], [nt - xt, nc - xc]]
-    import scipy.stats
-
-    p = float(scipy.stats.fisher_exact(table, alternative=alternative).pvalue)
+    odds, p = _fisher(table, alternative)
     z = float(_dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
     note = _prop_note(xc, nc, xt, nt, relative)
     pc, pt = xc / nc, xt / nt
@@ -202,9 +242,6 @@ def fisher_exact(
         hi = math.inf
     elif alternative == "less":
         lo = -math.inf
-    import scipy.stats
-
-    odds = scipy.stats.contingency.odds_ratio(table, kind="sample").statistic
     method = "fisher exact" + (", relative (Katz log CI)" if relative else ", Newcombe CI")
     return Comparison(
         est, lo, hi, min(1.0, p), float(odds), None, method, relative, alpha, se, alternative, note

@@ -40,6 +40,26 @@ def test_fisher_matches_scipy(a: PropStats, b: PropStats, alt: str) -> None:
     assert fisher_exact(a, b, alternative=alt).p_value == pytest.approx(ref, rel=1e-9)
 
 
+@pytest.mark.parametrize(
+    ("c", "t"),
+    [((10**12, 10**11), (10**12, 10**11 + 10**6)), ((10**10, 10**9), (10**10, 10**9 - 10**5))],
+)
+def test_fisher_with_counts_beyond_int64_products(c: tuple[int, int], t: tuple[int, int]) -> None:
+    # scipy.stats.fisher_exact multiplies counts in int64: past ~9.2e18 the odds ratio came
+    # out as 0.433 for a true 1.0000111 and the two-sided p equalled the one-sided (0.0092
+    # for 0.0184: twice the false-positive rate).
+    a, b = PropStats(*c), PropStats(*t)
+    two = fisher_exact(a, b)
+    up = fisher_exact(a, b, alternative="greater").p_value
+    down = fisher_exact(a, b, alternative="less").p_value
+    table = [[t[1], t[0] - t[1]], [c[1], c[0] - c[1]]]
+    yates = scipy.stats.chi2_contingency(table, correction=True).pvalue
+    assert two.p_value == pytest.approx(2 * min(up, down), rel=1e-3)
+    assert two.p_value == pytest.approx(yates, rel=1e-3)
+    odds = (t[1] * (c[0] - c[1])) / ((t[0] - t[1]) * c[1])
+    assert two.statistic == pytest.approx(odds, rel=1e-12)
+
+
 @SETTINGS
 @given(props(), props())
 def test_fisher_ci_is_newcombe(a: PropStats, b: PropStats) -> None:
