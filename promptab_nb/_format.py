@@ -49,6 +49,12 @@ def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     return sign + body
 
 
+def level_pct(level: float) -> str:
+    """A confidence level as a percentage with the decimals it needs: 0.95 → ``95%``,
+    0.975 → ``97.5%``, 0.999 → ``99.9%`` (not ``100%``)."""
+    return f"{level * 100:.6g}%"
+
+
 #: Significance levels a shown p-value never appears to cross by rounding.
 _ALPHAS = (0.1, 0.05, 0.01)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from promptab_nb._format import arm_label, is_missing, num, pval, text_table
+from promptab_nb._format import arm_label, is_missing, level_pct, num, pval, text_table
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,12 @@ def test_text_table_aligns_and_rules() -> None:
     ]
     right = text_table(["aa", "b"], [["x", "yy"]], left=0).splitlines()
     assert right == ["aa   b", "--  --", " x  yy"]
+
+
+@pytest.mark.parametrize(
+    ("level", "text"),
+    [(0.95, "95%"), (0.9, "90%"), (1 - 0.025, "97.5%"), (1 - 0.001, "99.9%"), (0.8, "80%")],
+)
+def test_level_pct_keeps_the_decimals_it_needs(level: float, text: str) -> None:
+    # alpha = 0.001 labelled its intervals "100% CI", alpha = 0.025 "98% CI"
+    assert level_pct(level) == text

@@ -270,6 +270,15 @@ def test_verdict_p_value_is_not_rounded_across_alpha() -> None:
     assert tone == "good" and "p = 0.0498)" in text
 
 
+def test_interval_level_is_not_rounded() -> None:
+    # exp.analyze(alpha=0.001) titled its table "100% CI" and its verdicts "100 % CI"
+    res = experiment_result()
+    res = dataclasses.replace(res, options=dataclasses.replace(res.options, alpha=0.001))
+    assert "99.9% CI" in res.table_header() and "Δ % 99.9% CI" in res.table_header()
+    assert "(99.9 % CI " in res.verdicts()[0][0]
+    assert "100%" not in repr(res) and "100 %" not in repr(res)
+
+
 def test_markdown_keeps_names_literal() -> None:
     # a name with a pipe, a newline or HTML must not add a table cell, end a row or run as HTML
     import re

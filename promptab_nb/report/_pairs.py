@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import _html
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from .._html import Markup, el
 from ..options import CORRECTION_NAMES
 
@@ -25,7 +25,7 @@ def pairs_section(res: ExperimentResult) -> Markup | None:
     experiments with more than two arms (with two, the metric tables are the one pair)."""
     if len(res.variants) <= 2 or not res.pairs:
         return None
-    lvl = f"{res.level:.0%}"
+    lvl = level_pct(res.level)
     correction = res.pairs[0].correction
     name = CORRECTION_NAMES.get(correction, correction)
     k = len(res.variants)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _html
-from .._format import arm_label, is_missing, num, pval
+from .._format import arm_label, is_missing, level_pct, num, pval
 from .._html import Markup, el
 from ..errors import PromptabError
 from ._pairs import impact_block
@@ -25,7 +25,7 @@ def subtitle(res: ExperimentResult, exp: Experiment | None) -> str:
         f"flag {res.flag_key or '(none: assigned by prompt version)'}",
         f"variants {arms}",
         f"unit: {res.options.unit}",
-        f"{res.level:.0%} intervals",
+        f"{level_pct(res.level)} intervals",
     ]
     if exp is not None:
         parts.append(f"status {exp.status}" + (f", winner {exp.winner}" if exp.winner else ""))
@@ -91,7 +91,7 @@ def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
         alt=(
             f"Forest plot of the {'relative' if res.options.relative else 'absolute'} "
             f"effect of each treatment against {res.control} per metric, with "
-            f"{res.level:.0%} confidence intervals"
+            f"{level_pct(res.level)} confidence intervals"
         ),
         caption="Effects of each treatment against the control, one panel per metric on its "
         "own scale; the green side of zero is better for that metric, the red side worse; "
@@ -116,7 +116,7 @@ def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
 # The report's metric table has one metric per section and the absolute difference's CI, so its
 # columns are not those of res.table_header(); the numbers go through the same _format.num.
 def _metric_header(res: ExperimentResult) -> list[str]:
-    lvl = f"{res.level:.0%}"
+    lvl = level_pct(res.level)
     head = [
         "variant",
         "n (units)",
@@ -192,7 +192,7 @@ def _cumulative(
         ot,
         alt=(
             f"Cumulative effect on {m.description} over time, each treatment against "
-            f"{res.control}, with {res.level:.0%} confidence intervals"
+            f"{res.control}, with {level_pct(res.level)} confidence intervals"
         ),
         caption="Cumulative estimate at the end of each day (do not stop at the first "
         "significant day unless the analysis is sequential).",
@@ -223,7 +223,7 @@ def metric_section(
         "means",
         res,
         m.name,
-        alt=f"Mean {m.description} per variant with {res.level:.0%} confidence intervals",
+        alt=f"Mean {m.description} per variant with {level_pct(res.level)} confidence intervals",
         caption=f"Mean per variant ({better} is better).",
     )
     cumulative: Any = None

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .._format import arm_label, is_missing, md, num, pval
+from .._format import arm_label, is_missing, level_pct, md, num, pval
 from .._render import Note, Rendered, Table
 from ._impact import TotalImpact
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
@@ -223,7 +223,7 @@ class ExperimentResult(Rendered):
         ``chance to be better``, direction-aware). This table is the one the notebook view,
         the HTML report, the CLI and the dashboard show.
         """
-        lvl = f"{self.level:.0%}"
+        lvl = level_pct(self.level)
         head = [
             "metric",
             "variant",
@@ -274,9 +274,9 @@ class ExperimentResult(Rendered):
             title=(
                 f"Experiment {self.experiment} — control {self.control}, unit {self.options.unit}, "
                 + (
-                    f"{self.level:.0%} credible intervals in the verdicts"
+                    f"{level_pct(self.level)} credible intervals in the verdicts"
                     if self.options.bayesian
-                    else f"{self.level:.0%} CI"
+                    else f"{level_pct(self.level)} CI"
                 )
             ),
             before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
@@ -362,7 +362,7 @@ def _verdict(
     r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
 ) -> tuple[str, str]:
     label = m.description
-    lvl = f"{level:.0%}".replace("%", " %")
+    lvl = level_pct(level).replace("%", " %")
     if is_missing(r.p_value):
         why = r.note or "no p-value"
         return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"

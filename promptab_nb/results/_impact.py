@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._format import num
+from .._format import level_pct, num
 from .._render import Note, Rendered, Table
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class TotalImpact(Rendered):
     def lines(self) -> list[str]:
         """One sentence per treatment: the total with its CI and the per-unit effect."""
         out = []
-        lvl = f"{self.level:.0%}"
+        lvl = level_pct(self.level)
         for variant, imp in self.impacts.items():
             if imp is None:
                 out.append(f"{variant}: no total impact ({self.notes.get(variant, 'no effect')})")
@@ -98,7 +98,7 @@ class TotalImpact(Rendered):
         return out
 
     def _table(self) -> Table:
-        lvl = f"{self.level:.0%}"
+        lvl = level_pct(self.level)
         rows = []
         for variant, imp in self.impacts.items():
             if imp is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from .._render import Rendered, Table
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class OverTimeResult(Rendered):
             for r in self.records
         ]
         header = ["period end", "variant", "n control", "n treatment", "effect",
-                  f"{1 - self.alpha:.0%} CI", "p-value", *(["note"] if noted else [])]  # fmt: skip
+                  f"{level_pct(1 - self.alpha)} CI", "p-value", *(["note"] if noted else [])]  # fmt: skip
         caption = f"{self.metric.name} over time (cumulative, by {self.freq})"
         return Table(header, rows, caption=caption)
 
