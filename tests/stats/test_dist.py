@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.stats
@@ -50,3 +52,14 @@ def test_exact_binomial_p_equals_binomtest(k: int, n: int, p: float) -> None:
     # even at n ~ 1e7, where special.bdtr would be off by ~1e-9.
     ref = scipy.stats.binomtest(k, n, p).pvalue
     assert _dist.binom_test_p(k, n, p) == pytest.approx(ref, rel=1e-11, abs=1e-300)
+
+
+@pytest.mark.parametrize("n", [10**11, 10**12, 10**13])
+def test_exact_binomial_p_with_a_trillion_trials(n: int) -> None:
+    # gammaln(n) ~ 3e13 carries absolute errors ~0.01, so the pmf that finds the other tail was
+    # off by ~1 %: at 1e12 units per arm and a 3-sigma imbalance p was 0.03399 for 0.03390,
+    # at 1e13 0.03447 (1.7 % high).
+    k = n + int(3 * math.sqrt(n))
+    ref = scipy.stats.binomtest(k, 2 * n + int(3 * math.sqrt(n)), 0.5).pvalue
+    got = _dist.binom_test_p(k, 2 * n + int(3 * math.sqrt(n)), 0.5)
+    assert got == pytest.approx(ref, rel=1e-9)
