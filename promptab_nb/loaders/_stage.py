@@ -111,6 +111,12 @@ def no_id(x: str) -> str:
     return f"CASE WHEN {is_no_id(x)} THEN NULL ELSE {x} END"
 
 
+def whole_number_text(x: str) -> str:
+    """SQL of version text ``x`` with a whole number written as a float ("3.0", what a pandas
+    column with gaps holds) as its integer text ("3"); other texts ("v2.0") unchanged."""
+    return f"regexp_replace({x}, '^(-?[0-9]+)\\.0+$', '\\1')"
+
+
 _BOOL_TRUE = "('true', 't', '1', '1.0', 'yes', 'y', 'pass', 'passed')"
 _BOOL_FALSE = "('false', 'f', '0', '0.0', 'no', 'n', 'fail', 'failed')"
 _KIND_TEXT = {

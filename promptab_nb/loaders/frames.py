@@ -19,7 +19,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import Code, load_all, loader_call
 from ._read import count, empty_pre
 from ._report import LoadReport
-from ._stage import Field, Kind, Staged, no_id, typed_stage
+from ._stage import Field, Kind, Staged, no_id, typed_stage, whole_number_text
 
 FrameKind = Literal["generations", "evaluations", "exposures"]
 
@@ -204,9 +204,10 @@ def load_frame(
                 f"CASE WHEN typeof({col}) IN ('VARCHAR', 'JSON') THEN CAST({col} AS VARCHAR) "
                 f"ELSE CAST({other} AS VARCHAR) END"
             )
-            if c == "prompt_version":
-                # A pandas column of versions with gaps is float: 3.0 is version "3".
-                text = f"regexp_replace({text}, '^(-?[0-9]+)\\.0+$', '\\1')"
+            if c == "prompt_version" or (canon[c] == "id" and types[src] in ("DOUBLE", "FLOAT")):
+                # A pandas column of versions or ids with gaps is float: 3.0 is version "3",
+                # user 1.0 is user "1" as the files and the other loaders have it.
+                text = whole_number_text(text)
             texts.append(f"{text} AS {ident(c)}")
         con.execute(
             f"""

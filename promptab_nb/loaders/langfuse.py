@@ -24,7 +24,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import key, nested, read_records, record_keys, record_source
 from ._report import LoadReport
-from ._stage import Field, Staged, typed_stage
+from ._stage import Field, Staged, typed_stage, whole_number_text
 
 _OBS_KEYS = (
     "id", "traceId", "type", "startTime", "endTime", "completionStartTime", "userId", "name",
@@ -90,7 +90,7 @@ _OBS_FIELDS = [
     Field("prompt_name", key("promptName"), "text", "promptName"),
     # An integer; 3.0 (a file written through pandas, whose column with gaps is float) is "3".
     Field(
-        "prompt_version", f"regexp_replace({key('promptVersion')}, '^(-?[0-9]+)\\.0+$', '\\1')",
+        "prompt_version", whole_number_text(key("promptVersion")),
         "text", "promptVersion",
     ),
     Field("model", f"coalesce({key('providedModelName')}, {key('model')})", "text", "model"),

@@ -168,6 +168,18 @@ def test_a_float_prompt_version_is_a_whole_version(ws):
     assert g[0] == "3" and g[2] == "4" and pd.isna(g[1])
 
 
+def test_float_ids_are_the_ids_the_files_have(ws):
+    # A pandas column of numeric user ids with a gap is float: user 1.0 was stored as "1.0", so
+    # the generations of user 1 never met the exposures a file logged for "1".
+    df = pd.DataFrame({"uuid": list("abc"), "ts": "2026-03-02T08:00:00Z",
+                       "distinct_id": [1, 2, 3], "person_id": [10, None, 12.5]})  # fmt: skip
+    assert df.person_id.dtype == float
+    accounted(ws.load_frame(df))
+    g = ws.sql("SELECT distinct_id, person_id FROM generations ORDER BY uuid")
+    assert g.distinct_id.tolist() == ["1", "2", "3"]
+    assert g.person_id[0] == "10" and pd.isna(g.person_id[1]) and g.person_id[2] == "12.5"
+
+
 @pytest.mark.parametrize("lib", ["pandas", "polars"])
 def test_epoch_number_timestamps_fail_with_the_fix(ws, lib):
     # Every row was rejected as "ts is not a date-time": the unit of a number (s, ms, µs) cannot
