@@ -5,8 +5,10 @@ collector's file exporter): ``resourceSpans[].scopeSpans[].spans[]`` with attrib
 ``{key, value: {stringValue | intValue | doubleValue | boolValue}}`` lists. Latency is
 ``endTimeUnixNano − startTimeUnixNano`` in seconds. The GenAI conventions have no cost or prompt
 version attribute, so those come from ``attribute_map`` (e.g. ``{"cost_usd": "spanlens.cost_usd",
-"prompt_version": "app.prompt.version"}``). Spans without any ``gen_ai.*`` attribute, and
-embeddings / tool / agent operations, are rejected as "not an LLM call".
+"prompt_version": "app.prompt.version"}``). Spans without any ``gen_ai.*`` attribute of their own
+(one on the resource tags every span of the service, HTTP and DB spans too; it only fills in what
+an LLM span lacks, e.g. its provider), and embeddings / tool / agent operations, are rejected as
+"not an LLM call".
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def _pivot(ctx: LoadContext) -> str:
           FROM {ctx.t("rec")} WHERE bad_col IS NULL) r
     LEFT JOIN (
         SELECT source_row AS a_row,
-               count(*) FILTER (WHERE key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
+               -- on the span itself: a resource's gen_ai.* tags every span of the service
+               count(*) FILTER (WHERE lvl = 0 AND key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
                {_attr("gen_ai.operation.name")} AS op,
                coalesce({_attr("gen_ai.response.model")}, {_attr("gen_ai.request.model")}) AS model,
                coalesce({_attr("gen_ai.provider.name")}, {_attr("gen_ai.system")}) AS provider,
@@ -217,7 +220,10 @@ _SELECT = [
 ]  # fmt: skip
 
 _FIRST = [
-    ("coalesce(n_genai, 0) = 0", "attributes", "span is not an LLM call (no gen_ai.* attributes)"),
+    (
+        "coalesce(n_genai, 0) = 0", "attributes",
+        "span is not an LLM call (no gen_ai.* attributes on the span)",
+    ),
     (
         "op IN ('embeddings', 'execute_tool', 'create_agent', 'invoke_agent')",
         "gen_ai.operation.name", "gen_ai.operation.name is not an LLM call (chat, completion)",

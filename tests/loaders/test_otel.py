@@ -19,7 +19,7 @@ def test_spans_to_generations(ws):
     accounted(r)
     assert r.loaded == {"generations": 2}
     assert set(r.reasons) == {
-        "span is not an LLM call (no gen_ai.* attributes)",
+        "span is not an LLM call (no gen_ai.* attributes on the span)",
         "endTimeUnixNano - startTimeUnixNano is not a finite number >= 0",
     }
     g = ws.sql("SELECT * FROM generations ORDER BY ts")
@@ -119,3 +119,21 @@ def test_cache_token_attributes_are_counted_in_the_input(ws, tmp_path):
     )
     assert g.iloc[0].tolist() == [1200, 1000, 50, True]
     assert g.iloc[1, 1:].isna().all()  # no cache attribute: nothing to decide
+
+
+def test_a_resource_gen_ai_attribute_does_not_make_every_span_an_llm_call(ws, tmp_path):
+    # An instrumented service may tag its resource gen_ai.*: its HTTP and DB spans stay non-LLM.
+    kv = lambda k, v: {"key": k, "value": {"stringValue": v}}  # noqa: E731
+    spans = [
+        _span(1, []),  # gen_ai.request.model on the span: an LLM call
+        _span(2, [], name="GET /search", attributes=[kv("http.request.method", "GET")]),
+        _span(3, [], name="SELECT", attributes=[kv("db.system", "postgresql")]),
+        _span(4, [], name="retrieve", attributes=[]),
+    ]
+    r = ws.load_otel(_write(tmp_path, spans, [kv("gen_ai.system", "openai")]))
+    accounted(r)
+    assert r.rows_read == 4 and r.loaded == {"generations": 1}
+    assert r.reasons == {"span is not an LLM call (no gen_ai.* attributes on the span)": 3}
+    g = ws.sql("SELECT uuid, provider FROM generations")
+    assert g.uuid.tolist() == [f"{1:032x}-{1:016x}"]
+    assert g.provider.tolist() == ["openai"]  # the resource still supplies what the span lacks
