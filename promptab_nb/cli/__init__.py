@@ -75,7 +75,8 @@ JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
      "report": "report.html" | null}
 
 Numbers are in the metric's unit (USD, seconds, fractions for rates); relative values are
-fractions (0.032 = +3.2 %); a value that does not exist (NaN) is ``null``.
+fractions (0.032 = +3.2 %); a value that does not exist (NaN) is ``null``, and so is a row's
+``significant`` where no test decided it (the control, a withheld verdict).
 """
 
 from __future__ import annotations

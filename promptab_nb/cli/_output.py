@@ -123,6 +123,17 @@ def regression_exit(res: ExperimentResult, metric: str | None) -> int:
     return EXIT_REGRESSION if regs or unknown else EXIT_OK
 
 
+def _rows_json(res: ExperimentResult) -> list[dict[str, Any]]:
+    """``res.to_pandas()`` as records, ``significant`` null where no test decided it (the control,
+    a withheld verdict): a withheld p-value withholds "significant" too, not "false"."""
+    records = res.to_pandas().to_dict("records")
+    for rec in records:
+        decided = not is_missing(rec["p_value"]) or not is_missing(rec.get("chance_to_win"))
+        if rec["is_control"] or not decided:
+            rec["significant"] = None
+    return records
+
+
 def result_json(
     res: ExperimentResult,
     *,
@@ -143,7 +154,7 @@ def result_json(
             "control": res.control,
             "variants": dict(res.variants),
             "options": {k: jsonable(v) for k, v in vars(res.options).items()},
-            "rows": res.to_pandas().to_dict("records"),
+            "rows": _rows_json(res),
             "health": {
                 "source": h.source,  # where each unit's arm came from (assignment source)
                 "exposed": dict(h.exposed),

@@ -402,7 +402,11 @@ def test_fail_on_regression_does_not_pass_a_withheld_verdict(
     (row,) = doc["unchecked"]
     assert row["metric"] == "cost" and row["variant"] == "test" and "unpriced" in row["note"]
     cost = next(r for r in doc["rows"] if r["metric"] == "cost" and not r["is_control"])
-    assert cost["p_value"] is None and cost["significant"] is False
+    # a withheld p-value withholds "significant" too: null, not false ("not significant")
+    assert cost["p_value"] is None and cost["significant"] is None
+    tested = next(r for r in doc["rows"] if r["metric"] == "latency" and not r["is_control"])
+    assert isinstance(tested["significant"], bool)
+    assert all(r["significant"] is None for r in doc["rows"] if r["is_control"])
     # a metric with a verdict still gates as before
     code, _, err = run(capsys, "analyze", unpriced, "--flag", FLAG, "--fail-on-regression",
                        "latency")  # fmt: skip
