@@ -2,7 +2,8 @@
 
 Reads ``ExportTraceServiceRequest`` documents (one ``.json`` file, or JSON lines as written by the
 collector's file exporter): ``resourceSpans[].scopeSpans[].spans[]`` with attributes as
-``{key, value: {stringValue | intValue | doubleValue | boolValue}}`` lists. Latency is
+``{key, value: {stringValue | intValue | doubleValue | boolValue}}`` lists (an ``arrayValue`` or
+``kvlistValue`` reads as its OTLP JSON text, a ``bytesValue`` as its base64 text). Latency is
 ``endTimeUnixNano − startTimeUnixNano`` in seconds. The GenAI conventions have no cost or prompt
 version attribute, so those come from ``attribute_map`` (e.g. ``{"cost_usd": "spanlens.cost_usd",
 "prompt_version": "app.prompt.version"}``). Spans without any ``gen_ai.*`` attribute of their own
@@ -104,7 +105,8 @@ WITH a AS (
 SELECT source_row, lvl, kv.key AS key,
        coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
                 kv.value ->> '$.doubleValue', kv.value ->> '$.boolValue',
-                CAST(kv.value -> '$.arrayValue' AS VARCHAR)) AS val
+                CAST(kv.value -> '$.arrayValue' AS VARCHAR),
+                CAST(kv.value -> '$.kvlistValue' AS VARCHAR), kv.value ->> '$.bytesValue') AS val
 FROM a WHERE kv.key IS NOT NULL
 """
 

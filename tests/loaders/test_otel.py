@@ -137,3 +137,20 @@ def test_a_resource_gen_ai_attribute_does_not_make_every_span_an_llm_call(ws, tm
     g = ws.sql("SELECT uuid, provider FROM generations")
     assert g.uuid.tolist() == [f"{1:032x}-{1:016x}"]
     assert g.provider.tolist() == ["openai"]  # the resource still supplies what the span lacks
+
+
+def test_a_kvlist_attribute_reads_as_json_text(ws, tmp_path):
+    kvl = {"kvlistValue": {"values": [{"key": "name", "value": {"stringValue": "v3"}}]}}
+    spans = [
+        _span(1, [{"key": "app.prompt.version", "value": kvl}]),
+        _span(2, [{"key": "app.prompt.version", "value": {"stringValue": "v4"}}]),
+        _span(3, [{"key": "app.prompt.version", "value": {"bytesValue": "djU="}}]),
+    ]
+    r = ws.load_otel(
+        _write(tmp_path, spans), attribute_map={"prompt_version": "app.prompt.version"}
+    )
+    accounted(r)
+    assert r.loaded == {"generations": 3}
+    v = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version.tolist()
+    assert json.loads(v[0]) == {"values": [{"key": "name", "value": {"stringValue": "v3"}}]}
+    assert v[1:] == ["v4", "djU="]  # bytes as their base64 text, not NULL
