@@ -19,16 +19,13 @@ from .power import _finite
 Alternative = Literal["two-sided", "greater", "less"]
 
 
-def _dists(var: float, n_total: float, ratio: float, effect: float) -> tuple[object, object]:
-    import scipy.stats
-
+def _df_scale(var: float, n_total: float, ratio: float) -> tuple[float, float]:
+    """Welch's degrees of freedom and the standard error of the difference (metric unit)."""
     n_c, n_t = n_total / (1 + ratio), n_total * ratio / (1 + ratio)
     vc, vt = var / n_c, var / n_t
     scale = math.sqrt(vc + vt)
     df = (vc + vt) ** 2 / (vc**2 / (n_c - 1) + vt**2 / (n_t - 1))
-    null = scipy.stats.t(df=df, scale=scale)
-    alt = scipy.stats.nct(df=df, nc=effect / scale, scale=scale)
-    return null, alt
+    return df, scale
 
 
 def t_power(
@@ -54,13 +51,19 @@ def t_power(
     check(alpha, "alpha", gt=0, lt=1)
     check(ratio, "ratio", gt=0)
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
-    null, alt = _dists(var, n_total, ratio, effect)
+    import scipy.stats
+
+    df, scale = _df_scale(var, n_total, ratio)
+    nc = effect / scale
+    # Every tail as an upper tail, P(T' < −c | nc) = P(T' > c | −nc): scipy's noncentral t
+    # CDF returns NaN for a far lower tail that underflows (nc = 5 at 50 units per arm), which
+    # made the power NaN and the sample-size and MDE solvers fail; its survival function does not.
     if alternative == "greater":
-        return float(alt.sf(null.isf(alpha)))  # type: ignore[attr-defined]
+        return float(scipy.stats.nct.sf(scipy.stats.t.isf(alpha, df), df, nc))
     if alternative == "less":
-        return float(alt.cdf(null.ppf(alpha)))  # type: ignore[attr-defined]
-    crit = null.isf(alpha / 2)  # type: ignore[attr-defined]
-    return float(alt.cdf(-crit) + alt.sf(crit))  # type: ignore[attr-defined]
+        return float(scipy.stats.nct.sf(scipy.stats.t.isf(alpha, df), df, -nc))
+    crit = scipy.stats.t.isf(alpha / 2, df)
+    return float(scipy.stats.nct.sf(crit, df, nc) + scipy.stats.nct.sf(crit, df, -nc))
 
 
 def _bracket(fn: object, init: float, what: str) -> float:
