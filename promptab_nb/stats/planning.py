@@ -51,6 +51,13 @@ def t_power(
     check(alpha, "alpha", gt=0, lt=1)
     check(ratio, "ratio", gt=0)
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
+    _finite(ratio, "ratio", ": treatment units per control unit")
+    n_c, n_t = n_total / (1 + ratio), n_total * ratio / (1 + ratio)
+    if min(n_c, n_t) <= 1:
+        raise InvalidArgumentError(
+            f"n_total == {n_total!r} with ratio == {ratio!r} gives {n_c:.3g} control and "
+            f"{n_t:.3g} treatment units; Welch's t needs more than 1 unit in each arm"
+        )
     import scipy.stats
 
     df, scale = _df_scale(var, n_total, ratio)
@@ -64,6 +71,11 @@ def t_power(
         return float(scipy.stats.nct.sf(scipy.stats.t.isf(alpha, df), df, -nc))
     crit = scipy.stats.t.isf(alpha / 2, df)
     return float(scipy.stats.nct.sf(crit, df, nc) + scipy.stats.nct.sf(crit, df, -nc))
+
+
+def _min_total(ratio: float) -> float:
+    """The smallest total with 1.5 units in the smaller arm (3 units at ``ratio`` 1)."""
+    return 1.5 * (1 + ratio) * max(1.0, 1.0 / ratio)
 
 
 def _bracket(fn: object, init: float, what: str) -> float:
@@ -89,8 +101,9 @@ def t_sample_size(
     alternative: Alternative = "two-sided",
 ) -> float:
     """Total units (both arms, not rounded) for Welch's t test to reach ``power`` at
-    ``effect`` (metric unit); round up for a plan. When even the smallest sample (just over 3
-    units) reaches ``power``, that smallest sample is returned.
+    ``effect`` (metric unit); round up for a plan. When even the smallest sample (1.5 units in
+    the smaller arm: just over 3 units at ``ratio`` 1) reaches ``power``, that smallest sample
+    is returned.
 
     Raises
     ------
@@ -115,10 +128,10 @@ def t_sample_size(
     def fn(n: float) -> float:
         return power - t_power(var, n, effect, alpha=alpha, ratio=ratio, alternative=alternative)
 
-    lo = 3.0 + 1e-9
+    lo = _min_total(ratio) * (1 + 1e-9)
     if fn(lo) <= 0:
         return lo
-    hi = _bracket(fn, 10.0, f"effect == {effect!r} is too small to detect with any sample")
+    hi = _bracket(fn, 10.0 * lo / 3, f"effect == {effect!r} is too small to detect with any sample")
     return float(scipy.optimize.brentq(fn, lo, hi, xtol=1e-12))
 
 

@@ -7,6 +7,7 @@ import math
 import pytest
 import scipy.stats
 
+from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.stats.planning import t_mde, t_power, t_sample_size
 
 
@@ -41,3 +42,24 @@ def test_mde_with_few_units_or_high_power(n_total: int, power: float) -> None:
     # n=100, power=0.999999).
     effect = t_mde(1.0, n_total, power=power)
     assert t_power(1.0, n_total, effect) == pytest.approx(power, abs=1e-6)
+
+
+@pytest.mark.parametrize(("n_total", "ratio"), [(10, 9.0), (5, 9.0), (4, 100.0), (10, 1 / 9)])
+def test_power_with_an_arm_of_one_unit_or_less_is_refused(n_total: float, ratio: float) -> None:
+    # 10 units at ratio 9 leave 1 control unit: Welch's df divided by n - 1 = 0
+    # (ZeroDivisionError); 5 units leave 0.5 and the power came out NaN.
+    with pytest.raises(InvalidArgumentError, match="more than 1 unit in each arm"):
+        t_power(1.0, n_total, 1.0, ratio=ratio)
+    with pytest.raises(InvalidArgumentError, match="more than 1 unit in each arm"):
+        t_mde(1.0, n_total, ratio=ratio)
+
+
+@pytest.mark.parametrize("ratio", [9.0, 100.0, 0.25])
+def test_sample_size_with_an_unequal_split(ratio: float) -> None:
+    # The search started at 3 units whatever the split (ZeroDivisionError at ratio 9,
+    # "function value is NaN" at ratio 100): it starts at 1.5 units in the smaller arm.
+    for effect in (0.5, 5.0):
+        n = t_sample_size(1.0, effect, ratio=ratio)
+        assert math.isfinite(n)
+        assert min(n / (1 + ratio), n * ratio / (1 + ratio)) > 1
+        assert t_power(1.0, n, effect, ratio=ratio) >= 0.8 - 1e-6
