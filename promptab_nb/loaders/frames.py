@@ -4,6 +4,7 @@ The frame is scanned by DuckDB (polars through its Arrow table), its mapped colu
 text and go through the same typing, checks, rejects, deduplication and ``imports`` row as files.
 Without a ``uuid`` column each row's id is a hash of its content, so loading the same frame twice
 adds nothing. Id columns read ``"null"``/``"undefined"``/``""`` as missing, as the file loaders do.
+A NaN in a float column is missing (pandas, polars and Arrow alike; an infinity is rejected).
 """
 
 from __future__ import annotations
@@ -208,6 +209,10 @@ def load_frame(
                 # A pandas column of versions or ids with gaps is float: 3.0 is version "3",
                 # user 1.0 is user "1" as the files and the other loaders have it.
                 text = whole_number_text(text)
+            if types[src] in ("DOUBLE", "FLOAT"):
+                # NaN in a float column is missing, as DuckDB reads it from pandas (polars and
+                # Arrow keep it NaN); an infinity stays, to be rejected.
+                text = f"CASE WHEN isnan({col}) THEN NULL ELSE {text} END"
             texts.append(f"{text} AS {ident(c)}")
         con.execute(
             f"""

@@ -190,3 +190,24 @@ def test_epoch_number_timestamps_fail_with_the_fix(ws, lib):
     with pytest.raises(DataError, match=r"column 'when' \(for 'ts'\) holds numbers .*unit='s'"):
         ws.load_frame(df if lib == "pandas" else pl.from_pandas(df), columns={"ts": "when"})
     assert ws.counts()["generations"] == 0 and len(ws.imports()) == 0
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars", "arrow"])
+def test_nan_in_a_float_column_is_missing_and_infinity_is_rejected(ws, lib):
+    # pandas' NaN loaded as NULL but polars' and Arrow's NaN rejected the whole row ("cost_usd is
+    # not a finite number >= 0"): a NaN of a frame's float column is missing, in every library.
+    nan, inf = float("nan"), float("inf")
+    df = pd.DataFrame({"uuid": list("abcde"), "ts": pd.Timestamp("2026-03-02T08:00:00Z"),
+                       "distinct_id": "u", "latency_s": [1.0, 2.0, 3.0, nan, 5.0],
+                       "cost_usd": [0.1, nan, inf, 0.4, -inf],
+                       "prompt_version": [3.0, nan, 4.0, 4.0, 4.0]})  # fmt: skip
+    frame = {"pandas": df, "polars": pl.from_pandas(df, nan_to_null=False),
+             "arrow": pl.from_pandas(df, nan_to_null=False).to_arrow()}[lib]  # fmt: skip
+    r = ws.load_frame(frame)
+    accounted(r)
+    assert r.rows_read == 5 and r.loaded == {"generations": 3}
+    assert r.reasons == {"cost_usd is not a finite number >= 0": 2}  # +inf, -inf
+    g = ws.sql("SELECT uuid, cost_usd, latency_s, prompt_version FROM generations ORDER BY uuid")
+    assert g.uuid.tolist() == ["a", "b", "d"]
+    assert g.cost_usd[0] == 0.1 and pd.isna(g.cost_usd[1]) and g.cost_usd[2] == 0.4
+    assert pd.isna(g.latency_s[2]) and pd.isna(g.prompt_version[1])  # not "nan"
