@@ -4,7 +4,8 @@ The frame is scanned by DuckDB (polars through its Arrow table), its mapped colu
 text and go through the same typing, checks, rejects, deduplication and ``imports`` row as files.
 Without a ``uuid`` column each row's id is a hash of its content, so loading the same frame twice
 adds nothing. Id columns read ``"null"``/``"undefined"``/``""`` as missing, as the file loaders do.
-A NaN in a float column is missing (pandas, polars and Arrow alike; an infinity is rejected).
+A NaN in a float column is missing (pandas, polars and Arrow alike; an infinity is rejected) and
+a duration column (pandas Timedelta, polars Duration) mapped to a number is seconds.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def load_frame(
         Target table: ``"generations"``, ``"evaluations"`` or ``"exposures"``.
     columns
         ``{canonical column: frame column}``; canonical names present in the frame map to
-        themselves. Latency is seconds and cost USD: convert before loading.
+        themselves. Latency is seconds (a duration column, e.g. ``end - start``, is converted to
+        seconds) and cost USD: convert other units before loading.
     name
         Shown in the report and stored in ``imports.file`` (default: ``<pandas frame>``).
 
@@ -205,6 +207,9 @@ def load_frame(
                 f"CASE WHEN typeof({col}) IN ('VARCHAR', 'JSON') THEN CAST({col} AS VARCHAR) "
                 f"ELSE CAST({other} AS VARCHAR) END"
             )
+            if types[src] == "INTERVAL" and canon[c] == "double":
+                # A duration (pandas Timedelta, polars Duration: end - start) as seconds.
+                text = f"CAST(epoch({col}) AS VARCHAR)"
             if c == "prompt_version" or (canon[c] == "id" and types[src] in ("DOUBLE", "FLOAT")):
                 # A pandas column of versions or ids with gaps is float: 3.0 is version "3",
                 # user 1.0 is user "1" as the files and the other loaders have it.

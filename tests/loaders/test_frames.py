@@ -211,3 +211,21 @@ def test_nan_in_a_float_column_is_missing_and_infinity_is_rejected(ws, lib):
     assert g.uuid.tolist() == ["a", "b", "d"]
     assert g.cost_usd[0] == 0.1 and pd.isna(g.cost_usd[1]) and g.cost_usd[2] == 0.4
     assert pd.isna(g.latency_s[2]) and pd.isna(g.prompt_version[1])  # not "nan"
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars"])
+def test_a_timedelta_latency_is_seconds(ws, lib):
+    # end - start is a Timedelta (polars: Duration) column, which DuckDB reads as INTERVAL: every
+    # row was rejected as "latency_s is not a finite number >= 0".
+    start = pd.to_datetime(["2026-03-02T08:00:00Z"] * 4)
+    end = start + pd.to_timedelta([1.5, 0.25, None, -2.0], unit="s")
+    df = pd.DataFrame({"uuid": list("abcd"), "ts": start, "distinct_id": "u",
+                       "latency_s": end - start,
+                       "ttft_s": pd.to_timedelta([0.2] * 4, unit="s")})  # fmt: skip
+    r = ws.load_frame(df if lib == "pandas" else pl.from_pandas(df))
+    accounted(r)
+    assert r.rows_read == 4 and r.loaded == {"generations": 3}
+    assert r.reasons == {"latency_s is not a finite number >= 0": 1}  # a negative duration
+    g = ws.sql("SELECT latency_s, ttft_s FROM generations ORDER BY uuid")
+    assert g.latency_s[:2].tolist() == [1.5, 0.25] and pd.isna(g.latency_s[2])
+    assert g.ttft_s.tolist() == pytest.approx([0.2] * 3)
