@@ -137,8 +137,9 @@ def _stage(
     if arm_column is not None:
         # The user's column name is data: it travels as a JSON-pointer parameter.
         params["arm"] = "/" + arm_column.replace("~", "~0").replace("/", "~1")
-        fields.append(Field("arm", "json_extract_string(raw, $arm)", "text", "arm_column"))
-        checks.append(("arm IS NULL", "arm_column", "arm column is empty"))
+        # An "id": "null"/"undefined"/"" (an SDK's missing variant) is no arm, not one named so.
+        fields.append(Field("arm", "json_extract_string(raw, $arm)", "id", "arm_column"))
+        checks.append(("arm IS NULL", "arm_column", 'arm column is empty (or "null"/"undefined")'))
     elif has_arms:
         source = (
             f"(SELECT r.*, a.variant AS _arm FROM {source} r "
@@ -182,7 +183,9 @@ def load_spanlens(
     path
         A CSV, JSON or JSON-lines export (``.gz``/``.zst`` too), a list, directory or glob.
     arm_column
-        Column of the export holding the arm (variant); stored in ``generations.variant``.
+        Column of the export holding the arm (variant); stored in ``generations.variant``. Rows
+        whose arm is empty or a "no value" text ("null", "undefined", "none", "nan") are rejected
+        ("arm column is empty").
     arms
         Instead of ``arm_column``: a pandas/polars/Arrow frame (or dict) mapping ``trace_id`` to
         ``variant``, for exports without a version column. Rows whose trace has no arm are

@@ -100,3 +100,19 @@ def test_an_error_message_marks_an_error_whatever_the_status(ws, tmp_path):
     assert dict(zip(g.uuid, g.is_error, strict=True)) == {
         "net": True, "ok-but": True, "http": True, "ok": False, "untold": False
     }  # fmt: skip
+
+
+def test_no_id_texts_in_the_arm_column_are_missing_arms(ws, tmp_path):
+    # An SDK writing a missing variant as "null" / "undefined" made an arm named "null".
+    row = {"created_at": "2026-03-02T08:00:00Z", "latency_ms": 100}
+    arms = ["control", "null", " undefined ", "", None, "NULL", "test"]
+    rows = [{**row, "id": f"r{i}", "trace_id": f"t{i}", "variant": v} for i, v in enumerate(arms)]
+    p = tmp_path / "requests.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    r = ws.load_spanlens(p, arm_column="variant")
+    accounted(r)
+    assert r.rows_read == 7 and r.loaded == {"generations": 2}
+    assert r.reasons == {'arm column is empty (or "null"/"undefined")': 5}
+    assert ws.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist() == [
+        "control", "test"
+    ]  # fmt: skip
