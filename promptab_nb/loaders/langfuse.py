@@ -1,7 +1,8 @@
 """Langfuse exports → generations (observations) and evaluations (scores).
 
 Observations (public API v2 ``ObservationV2`` or v1 ``ObservationsView``; JSON, JSON lines or CSV):
-``latency`` and ``timeToFirstToken`` are seconds, the prompt version is ``(promptName,
+``latency`` and ``timeToFirstToken`` are seconds (given, they win over ``endTime`` /
+``completionStartTime`` − ``startTime``), the prompt version is ``(promptName,
 promptVersion)``, tokens are Langfuse's input / output usage (the sum of the ``usageDetails`` keys
 starting with ``input`` / ``output``, as cached and reasoning tokens are buckets of their own
 there; or v1 ``usage``), cost is ``costDetails.total`` / ``totalCost`` (the deprecated
@@ -38,11 +39,16 @@ _SCORE_KEYS = (
 )  # fmt: skip
 
 
-def _seconds_between(a: str, b: str) -> str:
-    return (
+def _seconds_between(a: str, b: str, unless: str) -> str:
+    """SQL text of ``b − a`` in seconds (two date-time keys), NULL when key ``unless`` (the
+    duration Langfuse gives itself) is present: that one wins, so the difference is not checked
+    (an endTime before startTime beside a valid latency is clock skew, not a bad row)."""
+    given = f"nullif(trim({key(unless)}), '')"
+    diff = (
         f"CAST(epoch(TRY_CAST({key(b)} AS TIMESTAMPTZ)) - epoch(TRY_CAST({key(a)} AS TIMESTAMPTZ))"
         " AS VARCHAR)"
     )
+    return f"CASE WHEN {given} IS NULL THEN {diff} END"
 
 
 def _json_object(text: str) -> str:
@@ -95,11 +101,13 @@ _OBS_FIELDS = [
     ),
     Field("model", f"coalesce({key('providedModelName')}, {key('model')})", "text", "model"),
     Field("latency", key("latency"), "double", "latency"),
-    Field("latency_calc", _seconds_between("startTime", "endTime"), "double", "endTime"),
+    Field(
+        "latency_calc", _seconds_between("startTime", "endTime", "latency"), "double", "endTime"
+    ),
     Field("ttft", key("timeToFirstToken"), "double", "timeToFirstToken"),
     Field(
-        "ttft_calc", _seconds_between("startTime", "completionStartTime"), "double",
-        "completionStartTime",
+        "ttft_calc", _seconds_between("startTime", "completionStartTime", "timeToFirstToken"),
+        "double", "completionStartTime",
     ),
     Field(
         "input_tokens",
@@ -273,10 +281,13 @@ def load_langfuse(
     Returns
     -------
     LoadReport
-        Latency and time to first token in seconds (``latency``, else ``endTime − startTime``),
-        cost in USD (NULL for an unpriced generation: ``costDetails`` {} and ``totalCost`` 0),
-        ``is_error = level == "ERROR"``; ``distinct_id`` is ``userId`` else
-        ``traceId``.
+        Latency and time to first token in seconds: ``latency`` (``timeToFirstToken``) when
+        given, else ``endTime − startTime`` (``completionStartTime − startTime``). A given value
+        wins and the times are then not checked (an endTime before startTime beside a valid
+        latency loads); a given value that is not a number >= 0 rejects the row, as do times
+        giving a negative difference when no value is given. Cost in USD (NULL for an unpriced
+        generation: ``costDetails`` {} and ``totalCost`` 0), ``is_error = level == "ERROR"``;
+        ``distinct_id`` is ``userId`` else ``traceId``.
 
     Raises
     ------

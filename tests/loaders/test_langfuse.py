@@ -195,3 +195,29 @@ def test_a_prompt_version_written_as_a_float_is_the_same_version(ws, tmp_path):
     accounted(ws.load_langfuse(path))
     g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version
     assert g.tolist() == ["3", "3", "4", "v2.0"]
+
+
+def test_a_given_latency_wins_over_end_time_before_start_time(ws, tmp_path):
+    # A valid latency beside an endTime before startTime (clock skew between SDK and server) was
+    # rejected as "endTime is not a finite number >= 0"; timeToFirstToken the same.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t"}
+    early = "2026-03-02T07:59:59Z"
+    rows = [
+        {**obs, "id": "a", "endTime": early, "latency": 1.5},
+        {**obs, "id": "b", "completionStartTime": early, "timeToFirstToken": 0.3, "latency": 2},
+        {**obs, "id": "c", "endTime": "2026-03-02T08:00:04Z"},  # no latency: end - start
+        {**obs, "id": "d", "endTime": early},  # neither gives a latency
+        {**obs, "id": "e", "endTime": "2026-03-02T08:00:04Z", "latency": -1},  # given, wrong
+        {**obs, "id": "f", "completionStartTime": early},
+    ]
+    r = ws.load_langfuse(_jsonl(tmp_path / "obs.jsonl", rows))
+    accounted(r)
+    assert r.rows_read == 6 and r.loaded == {"generations": 3}
+    assert r.reasons == {
+        "endTime is not a finite number >= 0": 1,
+        "latency is not a finite number >= 0": 1,
+        "completionStartTime is not a finite number >= 0": 1,
+    }
+    g = ws.sql("SELECT uuid, latency_s, ttft_s FROM generations ORDER BY uuid")
+    assert g.uuid.tolist() == ["a", "b", "c"]
+    assert g.latency_s.tolist() == [1.5, 2.0, 4.0] and g.ttft_s[1] == 0.3
