@@ -81,6 +81,9 @@ class ResultsDashboard(_Widget):
     def __init__(self, exp: Experiment, *, report_dir: str | Path = "reports") -> None:
         self.exp = exp
         self.result: ExperimentResult | None = None
+        # Why the controls' last analysis failed while ``result`` (from earlier controls) stays
+        # on screen; None when the result on screen is the controls' own.
+        self._stale: str | None = None
         self.report_path: Path | None = None
         self._pending: Callable[[], None] | None = None
         chosen = [m for m in (exp.metrics or DEFAULT) if m in BUILTIN]
@@ -217,7 +220,7 @@ class ResultsDashboard(_Widget):
         """Re-run ``exp.analyze(...)`` with the current controls and redraw.
 
         A library error (no exposures, bad option) is shown in the status line; the previous
-        result stays on screen.
+        result stays on screen, and the code box and :meth:`export` say it is not the controls'.
         """
         from .. import plots
 
@@ -225,19 +228,21 @@ class ResultsDashboard(_Widget):
             options = self.options()  # (checks them: CUPED with unit='request' fails here)
         except PromptabError as err:
             self.code_view.value = code_box(f"# exp.analyze(...) not run: {message(err)}")
-            status(self.status, message(err), "error")
+            self._failed(message(err))
             return None
-        self.code_view.value = code_box(options.to_code("res = exp.analyze", exp=self.exp))
+        code = options.to_code("res = exp.analyze", exp=self.exp)
+        self.code_view.value = code_box(code)
         metrics = list(self.metrics.value)
         if not metrics:
-            status(self.status, "choose at least one metric", "error")
+            self._failed("choose at least one metric")
             return None
         try:
             res = self.exp.analyze(options=options)
         except PromptabError as err:
-            status(self.status, message(err), "error")
+            self.code_view.value = code_box(f"# failed: {message(err)}\n{code}")
+            self._failed(message(err))
             return None
-        self.result = res
+        self.result, self._stale = res, None
         self.plot.value = plots.to_png(plots.forest(res))
         self.table.value = res._repr_html_()
         self._banner(res.health)
@@ -246,6 +251,14 @@ class ResultsDashboard(_Widget):
         self._show_over_time()
         status(self.status, f"analysed {self.exp.name!r} ({self.exp.status})", "neutral")
         return res
+
+    def _failed(self, why: str) -> None:
+        """Show why the controls cannot be analysed; the result on screen (if any) is now from
+        earlier controls."""
+        if self.result is not None:
+            self._stale = why
+            why += "\nthe result on screen is from the previous controls"
+        status(self.status, why, "error")
 
     def _show_decision(self, res: ExperimentResult) -> None:
         """The decision card (the report's and the CLI's ``res.decision()``); a ship decision
@@ -375,7 +388,13 @@ class ResultsDashboard(_Widget):
             status(self.status, message(err), "error")
             return None
         self.report_path = Path(path)
-        status(self.status, f"report written: {self.report_path.resolve()}", "ok")
+        if self._stale is not None:
+            # The controls changed and failed: the report is of the result on screen, not theirs.
+            status(self.status, f"report written: {self.report_path.resolve()}, of the result "
+                   f"on screen, analysed with the previous controls ({self.result.options.to_code()});"
+                   f" the current ones failed: {self._stale}", "warn")  # fmt: skip
+        else:
+            status(self.status, f"report written: {self.report_path.resolve()}", "ok")
         return self.report_path
 
     def __repr__(self) -> str:

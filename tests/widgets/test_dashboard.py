@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import math
 
 import numpy as np
@@ -184,6 +185,23 @@ def test_cuped_with_unit_request_shows_the_error_and_later_changes_work(exp) -> 
     assert d.result.options.cuped == CUPED_DAYS and d.result.alpha == 0.1
     assert d.code == d.result.options.to_code("res = exp.analyze", exp=exp)
     assert "cuped=14" in d.code_view.value
+
+
+def test_export_after_a_failed_refresh_says_whose_result_it_writes(exp, tmp_path) -> None:
+    # The refresh failed, the code box showed the new options, and Export wrote the previous
+    # result as if it were theirs ("report written", green).
+    d = ResultsDashboard(exp)
+    d.unit.value = "request"
+    before = d.result
+    d.cuped.value = True
+    assert "previous controls" in d.status.value and d.result is before
+    d.report_path_text.value = str(tmp_path / "r.html")
+    assert d.export() == tmp_path / "r.html"
+    assert "previous controls" in d.status.value and "pab-status warn" in d.status.value
+    assert html.escape(before.options.to_code()) in d.status.value
+    d.cuped.value = False  # the controls analyse again: the result is theirs
+    d.export()
+    assert "previous controls" not in d.status.value and "pab-status ok" in d.status.value
 
 
 def test_over_time_tab_shows_its_dropdown_metric_and_says_what_it_leaves_out(exp) -> None:
