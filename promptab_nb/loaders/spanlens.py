@@ -20,7 +20,7 @@ from ._context import Con, Input, LoadContext
 from ._load import Code, load_all, loader_call, prepare_paths
 from ._read import key, read_records, record_keys, record_source
 from ._report import LoadReport
-from ._stage import Field, Staged, typed_stage
+from ._stage import Field, Staged, is_no_id, typed_stage
 
 KEYS = (
     "id", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms",
@@ -80,6 +80,17 @@ def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
                     f"arms has no column {need!r} (found: {', '.join(found)}). Pass a frame with "
                     "one row per trace: trace_id, variant."
                 )
+        variant = f"CAST({ident('variant')} AS VARCHAR)"
+        blank = con.execute(
+            f"SELECT CAST({ident('trace_id')} AS VARCHAR), {variant} FROM {arms_in} "
+            f"WHERE {variant} IS NULL OR {is_no_id(variant)} LIMIT 1"
+        ).fetchall()
+        if blank:
+            raise InvalidArgumentError(
+                f"arms gives trace_id {blank[0][0]!r} no variant ({blank[0][1]!r}). Give every "
+                "trace in arms its arm, or leave traces without one out of the frame (their "
+                "requests are then counted as rejects: 'trace_id has no arm in arms')."
+            )
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {ctx.t("armmap")} AS

@@ -116,3 +116,14 @@ def test_no_id_texts_in_the_arm_column_are_missing_arms(ws, tmp_path):
     assert ws.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist() == [
         "control", "test"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("missing", ["null", " undefined ", "", None])
+def test_an_arms_frame_without_a_variant_for_a_trace_is_named(ws, missing):
+    # arms={"tr-201": "null"} loaded tr-201's requests under an arm named "null"; None was
+    # counted as "trace_id has no arm in arms" although arms listed the trace.
+    arms = pd.DataFrame({"trace_id": ["tr-201", "tr-202"], "variant": [missing, "test"]})
+    with pytest.raises(InvalidArgumentError, match="trace_id 'tr-201' no variant"):
+        ws.load_spanlens(DATA / "spanlens_requests.json", arms=arms)
+    assert ws.sql("SELECT count(*) AS n FROM generations").n[0] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
