@@ -445,11 +445,13 @@ class Experiment:
 
         return cost_audit(self, tolerance=tolerance)
 
-    def audit(self, *, examples: int = 5) -> Any:
-        """Re-hash logged exposures with the flag's configuration; see :func:`assignment.audit`."""
+    def audit(self, *, examples: int = 5, flag: Any = None) -> Any:
+        """Re-hash logged exposures with the flag's configuration (``flag``: PostHog's own
+        definition, ``Flag.from_posthog(...)``, when it lists the variants in another order);
+        see :func:`assignment.audit`."""
         from .assignment import audit
 
-        return audit(self, examples=examples)
+        return audit(self, examples=examples, flag=flag)
 
     @property
     def source_text(self) -> str:

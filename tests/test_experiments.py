@@ -205,6 +205,29 @@ def test_audit_finds_injected_mismatches(ws, tmp_path) -> None:
     assert len(units) == 300 and set(units["variant"]) == {"control", "test", "legacy"}
 
 
+def test_audit_takes_the_flags_own_definition_and_checks_examples(ws, tmp_path) -> None:
+    # PostHog lists this flag's variants test first: served by that order, every id looked
+    # mismatched against the experiment's control-first split, with no way to pass the flag.
+    ids = [f"user-{i}" for i in range(400)]
+    definition = {"key": FLAG, "filters": {"groups": [{"properties": [], "rollout_percentage": 100}],
+                  "multivariate": {"variants": [{"key": "test", "rollout_percentage": 30},
+                                                {"key": "control", "rollout_percentage": 70}]}}}  # fmt: skip
+    flag = pab.Flag.from_posthog(definition)
+    served = flag.assign(ids)
+    events = [expo(f"e{i}", u, i, v) for i, (u, v) in enumerate(zip(ids, served, strict=True))]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("order", "p", V, flag_key=FLAG, split={"control": 70, "test": 30})
+    assert exp.audit().mismatches > 100  # the experiment's order is not the flag's
+    a = exp.audit(flag=flag)
+    assert (a.checked, a.mismatches) == (400, 0)
+    with pytest.raises(pab.InvalidArgumentError, match="examples"):
+        exp.audit(examples=-1)  # silently dropped the last example
+    with pytest.raises(pab.InvalidArgumentError, match="has key 'other'"):
+        exp.audit(flag=pab.Flag("other", {"control": 50, "test": 50}))
+    with pytest.raises(pab.InvalidArgumentError, match="must be a promptab_nb.assignment.Flag"):
+        exp.audit(flag=definition)
+
+
 def test_a_three_arm_default_split_is_posthogs_equal_distribution(ws, tmp_path) -> None:
     # PostHog's "distribute equally" serves 33/33/34; assign() follows it, so must the audit
     # (100/3 each flagged 1 % of correctly assigned ids) and the sample-ratio test

@@ -60,18 +60,49 @@ class AuditResult:
         )
 
 
-def audit(exp: Any, *, examples: int = 5) -> AuditResult:
+def audit(exp: Any, *, examples: int = 5, flag: Any = None) -> AuditResult:
     """Re-hash an experiment's logged ``$feature_flag_called`` exposures (by ``distinct_id``, as
     PostHog hashes) with its flag key, split and rollout, and count agreements.
+
+    Parameters
+    ----------
+    examples
+        How many mismatches to show (0 or more).
+    flag
+        The flag as PostHog defines it (a :class:`~promptab_nb.assignment.Flag`, e.g.
+        ``Flag.from_posthog(definition)``). Default: one made from the experiment's split, in
+        its order, control first. PostHog assigns by the order of the flag's variants, so a
+        flag that lists them in another order needs its own definition here.
 
     Returns
     -------
     AuditResult
         Matches, mismatches (with up to ``examples`` examples) and unknown logged variants.
+
+    Raises
+    ------
+    InvalidArgumentError
+        No flag key, a bad ``examples``, or a ``flag`` that is not a Flag of this experiment's
+        key.
     """
+    from .._checks import check
+    from . import Flag  # the package imports this module, so not at the top
+
+    check(examples, "examples", ge=0, integer=True)
+    examples = int(examples)
     if not exp.flag_key:
         raise InvalidArgumentError(
             f"experiment {exp.name!r} has no flag_key; there are no logged exposures to audit"
+        )
+    if flag is not None and not isinstance(flag, Flag):
+        raise InvalidArgumentError(
+            f"flag must be a promptab_nb.assignment.Flag (e.g. Flag.from_posthog(definition)), "
+            f"got {type(flag).__name__}"
+        )
+    if flag is not None and flag.key != exp.flag_key:
+        raise InvalidArgumentError(
+            f"flag has key {flag.key!r}, but experiment {exp.name!r} logs {exp.flag_key!r}; pass "
+            "the definition of the experiment's flag"
         )
     rows = exp.ws.engine.fetch(
         """SELECT distinct_id, arg_min(variant, ts) FROM exposures WHERE flag_key = ?
@@ -84,9 +115,8 @@ def audit(exp: Any, *, examples: int = 5) -> AuditResult:
     unknown: dict[str, int] = {}
     for v in logged[~known]:
         unknown[str(v)] = unknown.get(str(v), 0) + 1
-    from . import Flag  # the package imports this module, so not at the top
-
-    flag = Flag(exp.flag_key, list(exp.split.items()), exp.rollout)
+    if flag is None:
+        flag = Flag(exp.flag_key, list(exp.split.items()), exp.rollout)
     expected = (
         flag.assign([i for i, k in zip(ids, known, strict=True) if k])
         if known.any()
