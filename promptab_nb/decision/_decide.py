@@ -22,7 +22,7 @@ import math
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-from .._format import is_missing, num, pval
+from .._format import is_missing, level_pct, num, pval
 from ..errors import InvalidArgumentError
 from ._design import ExperimentDesign, Margin
 from ._result import ArmDecision, Decision, GuardrailCheck, Progress, Status
@@ -313,7 +313,7 @@ def _arm(
     ):
         action = "no_effect"
         reasons.append(
-            f"{t}: the planned sample is reached and the {res.level:.0%} CI of {goal.name} "
+            f"{t}: the planned sample is reached and the {level_pct(res.level)} CI of {goal.name} "
             f"excludes an improvement of {design.mde.text} ({effect})"
         )
     else:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import stats
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from .._render import Note, Rendered, Table
 from ..errors import InvalidArgumentError
 from ..options import call_code
@@ -202,7 +202,7 @@ class OfflineComparison(Rendered):
             text = (
                 f"{v} vs {self.baseline} on {r.metric}: {r.verdict} — "
                 f"{r._fmt(r.diff, diff=True)} {r._ci(r.diff_ci, diff=True)} "
-                f"({1 - self.alpha:.0%} CI), "
+                f"({level_pct(1 - self.alpha)} CI), "
                 f"{pval(r.p_value)}, {r.improved} {units} improved, {r.regressed} regressed"
             )
             if r.aa_flip_rate is not None:
@@ -230,7 +230,7 @@ class OfflineComparison(Rendered):
         return recs
 
     def _table(self) -> Table:
-        lvl = f"{1 - self.alpha:.0%}"
+        lvl = level_pct(1 - self.alpha)
         header = ["metric", "version", f"baseline [{lvl} CI]", f"version [{lvl} CI]",
                   f"diff [{lvl} CI]", "p", "test", "improved / regressed / same",
                   "A/A flips", "A/A diff CI", f"MDE ({self.power:.0%} power)", "verdict"]  # fmt: skip

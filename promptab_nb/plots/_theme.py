@@ -17,6 +17,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
+from .._format import level_pct
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -136,8 +138,8 @@ def _with_unit(text: str, unit: str) -> str:
 
 
 def _level_text(level: float) -> str:
-    """``0.95`` → ``"95 % CI"``."""
-    return f"{level:.0%} CI".replace("%", " %")
+    """``0.95`` → ``"95 % CI"``, ``0.999`` → ``"99.9 % CI"`` (not rounded to 100 %)."""
+    return f"{level_pct(level)} CI".replace("%", " %")
 
 
 def _arm_legend_label(arm: str, versions: Mapping[str, str], n: int) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib import dates as mdates
 
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
 from ..stats.guards import MIN_UNITS_PER_ARM
 from ._forest import _draw_forest, _forest_legend, _Point
@@ -389,7 +389,7 @@ def cumulative(
                     color=c,
                     ls="--",
                     lw=1,
-                    label=f"{v}: always-valid {level:.0%} band".replace("%", " %"),
+                    label=f"{v}: always-valid {level_pct(level)} band".replace("%", " %"),
                 )
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})")

@@ -349,3 +349,11 @@ def test_a_relative_margin_without_relative_effects_says_how_to_test_it() -> Non
     assert check.status == "pending" and d.action == "keep_running"
     assert "analyse with relative=True" in check.note
     assert any("analyse with relative=True" in r for r in d.reasons)
+
+
+def test_no_effect_names_the_level_with_its_decimals() -> None:
+    # alpha = 0.001: a 99.9 % CI, which "{:.0%}" printed as "100% CI"
+    d = _one(ExperimentDesign.build("latency", None, "-20%"), latency_test=1.0, n=4000,
+             alpha=0.001).decision()  # fmt: skip
+    assert d.action == "no_effect"
+    assert "the 99.9% CI of latency excludes" in d.reasons[0]

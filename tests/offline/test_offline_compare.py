@@ -570,3 +570,13 @@ def test_the_headline_counts_pairs_when_it_pairs_repeats(ws) -> None:
     assert "0 (item, repeat) pairs improved, 8 regressed" in text and "items improved" not in text
     assert "MDE at 24 (item, repeat) pairs" in text
     assert "0 items improved, 4 regressed" in run.compare(metrics=["exact"]).headline()
+
+
+def test_interval_labels_keep_the_level_s_decimals(ws) -> None:
+    # alpha = 0.001 is a 99.9 % CI: "{:.0%}" labelled it "100% CI" (and alpha = 0.025 "98%")
+    run = _mcnemar_run(ws, both=50, a_only=3, b_only=22, neither=25)
+    for alpha, lvl in ((0.001, "99.9%"), (0.025, "97.5%")):
+        comp = run.compare(metrics=["exact"], alpha=alpha)
+        assert f"({lvl} CI)" in comp.headline()
+        html = comp._repr_html_()
+        assert f"diff [{lvl} CI]" in html and "100% CI" not in html and "98% CI" not in html

@@ -288,3 +288,14 @@ def test_forest_label_of_a_withheld_sum_matches_the_note_an_analysis_writes(
         withheld = [t for t in labels if "withheld" in t]
         assert len(withheld) == 1 and withheld[0].endswith(want), (labels, row.note)
     ws.close()
+
+
+def test_interval_labels_keep_the_level_s_decimals(exp) -> None:
+    """alpha = 0.001 is a 99.9 % interval, not "100 % CI"; alpha = 0.025 is 97.5 %, not 98 %."""
+    res = exp.analyze(["latency"], alpha=0.001)
+    assert "99.9 % CI" in legend_text(plots.forest(res))
+    assert "99.9 % CI" in plots.means(res, "latency").axes[0].get_title()
+    ot = exp.analyze_over_time("latency", alpha=0.025)
+    text = legend_text(ot.plot())
+    assert "97.5 % CI" in text and "always-valid 97.5 % band" in text
+    assert "98 %" not in text
