@@ -56,19 +56,7 @@ class UserMean(Estimator):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         value, where = self._value(scope)
-        pct = self.options.winsorize
-        if pct is not None:
-            lo, hi = scope.engine.fetch(
-                f"SELECT quantile_cont({value}, $lo), quantile_cont({value}, $hi) "
-                f"FROM {scope.units} WHERE {where}",
-                {"lo": pct[0] / 100, "hi": pct[1] / 100},
-            )[0]
-            if lo is not None:
-                # DOUBLE bounds: a decimal literal would round them to the scale of an integer sum.
-                value = (
-                    f"least(greatest({value}, CAST({float(lo)!r} AS DOUBLE)), "
-                    f"CAST({float(hi)!r} AS DOUBLE))"
-                )
+        value = _winsorized(scope, self.options, value, value, where)
         rows = scope.engine.fetch(
             f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {scope.units} "
             f"WHERE {where} GROUP BY variant"
@@ -82,6 +70,24 @@ class UserMean(Estimator):
 
     def _methods(self) -> str:
         return "Welch t test on per-user values"
+
+
+def _winsorized(scope: Scope, options: AnalysisOptions, value: str, pooled: str, where: str) -> str:
+    """``value`` clamped to the ``options.winsorize`` percentiles of ``pooled`` (the same per-unit
+    value, unaliased) over the units of ``scope.units`` that pass ``where`` (every arm pooled);
+    ``value`` unchanged without winsorizing or without such units."""
+    pct = options.winsorize
+    if pct is None:
+        return value
+    lo, hi = scope.engine.fetch(
+        f"SELECT quantile_cont({pooled}, $lo), quantile_cont({pooled}, $hi) "
+        f"FROM {scope.units} WHERE {where}",
+        {"lo": pct[0] / 100, "hi": pct[1] / 100},
+    )[0]
+    if lo is None:
+        return value
+    # DOUBLE bounds: a decimal literal would round them to the scale of an integer sum.
+    return f"least(greatest({value}, CAST({float(lo)!r} AS DOUBLE)), CAST({float(hi)!r} AS DOUBLE))"
 
 
 class UserRatio(Estimator):
@@ -119,9 +125,10 @@ class UserRatio(Estimator):
 
 
 class UserCuped(Estimator):
-    """CUPED: the per-user value adjusted by the same metric in the days before exposure
-    (pooled θ), then Welch. Sequential and Bayesian forms take the CUPED-adjusted arms
-    (θ pooled over all arms, as GrowthBook adjusts its Bayesian results)."""
+    """CUPED: the per-user value (winsorized with ``options.winsorize``) adjusted by the same
+    metric in the days before exposure (pooled θ), then Welch. Sequential and Bayesian forms
+    take the CUPED-adjusted arms (θ pooled over all arms, as GrowthBook adjusts its Bayesian
+    results)."""
 
     test_name = "cuped welch"
 
@@ -133,6 +140,8 @@ class UserCuped(Estimator):
             "mean": "coalesce(avg(p.v), 0)",
         }[m.agg]
         y = f"(u.n{i} / u.d{i})" if m.agg == "mean" else f"u.n{i}"
+        # the outcome winsorized as UserMean winsorizes it (the covariate is not)
+        y = _winsorized(scope, self.options, y, *unit_value(m, i))
         rows = scope.engine.fetch(
             f"""
             WITH {_pre_cte(scope, m, f"{pre_value} AS x")}

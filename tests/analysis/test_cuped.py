@@ -312,3 +312,15 @@ def test_cuped_covariate_uses_the_recomputed_cost(tmp_path: Path) -> None:
         assert row.diff_ci_high - row.diff_ci_low < 0.7 * (plain.diff_ci_high - plain.diff_ci_low)
     finally:
         ws.close()
+
+
+def test_cuped_winsorizes_the_outcome(merged_ids) -> None:
+    # cuped=True with winsorize=(0, 90) ignored the winsorizing (the result equalled plain
+    # CUPED) while the methods said the per-unit values were winsorized.
+    exp, per = merged_ids
+    hi = np.quantile(per.y, 0.9)
+    ref = _cuped_ref(per.assign(y=per.y.clip(upper=hi)))
+    row = exp.analyze(["cost"], cuped=True, winsorize=(0, 90), relative=False).rows[1]
+    _assert_row(row, ref)
+    plain = exp.analyze(["cost"], cuped=True, relative=False).rows[1]
+    assert row.p_value != pytest.approx(plain.p_value, rel=1e-6)
