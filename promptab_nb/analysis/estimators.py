@@ -72,17 +72,26 @@ class UserMean(Estimator):
         return "Welch t test on per-user values"
 
 
-def _winsorized(scope: Scope, options: AnalysisOptions, value: str, pooled: str, where: str) -> str:
-    """``value`` clamped to the ``options.winsorize`` percentiles of ``pooled`` (the same per-unit
-    value, unaliased) over the units of ``scope.units`` that pass ``where`` (every arm pooled);
-    ``value`` unchanged without winsorizing or without such units."""
+def _winsorized(
+    scope: Scope,
+    options: AnalysisOptions,
+    value: str,
+    pooled: str,
+    where: str,
+    source: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> str:
+    """``value`` clamped to the ``options.winsorize`` percentiles of ``pooled`` (the same value,
+    unaliased) over the rows of ``source`` (default: the per-unit table ``scope.units``; a query
+    taking ``params`` otherwise) that pass ``where``, every arm pooled; ``value`` unchanged
+    without winsorizing or without such rows."""
     pct = options.winsorize
     if pct is None:
         return value
     lo, hi = scope.engine.fetch(
-        f"SELECT quantile_cont({pooled}, $lo), quantile_cont({pooled}, $hi) "
-        f"FROM {scope.units} WHERE {where}",
-        {"lo": pct[0] / 100, "hi": pct[1] / 100},
+        f"SELECT quantile_cont({pooled}, $w_lo), quantile_cont({pooled}, $w_hi) "
+        f"FROM {source or scope.units} WHERE {where}",
+        {**(params or {}), "w_lo": pct[0] / 100, "w_hi": pct[1] / 100},
     )[0]
     if lo is None:
         return value
@@ -323,14 +332,21 @@ def rank_sums(scope: Scope, metric: Metric, control: str) -> dict[str, RankArm]:
 
 # -- per request -----------------------------------------------------------------------------------
 class RequestMean(Estimator):
-    """Each event is a unit: Welch t test over events (clustering by user ignored)."""
+    """Each event is a unit: Welch t test over events (clustering by user ignored), optionally
+    winsorized at percentiles of the events pooled over arms."""
 
     test_name = "welch"
 
     def _sums(self, scope: Scope) -> list[tuple[Any, ...]]:
+        """Per variant: events with a value, sum and sum of squares of the values (winsorized
+        at the pooled percentiles with ``options.winsorize``, except for rates), events, events
+        without a value."""
         sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
+        v = "v"
+        if self.metric.agg != "rate":
+            v = _winsorized(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
         return scope.engine.fetch(
-            f"SELECT variant, count(v), sum(v), sum(v * v), count(*), count(*) - count(v) "
+            f"SELECT variant, count(v), sum({v}), sum({v} * {v}), count(*), count(*) - count(v) "
             f"FROM ({sql}) GROUP BY variant",
             scope.params,
         )

@@ -304,3 +304,35 @@ def test_any_quantile_metric_and_its_bayesian_form(loaded) -> None:
     v = arms["control"].stats.values
     assert res.rows[2].mean == pytest.approx(np.quantile(v, 0.5), rel=1e-12)
     assert any("clustered by user" in m for m in res.methods)
+
+
+def test_request_mean_winsorizes_events_at_pooled_percentiles() -> None:
+    # unit="request" with winsorize=(0, 90) ignored the winsorizing: one $50 generation kept
+    # the test arm's mean cost at $0.19 and p = 0.31, while the methods said it was winsorized.
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    n = 300
+    version = np.where(np.arange(n) % 2 == 0, "v1", "v2")
+    cost = rng.lognormal(-5, 1, n) * np.where(version == "v2", 1.2, 1.0)
+    cost[1] = 50.0
+    ts = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.arange(n), unit="min")
+    df = pd.DataFrame(
+        {"uuid": [f"g{i}" for i in range(n)], "ts": ts, "distinct_id": [f"u{i}" for i in range(n)],
+         "prompt_name": "p", "prompt_version": version, "cost_usd": cost}
+    )  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_frame(df, kind="generations")
+    exp = ws.create_experiment(
+        "e", "p", {"control": "v1", "test": "v2"}, assigned_by="version", unit="request"
+    )
+    row = exp.analyze(["cost"], winsorize=(0, 90), relative=False).rows[1]
+    clipped = np.minimum(cost, np.quantile(cost, 0.9))
+    c, t = clipped[version == "v1"], clipped[version == "v2"]
+    ref = scipy.stats.ttest_ind(t, c, equal_var=False)
+    assert row.mean == pytest.approx(t.mean(), rel=1e-9)
+    assert row.diff == pytest.approx(t.mean() - c.mean(), rel=1e-9)
+    assert row.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    assert (row.diff_ci_low, row.diff_ci_high) == pytest.approx(
+        tuple(ref.confidence_interval(0.95)), rel=1e-9
+    )
