@@ -182,18 +182,18 @@ _USERS = f"""
     WHERE prompt_name = $prompt AND prompt_version = $version
 """
 _GEN_RATE = """
-    SELECT avg(CAST({col} AS DOUBLE)), count(*) FROM generations
+    SELECT avg(CAST({col} AS DOUBLE)), count({col}) FROM generations
     WHERE prompt_name = $prompt AND prompt_version = $version
 """
 _GEN_PER_USER = f"""
-    SELECT avg(x), stddev_samp(x), count(*) FROM (
+    SELECT avg(x), stddev_samp(x), count(x) FROM (
         SELECT {_UNIT} AS unit, {{agg}} AS x FROM generations
         WHERE prompt_name = $prompt AND prompt_version = $version
         GROUP BY unit)
 """
 # Applicable evaluations of this version's generations (linked through target_uuid).
 _EVAL_RATE = """
-    SELECT avg(CAST(e.{col} AS DOUBLE)), count(*)
+    SELECT avg(CAST(e.{col} AS DOUBLE)), count(e.{col})
     FROM evaluations e JOIN generations g ON g.uuid = e.target_uuid
     WHERE e.applicable AND g.prompt_name = $prompt AND g.prompt_version = $version
 """
@@ -221,7 +221,9 @@ def baseline_estimates(
     BaselineEstimates
         ``sum``/``count``/``mean`` metrics of generations as a per-user mean (USD, seconds, …
         per user) with its sd; ``rate`` metrics as the share of generations or of applicable
-        evaluations. Quantile metrics have no baseline here.
+        evaluations. Missing values are never read as 0: ``n`` counts the users (or events)
+        with a value, and a user with a generation without one (e.g. unpriced: no cost) has
+        no sum and is left out of a sum metric. Quantile metrics have no baseline here.
 
     Raises
     ------
@@ -249,7 +251,12 @@ def _baseline(ws: Workspace, m: Metric, params: dict[str, str]) -> MetricBaselin
             "generation" if m.source == "generations" else "evaluation"
         )
         return MetricBaseline(m.name, "proportion", float(value), None, int(n), per)
-    agg = {"sum": f"sum({col})", "mean": f"avg({col})", "count": "count(*)"}.get(m.agg)
+    # A user's sum is unknown when one of its values is (an unpriced generation is not free).
+    agg = {
+        "sum": f"CASE WHEN count(*) = count({col}) THEN sum({col}) END",
+        "mean": f"avg({col})",
+        "count": f"count({col})",
+    }.get(m.agg)
     if agg is None or m.source != "generations":
         return None
     mean, sd, n = ws.engine.fetch(_GEN_PER_USER.format(agg=agg), params)[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from _events import evaluation, expo, gen, write
 
@@ -157,3 +158,32 @@ def test_queries_take_the_workspace(ws) -> None:
     assert queries.baseline_estimates(ws, "support", "1", ["cost"]) == ws.baseline_estimates(
         "support", "1", ["cost"]
     )
+
+
+def test_baseline_estimates_count_only_values_and_never_read_missing_as_zero() -> None:
+    # latency n was 6 users where 2 had no latency at all; error_rate n 12 generations where 2
+    # had no is_error; a user with one unpriced generation of two had its cost summed as if
+    # that generation were free.
+    t0 = pd.Timestamp("2026-03-01", tz="UTC")
+    rows = []
+    for u in range(6):
+        for k in range(2):
+            rows.append(
+                dict(uuid=f"g{u}{k}", ts=t0, distinct_id=f"u{u}", prompt_name="p",
+                     prompt_version="v1", latency_s=None if u < 2 else float(u + k),
+                     is_error=None if u == 5 else bool(k),
+                     cost_usd=None if u < 2 or (u == 2 and k == 0) else 0.01 * (u + k))
+            )  # fmt: skip
+    df = pd.DataFrame(rows)
+    ws = pab.Workspace()
+    ws.load_frame(df, kind="generations")
+    b = ws.baseline_estimates("p", "v1", ["latency", "error_rate", "cost"])
+    lat = df.groupby("distinct_id").latency_s.mean().dropna()
+    assert (b.get("latency").n, b.get("latency").value) == (4, pytest.approx(lat.mean()))
+    assert b.get("latency").sd == pytest.approx(lat.std(ddof=1))
+    err = df.is_error.dropna().astype(float)
+    assert (b.get("error_rate").n, b.get("error_rate").value) == (10, pytest.approx(err.mean()))
+    known = df.groupby("distinct_id").cost_usd.agg(lambda s: s.sum() if s.notna().all() else None)
+    known = known.dropna().astype(float)
+    assert (b.get("cost").n, b.get("cost").value) == (3, pytest.approx(known.mean()))
+    assert b.get("cost").sd == pytest.approx(known.std(ddof=1))
