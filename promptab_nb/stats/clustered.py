@@ -152,7 +152,12 @@ def variance_components(matrix: Sequence[Sequence[float]] | np.ndarray) -> Varia
     InvalidArgumentError
         Not a 2-D matrix with at least 2 items and 2 repeats, or missing values.
     """
-    m = np.asarray(matrix, dtype=float)
+    try:
+        m = np.asarray(matrix, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"matrix must be numbers (items × repeats, every row as long): {err}"
+        ) from None
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
         raise InvalidArgumentError(
             f"matrix has shape {m.shape}; need items × repeats with at least 2 of each"
@@ -194,8 +199,16 @@ def design_items(
 def design_power(
     components: VarianceComponents, n_items: int, repeats: int, mde: float, *, alpha: float = 0.05
 ) -> float:
-    """Power of the two-sided z test of the mean difference at ``n_items`` × ``repeats``."""
+    """Power of the two-sided z test of the mean difference at ``n_items`` × ``repeats`` (a
+    probability; ``alpha`` for ``mde`` 0)."""
     from statistics import NormalDist
+
+    check(n_items, "n_items", ge=1, integer=True)
+    check(repeats, "repeats", ge=1, integer=True)
+    check(alpha, "alpha", gt=0, lt=1)
+    check(mde, "mde")
+    if not math.isfinite(mde):
+        raise InvalidArgumentError(f"mde == {mde!r}; the effect must be a finite number")
 
     nd = NormalDist()
     var = components.var_of_item_mean(int(repeats))

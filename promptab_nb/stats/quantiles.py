@@ -20,7 +20,12 @@ _CHUNK_CELLS = 2_000_000
 
 
 def _values(values: Sequence[float] | np.ndarray, name: str, min_n: int = 2) -> np.ndarray:
-    x = np.asarray(values, dtype=float).ravel()
+    try:
+        x = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"{name} must be numbers (a flat sequence or 1-D array): {err}"
+        ) from None
     if x.size < min_n:
         raise InvalidArgumentError(f"{name} has {x.size} values, need at least {min_n}")
     if not np.isfinite(x).all():

@@ -45,3 +45,15 @@ def test_ratio_ci_is_normal_interval_on_linearised_units() -> None:
     z = (num - r * den) / den.mean()
     ref = scipy.stats.norm.interval(0.95, loc=r, scale=z.std(ddof=1) / math.sqrt(400))
     assert ratio_ci(arm) == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [1.5, 0.0, 1.0, -0.1, math.nan])
+def test_one_arm_intervals_check_alpha(alpha: float) -> None:
+    # alpha=1.5 gave an inverted mean interval (0.17, 0.03) and alpha=0 a Wilson (0, 1) with
+    # RuntimeWarnings, silently
+    from promptab_nb.errors import InvalidArgumentError
+
+    for f, arm in ((mean_ci, MeanStats(10, 1.0, 1.0)), (prop_ci, PropStats(10, 3)),
+                   (ratio_ci, RatioStats(10, 5.0, 10.0, 3.0, 12.0, 5.0))):  # fmt: skip
+        with pytest.raises(InvalidArgumentError, match="alpha"):
+            f(arm, alpha=alpha)  # type: ignore[operator]

@@ -80,3 +80,15 @@ def test_miller_formula_and_power_inverse() -> None:
     # (1.959964 + 0.841621)² · (0.04 + 0.04) / 0.05² = 251.2 → 252
     assert n == 252
     assert design_power(vc, n, 4, 0.05) >= 0.8 > design_power(vc, n - 2, 4, 0.05)
+
+
+def test_design_power_and_components_check_their_arguments() -> None:
+    vc = VarianceComponents(1.0, 1.0, 10, 2)
+    # n_items=0 raised ZeroDivisionError; a text matrix numpy's ValueError
+    for bad in ({"n_items": 0}, {"repeats": 0}, {"alpha": 1.5}, {"mde": float("nan")}):
+        kw = {"n_items": 10, "repeats": 2, "mde": 0.1} | bad
+        alpha = kw.pop("alpha", 0.05)
+        with pytest.raises(InvalidArgumentError, match=next(iter(bad))):
+            design_power(vc, alpha=alpha, **kw)
+    with pytest.raises(InvalidArgumentError, match="matrix must be numbers"):
+        variance_components([["a", "b"], ["c", "d"]])

@@ -102,3 +102,8 @@ def test_rank_sums_all_tied_and_inputs() -> None:
         RankSums(3, 2, 5.0, -1.0)
     with pytest.raises(InvalidArgumentError, match="alternative"):
         mann_whitney_ranks(RankSums(3, 2, 5.0), alternative="bigger")  # type: ignore[arg-type]
+
+
+def test_non_numeric_values_name_the_argument() -> None:
+    with pytest.raises(InvalidArgumentError, match="control_values must be numbers"):
+        mann_whitney(["a", "b"], [1.0, 2.0, 3.0])

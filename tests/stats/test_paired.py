@@ -137,3 +137,8 @@ def test_wilcoxon_ci_coverage_at_least_nominal() -> None:
                 hits += lo <= shift <= hi
             se = np.sqrt(0.95 * 0.05 / sims)
             assert hits / sims >= 0.95 - 3 * se, (n, alternative, hits / sims)
+
+
+def test_non_numeric_pairs_name_the_argument() -> None:
+    with pytest.raises(InvalidArgumentError, match="y must be numbers"):
+        paired_t([1.0, 2.0, 3.0], ["a", "b", "c"])

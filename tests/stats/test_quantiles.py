@@ -234,3 +234,16 @@ def test_quantile_test_p_value_is_the_array_engine() -> None:
     assert r.se == pytest.approx(
         math.hypot(ca.ci_high - ca.ci_low, cb.ci_high - cb.ci_low) / (2 * z)
     )
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment", "name"),
+    [(["a", "b"], [1.0, 2.0, 3.0], "control_values"), ([1.0, 2.0], [[1.0, 2.0], [3.0]],
+     "treatment_values")],
+)  # fmt: skip
+def test_non_numeric_values_name_the_argument(control, treatment, name) -> None:
+    # numpy's ValueError ("could not convert string to float: 'a'") used to escape
+    with pytest.raises(InvalidArgumentError, match=f"{name} must be numbers"):
+        quantile_diff(control, treatment)
+    with pytest.raises(InvalidArgumentError, match="values must be numbers"):
+        quantile_ci(["x", "y"], 0.5)
