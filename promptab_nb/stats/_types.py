@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _html
 from .._checks import check
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -295,7 +295,7 @@ class Comparison:
         unit = self._unit()
         est = num(self.estimate, unit, signed=True)
         lo, hi = num(self.ci_low, unit, signed=True), num(self.ci_high, unit, signed=True)
-        text = f"{self.method}: {est} [{lo}, {hi}] ({1 - self.alpha:.0%} CI), {pval(self.p_value)}"
+        text = f"{self.method}: {est} [{lo}, {hi}] ({level_pct(1 - self.alpha)} CI), {pval(self.p_value)}"
         return text + (f" — {self.note}" if self.note else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -322,7 +322,7 @@ class Comparison:
         header = [
             "method",
             "relative lift" if self.relative else "difference",
-            f"{1 - self.alpha:.0%} CI",
+            f"{level_pct(1 - self.alpha)} CI",
             "p",
         ]
         body = _html.table(header, [row], caption=self.note)

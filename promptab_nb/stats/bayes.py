@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import _html
 from .._checks import check
-from .._format import num
+from .._format import level_pct, num
 from ..errors import InvalidArgumentError
 from . import _dist
 from ._types import MeanStats, PropStats, RatioStats
@@ -57,7 +57,7 @@ class BayesResult:
         est = num(self.estimate, unit, signed=True)
         lo, hi = num(self.ci_low, unit, signed=True), num(self.ci_high, unit, signed=True)
         return (
-            f"{self.method}: {est} [{lo}, {hi}] ({self.ci_level:.0%} credible), "
+            f"{self.method}: {est} [{lo}, {hi}] ({level_pct(self.ci_level)} credible), "
             f"chance to win {self.chance_to_win:.1%}"
         )
 
@@ -74,7 +74,7 @@ class BayesResult:
         ]
         header = [
             "effect",
-            f"{self.ci_level:.0%} credible interval",
+            f"{level_pct(self.ci_level)} credible interval",
             "chance to win",
             "loss if shipped",
         ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._checks import check, one_of
+from .._format import level_pct
 from ..errors import InvalidArgumentError
 from ._types import Alternative, Comparison
 from .quantiles import _values
@@ -141,7 +142,7 @@ def _walsh_ci(
     if c < 0:
         lo, hi = -math.inf, math.inf
         note = (
-            f"{n} pairs are too few for a {1 - alpha:.0%} signed-rank CI: "
+            f"{n} pairs are too few for a {level_pct(1 - alpha)} signed-rank CI: "
             f"{'its bounds are' if alternative == 'two-sided' else 'its bound is'} infinite; "
             "add items or raise alpha"
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import _html
 from .._checks import check
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
 from ._types import MeanStats
 from .means import welch
@@ -70,7 +70,7 @@ class AllPairs:
         return pd.DataFrame([asdict(p) for p in self.pairs])
 
     def _repr_html_(self) -> str:
-        head = ["pair", "Δ", f"{1 - self.alpha:.0%} CI", "p", f"p ({self.correction})"]
+        head = ["pair", "Δ", f"{level_pct(1 - self.alpha)} CI", "p", f"p ({self.correction})"]
         rows = [
             [f"{p.b} − {p.a}", num(p.diff, self.unit, signed=True),
              f"[{num(p.ci_low, self.unit)}, {num(p.ci_high, self.unit)}]", pval(p.p_value),

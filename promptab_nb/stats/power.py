@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from .. import _html
 from .._checks import check, one_of
-from .._format import num
+from .._format import level_pct, num
 from ..errors import InvalidArgumentError
 from ._types import Alternative
 
@@ -354,7 +354,7 @@ class Plan:
         return (
             f"Plan: {self.n_total:,} units ({self.n_control:,} control, {self.n_treatment:,} per "
             f"treatment arm), {self.days} day{'s' if self.days != 1 else ''} at {self.daily_units:,.0f} "
-            f"units/day to detect {self._effect()} with {self.power:.0%} power at alpha {self.alpha:g}"
+            f"units/day to detect {self._effect()} with {level_pct(self.power)} power at alpha {self.alpha:g}"
             + ("" if self.alternative == "two-sided" else f" ({self.alternative}, one-sided)")
             + (f"; {self.note}" if self.note else "")
         )
@@ -373,7 +373,7 @@ class Plan:
             ],
             ["effect to detect", self._effect()],
             [f"alpha ({self.alternative})", f"{self.alpha:g}"],
-            ["power", f"{self.power:.0%}"],
+            ["power", f"{level_pct(self.power)}"],
             ["arms", str(self.arms)],
             ["units per control arm", f"{self.n_control:,}"],
             ["units per treatment arm", f"{self.n_treatment:,}"],

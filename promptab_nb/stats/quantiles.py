@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check, one_of
-from .._format import num
+from .._format import level_pct, num
 from ..errors import InvalidArgumentError
 from . import _dist
 from ._types import Comparison
@@ -52,7 +52,7 @@ class QuantileCI:
     def __repr__(self) -> str:
         return (
             f"p{self.q * 100:g} = {num(self.estimate)} [{num(self.ci_low)}, {num(self.ci_high)}] "
-            f"({1 - self.alpha:.0%} CI, {self.method}, n = {self.n})"
+            f"({level_pct(1 - self.alpha)} CI, {self.method}, n = {self.n})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def quantile_ci(values: Sequence[float] | np.ndarray, q: float, alpha: float = 0
     if coverage < 1 - alpha:
         note = (
             f"only {n} values: the CI is clipped to the sample range and covers "
-            f"{coverage:.1%}, less than {1 - alpha:.0%}"
+            f"{coverage:.1%}, less than {level_pct(1 - alpha)}"
         )
     est = float(np.quantile(x, q))
     return QuantileCI(q, est, float(x[lo - 1]), float(x[hi - 1]), alpha, n, coverage, note=note)
@@ -233,7 +233,7 @@ def quantile_test(
     method = f"quantile difference (p{q * 100:g}, order statistics)"
     # (an arm's own note, a clipped CI covering under 1 − alpha, only comes with a small arm)
     note = (
-        f"no p-value: the order-statistic {1 - alpha:.0%} CI of p{q * 100:g} needs at least "
+        f"no p-value: the order-statistic {level_pct(1 - alpha)} CI of p{q * 100:g} needs at least "
         f"{need} values per arm to lie inside the sample ({' and '.join(small)}); clipped, "
         "it understates the standard error and the test rejects too often"
         if small
@@ -311,7 +311,7 @@ class ClusteredQuantileCI:
     def __repr__(self) -> str:
         return (
             f"p{self.q * 100:g} = {num(self.estimate)} [{num(self.ci_low)}, {num(self.ci_high)}] "
-            f"({1 - self.alpha:.0%} CI, {self.method}, n = {self.n} in {self.clusters} clusters)"
+            f"({level_pct(1 - self.alpha)} CI, {self.method}, n = {self.n} in {self.clusters} clusters)"
         )
 
     def to_dict(self) -> dict[str, Any]:

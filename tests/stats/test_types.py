@@ -93,3 +93,16 @@ def test_comparison_converts_and_reports() -> None:
     frame = r.to_pandas()
     assert frame["estimate"].iloc[0] == r.estimate
     assert "welch" in repr(r) and "<" in r._repr_html_()
+
+
+@pytest.mark.parametrize(("alpha", "label"), [(0.001, "99.9% CI"), (0.025, "97.5% CI"),
+                                              (0.05, "95% CI")])  # fmt: skip
+def test_interval_labels_do_not_round_the_level(alpha: float, label: str) -> None:
+    # f"{level:.0%}" printed alpha=0.001 as "100% CI" and alpha=0.025 as "98% CI"
+    from promptab_nb.stats import bayes, quantile_ci
+
+    r = welch(MeanStats(50, 50.0, 80.0), MeanStats(50, 60.0, 100.0), alpha=alpha)
+    assert f"({label})" in repr(r) and label in r._repr_html_()
+    assert f"({label}," in repr(quantile_ci(np.arange(500.0), 0.5, alpha))
+    b = bayes(MeanStats(50, 50.0, 80.0), MeanStats(50, 60.0, 100.0), ci_level=1 - alpha)
+    assert label.replace("CI", "credible") in repr(b)
