@@ -47,7 +47,9 @@ def _ztest_core(
     se_wald = np.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
     se_test = se_wald if pooled == "none" else se_pool
     se_ci = se_pool if pooled == "both" else se_wald
-    cc = 0.5 * (1 / nc + 1 / nt) if correction else np.zeros_like(diff)
+    # Capped at |diff| as R's prop.test does (YATES <- min(0.5, |DELTA| / Σ 1/n)): the
+    # correction shrinks the difference to 0 at most, and widens the CI by no more.
+    cc = np.minimum(0.5 * (1 / nc + 1 / nt), np.abs(diff)) if correction else np.zeros_like(diff)
     shrunk = np.sign(diff) * np.maximum(np.abs(diff) - cc, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se_test > 0, shrunk / se_test, np.sign(shrunk) * np.inf)
@@ -113,7 +115,8 @@ def ztest_proportions(
         unpooled Wald SE for the CI. ``"both"`` / ``"none"``: pooled / unpooled for both
         (tea-tasting's ``equal_var=True`` / ``False``).
     correction
-        Continuity correction ``0.5 (1/n_c + 1/n_t)`` on the statistic and the CI.
+        Continuity correction ``min(0.5 (1/n_c + 1/n_t), |diff|)`` on the statistic and the
+        CI, as R's ``prop.test(correct=TRUE)``.
 
     Returns
     -------

@@ -133,3 +133,28 @@ def test_fisher_is_conservative(n: int, rate: float) -> None:
     assert_calibrated(
         f"fisher n={n} rate={rate}", hits / sims, covered / sims, sims, conservative=True
     )
+
+
+def _r_prop_test_ci(a: PropStats, b: PropStats, alpha: float = 0.05) -> tuple[float, float]:
+    """R's prop.test(c(x_t, x_c), c(n_t, n_c), correct=TRUE)$conf.int, from its source:
+    YATES <- min(0.5, abs(DELTA) / sum(1/n)); WIDTH <- z * sqrt(sum(p(1-p)/n)) + YATES * sum(1/n)."""
+    pc, pt = a.successes / a.n, b.successes / b.n
+    delta, inv = pt - pc, 1 / a.n + 1 / b.n
+    yates = min(0.5, abs(delta) / inv)
+    width = (
+        scipy.stats.norm.ppf(1 - alpha / 2) * math.sqrt(pc * (1 - pc) / a.n + pt * (1 - pt) / b.n)
+        + yates * inv
+    )
+    return max(delta - width, -1), min(delta + width, 1)
+
+
+@pytest.mark.parametrize(
+    ("c", "t"), [((30, 10), (31, 10)), ((40, 10), (45, 10)), ((50, 10), (50, 10)),
+                 ((200, 30), (180, 45))],
+)  # fmt: skip
+def test_continuity_corrected_ci_is_r_prop_test(c: tuple[int, int], t: tuple[int, int]) -> None:
+    # R caps the correction at |diff|: 10/30 vs 10/31 (diff -0.0108 < 0.5(1/30 + 1/31) = 0.0328)
+    # gave [-0.279, +0.258] for R's [-0.257, +0.236]; 10/50 vs 10/50 was widened by 0.02 for none.
+    a, b = PropStats(*c), PropStats(*t)
+    got = ztest_proportions(a, b, correction=True)
+    assert (got.ci_low, got.ci_high) == pytest.approx(_r_prop_test_ci(a, b), abs=1e-12)
