@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._format import is_missing, num, pval
+from .._format import is_missing, level_pct, num, pval
 from ._common import EXIT_OK, EXIT_REGRESSION, UsageError, jsonable
 from ._suggest import did_you_mean
 
@@ -48,7 +48,7 @@ def _pairs_text(res: ExperimentResult) -> str:
         f"All pairs of the {k} arms ({res.pairs[0].test} per pair, two-sided"
         f"{'' if res.pairs[0].sequential else ', fixed-horizon'}; p-values "
         f"{res.pairs[0].correction}-adjusted across the {k * (k - 1) // 2} pairs of each metric; "
-        f"{res.level:.0%} CIs unadjusted; * significant):"
+        f"{level_pct(res.level)} CIs unadjusted; * significant):"
     )
     return "\n".join([head, *[repr(p) for p in res.pairs]])
 

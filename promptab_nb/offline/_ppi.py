@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import stats
-from .._format import num
+from .._format import level_pct, num
 from .._render import Note, Rendered, Table
 from ..errors import DataError, InvalidArgumentError
 from ._paired import cell_reasons, left_out
@@ -89,7 +89,7 @@ class PPIComparison(Rendered):
         return out
 
     def _table(self) -> Table:
-        lvl = f"{1 - self.alpha:.0%}"
+        lvl = level_pct(1 - self.alpha)
 
         def fmt(x: float, diff: bool) -> str:
             return num(x, "pp" if diff else "%", signed=diff)

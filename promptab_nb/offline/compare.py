@@ -50,7 +50,7 @@ import scipy.stats
 
 from .. import stats
 from .._checks import check, one_of
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
 from ._compare_result import (
     _ALIASES,
@@ -366,7 +366,7 @@ def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> s
         return None
     what = "excludes" if excludes else "includes"
     return (
-        f"the {1 - alpha:.0%} CI of the difference {what} 0 but {pval(p)} by {method}: "
+        f"the {level_pct(1 - alpha)} CI of the difference {what} 0 but {pval(p)} by {method}: "
         "the verdict follows the test (the CI is an approximation)"
     )
 

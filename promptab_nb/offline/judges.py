@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import stats
-from .._format import num
+from .._format import level_pct, num
 from .._render import Note, Rendered, Table
 from ..errors import DataError
 
@@ -100,7 +100,7 @@ class JudgeAgreement(Rendered):
             else "fair" if k > 0.2 else "slight or none"
         )  # fmt: skip
         return Table(
-            ["measure", "value", f"{self.level:.0%} CI"],
+            ["measure", "value", f"{level_pct(self.level)} CI"],
             rows,
             caption=f"Judge vs human labels on {self.n} items",
             before=[

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import stats
 from .._checks import check
-from .._format import num, pval
+from .._format import level_pct, num, pval
 from .._render import Note, Rendered, Table
 from ..errors import DataError, InvalidArgumentError
 from ..stats.preference import bradley_terry_batch
@@ -192,7 +192,7 @@ class PairwiseResult(Rendered):
             f"{self.ranking[0]} ranks first: strength {num(float(self.strengths.max()), signed=True)} "
             f"(Bradley–Terry, {self.n_items} items, {self.n_judgments} judgments, {self.ties} ties)"
         )
-        lvl = f"{1 - self.alpha:.0%}"
+        lvl = level_pct(1 - self.alpha)
         return Table(
             ["rank", "version", "strength", f"{lvl} CI (bootstrap)",
              *[f"vs {self.versions[j]}" for j in order]],

@@ -360,3 +360,11 @@ def test_judge_agreement_counts_the_items_it_leaves_out() -> None:
     # A list against a Series of people's labels pairs by position, not by the Series' index.
     mixed = judge_agreement([1, 0, 1, 0], pd.Series([1, 0, 0, 0], index=list("wxyz")))
     assert mixed.n == 4 and mixed.kappa.kappa == pytest.approx(full.kappa.kappa)
+
+
+def test_the_ci_label_keeps_the_levels_decimals() -> None:
+    # alpha=0.025 was labelled "98% CI" and alpha=0.001 "100% CI"
+    judge = [1, 0, 1, 1, 0, 1, 0, 1, 1, 0] * 3
+    human = [1, 0, 1, 0, 0, 1, 0, 1, 1, 1] * 3
+    assert "97.5% CI" in str(judge_agreement(judge, human, alpha=0.025))
+    assert "99.9% CI" in judge_agreement(judge, human, alpha=0.001)._repr_html_()
