@@ -377,33 +377,47 @@ def check_source(engine: Engine, exp: Experiment) -> None:
     variant's version (or arm) matches nothing, naming what the workspace does hold."""
     if exp.assigned_by == "flag":
         _check_flag(engine, exp)
-    prompts = [
-        r[0]
-        for r in engine.fetch_facts(
-            "SELECT prompt_name FROM generations WHERE prompt_name IS NOT NULL "
-            "GROUP BY prompt_name ORDER BY count(*) DESC LIMIT 20"
-        )
-    ]
-    if exp.prompt_name is not None and prompts and exp.prompt_name not in prompts:
-        raise NotFoundError(
-            f"prompt {exp.prompt_name!r} of experiment {exp.name!r} matches no generation; "
-            f"prompts in the workspace: {', '.join(map(repr, prompts))}"
-        )
-    column = "variant" if exp.assigned_by == "arm" else "prompt_version"
-    what = "arm" if exp.assigned_by == "arm" else "prompt version"
-    held = [
-        r[0]
-        for r in engine.fetch_facts(
-            f"""SELECT {column} FROM generations WHERE {column} IS NOT NULL
-                  AND ($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)
-                GROUP BY {column} ORDER BY count(*) DESC LIMIT 50""",
-            {"prompt": exp.prompt_name},
-        )
-    ]
+    if exp.prompt_name is not None and not engine.fetch_facts(
+        "SELECT 1 FROM generations WHERE prompt_name = $prompt LIMIT 1",
+        {"prompt": exp.prompt_name},
+    ):
+        # (the names listed are the 20 most used: a workspace may hold many more)
+        prompts = [
+            r[0]
+            for r in engine.fetch_facts(
+                "SELECT prompt_name FROM generations WHERE prompt_name IS NOT NULL "
+                "GROUP BY prompt_name ORDER BY count(*) DESC LIMIT 20"
+            )
+        ]
+        if prompts:
+            raise NotFoundError(
+                f"prompt {exp.prompt_name!r} of experiment {exp.name!r} matches no generation; "
+                f"prompts in the workspace: {', '.join(map(repr, prompts))}"
+            )
     if exp.assigned_by == "flag":
         return  # a flag assigns: versions are checked against each arm's generations (arm_versions)
-    missing = {k: v for k, v in exp.variants.items() if v not in held}
+    column = "variant" if exp.assigned_by == "arm" else "prompt_version"
+    what = "arm" if exp.assigned_by == "arm" else "prompt version"
+    of_prompt = "($prompt IS NULL OR prompt_name IS NULL OR prompt_name = $prompt)"
+    found = {
+        r[0]
+        for r in engine.fetch_facts(
+            f"SELECT DISTINCT {column} FROM generations "
+            f"WHERE list_position($versions, {column}) IS NOT NULL AND {of_prompt}",
+            {"prompt": exp.prompt_name, "versions": list(exp.variants.values())},
+        )
+    }
+    missing = {k: v for k, v in exp.variants.items() if v not in found}
     if missing:
+        # (the values listed are the 50 most used)
+        held = [
+            r[0]
+            for r in engine.fetch_facts(
+                f"""SELECT {column} FROM generations WHERE {column} IS NOT NULL AND {of_prompt}
+                    GROUP BY {column} ORDER BY count(*) DESC LIMIT 50""",
+                {"prompt": exp.prompt_name},
+            )
+        ]
         key, value = next(iter(missing.items()))
         scope = f" of prompt {exp.prompt_name!r}" if exp.prompt_name else ""
         raise NotFoundError(

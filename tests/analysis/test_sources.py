@@ -234,3 +234,36 @@ def test_an_unpriced_recomputed_cost_points_to_the_cost_audit() -> None:
     assert "cost='recompute'" not in row.note
     (plain,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
     assert plain.note is None or "cost='recompute'" not in plain.note  # priced at the source
+
+
+def test_a_prompt_or_version_outside_the_most_used_is_found() -> None:
+    # check_source read only the 20 most used prompt names (and 50 most used versions): an
+    # experiment on the 21st prompt, or on a rarely used version, was a NotFoundError although
+    # its generations were there.
+    expo, gens = _frames()
+    filler = pd.DataFrame(
+        [
+            {"uuid": f"o{k}_{j}", "ts": T0, "distinct_id": f"o{j}", "prompt_name": f"other-{k}",
+             "prompt_version": f"r{j % 60}"}
+            for k in range(25)
+            for j in range(600)
+        ]
+    )  # fmt: skip
+    rare = gens.assign(prompt_name="other-0", uuid="rare-" + gens.uuid)
+    rare["prompt_version"] = rare["prompt_version"].map({"v1": "r-ctl", "v2": "r-new"})
+    ws = _workspace(expo, pd.concat([gens, filler, rare], ignore_index=True))
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    a = exp.analyze(["cost"]).to_pandas()
+    ref = _workspace(*_frames()).create_experiment(
+        "x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag"
+    )
+    pd.testing.assert_frame_equal(a, ref.analyze(["cost"]).to_pandas(), rtol=1e-12)
+    by_version = ws.create_experiment(
+        "v", "other-0", {"control": "r-ctl", "test": "r-new"}, assigned_by="version"
+    )
+    res = by_version.analyze(["cost"]).to_pandas()
+    assert list(res.n) == [100, 100]
+    with pytest.raises(pab.NotFoundError, match="prompt 'nope'.*prompts in the workspace"):
+        ws.create_experiment("n", "nope", {"control": "v1", "test": "v2"}, flag_key="flag").analyze(
+            ["cost"]
+        )
