@@ -15,6 +15,7 @@ import pytest
 import scipy.stats
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
+import promptab_nb as pab
 from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.simulate import (
     AAResult,
@@ -240,6 +241,59 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert _digests(a.files)["parquet"] != _digests(c.files)["parquet"]
     assert a.to_dict() | {"files": None} == b.to_dict() | {"files": None}
     assert Path(b.files["parquet"]).name == "events.parquet"
+
+
+THREE = {"a": "v1", "b": "v2", "c": "v3"}
+
+
+@pytest.mark.parametrize(
+    ("variants", "split"),
+    [
+        (VARIANTS, None),
+        (THREE, None),
+        (THREE, [20, 30, 50]),
+        (VARIANTS, {"test": 10, "control": 90}),
+    ],
+)
+def test_each_user_gets_the_variant_posthogs_hash_gives(
+    tmp_path: Path, variants: dict[str, str], split: list[float] | dict[str, float] | None
+) -> None:
+    # The variant was a random draw per user: exp.audit() of the shipped sample (1,200 users)
+    # re-hashed 1,137 exposed ids and found 585 in the other arm than PostHog's flag serves.
+    sim = traffic(
+        2_000, variants, out=tmp_path, seed=3, days=3, flag_key=FLAG, split=split, progress=False
+    )
+    ws = pab.Workspace()
+    ws.load_posthog(sim.files["parquet"], progress=False)
+    exp = ws.create_experiment("sim", "support-bot", variants, flag_key=FLAG, split=split)
+    audit = exp.audit()
+    assert audit.checked == sum(sim.units.values()) + sim.multiple
+    assert (audit.mismatches, audit.unknown) == (0, {})
+    # Independently: PostHog's formula, h = int(sha1(f"{key}.{id}variant")[:15], 16) / (2**60 - 1),
+    # over the cumulative percent ranges of the split, for each id's first exposure.
+    first = duckdb.execute(
+        """SELECT distinct_id, arg_min(properties::JSON->>'$."$feature_flag_response"', timestamp)
+           FROM read_parquet($f) WHERE event = '$feature_flag_called'
+             AND properties::JSON->>'$."$feature_flag"' = $flag GROUP BY ALL""",
+        {"f": sim.files["parquet"], "flag": FLAG},
+    ).fetchall()
+    shares = [sim.split[k] for k in variants]
+    if split is None:  # PostHog's "distribute equally"
+        assert shares == ([50, 50] if len(variants) == 2 else [33, 33, 34])
+    ends, lo = [], 0.0
+    for share in shares:  # PostHog's ranges, by the same repeated float addition
+        lo += share / 100
+        ends.append(lo)
+    for distinct_id, logged in first:
+        digest = hashlib.sha1(f"{FLAG}.{distinct_id}variant".encode()).hexdigest()
+        h = int(digest[:15], 16) / 0xFFFFFFFFFFFFFFF
+        assert logged == list(variants)[int(np.searchsorted(ends, h, side="right"))], distinct_id
+    # the arms hold their shares of the exposed users
+    n = sum(sim.units.values())
+    for k, share in zip(variants, shares, strict=True):
+        assert abs(sim.units[k] / n - share / 100) < 4 * math.sqrt(
+            share / 100 * (1 - share / 100) / n
+        )
 
 
 def test_truth_renders(sim: SimulationTruth) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..assignment import _lookup_table
+from ..assignment._hash import _hashes
 from ._columns import _const, _masked, _pick, _ts, _user_ids, _uuid4
 from ._params import (
     _DAY,
@@ -38,7 +40,7 @@ from ._params import (
 class _Plan:
     keys: list[str]
     versions: list[str | int]
-    split: np.ndarray
+    split: tuple[tuple[str, float], ...]  # (variant key, percent of traffic), as the flag has it
     arms: _Arms
     base: dict[str, float]
     flag_key: str
@@ -86,6 +88,17 @@ def _poisson_gamma(rng: np.random.Generator, mean: float, mask: np.ndarray) -> n
     return np.where(mask, rng.poisson(rate), 0)
 
 
+def _variant_index(distinct: pa.Array, plan: _Plan) -> np.ndarray:
+    """Position in ``plan.keys`` of each id's variant, bucketed by PostHog's hash of the flag key
+    and the id (``h(key, id, "variant")``) as :func:`promptab_nb.assign` and the audit do."""
+    _, h = _hashes(distinct, plan.flag_key, rollout=False, variant=True)
+    assert h is not None  # variant=True
+    index = np.searchsorted(_lookup_table(plan.split), h, side="right")
+    # Past the last range (float rounding, probability ~1e-16) PostHog serves no variant; the
+    # simulation keeps such an id in the last arm.
+    return np.minimum(index, len(plan.keys) - 1)
+
+
 def _chunk(
     rng: np.random.Generator, plan: _Plan, first: int, n: int
 ) -> tuple[dict[str, pa.Table], dict[str, Any]]:
@@ -98,7 +111,11 @@ def _chunk(
     person = _uuid4(rng, n)
     arrival = rng.integers(0, end - 2 * _HOUR, size=n)
     exposed = rng.random(n) >= plan.unexposed
-    variant = rng.choice(len(plan.keys), size=n, p=plan.split)
+    # The variant is PostHog's hash of the id, not a draw, so that re-hashing the logged exposures
+    # (exp.audit()) agrees. The uniforms that once chose it are still drawn: every other column
+    # of a seed stays as it was.
+    rng.random(n)
+    variant = _variant_index(distinct, plan)
     multiple = exposed & (rng.random(n) < plan.contamination)
     other_variant = (variant + rng.integers(1, len(plan.keys), size=n)) % len(plan.keys)
     exposure = arrival + _HOUR + rng.integers(0, 10 * 60 * _US, size=n)

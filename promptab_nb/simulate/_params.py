@@ -92,13 +92,13 @@ def _check_variants(variants: Mapping[str, Any]) -> list[str]:
 
 def _check_split(
     split: Sequence[float] | Mapping[str, float] | None, keys: list[str]
-) -> np.ndarray:
-    """Traffic shares as fractions in variant order (checked as an experiment's split is)."""
+) -> tuple[tuple[str, float], ...]:
+    """(variant key, percent of traffic) in variant order, checked as an experiment's split is
+    (default: PostHog's equal shares, 33/33/34 for three variants)."""
     from .._experiment_registry import check_split
 
     shares = check_split(split, keys)
-    values = np.array([shares[k] for k in keys])
-    return values / values.sum()
+    return tuple((k, shares[k]) for k in keys)
 
 
 def _check_baseline(baseline: Mapping[str, float] | None) -> dict[str, float]:

@@ -103,8 +103,10 @@ def traffic(
     """Write a synthetic PostHog LLM-analytics export with known per-variant effects.
 
     Users arrive uniformly over ``days``; most are exposed to ``flag_key`` (one
-    ``$feature_flag_called`` event, often repeated) and then make an overdispersed-Poisson number
-    of ``$ai_generation`` calls (mean ``baseline["generations"]``, 10). Calls have lognormal
+    ``$feature_flag_called`` event, often repeated) in the variant PostHog's flag serves them
+    (the hash of ``flag_key`` and the distinct id over ``split``, as :func:`~promptab_nb.assign`
+    computes it, so ``exp.audit()`` finds no mismatch) and then make an overdispersed-Poisson
+    number of ``$ai_generation`` calls (mean ``baseline["generations"]``, 10). Calls have lognormal
     latency (seconds, a per-user level times a per-call factor), token-priced cost (USD) over a
     model mix (gpt-4o-mini 70 %, claude-3-5-haiku 30 %), errors (HTTP 429/500/0 carrying
     ``$ai_is_error`` and ``$ai_error``; the keys are absent on success), streaming calls with
@@ -143,7 +145,8 @@ def traffic(
     flag_key, prompt_name
         Feature flag key of the experiment and ``$ai_prompt_name`` of every call.
     split
-        Percent of exposed users per variant, summing to 100; equal by default.
+        Percent of exposed users per variant, summing to 100, laid out as the flag's variant
+        ranges in ``variants`` order; PostHog's equal split by default (33/33/34 for three).
     start
         Start of the window (UTC; a naive datetime is taken as UTC).
     baseline
@@ -173,7 +176,7 @@ def traffic(
     check(users, "users", ge=1, integer=True)
     users = int(users)
     keys = _check_variants(variants)
-    split_arr = _check_split(split, keys)
+    shares = _check_split(split, keys)
     base = _check_baseline(baseline)
     arms = _arms(effects, keys, base)
     check(days, "days", ge=1, le=366, integer=True)
@@ -210,7 +213,7 @@ def traffic(
     plan = _Plan(
         keys=keys,
         versions=list(variants.values()),
-        split=split_arr,
+        split=shares,
         arms=arms,
         base=base,
         flag_key=flag_key,
@@ -239,7 +242,7 @@ def traffic(
         flag_key=flag_key,
         prompt_name=prompt_name,
         variants={k: v for k, v in variants.items()},
-        split={k: float(s * 100) for k, s in zip(keys, split_arr, strict=True)},
+        split=dict(shares),
         files={fmt: str(p) for fmt, p in paths.items()},
         means=means,
         diffs=diffs,
