@@ -203,6 +203,21 @@ def test_bad_options(loaded, kwargs, message) -> None:
         exp.analyze(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda exp: exp.unit_values("cost", multiple="first"),
+        lambda exp: exp.analyze_over_time("cost", multiple="first"),
+    ],
+)
+def test_bad_multiple_outside_analyze(loaded, call) -> None:
+    # multiple="first" (not "first_seen") was read as "exclude": unit_values returned 291 units
+    # and analyze_over_time excluded the contaminated units, while analyze() rejected it.
+    _, exp = loaded
+    with pytest.raises(pab.InvalidArgumentError, match="multiple == 'first'"):
+        call(exp)
+
+
 def test_unknown_flag_key(loaded) -> None:
     ws, _ = loaded
     exp = ws.create_experiment("other", "x", {"control": "1", "test": "2"}, flag_key="no-such-flag")

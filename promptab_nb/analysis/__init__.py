@@ -197,6 +197,7 @@ def unit_values(
     rate metrics (their value is undefined). ``$multiple`` units are excluded. ``cost`` as in
     :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
     """
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
     cost = _cost(cost)
     (m,) = resolve([metric])
     _no_quantile(m)
@@ -323,6 +324,7 @@ def analyze_over_time(
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))
+    one_of(multiple, "multiple", ("exclude", "first_seen"))
     check(alpha, "alpha", gt=0, lt=1)
     cost = _cost(cost)
     (m,) = resolve([metric])
