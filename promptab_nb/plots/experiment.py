@@ -152,6 +152,10 @@ def forest(
                 est, lo, hi = r.diff, r.diff_ci_low, r.diff_ci_high
                 text = num(est, u if u == "pp" else m.unit, signed=True)
             note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
+            if not _missing(est) and _missing(lo):
+                # (a bare point would read as exact: e.g. a sequential lift while the control
+                # mean is not yet told apart from 0)
+                note = f"{note}  (no interval)"
             bayes = _method(result) == "bayesian" and not _missing(r.chance_to_win)
             if bayes:
                 # chance_to_win is direction-aware: the chance that the arm is *better*.

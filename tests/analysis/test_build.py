@@ -214,3 +214,55 @@ def test_exposures_without_any_generation_measure_nothing(tmp_path) -> None:
     (flag,) = [f for f in res.health.flags if f.code == "units_without_events"]
     assert flag.severity == "error" and "no exposed unit has a generation" in flag.message
     assert res.decision().action == "keep_running"
+
+
+def test_the_sequential_relative_interval_agrees_with_the_sequential_test() -> None:
+    # control mean 1.0 (var 4), test 0.7 (var 0.25), 400 users each: the always-valid p was
+    # 0.081 (absolute sequence -0.62 s to +0.02 s) but the delta-method relative sequence read
+    # -52.6 % to -7.4 %, so the table showed an interval excluding 0 beside a p that is not
+    # significant, and the forest plot a hollow point on a bar clear of 0. The relative sequence
+    # now inverts the same mSPRT (Fieller): it excludes 0 exactly when p < alpha.
+    from decision._sim import result, stub
+
+    from promptab_nb.decision import ExperimentDesign
+
+    def arm(n: int, mean: float, var: float) -> tuple[int, float, float]:
+        return n, n * mean, var * (n - 1) + n * mean * mean
+
+    exp = stub(ExperimentDesign())
+    seen = set()
+    for mt in np.linspace(0.5, 1.6, 45):
+        for vt in (0.25, 4.0, 16.0):
+            arms = {LAT: {"control": arm(400, 1.0, 4.0), "test": arm(400, float(mt), vt)}}
+            row = _treatment(result(exp, arms, sequential=True), LAT)
+            excludes = not row.rel_ci_low <= 0 <= row.rel_ci_high
+            assert excludes == (row.p_value < 0.05), (mt, vt, row)
+            assert row.rel_ci_low < row.rel_diff < row.rel_ci_high
+            seen.add(excludes)
+    assert seen == {True, False}
+    arms = {LAT: {"control": arm(400, 1.0, 4.0), "test": arm(400, 0.7, 0.25)}}
+    res = result(exp, arms, sequential=True)
+    row = _treatment(res, LAT)
+    assert row.p_value == pytest.approx(0.0805, abs=1e-3) and row.rel_ci_high > 0
+    assert any("inverts the sequential test" in m for m in res.methods)
+    # the table's relative interval cell no longer excludes 0 beside p = 0.081
+    (cells,) = [c for c in res.table_rows() if c[1] == "test"]
+    assert cells[-2] == "p = 0.081" and cells[-3].startswith("−") and " to +" in cells[-3]
+
+
+def test_an_unbounded_relative_sequence_is_said_not_drawn_as_exact() -> None:
+    # 3 of 100 control users fail: the sequence cannot tell the control's rate from 0, so the
+    # lift has no bounded interval; the row says so and the forest plot does not draw a bare
+    # point that reads as exact
+    from decision._sim import result, stub
+
+    from promptab_nb import plots
+    from promptab_nb.decision import ExperimentDesign
+
+    arms = {LAT: {"control": (100, 3.0, 3.0), "test": (100, 6.0, 6.0)}}
+    res = result(stub(ExperimentDesign()), arms, sequential=True)
+    row = _treatment(res, LAT)
+    assert row.rel_diff == pytest.approx(1.0) and math.isnan(row.rel_ci_low)
+    assert "no relative interval yet" in row.note
+    labels = [t.get_text() for ax in plots.forest(res).axes for t in ax.texts]
+    assert any("+100" in t and "(no interval)" in t for t in labels), labels
