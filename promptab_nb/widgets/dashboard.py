@@ -98,11 +98,9 @@ class ResultsDashboard(_Widget):
             description=f"CUPED ({CUPED_DAYS:g} days)",
             indent=False,
         )
+        winsor = next(k for k, v in _WINSOR.items() if v == _DEFAULTS.winsorize)
         self.winsorize = W.Dropdown(
-            options=list(_WINSOR),
-            value=next(k for k, v in _WINSOR.items() if v == _DEFAULTS.winsorize),
-            description="winsorize",
-            style=LABEL,
+            options=list(_WINSOR), value=winsor, description="winsorize", style=LABEL
         )
         self.correction = W.Dropdown(
             options=[(_NO_CORRECTION, _NO_CORRECTION)]
@@ -128,12 +126,8 @@ class ResultsDashboard(_Widget):
         self.status = W.HTML()
         # Starts empty: the decision preselects the recommended arm only when it says ship
         # (never an arm that is significantly worse).
-        self.winner = W.Dropdown(
-            options=[(_NO_WINNER, ""), *[(k, k) for k in exp.variants]],
-            value="",
-            description="winner",
-            style=LABEL,
-        )
+        arms = [(_NO_WINNER, ""), *[(k, k) for k in exp.variants]]
+        self.winner = W.Dropdown(options=arms, value="", description="winner", style=LABEL)
         self.decision_view = W.HTML()
         self.decision: Decision | None = None
         self.declare_button = W.Button(description="Declare winner", icon="trophy")
@@ -154,16 +148,8 @@ class ResultsDashboard(_Widget):
         self.confirm_button.on_click(lambda _b: self._confirm())
         self.cancel_button.on_click(lambda _b: self._cancel())
         self.export_button.on_click(lambda _b: self.export())
-        for w in (
-            self.metrics,
-            self.method,
-            self.cuped,
-            self.winsorize,
-            self.correction,
-            self.unit,
-            self.alpha,
-            self.cost,
-        ):
+        for w in (self.metrics, self.method, self.cuped, self.winsorize, self.correction,
+                  self.unit, self.alpha, self.cost):  # fmt: skip
             w.observe(self._options_changed, names="value")
         self.time_metric.observe(
             lambda _c: None if self._time.syncing else self._show_over_time(), names="value"
