@@ -372,9 +372,15 @@ def methods(estimators: list[Estimator], options: AnalysisOptions) -> list[str]:
     if options.sequential:
         out.append("sequential: always-valid p-values and confidence sequences (safe to peek)")
     if options.bayesian:
-        out.append(
-            "Bayesian: Gaussian posterior (flat prior unless given), chance to win, expected loss"
-        )
+        prior = options.prior
+        if prior is None:
+            used = "flat prior"
+        else:
+            scale = "relative lift (fraction)" if options.relative else "difference (metric unit)"
+            used = (
+                f"Gaussian prior on the {scale}: mean {prior.mean:g}, variance {prior.variance:g}"
+            )
+        out.append(f"Bayesian: Gaussian posterior ({used}), chance to win, expected loss")
     out.append(
         f"no p-value or chance to be better under {MIN_UNITS_PER_ARM} units per arm (as PostHog); "
         "no relative lift with a zero baseline (the absolute difference is still tested)"

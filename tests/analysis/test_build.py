@@ -266,3 +266,26 @@ def test_an_unbounded_relative_sequence_is_said_not_drawn_as_exact() -> None:
     assert "no relative interval yet" in row.note
     labels = [t.get_text() for ax in plots.forest(res).axes for t in ax.texts]
     assert any("+100" in t and "(no interval)" in t for t in labels), labels
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_the_bayesian_methods_line_states_the_prior_used(relative: bool) -> None:
+    # it read "Gaussian posterior (flat prior unless given)" even with a prior given
+    from decision._sim import result, stub, sums
+
+    from promptab_nb.decision import ExperimentDesign
+    from promptab_nb.stats import GaussianPrior
+
+    rng = np.random.default_rng(5)
+    arms = {LAT: {k: (60, *[x[0] for x in sums(rng, 60, 1.0, 1.0, 1)])
+                  for k in ("control", "test")}}  # fmt: skip
+    exp = stub(ExperimentDesign())
+    flat = result(exp, arms, method="bayesian", relative=relative)
+    (line,) = [m for m in flat.methods if m.startswith("Bayesian")]
+    assert "flat prior" in line and "unless" not in line
+    given = result(exp, arms, method="bayesian", prior=GaussianPrior(0.01, 0.0025),
+                   relative=relative)  # fmt: skip
+    (line,) = [m for m in given.methods if m.startswith("Bayesian")]
+    scale = "relative lift" if relative else "difference"
+    assert "Gaussian prior" in line and "mean 0.01, variance 0.0025" in line and scale in line
+    assert "flat" not in line
