@@ -327,3 +327,17 @@ def test_over_time_result_renders() -> None:
     assert "2026-01-02 00:00" in text and "−5.0 %" in text and "p = 0.100" in text
     assert "<caption>cost over time" in res._repr_html_()
     assert OverTimeResult("x", BUILTIN["cost"], False, 0.05, "D", ()).to_pandas().empty
+
+
+@pytest.mark.parametrize(("correction", "name"), [("holm", "Holm"), ("bh", "Benjamini–Hochberg")])
+def test_a_corrected_table_says_its_intervals_are_not_adjusted(correction, name) -> None:
+    # With a correction the table put adjusted p-values beside unadjusted intervals: a Δ % CI
+    # of -16 % to -5 % beside p = 0.052 read as a contradiction, and nothing said why
+    res = experiment_result()
+    plain = (repr(res), res._repr_html_(), res.to_markdown())
+    assert not any("unadjusted" in t for t in plain)
+    res = dataclasses.replace(res, options=dataclasses.replace(res.options, correction=correction))
+    for text in (repr(res), res._repr_html_(), res.to_markdown()):
+        assert (
+            f"p-values are {name}-adjusted" in text and "intervals are unadjusted 95% CIs" in text
+        )

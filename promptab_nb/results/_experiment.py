@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._format import arm_label, is_missing, level_pct, md, num, pval
 from .._render import Note, Rendered, Table
+from ..options import CORRECTION_NAMES
 from ._impact import TotalImpact
 from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
 from ._segments import SegmentResult
@@ -191,6 +192,19 @@ class ExperimentResult(Rendered):
             out.append(_verdict(r, m, self.control, self.level, self.options))
         return out
 
+    def correction_note(self) -> str | None:
+        """The line that says the table's p-values are adjusted and its intervals are not, when
+        the analysis has a multiple-testing ``correction`` (``None`` without one)."""
+        c = self.options.correction
+        if not c:
+            return None
+        kind = "confidence sequences" if self.options.sequential else "CIs"
+        return (
+            f"p-values are {CORRECTION_NAMES.get(c, c)}-adjusted across all metric × treatment "
+            f"comparisons; intervals are unadjusted {level_pct(self.level)} {kind}, so one can "
+            "exclude 0 beside a p-value that is not significant"
+        )
+
     def to_markdown(self) -> str:
         """A Markdown summary for a pull-request comment."""
         lines = [f"### Experiment {md(self.experiment)}", ""]
@@ -212,6 +226,8 @@ class ExperimentResult(Rendered):
                 )
                 + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ').removeprefix('= ')} |"
             )
+        if note := self.correction_note():
+            lines += ["", md(note)]
         lines += ["", "**Health**: " + "; ".join(md(x) for x in self.health.lines())]
         return "\n".join(lines) + "\n"
 
@@ -281,6 +297,7 @@ class ExperimentResult(Rendered):
             ),
             before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
             after=[
+                *([Note((note,))] if (note := self.correction_note()) else []),
                 Note(tuple(self.health.lines()), css=health_css, title="Assignment health"),
                 Note(("Methods: " + "; ".join(self.methods),)),
             ],
