@@ -70,6 +70,12 @@ class GuardrailCheck:
         )
 
 
+def share_text(share: float) -> str:
+    """A share of the planned sample as whole percent, rounded down: 0.996 → ``99%``, so a plan
+    not yet reached never reads ``100%``."""
+    return f"{math.floor(round(share * 100, 9))}%"
+
+
 @dataclass(frozen=True)
 class Progress:
     """Planned sample (units over all arms) from the MDE, the share of it reached, days still
@@ -83,7 +89,7 @@ class Progress:
     def sentence(self) -> str:
         if is_missing(self.share):
             return "planned sample unknown (declare an mde)"
-        text = f"{self.share:.0%} of the planned {math.ceil(self.planned_units):,} units reached"
+        text = f"{share_text(self.share)} of the planned {math.ceil(self.planned_units):,} units reached"
         if self.share < 1 and not is_missing(self.rate) and self.rate > 0:
             text += f"; about {self.days_needed:,.0f} more day(s) at {self.rate:,.0f} units/day"
         return text
@@ -186,7 +192,7 @@ class Decision(Rendered):
         for a in self.arms:
             rows.append([a.variant, HEADLINE[a.action], pval(a.goal_p).removeprefix("p = ").removeprefix("p ")]
                         + ["; ".join(f"{g.metric} {g.status}" for g in a.guardrails) or "–",
-                           "–" if is_missing(a.progress.share) else f"{a.progress.share:.0%}"])  # fmt: skip
+                           "–" if is_missing(a.progress.share) else share_text(a.progress.share)])  # fmt: skip
         return Table(
             ["arm", "decision", "goal p (Holm)", "guardrails", "planned sample"],
             rows,

@@ -357,3 +357,18 @@ def test_no_effect_names_the_level_with_its_decimals() -> None:
              alpha=0.001).decision()  # fmt: skip
     assert d.action == "no_effect"
     assert "the 99.9% CI of latency excludes" in d.reasons[0]
+
+
+def test_the_share_of_the_plan_is_not_rounded_up_to_reached() -> None:
+    # 99.6 % of the planned sample read "100% of the planned 1,000 units reached; about 1 more
+    # day(s)" and the decision table "100%", beside a caution that the plan is not reached
+    from promptab_nb.decision._result import Progress
+
+    prog = Progress(planned_units=1000, share=0.996, days_needed=1.0, rate=100)
+    assert prog.sentence().startswith("99% of the planned 1,000 units reached")
+    d = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0, n=300).decision()
+    (arm,) = d.arms
+    shown = next(c for c in d._table().rows[0] if c.endswith("%"))
+    assert shown == f"{math.floor(round(arm.progress.share * 100, 9))}%"
+    done = Progress(planned_units=1000, share=1.0, days_needed=0.0, rate=100)
+    assert done.sentence().startswith("100% of the planned")
