@@ -267,3 +267,20 @@ def test_a_prompt_or_version_outside_the_most_used_is_found() -> None:
         ws.create_experiment("n", "nope", {"control": "v1", "test": "v2"}, flag_key="flag").analyze(
             ["cost"]
         )
+
+
+@pytest.mark.parametrize("assigned_by", ["version", "arm"])
+def test_two_variants_of_one_version_are_an_error(assigned_by: str) -> None:
+    # {"control": "v1", "test": "v1"} assigned by version put every unit in control and
+    # reported test with n = 0, silently.
+    _, gens = _frames()
+    gens["variant"] = gens["prompt_version"]
+    ws = pab.Workspace()
+    ws.load_frame(gens, kind="generations")
+    exp = ws.create_experiment(
+        "aa", "bot", {"control": "v1", "test": "v1"}, assigned_by=assigned_by
+    )
+    with pytest.raises(pab.InvalidArgumentError, match="'control' and 'test'.*both.*'v1'"):
+        exp.analyze(["cost"])
+    with pytest.raises(pab.InvalidArgumentError, match="'control' and 'test'"):
+        exp.mann_whitney("cost")
