@@ -443,7 +443,11 @@ def check_source(engine: Engine, exp: Experiment) -> None:
 def check_arm_versions(engine: Engine, table: str, exp: Experiment) -> None:
     """With a flag, raise :class:`NotFoundError` when an arm's generations carry prompt versions
     and none is the version the experiment declares for it (e.g. ``test=v3`` where the test
-    arm's users ran ``v2``): the analysis would silently describe another prompt."""
+    arm's users ran ``v2``): the analysis would silently describe another prompt.
+
+    The per-unit rows keep each unit's smallest and largest version only, so an arm passes when
+    any unit's range holds the declared version (a unit that ran v1, v2 and v3 has ``v2``
+    between its bounds): the check never refuses an arm that ran its version."""
     rows = engine.fetch(
         f"""SELECT variant, list(DISTINCT v) FROM (
                 SELECT variant, vmin AS v FROM {table} UNION ALL SELECT variant, vmax FROM {table}
@@ -452,6 +456,12 @@ def check_arm_versions(engine: Engine, table: str, exp: Experiment) -> None:
     seen = {k: sorted(map(str, vs)) for k, vs in rows}
     for key, version in exp.variants.items():
         if seen.get(key) and version not in seen[key]:
+            inside = engine.fetch(
+                f"SELECT 1 FROM {table} WHERE variant = ? AND vmin < ? AND ? < vmax LIMIT 1",
+                [key, version, version],
+            )
+            if inside:
+                continue
             raise NotFoundError(
                 f"variant {key!r} of experiment {exp.name!r} is declared as prompt version "
                 f"{version!r}, but its units' generations use {', '.join(map(repr, seen[key]))}. "

@@ -177,6 +177,22 @@ def test_assignment_by_version_with_a_user_in_both_arms() -> None:
     assert (got.loc[first.index].dt.tz_convert("UTC") == first.dt.tz_convert("UTC")).all()
 
 
+def test_an_arm_that_ran_its_version_among_others_is_not_refused() -> None:
+    # Every test user also made a v1 and a v3 call: the check saw each unit's smallest and
+    # largest versions only (v1, v3) and refused test=v2, the version the arm did run.
+    expo, gens = _frames()
+    test = gens[gens.prompt_version == "v2"].drop_duplicates("distinct_id")
+    extra = pd.concat([test.assign(uuid=test.uuid + "_" + v, prompt_version=v)
+                       for v in ("v1", "v3")])  # fmt: skip
+    ws = _workspace(expo, pd.concat([gens, extra]))
+    exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
+    assert exp.analyze(["cost"]).to_pandas().n.tolist() == [100, 100]
+    exp.stop()
+    wrong = ws.create_experiment("w", "bot", {"control": "v1", "test": "v4"}, flag_key="flag")
+    with pytest.raises(pab.NotFoundError, match="declared as prompt version 'v4'"):
+        wrong.analyze(["cost"])
+
+
 def test_names_that_match_nothing_are_errors_naming_what_exists() -> None:
     ws = _workspace(*_frames())
     typo = ws.create_experiment("t", "bott", {"control": "v1", "test": "v2"}, flag_key="flag")
