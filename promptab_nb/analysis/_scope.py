@@ -283,7 +283,12 @@ def ctes(exp: Experiment, metrics: Sequence[Metric] = (), d: Design | None = Non
     for m in metrics:
         cols[m.source].add(m.column)
     gen_cols = ", ".join(_gen_col(c, d) for c in sorted(cols["generations"]))
-    eval_cols = ", ".join(f"e.{ident(c)}" for c in sorted(cols["evaluations"]))
+    # An evaluation's time is the evaluated generation's when linked, as the scope attributes it
+    # (over time, a judge's clock two days behind dropped every verdict from its period).
+    eval_cols = ", ".join(
+        "coalesce(g.ts, e.ts) AS ts" if c == "ts" else f"e.{ident(c)}"
+        for c in sorted(cols["evaluations"])
+    )
     return (
         f"{head_ctes(exp, d)}, gen AS ({_gen_scope(d, gen_cols)}), "
         f"ev AS ({_eval_scope(d, eval_cols)})"

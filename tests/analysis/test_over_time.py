@@ -74,3 +74,23 @@ def test_over_time_withholds_what_analyze_withholds(tmp_path) -> None:
     })  # fmt: skip
     for r in small.analyze_over_time("latency").records:
         assert r["p_value"] != r["p_value"] and "need 50 per arm" in r["note"]
+
+
+def test_evaluations_count_at_their_generations_time(small) -> None:
+    # A judge whose clock runs two days behind logs each verdict before the generation (and the
+    # unit's exposure): analyze() attributes it to the generation's time, but over time it was
+    # bucketed by its own, so every period read pass_rate NaN.
+    ws, exp = small
+    with ws.transaction() as con:
+        con.execute(
+            """INSERT INTO evaluations (uuid, ts, distinct_id, target_uuid, name, passed,
+                                        applicable)
+               SELECT 'ev-' || uuid, ts - INTERVAL 2 DAY, distinct_id, uuid, 'judge',
+                      (hash(uuid) % 3 <> 0) OR prompt_version = '2', true
+               FROM generations"""
+        )
+    (final,) = [r for r in exp.analyze(["pass_rate"], relative=False).rows if not r.is_control]
+    last = exp.analyze_over_time("pass_rate", relative=False).records[-1]
+    assert last["n_treatment"] == final.n == 60
+    assert last["estimate"] == pytest.approx(final.diff, rel=1e-9)
+    assert final.diff > 0
