@@ -14,7 +14,14 @@ from ._render import Rendered, Table
 from ._sql import ident
 from .decision import ExperimentDesign
 from .errors import ExperimentConflict, InvalidArgumentError, NotFoundError
-from .experiments import ASSIGNED_BY, MAX_VARIANTS, AssignedBy, Experiment, now
+from .experiments import (
+    ASSIGNED_BY,
+    MAX_VARIANTS,
+    AssignedBy,
+    Experiment,
+    check_distinct_arms,
+    now,
+)
 from .options import Unit
 
 if TYPE_CHECKING:
@@ -253,6 +260,7 @@ def create_experiment(
         )
     else:
         flag = None
+    check_distinct_arms(name, v, assigned_by)
     with ws.transaction() as con:
         if con.execute("SELECT 1 FROM experiments WHERE name = ?", [name]).fetchone():
             raise InvalidArgumentError(

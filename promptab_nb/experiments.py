@@ -55,6 +55,25 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def check_distinct_arms(name: str, variants: Mapping[str, str], assigned_by: str) -> None:
+    """Raise :class:`InvalidArgumentError` when, assigned by version or arm, two variants name
+    the same version (or arm): a unit's version is its arm, so their units could not be told
+    apart (every unit went to the first, the other read n = 0)."""
+    if assigned_by == "flag":
+        return
+    what = "arm" if assigned_by == "arm" else "prompt version"
+    seen: dict[str, str] = {}
+    for key, value in variants.items():
+        if value in seen:
+            raise InvalidArgumentError(
+                f"variants {seen[value]!r} and {key!r} of experiment {name!r} are both "
+                f"{what} {value!r}; assigned by {assigned_by}, a unit's {what} is its "
+                f"arm, so one {what} cannot be two arms. Give each variant its own {what}, "
+                "or assign by a flag (flag_key=...) for an A/A test of one version"
+            )
+        seen[value] = key
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A prompt experiment stored in a workspace.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._sql import ident
-from ..errors import InvalidArgumentError, NotFoundError
+from ..errors import NotFoundError
 
 if TYPE_CHECKING:
     from ..engines.base import Engine
@@ -382,18 +382,10 @@ def check_source(engine: Engine, exp: Experiment) -> None:
     variant's version (or arm) matches nothing, naming what the workspace does hold, and
     :class:`InvalidArgumentError` when, assigned by version or arm, two variants name the same
     one (their units could not be told apart: every unit went to the first)."""
-    if exp.assigned_by != "flag":
-        seen: dict[str, str] = {}
-        for key, value in exp.variants.items():
-            if value in seen:
-                what = "arm" if exp.assigned_by == "arm" else "prompt version"
-                raise InvalidArgumentError(
-                    f"variants {seen[value]!r} and {key!r} of experiment {exp.name!r} are both "
-                    f"{what} {value!r}; assigned by {exp.assigned_by}, a unit's {what} is its "
-                    f"arm, so one {what} cannot be two arms. Give each variant its own {what}, "
-                    "or assign by a flag (flag_key=...) for an A/A test of one version"
-                )
-            seen[value] = key
+    from ..experiments import check_distinct_arms
+
+    # (create_experiment checks it too; an experiment stored before that is caught here)
+    check_distinct_arms(exp.name, exp.variants, exp.assigned_by)
     if exp.assigned_by == "flag":
         _check_flag(engine, exp)
     if exp.prompt_name is not None and not engine.fetch_facts(

@@ -293,9 +293,16 @@ def test_two_variants_of_one_version_are_an_error(assigned_by: str) -> None:
     gens["variant"] = gens["prompt_version"]
     ws = pab.Workspace()
     ws.load_frame(gens, kind="generations")
-    exp = ws.create_experiment(
-        "aa", "bot", {"control": "v1", "test": "v1"}, assigned_by=assigned_by
-    )
+    with pytest.raises(pab.InvalidArgumentError, match="'control' and 'test'.*both.*'v1'"):
+        ws.create_experiment("aa", "bot", {"control": "v1", "test": "v1"}, assigned_by=assigned_by)
+    assert ws.sql("SELECT count(*) AS n FROM experiments").n[0] == 0
+    # one stored before create_experiment checked it: its analysis says so
+    ws.create_experiment("aa", "bot", {"control": "v1", "test": "v2"}, assigned_by=assigned_by)
+    with ws.transaction() as con:
+        con.execute("UPDATE experiments SET variants = "
+                    "CAST(replace(CAST(variants AS VARCHAR), '\"v2\"', '\"v1\"') AS JSON)")  # fmt: skip
+    exp = ws.experiment("aa")
+    assert exp.variants == {"control": "v1", "test": "v1"}
     with pytest.raises(pab.InvalidArgumentError, match="'control' and 'test'.*both.*'v1'"):
         exp.analyze(["cost"])
     with pytest.raises(pab.InvalidArgumentError, match="'control' and 'test'"):
