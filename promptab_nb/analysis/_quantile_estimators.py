@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import stats as st
 from .._sql import ident
+from ..stats.quantiles import quantile_test_min_n
 from . import _scope
 from ._estimator_base import Arm, Estimator, QuantileSample, Scope, linear
 
@@ -20,6 +21,16 @@ class Quantile(Estimator):
 
     test_name = "quantile order statistics"
     sequential_note = "quantile metrics have no sequential version; fixed-horizon test"
+    #: Why the pair last given to :meth:`test` has no Bayesian result (``None``: it has one).
+    _bayes_withheld: str | None = None
+
+    @property
+    def bayes_note(self) -> str | None:  # type: ignore[override]
+        """Why the comparison :meth:`test` last made has no Bayesian result: an arm under
+        :func:`~promptab_nb.stats.quantile_test_min_n` values, whose clipped order-statistic
+        CI understates the standard error the Gaussian posterior would take from
+        :meth:`plain` (the test's p-value is withheld, with the reason, for the same arms)."""
+        return self._bayes_withheld
 
     @property
     def q(self) -> float:
@@ -42,6 +53,16 @@ class Quantile(Estimator):
         return ci.estimate, ci.ci_low, ci.ci_high
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
+        """The test of treatment − control; it also decides :attr:`bayes_note` for this pair
+        (read by the Bayesian comparison that follows), so that no chance to win stands
+        where the p-value is withheld."""
+        need = quantile_test_min_n(c.q, self.options.alpha)
+        self._bayes_withheld = (
+            "no Bayesian chance to win, expected loss or credible interval either (same "
+            "too-small standard error)"
+            if min(c.n, t.n) < need
+            else None
+        )
         if self.alternative != "two-sided":
             # The order-statistic test is two-sided; the clustered one takes an alternative.
             return st.clustered_quantile_test(

@@ -336,3 +336,39 @@ def test_request_mean_winsorizes_events_at_pooled_percentiles() -> None:
     assert (row.diff_ci_low, row.diff_ci_high) == pytest.approx(
         tuple(ref.confidence_interval(0.95)), rel=1e-9
     )
+
+
+def _request_latency(n_per_arm: int, seed: int = 1):
+    """An experiment of ``n_per_arm`` independent requests per arm (lognormal latency, A/A)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n = 2 * n_per_arm
+    version = np.where(np.arange(n) % 2 == 0, "v1", "v2")
+    ts = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.arange(n), unit="min")
+    df = pd.DataFrame(
+        {"uuid": [f"g{i}" for i in range(n)], "ts": ts, "distinct_id": [f"u{i}" for i in range(n)],
+         "prompt_name": "p", "prompt_version": version, "latency_s": rng.lognormal(0, 0.5, n)}
+    )  # fmt: skip
+    ws = pab.Workspace()
+    ws.load_frame(df, kind="generations")
+    return ws.create_experiment(
+        "e", "p", {"control": "v1", "test": "v2"}, assigned_by="version", unit="request"
+    )
+
+
+def test_request_quantile_withholds_the_bayesian_result_with_the_p_value() -> None:
+    # 60 requests per arm are under the 72 a p95 order-statistic CI needs: the p-value was
+    # withheld, but the Bayesian path read the same clipped (too small) standard error and
+    # showed a chance to win of 74 % (and an expected loss and a credible interval).
+    row = _request_latency(60).analyze(["latency_p95"], unit="request", method="bayesian").rows[1]
+    assert math.isnan(row.p_value)
+    for name in ("chance_to_win", "expected_loss", "cred_low", "cred_high"):
+        assert math.isnan(getattr(row, name)), name
+    assert not row.significant
+    assert "needs at least 72 values per arm" in row.note
+    assert "no Bayesian" in row.note
+    # with enough values the Bayesian numbers stand
+    big = _request_latency(80).analyze(["latency_p95"], unit="request", method="bayesian").rows[1]
+    assert 0 < big.chance_to_win < 1 and big.cred_low < big.cred_high
+    assert "no Bayesian" not in (big.note or "")
