@@ -69,7 +69,12 @@ _COST = {
 def methods_section(res: ExperimentResult) -> Markup:
     """The methods sentences of the result and a table of every analysis option."""
     o = res.options
-    relative = "treatment / control − 1, delta-method CI (as PostHog)"
+    relative = "treatment / control − 1, " + (
+        # under sequential the relative interval inverts the always-valid test (analysis/_build)
+        "confidence sequence that inverts the sequential test (Fieller)"
+        if o.sequential
+        else "delta-method CI (as PostHog)"
+    )
     winsor = (
         "none" if o.winsorize is None else f"{o.winsorize[0]:g}th–{o.winsorize[1]:g}th percentile"
     )

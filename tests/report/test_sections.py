@@ -176,3 +176,19 @@ def test_options_table_states_the_alternative_prior_cost_and_segments(exp: pab.E
     assert rows["segments"] == "none"
     rows = _options(exp.analyze(["latency"]))
     assert rows["alternative hypothesis"] == "two-sided" and rows["Bayesian prior"] == "–"
+
+
+def test_options_table_names_the_sequential_relative_interval(exp: pab.Experiment) -> None:
+    # under sequential the relative interval inverts the always-valid test (Fieller), as the
+    # methods line says; the options table said "delta-method CI (as PostHog)"
+    import re
+
+    def row(res: pab.ExperimentResult) -> str:
+        found = re.search(r"<td>relative effects</td><td>([^<]*)</td>", report.render(res))
+        assert found is not None
+        return found.group(1)
+
+    seq = row(exp.analyze(["cost"], sequential=True))
+    assert "delta-method" not in seq and "Fieller" in seq and "sequential test" in seq
+    assert row(exp.analyze(["cost"])) == "treatment / control − 1, delta-method CI (as PostHog)"
+
