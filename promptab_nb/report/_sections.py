@@ -245,6 +245,8 @@ def metric_section(
             caption=f"{m.name}: means and differences against {res.control}",
             class_="metric",
         ),
+        # adjusted p-values beside unadjusted intervals, said as the result's own tables say it
+        el("div", note, class_="note") if (note := res.correction_note()) else None,
         el("ul", *notes, class_="note") if notes else None,
         impact_block(res, m),
         means,

@@ -192,3 +192,14 @@ def test_options_table_names_the_sequential_relative_interval(exp: pab.Experimen
     assert "delta-method" not in seq and "Fieller" in seq and "sequential test" in seq
     assert row(exp.analyze(["cost"])) == "treatment / control − 1, delta-method CI (as PostHog)"
 
+
+@pytest.mark.parametrize("correction", ["holm", "bonferroni", "bh", None])
+def test_metric_tables_say_their_intervals_are_unadjusted(exp: pab.Experiment, correction) -> None:  # noqa: ANN001
+    # the result's own tables carry this note under a correction; the report's did not
+    res = exp.analyze(["cost", "latency"], correction=correction)
+    text = " ".join(_text(_doc(report.render(res))).split())
+    note = res.correction_note()
+    if correction is None:
+        assert note is None and "-adjusted across" not in text
+    else:
+        assert note is not None and text.count(note) == len(res.metrics)
