@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .._format import is_missing
 from .._html import Markup, el
+from ..decision._result import share_text
 from ..errors import PromptabError
 
 if TYPE_CHECKING:
@@ -62,9 +63,10 @@ def _progress(d: Decision) -> Markup | None:
         "div",
         el("span", style=f"width: {max(0.0, min(1.0, share)) * 100:.1f}%"),
         class_="progress",
-        title=f"{share:.0%} of the planned sample",
+        # whole percent rounded down, as the decision says it: 99.6 % is not "100%"
+        title=f"{share_text(share)} of the planned sample",
         role="img",
-        aria_label=f"{share:.0%} of the planned sample reached",
+        aria_label=f"{share_text(share)} of the planned sample reached",
     )
 
 

@@ -122,3 +122,17 @@ def test_no_page_wide_horizontal_scroll(
            f"--window-size={max(width, 500)},2400", f"--screenshot={png}", frame.as_uri()]  # fmt: skip
     subprocess.run(cmd, capture_output=True, timeout=120, check=True)
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_progress_bar_does_not_round_an_unreached_plan_up_to_100() -> None:
+    # 99.6 % of the plan read "100% of the planned sample reached" beside "not reached"
+    from types import SimpleNamespace
+
+    from promptab_nb.report._decision import _progress
+
+    def bar(share: float) -> str:
+        d = SimpleNamespace(arms=[SimpleNamespace(progress=SimpleNamespace(share=share))])
+        return str(_progress(d))  # type: ignore[arg-type]
+
+    assert "99% of the planned sample" in bar(0.996) and "100%" not in bar(0.996)
+    assert "100% of the planned sample reached" in bar(1.0)
