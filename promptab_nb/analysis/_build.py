@@ -360,10 +360,7 @@ def methods(estimators: list[Estimator], options: AnalysisOptions) -> list[str]:
             else "relative effects: treatment / control − 1 with a delta-method CI (as PostHog)"
         )
     if options.winsorize:
-        lo, hi = options.winsorize
-        out.append(
-            f"winsorized per-unit values at the {lo:g}th–{hi:g}th percentiles pooled over arms"
-        )
+        out.append(_winsor_text(estimators, options.winsorize))
     if options.correction:
         out.append(
             CORRECTION_NAMES[options.correction]
@@ -386,6 +383,32 @@ def methods(estimators: list[Estimator], options: AnalysisOptions) -> list[str]:
         "no relative lift with a zero baseline (the absolute difference is still tested)"
     )
     return out
+
+
+def _winsor_text(estimators: list[Estimator], pct: tuple[float, float]) -> str:
+    """The methods line of ``winsorize=pct`` naming the metrics it clamps: only per-unit (or
+    per-event) sums, counts and means are winsorized; rates and ratios (ratio of sums, Fisher)
+    and quantiles never are, so ``winsorize`` leaves their numbers unchanged."""
+    from .estimators import RequestMean, UserCuped, UserMean
+
+    def clamps(e: Estimator) -> bool:
+        return isinstance(e, UserMean | UserCuped | RequestMean) and e.metric.agg != "rate"
+
+    done = [e.metric.name for e in estimators if clamps(e)]
+    kept = [e.metric.name for e in estimators if not clamps(e)]
+    lo, hi = pct
+    if not done:
+        return (
+            f"no metric winsorized ({lo:g}th–{hi:g}th percentiles asked): rates, ratios and "
+            f"quantiles are never winsorized ({', '.join(kept)})"
+        )
+    text = (
+        f"winsorized per-unit values of {', '.join(done)} at the {lo:g}th–{hi:g}th "
+        "percentiles pooled over arms"
+    )
+    if kept:
+        text += f"; not winsorized: {', '.join(kept)} (rates, ratios and quantiles never are)"
+    return text
 
 
 def build_result(

@@ -289,3 +289,23 @@ def test_the_bayesian_methods_line_states_the_prior_used(relative: bool) -> None
     scale = "relative lift" if relative else "difference"
     assert "Gaussian prior" in line and "mean 0.01, variance 0.0025" in line and scale in line
     assert "flat" not in line
+
+
+def test_the_winsorizing_methods_line_names_the_metrics_it_clamps() -> None:
+    # rates (ratio of sums) are never winsorized, yet the line said "winsorized per-unit values"
+    # for every metric
+    from promptab_nb.analysis.estimators import estimator_for
+    from promptab_nb.metrics import BUILTIN
+    from promptab_nb.options import AnalysisOptions
+
+    def line(names: list[str], **kw) -> str:  # noqa: ANN003
+        opts = AnalysisOptions(metrics=names, unit="user", winsorize=(0, 95), **kw)
+        ests = [estimator_for(BUILTIN[n], opts) for n in names]
+        (out,) = [m for m in _build.methods(ests, opts) if "winsoriz" in m]
+        return out
+
+    both = line(["cost", "error_rate", "pass_rate"])
+    assert "cost" in both.split(";")[0] and "error_rate" not in both.split(";")[0]
+    assert "not winsorized: error_rate, pass_rate" in both
+    rates = line(["error_rate"], cuped=7)
+    assert rates.startswith("no metric winsorized") and "error_rate" in rates
