@@ -125,12 +125,12 @@ def quantile_test_min_n(q: float, alpha: float = 0.05) -> int:
 
 
 def _order_core(
-    xc: np.ndarray, xt: np.ndarray, q: float, alpha: float
+    xc: np.ndarray, xt: np.ndarray, q: float, alpha: float, alternative: str = "two-sided"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised over experiments: rows of each arm's sorted values, shapes ``(k, n_c)`` and
     ``(k, n_t)``. Returns the difference of ``q`` quantiles (treatment − control), its standard
-    error and two-sided p-value; se and p are NaN when an arm has fewer values than
-    :func:`quantile_test_min_n`."""
+    error and p-value against ``alternative``; se and p are NaN when an arm has fewer values
+    than :func:`quantile_test_min_n`."""
     z = float(_dist.norm_ppf(1 - alpha / 2))
     est, ses = [], []
     for x in (xc, xt):
@@ -141,7 +141,12 @@ def _order_core(
         ses.append((x[..., hi - 1] - x[..., lo - 1]) / (2 * z) if fits else np.nan * est[-1])
     diff, se = est[1] - est[0], np.hypot(*ses)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * _dist.norm_sf(np.abs(diff / se)), (diff == 0).astype(float))
+        if alternative == "two-sided":
+            p = np.where(se > 0, 2 * _dist.norm_sf(np.abs(diff / se)), (diff == 0).astype(float))
+        else:
+            # se 0: the sign of the difference decides (p 0 or 1), a difference of 0 gives 0.5
+            stat = np.where(se > 0, diff / se, np.sign(diff) * np.inf)
+            p = _dist.norm_sf(stat if alternative == "greater" else -stat)
     return diff, se, np.where(np.isnan(se), np.nan, p)
 
 
@@ -202,15 +207,18 @@ def quantile_test(
     *,
     alpha: float = 0.05,
     relative: bool = False,
+    alternative: str = "two-sided",
 ) -> Comparison:
-    """Difference of ``q`` quantiles, treatment − control, two-sided (order-statistic method).
+    """Difference of ``q`` quantiles, treatment − control (order-statistic method).
 
-    Each arm's exact order-statistic CI (:func:`quantile_ci`) gives its standard error,
-    ``(upper − lower) / (2 z)`` (Price & Bonett, 2002); the difference has the normal CI
-    ``diff ± z √(se_c² + se_t²)`` and a z-test p-value. With ``relative=True`` the estimate is
-    ``q_t / q_c − 1`` with a CI from the log ratio (delta method). Units are the metric's (e.g.
-    seconds of p95 latency) or a fraction for relative effects. No resampling, so it scales to
-    millions of values.
+    Each arm's exact two-sided ``1 − alpha`` order-statistic CI (:func:`quantile_ci`) gives its
+    standard error, ``(upper − lower) / (2 z)`` (Price & Bonett, 2002); the difference has the
+    normal CI ``diff ± z √(se_c² + se_t²)`` and a z-test p-value against ``alternative`` (H1:
+    ``"two-sided"``, ``"greater"`` or ``"less"``; one-sided, the p-value is half the two-sided
+    one in the direction of the estimate and the CI is one-sided, its other bound infinite).
+    With ``relative=True`` the estimate is ``q_t / q_c − 1`` with a CI from the log ratio
+    (delta method). Units are the metric's (e.g. seconds of p95 latency) or a fraction for
+    relative effects. No resampling, so it scales to millions of values.
 
     An arm with fewer than :func:`quantile_test_min_n` values (p95: 72 at alpha 0.05) has too
     few beyond the quantile for its CI, which would be clipped to the sample's maximum or
@@ -219,14 +227,19 @@ def quantile_test(
     23 % at p99 with 100. Above it the A/A false-positive rate measured at most ``alpha``
     with arms of similar size (often far under: conservative); with one arm many times the
     other it can exceed it somewhat (6 % at alpha 0.05 for p90 of 100 values against a
-    known quantile).
+    known quantile). One-sided tests have the same minimum and the same behaviour: an A/A test
+    rejected 0.2-2.8 % at alpha 0.05 for p95 with 72 to 200 values per arm (normal and
+    lognormal), up to 6.4 % with 72 values against 720.
     """
     check(alpha, "alpha", gt=0, lt=1)
+    one_of(alternative, "alternative", ("two-sided", "greater", "less"))
     z = float(_dist.norm_ppf(1 - alpha / 2))
+    # the bound of the difference's CI: z at 1 − alpha one-sided (the arms' SEs keep z above)
+    zq = z if alternative == "two-sided" else float(_dist.norm_ppf(1 - alpha))
     c, t = quantile_ci(control_values, q, alpha), quantile_ci(treatment_values, q, alpha)
     xc = np.sort(np.asarray(control_values, dtype=float).ravel())
     xt = np.sort(np.asarray(treatment_values, dtype=float).ravel())
-    d, s, pv = _order_core(xc[None], xt[None], q, alpha)
+    d, s, pv = _order_core(xc[None], xt[None], q, alpha, alternative)
     diff, se, p = float(d[0]), float(s[0]), float(pv[0])
     need = quantile_test_min_n(q, alpha)
     small = [f"{name} has {a.n}" for name, a in (("control", c), ("treatment", t)) if a.n < need]
@@ -241,11 +254,13 @@ def quantile_test(
     )
     # (NaN when withheld)
     stat = diff / se if se != 0 else (0.0 if diff == 0 else math.copysign(math.inf, diff))
+    # a one-sided CI's open end is infinite (NaN with the rest when the p-value is withheld)
+    lo_ok, hi_ok = alternative != "less" or bool(small), alternative != "greater" or bool(small)
     if not relative:
         return Comparison(
             diff,
-            diff - z * se,
-            diff + z * se,
+            diff - zq * se if lo_ok else -math.inf,
+            diff + zq * se if hi_ok else math.inf,
             p,
             stat,
             None,
@@ -253,6 +268,7 @@ def quantile_test(
             False,
             alpha,
             se=se,
+            alternative=alternative,
             note=note,
         )
     if c.estimate <= 0 or t.estimate <= 0:
@@ -265,8 +281,8 @@ def quantile_test(
     se_log = math.hypot(se_c / c.estimate, se_t / t.estimate) if not small else math.nan
     return Comparison(
         math.exp(log_ratio) - 1,
-        math.exp(log_ratio - z * se_log) - 1,
-        math.exp(log_ratio + z * se_log) - 1,
+        math.exp(log_ratio - zq * se_log) - 1 if lo_ok else -1.0,
+        math.exp(log_ratio + zq * se_log) - 1 if hi_ok else math.inf,
         p,
         stat,
         None,
@@ -274,6 +290,7 @@ def quantile_test(
         True,
         alpha,
         se=se_log,
+        alternative=alternative,
         note=note,
     )
 

@@ -372,3 +372,17 @@ def test_request_quantile_withholds_the_bayesian_result_with_the_p_value() -> No
     big = _request_latency(80).analyze(["latency_p95"], unit="request", method="bayesian").rows[1]
     assert 0 < big.chance_to_win < 1 and big.cred_low < big.cred_high
     assert "no Bayesian" not in (big.note or "")
+
+
+@pytest.mark.parametrize("alt", ["less", "greater"])
+def test_request_quantile_one_sided_is_the_order_statistic_test(alt: str) -> None:
+    # With 100 requests per arm at p95 the two-sided test gave p = 0.93 while a one-sided test
+    # went to the user-clustered test and was refused ('needs at least 200 events per arm').
+    exp = _request_latency(100)
+    two = exp.analyze(["latency_p95"], unit="request").rows[1]
+    row = exp.analyze(["latency_p95"], unit="request", alternative=alt).rows[1]
+    toward = (row.diff > 0) == (alt == "greater")
+    assert row.p_value == pytest.approx(two.p_value / 2 if toward else 1 - two.p_value / 2)
+    assert row.test == "quantile order statistics" and not row.note
+    small = _request_latency(60).analyze(["latency_p95"], unit="request", alternative=alt)
+    assert math.isnan(small.rows[1].p_value) and "at least 72" in small.rows[1].note
