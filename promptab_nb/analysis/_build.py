@@ -153,6 +153,8 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
             )
         except PromptabError as err:
             notes.append(f"no relative effect: {err}")
+    if out["rel_diff"] == out["rel_diff"] and not (o.sequential and est.sequential_note is None):
+        notes += _test_relative_interval(est, c, t, ab, out)
     plain = (est.plain(c), est.plain(t))
     skipped = [
         est.sequential_note if o.sequential else None,
@@ -197,6 +199,123 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         )
     out["note"] = "; ".join(n for n in notes if n) or None
     return out
+
+
+#: The row notes when the fixed-horizon relative interval is not the delta method's (both name
+#: :data:`FIELLER_MARK`, which :func:`build_result` looks for to say so in the methods).
+FIELLER_MARK = "the test of the difference (Fieller)"
+FIELLER_NOTE = f"relative CI from {FIELLER_MARK}: the delta-method CI disagreed with the p-value"
+FIELLER_UNBOUNDED_NOTE = (
+    f"no relative CI: the delta-method CI disagreed with the p-value and {FIELLER_MARK} "
+    "cannot tell the control mean from 0 (the absolute interval holds)"
+)
+
+
+def _test_relative_interval(
+    est: Estimator, c: Any, t: Any, ab: Any, out: dict[str, Any]
+) -> list[str]:
+    """Make the fixed-horizon relative interval in ``out`` agree with the test ``ab``.
+
+    The delta-method interval (PostHog's) is kept when it excludes 0 exactly when the test of
+    the difference rejects (``p < alpha``, before any correction). When they disagree — the
+    sample's error_rate read +74.1 % (−23.5 % to +171.6 %) beside p = 0.043 — and the test is a
+    z or t test (its p-value is that of ``estimate / se`` at its df), the interval becomes the
+    set of lifts that same test does not reject (:func:`_relative_fieller`), which excludes 0
+    exactly when ``p < alpha``. Returns the row notes to add (none when nothing changed).
+    """
+    o = est.options
+    lo, hi, p = out["rel_ci_low"], out["rel_ci_high"], ab.p_value
+    if not (lo == lo and hi == hi and p == p) or (not lo <= 0 <= hi) == (p < o.alpha):
+        return []
+    crit = _critical_value(ab, o.alpha)
+    if crit is None:
+        return []
+    from .estimators import arm_mean
+
+    try:
+        ac, at = arm_mean(est, c), arm_mean(est, t)
+    except PromptabError:
+        return []
+    # the per-arm variances of the difference, scaled to the test's own SE (they are the
+    # same for every z/t estimator; the scale only guards a pooled θ or the like)
+    a, b = at.var / at.n, ac.var / ac.n
+    se2 = float(ab.se) ** 2
+    if not (a + b > 0 and math.isfinite(a + b)):
+        return []
+    scale = se2 / (a + b)
+    ends = _relative_fieller(
+        float(ac.mean), float(at.mean), a * scale, b * scale, crit, ab.alternative
+    )
+    out["rel_ci_low"], out["rel_ci_high"] = ends
+    return [FIELLER_UNBOUNDED_NOTE if ends[0] != ends[0] else FIELLER_NOTE]
+
+
+def _critical_value(ab: Any, alpha: float) -> float | None:
+    """The critical value of the z (``df`` None) or Welch t test ``ab`` at ``alpha`` (one-sided
+    quantile for a one-sided test); ``None`` when ``ab``'s p-value is not that of
+    ``estimate / se`` at its df (Fisher's exact test, order statistics, …)."""
+    from ..stats import _dist
+
+    se, est, p, df = (_num(getattr(ab, k, None)) for k in ("se", "estimate", "p_value", "df"))
+    if not (se > 0 and math.isfinite(se) and est == est and p == p):
+        return None
+    normal = df != df
+    if not normal and not df > 0:
+        return None
+    z = est / se
+    sf = _dist.norm_sf if normal else (lambda x: _dist.t_sf(x, df))
+    side = getattr(ab, "alternative", "two-sided")
+    expect = {"two-sided": 2 * sf(abs(z)), "greater": sf(z), "less": sf(-z)}.get(side)
+    if expect is None or not math.isclose(min(1.0, float(expect)), p, rel_tol=1e-6, abs_tol=1e-12):
+        return None
+    prob = 1 - alpha / 2 if side == "two-sided" else 1 - alpha
+    return float(_dist.norm_ppf(prob) if normal else _dist.t_ppf(prob, df))
+
+
+def _relative_fieller(
+    mc: float, mt: float, a: float, b: float, crit: float, alternative: str
+) -> tuple[float, float]:
+    """The lifts ``L = (mt − mc)/|mc|`` (a fraction) that the z/t test of ``mt − ρ·mc``
+    (``ρ = 1 + L·sign(mc)``, squared SE ``a + ρ² b``: ``a`` the treatment's, ``b`` the
+    control's squared SE) does not reject at critical value ``crit`` — Fieller's interval.
+    At ``L = 0`` that is the test of the difference, so it excludes 0 exactly when that test
+    rejects. One-sided: the same side is infinite as for the test (``greater``: upper).
+    ``(NaN, NaN)`` when the set is not one interval (the control mean is not told apart from
+    0 at this level) or ``mc`` is 0.
+    """
+    if not all(math.isfinite(x) for x in (mc, mt, a, b, crit)) or mc == 0:
+        return NAN, NAN
+    sign, base = math.copysign(1.0, mc), abs(mc)
+    diff, q2 = mt - mc, crit * crit
+
+    def stat(lift: float) -> float:
+        rho = 1 + sign * lift
+        return (diff - base * lift) / math.sqrt(a + rho * rho * b)
+
+    def accepted(lift: float) -> bool:
+        z = stat(lift)
+        if alternative == "greater":
+            return z <= crit
+        if alternative == "less":
+            return z >= -crit
+        return abs(z) <= crit
+
+    # (diff − base·L)² = q² (a + (1 + sign·L)² b), a quadratic in L
+    qa = base * base - q2 * b
+    qb = -2 * (diff * base + q2 * b * sign)
+    qc = diff * diff - q2 * (a + b)
+    disc = qb * qb - 4 * qa * qc
+    if qa <= 0 or disc < 0:
+        return NAN, NAN  # unbounded both ways (or everything): |mc| within crit SEs of 0
+    root = math.sqrt(disc)
+    # (the numerically stable pair of roots)
+    q = -0.5 * (qb + math.copysign(root, qb))
+    r1, r2 = sorted((q / qa, qc / q))  # (q ≠ 0: the discriminant is > 0)
+    lo = r1 if not accepted(r1 - 1 - abs(r1)) else -math.inf
+    hi = r2 if not accepted(r2 + 1 + abs(r2)) else math.inf
+    if lo == -math.inf and hi == math.inf:
+        return NAN, NAN
+    return lo, hi
 
 
 def _relative_sequence(c: Any, t: Any, tau2: float, alpha: float) -> tuple[float, float]:
@@ -346,19 +465,30 @@ def _significance(rows: list[dict[str, Any]], options: AnalysisOptions) -> None:
             r["significant"] = bool(p == p and p < alpha)
 
 
-def methods(estimators: list[Estimator], options: AnalysisOptions) -> list[str]:
-    """The methods section: one line per metric (from its estimator), then the options."""
+def methods(
+    estimators: list[Estimator], options: AnalysisOptions, fieller: Sequence[str] = ()
+) -> list[str]:
+    """The methods section: one line per metric (from its estimator), then the options;
+    ``fieller``: the metrics whose fixed-horizon relative interval is Fieller's (the
+    delta-method CI disagreed with the p-value, :func:`_test_relative_interval`)."""
     out = [f"{e.metric.name}: {e.methods_text()}" for e in estimators]
     out.append(
         f"unit of analysis: {options.unit}; units exposed to several variants: {options.multiple}"
     )
     if options.relative:
-        out.append(
+        text = (
             "relative effects: treatment / control − 1 with a confidence sequence that inverts "
             "the sequential test (Fieller)"
             if options.sequential
             else "relative effects: treatment / control − 1 with a delta-method CI (as PostHog)"
         )
+        if fieller:
+            text += (
+                f"; for {', '.join(dict.fromkeys(fieller))} that CI disagreed with the p-value, "
+                "so the relative CI there is the set of lifts the test of the difference does "
+                "not reject (Fieller), which excludes 0 exactly when p < alpha"
+            )
+        out.append(text)
     if options.winsorize:
         out.append(_winsor_text(estimators, options.winsorize))
     if options.correction:
@@ -427,6 +557,7 @@ def build_result(
     _apply_correction(rows, options.correction)
     _significance(rows, options)
     estimators = [e for e, _ in per_metric]
+    fieller = [r["metric"] for r in rows if FIELLER_MARK in (r["note"] or "")]
     pair_correction: Correction = options.correction or "holm"
     pairs = tuple(
         all_pairs_of(est, arms, list(exp.variants), correction=pair_correction)
@@ -446,7 +577,7 @@ def build_result(
         metrics=tuple(e.metric for e in estimators),
         rows=tuple(ArmRow(**r) for r in rows),
         health=health_,
-        methods=tuple(methods(estimators, options)),
+        methods=tuple(methods(estimators, options, fieller)),
         options=options,
         provenance=provenance,
         computed_at=dt.datetime.now(dt.UTC),

@@ -309,3 +309,116 @@ def test_the_winsorizing_methods_line_names_the_metrics_it_clamps() -> None:
     assert "not winsorized: error_rate, pass_rate" in both
     rates = line(["error_rate"], cuped=7)
     assert rates.startswith("no metric winsorized") and "error_rate" in rates
+
+
+def _ratio_result(arms: dict, **options):
+    """An ExperimentResult of error_rate (ratio of sums, delta method) from per-arm RatioStats."""
+    from decision._sim import stub
+
+    from promptab_nb.analysis.estimators import Arm, UserRatio
+    from promptab_nb.decision import ExperimentDesign
+    from promptab_nb.metrics import BUILTIN
+    from promptab_nb.options import AnalysisOptions
+
+    opts = AnalysisOptions(metrics=["error_rate"], unit="user", **options)
+    exp = stub(ExperimentDesign())
+    per = [(UserRatio(BUILTIN["error_rate"], opts), {k: Arm(s.n, s) for k, s in arms.items()})]
+    health = _build.health(exp, {k: s.n for k, s in arms.items()}, 0, "exclude")
+    return _build.build_result(exp, per, health, opts, (), ())
+
+
+def test_the_relative_interval_agrees_with_the_fixed_horizon_test() -> None:
+    # The shipped sample's error_rate (20/1172 generations fail in 569 control users, 36/1212
+    # in 559 test users): Welch on the delta-method ratios gives p = 0.043, but the
+    # delta-method relative CI read +74.1 % (−23.5 % to +171.6 %), so the table showed an
+    # interval across 0 beside a significant p and the forest plot a filled point on a bar
+    # through 0. That CI is replaced, with a note, by the lifts the same test does not reject.
+    from scipy import stats as sps
+
+    from promptab_nb import stats as st
+
+    arms = {
+        "control": st.RatioStats(569, 20.0, 24.0, 1172.0, 4274.0, 87.0),
+        "test": st.RatioStats(559, 36.0, 36.0, 1212.0, 4890.0, 116.0),
+    }
+    res = _ratio_result(arms)
+    row = _treatment(res, "error_rate")
+    assert row.p_value == pytest.approx(0.0433, abs=1e-4) and row.significant
+    assert row.rel_diff == pytest.approx(0.7406, abs=1e-4)
+    assert 0 < row.rel_ci_low < row.rel_diff < row.rel_ci_high
+    assert "Fieller" in row.note
+    assert any("for error_rate that CI disagreed" in m for m in res.methods)
+    # independently: at each end, Welch's t test of test − ρ·control (delta-method per-user
+    # variances, the test's df) sits exactly at alpha
+    c, t = arms["control"], arms["test"]
+    for lift in (row.rel_ci_low, row.rel_ci_high):
+        rho = 1 + lift
+        se = math.sqrt(t.var / t.n + rho * rho * c.var / c.n)
+        z = (t.mean - rho * c.mean) / se
+        assert 2 * sps.t.sf(abs(z), row.df) == pytest.approx(0.05, abs=1e-9)
+    (cells,) = [x for x in res.table_rows() if x[1] == "test"]
+    assert cells[-3].startswith("+") and " to +" in cells[-3]
+
+
+def test_an_agreeing_delta_method_interval_is_kept_as_posthog() -> None:
+    # the common case: the delta-method CI excludes 0 exactly when p < alpha; it stays
+    from promptab_nb import stats as st
+
+    arms = {
+        "control": st.RatioStats(569, 20.0, 24.0, 1172.0, 4274.0, 87.0),
+        "test": st.RatioStats(559, 60.0, 66.0, 1212.0, 4890.0, 190.0),
+    }
+    row = _treatment(_ratio_result(arms), "error_rate")
+    c, t = arms["control"], arms["test"]
+    delta = st.ratio_test(c, t, relative=True)
+    assert (row.rel_ci_low, row.rel_ci_high) == (delta.ci_low, delta.ci_high)
+    assert row.note is None and row.p_value < 0.05 and delta.ci_low > 0
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_the_fixed_horizon_relative_interval_excludes_0_exactly_when_p_lt_alpha(
+    alternative: str,
+) -> None:
+    from decision._sim import result, stub
+
+    from promptab_nb.decision import ExperimentDesign
+
+    def arm(n: int, mean: float, var: float) -> tuple[int, float, float]:
+        return n, n * mean, var * (n - 1) + n * mean * mean
+
+    exp = stub(ExperimentDesign())
+    seen, replaced = set(), 0
+    for mt in np.linspace(0.4, 1.8, 36):
+        for vt in (0.25, 4.0, 16.0):
+            arms = {LAT: {"control": arm(200, 1.0, 4.0), "test": arm(150, float(mt), vt)}}
+            row = _treatment(result(exp, arms, alternative=alternative), LAT)
+            if math.isnan(row.rel_ci_low):
+                continue
+            excludes = not row.rel_ci_low <= 0 <= row.rel_ci_high
+            assert excludes == (row.p_value < 0.05), (mt, vt, row)
+            assert row.rel_ci_low <= row.rel_diff <= row.rel_ci_high
+            seen.add(excludes)
+            replaced += "Fieller" in (row.note or "")
+    assert seen == {True, False} and replaced > 0
+
+
+def test_an_unbounded_fixed_horizon_fieller_set_is_withheld() -> None:
+    # control mean 0.1 within 1 SE of 0, test 1.0: the test rejects (p < 1e-10) while the
+    # delta-method CI crosses 0; the lifts the test does not reject are unbounded, so no
+    # relative interval, with the reason
+    from decision._sim import result, stub
+
+    from promptab_nb import plots
+    from promptab_nb.decision import ExperimentDesign
+
+    def arm(n: int, mean: float, var: float) -> tuple[int, float, float]:
+        return n, n * mean, var * (n - 1) + n * mean * mean
+
+    arms = {LAT: {"control": arm(100, 0.1, 1.0), "test": arm(100, 1.0, 0.01)}}
+    res = result(stub(ExperimentDesign()), arms)
+    row = _treatment(res, LAT)
+    assert row.p_value < 1e-10 and row.rel_diff == pytest.approx(9.0)
+    assert math.isnan(row.rel_ci_low) and math.isnan(row.rel_ci_high)
+    assert "no relative CI" in row.note and "control mean from 0" in row.note
+    labels = [t.get_text() for ax in plots.forest(res).axes for t in ax.texts]
+    assert any("(no interval)" in t for t in labels), labels
