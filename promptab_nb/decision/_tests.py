@@ -91,11 +91,19 @@ _LOG_RATIO_TESTS = ("fisher exact", "quantile")
 
 def _log_scale(r: ArmRow) -> bool:
     """True when the row's ``rel_se`` (and its fixed-horizon relative CI) is on the log-ratio
-    scale: known from its test, else seen from a two-sided CI asymmetric around the estimate.
+    scale: known from its test, never for a Fieller interval (sequential, or a delta-method CI
+    replaced because it disagreed with the test), else seen from a two-sided CI asymmetric
+    around the estimate.
     (A one-sided CI has an infinite bound, so its shape cannot tell: Fisher's log SE was read
     as a linear one.)"""
     if r.test.startswith(_LOG_RATIO_TESTS):
         return True
+    from ..analysis._build import FIELLER_MARK
+
+    if not is_missing(r.seq_tau2) or FIELLER_MARK in (r.note or ""):
+        # A Fieller interval (sequential, or where the delta-method CI disagreed with the test)
+        # is lopsided too, beside a linear delta-method rel_se: its shape tells nothing here.
+        return False
     lo, hi, est = r.rel_ci_low, r.rel_ci_high, r.rel_diff
     if any(is_missing(v) or math.isinf(v) for v in (lo, hi, est)):
         return False

@@ -422,3 +422,20 @@ def test_an_unbounded_fixed_horizon_fieller_set_is_withheld() -> None:
     assert "no relative CI" in row.note and "control mean from 0" in row.note
     labels = [t.get_text() for ax in plots.forest(res).axes for t in ax.texts]
     assert any("(no interval)" in t for t in labels), labels
+
+
+def test_a_fieller_interval_is_not_read_as_a_log_ratio_by_the_decision() -> None:
+    # The Fieller interval is lopsided around the estimate, as a log-ratio CI is: the decision
+    # read the row's linear delta-method rel_se as a log-ratio SE (relative guardrail margins,
+    # planned sample) once the sample's error_rate CI was replaced.
+    from promptab_nb import stats as st
+    from promptab_nb.decision._tests import _log_scale
+
+    arms = {
+        "control": st.RatioStats(569, 20.0, 24.0, 1172.0, 4274.0, 87.0),
+        "test": st.RatioStats(559, 36.0, 36.0, 1212.0, 4890.0, 116.0),
+    }
+    row = _treatment(_ratio_result(arms), "error_rate")
+    assert "Fieller" in row.note
+    assert (row.rel_ci_high - row.rel_diff) > 1.5 * (row.rel_diff - row.rel_ci_low)  # lopsided
+    assert not _log_scale(row)
