@@ -519,10 +519,9 @@ def _winsor_text(estimators: list[Estimator], pct: tuple[float, float]) -> str:
     """The methods line of ``winsorize=pct`` naming the metrics it clamps: only per-unit (or
     per-event) sums, counts and means are winsorized; rates and ratios (ratio of sums, Fisher)
     and quantiles never are, so ``winsorize`` leaves their numbers unchanged."""
-    from .estimators import RequestMean, UserCuped, UserMean
 
     def clamps(e: Estimator) -> bool:
-        return isinstance(e, UserMean | UserCuped | RequestMean) and e.metric.agg != "rate"
+        return e.winsorizes and e.metric.agg != "rate"
 
     done = [e.metric.name for e in estimators if clamps(e)]
     kept = [e.metric.name for e in estimators if not clamps(e)]

@@ -104,6 +104,9 @@ class Estimator:
     sequential_note: ClassVar[str | None] = None
     #: Why no Gaussian Bayesian analysis applies (``None``: it does); shown as a note.
     bayes_note: ClassVar[str | None] = None
+    #: Whether ``options.winsorize`` clamps its values (per-unit or per-event sums, counts and
+    #: means); rates, ratios and quantiles are never winsorized.
+    winsorizes: ClassVar[bool] = False
 
     def __init__(self, metric: Metric, options: AnalysisOptions) -> None:
         self.metric = metric

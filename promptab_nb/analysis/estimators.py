@@ -50,6 +50,7 @@ class UserMean(Estimator):
     """Welch t test on per-user values (sums, counts or per-user means), optionally winsorized."""
 
     test_name = "welch"
+    winsorizes = True
 
     def _value(self, scope: Scope) -> tuple[str, str]:
         return unit_value(self.metric, scope.i)
@@ -140,6 +141,7 @@ class UserCuped(Estimator):
     results)."""
 
     test_name = "cuped welch"
+    winsorizes = True
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         m, i = self.metric, scope.i
@@ -336,6 +338,7 @@ class RequestMean(Estimator):
     winsorized at percentiles of the events pooled over arms."""
 
     test_name = "welch"
+    winsorizes = True
 
     def _sums(self, scope: Scope) -> list[tuple[Any, ...]]:
         """Per variant: events with a value, sum and sum of squares of the values (winsorized
@@ -343,7 +346,7 @@ class RequestMean(Estimator):
         without a value."""
         sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
         v = "v"
-        if self.metric.agg != "rate":
+        if self.winsorizes and self.metric.agg != "rate":
             v = _winsorized(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
         return scope.engine.fetch(
             f"SELECT variant, count(v), sum({v}), sum({v} * {v}), count(*), count(*) - count(v) "
@@ -364,6 +367,7 @@ class RequestProportion(RequestMean):
     """Each event is a unit: Fisher's exact test on the 2×2 table of events."""
 
     test_name = "fisher exact"
+    winsorizes = False
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         rows = self._sums(scope)
