@@ -19,6 +19,7 @@ from ._read import (
     csv_header,
     drop_lines,
     empty_pre,
+    holds_numbers,
     read_csv_rows,
     read_lines,
     read_records,
@@ -224,10 +225,6 @@ def _csv_source(con: Con, ctx: LoadContext, path: Path, compression: str | None)
     return _text_source(ctx.t("csv"), col, source_row="_pab_row", props=props, params=params)
 
 
-_NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE"}  # fmt: skip
-
-
 def _require_keys(con: Con, path: Path, docs: str, params: dict[str, object] | None = None) -> None:
     """Check the top-level keys of the first 1000 JSON documents of ``docs`` (a query of a
     ``doc`` column) for the required columns; a file without good documents is not checked."""
@@ -262,7 +259,7 @@ def source(con: Con, ctx: LoadContext, item: Input) -> Source:
             ).fetchall()
         )
         _require(path, set(cols))
-        if cols["timestamp"] in _NUMBERS:
+        if holds_numbers(cols["timestamp"]):
             raise DataError(
                 f"{path.name}: column 'timestamp' holds numbers ({cols['timestamp']}), not date-"
                 "times; its unit (seconds, ms, µs since 1970?) cannot be told safely. Write it as "

@@ -73,6 +73,16 @@ def empty_pre(con: Con, ctx: LoadContext) -> None:
     )
 
 
+_NUMBER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                 "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}  # fmt: skip
+
+
+def holds_numbers(column_type: str) -> bool:
+    """Whether a DuckDB column type is a number (integer, float or DECIMAL): what a timestamp
+    column must not be, as its unit (seconds, ms, µs since 1970?) cannot be told safely."""
+    return column_type in _NUMBER_TYPES or column_type.startswith("DECIMAL")
+
+
 def count(con: Con, table: str, where: str = "", params: dict[str, object] | None = None) -> int:
     """Rows of ``table`` (SQL text of a quoted name), optionally only those ``WHERE where``."""
     sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")

@@ -19,7 +19,7 @@ from .._sql import ident
 from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import Code, load_all, loader_call
-from ._read import count, empty_pre
+from ._read import count, empty_pre, holds_numbers
 from ._report import LoadReport
 from ._stage import Field, Kind, Staged, no_id, typed_stage, whole_number_text
 
@@ -29,9 +29,6 @@ _TYPES: dict[str, Kind] = {
     "VARCHAR": "text", "DOUBLE": "double", "BIGINT": "bigint", "INTEGER": "int",
     "BOOLEAN": "bool", "TIMESTAMPTZ": "ts", "JSON": "json",
 }  # fmt: skip
-# Column types of epoch numbers, which a ts column must not hold (their unit is unknown).
-_NUMBERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE"}  # fmt: skip
 # Id columns: their "no id" texts ("null", "undefined", "", ...) are missing.
 _IDS = ("uuid", "distinct_id", "person_id", "trace_id", "target_uuid")
 _REQUIRED = {
@@ -184,7 +181,7 @@ def load_frame(
                     f'columns={{"{c}": "<your column>"}}.'
                 )
         ts_col, ts_type = full["ts"], types[full["ts"]]
-        if ts_type in _NUMBERS or ts_type.startswith("DECIMAL"):
+        if holds_numbers(ts_type):
             fix = (
                 f"df.with_columns(pl.from_epoch({ts_col!r}, time_unit='s'))"
                 if lib == "polars"

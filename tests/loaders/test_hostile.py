@@ -357,3 +357,8 @@ def test_parquet_epoch_number_timestamps_fail_the_file_with_the_fix(ws, tmp_path
     with pytest.raises(DataError, match=r"e\.parquet: column 'timestamp' holds numbers \(BIGINT\)"):
         ws.load_posthog(path, progress=False)
     assert ws.counts()["generations"] == 0
+    # DECIMAL epoch seconds too (every row was rejected as "not a date-time", the cause unsaid),
+    # as load_frame already refused them: one check serves both loaders
+    dec = _parquet(tmp_path, timestamp=pa.array([1772359200, 1772359201], pa.decimal128(18, 3)))
+    with pytest.raises(DataError, match=r"holds numbers \(DECIMAL\(18,3\)\)"):
+        ws.load_posthog(dec, progress=False)
