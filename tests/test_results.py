@@ -253,7 +253,8 @@ def test_segment_differences_carry_their_metric_unit() -> None:
     from promptab_nb.results import SegmentResult
 
     segments = SegmentResult("checkout", "model", "control", 0.05,
-                             (seg("cost", 0.00239), seg("error_rate", 0.0608)), ())  # fmt: skip
+                             (seg("cost", 0.00239), seg("error_rate", 0.0608)), (),
+                             units={"cost": "USD", "error_rate": "%"})  # fmt: skip
     res = dataclasses.replace(experiment_result(), segments=segments)
     assert res.segments is not None
     rows = res.segments._table().rows

@@ -152,6 +152,7 @@ def run(
     return SegmentResult(
         experiment=exp.name, by=by, control=exp.control, alpha=options.alpha,
         rows=tuple(rows), heterogeneity=tuple(het), notes=tuple(notes),
+        units={e.metric.name: e.metric.unit for e in estimators},
     )  # fmt: skip
 
 

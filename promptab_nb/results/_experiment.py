@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._format import arm_label, is_missing, level_pct, md, num, pval
@@ -54,13 +54,6 @@ class ExperimentResult(Rendered):
     pairs: tuple[AllPairs, ...] = ()
     #: Per sum-like per-user metric, each treatment's total impact (:meth:`total_impact`).
     impacts: tuple[TotalImpact, ...] = ()
-
-    def __post_init__(self) -> None:
-        # The segments' differences are shown in their metric's unit, which only the result
-        # knows (a segment's cost difference read "+0.00239", not "+$0.00239").
-        if self.segments is not None and not self.segments.units:
-            units = {m.name: m.unit for m in self.metrics}
-            object.__setattr__(self, "segments", replace(self.segments, units=units))
 
     @property
     def alpha(self) -> float:

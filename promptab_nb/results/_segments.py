@@ -20,7 +20,7 @@ class SegmentResult(Rendered):
     ``heterogeneity``: per (metric, treatment) Cochran's Q, its ``df``, ``p_value`` (H1: the
     effect differs between segments) and I². ``units`` maps each metric to its unit (``"USD"``,
     ``"s"``, ``"%"``), in which the table shows ``diff`` (a rate's in percentage points);
-    :class:`ExperimentResult` fills it from its metrics.
+    the analysis fills it from its metrics.
     """
 
     experiment: str

@@ -54,6 +54,9 @@ def test_segment_rows_equal_a_direct_welch(seg) -> None:
         assert r["p_value"] == pytest.approx(ref.pvalue, rel=1e-7)
         assert (r["n_control"], r["n_treatment"]) == (c.size, t.size)
     assert rows["tiny"]["low_power"] and not rows["gpt-4o"]["low_power"]
+    # the differences are shown in their metric's unit (a cost difference read "+0.00239")
+    assert res.segments.units == {"latency": "s", "cost": "USD"}
+    assert all(r[4].endswith("s") for r in res.segments._table().rows if r[1] == "latency")
 
 
 def test_bh_equals_statsmodels(seg) -> None:
