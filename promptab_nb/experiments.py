@@ -7,9 +7,11 @@ workspace is in :mod:`promptab_nb._experiment_registry`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from . import _html
 from .errors import (
@@ -49,6 +51,30 @@ SOURCE_TEXT: dict[str, str] = {
 }
 _DEFAULTS = AnalysisOptions()
 MAX_VARIANTS = 10
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _known_keywords(
+    method: Callable[Concatenate[Experiment, _P], _R],
+) -> Callable[Concatenate[Experiment, _P], _R]:
+    """``method`` raising :class:`InvalidArgumentError` for a keyword it does not take, naming
+    it with the closest one it does (Python's TypeError said only "unexpected keyword")."""
+    names = [p for p in inspect.signature(method).parameters if p != "self"]
+
+    @functools.wraps(method)
+    def checked(self: Experiment, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            from .cli._suggest import did_you_mean
+
+            raise InvalidArgumentError(
+                f"Experiment.{method.__name__}() has no argument {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], names)} (its arguments: {', '.join(names)})"
+            )
+        return method(self, *args, **kwargs)
+
+    return checked
 
 
 def now() -> dt.datetime:
@@ -199,6 +225,7 @@ class Experiment:
         return self
 
     # -- analysis -------------------------------------------------------------------------
+    @_known_keywords
     def analyze(
         self,
         metrics: Sequence[str | Metric] | str | Metric | None = None,
@@ -309,6 +336,7 @@ class Experiment:
         )
         return run(self, opts)
 
+    @_known_keywords
     def mde(
         self,
         metrics: Sequence[str | Metric] | str | Metric | None = None,
@@ -336,6 +364,7 @@ class Experiment:
             self, metrics, cuped=cuped, power=power, alpha=alpha, relative=relative
         )
 
+    @_known_keywords
     def compare_all(
         self,
         metric: str | Metric,
@@ -362,6 +391,7 @@ class Experiment:
 
         return compare_all(self, metric, correction=correction, alpha=alpha, cuped=cuped)
 
+    @_known_keywords
     def mann_whitney(
         self,
         metric: str | Metric,
@@ -415,6 +445,7 @@ class Experiment:
             self, m, alternative=alt, multiple=multiple, start=start, end=end, cost=cost
         )
 
+    @_known_keywords
     def analyze_over_time(
         self,
         metric: str | Metric,
@@ -433,6 +464,7 @@ class Experiment:
             self, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple, cost=cost
         )
 
+    @_known_keywords
     def units(
         self, variant: str | None = None, *, multiple: Multiple = _DEFAULTS.multiple
     ) -> pd.DataFrame:
@@ -442,6 +474,7 @@ class Experiment:
         df = assigned_units(self, multiple=multiple)
         return df if variant is None else df[df["variant"] == variant].reset_index(drop=True)
 
+    @_known_keywords
     def unit_values(
         self,
         metric: str | Metric,

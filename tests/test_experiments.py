@@ -310,3 +310,26 @@ def test_create_takes_the_designs_power(ws) -> None:
     with pytest.raises(pab.InvalidArgumentError, match="power"):
         ws.create_experiment("q", "bot2", {"control": "1", "test": "2"}, flag_key="g",
                              goal="pass_rate", power=1.5)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda e: e.analyze(alpah=0.1),
+            r"analyze\(\) has no argument 'alpah'; did you mean 'alpha'",
+        ),
+        (
+            lambda e: e.analyze(foo=1),
+            r"analyze\(\) has no argument 'foo' \(its arguments: metrics,",
+        ),
+        (lambda e: e.analyze_over_time("cost", frq="day"), "did you mean 'freq'"),
+        (lambda e: e.mann_whitney("cost", strat="2026-01-01"), "did you mean 'start'"),
+        (lambda e: e.unit_values("cost", multple="first_seen"), "did you mean 'multiple'"),
+    ],
+)
+def test_unknown_keywords_name_the_closest_argument(ws, call, message) -> None:
+    # (it was Python's TypeError "got an unexpected keyword argument")
+    exp = ws.create_experiment("kw", "p", V)
+    with pytest.raises(pab.InvalidArgumentError, match=message):
+        call(exp)
