@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._checks import as_utc, check, one_of
+from .._checks import as_utc, one_of
 from ..errors import InvalidArgumentError
 from ..metrics import Metric, resolve
 from ..options import AnalysisOptions
@@ -324,9 +324,9 @@ def analyze_over_time(
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))
-    one_of(multiple, "multiple", ("exclude", "first_seen"))
-    check(alpha, "alpha", gt=0, lt=1)
-    cost = _cost(cost)
+    # alpha, relative, multiple and cost checked as analyze() checks them (same messages)
+    checked = AnalysisOptions(alpha=alpha, relative=relative, multiple=multiple, cost=cost)
+    alpha, cost = checked.alpha, checked.cost
     (m,) = resolve([metric])
     _no_quantile(m)
     eng = _engine(exp, engine)

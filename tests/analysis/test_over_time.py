@@ -94,3 +94,20 @@ def test_evaluations_count_at_their_generations_time(small) -> None:
     assert last["n_treatment"] == final.n == 60
     assert last["estimate"] == pytest.approx(final.diff, rel=1e-9)
     assert final.diff > 0
+
+
+@pytest.mark.parametrize("relative", ["yes", 1, None])
+def test_over_time_checks_relative_as_analyze_does(small, relative) -> None:
+    # before anything is read, as analyze() does: on an experiment without data it was
+    # NotFoundError (no exposures), the bad argument unsaid; with data the query ran first
+    import promptab_nb as pab
+
+    ws, _ = small
+    empty = ws.create_experiment("no-data", "other", {"control": "1", "test": "2"},
+                                 flag_key="no-such-flag")  # fmt: skip
+    for call in (
+        lambda: empty.analyze(["latency"], relative=relative),
+        lambda: empty.analyze_over_time("latency", relative=relative),
+    ):
+        with pytest.raises(pab.InvalidArgumentError, match="relative == .*must be True or False"):
+            call()
