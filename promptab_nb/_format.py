@@ -49,10 +49,11 @@ def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     return sign + body
 
 
-def level_pct(level: float) -> str:
+def level_pct(level: float, *, spaced: bool = False) -> str:
     """A confidence level as a percentage with the decimals it needs: 0.95 → ``95%``,
-    0.975 → ``97.5%``, 0.999 → ``99.9%`` (not ``100%``)."""
-    return f"{level * 100:.6g}%"
+    0.975 → ``97.5%``, 0.999 → ``99.9%`` (not ``100%``); ``spaced``: ``95 %``, as
+    :func:`num` writes percentages (plots and verdict sentences)."""
+    return f"{level * 100:.6g}{' %' if spaced else '%'}"
 
 
 #: Significance levels a shown p-value never appears to cross by rounding.

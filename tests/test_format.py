@@ -115,3 +115,4 @@ def test_text_table_aligns_and_rules() -> None:
 def test_level_pct_keeps_the_decimals_it_needs(level: float, text: str) -> None:
     # alpha = 0.001 labelled its intervals "100% CI", alpha = 0.025 "98% CI"
     assert level_pct(level) == text
+    assert level_pct(level, spaced=True) == text.replace("%", " %")

@@ -139,7 +139,7 @@ def _with_unit(text: str, unit: str) -> str:
 
 def _level_text(level: float) -> str:
     """``0.95`` → ``"95 % CI"``, ``0.999`` → ``"99.9 % CI"`` (not rounded to 100 %)."""
-    return f"{level_pct(level)} CI".replace("%", " %")
+    return f"{level_pct(level, spaced=True)} CI"
 
 
 def _arm_legend_label(arm: str, versions: Mapping[str, str], n: int) -> str:

@@ -393,7 +393,7 @@ def cumulative(
                     color=c,
                     ls="--",
                     lw=1,
-                    label=f"{v}: always-valid {level_pct(level)} band".replace("%", " %"),
+                    label=f"{v}: always-valid {level_pct(level, spaced=True)} band",
                 )
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})")

@@ -372,7 +372,7 @@ def _verdict(
     r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
 ) -> tuple[str, str]:
     label = m.description
-    lvl = level_pct(level).replace("%", " %")
+    lvl = level_pct(level, spaced=True)
     if is_missing(r.p_value):
         why = r.note or "no p-value"
         return f"{r.variant} vs {control} on {label}: no verdict ({why})", "neutral"
