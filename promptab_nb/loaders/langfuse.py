@@ -5,7 +5,11 @@ Observations (public API v2 ``ObservationV2`` or v1 ``ObservationsView``; JSON, 
 ``completionStartTime`` − ``startTime``), the prompt version is ``(promptName,
 promptVersion)``, tokens are Langfuse's input / output usage (the sum of the ``usageDetails`` keys
 starting with ``input`` / ``output``, as cached and reasoning tokens are buckets of their own
-there; or v1 ``usage``), cost is ``costDetails.total`` / ``totalCost`` (the deprecated
+there; or v1 ``usage``), the cache tokens among them are ``cache_read_tokens`` /
+``cache_write_tokens`` (counted in the input tokens: ``cache_in_input``; Anthropic's own
+``cache_read_input_tokens`` / ``cache_creation_input_tokens``, which Langfuse leaves out of the
+input, are stored as not counted in it), so ``cost="recompute"`` prices them at the cache
+rates; cost is ``costDetails.total`` / ``totalCost`` (the deprecated
 ``calculatedTotalCost`` last; the 0 Langfuse writes beside an empty ``costDetails`` for a model
 it has no price for is no cost, NULL) and an error is ``level == "ERROR"``. Only ``GENERATION``
 observations are generations; other types are rejected ("observation type not used"). Scores
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidArgumentError, MissingColumnError
@@ -59,6 +64,34 @@ def _json_object(text: str) -> str:
     return f"CASE WHEN json_type({valid}) = 'OBJECT' THEN {valid} END"
 
 
+# The (key, value) entries of usageDetails with a value, parsed once per row (each sum below
+# filters them).
+_USAGE_ENTRIES = (
+    "list_filter(map_entries(json_transform("
+    f"{_json_object(key('usageDetails'))}, '\"MAP(VARCHAR, VARCHAR)\"')), "
+    "lambda e: e.value IS NOT NULL)"
+)
+
+
+def _obs_source(ctx: LoadContext) -> str:
+    """The observation records with their usage entries (``_usage_entries``)."""
+    return (
+        f"(SELECT r.*, {_USAGE_ENTRIES} AS _usage_entries FROM {record_source(ctx, _OBS_KEYS)} r)"
+    )
+
+
+def _usage_sum(keep: Callable[[str], str]) -> str:
+    """SQL text of the sum of the ``usageDetails`` values whose key passes ``keep`` (SQL of a
+    condition on the key's SQL). NULL without such a key; the first value that is not a number
+    when there is one (so the row is rejected, not summed without it)."""
+    entries = f"list_filter(_usage_entries, lambda e: {keep('e.key')})"
+    bad = f"list_filter({entries}, lambda e: TRY_CAST(e.value AS DOUBLE) IS NULL)"
+    total = f"list_sum(list_transform({entries}, lambda e: CAST(e.value AS DOUBLE)))"
+    return f"""CASE WHEN len({entries}) = 0 THEN NULL
+                    WHEN len({bad}) > 0 THEN {bad}[1].value
+                    ELSE CAST({total} AS VARCHAR) END"""
+
+
 def _usage(prefix: str) -> str:
     """SQL text of Langfuse's input or output usage of ``usageDetails``: the sum of its keys
     starting with ``prefix`` (``"input"`` / ``"output"``), as Langfuse computes its ``inputUsage``
@@ -66,16 +99,43 @@ def _usage(prefix: str) -> str:
     moved out of ``input`` into ``input_cached_tokens``, reasoning tokens out of ``output`` into
     ``output_reasoning_tokens``. NULL without such a key; the first value that is not a number
     when there is one (so the row is rejected, not summed without it)."""
-    ud = _json_object(key("usageDetails"))
-    entries = (
-        f"list_filter(map_entries(json_transform({ud}, '\"MAP(VARCHAR, VARCHAR)\"')), "
-        f"lambda e: starts_with(e.key, {sql_str(prefix)}) AND e.value IS NOT NULL)"
-    )
-    bad = f"list_filter({entries}, lambda e: TRY_CAST(e.value AS DOUBLE) IS NULL)"
-    total = f"list_sum(list_transform({entries}, lambda e: CAST(e.value AS DOUBLE)))"
-    return f"""CASE WHEN len({entries}) = 0 THEN NULL
-                    WHEN len({bad}) > 0 THEN {bad}[1].value
-                    ELSE CAST({total} AS VARCHAR) END"""
+    return _usage_sum(lambda k: f"starts_with({k}, {sql_str(prefix)})")
+
+
+def _is_cache_write(k: str) -> str:
+    """SQL: key ``k`` names cache writes (``input_cache_creation``, ``_5m`` / ``_1h`` too,
+    ``input_cache_write``, Anthropic's ``cache_creation_input_tokens``)."""
+    return f"regexp_matches(lower({k}), 'cache_?(creation|write)')"
+
+
+def _cache_usage(write: bool, inside: bool) -> str:
+    """SQL text of the cache reads (``write`` false) or writes of ``usageDetails``, in tokens:
+    the sum of its keys naming the cache and the input. ``inside``: the keys Langfuse counts in
+    the input usage (they start with ``input``: the Python SDK's ``input_cached_tokens``,
+    LangChain's ``input_cache_read`` / ``input_cache_creation``); else the keys it leaves out of
+    it (Anthropic's own ``cache_read_input_tokens`` / ``cache_creation_input_tokens``, passed
+    through as they are). NULL without such a key."""
+
+    def keep(k: str) -> str:
+        start = f"starts_with({k}, 'input')"
+        where = start if inside else f"NOT {start} AND contains(lower({k}), 'input')"
+        kind = _is_cache_write(k) if write else f"NOT {_is_cache_write(k)}"
+        return f"({where} AND contains(lower({k}), 'cache') AND {kind})"
+
+    return _usage_sum(keep)
+
+
+# Cache tokens: those Langfuse counts in the input usage when there are any (then input_tokens
+# counts them: cache_in_input), else those it leaves out (input_tokens does not count them).
+_CACHE_INSIDE = f"coalesce({_cache_usage(False, True)}, {_cache_usage(True, True)}) IS NOT NULL"
+_CACHE_READ = (
+    f"CASE WHEN {_CACHE_INSIDE} THEN {_cache_usage(False, True)} "
+    f"ELSE {_cache_usage(False, False)} END"
+)
+_CACHE_WRITE = (
+    f"CASE WHEN {_CACHE_INSIDE} THEN {_cache_usage(True, True)} "
+    f"ELSE {_cache_usage(True, False)} END"
+)
 
 
 _TOTAL_COST = f"coalesce({key('totalCost')}, {key('calculatedTotalCost')})"
@@ -120,6 +180,9 @@ _OBS_FIELDS = [
         f"{key('completionTokens')})",
         "bigint", "usageDetails.output",
     ),
+    Field("cache_read", _CACHE_READ, "bigint", "usageDetails (cache reads)"),
+    Field("cache_write", _CACHE_WRITE, "bigint", "usageDetails (cache writes)"),
+    Field("cache_inside", f"CAST({_CACHE_INSIDE} AS VARCHAR)", "bool", "usageDetails"),
     Field("cost_usd", _COST, "double", "totalCost"),
     Field("level", f"upper({key('level')})", "text", "level"),
 ]  # fmt: skip
@@ -131,6 +194,9 @@ _OBS_SELECT = [
     "coalesce(ttft, ttft_calc) AS ttft_s", "input_tokens", "output_tokens", "cost_usd",
     "coalesce(level = 'ERROR', false) AS is_error", "NULL::INTEGER AS http_status",
     "NULL::VARCHAR AS variant", "CAST(raw AS JSON) AS properties",
+    "cache_read AS cache_read_tokens", "cache_write AS cache_write_tokens",
+    "CASE WHEN cache_read IS NOT NULL OR cache_write IS NOT NULL THEN cache_inside END"
+    " AS cache_in_input",
 ]  # fmt: skip
 
 _SCORE_FIELDS = [
@@ -204,7 +270,7 @@ def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
     stage = ctx.stage("generations")
     sql = typed_stage(
         stage,
-        record_source(ctx, _OBS_KEYS),
+        _obs_source(ctx),
         _OBS_FIELDS,
         _OBS_SELECT,
         [("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing")],
@@ -287,6 +353,10 @@ def load_langfuse(
         latency loads); a given value that is not a number >= 0 rejects the row, as do times
         giving a negative difference when no value is given. Cost in USD (NULL for an unpriced
         generation: ``costDetails`` {} and ``totalCost`` 0), ``is_error = level == "ERROR"``;
+        input / output tokens are the sums of the ``usageDetails`` keys starting with ``input``
+        / ``output`` (Langfuse's input / output usage), the input's cache buckets (e.g.
+        ``input_cached_tokens``, ``input_cache_read``, ``input_cache_creation``) also stored in
+        ``cache_read_tokens`` / ``cache_write_tokens`` (NULL when the export has none);
         ``distinct_id`` is ``userId`` else ``traceId``.
 
     Raises

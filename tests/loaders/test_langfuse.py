@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from promptab_nb import pricing
 from promptab_nb.errors import InvalidArgumentError, UnknownFormatError
 from promptab_nb.loaders import _files
 
@@ -221,3 +222,41 @@ def test_a_given_latency_wins_over_end_time_before_start_time(ws, tmp_path):
     g = ws.sql("SELECT uuid, latency_s, ttft_s FROM generations ORDER BY uuid")
     assert g.uuid.tolist() == ["a", "b", "c"]
     assert g.latency_s.tolist() == [1.5, 2.0, 4.0] and g.ttft_s[1] == 0.3
+
+
+def test_cache_tokens_are_stored_so_a_recomputed_cost_prices_them_at_the_cache_rate(ws, tmp_path):
+    # usageDetails keys starting with "input" are summed into the input tokens (as Langfuse's
+    # inputUsage): their cache buckets are cache_read/write_tokens counted in input_tokens.
+    # Anthropic's own keys (cache_read_input_tokens) are outside Langfuse's input usage.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t"}
+    path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "sdk", "usageDetails": {"input": 1116, "input_cached_tokens": 1024,
+                                               "output": 96}},
+        {**obs, "id": "lc", "usageDetails": {"input": 100, "input_cache_read": 900,
+                                              "input_cache_creation": 50, "output": 5}},
+        {**obs, "id": "anthropic", "usageDetails": {
+            "input_tokens": 2, "cache_read_input_tokens": 10692,
+            "cache_creation_input_tokens": 592, "output_tokens": 13}},
+        {**obs, "id": "plain", "usageDetails": {"input": 5, "output": 7}},
+        {**obs, "id": "v1", "usage": {"input": 5, "output": 7}},
+    ])  # fmt: skip
+    accounted(ws.load_langfuse(path))
+    g = ws.sql(
+        "SELECT uuid, input_tokens, cache_read_tokens, cache_write_tokens, cache_in_input "
+        "FROM generations"
+    ).set_index("uuid")
+    g = g.astype(object).where(g.notna(), None)
+    assert g.loc["sdk"].tolist() == [2140, 1024, None, True]
+    assert g.loc["lc"].tolist() == [1050, 900, 50, True]
+    assert g.loc["anthropic"].tolist() == [2, 10692, 592, False]
+    assert g.loc[["plain", "v1"]].iloc[:, 1:].isna().all(axis=None)  # not said: unknown
+    # cost="recompute" prices the sdk row's 1024 cached tokens at the cache-read rate
+    p = pricing.model_price("openai", "gpt-4o")
+    ws.sql("UPDATE generations SET model = 'gpt-4o', provider = 'openai'")
+    cost, join = pricing.recomputed_cost("g", pricing.price_table(ws.engine))
+    got = ws.sql(f"SELECT {cost} AS usd FROM generations g {join} WHERE g.uuid = 'sdk'").usd[0]
+    want = (
+        1116 * p.usd_per_input_token + 1024 * p.usd_per_cache_read_token
+        + 96 * p.usd_per_output_token
+    )  # fmt: skip
+    assert got == pytest.approx(want, rel=1e-12)
