@@ -139,12 +139,14 @@ def exposed_sql(exp: Experiment, d: Design | None = None) -> str:
     )
 
 
-def _gen_scope(d: Design, cols: str) -> str:
+def _gen_scope(d: Design, cols: str, priced: bool = False) -> str:
     """Generations of assigned units in scope (after first exposure, this prompt, the window;
-    assigned by version or arm: of the experiment's versions or arms only)."""
+    assigned by version or arm: of the experiment's versions or arms only). ``priced``: ``cols``
+    read the recomputed cost, so the design's price table is joined (only then: the join
+    prices every generation in scope)."""
     unit, join = _gen_unit(d)
     in_arms = _in_arms(d, "g")
-    if d.prices is not None:
+    if priced and d.prices is not None:
         join += " " + _price_join(d.prices)
     return f"""
     SELECT a.unit, a.variant, {cols}
@@ -289,10 +291,8 @@ def ctes(exp: Experiment, metrics: Sequence[Metric] = (), d: Design | None = Non
         "coalesce(g.ts, e.ts) AS ts" if c == "ts" else f"e.{ident(c)}"
         for c in sorted(cols["evaluations"])
     )
-    return (
-        f"{head_ctes(exp, d)}, gen AS ({_gen_scope(d, gen_cols)}), "
-        f"ev AS ({_eval_scope(d, eval_cols)})"
-    )
+    gen = _gen_scope(d, gen_cols, priced="cost_usd" in cols["generations"])
+    return f"{head_ctes(exp, d)}, gen AS ({gen}), ev AS ({_eval_scope(d, eval_cols)})"
 
 
 def params(exp: Experiment, start: Any, end: Any, multiple: str) -> dict[str, Any]:
