@@ -29,12 +29,17 @@ KEYS = (
 )  # fmt: skip
 
 
-def _text(name: str, csv: bool) -> str:
-    """A record's text; in CSV, undo Spanlens's formula escaping (a leading ' before =+-@)."""
-    x = key(name)
+def _unescaped(x: str, csv: bool) -> str:
+    """SQL of text ``x``; in CSV, with Spanlens's formula escaping undone (a leading ' before
+    =+-@)."""
     if not csv:
         return x
     return f"CASE WHEN regexp_matches({x}, '^''[=+@\\t\\r-]') THEN substr({x}, 2) ELSE {x} END"
+
+
+def _text(name: str, csv: bool) -> str:
+    """A record's text; in CSV, undo Spanlens's formula escaping (a leading ' before =+-@)."""
+    return _unescaped(key(name), csv)
 
 
 def _fields(csv: bool) -> list[Field]:
@@ -139,7 +144,8 @@ def _stage(
             f"{item.name} has no column {arm_column!r} for arm_column (found: {found}). Name the "
             "column holding the variant, or pass arms= (a frame with trace_id, variant)."
         )
-    fields = _fields(item.fmt == "csv")
+    csv = item.fmt == "csv"
+    fields = _fields(csv)
     params: dict[str, Any] = {"prompt_name": prompt_name}
     source = record_source(ctx, KEYS)
     checks: list[tuple[str, str, str]] = [
@@ -149,12 +155,14 @@ def _stage(
         # The user's column name is data: it travels as a JSON-pointer parameter.
         params["arm"] = "/" + arm_column.replace("~", "~0").replace("/", "~1")
         # An "id": "null"/"undefined"/"" (an SDK's missing variant) is no arm, not one named so.
-        fields.append(Field("arm", "json_extract_string(raw, $arm)", "id", "arm_column"))
+        arm_text = _unescaped("json_extract_string(raw, $arm)", csv)
+        fields.append(Field("arm", arm_text, "id", "arm_column"))
         checks.append(("arm IS NULL", "arm_column", 'arm column is empty (or "null"/"undefined")'))
     elif has_arms:
         source = (
             f"(SELECT r.*, a.variant AS _arm FROM {source} r "
-            f"LEFT JOIN {ctx.t('armmap')} a ON a.trace_id = r.p['trace_id'])"
+            # the trace id as stored (unescaped in CSV), which is the one arms names
+            f"LEFT JOIN {ctx.t('armmap')} a ON a.trace_id = {_text('trace_id', csv)})"
         )
         fields.append(Field("arm", "_arm", "text", "trace_id"))
         checks.append(("arm IS NULL", "trace_id", "trace_id has no arm in arms"))
@@ -200,7 +208,9 @@ def load_spanlens(
     arms
         Instead of ``arm_column``: a pandas/polars/Arrow frame (or dict) mapping ``trace_id`` to
         ``variant``, for exports without a version column. Rows whose trace has no arm are
-        rejected ("trace_id has no arm in arms").
+        rejected ("trace_id has no arm in arms"). The trace ids are matched as stored: those a
+        CSV export formula-escaped (``'-abc``) as the ids themselves (``-abc``), as are the
+        values of ``arm_column``.
     prompt_name
         Stored as ``prompt_name`` on every row (the export does not carry it).
     progress

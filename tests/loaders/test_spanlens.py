@@ -127,3 +127,23 @@ def test_an_arms_frame_without_a_variant_for_a_trace_is_named(ws, missing):
         ws.load_spanlens(DATA / "spanlens_requests.json", arms=arms)
     assert ws.sql("SELECT count(*) AS n FROM generations").n[0] == 0
     assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def test_arms_match_the_trace_ids_the_csv_formula_escaped(ws, tmp_path):
+    # Spanlens writes a leading ' before an id starting with = + - @ in CSV (formula escaping);
+    # the loader stores the id without it, and arms= names the real id: "-abc", not "'-abc".
+    head = "id,created_at,latency_ms,trace_id,variant\n"
+    path = tmp_path / "requests.csv"
+    path.write_text(
+        head
+        + "r1,2026-03-01T10:00:00Z,1000,'-abc,'-v1\n"
+        + "r2,2026-03-01T10:00:01Z,2000,tr-2,v2\n"
+    )
+    r = ws.load_spanlens(path, arms={"-abc": "control", "tr-2": "test"})
+    accounted(r)
+    assert r.reasons == {}
+    g = ws.sql("SELECT trace_id, variant FROM generations ORDER BY ts")
+    assert g.values.tolist() == [["-abc", "control"], ["tr-2", "test"]]
+    ws2 = type(ws)()
+    accounted(ws2.load_spanlens(path, arm_column="variant"))  # the arm column is unescaped too
+    assert ws2.sql("SELECT variant FROM generations ORDER BY ts").variant.tolist() == ["-v1", "v2"]
