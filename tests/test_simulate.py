@@ -578,3 +578,14 @@ def test_relative_power_leaves_out_experiments_without_a_relative_lift(test: str
     assert "control mean 0" in rel._repr_html_()
     assert rel.to_pandas()["n_undefined"].tolist() == rel.n_undefined.tolist()
     assert "control mean 0" not in repr(ab)
+
+
+def test_a_generator_seed_is_recorded_as_no_seed(tmp_path: Path) -> None:
+    # A Generator's state is not a seed: the truth recorded seed -1, which no run can reproduce
+    # (and traffic(seed=-1) refuses). It records None, as aa() / power() do.
+    kw = {"formats": ("csv",), "progress": False, "days": 1}
+    t = traffic(200, VARIANTS, EFFECTS, out=tmp_path / "g", seed=np.random.default_rng(3), **kw)
+    assert t.seed is None and t.to_dict()["seed"] is None
+    assert "seed=None" in repr(t) and "seed -1" not in t._repr_html_()
+    a = traffic(200, VARIANTS, EFFECTS, out=tmp_path / "a", seed=3, **kw)
+    assert _digests(a.files) == _digests(t.files)  # the same draws as default_rng(3)

@@ -131,7 +131,8 @@ def traffic(
         (files named ``posthog_events.*``). A known suffix on the stem is dropped.
     seed
         Seed or generator; the same seed gives byte-identical files. ``None`` draws fresh
-        entropy and records it in the result.
+        entropy and records it in the result; a generator is recorded as ``None`` (its state
+        is not a seed).
     days
         Length of the experiment window in days; all events fall within it (evaluations may
         trail by up to ~2 minutes).
@@ -198,7 +199,8 @@ def traffic(
     start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
     if isinstance(seed, np.random.Generator):
-        rng, seed_value = seed, -1
+        # (its state is no seed: nothing to record that would reproduce the files)
+        rng, seed_value = seed, None
     else:
         if seed is None:
             # Fresh entropy (drawn by SeedSequence when given none) is always an int.

@@ -21,10 +21,11 @@ class SimulationTruth:
     over users with ≥ 1 call), ``error_rate`` errors / calls, ``pass_rate`` passed / applicable
     evaluations, ``generations`` calls per user. ``lifts`` are relative to the control (first
     variant) as fractions, ``diffs`` absolute in the metric's unit. ``units`` counts the exposed
-    units per variant actually written (``$multiple`` excluded).
+    units per variant actually written (``$multiple`` excluded). ``seed`` is the seed the files
+    were drawn with (None when a ``numpy`` Generator was passed: no seed reproduces them).
     """
 
-    seed: int
+    seed: int | None
     users: int
     days: int
     start: datetime
