@@ -642,3 +642,12 @@ def test_ids_with_a_lone_surrogate_are_named() -> None:
     ):
         with pytest.raises(InvalidArgumentError, match=f"not valid Unicode.*position {position}"):
             assign(ids, "k", variants=["a", "b"])
+
+
+@pytest.mark.parametrize("n", [3, 2_000])  # the Python path and the DuckDB one
+def test_a_flag_key_with_a_lone_surrogate_is_named(n: int) -> None:
+    # It raised UnicodeEncodeError (Python path) or DuckDB's InvalidInputException: a lone
+    # surrogate has no UTF-8 bytes, so PostHog's SDK (which hashes the UTF-8) cannot hash it.
+    key = "flag-" + chr(0xD800)
+    with pytest.raises(InvalidArgumentError, match=r"flag_key == 'flag-\\ud800'.*UTF-8"):
+        assign([f"u{i}" for i in range(n)], key, variants=["a", "b"])

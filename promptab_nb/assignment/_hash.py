@@ -189,7 +189,19 @@ def _hashes_python(
 def _hashes(
     ids: pa.Array | pa.ChunkedArray, key: str, *, rollout: bool, variant: bool
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """PostHog's h(key, id, "") and h(key, id, "variant") for every id, as float64 arrays."""
+    """PostHog's h(key, id, "") and h(key, id, "variant") for every id, as float64 arrays.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``key`` holds a lone surrogate: it has no UTF-8 bytes to hash (PostHog's SDK hashes the
+        UTF-8 of ``f"{key}.{id}"``, so it cannot hash it either).
+    """
+    if not _utf8_ok(key):
+        raise InvalidArgumentError(
+            f"flag_key == {key!r} is not valid Unicode: a lone surrogate has no UTF-8 bytes, so "
+            "PostHog cannot hash it either. Pass the flag's key as PostHog shows it"
+        )
     if len(ids) <= _SMALL:
         return _hashes_python(ids.to_pylist(), key, rollout=rollout, variant=variant)
     query = _HASH_BOTH if rollout and variant else _HASH_ROLLOUT if rollout else _HASH_VARIANT
