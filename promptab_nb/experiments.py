@@ -455,13 +455,26 @@ class Experiment:
         relative: bool = _DEFAULTS.relative,
         multiple: Multiple = _DEFAULTS.multiple,
         cost: CostSource = _DEFAULTS.cost,
+        start: dt.datetime | dt.date | str | None = None,
+        end: dt.datetime | dt.date | str | None = None,
+        unit: Unit = "user",
     ) -> OverTimeResult:
         """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`.
-        ``multiple`` and ``cost`` as in :meth:`analyze`."""
+        ``multiple``, ``cost``, ``start`` and ``end`` as in :meth:`analyze`; ``unit``
+        ``"user"`` (default) or ``"request"`` (each event a unit, as ``analyze(unit=...)``)."""
         from .analysis import analyze_over_time
 
         return analyze_over_time(
-            self, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple, cost=cost
+            self,
+            metric,
+            freq=freq,
+            alpha=alpha,
+            relative=relative,
+            multiple=multiple,
+            cost=cost,
+            start=start,
+            end=end,
+            unit=unit,
         )
 
     @_known_keywords

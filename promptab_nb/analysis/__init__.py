@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from ..engines.base import Engine
     from ..experiments import Experiment
-    from ..options import Alternative, Correction, CostSource
+    from ..options import Alternative, Correction, CostSource, Unit
     from ..results import ExperimentResult, Health, MannWhitneyResult, OverTimeResult
     from ..stats.pairs import AllPairs
 
@@ -315,26 +315,39 @@ def analyze_over_time(
     relative: bool = True,
     multiple: Literal["exclude", "first_seen"] = "exclude",
     cost: CostSource = "source",
+    start: Any = None,
+    end: Any = None,
+    unit: Unit = "user",
     engine: Engine | None = None,
 ) -> OverTimeResult:
     """Cumulative estimate, CI and p-value at the end of each period, from cumulative
     sufficient statistics computed in one query (units exposed and events seen by then).
-    ``cost`` as in :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`:
-    the curve of the cost an analysis with the same option judged."""
+    ``cost``, ``start`` and ``end`` as in
+    :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`: the curve of the
+    cost an analysis with the same option judged, over the same window. ``unit``: ``"user"``
+    (default) or ``"request"`` (each event a unit, tested as ``analyze(unit="request")`` tests
+    it: Welch over events, Fisher's exact test for rates)."""
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))
-    # alpha, relative, multiple and cost checked as analyze() checks them (same messages)
-    checked = AnalysisOptions(alpha=alpha, relative=relative, multiple=multiple, cost=cost)
-    alpha, cost = checked.alpha, checked.cost
+    # alpha, relative, multiple, cost, the window and the unit checked as analyze() checks
+    # them (same messages; a count metric has no per-request value)
+    one_of(unit, "unit", ("user", "request"))
     (m,) = resolve([metric])
     _no_quantile(m)
+    checked = AnalysisOptions(
+        metrics=(m,), unit=unit, alpha=alpha, relative=relative, multiple=multiple, cost=cost,
+        start=start, end=end,
+    ).resolved(exp)  # fmt: skip
     eng = _engine(exp, engine)
     _scope.check_source(eng, exp)
-    params = _scope.params(exp, None, None, multiple)
+    params = _scope.params(exp, checked.start, checked.end, multiple)
     params.update(freq=freq, now=_over_time.now_bound())
-    rows = eng.fetch(_over_time.sql(exp, m, _design(eng, exp, "user", cost)), params)
-    return _over_time.result(exp, m, rows, alpha=alpha, relative=relative, freq=freq)
+    design = _design(eng, exp, unit, checked.cost)
+    rows = eng.fetch(_over_time.sql(exp, m, design, unit), params)
+    return _over_time.result(
+        exp, m, rows, alpha=checked.alpha, relative=relative, freq=freq, unit=unit
+    )
 
 
 __all__ = [

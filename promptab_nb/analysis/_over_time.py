@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from .. import stats as st
 from .._sql import ident
 from ..errors import PromptabError
-from ..options import AnalysisOptions
+from ..options import AnalysisOptions, Unit
 from ..results import OverTimeResult
 from ..stats.guards import guard
 from . import _missing, _scope
-from .estimators import Estimator, UserMean, UserRatio
+from .estimators import Estimator, RequestProportion, UserMean, UserRatio, estimator_for
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -22,10 +22,28 @@ if TYPE_CHECKING:
 NAN = math.nan
 
 
-def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
+# The periods of the data (shared by the per-user and per-request queries): each exposure's and
+# event's period, the last never after $now (a day after the analysis): an event dated
+# 9999-12-31 joins the last real period instead of adding millennia of empty ones. Only periods
+# that hold an exposure or an event: bounded by the data, not by its span.
+_PERIODS = """
+    times AS (
+        SELECT first_ts AS t FROM assigned WHERE isfinite(first_ts)
+        UNION ALL SELECT ts FROM {alias} WHERE isfinite(ts)
+    ),
+    cap AS (SELECT date_trunc($freq, least(max(t), CAST($now AS TIMESTAMPTZ))) AS last_p
+            FROM times),
+    periods AS (SELECT DISTINCT least(date_trunc($freq, t), last_p) AS p FROM times, cap)
+"""
+
+
+def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None, unit: str = "user") -> str:
     """Per (period end, variant): units, sums of the per-unit values (or numerator and
-    denominator sums for ratios) over events seen by the end of the period."""
+    denominator sums for ratios) over events seen by the end of the period. ``unit="request"``:
+    each event is a unit, as ``analyze(unit="request")`` reads it (:func:`_request_sql`)."""
     alias = "gen" if m.source == "generations" else "ev"
+    if unit == "request":
+        return _request_sql(exp, m, alias, design)
     num, den = _scope.per_unit_columns(m, "e")
     value = f"e.{ident(m.column)}"
     # Same populations as analyze(): per-unit means need an event; sums and ratios count every
@@ -37,16 +55,7 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
         units, moments = "true", "sum(n), sum(n * n)"
     return f"""
     {_scope.ctes(exp, [m], design)},
-    times AS (
-        SELECT first_ts AS t FROM assigned WHERE isfinite(first_ts)
-        UNION ALL SELECT ts FROM {alias} WHERE isfinite(ts)
-    ),
-    -- The last period is the data's, but never after $now (a day after the analysis): an event
-    -- dated 9999-12-31 joins the last real period instead of adding millennia of empty ones.
-    cap AS (SELECT date_trunc($freq, least(max(t), CAST($now AS TIMESTAMPTZ))) AS last_p
-            FROM times),
-    -- Only periods that hold an exposure or an event: bounded by the data, not by its span.
-    periods AS (SELECT DISTINCT least(date_trunc($freq, t), last_p) AS p FROM times, cap),
+    {_PERIODS.format(alias=alias)},
     ev_p AS (SELECT unit, least(date_trunc($freq, ts), last_p) AS p, {num} AS n, {den} AS d,
                     count(*) AS t, count(*) - count({value}) AS x
              FROM {alias} e, cap WHERE isfinite(e.ts) GROUP BY ALL),
@@ -70,6 +79,35 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None) -> str:
     """
 
 
+def _request_sql(exp: Experiment, m: Metric, alias: str, design: _scope.Design | None) -> str:
+    """:func:`sql` per request, in the same columns: per (period end, variant) the events with a
+    value (``units``), the sum and sum of squares of their values, then the events and those
+    without a value, over the events seen by the end of the period (the ratio sums are NULL)."""
+    col = f"e.{ident(m.column)}"
+    value = f"CAST({col} AS INTEGER)" if m.agg == "rate" else f"CAST({col} AS DOUBLE)"
+    return f"""
+    {_scope.ctes(exp, [m], design)},
+    {_PERIODS.format(alias=alias)},
+    ev_p AS (SELECT variant, least(date_trunc($freq, ts), last_p) AS p, count(v) AS k,
+                    sum(v) AS s, sum(v * v) AS ss, count(*) AS t, count(*) - count(v) AS x
+             FROM (SELECT e.variant, e.ts, {value} AS v FROM {alias} e WHERE isfinite(e.ts)), cap
+             GROUP BY ALL),
+    arms AS (SELECT DISTINCT variant FROM assigned WHERE variant <> '{_scope.MULTIPLE}'),
+    cum AS (
+        SELECT a.variant, pr.p,
+               sum(coalesce(ev_p.k, 0)) OVER w AS k, sum(ev_p.s) OVER w AS s,
+               sum(ev_p.ss) OVER w AS ss, sum(coalesce(ev_p.t, 0)) OVER w AS t,
+               sum(coalesce(ev_p.x, 0)) OVER w AS x
+        FROM arms a CROSS JOIN periods pr
+        LEFT JOIN ev_p ON ev_p.variant = a.variant AND ev_p.p = pr.p
+        WINDOW w AS (PARTITION BY a.variant ORDER BY pr.p)
+    )
+    SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant, k AS units, s, ss,
+           NULL, NULL, NULL, t AS exposed, t, x
+    FROM cum ORDER BY period_end, variant
+    """
+
+
 def _withheld(m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None) -> str | None:
     """Why a period's p-values are withheld, as analyze() withholds them: under
     :data:`MIN_UNITS_PER_ARM` exposed units in an arm, or a sum metric with more than
@@ -88,16 +126,26 @@ def now_bound() -> dt.datetime:
 
 
 def result(
-    exp: Experiment, m: Metric, rows: list[Any], *, alpha: float, relative: bool, freq: str
+    exp: Experiment,
+    m: Metric,
+    rows: list[Any],
+    *,
+    alpha: float,
+    relative: bool,
+    freq: str,
+    unit: Unit = "user",
 ) -> OverTimeResult:
-    """Cumulative comparison per period from the rows of :func:`sql`."""
-    opts = AnalysisOptions(alpha=alpha, relative=relative, unit="user")
-    est: Estimator = (UserRatio if m.kind == "ratio" else UserMean)(m, opts)
+    """Cumulative comparison per period from the rows of :func:`sql` (of the same ``unit``),
+    each period tested as ``analyze`` tests the metric per ``unit`` (without CUPED or
+    winsorizing)."""
+    est: Estimator = estimator_for(m, AnalysisOptions(alpha=alpha, relative=relative, unit=unit))
 
     def stats_of(r: tuple[Any, ...]) -> Any:
         _, _, units, s, ss, d, dd, nd, _exposed, _events, _missing = r
         if int(units or 0) < 2:
             return None
+        if isinstance(est, RequestProportion):
+            return st.PropStats(int(units), int(round(s or 0)))
         if isinstance(est, UserRatio):
             return est.from_sums(int(units), s, ss, d, dd, nd)
         return UserMean.from_sums(int(units), s, ss)

@@ -175,13 +175,17 @@ def _cumulative(
     res: ExperimentResult, m: Metric, exp: Experiment, figures: Figures
 ) -> Markup | None:
     try:
-        # the curve of the cost the verdict judged (exported or recomputed from tokens)
+        # the curve of the cost the verdict judged (exported or recomputed from tokens), over
+        # the analysis' window and per its unit
         ot = exp.analyze_over_time(
             m,
             alpha=res.alpha,
             relative=res.options.relative,
             multiple=res.options.multiple,
             cost=res.options.cost,
+            start=res.options.start,
+            end=res.options.end,
+            unit=res.options.unit or exp.unit,
         )
     except PromptabError:
         return None

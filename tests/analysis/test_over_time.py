@@ -111,3 +111,60 @@ def test_over_time_checks_relative_as_analyze_does(small, relative) -> None:
     ):
         with pytest.raises(pab.InvalidArgumentError, match="relative == .*must be True or False"):
             call()
+
+
+@pytest.fixture()
+def busy(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(8)
+    arms = {
+        v: [
+            [
+                {"latency": float(rng.gamma(2, scale)), "error": bool(rng.random() < share)}
+                for _ in range(1 + u % 4)
+            ]
+            for u in range(120)
+        ]
+        for v, scale, share in (("control", 0.5, 0.1), ("test", 0.6, 0.2))
+    }
+    ws, exp = workspace(tmp_path, arms)
+    yield ws, exp
+    ws.close()
+
+
+WINDOW = {"start": "2026-03-01T12:00:00Z", "end": "2026-03-01T16:30:00Z"}
+
+
+@pytest.mark.parametrize(
+    "kw", [{"unit": "request"}, WINDOW, {"unit": "request", **WINDOW}], ids=str
+)
+def test_the_last_period_is_the_analysis_of_the_same_window_and_unit(busy, kw) -> None:
+    import promptab_nb as pab
+
+    # analyze_over_time read every exposure and event, per user, whatever window and unit the
+    # analysis it illustrates used (the report drew it beside analyze(start=..., unit=...))
+    _, exp = busy
+    for m in ("latency", "error_rate"):
+        row = exp.analyze([m], **kw).rows[1]
+        records = exp.analyze_over_time(m, relative=False, freq="hour", **kw).records
+        assert len(records) > 2
+        last = records[-1]
+        assert last["n_treatment"] == row.n
+        assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
+        assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6) and row.p_value < 0.05
+    with pytest.raises(pab.InvalidArgumentError, match="counts events per user"):
+        exp.analyze_over_time("requests", unit="request")
+
+
+def test_over_time_per_request_of_an_experiment_assigned_by_version(busy) -> None:
+    ws, flagged = busy
+    flagged.stop()
+    exp = ws.create_experiment("by-version", "support", {"control": "1", "test": "2"},
+                               assigned_by="version", unit="request")  # fmt: skip
+    for m in ("latency", "error_rate"):
+        row = exp.analyze([m]).rows[1]
+        last = exp.analyze_over_time(m, relative=False, unit="request").records[-1]
+        assert last["n_treatment"] == row.n
+        assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
+        assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)

@@ -203,3 +203,26 @@ def test_metric_tables_say_their_intervals_are_unadjusted(exp: pab.Experiment, c
         assert note is None and "-adjusted across" not in text
     else:
         assert note is not None and text.count(note) == len(res.metrics)
+
+
+def test_over_time_figure_is_of_the_analysis_window_and_unit(
+    ws: pab.Workspace, exp: pab.Experiment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the cumulative curve read every exposure and event per user beside an analysis of
+    # start/end per request: its last point was not the estimate in the table above it
+    from promptab_nb import plots
+    from promptab_nb.results import OverTimeResult
+
+    drawn: list[OverTimeResult] = []
+    real = plots.cumulative
+    monkeypatch.setattr(plots, "cumulative", lambda ot, **kw: drawn.append(ot) or real(ot, **kw))
+    for kw in ({"start": "2025-03-04", "end": "2025-03-06T12:00:00"}, {"unit": "request"}):
+        res = exp.analyze(["latency", "error_rate"], relative=False, **kw)
+        drawn.clear()
+        report.render(res, ws=ws)
+        assert [ot.metric.name for ot in drawn] == ["latency", "error_rate"]
+        for ot, row in zip(drawn, (r for r in res.rows if not r.is_control), strict=True):
+            last = ot.records[-1]
+            assert last["n_treatment"] == row.n
+            assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
+            assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)
