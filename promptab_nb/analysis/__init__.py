@@ -260,6 +260,7 @@ def mann_whitney(
     """
     from .. import stats as st
     from ..results import MannWhitneyResult
+    from . import _over_time
     from ._estimator_base import missing_rows
     from .estimators import rank_sums
 
@@ -280,10 +281,13 @@ def mann_whitney(
     notes: dict[str, str] = {}
     for t in exp.treatments:
         arm = arms.get(t)
-        too_many = _missing.too_many(m, (events.get(k, (0, 0)) for k in (exp.control, t)))
+        counts = (events.get(k, (0, 0)) for k in (exp.control, t))
+        too_many = _over_time.missing_note(
+            m, counts, cost, "not compared, the sums would read them as 0"
+        )
         if too_many:
             # as analyze(): the per-unit sums read a missing value as 0, so no test on them
-            notes[t] = f"{too_many}: not compared, the sums would read them as 0"
+            notes[t] = too_many
             tests[t] = None
         elif arm is None or arm.stats is None:
             held = (
@@ -346,7 +350,7 @@ def analyze_over_time(
     design = _design(eng, exp, unit, checked.cost)
     rows = eng.fetch(_over_time.sql(exp, m, design, unit), params)
     return _over_time.result(
-        exp, m, rows, alpha=checked.alpha, relative=relative, freq=freq, unit=unit
+        exp, m, rows, alpha=checked.alpha, relative=relative, freq=freq, unit=unit, cost=cost
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
 from .._sql import ident
 from ..errors import PromptabError
-from ..options import AnalysisOptions, Unit
+from ..options import AnalysisOptions, CostSource, Unit
 from ..results import OverTimeResult
 from ..stats.guards import guard
 from . import _missing, _scope
@@ -108,7 +109,34 @@ def _request_sql(exp: Experiment, m: Metric, alias: str, design: _scope.Design |
     """
 
 
-def _withheld(m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None) -> str | None:
+def missing_note(
+    m: Metric, counts: Iterable[tuple[int, int]], cost: CostSource, consequence: str
+) -> str | None:
+    """Why a comparison of arms with these ``(events, events without a value)`` counts is
+    withheld (:func:`._missing.too_many`), then ``consequence``; ``None`` when it stands. A
+    missing cost is named as analyze() names it under ``cost``: unpriced in the export (priced
+    by ``cost="recompute"``), or without a recomputed cost (see ``exp.cost_audit()``)."""
+    counts = list(counts)
+    why = _missing.too_many(m, counts)
+    if why is None or m.column != "cost_usd":
+        return f"{why}: {consequence}" if why else None
+    worst = max(x / n for n, x in counts if n)
+    limit = f"(> {_missing.MAX_MISSING_SHARE:.0%})"
+    if cost == "recompute":
+        return (
+            f"{worst:.1%} of an arm's generations have no recomputed cost {limit}: {consequence}; "
+            "their model is not in the price table, their tokens are missing, or the cache "
+            "tokens counted in their input exceed it: see exp.cost_audit()"
+        )
+    return (
+        f"{worst:.1%} of an arm's generations are unpriced in the export {limit}: "
+        f"{consequence}; analyse with cost='recompute' to price them"
+    )
+
+
+def _withheld(
+    m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None, cost: CostSource
+) -> str | None:
     """Why a period's p-values are withheld, as analyze() withholds them: under
     :data:`MIN_UNITS_PER_ARM` exposed units in an arm, or a sum metric with more than
     :data:`._missing.MAX_MISSING_SHARE` of an arm's events without a value (read as 0)."""
@@ -116,8 +144,8 @@ def _withheld(m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None) -
     g = guard(n_c, n_t)
     if not g:
         return g.reason
-    too_many = _missing.too_many(m, ((int(r[9] or 0), int(r[10] or 0)) for r in (c, t) if r))
-    return f"{too_many}: the sums would read them as 0" if too_many else None
+    counts = ((int(r[9] or 0), int(r[10] or 0)) for r in (c, t) if r)
+    return missing_note(m, counts, cost, "the sums would read them as 0")
 
 
 def now_bound() -> dt.datetime:
@@ -134,6 +162,7 @@ def result(
     relative: bool,
     freq: str,
     unit: Unit = "user",
+    cost: CostSource = "source",
 ) -> OverTimeResult:
     """Cumulative comparison per period from the rows of :func:`sql` (of the same ``unit``),
     each period tested as ``analyze`` tests the metric per ``unit`` (without CUPED or
@@ -168,7 +197,7 @@ def result(
                 ci_low=NAN,
                 ci_high=NAN,
                 p_value=NAN,
-                note=_withheld(m, arms.get(control), arms.get(key)),
+                note=_withheld(m, arms.get(control), arms.get(key), cost),
             )
             if c is not None and t is not None:
                 try:

@@ -63,7 +63,7 @@ def test_over_time_withholds_what_analyze_withholds(tmp_path) -> None:
     (final,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
     assert final.p_value != final.p_value and "verdict withheld" in final.note
     res = exp.analyze_over_time("cost")
-    assert all(r["p_value"] != r["p_value"] and "have no cost_usd" in r["note"]
+    assert all(r["p_value"] != r["p_value"] and "are unpriced in the export" in r["note"]
                for r in res.records)  # fmt: skip
     assert all(math.isnan(r.get("seq_p_value", math.nan)) for r in res.records)
     assert "note" in repr(res)
