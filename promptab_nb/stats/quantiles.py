@@ -498,5 +498,27 @@ def clustered_quantile_test(
     method = f"quantile difference (p{q * 100:g}, user-clustered order statistics)"
     return Comparison(
         est, lo, hi, float(p), stat, None, method + (", log-ratio CI" if relative else ""),
-        relative, alpha, se=se, alternative=alternative,
+        relative, alpha, se=se, alternative=alternative, note=_unequal_arms_note(c, t),
     )  # fmt: skip
+
+
+#: Users in the smaller arm under which unequal arms get :func:`_unequal_arms_note`.
+UNEQUAL_ARMS_USERS = 1000
+
+
+def _unequal_arms_note(c: ClusteredQuantileCI, t: ClusteredQuantileCI) -> str | None:
+    """A caution when one arm has under half the other's users and fewer than
+    :data:`UNEQUAL_ARMS_USERS`. The test's standard error rests on the smaller arm's tail, which
+    few users make: its error is skewed and tied to the estimate, and the skews of two equal arms
+    cancel where unequal arms' do not. Simulated A/A tests of p95 (users with 1–20 requests, a
+    user effect) rejected 12–14 % at alpha 0.05 with 30 against 300 users, 7–8 % with 100
+    against 1,000 and 5–6 % with equal arms of 30 to 1,000 users."""
+    small, large = sorted((c.clusters, t.clusters))
+    if 2 * small > large or small >= UNEQUAL_ARMS_USERS:
+        return None
+    return (
+        f"arms differ in size ({c.clusters:,} control users, {t.clusters:,} treatment): the "
+        f"user-clustered p{c.q * 100:g} test leans on the smaller arm's tail and rejects more "
+        "often than alpha in simulated A/A tests (about 2.5× at 30 against 300 users, 1.5× at "
+        "100 against 1,000); read a p-value near alpha with care, or compare equal arms"
+    )

@@ -162,6 +162,36 @@ def test_clustered_p95_is_calibrated_and_the_per_request_ci_is_not() -> None:
     assert per_coverage < 0.80 and per_fpr > 0.2  # today's per-request CI is far too narrow
 
 
+def test_clustered_p95_with_unequal_arms_over_rejects_and_says_so() -> None:
+    """Unequal arms: the A/A rate is over alpha (the smaller arm's skewed tail is not averaged
+    out by an equal other arm), so every such comparison carries a caution; equal arms do not."""
+    from promptab_nb.stats import clustered_quantile_test
+    from promptab_nb.stats.quantiles import _clustered_core
+
+    from ._calibration import mc_se
+
+    rng, sims, q = np.random.default_rng(30), 2000, 0.95
+    sizes = np.tile([30, 300], sims)
+    m = rng.integers(1, 21, size=sizes.sum())
+    uid = np.repeat(np.arange(sizes.size).repeat(sizes), m)  # arm of each request
+    user = np.repeat(np.arange(m.size), m)
+    vals = np.exp(rng.normal(0, 0.6, size=m.size)[user] + rng.normal(0, 0.4, size=user.size))
+    est, _lo, _hi, se, *_ = _clustered_core(vals, user, uid, q, ALPHA)
+    z = (est[1::2] - est[::2]) / np.hypot(se[::2], se[1::2])
+    fpr = float(np.mean(np.abs(z) > scipy.stats.norm.ppf(1 - ALPHA / 2)))
+    assert fpr > ALPHA + 3 * mc_se(ALPHA, sims)  # measured 0.12: the caution is earned
+
+    small, big = (uid == 0), (uid == 1)
+    got = clustered_quantile_test(vals[small], user[small], vals[big], user[big], q)
+    assert "arms differ in size (30 control users, 300 treatment)" in (got.note or "")
+    assert "rejects more often than alpha" in repr(got)
+    eq = uid == 2  # the next experiment's 30-user arm: equal arms carry no caution
+    assert clustered_quantile_test(vals[small], user[small], vals[eq], user[eq], q).note is None
+    many_c, many_t = np.arange(40_000) % 1000, np.arange(40_000) % 2500
+    x = rng.lognormal(size=40_000)
+    assert clustered_quantile_test(x, many_c, x, many_t, q).note is None  # 1,000 users: enough
+
+
 # -- order-statistic test: a p-value only where each arm's CI fits in its sample -------------
 def test_quantile_test_withholds_the_p_value_when_an_arm_is_too_small() -> None:
     # The p1 of 2 values has its exact 95 % CI at ranks 0..1: clipped to [x(1), x(1)], so each
