@@ -216,7 +216,18 @@ def test_verdicts_and_text() -> None:
         and "SRM χ² goodness of fit, χ² = 0.06, p = 0.810" in text
     )
     assert "$0.0132" in text and "Methods: Welch t test" in text
+    # a row with a p-value shows its note after the table (its verdict does not say it)
+    assert res.row_notes() == ("error_rate, test: delta method",)
+    assert (
+        "error_rate, test: delta method" in text
+        and "error_rate, test: delta method" in res._repr_html_()
+    )
+    withheld = dataclasses.replace(
+        res, rows=(*res.rows[:3], dataclasses.replace(res.rows[3], p_value=NAN))
+    )
+    assert withheld.row_notes() == () and "(delta method)" in withheld.verdicts()[1][0]
     md = res.to_markdown()
+    assert "- error\\_rate, test: delta method" in md
     assert md.startswith("### Experiment checkout\n") and "| cost | test | 4,988 |" in md
     # the p column holds the value ("0.810", "< 0.001"), not "= 0.810"
     assert "| = " not in md and re.search(r"\| test \|.*\| (\d\.\d{3}|< 0\.001) \|\n", md)

@@ -185,6 +185,16 @@ class ExperimentResult(Rendered):
             out.append(_verdict(r, m, self.control, self.level, self.options))
         return out
 
+    def row_notes(self) -> tuple[str, ...]:
+        """``"<metric>, <variant>: <note>"`` for each treatment row that has a p-value and a
+        note (an interval replaced, a caution on the test): a row without a p-value gives its
+        note in its verdict sentence instead."""
+        return tuple(
+            f"{r.metric}, {r.variant}: {r.note}"
+            for r in self.rows
+            if r.note and not r.is_control and not is_missing(r.p_value)
+        )
+
     def correction_note(self) -> str | None:
         """The line that says the table's p-values are adjusted and its intervals are not, when
         the analysis has a multiple-testing ``correction`` (``None`` without one)."""
@@ -219,6 +229,8 @@ class ExperimentResult(Rendered):
                 )
                 + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ').removeprefix('= ')} |"
             )
+        if row_notes := self.row_notes():
+            lines += ["", *(f"- {md(note)}" for note in row_notes)]
         if note := self.correction_note():
             lines += ["", md(note)]
         lines += ["", "**Health**: " + "; ".join(md(x) for x in self.health.lines())]
@@ -290,6 +302,7 @@ class ExperimentResult(Rendered):
             ),
             before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
             after=[
+                *([Note(row_notes)] if (row_notes := self.row_notes()) else []),
                 *([Note((note,))] if (note := self.correction_note()) else []),
                 Note(tuple(self.health.lines()), css=health_css, title="Assignment health"),
                 Note(("Methods: " + "; ".join(self.methods),)),
