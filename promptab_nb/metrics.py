@@ -14,6 +14,7 @@ Aggregates (per unit, over the unit's events after its first exposure):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +29,7 @@ Direction = Literal["lower", "higher"]
 
 _SOURCES = ("generations", "evaluations")
 _NUMERIC = ("DOUBLE", "BIGINT", "INTEGER")
+_PER_USER = re.compile(r"\bper user\b")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Metric:
     unit
         Unit of measure for display: ``"USD"``, ``"s"``, ``"%"``, ``"tokens"`` or ``""``.
     label
-        Human description, e.g. ``"cost per user"``.
+        Human description, e.g. ``"cost per user"`` (an analysis with ``unit="request"``
+        reads its ``per user`` as ``per request``: :meth:`describe`).
     quantile
         Any quantile in (0, 1) of ``column`` over events, e.g. ``0.9``; sets ``agg="quantile"``.
 
@@ -116,7 +119,17 @@ class Metric:
 
     @property
     def description(self) -> str:
+        """The label (else the name), worded per user: ``"cost per user (USD)"``."""
         return self.label or self.name
+
+    def describe(self, unit: str = "user") -> str:
+        """The description for an analysis per ``unit``: ``"user"`` gives :attr:`description`;
+        ``"request"`` (each generation or evaluation a unit) says ``per request`` where it says
+        ``per user`` (``"cost per request (USD)"``). Every result text names a metric by this."""
+        text = self.description
+        if unit == "user":
+            return text
+        return _PER_USER.sub(f"per {unit}", text)
 
 
 BUILTIN: dict[str, Metric] = {

@@ -108,3 +108,16 @@ def test_any_quantile_metric() -> None:
         Metric("x", "latency_s", agg="quantile")
     with pytest.raises(InvalidArgumentError, match="give one of them"):
         Metric("x", "latency_s", agg="mean", quantile=0.5)
+
+
+def test_describe_names_the_unit_of_analysis() -> None:
+    # one wording for every result: "per user" reads "per request" under unit="request"
+    assert BUILTIN["cost"].describe("user") == BUILTIN["cost"].description == "cost per user (USD)"
+    assert BUILTIN["cost"].describe() == "cost per user (USD)"
+    assert BUILTIN["cost"].describe("request") == "cost per request (USD)"
+    assert BUILTIN["latency"].describe("request") == "mean latency per request (s)"
+    assert BUILTIN["tokens_out"].describe("request") == "output tokens per request"
+    assert BUILTIN["error_rate"].describe("request") == "share of generations that fail"
+    custom = Metric("spend", "cost_usd", label="spend per username")
+    assert custom.describe("request") == "spend per username"  # a word, not a prefix
+    assert Metric("spend", "cost_usd").describe("request") == "spend"

@@ -233,6 +233,20 @@ def test_verdicts_and_text() -> None:
     assert "| = " not in md and re.search(r"\| test \|.*\| (\d\.\d{3}|< 0\.001) \|\n", md)
 
 
+def test_verdicts_per_request_say_per_request() -> None:
+    # exp.analyze(["latency", "cost"], unit="request") headed its table "unit request" and said
+    # "test lowers mean latency per user (s) by 15.7 %" and "cost per user (USD)": each value is
+    # one generation's, not a user's
+    res = experiment_result()
+    per_request = dataclasses.replace(res, options=dataclasses.replace(res.options, unit="request"))
+    (cost, _), (err, _) = per_request.verdicts()
+    assert cost.startswith("test lowers cost per request (USD) by 10.6 %")
+    assert "per user" not in repr(per_request) and "per user" not in per_request.to_markdown()
+    assert "unit request" in repr(per_request)
+    assert err == res.verdicts()[1][0]  # a share of generations reads the same either way
+    assert res.verdicts()[0][0].startswith("test lowers cost per user (USD) by 10.6 %")
+
+
 def test_verdict_interval_agrees_with_its_test() -> None:
     # Under sequential=True the error rate's relative confidence sequence (delta method) was
     # -74.5 % to -8.3 % beside the absolute test's p = 0.080 (its sequence -1.94 pp to +0.07 pp):

@@ -384,7 +384,7 @@ def _excludes_zero(lo: float, hi: float) -> bool:
 def _verdict(
     r: ArmRow, m: Metric, control: str, level: float, options: AnalysisOptions
 ) -> tuple[str, str]:
-    label = m.description
+    label = m.describe(options.unit or "user")
     lvl = level_pct(level, spaced=True)
     if is_missing(r.p_value):
         why = r.note or "no p-value"
