@@ -32,6 +32,12 @@ _TS_FIX = (
     "Write it as ISO 8601 text, e.g. '2026-03-01T10:00:00Z', or as a Spark TIMESTAMP, e.g. "
     "df.withColumn('timestamp', F.to_timestamp('timestamp', 'dd/MM/yyyy HH:mm'))."
 )
+# ... and a TIMESTAMP column outside the range: usually epoch numbers read in the wrong unit.
+_TS_FIX_NATIVE = (
+    "A TIMESTAMP outside this range is usually epoch numbers converted in the wrong unit "
+    "(seconds read as milliseconds land in January 1970): convert them with the function of "
+    "their unit, e.g. F.timestamp_seconds('timestamp') (or timestamp_millis, timestamp_micros)."
+)
 
 # Every property the canonical tables read, parsed once per row as text (as the DuckDB loader does).
 _PROPS = (
@@ -240,7 +246,8 @@ def _check_timestamps(
 ) -> None:
     """Raise a :class:`DataError` when no event the analysis reads has a usable timestamp (the
     views would be empty and the analysis would find "no exposures"); warn with the count when
-    some have none. Those rows are left out, as the loader rejects them."""
+    some have none. Those rows are left out, as the loader rejects them. A TIMESTAMP column
+    (``cols["ts"]`` is :data:`_NATIVE_TS`) is checked for the range alone."""
     kinds = ", ".join(f"'{e}'" for e in _EVENTS)
     n, good, example = session.sql(
         f"""
@@ -259,16 +266,17 @@ def _check_timestamps(
         if example is not None
         else "all missing"
     )
+    fix = _TS_FIX_NATIVE if cols["ts"] == _NATIVE_TS else _TS_FIX
     if not good:
         raise DataError(
             f"{described}: column 'timestamp' holds no date-time in any of its {n:,} flag "
             f"exposure, generation and evaluation rows ({shown}): timestamp is missing or not "
-            f"a date-time {TS_RANGE}. {_TS_FIX}"
+            f"a date-time {TS_RANGE}. {fix}"
         )
     warnings.warn(
         f"{described}: {bad:,} of {n:,} rows (flag exposures, generations, evaluations) have a "
         f"timestamp that is missing or not a date-time {TS_RANGE} ({shown}); they are left out "
-        f"of the analysis, as ws.load_posthog rejects them. {_TS_FIX}",
+        f"of the analysis, as ws.load_posthog rejects them. {fix}",
         stacklevel=stacklevel,
     )
 
@@ -480,12 +488,13 @@ def register(
         t: f"{prefix}_{t}" for t in ("_raw", "_events", "exposures", "generations", "evaluations")
     }
     df.createOrReplaceTempView(names["_raw"])
-    if cols["ts"] != _NATIVE_TS:  # text: only some may be date-times
-        try:
-            _check_timestamps(session, names["_raw"], cols, described, stacklevel + 1)
-        except DataError:
-            session.catalog.dropTempView(names["_raw"])
-            raise
+    # Text may not be date-times, and any timestamp may be outside the range: such rows are left
+    # out of the views, so none left would read as "no exposures" (one pass over two columns).
+    try:
+        _check_timestamps(session, names["_raw"], cols, described, stacklevel + 1)
+    except DataError:
+        session.catalog.dropTempView(names["_raw"])
+        raise
     session.sql(
         f"CREATE OR REPLACE TEMPORARY VIEW {names['_events']} AS {_events_sql(names['_raw'], cols)}"
     )

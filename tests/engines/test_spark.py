@@ -425,3 +425,24 @@ def test_unknown_keyword_is_an_invalid_argument_error(spark: Any, data: dict[str
     with pytest.raises(InvalidArgumentError, match="did you mean 'cache'"):
         ps.analyze(path, data["flag"], ["cost"], spark=spark, cahce=True)
     assert _views(spark) == views  # refused before any view was made
+
+
+def test_a_timestamp_column_with_no_date_in_range_is_named_not_no_exposures(
+    spark: Any, data: dict[str, Any], tmp_path: Path
+) -> None:
+    # A TIMESTAMP column whose every value is before 2000 (epoch seconds read as milliseconds
+    # land in January 1970): the views were empty and the analysis said "no exposures for flag".
+    path = tmp_path / "events.parquet"
+    df = pd.read_parquet(data["path"])
+    df["timestamp"] = pd.to_datetime(df["timestamp"].astype("int64") // 10**9, unit="ms", utc=True)
+    df.to_parquet(path, index=False)
+    for source in (str(path), spark.read.parquet(str(path))):
+        with pytest.raises(DataError, match=r"column 'timestamp' holds no date-time .*1970-01"):
+            ps.analyze(source, data["flag"], ["cost"], spark=spark)
+    # Some out of range: left out, counted in a warning, as text timestamps are.
+    df = pd.read_parquet(data["path"])
+    first = df.index[df["event"] == "$ai_generation"][:2]
+    df.loc[first, "timestamp"] = pd.Timestamp("1970-01-01", tz="UTC")
+    df.to_parquet(path, index=False)
+    with pytest.warns(UserWarning, match=r"2 of [0-9,]+ rows .*not a date-time"):
+        ps.analyze(str(path), data["flag"], ["cost"], spark=spark)
