@@ -589,3 +589,19 @@ def test_a_generator_seed_is_recorded_as_no_seed(tmp_path: Path) -> None:
     assert "seed=None" in repr(t) and "seed -1" not in t._repr_html_()
     a = traffic(200, VARIANTS, EFFECTS, out=tmp_path / "a", seed=3, **kw)
     assert _digests(a.files) == _digests(t.files)  # the same draws as default_rng(3)
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        ({"prompt_name": "bot\ud800"}, "prompt_name"),
+        ({"variants": {"control": "v\ud800", "test": "v2"}}, "variants"),
+        ({"variants": {"c\ud800": "v1", "test": "v2"}}, "variants"),
+    ],
+)
+def test_text_with_a_lone_surrogate_is_named(tmp_path: Path, kw: dict, name: str) -> None:
+    # It has no UTF-8 bytes to write: Arrow's UnicodeEncodeError came out of the writer.
+    variants = kw.pop("variants", VARIANTS)
+    with pytest.raises(InvalidArgumentError, match=rf"{name} .*not valid Unicode"):
+        traffic(50, variants, out=tmp_path / "e", progress=False, **kw)
+    assert not list(tmp_path.iterdir())

@@ -194,6 +194,10 @@ def traffic(
         raise InvalidArgumentError(f"flag_key == {flag_key!r}, must be a non-empty string")
     if not isinstance(prompt_name, str) or not prompt_name:
         raise InvalidArgumentError(f"prompt_name == {prompt_name!r}, must be a non-empty string")
+    texts = [("flag_key", flag_key), ("prompt_name", prompt_name)]
+    texts += [("variants", str(t)) for pair in variants.items() for t in pair]
+    for name, text in texts:
+        _check_utf8(text, name)
     if not isinstance(start, datetime):
         raise InvalidArgumentError(f"start == {start!r}, must be a datetime")
     start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
@@ -254,6 +258,18 @@ def traffic(
         unexposed=int(counts["unexposed"]),
         events={k: int(v) for k, v in counts["events"].items()},
     )
+
+
+def _check_utf8(text: str, name: str) -> None:
+    """Raise :class:`InvalidArgumentError` naming argument ``name`` when ``text`` has no UTF-8
+    (a lone surrogate such as ``'\\ud800'``): it could not be written to any of the files."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            f"{name} holds {text!r}, which is not valid Unicode: a lone surrogate has no UTF-8 "
+            "bytes to write. Pass text without it"
+        ) from None
 
 
 _SCHEMA = pa.schema(
