@@ -1,6 +1,6 @@
 """The dashboard's over-time tab: the cumulative effect of one metric
-(``exp.analyze_over_time(metric, alpha=..., cost=...)``, the cost the analysis judged), with a
-caption of what the tab leaves out."""
+(``exp.analyze_over_time(metric, alpha=..., cost=..., unit=...)``, the cost and unit the analysis
+judged), with a caption of what the tab leaves out."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ._common import COLOURS, LABEL, message
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
-    from ..options import CostSource
+    from ..options import CostSource, Unit
     from ..results import OverTimeResult
 
 
@@ -27,7 +27,7 @@ def timed(metrics: Sequence[str]) -> list[str]:
 
 class OverTimeTab:
     """The metric dropdown, a caption and the plot; results are kept per (metric, alpha,
-    cost)."""
+    cost) of the unit last shown (:attr:`unit`)."""
 
     def __init__(self, metrics: Sequence[str]) -> None:
         options = timed(metrics)
@@ -37,12 +37,14 @@ class OverTimeTab:
             description="over time",
             style=LABEL,
         )
-        #: What the tab leaves out (quantiles, the analysis' unit) and why it shows no plot.
+        #: What the tab leaves out (quantiles) and why it shows no plot.
         self.note = W.HTML()
         self.plot = W.Image(format="png", layout=W.Layout(max_width="760px"))
         self.box = W.VBox([self.metric, self.note, self.plot])
         self.results: dict[tuple[str, float, CostSource], OverTimeResult] = {}
         self.shown: tuple[str, float, CostSource] | None = None
+        #: The unit of analysis of :attr:`results` (``"user"`` or ``"request"``).
+        self.unit: Unit = "user"
         self.syncing = False  # True while choose_from() swaps the options
 
     def choose_from(self, metrics: Sequence[str]) -> None:
@@ -67,12 +69,12 @@ class OverTimeTab:
         *,
         metrics: Sequence[str],
         alpha: float,
-        unit: str,
+        unit: Unit,
         cost: CostSource = "source",
     ) -> None:
-        """Draw the chosen metric (its cost as the analysis read it: ``cost``); on an error
-        clear the plot (it never shows another metric) and keep the message in the caption,
-        where a later status line cannot hide it."""
+        """Draw the chosen metric per ``unit`` (its cost as the analysis read it: ``cost``); on
+        an error clear the plot (it never shows another metric) and keep the message in the
+        caption, where a later status line cannot hide it."""
         from .. import plots
 
         lines = []
@@ -81,14 +83,14 @@ class OverTimeTab:
             lines.append(
                 f"not shown: {', '.join(skipped)} (a quantile over events has no cumulative form)"
             )
-        if unit != "user":
-            lines.append(f"per user, not per {unit}: exp.analyze_over_time has no unit option")
+        if unit != self.unit:  # the kept results are of the other unit
+            self.results, self.shown, self.unit = {}, None, unit
         metric = self.metric.value
         key = (metric, float(alpha), cost)
         error = None
         if metric and key not in self.results:
             try:
-                self.results[key] = exp.analyze_over_time(metric, alpha=alpha, cost=cost)
+                self.results[key] = exp.analyze_over_time(metric, alpha=alpha, cost=cost, unit=unit)
             except PromptabError as err:
                 error = message(err)
         tone = "error" if error else "warn"

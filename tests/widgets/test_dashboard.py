@@ -222,12 +222,18 @@ def test_over_time_tab_shows_its_dropdown_metric_and_says_what_it_leaves_out(exp
     d.time_metric.value = "error_rate"
     d.metrics.value = ("cost", "error_rate")
     assert d.time_metric.value == "error_rate" and d._shown_time == ("error_rate", 0.05, "source")
-    # analyze_over_time has no unit: the tab says it stays per user
+    # the tab follows the analysis' unit (it said "per user, not per request" and drew the
+    # per-user curve beside a per-request table)
+    per_user = d._time.results[d._shown_time].records[-1]
     d.unit.value = "request"
-    assert d.result.options.unit == "request"
-    assert "per user, not per request" in d.time_note.value
+    assert d.result.options.unit == "request" and d.time_note.value == ""
+    last = d._time.results[d._shown_time].records[-1]
+    row = next(r for r in d.result.rows if r.metric == "error_rate" and not r.is_control)
+    assert last["n_treatment"] == row.n != per_user["n_treatment"]
+    assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)
     d.unit.value = "user"
     assert d.time_note.value == ""
+    assert d._time.results[d._shown_time].records[-1]["n_treatment"] == per_user["n_treatment"]
 
 
 def test_over_time_error_clears_the_plot_and_stays_visible(exp, monkeypatch) -> None:
