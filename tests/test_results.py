@@ -355,6 +355,35 @@ def test_over_time_result_renders() -> None:
     assert OverTimeResult("x", BUILTIN["cost"], False, 0.05, "D", ()).to_pandas().empty
 
 
+def test_over_time_and_rank_results_record_their_unit_and_cost() -> None:
+    # An OverTimeResult did not say its unit or which cost it read, a MannWhitneyResult not its
+    # cost: a per-request curve of recomputed cost printed as a per-user curve of exported cost
+    from promptab_nb.results import MannWhitneyResult
+
+    old = OverTimeResult("x", BUILTIN["cost"], True, 0.05, "day", ())
+    assert (old.unit, old.cost) == ("user", "source")
+    assert "unit of analysis: user; cost as exported" in repr(old)
+    res = OverTimeResult("x", BUILTIN["cost"], True, 0.05, "day", (), unit="request",
+                         cost="recompute")  # fmt: skip
+    text = repr(res)
+    assert "unit of analysis: request" in text and "cost recomputed from" in text
+    assert "unit of analysis: request" in res._repr_html_()
+    mw = MannWhitneyResult("x", "cost", "control", "user", "two-sided", {}, {})
+    assert mw.cost == "source" and "cost as exported" in repr(mw)
+    mw = dataclasses.replace(mw, cost="recompute")
+    assert "cost recomputed from" in repr(mw) and "cost recomputed from" in mw._repr_html_()
+
+
+def test_analyses_fill_the_unit_and_cost_they_used(loaded) -> None:
+    _, exp = loaded
+    assert exp.analyze_over_time("latency", unit="request").unit == "request"
+    assert exp.analyze_over_time("latency").unit == "user"
+    assert exp.mann_whitney("latency").cost == "source"
+    pytest.importorskip("genai_prices")
+    assert exp.analyze_over_time("cost", cost="recompute").cost == "recompute"
+    assert exp.mann_whitney("cost", cost="recompute").cost == "recompute"
+
+
 @pytest.mark.parametrize(("correction", "name"), [("holm", "Holm"), ("bh", "Benjamini–Hochberg")])
 def test_a_corrected_table_says_its_intervals_are_not_adjusted(correction, name) -> None:
     # With a correction the table put adjusted p-values beside unadjusted intervals: a Δ % CI

@@ -307,6 +307,7 @@ def mann_whitney(
         alternative=alternative,
         tests=tests,
         notes=notes,
+        cost=cost,
     )
 
 

@@ -223,5 +223,12 @@ def result(
                 rec.update(p_value=NAN, seq_p_value=NAN)
             out.append(rec)
     return OverTimeResult(
-        experiment=exp.name, metric=m, relative=relative, alpha=alpha, freq=freq, records=tuple(out)
+        experiment=exp.name,
+        metric=m,
+        relative=relative,
+        alpha=alpha,
+        freq=freq,
+        records=tuple(out),
+        unit=unit,
+        cost=cost,
     )

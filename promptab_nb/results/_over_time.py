@@ -6,12 +6,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._format import level_pct, num, pval
-from .._render import Rendered, Table
+from .._render import Note, Rendered, Table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ..metrics import Metric
+    from ..options import CostSource, Unit
+
+_COST = {
+    "source": "cost as exported",
+    "recompute": "cost recomputed from provider, model and tokens (cost='recompute')",
+}
+
+
+def cost_text(cost: str) -> str:
+    """How an analysis read each generation's cost (its ``cost`` option), in words."""
+    return _COST.get(cost, f"cost {cost!r}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -21,7 +32,8 @@ class OverTimeResult(Rendered):
     Each record has ``period_end``, ``variant``, ``n_control``, ``n_treatment``, ``estimate``,
     ``ci_low``, ``ci_high``, ``p_value`` and ``note`` (why the p-values are withheld, as
     ``analyze`` withholds them: under the minimum sample, or sums missing too many values);
-    estimates are relative (fractions) when ``relative``, else in the metric's unit.
+    estimates are relative (fractions) when ``relative``, else in the metric's unit. ``unit``
+    and ``cost`` are the analysis' options (what one value is; the cost it read).
     """
 
     experiment: str
@@ -30,6 +42,10 @@ class OverTimeResult(Rendered):
     alpha: float
     freq: str
     records: tuple[dict[str, Any], ...]
+    #: ``"user"`` or ``"request"`` (each event a unit): the unit of analysis.
+    unit: Unit = "user"
+    #: ``"source"`` (as exported) or ``"recompute"`` (priced from tokens): the cost read.
+    cost: CostSource = "source"
 
     def _records(self) -> list[dict[str, Any]]:
         return list(self.records)
@@ -53,7 +69,8 @@ class OverTimeResult(Rendered):
         header = ["period end", "variant", "n control", "n treatment", "effect",
                   f"{level_pct(1 - self.alpha)} CI", "p-value", *(["note"] if noted else [])]  # fmt: skip
         caption = f"{self.metric.name} over time (cumulative, by {self.freq})"
-        return Table(header, rows, caption=caption)
+        after = [Note((f"unit of analysis: {self.unit}; {cost_text(self.cost)}",))]
+        return Table(header, rows, caption=caption, after=after)
 
     def plot(self, **kwargs: Any) -> Figure:
         """Cumulative effect per period with its CI (:func:`promptab_nb.plots.cumulative`)."""

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._format import arm_label, num, pval
 from .._render import Note, Rendered, Table
+from ._over_time import cost_text
 
 if TYPE_CHECKING:
+    from ..options import CostSource
     from ..stats.mannwhitney import MannWhitney
 
 _H1 = {
@@ -26,7 +28,8 @@ class MannWhitneyResult(Rendered):
 
     ``tests`` maps each treatment to its :class:`~promptab_nb.stats.MannWhitney` (``None`` when
     an arm has fewer than 2 units with a value; ``notes`` says why). ``result["test"]`` is one
-    test. P-values are not adjusted across treatments.
+    test. P-values are not adjusted across treatments. ``cost`` is the cost option the values
+    were read with (``"source"`` as exported, ``"recompute"`` priced from tokens).
     """
 
     experiment: str
@@ -37,6 +40,7 @@ class MannWhitneyResult(Rendered):
     alternative: str
     tests: dict[str, MannWhitney | None]
     notes: dict[str, str]
+    cost: CostSource = "source"
 
     _columns = ("variant", "n_control", "n_treatment", "u", "prob_superiority", "statistic",
                 "p_value", "alternative", "method", "note")  # fmt: skip
@@ -81,8 +85,8 @@ class MannWhitneyResult(Rendered):
             f"random control {self.unit}'s (ties count ½; 50 % = no difference)",
             "Method: Mann–Whitney U (Wilcoxon rank-sum), ranks pooled over the control and each "
             f"treatment, {', '.join(sorted(methods)) or 'normal approximation'}; p-values not "
-            "adjusted across treatments. For arms of 8 or fewer values without ties, "
-            "pab.stats.mann_whitney on exp.unit_values(...) gives the exact p-value.",
+            f"adjusted across treatments; {cost_text(self.cost)}. For arms of 8 or fewer values "
+            "without ties, pab.stats.mann_whitney on exp.unit_values(...) gives the exact p-value.",
         ]
         after += [f"{k}: {v}" for k, v in self.notes.items()]
         return Table(
