@@ -18,7 +18,8 @@ price per request, if any. The price table holds one row per (provider, model) a
 dates, hours of the day and input sizes with one set of prices. A model without a cache price
 in genai-prices has its cached tokens priced as input.
 
-Generations whose source carries no cache counts (Spanlens, Langfuse, workspaces loaded before
+Generations whose source carries no cache counts (Spanlens, a Langfuse export without cache
+usage details, workspaces loaded before
 promptab_nb stored them) have their ``input_tokens`` priced as uncached input: an upper bound
 when those tokens count the cached ones (OpenAI-style) and the cache was hit, a lower bound when
 they leave them out (Anthropic-style: the cache reads and writes are then not priced at all).

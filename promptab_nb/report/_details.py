@@ -105,7 +105,8 @@ def methods_section(res: ExperimentResult) -> Markup:
 
 
 def _count(value: Any) -> str:
-    return f"{int(value or 0):,}"
+    """A row count, or "unknown" where the source did not count (a Spark table's rejects)."""
+    return "unknown" if value is None else f"{int(value):,}"
 
 
 def provenance_section(res: ExperimentResult) -> Markup:

@@ -69,12 +69,18 @@ def _check_rows(res: ExperimentResult, exp: Experiment | None) -> list[list[str]
         checks.append(["planned end (ends_at)", end])
     elif h.expired:
         checks.append(["planned end (ends_at)", passed])
-    checks.append(["rows rejected during load", f"{_rejected(res):,}"])
+    rejected = _rejected(res)
+    checks.append(["rows rejected during load", "unknown" if rejected is None else f"{rejected:,}"])
     return checks
 
 
-def _rejected(res: ExperimentResult) -> int:
-    return sum(int(p.get("rows_rejected") or 0) for p in res.provenance)
+def _rejected(res: ExperimentResult) -> int | None:
+    """Rows rejected over the result's files; ``None`` when a file did not count them (a Spark
+    table has no load to reject rows: unknown, not zero)."""
+    counts = [p.get("rows_rejected") for p in res.provenance]
+    if any(c is None for c in counts):
+        return None
+    return sum(int(c or 0) for c in counts)
 
 
 def _rejects(ws: Workspace) -> Markup | None:

@@ -226,3 +226,18 @@ def test_over_time_figure_is_of_the_analysis_window_and_unit(
             assert last["n_treatment"] == row.n
             assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
             assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)
+
+
+def test_uncounted_rejects_read_unknown_not_zero(res: pab.ExperimentResult) -> None:
+    """A Spark table has no load that counts rejects (rows_rejected None): the provenance table
+    and the health checks say "unknown", not 0 (cells are read without spaces between them)."""
+    import dataclasses
+
+    spark = dataclasses.replace(
+        res, provenance=tuple({**p, "rows_rejected": None} for p in res.provenance)
+    )
+    text = _text(_doc(report.render(spark, over_time=False)))
+    rows = f"{res.provenance[0]['rows_loaded']:,}"
+    assert "rows rejected during loadunknown" in text and f"{rows}unknown" in text
+    counted = _text(_doc(report.render(res, over_time=False)))
+    assert "rows rejected during load0" in counted and f"{rows}0" in counted
