@@ -18,11 +18,11 @@ price per request, if any. The price table holds one row per (provider, model) a
 dates, hours of the day and input sizes with one set of prices. A model without a cache price
 in genai-prices has its cached tokens priced as input.
 
-Generations whose source carries no cache counts (Spanlens, a Langfuse export without cache
-usage details, workspaces loaded before
-promptab_nb stored them) have their ``input_tokens`` priced as uncached input: an upper bound
-when those tokens count the cached ones (OpenAI-style) and the cache was hit, a lower bound when
-they leave them out (Anthropic-style: the cache reads and writes are then not priced at all).
+Generations whose source carries no cache counts (Spanlens, a Langfuse export without cache usage
+details, workspaces loaded before promptab_nb stored them) have their ``input_tokens`` priced as
+uncached input: an upper bound when those tokens count the cached ones (OpenAI-style) and the cache
+was hit, a lower bound when they leave them out (Anthropic-style: the cache reads and writes are
+then not priced at all).
 A generation whose input is smaller than the cache tokens it counts, or whose input or output
 tokens are unknown, has no recomputed cost (it is counted as unpriced, not guessed). Reasoning
 tokens are billed as output tokens and are part of ``output_tokens`` in PostHog, OpenAI and
