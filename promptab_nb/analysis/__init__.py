@@ -260,7 +260,6 @@ def mann_whitney(
     """
     from .. import stats as st
     from ..results import MannWhitneyResult
-    from . import _over_time
     from ._estimator_base import missing_rows
     from .estimators import rank_sums
 
@@ -282,8 +281,8 @@ def mann_whitney(
     for t in exp.treatments:
         arm = arms.get(t)
         counts = (events.get(k, (0, 0)) for k in (exp.control, t))
-        too_many = _over_time.missing_note(
-            m, counts, cost, "not compared, the sums would read them as 0"
+        too_many = _missing.too_many(
+            m, counts, cost=cost, consequence="not compared, the sums would read them as 0"
         )
         if too_many:
             # as analyze(): the per-unit sums read a missing value as 0, so no test on them

@@ -11,6 +11,7 @@ from ..results import HealthFlag
 
 if TYPE_CHECKING:
     from ..metrics import Metric
+    from ..options import CostSource
     from .estimators import Arm, Estimator
 
 #: Above this share of an arm's events without a value, the metric's p-value and every verdict
@@ -32,6 +33,16 @@ def _what(est: Estimator) -> str:
     )
 
 
+def _cost_fix(cost: CostSource) -> str:
+    """Where a generation's missing cost comes from under ``cost``, and what to do about it."""
+    if cost == "recompute":
+        return (
+            "; their model is not in the price table, their tokens are missing, or the cache "
+            "tokens counted in their input exceed it: see exp.cost_audit()"
+        )
+    return "; analyse with cost='recompute' to price them"
+
+
 def share(arm: Arm | None) -> float:
     """The share of the arm's events without a value (0 when it has none)."""
     if arm is None or not arm.events:
@@ -39,15 +50,31 @@ def share(arm: Arm | None) -> float:
     return arm.missing / arm.events
 
 
-def too_many(metric: Metric, counts: Iterable[tuple[int, int]]) -> str | None:
+def too_many(
+    metric: Metric,
+    counts: Iterable[tuple[int, int]],
+    *,
+    cost: CostSource = "source",
+    consequence: str | None = None,
+) -> str | None:
     """Why a comparison of arms with these ``(events, events without a value)`` counts is
-    withheld (``"12.1% of an arm's events have no cost_usd (> 5%)"``), as :func:`withheld`
-    decides it for one arm; ``None`` when it stands. For the analyses that read the per-arm
-    counts themselves (Mann–Whitney, the analysis over time)."""
+    withheld, as :func:`withheld` decides it for one arm; ``None`` when it stands. For the
+    analyses that read the per-arm counts themselves (Mann–Whitney, the analysis over time).
+
+    The text is the worst arm's share, then ``: consequence`` when given: ``"12.1% of an
+    arm's events have no output_tokens (> 5%): not compared"``. A missing cost is named as
+    analyze() names it under ``cost``: ``"... generations are unpriced in the export (> 5%)"``
+    (priced by ``cost="recompute"``) or ``"... generations have no recomputed cost (> 5%)"``
+    (see ``exp.cost_audit()``), with that fix last."""
     worst = max((x / n for n, x in counts if n), default=0.0)
     if metric.agg != "sum" or worst <= MAX_MISSING_SHARE:
         return None
-    return f"{worst:.1%} of an arm's events have no {metric.column} (> {MAX_MISSING_SHARE:.0%})"
+    limit = f"(> {MAX_MISSING_SHARE:.0%})"
+    then = f": {consequence}" if consequence else ""
+    if metric.column != "cost_usd":
+        return f"{worst:.1%} of an arm's events have no {metric.column} {limit}{then}"
+    what = "have no recomputed cost" if cost == "recompute" else "are unpriced in the export"
+    return f"{worst:.1%} of an arm's generations {what} {limit}{then}{_cost_fix(cost)}"
 
 
 def withheld(est: Estimator, arm: Arm | None) -> bool:
@@ -75,14 +102,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
         for col in VERDICT_COLUMNS:
             row[col] = math.nan
-        fix = ""
-        if est.metric.column == "cost_usd":
-            fix = (
-                "; their model is not in the price table, their tokens are missing, or the "
-                "cache tokens counted in their input exceed it: see exp.cost_audit()"
-                if est.options.cost == "recompute"
-                else "; analyse with cost='recompute' to price them"
-            )
+        fix = _cost_fix(est.options.cost) if est.metric.column == "cost_usd" else ""
         text += (
             f" (> {MAX_MISSING_SHARE:.0%}): verdict withheld, the sums would read them as 0{fix}"
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import stats as st
@@ -109,31 +108,6 @@ def _request_sql(exp: Experiment, m: Metric, alias: str, design: _scope.Design |
     """
 
 
-def missing_note(
-    m: Metric, counts: Iterable[tuple[int, int]], cost: CostSource, consequence: str
-) -> str | None:
-    """Why a comparison of arms with these ``(events, events without a value)`` counts is
-    withheld (:func:`._missing.too_many`), then ``consequence``; ``None`` when it stands. A
-    missing cost is named as analyze() names it under ``cost``: unpriced in the export (priced
-    by ``cost="recompute"``), or without a recomputed cost (see ``exp.cost_audit()``)."""
-    counts = list(counts)
-    why = _missing.too_many(m, counts)
-    if why is None or m.column != "cost_usd":
-        return f"{why}: {consequence}" if why else None
-    worst = max(x / n for n, x in counts if n)
-    limit = f"(> {_missing.MAX_MISSING_SHARE:.0%})"
-    if cost == "recompute":
-        return (
-            f"{worst:.1%} of an arm's generations have no recomputed cost {limit}: {consequence}; "
-            "their model is not in the price table, their tokens are missing, or the cache "
-            "tokens counted in their input exceed it: see exp.cost_audit()"
-        )
-    return (
-        f"{worst:.1%} of an arm's generations are unpriced in the export {limit}: "
-        f"{consequence}; analyse with cost='recompute' to price them"
-    )
-
-
 def _withheld(
     m: Metric, c: tuple[Any, ...] | None, t: tuple[Any, ...] | None, cost: CostSource
 ) -> str | None:
@@ -145,7 +119,7 @@ def _withheld(
     if not g:
         return g.reason
     counts = ((int(r[9] or 0), int(r[10] or 0)) for r in (c, t) if r)
-    return missing_note(m, counts, cost, "the sums would read them as 0")
+    return _missing.too_many(m, counts, cost=cost, consequence="the sums would read them as 0")
 
 
 def now_bound() -> dt.datetime:
