@@ -491,13 +491,14 @@ def _check_flag(engine: Engine, exp: Experiment) -> None:
     if engine.fetch_facts("SELECT 1 FROM exposures WHERE flag_key = ? LIMIT 1", [exp.flag_key]):
         return
     raise NotFoundError(
-        f"no exposures for flag {exp.flag_key!r} of experiment {exp.name!r}; "
+        f"no exposures for flag {exp.flag_key!r} of experiment {exp.name!r}"
         + (
-            _holdings(engine)
+            ". "
+            + _holdings(engine)
             + " Create the experiment with assigned_by='version' or 'arm' when the data has "
             "no flag."
             if engine.fetch("SELECT 1 FROM generations LIMIT 1")
-            else "the workspace has no $feature_flag_called events: load an export first"
+            else "; the workspace has no $feature_flag_called events: load an export first"
         )
     )
 

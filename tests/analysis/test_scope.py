@@ -62,3 +62,19 @@ def test_generations_are_priced_only_for_a_cost_metric() -> None:
     # with the cost, the others are unchanged beside it
     both = exp.analyze([*names, "cost"], cost="recompute").to_pandas()[cols]
     pd.testing.assert_frame_equal(both[both.metric != "cost"].reset_index(drop=True), recomputed)
+
+
+def test_no_exposures_message_is_sentences(loaded) -> None:
+    # the message read "no exposures for flag 'no-such-flag' of experiment 'x'; The workspace
+    # holds ..." (a capital after a semicolon)
+    ws, _ = loaded
+    exp = ws.create_experiment("x", "other", {"control": "1", "test": "2"}, flag_key="no-such-flag")
+    with pytest.raises(pab.NotFoundError) as err:
+        exp.analyze(["latency"])
+    text = str(err.value)
+    assert "of experiment 'x'. The workspace holds flags: " in text and "; The" not in text
+    empty = pab.Workspace()
+    exp = empty.create_experiment("y", "p", {"control": "1", "test": "2"}, flag_key="f")
+    with pytest.raises(pab.NotFoundError, match="of experiment 'y'; the workspace has no "):
+        exp.analyze(["latency"])
+    empty.close()
