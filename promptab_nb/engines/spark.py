@@ -315,23 +315,23 @@ def analyze_over_time(
     alpha: float = 0.05,
     relative: bool = True,
     multiple: Literal["exclude", "first_seen"] = "exclude",
+    cost: Literal["source", "recompute"] = "source",
+    start: Any = None,
+    end: Any = None,
+    unit: Literal["user", "request"] = "user",
 ) -> OverTimeResult:
     """:func:`promptab_nb.analysis.analyze_over_time` on Spark (periods in UTC).
 
-    Parameters are those of :func:`analyze` and :func:`promptab_nb.analysis.analyze_over_time`.
+    Parameters are those of :func:`analyze` and :func:`promptab_nb.analysis.analyze_over_time`
+    (``cost``, the ``start``/``end`` window and the ``unit`` as there).
     """
     from .. import analysis
 
     with open_engine(source, spark=spark, dedupe=dedupe, cache=cache) as engine:
         return analysis.analyze_over_time(
-            experiment,
-            metric,
-            freq=freq,
-            alpha=alpha,
-            relative=relative,
-            multiple=multiple,
-            engine=engine,
-        )
+            experiment, metric, freq=freq, alpha=alpha, relative=relative, multiple=multiple,
+            cost=cost, start=start, end=end, unit=unit, engine=engine,
+        )  # fmt: skip
 
 
 def health(

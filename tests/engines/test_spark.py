@@ -222,6 +222,18 @@ def test_public_over_time_and_health_on_a_dataframe(spark: Any, data: dict[str, 
     want = exp.analyze_over_time("pass_rate").to_pandas()
     num = want.select_dtypes("number").columns
     np.testing.assert_allclose(got[num].to_numpy(float), want[num].to_numpy(float), rtol=RTOL)
+    # the window and the unit reach the analysis, as exp.analyze_over_time takes them
+    ts = want["period_end"]
+    window = {"start": str(ts.iloc[1]), "end": str(ts.iloc[-2]), "unit": "request"}
+    got = ps.analyze_over_time(frame, exp, "latency", **window).to_pandas()  # type: ignore[arg-type]
+    want = exp.analyze_over_time("latency", **window).to_pandas()  # type: ignore[arg-type]
+    assert (
+        len(got) == len(want)
+        and got["n_treatment"].iloc[-1]
+        < exp.analyze_over_time("latency", unit="request").to_pandas()["n_treatment"].iloc[-1]
+    )
+    num = want.select_dtypes("number").columns
+    np.testing.assert_allclose(got[num].to_numpy(float), want[num].to_numpy(float), rtol=RTOL)
     health = ps.health(frame, exp)
     assert health == exp.analyze(["cost"]).health
     assert health.multiple > 0 and health.srm_p_value is not None
