@@ -497,7 +497,7 @@ def _check_flag(engine: Engine, exp: Experiment) -> None:
             + _holdings(engine)
             + " Create the experiment with assigned_by='version' or 'arm' when the data has "
             "no flag."
-            if engine.fetch("SELECT 1 FROM generations LIMIT 1")
+            if engine.fetch("SELECT 1 FROM exposures UNION ALL SELECT 1 FROM generations LIMIT 1")
             else "; the workspace has no $feature_flag_called events: load an export first"
         )
     )

@@ -78,3 +78,20 @@ def test_no_exposures_message_is_sentences(loaded) -> None:
     with pytest.raises(pab.NotFoundError, match="of experiment 'y'; the workspace has no "):
         exp.analyze(["latency"])
     empty.close()
+
+
+def test_no_exposures_of_the_flag_names_the_flags_held(tmp_path) -> None:
+    # With exposures of another flag and no generations loaded yet, the message said "the
+    # workspace has no $feature_flag_called events: load an export first"
+    from _events import expo, write
+
+    ws = pab.Workspace()
+    events = [expo(f"x{i}", f"u{i}", i, "control") for i in range(3)]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    flag = ws.table("exposures").flag_key.iloc[0]
+    exp = ws.create_experiment("x", "p", {"control": "1", "test": "2"}, flag_key="other")
+    with pytest.raises(pab.NotFoundError) as err:
+        exp.analyze(["latency"])
+    assert f"The workspace holds flags: {flag}." in str(err.value)
+    assert "no $feature_flag_called events" not in str(err.value)
+    ws.close()
