@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from .errors import InvalidArgumentError
@@ -49,6 +49,16 @@ def check(
     if le is not None and not value <= le:
         raise InvalidArgumentError(f"{name} == {value!r}, must be <= {le}")
     return value
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'cost'?"`` for the closest of ``choices`` (up to two), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    if not close:
+        return ""
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
 def one_of(value: Any, name: str, allowed: Collection[Any]) -> Any:

@@ -66,7 +66,7 @@ def _known_keywords(
     def checked(self: Experiment, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         unknown = [k for k in kwargs if k not in names]
         if unknown:
-            from .cli._suggest import did_you_mean
+            from ._checks import did_you_mean
 
             raise InvalidArgumentError(
                 f"Experiment.{method.__name__}() has no argument {unknown[0]!r}"

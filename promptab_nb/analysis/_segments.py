@@ -41,12 +41,11 @@ def check_by(by: str) -> None:
     if by.startswith(PROPERTY) and len(by) > len(PROPERTY):
         return
     if by not in _GEN | _EXPO:
-        from difflib import get_close_matches
+        from .._checks import did_you_mean
 
-        close = get_close_matches(by, sorted(_GEN | _EXPO), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidArgumentError(
-            f"by == {by!r} is not a generations or exposures column{hint} (columns: "
+            f"by == {by!r} is not a generations or exposures column"
+            f"{did_you_mean(by, sorted(_GEN | _EXPO))} (columns: "
             f"{', '.join(sorted(_GEN | _EXPO))}; or 'properties.<key>' for a PostHog property)"
         )
 

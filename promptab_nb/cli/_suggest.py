@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import difflib
-from collections.abc import Iterable
 
+from .._checks import did_you_mean
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'cost'?"`` for the closest of ``choices``, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+__all__ = ["Parser", "did_you_mean"]
 
 
 def _all_options(parser: argparse.ArgumentParser) -> set[str]:

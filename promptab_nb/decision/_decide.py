@@ -345,14 +345,13 @@ def decision_of(res: ExperimentResult, **design: Any) -> Decision:
     InvalidArgumentError
         An unknown keyword (it was a raw ``TypeError``), or a design part out of range.
     """
-    import difflib
+    from .._checks import did_you_mean
 
     unknown = [k for k in design if k not in _DECISION_ARGS]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], _DECISION_ARGS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise InvalidArgumentError(
-            f"decision() got an unknown argument {unknown[0]!r}{hint} (it takes "
+            f"decision() got an unknown argument {unknown[0]!r}"
+            f"{did_you_mean(unknown[0], _DECISION_ARGS)} (it takes "
             f"{', '.join(_DECISION_ARGS)})"
         )
     alpha = design.pop("alpha", None)

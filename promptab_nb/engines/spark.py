@@ -285,8 +285,8 @@ def _check_keywords(kwargs: Mapping[str, Any]) -> None:
     an :class:`~promptab_nb.options.AnalysisOptions` field (Python's TypeError named the
     dataclass, not the call), suggesting the closest valid one."""
     import dataclasses
-    import difflib
 
+    from .._checks import did_you_mean
     from ..options import AnalysisOptions
 
     # metrics is analyze's third parameter, so it never arrives among the keywords.
@@ -295,11 +295,10 @@ def _check_keywords(kwargs: Mapping[str, Any]) -> None:
     if not unknown:
         return
     valid = [*_OWN_KEYWORDS, *fields]
-    close = difflib.get_close_matches(unknown[0], valid, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
     raise InvalidArgumentError(
-        f"promptab_nb.engines.spark.analyze() has no argument {unknown[0]!r}{hint} Its keyword "
-        f"arguments are {', '.join(valid)} (AnalysisOptions fields, as for exp.analyze)."
+        f"promptab_nb.engines.spark.analyze() has no argument {unknown[0]!r}"
+        f"{did_you_mean(unknown[0], valid) or '.'} Its keyword arguments are {', '.join(valid)} "
+        "(AnalysisOptions fields, as for exp.analyze)."
     )
 
 
