@@ -63,7 +63,7 @@ def pairs_section(res: ExperimentResult) -> Markup | None:
             _html.table(
                 ["pair", "Δ", f"Δ {lvl} CI", "p-value", f"p-value ({name})", "significant"],
                 rows,
-                caption=f"{p.metric}: {m.description}, every pair of arms",
+                caption=f"{p.metric}: {m.describe(res.options.unit or 'user')}, every pair of arms",
                 class_="metric",
             )
         )

@@ -195,7 +195,8 @@ def _cumulative(
         "cumulative",
         ot,
         alt=(
-            f"Cumulative effect on {m.description} over time, each treatment against "
+            f"Cumulative effect on {m.describe(res.options.unit or 'user')} over time, "
+            "each treatment against "
             f"{res.control}, with {level_pct(res.level)} confidence intervals"
         ),
         caption="Cumulative estimate at the end of each day (do not stop at the first "
@@ -223,11 +224,12 @@ def metric_section(
         if r.metric == m.name and r.note and not r.is_control
     ]
     better = "lower" if m.direction == "lower" else "higher"
+    label = m.describe(res.options.unit or "user")
     means = figures.make(
         "means",
         res,
         m.name,
-        alt=f"Mean {m.description} per variant with {level_pct(res.level)} confidence intervals",
+        alt=f"Mean {label} per variant with {level_pct(res.level)} confidence intervals",
         caption=f"Mean per variant ({better} is better).",
     )
     cumulative: Any = None
@@ -235,7 +237,7 @@ def metric_section(
         cumulative = _cumulative(res, m, exp, figures)
     return el(
         "section",
-        el("h2", f"{m.name}: {m.description}"),
+        el("h2", f"{m.name}: {label}"),
         el(
             "div",
             f"{better.capitalize()} is better · unit: {m.unit or 'count'} · "

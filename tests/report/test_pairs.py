@@ -113,3 +113,13 @@ def test_total_impact_scales_by_the_rollout(three: pab.Experiment) -> None:
 
 def test_two_arm_report_has_no_all_pairs_section(html: str) -> None:
     assert _section(html, "all-pairs") is None
+
+
+def test_all_pairs_captions_say_per_request_under_unit_request(three: pab.Experiment) -> None:
+    res = three.analyze(["cost", "latency"], unit="request")
+    section = _section(report.render(res, over_time=False), "all-pairs")
+    captions = [_text(c) for c in section.iter(f"{NS}caption")]
+    assert captions == [
+        "cost: cost per request (USD), every pair of arms",
+        "latency: mean latency per request (s), every pair of arms",
+    ]

@@ -241,3 +241,19 @@ def test_uncounted_rejects_read_unknown_not_zero(res: pab.ExperimentResult) -> N
     assert "rows rejected during loadunknown" in text and f"{rows}unknown" in text
     counted = _text(_doc(report.render(res, over_time=False)))
     assert "rows rejected during load0" in counted and f"{rows}0" in counted
+
+
+def test_a_per_request_analysis_is_described_per_request(
+    ws: pab.Workspace, exp: pab.Experiment
+) -> None:
+    # under unit="request" the verdicts said "per request" but the heading, the caption of
+    # the means figure and the cumulative figure's alt text still said "per user"
+    res = exp.analyze(["cost", "latency"], unit="request")
+    doc = _doc(report.render(res, ws=ws))
+    heads = [_text(h) for h in doc.iter(f"{NS}h2")]
+    assert "cost: cost per request (USD)" in heads
+    assert "latency: mean latency per request (s)" in heads
+    alts = [img.get("alt") for img in doc.iter(f"{NS}img")]
+    assert any(a.startswith("Mean mean latency per request (s) per variant") for a in alts)
+    assert any(a.startswith("Cumulative effect on cost per request (USD)") for a in alts)
+    assert not any("per user" in a for a in alts) and not any("per user" in h for h in heads)
