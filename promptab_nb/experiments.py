@@ -457,11 +457,12 @@ class Experiment:
         cost: CostSource = _DEFAULTS.cost,
         start: dt.datetime | dt.date | str | None = None,
         end: dt.datetime | dt.date | str | None = None,
-        unit: Unit = "user",
+        unit: Unit | None = None,
     ) -> OverTimeResult:
         """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`.
         ``multiple``, ``cost``, ``start`` and ``end`` as in :meth:`analyze`; ``unit``
-        ``"user"`` (default) or ``"request"`` (each event a unit, as ``analyze(unit=...)``)."""
+        ``"user"`` or ``"request"`` (each event a unit, as ``analyze(unit=...)``); default: the
+        experiment's unit, as :meth:`analyze`."""
         from .analysis import analyze_over_time
 
         return analyze_over_time(

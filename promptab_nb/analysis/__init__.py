@@ -321,7 +321,7 @@ def analyze_over_time(
     cost: CostSource = "source",
     start: Any = None,
     end: Any = None,
-    unit: Unit = "user",
+    unit: Unit | None = None,
     engine: Engine | None = None,
 ) -> OverTimeResult:
     """Cumulative estimate, CI and p-value at the end of each period, from cumulative
@@ -329,14 +329,15 @@ def analyze_over_time(
     ``cost``, ``start`` and ``end`` as in
     :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`: the curve of the
     cost an analysis with the same option judged, over the same window. ``unit``: ``"user"``
-    (default) or ``"request"`` (each event a unit, tested as ``analyze(unit="request")`` tests
-    it: Welch over events, Fisher's exact test for rates)."""
+    or ``"request"`` (each event a unit, tested as ``analyze(unit="request")`` tests it: Welch
+    over events, Fisher's exact test for rates); ``None`` (default): the experiment's unit, as
+    :meth:`~promptab_nb.experiments.Experiment.analyze` takes it."""
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))
     # alpha, relative, multiple, cost, the window and the unit checked as analyze() checks
     # them (same messages; a count metric has no per-request value)
-    one_of(unit, "unit", ("user", "request"))
+    unit = one_of(unit or exp.unit, "unit", ("user", "request"))
     (m,) = resolve([metric])
     _no_quantile(m)
     checked = AnalysisOptions(

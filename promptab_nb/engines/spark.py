@@ -317,7 +317,7 @@ def analyze_over_time(
     cost: Literal["source", "recompute"] = "source",
     start: Any = None,
     end: Any = None,
-    unit: Literal["user", "request"] = "user",
+    unit: Literal["user", "request"] | None = None,
 ) -> OverTimeResult:
     """:func:`promptab_nb.analysis.analyze_over_time` on Spark (periods in UTC).
 

@@ -294,14 +294,15 @@ class ResultsDashboard(_Widget):
         )
 
     def _show_over_time(self) -> None:
-        # the cost the verdict on screen judged (a refused re-analysis leaves that one up)
-        cost = self.result.options.cost if self.result is not None else self.cost.value
+        # the alpha, cost and unit of the verdict on screen (a refused re-analysis leaves that
+        # one up, with its options, while the controls show the refused ones)
+        shown = self.result.options if self.result is not None else None
         self._time.show(
             self.exp,
             metrics=self.metrics.value,
-            alpha=self.alpha.value,
-            unit=self.unit.value,
-            cost=cost,
+            alpha=shown.alpha if shown is not None else self.alpha.value,
+            unit=shown.unit or self.exp.unit if shown is not None else self.unit.value,
+            cost=shown.cost if shown is not None else self.cost.value,
         )
 
     @property

@@ -164,7 +164,10 @@ def test_over_time_per_request_of_an_experiment_assigned_by_version(busy) -> Non
                                assigned_by="version", unit="request")  # fmt: skip
     for m in ("latency", "error_rate"):
         row = exp.analyze([m]).rows[1]
-        last = exp.analyze_over_time(m, relative=False, unit="request").records[-1]
+        # the experiment's unit is the default, as for analyze() (it was "user")
+        over = exp.analyze_over_time(m, relative=False)
+        assert over.unit == "request"
+        last = over.records[-1]
         assert last["n_treatment"] == row.n
         assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
         assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)

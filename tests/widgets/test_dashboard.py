@@ -187,6 +187,21 @@ def test_cuped_with_unit_request_shows_the_error_and_later_changes_work(exp) -> 
     assert "cuped=14" in d.code_view.value
 
 
+def test_over_time_follows_the_unit_of_the_result_on_screen(exp) -> None:
+    # CUPED per user, then unit "request": the re-analysis is refused and the per-user result
+    # stays; the over-time tab drew its next metric per request beside it.
+    d = ResultsDashboard(exp)
+    d.cuped.value = True
+    d.unit.value = "request"
+    assert "cuped needs unit=" in d.status.value and d.result.options.unit == "user"
+    d.time_metric.value = next(m for m in d.time_metric.options if m != d.time_metric.value)
+    shown = d._time.results[d._shown_time]
+    assert shown.unit == "user" and d._time.unit == "user"
+    d.alpha.value = 0.1  # still refused: the curve keeps the result's alpha
+    d.time_metric.value = next(m for m in d.time_metric.options if m != d.time_metric.value)
+    assert d._shown_time[1] == d.result.alpha == 0.05
+
+
 def test_export_after_a_failed_refresh_says_whose_result_it_writes(exp, tmp_path) -> None:
     # The refresh failed, the code box showed the new options, and Export wrote the previous
     # result as if it were theirs ("report written", green).
