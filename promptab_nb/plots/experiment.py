@@ -317,7 +317,7 @@ def means(
         )
         ax.set_xlim(-0.6, len(rows) - 0.4)
         ax.grid(axis="x", visible=False)
-        ax.set_ylabel(_with_unit(m.description, unit))
+        ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit))
         ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})")
         return ax.figure  # type: ignore[return-value]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import matplotlib
 import pytest
 from matplotlib.figure import Figure
@@ -108,6 +110,11 @@ def test_means(res) -> None:
     assert labels[0].startswith("control\nv1\n(control)")
     with pytest.raises(pab.InvalidArgumentError, match="not in the result"):
         plots.means(res, "nope")
+    # per request, the axis says so (it said "cost per user" beside a per-request analysis)
+    per_user = plots.means(res, "cost").axes[0].get_ylabel()
+    per_request = dataclasses.replace(res, options=res.options.replace(unit="request"))
+    label = plots.means(per_request, "cost").axes[0].get_ylabel()
+    assert "per user" in per_user and label == per_user.replace("per user", "per request")
     assert_themed(fig)
     save(fig, "means")
 
