@@ -23,7 +23,10 @@ def reproducing_code(
 ) -> str:
     """Python code that reproduces ``res`` from the loaded files (shown in the report).
 
-    The analysis call is ``res.options.to_code(...)``: the same text every surface shows for
+    The experiment is created with its split, unit, rollout, assignment source and decision
+    design (goal, guardrails, MDE, power), so the code's total impact and ``res.decision()`` are
+    the report's; the planned end (``ends_at``) is left out (a past one cannot be created). The
+    analysis call is ``res.options.to_code(...)``: the same text every surface shows for
     these options. With ``offline`` (a ``run.compare(...)`` result) the code also reopens its
     run, from the promptfoo file loaded above or from the file workspace ``ws`` (default: the
     experiment's) that stores it, and compares it again with the options the comparison
@@ -72,6 +75,11 @@ def _lines(res: ExperimentResult, exp: Experiment | None, off: OfflineCode | Non
             args.append(f"split={[round(s, 6) for s in exp.split.values()]!r}")
     if exp is not None and exp.unit != "user":
         args.append(f"unit={exp.unit!r}")
+    if exp is not None and exp.rollout != 100:
+        args.append(f"rollout={_number(exp.rollout)}")
+    if exp is not None and exp.assigned_by != "flag":
+        args.append(f"assigned_by={exp.assigned_by!r}")
+    args += _design_args(res)
     lines.append(call_code("exp = ws.create_experiment", args))
     lines.append(res.options.to_code("res = exp.analyze", exp=exp))
     write = ["res", '"report.html"', "ws=ws"]
@@ -81,6 +89,29 @@ def _lines(res: ExperimentResult, exp: Experiment | None, off: OfflineCode | Non
             write.append(f"offline={off.var}")
     lines.append(call_code("pab.report.write", write))
     return lines
+
+
+def _number(x: float) -> str:
+    """``50.0`` → ``50``, ``33.5`` → ``33.5``: a number as a user types it, exactly."""
+    return repr(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _design_args(res: ExperimentResult) -> list[str]:
+    """``goal=``, ``guardrails=``, ``mde=`` and ``power=`` of the result's decision design (each
+    margin as the text it was given as), so that the code's ``res.decision()`` is the report's;
+    none without a design."""
+    d = res.design
+    if d is None:
+        return []
+    out = [f"goal={d.goal!r}"] if d.goal else []
+    if d.guardrails:
+        rails = {k: None if v is None else v.text for k, v in d.guardrails.items()}
+        out.append(f"guardrails={rails!r}")
+    if d.mde is not None:
+        out.append(f"mde={d.mde.text!r}")
+    if d.power != 0.8:
+        out.append(f"power={_number(d.power)}")
+    return out
 
 
 def _call_of(p: dict) -> str | None:

@@ -257,3 +257,26 @@ def test_a_per_request_analysis_is_described_per_request(
     assert any(a.startswith("Mean mean latency per request (s) per variant") for a in alts)
     assert any(a.startswith("Cumulative effect on cost per request (USD)") for a in alts)
     assert not any("per user" in a for a in alts) and not any("per user" in h for h in heads)
+
+
+def test_reproducing_code_keeps_the_design_rollout_and_assignment(
+    ws: pab.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the code created the experiment without its goal, guardrail margins, MDE, power and
+    # rollout: the decision it reproduced had another goal and no planned sample, and the
+    # total impact of cost was half the report's with rollout=50
+    exp = ws.create_experiment(
+        "designed", None, {"control": "v1", "test": "v2"}, flag_key="support-bot-prompt", rollout=50,
+        goal="latency", guardrails={"cost": "+5%", "error_rate": None}, mde="-5%", power=0.9,
+        assigned_by="flag",
+    )  # fmt: skip
+    res = exp.analyze(["cost", "latency", "error_rate"])
+    code = report.reproducing_code(res, exp)
+    assert "rollout=50" in code and "goal='latency'" in code and "mde='-5%'" in code
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "<report code>", "exec"), scope)  # noqa: S102
+    again = scope["res"]
+    assert again.design == res.design
+    assert again.decision().to_dict() == res.decision().to_dict()
+    pd.testing.assert_frame_equal(again.impacts[0].to_pandas(), res.impacts[0].to_pandas())
