@@ -70,9 +70,13 @@ JSON output (``analyze --json``, schema ``promptab.analyze/1``)::
      "all_pairs": null | [{"metric", "unit", "correction", "alpha", "note",
                            "pairs": [{"a", "b", "diff", "ci_low", "ci_high", "p_value",
                                       "p_adjusted", "significant"}]}],
-     "regressions": [{"metric", "variant", "diff", "rel_diff", "p_value"}],
+     "regressions": [{"metric", "variant", "diff", "rel_diff", "p_value"}],  # p of the gate
      "unchecked": [{"metric", "variant", "note"}],
      "report": "report.html" | null}
+
+A regression's ``p_value`` is its gate's: the decision's test, Holm across treatment arms but
+before ``--correction`` and two-sided whatever ``--alternative`` (against the margin when the
+metric has a ``--guardrail`` margin); the row's ``p_value`` in ``rows`` may differ.
 
 Numbers are in the metric's unit (USD, seconds, fractions for rates); relative values are
 fractions (0.032 = +3.2 %); a value that does not exist (NaN) is ``null``, and so is a row's

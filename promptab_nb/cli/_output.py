@@ -88,6 +88,19 @@ def regressions(res: ExperimentResult, metric: str) -> list[ArmRow]:
     return res.regressions(metric)
 
 
+def _gate_p(res: ExperimentResult, metric: str) -> dict[str, tuple[float, str | None]]:
+    """Treatment → (p-value, margin) of the test that makes it a regression on ``metric``:
+    the decision's test (Holm across arms, before any correction across metrics, two-sided),
+    against the guardrail's margin when it has one. The row's ``p_value`` is not it (it is
+    corrected across metrics or one-sided), and may not be significant."""
+    from ..decision import regression_checks
+
+    return {
+        c.variant: (c.p_within if c.margin is None else c.p_beyond, c.margin)
+        for c in regression_checks(res, metric)
+    }
+
+
 def unchecked(res: ExperimentResult, metric: str) -> list[tuple[str, str]]:
     """(treatment, why) of each arm the regression gate cannot check on ``metric``: its verdict
     was withheld (e.g. over 5 % unpriced generations, an arm under the minimum sample), or its
@@ -107,10 +120,13 @@ def regression_exit(res: ExperimentResult, metric: str | None) -> int:
     if not metric:
         return EXIT_OK
     regs = regressions(res, metric)
+    gate = _gate_p(res, metric)
     for r in regs:
+        p, margin = gate[r.variant]
+        beyond = f" by more than its margin {margin}" if margin else ""
         print(
             f"promptab: regression: {r.variant} is significantly worse than {res.control} on "
-            f"{metric} ({num(r.rel_diff, '%', signed=True)}, {pval(r.p_value)})",
+            f"{metric}{beyond} ({num(r.rel_diff, '%', signed=True)}, {pval(p)})",
             file=sys.stderr,
         )
     unknown = unchecked(res, metric)
@@ -145,6 +161,7 @@ def result_json(
     :mod:`promptab_nb.cli`); ``all_pairs`` fills its ``all_pairs`` list (else ``null``)."""
     h = res.health
     regs = regressions(res, regression_metric) if regression_metric else []
+    gate = _gate_p(res, regression_metric) if regression_metric else {}
     doc: dict[str, Any] = jsonable(
         {
             "schema": JSON_SCHEMA,
@@ -194,7 +211,7 @@ def result_json(
                     "variant": r.variant,
                     "diff": r.diff,
                     "rel_diff": r.rel_diff,
-                    "p_value": r.p_value,
+                    "p_value": gate[r.variant][0],  # of the gate's test (not the row's)
                 }
                 for r in regs
             ],

@@ -411,3 +411,32 @@ def test_fail_on_regression_does_not_pass_a_withheld_verdict(
     code, _, err = run(capsys, "analyze", unpriced, "--flag", FLAG, "--fail-on-regression",
                        "latency")  # fmt: skip
     assert code == cli.EXIT_OK and "regression" not in err
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "posthog_events.parquet"
+
+
+@pytest.mark.parametrize("extra", [["--correction", "holm"], ["--alternative", "less"]])
+def test_a_regression_is_stated_with_the_p_value_of_its_gate(
+    capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    # the sample's error_rate regresses at p = 0.043 (the decision's test); the gate failed on
+    # it but the line said "significantly worse ... (p = 0.130)" (Holm across the 4 metrics)
+    # or "(p = 0.978)" (the one-sided 'less' test), a p-value that is not significant
+    args = ["analyze", SAMPLE, "--flag", FLAG, "--fail-on-regression", "error_rate", *extra]
+    code, _, err = run(capsys, *args)
+    assert code == cli.EXIT_REGRESSION
+    assert err.strip() == (
+        "promptab: regression: test is significantly worse than control on error_rate "
+        "(+74.1 %, p = 0.043)"
+    )
+    code, out, _ = run(capsys, *args, "--json")
+    (reg,) = json.loads(out)["regressions"]
+    from promptab_nb.decision import regression_checks
+
+    ws = pab.Workspace()
+    ws.load_posthog(SAMPLE, progress=False)
+    exp = ws.create_experiment(FLAG, None, {"control": "v1", "test": "v2"}, flag_key=FLAG)
+    opts = {"correction": "holm"} if extra[0] == "--correction" else {"alternative": "less"}
+    (check,) = regression_checks(exp.analyze(**opts), "error_rate")
+    assert check.status == "fail" and reg["p_value"] == check.p_within < 0.05
