@@ -142,7 +142,9 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
         scale = math.sqrt(sc + st)
         df = (sc + st) ** 2 / (sc**2 / (n_c - 1) + st**2 / (n_t - 1))
         nc = abs(effect) / scale
-        crit = scipy.stats.t.ppf(1 - alpha / 2 if two else 1 - alpha, df)
+        # Upper-tail quantiles by isf: 1 − alpha/2 rounds to 1.0 (a critical value of inf,
+        # power 0) for alpha below ~1e-16, e.g. a strict alpha split over many arms.
+        crit = scipy.stats.t.isf(alpha / 2 if two else alpha, df)
         out = scipy.stats.nct.sf(crit, df, nc)
         if two:
             # scipy returns NaN for this far-tail term when it underflows (large nc): it is ~0.
@@ -156,7 +158,7 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
     pbar = (n_c * p1 + n_t * p2) / (n_c + n_t)  # type: ignore[operator]
     se0 = math.sqrt(pbar * (1 - pbar) * (1 / n_c + 1 / n_t))
     se1 = math.sqrt(p1 * (1 - p1) / n_c + p2 * (1 - p2) / n_t)  # type: ignore[operator]
-    z = scipy.stats.norm.ppf(1 - alpha / 2 if two else 1 - alpha)
+    z = scipy.stats.norm.isf(alpha / 2 if two else alpha)
     return float(scipy.stats.norm.cdf((abs(p2 - p1) - z * se0) / se1))  # type: ignore[operator]
 
 

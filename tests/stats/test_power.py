@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.integrate
 import scipy.stats
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -164,3 +165,30 @@ def test_plan_passes_the_alternative() -> None:
     n = TTestIndPower().solve_power(effect, alpha=0.05, power=0.8, alternative="larger")
     assert one.n_control == math.ceil(n)
     assert "greater" in repr(one) and "alpha (greater)" in one._repr_html_()
+
+
+def test_a_tiny_alpha_keeps_its_critical_value() -> None:
+    # 1 − alpha/2 rounds to 1.0 below alpha ~ 1e-16: the critical value was inf, the power 0,
+    # sample_size said "too small to detect with any realistic sample" and mde never returned.
+    # statsmodels' noncentral t is NaN out there; integrate the power over the chi-square.
+    def t_power(n: int) -> float:
+        df, nc = 2 * n - 2, 0.5 / math.sqrt(2 / n)
+        crit = scipy.stats.t.isf(0.5e-20, df)
+
+        def density(v: float) -> float:
+            return scipy.stats.chi2.pdf(v, df) * scipy.stats.norm.cdf(nc - crit * math.sqrt(v / df))
+
+        return scipy.integrate.quad(density, 0, 5 * df, points=[df], limit=200)[0]
+
+    got = sample_size(mde=1.0, sd=2.0, alpha=1e-20)
+    assert got.n_control == 851
+    assert t_power(850) < 0.8 < t_power(851)
+    assert mde(n_total=got.n_total, sd=2.0, alpha=1e-20) == pytest.approx(1.0, rel=2e-3)
+    assert power(mde=1.0, sd=2.0, n_total=got.n_total, alpha=1e-20) > 0.8
+    # Rates: the normal critical value z = isf(alpha / 2), 9.3 at alpha = 1e-20.
+    z = scipy.stats.norm.isf(0.5e-20)
+    p1, p2 = 0.1, 0.2
+    n_rate = sample_size(p1, mde=0.1, alpha=1e-20).n_total_real / 2
+    se0 = math.sqrt(0.15 * 0.85 * 2 / n_rate)
+    se1 = math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n_rate)
+    assert scipy.stats.norm.cdf((p2 - p1 - z * se0) / se1) == pytest.approx(0.8, abs=1e-8)
