@@ -149,6 +149,13 @@ def t_mde(
     import scipy.optimize
 
     check(power, "power", gt=0, lt=1)
+    check(alpha, "alpha", gt=0, lt=1)
+    if power <= alpha:
+        # The test rejects a zero effect with probability alpha: no effect solves the equation.
+        raise InvalidArgumentError(
+            f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
+            "ask for power > alpha (0.8 is usual)"
+        )
     sign = -1.0 if alternative == "less" else 1.0
 
     def fn(x: float) -> float:

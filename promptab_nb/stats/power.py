@@ -319,6 +319,15 @@ def mde(
         raise InvalidArgumentError(
             f"n_total == {n_total!r} cannot reach power {power} for any effect"
         )
+    floor = _power(d, 1e-12 * hi, n_total)
+    if floor >= power:
+        # Even a zero effect is "detected" this often (alpha / (arms − 1), about half that for
+        # a two-sided rate): no effect solves the power equation.
+        raise InvalidArgumentError(
+            f"power == {power!r} is not above {floor:.3g}, the power of a zero effect at "
+            f"alpha == {alpha!r}{f' over {d.arms - 1} comparisons' if d.arms > 2 else ''}; "
+            "ask for a higher power (0.8 is usual)"
+        )
     return float(
         scipy.optimize.brentq(
             lambda e: _power(d, e, n_total) - power, 1e-12 * hi, hi, xtol=1e-15, rtol=1e-13

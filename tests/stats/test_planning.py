@@ -63,3 +63,13 @@ def test_sample_size_with_an_unequal_split(ratio: float) -> None:
         assert math.isfinite(n)
         assert min(n / (1 + ratio), n * ratio / (1 + ratio)) > 1
         assert t_power(1.0, n, effect, ratio=ratio) >= 0.8 - 1e-6
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+@pytest.mark.parametrize("power", [0.01, 0.05])
+def test_mde_of_a_power_not_above_alpha_is_refused(alternative: str, power: float) -> None:
+    # A zero effect is already "detected" with probability alpha: no effect solves power <=
+    # alpha; this was scipy's "f(a) and f(b) must have different signs".
+    with pytest.raises(InvalidArgumentError, match=r"power == 0\.0[15].*alpha == 0\.05"):
+        t_mde(1.0, 100, power=power, alternative=alternative)  # type: ignore[arg-type]
+    assert t_mde(1.0, 100, power=0.06, alternative=alternative) != 0  # type: ignore[arg-type]

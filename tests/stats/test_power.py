@@ -192,3 +192,13 @@ def test_a_tiny_alpha_keeps_its_critical_value() -> None:
     se0 = math.sqrt(0.15 * 0.85 * 2 / n_rate)
     se1 = math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n_rate)
     assert scipy.stats.norm.cdf((p2 - p1 - z * se0) / se1) == pytest.approx(0.8, abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(baseline=10.0, sd=5.0), dict(baseline=10.0, sd=5.0, arms=3), dict(baseline=0.1)],
+)
+def test_mde_of_a_power_not_above_alpha_is_refused(kwargs: dict) -> None:
+    # scipy's root finder raised "f(a) and f(b) must have different signs" (a ValueError).
+    with pytest.raises(InvalidArgumentError, match=r"power == 0\.01.*zero effect"):
+        mde(n_total=100, power=0.01, **kwargs)
