@@ -113,6 +113,11 @@ def sequential(
     check(tune_n, "tune_n", ge=1, integer=True)
     if tau is not None:
         check(tau, "tau", gt=0)
+        if math.isinf(tau):
+            raise InvalidArgumentError(
+                f"tau == {tau!r}, must be finite: the mixture standard deviation of the effect, "
+                "in the metric's unit (or leave it out and set tune_n)"
+            )
     for name, arm in (("control", control), ("treatment", treatment)):
         if not isinstance(arm, MeanStats | PropStats | RatioStats):
             raise InvalidArgumentError(

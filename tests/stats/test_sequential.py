@@ -109,3 +109,10 @@ def test_sequential_ratio_14_looks() -> None:
     c, t = (RatioStats(int(n[-1]), *(x[a, 0, -1] for x in s)) for a in (0, 1))
     one = sequential(c, t, alpha=ALPHA)
     assert one.p_value == pytest.approx(float(p[0, -1]), rel=1e-9)
+
+
+def test_an_infinite_tau_is_named() -> None:
+    # tau=inf made tau2 inf: the p-value and the confidence sequence were NaN, silently.
+    a, b = MeanStats.from_values([1.0, 2.0, 3.0]), MeanStats.from_values([2.0, 3.0, 5.0])
+    with pytest.raises(InvalidArgumentError, match="tau == inf"):
+        sequential(a, b, tau=math.inf)
