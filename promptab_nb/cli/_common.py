@@ -145,13 +145,18 @@ def check_writable(out: str) -> None:
 
 
 def jsonable(x: Any) -> Any:
-    """``x`` with NaN/inf as ``None``, dates as ISO text and numpy scalars as Python ones."""
+    """``x`` with NaN/inf and missing values (``pd.NaT``, ``pd.NA``) as ``None``, dates as ISO
+    text and numpy scalars as Python ones."""
     import numpy as np
+
+    from .._format import is_missing
 
     if isinstance(x, dict):
         return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [jsonable(v) for v in x]
+    if is_missing(x):  # (NaT is a datetime whose isoformat() is "NaT")
+        return None
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):

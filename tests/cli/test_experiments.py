@@ -165,3 +165,18 @@ def test_create_declares_the_decision_design(
     code, _, err = run(capsys, "experiments", "create", "bad", "--workspace", wsf, "--prompt",
                        "other", "--variants", "control=v1,test=v2", "--guardrail", "cost=-5%")  # fmt: skip
     assert_one_line_error(code, err, "write '+5%'")
+
+
+def test_list_json_gives_null_for_a_missing_date(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # an experiment without ends_at beside one with it: pandas holds NaT, which the JSON
+    # gave as the string "NaT" (not a date, not null)
+    wsf = tmp_path / "ab.duckdb"
+    for name, end in (("a", ["--ends-at", "2099-01-01"]), ("b", [])):
+        code, _, err = run(capsys, "experiments", "create", name, "--workspace", wsf,
+                           "--prompt", name, "--variants", "control=v1,test=v2", *end)  # fmt: skip
+        assert code == 0, err
+    code, out, _ = run(capsys, "experiments", "list", "--workspace", wsf, "--json")
+    ends = {r["name"]: r["ends_at"] for r in json.loads(out)}
+    assert ends == {"a": "2099-01-01T00:00:00+00:00", "b": None}
