@@ -322,7 +322,8 @@ def experiment_plans(
     **kwargs: Any,
 ) -> list[DataPlan]:
     """One :class:`DataPlan` per metric from an experiment's arm ``arm`` (default: control);
-    ``n=None`` and ``mde=None`` mean the MDE of the units both arms hold now."""
+    ``n=None`` and ``mde=None`` mean the MDE of the units one comparison holds now: ``arm``
+    and control, or control and its smallest treatment when ``arm`` is the control."""
     from .analysis.estimators import arm_moments
     from .metrics import resolve
     from .options import AnalysisOptions
@@ -343,7 +344,13 @@ def experiment_plans(
         a = arms_[key]
         args = dict(kwargs)
         if args.get("mde") is None and args.get("n") is None:
-            args["n"] = sum(s.n for s in arms_.values())
+            # The units of one comparison, as the plan is for two arms: the arm and control, or
+            # for control its smallest treatment (the largest MDE); not every arm's units.
+            if key == exp.control:
+                partners = [s.n for k, s in arms_.items() if k != key]
+            else:
+                partners = [arms_[exp.control].n] if exp.control in arms_ else []
+            args["n"] = a.n + (min(partners) if partners else 0)
         src = f"{exp.name!r} arm {key} ({a.n:,} units{', CUPED' if cuped else ''})"
         out.append(_solve(m.name, _unit(m), a.mean, a.var, source=src, **args))
     return out

@@ -163,3 +163,24 @@ def test_plan_from_data_one_sided_matches_statsmodels(frame) -> None:
     assert isinstance(p, DataPlan)
     n = TTestIndPower().solve_power(p.mde / p.sd, alpha=0.05, power=0.8, alternative="larger")
     assert p.n_total == pytest.approx(2 * n, abs=2)
+
+
+def test_exp_mde_with_several_treatments_counts_one_comparison(monkeypatch) -> None:
+    # Three arms of 100 units: each comparison with control holds 200 units, not 300 (the
+    # MDE was that of 300 units, 18 % too small).
+    from types import SimpleNamespace
+
+    import promptab_nb.analysis.estimators as estimators
+    from promptab_nb.planning import experiment_plans
+    from promptab_nb.stats import MeanStats
+
+    arm = MeanStats.from_moments(100, 2.0, 1.0)
+    small = MeanStats.from_moments(60, 2.0, 1.0)
+    moments = {"cost": {"control": arm, "a": arm, "b": small}}
+    monkeypatch.setattr(estimators, "arm_moments", lambda exp, opts: moments)
+    exp = SimpleNamespace(name="three", control="control")
+    got = experiment_plans(exp, ["cost"])[0]  # type: ignore[arg-type]
+    assert got.n_total == 160  # control and its smallest treatment: the largest MDE
+    assert got.mde == pytest.approx(t_mde(1.0, 160), rel=1e-12)
+    got = experiment_plans(exp, ["cost"], arm="a")[0]  # type: ignore[arg-type]
+    assert got.n_total == 200  # arm a against control
