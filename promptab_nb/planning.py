@@ -328,6 +328,13 @@ def experiment_plans(
     from .metrics import resolve
     from .options import AnalysisOptions
 
+    if arm is not None and arm not in exp.variants:
+        from ._checks import did_you_mean
+
+        raise InvalidArgumentError(
+            f"arm == {arm!r} is not a variant of {exp.name!r} (its variants: "
+            f"{', '.join(map(repr, exp.variants))}){did_you_mean(arm, exp.variants)}"
+        )
     opts = AnalysisOptions(metrics=metrics, cuped=cuped, alpha=kwargs.get("alpha", 0.05))
     moments = arm_moments(exp, opts)
     key = arm or exp.control

@@ -178,9 +178,18 @@ def test_exp_mde_with_several_treatments_counts_one_comparison(monkeypatch) -> N
     small = MeanStats.from_moments(60, 2.0, 1.0)
     moments = {"cost": {"control": arm, "a": arm, "b": small}}
     monkeypatch.setattr(estimators, "arm_moments", lambda exp, opts: moments)
-    exp = SimpleNamespace(name="three", control="control")
+    exp = SimpleNamespace(
+        name="three", control="control", variants={"control": "1", "a": "2", "b": "3"}
+    )
     got = experiment_plans(exp, ["cost"])[0]  # type: ignore[arg-type]
     assert got.n_total == 160  # control and its smallest treatment: the largest MDE
     assert got.mde == pytest.approx(t_mde(1.0, 160), rel=1e-12)
     got = experiment_plans(exp, ["cost"], arm="a")[0]  # type: ignore[arg-type]
     assert got.n_total == 200  # arm a against control
+
+
+def test_plan_from_an_unknown_arm_names_the_arms(loaded) -> None:
+    # It said "arm 'tset' has fewer than 2 units with a value ... nothing to plan from".
+    _, exp = loaded
+    with pytest.raises(InvalidArgumentError, match=r"arm == 'tset'.*'control', 'test'.*'test'\?"):
+        pab.plan(from_experiment=exp, metric="cost", mde=0.1, arm="tset")
