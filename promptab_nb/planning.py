@@ -34,7 +34,8 @@ class DataPlan:
     ``mean`` and ``sd`` are per unit in the metric's ``unit`` (``sd`` is the one the test
     uses: delta method for ratios, CUPED-adjusted, clustered for quantiles). ``n_total`` are
     the units over both arms to detect ``mde`` (absolute, metric unit; ``mde_rel`` as a
-    fraction of ``mean``) with ``power``; ``days`` from ``daily_units`` when given.
+    fraction of ``mean``, NaN for a zero mean) with ``power``; ``days`` from ``daily_units``
+    when given.
     """
 
     metric: str
@@ -54,10 +55,12 @@ class DataPlan:
 
     def __repr__(self) -> str:
         days = f", {self.days} days" if self.days is not None else ""
+        # No relative MDE of a zero mean (mde_rel is NaN): the absolute one alone.
+        rel = f" ({self.mde_rel:+.1%})" if math.isfinite(self.mde_rel) else ""
         side = "" if self.alternative == "two-sided" else f" ({self.alternative}, one-sided)"
         return (
             f"{self.metric}: {self.n_total:,} units ({self.n_per_arm:,.0f} per arm{days}) detect "
-            f"{num(self.mde, self.unit, signed=True)} ({self.mde_rel:+.1%}) with "
+            f"{num(self.mde, self.unit, signed=True)}{rel} with "
             f"{self.power:.0%} power at alpha = {self.alpha:g}{side}; sd {num(self.sd, self.unit)} "
             f"per unit from {self.source}" + (f"; {self.note}" if self.note else "")
         )
@@ -72,7 +75,7 @@ class DataPlan:
             f"{self.n_total:,}",
             f"{self.n_per_arm:,.0f}",
             num(self.mde, self.unit, signed=True),
-            f"{self.mde_rel:+.1%}",
+            f"{self.mde_rel:+.1%}" if math.isfinite(self.mde_rel) else "–",
             f"{self.power:.0%}",
             num(self.sd, self.unit),
         ]
@@ -109,6 +112,11 @@ def _solve(
     if mde is not None:
         check(mde, "mde")
         _finite(mde, "mde", ": the effect to detect")
+        if relative and mean == 0:
+            raise InvalidArgumentError(
+                f"relative mde == {mde!r}, but the mean of {name} is 0: a relative effect is "
+                f"undefined; pass relative=False with mde in the metric's unit"
+            )
         effect = mde * mean if relative else mde
         if effect == 0:
             raise InvalidArgumentError(f"mde == {mde!r}: the effect to detect is 0")

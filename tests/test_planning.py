@@ -193,3 +193,14 @@ def test_plan_from_an_unknown_arm_names_the_arms(loaded) -> None:
     _, exp = loaded
     with pytest.raises(InvalidArgumentError, match=r"arm == 'tset'.*'control', 'test'.*'test'\?"):
         pab.plan(from_experiment=exp, metric="cost", mde=0.1, arm="tset")
+
+
+def test_plan_a_relative_mde_of_a_zero_mean() -> None:
+    # It said "mde == 0.05: the effect to detect is 0"; the MDE of n units printed "(+nan%)".
+    f = pd.DataFrame({"delta": [-1.0, 1.0, -2.0, 2.0]})
+    with pytest.raises(InvalidArgumentError, match=r"mean of delta is 0.*relative=False"):
+        pab.plan(from_data=f, metric="delta", mde=0.05)
+    got = pab.plan(from_data=f, metric="delta", mde=0.5, relative=False)
+    assert isinstance(got, DataPlan) and "nan" not in repr(got) and got.mde == 0.5
+    got = pab.plan(from_data=f, metric="delta", n=100)
+    assert "nan" not in repr(got).lower() and "nan" not in got._repr_html_().lower()
