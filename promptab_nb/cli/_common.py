@@ -16,6 +16,7 @@ from ..errors import DataError, NotFoundError, PromptabError
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
+    from ..loaders import LoadReport
     from ..workspace import Workspace
 
 EXIT_OK = 0
@@ -123,6 +124,21 @@ def workspace_for(path: str, *, create: bool = False) -> Iterator[Workspace]:
             Path(path + ".wal").unlink(missing_ok=True)
         raise
     ws.close()
+
+
+def rejected_note(load: LoadReport) -> str:
+    """``"; 2 of the 2 rows read were rejected during load: 2 × <reason>"`` (the three most
+    frequent reasons), to add to an error about data the export should have held; ``""`` when
+    no row was rejected."""
+    if not load.rows_rejected:
+        return ""
+    reasons = sorted(load.reasons.items(), key=lambda kv: -kv[1])
+    why = ", ".join(f"{n:,} × {reason}" for reason, n in reasons[:3])
+    return (
+        f"; {load.rows_rejected:,} of the {load.rows_read:,} rows read were rejected during load"
+        + (f": {why}" if why else "")
+        + " (ws.rejects() lists them after loading the export in Python)"
+    )
 
 
 def progress() -> bool:

@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import EXIT_OK, UsageError, jsonable, pairs, progress
+from ._common import EXIT_OK, UsageError, jsonable, pairs, progress, rejected_note
 from ._suggest import did_you_mean
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
+    from ..loaders import LoadReport
     from ..options import AnalysisOptions
     from ..results import ExperimentResult
     from ..workspace import Workspace
@@ -176,25 +177,28 @@ def _note(args: argparse.Namespace, text: str) -> None:
     print(text, file=sys.stderr if getattr(args, "json", False) else sys.stdout)
 
 
-def _load(ws: Workspace, args: argparse.Namespace, source: str) -> dict[str, str]:
-    """Load the export; returns the OTel attribute map (empty for other sources)."""
+def _load(
+    ws: Workspace, args: argparse.Namespace, source: str
+) -> tuple[dict[str, str], LoadReport]:
+    """Load the export; returns the OTel attribute map (empty for other sources) and what the
+    load read, loaded and rejected."""
     attrs = pairs(args.attr or [], "--attr", "prompt_version=app.prompt.version")
     if source == "posthog":
-        ws.load_posthog(args.export, progress=progress())
+        load = ws.load_posthog(args.export, progress=progress())
     elif source == "spanlens":
-        ws.load_spanlens(
+        load = ws.load_spanlens(
             args.export, arm_column=args.arm_column, prompt_name=args.prompt, progress=progress()
         )
     elif source == "langfuse":
-        ws.load_langfuse(
+        load = ws.load_langfuse(
             args.export,
             scores=args.scores,
             pass_threshold=args.pass_threshold,
             progress=progress(),
         )
     else:
-        ws.load_otel(args.export, attribute_map=attrs, progress=progress())
-    return attrs
+        load = ws.load_otel(args.export, attribute_map=attrs, progress=progress())
+    return attrs, load
 
 
 def _arms(ws: Workspace, args: argparse.Namespace, by: str, prompt: str | None) -> dict[str, str]:
@@ -228,10 +232,11 @@ def analyze_source(
 ) -> tuple[Workspace, Experiment, ExperimentResult]:
     """Load a Spanlens, Langfuse, OTel (or flagless PostHog) export into memory and analyse it by
     prompt version or recorded arm; the source and the arms are stated first."""
+    from ..errors import NotFoundError
     from ..workspace import Workspace
 
     ws = Workspace()
-    attrs = _load(ws, args, source)
+    attrs, load = _load(ws, args, source)
     by = args.assigned_by or ("arm" if args.arm_column or "variant" in attrs else "version")
     prompt = args.prompt
     names = ws.prompt_names()
@@ -242,7 +247,10 @@ def analyze_source(
         )
     if prompt is None and len(names) == 1:
         prompt = names[0]
-    variants = _arms(ws, args, by, prompt)
+    try:
+        variants = _arms(ws, args, by, prompt)
+    except NotFoundError as err:
+        raise NotFoundError(f"{err}{rejected_note(load)}") from err
     name = args.name or Path(_first_file(args.export)).stem
     exp = ws.create_experiment(name, prompt, variants, assigned_by=by, **(design or {}))
     _note(args, args.source_note)

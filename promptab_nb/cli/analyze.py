@@ -19,6 +19,7 @@ from ._common import (
     open_workspace,
     pairs,
     progress,
+    rejected_note,
     workspace_arg,
 )
 from ._options import add_analysis_flags, given_options, options_from_args
@@ -176,12 +177,14 @@ def analyze_export(
     from ..workspace import Workspace
 
     ws = Workspace()
-    ws.load_posthog(export, progress=progress())
+    load = ws.load_posthog(export, progress=progress())
     try:
         found = ws.flag_variants(flag, prompt)
     except NotFoundError as err:
         flags = str(err).partition("flags found: ")[2].split(", ")
-        raise NotFoundError(f"{err}{did_you_mean(flag, [f for f in flags if f])}") from err
+        raise NotFoundError(
+            f"{err}{did_you_mean(flag, [f for f in flags if f])}{rejected_note(load)}"
+        ) from err
     if variants is None:
         variants = found
     else:

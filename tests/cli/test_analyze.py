@@ -440,3 +440,23 @@ def test_a_regression_is_stated_with_the_p_value_of_its_gate(
     opts = {"correction": "holm"} if extra[0] == "--correction" else {"alternative": "less"}
     (check,) = regression_checks(exp.analyze(**opts), "error_rate")
     assert check.status == "fail" and reg["p_value"] == check.p_within < 0.05
+
+
+def test_an_export_whose_rows_were_all_rejected_says_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # every row rejected (a timestamp that is not one): the error said only "it has no
+    # $feature_flag_called events", hiding why the export's exposures are not there
+    bad = tmp_path / "events.csv"
+    bad.write_text(
+        "uuid,event,distinct_id,timestamp,properties\n"
+        '1,$feature_flag_called,u1,yesterday,"{""$feature_flag"": ""f""}"\n'
+        '2,$feature_flag_called,u2,today,"{""$feature_flag"": ""f""}"\n',
+        encoding="utf-8",
+    )
+    code, _, err = run(capsys, "analyze", bad, "--flag", "f")
+    assert_one_line_error(
+        code, err, "no exposures for flag 'f'",
+        "2 of the 2 rows read were rejected during load: 2 × timestamp is missing or not a "
+        "date-time",
+    )  # fmt: skip
