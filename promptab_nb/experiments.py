@@ -348,8 +348,9 @@ class Experiment:
     ) -> list[DataPlan]:
         """The minimum detectable effect of the units collected so far, per metric.
 
-        Welch's t test with ``power`` at ``alpha`` (two-sided) over the units both arms hold
-        now, the per-unit variance being the control arm's as its test uses it (delta method
+        Welch's t test with ``power`` at ``alpha`` (two-sided) over the units one comparison
+        holds now (the control and its smallest treatment), the per-unit variance being the
+        control arm's as its test uses it (delta method
         for ratios, CUPED-adjusted with ``cuped``, clustered for quantiles). See
         :func:`promptab_nb.plan` to size an experiment instead.
 

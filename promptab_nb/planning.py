@@ -141,6 +141,8 @@ def _solve(
     elif n is not None:
         check(n, "n (units over both arms)", gt=3)
         _finite(n, "n", ": the units over both arms")
+        if n != int(n):
+            raise InvalidArgumentError(f"n == {n!r}: give a whole number of units over both arms")
         n_total = int(n)
         effect = sp.t_mde(var, n_total, power=power, alpha=alpha, alternative=alternative)
         reached = power

@@ -108,6 +108,12 @@ def test_plan_inputs(frame) -> None:
         pab.plan(from_data=frame, metric="nope", mde=0.1)
     with pytest.raises(InvalidArgumentError, match="give mde="):
         pab.plan(from_data=frame, metric="cost")
+    # a fraction of a unit was cut off after the check (3.5 read "n_total == 3, must be > 3";
+    # 1000.7 planned 1000 without a word)
+    for n in (3.5, 1000.7):
+        with pytest.raises(InvalidArgumentError, match="whole number of units"):
+            pab.plan(from_data=frame, metric="cost", n=n)
+    assert pab.plan(from_data=frame, metric="cost", n=1000.0).n_total == 1000
 
 
 def test_plan_from_data_sign_conflicts_and_limits(frame) -> None:
