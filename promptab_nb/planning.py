@@ -173,6 +173,11 @@ def _frame_moments(
                 f"from_data column {c!r} has {bad:,} NaN or infinite rows of {values.size:,}; "
                 f"drop them (frame.dropna(subset=[{c!r}])) or impute them first"
             )
+        if values.size < 2:
+            raise InvalidArgumentError(
+                f"from_data has {values.size} row(s): a per-unit variance needs at least 2 "
+                "units (one row per unit)"
+            )
         return values
 
     if isinstance(metric, str):
@@ -189,6 +194,10 @@ def _frame_moments(
     num_c, den_c = metric
     if covariate is None:
         nu, de = col(num_c), col(den_c)
+        if de.sum() == 0:
+            raise InvalidArgumentError(
+                f"from_data column {den_c!r} sums to 0: the ratio {num_c}/{den_c} is undefined"
+            )
         r = st.RatioStats(nu.size, nu.sum(), (nu * nu).sum(), de.sum(), (de * de).sum(),
                           (nu * de).sum())  # fmt: skip
         return f"{num_c}/{den_c}", float(r.mean), float(r.var), nu.size

@@ -114,6 +114,14 @@ def test_plan_inputs(frame) -> None:
         with pytest.raises(InvalidArgumentError, match="whole number of units"):
             pab.plan(from_data=frame, metric="cost", n=n)
     assert pab.plan(from_data=frame, metric="cost", n=1000.0).n_total == 1000
+    # too few rows, or a ratio of a zero denominator, said "the per-unit variance is nan" with
+    # numpy's RuntimeWarnings
+    for few in (frame.head(1), frame.head(0)):
+        with pytest.raises(InvalidArgumentError, match="needs at least 2 units"):
+            pab.plan(from_data=few, metric="cost", mde=0.05)
+    zero = frame.assign(den=0.0)
+    with pytest.raises(InvalidArgumentError, match="'den' sums to 0"):
+        pab.plan(from_data=zero, metric=("cost", "den"), mde=0.05)
 
 
 def test_plan_from_data_sign_conflicts_and_limits(frame) -> None:
