@@ -113,10 +113,11 @@ def sequential(
     check(tune_n, "tune_n", ge=1, integer=True)
     if tau is not None:
         check(tau, "tau", gt=0)
-        if math.isinf(tau):
+        if math.isinf(tau * tau) or tau * tau == 0:
+            # (tau² overflowing or underflowing gave NaN, or an infinite sequence with p = 1)
             raise InvalidArgumentError(
-                f"tau == {tau!r}, must be finite: the mixture standard deviation of the effect, "
-                "in the metric's unit (or leave it out and set tune_n)"
+                f"tau == {tau!r}, must be finite and its square above 0: the mixture standard "
+                "deviation of the effect, in the metric's unit (or leave it out and set tune_n)"
             )
     for name, arm in (("control", control), ("treatment", treatment)):
         if not isinstance(arm, MeanStats | PropStats | RatioStats):

@@ -116,3 +116,8 @@ def test_an_infinite_tau_is_named() -> None:
     a, b = MeanStats.from_values([1.0, 2.0, 3.0]), MeanStats.from_values([2.0, 3.0, 5.0])
     with pytest.raises(InvalidArgumentError, match="tau == inf"):
         sequential(a, b, tau=math.inf)
+    # tau² underflowing to 0 gave a sequence of -inf to +inf and p = 1 without a word;
+    # overflowing, NaN
+    for tau in (1e-300, 1e200):
+        with pytest.raises(InvalidArgumentError, match="its square above 0"):
+            sequential(a, b, tau=tau)
