@@ -19,12 +19,16 @@ JSON_SCHEMA = "promptab.analyze/1"
 
 def print_result(res: ExperimentResult, *, all_pairs: bool = False) -> None:
     """The decision first (``res.decision()``), then the result as it prints itself: verdicts,
-    its metric table (``res.table_header()`` / ``res.table_rows()``), health and methods; then
+    its metric table (``res.table_header()`` / ``res.table_rows()``), health and methods, and
+    the rows rejected during load (which the numbers leave out); then
     the total impact of each sum-like per-user metric (``res.total_impact``), the segments,
     and with ``all_pairs`` every pair of arms per metric (``res.all_pairs``)."""
     print(res.decision())
     print()
     print(res)
+    rejected = _rejected_line(res)
+    if rejected:
+        print(rejected)
     for imp in res.impacts:
         print()
         print(f"Total impact on {imp.metric} over the period, if every user got the treatment:")
@@ -37,6 +41,20 @@ def print_result(res: ExperimentResult, *, all_pairs: bool = False) -> None:
     if all_pairs:
         print()
         print(_pairs_text(res))
+
+
+def _rejected_line(res: ExperimentResult) -> str | None:
+    """``⚠ N of the M rows read were rejected during load ...`` when the loads of the result's
+    files rejected rows (uncounted rejects, a Spark table's, are not guessed); else ``None``."""
+    counts = [p.get("rows_rejected") for p in res.provenance]
+    rejected = sum(int(c) for c in counts if c)
+    if not rejected:
+        return None
+    read = sum(int(p.get("rows_read") or 0) for p in res.provenance)
+    return (
+        f"⚠ {rejected:,} of the {read:,} rows read were rejected during load and are not in "
+        "these numbers (the --out report lists them by reason; ws.rejects() in Python)"
+    )
 
 
 def _pairs_text(res: ExperimentResult) -> str:

@@ -100,7 +100,8 @@ def health_section(
     ws: Workspace | None,
     figures: Figures | None = None,
 ) -> Markup:
-    """One health block: a one-line status, the checks (every flag of ``res.health`` once, in
+    """One health block: a one-line status (the flags needing a look, and the rows rejected
+    during load, which the numbers leave out), the checks (every flag of ``res.health`` once, in
     its own row), exposures per arm against the configured split, new units per day, and the
     rejected rows."""
     h = res.health
@@ -109,11 +110,24 @@ def health_section(
     mark = {"error": "✖ ", "warning": "⚠ ", "info": "ℹ "}
     checks += [[f"{mark[f.severity]}{f.code.replace('_', ' ')}", f.message] for f in others]
     serious = [f for f in h.flags if f.severity != "info"]
-    status = (
-        f"{len(serious)} check(s) need a look before trusting the numbers."
-        if serious
-        else "No warnings: the assignment looks healthy."
-    )
+    rejected = _rejected(res)
+    if rejected:
+        read = sum(int(p.get("rows_read") or 0) for p in res.provenance)
+        dropped = (
+            f"{rejected:,} of the {read:,} rows read were rejected during load and are not in "
+            "the numbers (listed below)."
+        )
+        status = (
+            f"{len(serious)} check(s) need a look before trusting the numbers, and {dropped}"
+            if serious
+            else f"The assignment looks healthy, but {dropped}"
+        )
+    else:
+        status = (
+            f"{len(serious)} check(s) need a look before trusting the numbers."
+            if serious
+            else "No warnings: the assignment looks healthy."
+        )
     daily = None
     if figures is not None and res.daily:
         daily = figures.make(
@@ -126,7 +140,7 @@ def health_section(
     return el(
         "section",
         el("h2", "Health checks"),
-        el("div", status, class_="health warn" if serious else "health"),
+        el("div", status, class_="health warn" if serious or rejected else "health"),
         _html.table(["check", "result"], checks, caption="Checks"),
         _html.table(
             ["arm", "exposed units", "observed share", "configured share"],

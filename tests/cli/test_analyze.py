@@ -460,3 +460,23 @@ def test_an_export_whose_rows_were_all_rejected_says_why(
         "2 of the 2 rows read were rejected during load: 2 × timestamp is missing or not a "
         "date-time",
     )  # fmt: skip
+
+
+def test_rows_rejected_during_load_are_stated(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a third of the sample's rows with a broken timestamp: the analysis left them out and
+    # the printed result did not say so
+    import pandas as pd
+
+    df = pd.read_csv(SAMPLE.with_suffix(".csv"))
+    df.loc[df.index % 3 == 0, "timestamp"] = "garbage"
+    df.to_csv(tmp_path / "partial.csv", index=False)
+    code, out, err = run(capsys, "analyze", tmp_path / "partial.csv", "--flag", FLAG)
+    assert code == 0, err
+    assert (
+        f"⚠ {len(df[df.index % 3 == 0]):,} of the {len(df):,} rows read were rejected during "
+        "load and are not in these numbers" in out
+    )
+    code, out, _ = run(capsys, "analyze", SAMPLE, "--flag", FLAG)
+    assert "rejected during load" not in out

@@ -280,3 +280,23 @@ def test_reproducing_code_keeps_the_design_rollout_and_assignment(
     assert again.design == res.design
     assert again.decision().to_dict() == res.decision().to_dict()
     pd.testing.assert_frame_equal(again.impacts[0].to_pandas(), res.impacts[0].to_pandas())
+
+
+def test_rejected_rows_are_not_called_healthy(tmp_path: Path) -> None:
+    # a third of an export rejected: the health block said "No warnings: the assignment looks
+    # healthy." above a table counting the rejected rows
+    events = []
+    for i in range(120):
+        events += [
+            expo(f"e{i}", f"u{i}", i, "control" if i % 2 else "test"),
+            gen(f"g{i}", f"u{i}", i + 1),
+        ]
+    events += [{**gen(f"bad{i}", f"u{i}", 500), "distinct_id": None} for i in range(60)]
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["csv"], progress=False)
+    exp = ws.create_experiment("r", None, {"control": "1", "test": "1"}, flag_key="prompt-test")
+    doc = _doc(report.render(exp, over_time=False))
+    section = next(s for s in doc.iter(f"{NS}section") if s.get("id") == "health")
+    status = " ".join(_text(next(section.iter(f"{NS}div"))).split())
+    assert "No warnings" not in status
+    assert "60 of the 300 rows read were rejected during load" in status
