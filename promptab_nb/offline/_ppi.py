@@ -11,7 +11,7 @@ the human labels alone and says so.
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -165,6 +165,16 @@ def _estimate(
     what: str, version: str, y: np.ndarray, yhat: np.ndarray, yhat_unl: np.ndarray,
     alpha: float, min_corr: float, notes: list[str],
 ) -> PPIRow:  # fmt: skip
+    if yhat_unl.size == 0:
+        # Every item has a human label: the judge has nothing to add, the estimate is the human
+        # mean. With λ = 0 the judge-only items do not enter the estimate or its SE, so the
+        # labelled items' judge labels stand in for them (ppi_mean needs at least one).
+        r = replace(stats.ppi_mean(y, yhat, yhat, alpha=alpha, lam=0.0), n_unlabeled=0)
+        notes.append(
+            f"{what} of {version}: every item has a human label, so the judge adds nothing; "
+            "using the human labels only"
+        )
+        return _row(what, version, r, yhat, yhat_unl, "human labels only")
     r = stats.ppi_mean(y, yhat, yhat_unl, alpha=alpha)
     method = "PPI++"
     if not (r.correlation >= min_corr):  # NaN (constant labels) falls back too
@@ -176,6 +186,13 @@ def _estimate(
         )
         notes.append(msg)
         warnings.warn(msg, stacklevel=4)
+    return _row(what, version, r, yhat, yhat_unl, method)
+
+
+def _row(
+    what: str, version: str, r: stats.PPIMean, yhat: np.ndarray, yhat_unl: np.ndarray, method: str
+) -> PPIRow:
+    """The row of one estimate ``r``; ``judge_only`` is the judge's mean over every item."""
     judge_only = float(np.concatenate([yhat, yhat_unl]).mean())
     return PPIRow(
         what, version, r.estimate, r.ci, r.classical, r.classical_ci, judge_only, r.lam,

@@ -52,3 +52,23 @@ def test_a_version_without_labels_is_said_to_have_no_difference(run) -> None:
     assert [(r.what, r.version) for r in ppi.rows] == [("pass rate", "t@v1")]
     assert "t@v2: no human labels, so no PPI++ pass rate or difference from t@v1" in ppi.notes
     assert "no human labels" in repr(run.compare(human_labels=only_base))
+
+
+def test_every_item_labelled_gives_the_human_estimate(run) -> None:
+    # Labelling all 20 items raised "20 labelled and 0 unlabelled items; PPI needs >= 2 and
+    # >= 1" from stats.ppi_mean, and compare(human_labels=...) failed with it.
+    import numpy as np
+
+    human = _labels(run, 20)
+    ppi = pab.offline.ppi_compare(run, human)
+    for v in run.labels:
+        r = ppi.row(v, "pass rate")
+        y = human.loc[human["version"] == v, "label"].to_numpy(float)
+        half = 1.959963984540054 * y.std() / np.sqrt(y.size)
+        assert r.estimate == pytest.approx(y.mean())
+        assert r.ci == pytest.approx((y.mean() - half, y.mean() + half))
+        assert (r.n_labeled, r.n_unlabeled, r.lam) == (20, 0, 0.0)
+        assert r.method == "human labels only"
+    d = ppi.row("t@v2")
+    assert (d.estimate, d.n_unlabeled) == (0.0, 0)
+    assert any("every item has a human label" in n for n in ppi.notes)
