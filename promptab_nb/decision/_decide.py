@@ -191,14 +191,22 @@ def _progress(
         if is_missing(se) or se <= 0 or total <= 0 or is_missing(size):
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
             continue
-        factor = (se * z / size) ** 2  # planned / current units
-        if not math.isfinite(factor):
+        if not math.isfinite(se):
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
             continue
+        # planned / current units, as a product: ``** 2`` raised OverflowError for an MDE of
+        # 1e-300 (inf: no sample detects it), and 1 / factor ZeroDivisionError for one of 1e300
+        # (0: any sample does)
+        ratio = se * z / size
+        factor = ratio * ratio
         planned = factor * total
+        share = min(1.0, 1 / factor) if factor > 0 else 1.0
         left = max(0.0, planned - total)
-        needed = math.ceil(left / rate) if rate and rate > 0 and left > 0 else 0
-        out[t] = Progress(planned, min(1.0, 1 / factor), float(needed), rate)
+        if math.isinf(left):
+            needed = math.inf
+        else:
+            needed = math.ceil(left / rate) if rate and rate > 0 and left > 0 else 0
+        out[t] = Progress(planned, share, float(needed), rate)
     return out
 
 

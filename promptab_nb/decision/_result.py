@@ -79,7 +79,9 @@ def share_text(share: float) -> str:
 @dataclass(frozen=True)
 class Progress:
     """Planned sample (units over all arms) from the MDE, the share of it reached, days still
-    needed at ``rate`` units per day (NaN when the design has no MDE or no estimate yet)."""
+    needed at ``rate`` units per day (NaN when the design has no MDE or no estimate yet; the
+    planned units and days are ``inf``, the share 0, when the MDE is too small to detect with
+    any sample)."""
 
     planned_units: float
     share: float
@@ -89,6 +91,10 @@ class Progress:
     def sentence(self) -> str:
         if is_missing(self.share):
             return "planned sample unknown (declare an mde)"
+        if math.isinf(self.planned_units):
+            return (
+                "0% of the planned sample reached: the mde is too small to detect with any sample"
+            )
         text = f"{share_text(self.share)} of the planned {math.ceil(self.planned_units):,} units reached"
         if self.share < 1 and not is_missing(self.rate) and self.rate > 0:
             text += f"; about {self.days_needed:,.0f} more day(s) at {self.rate:,.0f} units/day"

@@ -372,3 +372,20 @@ def test_the_share_of_the_plan_is_not_rounded_up_to_reached() -> None:
     assert shown == f"{math.floor(round(arm.progress.share * 100, 9))}%"
     done = Progress(planned_units=1000, share=1.0, days_needed=0.0, rate=100)
     assert done.sentence().startswith("100% of the planned")
+
+
+@pytest.mark.parametrize("mde", [1e-300, "-1e-300%", 1e300])
+def test_an_extreme_mde_plans_without_a_raw_arithmetic_error(mde) -> None:
+    # an MDE of 1e-300 s overflowed (se * z / mde) ** 2 into a raw OverflowError, and one of
+    # 1e300 s underflowed it to 0 and raised ZeroDivisionError: the first needs more units than
+    # any sample (0 % reached, keep running), any sample detects the second (100 % reached)
+    res = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0)
+    d = res.decision(mde=mde)
+    (arm,) = d.arms
+    if mde == 1e300:
+        assert arm.progress.share == 1.0 and d.action == "no_effect"
+    else:
+        assert arm.progress.share == 0.0 and math.isinf(arm.progress.planned_units)
+        assert d.action == "keep_running"
+        assert any("too small to detect" in r for r in d.reasons)
+    assert str(d) and d.to_dict()["arms"][0]["progress"]["share"] == arm.progress.share
