@@ -336,6 +336,18 @@ def _arm(
         reasons += [f"results not trusted: {e}" for e in errors]
         if not is_missing(prog.share):
             reasons.append(f"{t}: {prog.sentence()}")
+        elif (
+            design.mde is not None
+            and design.mde.relative
+            and is_missing(r.rel_diff)
+            and not is_missing(p)  # (a withheld arm's goal line says why already)
+        ):
+            # a relative MDE has no relative SE to plan on nor a relative CI to rule it out:
+            # this arm could never reach "no effect", and nothing said so
+            reasons.append(
+                f"{t}: planned sample unknown: the mde {design.mde.text} is relative and "
+                f"{goal.name} has no relative effect ({r.note or 'analyse with relative=True'})"
+            )
     return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
 
 

@@ -389,3 +389,16 @@ def test_an_extreme_mde_plans_without_a_raw_arithmetic_error(mde) -> None:
         assert d.action == "keep_running"
         assert any("too small to detect" in r for r in d.reasons)
     assert str(d) and d.to_dict()["arms"][0]["progress"]["share"] == arm.progress.share
+
+
+def test_a_relative_mde_without_relative_effects_says_how_to_plan_it() -> None:
+    # relative=False leaves a '-5%' MDE no relative SE to plan on nor relative CI to rule it
+    # out: the decision kept running for ever with no word on the plan (the table read "–")
+    d = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0, n=4000,
+             relative=False).decision()  # fmt: skip
+    (arm,) = d.arms
+    assert d.action == "keep_running" and math.isnan(arm.progress.share)
+    assert any(
+        r.startswith("test: planned sample unknown") and "analyse with relative=True" in r
+        for r in d.reasons
+    )
