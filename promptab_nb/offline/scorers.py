@@ -258,7 +258,10 @@ def json_field_equals(field: str, *, expected: Any = _MISSING, name: str | None 
     return Scorer(label, fn, "pass")
 
 
-_NUM = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?|-?\$?\.\d+")
+# A number: an optional sign (a minus right after a letter or digit is a hyphen, as in
+# "2024-05-17" or "pages 10-12", not a sign), an optional "$", digits with thousands separators
+# and decimals, and an optional exponent ("1.5e3", "2.5E-4").
+_NUM = re.compile(r"(?:(?<![\w.])-)?\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _last_number(text: str) -> float | None:
@@ -274,7 +277,8 @@ def numeric_close(
     """Pass when the last number in the output is within tolerance of the expected number.
 
     ``|got − expected| <= max(abs_tol, rel_tol · |expected|)``; thousands separators and a
-    leading ``$`` are ignored. An output with no number fails.
+    leading ``$`` are ignored, exponents are read (``1.5e3``), and a hyphen right after a letter
+    or digit is not a minus sign (``2024-05-17`` ends in 17). An output with no number fails.
     """
     if abs_tol < 0 or rel_tol < 0:
         raise InvalidArgumentError(

@@ -35,6 +35,18 @@ def test_json_scorers() -> None:
     assert s.json_field_equals("city")("not json", item).passed is False
 
 
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [("Answer: 1.5e3", "1500"), ("x = 2.5E-4", "0.00025"), ("It is 6.02e+23.", "6.02e23"),
+     ("The date was 2024-05-17", "17"), ("pages 10-12", "12"), ("It is -3", "-3"),
+     ("so 3 - -2 = 5", "5"), ("(-7)", "-7")],
+)  # fmt: skip
+def test_numeric_close_reads_exponents_and_hyphens(output, expected) -> None:
+    # "1.5e3" was read as 3 and "2.5E-4" as -4 (the exponent taken for the last number), and
+    # a hyphen after a digit as a minus sign ("2024-05-17" ended in -17).
+    assert s.numeric_close()(output, Item("t", {}, expected)).passed is True
+
+
 def test_numeric_close() -> None:
     item = Item("n", {}, "1,250.5")
     assert s.numeric_close()("Step 1: 3 apples\nAnswer: $1,250.50", item).passed is True
