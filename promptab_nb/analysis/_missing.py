@@ -84,16 +84,27 @@ def withheld(est: Estimator, arm: Arm | None) -> bool:
     return est.metric.agg == "sum" and share(arm) > MAX_MISSING_SHARE
 
 
+def nothing_measured(est: Estimator, control: Arm | None, treatment: Arm | None) -> bool:
+    """Whether a per-unit sum has no event in scope in either arm: every unit's sum is then 0,
+    so "no difference" (and a total impact of 0) would be read, not measured."""
+    return est.metric.agg == "sum" and all(
+        a is not None and a.events == 0 for a in (control, treatment)
+    )
+
+
+#: The note of a comparison :func:`nothing_measured`.
+NOTHING_MEASURED = "no event of this metric in scope in either arm: nothing measured"
+
+
 def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:
     """Withhold the verdict of a treatment row when its arm or the control has more than
     :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
     pair = (arms.get(control), arms.get(row["variant"]))
-    if est.metric.agg == "sum" and all(a is not None and a.events == 0 for a in pair):
-        # a sum over no events is 0 in every arm: "no difference" would be read, not measured
+    if nothing_measured(est, *pair):
         for col in VERDICT_COLUMNS:
             row[col] = math.nan
         # (the reason, replacing its consequences: zero variance, a zero baseline)
-        row["note"] = "no event of this metric in scope in either arm: nothing measured"
+        row["note"] = NOTHING_MEASURED
         return
     worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
     if worst == 0:

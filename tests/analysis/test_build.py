@@ -214,6 +214,10 @@ def test_exposures_without_any_generation_measure_nothing(tmp_path) -> None:
     (flag,) = [f for f in res.health.flags if f.code == "units_without_events"]
     assert flag.severity == "error" and "no exposed unit has a generation" in flag.message
     assert res.decision().action == "keep_running"
+    # nor a total impact of $0 (it printed "$0 in total (95% CI $0 to $0)")
+    impact = res.total_impact("cost")
+    assert impact["test"] is None and "nothing measured" in impact.notes["test"]
+    assert "$0 in total" not in str(impact)
 
 
 def test_the_sequential_relative_interval_agrees_with_the_sequential_test() -> None:
