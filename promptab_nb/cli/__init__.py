@@ -85,11 +85,12 @@ fractions (0.032 = +3.2 %); a value that does not exist (NaN) is ``null``, and s
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import PromptabError
-from ._common import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
+from ._common import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
 from ._output import JSON_SCHEMA, result_json
 from ._parser import build_parser
 
@@ -123,7 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         (getattr(args, "_help", None) or parser).print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # (a closed pipe then fails here, not at interpreter exit)
+        return code
+    except BrokenPipeError:
+        # The reader went away (`promptab analyze ... | head`): stop quietly, as a command
+        # killed by SIGPIPE does (exit 128 + 13), not as a usage error; later writes to the
+        # closed pipe (at interpreter exit) go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (PromptabError, OSError) as err:
         _error(err)
         return EXIT_USAGE

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_REGRESSION = 3
+#: The reader of the output closed it (``promptab ... | head``): 128 + SIGPIPE, as a shell
+#: reports a command the signal stopped.
+EXIT_BROKEN_PIPE = 141
 
 
 class UsageError(PromptabError):

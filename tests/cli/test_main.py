@@ -62,3 +62,20 @@ def test_python_dash_m_promptab_nb_is_the_command() -> None:
     proc = subprocess.run([sys.executable, "-m", "promptab_nb", "--version"],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0 and "promptab" in proc.stdout
+
+
+def test_a_reader_that_closes_the_pipe_stops_the_command_quietly() -> None:
+    # `promptab analyze ... | head -2` said "promptab: error: [Errno 32] Broken pipe" and
+    # exited 2, the code of a usage error.
+    data = Path(__file__).resolve().parents[2] / "data" / "posthog_events.parquet"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promptab_nb.cli", "analyze", str(data), "--flag",
+         "support-bot-prompt"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert "error" not in err and "Traceback" not in err and "Exception ignored" not in err
