@@ -62,10 +62,12 @@ def _pairs_text(res: ExperimentResult) -> str:
     if not res.pairs:
         return "All pairs: no metric to compare"
     k = len(res.variants)
+    n_pairs = k * (k - 1) // 2
     head = (
         f"All pairs of the {k} arms ({res.pairs[0].test} per pair, two-sided"
         f"{'' if res.pairs[0].sequential else ', fixed-horizon'}; p-values "
-        f"{res.pairs[0].correction}-adjusted across the {k * (k - 1) // 2} pairs of each metric; "
+        f"{res.pairs[0].correction}-adjusted across the "
+        f"{'one pair' if n_pairs == 1 else f'{n_pairs} pairs'} of each metric; "
         f"{level_pct(res.level)} CIs unadjusted; * significant):"
     )
     return "\n".join([head, *[repr(p) for p in res.pairs]])

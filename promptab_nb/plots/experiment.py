@@ -400,7 +400,8 @@ def cumulative(
         top.set_title(f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})")
         for a in axes:
             a.axhline(0, color=ZERO, lw=0.9)
-            a.legend(loc="best", ncol=2)
+            if a.get_legend_handles_labels()[0]:  # (no arm with a value: no legend, no warning)
+                a.legend(loc="best", ncol=2)
         if two_panels:
             axes[1].set_ylabel(f"treatment − control ({u_abs})")
             axes[1].set_title("absolute difference with the sequential (always-valid) band")

@@ -359,6 +359,15 @@ def test_analyze_all_pairs_text_and_json(
     assert code == 0 and json.loads(out)["all_pairs"] is None
 
 
+def test_all_pairs_of_two_arms_is_one_pair(
+    capsys: pytest.CaptureFixture[str], export: Path
+) -> None:
+    code, out, err = run(capsys, "analyze", export, "--flag", FLAG, "--metrics", "cost",
+                         "--all-pairs")  # fmt: skip
+    assert code == 0, err
+    assert "across the one pair of each metric" in out and "1 pairs" not in out
+
+
 @pytest.fixture(scope="module")
 def unpriced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An export whose test arm is 60 % dearer, with 30 % of its generations unpriced."""

@@ -144,6 +144,14 @@ def test_cumulative_with_sequential_band(exp) -> None:
     assert len(flat.axes) == 1
     assert flat.axes[0].get_ylabel() == "treatment − control (USD)"
     save(flat, "cumulative_absolute")
+    # too few units in every period: nothing drawn with a label, and no matplotlib warning
+    # ("No artists with labels found to put in legend" leaked to the CLI's stderr)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = plots.cumulative(ot, min_units=10**9)
+    assert all(a.get_legend() is None for a in empty.axes)
 
 
 def test_figures_stay_out_of_pyplot(res) -> None:
