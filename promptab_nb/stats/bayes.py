@@ -132,7 +132,7 @@ def bayes(
             )
         if isinstance(arm, RatioStats) and arm.den_total == 0:
             raise InvalidArgumentError(
-                f"{name}.den_total == 0: the ratio is undefined (no denominator events in the arm)"
+                f"{name} has no denominator events ({name}.den_total == 0): the ratio is undefined"
             )
         arms.append((arm.mean, arm.var, arm.n))
     (mc, vc, nc), (mt, vt, nt) = arms

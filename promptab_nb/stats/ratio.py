@@ -55,7 +55,7 @@ def ratio_test(
             raise InvalidArgumentError(f"{name} is a {type(arm).__name__}, must be RatioStats")
         if arm.den_total == 0:
             raise InvalidArgumentError(
-                f"{name}.den_total == 0: the ratio is undefined (no denominator events in the arm)"
+                f"{name} has no denominator events ({name}.den_total == 0): the ratio is undefined"
             )
     mc, mt = control.mean, treatment.mean
     vc, vt = control.var, treatment.var
