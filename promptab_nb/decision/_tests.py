@@ -6,7 +6,8 @@
 - **non-inferiority at a margin** ``M`` (how much worse the treatment may be): the one-sided test
   of ``H0: worse by ≥ M`` against ``H1: worse by < M`` (as Eppo and GrowthBook); the row's
   estimate and standard error on the margin's scale (absolute, or relative — on the log scale
-  when the row's relative CI is a log-ratio CI, as Fisher's and the quantile test's are);
+  when the row's relative CI is a log-ratio CI, as Fisher's and the quantile test's are, and
+  absolute at the control's mean when a zero treatment count leaves the log ratio undefined);
 - **beyond the margin**: the mirror one-sided test, ``H1: worse by > M``.
 
 Under ``sequential=True`` both margin tests use the always-valid mSPRT p-value of the shifted
@@ -119,6 +120,11 @@ def excess(r: ArmRow, m: Metric, margin: Margin, control_mean: float) -> Excess:
     if not margin.relative:
         return Excess(s * r.diff - size_abs(margin), r.se, r.df)
     if _log_scale(r):
+        if r.rel_diff == -1 and control_mean > 0 and not is_missing(r.diff):
+            # a zero treatment count: its log ratio is undefined, so the margin is tested at
+            # the control's mean (as under sequential=True); it read "pending" whatever the
+            # control's count, a treatment without one error or one pass alike
+            return Excess(s * r.diff - margin.size * control_mean, r.se, r.df)
         bound = math.log1p(s * margin.size)
         if not 1 + r.rel_diff > 0 or not 1 + s * margin.size > 0:
             return Excess(NAN, NAN)

@@ -106,3 +106,37 @@ def test_relative_margin_on_fishers_log_ratio_whatever_the_alternative(alternati
                                   compare="ratio", alternative="smaller").pvalue  # fmt: skip
     assert checks[0].p_within == pytest.approx(ref, rel=1e-9)
     assert checks[0].status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("metric", "margin", "counts", "status"),
+    [
+        # a treatment without a single error: Katz's log ratio of 0 / 50 is undefined, and the
+        # guardrail read "not yet shown within its margin +5%: −100.0 % (no test: no test)"
+        ("error_rate", "+5%", {"control": (5000, 50), "test": (5000, 0)}, "pass"),
+        # a treatment without a single pass: a collapse from 90 % kept running as "pending"
+        ("pass_rate", "-5%", {"control": (5000, 4500), "test": (5000, 0)}, "fail"),
+    ],
+)
+def test_a_zero_count_tests_a_relative_margin_at_the_control_mean(
+    metric, margin, counts, status
+) -> None:
+    from promptab_nb.analysis import _build
+    from promptab_nb.analysis.estimators import Arm, RequestProportion
+    from promptab_nb.options import AnalysisOptions
+
+    exp = stub(ExperimentDesign.build("latency", {metric: margin}))
+    opts = AnalysisOptions(metrics=[metric], unit="request")
+    arms = {k: Arm(n, st.PropStats(n, x), n, 0) for k, (n, x) in counts.items()}
+    health = _build.health(exp, {k: n for k, (n, _) in counts.items()}, 0, "exclude")
+    res = _build.build_result(exp, [(RequestProportion(BUILTIN[metric], opts), arms)],
+                              health, opts, (), ())  # fmt: skip
+    ((check,),) = guardrail_checks(res, res.design.guardrails).values()
+    (nc, xc), (nt, xt) = counts["control"], counts["test"]
+    pc, pt = xc / nc, xt / nt
+    worse = 1 if metric == "error_rate" else -1
+    se = np.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)  # Wald, as Fisher's row reports
+    x = worse * (pt - pc) - 0.05 * pc  # how much worse than the margin at the control's mean
+    assert check.p_within == pytest.approx(scipy.stats.norm.cdf(x / se), rel=1e-9, abs=1e-12)
+    assert check.p_beyond == pytest.approx(scipy.stats.norm.cdf(-x / se), rel=1e-9, abs=1e-12)
+    assert check.status == status and check.note is None
