@@ -363,6 +363,36 @@ def _left_by_judge(
     return None, None
 
 
+def _check_connected(labels: tuple[str, ...], wins: np.ndarray, notes: list[str]) -> None:
+    """Raise when some versions were never compared, directly or through others (their
+    Bradley–Terry strengths are not identified); ``notes`` say why pairs lost their items.
+
+    Raises
+    ------
+    DataError
+        Naming the versions cut off from the first one and the versions they were not
+        compared with.
+    """
+    games = (wins + wins.T) > 0
+    reached, todo = {0}, [0]
+    while todo:
+        i = todo.pop()
+        for j in np.flatnonzero(games[i]):
+            if int(j) not in reached:
+                reached.add(int(j))
+                todo.append(int(j))
+    if len(reached) == len(labels):
+        return
+    cut = [labels[i] for i in range(len(labels)) if i not in reached]
+    linked = [labels[i] for i in sorted(reached)]
+    why = f" ({'; '.join(notes)})" if notes else ""
+    raise DataError(
+        f"{', '.join(cut)} {'was' if len(cut) == 1 else 'were'} never compared with "
+        f"{', '.join(linked)}{why}, so the Bradley–Terry strengths are not identified; "
+        "leave those versions out of the run, or fix what kept them from being judged"
+    )
+
+
 def _summarise(
     run_id: str, labels: tuple[str, ...], items: list[Any], tasks: list[tuple[Any, ...]],
     replies: list[tuple[str | None, str | None]], swap: bool, alpha: float, n_boot: int,
@@ -435,9 +465,15 @@ def _summarise(
                 f"{pair}: {sum(c for _, c in counts)} of {decided[(i, j)]} items judged in one "
                 f"order only: {counts_text(counts)}"
             )
-    fit = stats.bradley_terry(wins)
+    _check_connected(labels, wins, notes)
     reg = 0.0
-    if not fit.converged:
+    try:
+        fit: stats.BradleyTerry | None = stats.bradley_terry(wins)
+    except InvalidArgumentError:
+        # The versions are connected (checked above), so a singular fit is separation: a win
+        # probability that rounds to 1 as a version's strength runs off to infinity.
+        fit = None
+    if fit is None or not fit.converged:
         reg = 0.01
         fit = stats.bradley_terry(wins, reg=reg)
         notes.append("a version won or lost every comparison: strengths use a weak ridge (0.01)")

@@ -4,10 +4,10 @@ test_offline_judges.py)."""
 from __future__ import annotations
 
 import pytest
-from _offline_fakes import CountingModel, id_dataset
+from _offline_fakes import CountingModel, id_dataset, ids
 
 import promptab_nb as pab
-from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.errors import DataError, InvalidArgumentError
 
 A, B = ("t", "A {{id}}"), ("t", "B {{id}}")
 
@@ -31,3 +31,43 @@ def test_a_dataset_needs_a_repeat_of_at_least_0_and_a_concurrency(ws) -> None:
         pab.offline.run_pairwise(ws, id_dataset(3), [A, B], pab.offline.DemoJudge(), model=model,
                                  concurrency=0, progress=False)  # fmt: skip
     assert model.total == 0
+
+
+def _prefers_b(prompt: str) -> str:
+    """A judge preferring the output that starts with "B", in either slot."""
+    a = prompt.split("Response A:\n", 1)[1].split("\n", 1)[0]
+    return "A" if a.startswith("B") else "B"
+
+
+def test_a_later_version_winning_every_comparison_is_fitted(ws) -> None:
+    # When t@v2 (not the first version) won all 6 items, the fit raised "the comparisons do not
+    # connect every item (some item was never compared)": its win probability rounded to 1 and
+    # the Hessian became singular. The first version winning everything was fitted with the
+    # weak ridge; either order now is.
+    model = CountingModel(answers={("B", i): "B-yes" for i in ids(6)})
+    res = pab.offline.run_pairwise(ws, id_dataset(6), [A, B], _prefers_b, model=model,
+                                   progress=False)  # fmt: skip
+    assert res.ranking == ["t@v2", "t@v1"]
+    assert res.strengths[1] > 0 > res.strengths[0]
+    assert res.win_rate[1, 0] == 1.0
+    assert any("weak ridge" in n for n in res.notes)
+    flipped = pab.offline.run_pairwise(ws, id_dataset(6), [B, A], _prefers_b, model=model,
+                                       progress=False)  # fmt: skip
+    assert res.strengths[1] == pytest.approx(flipped.strengths[0])
+
+
+def test_versions_never_compared_are_named(ws) -> None:
+    # Three versions where t@v3 always fails: no pair with it has an item, the other two do.
+    def model(prompt: str) -> str:
+        if prompt.startswith("C"):
+            raise RuntimeError("down")
+        return "yes"
+
+    # It raised "the comparisons do not connect every item (some item was never compared)",
+    # naming no version and calling versions items.
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(DataError, match=r"t@v3 was never compared with t@v1, t@v2.*model error"),
+    ):
+        pab.offline.run_pairwise(ws, id_dataset(4), [A, B, ("t", "C {{id}}")], lambda p: "A",
+                                 model=model, progress=False)  # fmt: skip
