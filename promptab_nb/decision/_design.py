@@ -106,7 +106,11 @@ def parse_margin(value: Any, metric: Metric, *, name: str, worse: bool) -> Margi
             f"{name} == {value!r}: {metric.name} is a rate (a fraction), it moves by less than "
             "100 pp; write e.g. '+2pp', 0.02 or a relative '+5%'"
         )
-    if relative and not worse and metric.direction == "lower" and size >= 1:
+    # a fall is an MDE's direction on a lower-is-better metric and a guardrail's on a
+    # higher-is-better one: neither falls by 100 % (a '-100%' margin on a log-ratio row
+    # raised a raw "math domain error")
+    falls = metric.direction == ("higher" if worse else "lower")
+    if relative and falls and size >= 1:
         raise InvalidArgumentError(
             f"{name} == {value!r}: {metric.name} cannot fall by 100 % or more; write e.g. '-5%'"
         )

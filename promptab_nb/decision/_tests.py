@@ -125,9 +125,9 @@ def excess(r: ArmRow, m: Metric, margin: Margin, control_mean: float) -> Excess:
             # the control's mean (as under sequential=True); it read "pending" whatever the
             # control's count, a treatment without one error or one pass alike
             return Excess(s * r.diff - margin.size * control_mean, r.se, r.df)
-        bound = math.log1p(s * margin.size)
         if not 1 + r.rel_diff > 0 or not 1 + s * margin.size > 0:
             return Excess(NAN, NAN)
+        bound = math.log1p(s * margin.size)
         return Excess(s * (math.log1p(r.rel_diff) - bound), r.rel_se, r.rel_df)
     return Excess(s * r.rel_diff - margin.size, r.rel_se, r.rel_df)
 

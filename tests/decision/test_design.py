@@ -102,6 +102,10 @@ def test_an_experiment_with_its_own_metrics_analyses_its_designs_too() -> None:
         ("+150pp", "pass_rate", False, "moves by less than 100 pp"),  # every sample "planned"
         (2, "error_rate", True, "moves by less than 100 pp"),
         ("-100%", "cost", False, "cannot fall by 100 %"),
+        # a guardrail may not fall by 100 % or more either: on a log-ratio row (Fisher's,
+        # unit="request") log1p(-1) raised a raw ValueError: math domain error
+        ("-100%", "pass_rate", True, "cannot fall by 100 %"),
+        ("-150%", "pass_rate", True, "cannot fall by 100 %"),
     ],
 )
 def test_impossible_sizes_are_refused(text, metric: str, worse: bool, match: str) -> None:
@@ -110,3 +114,4 @@ def test_impossible_sizes_are_refused(text, metric: str, worse: bool, match: str
     # the largest sizes that can happen stay accepted
     assert parse_margin("+99pp", BUILTIN["pass_rate"], name="mde", worse=False).size == 0.99
     assert parse_margin("+200%", BUILTIN["cost"], name="g", worse=True).size == 2.0
+    assert parse_margin("-99%", BUILTIN["pass_rate"], name="g", worse=True).size == 0.99
