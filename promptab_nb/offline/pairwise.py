@@ -121,6 +121,10 @@ def _has(response: str, ref: str) -> bool:
     return ref.strip().casefold() in last.casefold()
 
 
+# Strengths closer than this are the same (the Newton fit stops at steps of 1e-12).
+_SAME_STRENGTH = 1e-9
+
+
 @dataclass(frozen=True, repr=False)
 class PairwiseResult(Rendered):
     """Bradley–Terry strengths (log-odds, mean 0) of each version with bootstrap CIs, the
@@ -160,6 +164,24 @@ class PairwiseResult(Rendered):
         """Versions from strongest to weakest."""
         return [self.versions[i] for i in np.argsort(-self.strengths, kind="stable")]
 
+    @property
+    def ranks(self) -> list[int]:
+        """Rank of each version (in ``versions`` order), 1 the strongest; versions whose
+        strengths are equal (up to the fit's rounding, 1e-9) share a rank ("1, 1, 3")."""
+        s = self.strengths
+        return [int(np.sum(s > x + _SAME_STRENGTH)) + 1 for x in s]
+
+    def _headline(self) -> str:
+        """Who ranks first, or who ties for first, with the strength."""
+        top = [v for v, r in zip(self.versions, self.ranks, strict=True) if r == 1]
+        who = f"{top[0]} ranks first" if len(top) == 1 else (
+            f"{', '.join(top[:-1])} and {top[-1]} tie for first"
+        )  # fmt: skip
+        return (
+            f"{who}: strength {num(float(self.strengths.max()), signed=True)} (Bradley–Terry, "
+            f"{self.n_items} items, {self.n_judgments} judgments, {self.ties} ties)"
+        )
+
     def win_rates(self) -> pd.DataFrame:
         """The win-rate matrix as a frame (row version vs column version)."""
         import pandas as pd
@@ -169,14 +191,16 @@ class PairwiseResult(Rendered):
     def _records(self) -> list[dict[str, Any]]:
         return [
             {"version": v, "strength": float(self.strengths[i]), "ci_low": float(self.ci_low[i]),
-             "ci_high": float(self.ci_high[i]), "rank": self.ranking.index(v) + 1}
+             "ci_high": float(self.ci_high[i]), "rank": self.ranks[i]}
             for i, v in enumerate(self.versions)
         ]  # fmt: skip
 
     def _table(self) -> Table:
         order = np.argsort(-self.strengths, kind="stable")
         rows = []
-        for rank, i in enumerate(order, start=1):
+        ranks = self.ranks
+        for i in order:
+            rank = ranks[i]
             vs = [num(self.win_rate[i, j], "%") if i != j else "–" for j in order]
             rows.append([f"{rank}", self.versions[i], num(float(self.strengths[i]), signed=True),
                          f"[{num(float(self.ci_low[i]))}, {num(float(self.ci_high[i]))}]", *vs])  # fmt: skip
@@ -188,10 +212,7 @@ class PairwiseResult(Rendered):
                 f"decisive verdicts ({pval(self.first_slot_p)}, H1: ≠ 50 %); the two orders "
                 f"agree on {num(self.consistency, '%')} of items (disagreements count as ties)"
             )
-        head = (
-            f"{self.ranking[0]} ranks first: strength {num(float(self.strengths.max()), signed=True)} "
-            f"(Bradley–Terry, {self.n_items} items, {self.n_judgments} judgments, {self.ties} ties)"
-        )
+        head = self._headline()
         lvl = level_pct(1 - self.alpha)
         return Table(
             ["rank", "version", "strength", f"{lvl} CI (bootstrap)",

@@ -71,3 +71,23 @@ def test_versions_never_compared_are_named(ws) -> None:
     ):
         pab.offline.run_pairwise(ws, id_dataset(4), [A, B, ("t", "C {{id}}")], lambda p: "A",
                                  model=model, progress=False)  # fmt: skip
+
+
+def test_versions_tied_at_the_top_are_not_ranked_apart(ws) -> None:
+    # A judge answering TIE every time gave strengths 0 and 0, yet the headline said
+    # "t@v1 ranks first: strength 0" and the table ranked them 1 and 2.
+    res = pab.offline.run_pairwise(ws, id_dataset(6), [A, B], lambda p: "TIE",
+                                   model=CountingModel(), progress=False)  # fmt: skip
+    assert list(res.strengths) == [0.0, 0.0]
+    text = repr(res)
+    assert "ranks first" not in text
+    assert "t@v1 and t@v2 tie for first: strength 0" in text
+    assert [r["rank"] for r in res._records()] == [1, 1]
+
+
+def test_a_clear_winner_still_ranks_first(ws) -> None:
+    model = CountingModel(answers={("B", i): "B-yes" for i in ids(6)})
+    res = pab.offline.run_pairwise(ws, id_dataset(6), [A, B], _prefers_b, model=model,
+                                   progress=False)  # fmt: skip
+    assert "t@v2 ranks first" in repr(res)
+    assert [r["rank"] for r in res._records()] == [2, 1]
