@@ -148,7 +148,8 @@ class Decision(Rendered):
             goal = res.metric(design.goal)  # type: ignore[arg-type]
             sign = 1 if goal.direction == "higher" else -1
             best = max(ships, key=lambda a: sign * a.goal_diff).variant
-        reasons = [r for a in arms for r in a.reasons]
+        # an experiment-wide line (a sample ratio mismatch) is said once, not once per arm
+        reasons = list(dict.fromkeys(r for a in arms for r in a.reasons))
         if note:
             reasons.append(note)
         return cls(

@@ -402,3 +402,21 @@ def test_a_relative_mde_without_relative_effects_says_how_to_plan_it() -> None:
         r.startswith("test: planned sample unknown") and "analyse with relative=True" in r
         for r in d.reasons
     )
+
+
+def test_a_sample_ratio_mismatch_blocks_shipping_and_is_said_once() -> None:
+    # 2000 / 2000 / 1500 units on a 1/3 split: the SRM error kept both improving arms from
+    # shipping, and its "results not trusted" line was repeated once per arm
+    exp = stub(ExperimentDesign.build("latency", None, "-5%"), ("control", "b", "c"))
+    rng = np.random.default_rng(2)
+
+    def arm(n: int, mean: float) -> tuple:
+        return (n, *[x[0] for x in sums(rng, n, mean, 1.0, 1)])
+
+    res = result(exp, {"latency": {"control": arm(2000, 1.0), "b": arm(2000, 0.8),
+                                   "c": arm(1500, 0.8)}})  # fmt: skip
+    assert any(f.code == "srm" and f.severity == "error" for f in res.health.flags)
+    d = res.decision()
+    assert d.action == "keep_running" and [a.action for a in d.arms] == ["keep_running"] * 2
+    assert sum(r.startswith("results not trusted") for r in d.reasons) == 1
+    assert d.to_dict()["reasons"] == list(d.reasons)
