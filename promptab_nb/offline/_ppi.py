@@ -236,7 +236,8 @@ def ppi_compare(
     Raises
     ------
     DataError
-        Missing columns, or fewer than 2 human-labelled items for a version.
+        Missing columns, or fewer than 2 human-labelled items for a version. A difference
+        with fewer than 2 items labelled in both versions is left out with a note.
     """
     metric = metric or (run.scorers[0] if run.scorers else None)
     if metric not in run.scorers:
@@ -306,6 +307,15 @@ def ppi_compare(
             rows.append(split(wide_j[v], wide_h[v], "pass rate", v))
     for v in run.labels:
         if v == base or not {v, base} <= set(wide_h.columns):
+            continue
+        both = int((wide_h[v].notna() & wide_h[base].notna()).sum())
+        if both < 2:
+            # Paired differences need labels of both versions on the same items; the pass
+            # rates above stand without them.
+            notes.append(
+                f"difference of {v}: {both} items labelled in both {base} and {v} (2 needed), "
+                "so no PPI++ difference; label the same items in both versions"
+            )
             continue
         rows.append(split(wide_j[v] - wide_j[base], wide_h[v] - wide_h[base], "difference", v))
     if not rows:

@@ -72,3 +72,19 @@ def test_every_item_labelled_gives_the_human_estimate(run) -> None:
     d = ppi.row("t@v2")
     assert (d.estimate, d.n_unlabeled) == (0.0, 0)
     assert any("every item has a human label" in n for n in ppi.notes)
+
+
+def test_labels_on_different_items_per_version_keep_the_pass_rates(run) -> None:
+    # Labelling a sample of each version's outputs (different items) is common; the difference
+    # needs items labelled in both, and its DataError "difference of t@v2: 0 human-labelled
+    # items; need >= 2" threw away the two pass rates (and compare(human_labels=...) with them).
+    human = pd.DataFrame([{"item_id": i, "version": "t@v1" if k % 2 else "t@v2",
+                           "label": int(k % 3 != 0)} for k, i in enumerate(ids(16))])  # fmt: skip
+    ppi = pab.offline.ppi_compare(run, human)
+    assert [(r.what, r.version) for r in ppi.rows] == [("pass rate", "t@v1"), ("pass rate", "t@v2")]
+    assert any(
+        "difference of t@v2: 0 items labelled in both t@v1 and t@v2 (2 needed)" in n
+        and "label the same items in both versions" in n
+        for n in ppi.notes
+    )
+    assert run.compare(human_labels=human).ppi is not None
