@@ -103,8 +103,26 @@ def guardrail_checks(
 ) -> dict[str, list[GuardrailCheck]]:
     """Treatment arm → its checks of the guardrails ``rails`` (metric → margin, or ``None``: no
     significant regression at all), at ``alpha`` (default: the result's). A row whose verdict
-    the analysis withheld (under the minimum sample, too many missing values) is ``pending``."""
+    the analysis withheld (under the minimum sample, too many missing values) is ``pending``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A metric of ``rails`` was not analysed (it was a raw ``KeyError``), or ``alpha`` is not
+        in (0, 1).
+    """
+    from .._checks import check
+
+    if alpha is not None:
+        check(alpha, "alpha", gt=0, lt=1)
     a = res.alpha if alpha is None else float(alpha)
+    analysed = [m.name for m in res.metrics]
+    missing = [n for n in rails if n not in analysed]
+    if missing:
+        raise InvalidArgumentError(
+            f"guardrail metric(s) {missing} were not analysed ({', '.join(analysed)}); "
+            f"analyse them: exp.analyze({list(dict.fromkeys(analysed + missing))!r})"
+        )
     return _guardrails(res, rails, list(res.variants)[1:], a)
 
 
@@ -113,7 +131,13 @@ def regression_checks(res: ExperimentResult, metric: str) -> list[GuardrailCheck
     (the design's margin when ``metric`` is one of its guardrails, else any significant
     regression): ``fail`` is a regression; a check whose ``p_within`` is NaN has no test (the
     analysis withheld the row's verdict, or a relative margin has no relative effect), so
-    whether the arm regressed is not known."""
+    whether the arm regressed is not known.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``metric`` was not analysed.
+    """
     d = res.design
     margin = d.guardrails.get(metric) if d is not None and metric != d.goal else None
     return [c for checks in guardrail_checks(res, {metric: margin}).values() for c in checks]

@@ -420,3 +420,19 @@ def test_a_sample_ratio_mismatch_blocks_shipping_and_is_said_once() -> None:
     assert d.action == "keep_running" and [a.action for a in d.arms] == ["keep_running"] * 2
     assert sum(r.startswith("results not trusted") for r in d.reasons) == 1
     assert d.to_dict()["reasons"] == list(d.reasons)
+
+
+def test_guardrail_checks_name_a_metric_not_analysed_and_check_alpha() -> None:
+    # the public helpers raised a raw KeyError: 'cost' for a metric the result has not, and
+    # took alpha=2 (every check "pass")
+    from promptab_nb.decision import guardrail_checks, regression_checks
+
+    res = _one(ExperimentDesign.build("latency"))
+    for call in (
+        lambda: regression_checks(res, "pass_rate"),
+        lambda: guardrail_checks(res, {"pass_rate": None}),
+    ):
+        with pytest.raises(InvalidArgumentError, match="pass_rate.*not analysed.*latency, cost"):
+            call()
+    with pytest.raises(InvalidArgumentError, match="alpha"):
+        guardrail_checks(res, {"cost": None}, alpha=2)
