@@ -678,10 +678,6 @@ def total_impact_of(
         if r["metric"] != metric.name or r["is_control"]:
             continue
         d, lo, hi = r["diff"], r["diff_ci_low"], r["diff_ci_high"]
-        if _missing.nothing_measured(est, arms.get(exp.control), arms.get(r["variant"])):
-            impacts[r["variant"]] = None  # (a total of 0 would be read, not measured)
-            notes[r["variant"]] = _missing.NOTHING_MEASURED
-            continue
         if _missing.withheld(est, arms.get(exp.control)) or _missing.withheld(
             est, arms.get(r["variant"])
         ):

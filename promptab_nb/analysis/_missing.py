@@ -23,6 +23,9 @@ MAX_MISSING_SHARE = 0.05
 #: on show, with the note saying why there is no verdict).
 VERDICT_COLUMNS = ("p_value", "p_raw", "chance_to_win", "expected_loss", "cred_low", "cred_high",
                    "se", "rel_se")  # fmt: skip
+#: What a comparison that measured nothing loses besides: its estimate and interval (a
+#: difference of 0 between two sums over no events would be read, not measured).
+ESTIMATE_COLUMNS = ("diff", "diff_ci_low", "diff_ci_high", "rel_diff", "rel_ci_low", "rel_ci_high")
 
 
 def _what(est: Estimator) -> str:
@@ -101,7 +104,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
     pair = (arms.get(control), arms.get(row["variant"]))
     if nothing_measured(est, *pair):
-        for col in VERDICT_COLUMNS:
+        for col in (*VERDICT_COLUMNS, *ESTIMATE_COLUMNS):
             row[col] = math.nan
         # (the reason, replacing its consequences: zero variance, a zero baseline)
         row["note"] = NOTHING_MEASURED

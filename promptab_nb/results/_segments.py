@@ -46,7 +46,7 @@ class SegmentResult(Rendered):
                 num(r["rel_diff"], "%", signed=True),
                 pval(r["p_value"]),
                 pval(r["p_bh"]),
-                "low power" if r["low_power"] else "",
+                _flag(r),
             ]
             for r in self.rows
         ]
@@ -78,6 +78,14 @@ class SegmentResult(Rendered):
         import pandas as pd
 
         return pd.DataFrame(list(self.heterogeneity))
+
+
+def _flag(row: dict[str, Any]) -> str:
+    """The last cell of a segment row: why it has no p-value (nothing measured, too few units,
+    no comparison), else "low power" when it has little power."""
+    if row["p_value"] != row["p_value"]:
+        return str(row.get("note") or "no p-value")
+    return "low power" if row["low_power"] else ""
 
 
 def _het_line(h: dict[str, Any], alpha: float) -> str:

@@ -210,6 +210,8 @@ def test_exposures_without_any_generation_measure_nothing(tmp_path) -> None:
     row = _treatment(res, "cost")
     assert math.isnan(row.p_value) and not row.significant
     assert row.note == "no event of this metric in scope in either arm: nothing measured"
+    # nor a difference of $0 in the table (it showed Δ "$0" beside the withheld verdict)
+    assert all(math.isnan(x) for x in (row.diff, row.diff_ci_low, row.rel_diff))
     assert "no verdict" in res.verdicts()[0][0]
     (flag,) = [f for f in res.health.flags if f.code == "units_without_events"]
     assert flag.severity == "error" and "no exposed unit has a generation" in flag.message

@@ -105,3 +105,13 @@ def test_a_posthog_property_is_a_segment(seg) -> None:
     by_col = {r["segment"][:3]: r["diff"] for r in res.segments.rows if r["metric"] == "latency"}
     got = {r["segment"]: r["diff"] for r in by_prop.segments.rows}
     assert got == pytest.approx({k: v for k, v in by_col.items()})
+
+
+def test_a_segment_without_a_p_value_says_why(seg) -> None:
+    # the table showed "p –" and nothing else for a segment whose test was withheld
+    _, res, _ = seg
+    withheld = [r for r in res.segments.rows if r["p_value"] != r["p_value"]]
+    assert withheld and all(r["note"] for r in withheld)
+    text = str(res.segments)
+    for r in withheld:
+        assert r["note"] in text
