@@ -228,8 +228,11 @@ def _progress(
         left = max(0.0, planned - total)
         if math.isinf(left):
             needed = math.inf
+        elif left == 0:
+            needed = 0
         else:
-            needed = math.ceil(left / rate) if rate and rate > 0 and left > 0 else 0
+            # (unknown without a rate of new units: 0 read as "no more days")
+            needed = math.ceil(left / rate) if rate and rate > 0 else math.nan
         out[t] = Progress(planned, share, float(needed), rate)
     return out
 

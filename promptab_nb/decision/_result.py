@@ -79,7 +79,8 @@ def share_text(share: float) -> str:
 @dataclass(frozen=True)
 class Progress:
     """Planned sample (units over all arms) from the MDE, the share of it reached, days still
-    needed at ``rate`` units per day (NaN when the design has no MDE or no estimate yet; the
+    needed at ``rate`` units per day (NaN when the design has no MDE or no estimate yet, or
+    the rate of new units is unknown; the
     planned units and days are ``inf``, the share 0, when the MDE is too small to detect with
     any sample)."""
 
