@@ -34,8 +34,8 @@ items missing one are counted in ``var_n_dropped`` / ``var_dropped`` and the not
 The A/A noise floor compares repeat 0 with repeat 1 of the *baseline*: the share of items whose
 pass/fail outcome flips, and the paired-t CI of repeat 1 − repeat 0. Items without a value in
 repeat 0 or 1 are counted in ``aa_n_dropped`` / ``aa_dropped`` and the notes. The MDE is the
-smallest paired difference detectable with ``power`` at this number of items (from
-:func:`promptab_nb.stats.mde`, with the SD of the per-item differences).
+smallest paired difference detectable with ``power`` at this number of items by the paired t
+test (noncentral t on ``n − 1`` df, with the SD of the per-item differences).
 """
 
 from __future__ import annotations
@@ -151,15 +151,34 @@ def _mean_ci(
 
 
 def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
-    # stats.mde is the two-sample Welch design; n_total = 2·pairs and sd = sd_d/√2 give the
-    # paired design's noncentrality (df 2n − 2 instead of n − 1: negligible beyond ~30 items).
-    # The MDE scales with the SD, so solve at SD 1 and rescale: the solver's search starts at
-    # an effect of 1, which for tiny SDs (USD per call) probes the noncentral t where it fails.
+    """Smallest mean of the paired differences ``d`` that the two-sided paired t test at
+    ``alpha`` detects with ``power`` over ``d.size`` pairs (in ``d``'s unit; None with fewer than
+    3 pairs or no spread): the noncentral t on ``n − 1`` df with noncentrality ``δ√n / SD``."""
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
     if d.size < 3 or _no_spread(sd, d):
         return None
-    unit = stats.mde(n_total=2 * d.size, sd=1 / math.sqrt(2), kind="mean", alpha=alpha, power=power)
-    return sd * unit
+    if power <= alpha:
+        raise InvalidArgumentError(
+            f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
+            "ask for power > alpha (0.8 is usual)"
+        )
+    import scipy.optimize
+
+    n, df = d.size, d.size - 1
+    crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
+
+    def short(effect: float) -> float:  # effect in SDs of the differences
+        ncp = effect * math.sqrt(n)
+        # The wrong-sign tail is below alpha / 2 and shrinks; scipy returns NaN for it once
+        # it is tiny (n = 100 at one SD), so it counts as 0 then.
+        wrong = float(scipy.stats.nct.cdf(-crit, df, ncp))
+        return power - float(scipy.stats.nct.sf(crit, df, ncp)) - (wrong if wrong >= 0 else 0.0)
+
+    hi = 1.0
+    while short(hi) > 0:  # power rises with the effect; 3 pairs at 99 % need ~20 SDs
+        hi *= 2
+    # Solved at SD 1 and rescaled: the noncentral t is unreliable at tiny SDs (USD per call).
+    return sd * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
 
 
 def _no_spread(sd: float, values: np.ndarray) -> bool:
