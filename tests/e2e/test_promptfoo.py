@@ -6,13 +6,12 @@ flip rate of the baseline's repeats and the MDE."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-from statsmodels.stats.power import TTestIndPower
+from statsmodels.stats.power import TTestPower
 
 import promptab_nb as pab
 
@@ -68,8 +67,9 @@ def test_paired_t_on_pass_fractions_and_scores(run) -> None:
         assert row.diff == pytest.approx(float(np.mean(y - x)), rel=1e-9)
         assert row.diff_ci == pytest.approx((ci.low, ci.high), rel=1e-9)
         sd = float(np.std(y - x, ddof=1))
-        es = TTestIndPower().solve_power(nobs1=60, alpha=0.05, power=0.8, ratio=1.0)
-        assert row.mde == pytest.approx(sd * es / math.sqrt(2), rel=1e-6)
+        # The paired t's own MDE (one-sample noncentral t on 60 − 1 df).
+        es = TTestPower().solve_power(nobs=60, alpha=0.05, power=0.8)
+        assert row.mde == pytest.approx(sd * es, rel=1e-6)
     base = cells[cells.version == V3].pivot(index="item", columns="repeat", values="passed")
     assert comp.row("pass", V4).aa_flip_rate == pytest.approx(float((base[0] != base[1]).mean()))
 
