@@ -488,13 +488,8 @@ def _summarise(
             )
     _check_connected(labels, wins, notes)
     reg = 0.0
-    try:
-        fit: stats.BradleyTerry | None = stats.bradley_terry(wins)
-    except InvalidArgumentError:
-        # The versions are connected (checked above), so a singular fit is separation: a win
-        # probability that rounds to 1 as a version's strength runs off to infinity.
-        fit = None
-    if fit is None or not fit.converged:
+    fit = stats.bradley_terry(wins)
+    if not fit.converged:  # (separation: a version won or lost every comparison)
         reg = 0.01
         fit = stats.bradley_terry(wins, reg=reg)
         notes.append("a version won or lost every comparison: strengths use a weak ridge (0.01)")

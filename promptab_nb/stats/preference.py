@@ -47,6 +47,11 @@ def bradley_terry_batch(
         raise InvalidArgumentError("wins has negative counts")
     b, k = w.shape[0], w.shape[1]
     n = w + np.swapaxes(w, 1, 2)
+    if not reg and not _connected(n > 0):  # (a ridge identifies unconnected strengths)
+        raise InvalidArgumentError(
+            "the comparisons do not connect every item (some item was never compared); "
+            "Bradley–Terry strengths are not identified"
+        )
     theta = np.zeros((b, k))
     done = np.zeros(b, dtype=bool)
     it = 0
@@ -60,24 +65,46 @@ def bradley_terry_batch(
         hess[:, idx, idx] = -info.sum(axis=2) - reg
         # Fix θ₀ (translation makes the unpenalised Hessian singular), solve for the rest.
         step = np.zeros_like(theta)
+        h, g = (hess, grad) if reg else (hess[:, 1:, 1:], grad[:, 1:])
         try:
-            if reg:
-                step = -np.linalg.solve(hess, grad[:, :, None])[..., 0]
-            else:
-                step[:, 1:] = -np.linalg.solve(hess[:, 1:, 1:], grad[:, 1:, None])[..., 0]
-        except np.linalg.LinAlgError as err:
-            raise InvalidArgumentError(
-                "the comparisons do not connect every item (some item was never compared); "
-                "Bradley–Terry strengths are not identified"
-            ) from err
+            solved = np.linalg.solve(h, g[:, :, None])[..., 0]
+        except np.linalg.LinAlgError:
+            # Connected, yet singular: a separated fit (one item won every comparison) whose
+            # win probability rounded to 1. It keeps diverging, clipped, and is not converged,
+            # as the same fit with the items in the other order.
+            solved = (np.linalg.pinv(h) @ g[:, :, None])[..., 0]
+        if reg:
+            step = -solved
+        else:
+            step[:, 1:] = -solved
         step = np.clip(step, -5, 5)  # keep diverging (separated) fits from overflowing
         step[done] = 0
         theta += step
         done |= np.abs(step).max(axis=1) < tol
         if done.all():
             break
+    # A pair whose fitted win probability is 0 or 1 in floating point is separated (one item
+    # won every comparison): its strengths have no finite maximum, whichever way round.
+    p = 1 / (1 + np.exp(-(theta[:, :, None] - theta[:, None, :])))
+    done &= ~((n > 0) & ((p == 0) | (p == 1))).any(axis=(1, 2))
     theta -= theta.mean(axis=1, keepdims=True)
     return theta, done, it
+
+
+def _connected(edges: np.ndarray) -> bool:
+    """Whether every matrix of ``edges[b, i, j]`` (True: ``i`` and ``j`` were compared) joins
+    all its items in one component."""
+    for e in edges:
+        seen = np.zeros(e.shape[0], dtype=bool)
+        seen[0] = True
+        while True:
+            grown = seen | e[seen].any(axis=0)
+            if (grown == seen).all():
+                break
+            seen = grown
+        if not seen.all():
+            return False
+    return True
 
 
 def bradley_terry(wins: np.ndarray, *, reg: float = 0.0) -> BradleyTerry:

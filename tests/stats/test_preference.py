@@ -62,6 +62,11 @@ def test_batch_equals_single_and_ridge_keeps_separation_finite() -> None:
     assert not bradley_terry(separated).converged
     ridge = bradley_terry(separated, reg=0.1)
     assert ridge.converged and np.isfinite(ridge.strengths).all() and ridge.prob(0, 1) > 0.9
+    # the second item winning every comparison is the same fit mirrored (it raised "the
+    # comparisons do not connect every item": the information rounded to 0, a singular solve)
+    mirrored = bradley_terry(separated.T)
+    assert not mirrored.converged and mirrored.prob(1, 0) > 1 - 1e-9
+    assert bradley_terry(separated.T, reg=0.1).prob(1, 0) == pytest.approx(ridge.prob(0, 1))
 
 
 def test_disconnected_is_named() -> None:
