@@ -254,8 +254,11 @@ def plan(
     )
     col = _RESULT_COLUMNS.get(name)
     if col is None and name not in run.scorers:
+        from .._checks import did_you_mean
+
+        known = [*run.scorers, *_RESULT_COLUMNS]
         raise InvalidArgumentError(
-            f"unknown metric {name!r}; this run has {', '.join(run.scorers)}"
+            f"unknown metric {name!r}; this run has {', '.join(known)}{did_you_mean(name, known)}"
         )
     d = repeat_differences(repeat_frame(run, name, col), base, ver)
     m = d.to_numpy(float)

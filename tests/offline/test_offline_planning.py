@@ -24,3 +24,9 @@ def test_a_plan_needs_two_different_versions_and_a_numeric_mde(ws) -> None:
         two.plan(mde=0.1, version="t@v1")
     with pytest.raises(InvalidArgumentError, match=r"mde == '0.1', must be a number"):
         two.plan(mde="0.1")
+    # a run without scorers listed nothing ("this run has " and an empty list): the run's
+    # result columns are metrics too
+    with pytest.raises(
+        InvalidArgumentError, match=r"cost_usd, latency_s, output_tokens; did you mean 'latency_s'"
+    ):
+        two.plan(mde=0.1, metric="latency_ss")
