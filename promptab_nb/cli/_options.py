@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..errors import InvalidArgumentError
 from ..metrics import BUILTIN, DEFAULT
 from ..options import (
     CORRECTION_NAMES,
@@ -246,6 +248,16 @@ def options_from_args(args: argparse.Namespace, **changes: Any) -> AnalysisOptio
     Raises
     ------
     InvalidArgumentError
-        An option out of range (the message names it).
+        An option out of range (the message starts with its flag: ``--alpha: alpha == 1.0,
+        must be < 1``).
     """
-    return AnalysisOptions(**{**given_options(args), **changes})
+    try:
+        return AnalysisOptions(**{**given_options(args), **changes})
+    except InvalidArgumentError as err:
+        msg = str(err)
+        # (AnalysisOptions names its Python argument; on the command line it is the flag)
+        field = next((f for f in sorted(FLAGS, key=len, reverse=True)
+                      if re.match(rf"{re.escape(f)}\b", msg)), None)  # fmt: skip
+        if field is None:
+            raise
+        raise InvalidArgumentError(f"{flag_name(field)}: {msg}") from err

@@ -132,12 +132,15 @@ def test_analyze_with_every_flag_equals_python(
     ("argv", "needle"),
     [
         (["--winsorize", "1;99"], "--winsorize"),
-        (["--winsorize", "5,1"], "winsorize"),
+        # a value out of range names the flag, not only the Python argument
+        (["--winsorize", "5,1"], "--winsorize: winsorize[1] == 1.0"),
+        (["--alpha", "1"], "--alpha: alpha == 1.0"),
+        (["--cuped", "0"], "--cuped: cuped (days before exposure) == 0.0"),
         (["--cuped", "soon"], "--cuped"),
         (["--alpha", "abc"], "--alpha"),
         (["--start", "yesterday"], "start"),
         (["--unit", "request", "--cuped"], "cuped"),
-        (["--cuped", "inf"], "cuped (days before exposure) == inf"),
+        (["--cuped", "inf"], "--cuped: cuped (days before exposure) == inf"),
         # a key given twice: which was meant cannot be told (the last one used to win silently)
         (["--variants", "control=v1,test=v9,test=v2"], "--variants gives 'test' twice"),
         (["--guardrail", "cost=+5%", "--guardrail", "cost=+50%"], "--guardrail gives 'cost' twice"),
