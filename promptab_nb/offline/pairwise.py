@@ -31,7 +31,7 @@ from .._checks import check
 from .._format import level_pct, num, pval
 from .._render import Note, Rendered, Table
 from ..errors import DataError, InvalidArgumentError
-from ..stats.preference import bradley_terry_batch
+from ..stats.preference import bradley_terry_batch, reached
 from ._paired import LeftOut, cell_reasons, counts_text, left_out
 
 if TYPE_CHECKING:
@@ -394,18 +394,11 @@ def _check_connected(labels: tuple[str, ...], wins: np.ndarray, notes: list[str]
         Naming the versions cut off from the first one and the versions they were not
         compared with.
     """
-    games = (wins + wins.T) > 0
-    reached, todo = {0}, [0]
-    while todo:
-        i = todo.pop()
-        for j in np.flatnonzero(games[i]):
-            if int(j) not in reached:
-                reached.add(int(j))
-                todo.append(int(j))
-    if len(reached) == len(labels):
+    joined = reached((wins + wins.T) > 0)
+    if joined.all():
         return
-    cut = [labels[i] for i in range(len(labels)) if i not in reached]
-    linked = [labels[i] for i in sorted(reached)]
+    cut = [label for label, j in zip(labels, joined, strict=True) if not j]
+    linked = [label for label, j in zip(labels, joined, strict=True) if j]
     why = f" ({'; '.join(notes)})" if notes else ""
     raise DataError(
         f"{', '.join(cut)} {'was' if len(cut) == 1 else 'were'} never compared with "

@@ -91,20 +91,21 @@ def bradley_terry_batch(
     return theta, done, it
 
 
+def reached(compared: np.ndarray) -> np.ndarray:
+    """The items joined to item 0 by comparisons, directly or through others (a boolean mask);
+    ``compared[i, j]`` is True when ``i`` and ``j`` were compared."""
+    seen = np.zeros(compared.shape[0], dtype=bool)
+    seen[0] = True
+    while True:
+        grown = seen | compared[seen].any(axis=0)
+        if (grown == seen).all():
+            return seen
+        seen = grown
+
+
 def _connected(edges: np.ndarray) -> bool:
-    """Whether every matrix of ``edges[b, i, j]`` (True: ``i`` and ``j`` were compared) joins
-    all its items in one component."""
-    for e in edges:
-        seen = np.zeros(e.shape[0], dtype=bool)
-        seen[0] = True
-        while True:
-            grown = seen | e[seen].any(axis=0)
-            if (grown == seen).all():
-                break
-            seen = grown
-        if not seen.all():
-            return False
-    return True
+    """Whether every matrix of ``edges[b, i, j]`` joins all its items in one component."""
+    return all(reached(e).all() for e in edges)
 
 
 def bradley_terry(wins: np.ndarray, *, reg: float = 0.0) -> BradleyTerry:
