@@ -83,6 +83,27 @@ def evaluation(uuid, user, minutes, target, result, applicable=True):
     return ev(uuid, "$ai_evaluation", user, minutes, p)
 
 
+def unpriced_generations(seed, model, output_tokens):
+    """200 users (odd ids v1, even v2) with 2 OpenAI generations each that carry tokens but no
+    exported cost, as a generations frame; ``model(i, k)`` names the model of user ``i``'s
+    ``k``-th generation, ``output_tokens(i, rng)`` its output tokens (drawn after the input)."""
+    import datetime as dt
+
+    t0, rng = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), np.random.default_rng(seed)
+    rows = []
+    for i in range(200):
+        for k in range(2):
+            inp = int(rng.integers(100, 900))
+            rows.append(
+                {"uuid": f"g{i}_{k}", "ts": t0 + dt.timedelta(minutes=i + k),
+                 "distinct_id": f"u{i}", "prompt_name": "bot",
+                 "prompt_version": "v1" if i % 2 else "v2", "provider": "openai",
+                 "model": model(i, k), "input_tokens": inp,
+                 "output_tokens": output_tokens(i, rng), "cost_usd": None}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def write(events: list[dict], directory: Path, stem: str = "events") -> dict[str, Path]:
     """Write the events as Parquet (properties JSON text), JSONL (nested) and CSV."""
     directory.mkdir(parents=True, exist_ok=True)

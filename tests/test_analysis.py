@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-from _events import FLAG, evaluation, expo, gen, synthetic_events, write
+from _events import FLAG, evaluation, expo, gen, synthetic_events, unpriced_generations, write
 
 import promptab_nb as pab
 
@@ -483,20 +483,14 @@ def test_mann_whitney_withholds_a_sum_missing_values(tmp_path) -> None:
 def test_rank_and_over_time_notes_name_the_missing_cost_of_the_cost_option() -> None:
     # both said "32.1% of an arm's events have no cost_usd" under cost='recompute', where the
     # export's cost is not read and what is missing is the price of an unknown model
-    import datetime as dt
-
     pytest.importorskip("genai_prices")
-    t0, rng = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), np.random.default_rng(9)
-    rows = [
-        {"uuid": f"g{i}_{k}", "ts": t0 + dt.timedelta(minutes=i + k), "distinct_id": f"u{i}",
-         "prompt_name": "bot", "prompt_version": "v1" if i % 2 else "v2", "provider": "openai",
-         "model": "no-such-model-xyz" if i % 2 == 0 and k == 0 else "gpt-4o-mini",
-         "input_tokens": int(rng.integers(100, 900)), "output_tokens": 100, "cost_usd": None}
-        for i in range(200)
-        for k in range(2)
-    ]  # fmt: skip
     ws = pab.Workspace()
-    ws.load_frame(pd.DataFrame(rows), kind="generations")
+    frame = unpriced_generations(
+        9,
+        model=lambda i, k: "no-such-model-xyz" if i % 2 == 0 and k == 0 else "gpt-4o-mini",
+        output_tokens=lambda i, rng: 100,
+    )
+    ws.load_frame(frame, kind="generations")
     exp = ws.create_experiment("priced", "bot", {"control": "v1", "test": "v2"})
     for cost, said in (
         ("recompute", "50.0% of an arm's generations have no recomputed cost (> 5%)"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _events import expo, gen, write  # noqa: E402
+from _events import expo, gen, unpriced_generations, write  # noqa: E402
 
 import promptab_nb as pab
 from promptab_nb import report
@@ -84,27 +84,20 @@ def test_rejects_are_reported(tmp_path: Path) -> None:
 
 
 def test_over_time_figure_shows_the_cost_the_verdict_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    import datetime as dt
     import math
-
-    import numpy as np
 
     from promptab_nb import plots
     from promptab_nb.results import OverTimeResult
 
     pytest.importorskip("genai_prices")
     # generations of a priced model with tokens but no cost: the export priced nothing
-    t0, rng = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), np.random.default_rng(6)
-    rows = [
-        {"uuid": f"g{i}_{k}", "ts": t0 + dt.timedelta(minutes=i + k), "distinct_id": f"u{i}",
-         "prompt_name": "bot", "prompt_version": "v1" if i % 2 else "v2", "provider": "openai",
-         "model": "gpt-4o-mini", "input_tokens": int(rng.integers(100, 900)),
-         "output_tokens": int(rng.integers(10, 300)) * (1 if i % 2 else 2), "cost_usd": None}
-        for i in range(200)
-        for k in range(2)
-    ]  # fmt: skip
+    frame = unpriced_generations(
+        6,
+        model=lambda i, k: "gpt-4o-mini",
+        output_tokens=lambda i, rng: int(rng.integers(10, 300)) * (1 if i % 2 else 2),
+    )
     ws = pab.Workspace()
-    ws.load_frame(pd.DataFrame(rows), kind="generations")
+    ws.load_frame(frame, kind="generations")
     exp = ws.create_experiment("priced", "bot", {"control": "v1", "test": "v2"})
     drawn: list[OverTimeResult] = []
     real = plots.cumulative
