@@ -62,15 +62,21 @@ def t_power(
 
     df, scale = _df_scale(var, n_total, ratio)
     nc = effect / scale
+
     # Every tail as an upper tail, P(T' < −c | nc) = P(T' > c | −nc): scipy's noncentral t
     # CDF returns NaN for a far lower tail that underflows (nc = 5 at 50 units per arm), which
     # made the power NaN and the sample-size and MDE solvers fail; its survival function does not.
+    def beyond(crit: float, nc: float) -> float:
+        # A critical value past the largest double (alpha 1e-300 at a few units) is never
+        # reached, but scipy's noncentral t gives sf(inf) == 1, which made the power 2.0.
+        return float(scipy.stats.nct.sf(crit, df, nc)) if math.isfinite(crit) else 0.0
+
     if alternative == "greater":
-        return float(scipy.stats.nct.sf(scipy.stats.t.isf(alpha, df), df, nc))
+        return beyond(scipy.stats.t.isf(alpha, df), nc)
     if alternative == "less":
-        return float(scipy.stats.nct.sf(scipy.stats.t.isf(alpha, df), df, -nc))
+        return beyond(scipy.stats.t.isf(alpha, df), -nc)
     crit = scipy.stats.t.isf(alpha / 2, df)
-    return float(scipy.stats.nct.sf(crit, df, nc) + scipy.stats.nct.sf(crit, df, -nc))
+    return beyond(crit, nc) + beyond(crit, -nc)
 
 
 def _min_total(ratio: float) -> float:
@@ -84,7 +90,7 @@ def _bracket(fn: object, init: float, what: str) -> float:
         if fn(b) <= 0:  # type: ignore[operator]
             return b
         b *= 10
-    raise InvalidArgumentError(f"the power equation has no solution: {what}")  # pragma: no cover
+    raise InvalidArgumentError(f"the power equation has no solution: {what}")
 
 
 def _sign_conflict(effect: float, alternative: str) -> bool:
@@ -163,7 +169,12 @@ def t_mde(
             var, n_total, sign * x, alpha=alpha, ratio=ratio, alternative=alternative
         )
 
-    hi = _bracket(fn, 10 * math.sqrt(var / n_total), "no effect reaches that power")
+    hi = _bracket(
+        fn,
+        10 * math.sqrt(var / n_total),
+        f"no effect reaches power == {power!r} with n_total == {n_total!r} at alpha == "
+        f"{alpha!r}; ask for a larger alpha or plan more units",
+    )
     return sign * float(scipy.optimize.brentq(fn, 0.0, hi, xtol=1e-14, rtol=1e-12))
 
 

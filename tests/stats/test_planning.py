@@ -73,3 +73,20 @@ def test_mde_of_a_power_not_above_alpha_is_refused(alternative: str, power: floa
     with pytest.raises(InvalidArgumentError, match=r"power == 0\.0[15].*alpha == 0\.05"):
         t_mde(1.0, 100, power=power, alternative=alternative)  # type: ignore[arg-type]
     assert t_mde(1.0, 100, power=0.06, alternative=alternative) != 0  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_an_alpha_past_the_largest_critical_value_has_no_power(alternative: str) -> None:
+    # At alpha 1e-300 and a few units the critical t is beyond the largest double; scipy's
+    # noncentral t says sf(inf) == 1, so the power read 2.0 (two-sided) and t_sample_size
+    # raised scipy's "function value ... is NaN".
+    for n_total in (4.5, 10.0, 30.0):
+        power = t_power(1.0, n_total, 1.0, alpha=1e-300, alternative=alternative)  # type: ignore[arg-type]
+        assert 0.0 <= power < 1e-200
+    sign = -1.0 if alternative == "less" else 1.0
+    n = t_sample_size(1.0, sign * 0.1, alpha=1e-300, alternative=alternative)  # type: ignore[arg-type]
+    assert math.isfinite(n)
+    got = t_power(1.0, n, sign * 0.1, alpha=1e-300, alternative=alternative)  # type: ignore[arg-type]
+    assert got == pytest.approx(0.8, abs=1e-6)
+    with pytest.raises(InvalidArgumentError, match=r"alpha == 1e-300; ask for a larger alpha"):
+        t_mde(1.0, 10, alpha=1e-300, alternative=alternative)  # type: ignore[arg-type]
