@@ -79,6 +79,20 @@ def register(sub: Any) -> None:
     cr.add_argument("--flag", metavar="KEY", help="feature flag key (default: NAME)")
     cr.add_argument("--split", metavar="PCT,...", help="percent per variant, e.g. 50,50")
     cr.add_argument("--unit", choices=UNITS, default="user")
+    cr.add_argument(
+        "--rollout",
+        type=float,
+        default=100.0,
+        metavar="PCT",
+        help="percent of ids in the flag's rollout (default 100): the assignment audit "
+        "recomputes the flag with it and the impact projection scales by it",
+    )
+    cr.add_argument(
+        "--assigned-by",
+        choices=("flag", "version", "arm"),
+        help="where a unit's arm comes from: the flag's exposures, each generation's prompt "
+        "version, or the arm recorded on it (default: inferred from the loaded data)",
+    )
     cr.add_argument("--metrics", metavar="M1,M2", help="default metrics of the experiment")
     cr.add_argument("--ends-at", metavar="DATE", help="planned end, ISO date or date-time (UTC)")
     design_flags(cr)
@@ -147,6 +161,8 @@ def cmd_create(args: argparse.Namespace) -> int:
             unit=args.unit,
             metrics=names(args.metrics),
             ends_at=args.ends_at,
+            rollout=args.rollout,
+            assigned_by=args.assigned_by,
             **design_of(args),
         )
         print(repr(exp))

@@ -167,6 +167,29 @@ def test_create_declares_the_decision_design(
     assert_one_line_error(code, err, "write '+5%'")
 
 
+def test_create_takes_the_rollout_and_the_assignment_source(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `experiments create` had no way to give a flag rolled out to part of the users (the
+    # audit then recomputed every id's variant at 100 %) or to say where arms come from
+    wsf = tmp_path / "ab.duckdb"
+    code, _, err = run(capsys, "experiments", "create", "half", "--workspace", wsf, "--prompt",
+                       "p", "--variants", "control=v1,test=v2", "--rollout", "50",
+                       "--assigned-by", "version")  # fmt: skip
+    assert code == 0, err
+    with pab.Workspace(wsf) as ws:
+        exp = ws.experiment("half")
+        assert (exp.rollout, exp.assigned_by) == (50.0, "version")
+    code, _, err = run(capsys, "experiments", "create", "all", "--workspace", wsf, "--prompt",
+                       "q", "--variants", "control=v1,test=v2")  # fmt: skip
+    assert code == 0, err
+    with pab.Workspace(wsf) as ws:
+        assert ws.experiment("all").rollout == 100.0
+    code, _, err = run(capsys, "experiments", "create", "bad", "--workspace", wsf, "--prompt",
+                       "r", "--variants", "control=v1,test=v2", "--rollout", "120")  # fmt: skip
+    assert_one_line_error(code, err, "rollout == 120.0, must be <= 100")
+
+
 def test_list_json_gives_null_for_a_missing_date(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
