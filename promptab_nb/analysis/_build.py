@@ -401,7 +401,9 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
         arm = arms.get(key)
         a = arm.stats if arm is not None else None
         row = _empty_row(est.metric.name, key, control, arm.n if arm else 0, est.test_name)
-        if a is not None:
+        if a is not None and _missing.unmeasured(est, arm):
+            row["note"] = _missing.unmeasured_note(est, {key: arm})  # (its mean would read 0)
+        elif a is not None:
             row["mean"], row["mean_ci_low"], row["mean_ci_high"] = est.summary(a)
         if key == control:
             baseline = row["mean"]

@@ -99,15 +99,34 @@ def nothing_measured(est: Estimator, control: Arm | None, treatment: Arm | None)
 NOTHING_MEASURED = "no event of this metric in scope in either arm: nothing measured"
 
 
+def unmeasured(est: Estimator, arm: Arm | None) -> bool:
+    """Whether a per-unit sum's arm has events in scope but none with a value (every generation
+    unpriced): each unit's sum is then a 0 read off missing values, so the arm's mean, and any
+    difference with it, is not measured."""
+    return est.metric.agg == "sum" and arm is not None and 0 < arm.events == arm.missing
+
+
+def unmeasured_note(est: Estimator, arms: dict[str, Arm | None]) -> str | None:
+    """Why the arms among ``arms`` that are :func:`unmeasured` have no estimate (``"all
+    generations of control (200) are unpriced (no cost): nothing measured; ..."``, with the fix
+    for a cost); ``None`` when every arm measured something."""
+    empty = [f"{key} ({a.events:,})" for key, a in arms.items() if unmeasured(est, a) and a]
+    if not empty:
+        return None
+    fix = _cost_fix(est.options.cost) if est.metric.column == "cost_usd" else ""
+    return f"all generations of {' and '.join(empty)} are {_what(est)}: nothing measured{fix}"
+
+
 def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:
     """Withhold the verdict of a treatment row when its arm or the control has more than
     :data:`MAX_MISSING_SHARE` of its events without a value; note any smaller share."""
     pair = (arms.get(control), arms.get(row["variant"]))
-    if nothing_measured(est, *pair):
+    empty = unmeasured_note(est, dict(zip((control, row["variant"]), pair, strict=True)))
+    if nothing_measured(est, *pair) or empty:
         for col in (*VERDICT_COLUMNS, *ESTIMATE_COLUMNS):
             row[col] = math.nan
         # (the reason, replacing its consequences: zero variance, a zero baseline)
-        row["note"] = NOTHING_MEASURED
+        row["note"] = empty or NOTHING_MEASURED
         return
     worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
     if worst == 0:
@@ -140,8 +159,12 @@ def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]], order: list[str]) 
             HealthFlag(
                 "missing_values",
                 "error" if withheld else "warning",
-                f"{est.metric.name}: generations {_what(est)} — {', '.join(parts)}; they are "
-                "left out of the metric, not counted as 0"
+                f"{est.metric.name}: generations {_what(est)} — {', '.join(parts)}; "
+                + (
+                    "each unit's sum leaves them out, as if 0"
+                    if est.metric.agg == "sum"
+                    else "they are left out of the metric, not counted as 0"
+                )
                 + (f"; above {MAX_MISSING_SHARE:.0%} the verdict is withheld" if withheld else ""),
             )
         )

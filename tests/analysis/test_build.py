@@ -203,6 +203,37 @@ def test_a_bayesian_verdict_quotes_the_posterior_it_bounds(relative: bool) -> No
     assert num(abs(row.cred_mean), unit) in text and num(abs(shown), unit) not in text
 
 
+@pytest.mark.parametrize("unpriced", [("control",), ("control", "test")])
+def test_an_arm_whose_every_generation_is_unpriced_measures_nothing(tmp_path, unpriced) -> None:
+    # Every generation of the arm carried no cost: the table showed its cost per user as "$0,
+    # $0 to $0" and Δ "$0" with "zero variance in both arms" and "baseline is 0" notes, all
+    # read off missing values (only the verdict was withheld)
+    ws, exp = workspace(tmp_path, {
+        k: [[{"cost": None if k in unpriced else 0.01 + u * 1e-4}] * 2 for u in range(60)]
+        for k in ("control", "test")
+    })  # fmt: skip
+    res = exp.analyze(["cost"])
+    ctl, row = (next(r for r in res.rows if r.variant == k) for k in ("control", "test"))
+    assert math.isnan(ctl.mean) and math.isnan(ctl.mean_ci_low) and math.isnan(ctl.mean_ci_high)
+    assert ctl.note.startswith("all generations of control (120) are unpriced (no cost)")
+    assert math.isnan(row.mean) == ("test" in unpriced)
+    assert all(math.isnan(x) for x in (row.diff, row.diff_ci_low, row.rel_diff, row.p_value))
+    names = " and ".join(f"{k} (120)" for k in unpriced)
+    assert row.note == (f"all generations of {names} are unpriced (no cost): nothing measured; "
+                        "analyse with cost='recompute' to price them")  # fmt: skip
+    assert not row.significant and "no verdict" in res.verdicts()[0][0]
+    (flag,) = [f for f in res.health.flags if f.code == "missing_values"]
+    assert "each unit's sum leaves them out, as if 0" in flag.message
+    assert res.total_impact("cost")["test"] is None
+    # one priced generation in the arm: its mean stands (biased, so no verdict: > 5% missing)
+    ws2, exp2 = workspace(tmp_path / "one", {
+        "control": [[{"cost": 0.01 if u == 0 else None}] for u in range(60)],
+        "test": [[{"cost": 0.01}] for _ in range(60)],
+    })  # fmt: skip
+    ctl2 = next(r for r in exp2.analyze(["cost"]).rows if r.is_control)
+    assert ctl2.mean > 0 and ctl2.note is None
+
+
 def test_exposures_without_any_generation_measure_nothing(tmp_path) -> None:
     # every exposed unit lacks generations in scope: cost is not "$0, no difference"
     ws, exp = workspace(tmp_path, {"control": [[]] * 60, "test": [[]] * 60})

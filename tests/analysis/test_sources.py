@@ -246,7 +246,8 @@ def test_an_unpriced_recomputed_cost_points_to_the_cost_audit() -> None:
     ws = _workspace(expo, gens)
     exp = ws.create_experiment("x", "bot", {"control": "v1", "test": "v2"}, flag_key="flag")
     (row,) = [r for r in exp.analyze(["cost"], cost="recompute").rows if not r.is_control]
-    assert "verdict withheld" in row.note and "exp.cost_audit()" in row.note
+    # (no generation priced: nothing measured, not a verdict withheld beside a $0 estimate)
+    assert "nothing measured" in row.note and "exp.cost_audit()" in row.note
     assert "cost='recompute'" not in row.note
     (plain,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
     assert plain.note is None or "cost='recompute'" not in plain.note  # priced at the source
