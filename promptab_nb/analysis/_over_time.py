@@ -13,6 +13,7 @@ from ..options import AnalysisOptions, CostSource, Unit
 from ..results import OverTimeResult
 from ..stats.guards import guard
 from . import _missing, _scope
+from ._estimator_base import Arm
 from .estimators import Estimator, RequestProportion, UserMean, UserRatio, estimator_for
 
 if TYPE_CHECKING:
@@ -141,7 +142,9 @@ def result(
     """Cumulative comparison per period from the rows of :func:`sql` (of the same ``unit``),
     each period tested as ``analyze`` tests the metric per ``unit`` (without CUPED or
     winsorizing)."""
-    est: Estimator = estimator_for(m, AnalysisOptions(alpha=alpha, relative=relative, unit=unit))
+    est: Estimator = estimator_for(
+        m, AnalysisOptions(alpha=alpha, relative=relative, unit=unit, cost=cost)
+    )
 
     def stats_of(r: tuple[Any, ...]) -> Any:
         _, _, units, s, ss, d, dd, nd, _exposed, _events, _missing = r
@@ -193,6 +196,13 @@ def result(
                         )
                 except PromptabError:
                     pass
+            empty = _missing.unmeasured_note(est, {
+                k: Arm(int(r[2] or 0), None, int(r[9] or 0), int(r[10] or 0))
+                for k, r in ((control, arms.get(control)), (key, arms.get(key))) if r
+            })  # fmt: skip
+            if empty:  # as analyze(): an arm's sums over unpriced generations measure nothing
+                rec.update(estimate=NAN, ci_low=NAN, ci_high=NAN, note=empty)
+                rec.update({k: NAN for k in ("diff", "seq_ci_low", "seq_ci_high") if k in rec})
             if rec["note"]:  # as analyze(): no p-value under the minimum sample or on bad sums
                 rec.update(p_value=NAN, seq_p_value=NAN)
             out.append(rec)

@@ -76,6 +76,30 @@ def test_over_time_withholds_what_analyze_withholds(tmp_path) -> None:
         assert r["p_value"] != r["p_value"] and "need 50 per arm" in r["note"]
 
 
+def test_a_period_whose_arm_has_no_priced_generation_measures_nothing(tmp_path) -> None:
+    # every control generation unpriced: each period showed a difference of $0 with a
+    # sequential interval of $0 to $0 beside the withheld p-value, as analyze() did
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": None, "$ai_model": "no-such-model"}] for _ in range(60)],
+        "test": [[{"cost": 0.01 + u * 1e-4}] for u in range(60)],
+    })  # fmt: skip
+    (final,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
+    res = exp.analyze_over_time("cost")
+    assert res.records
+    for r in res.records:
+        assert all(math.isnan(r[k]) for k in ("estimate", "ci_low", "ci_high", "p_value",
+                                              "diff", "seq_ci_low", "seq_ci_high"))  # fmt: skip
+        assert r["note"].startswith("all generations of control (")
+        assert "nothing measured; analyse with cost='recompute'" in r["note"]
+    assert final.note.startswith("all generations of control (60)")
+    # the fix follows the cost option (it said "analyse with cost='recompute'" under it too)
+    pytest.importorskip("genai_prices")
+    note = exp.analyze_over_time("cost", cost="recompute").records[-1]["note"]
+    assert "nothing measured" in note and "exp.cost_audit()" in note
+    assert "cost='recompute'" not in note
+    ws.close()
+
+
 def test_evaluations_count_at_their_generations_time(small) -> None:
     # A judge whose clock runs two days behind logs each verdict before the generation (and the
     # unit's exposure): analyze() attributes it to the generation's time, but over time it was
