@@ -108,13 +108,18 @@ def unmeasured(est: Estimator, arm: Arm | None) -> bool:
 
 def unmeasured_note(est: Estimator, arms: dict[str, Arm | None]) -> str | None:
     """Why the arms among ``arms`` that are :func:`unmeasured` have no estimate (``"all
-    generations of control (200) are unpriced (no cost): nothing measured; ..."``, with the fix
-    for a cost); ``None`` when every arm measured something."""
+    generations of control (200) are unpriced in the export: nothing measured; ..."``, worded
+    as :func:`too_many` words it, with the fix for a cost); ``None`` when every arm measured
+    something."""
     empty = [f"{key} ({a.events:,})" for key, a in arms.items() if unmeasured(est, a) and a]
     if not empty:
         return None
-    fix = _cost_fix(est.options.cost) if est.metric.column == "cost_usd" else ""
-    return f"all generations of {' and '.join(empty)} are {_what(est)}: nothing measured{fix}"
+    names = " and ".join(empty)
+    if est.metric.column != "cost_usd":
+        return f"all events of {names} are {_what(est)}: nothing measured"
+    cost = est.options.cost
+    what = "have no recomputed cost" if cost == "recompute" else "are unpriced in the export"
+    return f"all generations of {names} {what}: nothing measured{_cost_fix(cost)}"
 
 
 def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control: str) -> None:

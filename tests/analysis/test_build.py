@@ -215,12 +215,12 @@ def test_an_arm_whose_every_generation_is_unpriced_measures_nothing(tmp_path, un
     res = exp.analyze(["cost"])
     ctl, row = (next(r for r in res.rows if r.variant == k) for k in ("control", "test"))
     assert math.isnan(ctl.mean) and math.isnan(ctl.mean_ci_low) and math.isnan(ctl.mean_ci_high)
-    assert ctl.note.startswith("all generations of control (120) are unpriced (no cost)")
+    assert ctl.note.startswith("all generations of control (120) are unpriced in the export")
     assert math.isnan(row.mean) == ("test" in unpriced)
     assert all(math.isnan(x) for x in (row.diff, row.diff_ci_low, row.rel_diff, row.p_value))
     names = " and ".join(f"{k} (120)" for k in unpriced)
-    assert row.note == (f"all generations of {names} are unpriced (no cost): nothing measured; "
-                        "analyse with cost='recompute' to price them")  # fmt: skip
+    assert row.note == (f"all generations of {names} are unpriced in the export: nothing "
+                        "measured; analyse with cost='recompute' to price them")  # fmt: skip
     assert not row.significant and "no verdict" in res.verdicts()[0][0]
     (flag,) = [f for f in res.health.flags if f.code == "missing_values"]
     assert "each unit's sum leaves them out, as if 0" in flag.message

@@ -95,7 +95,7 @@ def test_a_period_whose_arm_has_no_priced_generation_measures_nothing(tmp_path) 
     # the fix follows the cost option (it said "analyse with cost='recompute'" under it too)
     pytest.importorskip("genai_prices")
     note = exp.analyze_over_time("cost", cost="recompute").records[-1]["note"]
-    assert "nothing measured" in note and "exp.cost_audit()" in note
+    assert "have no recomputed cost: nothing measured" in note and "exp.cost_audit()" in note
     assert "cost='recompute'" not in note
     ws.close()
 
