@@ -224,11 +224,16 @@ class Dataset:
         try:
             # utf-8-sig: a byte order mark (Excel's "CSV UTF-8") is not part of the first header.
             with path.open(newline="", encoding="utf-8-sig") as fh:
-                records = list(csv.DictReader(fh))
+                records = _csv_records(path, fh)
         except FileNotFoundError as err:
             raise DataError(f"dataset file {path} does not exist") from err
         except (csv.Error, UnicodeDecodeError) as err:
             raise DataError(f"cannot read {path} as CSV: {err}") from err
+        # An empty cell is the only way a CSV says "no reference answer": not the answer "".
+        expected_field = kwargs.get("expected_field", "expected")
+        for rec in records:
+            if rec.get(expected_field) == "":
+                rec[expected_field] = None
         return cls.from_records(records, **kwargs)
 
     @classmethod
@@ -249,9 +254,15 @@ class Dataset:
                     if not line.strip():
                         continue
                     try:
-                        records.append(json.loads(line))
+                        record = json.loads(line)
                     except json.JSONDecodeError as err:
                         raise DataError(f"{path} line {lineno} is not valid JSON: {err}") from err
+                    if not isinstance(record, Mapping):
+                        raise DataError(
+                            f"{path} line {lineno} is a {type(record).__name__}, expected a JSON "
+                            'object of fields ({"item_id": ..., "question": ...})'
+                        )
+                    records.append(record)
         except FileNotFoundError as err:
             raise DataError(f"dataset file {path} does not exist") from err
         return cls.from_records(records, **kwargs)
@@ -345,6 +356,43 @@ class Dataset:
                 if more else None, class_="pab"
             )
         )  # fmt: skip
+
+
+def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of an open CSV file as dicts keyed by its header; blank lines are skipped.
+
+    Raises
+    ------
+    DataError
+        A header naming a column twice, or a row with more or fewer fields than the header
+        (the file and the row's first line are named): ``csv.DictReader`` would keep the extra
+        fields under the key None and fill the missing ones with None, both silently.
+    """
+    reader = csv.reader(fh)
+    header = next(reader, None)
+    if header is None:
+        return []
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise DataError(
+                f"{path} has a column named {col!r} twice in its header; rename or drop one"
+            )
+        seen.add(col)
+    records = []
+    line = reader.line_num
+    for row in reader:
+        start, line = line + 1, reader.line_num
+        if not row:  # a blank line
+            continue
+        if len(row) != len(header):
+            raise DataError(
+                f"{path} line {start} has {len(row)} field{'s' if len(row) != 1 else ''}, "
+                f"the header has {len(header)} ({', '.join(header)}); quote values that "
+                "contain commas, and give every row one value per column (empty for none)"
+            )
+        records.append(dict(zip(header, row, strict=True)))
+    return records
 
 
 def _short(value: Any, width: int = 80) -> str:

@@ -102,3 +102,43 @@ def test_files_saved_with_a_byte_order_mark_keep_their_id_column(tmp_path) -> No
     jsonl_path = tmp_path / "bom.jsonl"
     jsonl_path.write_text('{"item_id": "q1", "question": "é"}\n', encoding="utf-8-sig")
     assert Dataset.from_jsonl(jsonl_path).ids == ("q1",)
+
+
+def test_csv_rows_with_the_wrong_number_of_fields_name_file_and_line(tmp_path: Path) -> None:
+    # A row with an extra field became a template variable named 'None' holding a list, and a
+    # short row left its last columns None, rendered as empty text into the prompt: both
+    # silently, where the file is malformed at a line the user can find.
+    extra = tmp_path / "extra.csv"
+    extra.write_text("item_id,question,expected\na,q1,1\nb,q2,2,oops\n")
+    with pytest.raises(DataError, match=r"extra\.csv line 3 has 4 fields.*header has 3"):
+        Dataset.from_csv(extra)
+    short = tmp_path / "short.csv"
+    short.write_text('item_id,question,expected\na,"q1\nwith a newline",1\nb\n')
+    with pytest.raises(DataError, match=r"short\.csv line 4 has 1 field.*header has 3"):
+        Dataset.from_csv(short)
+
+
+def test_csv_duplicate_header_is_an_error(tmp_path: Path) -> None:
+    # Two columns named 'question': the second silently replaced the first in every item.
+    p = tmp_path / "dup.csv"
+    p.write_text("item_id,question,question,expected\na,x,y,1\n")
+    with pytest.raises(DataError, match=r"dup\.csv.*'question' twice"):
+        Dataset.from_csv(p)
+
+
+def test_csv_empty_expected_cell_is_no_expected_answer(tmp_path: Path) -> None:
+    # An empty cell in the expected column was the expected answer '': exact() then passed an
+    # empty output. A CSV has no other way to say "no reference answer".
+    p = tmp_path / "e.csv"
+    p.write_text("item_id,question,expected\na,q1,\nb,q2,2\n")
+    ds = Dataset.from_csv(p)
+    assert ds["a"].expected is None and ds["b"].expected == "2"
+
+
+def test_jsonl_line_that_is_not_an_object_names_file_and_line(tmp_path: Path) -> None:
+    # It said 'record 1 is a list' (the position among non-blank lines), naming neither the file
+    # nor its line.
+    p = tmp_path / "arr.jsonl"
+    p.write_text('{"q": "x"}\n\n[1, 2]\n')
+    with pytest.raises(DataError, match=r"arr\.jsonl line 3 is a list"):
+        Dataset.from_jsonl(p)
