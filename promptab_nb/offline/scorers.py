@@ -265,7 +265,7 @@ _NUM = re.compile(r"(?:(?<![\w.])-)?\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\
 
 
 def _last_number(text: str) -> float | None:
-    found = _NUM.findall(text)
+    found = _NUM.findall(text.replace("\u2212", "-"))  # U+2212 is the typeset minus sign
     if not found:
         return None
     return float(found[-1].replace("$", "").replace(",", ""))
@@ -277,8 +277,10 @@ def numeric_close(
     """Pass when the last number in the output is within tolerance of the expected number.
 
     ``|got − expected| <= max(abs_tol, rel_tol · |expected|)``; thousands separators and a
-    leading ``$`` are ignored, exponents are read (``1.5e3``), and a hyphen right after a letter
-    or digit is not a minus sign (``2024-05-17`` ends in 17). An output with no number fails.
+    leading ``$`` are ignored, exponents are read (``1.5e3``), the minus sign ``−`` (U+2212) is
+    one, and a hyphen right after a letter or digit is not (``2024-05-17`` ends in 17). An
+    output with no number fails; an expected answer that is not a finite number is a scorer
+    error.
     """
     if abs_tol < 0 or rel_tol < 0:
         raise InvalidArgumentError(
@@ -287,12 +289,19 @@ def numeric_close(
 
     def fn(output: str, item: Item) -> bool:
         raw = _need_expected(item, name)
+        text = str(raw).replace(",", "").replace("$", "").replace("\u2212", "-")
         try:
-            want = float(str(raw).replace(",", "").replace("$", ""))
+            want = float(text)
         except ValueError as err:
             raise ScorerError(
                 f"scorer {name!r}: expected answer {raw!r} of item {item.item_id!r} is not a number"
             ) from err
+        if not math.isfinite(want):
+            # float() reads "nan" and "inf": every output would fail, silently.
+            raise ScorerError(
+                f"scorer {name!r}: expected answer {raw!r} of item {item.item_id!r} is not a "
+                "finite number"
+            )
         got = _last_number(output)
         return got is not None and abs(got - want) <= max(abs_tol, rel_tol * abs(want))
 

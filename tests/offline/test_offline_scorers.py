@@ -169,3 +169,19 @@ def test_a_judge_reply_whose_score_is_ambiguous_is_a_scorer_error(reply, reason)
 )
 def test_judge_scores_in_markdown_and_with_a_scale_are_read(reply, value) -> None:
     assert s.llm_judge(lambda p: reply, "r")("x", IT).value == pytest.approx(value)
+
+
+def test_numeric_close_reads_the_unicode_minus_sign() -> None:
+    # "−5" (U+2212, the minus sign of typeset math, which models and LaTeX-to-text produce) was
+    # read as +5: a correct answer of -5 failed and a wrong +5 would pass.
+    assert s.numeric_close()("The answer is −5", Item("t", {}, "-5")).passed is True
+    assert s.numeric_close()("The answer is −5", Item("t", {}, "5")).passed is False
+    assert s.numeric_close()("-5", Item("t", {}, "−5")).passed is True
+
+
+@pytest.mark.parametrize("expected", ["nan", "inf", "-Infinity", "1e400"])
+def test_numeric_close_expected_that_is_not_finite_is_a_scorer_error(expected) -> None:
+    # float() reads "nan" and "inf" (and overflows "1e400" to inf): every output then silently
+    # failed (|got − nan| <= tol is False), counted as a model's failure, not a data problem.
+    with pytest.raises(ScorerError, match="not a finite number"):
+        s.numeric_close()("5", Item("t", {}, expected))
