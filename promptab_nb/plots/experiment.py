@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from ..errors import InvalidArgumentError
 from ..stats.guards import MIN_UNITS_PER_ARM
 from ._forest import _draw_forest, _forest_legend, _Point
 from ._theme import (
+    NEUTRAL,
     ZERO,
     _diff_unit,
     _level_text,
@@ -323,6 +325,30 @@ def means(
 
 
 # -- over time ------------------------------------------------------------------------------------
+def _why_no_period(result: OverTimeResult, total: int, min_units: int) -> str:
+    """Why the figure over time draws nothing: no period, too few units, or no estimate."""
+    if not total:
+        return "no period to draw: no exposed unit in the analysis' window"
+    if min_units and result.to_pandas().pipe(
+        lambda d: not ((d["n_control"] >= min_units) & (d["n_treatment"] >= min_units)).any()
+    ):
+        return (
+            f"no period yet with {min_units:,} units in both arms (the periods before it swing "
+            "on noise); min_units=0 draws every period"
+        )
+    return "no estimate in any period: " + _first_note(result)
+
+
+def _first_note(result: OverTimeResult, variant: str | None = None) -> str:
+    """The first note of the result's records (of ``variant`` only when given)."""
+    notes = [
+        r["note"]
+        for r in result.records
+        if r.get("note") and (variant is None or r.get("variant") == variant)
+    ]
+    return str(notes[0]) if notes else "nothing measured"
+
+
 def cumulative(
     result: OverTimeResult,
     *,
@@ -349,25 +375,33 @@ def cumulative(
         absolute difference — on the same panel for an absolute result, else on a second panel.
     """
     df = result.to_pandas()
+    total = len(df)
     if len(df) and min_units:
         # Early periods with a handful of units swing wildly and invite stopping on noise.
         df = df[(df["n_control"] >= min_units) & (df["n_treatment"] >= min_units)]
     m = result.metric
     level = 1 - result.alpha
-    has_seq = "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
+    has_estimate = bool(len(df)) and bool(df["estimate"].astype(float).notna().any())
+    has_seq = has_estimate and "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
     two_panels = has_seq and result.relative
-    variants = list(dict.fromkeys(df["variant"])) if len(df) else []
+    # (no estimate at all: no line, legend key nor zero line, only why; see below)
+    variants = list(dict.fromkeys(df["variant"])) if has_estimate else []
     f_est, u_est = (100.0, "%") if result.relative else _diff_unit(m.unit)
     f_abs, u_abs = _diff_unit(m.unit)
     with theme():
         fig = new_figure(figsize or (7.5, 5.2 if two_panels else 3.4))
         axes = list(fig.subplots(2 if two_panels else 1, 1, squeeze=False, sharex=True)[:, 0])
         top = axes[0]
+        blank: list[str] = []
         for j, v in enumerate(variants):
             d = df[df["variant"] == v].sort_values("period_end")
             x = d["period_end"].to_numpy()
             i = j + 1
             c = colour(i)
+            if not d["estimate"].astype(float).notna().any():
+                # nothing to draw: no legend key for it, the figure says why below
+                blank.append(f"{v}: " + _first_note(result, v))
+                continue
             top.fill_between(
                 x,
                 d["ci_low"].astype(float) * f_est,
@@ -398,7 +432,7 @@ def cumulative(
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})")
         top.set_title(f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})")
-        for a in axes:
+        for a in axes if has_estimate else ():
             a.axhline(0, color=ZERO, lw=0.9)
             if a.get_legend_handles_labels()[0]:  # (no arm with a value: no legend, no warning)
                 a.legend(loc="best", ncol=2)
@@ -406,6 +440,32 @@ def cumulative(
             axes[1].set_ylabel(f"treatment − control ({u_abs})")
             axes[1].set_title("absolute difference with the sequential (always-valid) band")
         axes[-1].set_xlabel("end of period (UTC)")
+        if not has_estimate:
+            # An empty date axis would run over 1 January 1970: say why nothing is drawn.
+            for a in axes:
+                a.set_xticks([])
+                a.set_yticks([])
+            top.text(
+                0.5,
+                0.5,
+                textwrap.fill(_why_no_period(result, total, min_units), 80),
+                transform=top.transAxes,
+                ha="center",
+                va="center",
+                color=NEUTRAL,
+            )
+            return fig
+        if blank:
+            top.text(
+                0.01,
+                0.01,
+                textwrap.fill("no estimate: " + "; ".join(blank), 100),
+                transform=top.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=7,
+                color=NEUTRAL,
+            )
         loc = mdates.AutoDateLocator()
         axes[-1].xaxis.set_major_locator(loc)
         axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))

@@ -314,3 +314,34 @@ def test_interval_labels_keep_the_level_s_decimals(exp) -> None:
     text = legend_text(ot.plot())
     assert "97.5 % CI" in text and "always-valid 97.5 % band" in text
     assert "98 %" not in text
+
+
+def test_cumulative_without_a_period_to_draw_says_why(exp) -> None:
+    # With fewer than min_units units per arm in every period the figure was an empty frame
+    # whose date axis ran over 1 January 1970 (matplotlib's default for an empty date axis),
+    # with nothing saying why: the report embedded it as "cost over time".
+    ot = exp.analyze_over_time("latency")
+    empty = plots.cumulative(ot, min_units=10**9)
+    text = " ".join(t.get_text() for a in empty.axes for t in a.texts)
+    assert f"{10**9:,} units" in text and "min_units=0" in text, text
+    empty.canvas.draw()
+    ticks = " ".join(t.get_text() for a in empty.axes for t in a.get_xticklabels())
+    assert "1970" not in ticks and "Jan-01" not in ticks, ticks
+    assert not empty.axes[0].get_xticks().size
+
+
+def test_cumulative_of_a_metric_measured_nowhere_says_why_without_legend(tmp_path) -> None:
+    # Every period of an arm that measures nothing (all control generations unpriced) has a NaN
+    # estimate: the figure drew legend keys for lines that were not there, on a 1970 date axis.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": None}, {"cost": None}] for _ in range(60)],
+        "test": [[{}, {}] for _ in range(60)],
+    })  # fmt: skip
+    fig = plots.cumulative(exp.analyze_over_time("cost"))
+    assert all(a.get_legend() is None for a in fig.axes)
+    text = " ".join(t.get_text() for a in fig.axes for t in a.texts)
+    assert "no estimate in any period" in text and "unpriced" in text, text
+    assert not fig.axes[0].get_xticks().size
+    ws.close()
