@@ -8,6 +8,7 @@ per-unit variance a metric's test will use (ratio, CUPED and clustered quantiles
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,11 @@ def _solve(
     check(alpha, "alpha", gt=0, lt=1)
     check(power, "power", gt=0, lt=1)
     note = None
+    if mde is not None and n is not None:
+        raise InvalidArgumentError(
+            f"mde == {mde!r} and n == {n!r}: give mde= (the units to detect it) or n= (the MDE "
+            "of n units), not both"
+        )
     if mde is not None:
         check(mde, "mde")
         _finite(mde, "mde", ": the effect to detect")
@@ -159,14 +165,28 @@ def _solve(
 def _frame_moments(
     frame: Any, metric: str | tuple[str, str], covariate: str | tuple[str, str] | None
 ) -> tuple[str, float, float, int]:
+    import pandas as pd
+
     df = frame.to_pandas() if hasattr(frame, "to_pandas") else frame
+    if isinstance(df, Mapping):
+        df = pd.DataFrame(df)
+    if not isinstance(df, pd.DataFrame):
+        raise InvalidArgumentError(
+            f"from_data is a {type(frame).__name__}: pass a DataFrame (pandas or polars) or a "
+            "dict of columns, one row per unit"
+        )
 
     def col(c: str) -> np.ndarray:
         if c not in df.columns:
             raise InvalidArgumentError(
                 f"from_data has no column {c!r} (found: {', '.join(map(str, df.columns))})"
             )
-        values = np.asarray(df[c], dtype=float)
+        try:
+            values = np.asarray(df[c], dtype=float)
+        except (TypeError, ValueError) as err:
+            raise InvalidArgumentError(
+                f"from_data column {c!r} is not numeric ({err}); plan a column of per-unit numbers"
+            ) from None
         bad = int(np.sum(~np.isfinite(values)))
         if bad:
             raise InvalidArgumentError(
@@ -191,6 +211,10 @@ def _frame_moments(
         theta = cv[0, 1] / cv[1, 1] if cv[1, 1] > 0 else 0.0
         var = cv[0, 0] + theta * theta * cv[1, 1] - 2 * theta * cv[0, 1]
         return metric, c.y_mean, float(var), n
+    if len(metric) != 2:
+        raise InvalidArgumentError(
+            f"metric == {metric!r}: a ratio metric is a (num, den) pair of columns"
+        )
     num_c, den_c = metric
     if covariate is None:
         nu, de = col(num_c), col(den_c)
@@ -202,6 +226,10 @@ def _frame_moments(
                           (nu * de).sum())  # fmt: skip
         return f"{num_c}/{den_c}", float(r.mean), float(r.var), nu.size
     if isinstance(covariate, str):
+        raise InvalidArgumentError(
+            f"covariate == {covariate!r}: a ratio metric takes a (num_pre, den_pre) pair"
+        )
+    if len(covariate) != 2:
         raise InvalidArgumentError(
             f"covariate == {covariate!r}: a ratio metric takes a (num_pre, den_pre) pair"
         )

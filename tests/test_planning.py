@@ -218,3 +218,30 @@ def test_plan_a_relative_mde_of_a_zero_mean() -> None:
     assert isinstance(got, DataPlan) and "nan" not in repr(got) and got.mde == 0.5
     got = pab.plan(from_data=f, metric="delta", n=100)
     assert "nan" not in repr(got).lower() and "nan" not in got._repr_html_().lower()
+
+
+def test_plan_from_data_malformed_inputs_are_named(frame) -> None:
+    # These raised numpy/pandas/Python errors ("too many values to unpack", "'dict' object has
+    # no attribute 'columns'", "could not convert string to float: 'a'"), and mde= with n=
+    # silently planned the mde and dropped n.
+    cases = [
+        ({"metric": ("errors", "requests", "cost")}, r"metric == \('errors'.*\(num, den\) pair"),
+        ({"metric": ("errors",)}, r"metric == \('errors',\).*\(num, den\) pair"),
+        (
+            {"metric": ("errors", "requests"), "covariate": ("errors_pre",)},
+            r"covariate == \('errors_pre',\).*\(num_pre, den_pre\) pair",
+        ),
+        ({"metric": "cost", "from_data": [1.0, 2.0, 3.0]}, r"from_data.*list.*DataFrame"),
+        ({"metric": "cost", "n": 1000}, r"mde == 0.05 and n == 1000: give mde=.*not both"),
+        (
+            {"metric": "label", "from_data": frame.assign(label="a")},
+            r"column 'label' is not numeric",
+        ),
+    ]
+    for kw, msg in cases:
+        args = {"from_data": frame, "mde": 0.05, **kw}
+        with pytest.raises(InvalidArgumentError, match=msg):
+            pab.plan(**args)  # type: ignore[arg-type]
+    # a dict of columns is a frame
+    got = pab.plan(from_data={"cost": list(frame["cost"])}, metric="cost", mde=0.05)
+    assert got.n_total == pab.plan(from_data=frame, metric="cost", mde=0.05).n_total
