@@ -7,7 +7,9 @@ in ``promptIdx`` order, the first being the baseline; the item is ``testIdx``; t
 (version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
 ``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
 (``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
-results have none. The run id is ``promptfoo-<evalId>`` (else the file's sha256). A result whose
+results have none (a failed call: ``failureReason`` 2 or a ``response.error``; a failed
+assertion, whose reason promptfoo also writes into ``error``, is a fail with its scores). The
+run id is ``promptfoo-<evalId>`` (else the file's sha256). A result whose
 (run, version, item, repeat) is already stored is a duplicate (the first one loaded is kept, as
 the event loaders keep the first row of a uuid), so reloading a file adds nothing and a later,
 fuller export of the same eval adds only its new results; the run's row then describes all its
@@ -90,7 +92,8 @@ _FIELDS = [
         "output",
         f"coalesce({nested(_RESP, '$.output')}, {key('output')}, {key('text')})", "text", "output",
     ),
-    Field("error", f"coalesce({key('error')}, {nested(_RESP, '$.error')})", "text", "error"),
+    Field("result_error", key("error"), "text", "error"),
+    Field("response_error", nested(_RESP, "$.error"), "text", "response.error"),
     Field("failure", key("failureReason"), "int", "failureReason"),
     Field("success", f"coalesce({key('success')}, {key('pass')})", "bool", "success"),
     Field("score", key("score"), "double", "score", nonneg=False),
@@ -112,11 +115,18 @@ _FIELDS = [
     Field("vars", key("vars"), "text", "vars"),
 ]  # fmt: skip
 
+# A failed call: a provider error, failureReason 2 (ERROR), or, in files without failureReason
+# (older promptfoo), an ``error`` beside no output. promptfoo also writes a failed assertion's
+# reason into ``error`` (failureReason 1, ASSERT): that result is a fail, scored, not an error.
+_ERROR = """coalesce(response_error,
+                     CASE WHEN failure = 2 THEN coalesce(result_error, 'error')
+                          WHEN failure IS NULL AND output IS NULL THEN result_error END)"""
+
 _SELECT = [
     "coalesce(label, 'prompt ' || prompt_idx) || coalesce(' @ ' || provider, '') AS version",
     "coalesce(label, 'prompt ' || prompt_idx) AS base_label", "prompt_idx",
     "coalesce(CAST(test_idx AS VARCHAR), 'vars:' || md5(vars)) AS item_id", "prompt_raw AS prompt",
-    "output", "coalesce(error, CASE WHEN failure = 2 THEN 'error' END) AS error", "latency_s",
+    "output", f"{_ERROR} AS error", "latency_s",
     "input_tokens", "output_tokens", "cost_usd", "coalesce(cached, false) AS cached", "success",
     "score", "named", "provider",
 ]  # fmt: skip

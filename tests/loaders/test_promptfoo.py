@@ -152,3 +152,30 @@ def test_prompts_sharing_a_label_stay_two_versions(ws, tmp_path):
     assert run.repeats == 1
     row = run.compare().row("pass")
     assert (row.n_pairs, row.regressed) == (6, 3)
+
+
+def test_a_failed_assertion_is_a_fail_not_an_error(ws, tmp_path):
+    # promptfoo writes the assertion's reason into `error` when an assertion fails
+    # (failureReason 1, as older versions did with no failureReason at all). The loader read
+    # every `error` as a failed call: the failing results got an error and no 'pass' score, so
+    # the pass rate counted only the passes (100 %) and the fails looked like API errors.
+    passed = _result(0)
+    failed = {**_result(1, output="bad"), "success": False, "score": 0.0, "failureReason": 1,
+              "error": "Expected output to contain 'ok'"}  # fmt: skip
+    legacy = {**_result(2, output="bad"), "success": False, "score": 0.0,
+              "error": "Expected output to contain 'ok'"}  # fmt: skip
+    api = {**_result(3), "response": {"error": "API error: 500"}, "success": False,
+           "score": 0.0, "failureReason": 2, "error": "API error: 500"}  # fmt: skip
+    legacy_api = {**_result(4), "response": {"error": "timeout"}, "success": False,
+                  "score": 0.0}  # fmt: skip
+    no_output = {**_result(5), "response": {}, "success": False, "score": 0.0,
+                 "error": "No output"}  # fmt: skip
+    rows = [passed, failed, legacy, api, legacy_api, no_output]
+    r = ws.load_promptfoo(_eval_file(tmp_path / "fails.json", rows))
+    accounted(r)
+    res = ws.sql("SELECT item_id, error FROM offline_results ORDER BY item_id")
+    assert res.error.isna().tolist() == [True, True, True, False, False, False]
+    assert res.error.tolist()[3:] == ["API error: 500", "timeout", "No output"]
+    s = ws.sql("SELECT item_id, passed FROM offline_scores WHERE scorer = 'pass' ORDER BY 1")
+    assert s.item_id.tolist() == ["0", "1", "2"]
+    assert s.passed.tolist() == [True, False, False]
