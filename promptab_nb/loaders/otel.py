@@ -23,7 +23,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import count, pre_from_rec, read_docs
 from ._report import LoadReport
-from ._stage import Field, Staged, is_no_id, typed_stage
+from ._stage import Field, Staged, is_no_id, typed_stage, whole_number_text
 
 # Canonical fields a user may map to an attribute of their own.
 MAPPABLE = (
@@ -199,7 +199,9 @@ _FIELDS = [
     Field("user_id", "user_id", "id", "user.id"),
     Field("person_id", "m_person_id", "id", "attribute_map['person_id']"),
     Field("prompt_name", "m_prompt_name", "text", "attribute_map['prompt_name']"),
-    Field("prompt_version", "m_prompt_version", "text", "attribute_map['prompt_version']"),
+    # An integer version written as a double (3.0) is "3", as from an intValue.
+    Field("prompt_version", whole_number_text("m_prompt_version"), "text",
+          "attribute_map['prompt_version']"),
     Field("variant", "m_variant", "text", "attribute_map['variant']"),
     Field("status_code", "upper(p['status']['code'])", "text", "status.code"),
     Field("error_type", "error_type", "text", "error.type"),

@@ -154,3 +154,20 @@ def test_a_kvlist_attribute_reads_as_json_text(ws, tmp_path):
     v = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version.tolist()
     assert json.loads(v[0]) == {"values": [{"key": "name", "value": {"stringValue": "v3"}}]}
     assert v[1:] == ["v4", "djU="]  # bytes as their base64 text, not NULL
+
+
+def test_a_whole_double_prompt_version_is_the_integer_version(ws, tmp_path):
+    # A version written as a double attribute (3.0, e.g. a Python float or a pandas column
+    # with gaps) was stored as "3.0" beside "3" from intValue: one prompt version split in two
+    # arms. The Langfuse and frame loaders already read 3.0 as "3".
+    pv = lambda v: [{"key": "app.pv", "value": v}]  # noqa: E731
+    spans = [
+        _span(1, pv({"intValue": "3"})),
+        _span(2, pv({"doubleValue": 3.0})),
+        _span(3, pv({"stringValue": "3"})),
+        _span(4, pv({"stringValue": "v2.0"})),
+    ]
+    r = ws.load_otel(_write(tmp_path, spans), attribute_map={"prompt_version": "app.pv"})
+    accounted(r)
+    g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid")
+    assert g.prompt_version.tolist() == ["3", "3", "3", "v2.0"]
