@@ -286,6 +286,18 @@ def means(
         for x, r in enumerate(rows):
             i = arms.index(r.variant) if r.variant in arms else x
             if _missing(r.mean):
+                # an empty column would read as a failed plot: say that this arm has no mean
+                why = (r.note or "").split(": ")[0] if not r.is_control else ""
+                ax.text(
+                    x,
+                    0.5,
+                    "no mean" + (f"\n{textwrap.fill(why, 22)}" if why else ""),
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color=NEUTRAL,
+                )
                 continue
             lo = r.mean - r.mean_ci_low if not _missing(r.mean_ci_low) else 0.0
             hi = r.mean_ci_high - r.mean if not _missing(r.mean_ci_high) else 0.0

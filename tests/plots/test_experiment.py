@@ -345,3 +345,23 @@ def test_cumulative_of_a_metric_measured_nowhere_says_why_without_legend(tmp_pat
     assert "no estimate in any period" in text and "unpriced" in text, text
     assert not fig.axes[0].get_xticks().size
     ws.close()
+
+
+def test_means_says_which_arm_measured_nothing(tmp_path) -> None:
+    # An arm with no mean (every control generation unpriced; an arm of one unit) was left
+    # as an empty column under its tick with nothing saying why, as if the plot had failed.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": None}, {"cost": None}] for _ in range(60)],
+        "test": [[{}, {}] for _ in range(60)],
+        "solo": [[{}]],
+    })  # fmt: skip
+    res = exp.analyze(["cost"])
+    ax = plots.means(res, "cost").axes[0]
+    # (an annotation's position is its offset; its point is .xy)
+    texts = {round(getattr(t, "xy", t.get_position())[0]): t.get_text() for t in ax.texts}
+    assert texts[0].startswith("no mean"), texts
+    assert texts[2].startswith("no mean") and "not enough units" in texts[2], texts
+    assert texts[1] == "$0.0200", texts
+    ws.close()
