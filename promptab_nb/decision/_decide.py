@@ -2,7 +2,9 @@
 overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
 
 - **ship**: the goal improves significantly (two-sided at ``alpha``, Holm across treatment arms)
-  and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
+  and the result table agrees (its p-value, after the analysis' correction across metrics or
+  under its one-sided alternative, is below ``alpha``; under ``method="bayesian"`` the chance
+  to be better is at least ``1 - alpha``), and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
   across arms), with no health error (sample ratio mismatch);
 - **dont_ship**: the goal worsens significantly, or a guardrail is significantly worse than its
   margin (a guardrail without a margin, and every other analysed metric: significantly worse at
@@ -315,6 +317,12 @@ def _arm(
     failed = [g for g in rails if g.status == "fail"]
     pending = [g for g in rails if g.status == "pending"]
     better, worse = p < alpha and sign > 0, p < alpha and sign < 0
+    # The table's verdict on the goal binds too: "Ship test" stood beside a goal row the table
+    # called not significant (after a Bonferroni correction across metrics, or a chance to be
+    # better of 88 % under a sceptical prior).
+    held = _table_withholds(r, res, alpha) if better else None
+    if held:
+        better = False
     reasons = []
     # Every sentence names its arm, the arm's goal line first: with several treatments the
     # guardrail and progress lines read as another arm's.
@@ -324,6 +332,8 @@ def _arm(
             reasons.append(f"{t} worsens the goal: {effect}")
         elif better:
             reasons.append(f"{t} improves the goal, but a guardrail fails: {effect}")
+        elif held:
+            reasons.append(f"{t} improves the goal ({effect}), but {held}")
         elif is_missing(p):
             reasons.append(f"{t}: no test of {goal.name} yet ({r.note or 'not enough data'})")
         else:
@@ -355,6 +365,8 @@ def _arm(
         action = "keep_running"
         if better:
             reasons.append(f"{t} improves the goal: {effect}")
+        elif held:
+            reasons.append(f"{t} improves the goal ({effect}), but {held}")
         elif is_missing(p):
             reasons.append(f"{t}: no test of {goal.name} yet ({r.note or 'not enough data'})")
         else:
@@ -376,6 +388,40 @@ def _arm(
                 f"{goal.name} has no relative effect ({r.note or 'analyse with relative=True'})"
             )
     return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
+
+
+def _table_withholds(r: ArmRow, res: ExperimentResult, alpha: float) -> str | None:
+    """Why the result table does not call the goal row ``r`` significant at ``alpha`` though
+    the decision's two-sided test does (as the table's ``significant`` is set: the Bayesian
+    chance to be better, else the row's p-value after the analysis' correction and under its
+    alternative), in words; ``None`` when it agrees."""
+    o = res.options
+    if o.bayesian and not is_missing(r.chance_to_win):
+        if r.chance_to_win >= 1 - alpha:
+            return None
+        return (
+            f"the result table does not call it significant: its chance to beat "
+            f"{res.control} is {r.chance_to_win:.1%}, under {level_pct(1 - alpha)} "
+            "(method='bayesian')"
+        )
+    if is_missing(r.p_value) or r.p_value < alpha:
+        return None
+    from ..options import CORRECTION_NAMES
+
+    why = []
+    if o.correction:
+        why.append(
+            f"{CORRECTION_NAMES.get(o.correction, o.correction)} correction across all "
+            "metric × treatment comparisons"
+        )
+    alt = o.alternative_for(r.metric)
+    if alt != "two-sided" and not o.sequential:
+        why.append(f"one-sided test, H1: {alt}")
+    return (
+        f"the result table does not call it significant ({pval(r.p_value)}"
+        + "".join(f", {w}" for w in why)
+        + ")"
+    )
 
 
 #: The keyword arguments of ``res.decision(...)``: the design's parts, and the level.

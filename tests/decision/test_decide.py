@@ -440,3 +440,24 @@ def test_guardrail_checks_name_a_metric_not_analysed_and_check_alpha() -> None:
             call()
     with pytest.raises(InvalidArgumentError, match="alpha"):
         guardrail_checks(res, {"cost": None}, alpha=2)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"correction": "bonferroni"}, {"method": "bayesian", "prior": st.GaussianPrior(0.0, 4e-4)}],
+)
+def test_ship_needs_the_tables_verdict_on_the_goal(options) -> None:
+    # latency lower at p = 0.037 before any correction; the table said "not significant" (the
+    # Bonferroni p over 2 metrics is 0.074, the chance to beat control under a sceptical prior
+    # 88 %) and the decision read "Ship test" beside it
+    res = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=0.97, **options)
+    goal = next(r for r in res.rows if r.metric == "latency" and not r.is_control)
+    assert goal.p_raw < 0.05 and goal.diff < 0 and not goal.significant
+    d = res.decision()
+    assert d.action == "keep_running" and d.recommended is None
+    assert "not significantly better yet" not in d.reasons[0]  # (it is, before the table's)
+    assert d.reasons[0].startswith("test improves the goal (latency")
+    assert "but the result table does not call it significant" in d.reasons[0]
+    assert ("Bonferroni correction" if "correction" in options else "chance to beat") in str(d)
+    plain = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=0.97)
+    assert plain.decision().action == "ship"
