@@ -185,6 +185,28 @@ _OBS_FIELDS = [
     Field("cache_inside", f"CAST({_CACHE_INSIDE} AS VARCHAR)", "bool", "usageDetails"),
     Field("cost_usd", _COST, "double", "totalCost"),
     Field("level", f"upper({key('level')})", "text", "level"),
+    # Checked only (_OBS_CHECKS), as text.
+    Field("usage_details", key("usageDetails"), "text", "usageDetails"),
+    Field("cost_details", key("costDetails"), "text", "costDetails"),
+    Field("usage_v1", key("usage"), "text", "usage"),
+]  # fmt: skip
+
+
+def _broken_object(col: str) -> str:
+    """SQL: text ``col`` starts like a JSON object or list but is not JSON."""
+    return f"(regexp_matches({col}, '^\\s*[{{\\[]') AND NOT json_valid({col}))"
+
+
+# An object that is not JSON (a CSV written from Python dicts holds "{'input': 10}") would load
+# as no tokens and no cost with no reject saying why; a plain text ("n/a") is an unknown usage.
+_OBS_CHECKS = [
+    ("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing"),
+    *(
+        (_broken_object(col), name, f"{name} is not valid JSON")
+        for col, name in (
+            ("usage_details", "usageDetails"), ("cost_details", "costDetails"), ("usage_v1", "usage"),
+        )
+    ),
 ]  # fmt: skip
 
 _OBS_SELECT = [
@@ -273,7 +295,7 @@ def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
         _obs_source(ctx),
         _OBS_FIELDS,
         _OBS_SELECT,
-        [("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing")],
+        _OBS_CHECKS,
         first_checks=[
             (
                 "coalesce(type, 'GENERATION') <> 'GENERATION'", "type",
@@ -357,7 +379,9 @@ def load_langfuse(
         / ``output`` (Langfuse's input / output usage), the input's cache buckets (e.g.
         ``input_cached_tokens``, ``input_cache_read``, ``input_cache_creation``) also stored in
         ``cache_read_tokens`` / ``cache_write_tokens`` (NULL when the export has none);
-        ``distinct_id`` is ``userId`` else ``traceId``.
+        ``distinct_id`` is ``userId`` else ``traceId``. A ``usageDetails`` / ``costDetails`` /
+        ``usage`` that starts like a JSON object but is not JSON (``{'input': 10}``) rejects
+        the row.
 
     Raises
     ------

@@ -260,3 +260,36 @@ def test_cache_tokens_are_stored_so_a_recomputed_cost_prices_them_at_the_cache_r
         + 96 * p.usd_per_output_token
     )  # fmt: skip
     assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_usage_or_cost_details_that_are_not_json_reject_the_row(ws, tmp_path):
+    # A CSV written from Python (pandas' to_csv of the API's dicts) holds "{'input': 10}", not
+    # JSON: the row loaded with no tokens and no cost, with nothing in rejects to say why.
+    import csv
+
+    head = ["id", "traceId", "type", "startTime", "latency", "usageDetails", "costDetails", "usage"]
+    rows = [
+        ["o1", "t", "GENERATION", "2026-03-02T08:00:00Z", "1", '{"input": 10, "output": 2}',
+         '{"total": 0.5}', ""],
+        ["o2", "t", "GENERATION", "2026-03-02T08:00:00Z", "1", "{'input': 10, 'output': 2}",
+         '{"total": 0.5}', ""],
+        ["o3", "t", "GENERATION", "2026-03-02T08:00:00Z", "1", '{"input": 10, "output": 2}',
+         "{'total': 0.5}", ""],
+        ["o4", "t", "GENERATION", "2026-03-02T08:00:00Z", "1", "", "",
+         "{'input': 3, 'output': 1}"],
+        ["o5", "t", "GENERATION", "2026-03-02T08:00:00Z", "1", "", "", ""],
+    ]  # fmt: skip
+    p = tmp_path / "obs.csv"
+    with p.open("w", newline="") as fh:
+        csv.writer(fh).writerows([head, *rows])
+    r = ws.load_langfuse(p)
+    accounted(r)
+    assert r.reasons == {
+        "usageDetails is not valid JSON": 1,
+        "costDetails is not valid JSON": 1,
+        "usage is not valid JSON": 1,
+    }
+    rej = ws.sql('SELECT source_row, "column" FROM rejects ORDER BY 1')
+    assert rej.values.tolist() == [[2, "usageDetails"], [3, "costDetails"], [4, "usage"]]
+    g = ws.sql("SELECT uuid, input_tokens, cost_usd FROM generations ORDER BY uuid")
+    assert g.uuid.tolist() == ["o1", "o5"] and g.input_tokens[0] == 10
