@@ -3,6 +3,7 @@ agree, judge agreement, PPI++ with human labels, and pairwise preference."""
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
@@ -82,7 +83,12 @@ def test_variance_split_and_plan(run) -> None:
     assert vc.between == pytest.approx(r.var_between) and vc.within == pytest.approx(r.var_within)
     c = plan.chosen
     assert plan.reaches_power and c.power >= 0.8
-    assert c.items == design_items(vc, c.repeats, 0.15)
+    # Sized for the paired t test compare() runs (statsmodels' power), not the z test's n.
+    from statsmodels.stats.power import TTestPower
+
+    effect = 0.15 / vc.var_of_item_mean(c.repeats) ** 0.5
+    assert c.items == math.ceil(TTestPower().solve_power(effect, power=0.8, alpha=0.05))
+    assert c.items >= design_items(vc, c.repeats, 0.15)
     # Per-call cost only: K = 1 is cheapest ((ω² + σ²/K)·K grows with K).
     assert c.repeats == 1
     assert abs(plan.simulated_power - c.power) < 0.03 + 2 * plan.simulated_se
