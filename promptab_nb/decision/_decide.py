@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._format import is_missing, level_pct, num, pval
 from ..errors import InvalidArgumentError
-from ._design import ExperimentDesign, Margin
+from ._design import ExperimentDesign, Margin, merge_design
 from ._result import ArmDecision, Decision, GuardrailCheck, Progress, Status
 from ._tests import Excess, effect_se, excess, improvement, worse_sign
 
@@ -454,7 +454,4 @@ def decision_of(res: ExperimentResult, **design: Any) -> Decision:
         check(alpha, "alpha", gt=0, lt=1)
     if not design:
         return decide(res, res.design, alpha=alpha)
-    base = res.design or ExperimentDesign()
-    merged = {"goal": base.goal, "guardrails": base.guardrails, "mde": base.mde,
-              "power": base.power, **design}  # fmt: skip
-    return decide(res, ExperimentDesign.build(**merged), alpha=alpha)
+    return decide(res, ExperimentDesign.build(**merge_design(res.design, design)), alpha=alpha)

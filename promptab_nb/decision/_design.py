@@ -252,6 +252,31 @@ class DesignChange:
     new: str | None
 
 
+def merge_design(old: ExperimentDesign | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of :meth:`ExperimentDesign.build` for ``old`` with ``changes`` (goal,
+    guardrails, mde, power) applied. A new goal drops the old goal's MDE (in the old goal's unit
+    and direction: latency's 0.5 s became cost's $0.50) unless ``mde`` is given, and leaves the
+    guardrails when it was one of them and ``guardrails`` is not given (it raised "a metric is
+    the goal or a guardrail, not both" about guardrails the caller never passed)."""
+    from ..metrics import resolve
+
+    base = old or ExperimentDesign()
+    merged: dict[str, Any] = {
+        "goal": base.goal,
+        "guardrails": dict(base.guardrails),
+        "mde": base.mde,
+        "power": base.power,
+    }
+    goal = changes.get("goal")
+    if goal is not None and base.goal is not None:
+        (gm,) = resolve([goal])
+        if gm.name != base.goal:
+            merged["mde"] = None
+            merged["guardrails"].pop(gm.name, None)
+    merged.update(changes)
+    return merged
+
+
 def set_design(exp: Experiment, **changes: Any) -> ExperimentDesign:
     """Store the design with ``changes`` (goal, guardrails, mde, power) applied, log every
     changed part with its time in ``experiment_changes``, and return the new design."""
@@ -263,14 +288,7 @@ def set_design(exp: Experiment, **changes: Any) -> ExperimentDesign:
             f"set_design got {sorted(unknown)}; it takes goal, guardrails, mde and power"
         )
     old = exp.design or ExperimentDesign()
-    merged: dict[str, Any] = {
-        "goal": old.goal,
-        "guardrails": dict(old.guardrails),
-        "mde": old.mde,
-        "power": old.power,
-    }
-    merged.update(changes)
-    new = ExperimentDesign.build(**merged)
+    new = ExperimentDesign.build(**merge_design(old, changes))
     before, after = json.loads(old.to_json()), json.loads(new.to_json())
     at = now()
     # An experiment with its own metrics analyses the design's too (else its goal could never

@@ -461,3 +461,16 @@ def test_ship_needs_the_tables_verdict_on_the_goal(options) -> None:
     assert ("Bonferroni correction" if "correction" in options else "chance to beat") in str(d)
     plain = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=0.97)
     assert plain.decision().action == "ship"
+
+
+def test_decision_on_another_goal_drops_the_designs_mde_and_guardrail() -> None:
+    # res.decision(goal="cost") raised "cost is the goal; ... not both" (cost was the design's
+    # guardrail), and with guardrails={} it planned cost's sample on latency's MDE of 0.5 s
+    # read as $0.50
+    res = _one(ExperimentDesign.build("latency", {"cost": "+5%"}, 0.5))
+    d = res.decision(goal="cost")
+    assert d.design.goal == "cost" and d.design.mde is None
+    assert d.design.guardrails == {"latency": None}
+    assert math.isnan(d.arms[0].progress.share)
+    assert res.decision(goal="cost", mde=0.01).design.mde.text == "0.01"
+    assert res.decision(goal="latency").design.mde.size == 0.5  # the same goal keeps its MDE

@@ -115,3 +115,22 @@ def test_impossible_sizes_are_refused(text, metric: str, worse: bool, match: str
     assert parse_margin("+99pp", BUILTIN["pass_rate"], name="mde", worse=False).size == 0.99
     assert parse_margin("+200%", BUILTIN["cost"], name="g", worse=True).size == 2.0
     assert parse_margin("-99%", BUILTIN["pass_rate"], name="g", worse=True).size == 0.99
+
+
+def test_a_new_goal_drops_the_old_goals_mde_and_its_guardrail_role() -> None:
+    # set_design(goal="cost") kept the old goal's MDE ("+2pp" of pass rate) as cost's MDE, and
+    # refused a goal declared as a guardrail before ("cost is the goal ... not both") though
+    # the guardrails were not being changed
+    ws = pab.Workspace()
+    exp = ws.create_experiment("g", "bot", {"control": "1", "test": "2"}, flag_key="f",
+                               goal="latency", guardrails={"cost": "+5%"}, mde=0.5)  # fmt: skip
+    new = exp.set_design(goal="cost")
+    assert new.goal == "cost" and new.mde is None and "cost" not in new.guardrails
+    assert ws.experiment("g").design == new
+    assert {c.field for c in exp.design_changes()} == {"goal", "guardrails", "mde"}
+    # an MDE given with the goal is kept; guardrails given with it still may not hold it
+    assert exp.set_design(goal="latency", mde="-5%").mde == Margin(0.05, True, "-5%")
+    with pytest.raises(InvalidArgumentError, match="not both"):
+        exp.set_design(goal="cost", guardrails={"cost": "+5%"})
+    # the same goal restated keeps its MDE
+    assert exp.set_design(goal="latency").mde == Margin(0.05, True, "-5%")
