@@ -308,7 +308,9 @@ class DemoModel:
         self.noise = float(noise)
         self.choices = tuple(choices or ())
         self.answers = dict(answers or {})
-        self.model_id = f"demo(seed={seed}, quality={self.quality:g}, noise={self.noise:g})"
+        # Everything that changes a reply in a run is in the id the cache keys on.
+        picks = f", choices={list(self.choices)!r}" if self.choices else ""
+        self.model_id = f"demo(seed={seed}, quality={self.quality:g}, noise={self.noise:g}{picks})"
         self.params: dict[str, Any] = {}
 
     def skill(self, prompt: str) -> float:

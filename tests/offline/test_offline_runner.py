@@ -354,3 +354,15 @@ def test_a_scorer_named_like_a_run_metric_or_column_is_refused(ws, name) -> None
     with pytest.raises(InvalidArgumentError, match=rf"scorer name {name!r} .*name="):
         ws.run_offline(id_dataset(2), [A, B], model, scorers=[scorer], progress=False)
     assert model.total == 0
+
+
+def test_demo_models_with_different_wrong_answers_do_not_share_the_cache(ws) -> None:
+    # DemoModel's cache id left out `choices`, so a second demo model with other wrong answers
+    # was served the first one's cached replies ('blue' where it can only say 'green').
+    ds = pab.offline.Dataset.from_records([{"item_id": "x", "q": "colour?", "expected": "red"}])
+    blue = pab.offline.DemoModel(choices=["blue"], quality=-20, noise=0)
+    green = pab.offline.DemoModel(choices=["green"], quality=-20, noise=0)
+    first = ws.run_offline(ds, ["Q {{q}}"], blue, repeats=1, progress=False)
+    second = ws.run_offline(ds, ["Q {{q}}"], green, repeats=1, progress=False)
+    assert first.results()["output"].tolist() == ["blue"]
+    assert second.results()["output"].tolist() == ["green"] and second.cache_hits == 0
