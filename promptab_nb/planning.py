@@ -386,7 +386,10 @@ def experiment_plans(
     moments = arm_moments(exp, opts)
     key = arm or exp.control
     out = []
-    for m in resolve(list(metrics) if metrics is not None else None):
+    # One name is one metric (resolve() wraps it; list() split it into letters), and None means
+    # the experiment's own metrics, as arm_moments reads them.
+    wanted = metrics if metrics is not None else getattr(exp, "metrics", None) or None
+    for m in resolve(wanted):
         arms_ = moments.get(m.name, {})
         if key not in arms_:
             others = [x for x in moments if x != m.name and key in moments[x]]

@@ -245,3 +245,27 @@ def test_plan_from_data_malformed_inputs_are_named(frame) -> None:
     # a dict of columns is a frame
     got = pab.plan(from_data={"cost": list(frame["cost"])}, metric="cost", mde=0.05)
     assert got.n_total == pab.plan(from_data=frame, metric="cost", mde=0.05).n_total
+
+
+def test_exp_mde_of_one_metric_name_and_of_the_experiments_metrics(loaded, monkeypatch) -> None:
+    # exp.mde("cost") said "unknown metric 'c'" (the name was split into letters), and
+    # exp.mde() planned cost, latency, error_rate and pass_rate while the moments were read for
+    # the experiment's own metrics, so any other default was "fewer than 2 units".
+    from types import SimpleNamespace
+
+    import promptab_nb.analysis.estimators as estimators
+    from promptab_nb.planning import experiment_plans
+    from promptab_nb.stats import MeanStats
+
+    _, exp = loaded
+    one = exp.mde("cost")
+    assert [p.metric for p in one] == ["cost"] and one[0].mde == exp.mde(["cost"])[0].mde
+    arm = MeanStats.from_moments(100, 2.0, 1.0)
+    moments = {"cost": {"control": arm, "b": arm}, "latency_p95": {"control": arm, "b": arm}}
+    monkeypatch.setattr(estimators, "arm_moments", lambda exp, opts: moments)
+    own = SimpleNamespace(
+        name="own", control="control", variants={"control": "1", "b": "2"},
+        metrics=("cost", "latency_p95"),
+    )  # fmt: skip
+    got = experiment_plans(own, None)  # type: ignore[arg-type]
+    assert [p.metric for p in got] == ["cost", "latency_p95"]
