@@ -19,6 +19,7 @@ import inspect
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -145,7 +146,8 @@ def _need_expected(item: Item, name: str) -> Any:
 
 
 def _norm(text: Any, case_sensitive: bool) -> str:
-    out = " ".join(str(text).split())
+    # NFC: "e" + combining acute and the precomposed "é" are the same text.
+    out = " ".join(unicodedata.normalize("NFC", str(text)).split())
     return out if case_sensitive else out.casefold()
 
 

@@ -185,3 +185,12 @@ def test_numeric_close_expected_that_is_not_finite_is_a_scorer_error(expected) -
     # failed (|got − nan| <= tol is False), counted as a model's failure, not a data problem.
     with pytest.raises(ScorerError, match="not a finite number"):
         s.numeric_close()("5", Item("t", {}, expected))
+
+
+def test_text_scorers_treat_canonically_equal_unicode_as_equal() -> None:
+    # "Café" typed as e + combining acute (NFD, as macOS files and some tokenizers write it)
+    # failed exact() and contains() against the precomposed "Café" (NFC): the same text.
+    nfd, nfc = "Cafe\u0301", "Caf\u00e9"
+    assert s.exact()(nfd, Item("u", {}, nfc)).passed is True
+    assert s.exact()(nfc, Item("u", {}, nfd)).passed is True
+    assert s.contains()(f"It is the {nfd}.", Item("u", {}, nfc)).passed is True
