@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,12 +67,15 @@ def parse_margin(value: Any, metric: Metric, *, name: str, worse: bool) -> Margi
     """
     if isinstance(value, Margin):
         return value
+    text = str(value)
+    # numpy's numbers too (np.float32(0.01), np.int64(2): a margin computed from an array)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | int | float):
+        value = int(value) if isinstance(value, numbers.Integral) else float(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise InvalidArgumentError(
             f"{name} == {value!r}: give a relative '+5%', an absolute '+0.2pp' or a number "
             "in the metric's unit"
         )
-    text = str(value)
     if isinstance(value, str):
         match = _MARGIN.match(value)
         if match is None:

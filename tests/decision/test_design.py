@@ -134,3 +134,18 @@ def test_a_new_goal_drops_the_old_goals_mde_and_its_guardrail_role() -> None:
         exp.set_design(goal="cost", guardrails={"cost": "+5%"})
     # the same goal restated keeps its MDE
     assert exp.set_design(goal="latency").mde == Margin(0.05, True, "-5%")
+
+
+def test_numpy_numbers_are_margins_like_floats() -> None:
+    # np.float32(0.01) / np.int64(2) (a margin computed from an array) were refused with
+    # "give ... a number in the metric's unit": only Python int and float were numbers
+    np = pytest.importorskip("numpy")
+    cost, latency = BUILTIN["cost"], BUILTIN["latency"]
+    assert parse_margin(np.float32(0.25), cost, name="g", worse=True).size == 0.25
+    assert parse_margin(np.int64(2), latency, name="g", worse=True) == Margin(2.0, False, "2")
+    mde = parse_margin(np.int64(-1), latency, name="mde", worse=False)
+    assert mde.size == 1.0 and mde.relative is False
+    with pytest.raises(InvalidArgumentError, match=r"write '\+1.0'"):
+        parse_margin(np.float32(-1.0), latency, name="g", worse=True)
+    with pytest.raises(InvalidArgumentError, match="give a relative"):
+        parse_margin(np.bool_(True), cost, name="g", worse=True)
