@@ -142,7 +142,17 @@ def _level_text(level: float) -> str:
     return f"{level_pct(level, spaced=True)} CI"
 
 
+def _short(name: str, width: int = 32) -> str:
+    """``name`` cut in the middle to ``width`` characters (``head…tail``): arms that differ
+    only at the end stay told apart, and a long name cannot push a legend off the figure."""
+    if len(name) <= width:
+        return name
+    tail = (width - 1) // 2
+    return f"{name[: width - 1 - tail]}…{name[-tail:]}"
+
+
 def _arm_legend_label(arm: str, versions: Mapping[str, str], n: int) -> str:
     """Legend entry of one arm: its key, prompt version when known, and unit count."""
     v = versions.get(arm)
-    return f"{arm} ({v}), n = {n:,}" if v else f"{arm}, n = {n:,}"
+    arm = _short(arm)
+    return f"{arm} ({_short(v, 16)}), n = {n:,}" if v else f"{arm}, n = {n:,}"

@@ -9,7 +9,10 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from matplotlib import dates as mdates
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
@@ -22,6 +25,7 @@ from ._theme import (
     _level_text,
     _missing,
     _scale,
+    _short,
     _with_unit,
     colour,
     marker,
@@ -31,6 +35,7 @@ from ._theme import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -134,7 +139,9 @@ def forest(
     arms = list(result.variants)
     arm_index = {k: i for i, k in enumerate(arms)}
     treatments = arms[1:]
-    legend_arms = [(f"{k} ({result.variants[k]})", arm_index[k]) for k in treatments]
+    legend_arms = [
+        (f"{_short(k)} ({_short(result.variants[k], 16)})", arm_index[k]) for k in treatments
+    ]
     control = f"{result.control} ({result.variants.get(result.control, '')})"
     if result.control != "control":
         control = f"control {control}"
@@ -247,7 +254,7 @@ def means(
     metric: str,
     *,
     ax: Axes | None = None,
-    figsize: tuple[float, float] = (5.5, 3.4),
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Mean of ``metric`` per arm with its CI, control first.
 
@@ -258,7 +265,8 @@ def means(
     metric
         A metric name in the result.
     ax, figsize
-        Axes to draw into, or the size of a new figure in inches.
+        Axes to draw into, or the size of a new figure in inches (default 5.5 wide, wider
+        with more than six arms).
 
     Returns
     -------
@@ -282,7 +290,8 @@ def means(
     rows.sort(key=lambda r: arms.index(r.variant) if r.variant in arms else len(arms))
     f, unit = _scale(m.unit)
     with theme():
-        ax = new_axes(ax, figsize)
+        # ~0.8 inch per arm keeps the tick labels (name, version, n) apart
+        ax = new_axes(ax, figsize or (max(5.5, 1.0 + 0.8 * len(rows)), 3.4))
         for x, r in enumerate(rows):
             i = arms.index(r.variant) if r.variant in arms else x
             if _missing(r.mean):
@@ -323,7 +332,9 @@ def means(
         ax.set_xticks(
             range(len(rows)),
             [
-                f"{r.variant}\n{result.variants.get(r.variant, '')}"
+                # a long name wraps (and is cut in the middle) instead of running into the next
+                "\n".join(textwrap.wrap(_short(r.variant, 24), 12) or [""])
+                + f"\n{_short(result.variants.get(r.variant, ''), 12)}"
                 + ("\n(control)" if r.is_control else "")
                 + f"\nn = {r.n:,}"
                 for r in rows
@@ -405,6 +416,7 @@ def cumulative(
         axes = list(fig.subplots(2 if two_panels else 1, 1, squeeze=False, sharex=True)[:, 0])
         top = axes[0]
         blank: list[str] = []
+        drawn: list[tuple[str, int]] = []
         for j, v in enumerate(variants):
             d = df[df["variant"] == v].sort_values("period_end")
             x = d["period_end"].to_numpy()
@@ -414,6 +426,14 @@ def cumulative(
                 # nothing to draw: no legend key for it, the figure says why below
                 blank.append(f"{v}: " + _first_note(result, v))
                 continue
+            drawn.append((v, i))
+            if len(d) == 1:
+                # one period: a shade between points would have no width, so draw the CI as a bar
+                est = float(d["estimate"].iloc[0]) * f_est
+                lo, hi = (float(d[k].iloc[0]) * f_est for k in ("ci_low", "ci_high"))
+                if not (math.isnan(lo) or math.isnan(hi)):
+                    top.errorbar(x, [est], yerr=[[est - lo], [hi - est]], color=c, alpha=0.45,
+                                 capsize=3, fmt="none")  # fmt: skip
             top.fill_between(
                 x,
                 d["ci_low"].astype(float) * f_est,
@@ -421,16 +441,24 @@ def cumulative(
                 color=c,
                 alpha=0.2,
                 lw=0,
-                label=f"{v}: {_level_text(level)}",
             )
             top.plot(
-                x, d["estimate"].astype(float) * f_est, marker=marker(i), ms=4, color=c, label=v
+                x,
+                d["estimate"].astype(float) * f_est,
+                marker=marker(i),
+                ms=4,
+                color=c,
+                label=_short(v),
             )
             if has_seq:
                 seq_ax = axes[1] if two_panels else top
                 if two_panels:
                     seq_ax.plot(
-                        x, d["diff"].astype(float) * f_abs, marker=marker(i), ms=4, color=c, label=v
+                        x,
+                        d["diff"].astype(float) * f_abs,
+                        marker=marker(i),
+                        ms=4,
+                        color=c,
                     )
                 seq_ax.plot(x, d["seq_ci_low"].astype(float) * f_abs, color=c, ls="--", lw=1)
                 seq_ax.plot(
@@ -439,15 +467,24 @@ def cumulative(
                     color=c,
                     ls="--",
                     lw=1,
-                    label=f"{v}: always-valid {level_pct(level, spaced=True)} band",
                 )
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})")
         top.set_title(f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})")
         for a in axes if has_estimate else ():
             a.axhline(0, color=ZERO, lw=0.9)
-            if a.get_legend_handles_labels()[0]:  # (no arm with a value: no legend, no warning)
-                a.legend(loc="best", ncol=2)
+        if drawn:  # (no arm with a value: no legend, no warning)
+            # One key per arm plus what the shade and the dashes are, below the panels: two or
+            # three keys per arm inside them covered the curves and ran off the figure.
+            keys: list[Artist] = [
+                Line2D([], [], color=colour(i), marker=marker(i), ms=4, label=_short(v))
+                for v, i in drawn
+            ]
+            keys.append(Patch(color=NEUTRAL, alpha=0.2, lw=0, label=f"shade: {_level_text(level)}"))
+            if has_seq:
+                band = f"dashed: always-valid {level_pct(level, spaced=True)} band"
+                keys.append(Line2D([], [], color=NEUTRAL, ls="--", lw=1, label=band))
+            fig.legend(handles=keys, loc="outside lower center", ncol=min(4, len(keys)))
         if two_panels:
             axes[1].set_ylabel(f"treatment − control ({u_abs})")
             axes[1].set_title("absolute difference with the sequential (always-valid) band")
@@ -477,6 +514,12 @@ def cumulative(
                 va="bottom",
                 fontsize=7,
                 color=NEUTRAL,
+            )
+        ends = pd.to_datetime(df["period_end"]).drop_duplicates()
+        if len(ends) == 1:
+            # one period: matplotlib would span two years each side of it
+            axes[-1].set_xlim(
+                ends.iloc[0] - pd.Timedelta(days=1), ends.iloc[0] + pd.Timedelta(days=1)
             )
         loc = mdates.AutoDateLocator()
         axes[-1].xaxis.set_major_locator(loc)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import matplotlib
+import pandas as pd
 import pytest
+from matplotlib import dates as mdates
 from matplotlib.figure import Figure
 
 import promptab_nb as pab
@@ -364,4 +366,61 @@ def test_means_says_which_arm_measured_nothing(tmp_path) -> None:
     assert texts[0].startswith("no mean"), texts
     assert texts[2].startswith("no mean") and "not enough units" in texts[2], texts
     assert texts[1] == "$0.0200", texts
+    ws.close()
+
+
+def _drawn(fig):
+    """Lay out and draw ``fig`` on an Agg canvas (as savefig does); returns its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    with plots.theme():
+        canvas.draw()
+    return canvas.get_renderer()
+
+
+def _inside(fig, artists) -> list[str]:
+    """Texts of ``artists`` that reach past the figure's edges once drawn."""
+    r = _drawn(fig)
+    box = fig.bbox
+    return [
+        a.get_text()
+        for a in artists
+        if a.get_text()
+        and (a.get_window_extent(r).x0 < box.x0 - 1 or a.get_window_extent(r).x1 > box.x1 + 1)
+    ]
+
+
+def test_many_arms_and_long_names_stay_on_the_figure(tmp_path) -> None:
+    # A variant name of 70 characters pushed the forest legend past both edges of the figure
+    # (the names of other arms were cut off), the means ticks of 10 arms ran into each other,
+    # and the cumulative legend (2-3 keys per arm) spilled off the canvas over the axes.
+    from analysis._scenarios import workspace
+
+    long = "very-long-variant-name-" * 3 + "v3"
+    arms = {"control": [[{}] for _ in range(60)]}
+    for k in range(9):
+        name = long if k == 3 else f"v{k}"
+        arms[name] = [[{"latency": 1 + 0.05 * k + 0.01 * (u % 7)}] for u in range(60)]
+    ws, exp = workspace(tmp_path, arms)
+    res = exp.analyze(["latency"])
+    for fig in (plots.forest(res), plots.forest(res, relative=False)):
+        texts = [t for lg in fig.legends for t in lg.get_texts()]
+        assert not _inside(fig, texts), _inside(fig, texts)
+        assert any(t.get_text().endswith("v3 (5)") and "…" in t.get_text() for t in texts)
+    fig = plots.means(res, "latency")
+    ax = fig.axes[0]
+    r = _drawn(fig)
+    boxes = [t.get_window_extent(r) for t in ax.get_xticklabels()]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False)), "ticks overlap"
+    cum = plots.cumulative(exp.analyze_over_time("latency"), min_units=0)
+    texts = [t for a in cum.axes if a.get_legend() for t in a.get_legend().get_texts()]
+    texts += [t for lg in cum.legends for t in lg.get_texts()]
+    assert texts and not _inside(cum, texts), _inside(cum, texts)
+    # One period (all traffic on one day): the axis ran from 2024 to 2028 around it and the CI,
+    # a shade between points, had no width, so was not drawn at all.
+    (end,) = set(exp.analyze_over_time("latency").to_pandas()["period_end"])
+    lo, hi = (mdates.num2date(x) for x in cum.axes[-1].get_xlim())
+    assert hi - lo <= pd.Timedelta(days=3), (lo, hi)
+    assert errorbars(cum.axes[0]), "no CI drawn for the single period"
     ws.close()
