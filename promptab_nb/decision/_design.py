@@ -261,7 +261,8 @@ def merge_design(old: ExperimentDesign | None, changes: Mapping[str, Any]) -> di
     guardrails, mde, power) applied. A new goal drops the old goal's MDE (in the old goal's unit
     and direction: latency's 0.5 s became cost's $0.50) unless ``mde`` is given, and leaves the
     guardrails when it was one of them and ``guardrails`` is not given (it raised "a metric is
-    the goal or a guardrail, not both" about guardrails the caller never passed)."""
+    the goal or a guardrail, not both" about guardrails the caller never passed); ``goal=None``
+    drops the MDE too (it raised "mde is given without a goal")."""
     from ..metrics import resolve
 
     base = old or ExperimentDesign()
@@ -271,12 +272,13 @@ def merge_design(old: ExperimentDesign | None, changes: Mapping[str, Any]) -> di
         "mde": base.mde,
         "power": base.power,
     }
-    goal = changes.get("goal")
-    if goal is not None and base.goal is not None:
-        (gm,) = resolve([goal])
-        if gm.name != base.goal:
+    if "goal" in changes and base.goal is not None:
+        goal = changes["goal"]
+        new = None if goal is None else resolve([goal])[0].name
+        if new != base.goal:
             merged["mde"] = None
-            merged["guardrails"].pop(gm.name, None)
+            if new is not None:
+                merged["guardrails"].pop(new, None)
     merged.update(changes)
     return merged
 

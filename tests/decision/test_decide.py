@@ -474,3 +474,11 @@ def test_decision_on_another_goal_drops_the_designs_mde_and_guardrail() -> None:
     assert math.isnan(d.arms[0].progress.share)
     assert res.decision(goal="cost", mde=0.01).design.mde.text == "0.01"
     assert res.decision(goal="latency").design.mde.size == 0.5  # the same goal keeps its MDE
+
+
+def test_decision_without_the_designs_goal_drops_its_mde() -> None:
+    # res.decision(goal=None) raised "mde is given without a goal": the MDE was the design's
+    res = _one(ExperimentDesign.build("latency", {"cost": "+5%"}, "-5%"))
+    d = res.decision(goal=None)
+    assert d.design.goal == "latency" and d.design.mde is None
+    assert "no goal declared" in d.reasons[-1]
