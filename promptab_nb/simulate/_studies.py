@@ -190,6 +190,7 @@ def aa(
     bounds = np.array([n])
     ps, covered, undefined = [], 0, 0
     batch = src.batch(n)
+    center = src.center(0.0)
     with _bar(int(n_sims), progress, "A/A study") as bar:
         for start in range(0, int(n_sims), batch):
             b = min(batch, int(n_sims) - start)
@@ -197,7 +198,7 @@ def aa(
             st, sst = src.draw(rng, b, bounds, 0.0)
             core = _compare(
                 test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
-                sst[:, -1], alpha=alpha, relative=relative,
+                sst[:, -1], alpha=alpha, relative=relative, centers=(center, center),
             )  # fmt: skip
             ok = _defined(sc[:, -1], relative)
             undefined += int(b - ok.sum())
@@ -352,6 +353,7 @@ def power(
     _check_common(n_sims, alpha)
     rng, seed_value = _rng(seed)
     powers, undefined = [], []
+    centers = (src.center(0.0), src.center(effect))
     with _bar(len(sizes) * int(n_sims), progress, "power study") as bar:
         for n in sizes:
             bounds = np.array([n])
@@ -363,7 +365,7 @@ def power(
                 st, sst = src.draw(rng, b, bounds, effect)
                 core = _compare(
                     test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
-                    sst[:, -1], alpha=alpha, relative=relative,
+                    sst[:, -1], alpha=alpha, relative=relative, centers=centers,
                 )  # fmt: skip
                 # Control mean 0 under relative: no p-value, so neither a rejection nor not
                 # one. Counted by the z test's absolute p-value, or as rejections by Welch (its
