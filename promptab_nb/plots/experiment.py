@@ -231,7 +231,8 @@ def forest(
         for a, name in zip(axes, chosen, strict=True):
             m = result.metric(name)
             u = "%" if relative else _diff_unit(m.unit)[1]
-            unit = _scale(m.unit)[1]
+            # a difference of a share is in percentage points: its panel says pp, not %
+            unit = _scale(m.unit)[1] if relative else u
             kind = f"relative difference vs {control}" if relative else "treatment − control"
             _draw_forest(
                 a,
@@ -240,7 +241,9 @@ def forest(
                 beside=True,
                 better_left=m.direction == "lower",
             )
-        for a in axes[:-1]:
+        # Relative panels share one unit (%): one label below them all. Absolute panels each
+        # keep theirs (USD, s, pp), else the last panel's unit read as every panel's.
+        for a in axes[:-1] if relative else ():
             a.set_xlabel("")
         _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True)
         what = "lift" if relative else "difference"

@@ -76,7 +76,13 @@ def test_forest_stays_readable_with_one_huge_effect(res) -> None:
 def test_forest_absolute_and_subset(res) -> None:
     fig = plots.forest(res, relative=False)
     assert len(fig.axes) == 4
-    assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "", "treatment − control (pp)"]
+    # each absolute panel names its own unit: only the last one's label was kept, so the cost
+    # panel read as percentage points; and a share's difference is labelled pp, not %
+    units = [f"treatment − control ({u})" for u in ("USD", "s", "pp", "pp")]
+    assert [ax.get_xlabel() for ax in fig.axes] == units
+    assert [ax.get_yticklabels()[0].get_text().split("\n")[0] for ax in fig.axes] == [
+        "cost (USD)", "latency (s)", "error_rate (pp)", "pass_rate (pp)"
+    ]  # fmt: skip
     assert all(len(errorbars(ax)) == 2 and has_zero_line(ax) for ax in fig.axes)
     assert "95 % CI" in legend_text(fig)
     assert_themed(fig)
