@@ -236,10 +236,14 @@ class OfflineRun:
         )
 
     def summary(self) -> pd.DataFrame:
-        """Per version: calls, errors, cache use, mean latency (s), tokens, cost (USD) and the
-        mean of each scorer (a fraction for pass/fail scorers)."""
+        """Per version: calls, errors, scores that failed (``score_errors``), cache use, mean
+        latency (s), tokens, cost (USD) and the mean of each scorer (a fraction for pass/fail
+        scorers)."""
         frame = self._ws.sql(_SUMMARY, {"run": self.run_id, "labels": list(self.labels)})
         means = self._ws.sql(_SCORE_MEANS, {"run": self.run_id})
+        # Scores that raised (no value, so not in the means), over every scorer.
+        failed = means.groupby("version")["score_errors"].sum()
+        frame.insert(3, "score_errors", frame["version"].map(failed).fillna(0).astype("int64"))
         for scorer in self.scorers:
             sub = means[means["scorer"] == scorer].set_index("version")["mean"]
             frame[scorer] = frame["version"].map(sub)
@@ -310,7 +314,9 @@ class OfflineRun:
         return (
             f"{self.name} [{self.run_id}]: {len(self.labels)} versions × {self.n_items} items × "
             f"{self.repeats} repeats = {cells:,} cells; {self.model_calls:,} model calls, "
-            f"{self.cache_hits:,} cache hits, {self.n_errors:,} errors, {num(self.seconds, 's')}"
+            f"{self.cache_hits:,} cache hits, {self.n_errors:,} errors"
+            + (f", {self.n_score_errors:,} scorer errors" if self.n_score_errors else "")
+            + f", {num(self.seconds, 's')}"
         )
 
     def _summary_rows(self) -> tuple[list[str], list[list[str]]]:

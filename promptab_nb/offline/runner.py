@@ -46,7 +46,7 @@ __all__ = ["get_run", "list_runs", "run_offline"]
 _RESERVED_SCORER_NAMES = frozenset({
     "cost_usd", "latency_s", "output_tokens", "cost", "latency", "tokens", "run_id", "version",
     "item_id", "repeat_idx", "prompt", "output", "error", "input_tokens", "cached", "attempts",
-    "calls", "errors", "total_cost_usd",
+    "calls", "errors", "score_errors", "total_cost_usd",
 })  # fmt: skip
 
 
@@ -318,6 +318,17 @@ def run_offline(
         warnings.warn(
             f"{n_errors} of {len(outcomes)} calls failed (first: item {first.cell.item.item_id!r}, "
             f"version {label[first.cell.version.label]}: {first.error}); see run.errors()",
+            stacklevel=3,
+        )
+    # A failing scorer is as worth telling as a failing model: its cells have no score.
+    failed = [(o, sc) for o in outcomes for sc in o.scores if sc[3] is not None]
+    if failed:
+        n_scores = sum(len(o.scores) for o in outcomes)
+        o, (scorer_name, _, _, err) = failed[0]
+        warnings.warn(
+            f"{len(failed)} of {n_scores} scores failed (first: scorer {scorer_name!r}, item "
+            f"{o.cell.item.item_id!r}, version {label[o.cell.version.label]}: {err}); see "
+            "run.errors()",
             stacklevel=3,
         )
     return OfflineRun._load(ws, run_id)

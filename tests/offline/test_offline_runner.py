@@ -366,3 +366,20 @@ def test_demo_models_with_different_wrong_answers_do_not_share_the_cache(ws) -> 
     second = ws.run_offline(ds, ["Q {{q}}"], green, repeats=1, progress=False)
     assert first.results()["output"].tolist() == ["blue"]
     assert second.results()["output"].tolist() == ["green"] and second.cache_hits == 0
+
+
+def test_a_scorer_that_fails_is_reported_like_a_model_that_fails(ws) -> None:
+    # A scorer raising on every cell went unreported: no warning at the end of the run (a failed
+    # model call gets one), the run's repr said "0 errors" beside a score of "–", and summary()
+    # had no count of the failures.
+    def broken(output: str) -> bool:
+        raise ValueError("broken scorer")
+
+    with pytest.warns(UserWarning, match=r"8 of 8 scores failed \(first: scorer 'broken', item"):
+        run = ws.run_offline(id_dataset(4), [A, B], CountingModel(), scorers=[broken],
+                             repeats=1, progress=False)  # fmt: skip
+    assert "0 errors, 8 scorer errors" in repr(run)
+    assert run.summary()["score_errors"].tolist() == [4, 4]
+    with pytest.raises(InvalidArgumentError, match="taken"):
+        ws.run_offline(id_dataset(1), [A], CountingModel(), progress=False,
+                       scorers=[pab.offline.custom(broken, name="score_errors")])  # fmt: skip
