@@ -14,7 +14,8 @@ overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
   still needed at the observed daily exposure rate.
 
 The planned sample is the one that detects the MDE with the design's power at ``alpha``
-(Bonferroni across arms, as :func:`promptab_nb.stats.sample_size`), using the *observed*
+(Bonferroni across arms, as :func:`promptab_nb.stats.sample_size`, or across every metric ×
+treatment comparison when the analysis corrects for them), using the *observed*
 variance: the current standard error scaled by ``1/√n``.
 """
 
@@ -199,8 +200,14 @@ def _progress(
     span = (days[-1] - days[0]).days + 1 if days else 0
     rate = sum(n for _, _, n in res.daily) / span if span else math.nan
     out = {}
-    arms = len(res.variants)
-    z = _Z.inv_cdf(1 - alpha / (2 * (arms - 1))) + _Z.inv_cdf(design.power)
+    # Bonferroni across arms, or across every metric × treatment comparison when the analysis
+    # corrects for them (ship needs the table's corrected p: the plan at alpha / 2 over two
+    # metrics reached "100 %" at 71 % power)
+    family = len(res.variants) - 1
+    if res.options.correction and not res.options.bayesian:
+        tested = sum(1 for r in res.rows if not r.is_control and not is_missing(r.p_value))
+        family = max(family, tested)
+    z = _Z.inv_cdf(1 - alpha / (2 * max(family, 1))) + _Z.inv_cdf(design.power)
     for t in treatments:
         if mde is None:
             out[t] = Progress(math.nan, math.nan, math.nan, rate)

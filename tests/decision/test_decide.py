@@ -482,3 +482,18 @@ def test_decision_without_the_designs_goal_drops_its_mde() -> None:
     d = res.decision(goal=None)
     assert d.design.goal == "latency" and d.design.mde is None
     assert "no goal declared" in d.reasons[-1]
+
+
+def test_planned_sample_follows_the_analysis_correction_across_metrics() -> None:
+    # ship needs the table's p after correction='bonferroni' over latency and cost (alpha / 2
+    # for each), and the plan was the uncorrected one: "100 % reached" at 71 % power, not 80 %
+    base = _one(ExperimentDesign.build("latency", None, 0.05), latency_test=1.0, n=3000)
+    res = _one(ExperimentDesign.build("latency", None, 0.05), latency_test=1.0, n=3000,
+               correction="bonferroni")  # fmt: skip
+    t = next(r for r in res.rows if r.metric == "latency" and not r.is_control)
+    sd = math.sqrt(t.se**2 / (2 / 3000))
+    ref = st.sample_size(mde=0.05, sd=sd, alpha=0.025)
+    (arm,) = res.decision().arms
+    assert arm.progress.planned_units == pytest.approx(ref.n_total_real, rel=0.01)
+    (plain,) = base.decision().arms
+    assert plain.progress.planned_units < 0.85 * arm.progress.planned_units
