@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import duckdb
+
 from .. import schema
 from .._sql import ident
 from ..errors import DataError, InvalidArgumentError, MissingColumnError
@@ -105,6 +107,51 @@ def _dicts_as_json(df: Any, column: str) -> Any:
     return df.assign(**{column: col.map(text)})
 
 
+def _labels(df: Any, lib: str) -> list[Any]:
+    """The column labels of a frame (pandas labels may be numbers)."""
+    return list(df.column_names if lib == "arrow" else df.columns)
+
+
+def _read_columns(
+    df: Any, lib: str, canon: Mapping[str, Kind], mapping: Mapping[str, Any], label: str
+) -> tuple[Any, dict[str, str]]:
+    """The frame cut to the columns the load reads, and ``mapping`` with the frame columns named
+    as DuckDB names them (a pandas label 0 is column "0").
+
+    Only those columns are scanned: a column DuckDB cannot read (a pandas Period, interval,
+    complex or sparse column) failed the whole load although nothing read it.
+    """
+    labels = _labels(df, lib)
+    names = [str(x) for x in labels]
+    named: dict[str, str] = {}
+    for c, src in mapping.items():
+        if isinstance(src, str) or any(
+            src is x or src == x for x in labels if not isinstance(x, str)
+        ):
+            named[c] = str(src)
+        if c not in named or named[c] not in names:
+            raise MissingColumnError(
+                f"{label} has no column {src!r} for {c!r} (found: {', '.join(names)})."
+            )
+    needed = set(named.values()) | {c for c in canon if c in names and c not in named}
+    keep = [i for i, n in enumerate(names) if n in needed]
+    return (df.iloc[:, keep] if lib == "pandas" else df.select([names[i] for i in keep])), named
+
+
+def _unreadable(err: Exception, df: Any, lib: str, label: str) -> DataError:
+    """A DataError naming the frame column whose type DuckDB cannot read (``err``)."""
+    text = str(err)
+    types = {str(n): str(t) for n, t in df.dtypes.items()} if lib == "pandas" else {}
+    cols = [n for n, t in types.items() if f"'{t}'" in text]
+    what = f"column {cols[0]!r} ({types[cols[0]]})" if cols else "a column"
+    first = (text.strip().splitlines() or [type(err).__name__])[0]
+    return DataError(
+        f"{label}: {what} is of a type DuckDB cannot read ({first}). Convert it before loading "
+        "(e.g. a Period with .dt.to_timestamp(), a category of intervals with .astype(str)), or "
+        "leave it out of columns."
+    )
+
+
 def load_frame(
     ws: Any,
     df: Any,
@@ -157,8 +204,9 @@ def load_frame(
                 f"{', '.join(canon)}."
             )
     label = name or f"<{lib} frame>"
+    df, named = _read_columns(df, lib, canon, mapping, label)
     if lib == "pandas":
-        df = _dicts_as_json(df, mapping.get("properties", "properties"))
+        df = _dicts_as_json(df, named.get("properties", "properties"))
 
     def stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
         frame, rec = ctx.t("frame"), ctx.t("rec")
@@ -167,8 +215,8 @@ def load_frame(
         )
         found = list(types)
         # A frame column may feed two canonical columns (distinct_id from trace_id, and trace_id).
-        full = {c: c for c in canon if c in found and c not in mapping}
-        full.update(mapping)
+        full = {c: c for c in canon if c in found and c not in named}
+        full.update(named)
         for c, src in full.items():
             if src not in found:
                 raise MissingColumnError(
@@ -270,10 +318,13 @@ def load_frame(
         return Staged(rows_read=count(con, rec), stages={kind: stage_name})
 
     def digest(con: Con, ctx: LoadContext) -> str:
-        frame = ident(ctx.register(con, "frame", df))
         # The same rows loaded with another mapping or kind are another load.
-        head = json.dumps({"kind": kind, "columns": mapping}, sort_keys=True)
-        return con.execute(_DIGEST.format(frame=frame), {"head": head}).fetchall()[0][0]
+        head = json.dumps({"kind": kind, "columns": named}, sort_keys=True)
+        try:
+            frame = ident(ctx.register(con, "frame", df))
+            return con.execute(_DIGEST.format(frame=frame), {"head": head}).fetchall()[0][0]
+        except duckdb.NotImplementedException as err:
+            raise _unreadable(err, df, lib, label) from err
 
     # The frame is registered inside the load, which unregisters it when it ends.
     default_kind = kind == "generations"

@@ -10,7 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from promptab_nb.errors import InvalidArgumentError, MissingColumnError
+from promptab_nb.errors import DataError, InvalidArgumentError, MissingColumnError
 
 from .conftest import accounted
 
@@ -229,3 +229,32 @@ def test_a_timedelta_latency_is_seconds(ws, lib):
     g = ws.sql("SELECT latency_s, ttft_s FROM generations ORDER BY uuid")
     assert g.latency_s[:2].tolist() == [1.5, 0.25] and pd.isna(g.latency_s[2])
     assert g.ttft_s.tolist() == pytest.approx([0.2] * 3)
+
+
+def test_columns_the_load_does_not_read_do_not_stop_it(ws):
+    # The whole frame was scanned: one column DuckDB cannot read (a pandas Period, interval,
+    # complex or sparse column, unrelated to the load) failed every load of the frame with
+    # "cannot read as pandas: Not implemented Error ... Check that the file is complete".
+    df = _df().assign(
+        month=pd.period_range("2026-03", periods=3, freq="M"),
+        z=np.array([1 + 2j, 3j, 0j]),
+        bucket=pd.arrays.IntervalArray.from_breaks([0, 1, 2, 3]),
+    )
+    r = ws.load_frame(df, columns=COLS)
+    accounted(r)
+    assert r.loaded == {"generations": 2}
+    assert ws.load_frame(df, columns=COLS).rows_loaded == 0  # the same frame: a no-op
+    # a column it reads, of a type DuckDB cannot read, is an error naming the column
+    with pytest.raises(DataError, match=r"column 'month' .*period\[M\]"):
+        ws.load_frame(df, columns={**COLS, "variant": "month"})
+
+
+def test_pandas_column_labels_that_are_not_text(ws):
+    # A frame read with header=None has the labels 0, 1, ...: columns={"ts": 0} failed with
+    # "has no column 0 (found: 0, 1)", as DuckDB names them "0", "1".
+    df = pd.DataFrame({0: pd.to_datetime(["2026-03-01"], utc=True), 1: ["u1"], 2: [0.5]})
+    r = ws.load_frame(df, columns={"ts": 0, "distinct_id": 1, "latency_s": 2})
+    accounted(r)
+    assert ws.sql("SELECT distinct_id, latency_s FROM generations").values.tolist() == [["u1", 0.5]]
+    with pytest.raises(MissingColumnError, match=r"no column 3 for 'model'"):
+        ws.load_frame(df, columns={"ts": 0, "distinct_id": 1, "model": 3})
