@@ -135,6 +135,12 @@ def _read_columns(
             )
     needed = set(named.values()) | {c for c in canon if c in names and c not in named}
     keep = [i for i, n in enumerate(names) if n in needed]
+    twice = next((names[i] for i in keep if names.count(names[i]) > 1), None)
+    if twice is not None:
+        # (pandas allows it; the load would read one of them, unsaid)
+        raise DataError(
+            f"{label}: column {twice!r} appears twice in the frame. Remove or rename one."
+        )
     return (df.iloc[:, keep] if lib == "pandas" else df.select([names[i] for i in keep])), named
 
 
@@ -190,7 +196,9 @@ def load_frame(
         A mapped frame column is absent, or a required column (``ts``, ``distinct_id``; for
         exposures also ``flag_key``, ``variant``) is not mapped.
     DataError
-        The ``ts`` column holds numbers (epoch seconds or ms: convert them to date-times first).
+        The ``ts`` column holds numbers (epoch seconds or ms: convert them to date-times first),
+        a column the load reads appears twice in the frame or is of a type DuckDB cannot read
+        (e.g. a pandas Period); columns it does not read are not scanned.
     """
     if kind not in _REQUIRED:
         raise InvalidArgumentError(f"kind == {kind!r}, must be one of {', '.join(_REQUIRED)}.")

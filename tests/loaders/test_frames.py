@@ -258,3 +258,18 @@ def test_pandas_column_labels_that_are_not_text(ws):
     assert ws.sql("SELECT distinct_id, latency_s FROM generations").values.tolist() == [["u1", 0.5]]
     with pytest.raises(MissingColumnError, match=r"no column 3 for 'model'"):
         ws.load_frame(df, columns={"ts": 0, "distinct_id": 1, "model": 3})
+
+
+def test_a_column_label_that_appears_twice_is_an_error(ws):
+    # pandas allows two columns labelled alike (a concat or merge gone wrong): the load took
+    # one of them, silently, as the user of every row.
+    df = pd.DataFrame(
+        [["2026-03-01T10:00:00Z", "u1", "u2", 1]], columns=["ts", "user", "user", "n"]
+    )
+    with pytest.raises(DataError, match=r"column 'user' appears twice"):
+        ws.load_frame(df, columns={"distinct_id": "user"})
+    assert ws.counts()["generations"] == 0
+    dup_other = pd.DataFrame(
+        [["2026-03-01T10:00:00Z", "u1", 1, 2]], columns=["ts", "user", "n", "n"]
+    )
+    assert ws.load_frame(dup_other, columns={"distinct_id": "user"}).rows_loaded == 1
