@@ -48,16 +48,28 @@ def _canonical(kind: str) -> dict[str, Kind]:
     return out
 
 
-def _frame_kind(df: Any) -> str:
+def _frame_kind(df: Any) -> tuple[Any, str]:
+    """(the frame, its library); Arrow record batches and readers as a Table, as the load scans
+    the frame twice (its digest, then its rows) and a reader can be read once."""
     mod = type(df).__module__
-    if mod.startswith("pandas"):
-        return "pandas"
-    if mod.startswith("polars"):
-        return "polars"
+    name = type(df).__name__
     if mod.startswith("pyarrow"):
-        return "arrow"
+        import pyarrow as pa
+
+        if isinstance(df, pa.RecordBatchReader):
+            return df.read_all(), "arrow"
+        if isinstance(df, pa.RecordBatch):
+            return pa.Table.from_batches([df]), "arrow"
+        if isinstance(df, pa.Table):
+            return df, "arrow"
+    elif mod.startswith("pandas") and name == "DataFrame":
+        return df, "pandas"
+    elif mod.startswith("polars") and name == "DataFrame":
+        return df, "polars"
+    fix = " (collect it first: df.collect())" if name == "LazyFrame" else ""
+    fix = " (make it a frame first: s.to_frame())" if name == "Series" else fix
     raise InvalidArgumentError(
-        f"df is a {type(df).__name__}; expected a pandas, polars or Arrow (Table) frame."
+        f"df is a {name}; expected a pandas, polars or Arrow (Table) frame{fix}."
     )
 
 
@@ -202,7 +214,7 @@ def load_frame(
     """
     if kind not in _REQUIRED:
         raise InvalidArgumentError(f"kind == {kind!r}, must be one of {', '.join(_REQUIRED)}.")
-    lib = _frame_kind(df)
+    df, lib = _frame_kind(df)
     canon = _canonical(kind)
     mapping = dict(columns or {})
     for c in mapping:

@@ -273,3 +273,19 @@ def test_a_column_label_that_appears_twice_is_an_error(ws):
         [["2026-03-01T10:00:00Z", "u1", 1, 2]], columns=["ts", "user", "n", "n"]
     )
     assert ws.load_frame(dup_other, columns={"distinct_id": "user"}).rows_loaded == 1
+
+
+def test_arrow_batches_and_readers_load(ws):
+    # The frame is scanned twice (its digest, then its rows): a RecordBatchReader, read once,
+    # failed the load with DuckDB's "already been consumed ... Check that the file is complete".
+    t = pa.table(
+        {"ts": ["2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z"], "distinct_id": ["a", "b"]}
+    )
+    assert ws.load_frame(t.to_reader()).rows_loaded == 2
+    assert ws.load_frame(t.to_batches()[0]).rows_duplicate == 2  # the same rows
+    with pytest.raises(InvalidArgumentError, match="ChunkedArray"):
+        ws.load_frame(t.column("ts"))
+    with pytest.raises(InvalidArgumentError, match=r"Series.*to_frame"):
+        ws.load_frame(pd.Series([1]))
+    with pytest.raises(InvalidArgumentError, match=r"LazyFrame.*collect"):
+        ws.load_frame(pl.DataFrame({"ts": ["2026-03-01T10:00:00Z"], "distinct_id": ["a"]}).lazy())
