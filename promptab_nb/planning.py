@@ -36,7 +36,8 @@ class DataPlan:
     uses: delta method for ratios, CUPED-adjusted, clustered for quantiles). ``n_total`` are
     the units over both arms to detect ``mde`` (absolute, metric unit; ``mde_rel`` as a
     fraction of ``mean``, NaN for a zero mean) with ``power``; ``days`` from ``daily_units``
-    when given.
+    when given. ``n_per_arm`` is ``n_total / 2``; ``arms`` (arm → units) when the plan is of
+    unequal arms as an experiment holds them (:meth:`Experiment.mde`), else None.
     """
 
     metric: str
@@ -53,6 +54,12 @@ class DataPlan:
     source: str
     days: int | None = None
     note: str | None = None
+    arms: dict[str, int] | None = None
+
+    def _per_arm(self) -> str:
+        if self.arms is None:
+            return f"{self.n_per_arm:,.0f} per arm"
+        return ", ".join(f"{n:,} {k}" for k, n in self.arms.items())
 
     def __repr__(self) -> str:
         days = f", {self.days} days" if self.days is not None else ""
@@ -60,7 +67,7 @@ class DataPlan:
         rel = f" ({self.mde_rel:+.1%})" if math.isfinite(self.mde_rel) else ""
         side = "" if self.alternative == "two-sided" else f" ({self.alternative}, one-sided)"
         return (
-            f"{self.metric}: {self.n_total:,} units ({self.n_per_arm:,.0f} per arm{days}) detect "
+            f"{self.metric}: {self.n_total:,} units ({self._per_arm()}{days}) detect "
             f"{num(self.mde, self.unit, signed=True)}{rel} with "
             f"{self.power:.0%} power at alpha = {self.alpha:g}{side}; sd {num(self.sd, self.unit)} "
             f"per unit from {self.source}" + (f"; {self.note}" if self.note else "")
@@ -74,7 +81,7 @@ class DataPlan:
         row = [
             self.metric,
             f"{self.n_total:,}",
-            f"{self.n_per_arm:,.0f}",
+            self._per_arm().removesuffix(" per arm"),
             num(self.mde, self.unit, signed=True),
             f"{self.mde_rel:+.1%}" if math.isfinite(self.mde_rel) else "–",
             f"{self.power:.0%}",
@@ -101,7 +108,9 @@ def _solve(
     alpha: float = 0.05,
     alternative: sp.Alternative = "two-sided",
     daily_units: float | None = None,
+    arms: dict[str, int] | None = None,
 ) -> DataPlan:
+    """``arms``: the units of two unequal arms to get the MDE of (``n`` is their sum)."""
     if var <= 0 or not math.isfinite(var):
         raise InvalidArgumentError(f"{name}: the per-unit variance is {var!r}; nothing to plan")
     if daily_units is not None:
@@ -150,7 +159,13 @@ def _solve(
         if n != int(n):
             raise InvalidArgumentError(f"n == {n!r}: give a whole number of units over both arms")
         n_total = int(n)
-        effect = sp.t_mde(var, n_total, power=power, alpha=alpha, alternative=alternative)
+        ratio = 1.0
+        if arms is not None:
+            first, second = arms.values()
+            ratio = second / first
+        effect = sp.t_mde(
+            var, n_total, power=power, alpha=alpha, ratio=ratio, alternative=alternative
+        )
         reached = power
     else:
         raise InvalidArgumentError("give mde= (to size the experiment) or n= (to get the MDE)")
@@ -158,7 +173,8 @@ def _solve(
     rel = effect / mean if mean else math.nan
     return DataPlan(
         name, unit, mean, math.sqrt(var), effect, rel, n_total, n_total / 2, reached, alpha,
-        alternative, source, days, note,
+        alternative, source, days, note, arms if arms is not None and len(set(arms.values())) > 1
+        else None,
     )  # fmt: skip
 
 
@@ -401,13 +417,22 @@ def experiment_plans(
         a = arms_[key]
         args = dict(kwargs)
         if args.get("mde") is None and args.get("n") is None:
-            # The units of one comparison, as the plan is for two arms: the arm and control, or
-            # for control its smallest treatment (the largest MDE); not every arm's units.
+            # The units of one comparison as they are: the arm and control, or for control its
+            # smallest treatment (the largest MDE); not every arm's units, nor two equal halves.
             if key == exp.control:
-                partners = [s.n for k, s in arms_.items() if k != key]
+                partners = {k: s.n for k, s in arms_.items() if k != key}
             else:
-                partners = [arms_[exp.control].n] if exp.control in arms_ else []
-            args["n"] = a.n + (min(partners) if partners else 0)
+                partners = {exp.control: arms_[exp.control].n} if exp.control in arms_ else {}
+            if not partners:
+                raise InvalidArgumentError(
+                    f"{m.name}: no {'treatment arm' if key == exp.control else 'control'} has "
+                    f"units with a value yet, only {key!r} ({a.n:,}): there is no comparison to "
+                    "get the MDE of. For the MDE of a planned size use pab.plan(from_experiment="
+                    "exp, metric=..., n=...)"
+                )
+            other = min(partners, key=lambda k: partners[k])
+            args["arms"] = {key: a.n, other: partners[other]}
+            args["n"] = a.n + partners[other]
         src = f"{exp.name!r} arm {key} ({a.n:,} units{', CUPED' if cuped else ''})"
         out.append(_solve(m.name, _unit(m), a.mean, a.var, source=src, **args))
     return out

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 import promptab_nb as pab
 from promptab_nb.errors import InvalidArgumentError
@@ -197,9 +200,11 @@ def test_exp_mde_with_several_treatments_counts_one_comparison(monkeypatch) -> N
     )
     got = experiment_plans(exp, ["cost"])[0]  # type: ignore[arg-type]
     assert got.n_total == 160  # control and its smallest treatment: the largest MDE
-    assert got.mde == pytest.approx(t_mde(1.0, 160), rel=1e-12)
+    # of 100 and 60 units as they are (not two arms of 80)
+    assert got.mde == pytest.approx(t_mde(1.0, 160, ratio=0.6), rel=1e-12)
     got = experiment_plans(exp, ["cost"], arm="a")[0]  # type: ignore[arg-type]
     assert got.n_total == 200  # arm a against control
+    assert got.mde == pytest.approx(t_mde(1.0, 200), rel=1e-12) and got.arms is None
 
 
 def test_plan_from_an_unknown_arm_names_the_arms(loaded) -> None:
@@ -269,3 +274,44 @@ def test_exp_mde_of_one_metric_name_and_of_the_experiments_metrics(loaded, monke
     )  # fmt: skip
     got = experiment_plans(own, None)  # type: ignore[arg-type]
     assert [p.metric for p in got] == ["cost", "latency_p95"]
+
+
+def test_exp_mde_of_unequal_arms_is_that_of_the_arms_as_they_are(monkeypatch) -> None:
+    # 1,000 control units against 100 treatment units were planned as two arms of 550: an MDE
+    # of 0.169 where Welch's t on 1,000 vs 100 units needs 0.295 (statsmodels). A control
+    # without any treatment unit gave the MDE of its units split in two, as if they were both
+    # arms; with 3 such units it said "n (units over both arms) == 3", an argument not given.
+    from types import SimpleNamespace
+
+    from statsmodels.stats.power import TTestIndPower
+
+    import promptab_nb.analysis.estimators as estimators
+    from promptab_nb.planning import experiment_plans
+    from promptab_nb.stats import MeanStats
+
+    moments: dict = {
+        "cost": {
+            "control": MeanStats.from_moments(1000, 2.0, 1.0),
+            "b": MeanStats.from_moments(100, 2.0, 1.0),
+        }
+    }
+    monkeypatch.setattr(estimators, "arm_moments", lambda exp, opts: moments)
+    exp = SimpleNamespace(name="e", control="control", variants={"control": "1", "b": "2"})
+    # statsmodels' pooled t (df 1,098) is within 1 % of Welch's (df 120); Welch's power is
+    # checked with scipy's noncentral t
+    ref = TTestIndPower().solve_power(nobs1=1000, ratio=0.1, alpha=0.05, power=0.8)
+    se = math.sqrt(1 / 1000 + 1 / 100)
+    df = se**4 / ((1 / 1000) ** 2 / 999 + (1 / 100) ** 2 / 99)
+    crit = scipy.stats.t.ppf(0.975, df)
+    for arm in (None, "b"):
+        got = experiment_plans(exp, ["cost"], arm=arm)[0]  # type: ignore[arg-type]
+        assert got.n_total == 1100
+        assert got.mde == pytest.approx(ref, rel=1e-2)
+        nc = got.mde / se
+        reached = scipy.stats.nct.sf(crit, df, nc) + scipy.stats.nct.cdf(-crit, df, nc)
+        assert reached == pytest.approx(0.8, abs=1e-9)
+        assert "1,000" in repr(got) and "100" in repr(got) and "550" not in repr(got)
+    for n in (3, 100):
+        moments["cost"] = {"control": MeanStats.from_moments(n, 2.0, 1.0)}
+        with pytest.raises(InvalidArgumentError, match=r"cost: no treatment arm has units.*n="):
+            experiment_plans(exp, ["cost"])  # type: ignore[arg-type]
