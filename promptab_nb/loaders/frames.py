@@ -131,8 +131,16 @@ def _read_columns(
     as DuckDB names them (a pandas label 0 is column "0").
 
     Only those columns are scanned: a column DuckDB cannot read (a pandas Period, interval,
-    complex or sparse column) failed the whole load although nothing read it.
+    complex or sparse column) failed the whole load although nothing read it. A pandas index
+    level named as such a column is one (DuckDB does not scan the index).
     """
+    if lib == "pandas":
+        # Index levels named as a column the load reads (df.set_index("uuid")) are columns.
+        wanted = {str(v) for v in mapping.values()} | set(canon)
+        have = {str(c) for c in df.columns}
+        levels = [n for n in df.index.names if n is not None and str(n) in wanted - have]
+        if levels:
+            df = df.reset_index(level=levels)
     labels = _labels(df, lib)
     names = [str(x) for x in labels]
     named: dict[str, str] = {}
@@ -190,7 +198,7 @@ def load_frame(
         Target table: ``"generations"``, ``"evaluations"`` or ``"exposures"``.
     columns
         ``{canonical column: frame column}``; canonical names present in the frame map to
-        themselves. Latency is seconds (a duration column, e.g. ``end - start``, is converted to
+        themselves (a pandas index level so named is a column too). Latency is seconds (a duration column, e.g. ``end - start``, is converted to
         seconds) and cost USD: convert other units before loading.
     name
         Shown in the report and stored in ``imports.file`` (default: ``<pandas frame>``).

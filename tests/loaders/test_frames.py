@@ -289,3 +289,27 @@ def test_arrow_batches_and_readers_load(ws):
         ws.load_frame(pd.Series([1]))
     with pytest.raises(InvalidArgumentError, match=r"LazyFrame.*collect"):
         ws.load_frame(pl.DataFrame({"ts": ["2026-03-01T10:00:00Z"], "distinct_id": ["a"]}).lazy())
+
+
+def test_columns_in_a_pandas_index_are_read(ws):
+    # A frame indexed by its ids (df.set_index("uuid")) or keyed by a column of the map: the
+    # index was not scanned, so the uuids were replaced by content hashes (two calls with the
+    # same content and two uuids became one, the other "already loaded") and a mapped index
+    # was "no column".
+    df = pd.DataFrame({
+        "uuid": ["g1", "g2"], "ts": ["2026-03-01T10:00:00Z"] * 2, "distinct_id": ["a", "a"],
+        "arm": ["control", "test"],
+    }).set_index("uuid")  # fmt: skip
+    r = ws.load_frame(df.drop(columns="arm"))
+    accounted(r)
+    assert r.rows_loaded == 2
+    assert sorted(ws.sql("SELECT uuid FROM generations").uuid) == ["g1", "g2"]
+    r = ws.load_frame(df.reset_index().set_index(["uuid", "arm"]), columns={"variant": "arm"})
+    assert r.rows_duplicate == 2  # the same uuids
+    ws2 = type(ws)()
+    ws2.load_frame(df.reset_index().set_index(["uuid", "arm"]), columns={"variant": "arm"})
+    assert ws2.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist() == [
+        "control",
+        "test",
+    ]
+    ws2.close()
