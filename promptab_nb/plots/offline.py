@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any
 from .._format import num, pval
 from ..errors import InvalidArgumentError
 from ._forest import _draw_forest, _forest_legend, _Point
-from ._theme import BAND, REFERENCE, _diff_unit, _level_text, _missing, new_figure, theme
+from ._theme import (
+    BAND,
+    REFERENCE,
+    _diff_unit,
+    _level_text,
+    _missing,
+    _short,
+    new_figure,
+    theme,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -121,6 +130,8 @@ def offline_comparison(
     if not names:
         raise InvalidArgumentError("the comparison has no rows to plot")
     versions = list(dict.fromkeys(r["version"] for r in recs))
+    # (a long prompt name, in every label, would run them off the figure: cut in the middle)
+    base = _short(baseline)
     with theme():
         fig = new_figure(figsize or (7.5, 1.5 + _panel_height(len(versions)) * len(names)))
         axes = list(fig.subplots(len(names), 1, squeeze=False)[:, 0])
@@ -161,13 +172,14 @@ def offline_comparison(
             _draw_forest(
                 ax,
                 [(label, pts)],
-                xlabel=f"{name}: version − {baseline} ({u})"
-                if u
-                else f"{name}: version − {baseline}",
+                xlabel=f"{name}: version − {base} ({u})" if u else f"{name}: version − {base}",
             )
-        _forest_legend(fig, axes[-1], True, [(v, i + 1) for i, v in enumerate(versions)], 1 - alpha)
+        _forest_legend(
+            fig, axes[-1], True, [(_short(v), i + 1) for i, v in enumerate(versions)], 1 - alpha
+        )
         axes[0].set_title(
-            f"Offline comparison vs {baseline} ({_level_text(1 - alpha)}; grey: A/A noise, "
-            "dotted: ±MDE)"
+            f"Offline comparison vs {base} ({_level_text(1 - alpha)};"
+            + ("\n" if len(base) > 16 else " ")
+            + "grey: A/A noise, dotted: ±MDE)"
         )
         return fig

@@ -65,3 +65,30 @@ def test_offline_notes_do_not_overlap_with_many_versions(n_versions) -> None:
                 assert overlap <= 1, f"notes overlap by {overlap:.1f} px in {ax.get_xlabel()}"
     save(fig, f"offline_comparison_{n_versions}_versions")
     ws.close()
+
+
+def test_offline_long_prompt_names_stay_on_the_figure() -> None:
+    # A prompt name of 70 characters ran the title, every panel's axis label ("version −
+    # <baseline>") and the legend past the figure's edges: the baseline's version and the
+    # other versions' keys were cut off.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    ws = pab.Workspace()
+    ds = pab.offline.Dataset.from_records([{"q": f"{i} + {i}", "expected": str(2 * i)}
+                                           for i in range(12)])  # fmt: skip
+    name = "<b>x</b>|" + "long-prompt-name-" * 4
+    run = ws.run_offline(ds, [(name, "{{q}}"), (name, "Think step by step: {{q}}")],
+                         pab.offline.DemoModel(), repeats=2, progress=False)  # fmt: skip
+    fig = plots.offline_comparison(run.compare(metrics=["exact", "latency"]))
+    canvas = FigureCanvasAgg(fig)
+    with plots.theme():
+        canvas.draw()
+    r = canvas.get_renderer()
+    texts = [ax.title for ax in fig.axes] + [ax.xaxis.label for ax in fig.axes]
+    texts += [t for lg in fig.legends for t in lg.get_texts()]
+    out = [t.get_text() for t in texts if t.get_text() and (
+        t.get_window_extent(r).x0 < -1 or t.get_window_extent(r).x1 > fig.bbox.x1 + 1)]  # fmt: skip
+    assert not out, out
+    labels = " ".join(t.get_text() for t in texts)
+    assert "@v1" in labels and "@v2" in labels  # cut in the middle: the versions still show
+    ws.close()
