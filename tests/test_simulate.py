@@ -633,3 +633,14 @@ def test_studies_of_a_large_mean_with_a_small_spread_keep_their_variance() -> No
     for kw in ({"baseline": 1e300}, {"values": np.r_[1e200, 3e200, 2e200, 5e200]}):
         big = aa("latency", 50, n_sims=500, seed=4, progress=False, **kw)  # type: ignore[arg-type]
         assert 0.02 < big.false_positive_rate < 0.09 and big.coverage > 0.9
+
+
+def test_a_control_pass_rate_of_one_is_accepted_as_a_treatments_is(tmp_path: Path) -> None:
+    # baseline={"pass_rate": 1.0} said "must be < 1" while effects={"test": {"pass_rate": 1.0}}
+    # was accepted: an evaluation every control answer passes is a valid baseline.
+    truth = traffic(300, VARIANTS, {"test": {"pass_rate": 0.9}}, out=tmp_path / "e", seed=1,
+                    baseline={"pass_rate": 1.0}, progress=False)  # fmt: skip
+    assert truth.means["control"]["pass_rate"] == 1.0
+    assert truth.lifts["test"]["pass_rate"] == pytest.approx(-0.1)
+    with pytest.raises(InvalidArgumentError, match=r"baseline\['pass_rate'\] == 1.5"):
+        traffic(10, VARIANTS, out=tmp_path / "f", baseline={"pass_rate": 1.5}, progress=False)

@@ -105,7 +105,9 @@ def _check_baseline(baseline: Mapping[str, float] | None) -> dict[str, float]:
     base = dict(DEFAULT_BASELINE)
     for key, value in (baseline or {}).items():
         one_of(key, "baseline key", tuple(DEFAULT_BASELINE))
-        if key in RATES:
+        if key == "pass_rate":  # every answer may pass (as a treatment's may)
+            check(value, f"baseline[{key!r}]", ge=0, le=1)
+        elif key in RATES:  # an error rate of 1 leaves no successful call to price
             check(value, f"baseline[{key!r}]", ge=0, lt=1)
         else:
             check(value, f"baseline[{key!r}]", gt=0, lt=math.inf)
