@@ -158,6 +158,6 @@ def distribution(
         if dropped:
             title += f" ({dropped:,} values ≤ 0 not shown)"
         ax.set_title(title)
-        if arms:
+        if ax.get_legend_handles_labels()[0]:  # (nothing drawn: no legend, no warning)
             ax.legend(loc="best")
         return ax.figure  # type: ignore[return-value]

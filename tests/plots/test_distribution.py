@@ -55,3 +55,19 @@ def test_distribution_orders_arms_by_variants() -> None:
     plain = plots.distribution(values, "latency", kind="ecdf")
     labels = [t.get_text() for t in plain.axes[0].get_legend().get_texts()]
     assert labels == ["test, n = 3", "control, n = 3"]
+
+
+@pytest.mark.parametrize("kind", ["hist", "ecdf"])
+def test_distribution_on_a_log_axis_with_no_positive_value_says_so_without_a_warning(kind) -> None:
+    # Every value ≤ 0 on a log axis left nothing to draw, and the legend call raised
+    # matplotlib's "No artists with labels found to put in legend" (leaked to the CLI's stderr).
+    import warnings
+
+    frame = pd.DataFrame({"variant": ["a", "a", "b"], "value": [-1.0, 0.0, 0.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plots.distribution(frame, "latency", kind=kind, log=True)
+    ax = fig.axes[0]
+    assert ax.get_legend() is None
+    assert "3 values ≤ 0 not shown" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["no values"]
