@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidArgumentError, MissingColumnError
+from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
@@ -243,6 +243,13 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))
     if total and not good:
+        broken = count(con, ctx.t("rec"), "bad_reason = 'line is not valid JSON'")
+        if broken == total:
+            # every document is cut short or not JSON: not a question of the export's format
+            what = "its line is not" if total == 1 else f"none of its {total} lines is"
+            raise DataError(
+                f"{item.name}: {what} valid JSON. The file may be truncated; export it again."
+            )
         raise MissingColumnError(
             f"{item.name} has no spans: no document holds resourceSpans[].scopeSpans[].spans[]."
             " Export traces as OTLP JSON (collector file exporter or /v1/traces body)."

@@ -171,3 +171,16 @@ def test_a_whole_double_prompt_version_is_the_integer_version(ws, tmp_path):
     accounted(r)
     g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid")
     assert g.prompt_version.tolist() == ["3", "3", "3", "v2.0"]
+
+
+def test_a_truncated_export_says_it_is_not_json(ws, tmp_path):
+    # A one-line export cut short (a download interrupted) was "has no spans: no document
+    # holds resourceSpans[]...", sending the user to look for another export format.
+    from promptab_nb.errors import DataError
+
+    text = json.dumps(json.loads((DATA / "otel_traces.json").read_text()))
+    p = tmp_path / "cut.json"
+    p.write_text(text[: len(text) // 2])
+    with pytest.raises(DataError, match=r"cut\.json: its line is not valid JSON.*truncated"):
+        ws.load_otel(p)
+    assert ws.counts()["generations"] == 0
