@@ -559,15 +559,15 @@ def test_metrics_and_versions_are_named_plainly(ws) -> None:
 
 
 def test_a_ci_that_disagrees_with_the_test_is_said(ws) -> None:
-    # McNemar's CI is a Wald interval and its p-value exact: with 4 improvements and no
-    # regression in 100 items the CI [+0.16 pp, +7.84 pp] excludes 0 while p = 0.125. The
-    # verdict follows the test; the comparison now says why the CI looks otherwise.
-    run = _mcnemar_run(ws, both=46, a_only=0, b_only=4, neither=50)
+    # McNemar's CI is an approximation (Newcombe's interval) and its p-value exact: with 5
+    # improvements and no regression in 100 items the CI [+0.34 pp, +9.57 pp] excludes 0 while
+    # p = 0.0625. The verdict follows the test; the comparison says why the CI looks otherwise.
+    run = _mcnemar_run(ws, both=46, a_only=0, b_only=5, neither=49)
     comp = run.compare(metrics=["exact"])
     r = comp.row("exact")
-    assert r.diff_ci[0] > 0 and r.p_value == pytest.approx(0.125) and r.verdict == "inconclusive"
+    assert r.diff_ci[0] > 0 and r.p_value == pytest.approx(0.0625) and r.verdict == "inconclusive"
     note = (
-        "exact, t@v2: the 95% CI of the difference excludes 0 but p = 0.125 by mcnemar exact: "
+        "exact, t@v2: the 95% CI of the difference excludes 0 but p = 0.062 by mcnemar exact: "
         "the verdict follows the test (the CI is an approximation)"
     )
     assert note in comp.notes and note.removeprefix("exact, t@v2: ") in r.note
@@ -595,3 +595,43 @@ def test_interval_labels_keep_the_level_s_decimals(ws) -> None:
         assert f"({lvl} CI)" in comp.headline()
         html = comp._repr_html_()
         assert f"diff [{lvl} CI]" in html and "100% CI" not in html and "98% CI" not in html
+
+
+def _newcombe(both: int, a_only: int, b_only: int, neither: int, alpha: float = 0.05):
+    """Newcombe's (1998) square-and-add interval for p(B) − p(A) from paired pass/fail
+    outcomes (Fagerland, Lydersen & Laake 2017, ch. 8), from statsmodels' Wilson intervals."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    n = both + a_only + b_only + neither
+    pa, pb = (both + a_only) / n, (both + b_only) / n
+    la, ua = proportion_confint(both + a_only, n, alpha, method="wilson")
+    lb, ub = proportion_confint(both + b_only, n, alpha, method="wilson")
+    margins = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
+    cross = both * neither - a_only * b_only
+    if margins == 0 or 0 <= cross <= n / 2:
+        psi = 0.0
+    else:
+        psi = (cross - n / 2 if cross > n / 2 else cross) / margins**0.5
+    est = pb - pa
+    lo = est - ((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * psi * (pb - lb) * (ua - pa)) ** 0.5
+    hi = est + ((pa - la) ** 2 + (ub - pb) ** 2 - 2 * psi * (pa - la) * (ub - pb)) ** 0.5
+    return max(-1.0, lo), min(1.0, hi)
+
+
+@pytest.mark.parametrize(
+    "table", [(0, 0, 10, 0), (0, 0, 3, 7), (20, 4, 11, 5), (46, 0, 4, 50), (5, 9, 0, 6)]
+)
+def test_mcnemar_rows_use_newcombes_interval_not_wald(ws, table) -> None:
+    # The CI of a McNemar row was a Wald interval: 10 of 10 items improved gave "+100 pp
+    # [+100 pp, +100 pp]", certainty from 10 items, and 3 improved of 10 with none regressed a CI
+    # [+1.6 pp, +58.4 pp] excluding 0 beside p = 0.25. Newcombe's square-and-add interval
+    # (Wilson-based, what Fagerland et al. recommend for paired proportions) replaces it.
+    run = _mcnemar_run(ws, *table)
+    r = run.compare(metrics=["exact"]).row("exact")
+    assert r.method == "mcnemar exact"
+    assert r.diff_ci == pytest.approx(_newcombe(*table), abs=1e-12)
+    assert -1 <= r.diff_ci[0] <= r.diff <= r.diff_ci[1] <= 1
+    if table == (0, 0, 10, 0):
+        assert r.diff_ci[0] < 0.7
+    if table == (0, 0, 3, 7):
+        assert r.diff_ci[0] < 0 < r.diff_ci[1] and r.verdict == "inconclusive"
