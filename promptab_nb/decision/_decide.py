@@ -1,7 +1,8 @@
 """From an analysis to a decision: ship, dont_ship, keep_running or no_effect (per arm and
 overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
 
-- **ship**: the goal improves significantly (two-sided at ``alpha``, Holm across treatment arms)
+- **ship**: the goal improves significantly (two-sided at ``alpha``, or one-sided when the
+  analysis declares the goal's alternative toward its improvement; Holm across treatment arms)
   and the result table agrees (its p-value, after the analysis' correction across metrics or
   under its one-sided alternative, is below ``alpha``; under ``method="bayesian"`` the chance
   to be better is at least ``1 - alpha``), and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
@@ -9,7 +10,8 @@ overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
 - **dont_ship**: the goal worsens significantly, or a guardrail is significantly worse than its
   margin (a guardrail without a margin, and every other analysed metric: significantly worse at
   all);
-- **no_effect**: the planned sample is reached and the goal's CI excludes the MDE;
+- **no_effect**: the planned sample is reached and the goal's CI excludes the MDE (a one-sided
+  CI toward improvement: the one-sided bound from the estimate and its SE);
 - **keep_running**: anything else, with the share of the planned sample reached and the days
   still needed at the observed daily exposure rate.
 
@@ -191,7 +193,7 @@ def _no_test(r: ArmRow, p: float, *, relative: bool) -> str | None:
 
 def _progress(
     res: ExperimentResult, design: ExperimentDesign, goal: Metric, treatments: list[str],
-    alpha: float,
+    alpha: float, *, one_sided: bool = False,
 ) -> dict[str, Progress]:  # fmt: skip
     """Share of the planned sample reached and days still needed, per treatment arm."""
     mde = design.mde
@@ -207,7 +209,8 @@ def _progress(
     if res.options.correction and not res.options.bayesian:
         tested = sum(1 for r in res.rows if not r.is_control and not is_missing(r.p_value))
         family = max(family, tested)
-    z = _Z.inv_cdf(1 - alpha / (2 * max(family, 1))) + _Z.inv_cdf(design.power)
+    tails = 1 if one_sided else 2
+    z = _Z.inv_cdf(1 - alpha / (tails * max(family, 1))) + _Z.inv_cdf(design.power)
     for t in treatments:
         if mde is None:
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
@@ -252,17 +255,28 @@ def _is_log(r: ArmRow) -> bool:
     return _log_scale(r)
 
 
-def _excludes_mde(r: ArmRow, goal: Metric, mde: Margin) -> bool:
-    """The goal's CI rules out an improvement as large as the MDE."""
+def _excludes_mde(r: ArmRow, goal: Metric, mde: Margin, alpha: float) -> str | None:
+    """What rules out an improvement as large as the MDE (a template of ``level`` and
+    ``goal``): the goal's CI, or, when a one-sided CI toward improvement leaves the bound on
+    that side infinite, the one-sided ``1 - alpha`` bound from the estimate and its SE (it
+    never excluded the MDE, and the arm kept running for ever); ``None`` when nothing does."""
     better = -worse_sign(goal)  # +1: higher is better
     if mde.relative:
         lo, hi = r.rel_ci_low, r.rel_ci_high
     else:
         lo, hi = r.diff_ci_low, r.diff_ci_high
     if is_missing(lo) or is_missing(hi):
-        return False
+        return None
     best = hi if better > 0 else -lo
-    return best < mde.size
+    if not math.isinf(best):
+        return "{level} CI of {goal} excludes" if best < mde.size else None
+    est, se = effect_se(r, mde.relative, alpha, two_sided=False)
+    if is_missing(est) or is_missing(se) or math.isinf(se):
+        return None
+    bound = est + better * _Z.inv_cdf(1 - alpha) * se
+    if mde.relative and _is_log(r):
+        bound = math.expm1(bound)
+    return "one-sided {level} bound of {goal} rules out" if better * bound < mde.size else None
 
 
 def decide(
@@ -299,13 +313,42 @@ def decide(
     grows = [_row(res, goal.name, t) for t in treatments]
     tests = [improvement(r, goal) for r in grows]
     adj = _holm([p for p, _ in tests])
+    # A goal declared one-sided toward its improvement is shipped on that test (the table's),
+    # a regression still seen by the two-sided one.
+    one_sided = _one_sided(res, goal)
+    better = (
+        _holm([_better_p(r, p, sign, res) for r, (p, sign) in zip(grows, tests, strict=True)])
+        if one_sided
+        else adj
+    )
     rails = _guardrails(res, design.guardrails, treatments, a)
-    progress = _progress(res, design, goal, treatments, a)
+    progress = _progress(res, design, goal, treatments, a, one_sided=one_sided)
     srm = [f.message for f in res.health.flags if f.severity == "error"]
     arms = []
-    for t, r, (_, sign), p in zip(treatments, grows, tests, adj, strict=True):
-        arms.append(_arm(t, r, goal, sign, p, a, rails[t], progress[t], design, srm, res))
+    for t, r, (_, sign), p, pb in zip(treatments, grows, tests, adj, better, strict=True):
+        arms.append(
+            _arm(t, r, goal, sign, (p, pb, one_sided), a, rails[t], progress[t], design, srm, res)
+        )
     return Decision.of(res, design, tuple(arms), a, note)
+
+
+def _one_sided(res: ExperimentResult, goal: Metric) -> bool:
+    """The goal's fixed-horizon test is one-sided toward its improvement (``alternative="less"``
+    on a lower-is-better metric, ``"greater"`` on a higher-is-better one)."""
+    alt = res.options.alternative_for(goal.name)
+    return not res.options.sequential and alt == (
+        "less" if goal.direction == "lower" else "greater"
+    )
+
+
+def _better_p(r: ArmRow, p: float, sign: int, res: ExperimentResult) -> float:
+    """The one-sided p-value toward improvement before any correction: the table's when it
+    made no correction, else half the two-sided one's (the other half without one)."""
+    if not res.options.correction and not is_missing(r.p_value):
+        return r.p_value
+    if is_missing(p):
+        return math.nan
+    return p / 2 if sign > 0 else 1 - p / 2
 
 
 def _with_design(res: ExperimentResult, design: ExperimentDesign) -> ExperimentResult:
@@ -315,15 +358,19 @@ def _with_design(res: ExperimentResult, design: ExperimentDesign) -> ExperimentR
 
 
 def _arm(
-    t: str, r: ArmRow, goal: Metric, sign: int, p: float, alpha: float,
+    t: str, r: ArmRow, goal: Metric, sign: int, ps: tuple[float, float, bool], alpha: float,
     rails: list[GuardrailCheck], prog: Progress, design: ExperimentDesign, errors: list[str],
     res: ExperimentResult,
 ) -> ArmDecision:  # fmt: skip
+    # p: two-sided (Holm); p_better: the test toward improvement (one-sided when declared so)
+    p, p_better, one_sided = ps
     rel = design.mde.relative if design.mde else res.options.relative
-    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({pval(p)}, Holm across arms)"
+    better, worse = p_better < alpha and sign > 0, p < alpha and sign < 0
+    shown = p if worse or not one_sided else p_better
+    side = "one-sided " if shown is p_better and one_sided else ""
+    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({side}{pval(shown)}, Holm across arms)"
     failed = [g for g in rails if g.status == "fail"]
     pending = [g for g in rails if g.status == "pending"]
-    better, worse = p < alpha and sign > 0, p < alpha and sign < 0
     # The table's verdict on the goal binds too: "Ship test" stood beside a goal row the table
     # called not significant (after a Bonferroni correction across metrics, or a chance to be
     # better of 88 % under a sceptical prior).
@@ -361,13 +408,13 @@ def _arm(
         and not better
         and not is_missing(p)  # (a withheld verdict concludes nothing)
         and not errors
-        and _excludes_mde(r, goal, design.mde)
+        and (ruled := _excludes_mde(r, goal, design.mde, res.alpha))
     ):
         action = "no_effect"
         reasons.append(
-            f"{t}: the planned sample is reached and the {level_pct(res.level)} CI of {goal.name} "
-            f"excludes an improvement of {design.mde.text} ({effect})"
-        )
+            f"{t}: the planned sample is reached and the {ruled.format(level=level_pct(res.level), goal=goal.name)} "
+            f"an improvement of {design.mde.text} ({effect})"
+        )  # fmt: skip
     else:
         action = "keep_running"
         if better:
@@ -394,7 +441,7 @@ def _arm(
                 f"{t}: planned sample unknown: the mde {design.mde.text} is relative and "
                 f"{goal.name} has no relative effect ({r.note or 'analyse with relative=True'})"
             )
-    return ArmDecision(t, action, r.diff, r.rel_diff, p, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
+    return ArmDecision(t, action, r.diff, r.rel_diff, shown, tuple(rails), tuple(reasons), prog)  # type: ignore[arg-type]
 
 
 def _table_withholds(r: ArmRow, res: ExperimentResult, alpha: float) -> str | None:

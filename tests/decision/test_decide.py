@@ -497,3 +497,32 @@ def test_planned_sample_follows_the_analysis_correction_across_metrics() -> None
     assert arm.progress.planned_units == pytest.approx(ref.n_total_real, rel=0.01)
     (plain,) = base.decision().arms
     assert plain.progress.planned_units < 0.85 * arm.progress.planned_units
+
+
+def test_a_one_sided_goal_is_decided_by_its_one_sided_test() -> None:
+    # alternative={"latency": "less"} declares H1: latency falls. The table called p = 0.027
+    # significant, the decision read the two-sided 0.054 "not significantly better yet"; and
+    # its one-sided CI (-inf, +1.1 %] never excluded an MDE, so at 10 times the planned sample
+    # it kept running for ever ("100% of the planned 772 units reached")
+    design = ExperimentDesign.build("latency", None, "-5%")
+    res = _one(design, latency_test=0.975, alternative={"latency": "less"})
+    goal = next(r for r in res.rows if r.metric == "latency" and not r.is_control)
+    assert goal.p_value < 0.05 < goal.p_raw and goal.significant
+    d = res.decision()
+    assert d.action == "ship" and d.arms[0].goal_p == pytest.approx(goal.p_value)
+    assert "one-sided p = 0.027" in d.reasons[0]
+    # the plan is the one-sided test's: (z_0.95 + z_0.8)² / (z_0.975 + z_0.8)² of the two-sided
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf
+    (two,) = _one(design, latency_test=0.975).decision().arms
+    ratio = ((z(0.95) + z(0.8)) / (z(0.975) + z(0.8))) ** 2
+    assert d.arms[0].progress.planned_units == pytest.approx(
+        ratio * two.progress.planned_units, rel=1e-9
+    )
+    # no effect is reachable
+    flat = _one(ExperimentDesign.build("latency", None, "-20%"), latency_test=1.0, n=4000,
+                alternative="less").decision()  # fmt: skip
+    assert flat.action == "no_effect" and "rules out an improvement of -20%" in flat.reasons[0]
+    # a regression of the goal is still seen
+    assert _one(design, latency_test=1.2, alternative="less").decision().action == "dont_ship"
