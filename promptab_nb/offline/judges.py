@@ -8,6 +8,7 @@ labels allowed), the confusion matrix, and for pass/fail labels the judge's sens
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -228,6 +229,9 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     if len(cats) < 2:
         raise DataError("every label is the same category: agreement is undefined")
     kappa = stats.cohens_kappa(ja, ha, alpha=alpha)
+    # Its normal CI is not bounded; κ is within [−1, 1] (the CI read 1.24 at 5 items).
+    lo, hi = kappa.ci
+    kappa = dataclasses.replace(kappa, ci=(max(-1.0, lo), min(1.0, hi)))
     codes = {c: i for i, c in enumerate(cats)}
     extra = sorted({v for r in raters for v in r if v is not None} - set(cats), key=str)
     for c in extra:

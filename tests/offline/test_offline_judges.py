@@ -374,3 +374,14 @@ def test_the_ci_label_keeps_the_levels_decimals() -> None:
     human = [1, 0, 1, 0, 0, 1, 0, 1, 1, 1] * 3
     assert "97.5% CI" in str(judge_agreement(judge, human, alpha=0.025))
     assert "99.9% CI" in judge_agreement(judge, human, alpha=0.001)._repr_html_()
+
+
+def test_kappa_ci_stays_within_kappas_range() -> None:
+    # κ is at most 1, but its Wald CI ran past it: [0.10, 1.10] for 3 of 4 labels agreeing
+    # over three categories, [−0.01, 1.24] for a binary 4 of 5.
+    a = judge_agreement(["a", "b", "c", "a"], ["a", "b", "b", "a"])
+    assert a.kappa.kappa == pytest.approx(0.6) and a.kappa.ci[1] == 1.0
+    assert a.kappa.ci[0] == pytest.approx(0.6 - (1.1019957157561553 - 0.6))
+    b = judge_agreement([1, 0, 1, 0, 1], [1, 0, 0, 0, 1])
+    assert b.kappa.ci[1] == 1.0 and -1 <= b.kappa.ci[0] < b.kappa.kappa
+    assert "1.24" not in repr(b)
