@@ -287,8 +287,13 @@ def decide(
     Raises
     ------
     InvalidArgumentError
-        The goal or a guardrail was not analysed (the message lists the analysed metrics).
+        The goal or a guardrail was not analysed (the message lists the analysed metrics), or
+        ``alpha`` is not in (0, 1).
     """
+    if alpha is not None:
+        from .._checks import check
+
+        check(alpha, "alpha", gt=0, lt=1)
     note = None
     if design is None or not design.goal:
         if design is not None:

@@ -526,3 +526,14 @@ def test_a_one_sided_goal_is_decided_by_its_one_sided_test() -> None:
     assert flat.action == "no_effect" and "rules out an improvement of -20%" in flat.reasons[0]
     # a regression of the goal is still seen
     assert _one(design, latency_test=1.2, alternative="less").decision().action == "dont_ship"
+
+
+@pytest.mark.parametrize("alpha", [1.5, 0, float("nan"), "0.1"])
+def test_decide_checks_its_alpha(alpha) -> None:
+    # the public decide() took alpha=1.5 (every test "significant": dont_ship), and raised a
+    # raw StatisticsError for 0 and ValueError for NaN; res.decision() checked it, decide not
+    from promptab_nb.decision import decide
+
+    res = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0)
+    with pytest.raises(InvalidArgumentError, match="alpha"):
+        decide(res, alpha=alpha)
