@@ -2,8 +2,8 @@
 
 Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.table`` shape
 (``body[testIdx].outputs[promptIdx]``) and the docs' minimal ``results.outputs[]``. A version is
-``prompt label @ provider id`` (``label [promptIdx N] @ provider`` when prompts share a label),
-in ``promptIdx`` order, the first being the baseline; the item is ``testIdx``; the repeat index is the order of a
+``prompt label @ provider id`` (``label [promptIdx N] @ provider`` when prompts share a label,
+``label @ provider [provider label]`` when providers share an id), in ``promptIdx`` order, the first being the baseline; the item is ``testIdx``; the repeat index is the order of a
 (version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
 ``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
 (``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
@@ -88,6 +88,7 @@ _FIELDS = [
         f"THEN {key('provider')} END)",
         "text", "provider.id",
     ),
+    Field("provider_label", nested(key("provider"), "$.label"), "text", "provider.label"),
     Field(
         "output",
         f"coalesce({nested(_RESP, '$.output')}, {key('output')}, {key('text')})", "text", "output",
@@ -128,7 +129,7 @@ _SELECT = [
     "coalesce(CAST(test_idx AS VARCHAR), 'vars:' || md5(vars)) AS item_id", "prompt_raw AS prompt",
     "output", f"{_ERROR} AS error", "latency_s",
     "input_tokens", "output_tokens", "cost_usd", "coalesce(cached, false) AS cached", "success",
-    "score", "named", "provider",
+    "score", "named", "provider", "provider_label",
 ]  # fmt: skip
 
 _CHECKS = [
@@ -168,16 +169,25 @@ WHERE k NOT IN ('pass', 'score')
 # The file's good results, numbered into repeats; `is_new`: its (version, item, repeat) is not
 # stored for the run yet (a result already stored is a duplicate: the first one loaded is kept).
 # Prompts that share a label (and provider) but not a promptIdx are different versions: their
-# label names the promptIdx, so their results are not read as repeats of one version.
+# label names the promptIdx, so their results are not read as repeats of one version. So are
+# providers that share an id but not a label (one model at two temperatures): the label is
+# added after the id.
 _RESULT_ROWS = """
 CREATE OR REPLACE TEMP TABLE {res} AS
-WITH good AS (
+WITH by_prompt AS (
     SELECT * REPLACE (
         CASE WHEN count(DISTINCT prompt_idx) OVER (PARTITION BY version) > 1
              THEN base_label || ' [promptIdx ' || prompt_idx || ']'
                   || coalesce(' @ ' || provider, '')
              ELSE version END AS version)
     FROM {off} WHERE bad_col IS NULL
+),
+good AS (
+    SELECT * REPLACE (
+        CASE WHEN count(DISTINCT coalesce(provider_label, '')) OVER (PARTITION BY version) > 1
+             THEN version || coalesce(' [' || provider_label || ']', '')
+             ELSE version END AS version)
+    FROM by_prompt
 )
 SELECT *, NOT EXISTS (SELECT 1 FROM offline_results o
                       WHERE o.run_id = $run AND o.version = f.version AND o.item_id = f.item_id

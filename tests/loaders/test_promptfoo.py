@@ -179,3 +179,33 @@ def test_a_failed_assertion_is_a_fail_not_an_error(ws, tmp_path):
     s = ws.sql("SELECT item_id, passed FROM offline_scores WHERE scorer = 'pass' ORDER BY 1")
     assert s.item_id.tolist() == ["0", "1", "2"]
     assert s.passed.tolist() == [True, False, False]
+
+
+def test_providers_sharing_an_id_stay_two_versions(ws, tmp_path):
+    # Two providers with one id and two labels (the same model at two temperatures) were one
+    # version, their results read as repeats 0 and 1 of it: the comparison the eval was run for
+    # was gone, and the "A/A noise" between repeats was the difference between the providers.
+    import promptab_nb as pab
+
+    def row(t: int, label: str | None, ok: bool) -> dict:
+        r = {**_result(t), "success": ok, "score": float(ok)}
+        r["provider"] = {"id": "openai:gpt", **({"label": label} if label else {})}
+        return r
+
+    rows = [row(t, lab, lab == "cold" or t % 2 == 0) for t in range(6) for lab in ("cold", "hot")]
+    r = ws.load_promptfoo(_eval_file(tmp_path / "providers.json", rows))
+    accounted(r)
+    run = pab.offline.from_promptfoo(ws, tmp_path / "providers.json")
+    assert run.labels == ("v1 @ openai:gpt [cold]", "v1 @ openai:gpt [hot]")
+    assert run.repeats == 1
+    row_ = run.compare().row("pass")
+    assert (row_.n_pairs, row_.regressed) == (6, 3)
+    # one label beside none: two providers too; a single labelled provider keeps its plain name
+    rows = [row(t, lab, True) for t in range(2) for lab in ("cold", None)]
+    rows += [{**row(t, "x", True), "promptIdx": 1, "prompt": {"raw": "q", "label": "v2"}}
+             for t in range(2)]  # fmt: skip
+    mixed = tmp_path / "mixed.json"
+    mixed.write_text(json.dumps({"evalId": "eval-2", "results": {"version": 3, "results": rows}}))
+    ws.load_promptfoo(mixed)
+    v = ws.sql("SELECT DISTINCT version FROM offline_results WHERE run_id = 'promptfoo-eval-2'")
+    assert sorted(v.version) == ["v1 @ openai:gpt", "v1 @ openai:gpt [cold]", "v2 @ openai:gpt"]
