@@ -14,6 +14,7 @@ import functools
 import hashlib
 import inspect
 import math
+import numbers
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -111,13 +112,23 @@ def _opt_number(raw: Mapping[str, Any], key: str, kind: type) -> Any:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # numpy numbers are numbers.Real too (a token count from an array's len or sum).
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ModelOutputError(
             f"model returned {key} == {value!r} ({type(value).__name__}), expected a number"
         )
-    if isinstance(value, float) and not math.isfinite(value):
+    number = float(value)
+    if not math.isfinite(number):
         raise ModelOutputError(f"model returned {key} == {value!r}, expected a finite number")
-    return kind(value)
+    if number < 0:
+        raise ModelOutputError(f"model returned {key} == {value!r}, expected a number >= 0")
+    if kind is int:
+        if not number.is_integer():
+            raise ModelOutputError(
+                f"model returned {key} == {value!r}, expected a whole number of tokens"
+            )
+        return int(number)
+    return number
 
 
 def normalize_response(raw: Any) -> ModelResponse:

@@ -185,3 +185,22 @@ def test_timeouts_and_connection_errors_are_retried_whatever_their_class() -> No
                 requests.exceptions.ConnectionError, requests.exceptions.Timeout):  # fmt: skip
         assert m.is_retryable(exc("x")), exc
     assert not m.is_retryable(requests.exceptions.InvalidURL("x"))
+
+
+def test_normalize_response_reads_numpy_numbers_and_refuses_impossible_ones() -> None:
+    # numpy numbers (a token count from an array's len or sum) were refused as "expected a
+    # number"; a negative cost or token count was taken in and summed into the run's cost, and a
+    # token count of 2.7 was silently cut to 2.
+    import numpy as np
+
+    r = m.normalize_response(
+        {"text": "x", "output_tokens": np.int64(5), "cost_usd": np.float32(0.5)}
+    )
+    assert (r.output_tokens, r.cost_usd) == (5, 0.5)
+    assert type(r.output_tokens) is int and type(r.cost_usd) is float
+    for key, bad in (("cost_usd", -0.001), ("output_tokens", -3), ("latency_s", -1.0)):
+        with pytest.raises(ModelOutputError, match=rf"{key} == -.*>= 0"):
+            m.normalize_response({"text": "x", key: bad})
+    with pytest.raises(ModelOutputError, match=r"output_tokens == 2.7.*whole number"):
+        m.normalize_response({"text": "x", "output_tokens": 2.7})
+    assert m.normalize_response({"text": "x", "input_tokens": 3.0}).input_tokens == 3
