@@ -182,7 +182,9 @@ _FIELDS = [
     Field(
         "ts",
         f"CASE WHEN {_START} BETWEEN 0 AND 253402300799000000000 "
-        f"THEN CAST(make_timestamp(CAST({_START} // 1000 AS BIGINT)) AS VARCHAR) END",
+        f"THEN CAST(make_timestamp(CAST({_START} // 1000 AS BIGINT)) AS VARCHAR) "
+        # present but not a time (negative, overlong, text): rejected as such, not as missing
+        "WHEN trim(p['startTimeUnixNano']) <> '' THEN 'not a time' END",
         "ts", "startTimeUnixNano", required=True,
     ),
     Field("latency_s", f"CAST(({_END} - {_START}) / 1e9 AS VARCHAR)", "double",

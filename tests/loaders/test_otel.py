@@ -184,3 +184,18 @@ def test_a_truncated_export_says_it_is_not_json(ws, tmp_path):
     with pytest.raises(DataError, match=r"cut\.json: its line is not valid JSON.*truncated"):
         ws.load_otel(p)
     assert ws.counts()["generations"] == 0
+
+
+def test_an_unreadable_start_time_is_not_a_missing_one(ws, tmp_path):
+    # A negative or overlong startTimeUnixNano was rejected as "startTimeUnixNano is missing".
+    spans = [
+        _span(1, [], startTimeUnixNano="-5"),
+        _span(2, [], startTimeUnixNano="9" * 50),
+        _span(3, [], startTimeUnixNano="soon"),
+        _span(4, [], startTimeUnixNano=None),
+    ]
+    r = ws.load_otel(_write(tmp_path, spans))
+    accounted(r)
+    reasons = ws.sql("SELECT reason FROM rejects ORDER BY source_row").reason.tolist()
+    bad = "startTimeUnixNano is not a date-time between 2000-01-01 and 2200-01-01"
+    assert reasons == [bad, bad, bad, "startTimeUnixNano is missing"]
