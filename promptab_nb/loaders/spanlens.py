@@ -4,7 +4,8 @@ The export has ``id, project_id, provider, model, prompt_tokens, completion_toke
 cost_usd, latency_ms, status_code, error_message, trace_id, created_at`` but no prompt version, so
 the arm comes from a column the user names (``arm_column=``) or from a frame joined on
 ``trace_id`` (``arms=``). Extra columns of the requests table (``prompt_version_id``, ``user_id``,
-``session_id``, ``cache_hit``, ``time_to_first_token_ms``) are used when present.
+``time_to_first_token_ms``) are used when present; the others (``session_id``, ``cache_hit``,
+``cache_read_tokens``, ...) are kept in ``properties`` only.
 Units: ``latency_ms`` → seconds; ``status_code >= 400`` or an ``error_message`` is an error;
 ``cost_usd`` may be null.
 """
