@@ -171,6 +171,9 @@ class Dataset:
             raw_id = rec.get(id_field)
             if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
                 item_id = content_id(var, expected)
+            elif isinstance(raw_id, float) and raw_id.is_integer():
+                # An integer id column with a gap is float in pandas: 1.0 is the id 1.
+                item_id = str(int(raw_id))
             else:
                 item_id = str(raw_id)
             if variables is not None:

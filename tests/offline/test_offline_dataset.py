@@ -142,3 +142,13 @@ def test_jsonl_line_that_is_not_an_object_names_file_and_line(tmp_path: Path) ->
     p.write_text('{"q": "x"}\n\n[1, 2]\n')
     with pytest.raises(DataError, match=r"arr\.jsonl line 3 is a list"):
         Dataset.from_jsonl(p)
+
+
+def test_whole_number_ids_of_a_float_column_keep_their_integer_form() -> None:
+    # pandas stores an integer id column with a gap as float: ids 1, 2 became '1.0', '2.0', so
+    # human labels and joins keyed on 1 and 2 no longer matched the items.
+    frame = pd.DataFrame({"item_id": [1, 2, None], "q": ["a", "b", "c"]})
+    assert frame["item_id"].dtype == float
+    ds = Dataset.from_frame(frame)
+    assert ds.ids[:2] == ("1", "2") and len(ds.ids[2]) == 12  # the gap gets a content id
+    assert Dataset.from_records([{"item_id": 2.5, "q": "x"}]).ids == ("2.5",)
