@@ -153,6 +153,24 @@ class ExperimentDesign:
     mde: Margin | None = None
     power: float = 0.8
 
+    def __post_init__(self) -> None:
+        # Made directly with margins as written (``guardrails={"cost": "+5%"}``, ``mde="-5%"``)
+        # or a power out of (0, 1), the design is read as :meth:`build` reads it: the texts were
+        # kept, and the decision raised a raw AttributeError ('str' has no 'relative').
+        rails = self.guardrails
+        raw = (
+            not isinstance(rails, Mapping)
+            or any(v is not None and not isinstance(v, Margin) for v in rails.values())
+            or (self.mde is not None and not isinstance(self.mde, Margin))
+            or isinstance(self.power, bool)
+            or not isinstance(self.power, int | float)
+            or not 0 < self.power < 1
+        )
+        if raw:
+            built = ExperimentDesign.build(self.goal, rails, self.mde, self.power)
+            for name in ("goal", "guardrails", "mde", "power"):
+                object.__setattr__(self, name, getattr(built, name))
+
     @classmethod
     def build(
         cls,

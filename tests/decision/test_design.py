@@ -149,3 +149,18 @@ def test_numpy_numbers_are_margins_like_floats() -> None:
         parse_margin(np.float32(-1.0), latency, name="g", worse=True)
     with pytest.raises(InvalidArgumentError, match="give a relative"):
         parse_margin(np.bool_(True), cost, name="g", worse=True)
+
+
+def test_a_design_made_directly_reads_its_margins_as_build_does() -> None:
+    # ExperimentDesign(goal="latency", guardrails={"cost": "+5%"}, mde="-5%") kept the texts,
+    # and res.decision / decide raised a raw AttributeError: 'str' object has no attribute
+    # 'relative'; power=1.0 a raw StatisticsError
+    d = ExperimentDesign(goal="latency", guardrails={"cost": "+5%"}, mde="-5%")
+    assert d == ExperimentDesign.build("latency", {"cost": "+5%"}, "-5%")
+    assert ExperimentDesign(goal="latency", guardrails=None).guardrails == {}
+    with pytest.raises(InvalidArgumentError, match="power"):
+        ExperimentDesign(goal="latency", power=1.0)
+    with pytest.raises(InvalidArgumentError, match=r"write '\+5%'"):
+        ExperimentDesign(goal="latency", guardrails={"cost": "-5%"})
+    stored = ExperimentDesign.build("pass_rate", {"error_rate": "+0.2pp"}, "+2pp")
+    assert ExperimentDesign.from_json(stored.to_json()) == stored
