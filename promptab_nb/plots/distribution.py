@@ -137,7 +137,7 @@ def distribution(
                     color=arm_colour(a),
                     label=_arm_legend_label(a, versions, v.size),
                 )
-            ax.set_ylabel("share of units")
+            ax.set_ylabel("share of units", wrap=True)
         else:
             for a, v in per_arm.items():
                 xs = np.sort(v)
@@ -149,15 +149,17 @@ def distribution(
                     color=arm_colour(a),
                     label=_arm_legend_label(a, versions, v.size),
                 )
-            ax.set_ylabel("share of units ≤ value")
+            ax.set_ylabel("share of units ≤ value", wrap=True)
             ax.set_ylim(0, 1.02)
         if log:
             ax.set_xscale("log")
-        ax.set_xlabel(_with_unit(f"{name} per unit", axis_unit) + (" — log scale" if log else ""))
+        ax.set_xlabel(
+            _with_unit(f"{name} per unit", axis_unit) + (" — log scale" if log else ""), wrap=True
+        )
         title = f"{name}: distribution per arm"
         if dropped:
             title += f" ({dropped:,} values ≤ 0 not shown)"
-        ax.set_title(title)
+        ax.set_title(title, wrap=True)
         if ax.get_legend_handles_labels()[0]:  # (nothing drawn: no legend, no warning)
             ax.legend(loc="best")
         return ax.figure  # type: ignore[return-value]

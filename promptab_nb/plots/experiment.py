@@ -84,6 +84,11 @@ def _why_no_verdict(note: str | None) -> str:
     return f"withheld: {note}" if note else "withheld: no p-value"
 
 
+def _group_label(name: str, unit: str) -> str:
+    """A metric's label beside its panel, wrapped so a long name does not squeeze the panel."""
+    return textwrap.fill(_with_unit(name, unit), 28)
+
+
 def forest(
     result: ExperimentResult,
     *,
@@ -201,14 +206,16 @@ def forest(
             for name in chosen:
                 m = result.metric(name)
                 unit = _scale(m.unit)[1]
-                groups.append((f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, True)))
+                groups.append((f"{_group_label(name, unit)}\n{_direction(m)}", points(name, True)))
             _draw_forest(
                 ax,
                 groups,
                 xlabel=f"relative difference vs {control} (%)",
             )
             _forest_legend(ax.figure, ax, owned, legend_arms, result.level)
-            ax.set_title(f"{result.experiment}: lift vs control ({_level_text(result.level)})")
+            ax.set_title(
+                f"{result.experiment}: lift vs control ({_level_text(result.level)})", wrap=True
+            )
             return ax.figure  # type: ignore[return-value]
         if not relative and ax is not None and len(chosen) > 1:
             raise InvalidArgumentError(
@@ -236,7 +243,7 @@ def forest(
             kind = f"relative difference vs {control}" if relative else "treatment − control"
             _draw_forest(
                 a,
-                [(f"{_with_unit(name, unit)}\n{_direction(m)}", points(name, relative))],
+                [(f"{_group_label(name, unit)}\n{_direction(m)}", points(name, relative))],
                 xlabel=f"{kind} ({u})",
                 beside=True,
                 better_left=m.direction == "lower",
@@ -247,7 +254,9 @@ def forest(
             a.set_xlabel("")
         _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True)
         what = "lift" if relative else "difference"
-        axes[0].set_title(f"{result.experiment}: {what} vs {control} ({_level_text(result.level)})")
+        axes[0].set_title(
+            f"{result.experiment}: {what} vs {control} ({_level_text(result.level)})", wrap=True
+        )
         return axes[0].figure
 
 
@@ -345,8 +354,8 @@ def means(
         )
         ax.set_xlim(-0.6, len(rows) - 0.4)
         ax.grid(axis="x", visible=False)
-        ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit))
-        ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})")
+        ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit), wrap=True)
+        ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})", wrap=True)
         return ax.figure  # type: ignore[return-value]
 
 
@@ -472,8 +481,10 @@ def cumulative(
                     lw=1,
                 )
         kind = "relative lift" if result.relative else "treatment − control"
-        top.set_ylabel(f"{kind} ({u_est})")
-        top.set_title(f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})")
+        top.set_ylabel(f"{kind} ({u_est})", wrap=True)
+        top.set_title(
+            f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})", wrap=True
+        )
         for a in axes if has_estimate else ():
             a.axhline(0, color=ZERO, lw=0.9)
         if drawn:  # (no arm with a value: no legend, no warning)
@@ -489,9 +500,11 @@ def cumulative(
                 keys.append(Line2D([], [], color=NEUTRAL, ls="--", lw=1, label=band))
             fig.legend(handles=keys, loc="outside lower center", ncol=min(4, len(keys)))
         if two_panels:
-            axes[1].set_ylabel(f"treatment − control ({u_abs})")
-            axes[1].set_title("absolute difference with the sequential (always-valid) band")
-        axes[-1].set_xlabel("end of period (UTC)")
+            axes[1].set_ylabel(f"treatment − control ({u_abs})", wrap=True)
+            axes[1].set_title(
+                "absolute difference with the sequential (always-valid) band", wrap=True
+            )
+        axes[-1].set_xlabel("end of period (UTC)", wrap=True)
         if not has_estimate:
             # An empty date axis would run over 1 January 1970: say why nothing is drawn.
             for a in axes:

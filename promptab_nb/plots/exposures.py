@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib import dates as mdates
 
-from ._theme import colour, new_figure, theme
+from ._theme import _short, colour, new_figure, theme
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -51,16 +51,20 @@ def daily_exposures(
         width = 0.8 / len(arms)
         for i, arm in enumerate(arms):
             ys = [counts.get((d, arm), 0) for d in days]
-            label = f"{arm} ({result.variants[arm]})"
+            label = f"{_short(arm)} ({_short(result.variants[arm], 16)})"
             if i == 0 and arm != "control":
                 label += ", control"
             ax.bar(x - 0.4 + width * (i + 0.5), ys, width, color=colour(i), label=label)
-        ax.set_ylabel("units first exposed")
-        ax.set_title(f"{result.experiment}: new units per day and arm (UTC)")
+        ax.set_ylabel("units first exposed", wrap=True)
+        ax.set_title(f"{result.experiment}: new units per day and arm (UTC)", wrap=True)
         # one tick per day, or every few days on long runs (AutoDateLocator fails on one day)
         loc = mdates.DayLocator(interval=max(1, len(days) // 8))
         ax.xaxis.set_major_locator(loc)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        # (a single day read "00:00" under its bars, the date only in the offset corner)
+        ax.xaxis.set_major_formatter(
+            mdates.DateFormatter("%Y-%m-%d") if len(days) == 1 else mdates.ConciseDateFormatter(loc)
+        )
         ax.grid(axis="x", visible=False)
-        ax.legend(loc="upper left", ncol=min(len(arms), 4))
+        # below the axes: inside, the keys sat over the first days' bars
+        fig.legend(loc="outside lower center", ncol=min(len(arms), 4))
         return fig

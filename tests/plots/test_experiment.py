@@ -430,3 +430,60 @@ def test_many_arms_and_long_names_stay_on_the_figure(tmp_path) -> None:
     assert hi - lo <= pd.Timedelta(days=3), (lo, hi)
     assert errorbars(cum.axes[0]), "no CI drawn for the single period"
     ws.close()
+
+
+def _off_figure(fig, artists) -> list[str]:
+    """Texts of ``artists`` that reach past any edge of the figure once drawn."""
+    r = _drawn(fig)
+    box = fig.bbox
+    out = []
+    for a in artists:
+        if not a.get_text():
+            continue
+        e = a.get_window_extent(r)
+        if e.x0 < box.x0 - 1 or e.x1 > box.x1 + 1 or e.y0 < box.y0 - 1 or e.y1 > box.y1 + 1:
+            out.append(a.get_text())
+    return out
+
+
+def test_long_experiment_and_metric_names_stay_on_the_figure(tmp_path) -> None:
+    # A 70-character experiment name ran the forest and daily-exposure titles off both sides
+    # of the figure, a long metric name the means title and y label, and the exposure legend
+    # (long arm names) sat over the bars.
+    from analysis._scenarios import workspace
+
+    long_arm = "treatment-with-a-rather-long-name-" * 2
+    ws, e0 = workspace(tmp_path, {
+        "control": [[{"latency": 1 + 0.01 * (u % 9)}] for u in range(60)],
+        long_arm: [[{"latency": 1.1 + 0.01 * (u % 7)}] for u in range(60)],
+    })  # fmt: skip
+    e0.stop()
+    exp = ws.create_experiment(
+        "Q3 support-bot prompt rewrite — tone & brevity experiment (EU customers)",
+        "support",
+        {"control": "1", long_arm: "2"},
+        flag_key="prompt-test",
+    )
+    m = pab.Metric("latency of the first token for the support answer", "latency_s", agg="mean",
+                   unit="s")  # fmt: skip
+    res = exp.analyze([m, "error_rate"])
+    figs = {
+        "forest": plots.forest(res),
+        "forest_absolute": plots.forest(res, relative=False),
+        "means": plots.means(res, m.name),
+        "exposures": plots.daily_exposures(res),
+        "cumulative": plots.cumulative(exp.analyze_over_time(m), min_units=0),
+    }
+    for name, fig in figs.items():
+        texts = [a.title for a in fig.axes] + [a.yaxis.label for a in fig.axes]
+        texts += [a.xaxis.label for a in fig.axes]
+        texts += [t for lg in fig.legends for t in lg.get_texts()]
+        texts += [t for a in fig.axes if a.get_legend() for t in a.get_legend().get_texts()]
+        assert not _off_figure(fig, texts), (name, _off_figure(fig, texts))
+    (legend,) = figs["exposures"].legends  # below the bars, not over them
+    r = _drawn(figs["exposures"])
+    assert legend.get_window_extent(r).y1 <= figs["exposures"].axes[0].get_window_extent(r).y0
+    # its one day is labelled with the date, not "00:00"
+    ticks = [t.get_text() for t in figs["exposures"].axes[0].get_xticklabels()]
+    assert ticks == ["2026-03-01"], ticks
+    ws.close()
