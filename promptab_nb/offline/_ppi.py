@@ -129,8 +129,19 @@ def _human_frame(human_labels: Any) -> pd.DataFrame:
             f"human_labels has no column {sorted(missing)[0]!r}; it needs item_id, version and "
             "label (1 / True = pass)"
         )
-    out = frame[["item_id", "version", "label"]].copy()
-    out["item_id"] = out["item_id"].astype(str)
+    out = frame[["item_id", "version", "label"]].copy().reset_index(drop=True)
+    no_id = out["item_id"].isna().to_numpy()
+    labelled = out["label"].notna().to_numpy()
+    if (no_id & labelled).any():
+        row = int(np.flatnonzero(no_id & labelled)[0])
+        raise DataError(
+            f"human_labels row {row} has a label but no item_id; give it the item's id or drop it"
+        )
+    out = out[~no_id].reset_index(drop=True)  # blank rows
+    # A whole-number float id is the integer id (pandas makes an id column with a gap float).
+    out["item_id"] = [
+        str(int(i)) if isinstance(i, float) and i.is_integer() else str(i) for i in out["item_id"]
+    ]
     labels = [_label(v) for v in out["label"]]
     bad = [k for k, v in enumerate(labels) if v is None]
     if bad:

@@ -88,3 +88,20 @@ def test_labels_on_different_items_per_version_keep_the_pass_rates(run) -> None:
         for n in ppi.notes
     )
     assert run.compare(human_labels=human).ppi is not None
+
+
+def test_whole_number_item_ids_of_a_float_column_match_the_run(ws) -> None:
+    # Items with ids 0 … 19 are '0' … '19'; labels read into pandas with a gap in the id column
+    # have float ids 0.0 … and were all "items not in run" ('0.0', '1.0', …).
+    ds = pab.offline.Dataset.from_records([{"item_id": k, "id": f"i{k}"} for k in range(20)])
+    run = ws.run_offline(ds, [A, B], CountingModel(), repeats=1, scorers=[lambda o: o == "yes"],
+                         progress=False)  # fmt: skip
+    human = pd.DataFrame([{"item_id": float(k), "version": v, "label": int(k % 3 != 0)}
+                          for k in range(10) for v in run.labels])  # fmt: skip
+    human.loc[len(human)] = {"item_id": None, "version": run.labels[0], "label": None}
+    assert human["item_id"].dtype == float
+    res = pab.offline.ppi_compare(run, human)
+    assert res.row(run.labels[1], "pass rate").n_labeled == 10
+    human.loc[len(human)] = {"item_id": None, "version": run.labels[0], "label": 1}
+    with pytest.raises(DataError, match=r"row 21 has a label but no item_id"):
+        pab.offline.ppi_compare(run, human)
