@@ -234,17 +234,32 @@ _SCORE_FIELDS = [
 
 
 def _score_source(ctx: LoadContext) -> str:
+    """The score records with the user of the scored generation (``observationId``), else of
+    the generations of the scored trace when they name one user: a trace score (no
+    observationId) counts under the trace's user, not under the trace id, which matches no
+    exposed user. Generations loaded earlier or in the same call are seen."""
+    rec = ctx.t("rec")
     return f"""(
-    SELECT r.*, g.distinct_id AS _gen_distinct_id, g.person_id AS _gen_person_id
+    SELECT r.*, coalesce(g.distinct_id, t.distinct_id) AS _gen_distinct_id,
+           coalesce(g.person_id, t.person_id) AS _gen_person_id
     FROM {record_source(ctx, _SCORE_KEYS)} r
     LEFT JOIN generations g ON g.uuid = r.p['observationId']
+    LEFT JOIN (
+        SELECT trace_id, min(distinct_id) AS distinct_id, min(person_id) AS person_id
+        FROM generations
+        WHERE trace_id IN (SELECT json_extract_string(rec, '$.traceId') FROM {rec}
+                           WHERE bad_col IS NULL)
+        GROUP BY trace_id
+        HAVING count(DISTINCT distinct_id) = 1 AND count(DISTINCT person_id) <= 1
+    ) t ON t.trace_id = r.p['traceId']
 )"""
 
 
 _BOOL_TEXT = "lower(coalesce(string_value, CAST(value AS VARCHAR)))"
 _SCORE_SELECT = [
     "coalesce(id, md5(raw)) AS uuid", "ts",
-    # Scores carry no user: take the scored generation's (loaded earlier), else the trace.
+    # Scores carry no user: take the scored generation's or trace's (_score_source), else the
+    # trace id.
     "coalesce(_gen_distinct_id, trace_id) AS distinct_id", "_gen_person_id AS person_id",
     "target AS target_uuid", "trace_id", "name",
     f"""CASE WHEN data_type = 'BOOLEAN' THEN {_BOOL_TEXT} IN ('1', '1.0', 'true')
@@ -356,6 +371,8 @@ def load_langfuse(
         CSV; a list, directory or glob. Loaded first, so scores can take their generation's user.
     scores
         Scores export(s) in the same formats → ``evaluations`` (``observationId`` → target).
+        A score's user is its generation's, else that of its trace's generations when they
+        name one user, else the trace id: load the observations first (or in the same call).
     pass_threshold
         NUMERIC scores pass when ``value >= pass_threshold`` (in the score's own scale, e.g.
         ``0.7`` for a 0..1 faithfulness score); without it their ``passed`` is null, so they

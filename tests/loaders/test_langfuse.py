@@ -293,3 +293,29 @@ def test_usage_or_cost_details_that_are_not_json_reject_the_row(ws, tmp_path):
     assert rej.values.tolist() == [[2, "usageDetails"], [3, "costDetails"], [4, "usage"]]
     g = ws.sql("SELECT uuid, input_tokens, cost_usd FROM generations ORDER BY uuid")
     assert g.uuid.tolist() == ["o1", "o5"] and g.input_tokens[0] == 10
+
+
+def test_a_trace_score_takes_the_user_of_its_traces_generations(ws, tmp_path):
+    # A score on a trace (no observationId, Langfuse's most common kind) took the trace id as
+    # its user even when the trace's generations name one: under a user-level experiment it
+    # matched no exposed user and silently left pass_rate.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "latency": 1.0}
+    obs_path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "o1", "traceId": "t1", "userId": "u1"},
+        {**obs, "id": "o2", "traceId": "t1", "userId": "u1"},
+        {**obs, "id": "o3", "traceId": "t2", "userId": "u2"},
+        {**obs, "id": "o4", "traceId": "t2", "userId": "u3"},  # two users: none is the trace's
+        {**obs, "id": "o5", "traceId": "t3"},
+    ])  # fmt: skip
+    score = {"timestamp": "2026-03-02T08:00:01Z", "name": "ok", "dataType": "BOOLEAN", "value": 1}
+    scores = _jsonl(tmp_path / "scores.jsonl", [
+        {**score, "id": "s1", "traceId": "t1"},
+        {**score, "id": "s2", "traceId": "t2"},
+        {**score, "id": "s3", "traceId": "t3"},
+        {**score, "id": "s4", "traceId": "t9"},
+        {**score, "id": "s5", "traceId": "t1", "observationId": "o3"},  # the observation's user
+    ])  # fmt: skip
+    r = ws.load_langfuse(obs_path, scores=scores)
+    accounted(r)
+    e = ws.sql("SELECT uuid, distinct_id FROM evaluations ORDER BY uuid")
+    assert e.distinct_id.tolist() == ["u1", "t2", "t3", "t9", "u2"]
