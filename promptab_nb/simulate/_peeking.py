@@ -18,11 +18,11 @@ from ._sources import (
     _check_common,
     _check_effect,
     _compare,
+    _moments,
     _rng,
     _se,
     _source,
     _test_name,
-    _variances,
 )
 
 if TYPE_CHECKING:
@@ -150,19 +150,18 @@ def peeking(
     peek_first = np.zeros(int(looks), dtype=np.int64)
     seq_first = np.zeros(int(looks), dtype=np.int64)
     batch = src.batch(n)
-    centers = (src.center(0.0), src.center(effect))
     with _bar(int(n_sims), progress, "peeking study") as bar:
         for start in range(0, int(n_sims), batch):
             b = min(batch, int(n_sims) - start)
             sc, ssc = src.draw(rng, b, bounds, 0.0)
             st, sst = src.draw(rng, b, bounds, effect)
             core = _compare(
-                test_name, src.binary, counts, sc, ssc, st, sst, alpha=alpha, relative=False,
-                centers=centers,
+                test_name, src, counts, sc, ssc, st, sst, alpha=alpha, relative=False,
+                effect=effect,
             )  # fmt: skip
             sig = np.asarray(core.p_value) < alpha
             fixed += int(sig[:, -1].sum())
-            mc, vc, mt, vt = _variances(src.binary, counts, sc, ssc, st, sst, centers)
+            mc, vc, mt, vt = _moments(src, counts, sc, ssc, st, sst, effect)
             unit_var = vc + vt
             tau2 = np.where(unit_var > 0, ratio * unit_var / tune, 1.0)
             p_seq, _, _ = _msprt_core(mt - mc, vc / counts + vt / counts, tau2, alpha)

@@ -161,7 +161,9 @@ def aa(
         Per-user values to replay: each arm resamples them with replacement.
     from_experiment
         An experiment whose control arm's per-user values (``exp.unit_values(metric)``) are
-        replayed.
+        replayed; for a rate (``error_rate``, ``pass_rate``) each unit's (numerator,
+        denominator) pair, tested as the ratio of sums ``analyze`` tests (delta method), over
+        the units with a denominator.
     seed
         Seed or generator (``np.random.default_rng(seed)`` is called once).
     progress
@@ -190,15 +192,14 @@ def aa(
     bounds = np.array([n])
     ps, covered, undefined = [], 0, 0
     batch = src.batch(n)
-    center = src.center(0.0)
     with _bar(int(n_sims), progress, "A/A study") as bar:
         for start in range(0, int(n_sims), batch):
             b = min(batch, int(n_sims) - start)
             sc, ssc = src.draw(rng, b, bounds, 0.0)
             st, sst = src.draw(rng, b, bounds, 0.0)
             core = _compare(
-                test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
-                sst[:, -1], alpha=alpha, relative=relative, centers=(center, center),
+                test_name, src, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
+                sst[:, -1], alpha=alpha, relative=relative,
             )  # fmt: skip
             ok = _defined(sc[:, -1], relative)
             undefined += int(b - ok.sum())
@@ -353,7 +354,6 @@ def power(
     _check_common(n_sims, alpha)
     rng, seed_value = _rng(seed)
     powers, undefined = [], []
-    centers = (src.center(0.0), src.center(effect))
     with _bar(len(sizes) * int(n_sims), progress, "power study") as bar:
         for n in sizes:
             bounds = np.array([n])
@@ -364,8 +364,8 @@ def power(
                 sc, ssc = src.draw(rng, b, bounds, 0.0)
                 st, sst = src.draw(rng, b, bounds, effect)
                 core = _compare(
-                    test_name, src.binary, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
-                    sst[:, -1], alpha=alpha, relative=relative, centers=centers,
+                    test_name, src, np.float64(n), sc[:, -1], ssc[:, -1], st[:, -1],
+                    sst[:, -1], alpha=alpha, relative=relative, effect=effect,
                 )  # fmt: skip
                 # Control mean 0 under relative: no p-value, so neither a rejection nor not
                 # one. Counted by the z test's absolute p-value, or as rejections by Welch (its
