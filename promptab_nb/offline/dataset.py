@@ -375,6 +375,8 @@ def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:
     header = next(reader, None)
     if header is None:
         return []
+    # "item_id, question, expected" typed by hand: the names, not ' question' (values are kept).
+    header = [col.strip() for col in header]
     seen: set[str] = set()
     for col in header:
         if col in seen:

@@ -152,3 +152,13 @@ def test_whole_number_ids_of_a_float_column_keep_their_integer_form() -> None:
     ds = Dataset.from_frame(frame)
     assert ds.ids[:2] == ("1", "2") and len(ds.ids[2]) == 12  # the gap gets a content id
     assert Dataset.from_records([{"item_id": 2.5, "q": "x"}]).ids == ("2.5",)
+
+
+def test_csv_header_names_are_stripped_of_spaces(tmp_path: Path) -> None:
+    # "item_id, question, expected" (a space after each comma, as typed by hand) made the
+    # variables ' question' and ' expected': no expected answers, so the run had no scorer and
+    # compared cost and latency only, without a word.
+    p = tmp_path / "spaced.csv"
+    p.write_text("item_id, question, expected\na, 2+2,4\n")
+    ds = Dataset.from_csv(p)
+    assert ds[0].variables == {"question": " 2+2"} and ds[0].expected == "4"
