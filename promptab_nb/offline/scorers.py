@@ -170,11 +170,27 @@ def exact(*, case_sensitive: bool = False, name: str = "exact") -> Scorer:
 def contains(
     text: str | None = None, *, case_sensitive: bool = False, name: str = "contains"
 ) -> Scorer:
-    """Pass when the output contains ``text`` (the expected answer when ``text`` is None)."""
+    """Pass when the output contains ``text`` (the expected answer when ``text`` is None).
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``text`` is empty or only spaces (every output contains it); an empty expected answer
+        is a scorer error in its cell.
+    """
+    if text is not None and not _norm(text, case_sensitive):
+        raise InvalidArgumentError(
+            f"text == {text!r} is empty once spaces are collapsed: every output contains it"
+        )
 
     def fn(output: str, item: Item) -> bool:
-        needle = text if text is not None else _need_expected(item, name)
-        return _norm(needle, case_sensitive) in _norm(output, case_sensitive)
+        needle = _norm(text if text is not None else _need_expected(item, name), case_sensitive)
+        if not needle:
+            raise ScorerError(
+                f"scorer {name!r}: the expected answer of item {item.item_id!r} is empty, "
+                "which every output contains"
+            )
+        return needle in _norm(output, case_sensitive)
 
     return Scorer(name, fn, "pass")
 

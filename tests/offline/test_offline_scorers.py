@@ -194,3 +194,12 @@ def test_text_scorers_treat_canonically_equal_unicode_as_equal() -> None:
     assert s.exact()(nfd, Item("u", {}, nfc)).passed is True
     assert s.exact()(nfc, Item("u", {}, nfd)).passed is True
     assert s.contains()(f"It is the {nfd}.", Item("u", {}, nfc)).passed is True
+
+
+def test_contains_an_empty_text_is_refused_not_passed() -> None:
+    # Every text contains "": contains("") and an expected answer of "" (or only spaces) passed
+    # every output, an empty one included.
+    with pytest.raises(InvalidArgumentError, match="empty"):
+        s.contains("  ")
+    with pytest.raises(ScorerError, match=r"expected answer of item 'e' is empty"):
+        s.contains()("anything", Item("e", {}, " "))
