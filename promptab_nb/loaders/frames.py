@@ -198,8 +198,10 @@ def load_frame(
         Target table: ``"generations"``, ``"evaluations"`` or ``"exposures"``.
     columns
         ``{canonical column: frame column}``; canonical names present in the frame map to
-        themselves (a pandas index level so named is a column too). Latency is seconds (a duration column, e.g. ``end - start``, is converted to
-        seconds) and cost USD: convert other units before loading.
+        themselves (a pandas index level so named is a column too). Latency is seconds (a
+        duration column, e.g. ``end - start``, is converted to seconds) and cost USD: convert
+        other units before loading. Date-times without a time zone (and texts without an
+        offset) are read as UTC: localize local times first (``.dt.tz_localize(...)``).
     name
         Shown in the report and stored in ``imports.file`` (default: ``<pandas frame>``).
 
