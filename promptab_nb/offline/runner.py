@@ -53,7 +53,14 @@ _RESERVED_SCORER_NAMES = frozenset({
 def _as_versions(ws: Workspace, versions: Any) -> list[PromptVersion]:
     """The versions as ``register`` would number them now, checked but not registered: the
     run registers them when it stores its results (see ``_store``)."""
-    single = isinstance(versions, PromptVersion | str | tuple) or not isinstance(versions, Sequence)
+    # A tuple is one (name, template) version only when it is two texts: (v1, v2) is two.
+    pair = (
+        isinstance(versions, tuple) and len(versions) == 2
+        and all(isinstance(x, str) for x in versions)
+    )  # fmt: skip
+    single = pair or isinstance(versions, PromptVersion | str) or (
+        not isinstance(versions, Sequence)
+    )  # fmt: skip
     if single:
         versions = [versions]
     if not versions:

@@ -383,3 +383,15 @@ def test_a_scorer_that_fails_is_reported_like_a_model_that_fails(ws) -> None:
     with pytest.raises(InvalidArgumentError, match="taken"):
         ws.run_offline(id_dataset(1), [A], CountingModel(), progress=False,
                        scorers=[pab.offline.custom(broken, name="score_errors")])  # fmt: skip
+
+
+def test_a_tuple_of_versions_is_a_sequence_of_versions(ws) -> None:
+    # (v1, v2) and a tuple of three templates were taken for one (name, template) version and
+    # refused as "versions[0] is (PromptVersion(...), PromptVersion(...))".
+    v1 = ws.prompts.register("t", "A {{id}}")
+    v2 = ws.prompts.register("t", "B {{id}}")
+    run = ws.run_offline(id_dataset(2), (v1, v2), CountingModel(), repeats=1, progress=False)
+    assert run.labels == ("t@v1", "t@v2")
+    three = ws.run_offline(id_dataset(2), ("A {{id}}", "B {{id}}", "C {{id}}"), CountingModel(),
+                           repeats=1, progress=False)  # fmt: skip
+    assert len(three.labels) == 3
