@@ -697,3 +697,17 @@ def test_a_rate_replayed_from_an_experiment_is_tested_as_a_ratio_of_sums() -> No
     assert abs(got - hits / 1_000) < 0.06
     mean_of_rates = power("x", 0.3, 300, values=num / den, n_sims=1_000, seed=4, progress=False)
     assert abs(got - mean_of_rates.power[0]) > 0.1  # 28 % here, where the old study read 44 %
+
+
+def test_a_study_without_a_seed_records_one_that_reproduces_it() -> None:
+    # seed=None drew fresh entropy and recorded None ("seed None" in the caption): a surprising
+    # study could not be re-run. It records the seed drawn, as traffic() does.
+    first = aa("normal", 20, n_sims=50, progress=False)
+    assert isinstance(first.seed, int) and f"seed {first.seed}" in repr(first)
+    again = aa("normal", 20, n_sims=50, seed=first.seed, progress=False)
+    assert np.array_equal(first.p_values, again.p_values)
+    pw = power("normal", 0.2, 20, n_sims=50, progress=False)
+    assert isinstance(pw.seed, int)
+    rerun = power("normal", 0.2, 20, n_sims=50, seed=pw.seed, progress=False)
+    assert rerun.power[0] == pw.power[0]
+    assert isinstance(peeking("normal", 20, looks=2, n_sims=50, progress=False).seed, int)

@@ -301,11 +301,14 @@ def _moments(
 
 
 def _rng(seed: int | np.random.Generator | None) -> tuple[np.random.Generator, int | None]:
+    """The generator of a study and the seed to record (a Generator's state is no seed:
+    None). Without a seed, fresh entropy is drawn and recorded, so the study can be re-run."""
     if isinstance(seed, np.random.Generator):
         return seed, None
-    if seed is not None:
-        check(seed, "seed", ge=0, integer=True)
-        seed = int(seed)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
+    check(seed, "seed", ge=0, integer=True)
+    seed = int(seed)
     return np.random.default_rng(seed), seed
 
 

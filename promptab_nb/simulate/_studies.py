@@ -165,7 +165,9 @@ def aa(
         denominator) pair, tested as the ratio of sums ``analyze`` tests (delta method), over
         the units with a denominator.
     seed
-        Seed or generator (``np.random.default_rng(seed)`` is called once).
+        Seed or generator (``np.random.default_rng(seed)`` is called once). ``None`` draws
+        fresh entropy and records it in the result's ``seed`` (a generator is recorded as
+        ``None``: its state is no seed).
     progress
         Show a progress bar.
 
