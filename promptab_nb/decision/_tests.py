@@ -10,6 +10,10 @@
   absolute at the control's mean when a zero treatment count leaves the log ratio undefined);
 - **beyond the margin**: the mirror one-sided test, ``H1: worse by > M``.
 
+A relative margin on a row whose relative interval is Fieller's (the delta-method one disagreed
+with the test) is tested as Fieller's interval is built: ``μt − (1 + M)·μc`` against 0, with a
+conservative variance.
+
 Under ``sequential=True`` both margin tests use the always-valid mSPRT p-value of the shifted
 difference (a relative margin becomes absolute at the control's mean), so looking every day keeps
 the error rates. Multiplicity across treatment arms is handled by Holm in :mod:`._decide`.
@@ -129,7 +133,26 @@ def excess(r: ArmRow, m: Metric, margin: Margin, control_mean: float) -> Excess:
             return Excess(NAN, NAN)
         bound = math.log1p(s * margin.size)
         return Excess(s * (math.log1p(r.rel_diff) - bound), r.rel_se, r.rel_df)
+    if _fieller(r):
+        # The table replaced the delta-method interval (it disagreed with the test) by Fieller's:
+        # the margin tested on the delta-method SE "passed" beside an interval crossing it. The
+        # test Fieller's interval inverts: μt − (1 + sM)·μc, whose variance vt + (1 + sM)²·vc is
+        # at most the difference's times max(1, (1 + sM)²) (conservative, vt and vc unknown).
+        # (an unbounded interval: the control's mean is not told from 0, every lift either side
+        # of the margin may hold, so neither "within" nor "beyond" is shown)
+        unbounded = is_missing(r.rel_ci_low) or is_missing(r.rel_ci_high)
+        if unbounded or not control_mean > 0 or is_missing(r.diff) or is_missing(r.se):
+            return Excess(NAN, NAN)
+        widen = max(1.0, abs(1 + s * margin.size))
+        return Excess(s * r.diff - margin.size * control_mean, r.se * widen, r.df)
     return Excess(s * r.rel_diff - margin.size, r.rel_se, r.rel_df)
+
+
+def _fieller(r: ArmRow) -> bool:
+    """The row's relative interval is Fieller's, not the delta method's its ``rel_se`` is of."""
+    from ..analysis._build import FIELLER_MARK
+
+    return FIELLER_MARK in (r.note or "")
 
 
 def size_abs(margin: Margin) -> float:

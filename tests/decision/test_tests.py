@@ -140,3 +140,33 @@ def test_a_zero_count_tests_a_relative_margin_at_the_control_mean(
     assert check.p_within == pytest.approx(scipy.stats.norm.cdf(x / se), rel=1e-9, abs=1e-12)
     assert check.p_beyond == pytest.approx(scipy.stats.norm.cdf(-x / se), rel=1e-9, abs=1e-12)
     assert check.status == status and check.note is None
+
+
+def test_a_relative_margin_on_a_fieller_row_agrees_with_its_interval() -> None:
+    # A noisy control (mean 0.69, sd 1.2 over 109 users): the delta-method interval disagreed
+    # with the test, so the table shows Fieller's, whose 90 % interval reaches +6.2 %; the
+    # '+5%' margin was tested on the delta-method SE the table had replaced, and "passed"
+    # (non-inferiority p = 0.025) beside an interval that crosses it
+    from promptab_nb.analysis._build import FIELLER_MARK
+
+    arms = {"control": (109, 75.5, 216.8), "test": (109, 50.0, 168.4)}
+    exp = stub(ExperimentDesign.build("latency", {"cost": "+5%"}))
+    res = result(exp, {"cost": arms, "latency": arms}, alpha=0.1)
+    row = next(r for r in res.rows if r.metric == "cost" and not r.is_control)
+    assert FIELLER_MARK in row.note and row.rel_ci_high > 0.05
+    (check,) = guardrail_checks(res, {"cost": Margin(0.05, True, "+5%")}, alpha=0.05)["test"]
+    assert check.status != "pass"
+    # the test is μt − 1.05·μc ≤ 0 with a variance no smaller than the linear combination's
+    c, t = (next(r for r in res.rows if r.metric == "cost" and r.variant == k)
+            for k in ("control", "test"))  # fmt: skip
+    var = {k: (q - s * s / n) / (n - 1) / n for k, (n, s, q) in arms.items()}
+    exact_se = np.sqrt(var["test"] + 1.05**2 * var["control"])
+    exact = scipy.stats.t.cdf((t.mean - 1.05 * c.mean) / exact_se, row.df)
+    assert exact > 0.05 and check.p_within >= exact - 1e-12
+    # an unbounded Fieller interval (the control's mean not told from 0) shows no margin
+    wide = {"control": (80, 23.8, 408.2), "test": (80, -49.5, 424.9)}
+    res = result(exp, {"cost": wide, "latency": arms}, alpha=0.1)
+    row = next(r for r in res.rows if r.metric == "cost" and not r.is_control)
+    assert np.isnan(row.rel_ci_low) and FIELLER_MARK in row.note
+    (check,) = guardrail_checks(res, {"cost": Margin(0.5, True, "+50%")}, alpha=0.05)["test"]
+    assert check.status == "pending" and "Fieller" in check.note
