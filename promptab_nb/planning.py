@@ -226,6 +226,7 @@ def _frame_moments(
         cv = np.cov(y, x, ddof=1)
         theta = cv[0, 1] / cv[1, 1] if cv[1, 1] > 0 else 0.0
         var = cv[0, 0] + theta * theta * cv[1, 1] - 2 * theta * cv[0, 1]
+        _explained(metric, covariate, cv[0, 0], var)
         return metric, c.y_mean, float(var), n
     if len(metric) != 2:
         raise InvalidArgumentError(
@@ -253,7 +254,21 @@ def _frame_moments(
     s = st.RatioCovStats.from_values(col(num_c), col(den_c), col(a), col(b))
     theta = st.ratio_cuped_theta(s)
     value, var = st.ratio_cuped_arm(s, theta, s.sums[2] / s.sums[3])
+    nu, de = col(num_c), col(den_c)
+    raw = st.RatioStats(nu.size, nu.sum(), (nu * nu).sum(), de.sum(), (de * de).sum(),
+                        (nu * de).sum()).var  # fmt: skip
+    _explained(f"{num_c}/{den_c}", covariate, raw, var)
     return f"{num_c}/{den_c}", value, var, s.n
+
+
+def _explained(name: str, covariate: object, raw: float, adjusted: float) -> None:
+    """Refuse a covariate that leaves no variance although the metric has some (the metric
+    itself, or an exact function of it): a plan of 0 variance would mean no units at all."""
+    if adjusted <= raw * 1e-12 and raw > 0:
+        raise InvalidArgumentError(
+            f"covariate {covariate!r} predicts {name} exactly (CUPED leaves no variance): is it "
+            "the metric itself? Give the metric's value before the experiment (a pre-period)"
+        )
 
 
 def plan(

@@ -315,3 +315,12 @@ def test_exp_mde_of_unequal_arms_is_that_of_the_arms_as_they_are(monkeypatch) ->
         moments["cost"] = {"control": MeanStats.from_moments(n, 2.0, 1.0)}
         with pytest.raises(InvalidArgumentError, match=r"cost: no treatment arm has units.*n="):
             experiment_plans(exp, ["cost"])  # type: ignore[arg-type]
+
+
+def test_plan_with_a_covariate_that_is_the_metric_says_so(frame) -> None:
+    # It said "cost: the per-unit variance is 0.0; nothing to plan", as for a constant column.
+    with pytest.raises(InvalidArgumentError, match=r"covariate 'cost' predicts cost exactly"):
+        pab.plan(from_data=frame, metric="cost", covariate="cost", mde=0.05)
+    with pytest.raises(InvalidArgumentError, match=r"covariate \('errors', 'requests'\) predicts"):
+        pab.plan(from_data=frame, metric=("errors", "requests"),
+                 covariate=("errors", "requests"), mde=0.05)  # fmt: skip
