@@ -212,6 +212,14 @@ def _newcombe(
     return dataclasses.replace(test, ci_low=lo, ci_high=hi)
 
 
+def _clip(
+    estimate: tuple[float, float, float], low: float, high: float
+) -> tuple[float, float, float]:
+    """``(estimate, lo, hi)`` with the bounds clipped to ``[low, high]`` (NaN stays NaN)."""
+    m, lo, hi = estimate
+    return m, (max(lo, low) if lo == lo else lo), (min(hi, high) if hi == hi else hi)
+
+
 def _no_spread(sd: float, values: np.ndarray) -> bool:
     """Whether ``sd`` is 0 up to floating-point rounding of ``values`` (0.1 + 0.2 vs 0.3 gives an
     SD of 1e-17, which the power and sample-size formulas would take for real spread)."""
@@ -350,8 +358,11 @@ def _one(
     single = binary and (pairing == "repeat" or run.repeats == 1 or agree)
     ids = complete.index.get_level_values("item_id")
     groups = None if clusters is None else [clusters[str(i)] for i in ids]
-    bm, blo, bhi = _mean_ci(x, single, alpha, interval, groups)
-    vm, vlo, vhi = _mean_ci(y, single, alpha, interval, groups)
+    # A CI stays within what the metric can be: a score in [0, 1], a cost, latency or token
+    # count >= 0 (a t interval on few items or clusters runs past it).
+    top = 1.0 if metric not in _RUN_METRICS else math.inf
+    bm, blo, bhi = _clip(_mean_ci(x, single, alpha, interval, groups), 0.0, top)
+    vm, vlo, vhi = _clip(_mean_ci(y, single, alpha, interval, groups), 0.0, top)
     d = y - x
     up, down = int((d > 1e-12).sum()), int((d < -1e-12).sum())
     improved, regressed = (up, down) if hib else (down, up)
@@ -367,6 +378,9 @@ def _one(
         test = stats.paired_t(x, y, alpha=alpha)
     p_w = None if single else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
+    if metric not in _RUN_METRICS:  # two scores in [0, 1] differ by at most 1
+        _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
+        test = dataclasses.replace(test, ci_low=lo, ci_high=hi)
     notes = [test.note] if test.note else []
     clash = _ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
                       test.method, alpha)  # fmt: skip
@@ -537,6 +551,13 @@ def compare(
                     f"unknown metric {m!r}; this run has: {', '.join(known)}"
                 )
     clusters = None if cluster is None else cluster_of(run.dataset, cluster)
+    if clusters is not None and len(set(clusters.values())) < 2:
+        (only,) = set(clusters.values())
+        raise InvalidArgumentError(
+            f"cluster == {cluster!r} puts all {len(clusters)} items in one cluster ({only!r}); "
+            "a cluster-robust SE needs two or more clusters (leave cluster= out if the items "
+            "are independent)"
+        )
     rows: list[MetricComparison] = []
     notes: list[str] = []
     for metric in chosen:

@@ -635,3 +635,36 @@ def test_mcnemar_rows_use_newcombes_interval_not_wald(ws, table) -> None:
         assert r.diff_ci[0] < 0.7
     if table == (0, 0, 3, 7):
         assert r.diff_ci[0] < 0 < r.diff_ci[1] and r.verdict == "inconclusive"
+
+
+def test_one_cluster_is_named_by_the_compare_argument(ws) -> None:
+    # It said "clusters has one cluster", naming an argument of a stats function the user never
+    # called, not cluster='passage' nor the cluster every item is in.
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": f"i{k}", "id": f"i{k}", "expected": "yes", "passage": "p0"} for k in range(6)],
+        metadata_fields=["passage"],
+    )
+    run = ws.run_offline(ds, [A, B], CountingModel(), repeats=1, progress=False)
+    with pytest.raises(
+        InvalidArgumentError, match=r"cluster == 'passage' puts all 6 items in one cluster \('p0'\)"
+    ):
+        run.compare(cluster="passage")
+
+
+def test_cis_of_scores_stay_within_what_a_score_can_be(ws) -> None:
+    # A pass rate's difference is within [−1, 1] and a mean score within [0, 1], but the
+    # cluster-robust t on 1 df (2 clusters) gave a difference CI of [−1.48, +0.64], and a paired t
+    # over 3 items can run past 1 too.
+    answers = {("B", i): "no" for i in ids(4)[::2]}  # both items of passage p0 fail in B
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": i, "id": i, "expected": "yes", "passage": f"p{k % 2}"}
+         for k, i in enumerate(ids(4))], metadata_fields=["passage"],
+    )  # fmt: skip
+    run = ws.run_offline(ds, [A, B], CountingModel(answers), repeats=1, progress=False)
+    for kwargs in ({"cluster": "passage"}, {}):
+        r = run.compare(metrics=["exact"], **kwargs).row("exact")
+        assert -1 <= r.diff_ci[0] <= r.diff <= r.diff_ci[1] <= 1
+        assert 0 <= r.ci[0] <= r.mean <= r.ci[1] <= 1
+        assert 0 <= r.baseline_ci[0] <= r.baseline_ci[1] <= 1
+    raw = run.compare(metrics=["exact"], cluster="passage").row("exact")
+    assert raw.diff_ci[0] == -1.0  # clipped: the t interval reached below −1
