@@ -3,9 +3,12 @@
 Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.table`` shape
 (``body[testIdx].outputs[promptIdx]``) and the docs' minimal ``results.outputs[]``. A version is
 ``prompt label @ provider id`` (``label [promptIdx N] @ provider`` when prompts share a label,
-``label @ provider [provider label]`` when providers share an id), in ``promptIdx`` order, the first being the baseline; the item is ``testIdx``; the repeat index is the order of a
-(version, item) pair's rows in the file. ``latencyMs`` → seconds; ``response.cached`` is kept in
-``cached`` and a cache hit's latency is null (its ~0 ms is not the model's). Scores: ``pass``
+``label @ provider [provider label]`` when providers share an id), in ``promptIdx`` order, the
+first being the baseline; the item is ``testIdx`` (the first one of a test case: ``--repeat N``
+gives each repeat its own ``testIdx``, with the same ``testCase``); the repeat index is the order
+of a (version, item) pair's rows by ``testIdx``, then in the file. ``latencyMs`` → seconds;
+``response.cached`` is kept in ``cached`` and a cache hit's latency is null (its ~0 ms is not
+the model's). Scores: ``pass``
 (``success`` as 1/0), ``score`` (only when it differs from pass) and each named score; errored
 results have none (a failed call: ``failureReason`` 2 or a ``response.error``; a failed
 assertion, whose reason promptfoo also writes into ``error``, is a fail with its scores). The
@@ -68,7 +71,7 @@ FROM rows
 _KEYS = (
     "promptIdx", "testIdx", "prompt", "provider", "response", "error", "failureReason",
     "success", "pass", "score", "latencyMs", "cost", "namedScores", "vars", "text", "output",
-    "tokenUsage", "gradingResult",
+    "tokenUsage", "gradingResult", "testCase",
 )  # fmt: skip
 
 _RESP = key("response")
@@ -114,6 +117,7 @@ _FIELDS = [
     Field("cached", nested(_RESP, "$.cached"), "bool", "response.cached"),
     Field("named", key("namedScores"), "json", "namedScores"),
     Field("vars", key("vars"), "text", "vars"),
+    Field("test_case", key("testCase"), "text", "testCase"),
 ]  # fmt: skip
 
 # A failed call: a provider error, failureReason 2 (ERROR), or, in files without failureReason
@@ -129,7 +133,7 @@ _SELECT = [
     "coalesce(CAST(test_idx AS VARCHAR), 'vars:' || md5(vars)) AS item_id", "prompt_raw AS prompt",
     "output", f"{_ERROR} AS error", "latency_s",
     "input_tokens", "output_tokens", "cost_usd", "coalesce(cached, false) AS cached", "success",
-    "score", "named", "provider", "provider_label",
+    "score", "named", "provider", "provider_label", "test_idx", "test_case",
 ]  # fmt: skip
 
 _CHECKS = [
@@ -182,17 +186,27 @@ WITH by_prompt AS (
              ELSE version END AS version)
     FROM {off} WHERE bad_col IS NULL
 ),
-good AS (
+by_provider AS (
     SELECT * REPLACE (
         CASE WHEN count(DISTINCT coalesce(provider_label, '')) OVER (PARTITION BY version) > 1
              THEN version || coalesce(' [' || provider_label || ']', '')
              ELSE version END AS version)
     FROM by_prompt
+),
+-- `--repeat N` runs a test case N times under N testIdx (testIdx counts every repeat of every
+-- case) with the same testCase: its repeats are one item, named by its first testIdx.
+good AS (
+    SELECT * REPLACE (
+        CASE WHEN test_case IS NOT NULL AND test_idx IS NOT NULL
+             THEN CAST(min(test_idx) OVER (PARTITION BY md5(test_case)) AS VARCHAR)
+             ELSE item_id END AS item_id)
+    FROM by_provider
 )
 SELECT *, NOT EXISTS (SELECT 1 FROM offline_results o
                       WHERE o.run_id = $run AND o.version = f.version AND o.item_id = f.item_id
                         AND o.repeat_idx = f.repeat_idx) AS is_new
-FROM (SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id ORDER BY source_row) - 1
+FROM (SELECT *, CAST(row_number() OVER (PARTITION BY version, item_id
+                                        ORDER BY test_idx, source_row) - 1
                      AS INTEGER) AS repeat_idx
       FROM good) f
 """

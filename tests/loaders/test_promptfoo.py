@@ -209,3 +209,43 @@ def test_providers_sharing_an_id_stay_two_versions(ws, tmp_path):
     ws.load_promptfoo(mixed)
     v = ws.sql("SELECT DISTINCT version FROM offline_results WHERE run_id = 'promptfoo-eval-2'")
     assert sorted(v.version) == ["v1 @ openai:gpt", "v1 @ openai:gpt [cold]", "v2 @ openai:gpt"]
+
+
+def test_repeats_of_a_test_case_are_repeats_not_new_items(ws, tmp_path):
+    # `promptfoo eval --repeat N` runs each test case N times under N testIdx (testIdx counts
+    # every (repeat, test case)), with the same testCase. Each repeat was read as an item of
+    # its own: 3 test cases run twice were 6 items with 1 repeat, so the paired comparison
+    # counted each case twice (p-values too small) and the A/A noise between repeats was gone.
+    import promptab_nb as pab
+
+    def row(t: int, idx: int, ok: bool) -> dict:
+        case = t % 3
+        r = _labelled(t, idx, f"v{idx + 1}", success=ok)
+        r["vars"] = {"q": f"question {case}"}
+        r["testCase"] = {"vars": r["vars"], "assert": [{"type": "contains", "value": "ok"}]}
+        return r
+
+    # repeat 0 is testIdx 0-2, repeat 1 is testIdx 3-5 (in the file, in completion order)
+    rows = [row(t, i, i == 0 or t in (0, 3)) for t in (5, 0, 3, 1, 4, 2) for i in (0, 1)]
+    r = ws.load_promptfoo(_eval_file(tmp_path / "repeat.json", rows))
+    accounted(r)
+    res = ws.sql(
+        "SELECT item_id, repeat_idx, count(*) AS n FROM offline_results GROUP BY ALL ORDER BY ALL"
+    )
+    assert res.values.tolist() == [[i, k, 2] for i in ("0", "1", "2") for k in (0, 1)]
+    run = pab.offline.from_promptfoo(ws, tmp_path / "repeat.json")
+    assert run.repeats == 2
+    assert run.compare().row("pass").n_pairs == 3
+    # test cases that differ (here in their asserts) stay items, with the same vars
+    other = [row(t, 0, True) for t in range(2)]
+    other[1]["testCase"] = {**other[1]["testCase"], "assert": [{"type": "icontains", "value": "x"}]}
+    other[1]["vars"] = other[1]["testCase"]["vars"] = other[0]["vars"]
+    (tmp_path / "other.json").write_text(
+        json.dumps({"evalId": "eval-2", "results": {"version": 3, "results": other}})
+    )
+    ws.load_promptfoo(tmp_path / "other.json")
+    items = ws.sql(
+        "SELECT item_id, repeat_idx FROM offline_results WHERE run_id = 'promptfoo-eval-2' "
+        "ORDER BY 1"
+    )
+    assert items.values.tolist() == [["0", 0], ["1", 0]]
