@@ -13,7 +13,7 @@ import ipywidgets as W
 from .. import _html
 from .._experiment_registry import create_experiment
 from .._format import num
-from ..errors import PromptabError
+from ..errors import InvalidArgumentError, PromptabError
 from ..metrics import BUILTIN, DEFAULT
 from ..options import UNITS, AnalysisOptions
 from ._common import LABEL, FormStatus, _Widget, code_box, frame, message, py
@@ -372,6 +372,19 @@ class ExperimentBuilder(_Widget):
         self._update_estimate()
 
     # -- action ------------------------------------------------------------------------------------
+    def _check_versions(self) -> None:
+        """A variant row left without a prompt version would make an arm no generation
+        matches (the library takes any string): refuse it, naming the rows and the versions."""
+        blank = [k or f"row {i + 1}" for i, (k, v) in enumerate(self._pairs()) if not v]
+        if not blank:
+            return
+        seen = self._version_names(self.prompt.value.strip())
+        choose = f"choose one of {', '.join(seen)}" if seen else "type the version"
+        raise InvalidArgumentError(
+            f"variant(s) {', '.join(blank)} have no prompt version; {choose} in the version "
+            "box, or lower the number of variants"
+        )
+
     def create(self) -> Experiment | None:
         """Call ``ws.create_experiment(...)`` with the chosen values (the Create button).
 
@@ -381,6 +394,7 @@ class ExperimentBuilder(_Widget):
         name = self.name.value.strip()
         prompt = self.prompt.value.strip() or None
         try:
+            self._check_versions()
             exp = self.ws.create_experiment(name, prompt, self._pairs(), **self._kwargs())
         except PromptabError as err:
             self._status.show(message(err), "error")

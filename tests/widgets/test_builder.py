@@ -209,3 +209,21 @@ def test_builder_status_does_not_outlive_an_edit_of_the_form(ws) -> None:
         assert b.status.value == "", field
         b.experiment.stop()  # the next one may run on the same prompt
     assert len(ws.experiments()) == len(EDITS)
+
+
+def test_builder_refuses_a_variant_without_a_prompt_version(ws) -> None:
+    # The prompt has two versions; a third variant's version box starts empty, and Create made
+    # the experiment with that arm on version "" (no generation has it: an arm that would
+    # measure nothing), since the library takes any string.
+    b = ExperimentBuilder(ws)
+    b.name.value = "three-arms"
+    b.flag_key.value = FLAG
+    b.n_variants.value = 3
+    assert [v.value for v in b.versions] == ["v1", "v2", ""]
+    b.create_button.click()
+    assert b.experiment is None and len(ws.experiments()) == 0
+    text = html.unescape(b.status.value)
+    assert "test_2" in text and "prompt version" in text and "v1, v2" in text, text
+    b.versions[2].value = "v2"
+    b.create_button.click()
+    assert b.experiment is not None and b.experiment.variants["test_2"] == "v2"
