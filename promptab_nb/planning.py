@@ -440,8 +440,8 @@ def experiment_plans(
                 partners = {exp.control: arms_[exp.control].n} if exp.control in arms_ else {}
             if not partners:
                 raise InvalidArgumentError(
-                    f"{m.name}: no {'treatment arm' if key == exp.control else 'control'} has "
-                    f"units with a value yet, only {key!r} ({a.n:,}): there is no comparison to "
+                    f"{m.name}: {'no treatment arm has' if key == exp.control else 'the control has no'}"
+                    f" units with a value yet, only {key!r} ({a.n:,}): there is no comparison to "
                     "get the MDE of. For the MDE of a planned size use pab.plan(from_experiment="
                     "exp, metric=..., n=...)"
                 )
