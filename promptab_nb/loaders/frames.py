@@ -285,9 +285,11 @@ def load_frame(
             if types[src] == "INTERVAL" and canon[c] == "double":
                 # A duration (pandas Timedelta, polars Duration: end - start) as seconds.
                 text = f"CAST(epoch({col}) AS VARCHAR)"
-            if c == "prompt_version" or (canon[c] == "id" and types[src] in ("DOUBLE", "FLOAT")):
-                # A pandas column of versions or ids with gaps is float: 3.0 is version "3",
-                # user 1.0 is user "1" as the files and the other loaders have it.
+            floats = types[src] in ("DOUBLE", "FLOAT")
+            if c == "prompt_version" or (canon[c] in ("id", "text") and floats):
+                # A pandas column of versions, ids or arms with gaps is float: 3.0 is version
+                # "3", user 1.0 is user "1", arm 1.0 is variant "1", as the files and the other
+                # loaders have them.
                 text = whole_number_text(text)
             if types[src] in ("DOUBLE", "FLOAT"):
                 # NaN in a float column is missing, as DuckDB reads it from pandas (polars and

@@ -313,3 +313,20 @@ def test_columns_in_a_pandas_index_are_read(ws):
         "test",
     ]
     ws2.close()
+
+
+def test_float_variants_are_the_variants_the_files_have(ws):
+    # A pandas column of numeric arms with a gap is float: arm 1 was stored as "1.0", so its
+    # exposures never met the experiment's variant "1" (nor the generations a file logged).
+    ex = pd.DataFrame({"uuid": list("abc"), "ts": "2026-03-02T08:00:00Z", "distinct_id": "u",
+                       "flag_key": "f", "variant": [0, 1, None]})  # fmt: skip
+    assert ex.variant.dtype == float
+    accounted(ws.load_frame(ex, kind="exposures"))
+    assert ws.sql("SELECT variant FROM exposures ORDER BY uuid").variant.tolist() == ["0", "1"]
+    gen = ex.drop(columns="flag_key").assign(variant=[1.0, 0.5, 2.0])
+    accounted(ws.load_frame(gen))
+    assert ws.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist() == [
+        "1",
+        "0.5",
+        "2",
+    ]
