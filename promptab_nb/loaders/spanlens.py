@@ -21,7 +21,7 @@ from ._context import Con, Input, LoadContext
 from ._load import Code, load_all, loader_call, prepare_paths
 from ._read import key, read_records, record_keys, record_source
 from ._report import LoadReport
-from ._stage import Field, Staged, is_no_id, typed_stage
+from ._stage import Field, Staged, is_no_id, typed_stage, whole_number_text
 
 KEYS = (
     "id", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms",
@@ -86,7 +86,8 @@ def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
                     f"arms has no column {need!r} (found: {', '.join(found)}). Pass a frame with "
                     "one row per trace: trace_id, variant."
                 )
-        variant = f"CAST({ident('variant')} AS VARCHAR)"
+        # (a float column of numeric arms: 1.0 is arm "1", as the files have it)
+        variant = whole_number_text(f"CAST({ident('variant')} AS VARCHAR)")
         blank = con.execute(
             f"SELECT CAST({ident('trace_id')} AS VARCHAR), {variant} FROM {arms_in} "
             f"WHERE {variant} IS NULL OR {is_no_id(variant)} LIMIT 1"
@@ -101,8 +102,7 @@ def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
             f"""
             CREATE OR REPLACE TEMP TABLE {ctx.t("armmap")} AS
             SELECT CAST({ident("trace_id")} AS VARCHAR) AS trace_id,
-                   min(CAST({ident("variant")} AS VARCHAR)) AS variant,
-                   count(DISTINCT CAST({ident("variant")} AS VARCHAR)) AS n
+                   min({variant}) AS variant, count(DISTINCT {variant}) AS n
             FROM {arms_in} GROUP BY 1
             """
         )
@@ -156,7 +156,8 @@ def _stage(
         # The user's column name is data: it travels as a JSON-pointer parameter.
         params["arm"] = "/" + arm_column.replace("~", "~0").replace("/", "~1")
         # An "id": "null"/"undefined"/"" (an SDK's missing variant) is no arm, not one named so.
-        arm_text = _unescaped("json_extract_string(raw, $arm)", csv)
+        # A whole number written as a float ("1.0", a pandas column with gaps) is arm "1".
+        arm_text = whole_number_text(_unescaped("json_extract_string(raw, $arm)", csv))
         fields.append(Field("arm", arm_text, "id", "arm_column"))
         checks.append(("arm IS NULL", "arm_column", 'arm column is empty (or "null"/"undefined")'))
     elif has_arms:

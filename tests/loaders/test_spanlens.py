@@ -147,3 +147,22 @@ def test_arms_match_the_trace_ids_the_csv_formula_escaped(ws, tmp_path):
     ws2 = type(ws)()
     accounted(ws2.load_spanlens(path, arm_column="variant"))  # the arm column is unescaped too
     assert ws2.sql("SELECT variant FROM generations ORDER BY ts").variant.tolist() == ["-v1", "v2"]
+
+
+def test_numeric_arms_written_as_floats_are_whole_arms(ws, tmp_path):
+    # An arm column of numbers with a gap, written through pandas, holds "1.0": the arm was
+    # stored as "1.0", which never met the experiment's variant "1"; so did a float arms frame.
+    p = tmp_path / "requests.csv"
+    pd.DataFrame({
+        "id": ["r1", "r2", "r3"], "created_at": "2026-03-01T10:00:00Z", "latency_ms": 100,
+        "trace_id": ["t1", "t2", "t3"], "arm": [0, 1, None],
+    }).to_csv(p, index=False)  # fmt: skip
+    r = ws.load_spanlens(p, arm_column="arm")
+    accounted(r)
+    assert ws.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist() == ["0", "1"]
+    ws2 = type(ws)()
+    arms = pd.DataFrame({"trace_id": ["t1", "t2", "t3"], "variant": [0.0, 1.0, 2.5]})
+    accounted(ws2.load_spanlens(p, arms=arms))
+    g = ws2.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist()
+    assert g == ["0", "1", "2.5"]
+    ws2.close()
