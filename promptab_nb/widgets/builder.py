@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as W
 
 from .. import _html
-from .._experiment_registry import create_experiment
+from .._experiment_registry import check_split, create_experiment
 from .._format import num
 from ..errors import InvalidArgumentError, PromptabError
 from ..metrics import BUILTIN, DEFAULT
@@ -179,7 +179,9 @@ class ExperimentBuilder(_Widget):
         old_keys = [w.value for w in self.keys]
         old_versions = [w.value for w in self.versions]
         self.keys, self.versions, self.splits = [], [], []
-        shares = [100 // k + (1 if i < 100 % k else 0) for i in range(k)]
+        # ws.create_experiment's default, PostHog's "distribute equally" (33/33/34: the rest on
+        # the last variant); 34/33/33 made the SRM test expect shares the flag never serves
+        shares = [round(x) for x in check_split(None, [str(i) for i in range(k)]).values()]
         rows = []
         for i in range(k):
             default_key = "control" if i == 0 else ("test" if k == 2 else f"test_{i}")

@@ -227,3 +227,24 @@ def test_builder_refuses_a_variant_without_a_prompt_version(ws) -> None:
     b.versions[2].value = "v2"
     b.create_button.click()
     assert b.experiment is not None and b.experiment.variants["test_2"] == "v2"
+
+
+def test_builder_default_split_is_the_one_posthog_and_the_library_use(ws) -> None:
+    # Three variants started at 34/33/33 (the extra percent on the control) and Create passed
+    # that split, while PostHog's "distribute equally" and ws.create_experiment's default put
+    # it on the last variant (33/33/34): the SRM test and the assignment audit then expected
+    # shares the flag never serves (at 100,000 users, 667 expected users off per arm).
+    from promptab_nb.assignment import _equal_shares
+
+    b = ExperimentBuilder(ws)
+    b.flag_key.value = FLAG
+    for k in (3, 6, 7):
+        b.n_variants.value = k
+        assert b.split == [int(s) for s in _equal_shares(k)], (k, b.split)
+    b.n_variants.value = 3
+    for i, v in enumerate(b.versions):
+        v.value = ["v1", "v2", "v2"][i]
+    b.name.value = "three"
+    b.create_button.click()
+    assert b.experiment is not None
+    assert b.experiment.split == {"control": 33.0, "test": 33.0, "test_2": 34.0}
