@@ -201,10 +201,10 @@ _FIELDS = [
     Field("user_id", "user_id", "id", "user.id"),
     Field("person_id", "m_person_id", "id", "attribute_map['person_id']"),
     Field("prompt_name", "m_prompt_name", "text", "attribute_map['prompt_name']"),
-    # An integer version written as a double (3.0) is "3", as from an intValue.
+    # An integer version (or arm, below) written as a double (3.0) is "3", as from an intValue.
     Field("prompt_version", whole_number_text("m_prompt_version"), "text",
           "attribute_map['prompt_version']"),
-    Field("variant", "m_variant", "text", "attribute_map['variant']"),
+    Field("variant", whole_number_text("m_variant"), "text", "attribute_map['variant']"),
     Field("status_code", "upper(p['status']['code'])", "text", "status.code"),
     Field("error_type", "error_type", "text", "error.type"),
     Field("op", "op", "text", "gen_ai.operation.name"),

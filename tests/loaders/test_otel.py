@@ -199,3 +199,13 @@ def test_an_unreadable_start_time_is_not_a_missing_one(ws, tmp_path):
     reasons = ws.sql("SELECT reason FROM rejects ORDER BY source_row").reason.tolist()
     bad = "startTimeUnixNano is not a date-time between 2000-01-01 and 2200-01-01"
     assert reasons == [bad, bad, bad, "startTimeUnixNano is missing"]
+
+
+def test_a_whole_double_variant_is_the_integer_arm(ws, tmp_path):
+    # An arm attribute written as a double (1.0) was stored as "1.0" beside "1" from intValue.
+    arm = lambda v: [{"key": "app.arm", "value": v}]  # noqa: E731
+    spans = [_span(1, arm({"intValue": "1"})), _span(2, arm({"doubleValue": 1.0})),
+             _span(3, arm({"stringValue": "b"}))]  # fmt: skip
+    accounted(ws.load_otel(_write(tmp_path, spans), attribute_map={"variant": "app.arm"}))
+    g = ws.sql("SELECT variant FROM generations ORDER BY uuid")
+    assert g.variant.tolist() == ["1", "1", "b"]
