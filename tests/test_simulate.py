@@ -711,3 +711,15 @@ def test_a_study_without_a_seed_records_one_that_reproduces_it() -> None:
     rerun = power("normal", 0.2, 20, n_sims=50, seed=pw.seed, progress=False)
     assert rerun.power[0] == pw.power[0]
     assert isinstance(peeking("normal", 20, looks=2, n_sims=50, progress=False).seed, int)
+
+
+def test_a_study_of_the_relative_lift_says_so() -> None:
+    # aa(relative=True) and power(relative=True) rendered as the test of the difference: the
+    # caption named no relative test, and PowerResult did not record it.
+    a = aa("normal", 20, n_sims=20, seed=1, relative=True, progress=False)
+    p = power("normal", 0.2, 20, n_sims=20, seed=1, relative=True, progress=False)
+    for res in (a, p):
+        assert "relative lift" in repr(res) and "relative lift" in res._repr_html_()
+    assert p.relative
+    plain = power("normal", 0.2, 20, n_sims=20, seed=1, progress=False)
+    assert not plain.relative and "relative lift" not in repr(plain)

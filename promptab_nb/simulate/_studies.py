@@ -37,6 +37,11 @@ def _defined(control_sums: np.ndarray, relative: bool) -> np.ndarray:
     return np.ones(len(control_sums), dtype=bool)
 
 
+def _of_lift(relative: bool) -> str:
+    """Caption words naming a test of the relative lift (delta method)."""
+    return " of the relative lift" if relative else ""
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class AAResult(Rendered):
     """False-positive rate and CI coverage of a test over simulated A/A experiments.
@@ -99,7 +104,8 @@ class AAResult(Rendered):
 
     def _table(self) -> Table:
         caption = (
-            f"A/A study — {self.metric}, {self.test}, {self.n_per_arm:,} per arm, "
+            f"A/A study — {self.metric}, {self.test}{_of_lift(self.relative)}, "
+            f"{self.n_per_arm:,} per arm, "
             f"{self.n_sims:,} experiments (seed {self.seed})"
         )
         if self.n_undefined:
@@ -239,6 +245,7 @@ class PowerResult(Rendered):
     ``n_per_arm[i]`` have a control mean of 0 (relative lift undefined: the public tests
     withhold their p-value): they count neither as rejections nor as non-rejections, and
     ``power[i]`` and ``power_se[i]`` are over the others (NaN when there are none).
+    ``relative``: the test was of the relative lift (delta method), not of the difference.
     """
 
     metric: str
@@ -252,6 +259,7 @@ class PowerResult(Rendered):
     power: np.ndarray
     power_se: np.ndarray
     n_undefined: np.ndarray
+    relative: bool = False
 
     def _records(self) -> pd.DataFrame:
         """Columns ``n_per_arm, power, mc_se, n_undefined``."""
@@ -278,7 +286,8 @@ class PowerResult(Rendered):
             for n, p, se in zip(self.n_per_arm, self.power, self.power_se, strict=True)
         ]
         caption = (
-            f"Power — {self.metric}, {self.test}, effect {self._effect_text()}, "
+            f"Power — {self.metric}, {self.test}{_of_lift(self.relative)}, effect "
+            f"{self._effect_text()}, "
             f"α = {self.alpha:g} ({self.n_sims:,} experiments per size, seed {self.seed})"
         )
         if np.any(self.n_undefined):
@@ -394,4 +403,5 @@ def power(
         power=pw,
         power_se=np.sqrt(pw * (1 - pw) / np.maximum(counts, 1)),
         n_undefined=np.asarray(undefined, dtype=np.int64),
+        relative=bool(relative),
     )
