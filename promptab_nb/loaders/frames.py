@@ -339,11 +339,12 @@ def load_frame(
                  "properties is not a JSON object"),
             ]  # fmt: skip
         if kind == "evaluations":
-            checks.append(
-                ("passed IS NULL AND score IS NULL" if "passed" in full and "score" in full
-                 else f"{'passed' if 'passed' in full else 'score'} IS NULL",
-                 "passed", "passed and score are missing")
-            )  # fmt: skip
+            none = ("passed IS NULL AND score IS NULL" if "passed" in full and "score" in full
+                    else f"{'passed' if 'passed' in full else 'score'} IS NULL")  # fmt: skip
+            if "applicable" in full:
+                # an N/A evaluation has no verdict by nature (as in the PostHog loader)
+                none = f"({none}) AND applicable IS DISTINCT FROM false"
+            checks.append((none, "passed", "passed and score are missing"))
         stage_name = ctx.stage(kind)
         con.execute(typed_stage(stage_name, source, fields, sel, checks, keep=keep))
         empty_pre(con, ctx)

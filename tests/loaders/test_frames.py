@@ -330,3 +330,16 @@ def test_float_variants_are_the_variants_the_files_have(ws):
         "0.5",
         "2",
     ]
+
+
+def test_a_not_applicable_evaluation_needs_no_verdict(ws):
+    # An N/A evaluation (applicable False) has no pass/fail by nature: it was rejected as
+    # "passed and score are missing", where the PostHog loader keeps it (out of pass_rate).
+    ev = pd.DataFrame({"uuid": ["e1", "e2", "e3"], "ts": "2026-03-01T10:00:00Z",
+                       "distinct_id": "a", "passed": [True, None, None],
+                       "applicable": [True, False, True]})  # fmt: skip
+    r = ws.load_frame(ev, kind="evaluations")
+    accounted(r)
+    assert r.reasons == {"passed and score are missing": 1}
+    e = ws.sql("SELECT uuid, passed, applicable FROM evaluations ORDER BY uuid")
+    assert e.uuid.tolist() == ["e1", "e2"] and e.applicable.tolist() == [True, False]
