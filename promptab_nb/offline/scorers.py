@@ -278,8 +278,14 @@ def json_field_equals(field: str, *, expected: Any = _MISSING, name: str | None 
 
 # A number: an optional sign (a minus right after a letter or digit is a hyphen, as in
 # "2024-05-17" or "pages 10-12", not a sign), an optional "$", digits with thousands separators
-# and decimals, and an optional exponent ("1.5e3", "2.5E-4").
-_NUM = re.compile(r"(?:(?<![\w.])-)?\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+# in groups of three ("1,234,567") or the Indian grouping ("12,34,567"), so "2,4,6" is a list
+# and "1,5" a decimal comma, not 246 and 15, then decimals and an optional exponent ("1.5e3",
+# "2.5E-4").
+_NUM = re.compile(
+    r"(?:(?<![\w.])-)?\$?"
+    r"(?:(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,2}(?:,\d{2})+,\d{3}(?!\d)|\d+)(?:\.\d+)?|\.\d+)"
+    r"(?:[eE][-+]?\d+)?"
+)
 
 
 def _last_number(text: str) -> float | None:

@@ -203,3 +203,17 @@ def test_contains_an_empty_text_is_refused_not_passed() -> None:
         s.contains("  ")
     with pytest.raises(ScorerError, match=r"expected answer of item 'e' is empty"):
         s.contains()("anything", Item("e", {}, " "))
+
+
+@pytest.mark.parametrize(
+    ("output", "expected", "passed"),
+    [("The even numbers are 2,4,6", "6", True), ("1,2,3", "123", False), ("x = 1,5", "15", False),
+     ("Total: 1,234,567", "1234567", True), ("1,234.5", "1234.5", True), ("12,34", "1234", False),
+     ("₹1,00,000", "100000", True), ("12,34,567.5", "1234567.5", True), ("-1,000", "-1000", True)],
+)  # fmt: skip
+def test_numeric_close_reads_commas_as_thousands_only_in_groups_of_three(
+    output, expected, passed
+) -> None:
+    # Any comma between digits was a thousands separator: "2,4,6" was read as 246 (a list's last
+    # number is 6), and "1,5" (a decimal comma) as 15, passing an expected answer of 15.
+    assert s.numeric_close()(output, Item("c", {}, expected)).passed is passed
