@@ -205,9 +205,15 @@ def _row(
 ) -> PPIRow:
     """The row of one estimate ``r``; ``judge_only`` is the judge's mean over every item."""
     judge_only = float(np.concatenate([yhat, yhat_unl]).mean())
+    # Normal CIs run past what a pass rate (or a difference of two) can be: 117 % from 4 labels.
+    low = 0.0 if what == "pass rate" else -1.0
+
+    def clip(ci: tuple[float, float]) -> tuple[float, float]:
+        return (max(low, float(ci[0])), min(1.0, float(ci[1])))
+
     return PPIRow(
-        what, version, r.estimate, r.ci, r.classical, r.classical_ci, judge_only, r.lam,
-        r.correlation, r.n_labeled, r.n_unlabeled, r.effective_n, method,
+        what, version, r.estimate, clip(r.ci), r.classical, clip(r.classical_ci), judge_only,
+        r.lam, r.correlation, r.n_labeled, r.n_unlabeled, r.effective_n, method,
     )  # fmt: skip
 
 

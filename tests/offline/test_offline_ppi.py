@@ -105,3 +105,18 @@ def test_whole_number_item_ids_of_a_float_column_match_the_run(ws) -> None:
     human.loc[len(human)] = {"item_id": None, "version": run.labels[0], "label": 1}
     with pytest.raises(DataError, match=r"row 21 has a label but no item_id"):
         pab.offline.ppi_compare(run, human)
+
+
+def test_pass_rate_cis_stay_within_0_and_1(ws) -> None:
+    # Normal CIs of a pass rate from 4 human labels ran to 117 % ([32.6 %, 117.4 %]).
+    answers = {("A", i): "no" for i in ids(30)[:1]}
+    run = ws.run_offline(id_dataset(30), [A, B], CountingModel(answers), repeats=1,
+                         progress=False)  # fmt: skip
+    human = pd.DataFrame([{"item_id": i, "version": v, "label": int(k > 0)}
+                          for k, i in enumerate(ids(30)[:4]) for v in run.labels])  # fmt: skip
+    res = pab.offline.ppi_compare(run, human)
+    for r in res.rows:
+        bounds = (0.0, 1.0) if r.what == "pass rate" else (-1.0, 1.0)
+        for lo, hi in (r.ci, r.human_only_ci):
+            assert bounds[0] <= lo <= hi <= bounds[1]
+    assert res.row("t@v2", "pass rate").human_only_ci[1] == 1.0
