@@ -102,6 +102,30 @@ class Progress:
         return text
 
 
+def _versus(res: ExperimentResult, goal: str, best: str, ships: list[str]) -> str:
+    """Whether ``best``, the shipping arm with the largest improvement, beats the other
+    shipping arms on ``goal`` (the pairwise tests of ``res.all_pairs``): "Ship b" read as "b
+    is the winner" beside a c whose difference from b was far from significant."""
+    others = [v for v in ships if v != best]
+    pairs = {
+        frozenset((p.a, p.b)): p for group in res.pairs if group.metric == goal for p in group.pairs
+    }
+    said = []
+    for o in others:
+        p = pairs.get(frozenset((best, o)))
+        if p is None or is_missing(p.p_adjusted):
+            said.append(f"not compared with {o}")
+        elif p.significant:
+            said.append(f"significantly better than {o} ({pval(p.p_adjusted)})")
+        else:
+            said.append(f"not significantly better than {o} ({pval(p.p_adjusted)})")
+    return (
+        f"{best} has the largest improvement of the arms that ship ({', '.join(ships)}); it is "
+        + ", ".join(said)
+        + f" in res.all_pairs({goal!r})"
+    )
+
+
 @dataclass(frozen=True)
 class ArmDecision:
     """The decision on one treatment arm against the control."""
@@ -151,6 +175,8 @@ class Decision(Rendered):
             best = max(ships, key=lambda a: sign * a.goal_diff).variant
         # an experiment-wide line (a sample ratio mismatch) is said once, not once per arm
         reasons = list(dict.fromkeys(r for a in arms for r in a.reasons))
+        if best is not None and len(ships) > 1:
+            reasons.append(_versus(res, design.goal, best, [a.variant for a in ships]))  # type: ignore[arg-type]
         if note:
             reasons.append(note)
         return cls(

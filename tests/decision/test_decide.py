@@ -537,3 +537,21 @@ def test_decide_checks_its_alpha(alpha) -> None:
     res = _one(ExperimentDesign.build("latency", None, "-5%"), latency_test=1.0)
     with pytest.raises(InvalidArgumentError, match="alpha"):
         decide(res, alpha=alpha)
+
+
+def test_two_shipping_arms_say_whether_the_recommended_one_beats_the_other() -> None:
+    # b and c both improve latency and pass; "Ship b" (the larger point estimate) said nothing
+    # of b against c, whose difference is far from significant: it read as "b is the winner"
+    exp = stub(ExperimentDesign.build("latency"), ("control", "b", "c"))
+    rng = np.random.default_rng(5)
+
+    def arm(mean: float) -> tuple:
+        return (1000, *[x[0] for x in sums(rng, 1000, mean, 1.0, 1)])
+
+    res = result(exp, {"latency": {"control": arm(1.0), "b": arm(0.8), "c": arm(0.85)}})
+    d = res.decision()
+    assert [a.action for a in d.arms] == ["ship", "ship"] and d.recommended == "b"
+    (pair,) = [p for p in res.all_pairs("latency").pairs if {p.a, p.b} == {"b", "c"}]
+    assert not pair.significant
+    (line,) = [r for r in d.reasons if r.startswith("b has the largest improvement")]
+    assert "not significantly better than c" in line and "all_pairs('latency')" in line
