@@ -305,7 +305,10 @@ def _aa(
     if np.all(r0 == r1):
         return _AA(flip, (0.0, 0.0), left, len(wide))
     t = stats.paired_t(r0, r1, alpha=alpha)
-    return _AA(flip, t.ci, left, len(wide))
+    if metric in _RUN_METRICS:
+        return _AA(flip, t.ci, left, len(wide))
+    _, lo, hi = _clip((0.0, *t.ci), -1.0, 1.0)  # two scores in [0, 1] differ by at most 1
+    return _AA(flip, (lo, hi), left, len(wide))
 
 
 def _variance_split(

@@ -668,3 +668,13 @@ def test_cis_of_scores_stay_within_what_a_score_can_be(ws) -> None:
         assert 0 <= r.baseline_ci[0] <= r.baseline_ci[1] <= 1
     raw = run.compare(metrics=["exact"], cluster="passage").row("exact")
     assert raw.diff_ci[0] == -1.0  # clipped: the t interval reached below −1
+
+
+def test_the_aa_interval_of_a_score_stays_within_minus_1_and_1(ws) -> None:
+    # Repeat 1 − repeat 0 of a pass/fail score is within [−1, 1]; the paired t over 3 items gave
+    # an A/A interval of [−177 pp, +110 pp].
+    run = ws.run_offline(id_dataset(3), [A, B], AlternatingModel({ids(3)[0]}), repeats=2,
+                         progress=False)  # fmt: skip
+    r = run.compare(metrics=["exact"]).row("exact")
+    assert r.aa_ci is not None and -1 <= r.aa_ci[0] < r.aa_ci[1] <= 1
+    assert r.aa_ci[0] == -1.0
