@@ -255,7 +255,10 @@ class ExperimentDesign:
         out = []
         if self.goal:
             mde = f"; smallest improvement worth detecting {self.mde.text}" if self.mde else ""
-            out.append(f"goal: improve {self.goal}{mde} (power {self.power:.0%})")
+            from .._format import level_pct
+
+            # (with its decimals: 0.995 read "power 100%")
+            out.append(f"goal: improve {self.goal}{mde} (power {level_pct(self.power)})")
         for k, v in self.guardrails.items():
             out.append(
                 f"guardrail: {k} "

@@ -164,3 +164,10 @@ def test_a_design_made_directly_reads_its_margins_as_build_does() -> None:
         ExperimentDesign(goal="latency", guardrails={"cost": "-5%"})
     stored = ExperimentDesign.build("pass_rate", {"error_rate": "+0.2pp"}, "+2pp")
     assert ExperimentDesign.from_json(stored.to_json()) == stored
+
+
+def test_the_design_states_its_power_with_the_decimals_it_needs() -> None:
+    # power 0.995 read "power 100%" (a test that always detects the MDE) and 0.001 "power 0%"
+    assert "(power 99.5%)" in ExperimentDesign.build("latency", power=0.995).describe()[0]
+    assert "(power 0.1%)" in ExperimentDesign.build("latency", power=0.001).describe()[0]
+    assert "(power 80%)" in ExperimentDesign.build("latency").describe()[0]
