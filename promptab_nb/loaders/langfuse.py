@@ -138,6 +138,14 @@ _CACHE_WRITE = (
 )
 
 
+def _v1_tokens(text: str) -> str:
+    """SQL of a v1 usage count ``text`` when its ``usage.unit`` is tokens (or not given), else
+    NULL: the characters of a text-to-speech call or the seconds of a transcription are not
+    tokens (``promptTokens`` / ``completionTokens`` repeat ``usage`` whatever its unit)."""
+    unit = f"upper(trim({nested(key('usage'), '$.unit')}))"
+    return f"CASE WHEN coalesce({unit}, 'TOKENS') = 'TOKENS' THEN {text} END"
+
+
 _TOTAL_COST = f"coalesce({key('totalCost')}, {key('calculatedTotalCost')})"
 _NO_COST_DETAILS = f"coalesce(len(json_keys({_json_object(key('costDetails'))})) = 0, false)"
 # Langfuse's totalCost is ``costDetails.total ?? 0``: a generation of a model it has no price for
@@ -171,13 +179,14 @@ _OBS_FIELDS = [
     ),
     Field(
         "input_tokens",
-        f"coalesce({_usage('input')}, {nested(key('usage'), '$.input')}, {key('promptTokens')})",
+        f"coalesce({_usage('input')}, {_v1_tokens(nested(key('usage'), '$.input'))}, "
+        f"{_v1_tokens(key('promptTokens'))})",
         "bigint", "usageDetails.input",
     ),
     Field(
         "output_tokens",
-        f"coalesce({_usage('output')}, {nested(key('usage'), '$.output')}, "
-        f"{key('completionTokens')})",
+        f"coalesce({_usage('output')}, {_v1_tokens(nested(key('usage'), '$.output'))}, "
+        f"{_v1_tokens(key('completionTokens'))})",
         "bigint", "usageDetails.output",
     ),
     Field("cache_read", _CACHE_READ, "bigint", "usageDetails (cache reads)"),

@@ -319,3 +319,22 @@ def test_a_trace_score_takes_the_user_of_its_traces_generations(ws, tmp_path):
     accounted(r)
     e = ws.sql("SELECT uuid, distinct_id FROM evaluations ORDER BY uuid")
     assert e.distinct_id.tolist() == ["u1", "t2", "t3", "t9", "u2"]
+
+
+def test_v1_usage_in_other_units_is_not_tokens(ws, tmp_path):
+    # A v1 observation's usage has a unit (TOKENS, CHARACTERS, SECONDS, IMAGES, ...): the
+    # characters of a text-to-speech call or the seconds of a transcription were read as
+    # input / output tokens.
+    obs = {"type": "GENERATION", "startTime": "2026-03-02T08:00:00Z", "traceId": "t"}
+    path = _jsonl(tmp_path / "obs.jsonl", [
+        {**obs, "id": "tok", "usage": {"input": 30, "output": 4, "unit": "TOKENS"}},
+        {**obs, "id": "untold", "usage": {"input": 31, "output": 5}},
+        {**obs, "id": "chars", "usage": {"input": 1200, "output": 0, "unit": "CHARACTERS"},
+         "promptTokens": 1200, "completionTokens": 0},
+        {**obs, "id": "secs", "usage": {"input": 62, "unit": "SECONDS"}, "promptTokens": 62},
+    ])  # fmt: skip
+    r = ws.load_langfuse(path)
+    accounted(r)
+    g = ws.sql("SELECT uuid, input_tokens, output_tokens FROM generations").set_index("uuid")
+    assert g.loc[["tok", "untold"]].values.tolist() == [[30, 4], [31, 5]]
+    assert g.loc[["chars", "secs"]].isna().all(axis=None)
