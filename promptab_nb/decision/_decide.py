@@ -398,6 +398,7 @@ def _arm(
         else:
             reasons.append(f"{t}: the goal is not significantly better: {effect}")
         reasons += [f"{t}: {g.sentence()}" for g in failed]
+        reasons += [f"results not trusted: {e}" for e in errors]
     elif better and not pending and not errors:
         action = "ship"
         reasons.append(f"{t} improves the goal: {effect}")

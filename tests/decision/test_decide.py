@@ -555,3 +555,18 @@ def test_two_shipping_arms_say_whether_the_recommended_one_beats_the_other() -> 
     assert not pair.significant
     (line,) = [r for r in d.reasons if r.startswith("b has the largest improvement")]
     assert "not significantly better than c" in line and "all_pairs('latency')" in line
+
+
+def test_dont_ship_under_a_sample_ratio_mismatch_says_the_results_are_not_trusted() -> None:
+    # 2000 / 1500 units on a 50/50 split, the goal worse: "Don't ship" gave only the goal line,
+    # the SRM that makes every number of it untrusted went unsaid (keep running said it)
+    exp = stub(ExperimentDesign.build("latency"))
+    rng = np.random.default_rng(2)
+    res = result(exp, {"latency": {
+        "control": (2000, *[x[0] for x in sums(rng, 2000, 1.0, 1.0, 1)]),
+        "test": (1500, *[x[0] for x in sums(rng, 1500, 1.3, 1.0, 1)]),
+    }})  # fmt: skip
+    assert any(f.code == "srm" and f.severity == "error" for f in res.health.flags)
+    d = res.decision()
+    assert d.action == "dont_ship"
+    assert sum(r.startswith("results not trusted") for r in d.reasons) == 1
