@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._experiment_registry import check_split
 from .._html import Markup, el
 from ..options import call_code
 from ._offline_code import OfflineCode, offline_code
@@ -70,9 +71,11 @@ def _lines(res: ExperimentResult, exp: Experiment | None, off: OfflineCode | Non
     if res.flag_key is not None and res.flag_key != res.experiment:
         args.append(f"flag_key={res.flag_key!r}")
     if exp is not None:
-        equal = 100.0 / len(exp.split)
-        if any(abs(s - equal) > 1e-9 for s in exp.split.values()):
-            args.append(f"split={[round(s, 6) for s in exp.split.values()]!r}")
+        # Left out only when it is the default (PostHog's 33/33/34, not 100/3 each), written
+        # in full (shares rounded to 6 digits, 100/3 each, summed to 99.999999: refused).
+        default = check_split(None, list(exp.split))
+        if any(abs(s - default[k]) > 1e-9 for k, s in exp.split.items()):
+            args.append(f"split=[{', '.join(_number(s) for s in exp.split.values())}]")
     if exp is not None and exp.unit != "user":
         args.append(f"unit={exp.unit!r}")
     if exp is not None and exp.rollout != 100:

@@ -293,3 +293,25 @@ def test_rejected_rows_are_not_called_healthy(tmp_path: Path) -> None:
     status = " ".join(_text(next(section.iter(f"{NS}div"))).split())
     assert "No warnings" not in status
     assert "60 of the 300 rows read were rejected during load" in status
+
+
+def test_reproducing_code_keeps_a_split_that_is_not_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The code left out any split equal to 100 / k per arm, but the default of three arms is
+    # PostHog's 33/33/34: an experiment made with split=[100/3]*3 came back with 33/33/34,
+    # another SRM test (and audit) than the report's.
+    from analysis._scenarios import workspace
+
+    ws, first = workspace(tmp_path, {k: [[{}] for _ in range(40 + 5 * i)]
+                                     for i, k in enumerate(["control", "b", "c"])})  # fmt: skip
+    first.stop()
+    exp = ws.create_experiment("thirds", "support", {"control": "1", "b": "2", "c": "3"},
+                               flag_key="prompt-test", split=[100 / 3] * 3)  # fmt: skip
+    res = exp.analyze(["latency"])
+    code = report.reproducing_code(res, exp)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "<report code>", "exec"), scope)  # noqa: S102
+    assert scope["exp"].split == exp.split
+    assert scope["res"].health.srm_p_value == res.health.srm_p_value
