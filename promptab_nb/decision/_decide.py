@@ -5,8 +5,9 @@ overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
   analysis declares the goal's alternative toward its improvement; Holm across treatment arms)
   and the result table agrees (its p-value, after the analysis' correction across metrics or
   under its one-sided alternative, is below ``alpha``; under ``method="bayesian"`` the chance
-  to be better is at least ``1 - alpha``), and every guardrail passes its non-inferiority test at its margin (one-sided at ``alpha``, Holm
-  across arms), with no health error (sample ratio mismatch);
+  to be better is at least ``1 - alpha``), and every guardrail passes its non-inferiority test
+  at its margin (one-sided at ``alpha``, Holm across arms), with no health error (sample ratio
+  mismatch);
 - **dont_ship**: the goal worsens significantly, or a guardrail is significantly worse than its
   margin (a guardrail without a margin, and every other analysed metric: significantly worse at
   all);
@@ -371,8 +372,9 @@ def _arm(
     p, p_better, one_sided = ps
     rel = design.mde.relative if design.mde else res.options.relative
     better, worse = p_better < alpha and sign > 0, p < alpha and sign < 0
-    shown = p if worse or not one_sided else p_better
-    side = "one-sided " if shown is p_better and one_sided else ""
+    on_one_side = one_sided and not worse  # (a regression is told by the two-sided test)
+    shown = p_better if on_one_side else p
+    side = "one-sided " if on_one_side else ""
     effect = f"{goal.name} {_effect_text(r, goal, rel)} ({side}{pval(shown)}, Holm across arms)"
     failed = [g for g in rails if g.status == "fail"]
     pending = [g for g in rails if g.status == "pending"]
