@@ -533,6 +533,8 @@ def compare(
     one_of(interval, "interval", ("wilson", "clopper-pearson"))
     check(alpha, "alpha", gt=0, lt=1)
     check(power, "power", gt=0, lt=1)
+    if seed is not None:
+        check(seed, "seed", ge=0, integer=True)
     if len(run.labels) < 2:
         raise InvalidArgumentError(
             f"run {run.run_id} has one version ({run.labels[0]}); compare needs two or more"
@@ -543,7 +545,8 @@ def compare(
     if metrics is None:
         chosen = known
     else:
-        chosen = [_ALIASES.get(m, m) for m in metrics]
+        # A metric named twice (or by its alias too) is compared once.
+        chosen = list(dict.fromkeys(_ALIASES.get(m, m) for m in metrics))
         if not chosen:
             raise InvalidArgumentError(
                 f"metrics is empty; pass some of {', '.join(known)}, or None for all of them"

@@ -297,6 +297,8 @@ def run_pairwise(
     check(alpha, "alpha", gt=0, lt=1)
     check(concurrency, "concurrency", ge=1, integer=True)
     check(repeat, "repeat", ge=0, integer=True)
+    if seed is not None:
+        check(seed, "seed", ge=0, integer=True)
     repeat, concurrency = int(repeat), int(concurrency)
     if judge is None or not callable(judge):
         raise InvalidArgumentError("judge must be a callable: judge(prompt) -> 'A' | 'B' | 'TIE'")

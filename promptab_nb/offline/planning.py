@@ -233,6 +233,8 @@ def plan(
     check(concurrency, "concurrency", ge=1, integer=True)
     check(cost_per_item_usd, "cost_per_item_usd", ge=0)
     check(n_sims, "n_sims", ge=100, integer=True)
+    if seed is not None:
+        check(seed, "seed", ge=0, integer=True)
     if budget_usd is not None:
         check(budget_usd, "budget_usd", gt=0)
     check(mde, "mde")

@@ -678,3 +678,15 @@ def test_the_aa_interval_of_a_score_stays_within_minus_1_and_1(ws) -> None:
     r = run.compare(metrics=["exact"]).row("exact")
     assert r.aa_ci is not None and -1 <= r.aa_ci[0] < r.aa_ci[1] <= 1
     assert r.aa_ci[0] == -1.0
+
+
+def test_a_metric_named_twice_is_compared_once_and_a_negative_seed_is_named(ws) -> None:
+    # metrics=["exact", "exact"] (or "latency" beside "latency_s") gave each row twice, as two
+    # comparisons; seed=-1 raised numpy's bare "expected non-negative integer".
+    run = _mcnemar_run(ws, both=5, a_only=1, b_only=3, neither=1)
+    comp = run.compare(metrics=["exact", "latency", "exact", "latency_s"])
+    assert [r.metric for r in comp.rows] == ["exact", "latency_s"]
+    with pytest.raises(InvalidArgumentError, match=r"seed == -1, must be >= 0"):
+        run.compare(bootstrap=True, seed=-1)
+    with pytest.raises(InvalidArgumentError, match=r"seed == -1, must be >= 0"):
+        pab.offline.run_pairwise(ws, run, judge=pab.offline.DemoJudge(), seed=-1, progress=False)

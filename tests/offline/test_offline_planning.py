@@ -87,3 +87,6 @@ def test_plan_items_cap_and_fraction_mde_are_checked(ws) -> None:
             run.plan(mde=0.1, max_items=bad)
     with pytest.raises(InvalidArgumentError, match=r"mde == 5.*exact.*\[0, 1\].*0.05"):
         run.plan(mde=5)
+    # numpy's bare "expected non-negative integer" before
+    with pytest.raises(InvalidArgumentError, match=r"seed == -1, must be >= 0"):
+        run.plan(mde=0.1, seed=-1)
