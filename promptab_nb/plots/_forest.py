@@ -145,16 +145,20 @@ def _forest_legend(
     level: float,
     *,
     tones: bool = False,
+    adjusted: str | None = None,
 ) -> None:
     """Arms by colour and marker, the CI level, what filled and hollow points mean, and (with
-    ``tones``) the better / worse shading."""
+    ``tones``) the better / worse shading. ``adjusted`` names the correction the p-values (and
+    so the fill) went through: the bars are then unadjusted, and the legend says both."""
     handles: list[Artist] = [
         Line2D([], [], color=colour(i), marker=marker(i), ls="-", label=name)
         for name, i in legend_arms
     ]
+    bars = f"bars: {_level_text(level)}" + (" (unadjusted)" if adjusted else "")
+    filled = "filled: significant" + (f" (p-values {adjusted}-adjusted)" if adjusted else "")
     handles += [
-        Line2D([], [], color=NEUTRAL, ls="-", lw=1.6, label=f"bars: {_level_text(level)}"),
-        Line2D([], [], color=NEUTRAL, marker="o", ls="", label="filled: significant"),
+        Line2D([], [], color=NEUTRAL, ls="-", lw=1.6, label=bars),
+        Line2D([], [], color=NEUTRAL, marker="o", ls="", label=filled),
         Line2D(
             [], [], color=NEUTRAL, marker="o", ls="", markerfacecolor="white", label="hollow: not"
         ),

@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 
 from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
+from ..options import CORRECTION_NAMES
 from ..stats.guards import MIN_UNITS_PER_ARM
 from ._forest import _draw_forest, _forest_legend, _Point
 from ._theme import (
@@ -196,6 +197,9 @@ def forest(
             )
         return out
 
+    # (with a correction, p-values and the fill are adjusted, the bars are not)
+    correction = getattr(result.options, "correction", None)
+    adjusted = CORRECTION_NAMES.get(correction, correction) if correction else None
     with theme():
         owned = ax is None
         if relative and ax is not None:
@@ -212,7 +216,7 @@ def forest(
                 groups,
                 xlabel=f"relative difference vs {control} (%)",
             )
-            _forest_legend(ax.figure, ax, owned, legend_arms, result.level)
+            _forest_legend(ax.figure, ax, owned, legend_arms, result.level, adjusted=adjusted)
             ax.set_title(
                 f"{result.experiment}: lift vs control ({_level_text(result.level)})", wrap=True
             )
@@ -252,7 +256,10 @@ def forest(
         # keep theirs (USD, s, pp), else the last panel's unit read as every panel's.
         for a in axes[:-1] if relative else ():
             a.set_xlabel("")
-        _forest_legend(axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True)
+        _forest_legend(
+            axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True,
+            adjusted=adjusted,
+        )  # fmt: skip
         what = "lift" if relative else "difference"
         axes[0].set_title(
             f"{result.experiment}: {what} vs {control} ({_level_text(result.level)})", wrap=True

@@ -487,3 +487,14 @@ def test_long_experiment_and_metric_names_stay_on_the_figure(tmp_path) -> None:
     ticks = [t.get_text() for t in figs["exposures"].axes[0].get_xticklabels()]
     assert ticks == ["2026-03-01"], ticks
     ws.close()
+
+
+def test_forest_says_its_p_values_are_adjusted(exp) -> None:
+    # With a correction the labels beside the points are adjusted p-values and the fill
+    # follows them, while the bars are unadjusted CIs: a bar clear of 0 beside a hollow point
+    # and "p = 0.09" read as a contradiction, and nothing on the figure said why.
+    res = exp.analyze(["latency", "error_rate"], correction="bonferroni")
+    for fig in (plots.forest(res), plots.forest(res, relative=False)):
+        text = legend_text(fig)
+        assert "p-values Bonferroni-adjusted" in text and "bars: 95 % CI (unadjusted)" in text
+    assert "adjusted" not in legend_text(plots.forest(exp.analyze(["latency"])))
