@@ -2,8 +2,9 @@
 
 The frame is scanned by DuckDB (polars through its Arrow table), its mapped columns are read as
 text and go through the same typing, checks, rejects, deduplication and ``imports`` row as files.
-Without a ``uuid`` column each row's id is a hash of its content, so loading the same frame twice
-adds nothing. Id columns read ``"null"``/``"undefined"``/``""`` as missing, as the file loaders do.
+Without a ``uuid`` column each row's id is a hash of its content and copy number (rows alike in
+a frame are as many rows), so loading the same frame twice adds nothing. Id columns read
+``"null"``/``"undefined"``/``""`` as missing, as the file loaders do.
 A NaN in a float column is missing (pandas, polars and Arrow alike; an infinity is rejected) and
 a duration column (pandas Timedelta, polars Duration) mapped to a number is seconds.
 """
@@ -178,6 +179,29 @@ def _unreadable(err: Exception, df: Any, lib: str, label: str) -> DataError:
     )
 
 
+def _number_copies(con: Con, stage: str) -> None:
+    """Give the 2nd, 3rd... good row of one content (rows without a uuid, whose id is the hash
+    of their content) the ids ``md5(raw || '#1')``, ``'#2'``...: rows alike in a frame are as
+    many calls, not copies of one. A frame is a multiset of rows: reloading it (in any order)
+    adds nothing, a frame with one more copy of a row adds that copy. The first copy keeps
+    ``md5(raw)``, the id earlier versions gave it. The numbering is skipped when the ids are
+    all distinct (checked on their 64-bit hashes)."""
+    stg = ident(stage)
+    good = "WHERE _by_content AND bad_col IS NULL"
+    n, distinct = con.execute(
+        f"SELECT count(*), count(DISTINCT hash(uuid)) FROM {stg} {good}"
+    ).fetchall()[0]
+    if n == distinct:
+        return
+    con.execute(
+        f"""UPDATE {stg} SET uuid = md5(raw || '#' || c.k)
+            FROM (SELECT source_row AS row,
+                         row_number() OVER (PARTITION BY uuid ORDER BY source_row) - 1 AS k
+                  FROM {stg} {good}) c
+            WHERE {stg}.source_row = c.row AND c.k > 0"""
+    )
+
+
 def load_frame(
     ws: Any,
     df: Any,
@@ -346,7 +370,9 @@ def load_frame(
                 none = f"({none}) AND applicable IS DISTINCT FROM false"
             checks.append((none, "passed", "passed and score are missing"))
         stage_name = ctx.stage(kind)
+        sel.append("_uuid IS NULL AS _by_content")
         con.execute(typed_stage(stage_name, source, fields, sel, checks, keep=keep))
+        _number_copies(con, stage_name)
         empty_pre(con, ctx)
         return Staged(rows_read=count(con, rec), stages={kind: stage_name})
 

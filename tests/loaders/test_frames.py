@@ -343,3 +343,23 @@ def test_a_not_applicable_evaluation_needs_no_verdict(ws):
     assert r.reasons == {"passed and score are missing": 1}
     e = ws.sql("SELECT uuid, passed, applicable FROM evaluations ORDER BY uuid")
     assert e.uuid.tolist() == ["e1", "e2"] and e.applicable.tolist() == [True, False]
+
+
+def test_rows_alike_in_a_frame_without_ids_are_all_loaded(ws):
+    # Without a uuid column a row's id is a hash of its content, so two calls alike in every
+    # loaded column (same user, same second, same rounded latency) were one: the second was
+    # counted "already loaded" on a fresh workspace and left out of every metric.
+    df = pd.DataFrame({"ts": ["2026-03-02T08:00:00Z"] * 3 + ["2026-03-02T08:00:01Z"],
+                       "distinct_id": "u", "latency_s": [1.5, 1.5, 1.5, 2.0]})  # fmt: skip
+    r = ws.load_frame(df)
+    accounted(r)
+    assert (r.rows_loaded, r.rows_duplicate) == (4, 0)
+    again = ws.load_frame(df.iloc[::-1])  # the same rows, in another order: a no-op
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 4)
+    more = ws.load_frame(pd.concat([df, df.iloc[:1]]))  # one more copy of the first row
+    assert (more.rows_loaded, more.rows_duplicate) == (1, 4)
+    assert ws.counts()["generations"] == 5
+    # rows with their own uuid are deduplicated by it, as before
+    ids = df.assign(uuid=["a", "a", "b", "c"])
+    r = type(ws)().load_frame(ids)
+    assert (r.rows_loaded, r.rows_duplicate) == (3, 1)
