@@ -123,6 +123,11 @@ def excess(r: ArmRow, m: Metric, margin: Margin, control_mean: float) -> Excess:
         return Excess(s * r.diff - size, r.se, tau2=r.seq_tau2)
     if not margin.relative:
         return Excess(s * r.diff - size_abs(margin), r.se, r.df)
+    if control_mean == 0 and not is_missing(r.diff):
+        # a baseline of 0 has no relative lift: the margin is tested at the control's mean, 0,
+        # as under sequential=True (a treatment with errors where the control had none kept
+        # running "pending" for ever)
+        return Excess(s * r.diff, r.se, r.df)
     if _log_scale(r):
         if r.rel_diff == -1 and control_mean > 0 and not is_missing(r.diff):
             # a zero treatment count: its log ratio is undefined, so the margin is tested at

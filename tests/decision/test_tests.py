@@ -116,6 +116,10 @@ def test_relative_margin_on_fishers_log_ratio_whatever_the_alternative(alternati
         ("error_rate", "+5%", {"control": (5000, 50), "test": (5000, 0)}, "pass"),
         # a treatment without a single pass: a collapse from 90 % kept running as "pending"
         ("pass_rate", "-5%", {"control": (5000, 4500), "test": (5000, 0)}, "fail"),
+        # a control without a single error (no relative lift): 40 errors in the treatment kept
+        # running "pending" for ever, where sequential=True (and no margin) read "fail"
+        ("error_rate", "+5%", {"control": (5000, 0), "test": (5000, 40)}, "fail"),
+        ("pass_rate", "-5%", {"control": (5000, 0), "test": (5000, 100)}, "pass"),
     ],
 )
 def test_a_zero_count_tests_a_relative_margin_at_the_control_mean(
