@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._checks import check
-from .._format import num
+from .._format import level_pct, num
 from ..errors import InvalidArgumentError
 from ._theme import REFERENCE, ZERO, colour, marker, new_axes, new_figure, theme
 
@@ -134,7 +134,7 @@ def power_curve(
                     fontsize=7.5,
                     color=colour(i),
                 )
-        ax.axhline(target * 100, color=ZERO, lw=0.9, ls="--", label=f"target {target:.0%}")
+        ax.axhline(target * 100, color=ZERO, lw=0.9, ls="--", label=f"target {level_pct(target)}")
         ax.set_ylim(0, 102)
         ax.set_ylabel("power (%)")
         ax.set_xlabel(xlabel)

@@ -89,3 +89,11 @@ def test_peeking_study_plot_delegates() -> None:
     assert ax.get_xlabel() == "look"
     assert "α = 0.05" in legend_text(fig)
     save(fig, "study_peeking")
+
+
+def test_power_curve_target_keeps_its_decimals() -> None:
+    # target=0.975 was labelled "target 98%" (rounded to a whole percent) beside its line at
+    # 97.5 on the axis: the legend named another power than the one drawn.
+    fig = plots.power_curve([100, 200, 400], [0.5, 0.9, 0.99], target=0.975)
+    assert "target 97.5%" in legend_text(fig)
+    assert fig.axes[0].get_lines()[-1].get_ydata()[0] == 97.5
