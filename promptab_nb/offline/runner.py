@@ -116,7 +116,7 @@ def run_offline(
     versions: Sequence[PromptVersion | tuple[str, str] | str],
     model: Callable[[str], Any],
     *,
-    scorers: Sequence[Scorer | str | Callable[..., Any]] | None = None,
+    scorers: Sequence[Scorer | str | Callable[..., Any]] | Scorer | str | None = None,
     repeats: int = 3,
     concurrency: int = 8,
     name: str | None = None,
@@ -140,8 +140,9 @@ def run_offline(
     model
         ``model(prompt) -> str | dict`` (sync or async); see :mod:`promptab_nb.offline.models`.
     scorers
-        :class:`Scorer` objects, built-in names (``"exact"``) or functions. Default: ``exact``
-        when the dataset has expected answers, else none (cost, latency and tokens only).
+        :class:`Scorer` objects, built-in names (``"exact"``) or functions (or one of them).
+        Default: ``exact`` when the dataset has expected answers, else none (cost, latency and
+        tokens only).
     repeats
         Calls per (version, item); repeats are stored separately (``repeat_idx``) and measure
         the model's own noise.
@@ -199,8 +200,15 @@ def run_offline(
     vers = _as_versions(ws, versions)
     if scorers is None:
         scorer_objs = [resolve("exact")] if dataset.has_expected else []
-    else:
+    elif isinstance(scorers, str | Scorer) or callable(scorers):  # one scorer, not its letters
+        scorer_objs = [resolve(scorers)]
+    elif isinstance(scorers, Sequence):
         scorer_objs = [resolve(s) for s in scorers]
+    else:
+        raise InvalidArgumentError(
+            f"scorers == {scorers!r}; pass a list of scorers (pab.offline.exact(), 'exact', a "
+            "function), one scorer, or None for the default"
+        )
     names = [s.name for s in scorer_objs]
     for scorer_name in names:
         if scorer_name in _RESERVED_SCORER_NAMES:

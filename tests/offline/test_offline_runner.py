@@ -395,3 +395,14 @@ def test_a_tuple_of_versions_is_a_sequence_of_versions(ws) -> None:
     three = ws.run_offline(id_dataset(2), ("A {{id}}", "B {{id}}", "C {{id}}"), CountingModel(),
                            repeats=1, progress=False)  # fmt: skip
     assert len(three.labels) == 3
+
+
+def test_one_scorer_need_not_be_in_a_list(ws) -> None:
+    # scorers="exact" was read letter by letter ("unknown scorer 'e'"), and one Scorer or one
+    # function raised Python's "'Scorer' object is not iterable".
+    for one in ("exact", pab.offline.exact(), lambda output: output == "yes"):
+        run = ws.run_offline(id_dataset(2), [A, B], CountingModel(), scorers=one, repeats=1,
+                             progress=False)  # fmt: skip
+        assert len(run.scorers) == 1
+    with pytest.raises(InvalidArgumentError, match=r"scorers == 3"):
+        ws.run_offline(id_dataset(2), [A, B], CountingModel(), scorers=3, progress=False)
