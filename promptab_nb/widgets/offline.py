@@ -127,12 +127,23 @@ class OfflineViewer(_Widget):
         mode = self.filter.value
         base_col = self._score_col(self.baseline.value)
         ver_col = self._score_col(self.version.value) if self.version.value else None
+        why = None
         if mode == "errors":
             keep = ids.isin(self._error_items)
-        elif mode in ("regressed", "improved") and base_col and ver_col:
-            # Direction of the first scorer's per-item mean (higher score is better).
-            delta = df[ver_col].astype(float) - df[base_col].astype(float)
-            keep = delta < 0 if mode == "regressed" else delta > 0
+        elif mode in ("regressed", "improved"):
+            if base_col and ver_col and base_col in df.columns and ver_col in df.columns:
+                # Direction of the first scorer's per-item mean (higher score is better).
+                delta = df[ver_col].astype(float) - df[base_col].astype(float)
+                keep = delta < 0 if mode == "regressed" else delta > 0
+            else:
+                # No direction to tell: not every item (the filter showed them all as if so).
+                keep = ids != ids
+                why = (
+                    "no scorer: the run scored no output, so no item is told "
+                    f"{mode}; score it (run_offline(..., scorers=[...]))"
+                    if not self.run.scorers
+                    else f"no other version to compare {self.baseline.value} with"
+                )
         else:
             keep = ids == ids
         chosen = list(ids[keep.to_numpy()])
@@ -142,7 +153,7 @@ class OfflineViewer(_Widget):
             self._status(f"{len(chosen)} of {len(ids)} items ({mode})")
         else:
             self.detail.value = ""
-            self._status(f"no items are {mode}")
+            self._status(why or f"no items are {mode}")
 
     def _step(self, k: int) -> None:
         opts = list(self.items.options)

@@ -64,3 +64,22 @@ def test_a_comparison_that_cannot_be_made_stays_said(ws) -> None:
     assert "4 of 4 items" in v.status.value  # the browsing still works and says so
     v.filter.value = "errors"
     assert "compare needs two or more" in v.status.value
+
+
+@pytest.mark.parametrize("case", ["one version", "no scorer"])
+def test_regressed_and_improved_need_two_versions_and_a_scorer(ws, case) -> None:
+    # Without a second version or a scorer there is no per-item direction, and the filter fell
+    # through to every item: "4 of 4 items (regressed)", as if every item had regressed.
+    ds = pab.offline.Dataset.from_records([{"q": f"{i} + {i}", "expected": str(2 * i)}
+                                           for i in range(4)])  # fmt: skip
+    prompts = [("math", "{{q}}")] + ([("math", "Think: {{q}}")] if case == "no scorer" else [])
+    kw = {"scorers": []} if case == "no scorer" else {}
+    run = ws.run_offline(ds, prompts, pab.offline.DemoModel(), repeats=1, progress=False, **kw)
+    v = OfflineViewer(run)
+    for mode in ("regressed", "improved"):
+        v.filter.value = mode
+        assert list(v.items.options) == [], (mode, v.status.value)
+        why = "no scorer" if case == "no scorer" else "no other version"
+        assert why in v.status.value and "4 of 4" not in v.status.value, v.status.value
+    v.filter.value = "all"
+    assert len(v.items.options) == 4
