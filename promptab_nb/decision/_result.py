@@ -96,10 +96,22 @@ class Progress:
             return (
                 "0% of the planned sample reached: the mde is too small to detect with any sample"
             )
-        text = f"{share_text(self.share)} of the planned {math.ceil(self.planned_units):,} units reached"
+        # (a plan beyond any traffic in words: an mde of 1e-150 s printed 301-digit numbers)
+        planned = self.planned_units
+        units = f"{math.ceil(planned):,}" if planned < 1e12 else f"{planned:.3g}"
+        text = f"{share_text(self.share)} of the planned {units} units reached"
         if self.share < 1 and not is_missing(self.rate) and self.rate > 0:
+            if self.days_needed > _CENTURY:
+                return (
+                    f"{text}; more than 100 years at {self.rate:,.0f} units/day: the mde is "
+                    "too small for this traffic"
+                )
             text += f"; about {self.days_needed:,.0f} more day(s) at {self.rate:,.0f} units/day"
         return text
+
+
+#: Days in a century: a plan needing more reads "more than 100 years".
+_CENTURY = 36_525
 
 
 def _versus(res: ExperimentResult, goal: str, best: str, ships: list[str]) -> str:

@@ -570,3 +570,19 @@ def test_dont_ship_under_a_sample_ratio_mismatch_says_the_results_are_not_truste
     d = res.decision()
     assert d.action == "dont_ship"
     assert sum(r.startswith("results not trusted") for r in d.reasons) == 1
+
+
+def test_a_plan_beyond_any_traffic_reads_as_such() -> None:
+    # an MDE of 1e-150 s planned 1e300 units: the sentence printed a 301-digit number of units
+    # and of days still needed
+    from promptab_nb.decision._result import Progress
+
+    text = Progress(1e300, 1e-296, 1e298, 100.0).sentence()
+    assert len(text) < 200 and "1e+300" in text and "more than 100 years" in text
+    assert (
+        Progress(3e9, 0.001, 3e7, 100.0)
+        .sentence()
+        .endswith("more than 100 years at 100 units/day: the mde is too small for this traffic")
+    )
+    near = Progress(10_000, 0.5, 50.0, 100.0).sentence()
+    assert near == "50% of the planned 10,000 units reached; about 50 more day(s) at 100 units/day"
