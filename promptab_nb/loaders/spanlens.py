@@ -53,7 +53,9 @@ def _fields(csv: bool) -> list[Field]:
         Field("prompt_version", t("prompt_version_id"), "text", "prompt_version_id"),
         Field("model", t("model"), "text", "model"),
         Field("provider", t("provider"), "text", "provider"),
-        Field("latency_s", t("latency_ms"), "double", "latency_ms", required=True, scale=0.001),
+        # Not required per row: a request that failed before any response has none, and is
+        # still a call (of error_rate, cost); the file must have the column.
+        Field("latency_s", t("latency_ms"), "double", "latency_ms", scale=0.001),
         Field(
             "ttft_s", t("time_to_first_token_ms"), "double", "time_to_first_token_ms", scale=0.001
         ),
@@ -221,7 +223,8 @@ def load_spanlens(
     Returns
     -------
     LoadReport
-        ``latency_ms`` is stored in seconds, ``cost_usd`` in USD (null stays null);
+        ``latency_ms`` is stored in seconds (empty: unknown, the request still loads),
+        ``cost_usd`` in USD (null stays null);
         ``status_code >= 400`` or an error message (whatever the status, e.g. 0 for a request
         that got no HTTP response) marks an error. ``distinct_id`` is
         ``user_id`` when the export has it, else ``trace_id``.

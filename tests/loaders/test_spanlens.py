@@ -166,3 +166,22 @@ def test_numeric_arms_written_as_floats_are_whole_arms(ws, tmp_path):
     g = ws2.sql("SELECT variant FROM generations ORDER BY uuid").variant.tolist()
     assert g == ["0", "1", "2.5"]
     ws2.close()
+
+
+def test_a_request_without_latency_still_counts(ws, tmp_path):
+    # A request that failed before any response has no latency_ms: it was rejected ("latency_ms
+    # is missing"), so failed calls left error_rate (and their cost left cost) exactly when a
+    # version failed more. Its latency is unknown (NULL), the call is still a call.
+    p = tmp_path / "requests.csv"
+    p.write_text(
+        "id,created_at,latency_ms,trace_id,status_code,error_message,cost_usd\n"
+        "r1,2026-03-01T10:00:00Z,1200,t1,200,,0.001\n"
+        "r2,2026-03-01T10:00:01Z,,t2,0,connection reset,\n"
+        "r3,2026-03-01T10:00:02Z,-3,t3,200,,0.001\n"
+    )
+    r = ws.load_spanlens(p)
+    accounted(r)
+    assert r.reasons == {"latency_ms is not a finite number >= 0": 1}
+    g = ws.sql("SELECT uuid, latency_s, is_error FROM generations ORDER BY uuid")
+    assert g.uuid.tolist() == ["r1", "r2"] and g.is_error.tolist() == [False, True]
+    assert g.latency_s[0] == 1.2 and pd.isna(g.latency_s[1])
