@@ -85,6 +85,14 @@ def _why_no_verdict(note: str | None) -> str:
     return f"withheld: {note}" if note else "withheld: no p-value"
 
 
+def _no_lift(result: ExperimentResult, name: str) -> bool:
+    """A treatment of metric ``name`` has a difference but no relative lift (zero baseline)."""
+    return any(
+        r.metric == name and not r.is_control and _missing(r.rel_diff) and not _missing(r.diff)
+        for r in result.rows
+    )
+
+
 def _group_label(name: str, unit: str) -> str:
     """A metric's label beside its panel, wrapped so a long name does not squeeze the panel."""
     return textwrap.fill(_with_unit(name, unit), 28)
@@ -167,6 +175,12 @@ def forest(
                 est, lo, hi = r.diff, r.diff_ci_low, r.diff_ci_high
                 text = num(est, u if u == "pp" else m.unit, signed=True)
             note = f"{text}  {pval(r.p_value)}" if not _missing(est) else (r.note or "no estimate")
+            if rel and _missing(est) and not _missing(r.diff):
+                # no relative lift (a zero baseline) but a difference, maybe significant: give
+                # it, where it cannot be drawn on a relative axis (its note said "absolute shown")
+                du = _diff_unit(m.unit)[1]
+                absolute = num(r.diff, du if du == "pp" else m.unit, signed=True)
+                note = f"no relative lift; absolute {absolute}  {pval(r.p_value)}"
             if not _missing(est) and _missing(lo):
                 # (a bare point would read as exact: e.g. a sequential lift while the control
                 # mean is not yet told apart from 0)
@@ -239,22 +253,31 @@ def forest(
             )
         else:
             axes = [ax]
+        kinds = []
         for a, name in zip(axes, chosen, strict=True):
             m = result.metric(name)
-            u = "%" if relative else _diff_unit(m.unit)[1]
+            # A metric with a difference but no relative lift (a zero baseline) is drawn on its
+            # absolute scale: on the relative one it read "no estimate", hiding e.g. a
+            # significant +20 pp rise of an error rate that was 0 in the control.
+            rel = relative and not _no_lift(result, name)
+            kinds.append(rel)
+            u = "%" if rel else _diff_unit(m.unit)[1]
             # a difference of a share is in percentage points: its panel says pp, not %
-            unit = _scale(m.unit)[1] if relative else u
-            kind = f"relative difference vs {control}" if relative else "treatment − control"
+            unit = _scale(m.unit)[1] if rel else u
+            kind = f"relative difference vs {control}" if rel else "treatment − control"
+            label = f"{_group_label(name, unit)}\n{_direction(m)}"
+            if relative and not rel:
+                label += "\n(no relative lift:\nabsolute difference)"
             _draw_forest(
                 a,
-                [(f"{_group_label(name, unit)}\n{_direction(m)}", points(name, relative))],
+                [(label, points(name, rel))],
                 xlabel=f"{kind} ({u})",
                 beside=True,
                 better_left=m.direction == "lower",
             )
         # Relative panels share one unit (%): one label below them all. Absolute panels each
         # keep theirs (USD, s, pp), else the last panel's unit read as every panel's.
-        for a in axes[:-1] if relative else ():
+        for a in axes[:-1] if all(kinds) else ():
             a.set_xlabel("")
         _forest_legend(
             axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True,

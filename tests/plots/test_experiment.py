@@ -219,7 +219,10 @@ def test_forest_notes_without_an_estimate_are_complete_and_fit(res) -> None:
         "is 0 in control: the relative lift is undefined (absolute shown)",
         "latency": "not enough units to compare (fewer than 2 in an arm)",
     }
-    gone = dict.fromkeys(["rel_diff", "rel_ci_low", "rel_ci_high", "p_value"], math.nan)
+    # (no difference either: a difference without a relative lift is drawn on its absolute
+    # scale, see test_forest_draws_an_effect_without_a_relative_lift_on_the_absolute_scale)
+    gone = dict.fromkeys(["rel_diff", "rel_ci_low", "rel_ci_high", "p_value", "diff",
+                          "diff_ci_low", "diff_ci_high"], math.nan)  # fmt: skip
     rows = tuple(
         dataclasses.replace(r, **gone, note=notes[r.metric])
         if r.metric in notes and not r.is_control
@@ -498,3 +501,32 @@ def test_forest_says_its_p_values_are_adjusted(exp) -> None:
         text = legend_text(fig)
         assert "p-values Bonferroni-adjusted" in text and "bars: 95 % CI (unadjusted)" in text
     assert "adjusted" not in legend_text(plots.forest(exp.analyze(["latency"])))
+
+
+def test_forest_draws_an_effect_without_a_relative_lift_on_the_absolute_scale(tmp_path) -> None:
+    # No errors in the control: the relative lift of error_rate is undefined, and the default
+    # (relative) forest drew "no estimate: ... (absolute shown)" with nothing shown, hiding a
+    # +20 pp rise the verdict calls significant and worse (the report's headline figure).
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"latency": 1 + 0.01 * (u % 7)}] for u in range(100)],
+        "test": [[{"latency": 1 + 0.01 * (u % 5), "error": u % 5 == 0}] for u in range(100)],
+    })  # fmt: skip
+    res = exp.analyze(["latency", "error_rate"])
+    (row,) = [r for r in res.rows if r.metric == "error_rate" and not r.is_control]
+    assert row.significant and row.rel_diff != row.rel_diff  # significant, no relative lift
+    fig = plots.forest(res)
+    lat, err = fig.axes
+    assert lat.get_xlabel().startswith("relative difference") and lat.get_xlabel().endswith("(%)")
+    assert err.get_xlabel() == "treatment − control (pp)"
+    (bar,) = errorbars(err)
+    assert bar.lines[0].get_xdata()[0] == pytest.approx(20.0)
+    texts = " ".join(t.get_text() for t in err.texts)
+    assert "+20.00 pp" in texts and "no estimate" not in texts, texts
+    assert "no relative lift" in err.get_yticklabels()[0].get_text()
+    # on one shared relative axis it cannot be drawn: its note gives the absolute difference
+    shared = plots.forest(res, ax=Figure().subplots())
+    note = " ".join(" ".join(t.get_text().split()) for t in shared.axes[0].texts)
+    assert "+20.00 pp" in note and "p < 0.001" in note, note
+    ws.close()
