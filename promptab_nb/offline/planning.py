@@ -294,6 +294,13 @@ def plan(
     if why:
         notes.append(f"variance split (every repeat in both versions): {why}")
     if cost is None:
+        if budget_usd is not None and not cost_per_item_usd:
+            # Every design would cost $0 and meet any budget, however many calls it makes.
+            raise InvalidArgumentError(
+                f"the run recorded no cost (its model reports none), so budget_usd == "
+                f"{budget_usd!r} cannot be applied: every design would cost $0. Leave budget_usd "
+                "out (designs are then ranked by model calls), or give cost_per_item_usd"
+            )
         notes.append("the run recorded no cost: designs are ranked by model calls")
     per_call = float(cost or 0.0)
     lat = float(lat or 0.0)

@@ -4,7 +4,7 @@ test_offline_judges.py and test_offline_compare.py)."""
 from __future__ import annotations
 
 import pytest
-from _offline_fakes import AlternatingModel, id_dataset, ids
+from _offline_fakes import AlternatingModel, CountingModel, id_dataset, ids
 
 from promptab_nb.errors import InvalidArgumentError
 
@@ -90,3 +90,14 @@ def test_plan_items_cap_and_fraction_mde_are_checked(ws) -> None:
     # numpy's bare "expected non-negative integer" before
     with pytest.raises(InvalidArgumentError, match=r"seed == -1, must be >= 0"):
         run.plan(mde=0.1, seed=-1)
+
+
+def test_a_budget_that_cannot_be_priced_is_said(ws) -> None:
+    # With an unpriced model every design cost $0, so budget_usd=0.01 was met by any design,
+    # however many calls, and the plan did not say the budget had not been applied.
+    model = CountingModel({("B", i): "no" for i in ids(6)[:2]})
+    run = ws.run_offline(id_dataset(6), [A, B], model, repeats=2, scorers=["exact"],
+                         progress=False)  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match=r"recorded no cost.*budget_usd"):
+        run.plan(mde=0.3, budget_usd=0.01, n_sims=100)
+    assert run.plan(mde=0.3, budget_usd=1.0, cost_per_item_usd=0.1, n_sims=100).chosen.items <= 10
