@@ -234,7 +234,8 @@ def _progress(
         # planned / current units, as a product: ``** 2`` raised OverflowError for an MDE of
         # 1e-300 (inf: no sample detects it), and 1 / factor ZeroDivisionError for one of 1e300
         # (0: any sample does)
-        ratio = se * z / size
+        # (z <= 0, a power below the level: no sample is needed; its square planned one)
+        ratio = se * max(z, 0.0) / size
         factor = ratio * ratio
         planned = factor * total
         share = min(1.0, 1 / factor) if factor > 0 else 1.0

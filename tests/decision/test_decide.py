@@ -586,3 +586,11 @@ def test_a_plan_beyond_any_traffic_reads_as_such() -> None:
     )
     near = Progress(10_000, 0.5, 50.0, 100.0).sentence()
     assert near == "50% of the planned 10,000 units reached; about 50 more day(s) at 100 units/day"
+
+
+def test_a_power_below_the_level_needs_no_sample() -> None:
+    # power 0.01 at alpha 0.05: z_alpha/2 + z_power = 1.96 − 2.33 < 0, whose square planned
+    # 201 units though no sample is needed to have power 1 %
+    res = _one(ExperimentDesign.build("latency", None, "-5%", power=0.01), latency_test=1.0, n=300)
+    (arm,) = res.decision().arms
+    assert arm.progress.share == 1.0 and arm.progress.planned_units == 0
