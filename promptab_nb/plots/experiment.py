@@ -390,6 +390,14 @@ def means(
 
 
 # -- over time ------------------------------------------------------------------------------------
+def _bar(ax: Axes, x: Any, est: Any, lo: Any, hi: Any, f: float, c: str) -> None:
+    """The interval of a single period as an error bar (a shade or band needs two points)."""
+    e, low, high = (float(v.iloc[0]) * f for v in (est, lo, hi))
+    if not any(math.isnan(v) for v in (e, low, high)):
+        ax.errorbar(x, [e], yerr=[[e - low], [high - e]], color=c, alpha=0.45, capsize=3,
+                    fmt="none")  # fmt: skip
+
+
 def _why_no_period(result: OverTimeResult, total: int, min_units: int) -> str:
     """Why the figure over time draws nothing: no period, too few units, or no estimate."""
     if not total:
@@ -447,10 +455,12 @@ def cumulative(
     m = result.metric
     level = 1 - result.alpha
     has_estimate = bool(len(df)) and bool(df["estimate"].astype(float).notna().any())
-    has_seq = has_estimate and "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
+    # (the sequential band is around the absolute difference, which a period without a
+    # relative lift, e.g. a control mean of 0, still has)
+    has_seq = bool(len(df)) and "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
     two_panels = has_seq and result.relative
-    # (no estimate at all: no line, legend key nor zero line, only why; see below)
-    variants = list(dict.fromkeys(df["variant"])) if has_estimate else []
+    # (nothing to draw at all: no line, legend key nor zero line, only why; see below)
+    variants = list(dict.fromkeys(df["variant"])) if has_estimate or has_seq else []
     f_est, u_est = (100.0, "%") if result.relative else _diff_unit(m.unit)
     f_abs, u_abs = _diff_unit(m.unit)
     with theme():
@@ -464,58 +474,40 @@ def cumulative(
             x = d["period_end"].to_numpy()
             i = j + 1
             c = colour(i)
-            if not d["estimate"].astype(float).notna().any():
+            with_est = bool(d["estimate"].astype(float).notna().any())
+            with_seq = has_seq and bool(d["seq_ci_low"].astype(float).notna().any())
+            if not with_est and not with_seq:
                 # nothing to draw: no legend key for it, the figure says why below
                 blank.append(f"{v}: " + _first_note(result, v))
                 continue
             drawn.append((v, i))
-            if len(d) == 1:
-                # one period: a shade between points would have no width, so draw the CI as a bar
-                est = float(d["estimate"].iloc[0]) * f_est
-                lo, hi = (float(d[k].iloc[0]) * f_est for k in ("ci_low", "ci_high"))
-                if not (math.isnan(lo) or math.isnan(hi)):
-                    top.errorbar(x, [est], yerr=[[est - lo], [hi - est]], color=c, alpha=0.45,
-                                 capsize=3, fmt="none")  # fmt: skip
-            top.fill_between(
-                x,
-                d["ci_low"].astype(float) * f_est,
-                d["ci_high"].astype(float) * f_est,
-                color=c,
-                alpha=0.2,
-                lw=0,
-            )
-            top.plot(
-                x,
-                d["estimate"].astype(float) * f_est,
-                marker=marker(i),
-                ms=4,
-                color=c,
-                label=_short(v),
-            )
-            if has_seq:
+            single = len(d) == 1  # (a shade or a band between points would have no width)
+            if with_est:
+                if single:
+                    _bar(top, x, d["estimate"], d["ci_low"], d["ci_high"], f_est, c)
+                top.fill_between(
+                    x,
+                    d["ci_low"].astype(float) * f_est,
+                    d["ci_high"].astype(float) * f_est,
+                    color=c,
+                    alpha=0.2,
+                    lw=0,
+                )
+                top.plot(x, d["estimate"].astype(float) * f_est, marker=marker(i), ms=4, color=c)
+            if with_seq:
                 seq_ax = axes[1] if two_panels else top
                 if two_panels:
-                    seq_ax.plot(
-                        x,
-                        d["diff"].astype(float) * f_abs,
-                        marker=marker(i),
-                        ms=4,
-                        color=c,
-                    )
+                    seq_ax.plot(x, d["diff"].astype(float) * f_abs, marker=marker(i), ms=4, color=c)
+                    if single:
+                        _bar(seq_ax, x, d["diff"], d["seq_ci_low"], d["seq_ci_high"], f_abs, c)
                 seq_ax.plot(x, d["seq_ci_low"].astype(float) * f_abs, color=c, ls="--", lw=1)
-                seq_ax.plot(
-                    x,
-                    d["seq_ci_high"].astype(float) * f_abs,
-                    color=c,
-                    ls="--",
-                    lw=1,
-                )
+                seq_ax.plot(x, d["seq_ci_high"].astype(float) * f_abs, color=c, ls="--", lw=1)
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})", wrap=True)
         top.set_title(
             f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})", wrap=True
         )
-        for a in axes if has_estimate else ():
+        for a in axes if drawn else ():
             a.axhline(0, color=ZERO, lw=0.9)
         if drawn:  # (no arm with a value: no legend, no warning)
             # One key per arm plus what the shade and the dashes are, below the panels: two or
@@ -535,7 +527,13 @@ def cumulative(
                 "absolute difference with the sequential (always-valid) band", wrap=True
             )
         axes[-1].set_xlabel("end of period (UTC)", wrap=True)
-        if not has_estimate:
+        if drawn and not has_estimate:
+            # e.g. a control mean of 0: no lift to draw, the absolute difference is below
+            top.set_yticks([])
+            top.text(0.5, 0.5, "no relative lift in any period (the control's mean is 0): the "
+                     "absolute difference is drawn below", transform=top.transAxes,
+                     ha="center", va="center", color=NEUTRAL)  # fmt: skip
+        if not drawn:
             # An empty date axis would run over 1 January 1970: say why nothing is drawn.
             for a in axes:
                 a.set_xticks([])

@@ -530,3 +530,22 @@ def test_forest_draws_an_effect_without_a_relative_lift_on_the_absolute_scale(tm
     note = " ".join(" ".join(t.get_text().split()) for t in shared.axes[0].texts)
     assert "+20.00 pp" in note and "p < 0.001" in note, note
     ws.close()
+
+
+def test_cumulative_without_a_relative_lift_still_draws_the_absolute_difference(tmp_path) -> None:
+    # No errors in the control: no relative lift in any period, but an absolute difference of
+    # +20 pp with its always-valid band. The figure must draw that panel (and say why the
+    # relative one is empty), not "no estimate ... nothing measured".
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{}] for _ in range(100)],
+        "test": [[{"error": u % 5 == 0}] for u in range(100)],
+    })  # fmt: skip
+    fig = plots.cumulative(exp.analyze_over_time("error_rate"), min_units=0)
+    top, bottom = fig.axes
+    assert "no relative lift" in " ".join(t.get_text() for t in top.texts)
+    ys = [y for ln in bottom.get_lines() for y in ln.get_ydata() if len(ln.get_xdata()) == 1]
+    assert pytest.approx(20.0) in ys, ys  # the difference, in pp
+    assert "always-valid" in legend_text(fig) and "nothing measured" not in legend_text(fig)
+    ws.close()
