@@ -205,7 +205,7 @@ class Dataset:
         if hasattr(frame, "to_dicts"):  # polars
             records = frame.to_dicts()
         elif hasattr(frame, "to_dict") and hasattr(frame, "columns"):  # pandas
-            records = frame.to_dict(orient="records")
+            records = _pandas_records(frame)
         else:
             raise InvalidArgumentError(
                 f"frame is a {type(frame).__name__}, expected a pandas or polars DataFrame"
@@ -359,6 +359,26 @@ class Dataset:
                 if more else None, class_="pab"
             )
         )  # fmt: skip
+
+
+def _pandas_records(frame: Any) -> list[dict[str, Any]]:
+    """The rows of a pandas frame as dicts, with an integer column that pandas made float to
+    hold a missing value (ids, answers, counts: 4 → 4.0) given back its integers, so an
+    expected answer 4 is not "4.0" to exact() nor a variable 3 "3.0" in the prompt."""
+    import numpy as np
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype.kind != "f" or not values.isna().any():
+            continue
+        known = values.dropna().to_numpy()
+        if known.size and np.all(np.isfinite(known)) and np.all(known == np.round(known)):
+            ints = [None if v != v else int(v) for v in values.to_numpy()]
+            out[col] = pd.Series(ints, index=out.index, dtype=object)
+    records: list[dict[str, Any]] = out.to_dict(orient="records")
+    return records
 
 
 def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:

@@ -162,3 +162,20 @@ def test_csv_header_names_are_stripped_of_spaces(tmp_path: Path) -> None:
     p.write_text("item_id, question, expected\na, 2+2,4\n")
     ds = Dataset.from_csv(p)
     assert ds[0].variables == {"question": " 2+2"} and ds[0].expected == "4"
+
+
+def test_integer_columns_with_a_gap_keep_their_integers(tmp_path: Path) -> None:
+    # pandas stores an integer column with a missing value as float: an expected answer 4
+    # became 4.0, so exact() failed the output "4", and a variable 3 rendered as "3.0".
+    from promptab_nb.offline import exact
+
+    frame = pd.DataFrame({"item_id": ["a", "b"], "n": [3, None], "expected": [4, None]})
+    assert frame["expected"].dtype == float
+    ds = Dataset.from_frame(frame)
+    assert ds["a"].expected == 4 and type(ds["a"].expected) is int
+    assert (
+        ds["a"].variables["n"] == 3 and ds["b"].expected is None and ds["b"].variables["n"] is None
+    )
+    assert exact()("4", ds["a"]).passed is True
+    real = Dataset.from_frame(pd.DataFrame({"x": [0.5, None]}))  # real floats stay floats
+    assert real[0].variables["x"] == 0.5
