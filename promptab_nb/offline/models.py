@@ -444,9 +444,12 @@ class _OpenAIModel:
 
     def _cost(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
         """USD for these token counts at the prices given (also applied to cached replies)."""
-        if self.price_in is None or self.price_out is None or input_tokens is None:
+        # A count the server did not report is unknown, not 0: so is the cost then.
+        if self.price_in is None or self.price_out is None:
             return None
-        return (input_tokens * self.price_in + (output_tokens or 0) * self.price_out) / 1e6
+        if input_tokens is None or output_tokens is None:
+            return None
+        return (input_tokens * self.price_in + output_tokens * self.price_out) / 1e6
 
     def _wrap(self, err: Exception) -> Exception:
         if is_retryable(err) and not isinstance(err, RetryableError):

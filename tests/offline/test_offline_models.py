@@ -204,3 +204,20 @@ def test_normalize_response_reads_numpy_numbers_and_refuses_impossible_ones() ->
     with pytest.raises(ModelOutputError, match=r"output_tokens == 2.7.*whole number"):
         m.normalize_response({"text": "x", "output_tokens": 2.7})
     assert m.normalize_response({"text": "x", "input_tokens": 3.0}).input_tokens == 3
+
+
+def test_openai_cost_is_missing_when_the_output_tokens_are() -> None:
+    # A server reporting prompt_tokens but no completion_tokens was charged for the input only,
+    # as if the model had written nothing: a cost too low, not a missing one.
+    client = FakeClient()
+
+    def create(**kwargs):
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=SimpleNamespace(content="42"))],
+            usage=SimpleNamespace(prompt_tokens=10, completion_tokens=None),
+        )
+
+    client.chat = SimpleNamespace(completions=SimpleNamespace(create=create))
+    model = m.openai_compatible(client, "gpt-x", price_in_per_mtok=1.0, price_out_per_mtok=4.0)
+    out = model("hi")
+    assert out["input_tokens"] == 10 and out["output_tokens"] is None and out["cost_usd"] is None
