@@ -212,6 +212,13 @@ def _newcombe(
     return dataclasses.replace(test, ci_low=lo, ci_high=hi)
 
 
+def _zero_se_note(n_clusters: int) -> str:
+    return (
+        f"the cluster-robust SE is 0 over {n_clusters} clusters although the items' differences "
+        "vary: no p-value, CI or verdict; add clusters"
+    )
+
+
 def _clip(
     estimate: tuple[float, float, float], low: float, high: float
 ) -> tuple[float, float, float]:
@@ -373,6 +380,14 @@ def _one(
     clustered = None if groups is None else stats.cluster_mean(d, groups, alpha=alpha)
     if clustered is not None:
         test = _as_comparison(clustered)
+        sd = float(d.std(ddof=1)) if n > 1 else 0.0
+        if not clustered.se > 0 and not _no_spread(sd, d):
+            # Clusters whose mean differences coincide (2 passages at −0.5 each) give an SE of 0
+            # though the items vary: an artefact of too few clusters, not certainty.
+            test = dataclasses.replace(
+                test, ci_low=math.nan, ci_high=math.nan, p_value=math.nan, statistic=math.nan,
+                note=_zero_se_note(clustered.n_clusters),
+            )  # fmt: skip
     elif single:
         test = _newcombe(stats.mcnemar(down, up, n=n, alpha=alpha), x, y, alpha)
     elif bootstrap:
@@ -608,6 +623,12 @@ def compare(
                 clusters=clusters, interval=interval, split=split,
             ))  # fmt: skip
             last = rows[-1]
+            if (
+                last.n_clusters is not None
+                and last.note
+                and _zero_se_note(last.n_clusters) in last.note
+            ):
+                notes.append(f"{metric}, {v}: {_zero_se_note(last.n_clusters)}")
             clash = _ci_clash(last.diff_ci, last.p_value, last.method, alpha)
             if clash:
                 notes.append(f"{metric}, {v}: {clash}")

@@ -690,3 +690,21 @@ def test_a_metric_named_twice_is_compared_once_and_a_negative_seed_is_named(ws) 
         run.compare(bootstrap=True, seed=-1)
     with pytest.raises(InvalidArgumentError, match=r"seed == -1, must be >= 0"):
         pab.offline.run_pairwise(ws, run, judge=pab.offline.DemoJudge(), seed=-1, progress=False)
+
+
+def test_a_cluster_robust_se_of_0_from_varying_items_withholds_the_verdict(ws) -> None:
+    # Two passages whose mean differences coincide give a cluster-robust SE of exactly 0 although
+    # the items' differences vary (−1, −1, 0, 0): the row said "worse", p = 0, CI [−50 pp, −50
+    # pp] from 4 items. The SE is an artefact of too few clusters: no p-value, no verdict.
+    answers = {("B", i): "no" for i in ids(4)[:2]}  # one failing item in each passage
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": i, "id": i, "expected": "yes", "passage": f"p{k % 2}"}
+         for k, i in enumerate(ids(4))], metadata_fields=["passage"],
+    )  # fmt: skip
+    run = ws.run_offline(ds, [A, B], CountingModel(answers), repeats=1, progress=False)
+    comp = run.compare(metrics=["exact"], cluster="passage")
+    r = comp.row("exact")
+    assert r.verdict == "inconclusive" and math.isnan(r.p_value)
+    assert all(math.isnan(x) for x in r.diff_ci)
+    assert "cluster-robust SE is 0" in r.note and r.diff == -0.5
+    assert any(n.startswith("exact, t@v2: the cluster-robust SE is 0") for n in comp.notes)
