@@ -37,7 +37,8 @@ The A/A noise floor compares repeat 0 with repeat 1 of the *baseline*: the share
 pass/fail outcome flips, and the paired-t CI of repeat 1 − repeat 0. Items without a value in
 repeat 0 or 1 are counted in ``aa_n_dropped`` / ``aa_dropped`` and the notes. The MDE is the
 smallest paired difference detectable with ``power`` at this number of items by the paired t
-test (noncentral t on ``n − 1`` df, with the SD of the per-item differences).
+test (noncentral t on ``n − 1`` df, with the SD of the per-item differences); with ``cluster=``
+by the cluster-robust t test (``G − 1`` df, its SE).
 """
 
 from __future__ import annotations
@@ -225,6 +226,32 @@ def _clip(
     """``(estimate, lo, hi)`` with the bounds clipped to ``[low, high]`` (NaN stays NaN)."""
     m, lo, hi = estimate
     return m, (max(lo, low) if lo == lo else lo), (min(hi, high) if hi == hi else hi)
+
+
+def _clustered_mde(c: stats.ClusteredMean, alpha: float, power: float) -> float | None:
+    """Smallest mean difference the cluster-robust t test (``c.se``, ``G − 1`` df) detects with
+    ``power`` at ``alpha`` (None with fewer than 3 clusters or an SE of 0): the independent-items
+    MDE would claim the precision of items that move together."""
+    if c.n_clusters < 3 or not c.se > 0:
+        return None
+    if power <= alpha:
+        raise InvalidArgumentError(
+            f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
+            "ask for power > alpha (0.8 is usual)"
+        )
+    import scipy.optimize
+
+    df = c.n_clusters - 1
+    crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
+
+    def short(ncp: float) -> float:  # the effect in SEs
+        wrong = float(scipy.stats.nct.cdf(-crit, df, ncp))
+        return power - float(scipy.stats.nct.sf(crit, df, ncp)) - (wrong if wrong >= 0 else 0.0)
+
+    hi = 1.0
+    while short(hi) > 0:
+        hi *= 2
+    return c.se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
 
 
 def _no_spread(sd: float, values: np.ndarray) -> bool:
@@ -421,7 +448,9 @@ def _one(
         diff_ci=(float(test.ci_low), float(test.ci_high)), p_value=float(test.p_value),
         method=test.method, p_wilcoxon=p_w, improved=improved, regressed=regressed,
         unchanged=unchanged, aa_flip_rate=aa.flip, aa_ci=aa.ci,
-        mde=_paired_mde(d, alpha, power), verdict=_verdict(diff, test.p_value, alpha, hib),
+        mde=_paired_mde(d, alpha, power) if clustered is None
+        else _clustered_mde(clustered, alpha, power),
+        verdict=_verdict(diff, test.p_value, alpha, hib),
         note="; ".join(notes) or None,
         n_clusters=None if clustered is None else clustered.n_clusters,
         design_effect=None if clustered is None else clustered.design_effect,

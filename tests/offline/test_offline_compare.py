@@ -708,3 +708,32 @@ def test_a_cluster_robust_se_of_0_from_varying_items_withholds_the_verdict(ws) -
     assert all(math.isnan(x) for x in r.diff_ci)
     assert "cluster-robust SE is 0" in r.note and r.diff == -0.5
     assert any(n.startswith("exact, t@v2: the cluster-robust SE is 0") for n in comp.notes)
+
+
+def test_the_mde_of_a_clustered_row_is_that_of_its_cluster_robust_test(ws) -> None:
+    # The MDE of a cluster="passage" row was the independent-items paired t's (n − 1 df, the
+    # items' SD), though the row's test is the cluster-robust t on G − 1 df: 34 items in 6
+    # passages that move together were said to detect effects of half the size they can.
+    from statsmodels.stats.power import TTestPower
+
+    rng = np.random.default_rng(3)
+    items = ids(36)
+    passage = {i: f"p{k // 6}" for k, i in enumerate(items)}
+    hard = {f"p{k}" for k in range(6) if rng.random() < 0.5}
+    answers = {("B", i): "no" for i in items if passage[i] in hard and rng.random() < 0.9}
+    answers |= {("A", i): "no" for i in items if rng.random() < 0.2}
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": i, "id": i, "expected": "yes", "passage": passage[i]} for i in items],
+        metadata_fields=["passage"],
+    )
+    run = ws.run_offline(ds, [A, B], CountingModel(answers), repeats=1, progress=False)
+    r = run.compare(metrics=["exact"], cluster="passage").row("exact")
+    import statsmodels.api as sm
+
+    sc = run.scores().pivot(index="item_id", columns="version", values="value")
+    d = (sc["t@v2"] - sc["t@v1"]).to_numpy()
+    groups = pd.factorize(pd.Series([passage[i] for i in sc.index]))[0]
+    se = sm.OLS(d, np.ones(d.size)).fit(cov_type="cluster", cov_kwds={"groups": groups}).bse[0]
+    g = r.n_clusters
+    ref = TTestPower().solve_power(nobs=g, alpha=0.05, power=0.8) * math.sqrt(g) * se
+    assert g == 6 and r.mde == pytest.approx(ref, rel=1e-6)
