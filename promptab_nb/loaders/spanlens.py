@@ -50,7 +50,13 @@ def _fields(csv: bool) -> list[Field]:
         Field("ts", t("created_at"), "ts", "created_at", required=True),
         Field("trace_id", t("trace_id"), "id", "trace_id"),
         Field("user_id", t("user_id"), "id", "user_id"),
-        Field("prompt_version", t("prompt_version_id"), "text", "prompt_version_id"),
+        # (a whole number written as a float, "3.0", is version "3", as in the other loaders)
+        Field(
+            "prompt_version",
+            whole_number_text(t("prompt_version_id")),
+            "text",
+            "prompt_version_id",
+        ),
         Field("model", t("model"), "text", "model"),
         Field("provider", t("provider"), "text", "provider"),
         # Not required per row: a request that failed before any response has none, and is

@@ -185,3 +185,16 @@ def test_a_request_without_latency_still_counts(ws, tmp_path):
     g = ws.sql("SELECT uuid, latency_s, is_error FROM generations ORDER BY uuid")
     assert g.uuid.tolist() == ["r1", "r2"] and g.is_error.tolist() == [False, True]
     assert g.latency_s[0] == 1.2 and pd.isna(g.latency_s[1])
+
+
+def test_a_whole_float_prompt_version_is_the_integer_version(ws, tmp_path):
+    # A numeric prompt_version_id column with a gap, written through pandas, holds "3.0": it
+    # was version "3.0" beside the "3" of the other loaders (one version, two names).
+    p = tmp_path / "requests.csv"
+    pd.DataFrame({
+        "id": ["r1", "r2", "r3"], "created_at": "2026-03-01T10:00:00Z", "latency_ms": 100,
+        "trace_id": ["t1", "t2", "t3"], "prompt_version_id": [3, None, 4],
+    }).to_csv(p, index=False)  # fmt: skip
+    accounted(ws.load_spanlens(p))
+    g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version.tolist()
+    assert g[0] == "3" and pd.isna(g[1]) and g[2] == "4"
