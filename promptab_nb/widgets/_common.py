@@ -4,6 +4,7 @@ and the :class:`_Widget` base (display through ``.widget``, a cheap ``__repr__``
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 import ipywidgets as W
@@ -109,6 +110,31 @@ class _Widget:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+# (the split sliders of the builder)
+def _rebalance(values: list[int], moved: int, total: int = 100) -> list[int]:
+    """Integer shares summing to ``total`` after share ``moved`` changed: the others keep their
+    proportions (largest remainder), each at least 0."""
+    k = len(values)
+    if k == 1:
+        return [total]
+    v = min(max(values[moved], 0), total)
+    rest = total - v
+    others = [i for i in range(k) if i != moved]
+    weights = [max(values[i], 0) for i in others]
+    s = sum(weights)
+    raw = [rest / len(others)] * len(others) if s == 0 else [rest * w / s for w in weights]
+    floor = [math.floor(x) for x in raw]
+    left = rest - sum(floor)
+    order = sorted(range(len(others)), key=lambda j: raw[j] - floor[j], reverse=True)
+    for j in order[:left]:
+        floor[j] += 1
+    out = list(values)
+    out[moved] = v
+    for j, i in enumerate(others):
+        out[i] = floor[j]
+    return out
 
 
 __all__: list[str] = []

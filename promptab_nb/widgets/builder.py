@@ -16,7 +16,7 @@ from .._format import num
 from ..errors import InvalidArgumentError, PromptabError
 from ..metrics import BUILTIN, DEFAULT
 from ..options import UNITS, AnalysisOptions
-from ._common import LABEL, FormStatus, _Widget, code_box, frame, message, py
+from ._common import LABEL, FormStatus, _rebalance, _Widget, code_box, frame, message, py
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -26,30 +26,6 @@ if TYPE_CHECKING:
 # The unit ws.create_experiment uses when none is given: the code shows a unit only if it differs.
 _DEFAULT_UNIT: str = inspect.signature(create_experiment).parameters["unit"].default
 _TRAFFIC = {"exposures": "exposures of flag {key!r}", "generations": "users calling prompt {key!r}"}
-
-
-def _rebalance(values: list[int], moved: int, total: int = 100) -> list[int]:
-    """Integer shares summing to ``total`` after share ``moved`` changed: the others keep their
-    proportions (largest remainder), each at least 0."""
-    k = len(values)
-    if k == 1:
-        return [total]
-    v = min(max(values[moved], 0), total)
-    rest = total - v
-    others = [i for i in range(k) if i != moved]
-    weights = [max(values[i], 0) for i in others]
-    s = sum(weights)
-    raw = [rest / len(others)] * len(others) if s == 0 else [rest * w / s for w in weights]
-    floor = [math.floor(x) for x in raw]
-    left = rest - sum(floor)
-    order = sorted(range(len(others)), key=lambda j: raw[j] - floor[j], reverse=True)
-    for j in order[:left]:
-        floor[j] += 1
-    out = list(values)
-    out[moved] = v
-    for j, i in enumerate(others):
-        out[i] = floor[j]
-    return out
 
 
 class ExperimentBuilder(_Widget):
