@@ -300,8 +300,13 @@ def _require(con: Con, ctx: LoadContext, item: Input, kind: str) -> None:
         return
     found = ", ".join(sorted(present))
     looks_scores = {"name", "value", "timestamp"} <= present and "startTime" not in present
+    blob = bool({"start_time", "observation_id", "data_type"} & present)
     hint = (
-        "it looks like a scores export: pass it as scores="
+        "it looks like a Langfuse blob-storage export (snake_case fields such as start_time), "
+        "which promptab_nb does not read: export the observations / scores through the public "
+        "API (camelCase JSON: GET /api/public/v2/observations, /api/public/v2/scores)"
+        if blob
+        else "it looks like a scores export: pass it as scores="
         if kind == "observations" and looks_scores
         else "it looks like an observations export: pass it as the first argument"
         if kind == "scores" and "startTime" in present

@@ -338,3 +338,14 @@ def test_v1_usage_in_other_units_is_not_tokens(ws, tmp_path):
     g = ws.sql("SELECT uuid, input_tokens, output_tokens FROM generations").set_index("uuid")
     assert g.loc[["tok", "untold"]].values.tolist() == [[30, 4], [31, 5]]
     assert g.loc[["chars", "secs"]].isna().all(axis=None)
+
+
+def test_a_blob_storage_export_is_named_as_such(ws, tmp_path):
+    # Langfuse's blob-storage export writes snake_case fields (start_time, trace_id, ...): the
+    # error said "use a Langfuse observations export", which the user believed they had.
+    from promptab_nb.errors import MissingColumnError
+
+    row = {"id": "o1", "trace_id": "t", "type": "GENERATION",
+           "start_time": "2024-05-29 13:46:19.963000"}  # fmt: skip
+    with pytest.raises(MissingColumnError, match=r"blob.storage export.*snake_case.*API"):
+        ws.load_langfuse(_jsonl(tmp_path / "obs.jsonl", [row]))
