@@ -225,6 +225,15 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     if len(pairs) < 2:
         raise DataError(f"{len(pairs)} items have both a judge and a human label; need >= 2")
     ja, ha = [a for a, _ in pairs], [b for _, b in pairs]
+    if not set(ja) & set(ha):
+        # True/False against "pass"/"fail": categories that never match give κ = 0 silently.
+        def shown(labels: list[Any]) -> str:
+            return ", ".join(repr(v) for v in sorted(set(labels), key=str))
+
+        raise DataError(
+            f"judge and human labels share no category (judge: {shown(ja)}; people: "
+            f"{shown(ha)}); map them to the same labels, e.g. 1/0 for pass/fail"
+        )
     cats, table = stats.agreement.confusion(ja, ha)
     if len(cats) < 2:
         raise DataError("every label is the same category: agreement is undefined")

@@ -17,7 +17,7 @@ from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
 import promptab_nb as pab
-from promptab_nb.errors import InvalidArgumentError
+from promptab_nb.errors import DataError, InvalidArgumentError
 from promptab_nb.offline import DemoJudge, DemoModel, judge_agreement
 from promptab_nb.offline.planning import simulate_design
 from promptab_nb.stats import VarianceComponents, design_items
@@ -385,3 +385,12 @@ def test_kappa_ci_stays_within_kappas_range() -> None:
     b = judge_agreement([1, 0, 1, 0, 1], [1, 0, 0, 0, 1])
     assert b.kappa.ci[1] == 1.0 and -1 <= b.kappa.ci[0] < b.kappa.kappa
     assert "1.24" not in repr(b)
+
+
+def test_judge_and_human_labels_that_share_no_category_are_an_error() -> None:
+    # True/False against "pass"/"fail" (or "PASS" against "pass") were four categories that never
+    # matched: κ = 0, "slight or none" agreement, for labels that agree on every item.
+    with pytest.raises(DataError, match=r"share no category.*judge: 0, 1.*people: 'fail', 'pass'"):
+        judge_agreement([True, False, True, True], ["pass", "fail", "pass", "fail"])
+    with pytest.raises(DataError, match=r"share no category"):
+        judge_agreement(["PASS", "FAIL", "PASS"], ["pass", "fail", "pass"])
