@@ -339,10 +339,23 @@ def _aa(
     if np.all(r0 == r1):
         return _AA(flip, (0.0, 0.0), left, len(wide))
     t = stats.paired_t(r0, r1, alpha=alpha)
-    if metric in _RUN_METRICS:
+    if not _in_unit(run, metric):
         return _AA(flip, t.ci, left, len(wide))
     _, lo, hi = _clip((0.0, *t.ci), -1.0, 1.0)  # two scores in [0, 1] differ by at most 1
     return _AA(flip, (lo, hi), left, len(wide))
+
+
+def _in_unit(run: OfflineRun, metric: str) -> bool:
+    """Whether every stored value of scorer ``metric`` is in [0, 1] (always, for a scorer of
+    ``run_offline``; an imported promptfoo score need not be), so its CIs can be clipped there."""
+    if metric in _RUN_METRICS:
+        return False
+    ((inside,),) = run._ws.engine.fetch(
+        "SELECT coalesce(bool_and(value BETWEEN 0 AND 1), true) FROM offline_scores "
+        "WHERE run_id = ? AND scorer = ? AND value IS NOT NULL",
+        [run.run_id, metric],
+    )
+    return bool(inside)
 
 
 def _variance_split(
@@ -397,9 +410,12 @@ def _one(
     groups = None if clusters is None else [clusters[str(i)] for i in ids]
     # A CI stays within what the metric can be: a score in [0, 1], a cost, latency or token
     # count >= 0 (a t interval on few items or clusters runs past it).
-    top = 1.0 if metric not in _RUN_METRICS else math.inf
-    bm, blo, bhi = _clip(_mean_ci(x, single, alpha, interval, groups), 0.0, top)
-    vm, vlo, vhi = _clip(_mean_ci(y, single, alpha, interval, groups), 0.0, top)
+    unit_scores = _in_unit(run, metric)
+    low, top = (0.0, 1.0) if unit_scores else (
+        (0.0, math.inf) if metric in _RUN_METRICS else (-math.inf, math.inf)
+    )  # fmt: skip
+    bm, blo, bhi = _clip(_mean_ci(x, single, alpha, interval, groups), low, top)
+    vm, vlo, vhi = _clip(_mean_ci(y, single, alpha, interval, groups), low, top)
     d = y - x
     up, down = int((d > 1e-12).sum()), int((d < -1e-12).sum())
     improved, regressed = (up, down) if hib else (down, up)
@@ -423,7 +439,7 @@ def _one(
         test = stats.paired_t(x, y, alpha=alpha)
     p_w = None if single else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
-    if metric not in _RUN_METRICS:  # two scores in [0, 1] differ by at most 1
+    if unit_scores:  # two scores in [0, 1] differ by at most 1
         _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
         test = dataclasses.replace(test, ci_low=lo, ci_high=hi)
     notes = [test.note] if test.note else []

@@ -45,3 +45,18 @@ def test_no_run_to_open_counts_the_rejected_results(ws, tmp_path) -> None:
     with pytest.raises(DataError, match=r"no promptfoo result could be loaded \(1 rejected: "
                                         r"1 testIdx and vars are missing; see ws.rejects\(\)\)"):  # fmt: skip
         pab.offline.from_promptfoo(ws, path)
+
+
+def test_an_imported_score_outside_0_1_keeps_its_ci(ws, tmp_path) -> None:
+    # Scores of run_offline are in [0, 1], so compare() clips their CIs there; promptfoo's named
+    # scores need not be (a custom metric of 0–10): their means and differences are not clipped.
+    rows = []
+    for t in range(8):
+        for p in (0, 1):
+            r = _result(t, p, success=True)
+            r["namedScores"] = {"stars": float(3 + 2 * p + (t % 3))}
+            rows.append(r)
+    run = pab.offline.from_promptfoo(ws, _write(tmp_path / "stars.json", rows))
+    r = run.compare(metrics=["stars"]).row("stars")
+    assert r.diff == pytest.approx(2.0) and r.mean > 1
+    assert r.ci[1] > 1 and r.baseline_ci[1] > 1
