@@ -54,8 +54,12 @@ r AS (
 ),
 s AS (
     SELECT doc_row, i, res, generate_subscripts(ss, 1) AS j, unnest(ss) AS scope
+    -- (instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15)
     FROM (SELECT *, CASE WHEN json_type(res, '$.scopeSpans') = 'ARRAY'
-                         THEN from_json(json_extract(res, '$.scopeSpans'), '["JSON"]') END AS ss
+                         THEN from_json(json_extract(res, '$.scopeSpans'), '["JSON"]')
+                         WHEN json_type(res, '$.instrumentationLibrarySpans') = 'ARRAY'
+                         THEN from_json(json_extract(res, '$.instrumentationLibrarySpans'),
+                                        '["JSON"]') END AS ss
           FROM r)
     WHERE ss IS NOT NULL
 ),

@@ -209,3 +209,15 @@ def test_a_whole_double_variant_is_the_integer_arm(ws, tmp_path):
     accounted(ws.load_otel(_write(tmp_path, spans), attribute_map={"variant": "app.arm"}))
     g = ws.sql("SELECT variant FROM generations ORDER BY uuid")
     assert g.variant.tolist() == ["1", "1", "b"]
+
+
+def test_the_older_instrumentation_library_spans_shape_loads(ws, tmp_path):
+    # OTLP JSON before 0.15 (older collectors and SDK file exporters) named scopeSpans
+    # instrumentationLibrarySpans: such a file was "has no spans".
+    doc = {"resourceSpans": [{"resource": {"attributes": []},
+                              "instrumentationLibrarySpans": [{"spans": [_span(1, [])]}]}]}  # fmt: skip
+    p = tmp_path / "old.json"
+    p.write_text(json.dumps(doc))
+    r = ws.load_otel(p)
+    accounted(r)
+    assert r.loaded == {"generations": 1}
