@@ -41,10 +41,12 @@ def pairwise_ranking(
         for row, i in enumerate(order):
             s = float(result.strengths[i])
             lo, hi = float(result.ci_low[i]), float(result.ci_high[i])
-            ax.errorbar(
-                s, row, xerr=[[s - lo], [hi - s]], fmt=marker(int(i)), color=colour(int(i)),
-                capsize=3, label=versions[i],
-            )  # fmt: skip
+            # The interval and the point are drawn each where it is: the strengths are fitted
+            # without a ridge and the bootstrap with one, so a percentile interval need not hold
+            # its point (an error bar around the point then had a negative length and raised).
+            ax.errorbar((lo + hi) / 2, row, xerr=(hi - lo) / 2, fmt="none", color=colour(int(i)),
+                        capsize=3)  # fmt: skip
+            ax.plot(s, row, marker(int(i)), color=colour(int(i)), label=versions[i])
         ax.axvline(0, color=ZERO, linewidth=0.8)
         ax.set_yticks(range(len(versions)), [versions[i] for i in order])
         ax.set_xlabel("Bradley–Terry strength (log-odds of being preferred, mean 0)")

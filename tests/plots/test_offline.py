@@ -92,3 +92,22 @@ def test_offline_long_prompt_names_stay_on_the_figure() -> None:
     labels = " ".join(t.get_text() for t in texts)
     assert "@v1" in labels and "@v2" in labels  # cut in the middle: the versions still show
     ws.close()
+
+
+def test_pairwise_ranking_with_an_estimate_outside_its_bootstrap_interval() -> None:
+    # The strengths are fitted without a ridge and the bootstrap replicates with one (0.001),
+    # and a percentile interval need not hold its point: a strength above its upper bound
+    # made matplotlib raise "'xerr' must not contain negative values" instead of a figure.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    res = SimpleNamespace(versions=["a", "b"], strengths=np.array([1.2, -1.2]),
+                          ci_low=np.array([0.3, -1.0]), ci_high=np.array([1.1, -0.2]),
+                          n_items=12, alpha=0.05)  # fmt: skip
+    fig = plots.pairwise_ranking(res)
+    bars = errorbars(fig.axes[0])
+    assert len(bars) == 2
+    # the interval is drawn where it is, the point where it is: nothing is moved
+    segs = {round(float(s[0][1])): s for c in bars for s in c.lines[2][0].get_segments()}
+    assert [float(x) for x in segs[1][:, 0]] == [pytest.approx(0.3), pytest.approx(1.1)]
