@@ -79,6 +79,14 @@ def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
         import pyarrow as pa
 
         arms = pa.table({"trace_id": list(arms), "variant": list(arms.values())})
+    # Only the two columns read are scanned: another one DuckDB cannot read (a pandas Period)
+    # failed the frame.
+    names = list(getattr(arms, "column_names", None) or getattr(arms, "columns", []))
+    if "trace_id" in names and "variant" in names and names != ["trace_id", "variant"]:
+        if hasattr(arms, "select"):  # polars, Arrow
+            arms = arms.select(["trace_id", "variant"])
+        else:  # pandas
+            arms = arms[["trace_id", "variant"]]
     try:
         arms_in = ident(ctx.register(con, "arms_in", arms))
     except Exception as err:

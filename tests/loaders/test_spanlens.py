@@ -198,3 +198,14 @@ def test_a_whole_float_prompt_version_is_the_integer_version(ws, tmp_path):
     accounted(ws.load_spanlens(p))
     g = ws.sql("SELECT prompt_version FROM generations ORDER BY uuid").prompt_version.tolist()
     assert g[0] == "3" and pd.isna(g[1]) and g[2] == "4"
+
+
+def test_an_arms_frame_with_other_columns_loads(ws):
+    # The whole arms frame was scanned: a column DuckDB cannot read beside trace_id / variant
+    # (a pandas Period, e.g. the week of the assignment) made it "not a pandas, polars or
+    # Arrow frame".
+    arms = pd.DataFrame({"trace_id": ["tr-201", "tr-202"], "variant": ["control", "test"],
+                         "week": pd.period_range("2026-03-02", periods=2, freq="W")})  # fmt: skip
+    r = ws.load_spanlens(DATA / "spanlens_requests.json", arms=arms)
+    accounted(r)
+    assert r.loaded == {"generations": 2}
