@@ -60,3 +60,21 @@ def test_an_imported_score_outside_0_1_keeps_its_ci(ws, tmp_path) -> None:
     r = run.compare(metrics=["stars"]).row("stars")
     assert r.diff == pytest.approx(2.0) and r.mean > 1
     assert r.ci[1] > 1 and r.baseline_ci[1] > 1
+
+
+def test_a_plan_on_an_imported_score_outside_0_1_takes_its_scale(ws, tmp_path) -> None:
+    # plan() refused mde=2 on any scorer as "values in [0, 1]", which a promptfoo named score on
+    # a 0–10 scale is not.
+    rows = []
+    for rep in range(2):
+        for t in range(8):
+            for p in (0, 1):
+                r = _result(t + 8 * rep, p, success=True)
+                r["testCase"] = {"vars": {"q": str(t)}}
+                r["vars"] = {"q": str(t)}
+                r["namedScores"] = {"stars": float(3 + 2 * p + (t % 3) + rep * p * (t % 2))}
+                rows.append(r)
+    run = pab.offline.from_promptfoo(ws, _write(tmp_path / "stars2.json", rows))
+    assert run.repeats == 2
+    plan = run.plan(mde=2.0, metric="stars", n_sims=100)
+    assert plan.chosen.items >= 2
