@@ -83,10 +83,10 @@ def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
     # failed the frame.
     names = list(getattr(arms, "column_names", None) or getattr(arms, "columns", []))
     if "trace_id" in names and "variant" in names and names != ["trace_id", "variant"]:
-        if hasattr(arms, "select"):  # polars, Arrow
-            arms = arms.select(["trace_id", "variant"])
-        else:  # pandas
+        if type(arms).__module__.startswith("pandas"):
             arms = arms[["trace_id", "variant"]]
+        else:  # polars, Arrow
+            arms = arms.select(["trace_id", "variant"])
     try:
         arms_in = ident(ctx.register(con, "arms_in", arms))
     except Exception as err:
