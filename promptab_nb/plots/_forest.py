@@ -135,6 +135,9 @@ def _draw_forest(
         ax.axvspan(*good, color=_SIDE["good"], zorder=0, lw=0)
         ax.axvspan(*bad, color=_SIDE["bad"], zorder=0, lw=0)
         ax.set_xlim(lo, hi)
+    if all(_missing(p.est) for _, points in groups for p in points):
+        # nothing drawn: no scale (matplotlib's empty 0 to 1 read as one), only the notes
+        ax.set_xticks([])
 
 
 def _forest_legend(

@@ -549,3 +549,20 @@ def test_cumulative_without_a_relative_lift_still_draws_the_absolute_difference(
     assert pytest.approx(20.0) in ys, ys  # the difference, in pp
     assert "always-valid" in legend_text(fig) and "nothing measured" not in legend_text(fig)
     ws.close()
+
+
+def test_a_forest_panel_without_any_estimate_has_no_scale(tmp_path) -> None:
+    # Every generation of the control unpriced: the cost panel has nothing to draw, yet it
+    # showed an x axis from 0.0 to 1.4 "%" (matplotlib's empty default), a scale of nothing.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": None}] for _ in range(60)],
+        "test": [[{}] for _ in range(60)],
+    })  # fmt: skip
+    res = exp.analyze(["cost", "latency"])
+    for fig in (plots.forest(res), plots.forest(res, relative=False)):
+        cost, latency = fig.axes
+        assert not len(cost.get_xticks()) and len(latency.get_xticks())
+        assert any(t.get_text().startswith("no estimate") for t in cost.texts)
+    ws.close()
