@@ -383,6 +383,8 @@ def means(
             ],
         )
         ax.set_xlim(-0.6, len(rows) - 0.4)
+        if all(_missing(r.mean) for r in rows):
+            ax.set_yticks([])  # (nothing drawn: matplotlib's empty 0 to 1 is a scale of nothing)
         ax.grid(axis="x", visible=False)
         ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit), wrap=True)
         ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})", wrap=True)

@@ -375,6 +375,10 @@ def test_means_says_which_arm_measured_nothing(tmp_path) -> None:
     assert texts[0].startswith("no mean"), texts
     assert texts[2].startswith("no mean") and "not enough units" in texts[2], texts
     assert texts[1] == "$0.0200", texts
+    # no arm with a mean (no evaluations at all): no y scale either (it showed 0 to 1 "%")
+    empty = plots.means(exp.analyze(["pass_rate"]), "pass_rate").axes[0]
+    assert [t.get_text().split("\n")[0] for t in empty.texts] == ["no mean"] * 3
+    assert not len(empty.get_yticks())
     ws.close()
 
 
