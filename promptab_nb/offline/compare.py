@@ -100,6 +100,10 @@ _RUN_METRICS: dict[str, tuple[str, str, bool]] = {
     "output_tokens": ("output_tokens", "tokens", False),
 }
 
+# Below this many pairs the percentile bootstrap's CI is too narrow (89 % coverage for 95 % at
+# 10 normal pairs, 10.8 % type I error at alpha 5 %): its rows say so.
+_FEW_FOR_BOOTSTRAP = 30
+
 _SCORE_VALUES = """
     SELECT version, item_id, {key} AS k, avg(value) AS value,
            -- pass/fail only when every value is 0/1: a graded score with a pass flag is a score
@@ -211,6 +215,13 @@ def _newcombe(
     up = (px - lx) ** 2 + (uy - py) ** 2 - 2 * psi * (px - lx) * (uy - py)
     lo, hi = max(-1.0, est - math.sqrt(max(down, 0.0))), min(1.0, est + math.sqrt(max(up, 0.0)))
     return dataclasses.replace(test, ci_low=lo, ci_high=hi)
+
+
+def _few_for_bootstrap(n: int) -> str:
+    return (
+        f"the percentile bootstrap is too narrow over {n} pairs (at 10 pairs a 95% CI covers "
+        f"about 89%): prefer the paired t (bootstrap=False) below {_FEW_FOR_BOOTSTRAP} pairs"
+    )
 
 
 def _zero_se_note(n_clusters: int) -> str:
@@ -443,6 +454,8 @@ def _one(
         _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
         test = dataclasses.replace(test, ci_low=lo, ci_high=hi)
     notes = [test.note] if test.note else []
+    if bootstrap and not single and clustered is None and n < _FEW_FOR_BOOTSTRAP:
+        notes.append(_few_for_bootstrap(n))
     clash = _ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
                       test.method, alpha)  # fmt: skip
     if clash:
@@ -668,6 +681,8 @@ def compare(
                 clusters=clusters, interval=interval, split=split,
             ))  # fmt: skip
             last = rows[-1]
+            if last.note and _few_for_bootstrap(last.n_pairs) in last.note:
+                notes.append(f"{metric}, {v}: {_few_for_bootstrap(last.n_pairs)}")
             if (
                 last.n_clusters is not None
                 and last.note
