@@ -463,6 +463,7 @@ def cumulative(
     two_panels = has_seq and result.relative
     # (nothing to draw at all: no line, legend key nor zero line, only why; see below)
     variants = list(dict.fromkeys(df["variant"])) if has_estimate or has_seq else []
+    arms = list(dict.fromkeys(r["variant"] for r in result.records))  # before the filter
     f_est, u_est = (100.0, "%") if result.relative else _diff_unit(m.unit)
     f_abs, u_abs = _diff_unit(m.unit)
     with theme():
@@ -471,10 +472,10 @@ def cumulative(
         top = axes[0]
         blank: list[str] = []
         drawn: list[tuple[str, int]] = []
-        for j, v in enumerate(variants):
+        for v in variants:
             d = df[df["variant"] == v].sort_values("period_end")
             x = d["period_end"].to_numpy()
-            i = j + 1
+            i = arms.index(v) + 1  # (its place among every arm: the forest's colour for it)
             c = colour(i)
             with_est = bool(d["estimate"].astype(float).notna().any())
             with_seq = has_seq and bool(d["seq_ci_low"].astype(float).notna().any())

@@ -570,3 +570,22 @@ def test_a_forest_panel_without_any_estimate_has_no_scale(tmp_path) -> None:
         assert not len(cost.get_xticks()) and len(latency.get_xticks())
         assert any(t.get_text().startswith("no estimate") for t in cost.texts)
     ws.close()
+
+
+def test_cumulative_keeps_each_arm_s_colour_when_an_arm_is_left_out(tmp_path) -> None:
+    # Colours went by the arms left after the min_units filter: with "b" below 50 units, "c"
+    # took b's orange, the colour the forest and means plots give b.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"latency": 1 + 0.01 * (u % 7)}] for u in range(60)],
+        "b": [[{"latency": 1 + 0.01 * (u % 5)}] for u in range(20)],
+        "c": [[{"latency": 1.1 + 0.01 * (u % 3)}] for u in range(60)],
+    })  # fmt: skip
+    fig = plots.cumulative(exp.analyze_over_time("latency"))
+    colours = {
+        ln.get_color() for a in fig.axes for ln in a.get_lines() if ln.get_marker() != "None"
+    }
+    assert colours == {plots.PALETTE[2]}, colours
+    assert "c" in legend_text(fig) and "b" not in legend_text(fig).split(" | ")
+    ws.close()
