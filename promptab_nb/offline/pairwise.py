@@ -493,6 +493,9 @@ def _summarise(
     boot, _, _ = bradley_terry_batch(np.einsum("bn,nkl->bkl", mult, per_item),
                                            reg=max(reg, 1e-3))  # fmt: skip
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    if n < 2:  # resampling one item gives it back every time: a CI of width 0, not certainty
+        lo, hi = np.full(k, np.nan), np.full(k, np.nan)
+        notes.append("1 item judged: no bootstrap CI (resampling one item returns it every time)")
     games = wins + wins.T
     rate = np.divide(wins, games, out=np.full_like(wins, np.nan), where=games > 0)
     decisive = first[0] + first[1]

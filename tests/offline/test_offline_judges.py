@@ -394,3 +394,15 @@ def test_judge_and_human_labels_that_share_no_category_are_an_error() -> None:
         judge_agreement([True, False, True, True], ["pass", "fail", "pass", "fail"])
     with pytest.raises(DataError, match=r"share no category"):
         judge_agreement(["PASS", "FAIL", "PASS"], ["pass", "fail", "pass"])
+
+
+def test_pairwise_over_one_item_has_no_bootstrap_ci(ws) -> None:
+    # Resampling one item gives it back every time: the CIs were [1.96, 1.96], certainty from a
+    # single judged item.
+    ds = pab.offline.Dataset.from_records([{"q": "1+1", "expected": "2"}])
+    res = pab.offline.run_pairwise(ws, ds, [V1, V2], DemoJudge(), model=DemoModel(),
+                                   progress=False)  # fmt: skip
+    assert res.n_items == 1
+    assert np.isnan(res.ci_low).all() and np.isnan(res.ci_high).all()
+    assert any("1 item" in n and "no bootstrap CI" in n for n in res.notes)
+    assert "<table" in res._repr_html_() and "–" in repr(res)
