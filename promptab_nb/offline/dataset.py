@@ -399,7 +399,7 @@ def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:
     header = [col.strip() for col in header]
     seen: set[str] = set()
     for col in header:
-        if col in seen:
+        if col in seen and col:
             raise DataError(
                 f"{path} has a column named {col!r} twice in its header; rename or drop one"
             )
@@ -416,7 +416,14 @@ def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:
                 f"the header has {len(header)} ({', '.join(header)}); quote values that "
                 "contain commas, and give every row one value per column (empty for none)"
             )
-        records.append(dict(zip(header, row, strict=True)))
+        for pos, (col, value) in enumerate(zip(header, row, strict=True), start=1):
+            if not col and value.strip():
+                raise DataError(
+                    f"{path} line {start} has a value in column {pos}, which has no name in "
+                    "the header; name the column or remove its values"
+                )
+        # Unnamed columns without values (a spreadsheet's trailing empty columns) are dropped.
+        records.append({c: v for c, v in zip(header, row, strict=True) if c})
     return records
 
 

@@ -179,3 +179,18 @@ def test_integer_columns_with_a_gap_keep_their_integers(tmp_path: Path) -> None:
     assert exact()("4", ds["a"]).passed is True
     real = Dataset.from_frame(pd.DataFrame({"x": [0.5, None]}))  # real floats stay floats
     assert real[0].variables["x"] == 0.5
+
+
+def test_csv_trailing_empty_columns_are_ignored(tmp_path: Path) -> None:
+    # Spreadsheets export trailing empty columns ("…,expected,,"): the two unnamed columns were a
+    # duplicate header, and one was a variable named ''. Unnamed columns with values are an error.
+    p = tmp_path / "excel.csv"
+    p.write_text("item_id,question,expected,,\na,2+2,4,,\nb,3+3,6,,\n")
+    ds = Dataset.from_csv(p)
+    assert ds[0].variables == {"question": "2+2"} and ds[1].expected == "6"
+    bad = tmp_path / "unnamed.csv"
+    bad.write_text("item_id,question,\na,2+2,oops\n")
+    with pytest.raises(
+        DataError, match=r"unnamed\.csv line 2 has a value in column 3, which has no name"
+    ):
+        Dataset.from_csv(bad)
