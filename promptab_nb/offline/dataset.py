@@ -408,7 +408,7 @@ def _csv_records(path: Path, fh: Iterable[str]) -> list[dict[str, Any]]:
     line = reader.line_num
     for row in reader:
         start, line = line + 1, reader.line_num
-        if not row:  # a blank line
+        if not any(field.strip() for field in row):  # a blank line, or a spreadsheet's ",,"
             continue
         if len(row) != len(header):
             raise DataError(

@@ -194,3 +194,11 @@ def test_csv_trailing_empty_columns_are_ignored(tmp_path: Path) -> None:
         DataError, match=r"unnamed\.csv line 2 has a value in column 3, which has no name"
     ):
         Dataset.from_csv(bad)
+
+
+def test_csv_rows_of_empty_fields_are_skipped(tmp_path: Path) -> None:
+    # Spreadsheets end exports with rows of commas (",,"): each became an item with an empty
+    # question, sent to the model and scored.
+    p = tmp_path / "tail.csv"
+    p.write_text("item_id,question,expected\na,2+2,4\n,,\n , ,\n")
+    assert Dataset.from_csv(p).ids == ("a",)
