@@ -47,6 +47,10 @@ class OverTimeTab:
         self.unit: Unit = "user"
         self.syncing = False  # True while choose_from() swaps the options
 
+    def forget(self) -> None:
+        """Drop the kept results (a new analysis may read data loaded since)."""
+        self.results, self.shown = {}, None
+
     def choose_from(self, metrics: Sequence[str]) -> None:
         """Offer the over-time views of ``metrics``, keeping the chosen one if still offered."""
         options = timed(metrics)

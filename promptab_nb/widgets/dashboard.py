@@ -229,6 +229,7 @@ class ResultsDashboard(_Widget):
             self._failed(message(err))
             return None
         self.result, self._stale = res, None
+        self._time.forget()  # (the data may have grown since its kept results)
         self.plot.value = plots.to_png(plots.forest(res))
         self.table.value = res._repr_html_()
         self._banner(res.health)

@@ -299,3 +299,35 @@ def test_over_time_tab_shows_the_cost_the_analysis_judged() -> None:
     assert last["estimate"] == pytest.approx(row.rel_diff, rel=1e-9)
     assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6) and row.p_value < 0.05
     ws.close()
+
+
+def test_refresh_redraws_the_over_time_tab_with_the_new_data(tmp_path) -> None:
+    # The over-time results were kept per (metric, alpha, cost) for the dashboard's life: after
+    # new events were loaded, refresh() redrew the forest and table from them while the
+    # over-time tab still showed the curve of the old data (the same 60 treated users).
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/_events.py
+    from _events import expo, gen, write
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"latency": 1 + 0.01 * (u % 7)}] for u in range(60)],
+        "test": [[{"latency": 1 + 0.01 * (u % 5)}] for u in range(60)],
+    })  # fmt: skip
+    d = ResultsDashboard(exp)
+    d.time_metric.value = "latency"
+    before = d._time.results[d._shown_time].records[-1]["n_treatment"]
+    png = d.time_plot.value
+    more = []
+    for u in range(40):
+        more += [expo(f"new-x{u}", f"new-{u}", 600 + u, "test"),
+                 gen(f"new-g{u}", f"new-{u}", 601 + u, version="2", latency=2.0)]  # fmt: skip
+    ws.load_posthog(write(more, tmp_path / "more")["parquet"], progress=False)
+    d.refresh()
+    assert sum(r.n for r in d.result.rows if r.variant == "test" and r.metric == "latency") == 100
+    after = d._time.results[d._shown_time].records[-1]["n_treatment"]
+    assert (before, after) == (60, 100)
+    assert d.time_plot.value != png
+    ws.close()
