@@ -77,7 +77,8 @@ body { margin: 0; background: #fff; }
 .pab .impact ul { margin: 4px 0; padding-left: 20px; }
 .pab footer { margin-top: 32px; color: #888; font-size: 12px; }
 .pab table { display: block; max-width: 100%; overflow-x: auto; }
-.pab .sub, .pab li, .pab p { overflow-wrap: anywhere; }
+.pab .sub, .pab li, .pab p, .pab h1, .pab h2, .pab h3, .pab .headline, .pab .note,
+.pab figcaption { overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   .pab.report { padding: 12px 12px 32px; font-size: 13px; }
   .pab h1 { font-size: 19px; }

@@ -136,3 +136,34 @@ def test_progress_bar_does_not_round_an_unreached_plan_up_to_100() -> None:
 
     assert "99% of the planned sample" in bar(0.996) and "100%" not in bar(0.996)
     assert "100% of the planned sample reached" in bar(1.0)
+
+
+def _scroll_width(html: str, tmp_path: Path, width: int) -> tuple[int, int]:
+    """(page scroll width, frame width) of ``html`` in an iframe ``width`` px wide."""
+    probe = (
+        "<script>parent.document.body.setAttribute('data-sw', "
+        "document.documentElement.scrollWidth + '/' + window.innerWidth)</script></body>"
+    )
+    (tmp_path / "report.html").write_text(html.replace("</body>", probe), encoding="utf-8")
+    frame = tmp_path / "frame.html"
+    frame.write_text(
+        f'<html><body style="margin:0"><iframe src="report.html" '
+        f'style="width:{width}px;height:2400px;border:0"></iframe></body></html>'
+    )
+    cmd = [_chromium(), *_flags(tmp_path / "profile"), f"--window-size={max(width, 500)},2400",
+           "--virtual-time-budget=5000", "--dump-dom", frame.as_uri()]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    scroll, _, inner = out.partition('data-sw="')[2].partition('"')[0].partition("/")
+    return int(scroll), int(inner)
+
+
+def test_a_long_unbroken_name_does_not_widen_the_page(ws: pab.Workspace, tmp_path: Path) -> None:
+    # An experiment named without spaces (snake_case, 75 characters) ran the title, headings
+    # and the verdict's headline past the right edge at 390 px: only lists and paragraphs
+    # wrapped anywhere, so the page scrolled sideways and the headline was cut.
+    name = "Q3_support_bot_prompt_rewrite_tone_and_brevity_experiment_EU_customers_2026"
+    exp = ws.create_experiment(name, None, {"control": "v1", "test": "v2"}, flag_key=FLAG)
+    html = report.render(exp.analyze(["latency"]), ws=ws, over_time=False)
+    exp.stop()
+    scroll, inner = _scroll_width(html, tmp_path, 390)
+    assert scroll <= inner == 390
