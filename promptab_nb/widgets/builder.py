@@ -209,7 +209,13 @@ class ExperimentBuilder(_Widget):
         self._build_variant_rows(int(change["new"]))
         self._changed()
 
-    def _prompt_changed(self, _change: dict[str, Any]) -> None:
+    def _prompt_changed(self, change: dict[str, Any]) -> None:
+        # The flag (and name) filled for the old prompt follow the new one; a typed one stays.
+        old, new = str(change.get("old") or ""), str(change.get("new") or "")
+        if self.flag_key.value.strip() == self._likely_flag(old):
+            self.flag_key.value = self._likely_flag(new)
+        if old and self.name.value.strip() == f"{old}-experiment":
+            self.name.value = f"{new}-experiment" if new else ""
         options = self._version_names(self.prompt.value)
         for i, ver in enumerate(self.versions):
             ver.options = options

@@ -248,3 +248,33 @@ def test_builder_default_split_is_the_one_posthog_and_the_library_use(ws) -> Non
     b.create_button.click()
     assert b.experiment is not None
     assert b.experiment.split == {"control": 33.0, "test": 33.0, "test_2": 34.0}
+
+
+def test_builder_flag_follows_the_prompt_until_it_is_typed(tmp_path) -> None:
+    # The flag box was filled once, with the first prompt's flag: choosing another prompt kept
+    # it, so Create made an experiment on prompt "pb" assigned by the flag of "pa" (and the
+    # estimate counted pa's traffic). A flag the user typed is kept.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/_events.py
+    from _events import expo, gen, write
+
+    import promptab_nb as pab
+
+    events = []
+    for prompt, flag in (("pa", "flag-a"), ("pb", "flag-b")):
+        for u in range(6):
+            user = f"{prompt}-{u}"
+            events.append(expo(f"x-{user}", user, u, "control" if u % 2 else "test", flag=flag))
+            events.append(gen(f"g-{user}", user, u + 1, prompt=prompt, version=str(1 + u % 2)))
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    b = ExperimentBuilder(ws)
+    assert b.prompt.value == "pa" and b.flag_key.value == "flag-a"
+    b.prompt.value = "pb"
+    assert b.flag_key.value == "flag-b" and 'flag_key="flag-b"' in b.code
+    b.flag_key.value = "my-flag"
+    b.prompt.value = "pa"
+    assert b.flag_key.value == "my-flag"  # typed: kept
+    ws.close()
