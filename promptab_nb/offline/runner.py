@@ -200,6 +200,15 @@ def run_offline(
     vers = _as_versions(ws, versions)
     if scorers is None:
         scorer_objs = [resolve("exact")] if dataset.has_expected else []
+        if not scorer_objs:
+            # Answers under another name ("answer") leave the run without a quality metric.
+            warnings.warn(
+                f"dataset{' ' + dataset.name if dataset.name else ''} has no expected answers, "
+                "so no scorer runs and the run measures cost, latency and tokens only; pass "
+                "scorers=[...] (or load the answers with expected_field='answer'), or "
+                "scorers=[] to say none are wanted",
+                stacklevel=3,
+            )
     elif isinstance(scorers, str | Scorer) or callable(scorers):  # one scorer, not its letters
         scorer_objs = [resolve(scorers)]
     elif isinstance(scorers, Sequence):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _offline_fakes import CountingModel, FlakyModel, id_dataset
+from _offline_fakes import CountingModel, FlakyModel, id_dataset, ids
 
 import promptab_nb as pab
 from promptab_nb.errors import DataError, InvalidArgumentError, NotFoundError
@@ -406,3 +406,18 @@ def test_one_scorer_need_not_be_in_a_list(ws) -> None:
         assert len(run.scorers) == 1
     with pytest.raises(InvalidArgumentError, match=r"scorers == 3"):
         ws.run_offline(id_dataset(2), [A, B], CountingModel(), scorers=3, progress=False)
+
+
+def test_a_run_without_any_scorer_by_default_says_why(ws) -> None:
+    # A dataset whose answers are in a column not named "expected" (say "answer") has no
+    # expected answers, so the default ran no scorer: the run compared cost, latency and tokens
+    # only, and nothing said the quality was never measured.
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": i, "id": i, "answer": "yes"} for i in ids(3)]
+    )
+    with pytest.warns(UserWarning, match=r"no expected answers.*no scorer.*expected_field"):
+        run = ws.run_offline(ds, [A, B], CountingModel(), repeats=1, progress=False)
+    assert run.scorers == ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scorers=[] asks for none: nothing to say
+        ws.run_offline(ds, [A, B], CountingModel(), scorers=[], repeats=1, progress=False)
