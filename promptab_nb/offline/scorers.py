@@ -250,6 +250,18 @@ def _get_path(data: Any, field: str) -> Any:
     return data
 
 
+def _same_number(got: Any, want: Any) -> bool:
+    """Whether JSON number ``got`` equals ``want`` read as a number (a CSV's "19.50" is 19.5)."""
+    if isinstance(got, bool) or not isinstance(got, int | float):
+        return False
+    if isinstance(want, bool):
+        return False
+    try:
+        return float(got) == float(str(want).strip())
+    except ValueError:
+        return False
+
+
 def json_field_equals(field: str, *, expected: Any = _MISSING, name: str | None = None) -> Scorer:
     """Pass when the output is JSON whose ``field`` (dotted path) equals the expected value.
 
@@ -271,7 +283,7 @@ def json_field_equals(field: str, *, expected: Any = _MISSING, name: str | None 
             return False
         if got is _MISSING:
             return False
-        return got == want or _norm(got, False) == _norm(want, False)
+        return got == want or _norm(got, False) == _norm(want, False) or _same_number(got, want)
 
     return Scorer(label, fn, "pass")
 

@@ -217,3 +217,14 @@ def test_numeric_close_reads_commas_as_thousands_only_in_groups_of_three(
     # Any comma between digits was a thousands separator: "2,4,6" was read as 246 (a list's last
     # number is 6), and "1,5" (a decimal comma) as 15, passing an expected answer of 15.
     assert s.numeric_close()(output, Item("c", {}, expected)).passed is passed
+
+
+def test_json_field_equals_compares_a_json_number_as_a_number() -> None:
+    # A CSV's expected answers are text: {"total": 19.5} failed against "19.50" and {"n": 1.0}
+    # against "1", though they are the same number.
+    sc = s.json_field_equals("total")
+    assert sc('{"total": 19.5}', Item("j", {}, "19.50")).passed is True
+    assert sc('{"total": 1.0}', Item("j", {}, "1")).passed is True
+    assert sc('{"total": 19.6}', Item("j", {}, "19.50")).passed is False
+    assert sc('{"total": true}', Item("j", {}, "1")).passed is False  # a flag is not a number
+    assert sc('{"total": "abc"}', Item("j", {}, "abc")).passed is True
