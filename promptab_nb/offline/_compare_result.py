@@ -52,6 +52,7 @@ class MetricComparison:
     ``unchanged`` count pairs by direction (lower cost or latency counts as improved).
     ``aa_flip_rate`` and ``aa_ci`` are the baseline's repeat-0-vs-repeat-1 noise floor;
     ``mde`` is the smallest difference this many pairs detects with the stated power.
+    ``p_wilcoxon`` is the signed-rank test's (None for McNemar and clustered rows).
     With ``cluster=``: ``n_clusters`` and ``design_effect`` (clustered / independent-items
     variance). With repeats: ``var_between`` (ω²) and ``var_within`` (σ², one call's sampling
     noise) of the paired differences, in the unit squared.

@@ -448,7 +448,8 @@ def _one(
         test = stats.paired_bootstrap(x, y, n_boot=n_boot, seed=seed, alpha=alpha)
     else:
         test = stats.paired_t(x, y, alpha=alpha)
-    p_w = None if single else stats.wilcoxon(x, y, alpha=alpha).p_value
+    # Wilcoxon treats items as independent: not alongside a cluster-robust test.
+    p_w = None if single or clustered is not None else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
     if unit_scores:  # two scores in [0, 1] differ by at most 1
         _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)

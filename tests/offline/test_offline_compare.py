@@ -750,3 +750,23 @@ def test_a_bootstrap_over_few_pairs_says_it_is_too_narrow(ws) -> None:
     r = comp.row("latency_s")
     assert "bootstrap" in r.method and "10 pairs" in r.note and "paired t" in r.note
     assert any(n.startswith("latency_s, t@v2: the percentile bootstrap") for n in comp.notes)
+
+
+def test_a_clustered_row_has_no_wilcoxon_p_value(ws) -> None:
+    # The Wilcoxon p-value "reported alongside" a cluster="passage" row treated the items as
+    # independent, the very assumption the row's cluster-robust test drops: 2.7e-06 beside a
+    # clustered p of 0.026.
+    rng = np.random.default_rng(3)
+    items = ids(36)
+    passage = {i: f"p{k // 6}" for k, i in enumerate(items)}
+    hard = {f"p{k}" for k in range(6) if rng.random() < 0.5}
+    answers = {("B", i): "no" for i in items if passage[i] in hard and rng.random() < 0.9}
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": i, "id": i, "expected": "yes", "passage": passage[i]} for i in items],
+        metadata_fields=["passage"],
+    )
+    grade = pab.offline.custom(lambda o: 0.2 if o == "no" else 0.9, name="grade", kind="score")
+    run = ws.run_offline(ds, [A, B], CountingModel(answers), scorers=[grade], repeats=1,
+                         progress=False)  # fmt: skip
+    assert run.compare(metrics=["grade"]).row("grade").p_wilcoxon is not None
+    assert run.compare(metrics=["grade"], cluster="passage").row("grade").p_wilcoxon is None
