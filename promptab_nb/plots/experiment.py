@@ -101,7 +101,7 @@ def _group_label(name: str, unit: str) -> str:
 def forest(
     result: ExperimentResult,
     *,
-    metrics: Sequence[str] | None = None,
+    metrics: Sequence[str | Metric] | None = None,
     relative: bool = True,
     ax: Axes | None = None,
     figsize: tuple[float, float] | None = None,
@@ -113,7 +113,7 @@ def forest(
     result
         From ``exp.analyze(...)``.
     metrics
-        Names of the metrics to show (default all, in the result's order).
+        The metrics to show, by name or as Metric objects (default all, in the result's order).
     relative
         Relative lift in percent (treatment / control − 1); ``False`` draws the absolute
         difference in each metric's unit. One panel per metric, each on its own scale, with the
@@ -143,7 +143,10 @@ def forest(
     >>> fig.savefig("forest.png")  # doctest: +SKIP
     """
     names = [m.name for m in result.metrics]
-    chosen = list(metrics) if metrics is not None else names
+    # (a Metric object stands for its name, as in exp.analyze([m]))
+    chosen: list[str] = (
+        [m if isinstance(m, str) else m.name for m in metrics] if metrics is not None else names
+    )
     unknown = [m for m in chosen if m not in names]
     if unknown or not chosen:
         raise InvalidArgumentError(
@@ -293,7 +296,7 @@ def forest(
 # -- means ----------------------------------------------------------------------------------------
 def means(
     result: ExperimentResult,
-    metric: str,
+    metric: str | Metric,
     *,
     ax: Axes | None = None,
     figsize: tuple[float, float] | None = None,
@@ -305,7 +308,7 @@ def means(
     result
         From ``exp.analyze(...)``.
     metric
-        A metric name in the result.
+        A metric of the result, by name or as the :class:`~promptab_nb.metrics.Metric`.
     ax, figsize
         Axes to draw into, or the size of a new figure in inches (default 5.5 wide, wider
         with more than six arms).
@@ -320,6 +323,9 @@ def means(
     InvalidArgumentError
         ``metric`` is not in the result.
     """
+    if not isinstance(metric, str):
+        # a Metric stands for its name, as in analyze; another of the same name is not found
+        metric = metric.name if metric in result.metrics else repr(metric)
     try:
         m = result.metric(metric)
     except KeyError:

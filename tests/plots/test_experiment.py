@@ -589,3 +589,20 @@ def test_cumulative_keeps_each_arm_s_colour_when_an_arm_is_left_out(tmp_path) ->
     assert colours == {plots.PALETTE[2]}, colours
     assert "c" in legend_text(fig) and "b" not in legend_text(fig).split(" | ")
     ws.close()
+
+
+def test_means_and_forest_take_the_metric_object_they_were_analysed_with(tmp_path) -> None:
+    # exp.analyze([m]) and exp.analyze_over_time(m) take a Metric, but plots.means(res, m) and
+    # forest(res, metrics=[m]) answered "metric Metric(name='lat', ...) is not in the result;
+    # metrics: lat" for the very metric in the result.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {"control": [[{}] for _ in range(60)],
+                                   "test": [[{"latency": 2.0}] for _ in range(60)]})  # fmt: skip
+    m = pab.Metric("lat", "latency_s", agg="mean", unit="s")
+    res = exp.analyze([m])
+    assert plots.means(res, m).axes[0].get_title().startswith("lat by arm")
+    assert len(plots.forest(res, metrics=[m]).axes) == 1
+    with pytest.raises(pab.InvalidArgumentError, match="not in the result"):
+        plots.means(res, pab.Metric("other", "latency_s", agg="mean"))
+    ws.close()
