@@ -410,9 +410,8 @@ def _why_no_period(result: OverTimeResult, total: int, min_units: int) -> str:
     """Why the figure over time draws nothing: no period, too few units, or no estimate."""
     if not total:
         return "no period to draw: no exposed unit in the analysis' window"
-    if min_units and result.to_pandas().pipe(
-        lambda d: not ((d["n_control"] >= min_units) & (d["n_treatment"] >= min_units)).any()
-    ):
+    enough = [r for r in result.records if min(r["n_control"], r["n_treatment"]) >= min_units]
+    if min_units and not enough:
         return (
             f"no period yet with {min_units:,} units in both arms (the periods before it swing "
             "on noise); min_units=0 draws every period"
