@@ -47,6 +47,7 @@ def _offline_records(comparison: Any) -> tuple[list[dict[str, Any]], float, str]
                     regressed=r.regressed,
                     aa=r.aa_ci,
                     mde=r.mde,
+                    note=getattr(r, "note", None),
                 )
             )
         return recs, alpha, str(comparison.baseline)
@@ -77,6 +78,7 @@ def _offline_records(comparison: Any) -> tuple[list[dict[str, Any]], float, str]
                 regressed=rec.get("regressed"),
                 aa=None if any(_missing(x) for x in aa) else aa,
                 mde=None if _missing(rec.get("mde")) else rec.get("mde"),
+                note=None if _missing(rec.get("note")) else rec.get("note"),
             )
         )
     baseline = str(frame["baseline"].iloc[0]) if "baseline" in cols and len(frame) else "baseline"
@@ -144,13 +146,15 @@ def offline_comparison(
                 note = f"{num(r['diff'], u if u == 'pp' else rows[0]['unit'], signed=True)}  {pval(r['p_value'])}"
                 if r["improved"] is not None and not _missing(r["improved"]):
                     note += f"  {int(r['improved'])} items better, {int(r['regressed'])} worse"
+                if _missing(r["diff"]):  # (not "–  p –", the formatted NaNs: why)
+                    note = str(r["note"] or "")
                 pts.append(
                     _Point(
                         r["version"],
                         versions.index(r["version"]) + 1,
-                        r["diff"] * f,
-                        r["lo"] * f,
-                        r["hi"] * f,
+                        math.nan if _missing(r["diff"]) else r["diff"] * f,
+                        math.nan if _missing(r["lo"]) else r["lo"] * f,
+                        math.nan if _missing(r["hi"]) else r["hi"] * f,
                         sig,
                         note,
                     )

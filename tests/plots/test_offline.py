@@ -111,3 +111,21 @@ def test_pairwise_ranking_with_an_estimate_outside_its_bootstrap_interval() -> N
     # the interval is drawn where it is, the point where it is: nothing is moved
     segs = {round(float(s[0][1])): s for c in bars for s in c.lines[2][0].get_segments()}
     assert [float(x) for x in segs[1][:, 0]] == [pytest.approx(0.3), pytest.approx(1.1)]
+
+
+def test_offline_comparison_without_a_difference_says_why() -> None:
+    # A version with no paired item (every call of it failed) has no difference: its row read
+    # "no estimate: –  p –", the formatted NaNs, instead of the comparison's note.
+    frame = pd.DataFrame({
+        "metric": ["exact", "exact"], "version": ["a@v2", "a@v3"], "diff": [0.1, None],
+        "diff_ci_low": [0.0, None], "diff_ci_high": [0.2, None], "unit": ["%", "%"],
+        "p_value": [0.04, None], "note": [None, "no item has a value in both versions"],
+    })  # fmt: skip
+    texts = [t.get_text() for t in plots.offline_comparison(frame).axes[0].texts]
+    assert "no estimate: no item has a value in both versions" in [
+        " ".join(t.split()) for t in texts
+    ]
+    assert not any("–  p –" in t for t in texts), texts
+    frame = frame.drop(columns="note")
+    texts = [" ".join(t.get_text().split()) for t in plots.offline_comparison(frame).axes[0].texts]
+    assert "no estimate" in texts and not any("p –" in t for t in texts), texts
