@@ -69,6 +69,11 @@ def pairs_section(res: ExperimentResult) -> Markup | None:
         )
         if p.note:
             tables.append(el("div", f"{p.metric}: {p.note}", class_="note"))
+        if len(p.pairs) != k * (k - 1) // 2:
+            # an arm left out (no value): the correction ran over fewer pairs than said above
+            n = len(p.pairs)
+            tables.append(el("div", f"{p.metric}: {name} adjusts the {n} pair{'s' * (n != 1)} "
+                                    "left, not all of them", class_="note"))  # fmt: skip
     return el(
         "section",
         el("h2", "All pairs"),

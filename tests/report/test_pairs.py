@@ -123,3 +123,23 @@ def test_all_pairs_captions_say_per_request_under_unit_request(three: pab.Experi
         "cost: cost per request (USD), every pair of arms",
         "latency: mean latency per request (s), every pair of arms",
     ]
+
+
+def test_a_metric_with_an_arm_left_out_says_how_many_pairs_it_adjusted_across(
+    tmp_path: Path,
+) -> None:
+    # Control unpriced: cost leaves it out of its pairs and Holm adjusts the one pair left
+    # (c − b), while the section said "adjusted by Holm across the 3 pairs of each metric".
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": None}] for _ in range(60)],
+        "b": [[{"cost": 0.01 + 0.001 * (u % 3)}] for u in range(60)],
+        "c": [[{"cost": 0.01 + 0.001 * (u % 4)}] for u in range(60)],
+    })  # fmt: skip
+    res = exp.analyze(["cost", "latency"])
+    assert [len(p.pairs) for p in res.pairs] == [1, 3]
+    text = " ".join(_text(_section(report.render(res, over_time=False), "all-pairs")).split())
+    assert "cost: Holm adjusts the 1 pair left" in text, text
+    assert "latency: Holm adjusts" not in text
+    ws.close()
