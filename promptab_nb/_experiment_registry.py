@@ -60,6 +60,13 @@ def _variants(variants: Any) -> dict[str, str]:
         raise InvalidArgumentError(f"variants has duplicate keys {dupes}; each key must be unique")
     if any(not k or k == "$multiple" for k in keys):
         raise InvalidArgumentError("variant keys must be non-empty and not '$multiple'")
+    for key, value in zip(keys, (v for _, v in pairs), strict=True):
+        # (str(None) is 'None' and '' matches no generation: the arm would stay empty, unsaid)
+        if value is None or not str(value).strip():
+            raise InvalidArgumentError(
+                f"variants[{key!r}] == {value!r}: give the prompt version (or arm) of each "
+                'variant, e.g. {"control": "v1", "test": "v2"}'
+            )
     return {str(k): str(v) for k, v in pairs}
 
 
@@ -226,9 +233,17 @@ def create_experiment(
     one_of(unit, "unit", ("user", "request"))
     check(rollout, "rollout", gt=0, le=100)
     if metrics is not None:
-        from .metrics import resolve
+        from .metrics import BUILTIN, resolve
 
-        metrics = tuple(m.name for m in resolve(metrics))
+        resolved = resolve(metrics)
+        custom = [m.name for m in resolved if BUILTIN.get(m.name) != m]
+        if custom:
+            # (only names are stored: exp.analyze() then said "unknown metric 'lat_sum'")
+            raise InvalidArgumentError(
+                f"metrics: {custom[0]!r} is a custom pab.Metric; an experiment stores built-in "
+                "metric names only: pass it to exp.analyze([...]) instead"
+            )
+        metrics = tuple(m.name for m in resolved)
     design = _design(goal, guardrails, mde, power)
     if design is not None:
         from .metrics import DEFAULT

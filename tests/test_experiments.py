@@ -111,11 +111,22 @@ def test_reopen_file_workspace_restores_everything(tmp_path) -> None:
             "variants has 11 variants; at most 10",
         ),
         ({"variants": [("a", "1"), ("a", "2")]}, r"duplicate keys \['a'\]"),
+        # (an empty or None version matched no generation: the arm stayed empty, unsaid)
+        ({"variants": {"control": "1", "test": " "}}, r"variants\['test'\] == ' ': give the"),
+        ({"variants": {"control": None, "test": "2"}}, r"variants\['control'\] == None"),
         ({"variants": V, "split": [60, 60]}, "split sums to 120, must sum to 100"),
         ({"variants": V, "split": [100]}, "split has 1 shares for 2 variants"),
         ({"variants": V, "split": {"control": 50, "other": 50}}, "split keys"),
         ({"variants": V, "unit": "session"}, "unit == 'session'"),
         ({"variants": V, "metrics": ["vibes"]}, "unknown metric 'vibes'"),
+        # (a custom Metric was stored by name, and exp.analyze() then said "unknown metric")
+        (
+            {
+                "variants": V,
+                "metrics": [pab.Metric("lat_sum", "latency_s", agg="sum")],
+            },
+            "'lat_sum' is a custom pab.Metric; an experiment stores built-in metric names only",
+        ),
         (
             {"variants": V, "ends_at": "2001-01-01"},
             "ends_at == 2001-01-01.* is before the creation time",
