@@ -248,7 +248,14 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))
-    if total and not good:
+    if not total:
+        # (resourceSpans lists without a span: it loaded as "0 rows read", where an empty file is
+        # an error)
+        raise DataError(
+            f"{item.name}: holds no spans (its resourceSpans[].scopeSpans[].spans[] lists are "
+            "empty or missing). Export the traces again, or leave this file out."
+        )
+    if not good:
         broken = count(con, ctx.t("rec"), "bad_reason = 'line is not valid JSON'")
         if broken == total:
             # every document is cut short or not JSON: not a question of the export's format

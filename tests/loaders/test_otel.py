@@ -186,6 +186,27 @@ def test_a_truncated_export_says_it_is_not_json(ws, tmp_path):
     assert ws.counts()["generations"] == 0
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"resourceSpans": []},
+        {"resourceSpans": [{"resource": {"attributes": []}}]},
+        {"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": []}]}]},
+    ],
+)
+def test_an_export_without_a_span_says_so(ws, tmp_path, doc):
+    # resourceSpans lists without a span loaded as "0 rows read", without a word, where an
+    # empty file is an error; the load leaves the workspace as it was.
+    from promptab_nb.errors import DataError
+
+    p = tmp_path / "idle.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(DataError, match=r"idle\.json: holds no spans"):
+        ws.load_otel(p)
+    assert ws.counts()["generations"] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
 def test_an_unreadable_start_time_is_not_a_missing_one(ws, tmp_path):
     # A negative or overlong startTimeUnixNano was rejected as "startTimeUnixNano is missing".
     spans = [
