@@ -165,6 +165,14 @@ def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
     if d.size < 3 or _no_spread(sd, d):
         return None
+    return _detectable(sd / math.sqrt(d.size), d.size - 1, alpha, power)
+
+
+def _detectable(se: float, df: int, alpha: float, power: float) -> float:
+    """Smallest mean difference a two-sided t test of standard error ``se`` (> 0) on ``df``
+    degrees of freedom detects with ``power`` at ``alpha``: ``se`` times the noncentrality that
+    reaches ``power``. (Solved in SEs and rescaled: the noncentral t is unreliable at tiny SDs,
+    USD per call.)"""
     if power <= alpha:
         raise InvalidArgumentError(
             f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
@@ -172,21 +180,18 @@ def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
         )
     import scipy.optimize
 
-    n, df = d.size, d.size - 1
     crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
 
-    def short(effect: float) -> float:  # effect in SDs of the differences
-        ncp = effect * math.sqrt(n)
+    def short(ncp: float) -> float:
         # The wrong-sign tail is below alpha / 2 and shrinks; scipy returns NaN for it once
         # it is tiny (n = 100 at one SD), so it counts as 0 then.
         wrong = float(scipy.stats.nct.cdf(-crit, df, ncp))
         return power - float(scipy.stats.nct.sf(crit, df, ncp)) - (wrong if wrong >= 0 else 0.0)
 
     hi = 1.0
-    while short(hi) > 0:  # power rises with the effect; 3 pairs at 99 % need ~20 SDs
+    while short(hi) > 0:  # power rises with the noncentrality
         hi *= 2
-    # Solved at SD 1 and rescaled: the noncentral t is unreliable at tiny SDs (USD per call).
-    return sd * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
+    return se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
 
 
 def _newcombe(
@@ -245,24 +250,7 @@ def _clustered_mde(c: stats.ClusteredMean, alpha: float, power: float) -> float 
     MDE would claim the precision of items that move together."""
     if c.n_clusters < 3 or not c.se > 0:
         return None
-    if power <= alpha:
-        raise InvalidArgumentError(
-            f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
-            "ask for power > alpha (0.8 is usual)"
-        )
-    import scipy.optimize
-
-    df = c.n_clusters - 1
-    crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
-
-    def short(ncp: float) -> float:  # the effect in SEs
-        wrong = float(scipy.stats.nct.cdf(-crit, df, ncp))
-        return power - float(scipy.stats.nct.sf(crit, df, ncp)) - (wrong if wrong >= 0 else 0.0)
-
-    hi = 1.0
-    while short(hi) > 0:
-        hi *= 2
-    return c.se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
+    return _detectable(c.se, c.n_clusters - 1, alpha, power)
 
 
 def _no_spread(sd: float, values: np.ndarray) -> bool:
