@@ -730,22 +730,30 @@ def test_a_cluster_robust_se_of_0_from_varying_items_withholds_the_verdict(ws) -
     assert any(n.startswith("exact, t@v2: the cluster-robust SE is 0") for n in comp.notes)
 
 
-def test_the_mde_of_a_clustered_row_is_that_of_its_cluster_robust_test(ws) -> None:
-    # The MDE of a cluster="passage" row was the independent-items paired t's (n − 1 df, the
-    # items' SD), though the row's test is the cluster-robust t on G − 1 df: 34 items in 6
-    # passages that move together were said to detect effects of half the size they can.
-    from statsmodels.stats.power import TTestPower
-
-    rng = np.random.default_rng(3)
+def _passages_moving_together(
+    rng: np.random.Generator,
+) -> tuple[pab.offline.Dataset, dict[str, str], dict]:
+    """36 items in 6 passages of 6, about half the passages "hard" (B answers "no" on 90 % of
+    their items): (dataset with a ``passage`` field, item → passage, B's wrong answers)."""
     items = ids(36)
     passage = {i: f"p{k // 6}" for k, i in enumerate(items)}
     hard = {f"p{k}" for k in range(6) if rng.random() < 0.5}
     answers = {("B", i): "no" for i in items if passage[i] in hard and rng.random() < 0.9}
-    answers |= {("A", i): "no" for i in items if rng.random() < 0.2}
     ds = pab.offline.Dataset.from_records(
         [{"item_id": i, "id": i, "expected": "yes", "passage": passage[i]} for i in items],
         metadata_fields=["passage"],
     )
+    return ds, passage, answers
+
+
+def test_the_mde_of_a_clustered_row_is_that_of_its_cluster_robust_test(ws) -> None:
+    # The MDE of a cluster="passage" row was the independent-items paired t's (n − 1 df, the
+    # items' SD), though the row's test is the cluster-robust t on G − 1 df: 34 items in 6
+    # passages that move together were said to detect effects of half the size they can.
+
+    rng = np.random.default_rng(3)
+    ds, passage, answers = _passages_moving_together(rng)
+    answers |= {("A", i): "no" for i in ids(36) if rng.random() < 0.2}
     run = ws.run_offline(ds, [A, B], CountingModel(answers), repeats=1, progress=False)
     r = run.compare(metrics=["exact"], cluster="passage").row("exact")
     import statsmodels.api as sm
@@ -776,15 +784,7 @@ def test_a_clustered_row_has_no_wilcoxon_p_value(ws) -> None:
     # The Wilcoxon p-value "reported alongside" a cluster="passage" row treated the items as
     # independent, the very assumption the row's cluster-robust test drops: 2.7e-06 beside a
     # clustered p of 0.026.
-    rng = np.random.default_rng(3)
-    items = ids(36)
-    passage = {i: f"p{k // 6}" for k, i in enumerate(items)}
-    hard = {f"p{k}" for k in range(6) if rng.random() < 0.5}
-    answers = {("B", i): "no" for i in items if passage[i] in hard and rng.random() < 0.9}
-    ds = pab.offline.Dataset.from_records(
-        [{"item_id": i, "id": i, "expected": "yes", "passage": passage[i]} for i in items],
-        metadata_fields=["passage"],
-    )
+    ds, _, answers = _passages_moving_together(np.random.default_rng(3))
     grade = pab.offline.custom(lambda o: 0.2 if o == "no" else 0.9, name="grade", kind="score")
     run = ws.run_offline(ds, [A, B], CountingModel(answers), scorers=[grade], repeats=1,
                          progress=False)  # fmt: skip

@@ -93,13 +93,8 @@ def _flags(profile: Path) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("width", [390, 1400])
-def test_no_page_wide_horizontal_scroll(
-    designed: pab.Experiment, tmp_path: Path, width: int
-) -> None:
-    """The page in an iframe ``width`` px wide: its scroll width fits (tables and figures scroll
-    in their own box); a screenshot is kept in reports/screenshots/ for a person to look at."""
-    html = report.render(designed.analyze(), ws=designed.ws)
+def _scroll_width(html: str, tmp_path: Path, width: int) -> tuple[int, int]:
+    """(page scroll width, frame width) of ``html`` in an iframe ``width`` px wide."""
     probe = (
         "<script>parent.document.body.setAttribute('data-sw', "
         "document.documentElement.scrollWidth + '/' + window.innerWidth)</script></body>"
@@ -114,7 +109,20 @@ def test_no_page_wide_horizontal_scroll(
            "--virtual-time-budget=5000", "--dump-dom", frame.as_uri()]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
     scroll, _, inner = out.partition('data-sw="')[2].partition('"')[0].partition("/")
-    assert scroll and int(scroll) <= int(inner) == width
+    return int(scroll), int(inner)
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_no_page_wide_horizontal_scroll(
+    designed: pab.Experiment, tmp_path: Path, width: int
+) -> None:
+    """The page in an iframe ``width`` px wide: its scroll width fits (tables and figures scroll
+    in their own box); a screenshot is kept in reports/screenshots/ for a person to look at."""
+    scroll, inner = _scroll_width(
+        report.render(designed.analyze(), ws=designed.ws), tmp_path, width
+    )
+    assert scroll <= inner == width
+    frame = tmp_path / "frame.html"
     shots = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     png = shots / f"report-{width}.png"
@@ -136,25 +144,6 @@ def test_progress_bar_does_not_round_an_unreached_plan_up_to_100() -> None:
 
     assert "99% of the planned sample" in bar(0.996) and "100%" not in bar(0.996)
     assert "100% of the planned sample reached" in bar(1.0)
-
-
-def _scroll_width(html: str, tmp_path: Path, width: int) -> tuple[int, int]:
-    """(page scroll width, frame width) of ``html`` in an iframe ``width`` px wide."""
-    probe = (
-        "<script>parent.document.body.setAttribute('data-sw', "
-        "document.documentElement.scrollWidth + '/' + window.innerWidth)</script></body>"
-    )
-    (tmp_path / "report.html").write_text(html.replace("</body>", probe), encoding="utf-8")
-    frame = tmp_path / "frame.html"
-    frame.write_text(
-        f'<html><body style="margin:0"><iframe src="report.html" '
-        f'style="width:{width}px;height:2400px;border:0"></iframe></body></html>'
-    )
-    cmd = [_chromium(), *_flags(tmp_path / "profile"), f"--window-size={max(width, 500)},2400",
-           "--virtual-time-budget=5000", "--dump-dom", frame.as_uri()]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
-    scroll, _, inner = out.partition('data-sw="')[2].partition('"')[0].partition("/")
-    return int(scroll), int(inner)
 
 
 def test_a_long_unbroken_name_does_not_widen_the_page(ws: pab.Workspace, tmp_path: Path) -> None:
