@@ -26,6 +26,18 @@ def norm_ppf(q: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     return loc + scale * special.ndtri(q)
 
 
+def norm_isf(q: Any) -> Any:
+    """Upper-tail quantile of the standard normal: the ``z`` with ``P(Z > z) = q``
+    (``scipy.stats.norm.isf``).
+
+    Critical values come from here, as ``norm_isf(alpha / 2)``: ``norm_ppf(1 - alpha / 2)``
+    rounds ``1 - alpha / 2`` to 1.0 below alpha ~ 1e-16 and returns inf, and loses digits of
+    ``alpha`` well before that (``1 - 1e-10`` keeps ~6 of them). The tail probability itself
+    carries full precision down to the smallest float.
+    """
+    return 0.0 - special.ndtri(q)  # 0.0 - : the median is +0.0, not -0.0
+
+
 def norm_cdf(x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
     """Normal CDF (``scipy.stats.norm.cdf``)."""
     return special.ndtr((np.asarray(x, dtype=float) - loc) / scale)
@@ -46,6 +58,20 @@ def t_ppf(q: Any, df: Any) -> Any:
     """Quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
     q = np.asarray(q, dtype=float)
     out = np.where(q == 0, -np.inf, np.where(q == 1, np.inf, special.stdtrit(df, q)))
+    return out[()]
+
+
+def t_isf(q: Any, df: Any) -> Any:
+    """Upper-tail quantile of Student's t: the ``t`` with ``P(T > t) = q`` (``scipy.stats.t.isf``).
+
+    Critical values come from here, as ``t_isf(alpha / 2, df)``, for the reason given in
+    :func:`norm_isf`.
+    """
+    q = np.asarray(q, dtype=float)
+    lower = special.stdtrit(df, q)
+    # stdtrit overflows to +inf (the wrong sign) for a lower-tail q past ~1e-300 at small df.
+    lower = np.where((q < 0.5) & (lower > 0), -np.inf, lower)
+    out = np.where(q == 0, np.inf, np.where(q == 1, -np.inf, 0.0 - lower))
     return out[()]
 
 

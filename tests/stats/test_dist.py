@@ -63,3 +63,33 @@ def test_exact_binomial_p_with_a_trillion_trials(n: int) -> None:
     ref = scipy.stats.binomtest(k, 2 * n + int(3 * math.sqrt(n)), 0.5).pvalue
     got = _dist.binom_test_p(k, 2 * n + int(3 * math.sqrt(n)), 0.5)
     assert got == pytest.approx(ref, rel=1e-9)
+
+
+# Upper-tail probabilities from 0.5 down to the smallest subnormal: critical values at any alpha.
+TAIL = np.array([0.5, 0.3, 0.025, 1e-3, 1e-10, 1e-16, 1e-17, 1e-30, 1e-100, 1e-300, 5e-324])
+
+
+def test_norm_isf_equals_scipy_far_into_the_tail() -> None:
+    # norm_ppf(1 - alpha / 2) is inf below alpha ~ 1e-16 (1 - 1e-17 == 1.0) and keeps ~6 digits
+    # of alpha at 1e-10; the upper-tail form keeps them all.
+    same(_dist.norm_isf(TAIL), scipy.stats.norm.isf(TAIL))
+    same(_dist.norm_isf(np.array([0.0, 0.9, 1.0])), scipy.stats.norm.isf([0.0, 0.9, 1.0]))
+    assert np.all(np.isfinite(_dist.norm_isf(TAIL)))
+    assert math.copysign(1.0, float(_dist.norm_isf(0.5))) == 1.0
+    # The tail probability of the critical value is q again down to 1e-300 (to z² ulps: the
+    # relative slope of the tail at z = 37 is ~1400).
+    np.testing.assert_allclose(_dist.norm_sf(_dist.norm_isf(TAIL[:-1])), TAIL[:-1], rtol=1e-12)
+    assert not np.isfinite(_dist.norm_ppf(1 - 1e-17 / 2))  # the trap this replaces
+
+
+@pytest.mark.parametrize("df", [1.0, 2.5, 29.0, 1e6])
+def test_t_isf_equals_scipy_and_stays_positive(df: float) -> None:
+    finite = TAIL[:6]
+    same(_dist.t_isf(finite, df), scipy.stats.t.isf(finite, df))
+    got = _dist.t_isf(TAIL, df)
+    # scipy.stats.t.isf(5e-324, 1) is -inf (stdtrit overflows with the wrong sign): a CI half-width
+    # of -inf would turn the interval inside out. An upper-tail quantile below 0.5 is positive.
+    assert got[0] == 0 and np.all(got[1:] > 0)
+    # (stdtr underflows to 0 past t ~ 1e150 at df = 1, so round trips stop at 1e-100.)
+    np.testing.assert_allclose(_dist.t_sf(got[:9], df), TAIL[:9], rtol=1e-9)
+    assert _dist.t_isf(0.0, df) == np.inf and _dist.t_isf(1.0, df) == -np.inf
