@@ -24,6 +24,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+from .._sql import ident
 from ..errors import InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
@@ -315,6 +316,50 @@ def _require(con: Con, ctx: LoadContext, item: Input, kind: str) -> None:
     raise MissingColumnError(f"{item.name} has no key {missing[0]!r} (found: {found}); {hint}.")
 
 
+# The user of the Langfuse evaluations that target, or score the trace of, an observation of
+# ``{stage}``, by the rule of _score_source over the generations loaded and those this file
+# adds (the first row of each uuid not loaded yet, as insert_by_uuid keeps): a score loaded
+# before its observations took its trace id, and must not keep it once they arrive, or load
+# order would change the analysis.
+_RESOLVE_SCORES = """
+UPDATE evaluations SET distinct_id = n.distinct_id, person_id = n.person_id
+FROM (
+    WITH new AS (
+        SELECT uuid, trace_id, distinct_id, person_id FROM {stage} s
+        WHERE bad_col IS NULL AND NOT EXISTS (SELECT 1 FROM generations g WHERE g.uuid = s.uuid)
+        QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY source_row) = 1
+    ), gens AS (
+        SELECT uuid, trace_id, distinct_id, person_id FROM generations
+        UNION ALL SELECT * FROM new
+    ), scored AS (
+        SELECT e.uuid, e.target_uuid, e.trace_id
+        FROM evaluations e JOIN imports i ON i.import_id = e.import_id
+        WHERE i.source = 'langfuse'
+          AND (e.target_uuid IN (SELECT uuid FROM new)
+               OR e.trace_id IN (SELECT trace_id FROM {stage} WHERE bad_col IS NULL))
+    ), traces AS (
+        SELECT trace_id, min(distinct_id) AS distinct_id, min(person_id) AS person_id
+        FROM gens WHERE trace_id IN (SELECT trace_id FROM scored)
+        GROUP BY trace_id
+        HAVING count(DISTINCT distinct_id) = 1 AND count(DISTINCT person_id) <= 1
+    )
+    SELECT s.uuid, coalesce(g.distinct_id, t.distinct_id, s.trace_id) AS distinct_id,
+           coalesce(g.person_id, t.person_id) AS person_id
+    FROM scored s
+    LEFT JOIN gens g ON g.uuid = s.target_uuid
+    LEFT JOIN traces t ON t.trace_id = s.trace_id
+) n
+WHERE evaluations.uuid = n.uuid
+  AND (evaluations.distinct_id IS DISTINCT FROM n.distinct_id
+       OR evaluations.person_id IS DISTINCT FROM n.person_id)
+"""
+
+_HAS_SCORES = """
+SELECT 1 FROM evaluations e JOIN imports i ON i.import_id = e.import_id
+WHERE i.source = 'langfuse' LIMIT 1
+"""
+
+
 def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
     rows_read = read_records(con, ctx, item)
     _require(con, ctx, item, "observations")
@@ -333,6 +378,8 @@ def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
         ],
     )  # fmt: skip
     con.execute(sql)
+    if con.execute(_HAS_SCORES).fetchall():
+        con.execute(_RESOLVE_SCORES.format(stage=ident(stage)))
     return Staged(rows_read=rows_read, stages={"generations": stage})
 
 
@@ -386,7 +433,9 @@ def load_langfuse(
     scores
         Scores export(s) in the same formats → ``evaluations`` (``observationId`` → target).
         A score's user is its generation's, else that of its trace's generations when they
-        name one user, else the trace id: load the observations first (or in the same call).
+        name one user, else the trace id. Observations loaded later give the scores loaded
+        before them their user by the same rule (in the same transaction), so the load order
+        does not change the analysis.
     pass_threshold
         NUMERIC scores pass when ``value >= pass_threshold`` (in the score's own scale, e.g.
         ``0.7`` for a 0..1 faithfulness score); without it their ``passed`` is null, so they

@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from promptab_nb import pricing
@@ -349,3 +350,49 @@ def test_a_blob_storage_export_is_named_as_such(ws, tmp_path):
            "start_time": "2024-05-29 13:46:19.963000"}  # fmt: skip
     with pytest.raises(MissingColumnError, match=r"blob.storage export.*snake_case.*API"):
         ws.load_langfuse(_jsonl(tmp_path / "obs.jsonl", [row]))
+
+
+def _trace_scored_pair(tmp_path):
+    """Observations of 40 users (one trace each, versions 1 / 2) and trace-level scores."""
+    obs, scores = [], []
+    for i in range(40):
+        version, trace = 1 + i % 2, f"t{i}"
+        for j in range(2):
+            obs.append({"id": f"o{i}-{j}", "traceId": trace, "userId": f"u{i}", "latency": 1.0,
+                        "type": "GENERATION", "startTime": f"2026-03-02T08:{i:02d}:0{j}Z",
+                        "promptName": "p", "promptVersion": version})  # fmt: skip
+        scores.append({"id": f"s{i}", "traceId": trace, "name": "ok", "dataType": "BOOLEAN",
+                       "value": int(i % 3 != 0), "timestamp": f"2026-03-02T09:{i:02d}:00Z"})  # fmt: skip
+    # a trace of two users keeps its trace id as the unit, whatever the order
+    obs.append({**obs[0], "id": "o-two", "traceId": "t-two", "userId": "ua"})
+    obs.append({**obs[0], "id": "o-two-b", "traceId": "t-two", "userId": "ub"})
+    scores.append({**scores[0], "id": "s-two", "traceId": "t-two"})
+    return _jsonl(tmp_path / "obs.jsonl", obs), _jsonl(tmp_path / "scores.jsonl", scores)
+
+
+def test_scores_loaded_before_their_observations_get_the_traces_user(tmp_path):
+    # Trace scores loaded in a call before their observations kept the trace id as their user
+    # and never joined the user's arm: load order changed pass_rate's n (0 vs 40 units).
+    from promptab_nb.workspace import Workspace
+
+    obs, scores = _trace_scored_pair(tmp_path)
+    tables = []
+    for order in ("obs first", "scores first"):
+        ws = Workspace()
+        if order == "obs first":
+            ws.load_langfuse(obs, progress=False)
+            accounted(ws.load_langfuse(scores=scores, progress=False))
+        else:
+            ws.load_langfuse(scores=scores, progress=False)
+            accounted(ws.load_langfuse(obs, progress=False))
+        e = ws.sql("SELECT * EXCLUDE (import_id) FROM evaluations ORDER BY uuid")
+        exp = ws.create_experiment("x", "p", {"a": "1", "b": "2"})
+        res = exp.analyze(["pass_rate"]).to_pandas()
+        tables.append((e, res))
+        ws.close()
+    (e1, r1), (e2, r2) = tables
+    assert e1.set_index("uuid").loc["s-two", "distinct_id"] == "t-two"
+    assert e1.set_index("uuid").loc["s1", "distinct_id"] == "u1"
+    pd.testing.assert_frame_equal(e1, e2)
+    pd.testing.assert_frame_equal(r1, r2)
+    assert r1["n"].tolist() == [22, 20]  # the 40 scored users and ua, ub (no score of theirs)
