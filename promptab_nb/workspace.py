@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 
 from . import schema
-from ._checks import one_of
+from ._checks import check, one_of
 from ._sql import ident, used_params
 from .engines.duckdb import DuckDBEngine
 from .errors import DataError, InvalidArgumentError, NotFoundError, WorkspaceInUseError
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
     from .queries_load import RejectCount
 
 Frame = Literal["pandas", "polars", "arrow"]
+
+#: A DuckDB size: a number above 0 and a unit DuckDB reads (``2GB``, ``512MiB``, ``50%``).
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z%]+)\s*")
+_SIZE_HINT = "give a size with its unit, e.g. '2GB', '512MiB' or '50%' (of the machine's memory)"
+
+
+def _check_memory_limit(value: Any) -> str | None:
+    """``memory_limit`` as DuckDB takes it; a number without a unit, 0 or a negative size is
+    refused (DuckDB reads '-1GB' as no limit at all: 80 % of the machine)."""
+    if value is None:
+        return None
+    size = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    if size is None or float(size.group(1)) <= 0:
+        raise InvalidArgumentError(f"memory_limit == {value!r}: {_SIZE_HINT}")
+    return value
 
 
 class Workspace:
@@ -49,6 +65,8 @@ class Workspace:
 
     Raises
     ------
+    InvalidArgumentError
+        ``memory_limit`` is not a size above 0 with its unit, or ``threads`` not an integer >= 1.
     WorkspaceInUseError
         Another process has the workspace file open for writing.
     DataError
@@ -73,13 +91,16 @@ class Workspace:
         from .loaders import default_memory_limit, duckdb_temp_dir
         from .loaders._context import ALLOCATOR_FLUSH
 
+        memory_limit = _check_memory_limit(memory_limit)
+        if threads is not None:
+            check(threads, "threads", ge=1, integer=True)
         self.path = None if path in (None, ":memory:") else str(Path(path))
         config: dict[str, Any] = {
             "memory_limit": memory_limit or default_memory_limit(),
             "temp_directory": str(temp_directory or duckdb_temp_dir()),
             "allocator_bulk_deallocation_flush_threshold": ALLOCATOR_FLUSH,
         }
-        if threads:
+        if threads is not None:
             config["threads"] = int(threads)
         try:
             self.con = duckdb.connect(self.path or ":memory:", config=config)
@@ -92,6 +113,12 @@ class Workspace:
                 ) from err
             raise DataError(f"cannot open workspace {self.path}: {msg}") from err
         except duckdb.Error as err:
+            if memory_limit is not None and "memory" in str(err).lower():
+                # (a unit DuckDB does not know, or a limit too small to open the database in)
+                raise InvalidArgumentError(
+                    f"memory_limit == {memory_limit!r}: {_SIZE_HINT}; DuckDB said: "
+                    f"{str(err).splitlines()[0]}"
+                ) from err
             if "same database file with a different configuration" in str(err):
                 # (each Workspace has its own spill folder, so DuckDB refuses a second one)
                 raise WorkspaceInUseError(
@@ -106,8 +133,15 @@ class Workspace:
         self.engine = DuckDBEngine(self.con)
         self._lock = self.engine.lock
         # Naive timestamps in exports are UTC (PostHog writes UTC); make DuckDB read them so.
-        self.con.execute("SET TimeZone = 'UTC'")
-        self._create_schema()
+        try:
+            self.con.execute("SET TimeZone = 'UTC'")
+            self._create_schema()
+        except duckdb.OutOfMemoryException as err:
+            self.con.close()
+            raise InvalidArgumentError(
+                f"memory_limit == {memory_limit!r} is too small to open the workspace in; "
+                "give more, e.g. '512MiB' (or leave it out for the default)"
+            ) from err
 
     # -- schema ---------------------------------------------------------------------------
     def _create_schema(self) -> None:

@@ -331,3 +331,32 @@ def test_a_version_3_file_gets_the_cache_columns_and_recomputes_cost(tmp_path) -
         exp = ws.create_experiment("x", "support-bot", {"control": "v1", "test": "v2"})
         pytest.importorskip("genai_prices")
         assert exp.analyze(["cost"], cost="recompute").rows[0].n > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"threads": 0}, "threads == 0, must be >= 1"),
+        ({"threads": -1}, "threads == -1, must be >= 1"),
+        ({"threads": 1.5}, "threads == 1.5, must be an integer"),
+        ({"threads": "two"}, "threads == 'two', must be a number"),
+        ({"memory_limit": "lots"}, "memory_limit == 'lots'.*e.g. '2GB'"),
+        ({"memory_limit": 2}, "memory_limit == 2.*e.g. '2GB'"),
+        ({"memory_limit": "-1GB"}, "memory_limit == '-1GB'.*e.g. '2GB'"),
+        ({"memory_limit": "0GB"}, "memory_limit == '0GB'.*e.g. '2GB'"),
+        ({"memory_limit": "1"}, "memory_limit == '1'.*e.g. '2GB'"),
+        ({"memory_limit": "1KB"}, "memory_limit == '1KB' is too small"),
+        ({"memory_limit": ""}, "memory_limit == ''.*e.g. '2GB'"),
+    ],
+)
+def test_duckdb_settings_are_checked(kwargs, match) -> None:
+    # threads=0 silently meant every core, 1.5 one thread, -1GB DuckDB's 80 % of the machine;
+    # the others blamed the file ('cannot open workspace None ... Is it a promptab_nb DuckDB
+    # file?') or raised Python's ValueError
+    with pytest.raises(pab.InvalidArgumentError, match=match):
+        pab.Workspace(**kwargs)
+
+
+def test_duckdb_memory_limit_takes_its_units() -> None:
+    for limit in ("512MiB", "1.5GB", "10 mb", "50%"):
+        pab.Workspace(memory_limit=limit).close()
