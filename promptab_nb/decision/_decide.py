@@ -19,7 +19,9 @@ overall), with the reasons in words. The tests are in :mod:`._tests`; the rules:
 The planned sample is the one that detects the MDE with the design's power at ``alpha``
 (Bonferroni across arms, as :func:`promptab_nb.stats.sample_size`, or across every metric ×
 treatment comparison when the analysis corrects for them), using the *observed*
-variance: the current standard error scaled by ``1/√n``.
+variance: the current standard error scaled by ``1/√n``. Under ``sequential=True`` it is the
+sample at which one look at the always-valid (mSPRT) test reaches that power, with the row's
+mixture variance: the test checked continuously reaches it no later.
 """
 
 from __future__ import annotations
@@ -234,9 +236,14 @@ def _progress(
         # planned / current units, as a product: ``** 2`` raised OverflowError for an MDE of
         # 1e-300 (inf: no sample detects it), and 1 / factor ZeroDivisionError for one of 1e300
         # (0: any sample does)
-        # (z <= 0, a power below the level: no sample is needed; its square planned one)
-        ratio = se * max(z, 0.0) / size
-        factor = ratio * ratio
+        if res.options.sequential and not is_missing(r.seq_tau2) and r.seq_tau2 > 0:
+            factor = _msprt_factor(
+                size / se, r.seq_tau2 / (r.se * r.se), alpha / max(family, 1), design.power
+            )
+        else:
+            # (z <= 0, a power below the level: no sample is needed; its square planned one)
+            ratio = se * max(z, 0.0) / size
+            factor = ratio * ratio
         planned = factor * total
         share = min(1.0, 1 / factor) if factor > 0 else 1.0
         left = max(0.0, planned - total)
@@ -249,6 +256,45 @@ def _progress(
             needed = math.ceil(left / rate) if rate and rate > 0 else math.nan
         out[t] = Progress(planned, share, float(needed), rate)
     return out
+
+
+def _msprt_factor(z_now: float, tau_ratio: float, alpha: float, power: float) -> float:
+    """How many times the current sample one look at the mSPRT needs to detect an effect
+    that is ``z_now`` current standard errors from 0 with ``power`` (0 when any sample does,
+    inf when none does).
+
+    The mixture test rejects when ``|d| / SE`` exceeds
+    ``b = √((1 + 1/ρ) (2 log(1/alpha) + log(1 + ρ)))``, ``ρ = τ² / SE²`` (``tau_ratio`` now,
+    growing with the sample as ``SE²`` shrinks), so the sample solves
+    ``z_now √f − b(f) = Φ⁻¹(power)``. Its boundary is wider than the fixed-horizon test's,
+    so the sample is larger (the fixed-horizon plan gave it 35 % power, not 80 %, at a 5 % MDE).
+    """
+    if is_missing(tau_ratio) or tau_ratio <= 0 or math.isinf(tau_ratio):
+        return math.nan
+    z_power, log_level = _Z.inv_cdf(power), 2 * math.log(1 / alpha)
+    log_tau = math.log(tau_ratio)
+
+    def gap(log_f: float) -> float:  # power gap at f = e^log_f (increasing in log_f)
+        log_rho = log_tau + log_f  # (in logs: ρ itself over- or underflows at the ends)
+        if log_rho < -700:
+            return -math.inf
+        log1p_rho = (
+            log_rho + math.log1p(math.exp(-log_rho))
+            if log_rho > 0
+            else (math.log1p(math.exp(log_rho)))
+        )
+        b = math.sqrt((1 + math.exp(-log_rho)) * (log_level + log1p_rho))
+        return z_now * math.exp(log_f / 2) - b - z_power
+
+    lo, hi = -700.0, 700.0  # f from 1e-304 to 1e304: beyond, no or any sample
+    if gap(hi) < 0:
+        return math.inf
+    if gap(lo) >= 0:
+        return 0.0
+    for _ in range(200):  # bisection on log f, to the last bits
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if gap(mid) < 0 else (lo, mid)
+    return math.exp(hi)
 
 
 def _is_log(r: ArmRow) -> bool:

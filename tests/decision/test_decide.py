@@ -65,6 +65,28 @@ def test_power_at_the_mde_with_the_planned_sample() -> None:
     print(f"power at the MDE {rate:.4f} ± {_mc(rate, SIMS):.4f} (n={SIMS}, {n:,} per arm)")
 
 
+def test_sequential_power_at_the_mde_with_its_planned_sample() -> None:
+    # Under sequential=True the plan is the always-valid test's: the fixed-horizon plan
+    # (6,281 per arm) gave one look at the mSPRT 35 % power at the MDE, not 80 % (13,773).
+    rng = np.random.default_rng(12)
+    exp = stub(ExperimentDesign.build("latency", None, "-5%"))
+    first = {arm: (2000, *[x[0] for x in sums(rng, 2000, m, 1.0, 1)])
+             for arm, m in (("control", 1.0), ("test", 0.95))}  # fmt: skip
+    (arm,) = result(exp, {"latency": first}, sequential=True).decision().arms
+    fixed = st.sample_size(1.0, mde=-0.05, sd=1.0, relative=True, power=0.8).n_control
+    n = math.ceil(arm.progress.planned_units / 2)
+    assert n > 1.5 * fixed
+    draws = {
+        "latency": {
+            "control": (n, *sums(rng, n, 1.0, 1.0, SIMS)),
+            "test": (n, *sums(rng, n, 0.95, 1.0, SIMS)),
+        }
+    }
+    rate, _ = _ship_rate(exp, draws, SIMS, sequential=True)
+    assert rate == pytest.approx(0.8, abs=3 * _mc(0.8, SIMS))
+    print(f"sequential power at the MDE {rate:.4f} with {n:,} per arm (fixed plan {fixed:,})")
+
+
 def test_a_guardrail_at_its_margin_passes_at_most_alpha() -> None:
     rng = np.random.default_rng(11)
     n = 2000
@@ -319,7 +341,16 @@ def test_planned_sample_of_a_log_ratio_goal_uses_the_improvement_ratio(sequentia
     z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
     pc, pt = 0.1, 0.098
     per_arm = z**2 * ((1 - pc) / pc + (1 - pt) / pt) / math.log(0.9) ** 2  # Katz variance
-    assert arm.progress.planned_units == pytest.approx(2 * per_arm, rel=1e-9)
+    if not sequential:
+        assert arm.progress.planned_units == pytest.approx(2 * per_arm, rel=1e-9)
+        return
+    # the always-valid test's plan: one look at it there has the power, on the same log SE
+    (row,) = (r for r in res.rows if r.variant == "test")
+    factor = arm.progress.planned_units / 10000
+    se, rho = row.rel_se / math.sqrt(factor), row.seq_tau2 / row.se**2 * factor
+    bound = math.sqrt((1 + 1 / rho) * (2 * math.log(1 / 0.05) + math.log1p(rho)))
+    assert NormalDist().cdf(-math.log(0.9) / se - bound) == pytest.approx(0.8, abs=1e-9)
+    assert arm.progress.planned_units > 1.5 * 2 * per_arm
 
 
 @pytest.mark.parametrize("options", [{"alternative": "less"}, {"sequential": True}])
