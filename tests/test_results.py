@@ -396,3 +396,32 @@ def test_a_corrected_table_says_its_intervals_are_not_adjusted(correction, name)
         assert (
             f"p-values are {name}-adjusted" in text and "intervals are unadjusted 95% CIs" in text
         )
+
+
+def test_sequential_results_name_their_intervals_confidence_sequences(tmp_path) -> None:
+    # Under sequential=True the effects' intervals are confidence sequences (always valid), but
+    # the table headed them "Δ % 95% CI", the title said "95% CI", the verdict "(95 % CI −61.5 %
+    # to +52.2 %, p = 0.948)" and the Markdown "Δ relative (CI)", as if fixed-horizon CIs.
+    from analysis._scenarios import workspace
+
+    rng = np.random.default_rng(1)
+    ws, exp = workspace(tmp_path, {
+        arm: [[{"latency": float(rng.lognormal()) * s} for _ in range(4)] for _ in range(60)]
+        for arm, s in (("control", 1.0), ("test", 0.8))
+    })  # fmt: skip
+    seq = exp.analyze(["latency", "latency_p95"], sequential=True)
+    assert seq.table_header()[7] == "Δ % 95% CI or confidence sequence"
+    lat, p95 = (t for t, _ in seq.verdicts())
+    assert "95 % confidence sequence" in lat and "CI" not in lat, lat
+    assert "95 % CI" in p95 and "sequence" not in p95, p95  # quantiles stay fixed-horizon
+    only = exp.analyze(["latency"], sequential=True)
+    assert only.table_header()[4:8] == ["95% CI", "Δ", "Δ %", "Δ % 95% confidence sequence"]
+    text, html, md = str(only), only._repr_html_(), only.to_markdown()
+    assert "95% confidence sequences for the effects" in text.splitlines()[0]
+    assert "Δ % 95% confidence sequence</th>" in html and "Δ % 95% CI" not in html
+    assert "| Δ relative (confidence sequence) |" in md and "(95 % CI" not in md
+    assert only.effect_interval("latency") == "confidence sequence"
+    fixed = exp.analyze(["latency"])
+    assert fixed.table_header()[7] == "Δ % 95% CI" and "| Δ relative (CI) |" in fixed.to_markdown()
+    assert fixed.effect_interval() == "CI" and "(95 % CI" in fixed.verdicts()[0][0]
+    ws.close()

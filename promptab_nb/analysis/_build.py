@@ -13,6 +13,7 @@ from .. import stats as st
 from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag, TotalImpact
+from ..results._rows import SEQUENTIAL_SUFFIX
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
 from . import _missing
 
@@ -185,7 +186,7 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
                     "from 0 (the absolute interval holds)"
                 )
         out["rel_ci_low"], out["rel_ci_high"] = seq_rel
-        out["test_suffix"] = " + sequential"
+        out["test_suffix"] = SEQUENTIAL_SUFFIX
     if o.bayesian and est.bayes_note is None:
         b = st.bayes(*plain, relative=o.relative, prior=o.prior, ci_level=o.level)
         higher = est.metric.direction == "higher"

@@ -10,7 +10,7 @@ from .._format import arm_label, is_missing, level_pct, md, num, pval
 from .._render import Note, Rendered, Table
 from ..options import CORRECTION_NAMES
 from ._impact import TotalImpact
-from ._rows import BAYES_COLUMNS, COLUMNS, ArmRow, Health
+from ._rows import BAYES_COLUMNS, COLUMNS, SEQUENTIAL_SUFFIX, ArmRow, Health
 from ._segments import SegmentResult
 
 if TYPE_CHECKING:
@@ -64,6 +64,21 @@ class ExperimentResult(Rendered):
     def level(self) -> float:
         """Confidence level of the intervals (``1 − alpha``)."""
         return 1 - self.alpha
+
+    def effect_interval(self, metric: str | None = None) -> str:
+        """What the intervals of the effects (Δ, Δ %) of ``metric`` (default: every metric)
+        are: ``"confidence sequence"`` when every treatment row's test is sequential
+        (always valid, safe to peek), ``"CI"`` when none is (fixed horizon), else ``"CI or
+        confidence sequence"`` (a quantile metric stays fixed-horizon under
+        ``sequential=True``; its row's note says so)."""
+        kinds = {
+            _is_sequential(r)
+            for r in self.rows
+            if not r.is_control and (metric is None or r.metric == metric)
+        }
+        if kinds == {True}:
+            return "confidence sequence"
+        return "CI or confidence sequence" if True in kinds else "CI"
 
     def metric(self, name: str) -> Metric:
         """The analysed metric called ``name`` (``KeyError`` if it was not analysed)."""
@@ -214,7 +229,7 @@ class ExperimentResult(Rendered):
         lines += [f"- {md(text)}" for text, _ in self.verdicts()]
         lines += [
             "",
-            "| metric | variant | n | mean (CI) | Δ relative (CI) | p |",
+            f"| metric | variant | n | mean (CI) | Δ relative ({self.effect_interval()}) | p |",
             "|---|---|---:|---|---|---:|",
         ]
         for r in self.rows:
@@ -253,7 +268,7 @@ class ExperimentResult(Rendered):
             f"{lvl} CI",
             "Δ",
             "Δ %",
-            f"Δ % {lvl} CI",
+            f"Δ % {lvl} {self.effect_interval()}",
             "p-value",
         ]
         head.append("chance to be better")
@@ -298,6 +313,14 @@ class ExperimentResult(Rendered):
                     f"{level_pct(self.level)} credible intervals in the verdicts"
                     if self.options.bayesian
                     else f"{level_pct(self.level)} CI"
+                )
+                + {
+                    "CI": "",
+                    "confidence sequence": f", {level_pct(self.level)} confidence sequences "
+                    "for the effects",
+                }.get(
+                    self.effect_interval(),
+                    f", {level_pct(self.level)} confidence sequences for the sequential effects",
                 )
             ),
             before=[Note((text,), css=f"verdict {tone}") for text, tone in self.verdicts()],
@@ -376,6 +399,11 @@ class ExperimentResult(Rendered):
         return next(r for r in self.rows if r.metric == metric and r.variant == variant)
 
 
+def _is_sequential(r: ArmRow) -> bool:
+    """Whether the row's effect intervals are confidence sequences (its test is sequential)."""
+    return r.test.endswith(SEQUENTIAL_SUFFIX)
+
+
 def _excludes_zero(lo: float, hi: float) -> bool:
     """True when the interval ``lo`` to ``hi`` lies wholly on one side of 0."""
     return bool(lo > 0 or hi < 0)
@@ -417,7 +445,7 @@ def _verdict(
             unit = "%" if options.relative else ("pp" if m.unit == "%" else m.unit)
         lvl = lvl + " credible interval"
     else:
-        lvl = lvl + " CI"
+        lvl = lvl + (" confidence sequence" if _is_sequential(r) else " CI")
     if r.significant:
         word = "lowers" if est < 0 else "raises"
         if bayes:

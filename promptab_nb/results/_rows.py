@@ -29,6 +29,9 @@ COLUMNS = [
 ]
 #: ``chance_to_win`` is the direction-aware chance to be better (shown in every mode).
 BAYES_COLUMNS = ["expected_loss", "cred_mean", "cred_low", "cred_high"]
+#: Ends the ``test`` of a row whose p-value is always valid and whose effect intervals are
+#: confidence sequences (``sequential=True``; quantile rows stay fixed-horizon).
+SEQUENTIAL_SUFFIX = " + sequential"
 
 
 @dataclass(frozen=True)
