@@ -194,34 +194,6 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float:
     return se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
 
 
-def _newcombe(
-    test: stats.Comparison, x: np.ndarray, y: np.ndarray, alpha: float
-) -> stats.Comparison:
-    """``test`` (exact McNemar of pass/fail pairs ``x``, ``y``) with Newcombe's square-and-add
-    CI of ``mean(y) − mean(x)`` in place of its Wald CI (Newcombe 1998, method 10; Fagerland,
-    Lydersen & Laake 2017, ch. 8): the Wilson interval of each pass rate, combined with their
-    correlation. The Wald CI had width 0 when every item improved (10 of 10: [+100 pp, +100 pp])
-    and often excluded 0 beside an exact p above alpha."""
-    n = x.size
-    both, neither = int(((x == 1) & (y == 1)).sum()), int(((x == 0) & (y == 0)).sum())
-    x_only, y_only = int(((x == 1) & (y == 0)).sum()), int(((x == 0) & (y == 1)).sum())
-    px, py = (both + x_only) / n, (both + y_only) / n
-    lx, ux = stats.proportion_ci(both + x_only, n, alpha=alpha, method="wilson")
-    ly, uy = stats.proportion_ci(both + y_only, n, alpha=alpha, method="wilson")
-    margins = (both + x_only) * (y_only + neither) * (both + y_only) * (x_only + neither)
-    cross = both * neither - x_only * y_only
-    # Correlation of the two rates, with Newcombe's continuity correction of a positive one.
-    if margins == 0 or 0 <= cross <= n / 2:
-        psi = 0.0
-    else:
-        psi = (cross - n / 2 if cross > n / 2 else cross) / math.sqrt(margins)
-    est = py - px
-    down = (py - ly) ** 2 + (ux - px) ** 2 - 2 * psi * (py - ly) * (ux - px)
-    up = (px - lx) ** 2 + (uy - py) ** 2 - 2 * psi * (px - lx) * (uy - py)
-    lo, hi = max(-1.0, est - math.sqrt(max(down, 0.0))), min(1.0, est + math.sqrt(max(up, 0.0)))
-    return dataclasses.replace(test, ci_low=lo, ci_high=hi)
-
-
 def _few_for_bootstrap(n: int) -> str:
     return (
         f"the percentile bootstrap is too narrow over {n} pairs (at 10 pairs a 95% CI covers "
@@ -431,7 +403,8 @@ def _one(
                 note=_zero_se_note(clustered.n_clusters),
             )  # fmt: skip
     elif single:
-        test = _newcombe(stats.mcnemar(down, up, n=n, alpha=alpha), x, y, alpha)
+        both = int(((x == 1) & (y == 1)).sum())
+        test = stats.mcnemar(down, up, n=n, both=both, alpha=alpha)
     elif bootstrap:
         test = stats.paired_bootstrap(x, y, n_boot=n_boot, seed=seed, alpha=alpha)
     else:

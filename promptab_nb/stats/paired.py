@@ -30,7 +30,47 @@ def _check(alpha: float, alternative: str) -> None:
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
 
 
-def mcnemar(b: int, c: int, *, n: int | None = None, alpha: float = 0.05) -> Comparison:
+def _newcombe(b: int, c: int, n: int, both: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Newcombe's square-and-add CI of ``p(candidate) − p(baseline)`` (Newcombe 1998, method
+    10; Fagerland, Lydersen & Laake 2017, ch. 8) for each count ``both`` of items passing in both
+    versions (the rest of the concordant items fail in both): the Wilson interval of each pass
+    rate, combined with their correlation (Newcombe's continuity-corrected phi)."""
+    both = both.astype(float)
+    neither = n - b - c - both
+    xs, ys = both + b, both + c  # passes under the baseline, under the candidate
+    px, py = xs / n, ys / n
+    (lx, ux), (ly, uy) = _wilson(xs, n, z), _wilson(ys, n, z)
+    margins = xs * (c + neither) * ys * (b + neither)
+    cross = both * neither - b * c
+    # A positive correlation is continuity-corrected; none if a margin is empty or the
+    # corrected cross product would change sign.
+    corrected = np.where(cross > n / 2, cross - n / 2, cross)
+    zero = (margins == 0) | ((cross >= 0) & (cross <= n / 2))
+    psi = np.where(zero, 0.0, corrected / np.sqrt(np.where(zero, 1.0, margins)))
+    est = py - px
+    down = (py - ly) ** 2 + (ux - px) ** 2 - 2 * psi * (py - ly) * (ux - px)
+    up = (px - lx) ** 2 + (uy - py) ** 2 - 2 * psi * (px - lx) * (uy - py)
+    lo = np.maximum(-1.0, est - np.sqrt(np.maximum(down, 0.0)))
+    return lo, np.minimum(1.0, est + np.sqrt(np.maximum(up, 0.0)))
+
+
+def _wilson(x: np.ndarray, n: int, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the rates ``x / n``, clipped to [0, 1] (vectorized
+    :func:`promptab_nb.stats.proportion_ci` with ``method="wilson"``)."""
+    p = x / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
+
+
+# Splits of the concordant items evaluated at once when ``both`` is unknown (memory bound).
+_SPLIT_CHUNK = 1 << 20
+
+
+def mcnemar(
+    b: int, c: int, *, n: int | None = None, both: int | None = None, alpha: float = 0.05
+) -> Comparison:
     """Exact McNemar test for paired pass/fail outcomes (two-sided).
 
     Parameters
@@ -41,13 +81,23 @@ def mcnemar(b: int, c: int, *, n: int | None = None, alpha: float = 0.05) -> Com
         Items that fail under the baseline and pass under the candidate (improvements).
     n
         All paired items; when given, the estimate is the change in pass rate ``(c − b)/n``
-        (a fraction) with a Wald CI for paired proportions, else the net count ``c − b``.
+        (a fraction) with Newcombe's square-and-add CI (Wilson-based; Newcombe 1998, method
+        10), else the net count ``c − b`` without a CI.
+    both
+        Items that pass under both versions (the other ``n − b − c − both`` fail under both).
+        Newcombe's CI depends on this split of the concordant items; without it the CI is the
+        union of the CIs over every possible split (conservative), with a note.
 
     Returns
     -------
     Comparison
         p-value of the exact binomial test of ``b`` vs ``c`` (H1: P(improve) ≠ P(regress)),
         equal to ``statsmodels...mcnemar(table, exact=True)``; ``statistic = min(b, c)``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A negative count, ``n < b + c``, ``both`` without ``n``, or ``both > n − b − c``.
     """
     import scipy.stats
 
@@ -57,18 +107,40 @@ def mcnemar(b: int, c: int, *, n: int | None = None, alpha: float = 0.05) -> Com
     b, c = int(b), int(c)
     k = b + c
     p = 1.0 if k == 0 else min(1.0, 2 * float(scipy.stats.binom.cdf(min(b, c), k, 0.5)))
-    note = "no discordant pairs: the versions agree on every item" if k == 0 else None
+    notes = ["no discordant pairs: the versions agree on every item"] if k == 0 else []
     if n is None:
+        if both is not None:
+            raise InvalidArgumentError(
+                f"both == {both!r} needs n (all paired items) for the change in pass rate"
+            )
         est, lo, hi, se = float(c - b), math.nan, math.nan, math.nan
     else:
         check(n, "n", ge=max(k, 1), integer=True)
+        n = int(n)
         est = (c - b) / n
+        # The SE of the estimate; the CI is Newcombe's (a Wald CI on it had width 0 when every
+        # discordant item went one way, and covered ~93 % at 30 items).
         se = math.sqrt(max(k / n - est * est, 0.0) / n)
         z = float(scipy.stats.norm.ppf(1 - alpha / 2))
-        lo, hi = est - z * se, est + z * se
+        if both is not None:
+            check(both, "both", ge=0, le=n - k, integer=True)
+            los, his = _newcombe(b, c, n, np.array([int(both)]), z)
+            lo, hi = float(los[0]), float(his[0])
+        else:
+            lo, hi = math.inf, -math.inf
+            for start in range(0, n - k + 1, _SPLIT_CHUNK):
+                splits = np.arange(start, min(n - k + 1, start + _SPLIT_CHUNK))
+                los, his = _newcombe(b, c, n, splits, z)
+                lo, hi = min(lo, float(los.min())), max(hi, float(his.max()))
+            if n > k:
+                notes.append(
+                    "the CI spans every split of the concordant items into pass-in-both and "
+                    "fail-in-both; pass both= (items passing in both) for Newcombe's CI"
+                )
     return Comparison(
-        est, lo, hi, p, float(min(b, c)), None, "mcnemar exact", False, alpha, se, "two-sided", note
-    )
+        est, lo, hi, p, float(min(b, c)), None, "mcnemar exact", False, alpha, se, "two-sided",
+        "; ".join(notes) or None,
+    )  # fmt: skip
 
 
 def paired_t(
