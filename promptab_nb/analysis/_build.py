@@ -406,6 +406,8 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
             row["note"] = _missing.unmeasured_note(est, {key: arm})  # (its mean would read 0)
         elif a is not None:
             row["mean"], row["mean_ci_low"], row["mean_ci_high"] = est.summary(a)
+        elif arm is not None and not _missing.unmeasured(est, arm):
+            row["mean"] = arm.mean  # one unit: its mean, no CI (NaN when it has none)
         if key == control:
             baseline = row["mean"]
         elif arm is None or a is None or c is None:

@@ -8,7 +8,8 @@ per request) and :mod:`promptab_nb.analysis._quantile_estimators` (quantiles).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -54,6 +55,10 @@ class Arm:
     missing: int = 0
     #: Why ``stats`` is ``None`` although the arm has units (sums that overflow).
     note: str | None = None
+    #: The mean of an arm of one unit (``stats`` is ``None``), in the metric's unit: one
+    #: observation has a mean, only its CI and a test need two. NaN otherwise, and where that
+    #: one value has no mean (a rate whose unit has no denominator).
+    mean: float = NAN
 
 
 OVERFLOW_NOTE = (
@@ -62,13 +67,31 @@ OVERFLOW_NOTE = (
 )
 
 
-def make_arm(n: Any, build: Any, *sums: Any) -> Arm:
+def make_arm(n: Any, build: Any, *sums: Any, mean: Callable[..., float] | None = None) -> Arm:
+    """The arm of ``n`` units with sums ``sums``: its statistics ``build(n, *sums)`` from two
+    units on; with one unit only its mean, ``mean(*sums)`` (the sums as floats)."""
     n = int(n or 0)
     if n >= 2 and not all(math.isfinite(float(x or 0.0)) for x in sums):
         # Absurd values (e.g. 1e308 USD) make float sums infinite: this metric cannot be
         # analysed, the others still can.
         return Arm(n, None, note=OVERFLOW_NOTE)
+    if n == 1 and mean is not None:
+        return Arm(1, None, mean=one_mean(mean, *(float(x or 0.0) for x in sums)))
     return Arm(n, build(n, *sums) if n >= 2 else None)
+
+
+def one_mean(mean: Callable[..., float], *sums: float) -> float:
+    """``mean(*sums)``, NaN where it is undefined (a zero denominator) or not finite."""
+    try:
+        value = float(mean(*sums))
+    except ZeroDivisionError:
+        return NAN
+    return value if math.isfinite(value) else NAN
+
+
+def first_sum(total: float, *_: float) -> float:
+    """The mean of one unit whose first sum is its value (a sum, count or mean)."""
+    return total
 
 
 def with_missing(arms: dict[str, Arm], rows: list[tuple[Any, ...]]) -> dict[str, Arm]:
@@ -77,7 +100,7 @@ def with_missing(arms: dict[str, Arm], rows: list[tuple[Any, ...]]) -> dict[str,
     for variant, events, missing in rows:
         if variant in out:
             a = out[variant]
-            out[variant] = Arm(a.n, a.stats, int(events or 0), int(missing or 0), a.note)
+            out[variant] = replace(a, events=int(events or 0), missing=int(missing or 0))
     return out
 
 

@@ -49,7 +49,7 @@ class Quantile(Estimator):
         out = {}
         for variant, values in rows:
             sample = QuantileSample(np.asarray(values or (), dtype=float), self.q)
-            out[variant] = Arm(sample.n, sample if sample.n >= 2 else None)
+            out[variant] = _arm(sample.n, sample)
         return out
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
@@ -121,7 +121,7 @@ class ClusteredQuantile(Quantile):
             sample = QuantileSample(values, self.q, clusters)
             # the arm's size is its users, the units the minimum-sample guard counts (the
             # sample holds the events): 20 users with 40 requests each are not 800 units
-            out[variant] = Arm(len(units), sample if sample.n >= 2 else None)
+            out[variant] = _arm(len(units), sample)
         return out
 
     def _ci(self, arm: Any) -> Any:
@@ -148,6 +148,14 @@ class ClusteredQuantile(Quantile):
             "(delta method, Deng et al. 2018, as GrowthBook); no test under "
             f"{need:,} events per arm"
         )
+
+
+def _arm(n: int, sample: QuantileSample) -> Arm:
+    """The arm of ``n`` units: its sample from two values on; one value is its own quantile
+    (the arm's mean column shows it, without a CI)."""
+    if sample.n >= 2:
+        return Arm(n, sample)
+    return Arm(n, None, mean=float(sample.values[0]) if sample.n == 1 else float("nan"))
 
 
 def _q_name(q: float) -> str:

@@ -33,6 +33,7 @@ from ._estimator_base import (
     Estimator,
     QuantileSample,
     Scope,
+    first_sum,
     linear,
     missing_rows,
 )
@@ -62,7 +63,7 @@ class UserMean(Estimator):
             f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {scope.units} "
             f"WHERE {where} GROUP BY variant"
         )
-        arms = {r[0]: _arm(r[1], self.from_sums, r[2], r[3]) for r in rows}
+        arms = {r[0]: _arm(r[1], self.from_sums, r[2], r[3], mean=first_sum) for r in rows}
         return _with_missing(arms, missing_rows(scope, self.metric))
 
     @staticmethod
@@ -112,7 +113,7 @@ class UserRatio(Estimator):
                        sum({n} * {d})
                 FROM {scope.units} WHERE variant <> '{MULTIPLE}' GROUP BY variant"""
         )
-        return {r[0]: _arm(r[1], self.from_sums, *r[2:]) for r in rows}
+        return {r[0]: _arm(r[1], self.from_sums, *r[2:], mean=_ratio_of) for r in rows}
 
     @staticmethod
     def from_sums(n: int, s: Any, ss: Any, d: Any, dd: Any, nd: Any) -> st.RatioStats:
@@ -164,7 +165,8 @@ class UserCuped(Estimator):
             """,
             _pre_params(scope, self.options),
         )
-        arms = _pooled({r[0]: _arm(r[1], _cov_stats, *r[2:]) for r in rows}, _theta_mean, PooledCov)
+        arms = {r[0]: _arm(r[1], _cov_stats, *r[2:], mean=first_sum) for r in rows}
+        arms = _pooled(arms, _theta_mean, PooledCov)
         return _with_missing(arms, missing_rows(scope, m))
 
     def plain(self, arm: Any) -> st.MeanStats:
@@ -212,7 +214,7 @@ class UserRatioCuped(UserRatio):
             """,
             _pre_params(scope, self.options),
         )
-        arms = {r[0]: _arm(r[1], _ratio_cov_stats, *r[2:]) for r in rows}
+        arms = {r[0]: _arm(r[1], _ratio_cov_stats, *r[2:], mean=_ratio_cov_of) for r in rows}
         return _pooled(arms, _ratio_theta_mean, PooledRatioCov)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
@@ -356,7 +358,7 @@ class RequestMean(Estimator):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         rows = self._sums(scope)
-        arms = {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3]) for r in rows}
+        arms = {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3], mean=first_sum) for r in rows}
         return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def _methods(self) -> str:
@@ -371,7 +373,7 @@ class RequestProportion(RequestMean):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         rows = self._sums(scope)
-        arms = {r[0]: _arm(r[1], _prop_stats, r[2]) for r in rows}
+        arms = {r[0]: _arm(r[1], _prop_stats, r[2], mean=first_sum) for r in rows}
         return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
@@ -385,6 +387,16 @@ class RequestProportion(RequestMean):
 
     def _methods(self) -> str:
         return "Fisher's exact test on the 2×2 table of events"
+
+
+def _ratio_of(num: float, num_sq: float, den: float, *_: float) -> float:
+    """The rate of one unit: its numerator over its denominator (sums of a ratio arm)."""
+    return num / den
+
+
+def _ratio_cov_of(num: float, den: float, *_: float) -> float:
+    """The rate of one unit from the sums of a ratio-CUPED arm (numerator, denominator, …)."""
+    return num / den
 
 
 def _cov_stats(n: int, *sums: Any) -> st.CovStats:
@@ -438,7 +450,7 @@ def _pooled(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
         if s is not None:
             kept = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)}
             s = cls(**kept, theta=theta, x_mean=x_mean)
-        out[k] = Arm(a.n, s, a.events, a.missing, a.note)
+        out[k] = dataclasses.replace(a, stats=s)
     return out
 
 

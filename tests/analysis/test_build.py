@@ -476,3 +476,34 @@ def test_a_fieller_interval_is_not_read_as_a_log_ratio_by_the_decision() -> None
     assert "Fieller" in row.note
     assert (row.rel_ci_high - row.rel_diff) > 1.5 * (row.rel_diff - row.rel_ci_low)  # lopsided
     assert not _log_scale(row)
+
+
+@pytest.mark.parametrize(
+    ("opts", "metrics"),
+    [
+        ({}, ["cost", LAT, "error_rate", "latency_p95"]),
+        ({"unit": "request"}, ["cost", LAT, "error_rate", "latency_p95"]),
+        ({"cuped": 7}, ["cost", LAT, "error_rate"]),
+    ],
+)
+def test_an_arm_of_one_unit_shows_its_mean(tmp_path, opts, metrics) -> None:
+    # One observation has a mean; only its CI and the test cannot be computed. The arm showed
+    # "–" for the mean (NaN in to_pandas), as if nothing had been measured.
+    ws, exp = workspace(tmp_path, {
+        "control": [[{LAT: 1.0 + 0.01 * i, "cost": 0.01}] for i in range(60)],
+        "test": [[{LAT: 2.5, "cost": 0.02, "error": True}]],
+        "solo": [[{LAT: 3.0, "cost": None}]],  # its only generation unpriced: no mean
+    })  # fmt: skip
+    res = exp.analyze(metrics, **opts)
+    want = {"cost": 0.02, LAT: 2.5, "error_rate": 1.0, "latency_p95": 2.5}
+    for m in metrics:
+        row = next(r for r in res.rows if r.metric == m and r.variant == "test")
+        assert row.n == 1 and row.mean == pytest.approx(want[m]), m
+        assert math.isnan(row.mean_ci_low) and math.isnan(row.p_value) and not row.significant
+        assert "not enough units" in row.note
+        solo = next(r for r in res.rows if r.metric == m and r.variant == "solo")
+        assert math.isnan(solo.mean) == (m == "cost"), m
+    assert "2.50 s" in str(res) and "2.50 s" in res.to_markdown()
+    df = res.to_pandas()
+    assert df.loc[(df.metric == LAT) & (df.variant == "test"), "mean"].item() == 2.5
+    ws.close()
