@@ -48,6 +48,8 @@ def add_command(subparsers: Any, name: str, help_: str, examples: str) -> argpar
         epilog="examples:\n" + examples,
         formatter_class=_Formatter,
     )
+    # (the deepest command parsed sets it last: its usage and options answer an unknown option)
+    parser.set_defaults(_parser=parser)
     return parser
 
 

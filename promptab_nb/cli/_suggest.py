@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from .._checks import did_you_mean
 
@@ -21,10 +22,23 @@ def _all_options(parser: argparse.ArgumentParser) -> set[str]:
 class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors suggest the closest known option."""
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, but an unknown option is the error of the command it was typed
+        after (its usage, its options suggested), not of ``promptab`` itself, which showed
+        the top-level usage and suggested options of other commands."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "_parser", None)
+            (command if isinstance(command, Parser) else self).error(
+                "unrecognized arguments: " + " ".join(extras)
+            )
+        return parsed
+
     def error(self, message: str) -> None:  # type: ignore[override]
         if "unrecognized arguments:" in message:
-            root = self
-            known = _all_options(root)
+            known = _all_options(self)
             words = message.split("unrecognized arguments:", 1)[1].split()
             hints = [
                 w.split("=")[0] + did_you_mean(w.split("=")[0], known).replace("; ", " → ", 1)

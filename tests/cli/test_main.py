@@ -79,3 +79,29 @@ def test_a_reader_that_closes_the_pipe_stops_the_command_quietly() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert "error" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "hint", "not_hint"),
+    [
+        (["experiments", "list", "--workspace", "w.duckdb", "--stats", "running"],
+         "usage: promptab experiments list", "'--status'", "'--start'"),
+        (["experiments", "create", "x", "--workspace", "w.duckdb", "--variants", "a=1,b=2",
+          "--endsat", "2027-01-01"], "usage: promptab experiments create", "'--ends-at'", "'--end'"),
+        (["simulate", "aa", "--experiments", "0"], "usage: promptab simulate aa", None,
+         "'--prompts'"),
+    ],
+)  # fmt: skip
+def test_an_unknown_option_is_named_with_its_command(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str, hint: str | None,
+    not_hint: str,
+) -> None:  # fmt: skip
+    # the root parser answered: "usage: promptab [-h] [--version] COMMAND ..." and suggested
+    # options of other commands ('--stats → did you mean '--status' or '--start'?', where
+    # `experiments list` has no --start; `simulate aa --experiments` → '--prompts' of offline)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "unrecognized arguments" in err
+    assert usage in err
+    if hint:
+        assert f"did you mean {hint}" in err
+    assert not_hint not in err
