@@ -10,6 +10,13 @@ version attribute, so those come from ``attribute_map`` (e.g. ``{"cost_usd": "sp
 (one on the resource tags every span of the service, HTTP and DB spans too; it only fills in what
 an LLM span lacks, e.g. its provider), and embeddings / tool / agent operations, are rejected as
 "not an LLM call".
+
+Evaluations (``gen_ai.evaluation.name``, ``.score.value``, ``.score.label``) go to
+``evaluations``: a ``gen_ai.evaluation.result`` span event evaluates the span it is on; a span
+carrying them without a model call (no chat operation, no tokens) evaluates its parent span
+(without a ``parentSpanId`` it is rejected). ``passed`` comes from the label (pass / fail,
+correct / incorrect, true / false; other labels and a bare score leave it null); a label
+"n/a" is not applicable. The SDK's ConsoleSpanExporter output is an error naming the fix.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
-from ._read import count, pre_from_rec, read_docs
+from ._read import count, pre_from_rec, read_docs, read_lines
 from ._report import LoadReport
-from ._stage import Field, Staged, is_no_id, typed_stage, whole_number_text
+from ._stage import Field, Staged, is_no_id, no_id, typed_stage, whole_number_text
 
 # Canonical fields a user may map to an attribute of their own.
 MAPPABLE = (
@@ -145,13 +152,19 @@ def _pivot(ctx: LoadContext) -> str:
     return f"""(
     SELECT r.source_row, r.raw, r.p, a.*
     FROM (SELECT source_row, raw, from_json(rec, '{{"traceId": "VARCHAR", "spanId": "VARCHAR",
-                 "name": "VARCHAR", "startTimeUnixNano": "VARCHAR", "endTimeUnixNano": "VARCHAR",
+                 "parentSpanId": "VARCHAR", "name": "VARCHAR", "startTimeUnixNano": "VARCHAR",
+                 "endTimeUnixNano": "VARCHAR",
                  "status": {{"code": "VARCHAR", "message": "VARCHAR"}}}}') AS p
           FROM {ctx.t("rec")} WHERE bad_col IS NULL) r
     LEFT JOIN (
         SELECT source_row AS a_row,
                -- on the span itself: a resource's gen_ai.* tags every span of the service
                count(*) FILTER (WHERE lvl = 0 AND key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
+               count(*) FILTER (WHERE lvl = 0 AND key LIKE 'gen\\_ai.evaluation.%' ESCAPE '\\')
+                   AS n_eval,
+               {_attr("gen_ai.evaluation.name")} AS eval_name,
+               {_attr("gen_ai.evaluation.score.value")} AS eval_value,
+               {_attr("gen_ai.evaluation.score.label")} AS eval_label,
                {_attr("gen_ai.operation.name")} AS op,
                coalesce({_attr("gen_ai.response.model")}, {_attr("gen_ai.request.model")}) AS model,
                coalesce({_attr("gen_ai.provider.name")}, {_attr("gen_ai.system")}) AS provider,
@@ -178,19 +191,23 @@ def _pivot(ctx: LoadContext) -> str:
 )"""
 
 
+def _ts(text: str) -> str:
+    """SQL text of the time of nanoseconds since the epoch ``text`` (SQL of text)."""
+    nanos = _NANOS.format(text)
+    return (
+        f"CASE WHEN {nanos} BETWEEN 0 AND 253402300799000000000 "
+        f"THEN CAST(make_timestamp(CAST({nanos} // 1000 AS BIGINT)) AS VARCHAR) "
+        # present but not a time (negative, overlong, text): rejected as such, not as missing
+        f"WHEN trim({text}) <> '' THEN 'not a time' END"
+    )
+
+
 _START = _NANOS.format("p['startTimeUnixNano']")
 _END = _NANOS.format("p['endTimeUnixNano']")
 _FIELDS = [
     Field("trace_id", "p['traceId']", "id", "traceId", required=True),
     Field("span_id", "p['spanId']", "id", "spanId"),
-    Field(
-        "ts",
-        f"CASE WHEN {_START} BETWEEN 0 AND 253402300799000000000 "
-        f"THEN CAST(make_timestamp(CAST({_START} // 1000 AS BIGINT)) AS VARCHAR) "
-        # present but not a time (negative, overlong, text): rejected as such, not as missing
-        "WHEN trim(p['startTimeUnixNano']) <> '' THEN 'not a time' END",
-        "ts", "startTimeUnixNano", required=True,
-    ),
+    Field("ts", _ts("p['startTimeUnixNano']"), "ts", "startTimeUnixNano", required=True),
     Field("latency_s", f"CAST(({_END} - {_START}) / 1e9 AS VARCHAR)", "double",
           "endTimeUnixNano - startTimeUnixNano", required=True),
     Field("model", "model", "text", "gen_ai.request.model"),
@@ -241,9 +258,134 @@ _FIRST = [
 ]  # fmt: skip
 
 
+# A span that only carries an evaluation's result (gen_ai.evaluation.* on the span, no model
+# call: no chat operation, no tokens) is an evaluation, not an LLM call.
+_IS_EVAL = (
+    "coalesce(n_eval, 0) > 0 AND in_tok IS NULL AND out_tok IS NULL "
+    "AND coalesce(op, '') NOT IN ('chat', 'text_completion', 'generate_content')"
+)
+
+
+# The temp table of the evaluation events (a name of the shared list the OTel load leaves unused).
+_EVT = "res"
+
+
+def _events(ctx: LoadContext) -> str:
+    """SQL of ``res``: one row per ``gen_ai.evaluation.result`` event of a good span (numbered
+    after the spans, from ``$base``), with the event's attributes pivoted."""
+    rec = ctx.t("rec")
+    return f"""
+CREATE OR REPLACE TEMP TABLE {ctx.t(_EVT)} AS
+WITH e AS (
+    SELECT source_row AS span_row, generate_subscripts(ev, 1) AS n, unnest(ev) AS event
+    FROM (SELECT source_row, from_json(json_extract(rec, '$.events'), '["JSON"]') AS ev
+          FROM {rec} WHERE bad_col IS NULL AND json_type(rec, '$.events') = 'ARRAY')
+),
+v AS (
+    SELECT $base + row_number() OVER (ORDER BY span_row, n) AS source_row, span_row,
+           CAST(event AS VARCHAR) AS raw, json_extract_string(event, '$.timeUnixNano') AS nanos,
+           CASE WHEN json_type(event, '$.attributes') = 'ARRAY'
+                THEN from_json(json_extract(event, '$.attributes'), {_KV}) END AS kvs
+    FROM e WHERE json_extract_string(event, '$.name') = 'gen_ai.evaluation.result'
+),
+a AS (
+    SELECT source_row, unnest(kvs) AS kv FROM v
+),
+w AS (
+    SELECT source_row, kv.key AS key,
+           coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
+                    kv.value ->> '$.doubleValue', kv.value ->> '$.boolValue') AS val
+    FROM a
+)
+SELECT v.source_row, v.span_row, v.raw, v.nanos,
+       (SELECT min(val) FILTER (WHERE key = 'gen_ai.evaluation.name') FROM w
+        WHERE w.source_row = v.source_row) AS eval_name,
+       (SELECT min(val) FILTER (WHERE key = 'gen_ai.evaluation.score.value') FROM w
+        WHERE w.source_row = v.source_row) AS eval_value,
+       (SELECT min(val) FILTER (WHERE key = 'gen_ai.evaluation.score.label') FROM w
+        WHERE w.source_row = v.source_row) AS eval_label
+FROM v
+"""
+
+
+def _eval_source(ctx: LoadContext) -> str:
+    """Evaluation spans (their target: the parent span) and evaluation events (their target:
+    the span they are on), with the span's user."""
+    pivot = _pivot(ctx)
+    return f"""(
+    SELECT source_row, raw, p['traceId'] AS trace_t, p['spanId'] AS span_t,
+           p['parentSpanId'] AS target_t, p['startTimeUnixNano'] AS nanos, true AS is_span,
+           user_id, m_person_id, eval_name, eval_value, eval_label
+    FROM {pivot} s WHERE {_IS_EVAL}
+    UNION ALL
+    SELECT v.source_row, v.raw, s.p['traceId'], coalesce({no_id("s.p['spanId']")}, md5(s.raw)),
+           coalesce({no_id("s.p['spanId']")}, md5(s.raw)), v.nanos, false, s.user_id,
+           s.m_person_id, v.eval_name, v.eval_value, v.eval_label
+    FROM {ctx.t(_EVT)} v JOIN {pivot} s ON s.source_row = v.span_row
+)"""
+
+
+_EVAL_FIELDS = [
+    Field("trace_id", "trace_t", "id", "traceId", required=True),
+    Field("span_id", "span_t", "id", "spanId"),
+    Field("target", "target_t", "id", "parentSpanId"),
+    Field("ts", _ts("nanos"), "ts", "startTimeUnixNano", required=True),
+    Field("name", "eval_name", "text", "gen_ai.evaluation.name", required=True),
+    Field("score", "eval_value", "double", "gen_ai.evaluation.score.value", nonneg=False),
+    Field("label", "lower(trim(eval_label))", "text", "gen_ai.evaluation.score.label"),
+    Field("user_id", "user_id", "id", "user.id"),
+    Field("person_id", "m_person_id", "id", "attribute_map['person_id']"),
+]
+
+_EVAL_SELECT = [
+    "trace_id || '-' || coalesce(span_id, md5(raw)) "
+    "|| CASE WHEN is_span THEN '' ELSE '-' || md5(raw) END AS uuid",
+    "ts", "coalesce(user_id, trace_id) AS distinct_id", "person_id",
+    "trace_id || '-' || target AS target_uuid", "trace_id", "name",
+    # The label is the evaluator's verdict (the conventions' examples: pass / fail, correct /
+    # incorrect); a score alone has no pass mark, so it passes nothing (null, as a NUMERIC
+    # Langfuse score without pass_threshold).
+    "CASE WHEN label IN ('pass', 'passed', 'true', 'correct', 'yes') THEN true "
+    "WHEN label IN ('fail', 'failed', 'false', 'incorrect', 'no') THEN false END AS passed",
+    "coalesce(label NOT IN ('n/a', 'na', 'not_applicable', 'not applicable'), true) AS applicable",
+    "score",
+]  # fmt: skip
+
+_EVAL_CHECKS = [
+    ("target IS NULL", "parentSpanId",
+     "evaluation span has no parentSpanId (the span it evaluates)"),
+    ("score IS NULL AND label IS NULL", "gen_ai.evaluation.score.value",
+     "gen_ai.evaluation.score.value and gen_ai.evaluation.score.label are missing"),
+]  # fmt: skip
+
+
+# The SDK's ConsoleSpanExporter prints each span as its own (indented) JSON object with a
+# "context": {"trace_id": "0x…"} and ISO "start_time": no resourceSpans.
+_CONSOLE = """
+SELECT coalesce(bool_or(regexp_matches(line, '"trace_id"\\s*:\\s*"0x[0-9a-fA-F]+"'))
+                AND NOT bool_or(contains(line, 'resourceSpans')), false)
+FROM (SELECT line FROM {lines} ORDER BY source_row LIMIT 50)
+"""
+
+
+def _refuse_console_spans(con: Con, ctx: LoadContext, item: Input) -> None:
+    """The console exporter's output is an error naming it and the fix: read as OTLP it was
+    "invalid JSON ... may be truncated" (several objects in a .json) or "has no spans"."""
+    if con.execute(_CONSOLE.format(lines=ctx.t("lines"))).fetchall()[0][0]:
+        raise DataError(
+            f"{item.name}: this is the output of the OpenTelemetry SDK's ConsoleSpanExporter "
+            '(one JSON object per span, with "context" and "start_time"), not an OTLP JSON '
+            "export, which load_otel reads. Export the spans as OTLP JSON: send them to an "
+            "OpenTelemetry Collector (OTLPSpanExporter) whose file exporter writes "
+            "resourceSpans JSON lines (exporters: file: path: traces.jsonl), and load that file."
+        )
+
+
 def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> Staged:
     assert item.path is not None
-    read_docs(con, ctx, item.path, item.fmt, item.compression)
+    read_lines(con, ctx, item.path, item.compression)
+    _refuse_console_spans(con, ctx, item)
+    read_docs(con, ctx, item.path, item.fmt, item.compression, lines_read=True)
     con.execute(_spans(ctx))
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
@@ -269,12 +411,22 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
         )
     unread = pre_from_rec(con, ctx)  # undecodable lines, then the flagged spans
     con.execute(_attrs(ctx))
-    rows_read = unread + total
+    con.execute(_events(ctx), {"base": total})
+    events = count(con, ctx.t(_EVT))
+    rows_read = unread + total + events
+    params = {f"m_{f}": amap.get(f) for f in MAPPABLE}
     stage = ctx.stage("generations")
-    sql = typed_stage(stage, _pivot(ctx), _FIELDS, _SELECT, first_checks=_FIRST,
-                      keep=("n_genai", "attrs"))  # fmt: skip
-    con.execute(sql, {f"m_{f}": amap.get(f) for f in MAPPABLE})
-    return Staged(rows_read=rows_read, stages={"generations": stage})
+    sql = typed_stage(stage, f"(SELECT * FROM {_pivot(ctx)} WHERE NOT ({_IS_EVAL}))", _FIELDS,
+                      _SELECT, first_checks=_FIRST, keep=("n_genai", "attrs"))  # fmt: skip
+    con.execute(sql, params)
+    stages = {"generations": stage}
+    evaluated = count(con, ctx.t("attr"), "lvl = 0 AND starts_with(key, 'gen_ai.evaluation.')")
+    if events or evaluated:
+        stages["evaluations"] = ctx.stage("evaluations")
+        sql = typed_stage(stages["evaluations"], _eval_source(ctx), _EVAL_FIELDS, _EVAL_SELECT,
+                          _EVAL_CHECKS, keep=("is_span",))  # fmt: skip
+        con.execute(sql, params)
+    return Staged(rows_read=rows_read, stages=stages)
 
 
 def load_otel(
@@ -284,7 +436,7 @@ def load_otel(
     attribute_map: Mapping[str, str] | None = None,
     progress: bool = True,
 ) -> LoadReport:
-    """Load OTLP JSON trace exports with GenAI spans into ``generations``.
+    """Load OTLP JSON trace exports with GenAI spans into ``generations`` and ``evaluations``.
 
     Parameters
     ----------
@@ -307,6 +459,8 @@ def load_otel(
         ``latency_s`` = end − start in seconds; ``is_error`` from ``error.type``, an ERROR span
         status or an HTTP status >= 400 (a span without a status is not an error). Id attributes
         reading "null"/"undefined"/"" are missing: the unit falls back to the next one.
+        Evaluation spans and ``gen_ai.evaluation.result`` events are loaded into
+        ``evaluations`` (see the module docstring); each event counts as a row read.
 
     Raises
     ------
@@ -315,7 +469,8 @@ def load_otel(
     MissingColumnError
         No document of a file holds spans.
     DataError
-        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+        A file is empty, not UTF-8, truncated or unreadable, or is the ConsoleSpanExporter's
+        output (nothing is loaded).
 
     Examples
     --------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 
 import pytest
 
@@ -242,3 +243,77 @@ def test_the_older_instrumentation_library_spans_shape_loads(ws, tmp_path):
     r = ws.load_otel(p)
     accounted(r)
     assert r.loaded == {"generations": 1}
+
+
+def _kv(key: str, value: object) -> dict:
+    kind = "doubleValue" if isinstance(value, float) else "stringValue"
+    return {"key": key, "value": {kind: value}}
+
+
+def test_evaluation_spans_and_events_are_evaluations_not_llm_calls(ws, tmp_path):
+    # A span carrying only gen_ai.evaluation.* (an evaluator's result, e.g. the zero-length span
+    # some instrumentations emit for the gen_ai.evaluation.result event) was loaded as an LLM
+    # call: one more request with no tokens, its latency ~0. It targets its parent span; a
+    # gen_ai.evaluation.result span event targets the span it is on.
+    user = _kv("user.id", "u1")
+    chat = _span(1, [user], events=[
+        {"timeUnixNano": "1772438402000000000", "name": "gen_ai.evaluation.result",
+         "attributes": [_kv("gen_ai.evaluation.name", "relevance"),
+                        _kv("gen_ai.evaluation.score.value", 0.9),
+                        _kv("gen_ai.evaluation.score.label", "pass")]},
+        {"timeUnixNano": "1772438402000000000", "name": "gen_ai.content.prompt",
+         "attributes": []},  # another event: not a row
+    ])  # fmt: skip
+    trace = f"{1:032x}"
+    ev = {"traceId": trace, "name": "gen_ai.evaluation.result", "attributes": [
+        _kv("gen_ai.evaluation.name", "faithfulness"), _kv("gen_ai.evaluation.score.value", 0.2),
+        _kv("gen_ai.evaluation.score.label", "FAIL"), user]}  # fmt: skip
+    spans = [
+        chat,
+        _span(1, [], spanId="e1", parentSpanId=f"{1:016x}", **{k: v for k, v in ev.items()}),
+        _span(1, [], spanId="e2", parentSpanId=f"{1:016x}", attributes=[
+            _kv("gen_ai.evaluation.name", "tone"), _kv("gen_ai.evaluation.score.label", "warm")]),
+        _span(1, [], spanId="e3", attributes=ev["attributes"]),  # no parent: no target
+        _span(1, [], spanId="e4", parentSpanId=f"{1:016x}",
+              attributes=[_kv("gen_ai.evaluation.name", "empty")]),
+    ]  # fmt: skip
+    r = ws.load_otel(_write(tmp_path, spans))
+    accounted(r)
+    assert r.rows_read == 6 and r.loaded == {"generations": 1, "evaluations": 3}
+    assert r.reasons == {
+        "evaluation span has no parentSpanId (the span it evaluates)": 1,
+        "gen_ai.evaluation.score.value and gen_ai.evaluation.score.label are missing": 1,
+    }
+    target = f"{trace}-{1:016x}"
+    assert ws.sql("SELECT uuid FROM generations").uuid.tolist() == [target]
+    e = ws.sql("SELECT * FROM evaluations ORDER BY name")
+    assert e.name.tolist() == ["faithfulness", "relevance", "tone"]
+    assert e.target_uuid.tolist() == [target] * 3
+    assert e.score.tolist()[:2] == [0.2, 0.9] and math.isnan(e.score[2])
+    assert e.passed.tolist()[:2] == [False, True] and e.passed.isna().tolist()[2]
+    # (no user.id on the "tone" span: its trace; the analysis takes its target's user)
+    assert e.distinct_id.tolist() == ["u1", "u1", trace]
+    assert str(e.ts[1]) == "2026-03-02 08:00:02+00:00"  # the event's own time
+    assert ws.load_otel(_write(tmp_path, spans)).rows_loaded == 0  # reload: nothing new
+
+
+def test_the_console_span_exporters_output_is_named_with_the_fix(ws, tmp_path):
+    # The SDK's ConsoleSpanExporter prints one indented JSON object per span (no resourceSpans):
+    # it read as "invalid JSON ... may be truncated" or "has no spans".
+    from promptab_nb.errors import DataError
+
+    span = {"name": "chat", "context": {"trace_id": "0x5b8a", "span_id": "0x0515",
+            "trace_state": "[]"}, "kind": "SpanKind.CLIENT", "parent_id": None,
+            "start_time": "2026-03-01T09:00:00.000000Z", "end_time": "2026-03-01T09:00:01Z",
+            "status": {"status_code": "UNSET"}, "attributes": {"gen_ai.system": "openai"},
+            "events": [], "links": [], "resource": {"attributes": {}, "schema_url": ""}}  # fmt: skip
+    printed = tmp_path / "console.json"
+    printed.write_text("\n".join(json.dumps(span, indent=4) for _ in range(2)) + "\n")
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(span, indent=4))
+    lines = tmp_path / "spans.jsonl"
+    lines.write_text(json.dumps(span) + "\n" + json.dumps(span) + "\n")
+    for p in (printed, one, lines):
+        with pytest.raises(DataError, match=rf"{p.name}.*ConsoleSpanExporter.*OTLP JSON"):
+            ws.load_otel(p)
+    assert ws.counts()["generations"] == 0
