@@ -8,7 +8,6 @@ labels allowed), the confusion matrix, and for pass/fail labels the judge's sens
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,7 +63,7 @@ class JudgeAgreement(Rendered):
         out: list[tuple[str, float | None, tuple[float | None, float | None]]] = [
             ("observed agreement", k.observed, (None, None)),
             ("chance agreement", k.expected, (None, None)),
-            ("Cohen's kappa", k.kappa, k.ci),
+            ("Cohen's kappa", k.kappa, (None, None) if k.note else k.ci),
             (f"Krippendorff's alpha ({self.n_raters} raters)", self.alpha_krippendorff,
              (None, None)),
         ]  # fmt: skip
@@ -111,6 +110,7 @@ class JudgeAgreement(Rendered):
                 )
             ],  # fmt: skip
             after=[
+                *([Note((f"Cohen's kappa: {self.kappa.note}",))] if self.kappa.note else []),
                 *self._dropped_notes(),
                 Note((f"base rates — {rates}",)),
                 Note(tuple(lines), title="confusion"),
@@ -237,10 +237,7 @@ def judge_agreement(judge: Any, human: Any, *, alpha: float = 0.05) -> JudgeAgre
     cats, table = stats.agreement.confusion(ja, ha)
     if len(cats) < 2:
         raise DataError("every label is the same category: agreement is undefined")
-    kappa = stats.cohens_kappa(ja, ha, alpha=alpha)
-    # Its normal CI is not bounded; κ is within [−1, 1] (the CI read 1.24 at 5 items).
-    lo, hi = kappa.ci
-    kappa = dataclasses.replace(kappa, ci=(max(-1.0, lo), min(1.0, hi)))
+    kappa = stats.cohens_kappa(ja, ha, alpha=alpha, names=("the judge", "people"))
     codes = {c: i for i, c in enumerate(cats)}
     extra = sorted({v for r in raters for v in r if v is not None} - set(cats), key=str)
     for c in extra:

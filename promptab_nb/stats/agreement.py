@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check
 from ..errors import InvalidArgumentError
+from ._dist import norm_isf
 
 __all__ = ["Kappa", "cohens_kappa", "confusion", "krippendorff_alpha"]
 
@@ -21,7 +23,8 @@ __all__ = ["Kappa", "cohens_kappa", "confusion", "krippendorff_alpha"]
 @dataclass(frozen=True)
 class Kappa:
     """Cohen's κ of two raters with its asymptotic SE (Fleiss, Cohen & Everitt 1969) and a
-    normal CI; ``observed`` and ``expected`` are the agreement shares it compares."""
+    normal CI bounded to [−1, 1]; ``observed`` and ``expected`` are the agreement shares it
+    compares. ``note`` says why the SE and CI are withheld (NaN) when they are."""
 
     kappa: float
     se: float
@@ -29,6 +32,7 @@ class Kappa:
     observed: float
     expected: float
     n: int
+    note: str | None = None
 
 
 def confusion(
@@ -47,21 +51,28 @@ def confusion(
 
 
 def cohens_kappa(
-    a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray, *, alpha: float = 0.05
+    a: Sequence[object] | np.ndarray,
+    b: Sequence[object] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    names: tuple[str, str] = ("a", "b"),
 ) -> Kappa:
     """Cohen's κ = (p_o − p_e) / (1 − p_e) of two raters over the same items.
 
-    Equals ``statsmodels.stats.inter_rater.cohens_kappa(table)`` (κ and its SE). H0 for the CI's
-    reading: agreement no better than chance (κ = 0).
+    Equals ``statsmodels.stats.inter_rater.cohens_kappa(table)`` (κ and its SE); the normal CI
+    is bounded to [−1, 1]. H0 for the CI's reading: agreement no better than chance (κ = 0).
+    When the asymptotic SE is 0 (a rater gives one category, so κ is 0 whatever the other
+    says; or every item agrees, or none does) a CI of width 0 would claim certainty from any
+    number of items: the SE and CI are NaN and ``note`` says why. ``names`` name the raters in
+    that note.
 
     Raises
     ------
     InvalidArgumentError
-        Lengths differ, no items, or one category only (κ undefined).
+        Lengths differ, no items, bad ``alpha``, or one category only (κ undefined).
     """
-    from statistics import NormalDist
-
-    _, t = confusion(a, b)
+    check(alpha, "alpha", gt=0, lt=1)
+    cats, t = confusion(a, b)
     n = float(t.sum())
     if n == 0:
         raise InvalidArgumentError("no items to compare")
@@ -77,8 +88,23 @@ def cohens_kappa(
     term_b = (1 - k) ** 2 * float(off.sum())
     term_c = (k - pe * (1 - k)) ** 2
     se = math.sqrt(max(term_a + term_b - term_c, 0.0) / (1 - pe) ** 2 / n)
-    z = NormalDist().inv_cdf(1 - alpha / 2)
-    return Kappa(k, se, (k - z * se, k + z * se), po, pe, int(n))
+    note = None
+    for name, margin in zip(names, (rows, cols), strict=True):
+        if np.count_nonzero(margin) == 1:
+            only = cats[int(np.flatnonzero(margin)[0])]
+            note = (
+                f"{name} gives one category only ({only!r}) over {int(n)} items: κ is 0 "
+                "whatever the other rater says; no CI"
+            )
+            break
+    if note is None and not se > 0:
+        what = "every item agrees" if po == 1 else "no item agrees" if po == 0 else "SE is 0"
+        note = f"{what} over {int(n)} items: the asymptotic SE of κ is 0; no CI"
+    if note is not None:
+        return Kappa(k, math.nan, (math.nan, math.nan), po, pe, int(n), note)
+    z = float(norm_isf(alpha / 2))
+    ci = (max(-1.0, k - z * se), min(1.0, k + z * se))
+    return Kappa(k, se, ci, po, pe, int(n))
 
 
 def krippendorff_alpha(ratings: Sequence[Sequence[float]] | np.ndarray) -> float:

@@ -406,3 +406,23 @@ def test_pairwise_over_one_item_has_no_bootstrap_ci(ws) -> None:
     assert np.isnan(res.ci_low).all() and np.isnan(res.ci_high).all()
     assert any("1 item" in n and "no bootstrap CI" in n for n in res.notes)
     assert "<table" in res._repr_html_() and "–" in repr(res)
+
+
+@pytest.mark.parametrize(
+    ("judge", "human", "why"),
+    [
+        ([1] * 8, [1, 1, 1, 0, 1, 0, 1, 1], "the judge gives one category only (1)"),
+        ([1, 0, 1, 1, 0], [1, 0, 1, 1, 0], "every item agrees over 5 items"),
+    ],
+)
+def test_kappa_without_a_ci_says_why(judge, human, why) -> None:
+    # A judge that always passes, or perfect agreement on 5 items, has an asymptotic SE of 0:
+    # the CI was [0, 0] / [1, 1] in stats, and after the range clip here [−1.00, 1.00] (max(−1,
+    # NaN) is −1). Now "–" with the reason.
+    a = judge_agreement(judge, human)
+    assert np.isnan(a.kappa.ci[0]) and a.kappa.note is not None and why in a.kappa.note
+    text = repr(a)
+    assert why in text and "[−1.00, 1.00]" not in text and "[0, 0]" not in text
+    row = next(r for r in a._records() if r["measure"] == "Cohen's kappa")
+    assert row["ci_low"] is None and row["ci_high"] is None
+    assert why in a._repr_html_()
