@@ -502,3 +502,23 @@ def test_rank_and_over_time_notes_name_the_missing_cost_of_the_cost_option() -> 
         note = exp.analyze_over_time("cost", cost=cost).records[-1]["note"]
         assert said in note and fix in note
     ws.close()
+
+
+def test_unit_values_of_a_rate_keep_the_units_its_test_counts(loaded, reference) -> None:
+    # pass_rate's unit_values held only the units with an applicable evaluation (the sample
+    # data: 144 of the 569 control users the analysis counts in n): the units without one,
+    # which the ratio test counts (0 / 0), were dropped without a word.
+    _, exp = loaded
+    per = reference["per_user"]
+    res = exp.analyze(["error_rate", "pass_rate"]).to_pandas().set_index(["metric", "variant"])
+    for metric, (num, den) in {"error_rate": ("err_n", "gen_n"),
+                               "pass_rate": ("pass_n", "eval_n")}.items():  # fmt: skip
+        v = exp.unit_values(metric).set_index("unit")
+        assert set(v.index) == set(per.index), metric
+        for variant, n in v.groupby("variant").size().items():
+            assert res.loc[(metric, variant), "n"] == n
+        np.testing.assert_array_equal(v["num"], per.loc[v.index, num])
+        np.testing.assert_array_equal(v["den"], per.loc[v.index, den])
+        none = v["den"] == 0
+        assert none.any() and v.loc[none, "value"].isna().all()  # no rate: missing, not 0
+        assert v.loc[~none, "value"].notna().all()

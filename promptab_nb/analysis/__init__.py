@@ -191,10 +191,15 @@ def unit_values(
     end: Any = None,
     cost: CostSource = "source",
 ) -> pd.DataFrame:
-    """Per-unit values of one metric: ``unit, variant, value`` (``num``/``den`` for rates).
+    """Per-unit values of one metric: ``unit, variant, value, num, den`` (a unit's sum or
+    count is ``num`` with ``den`` 1; a mean or rate is ``num / den``).
 
-    Units without events are included with 0 for sum and count metrics and left out for mean and
-    rate metrics (their value is undefined). ``$multiple`` units are excluded. ``cost`` as in
+    The units are those the metric's test counts (its ``n``). Sum and count metrics keep every
+    exposed unit, 0 without events. Rate metrics (a ratio of sums over units) keep every
+    exposed unit too: one without a denominator (no generation for ``error_rate``, no
+    applicable evaluation for ``pass_rate``) has ``num = den = 0`` and ``value`` NaN (no rate,
+    not 0). Mean metrics leave such units out, as their test does (their mean is undefined).
+    ``$multiple`` units are excluded. ``cost`` as in
     :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
     """
     one_of(multiple, "multiple", ("exclude", "first_seen"))
@@ -203,10 +208,12 @@ def unit_values(
     _no_quantile(m)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
     inner = _scope.per_unit_sql(exp, [m], _design(exp.ws.engine, exp, None, cost))
-    value = "n0 / d0" if m.agg in ("mean", "rate") else "n0"
+    # (a rate's test counts the units without a denominator: they add 0 to both sums)
+    value = "CASE WHEN d0 > 0 THEN n0 / d0 END" if m.agg in ("mean", "rate") else "n0"
+    kept = "" if m.agg == "rate" else " AND d0 > 0"
     return exp.ws.sql(
         f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
-            FROM ({inner}) WHERE variant <> '{MULTIPLE}' AND d0 > 0 ORDER BY variant, unit""",
+            FROM ({inner}) WHERE variant <> '{MULTIPLE}'{kept} ORDER BY variant, unit""",
         params,
     )
 
