@@ -68,10 +68,17 @@ def t_isf(q: Any, df: Any) -> Any:
     :func:`norm_isf`.
     """
     q = np.asarray(q, dtype=float)
-    lower = special.stdtrit(df, q)
-    # stdtrit overflows to +inf (the wrong sign) for a lower-tail q past ~1e-300 at small df.
-    lower = np.where((q < 0.5) & (lower > 0), -np.inf, lower)
-    out = np.where(q == 0, np.inf, np.where(q == 1, -np.inf, 0.0 - lower))
+    upper = 0.0 - special.stdtrit(df, q)
+    # stdtrit overflows to +inf (the wrong sign) far in the tail at moderate df (q = 1e-300 at
+    # df = 5 or 11, where t ~ 1e60 or 5e27): there, invert P(T > t) = I_x(df/2, 1/2) / 2 with
+    # x = df / (df + t²) directly.
+    bad = (q > 0) & (q < 0.5) & ~(upper > 0)
+    if np.any(bad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = special.betaincinv(np.asarray(df, dtype=float) / 2, 0.5, 2 * q)
+            far = np.where(x > 0, np.sqrt(df * (1 - x) / x), np.inf)
+        upper = np.where(bad, far, upper)
+    out = np.where(q == 0, np.inf, np.where(q == 1, -np.inf, upper))
     return out[()]
 
 

@@ -12,14 +12,14 @@ from ._types import MeanStats, PropStats, RatioStats
 def mean_ci(arm: MeanStats, *, alpha: float = 0.05) -> tuple[float, float]:
     """Student t interval for the mean, in the metric's unit: mean ± t(n−1) · sd / √n."""
     check(alpha, "alpha", gt=0, lt=1)
-    half = _dist.t_ppf(1 - alpha / 2, arm.n - 1) * math.sqrt(arm.var / arm.n)
+    half = _dist.t_isf(alpha / 2, arm.n - 1) * math.sqrt(arm.var / arm.n)
     return arm.mean - half, arm.mean + half
 
 
 def prop_ci(arm: PropStats, *, alpha: float = 0.05) -> tuple[float, float]:
     """Wilson score interval for a proportion (a fraction in [0, 1])."""
     check(alpha, "alpha", gt=0, lt=1)
-    z = _dist.norm_ppf(1 - alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     n, p = arm.n, arm.successes / arm.n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -29,6 +29,6 @@ def prop_ci(arm: PropStats, *, alpha: float = 0.05) -> tuple[float, float]:
 def ratio_ci(arm: RatioStats, *, alpha: float = 0.05) -> tuple[float, float]:
     """Normal interval for sum(num)/sum(den) with the delta-method variance over units."""
     check(alpha, "alpha", gt=0, lt=1)
-    z = _dist.norm_ppf(1 - alpha / 2)
+    z = _dist.norm_isf(alpha / 2)
     half = z * math.sqrt(max(arm.var, 0.0) / arm.n)
     return arm.mean - half, arm.mean + half

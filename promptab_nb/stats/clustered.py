@@ -22,6 +22,7 @@ import numpy as np
 
 from .._checks import check
 from ..errors import InvalidArgumentError
+from . import _dist
 
 __all__ = [
     "ClusteredMean",
@@ -111,7 +112,7 @@ def cluster_mean(
     se = math.sqrt(n_g / (n_g - 1) * float(np.sum(sums**2))) / n
     se_iid = float(d.std(ddof=1)) / math.sqrt(n)
     df = float(n_g - 1)
-    q = float(scipy.stats.t.ppf(1 - alpha / 2, df))
+    q = float(_dist.t_isf(alpha / 2, df))
     p = float(2 * scipy.stats.t.sf(abs(est) / se, df)) if se > 0 else float(est == 0)
     deff = (se / se_iid) ** 2 if se_iid > 0 else math.nan
     return ClusteredMean(
@@ -171,10 +172,7 @@ def variance_components(matrix: Sequence[Sequence[float]] | np.ndarray) -> Varia
 
 
 def _z(alpha: float, power: float) -> float:
-    from statistics import NormalDist
-
-    nd = NormalDist()
-    return nd.inv_cdf(1 - alpha / 2) + nd.inv_cdf(power)
+    return float(_dist.norm_isf(alpha / 2) + _dist.norm_ppf(power))
 
 
 def design_items(
@@ -201,8 +199,6 @@ def design_power(
 ) -> float:
     """Power of the two-sided z test of the mean difference at ``n_items`` × ``repeats`` (a
     probability; ``alpha`` for ``mde`` 0)."""
-    from statistics import NormalDist
-
     check(n_items, "n_items", ge=1, integer=True)
     check(repeats, "repeats", ge=1, integer=True)
     check(alpha, "alpha", gt=0, lt=1)
@@ -210,10 +206,9 @@ def design_power(
     if not math.isfinite(mde):
         raise InvalidArgumentError(f"mde == {mde!r}; the effect must be a finite number")
 
-    nd = NormalDist()
     var = components.var_of_item_mean(int(repeats))
     if var <= 0:
         return 1.0
     shift = abs(mde) / math.sqrt(var / n_items)
-    za = nd.inv_cdf(1 - alpha / 2)
-    return nd.cdf(shift - za) + nd.cdf(-shift - za)
+    za = _dist.norm_isf(alpha / 2)
+    return float(_dist.norm_cdf(shift - za) + _dist.norm_cdf(-shift - za))

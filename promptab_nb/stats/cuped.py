@@ -74,8 +74,7 @@ def _cuped_core(
         stat = np.where(rse > 0, est / rse, np.sign(est) * np.inf)
         stat = np.where((rse == 0) & (est == 0), 0.0, stat)
     p = _pvalue(stat, core.df, alternative, "welch")
-    prob = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-    q = _dist.t_ppf(prob, core.df)
+    q = _dist.t_isf(alpha / 2 if alternative == "two-sided" else alpha, core.df)
     lo, hi = _interval(est, q * rse, q * rse, alternative)
     return _Core(est, lo, hi, p, stat, core.df, rse), theta
 

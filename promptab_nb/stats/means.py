@@ -38,10 +38,12 @@ def _check_common(alpha: float, alternative: str, rel_method: str = "delta") -> 
     one_of(rel_method, "rel_method", _REL_METHODS)
 
 
-def _quantile(prob: float, df: Any, dist: Dist) -> Any:
+def _quantile(tail: float, df: Any, dist: Dist) -> Any:
+    """Critical value with upper-tail probability ``tail`` (from the tail: ``1 − tail`` would
+    round to 1 and give inf below alpha ~ 1e-16)."""
     if dist == "normal":
-        return _dist.norm_ppf(prob) * np.ones_like(np.asarray(df, dtype=float))
-    return _dist.t_ppf(prob, df)
+        return _dist.norm_isf(tail) * np.ones_like(np.asarray(df, dtype=float))
+    return _dist.t_isf(tail, df)
 
 
 def _pvalue(stat: Any, df: Any, alternative: str, dist: Dist) -> Any:
@@ -101,7 +103,7 @@ def _compare_core(
     CI divided by ``|mc|``, treating the control mean as known (Spotify confidence).
     """
     mc, vc, nc, mt, vt, nt = (np.asarray(a, dtype=float) for a in (mc, vc, nc, mt, vt, nt))
-    prob = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+    tail = alpha / 2 if alternative == "two-sided" else alpha
     s2, df = _scale_df(vc, nc, vt, nt, dist)
     se = np.sqrt(s2)
     diff = mt - mc
@@ -109,7 +111,7 @@ def _compare_core(
         stat = np.where(se > 0, diff / se, np.sign(diff) * np.inf)
         stat = np.where((se == 0) & (diff == 0), 0.0, stat)
         p = _pvalue(stat, df, alternative, dist)
-        q = _quantile(prob, df, dist)
+        q = _quantile(tail, df, dist)
         if not relative:
             lo, hi = _interval(diff, q * se, q * se, alternative)
             return _Core(diff, lo, hi, p, stat, df, se)
@@ -131,7 +133,7 @@ def _compare_core(
         ratio = mt / mc
         ls2, ldf = _scale_df(vc / mc**2, nc, vt / mt**2, nt, dist)
         lse = np.sqrt(ls2)
-        lq = _quantile(prob, ldf, dist)
+        lq = _quantile(tail, ldf, dist)
         lo = (
             ratio * np.exp(-lq * lse) - 1
             if alternative != "less"

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import check
 from ..errors import InvalidArgumentError
+from . import _dist
 
 __all__ = ["PPIMean", "ppi_mean"]
 
@@ -94,7 +95,6 @@ def ppi_mean(
     >>> round(r.estimate, 3) == round(r.classical, 3) or 0 <= r.lam <= 1
     True
     """
-    import scipy.stats
 
     check(alpha, "alpha", gt=0, lt=1)
     ya, ha, hu = _arr(y, "y"), _arr(yhat, "yhat"), _arr(yhat_unlabeled, "yhat_unlabeled")
@@ -116,7 +116,7 @@ def ppi_mean(
         check(lam, "lam", ge=0, le=1)
     est = float(lam * hu.mean() + (ya - lam * ha).mean())
     se = math.sqrt((lam * hu).std() ** 2 / big_n + (ya - lam * ha).std() ** 2 / n)
-    z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+    z = float(_dist.norm_isf(alpha / 2))
     c_est, c_se = float(ya.mean()), float(ya.std()) / math.sqrt(n)
     corr = float(np.corrcoef(ya, ha)[0, 1]) if ya.std() > 0 and ha.std() > 0 else math.nan
     return PPIMean(

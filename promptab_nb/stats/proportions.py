@@ -55,7 +55,7 @@ def _ztest_core(
         stat = np.where(se_test > 0, shrunk / se_test, np.sign(shrunk) * np.inf)
         stat = np.where(shrunk == 0, 0.0, stat)
         p = _pvalue(stat, None, alternative, "normal")
-        z = _dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha)
+        z = _dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha)
         if not relative:
             lo, hi = _interval(diff, z * se_ci + cc, z * se_ci + cc, alternative)
             return _Core(diff, np.clip(lo, -1, 1), np.clip(hi, -1, 1), p, stat, np.inf, se_ci)
@@ -226,7 +226,7 @@ def fisher_exact(
     xc, nc, xt, nt = _props(control, treatment)
     table = [[xt, xc], [nt - xt, nc - xc]]
     odds, p = _fisher(table, alternative)
-    z = float(_dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
+    z = float(_dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha))
     note = _prop_note(xc, nc, xt, nt, relative)
     pc, pt = xc / nc, xt / nt
     if relative:
@@ -316,8 +316,8 @@ def proportion_ci(
     one_of(method, "method", ("wilson", "clopper-pearson"))
     x, m = int(successes), int(n)
     if method == "wilson":
-        lo, hi = _wilson(x, m, float(scipy.stats.norm.ppf(1 - alpha / 2)))
+        lo, hi = _wilson(x, m, float(_dist.norm_isf(alpha / 2)))
         return max(lo, 0.0), min(hi, 1.0)
     lo = 0.0 if x == 0 else float(scipy.stats.beta.ppf(alpha / 2, x, m - x + 1))
-    hi = 1.0 if x == m else float(scipy.stats.beta.ppf(1 - alpha / 2, x + 1, m - x))
+    hi = 1.0 if x == m else float(scipy.stats.beta.isf(alpha / 2, x + 1, m - x))
     return lo, hi

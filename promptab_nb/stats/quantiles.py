@@ -100,7 +100,14 @@ def _ci_ranks(n: int, q: float, alpha: float) -> tuple[int, int]:
     the ``q`` quantile of ``n`` values; ``l < 1`` or ``u > n`` when the sample is too small."""
     import scipy.stats
 
-    lo, hi = scipy.stats.binom.ppf([alpha / 2, 1 - alpha / 2], n, q)
+    tail = alpha / 2
+    lo = scipy.stats.binom.ppf(tail, n, q)
+    # The upper rank is binom.ppf(1 − tail), the smallest k with P(X > k) <= tail. 1 − tail
+    # rounds to 1 below alpha ~ 1e-16 (k = n: no p-value at any n) and binom.isf is wrong in
+    # the tail (isf(5e-18, 300, 0.5) is 300, not 223), so take it from the lower tail of
+    # n − X ~ Binomial(n, 1 − q), one down where that tail holds exactly ``tail``.
+    m = scipy.stats.binom.ppf(tail, n, 1 - q)
+    hi = n - m - (scipy.stats.binom.cdf(m, n, 1 - q) <= tail)
     return int(lo), int(hi) + 1
 
 
@@ -135,7 +142,7 @@ def _order_core(
     ``(k, n_t)``. Returns the difference of ``q`` quantiles (treatment − control), its standard
     error and p-value against ``alternative``; se and p are NaN when an arm has fewer values
     than :func:`quantile_test_min_n`."""
-    z = float(_dist.norm_ppf(1 - alpha / 2))
+    z = float(_dist.norm_isf(alpha / 2))
     est, ses = [], []
     for x in (xc, xt):
         n = x.shape[-1]
@@ -238,9 +245,9 @@ def quantile_test(
     check(q, "q", gt=0, lt=1)
     check(alpha, "alpha", gt=0, lt=1)
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
-    z = float(_dist.norm_ppf(1 - alpha / 2))
+    z = float(_dist.norm_isf(alpha / 2))
     # the bound of the difference's CI: z at 1 − alpha one-sided (the arms' SEs keep z above)
-    zq = z if alternative == "two-sided" else float(_dist.norm_ppf(1 - alpha))
+    zq = z if alternative == "two-sided" else float(_dist.norm_isf(alpha))
     # each arm sorted once, for its CI and for the test
     xc = np.sort(_values(control_values, "control_values", 1))
     xt = np.sort(_values(treatment_values, "treatment_values", 1))
@@ -388,7 +395,7 @@ def _clustered_core(
         # Delta method for the ratio Σ S_i / Σ N_i over clusters (Deng et al. 2018, §4).
         var_f = np.maximum((vs - 2 * f * cov + f * f * vm) / (k * mm * mm), 0.0)
         deff = var_f / (q * (1 - q) / n)
-    z = float(_dist.norm_ppf(1 - alpha / 2))
+    z = float(_dist.norm_isf(alpha / 2))
     sd = np.sqrt(var_f)
     lo, hi = at(q - z * sd), at(q + z * sd)
     # The SE for comparing arms is the local slope of the quantile function over q ± σ_F: the
@@ -490,7 +497,7 @@ def clustered_quantile_test(
     p = {"two-sided": 2 * _dist.norm_sf(abs(stat)), "greater": _dist.norm_sf(stat)}.get(
         alternative, _dist.norm_cdf(stat)
     )
-    zq = float(_dist.norm_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha))
+    zq = float(_dist.norm_isf(alpha / 2 if alternative == "two-sided" else alpha))
     lo = est - zq * se if alternative != "less" else -math.inf
     hi = est + zq * se if alternative != "greater" else math.inf
     if relative:

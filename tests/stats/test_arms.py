@@ -57,3 +57,24 @@ def test_one_arm_intervals_check_alpha(alpha: float) -> None:
                    (ratio_ci, RatioStats(10, 5.0, 10.0, 3.0, 12.0, 5.0))):  # fmt: skip
         with pytest.raises(InvalidArgumentError, match="alpha"):
             f(arm, alpha=alpha)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_one_arm_intervals_stay_finite_at_tiny_alpha(alpha: float) -> None:
+    # The critical value came from ppf(1 - alpha / 2): inf below alpha ~ 1e-16 (mean and ratio
+    # CIs (-inf, inf), the Wilson interval [0, 1]), and ~6 digits of alpha lost at 1e-10.
+    arm = MeanStats.from_values(np.arange(20.0))
+    t = scipy.stats.t.isf(alpha / 2, arm.n - 1)
+    half = t * arm.sd / math.sqrt(arm.n)
+    assert mean_ci(arm, alpha=alpha) == pytest.approx((arm.mean - half, arm.mean + half), rel=1e-12)
+    z = scipy.stats.norm.isf(alpha / 2)
+    p = PropStats(1000, 100)
+    lo, hi = prop_ci(p, alpha=alpha)
+    centre, denom = (0.1 + z * z / 2000) / (1 + z * z / 1000), 1 + z * z / 1000
+    w = z * math.sqrt(0.1 * 0.9 / 1000 + z * z / 4e6) / denom
+    assert (lo, hi) == pytest.approx((centre - w, centre + w), rel=1e-12)
+    assert 0 < lo < hi < 1
+    r = RatioStats(100, 50, 60, 200, 500, 120)
+    assert all(math.isfinite(x) for x in ratio_ci(r, alpha=alpha))
+    rhalf = z * math.sqrt(r.var / r.n)
+    assert ratio_ci(r, alpha=alpha) == pytest.approx((r.mean - rhalf, r.mean + rhalf), rel=1e-12)

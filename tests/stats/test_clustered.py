@@ -3,6 +3,8 @@ OLS cluster SE to 1e-9, and coverage of the clustered CI by simulation."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import statsmodels.api as sm
@@ -10,6 +12,7 @@ import statsmodels.api as sm
 from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.stats import (
     VarianceComponents,
+    _dist,
     cluster_mean,
     design_items,
     design_power,
@@ -92,3 +95,28 @@ def test_design_power_and_components_check_their_arguments() -> None:
             design_power(vc, alpha=alpha, **kw)
     with pytest.raises(InvalidArgumentError, match="matrix must be numbers"):
         variance_components([["a", "b"], ["c", "d"]])
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_tiny_alpha_uses_the_exact_tail_quantile(alpha: float) -> None:
+    # t.ppf(1 - alpha / 2) was inf below alpha ~ 1e-16 (CI (-inf, inf)), and design_items /
+    # design_power raised statistics.StatisticsError from NormalDist().inv_cdf(1.0).
+    import scipy.stats
+
+    rng = np.random.default_rng(4)
+    d, g = rng.normal(0.2, 1, 60), np.arange(60) % 12
+    r = cluster_mean(d, g, alpha=alpha)
+    t = scipy.stats.t.isf(alpha / 2, r.df)
+    if alpha < 1e-200:  # scipy's is -inf there (stdtrit overflows); t_sf inverts _dist's
+        t = _dist.t_isf(alpha / 2, r.df)
+        assert scipy.stats.t.sf(t, r.df) == pytest.approx(alpha / 2, rel=1e-12)
+    half = t * r.se
+    assert r.ci == pytest.approx((r.estimate - half, r.estimate + half), rel=1e-12)
+    vc = VarianceComponents(between=0.04, within=0.16, n_items=100, repeats=3)
+    z = scipy.stats.norm.isf(alpha / 2) + scipy.stats.norm.ppf(0.8)
+    assert design_items(vc, 4, 0.05, alpha=alpha) == math.ceil(z**2 * 0.08 / 0.05**2 - 1e-9)
+    p = design_power(vc, 300, 4, 0.05, alpha=alpha)
+    shift = 0.05 / math.sqrt(0.08 / 300)
+    za = scipy.stats.norm.isf(alpha / 2)
+    ref = scipy.stats.norm.cdf(shift - za) + scipy.stats.norm.cdf(-shift - za)
+    assert p == pytest.approx(ref, rel=1e-9) and p > 0

@@ -142,3 +142,16 @@ def test_ratio_cuped_calibration() -> None:
         rejected += res.p_value < ALPHA
         covered += res.ci_low <= 0 <= res.ci_high
     assert_calibrated("ratio cuped", rejected / sims, covered / sims, sims)
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_cuped_ci_at_tiny_alpha_is_finite(alpha: float) -> None:
+    # t_ppf(1 - alpha / 2) was inf below alpha ~ 1e-16: CI (-inf, inf), relative too.
+    rng = np.random.default_rng(3)
+    xc, xt = rng.normal(size=100), rng.normal(size=120)
+    c = CovStats.from_values(xc + rng.normal(size=100), xc)
+    t = CovStats.from_values(xt + rng.normal(size=120) + 0.3, xt)
+    for relative in (False, True):
+        r = cuped(c, t, alpha=alpha, relative=relative)
+        half = scipy.stats.t.isf(alpha / 2, r.df) * r.se
+        assert r.ci == pytest.approx((r.estimate - half, r.estimate + half), rel=1e-12)

@@ -126,3 +126,27 @@ def test_welch_lognormal(n: int, sims: int) -> None:
         sims,
         conservative=n < 100,
     )
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+@pytest.mark.parametrize("alt", ["two-sided", "greater", "less"])
+def test_ci_at_tiny_alpha_uses_the_exact_tail_quantile(alpha: float, alt: str) -> None:
+    # ppf(1 - alpha / 2) is inf below alpha ~ 1e-16: every CI was (-inf, inf) and the relative
+    # log CI (-100 %, inf). The critical value is now t.isf(alpha / 2, df).
+    a = MeanStats.from_moments(200, 10.0, 4.0)
+    b = MeanStats.from_moments(150, 10.5, 9.0)
+    tail = alpha / 2 if alt == "two-sided" else alpha
+    for fn in (welch, student):
+        r = fn(a, b, alpha=alpha, alternative=alt)
+        half = scipy.stats.t.isf(tail, r.df) * r.se
+        if alt != "less":
+            assert r.ci_low == pytest.approx(r.estimate - half, rel=1e-12)
+        if alt != "greater":
+            assert r.ci_high == pytest.approx(r.estimate + half, rel=1e-12)
+        for rel_method in ("delta", "log", "divide"):
+            rr = fn(a, b, alpha=alpha, alternative=alt, relative=True, rel_method=rel_method)
+            bounds = [x for x, open_end in ((rr.ci_low, alt == "less"), (rr.ci_high, alt == "greater"))
+                      if not open_end]  # fmt: skip
+            assert all(math.isfinite(x) for x in bounds), (rel_method, rr)
+            if rel_method == "log":
+                assert all(x > -1 for x in bounds)

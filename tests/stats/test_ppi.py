@@ -69,3 +69,17 @@ def test_ppi_ci_coverage() -> None:
     cov = covered / sims
     print(f"PPI++ CI coverage {cov:.4f} ± {mc_se(cov, sims):.4f}")
     assert 0.94 <= cov <= 0.96
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_tiny_alpha_gives_a_finite_ci(alpha: float) -> None:
+    # norm.ppf(1 - alpha / 2) was inf below alpha ~ 1e-16: both CIs (-inf, inf).
+    import scipy.stats
+
+    rng = np.random.default_rng(5)
+    y, yh, yu, _ = _data(rng, 100, 1000, 0.9)
+    r = ppi_mean(y, yh, yu, alpha=alpha)
+    z = scipy.stats.norm.isf(alpha / 2)
+    assert r.ci == pytest.approx((r.estimate - z * r.se, r.estimate + z * r.se), rel=1e-12)
+    ref = (r.classical - z * r.classical_se, r.classical + z * r.classical_se)
+    assert r.classical_ci == pytest.approx(ref, rel=1e-12)

@@ -25,3 +25,27 @@ def test_inputs_named() -> None:
         proportion_ci(5, 4)
     with pytest.raises(InvalidArgumentError, match="method"):
         proportion_ci(1, 4, method="wald")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_tiny_alpha_gives_the_exact_tail_interval(alpha: float) -> None:
+    # The Wilson interval was (nan, nan) below alpha ~ 1e-16 (z = inf) and Clopper-Pearson's
+    # upper bound 1.0 (beta.ppf(1.0)). Both come from the tail probability alpha / 2 now.
+    import math
+
+    import scipy.stats
+
+    z = scipy.stats.norm.isf(alpha / 2)
+    p, n = 0.1, 100
+    denom = 1 + z * z / n
+    centre, half = (
+        (p + z * z / (2 * n)) / denom,
+        z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom,
+    )
+    assert proportion_ci(10, 100, alpha=alpha) == pytest.approx(
+        (centre - half, centre + half), rel=1e-12
+    )
+    lo, hi = proportion_ci(10, 100, alpha=alpha, method="clopper-pearson")
+    assert lo == pytest.approx(scipy.stats.beta.ppf(alpha / 2, 10, 91), rel=1e-9)
+    assert hi == pytest.approx(scipy.stats.beta.isf(alpha / 2, 11, 90), rel=1e-9)
+    assert 0 < lo < 0.1 < hi < 1

@@ -158,3 +158,24 @@ def test_continuity_corrected_ci_is_r_prop_test(c: tuple[int, int], t: tuple[int
     a, b = PropStats(*c), PropStats(*t)
     got = ztest_proportions(a, b, correction=True)
     assert (got.ci_low, got.ci_high) == pytest.approx(_r_prop_test_ci(a, b), abs=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_proportion_cis_at_tiny_alpha_use_the_exact_tail_quantile(alpha: float) -> None:
+    # norm_ppf(1 - alpha / 2) was inf below alpha ~ 1e-16: the z CI became [-1, 1] (clipped),
+    # the relative CIs (-inf, inf) and Fisher's Newcombe CI NaN.
+    c, t = PropStats(1000, 100), PropStats(1000, 130)
+    z = scipy.stats.norm.isf(alpha / 2)
+    r = ztest_proportions(c, t, alpha=alpha)
+    assert (r.ci_low, r.ci_high) == pytest.approx((0.03 - z * r.se, 0.03 + z * r.se), rel=1e-12)
+    for rel_method in ("delta", "log", "divide"):
+        rr = ztest_proportions(c, t, alpha=alpha, relative=True, rel_method=rel_method)
+        assert math.isfinite(rr.ci_low) and math.isfinite(rr.ci_high), rel_method
+    f = fisher_exact(c, t, alpha=alpha)
+    assert -1 < f.ci_low < 0.03 < f.ci_high < 1
+    fr = fisher_exact(c, t, alpha=alpha, relative=True)
+    assert fr.ci_low > -1 and math.isfinite(fr.ci_high)
+    g = fisher_exact(c, t, alpha=alpha, alternative="greater")
+    assert -1 < g.ci_low < 0.03 and g.ci_high == math.inf
+    ch = chi_square(c, t, alpha=alpha)
+    assert (ch.ci_low, ch.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=1e-12)

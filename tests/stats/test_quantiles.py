@@ -322,3 +322,29 @@ def test_quantile_test_one_sided_a_a_false_positive_rate_is_controlled(
     _, _, p = _order_core(xc, xt, q, ALPHA, alt)
     fpr = float(np.mean(p < ALPHA))
     assert fpr <= ALPHA + 3 * mc_se(ALPHA, sims), fpr
+
+
+@pytest.mark.parametrize("alpha", [0.05, 1e-10, 1e-17, 1e-100])
+@pytest.mark.parametrize(("n", "q"), [(300, 0.5), (2000, 0.95), (40, 0.9)])
+def test_ci_ranks_at_tiny_alpha_are_the_exact_binomial_ranks(
+    alpha: float, n: int, q: float
+) -> None:
+    # The upper rank came from binom.ppf(1 - alpha / 2): 1 - alpha / 2 == 1.0 below alpha ~ 1e-16
+    # gave rank n + 1 at any n, and quantile_test_min_n then doubled n until binom.ppf returned
+    # NaN (ValueError: cannot convert float NaN to integer). binom.isf is no way out: it gives
+    # 300 for 223 at n = 300, p50, alpha 1e-17.
+    from promptab_nb.stats import _dist
+    from promptab_nb.stats.quantiles import _ci_ranks
+
+    tail = alpha / 2
+    lo = next(k for k in range(n + 1) if _dist._binom_cdf(k, n, q) >= tail)
+    hi = next(k for k in range(n + 1) if _dist._binom_sf(k, n, q) <= tail)
+    assert _ci_ranks(n, q, alpha) == (lo, hi + 1)
+
+
+def test_quantile_test_at_tiny_alpha() -> None:
+    x = np.random.default_rng(0).lognormal(size=300)
+    r = quantile_test(x, x * 1.1, 0.5, alpha=1e-17)
+    assert math.isfinite(r.ci_low) and math.isfinite(r.ci_high) and 0 < r.p_value < 1
+    z = scipy.stats.norm.isf(0.5e-17)
+    assert r.ci == pytest.approx((r.estimate - z * r.se, r.estimate + z * r.se), rel=1e-12)

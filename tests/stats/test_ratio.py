@@ -65,3 +65,12 @@ def test_ratio_delta_method(n: int, rate: float, sims: int) -> None:
     assert_calibrated(
         f"ratio n={n} rate={rate}", float(np.mean(aa.p_value < ALPHA)), float(cover), sims
     )
+
+
+@pytest.mark.parametrize("alpha", [1e-10, 1e-17, 1e-300])
+def test_ratio_ci_at_tiny_alpha_is_finite(alpha: float) -> None:
+    # The critical value was inf below alpha ~ 1e-16: CI (-inf, inf).
+    c, t = RatioStats(100, 50, 60, 200, 500, 120), RatioStats(100, 60, 70, 200, 500, 140)
+    r = ratio_test(c, t, alpha=alpha)
+    half = scipy.stats.t.isf(alpha / 2, r.df) * r.se
+    assert r.ci == pytest.approx((r.estimate - half, r.estimate + half), rel=1e-12)
