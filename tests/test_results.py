@@ -425,3 +425,18 @@ def test_sequential_results_name_their_intervals_confidence_sequences(tmp_path) 
     assert fixed.table_header()[7] == "Δ % 95% CI" and "| Δ relative (CI) |" in fixed.to_markdown()
     assert fixed.effect_interval() == "CI" and "(95 % CI" in fixed.verdicts()[0][0]
     ws.close()
+
+
+def test_over_time_absolute_rate_differences_are_in_percentage_points() -> None:
+    # analyze_over_time("error_rate", relative=False) printed the difference of two rates as
+    # "+1.3 %" (CI "+0.038 % to +2.5 %"), read as a relative lift; analyze() says "+1.26 pp".
+    rec = {"period_end": pd.Timestamp(2026, 1, 1), "variant": "test", "n_control": 569,
+           "n_treatment": 559, "estimate": 0.0126, "ci_low": 0.00038, "ci_high": 0.025,
+           "p_value": 0.043}  # fmt: skip
+    absolute = OverTimeResult("x", BUILTIN["error_rate"], False, 0.05, "day", (rec,))
+    text = repr(absolute)
+    assert "+1.26 pp" in text and "+0.04 pp to +2.50 pp" in text and " %" not in text
+    relative = OverTimeResult("x", BUILTIN["error_rate"], True, 0.05, "day", (rec,))
+    assert "+1.3 %" in repr(relative)
+    cost = OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", (rec,))
+    assert "+$0.0126" in repr(cost)

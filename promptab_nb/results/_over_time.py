@@ -51,7 +51,9 @@ class OverTimeResult(Rendered):
         return list(self.records)
 
     def _table(self) -> Table:
-        unit = "%" if self.relative else self.metric.unit
+        # a difference of two rates is in percentage points (as analyze() shows it), so that
+        # "+1.3 %" is never a difference that reads as a relative lift
+        unit = "%" if self.relative else ("pp" if self.metric.unit == "%" else self.metric.unit)
         noted = any(r.get("note") for r in self.records)
         rows = [
             [
