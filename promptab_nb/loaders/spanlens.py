@@ -4,8 +4,11 @@ The export has ``id, project_id, provider, model, prompt_tokens, completion_toke
 cost_usd, latency_ms, status_code, error_message, trace_id, created_at`` but no prompt version, so
 the arm comes from a column the user names (``arm_column=``) or from a frame joined on
 ``trace_id`` (``arms=``). Extra columns of the requests table (``prompt_version_id``, ``user_id``,
-``time_to_first_token_ms``) are used when present; the others (``session_id``, ``cache_hit``,
-``cache_read_tokens``, ...) are kept in ``properties`` only.
+``time_to_first_token_ms``, ``cache_read_tokens`` / ``cache_write_tokens``: prompt-cache tokens
+counted in ``prompt_tokens``, and ``cache_hit``: a reply served from Spanlens's opt-in proxy
+response cache, with no model call, whose latency is therefore null, not its ~0 ms; its tokens
+and cost are kept as logged) are used when present; the others (``session_id``, ...) are kept in
+``properties`` only.
 Units: ``latency_ms`` → seconds; ``status_code >= 400`` or an ``error_message`` is an error;
 ``cost_usd`` may be null.
 """
@@ -26,7 +29,7 @@ from ._stage import Field, Staged, is_no_id, typed_stage, whole_number_text
 KEYS = (
     "id", "provider", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms",
     "status_code", "error_message", "trace_id", "created_at", "prompt_version_id", "user_id",
-    "time_to_first_token_ms",
+    "time_to_first_token_ms", "cache_hit", "cache_read_tokens", "cache_write_tokens",
 )  # fmt: skip
 
 
@@ -70,6 +73,10 @@ def _fields(csv: bool) -> list[Field]:
         Field("cost_usd", t("cost_usd"), "double", "cost_usd"),
         Field("http_status", t("status_code"), "int", "status_code"),
         Field("error_message", t("error_message"), "text", "error_message"),
+        # (the requests table's columns, in database dumps; see the module docstring)
+        Field("cache_hit", t("cache_hit"), "bool", "cache_hit"),
+        Field("cache_read", t("cache_read_tokens"), "bigint", "cache_read_tokens"),
+        Field("cache_write", t("cache_write_tokens"), "bigint", "cache_write_tokens"),
     ]
 
 
@@ -188,13 +195,22 @@ def _stage(
     select = [
         "coalesce(id, md5(raw)) AS uuid", "ts", "coalesce(user_id, trace_id) AS distinct_id",
         "NULL::VARCHAR AS person_id", "trace_id", "$prompt_name::VARCHAR AS prompt_name",
-        "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
+        # A reply from Spanlens's proxy response cache made no model call: its ~0 ms is not a
+        # model's latency (as promptfoo's cached responses).
+        "prompt_version", "model", "provider",
+        "CASE WHEN cache_hit THEN NULL ELSE latency_s END AS latency_s",
+        "CASE WHEN cache_hit THEN NULL ELSE ttft_s END AS ttft_s", "input_tokens",
         "output_tokens", "cost_usd",
         # An error message is an error whatever the status: a request that failed before any
         # HTTP response has status 0 (or 200, when a stream broke after its headers).
         "(coalesce(http_status >= 400, false) OR error_message IS NOT NULL) AS is_error",
         "http_status",
         f"{arm} AS variant", "CAST(raw AS JSON) AS properties",
+        # Spanlens's cache tokens are a subset of prompt_tokens (OpenAI's cached_tokens,
+        # Anthropic's cache reads / writes as it logs them).
+        "cache_read AS cache_read_tokens", "cache_write AS cache_write_tokens",
+        "CASE WHEN cache_read IS NOT NULL OR cache_write IS NOT NULL THEN true END"
+        " AS cache_in_input",
     ]  # fmt: skip
     stage = ctx.stage("generations")
     sql = typed_stage(stage, source, fields, select, checks)
@@ -238,7 +254,8 @@ def load_spanlens(
     -------
     LoadReport
         ``latency_ms`` is stored in seconds (empty: unknown, the request still loads),
-        ``cost_usd`` in USD (null stays null);
+        ``cost_usd`` in USD (null stays null); a proxy cache hit (``cache_hit``, in database
+        dumps) has no latency (it made no model call);
         ``status_code >= 400`` or an error message (whatever the status, e.g. 0 for a request
         that got no HTTP response) marks an error. ``distinct_id`` is
         ``user_id`` when the export has it, else ``trace_id``.

@@ -209,3 +209,34 @@ def test_an_arms_frame_with_other_columns_loads(ws):
     r = ws.load_spanlens(DATA / "spanlens_requests.json", arms=arms)
     accounted(r)
     assert r.loaded == {"generations": 2}
+
+
+def test_a_proxy_cache_hit_has_no_model_latency_and_cache_tokens_are_kept(ws, tmp_path):
+    # A database dump of the requests table has cache_hit (a reply served from Spanlens's proxy
+    # response cache, no model call: its latency, ~0 ms, is the proxy's) and the prompt-cache
+    # buckets cache_read_tokens / cache_write_tokens (a subset of prompt_tokens). Both were only
+    # kept in properties: the hits pulled an arm's mean latency toward 0 (here 1.0 s -> 0.67 s)
+    # and a recomputed cost priced cached input at the full input rate.
+    head = "id,trace_id,created_at,latency_ms,prompt_tokens,cache_read_tokens,cache_write_tokens,cache_hit"
+    rows = [
+        "r1,t1,2026-03-01T10:00:00Z,1000,500,400,0,false",
+        "r2,t2,2026-03-01T10:00:01Z,3,500,0,0,true",  # Postgres booleans
+        "r3,t3,2026-03-01T10:00:02Z,1000,500,0,100,f",
+        "r4,t4,2026-03-01T10:00:03Z,2,500,,,1",  # ClickHouse's UInt8
+        "r5,t5,2026-03-01T10:00:04Z,900,500,,,",
+        "r6,t6,2026-03-01T10:00:05Z,900,500,,,maybe",
+    ]
+    p = tmp_path / "requests.csv"
+    p.write_text("\n".join([head, *rows]) + "\n")
+    r = ws.load_spanlens(p)
+    accounted(r)
+    assert r.reasons == {"cache_hit is not true/false": 1}
+    g = ws.sql(
+        "SELECT uuid, latency_s, cache_read_tokens, cache_write_tokens, cache_in_input "
+        "FROM generations ORDER BY uuid"
+    ).set_index("uuid")
+    g = g.astype(object).where(g.notna(), None)
+    assert g.latency_s.tolist() == [1.0, None, 1.0, None, 0.9]
+    assert g.loc["r1"].tolist()[1:] == [400, 0, True]
+    assert g.loc["r5"].tolist()[1:] == [None, None, None]  # not said: unknown
+    assert ws.sql("SELECT avg(latency_s) AS m FROM generations").m[0] == pytest.approx(2.9 / 3)
