@@ -440,7 +440,10 @@ def _guard(row: dict[str, Any], n_c: int, n_t: int, baseline: Any, relative: boo
     elif baseline == 0 and relative:
         for col in ("rel_diff", "rel_ci_low", "rel_ci_high", "rel_se"):
             row[col] = NAN
-        notes.append("baseline is 0 in control: the relative lift is undefined (absolute shown)")
+        if row.get("diff") == row.get("diff"):  # (a failed comparison has no absolute either)
+            notes.append(
+                "baseline is 0 in control: the relative lift is undefined (absolute shown)"
+            )
     row["note"] = "; ".join(dict.fromkeys(x for x in notes if x)) or None
 
 

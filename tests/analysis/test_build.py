@@ -507,3 +507,18 @@ def test_an_arm_of_one_unit_shows_its_mean(tmp_path, opts, metrics) -> None:
     df = res.to_pandas()
     assert df.loc[(df.metric == LAT) & (df.variant == "test"), "mean"].item() == 2.5
     ws.close()
+
+
+def test_a_zero_baseline_note_does_not_promise_an_absolute_difference_that_is_not_there(
+    tmp_path,
+) -> None:
+    # A treatment with no generation has no error rate; the control's 0 % added "baseline is 0
+    # in control: the relative lift is undefined (absolute shown)" to a row with no difference.
+    ws, exp = workspace(tmp_path, {
+        "control": [[{LAT: 1.0}, {LAT: 1.1}] for _ in range(60)],
+        "test": [[] for _ in range(60)],
+    })  # fmt: skip
+    row = _treatment(exp.analyze(["error_rate"]), "error_rate")
+    assert math.isnan(row.diff) and "den_total == 0" in row.note
+    assert "absolute shown" not in row.note, row.note
+    ws.close()
