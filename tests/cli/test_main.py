@@ -67,15 +67,22 @@ def test_python_dash_m_promptab_nb_is_the_command() -> None:
 def test_a_reader_that_closes_the_pipe_stops_the_command_quietly() -> None:
     # `promptab analyze ... | head -2` said "promptab: error: [Errno 32] Broken pipe" and
     # exited 2, the code of a usage error.
+    # The reader is gone before the command writes: reading a line first raced the command,
+    # whose 3.8 kB fit the pipe's buffer whole and often ended with 0 before the close.
+    import os
+
     data = Path(__file__).resolve().parents[2] / "data" / "posthog_events.parquet"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "promptab_nb.cli", "analyze", str(data), "--flag",
-         "support-bot-prompt"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline()
-    proc.stdout.close()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "promptab_nb.cli", "analyze", str(data), "--flag",
+             "support-bot-prompt"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert proc.stderr is not None
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert "error" not in err and "Traceback" not in err and "Exception ignored" not in err
