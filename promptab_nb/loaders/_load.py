@@ -168,6 +168,10 @@ def prepare_paths(
     return [(str(f), fmt, comp, f, None) for f, fmt, comp in inputs]
 
 
+# The formats of frame loads (load_frame), which have no file.
+FRAME_KINDS = ("pandas", "polars", "arrow")
+
+
 class wrap_errors:  # noqa: N801 - used as a context manager, reads like a function
     """Re-raise anything that is not a PromptabError as a DataError naming the input."""
 
@@ -192,6 +196,14 @@ class wrap_errors:  # noqa: N801 - used as a context manager, reads like a funct
             raise DataError(
                 f"{self.name}: DuckDB ran out of memory ({first}). Nothing was loaded. Open the "
                 "workspace with a larger memory_limit=, or load the export in smaller files."
+            ) from err
+        if isinstance(err, duckdb.Error) and self.fmt in FRAME_KINDS:
+            # (a frame has no file to be truncated: its columns are what DuckDB could not read)
+            raise DataError(
+                f"{self.name}: cannot read the {self.fmt} frame: {first}. Check the types of the "
+                "columns you load (e.g. an object column mixing numbers and texts, or values "
+                "DuckDB has no type for): convert them first (.astype(str), pd.to_numeric, "
+                "pd.to_datetime), or leave them out of columns=."
             ) from err
         if isinstance(err, duckdb.Error):
             raise DataError(

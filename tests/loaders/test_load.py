@@ -124,3 +124,15 @@ def test_a_failed_load_cancels_the_hashing_of_the_files_it_did_not_reach(
     finally:
         release.set()
     assert submitted[0].result(timeout=30) == hashlib.sha256(first.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("lib", ["pandas", "polars", "arrow"])
+def test_a_frame_load_error_speaks_of_the_frame_not_of_a_file(lib) -> None:
+    # A DuckDB error while loading a frame said "cannot read as pandas: ... Check that the file
+    # is complete (not truncated) and really is an export in this format": there is no file.
+    with pytest.raises(DataError) as info, wrap_errors(f"<{lib} frame>", lib):
+        raise duckdb.ConversionException("Conversion Error: Could not convert 'x' to DOUBLE")
+    msg = str(info.value)
+    assert msg.startswith(f"<{lib} frame>: cannot read the {lib} frame: Conversion Error")
+    assert "file" not in msg and "truncated" not in msg
+    assert "column" in msg and "columns=" in msg
