@@ -215,8 +215,9 @@ def test_a_proxy_cache_hit_has_no_model_latency_and_cache_tokens_are_kept(ws, tm
     # A database dump of the requests table has cache_hit (a reply served from Spanlens's proxy
     # response cache, no model call: its latency, ~0 ms, is the proxy's) and the prompt-cache
     # buckets cache_read_tokens / cache_write_tokens (a subset of prompt_tokens). Both were only
-    # kept in properties: the hits pulled an arm's mean latency toward 0 (here 1.0 s -> 0.67 s)
-    # and a recomputed cost priced cached input at the full input rate.
+    # kept in properties: the hits pulled an arm's mean latency toward 0
+    # (here 0.58 s where the 3 model calls average 0.97 s) and a recomputed cost priced cached
+    # input at the full input rate.
     head = "id,trace_id,created_at,latency_ms,prompt_tokens,cache_read_tokens,cache_write_tokens,cache_hit"
     rows = [
         "r1,t1,2026-03-01T10:00:00Z,1000,500,400,0,false",
