@@ -135,7 +135,10 @@ def run(
         if not _supported(e)
     ]
     with eng.unit_rows(units_sql(per_unit, seg), q_params) as table:
-        names = dict(eng.fetch(f"SELECT DISTINCT seg_id, seg_name FROM {table} ORDER BY 1"))
+        # Only segments holding a unit of an arm: units of unknown variants or $multiple
+        # alone (without generations: "(none)") have nothing to compare.
+        held = eng.fetch(f"SELECT DISTINCT seg_id, seg_name, variant FROM {table} ORDER BY 1")
+        names = {seg_id: name for seg_id, name, variant in held if variant in exp.variants}
         for seg_id, name in names.items():
             units = f"(SELECT * FROM {table} WHERE seg_id = {int(seg_id)})"
             for i, est in enumerate(estimators):

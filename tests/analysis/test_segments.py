@@ -115,3 +115,24 @@ def test_a_segment_without_a_p_value_says_why(seg) -> None:
     text = str(res.segments)
     for r in withheld:
         assert r["note"] in text
+
+
+def test_a_segment_holding_no_unit_of_any_arm_is_not_a_row(tmp_path) -> None:
+    # Exposures with a variant not in the experiment (and $multiple units) are in the per-unit
+    # table; without generations they formed a "(none)" segment of 0 / 0 units whose rows read
+    # "not enough units to compare" for every metric, though no arm had a unit in it.
+    from _events import FLAG, expo, gen, write
+
+    events = []
+    for a, variant in enumerate(("control", "test"), 1):
+        for u in range(60):
+            events += [expo(f"x{a}{u}", f"{variant}{u}", u, variant),
+                       gen(f"g{a}{u}", f"{variant}{u}", u + 1, version=str(a))]  # fmt: skip
+    events += [expo(f"z{u}", f"ghost{u}", u, "ghost") for u in range(5)]
+    ws = pab.Workspace()
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("e", "support", {"control": "1", "test": "2"}, flag_key=FLAG)
+    seg = exp.analyze(["latency", "cost"], by="model").segments
+    assert {r["segment"] for r in seg.rows} == {"gpt-4o-mini"}
+    assert "(none)" not in str(seg)
+    ws.close()
