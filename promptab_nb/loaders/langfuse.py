@@ -297,11 +297,17 @@ def _require(con: Con, ctx: LoadContext, item: Input, kind: str) -> None:
     present = record_keys(con, ctx)
     need = ("startTime",) if kind == "observations" else ("name", "timestamp")
     missing = [k for k in need if k not in present]
+    # snake_case ids and no camelCase one: a blob-storage export, even when the keys checked
+    # (a score's name and timestamp) read the same in both shapes.
+    blob = bool({"start_time", "observation_id", "data_type"} & present) and not (
+        {"startTime", "traceId", "observationId", "dataType"} & present
+    )
+    if blob and not missing:
+        missing = ["traceId"]
     if not present or not missing:
         return
     found = ", ".join(sorted(present))
     looks_scores = {"name", "value", "timestamp"} <= present and "startTime" not in present
-    blob = bool({"start_time", "observation_id", "data_type"} & present)
     hint = (
         "it looks like a Langfuse blob-storage export (snake_case fields such as start_time), "
         "which promptab_nb does not read: export the observations / scores through the public "

@@ -396,3 +396,16 @@ def test_scores_loaded_before_their_observations_get_the_traces_user(tmp_path):
     pd.testing.assert_frame_equal(e1, e2)
     pd.testing.assert_frame_equal(r1, r2)
     assert r1["n"].tolist() == [22, 20]  # the 40 scored users and ua, ub (no score of theirs)
+
+
+def test_a_blob_storage_scores_export_is_an_error_not_a_file_of_rejects(ws, tmp_path):
+    # Scores in the blob-storage shape have name and timestamp (the keys checked) but trace_id /
+    # observation_id / data_type: every row was rejected ("traceId and observationId are
+    # missing"), an import of junk with no word about the format.
+    from promptab_nb.errors import MissingColumnError
+
+    row = {"id": "s1", "timestamp": "2026-03-02T08:00:00Z", "name": "ok", "value": 1,
+           "trace_id": "t1", "observation_id": "o1", "data_type": "BOOLEAN"}  # fmt: skip
+    with pytest.raises(MissingColumnError, match=r"scores\.jsonl has no key 'traceId'.*blob"):
+        ws.load_langfuse(scores=_jsonl(tmp_path / "scores.jsonl", [row]), progress=False)
+    assert len(ws.sql("SELECT * FROM imports")) == 0
