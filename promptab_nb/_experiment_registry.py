@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._checks import as_utc as _as_utc
-from ._checks import check, one_of
+from ._checks import check, did_you_mean, one_of
 from ._render import Rendered, Table
 from ._sql import ident
 from .decision import ExperimentDesign
@@ -68,6 +70,22 @@ def _variants(variants: Any) -> dict[str, str]:
                 'variant, e.g. {"control": "v1", "test": "v2"}'
             )
     return {str(k): str(v) for k, v in pairs}
+
+
+def _folded(name: str) -> str:
+    """``name`` as a reader tells it from others: one Unicode form (NFC), case left out."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
+    if name != name.strip():
+        raise InvalidArgumentError(
+            f"name == {name!r} begins or ends with a space, which no listing shows; "
+            f"pass {name.strip()!r}"
+        )
+    return name
 
 
 def check_split(split: Any, keys: Sequence[str]) -> dict[str, float]:
@@ -226,8 +244,7 @@ def create_experiment(
     ExperimentConflict
         Another experiment is running on the same ``prompt_name``.
     """
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
+    name = _check_name(name)
     v = _variants(variants)
     s = check_split(split, list(v))
     one_of(unit, "unit", ("user", "request"))
@@ -277,10 +294,19 @@ def create_experiment(
         flag = None
     check_distinct_arms(name, v, assigned_by)
     with ws.transaction() as con:
-        if con.execute("SELECT 1 FROM experiments WHERE name = ?", [name]).fetchone():
+        taken = [r[0] for r in con.execute("SELECT name FROM experiments").fetchall()]
+        if name in taken:
             raise InvalidArgumentError(
                 f"an experiment named {name!r} already exists; choose another name or reopen it "
                 f"with ws.experiment({name!r})"
+            )
+        same = next((t for t in taken if _folded(t) == _folded(name)), None)
+        if same is not None:
+            # (they print alike: which one a typed name reached would depend on the keyboard)
+            raise InvalidArgumentError(
+                f"an experiment named {same!r} already exists, and {name!r} differs only in "
+                f"case or Unicode form; choose another name or reopen it with "
+                f"ws.experiment({same!r})"
             )
         if prompt_name is not None:
             running = con.execute(
@@ -398,28 +424,44 @@ def _design(goal: str | None, guardrails: Any, mde: Any, power: float) -> Experi
 
 
 def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:
-    """Reopen an experiment by name or id.
+    """Reopen an experiment by name (in any Unicode form: a decomposed 'é' finds 'é') or id.
 
     Raises
     ------
     NotFoundError
-        No experiment has that name or id.
+        No experiment has that name or id (a name differing only in case is suggested).
+    InvalidArgumentError
+        ``name_or_id`` is neither text nor an integer.
     """
-    if isinstance(name_or_id, int):
+    if isinstance(name_or_id, bool) or not isinstance(name_or_id, str | numbers.Integral):
+        raise InvalidArgumentError(
+            f"name_or_id == {name_or_id!r}: pass an experiment's name (text) or its id (an int)"
+        )
+    if isinstance(name_or_id, numbers.Integral):  # (numpy's too: an id read from a frame)
+        name_or_id = int(name_or_id)
         rows = ws.engine.fetch(_SELECT + " WHERE id = ?", [name_or_id])
     else:
-        rows = ws.engine.fetch(_SELECT + " WHERE name = ?", [str(name_or_id)])
-    if not rows:
-        names = [r[0] for r in ws.engine.fetch("SELECT name FROM experiments ORDER BY id")]
-        raise NotFoundError(
-            f"no experiment {name_or_id!r} in this workspace"
-            + (
-                f"; experiments: {', '.join(names)}"
-                if names
-                else "; create one with ws.create_experiment(...)"
-            )
+        rows = ws.engine.fetch(_SELECT + " WHERE name = ?", [name_or_id])
+    if rows:
+        return _from_row(ws, rows[0])
+    names = [r[0] for r in ws.engine.fetch("SELECT name FROM experiments ORDER BY id")]
+    hint = ""
+    if isinstance(name_or_id, str):
+        # the same name in another Unicode form (composed 'é' or 'e' + accent) is this one
+        nfc = unicodedata.normalize("NFC", name_or_id)
+        same = [n for n in names if unicodedata.normalize("NFC", n) == nfc]
+        if len(same) == 1:
+            return get_experiment(ws, same[0])
+        cased = [n for n in names if _folded(n) == _folded(name_or_id)]
+        hint = f"; did you mean {cased[0]!r}?" if cased else did_you_mean(name_or_id, names)
+    raise NotFoundError(
+        f"no experiment {name_or_id!r} in this workspace{hint}"
+        + (
+            f"; experiments: {', '.join(names)}"
+            if names
+            else "; create one with ws.create_experiment(...)"
         )
-    return _from_row(ws, rows[0])
+    )
 
 
 def list_experiments(

@@ -189,7 +189,7 @@ class Experiment:
         ExperimentStateError
             The experiment is not running.
         """
-        if variant not in self.variants:
+        if not isinstance(variant, str) or variant not in self.variants:
             raise InvalidArgumentError(
                 f"winner {variant!r} is not a variant of {self.name!r}; "
                 f"choose one of {list(self.variants)}"

@@ -150,6 +150,43 @@ def test_unknown_winner_and_names(ws) -> None:
         ws.experiment("zzz")
 
 
+def test_names_that_look_the_same_are_one_name(ws) -> None:
+    import unicodedata
+
+    # 'café' typed composed and decomposed (a macOS file name, a pasted label) were two
+    # experiments that print the same, and 'Y' beside 'y' two that differ only in case: which
+    # one `promptab experiments conclude café` reached depended on the keyboard
+    nfc, nfd = (unicodedata.normalize(form, "café") for form in ("NFC", "NFD"))
+    exp = ws.create_experiment(nfc, "p1", V)
+    with pytest.raises(pab.InvalidArgumentError, match="already exists.*differs only in"):
+        ws.create_experiment(nfd, "p2", V)
+    assert ws.experiment(nfd) == exp  # the same name, whatever its Unicode form
+    ws.create_experiment("y", "p3", V)
+    with pytest.raises(pab.InvalidArgumentError, match="'y' already exists.*differs only in"):
+        ws.create_experiment("Y", "p4", V)
+    with pytest.raises(pab.NotFoundError, match="no experiment 'Y'.*did you mean 'y'"):
+        ws.experiment("Y")
+    # a space at either end is invisible in every listing
+    with pytest.raises(pab.InvalidArgumentError, match="name == 'x ' begins or ends with"):
+        ws.create_experiment("x ", "p5", V)
+    assert [e.name for e in ws.experiments()] == ["y", nfc]
+
+
+def test_winner_and_lookup_of_the_wrong_type(ws) -> None:
+    exp = ws.create_experiment("a", "p", V)
+    # a list was Python's "TypeError: unhashable type: 'list'"
+    with pytest.raises(pab.InvalidArgumentError, match=r"winner \['test'\] is not a variant"):
+        exp.declare_winner(["test"])  # type: ignore[arg-type]
+    # True was read as the id 1, and 1.0 as a name
+    for key in (True, 1.0, None):
+        with pytest.raises(pab.InvalidArgumentError, match="an experiment's name .* or its id"):
+            ws.experiment(key)  # type: ignore[arg-type]
+    assert exp.status == "running"
+    import numpy as np
+
+    assert ws.experiment(np.int64(exp.id)) == exp  # an id read from ws.experiments().to_pandas()
+
+
 def test_expired_is_reported(ws, export_paths) -> None:
     ws.load_posthog(export_paths["parquet"], progress=False)
     exp = ws.create_experiment(
