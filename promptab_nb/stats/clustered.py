@@ -40,7 +40,9 @@ class ClusteredMean:
 
     ``design_effect`` is ``(se / se_iid)²``: how many times the variance exceeds what independent
     items would give (1 = clusters do not matter). ``p_value`` tests mean 0, two-sided, with
-    Student's t on ``df = n_clusters − 1``.
+    Student's t on ``df = n_clusters − 1``. ``note`` explains degenerate input: when the
+    clusters' mean differences coincide the cluster-robust SE is 0 although the items vary, and
+    ``p_value`` and ``ci`` are NaN (no verdict from a variance that measured nothing).
     """
 
     estimate: float
@@ -54,6 +56,7 @@ class ClusteredMean:
     df: float
     alpha: float
     method: str = "paired t, cluster-robust SE (CR1, G/(G−1))"
+    note: str | None = None
 
 
 def cluster_mean(
@@ -109,14 +112,36 @@ def cluster_mean(
         )
     est = float(d.mean())
     sums = np.bincount(codes, weights=d - est, minlength=n_g)
-    se = math.sqrt(n_g / (n_g - 1) * float(np.sum(sums**2))) / n
-    se_iid = float(d.std(ddof=1)) / math.sqrt(n)
+    factor = n_g / (n_g - 1)
+    se = math.sqrt(factor * float(np.sum(sums**2))) / n
+    # A cluster sum of residuals is 0 up to rounding when it is within a few ulps of the sum of
+    # the magnitudes it adds (0.1 + 0.3 − 2 · 0.2 gives 5.6e-17, not 0): a p of 3e-17 then.
+    scale = np.bincount(codes, weights=np.abs(d) + abs(est), minlength=n_g)
+    if se <= 4 * np.finfo(float).eps * math.sqrt(factor * float(np.sum(scale**2))) / n:
+        se = 0.0
+    sd = float(d.std(ddof=1))
+    # rounding leaves an SD of a few ulps of the values (0.1 + 0.2 vs 0.3: 3e-17), not more:
+    # 1e12 ± 1 is spread
+    spread = sd > 16 * np.finfo(float).eps * float(np.max(np.abs(d)))
+    se_iid = sd / math.sqrt(n) if spread else 0.0
     df = float(n_g - 1)
     q = float(_dist.t_isf(alpha / 2, df))
-    p = float(2 * scipy.stats.t.sf(abs(est) / se, df)) if se > 0 else float(est == 0)
+    note = None
+    if se > 0:
+        p = float(2 * scipy.stats.t.sf(abs(est) / se, df))
+        ci = (est - q * se, est + q * se)
+    elif spread:
+        p, ci = math.nan, (math.nan, math.nan)
+        note = (
+            f"the cluster-robust SE is 0 over {n_g} clusters although the items' differences "
+            "vary (the clusters' mean differences coincide): no p-value or CI; add clusters"
+        )
+    else:
+        p, ci = (1.0 if est == 0 else 0.0), (est, est)
+        note = "every item has the same difference: it is exact (CI of width 0)"
     deff = (se / se_iid) ** 2 if se_iid > 0 else math.nan
     return ClusteredMean(
-        est, se, se_iid, deff, (est - q * se, est + q * se), min(p, 1.0), n, n_g, df, alpha
+        est, se, se_iid, deff, ci, min(p, 1.0) if p == p else p, n, n_g, df, alpha, note=note
     )
 
 

@@ -120,3 +120,37 @@ def test_tiny_alpha_uses_the_exact_tail_quantile(alpha: float) -> None:
     za = scipy.stats.norm.isf(alpha / 2)
     ref = scipy.stats.norm.cdf(shift - za) + scipy.stats.norm.cdf(-shift - za)
     assert p == pytest.approx(ref, rel=1e-9) and p > 0
+
+
+@pytest.mark.parametrize(
+    ("values", "clusters"),
+    [
+        ([0.0, 2.0, 0.0, 2.0], "aabb"),  # cluster sums of residuals exactly 0
+        ([0.1, 0.3, 0.2, 0.2], "aabb"),  # ... 0 up to rounding: SE 9.8e-18, p was 3e-17
+        ([0.1, 0.3, 0.15, 0.25, 0.2, 0.2], "aabbcc"),  # SE 1.4e-17, p was 5e-33
+        ([1e12, 1e12 + 2, 1e12 + 1, 1e12 + 1], "aabb"),
+    ],
+)
+def test_zero_cluster_se_with_varying_items_withholds_the_p_value(
+    values: list[float], clusters: str
+) -> None:
+    # Clusters whose mean differences coincide give a cluster-robust SE of 0 although the items
+    # vary: the estimator measured no variation, so p = 0 and a CI of width 0 were a verdict
+    # from nothing (statsmodels agrees on SE 0 and p 0; it does not judge).
+    r = cluster_mean(values, list(clusters))
+    assert r.se_iid > 0
+    assert math.isnan(r.p_value) and all(math.isnan(x) for x in r.ci)
+    assert r.note is not None and "cluster-robust SE is 0" in r.note and "add clusters" in r.note
+    assert r.estimate == pytest.approx(np.mean(values), rel=1e-15)
+
+
+def test_identical_differences_are_exact_as_in_the_paired_t_test() -> None:
+    # Every item has the same difference: no spread to measure, the difference is exact (as
+    # paired_t and welch report it), with a note; all zeros give p = 1.
+    r = cluster_mean([0.5] * 6, list("aabbcc"))
+    assert r.p_value == 0.0 and r.ci == (0.5, 0.5) and r.note and "same difference" in r.note
+    r = cluster_mean([0.3, 0.1 + 0.2, 0.3, 0.3], list("aabb"))  # SD 3e-17: rounding
+    assert r.p_value == 0.0 and r.note and "same difference" in r.note
+    r = cluster_mean([0.0] * 4, list("abab"))
+    assert r.p_value == 1.0 and r.ci == (0.0, 0.0)
+    assert cluster_mean([0.1, 0.3, -0.1, 0.2], list("aabb")).note is None
