@@ -369,8 +369,10 @@ def means(
                 elinewidth=1.6,
                 label=f"{r.variant}",
             )
+            # (a mean without an interval, e.g. of one unit, is no estimate to compare by)
+            no_ci = _missing(r.mean_ci_low) and _missing(r.mean_ci_high)
             ax.annotate(
-                num(r.mean, m.unit),
+                num(r.mean, m.unit) + ("\nno CI" if no_ci else ""),
                 (x, r.mean * f),
                 xytext=(10, 0),
                 textcoords="offset points",
