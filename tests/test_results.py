@@ -440,3 +440,15 @@ def test_over_time_absolute_rate_differences_are_in_percentage_points() -> None:
     assert "+1.3 %" in repr(relative)
     cost = OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", (rec,))
     assert "+$0.0126" in repr(cost)
+
+
+def test_markdown_shows_a_missing_interval_as_one_dash() -> None:
+    # A row without a relative lift (zero baseline) read "– (– – –)" and an arm of one unit
+    # "$0.0118 (– – –)": the en dash between the bounds made a row of dashes.
+    res = experiment_result()
+    one = dataclasses.replace(res.rows[1], n=1, mean_ci_low=NAN, mean_ci_high=NAN,
+                              rel_diff=NAN, rel_ci_low=NAN, rel_ci_high=NAN)  # fmt: skip
+    md = dataclasses.replace(res, rows=(res.rows[0], one, *res.rows[2:])).to_markdown()
+    line = next(x for x in md.splitlines() if x.startswith("| cost | test |"))
+    assert line == "| cost | test | 1 | $0.0118 | – | < 0.001 |", line
+    assert "| $0.0132 ($0.0119 – $0.0145) | – |" in md  # the control: a CI, no lift

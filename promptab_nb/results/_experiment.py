@@ -234,14 +234,11 @@ class ExperimentResult(Rendered):
         ]
         for r in self.rows:
             m = self.metric(r.metric)
+            mean = _md_estimate(r.mean, r.mean_ci_low, r.mean_ci_high, m.unit, signed=False)
+            rel = _md_estimate(r.rel_diff, r.rel_ci_low, r.rel_ci_high, "%", signed=True)
             lines.append(
                 f"| {md(r.metric)} | {md(arm_label(r.variant, self.control))} | {r.n:,} | "
-                f"{num(r.mean, m.unit)} ({num(r.mean_ci_low, m.unit)} – {num(r.mean_ci_high, m.unit)}) | "
-                + (
-                    "–"
-                    if r.is_control
-                    else f"{num(r.rel_diff, '%', signed=True)} ({num(r.rel_ci_low, '%', signed=True)} – {num(r.rel_ci_high, '%', signed=True)})"
-                )
+                f"{mean} | {'–' if r.is_control else rel}"
                 + f" | {'–' if r.is_control else pval(r.p_value).removeprefix('p ').removeprefix('= ')} |"
             )
         if row_notes := self.row_notes():
@@ -397,6 +394,15 @@ class ExperimentResult(Rendered):
 
     def _row(self, metric: str, variant: str) -> ArmRow:
         return next(r for r in self.rows if r.metric == metric and r.variant == variant)
+
+
+def _md_estimate(est: float, lo: float, hi: float, unit: str, *, signed: bool) -> str:
+    """A Markdown cell ``est (lo – hi)``; without an interval only the estimate, so that a
+    missing one is ``–``, not ``– (– – –)``."""
+    text = num(est, unit, signed=signed)
+    if is_missing(lo) and is_missing(hi):
+        return text
+    return f"{text} ({num(lo, unit, signed=signed)} – {num(hi, unit, signed=signed)})"
 
 
 def _is_sequential(r: ArmRow) -> bool:
