@@ -179,3 +179,18 @@ def test_proportion_cis_at_tiny_alpha_use_the_exact_tail_quantile(alpha: float) 
     assert -1 < g.ci_low < 0.03 and g.ci_high == math.inf
     ch = chi_square(c, t, alpha=alpha)
     assert (ch.ci_low, ch.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 1e-17, 1e-300])
+@pytest.mark.parametrize(("c", "t"), [((10, 0), (12, 0)), ((10, 10), (12, 12)), ((2, 1), (2, 1))])
+def test_no_difference_at_tiny_alpha_is_a_ci_of_width_0_not_nan(
+    alpha: float, c: tuple[int, int], t: tuple[int, int]
+) -> None:
+    # With no variation the SE is 0 and z was inf below alpha ~ 1e-16: 0 · inf gave a NaN CI.
+    r = _ztest_core(c[1], c[0], t[1], t[0], alpha=alpha)
+    if c[1] in (0, c[0]):
+        assert (float(r.ci_low), float(r.ci_high)) == (0.0, 0.0)
+    assert math.isfinite(float(r.ci_low)) and math.isfinite(float(r.ci_high))
+    for fn in (ztest_proportions, chi_square):
+        got = fn(PropStats(*c), PropStats(*t), alpha=alpha)
+        assert got.p_value == 1.0 and got.ci_low <= 0.0 <= got.ci_high
