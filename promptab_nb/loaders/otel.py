@@ -319,7 +319,9 @@ def _eval_source(ctx: LoadContext) -> str:
     FROM {pivot} s WHERE {_IS_EVAL}
     UNION ALL
     SELECT v.source_row, v.raw, s.p['traceId'], coalesce({no_id("s.p['spanId']")}, md5(s.raw)),
-           coalesce({no_id("s.p['spanId']")}, md5(s.raw)), v.nanos, false, s.user_id,
+           coalesce({no_id("s.p['spanId']")}, md5(s.raw)),
+           -- (an event without its time: the span's start)
+           coalesce(nullif(trim(v.nanos), ''), s.p['startTimeUnixNano']), false, s.user_id,
            s.m_person_id, v.eval_name, v.eval_value, v.eval_label
     FROM {ctx.t(_EVT)} v JOIN {pivot} s ON s.source_row = v.span_row
 )"""
@@ -329,8 +331,9 @@ _EVAL_FIELDS = [
     Field("trace_id", "trace_t", "id", "traceId", required=True),
     Field("span_id", "span_t", "id", "spanId"),
     Field("target", "target_t", "id", "parentSpanId"),
-    Field("ts", _ts("nanos"), "ts", "startTimeUnixNano", required=True),
+    # (the name first: an event without attributes is said to lack it, not its time)
     Field("name", "eval_name", "text", "gen_ai.evaluation.name", required=True),
+    Field("ts", _ts("nanos"), "ts", "startTimeUnixNano", required=True),
     Field("score", "eval_value", "double", "gen_ai.evaluation.score.value", nonneg=False),
     Field("label", "lower(trim(eval_label))", "text", "gen_ai.evaluation.score.label"),
     Field("user_id", "user_id", "id", "user.id"),

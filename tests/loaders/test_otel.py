@@ -317,3 +317,19 @@ def test_the_console_span_exporters_output_is_named_with_the_fix(ws, tmp_path):
         with pytest.raises(DataError, match=rf"{p.name}.*ConsoleSpanExporter.*OTLP JSON"):
             ws.load_otel(p)
     assert ws.counts()["generations"] == 0
+
+
+def test_an_evaluation_event_without_its_time_takes_the_spans_start(ws, tmp_path):
+    # An event without timeUnixNano was rejected as "startTimeUnixNano is missing" (a span's
+    # key), and one without attributes for its time rather than for its missing name.
+    name = _kv("gen_ai.evaluation.name", "ok")
+    events = [
+        {"name": "gen_ai.evaluation.result", "attributes": [name, _kv("gen_ai.evaluation.score.label", "pass")]},
+        {"name": "gen_ai.evaluation.result"},
+    ]  # fmt: skip
+    r = ws.load_otel(_write(tmp_path, [_span(1, [], events=events)]))
+    accounted(r)
+    assert r.loaded == {"generations": 1, "evaluations": 1}
+    assert r.reasons == {"gen_ai.evaluation.name is missing": 1}
+    e = ws.sql("SELECT ts, passed FROM evaluations")
+    assert str(e.ts[0]) == "2026-03-02 08:00:00+00:00" and e.passed[0]
