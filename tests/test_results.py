@@ -452,3 +452,23 @@ def test_markdown_shows_a_missing_interval_as_one_dash() -> None:
     line = next(x for x in md.splitlines() if x.startswith("| cost | test |"))
     assert line == "| cost | test | 1 | $0.0118 | – | < 0.001 |", line
     assert "| $0.0132 ($0.0119 – $0.0145) | – |" in md  # the control: a CI, no lift
+
+
+def test_a_corrected_bayesian_table_says_its_verdicts_are_not_adjusted() -> None:
+    # method="bayesian", correction="holm": the verdicts and `significant` come from the chance
+    # to be better, which no correction touches, while the only line about the correction said
+    # "p-values are Holm-adjusted": a "probably lowers" verdict beside an adjusted p that is
+    # not significant read as if it had survived the correction.
+    res = experiment_result(bayesian=True)
+    res = dataclasses.replace(
+        res, options=dataclasses.replace(res.options, correction="holm", method="bayesian")
+    )
+    assert res.options.bayesian
+    for text in (repr(res), res._repr_html_(), res.to_markdown()):
+        assert "p-values are Holm-adjusted" in text
+        assert "the Bayesian verdicts (chance to be better) are not adjusted" in text
+    plain = experiment_result()
+    plain = dataclasses.replace(
+        plain, options=dataclasses.replace(plain.options, correction="holm")
+    )
+    assert "Bayesian" not in (plain.correction_note() or "")

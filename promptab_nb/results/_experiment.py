@@ -217,11 +217,19 @@ class ExperimentResult(Rendered):
         if not c:
             return None
         kind = "confidence sequences" if self.options.sequential else "CIs"
-        return (
+        text = (
             f"p-values are {CORRECTION_NAMES.get(c, c)}-adjusted across all metric × treatment "
             f"comparisons; intervals are unadjusted {level_pct(self.level)} {kind}, so one can "
             "exclude 0 beside a p-value that is not significant"
         )
+        if self.options.bayesian:
+            # (the verdicts and `significant` come from the posterior, which no correction
+            # touches: "probably lowers" can stand beside an adjusted p that is not significant)
+            text += (
+                "; the Bayesian verdicts (chance to be better) are not adjusted, so one can "
+                "stand beside an adjusted p-value that is not significant"
+            )
+        return text
 
     def to_markdown(self) -> str:
         """A Markdown summary for a pull-request comment."""
