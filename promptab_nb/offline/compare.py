@@ -100,10 +100,6 @@ _RUN_METRICS: dict[str, tuple[str, str, bool]] = {
     "output_tokens": ("output_tokens", "tokens", False),
 }
 
-# Below this many pairs the percentile bootstrap's CI is too narrow (89 % coverage for 95 % at
-# 10 normal pairs, 10.8 % type I error at alpha 5 %): its rows say so.
-_FEW_FOR_BOOTSTRAP = 30
-
 _SCORE_VALUES = """
     SELECT version, item_id, {key} AS k, avg(value) AS value,
            -- pass/fail only when every value is 0/1: a graded score with a pass flag is a score
@@ -192,13 +188,6 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float:
     while short(hi) > 0:  # power rises with the noncentrality
         hi *= 2
     return se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
-
-
-def _few_for_bootstrap(n: int) -> str:
-    return (
-        f"the percentile bootstrap is too narrow over {n} pairs (at 10 pairs a 95% CI covers "
-        f"about 89%): prefer the paired t (bootstrap=False) below {_FEW_FOR_BOOTSTRAP} pairs"
-    )
 
 
 def _zero_se_note(n_clusters: int) -> str:
@@ -416,8 +405,6 @@ def _one(
         _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
         test = dataclasses.replace(test, ci_low=lo, ci_high=hi)
     notes = [test.note] if test.note else []
-    if bootstrap and not single and clustered is None and n < _FEW_FOR_BOOTSTRAP:
-        notes.append(_few_for_bootstrap(n))
     clash = _ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
                       test.method, alpha)  # fmt: skip
     if clash:
@@ -457,9 +444,9 @@ def _one(
 def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> str | None:
     """Why the CI and the p-value seem to disagree, when they do (None when they agree).
 
-    The verdict follows the p-value; some CIs only approximate the test (McNemar's Wald CI
-    beside its exact p-value, a percentile bootstrap CI beside the bootstrap p-value), so near
-    the edge the CI can exclude 0 while p >= alpha, or the other way round."""
+    The verdict follows the p-value; some CIs only approximate the test (McNemar's Newcombe CI
+    beside its exact p-value), so near the edge the CI can exclude 0 while p >= alpha, or the
+    other way round."""
     lo, hi = ci
     if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(p)):
         return None
@@ -643,8 +630,6 @@ def compare(
                 clusters=clusters, interval=interval, split=split,
             ))  # fmt: skip
             last = rows[-1]
-            if last.note and _few_for_bootstrap(last.n_pairs) in last.note:
-                notes.append(f"{metric}, {v}: {_few_for_bootstrap(last.n_pairs)}")
             if (
                 last.n_clusters is not None
                 and last.note

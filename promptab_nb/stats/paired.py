@@ -271,29 +271,57 @@ def paired_bootstrap(
     seed: int | np.random.Generator | None = None,
     alpha: float = 0.05,
 ) -> Comparison:
-    """Bootstrap of mean(y − x) over pairs, percentile CI, two-sided bootstrap p-value.
+    """Studentized (bootstrap-t) bootstrap of mean(y − x) over pairs, two-sided.
 
-    Pairs are resampled together (vectorized, ``rng = np.random.default_rng(seed)``); the
-    p-value is the share of centred replicates at least as extreme as the estimate.
+    Pairs are resampled together (vectorized, ``rng = np.random.default_rng(seed)``). Each
+    replicate gives ``t* = (mean* − mean) / (sd* / √n)``; the CI is ``mean − t*_(1−α/2) · se``
+    to ``mean − t*_(α/2) · se`` with ``se = sd / √n`` (Efron & Tibshirani 1993, ch. 12) and the
+    p-value is the equal-tailed share of ``t*`` beyond ``mean / se`` (``(k + 1) / (n_boot + 1)``
+    per tail), so the CI excludes 0 when p < alpha. The percentile CI it replaces covered 91 %
+    at 10 normal pairs, 86 % at 10 exponential ones (this one: 95.5 %, 93.8 %). Replicates whose
+    pairs all have the same difference have ``t* = ±inf`` (or 0 at the estimate): with few
+    distinct differences a bound can be infinite, with a note. ``se`` in the result is the
+    standard deviation of the replicated means; unit of the scores.
     """
     check(alpha, "alpha", gt=0, lt=1)
     check(n_boot, "n_boot", ge=100, integer=True)
     d = _pairs(x, y)
+    n = d.size
     rng = np.random.default_rng(seed)
     est = float(d.mean())
-    boot = np.empty(n_boot)
-    rows = max(1, 2_000_000 // d.size)
+    sd = float(d.std(ddof=1))
+    method = "paired bootstrap (studentized CI)"
+    boot, boot_sd = np.empty(n_boot), np.empty(n_boot)
+    rows = max(1, 2_000_000 // n)
     for start in range(0, n_boot, rows):
         stop = min(n_boot, start + rows)
-        boot[start:stop] = d[rng.integers(0, d.size, size=(stop - start, d.size))].mean(axis=1)
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
-    se = float(boot.std(ddof=1))
-    if se == 0:
-        p, note = (1.0 if est == 0 else 0.0), "every pair has the same difference: CI of width 0"
-    else:
-        p = max(float(np.mean(np.abs(boot - est) >= abs(est) - 1e-12)), 1.0 / n_boot)
-        note = None
-    return Comparison(
-        est, float(lo), float(hi), min(p, 1.0), est / se if se else math.nan, None,
-        "paired bootstrap (percentile CI)", False, alpha, se, "two-sided", note,
-    )  # fmt: skip
+        sample = d[rng.integers(0, n, size=(stop - start, n))]
+        boot[start:stop] = sample.mean(axis=1)
+        boot_sd[start:stop] = sample.std(axis=1, ddof=1)
+    boot_se = float(boot.std(ddof=1))
+    # Spread at rounding level (0.1 + 0.2 vs 0.3) is no spread.
+    if not sd > 1e-12 * max(float(np.abs(d).max()), 1e-300):
+        p = 1.0 if est == 0 else 0.0
+        return Comparison(
+            est, est, est, p, 0.0 if est == 0 else math.copysign(math.inf, est), None, method,
+            False, alpha, boot_se, "two-sided", "every pair has the same difference: CI of width 0",
+        )  # fmt: skip
+    se = sd / math.sqrt(n)
+    flat = ~(boot_sd > 1e-12 * max(float(np.abs(d).max()), 1e-300))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (boot - est) / (boot_sd / math.sqrt(n))
+    t[flat] = np.where(boot[flat] == est, 0.0, np.copysign(np.inf, boot[flat] - est))
+    # Order statistics, not interpolation: between -inf and inf it would give NaN.
+    q_lo, q_hi = np.quantile(t, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    lo, hi = est - float(q_hi) * se, est - float(q_lo) * se
+    t_obs = est / se
+    upper = (int((t >= t_obs).sum()) + 1) / (n_boot + 1)
+    lower = (int((t <= t_obs).sum()) + 1) / (n_boot + 1)
+    p = min(1.0, 2 * min(upper, lower))
+    note = None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        note = (
+            f"{flat.mean():.0%} of the resamples of {n} pairs have no spread: a bound of the "
+            "studentized CI is infinite; add pairs"
+        )
+    return Comparison(est, lo, hi, p, t_obs, None, method, False, alpha, boot_se, "two-sided", note)
