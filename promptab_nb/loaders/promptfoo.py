@@ -153,7 +153,9 @@ FROM {res} WHERE is_new
 
 # Scores of the new results that have an output (as run_offline: a failed call has no scores):
 # 'pass' (promptfoo's success as 1/0, a pass/fail scorer), 'score' (its graded score, only when
-# some score in the file is not just the pass as 1/0), then each named score.
+# some score in the file is not just the pass as 1/0), then each named score (a number; a
+# boolean is a pass/fail as 1/0; a null is no score; anything else is a scorer error saying so,
+# not a silent "not applicable").
 _INSERT_SCORES = """
 INSERT INTO offline_scores (run_id, version, item_id, repeat_idx, scorer, value, passed, error)
 WITH ok AS (SELECT * FROM {res} WHERE error IS NULL)
@@ -164,9 +166,16 @@ SELECT $run, version, item_id, repeat_idx, 'score', score, NULL, NULL
 FROM ok WHERE is_new AND score IS NOT NULL
   AND EXISTS (SELECT 1 FROM ok WHERE score IS DISTINCT FROM CAST(success AS DOUBLE))
 UNION ALL
-SELECT $run, version, item_id, repeat_idx, k, TRY_CAST(named ->> k AS DOUBLE), NULL, NULL
-FROM (SELECT *, unnest(json_keys(named)) AS k FROM ok
-      WHERE is_new AND json_type(named) = 'OBJECT')
+SELECT $run, version, item_id, repeat_idx, k, v, b,
+       CASE WHEN v IS NULL AND t <> 'NULL'
+            THEN 'namedScores value is not a number: ' || CAST(named -> k AS VARCHAR) END
+FROM (SELECT *, CASE WHEN t = 'BOOLEAN' THEN named ->> k = 'true' END AS b,
+             CASE WHEN t = 'BOOLEAN' THEN CASE WHEN named ->> k = 'true' THEN 1.0 ELSE 0.0 END
+                  WHEN isfinite(TRY_CAST(named ->> k AS DOUBLE))
+                  THEN TRY_CAST(named ->> k AS DOUBLE) END AS v
+      FROM (SELECT *, json_type(named -> k) AS t
+            FROM (SELECT *, unnest(json_keys(named)) AS k FROM ok
+                  WHERE is_new AND json_type(named) = 'OBJECT')))
 WHERE k NOT IN ('pass', 'score')
 """
 

@@ -249,3 +249,25 @@ def test_repeats_of_a_test_case_are_repeats_not_new_items(ws, tmp_path):
         "ORDER BY 1"
     )
     assert items.values.tolist() == [["0", 0], ["1", 0]]
+
+
+def test_named_scores_that_are_not_numbers_are_scorer_errors_not_silent_gaps(ws, tmp_path):
+    # namedScores values are numbers; a boolean (an assertion's pass) loaded as a NULL value
+    # with no error, read as "not applicable", as was a text: both silently left the comparison.
+    results = [
+        {**_result(0), "namedScores": {"ok": True, "tone": "warm", "len": "12", "gone": None}},
+        {**_result(1), "namedScores": {"ok": False}},
+    ]
+    accounted(ws.load_promptfoo(_eval_file(tmp_path / "r.json", results)))
+    s = ws.sql(
+        "SELECT item_id, scorer, value, passed, error FROM offline_scores "
+        "WHERE scorer <> 'pass' ORDER BY item_id, scorer"
+    )
+    s = s.astype(object).where(s.notna(), None)
+    assert s.values.tolist() == [
+        ["0", "gone", None, None, None],  # null: no score (not applicable)
+        ["0", "len", 12.0, None, None],
+        ["0", "ok", 1.0, True, None],
+        ["0", "tone", None, None, 'namedScores value is not a number: "warm"'],
+        ["1", "ok", 0.0, False, None],
+    ]
