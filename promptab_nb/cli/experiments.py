@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
+from ..errors import InvalidArgumentError
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
@@ -150,21 +152,46 @@ def _split(text: str | None) -> list[float] | None:
         raise UsageError(f"--split == {text!r}: expected percentages like 50,50") from err
 
 
+#: The flag of each ``create_experiment`` argument an error message starts with.
+_CREATE_FLAGS = (
+    (r"variants?\b", "--variants"),
+    (r"split\b", "--split"),
+    (r"unit\b", "--unit"),
+    (r"rollout\b", "--rollout"),
+    (r"ends_at\b", "--ends-at"),
+    (r"(unknown metric|metrics\b)", "--metrics"),
+    (r"flag_key\b", "--flag"),
+    (r"assigned_by\b", "--assigned-by"),
+    (r"(relative )?mde\b", "--mde"),
+    (r"guardrails?\b", "--guardrail"),
+    (r"goal\b", "--goal"),
+    (r"name\b", "NAME"),
+)
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     with workspace_for(args.workspace, create=True) as ws:
-        exp = ws.create_experiment(
-            args.name,
-            args.prompt,
-            pairs(args.variants, "--variants"),
-            flag_key=args.flag,
-            split=_split(args.split),
-            unit=args.unit,
-            metrics=names(args.metrics),
-            ends_at=args.ends_at,
-            rollout=args.rollout,
-            assigned_by=args.assigned_by,
-            **design_of(args),
-        )
+        try:
+            exp = ws.create_experiment(
+                args.name,
+                args.prompt,
+                pairs(args.variants, "--variants"),
+                flag_key=args.flag,
+                split=_split(args.split),
+                unit=args.unit,
+                metrics=names(args.metrics),
+                ends_at=args.ends_at,
+                rollout=args.rollout,
+                assigned_by=args.assigned_by,
+                **design_of(args),
+            )
+        except InvalidArgumentError as err:
+            # (create_experiment names its Python argument; on the command line it is the flag)
+            msg = str(err)
+            flag = next((f for pattern, f in _CREATE_FLAGS if re.match(pattern, msg)), None)
+            if flag is None:
+                raise
+            raise InvalidArgumentError(f"{flag}: {msg}") from err
         print(repr(exp))
     return EXIT_OK
 

@@ -203,3 +203,34 @@ def test_list_json_gives_null_for_a_missing_date(
     code, out, _ = run(capsys, "experiments", "list", "--workspace", wsf, "--json")
     ends = {r["name"]: r["ends_at"] for r in json.loads(out)}
     assert ends == {"a": "2099-01-01T00:00:00+00:00", "b": None}
+
+
+@pytest.mark.parametrize(
+    ("extra", "flag"),
+    [
+        (["--variants", "control=v1"], "--variants: variants has 1 variant"),
+        (["--variants", "control=v1,test=v2", "--split", "0,100"], "--split: split['control']"),
+        (["--variants", "control=v1,test=v2", "--split", "50,49.99"], "--split: split sums to"),
+        (["--variants", "control=v1,test=v2", "--rollout", "0"], "--rollout: rollout == 0.0"),
+        (["--variants", "control=v1,test=v2", "--ends-at", "tomorrow"], "--ends-at: ends_at =="),
+        (["--variants", "control=v1,test=v2", "--metrics", "costs"],
+         "--metrics: unknown metric 'costs'"),
+        (["--variants", "control=v1,test=v2", "--flag", "f", "--assigned-by", "version"],
+         "--flag: flag_key == 'f' with assigned_by"),
+        (["--variants", "control=v1,test=v2", "--goal", "cost", "--mde", "abc"],
+         "--mde: mde == 'abc'"),
+        (["--variants", "control=v1,test=v2", "--guardrail", "cost=abc"],
+         "--guardrail: guardrails['cost']"),
+        (["--variants", "control=v1,test=v1", "--assigned-by", "version"],
+         "--variants: variants 'control' and 'test'"),
+    ],
+)  # fmt: skip
+def test_create_errors_name_the_flag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], flag: str
+) -> None:
+    # they named create_experiment's Python arguments ('rollout == 0.0, must be > 0',
+    # 'ends_at == ...', 'flag_key == ... with assigned_by'), not the flags typed
+    wsf = tmp_path / "ab.duckdb"
+    code, _, err = run(capsys, "experiments", "create", "x", "--workspace", wsf, *extra)
+    assert_one_line_error(code, err, f"promptab: error: {flag}")
+    assert not wsf.exists()
