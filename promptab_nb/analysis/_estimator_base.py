@@ -165,6 +165,12 @@ class Estimator:
         """The methods-section sentence, with the alternative when it is one-sided."""
         h1 = {"less": "<", "greater": ">"}.get(self.alternative)
         text = self._methods()
+        if h1 and self.options.sequential and self.sequential_note is None:
+            # the always-valid p-value and sequence replace the one-sided test's
+            return (
+                f"{text}; the sequential test is two-sided (the one-sided H1: treatment {h1} "
+                "control applies to fixed-horizon tests only)"
+            )
         return f"{text}; one-sided, H1: treatment {h1} control" if h1 else text
 
     def _methods(self) -> str:

@@ -522,3 +522,21 @@ def test_a_zero_baseline_note_does_not_promise_an_absolute_difference_that_is_no
     assert math.isnan(row.diff) and "den_total == 0" in row.note
     assert "absolute shown" not in row.note, row.note
     ws.close()
+
+
+def test_a_one_sided_alternative_under_sequential_says_the_test_is_two_sided(tmp_path) -> None:
+    # alternative={"latency": "greater"} with sequential=True: the methods said "one-sided,
+    # H1: treatment > control" beside the always-valid p-value, which stays two-sided.
+    rng = np.random.default_rng(4)
+    ws, exp = workspace(tmp_path, {
+        arm: [[{LAT: float(rng.lognormal()) * s}] for _ in range(60)]
+        for arm, s in (("control", 1.0), ("test", 1.2))
+    })  # fmt: skip
+    alt = {LAT: "greater"}
+    seq = exp.analyze([LAT], alternative=alt, sequential=True)
+    (line,) = [m for m in seq.methods if m.startswith(f"{LAT}:")]
+    assert "sequential test is two-sided" in line and "H1: treatment > control" in line, line
+    fixed = exp.analyze([LAT], alternative=alt)
+    (line,) = [m for m in fixed.methods if m.startswith(f"{LAT}:")]
+    assert line.endswith("one-sided, H1: treatment > control"), line
+    ws.close()
