@@ -5,7 +5,8 @@ Accepts ``EvaluateSummaryV3`` (``results.results[]``), the version-2 ``results.t
 ``prompt label @ provider id`` (``label [promptIdx N] @ provider`` when prompts share a label,
 ``label @ provider [provider label]`` when providers share an id), in ``promptIdx`` order, the
 first being the baseline; the item is ``testIdx`` (the first one of a test case: ``--repeat N``
-gives each repeat its own ``testIdx``, with the same ``testCase``); the repeat index is the order
+gives each repeat its own ``testIdx``, with the same ``testCase``, a v2 table body row's
+``test``); the repeat index is the order
 of a (version, item) pair's rows by ``testIdx``, then in the file. ``latencyMs`` → seconds;
 ``response.cached`` is kept in ``cached`` and a cache hit's latency is null (its ~0 ms is not
 the model's). Scores: ``pass``
@@ -46,20 +47,23 @@ rows AS (
                 THEN from_json(json_extract(doc, '$.results'), '["JSON"]') END AS l FROM d)
     WHERE l IS NOT NULL
     UNION ALL
-    -- version 2: body[testIdx].outputs[promptIdx], prompt labels in head.prompts
+    -- version 2: body[testIdx].outputs[promptIdx], prompt labels in head.prompts; a row's
+    -- `test` is its testCase (`--repeat N` gives each repeat a row with the same test)
     SELECT t * 100000 + o, CASE WHEN json_type(out) = 'OBJECT' THEN json_merge_patch(out,
                json_object('testIdx', t - 1, 'promptIdx', o - 1,
                            'prompt', json_extract(doc, '$.results.table.head.prompts[' || (o - 1) || ']'),
                            'provider', json_extract(doc, '$.results.table.head.prompts['
-                                                         || (o - 1) || '].provider')))
+                                                         || (o - 1) || '].provider'),
+                           'testCase', test))
            ELSE out END::VARCHAR
-    FROM (SELECT doc, t, generate_subscripts(outs, 1) AS o, unnest(outs) AS out
-          FROM (SELECT doc, generate_subscripts(body, 1) AS t,
-                       from_json(json_extract(unnest(body), '$.outputs'), '["JSON"]') AS outs
-                FROM (SELECT doc, from_json(json_extract(doc, '$.results.table.body'), '["JSON"]')
-                          AS body FROM d
-                      WHERE json_type(doc, '$.results.results') IS DISTINCT FROM 'ARRAY'
-                        AND json_type(doc, '$.results.table.body') = 'ARRAY')))
+    FROM (SELECT doc, t, test, generate_subscripts(outs, 1) AS o, unnest(outs) AS out
+          FROM (SELECT doc, t, json_extract(row, '$.test') AS test,
+                       from_json(json_extract(row, '$.outputs'), '["JSON"]') AS outs
+                FROM (SELECT doc, generate_subscripts(body, 1) AS t, unnest(body) AS row
+                      FROM (SELECT doc, from_json(json_extract(doc, '$.results.table.body'),
+                                                  '["JSON"]') AS body FROM d
+                            WHERE json_type(doc, '$.results.results') IS DISTINCT FROM 'ARRAY'
+                              AND json_type(doc, '$.results.table.body') = 'ARRAY'))))
 )
 SELECT row_number() OVER (ORDER BY idx) AS source_row, rec,
        CASE WHEN json_type(rec) <> 'OBJECT' THEN '(row)' END AS bad_col,

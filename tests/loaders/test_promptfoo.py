@@ -271,3 +271,21 @@ def test_named_scores_that_are_not_numbers_are_scorer_errors_not_silent_gaps(ws,
         ["0", "tone", None, None, 'namedScores value is not a number: "warm"'],
         ["1", "ok", 0.0, False, None],
     ]
+
+
+def test_repeats_in_a_version_2_table_are_repeats_not_new_items(ws, tmp_path):
+    # The v2 table has a body row per repeat (same `test`, its own row): every repeat was an
+    # item of its own, so a paired comparison counted 3 repeats of 2 tests as 6 items.
+    head = {"prompts": [{"raw": "a", "label": "A", "provider": "p"},
+                        {"raw": "b", "label": "B", "provider": "p"}], "vars": ["x"]}  # fmt: skip
+    out = {"pass": True, "score": 1, "text": "ok", "latencyMs": 100}
+    body = [
+        {"outputs": [out, out], "vars": [str(t)], "test": {"vars": {"x": str(t)}}}
+        for t in (0, 1) for _ in range(3)
+    ]  # fmt: skip
+    doc = {"results": {"version": 2, "table": {"head": head, "body": body}}}
+    p = tmp_path / "v2.json"
+    p.write_text(json.dumps(doc))
+    accounted(ws.load_promptfoo(p))
+    r = ws.sql("SELECT DISTINCT item_id, repeat_idx FROM offline_results ORDER BY 1, 2")
+    assert r.values.tolist() == [["0", 0], ["0", 1], ["0", 2], ["3", 0], ["3", 1], ["3", 2]]
