@@ -14,6 +14,7 @@ import numpy as np
 from .._checks import check, one_of
 from .._format import level_pct
 from ..errors import InvalidArgumentError
+from ._dist import norm_isf, t_isf
 from ._types import Alternative, Comparison
 from .quantiles import _values
 
@@ -121,7 +122,7 @@ def mcnemar(
         # The SE of the estimate; the CI is Newcombe's (a Wald CI on it had width 0 when every
         # discordant item went one way, and covered ~93 % at 30 items).
         se = math.sqrt(max(k / n - est * est, 0.0) / n)
-        z = float(scipy.stats.norm.ppf(1 - alpha / 2))
+        z = float(norm_isf(alpha / 2))
         if both is not None:
             check(both, "both", ge=0, le=n - k, integer=True)
             los, his = _newcombe(b, c, n, np.array([int(both)]), z)
@@ -159,8 +160,7 @@ def paired_t(
     est, sd = float(d.mean()), float(d.std(ddof=1))
     df = float(n - 1)
     se = sd / math.sqrt(n)
-    prob = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
-    q = float(scipy.stats.t.ppf(prob, df))
+    q = float(t_isf(alpha / 2 if alternative == "two-sided" else alpha, df))
     lo = est - q * se if alternative != "less" else -math.inf
     hi = est + q * se if alternative != "greater" else math.inf
     if se == 0:
@@ -197,7 +197,6 @@ def _walsh_ci(
     smallest and largest Walsh averages, c the largest count with P(T+ <= c) <= alpha/2
     (alpha one-sided), from the exact null distribution when the p-value is exact, else its
     normal approximation. When even c = 0 is too likely, that bound is infinite."""
-    import scipy.stats
 
     n = d.size
     i, j = np.triu_indices(n)
@@ -208,7 +207,7 @@ def _walsh_ci(
         # c = number of T+ values whose cumulative probability stays within the tail, minus 1
         c = int(np.searchsorted(_signrank_cdf(n), tail * (1 + 1e-12), side="right")) - 1
     else:
-        z = float(scipy.stats.norm.ppf(1 - tail))
+        z = float(norm_isf(tail))
         c = int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24)))
     note = None
     if c < 0:

@@ -257,3 +257,20 @@ def test_mcnemar_ci_covers_the_change_in_pass_rate(probs: tuple[float, ...], n: 
         hits_union += u.ci_low <= true <= u.ci_high
     floor = 0.95 - 3 * np.sqrt(0.95 * 0.05 / sims)
     assert hits / sims >= floor and hits_union / sims >= floor, (hits, hits_union)
+
+
+def test_tiny_alpha_gives_finite_critical_values() -> None:
+    # 1 − alpha/2 rounds to 1.0 below alpha ~ 1e-16, so ppf(1 − alpha/2) was inf: McNemar's CI
+    # came out NaN, the paired t's [−inf, +inf], and the Wilcoxon CI over > 50 pairs raised
+    # OverflowError (floor of −inf). Critical values now come from the tail probability.
+    rng = np.random.default_rng(0)
+    x, y = np.zeros(60), rng.normal(0.2, 1.0, 60)
+    r = mcnemar(3, 12, n=50, both=20, alpha=1e-20)
+    assert r.ci == pytest.approx(_newcombe_ref(20, 3, 12, 15, alpha=1e-20), abs=1e-12)
+    assert -1 <= r.ci_low < r.ci_high <= 1
+    t = paired_t(x, y, alpha=1e-20)
+    half = scipy.stats.t.isf(5e-21, 59) * scipy.stats.sem(y)
+    assert t.ci == pytest.approx((y.mean() - half, y.mean() + half), rel=1e-9)
+    w = wilcoxon(x, y, alpha=1e-20)
+    assert w.ci_low == -np.inf and w.ci_high == np.inf and w.note is not None
+    assert np.isfinite(wilcoxon(x, y, alpha=1e-6).ci).all()
