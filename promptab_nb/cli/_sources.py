@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InvalidArgumentError
 from ._common import EXIT_OK, UsageError, jsonable, pairs, progress, rejected_note
 from ._suggest import did_you_mean
 
@@ -262,19 +263,31 @@ def analyze_source(
 
 def analyze_promptfoo(args: argparse.Namespace) -> int:
     """promptfoo results: open them as an offline run and print the paired comparison."""
+    from .._checks import check
     from ..offline import from_promptfoo
     from ..workspace import Workspace
+    from ._options import flag_name, given_options
 
-    for flag in ("out", "fail_on_regression", "fail_on", "goal", "guardrail", "mde"):
-        if getattr(args, flag, None):
-            raise UsageError(
-                f"--{flag.replace('_', '-')} applies to live experiments; promptfoo results are "
-                "an offline comparison (use pab.offline.from_promptfoo in Python for more)"
-            )
+    # (every option not taken here was dropped without a word: --alpha 0.01 printed 95% CIs)
+    options = given_options(args)
+    alpha = options.pop("alpha", 0.05)
+    live = ["out", "fail_on_regression", "fail_on", "goal", "guardrail", "mde", "variants",
+            "prompt", "name", "all_pairs"]  # fmt: skip
+    for flag in [*(flag_name(f) for f in options), *(f"--{f.replace('_', '-')}" for f in live
+                 if getattr(args, f, None))]:  # fmt: skip
+        raise UsageError(
+            f"{flag} applies to live experiments; promptfoo results are an offline comparison "
+            "paired by test case, which takes --alpha and --json (use pab.offline.from_promptfoo "
+            "and run.compare(...) in Python for more)"
+        )
+    try:
+        check(alpha, "alpha", gt=0, lt=1)
+    except InvalidArgumentError as err:
+        raise InvalidArgumentError(f"--alpha: {err}") from None
     ws = Workspace()
     try:
         run = from_promptfoo(ws, args.export, progress=progress())
-        comparison = run.compare()
+        comparison = run.compare(alpha=alpha)
         if args.json:
             records = comparison.to_pandas().to_dict("records")
             doc = {"source": "promptfoo", "run_id": run.run_id, "rows": records}

@@ -489,3 +489,22 @@ def test_rows_rejected_during_load_are_stated(
     )
     code, out, _ = run(capsys, "analyze", SAMPLE, "--flag", FLAG)
     assert "rejected during load" not in out
+
+
+PROMPTFOO = Path(__file__).resolve().parents[2] / "data" / "promptfoo_results.json"
+
+
+def test_promptfoo_takes_alpha_and_refuses_what_it_cannot_use(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # --alpha 0.01 printed the comparison with 95% CIs, without a word: every analysis option
+    # was dropped silently for a promptfoo file
+    code, out, err = run(capsys, "analyze", PROMPTFOO, "--alpha", "0.01")
+    assert code == 0, err
+    assert "(99% CI)" in out and "(95% CI)" not in out
+    for extra in (["--cuped"], ["--metrics", "cost"], ["--variants", "a=x,b=y"], ["--all-pairs"],
+                  ["--method", "bayesian"], ["--correction", "holm"]):  # fmt: skip
+        code, _, err = run(capsys, "analyze", PROMPTFOO, *extra)
+        assert_one_line_error(code, err, extra[0], "promptfoo")
+    code, _, err = run(capsys, "analyze", PROMPTFOO, "--alpha", "1.5")
+    assert_one_line_error(code, err, "--alpha", "1.5")
