@@ -474,12 +474,21 @@ def _significance(rows: list[dict[str, Any]], options: AnalysisOptions) -> None:
 
 
 def methods(
-    estimators: list[Estimator], options: AnalysisOptions, fieller: Sequence[str] = ()
+    estimators: list[Estimator],
+    options: AnalysisOptions,
+    fieller: Sequence[str] = (),
+    notes: dict[str, str] | None = None,
 ) -> list[str]:
     """The methods section: one line per metric (from its estimator), then the options;
     ``fieller``: the metrics whose fixed-horizon relative interval is Fieller's (the
-    delta-method CI disagreed with the p-value, :func:`_test_relative_interval`)."""
-    out = [f"{e.metric.name}: {e.methods_text()}" for e in estimators]
+    delta-method CI disagreed with the p-value, :func:`_test_relative_interval`); ``notes``:
+    per metric, a sentence added to its line (a CUPED that adjusted nothing)."""
+    notes = notes or {}
+    out = [
+        f"{e.metric.name}: {e.methods_text()}"
+        + (f"; {notes[e.metric.name]}" if e.metric.name in notes else "")
+        for e in estimators
+    ]
     out.append(
         f"unit of analysis: {options.unit}; units exposed to several variants: {options.multiple}"
     )
@@ -565,6 +574,9 @@ def build_result(
     _significance(rows, options)
     estimators = [e for e, _ in per_metric]
     fieller = [r["metric"] for r in rows if FIELLER_MARK in (r["note"] or "")]
+    covariate = {
+        est.metric.name: note for est, arms in per_metric if (note := est.covariate_note(arms))
+    }
     pair_correction: Correction = options.correction or "holm"
     pairs = tuple(
         all_pairs_of(est, arms, list(exp.variants), correction=pair_correction)
@@ -584,7 +596,7 @@ def build_result(
         metrics=tuple(e.metric for e in estimators),
         rows=tuple(ArmRow(**r) for r in rows),
         health=health_,
-        methods=tuple(methods(estimators, options, fieller)),
+        methods=tuple(methods(estimators, options, fieller, covariate)),
         options=options,
         provenance=provenance,
         computed_at=dt.datetime.now(dt.UTC),

@@ -161,6 +161,11 @@ class Estimator:
         """The alternative hypothesis of this metric's test (``options.alternative``)."""
         return self.options.alternative_for(self.metric.name)
 
+    def covariate_note(self, arms: dict[str, Arm]) -> str | None:
+        """Why a variance reduction adjusted nothing on these ``arms`` (``None``: it did, or
+        the estimator has none); added to the metric's methods line."""
+        return None
+
     def methods_text(self) -> str:
         """The methods-section sentence, with the alternative when it is one-sided."""
         h1 = {"less": "<", "greater": ">"}.get(self.alternative)

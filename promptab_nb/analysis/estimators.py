@@ -169,6 +169,14 @@ class UserCuped(Estimator):
         arms = _pooled(arms, _theta_mean, PooledCov)
         return _with_missing(arms, missing_rows(scope, m))
 
+    def covariate_note(self, arms: dict[str, Arm]) -> str | None:
+        stats = [a.stats for a in arms.values() if a.stats is not None]
+        if not stats:
+            return None
+        n = sum(s.n for s in stats)
+        x, xx = sum(s.x_total for s in stats), sum(s.x_total_sq for s in stats)
+        return _nothing_adjusted(self.options) if xx - x * x / n <= 0 else None
+
     def plain(self, arm: Any) -> st.MeanStats:
         """The CUPED-adjusted arm ``y − θ (x − x̄)`` (θ and x̄ pooled over all arms)."""
         s = arm
@@ -220,6 +228,13 @@ class UserRatioCuped(UserRatio):
     def summary(self, arm: Any) -> tuple[float, float, float]:
         return super().summary(_unadjusted_ratio(arm))
 
+    def covariate_note(self, arms: dict[str, Arm]) -> str | None:
+        stats = [a.stats for a in arms.values() if a.stats is not None]
+        # (θ is 0 without pre-exposure denominators: _ratio_theta_mean)
+        if not stats or any(s.sums[3] for s in stats):
+            return None
+        return _nothing_adjusted(self.options)
+
     def plain(self, arm: Any) -> st.MeanStats:
         theta = getattr(arm, "theta", 0.0) if arm.sums[3] else 0.0
         value, var = st.ratio_cuped_arm(arm, theta, getattr(arm, "x_mean", 0.0))
@@ -240,6 +255,15 @@ class UserRatioCuped(UserRatio):
             "ratio CUPED (numerator and denominator over the "
             f"{self.options.cuped:g} days before exposure, pooled θ, delta method) + Welch"
         )
+
+
+def _nothing_adjusted(options: AnalysisOptions) -> str:
+    """The methods note of a CUPED whose covariate is the same for every unit (θ = 0)."""
+    return (
+        f"its covariate (the metric in the {options.cuped:g} days before exposure) is the "
+        "same for every unit (no earlier events?), so CUPED adjusted nothing (θ = 0): the "
+        "numbers are those of the unadjusted test"
+    )
 
 
 def _pre_cte(scope: Scope, metric: Metric, values: str) -> str:

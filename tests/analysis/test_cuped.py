@@ -324,3 +324,23 @@ def test_cuped_winsorizes_the_outcome(merged_ids) -> None:
     _assert_row(row, ref)
     plain = exp.analyze(["cost"], cuped=True, relative=False).rows[1]
     assert row.p_value != pytest.approx(plain.p_value, rel=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["cost", "error_rate"])
+def test_cuped_without_pre_exposure_data_says_it_adjusted_nothing(tmp_path: Path, metric) -> None:
+    # No unit had an event before its exposure: θ = 0 and the CUPED numbers equal the
+    # unadjusted ones, while the methods said "CUPED (pooled θ, 14 days before exposure)" as
+    # if the variance had been reduced.
+    rng = np.random.default_rng(5)
+    events = []
+    for u in range(120):
+        arm = u % 2
+        events.append(expo(f"x{u}", f"u{u}", u, ("control", "test")[arm]))
+        events.append(gen(f"g{u}", f"u{u}", u + 1, version=str(arm + 1),
+                          cost=float(rng.gamma(2, 0.01)), error=bool(rng.random() < 0.3)))  # fmt: skip
+    ws, exp = _workspace(events, tmp_path)
+    cuped, plain = exp.analyze([metric], cuped=True), exp.analyze([metric])
+    assert cuped.rows[1].diff_ci_low == pytest.approx(plain.rows[1].diff_ci_low, rel=1e-9)
+    (line,) = [m for m in cuped.methods if m.startswith(f"{metric}:")]
+    assert "adjusted nothing" in line, line
+    ws.close()
