@@ -252,7 +252,7 @@ def analyze_source(
         variants = _arms(ws, args, by, prompt)
     except NotFoundError as err:
         raise NotFoundError(f"{err}{rejected_note(load)}") from err
-    name = args.name or Path(_first_file(args.export)).stem
+    name = args.name or Path(_first_file(args.export)).stem.strip() or source
     exp = ws.create_experiment(name, prompt, variants, assigned_by=by, **(design or {}))
     _note(args, args.source_note)
     _note(args, "arms: " + ", ".join(f"{k}={v}" for k, v in variants.items()) + " (control first)")

@@ -508,3 +508,18 @@ def test_promptfoo_takes_alpha_and_refuses_what_it_cannot_use(
         assert_one_line_error(code, err, extra[0], "promptfoo")
     code, _, err = run(capsys, "analyze", PROMPTFOO, "--alpha", "1.5")
     assert_one_line_error(code, err, "--alpha", "1.5")
+
+
+def test_a_file_name_with_spaces_names_the_experiment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    # the experiment is named after the file: "span lens .csv" gave the name 'span lens ',
+    # which create_experiment refuses (a space no listing shows)
+    path = tmp_path / "span lens .csv"
+    shutil.copy(Path(__file__).resolve().parents[2] / "data" / "spanlens_requests.csv", path)
+    code, out, err = run(capsys, "analyze", path, "--arm-column", "arm", "--unit", "request",
+                         "--metrics", "latency", "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["experiment"] == "span lens"
