@@ -95,6 +95,11 @@ def open_workspace(path: str, *, create: bool = False) -> Workspace:
     """The workspace file at ``path``; a missing file is an error unless ``create``."""
     from ..workspace import Workspace
 
+    if Path(path).is_dir():
+        raise DataError(
+            f"--workspace {path} is a folder, not a workspace file; name a file in it, e.g. "
+            f"--workspace {Path(path) / 'ab.duckdb'}"
+        )
     if not create and not Path(path).is_file():
         raise NotFoundError(
             f"no workspace file {path}; create one with `promptab load EXPORT --workspace {path}` "

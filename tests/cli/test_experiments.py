@@ -88,6 +88,17 @@ def test_missing_workspace_file(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert_one_line_error(code, err, str(wsf))
 
 
+@pytest.mark.parametrize("command", [["experiments", "list"], ["load", "x.parquet"]])
+def test_a_folder_is_not_a_workspace_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: list[str]
+) -> None:
+    # list said "no workspace file DIR; create one with `promptab load EXPORT --workspace DIR`",
+    # a command that then failed with DuckDB's 'Could not read from file ...: Is a directory'
+    code, _, err = run(capsys, *command, "--workspace", tmp_path)
+    assert_one_line_error(code, err, f"{tmp_path} is a folder", "ab.duckdb")
+    assert "create one" not in err
+
+
 def test_report_unknown_experiment(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     wsf = tmp_path / "ab.duckdb"
     pab.Workspace(wsf).close()
