@@ -51,8 +51,16 @@ class _Outcome:
     new_cache: dict[str, Any] | None = None
 
 
-def _cache_key(mid: str, prompt: str, params: dict[str, Any], repeat: int) -> str:
-    text = json.dumps([mid, prompt, params, repeat], sort_keys=True, default=str)
+def _cache_key(
+    mid: str, prompt: str, params: dict[str, Any], repeat: int, cell: list[str] | None = None
+) -> str:
+    """Key of one cached response: model id, rendered prompt, params and repeat index, plus
+    ``cell`` (prompt name, template sha256, item id) when several cells of a run render the same
+    prompt at that repeat: each is its own draw (temperature > 0), which one key would merge."""
+    parts: list[Any] = [mid, prompt, params, repeat]
+    if cell is not None:
+        parts.append(cell)
+    text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -5,7 +5,8 @@ asyncio loop for ``async`` models); retryable failures (HTTP 429 / 5xx, timeouts
 exponentially and try again; any other failure is recorded in the cell and the run goes on.
 Responses are cached in ``model_cache`` keyed on (model id, rendered prompt, model params,
 repeat index), so re-running an identical experiment makes no model calls; errors are never
-cached. Prices are not in the key: the demo and OpenAI-compatible models reprice cached token
+cached. Cells of one run that render the same prompt (duplicated items, a template that ignores
+the item) are separate draws, each keyed with its prompt name, template and item too. Prices are not in the key: the demo and OpenAI-compatible models reprice cached token
 counts at the run's prices. The prompt versions are registered and the results land in
 ``offline_runs`` / ``offline_results`` / ``offline_scores`` in one transaction when the run
 ends, so a run that fails anywhere (its checks, an interrupt, storing) registers no prompt
@@ -23,6 +24,7 @@ import json
 import time
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -238,12 +240,19 @@ def run_offline(
             if v.missing(item.variables):
                 v.render(item.variables, item_id=item.item_id)  # raises, naming both
 
+    rendered = [
+        (item, v, v.render(item.variables, item_id=item.item_id)) for item in dataset for v in vers
+    ]
+    # Cells that render the same prompt (a duplicated question, a template that ignores the
+    # item, two versions rendering alike) are separate draws: they get keys of their own, so a
+    # re-run does not hand all of them the one reply the cache kept. A prompt rendered once
+    # keeps the plain key (and the responses cached before this distinction).
+    shared = {p for p, k in Counter(p for _, _, p in rendered).items() if k > 1}
     cells: list[_Cell] = []
     for r in range(repeats):
-        for item in dataset:
-            for v in vers:
-                prompt = v.render(item.variables, item_id=item.item_id)
-                cells.append(_Cell(v, item, r, prompt, _cache_key(mid, prompt, params, r)))
+        for item, v, prompt in rendered:
+            who = [v.name, v.sha256, item.item_id] if prompt in shared else None
+            cells.append(_Cell(v, item, r, prompt, _cache_key(mid, prompt, params, r, who)))
 
     cache_hits = 0
     if cache:

@@ -421,3 +421,35 @@ def test_a_run_without_any_scorer_by_default_says_why(ws) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # scorers=[] asks for none: nothing to say
         ws.run_offline(ds, [A, B], CountingModel(), scorers=[], repeats=1, progress=False)
+
+
+class _DrawingModel:
+    """A model sampling at temperature > 0: each call is a new draw (a counter here)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, prompt: str) -> str:
+        self.calls += 1
+        return f"draw {self.calls}"
+
+
+def test_cells_with_the_same_prompt_are_separate_draws_in_the_cache(ws) -> None:
+    # Two items whose prompts render identically (a duplicated question; a version whose
+    # template ignores the item) and two versions rendering the same text are separate cells:
+    # the first run pays one call each, but the cache kept one reply per (prompt, repeat), so a
+    # re-run gave all of them that one reply (4 items answered 'draw 4' where the run had
+    # 'draw 1'…'draw 4'), merging draws the comparison treats as independent.
+    ds = pab.offline.Dataset.from_records(
+        [{"item_id": f"i{k}", "q": "same question", "expected": "yes"} for k in range(4)]
+    )
+    model = _DrawingModel()
+    versions = [("t", "Q: {{q}}"), ("u", "Q: {{q}}")]
+    first = ws.run_offline(ds, versions, model, repeats=2, progress=False)
+    assert first.model_calls == 16 and model.calls == 16
+    second = ws.run_offline(ds, versions, model, repeats=2, progress=False)
+    assert (second.model_calls, second.cache_hits) == (0, 16)
+    keys = ["version", "item_id", "repeat_idx"]
+    a = first.results().sort_values(keys)["output"].tolist()
+    b = second.results().sort_values(keys)["output"].tolist()
+    assert b == a and len(set(a)) == 16
