@@ -69,7 +69,7 @@ def run(
         if exp.assigned_by == "flag":
             _scope.check_arm_versions(eng, table, exp)
         extra = _coverage.flags(eng, table, exp) if not design.per_request else []
-    health = _build.health(exp, counts, multi, options.multiple)
+    health = _build.health(exp, counts, multi, options.multiple, (options.start, options.end))
     health = dataclasses.replace(
         health,
         flags=health.flags + tuple(extra) + tuple(_missing.flags(per_metric, list(exp.variants))),
@@ -154,12 +154,12 @@ def health(
     eng = _engine(exp, engine)
     _scope.check_source(eng, exp)
     design = _design(eng, exp, None)
+    window = (as_utc(start, "start"), as_utc(end, "end"))
     rows = eng.fetch(
-        _scope.assignment_counts_sql(exp, design),
-        _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple),
+        _scope.assignment_counts_sql(exp, design), _scope.params(exp, *window, multiple)
     )
     counts = {r[0]: int(r[1]) for r in rows}
-    health = _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple)
+    health = _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple, window)
     return dataclasses.replace(health, source=_source_text(exp, design))
 
 

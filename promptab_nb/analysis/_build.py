@@ -30,12 +30,36 @@ SRM_MIN_UNITS = 100
 MULTIPLE_WARN_SHARE = 0.05
 
 
-def health(exp: Experiment, counts: dict[str, int], multi: int, multiple: str) -> Health:
-    """Exposure counts, ``$multiple`` units, unknown variants, SRM, expiry, small arms."""
+def health(
+    exp: Experiment,
+    counts: dict[str, int],
+    multi: int,
+    multiple: str,
+    window: tuple[Any, Any] = (None, None),
+) -> Health:
+    """Exposure counts, ``$multiple`` units, unknown variants, SRM, expiry, small arms; no unit
+    at all (``window``: the analysis' ``start`` and ``end``, named when they are why)."""
     exposed = {k: int(counts.get(k, 0)) for k in exp.variants}
     unknown = {k: int(v) for k, v in counts.items() if k not in exp.variants and k != "$multiple"}
     flags: list[HealthFlag] = []
     total = sum(exposed.values())
+    if total == 0:
+        start, end = window
+        bounds = [f"{name} {t:%Y-%m-%d %H:%M} UTC" for name, t in (("start", start),
+                  ("end", end)) if t is not None]  # fmt: skip
+        flags.append(
+            HealthFlag(
+                "no_units",
+                "error",
+                "no unit of any arm is in scope"
+                + (
+                    f" in the analysis window ({', '.join(bounds)}): widen or drop it"
+                    if bounds
+                    else ": check the flag key and the variant keys"
+                )
+                + (f" ({multi:,} unit(s) saw several variants)" if multi else ""),
+            )
+        )
     srm_p = srm_chi2 = None
     srm_note = srm_method = None
     if total < SRM_MIN_UNITS:

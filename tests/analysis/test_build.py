@@ -540,3 +540,18 @@ def test_a_one_sided_alternative_under_sequential_says_the_test_is_two_sided(tmp
     (line,) = [m for m in fixed.methods if m.startswith(f"{LAT}:")]
     assert line.endswith("one-sided, H1: treatment > control"), line
     ws.close()
+
+
+def test_a_window_that_excludes_every_unit_is_an_error_flag(tmp_path) -> None:
+    # start after the data: every arm 0 units, every row "not enough units to compare", and
+    # nothing said that the window, not the experiment, held no unit.
+    ws, exp = workspace(tmp_path, {"control": [[{LAT: 1.0}]] * 60, "test": [[{LAT: 1.2}]] * 60})
+    from promptab_nb import analysis
+
+    late = (exp.analyze([LAT], start="2030-01-01").health, analysis.health(exp, start="2030-01-01"))
+    for h in late:
+        flag = next(f for f in h.flags if f.code == "no_units")
+        assert flag.severity == "error" and not h.ok
+        assert "2030-01-01" in flag.message and "start" in flag.message, flag.message
+    assert not exp.analyze([LAT]).health.has("no_units")
+    ws.close()
