@@ -12,7 +12,7 @@ from ..errors import PromptabError
 from ..options import AnalysisOptions, CostSource, Unit
 from ..results import OverTimeResult
 from ..stats.guards import guard
-from . import _missing, _scope
+from . import _build, _missing, _scope
 from ._estimator_base import Arm
 from .estimators import Estimator, RequestProportion, UserMean, UserRatio, estimator_for
 
@@ -186,6 +186,12 @@ def result(
                         ci_high=shown.ci_high,
                         p_value=ab.p_value,
                     )
+                    if relative:
+                        # as analyze(): a delta-method CI that disagrees with the p-value is
+                        # replaced by the lifts the test does not reject (Fieller)
+                        ends = {"rel_ci_low": shown.ci_low, "rel_ci_high": shown.ci_high}
+                        _build._test_relative_interval(est, c, t, ab, ends)
+                        rec.update(ci_low=ends["rel_ci_low"], ci_high=ends["rel_ci_high"])
                     if est.sequential_note is None:
                         sq = st.sequential(c, t, alpha=alpha)
                         rec.update(

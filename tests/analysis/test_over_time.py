@@ -195,3 +195,29 @@ def test_over_time_per_request_of_an_experiment_assigned_by_version(busy) -> Non
         assert last["n_treatment"] == row.n
         assert last["estimate"] == pytest.approx(row.diff, rel=1e-9)
         assert last["p_value"] == pytest.approx(row.p_value, rel=1e-6)
+
+
+def test_each_period_relative_interval_agrees_with_its_p_value() -> None:
+    # The sample's error_rate: analyze() gives +74.1 % with a CI of +1.7 % to +241.6 % (the
+    # delta-method CI, -23.5 % to +171.6 %, disagreed with p = 0.043 and was replaced by the
+    # test's own, Fieller's); the curve's last period still read -23.5 % to +171.6 % beside
+    # p = 0.043, and the earlier periods could disagree alike.
+    from pathlib import Path
+
+    import promptab_nb as pab
+
+    data = Path(__file__).resolve().parents[2] / "data" / "posthog_events.parquet"
+    ws = pab.Workspace()
+    ws.load_posthog(data, progress=False)
+    exp = ws.create_experiment("x", "support-bot", {"control": "v1", "test": "v2"},
+                               flag_key="support-bot-prompt")  # fmt: skip
+    row = exp.analyze(["error_rate"]).rows[1]
+    records = exp.analyze_over_time("error_rate").records
+    last = records[-1]
+    assert (last["ci_low"], last["ci_high"]) == pytest.approx((row.rel_ci_low, row.rel_ci_high))
+    assert last["p_value"] == pytest.approx(row.p_value) and row.p_value < 0.05
+    assert row.rel_ci_low > 0
+    for r in records:
+        if r["p_value"] == r["p_value"] and r["ci_low"] == r["ci_low"]:
+            assert (not r["ci_low"] <= 0 <= r["ci_high"]) == (r["p_value"] < 0.05), r
+    ws.close()
