@@ -7,12 +7,13 @@ import contextlib
 import datetime as dt
 import math
 import os
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError, NotFoundError, PromptabError
+from ..errors import DataError, InvalidArgumentError, NotFoundError, PromptabError
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -81,14 +82,32 @@ def pairs(text: str | list[str], what: str, example: str = "control=v1,test=v2")
     return out
 
 
-def names(text: str | None) -> list[str] | None:
-    """``a,b`` → ``["a", "b"]``; ``None`` stays ``None``."""
+def names(text: str | None, flag: str | None = None) -> list[str] | None:
+    """``a,b`` → ``["a", "b"]``; ``None`` stays ``None``. An empty list is a usage error
+    naming ``flag``."""
     if text is None:
         return None
     items = [x.strip() for x in text.split(",") if x.strip()]
     if not items:
-        raise UsageError(f"empty list {text!r}; give comma-separated names")
+        where = f"{flag}: " if flag else ""
+        raise UsageError(f"{where}empty list {text!r}; give comma-separated names")
     return items
+
+
+@contextlib.contextmanager
+def flags_named(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise an :class:`InvalidArgumentError` of the Python call inside with the flag of
+    the argument it names first: ``flags`` maps a pattern the message starts with (the
+    argument's name, e.g. ``r"n_sims\\b"``) to the flag (``--sims``). The API names its own
+    arguments; on the command line the user typed the flag."""
+    try:
+        yield
+    except InvalidArgumentError as err:
+        msg = str(err)
+        flag = next((f for pattern, f in flags.items() if re.match(pattern, msg)), None)
+        if flag is None:
+            raise
+        raise InvalidArgumentError(f"{flag}: {msg}") from err
 
 
 def open_workspace(path: str, *, create: bool = False) -> Workspace:

@@ -67,7 +67,7 @@ def _percentiles(text: str) -> tuple[float, float]:
 
 
 def _metrics(text: str) -> tuple[str, ...]:
-    out = tuple(names(text) or ())
+    out = tuple(names(text, "--metrics") or ())
     for m in out:
         if m not in BUILTIN:
             raise UsageError(

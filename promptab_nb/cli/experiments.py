@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from typing import Any
 
-from ..errors import InvalidArgumentError
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
     UsageError,
     add_command,
     find_experiment,
+    flags_named,
     jsonable,
     names,
     open_workspace,
@@ -153,25 +152,25 @@ def _split(text: str | None) -> list[float] | None:
 
 
 #: The flag of each ``create_experiment`` argument an error message starts with.
-_CREATE_FLAGS = (
-    (r"variants?\b", "--variants"),
-    (r"split\b", "--split"),
-    (r"unit\b", "--unit"),
-    (r"rollout\b", "--rollout"),
-    (r"ends_at\b", "--ends-at"),
-    (r"(unknown metric|metrics\b)", "--metrics"),
-    (r"flag_key\b", "--flag"),
-    (r"assigned_by\b", "--assigned-by"),
-    (r"(relative )?mde\b", "--mde"),
-    (r"guardrails?\b", "--guardrail"),
-    (r"goal\b", "--goal"),
-    (r"name\b", "NAME"),
-)
+_CREATE_FLAGS = {
+    r"variants?\b": "--variants",
+    r"split\b": "--split",
+    r"unit\b": "--unit",
+    r"rollout\b": "--rollout",
+    r"ends_at\b": "--ends-at",
+    r"(unknown metric|metrics\b)": "--metrics",
+    r"flag_key\b": "--flag",
+    r"assigned_by\b": "--assigned-by",
+    r"(relative )?mde\b": "--mde",
+    r"guardrails?\b": "--guardrail",
+    r"goal\b": "--goal",
+    r"name\b": "NAME",
+}
 
 
 def cmd_create(args: argparse.Namespace) -> int:
     with workspace_for(args.workspace, create=True) as ws:
-        try:
+        with flags_named(_CREATE_FLAGS):
             exp = ws.create_experiment(
                 args.name,
                 args.prompt,
@@ -179,19 +178,12 @@ def cmd_create(args: argparse.Namespace) -> int:
                 flag_key=args.flag,
                 split=_split(args.split),
                 unit=args.unit,
-                metrics=names(args.metrics),
+                metrics=names(args.metrics, "--metrics"),
                 ends_at=args.ends_at,
                 rollout=args.rollout,
                 assigned_by=args.assigned_by,
                 **design_of(args),
             )
-        except InvalidArgumentError as err:
-            # (create_experiment names its Python argument; on the command line it is the flag)
-            msg = str(err)
-            flag = next((f for pattern, f in _CREATE_FLAGS if re.match(pattern, msg)), None)
-            if flag is None:
-                raise
-            raise InvalidArgumentError(f"{flag}: {msg}") from err
         print(repr(exp))
     return EXIT_OK
 

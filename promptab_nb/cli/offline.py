@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             dataset,
             versions,
             offline.DemoModel(),
-            scorers=names(args.scorers),
+            scorers=names(args.scorers, "--scorers"),
             repeats=args.repeats,
             progress=progress(),
         )

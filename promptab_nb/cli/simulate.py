@@ -7,11 +7,38 @@ import json
 import math
 from typing import Any
 
-from ._common import EXIT_OK, UsageError, add_command, jsonable, names, pairs, progress
+from ._common import (
+    EXIT_OK,
+    UsageError,
+    add_command,
+    flags_named,
+    jsonable,
+    names,
+    pairs,
+    progress,
+)
 
 __all__ = ["register"]
 
 _STUDY_METRICS = ["latency", "cost", "normal", "error_rate", "pass_rate"]
+#: The flag of each pab.simulate argument an error message starts with.
+_FLAGS = {
+    r"n_sims\b": "--sims",
+    r"n_per_arm\b": "--n-per-arm",
+    r"alpha\b": "--alpha",
+    r"baseline\b": "--baseline",
+    r"seed\b": "--seed",
+    r"effects?\b": "--effect",
+    r"looks\b": "--looks",
+    r"users\b": "--users",
+    r"days\b": "--days",
+    r"formats\b": "--formats",
+    r"variants\b": "--variants",
+    r"flag_key\b": "--flag",
+    r"prompt_name\b": "--prompt",
+    r"test\b": "--test",
+    r"metric\b": "--metric",
+}
 
 
 def register(sub: Any) -> None:
@@ -77,19 +104,20 @@ def _effects(items: list[str]) -> dict[str, dict[str, float]]:
 def cmd_traffic(args: argparse.Namespace) -> int:
     from .. import simulate
 
-    formats: Any = tuple(names(args.formats) or ["parquet"])  # simulate.traffic checks them
-    truth = simulate.traffic(
-        args.users,
-        pairs(args.variants, "--variants"),
-        _effects(args.effect) or None,
-        out=args.out,
-        seed=args.seed,
-        days=args.days,
-        formats=formats,
-        flag_key=args.flag,
-        prompt_name=args.prompt,
-        progress=progress(),
-    )
+    formats: Any = tuple(names(args.formats, "--formats") or ["parquet"])  # checked by traffic
+    with flags_named(_FLAGS):
+        truth = simulate.traffic(
+            args.users,
+            pairs(args.variants, "--variants"),
+            _effects(args.effect) or None,
+            out=args.out,
+            seed=args.seed,
+            days=args.days,
+            formats=formats,
+            flag_key=args.flag,
+            prompt_name=args.prompt,
+            progress=progress(),
+        )
     if args.json:
         print(json.dumps(jsonable(truth.to_dict()), indent=2, ensure_ascii=False))
     else:
@@ -154,7 +182,7 @@ def _studies(kinds: Any) -> None:
 
 def _sizes(text: str) -> int | list[int]:
     try:
-        sizes = [int(x) for x in names(text) or []]
+        sizes = [int(x) for x in names(text, "--n-per-arm") or []]
     except ValueError as err:
         raise UsageError(f"--n-per-arm == {text!r}: expected integers like 500,1000") from err
     return sizes[0] if len(sizes) == 1 else sizes
@@ -172,15 +200,16 @@ def cmd_study(args: argparse.Namespace) -> int:
         "progress": progress(),
     }
     result: Any
-    if args.study == "aa":
-        result = simulate.aa(args.metric, args.n_per_arm, relative=args.relative, **kwargs)
-    elif args.study == "power":
-        n = _sizes(args.n_per_arm)
-        result = simulate.power(args.metric, args.effect, n, relative=args.relative, **kwargs)
-    else:
-        result = simulate.peeking(
-            args.metric, args.n_per_arm, looks=args.looks, effect=args.effect, **kwargs
-        )
+    with flags_named(_FLAGS):
+        if args.study == "aa":
+            result = simulate.aa(args.metric, args.n_per_arm, relative=args.relative, **kwargs)
+        elif args.study == "power":
+            n = _sizes(args.n_per_arm)
+            result = simulate.power(args.metric, args.effect, n, relative=args.relative, **kwargs)
+        else:
+            result = simulate.peeking(
+                args.metric, args.n_per_arm, looks=args.looks, effect=args.effect, **kwargs
+            )
     if args.json:
         doc = result.to_pandas().to_dict("records")
         print(json.dumps(jsonable(doc), indent=2, ensure_ascii=False, allow_nan=False))

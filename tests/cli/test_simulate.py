@@ -72,3 +72,33 @@ def test_an_effect_given_twice_is_an_error(capsys: pytest.CaptureFixture[str], t
     code, _, err = run(capsys, "simulate", "traffic", "--users", "100", "--out", tmp_path,
                        "--effect", "test.latency=0.9", "--effect", "test.latency=0.5")  # fmt: skip
     assert_one_line_error(code, err, "--effect gives test.latency twice")
+
+
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        (["aa", "--sims", "0"], "--sims: n_sims == 0"),
+        (["aa", "--sims", "200", "--n-per-arm", "1"], "--n-per-arm: n_per_arm == 1"),
+        (["aa", "--sims", "200", "--alpha", "2"], "--alpha: alpha == 2.0"),
+        (["aa", "--sims", "200", "--metric", "error_rate", "--baseline", "1.5"],
+         "--baseline: baseline == 1.5"),
+        (["aa", "--sims", "200", "--seed", "-1"], "--seed: seed == -1"),
+        (["power", "--effect", "nan", "--sims", "100"], "--effect: effect is NaN"),
+        (["power", "--effect", "0.05", "--n-per-arm", "", "--sims", "100"], "--n-per-arm: empty"),
+        (["peeking", "--sims", "100", "--looks", "0"], "--looks: looks == 0"),
+        (["traffic", "--users", "0", "--out", "OUT"], "--users: users == 0"),
+        (["traffic", "--users", "50", "--days", "0", "--out", "OUT"], "--days: days == 0"),
+        (["traffic", "--users", "50", "--formats", "xls", "--out", "OUT"],
+         "--formats: formats == 'xls'"),
+        (["traffic", "--users", "50", "--variants", "control=v1", "--out", "OUT"],
+         "--variants: variants == {'control': 'v1'}"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_flag(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], start: str
+) -> None:
+    # they named the Python arguments of pab.simulate ('n_sims == 0, must be >= 10' for --sims 0)
+    # and '--n-per-arm ""' said only "empty list ''; give comma-separated names"
+    argv = [str(tmp_path / "sim") if a == "OUT" else a for a in argv]
+    code, _, err = run(capsys, "simulate", *argv)
+    assert_one_line_error(code, err, f"promptab: error: {start}")
