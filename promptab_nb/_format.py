@@ -22,7 +22,7 @@ def num(value: float | None, unit: str = "", *, signed: bool = False) -> str:
     Percentages are given as fractions (0.032 → ``3.2 %``); "pp" formats a difference of
     proportions in percentage points. ``None``/NaN gives an en dash.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or is_missing(value):  # (NaN of any float type, pd.NA, NaT)
         return "–"
     if math.isinf(value):
         return ("+" if value > 0 and signed else "") + ("∞" if value > 0 else "−∞")
@@ -67,7 +67,7 @@ def pval(p: float | None, alpha: float | None = None) -> str:
     significance level (0.1, 0.05, 0.01) or of ``alpha``: 0.0499 is ``p = 0.0499``, not
     ``p = 0.050`` beside a significant verdict.
     """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
+    if p is None or is_missing(p):
         return "p –"
     if p < 0.001:
         return "p < 0.001"

@@ -116,3 +116,13 @@ def test_level_pct_keeps_the_decimals_it_needs(level: float, text: str) -> None:
     # alpha = 0.001 labelled its intervals "100% CI", alpha = 0.025 "98% CI"
     assert level_pct(level) == text
     assert level_pct(level, spaced=True) == text.replace("%", " %")
+
+
+@pytest.mark.parametrize("missing", [np.float32("nan"), np.float16("nan"), pd.NA, pd.NaT])
+@pytest.mark.parametrize("unit", ["USD", "%", "pp", "s", "tokens", ""])
+def test_every_missing_value_is_a_dash(missing: object, unit: str) -> None:
+    # A float32 NaN (polars/Arrow float32 columns) raised "cannot convert float NaN to integer"
+    # for USD, s and plain numbers and printed "nan %" for a share; pd.NA raised TypeError;
+    # pval printed "p = nan" and raised on pd.NA.
+    assert num(missing, unit) == "–"  # type: ignore[arg-type]
+    assert pval(missing) == "p –"  # type: ignore[arg-type]
