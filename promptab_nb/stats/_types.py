@@ -41,6 +41,35 @@ def _variance(n: float, total: float, total_sq: float, name: str) -> float:
     return ss / (n - 1)
 
 
+def _variance_bound(n: int, total: float, total_sq: float) -> float | None:
+    """``None`` when ``total_sq − total²/n`` resolves the sum of squared deviations; else an
+    upper bound on the sample variance the sums leave possible.
+
+    Values of 1e12 varying by 0.1 have a sum of squares (5e24) whose rounding (~1e9) swamps
+    their squared deviations (0.1): the difference comes out 0, or any value up to the rounding.
+    Integer sums below 2**53 are exact, so their variance is resolved whatever it is (0 too);
+    otherwise a naive sum of ``n`` terms is off by at most ``(n − 1)`` ulps of it, so the
+    computed value is trusted only above ``(n + 2) eps max(total_sq, total²/n)``.
+    """
+    if total == int(total) and total_sq == int(total_sq) and abs(total_sq) <= 2**53:
+        return None
+    err = (n + 2) * np.finfo(float).eps * max(abs(total_sq), total * total / n)
+    ss = total_sq - total * total / n
+    return None if ss > err else (max(ss, 0.0) + err) / (n - 1)
+
+
+def _variance_note(names: list[str], bounds: list[float]) -> str:
+    """The note of a test that used :func:`_variance_bound` for the arms ``names``."""
+    sds = " and ".join(f"~{math.sqrt(b):.2g}" for b in bounds)
+    which = " and ".join(names)
+    its = "the variances of " + which + " are" if len(names) > 1 else f"the variance of {which} is"
+    return (
+        f"{its} below the rounding of the sums of squares (SD up to "
+        f"{sds}, unresolved): the test used that upper bound, so p and the CI are conservative; "
+        "subtract a reference value (e.g. the control mean) from the values before summing"
+    )
+
+
 def _covariance(n: float, x_total: float, y_total: float, xy_total: float) -> float:
     return (xy_total - x_total * y_total / n) / (n - 1)
 
@@ -327,3 +356,13 @@ class Comparison:
         ]
         body = _html.table(header, [row], caption=self.note)
         return str(_html.el("div", body, class_="pab"))
+
+
+def _test_variance(arm: object) -> tuple[float, float | None]:
+    """The per-unit variance a test should use for ``arm`` and, when the sums of a
+    :class:`MeanStats` do not resolve it, the upper bound used instead (else ``None``)."""
+    if isinstance(arm, MeanStats):
+        bound = _variance_bound(arm.n, arm.total, arm.total_sq)
+        if bound is not None:
+            return bound, bound
+    return float(arm.var), None  # type: ignore[attr-defined]

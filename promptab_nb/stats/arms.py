@@ -6,13 +6,14 @@ import math
 
 from .._checks import check
 from . import _dist
-from ._types import MeanStats, PropStats, RatioStats
+from ._types import MeanStats, PropStats, RatioStats, _test_variance
 
 
 def mean_ci(arm: MeanStats, *, alpha: float = 0.05) -> tuple[float, float]:
     """Student t interval for the mean, in the metric's unit: mean ± t(n−1) · sd / √n."""
     check(alpha, "alpha", gt=0, lt=1)
-    half = _dist.t_isf(alpha / 2, arm.n - 1) * math.sqrt(arm.var / arm.n)
+    # (the upper bound of the variance where the sums of squares do not resolve it)
+    half = _dist.t_isf(alpha / 2, arm.n - 1) * math.sqrt(_test_variance(arm)[0] / arm.n)
     return arm.mean - half, arm.mean + half
 
 

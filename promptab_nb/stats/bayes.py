@@ -11,7 +11,7 @@ from .._checks import check
 from .._format import level_pct, num
 from ..errors import InvalidArgumentError
 from . import _dist
-from ._types import MeanStats, PropStats, RatioStats
+from ._types import MeanStats, PropStats, RatioStats, _test_variance, _variance_note
 from .means import _compare_core
 
 
@@ -124,7 +124,7 @@ def bayes(
         raise InvalidArgumentError(
             f"prior is a {type(prior).__name__}, must be GaussianPrior or None"
         )
-    arms = []
+    arms, names, bounds = [], [], []
     for name, arm in (("control", control), ("treatment", treatment)):
         if not isinstance(arm, MeanStats | PropStats | RatioStats):
             raise InvalidArgumentError(
@@ -134,7 +134,11 @@ def bayes(
             raise InvalidArgumentError(
                 f"{name} has no denominator events ({name}.den_total == 0): the ratio is undefined"
             )
-        arms.append((arm.mean, arm.var, arm.n))
+        var, bound = _test_variance(arm)
+        if bound is not None:
+            names.append(name)
+            bounds.append(bound)
+        arms.append((arm.mean, var, arm.n))
     (mc, vc, nc), (mt, vt, nt) = arms
     if relative and mc == 0:
         nan = math.nan
@@ -144,7 +148,7 @@ def bayes(
         )
     core = _compare_core(mc, vc, nc, mt, vt, nt, alpha=1 - ci_level, relative=relative)
     mu, sd = float(core.estimate), float(core.se)
-    note: str | None = None
+    note: str | None = _variance_note(names, bounds) if names else None
     if prior is not None:
         if sd == 0:
             note = "zero variance: the data determine the effect; the prior is ignored"

@@ -15,7 +15,15 @@ import numpy as np
 from .._checks import check, one_of
 from ..errors import InvalidArgumentError
 from . import _dist
-from ._types import Alternative, Comparison, MeanStats, PropStats, RelMethod
+from ._types import (
+    Alternative,
+    Comparison,
+    MeanStats,
+    PropStats,
+    RelMethod,
+    _test_variance,
+    _variance_note,
+)
 
 Dist = Literal["welch", "student", "normal"]
 _ALTERNATIVES = ("two-sided", "greater", "less")
@@ -219,7 +227,12 @@ def _t_test(
     _check_common(alpha, alternative, rel_method)
     mc, vc, nc = _arm_moments(control, "control")
     mt, vt, nt = _arm_moments(treatment, "treatment")
+    (vc, bc), (vt, bt) = _test_variance(control), _test_variance(treatment)
+    names = [n for n, b in (("control", bc), ("treatment", bt)) if b is not None]
+    bounds = [b for b in (bc, bt) if b is not None]
     note = _degenerate_note(vc, vt, mc, relative, rel_method)
+    if names and not (note and "undefined" in note):
+        note = _variance_note(names, bounds)
     core = _compare_core(
         mc, vc, nc, mt, vt, nt, alpha=alpha, relative=relative, rel_method=rel_method,
         alternative=alternative, dist=dist,

@@ -29,7 +29,14 @@ import numpy as np
 
 from .._checks import check
 from ..errors import InvalidArgumentError
-from ._types import Comparison, MeanStats, PropStats, RatioStats
+from ._types import (
+    Comparison,
+    MeanStats,
+    PropStats,
+    RatioStats,
+    _test_variance,
+    _variance_note,
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -127,16 +134,20 @@ def sequential(
         if isinstance(arm, RatioStats) and arm.den_total == 0:
             raise InvalidArgumentError(f"{name}.den_total == 0: the ratio is undefined")
     diff = treatment.mean - control.mean
-    var = control.var / control.n + treatment.var / treatment.n
+    (vc, bc), (vt, bt) = _test_variance(control), _test_variance(treatment)
+    var = vc / control.n + vt / treatment.n
     if tau is not None:
         tau2 = tau * tau
     else:
-        unit_var = control.var + treatment.var
+        unit_var = vc + vt
         tau2 = _best_ratio(alpha) * unit_var / tune_n if unit_var > 0 else 1.0
     p, half, log_lr = _msprt_core(diff, var, tau2, alpha)
     note = (
         "zero variance in both arms: the difference is exact (CI of width 0)" if var == 0 else None
     )
+    unresolved = [(n, b) for n, b in (("control", bc), ("treatment", bt)) if b is not None]
+    if unresolved:
+        note = _variance_note([n for n, _ in unresolved], [b for _, b in unresolved])
     half_f = float(half)
     return SequentialComparison(
         estimate=diff,

@@ -78,3 +78,13 @@ def test_one_arm_intervals_stay_finite_at_tiny_alpha(alpha: float) -> None:
     assert all(math.isfinite(x) for x in ratio_ci(r, alpha=alpha))
     rhalf = z * math.sqrt(r.var / r.n)
     assert ratio_ci(r, alpha=alpha) == pytest.approx((r.mean - rhalf, r.mean + rhalf), rel=1e-12)
+
+
+def test_mean_ci_below_the_rounding_of_the_sums_is_not_a_point() -> None:
+    # 1e12 + [0.1 .. 0.5]: total_sq − total²/n rounds to 0 and the CI was [1e12 + 0.3] (width
+    # 0). It now covers the values' t interval, using the largest variance the sums allow.
+    x = 1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    lo, hi = mean_ci(MeanStats.from_values(x))
+    ref = scipy.stats.t.interval(0.95, 4, loc=x.mean(), scale=x.std(ddof=1) / math.sqrt(5))
+    assert lo <= ref[0] and hi >= ref[1]
+    assert mean_ci(MeanStats.from_values([2.0] * 5)) == (2.0, 2.0)

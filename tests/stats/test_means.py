@@ -150,3 +150,44 @@ def test_ci_at_tiny_alpha_uses_the_exact_tail_quantile(alpha: float, alt: str) -
             assert all(math.isfinite(x) for x in bounds), (rel_method, rr)
             if rel_method == "log":
                 assert all(x > -1 for x in bounds)
+
+
+def _sums_lose_the_variance() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(8)
+    return 1e8 + rng.normal(0, 1, 1000), 1e8 + 0.2 + rng.normal(0, 1, 1000)
+
+
+@pytest.mark.parametrize(
+    "arms",
+    [
+        (1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]), 1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6])),
+        _sums_lose_the_variance(),
+    ],
+)
+def test_variance_below_the_rounding_of_the_sums_is_not_zero_variance(
+    arms: tuple[np.ndarray, np.ndarray],
+) -> None:
+    # Values of 1e12 varying by 0.1 (or 1e8 by 1) have sum of squares 5e24 (1e19), whose
+    # rounding (~1e9, ~1e6) swamps the squared deviations (0.1, ~1000): total_sq − total²/n
+    # came out 0 and welch reported "zero variance in both arms: the difference is exact",
+    # p = 0 (scipy on the values: p = 0.35 and 1.1e-5). The variance is unknown below that
+    # rounding: the test takes its upper bound, so p and the CI are conservative, and says so.
+    xc, xt = arms
+    for fn, equal in ((welch, False), (student, True)):
+        got = fn(MeanStats.from_values(xc), MeanStats.from_values(xt))
+        ref = scipy.stats.ttest_ind(xt, xc, equal_var=equal)
+        ci = ref.confidence_interval(0.95)
+        assert got.p_value >= ref.pvalue and got.p_value > 0.05
+        assert got.ci_low <= ci.low and got.ci_high >= ci.high
+        assert got.note is not None and "rounding" in got.note and "conservative" in got.note
+        assert "difference is exact" not in got.note
+
+
+def test_constant_arms_stay_exact_or_all_but() -> None:
+    # Integer sums are exact: a zero variance is zero (p 0, CI of width 0, as before). Constant
+    # non-integer values (0.1 vs 0.2) leave rounding in their sums: the bound is ~1e-17, p ~ 0.
+    r = welch(MeanStats.from_values([2.0] * 5), MeanStats.from_values([3.0] * 5))
+    assert r.p_value == 0.0 and r.ci_low == r.ci_high == 1.0
+    r = welch(MeanStats.from_values([0.1] * 50), MeanStats.from_values([0.2] * 50))
+    assert r.p_value < 1e-12 and r.ci_high - r.ci_low < 1e-6
+    assert r.estimate == pytest.approx(0.1, rel=1e-12)
