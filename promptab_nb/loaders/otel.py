@@ -1,4 +1,4 @@
-"""OpenTelemetry GenAI spans (OTLP JSON) → generations.
+"""OpenTelemetry GenAI spans and evaluation events (OTLP JSON) → generations and evaluations.
 
 Reads ``ExportTraceServiceRequest`` documents (one ``.json`` file, or JSON lines as written by the
 collector's file exporter): ``resourceSpans[].scopeSpans[].spans[]`` with attributes as
@@ -14,7 +14,10 @@ an LLM span lacks, e.g. its provider), and embeddings / tool / agent operations,
 Evaluations (``gen_ai.evaluation.name``, ``.score.value``, ``.score.label``) go to
 ``evaluations``: a ``gen_ai.evaluation.result`` span event evaluates the span it is on; a span
 carrying them without a model call (no chat operation, no tokens) evaluates its parent span
-(without a ``parentSpanId`` it is rejected). ``passed`` comes from the label (pass / fail,
+(without a ``parentSpanId`` it is rejected); in an OTLP logs export (``resourceLogs``, alone or
+beside the spans), a log record whose event name (``eventName``, else the ``event.name``
+attribute) is ``gen_ai.evaluation.result`` evaluates the span of its ``traceId`` / ``spanId``,
+and other log records are rejected. ``passed`` comes from the label (pass / fail,
 correct / incorrect, true / false; other labels and a bare score leave it null); a label
 "n/a" is not applicable. The SDK's ConsoleSpanExporter output is an error naming the fix.
 """
@@ -53,7 +56,10 @@ CREATE OR REPLACE TEMP TABLE {ctx.t("rec")} AS
 WITH d AS (
     SELECT source_row AS doc_row, bad_col, bad_reason, raw,
            CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceSpans') = 'ARRAY'
-                THEN from_json(json_extract(doc, '$.resourceSpans'), '["JSON"]') END AS rs
+                THEN from_json(json_extract(doc, '$.resourceSpans'), '["JSON"]') END AS rs,
+           -- (a logs document: its records are read by _LOGS)
+           CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY' THEN true
+                ELSE false END AS has_logs
     FROM {ctx.t("docs")}
 ),
 r AS (
@@ -85,7 +91,7 @@ u AS (
     UNION ALL
     SELECT doc_row, 0, 0, 0, NULL, NULL, coalesce(bad_col, '(line)'),
            coalesce(bad_reason, 'not an OTLP trace export (no resourceSpans list)'), raw
-    FROM d WHERE rs IS NULL
+    FROM d WHERE rs IS NULL AND NOT coalesce(has_logs, false)
 )
 SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, rec, res_attrs,
        CASE WHEN bad_col IS NOT NULL THEN bad_col
@@ -308,22 +314,109 @@ FROM v
 """
 
 
-def _eval_source(ctx: LoadContext) -> str:
-    """Evaluation spans (their target: the parent span) and evaluation events (their target:
-    the span they are on), with the span's user."""
+# The temp tables of the log records of a logs export (resourceLogs) and of their attributes
+# (names of the shared list the OTel load leaves unused).
+_LOG, _LOG_ATTR = "off", "st"
+
+
+def _logs(ctx: LoadContext) -> str:
+    """SQL of ``off``: one row per log record of the documents of ``docs`` (numbered from 1;
+    the evaluation source puts them after the spans and events, ``$log_base``)."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE {ctx.t(_LOG)} AS
+WITH d AS (
+    -- (the CASE keeps the JSON functions off the lines that are not JSON)
+    SELECT source_row AS doc_row,
+           CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY'
+                THEN from_json(json_extract(doc, '$.resourceLogs'), '["JSON"]') END AS rl
+    FROM {ctx.t("docs")}
+),
+r AS (
+    SELECT doc_row, generate_subscripts(rl, 1) AS i, unnest(rl) AS res FROM d WHERE rl IS NOT NULL
+),
+s AS (
+    SELECT doc_row, i, res, generate_subscripts(sl, 1) AS j, unnest(sl) AS scope
+    FROM (SELECT *, CASE WHEN json_type(res, '$.scopeLogs') = 'ARRAY'
+                         THEN from_json(json_extract(res, '$.scopeLogs'), '["JSON"]') END AS sl
+          FROM r)
+    WHERE sl IS NOT NULL
+),
+p AS (
+    SELECT doc_row, i, j, res, generate_subscripts(lr, 1) AS k, unnest(lr) AS rec
+    FROM (SELECT *, CASE WHEN json_type(scope, '$.logRecords') = 'ARRAY'
+                         THEN from_json(json_extract(scope, '$.logRecords'), '["JSON"]') END AS lr
+          FROM s)
+    WHERE lr IS NOT NULL
+)
+SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, CAST(rec AS VARCHAR) AS raw,
+       CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs
+FROM p
+"""
+
+
+def _log_attrs(ctx: LoadContext) -> str:
+    """SQL of ``st``: one row per (log record, attribute), the record's before the resource's."""
+    log = ctx.t(_LOG)
+    return f"""
+CREATE OR REPLACE TEMP TABLE {ctx.t(_LOG_ATTR)} AS
+WITH a AS (
+    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(raw, '$.attributes'), {_KV})) AS kv
+    FROM {log} WHERE json_type(raw, '$.attributes') = 'ARRAY'
+    UNION ALL
+    SELECT source_row, 1, unnest(from_json(res_attrs, {_KV}))
+    FROM {log} WHERE json_type(res_attrs) = 'ARRAY'
+)
+SELECT source_row, lvl, kv.key AS key,
+       coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
+                kv.value ->> '$.doubleValue', kv.value ->> '$.boolValue') AS val
+FROM a WHERE kv.key IS NOT NULL
+"""
+
+
+def _eval_source(ctx: LoadContext, logs: bool) -> str:
+    """Evaluation spans (their target: the parent span), evaluation events (their target: the
+    span they are on), with the span's user, and, with ``logs``, log records (an evaluation
+    event's target: the span of its traceId / spanId)."""
     pivot = _pivot(ctx)
+    log_rows = ""
+    if logs:
+        log_rows = f"""
+    UNION ALL
+    SELECT l.source_row + $log_base, l.raw, l.p['traceId'], l.p['spanId'], l.p['spanId'],
+           -- (0 is OTLP's "unknown": then the time the collector saw it)
+           coalesce(nullif(nullif(trim(l.p['timeUnixNano']), ''), '0'),
+                    l.p['observedTimeUnixNano']),
+           false, true,
+           coalesce(nullif(trim(l.p['eventName']), ''), a.event_name)
+               IS NOT DISTINCT FROM 'gen_ai.evaluation.result',
+           a.user_id, a.m_person_id, a.eval_name, a.eval_value, a.eval_label
+    FROM (SELECT source_row, raw, from_json(raw, '{{"traceId": "VARCHAR", "spanId": "VARCHAR",
+                 "timeUnixNano": "VARCHAR", "observedTimeUnixNano": "VARCHAR",
+                 "eventName": "VARCHAR"}}') AS p
+          FROM {ctx.t(_LOG)}) l
+    LEFT JOIN (
+        SELECT source_row AS a_row, {_attr("event.name")} AS event_name,
+               {_attr("gen_ai.evaluation.name")} AS eval_name,
+               {_attr("gen_ai.evaluation.score.value")} AS eval_value,
+               {_attr("gen_ai.evaluation.score.label")} AS eval_label,
+               coalesce({_mapped_id("distinct_id")}, {_id_attr("user.id")},
+                        {_id_attr("enduser.id")}) AS user_id,
+               {_mapped_id("person_id")} AS m_person_id
+        FROM {ctx.t(_LOG_ATTR)} GROUP BY source_row
+    ) a ON a.a_row = l.source_row"""
     return f"""(
     SELECT source_row, raw, p['traceId'] AS trace_t, p['spanId'] AS span_t,
            p['parentSpanId'] AS target_t, p['startTimeUnixNano'] AS nanos, true AS is_span,
-           user_id, m_person_id, eval_name, eval_value, eval_label
+           false AS is_log, true AS is_event, user_id, m_person_id, eval_name, eval_value,
+           eval_label
     FROM {pivot} s WHERE {_IS_EVAL}
     UNION ALL
     SELECT v.source_row, v.raw, s.p['traceId'], coalesce({no_id("s.p['spanId']")}, md5(s.raw)),
            coalesce({no_id("s.p['spanId']")}, md5(s.raw)),
            -- (an event without its time: the span's start)
-           coalesce(nullif(trim(v.nanos), ''), s.p['startTimeUnixNano']), false, s.user_id,
-           s.m_person_id, v.eval_name, v.eval_value, v.eval_label
-    FROM {ctx.t(_EVT)} v JOIN {pivot} s ON s.source_row = v.span_row
+           coalesce(nullif(trim(v.nanos), ''), s.p['startTimeUnixNano']), false, false, true,
+           s.user_id, s.m_person_id, v.eval_name, v.eval_value, v.eval_label
+    FROM {ctx.t(_EVT)} v JOIN {pivot} s ON s.source_row = v.span_row{log_rows}
 )"""
 
 
@@ -354,7 +447,13 @@ _EVAL_SELECT = [
     "score",
 ]  # fmt: skip
 
+_EVAL_FIRST = [
+    ("NOT is_event", "eventName", "log record is not a gen_ai.evaluation.result event"),
+]
+
 _EVAL_CHECKS = [
+    ("target IS NULL AND is_log", "spanId",
+     "evaluation log record has no spanId (the span it evaluates)"),
     ("target IS NULL", "parentSpanId",
      "evaluation span has no parentSpanId (the span it evaluates)"),
     ("score IS NULL AND label IS NULL", "gen_ai.evaluation.score.value",
@@ -390,17 +489,19 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     _refuse_console_spans(con, ctx, item)
     read_docs(con, ctx, item.path, item.fmt, item.compression, lines_read=True)
     con.execute(_spans(ctx))
+    con.execute(_logs(ctx))
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))
-    if not total:
+    logs = count(con, ctx.t(_LOG))
+    if not total and not logs:
         # (resourceSpans lists without a span: it loaded as "0 rows read", where an empty file is
         # an error)
         raise DataError(
             f"{item.name}: holds no spans (its resourceSpans[].scopeSpans[].spans[] lists are "
             "empty or missing). Export the traces again, or leave this file out."
         )
-    if not good:
+    if not good and not logs:
         broken = count(con, ctx.t("rec"), "bad_reason = 'line is not valid JSON'")
         if broken == total:
             # every document is cut short or not JSON: not a question of the export's format
@@ -416,18 +517,22 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     con.execute(_attrs(ctx))
     con.execute(_events(ctx), {"base": total})
     events = count(con, ctx.t(_EVT))
-    rows_read = unread + total + events
-    params = {f"m_{f}": amap.get(f) for f in MAPPABLE}
+    rows_read = unread + total + events + logs
+    params: dict[str, Any] = {f"m_{f}": amap.get(f) for f in MAPPABLE}
     stage = ctx.stage("generations")
     sql = typed_stage(stage, f"(SELECT * FROM {_pivot(ctx)} WHERE NOT ({_IS_EVAL}))", _FIELDS,
                       _SELECT, first_checks=_FIRST, keep=("n_genai", "attrs"))  # fmt: skip
     con.execute(sql, params)
     stages = {"generations": stage}
     evaluated = count(con, ctx.t("attr"), "lvl = 0 AND starts_with(key, 'gen_ai.evaluation.')")
-    if events or evaluated:
+    if events or evaluated or logs:
+        if logs:
+            con.execute(_log_attrs(ctx))
+            params["log_base"] = total + events
         stages["evaluations"] = ctx.stage("evaluations")
-        sql = typed_stage(stages["evaluations"], _eval_source(ctx), _EVAL_FIELDS, _EVAL_SELECT,
-                          _EVAL_CHECKS, keep=("is_span",))  # fmt: skip
+        sql = typed_stage(stages["evaluations"], _eval_source(ctx, bool(logs)), _EVAL_FIELDS,
+                          _EVAL_SELECT, _EVAL_CHECKS, first_checks=_EVAL_FIRST,
+                          keep=("is_span", "is_log", "is_event"))  # fmt: skip
         con.execute(sql, params)
     return Staged(rows_read=rows_read, stages=stages)
 
@@ -446,7 +551,8 @@ def load_otel(
     ws
         The workspace.
     path
-        ``.json`` (one ``ExportTraceServiceRequest``) or ``.jsonl`` (one per line), optionally
+        ``.json`` (one ``ExportTraceServiceRequest``, or ``ExportLogsServiceRequest`` of
+        evaluation events) or ``.jsonl`` (one per line), optionally
         ``.gz``/``.zst``; a list, directory or glob.
     attribute_map
         Canonical field → span (or resource) attribute name, for what the conventions do not
@@ -462,8 +568,9 @@ def load_otel(
         ``latency_s`` = end − start in seconds; ``is_error`` from ``error.type``, an ERROR span
         status or an HTTP status >= 400 (a span without a status is not an error). Id attributes
         reading "null"/"undefined"/"" are missing: the unit falls back to the next one.
-        Evaluation spans and ``gen_ai.evaluation.result`` events are loaded into
-        ``evaluations`` (see the module docstring); each event counts as a row read.
+        Evaluation spans, ``gen_ai.evaluation.result`` span events and log records
+        (``resourceLogs``) are loaded into ``evaluations`` (see the module docstring); each
+        event and log record counts as a row read.
 
     Raises
     ------

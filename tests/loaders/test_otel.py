@@ -333,3 +333,42 @@ def test_an_evaluation_event_without_its_time_takes_the_spans_start(ws, tmp_path
     assert r.reasons == {"gen_ai.evaluation.name is missing": 1}
     e = ws.sql("SELECT ts, passed FROM evaluations")
     assert str(e.ts[0]) == "2026-03-02 08:00:00+00:00" and e.passed[0]
+
+
+def test_evaluation_log_records_are_evaluations_of_their_span(ws, tmp_path):
+    # The conventions emit gen_ai.evaluation.result as a log event (the Logs API), its
+    # traceId / spanId those of the evaluated span: an OTLP logs export (resourceLogs) was
+    # "has no spans", and in a file beside the spans each of its lines was a reject.
+    trace, span_id = f"{1:032x}", f"{1:016x}"
+    rec = {"timeUnixNano": "1772438403000000000", "traceId": trace, "spanId": span_id,
+           "eventName": "gen_ai.evaluation.result",
+           "attributes": [_kv("gen_ai.evaluation.name", "helpful"),
+                          _kv("gen_ai.evaluation.score.label", "pass")]}  # fmt: skip
+    older = {**rec, "eventName": None, "timeUnixNano": "0", "observedTimeUnixNano": "1772438404000000000",
+             "attributes": [_kv("event.name", "gen_ai.evaluation.result"),
+                            _kv("gen_ai.evaluation.name", "tone"),
+                            _kv("gen_ai.evaluation.score.value", 0.25)]}  # fmt: skip
+    app_log = {"timeUnixNano": "1772438403000000000", "body": {"stringValue": "GET /"}}
+    no_span = {**rec, "spanId": None}
+    logs = {"resourceLogs": [{"resource": {"attributes": [_kv("user.id", "u9")]},
+                              "scopeLogs": [{"logRecords": [rec, older, app_log, no_span]}]}]}  # fmt: skip
+    spans = {"resourceSpans": [{"scopeSpans": [{"spans": [_span(1, [])]}]}]}
+    p = tmp_path / "otel.jsonl"
+    p.write_text(json.dumps(spans) + "\n" + json.dumps(logs) + "\n")
+    r = ws.load_otel(p)
+    accounted(r)
+    assert r.rows_read == 5 and r.loaded == {"generations": 1, "evaluations": 2}
+    assert r.reasons == {
+        "log record is not a gen_ai.evaluation.result event": 1,
+        "evaluation log record has no spanId (the span it evaluates)": 1,
+    }
+    e = ws.sql("SELECT * FROM evaluations ORDER BY name")
+    assert e.target_uuid.tolist() == [f"{trace}-{span_id}"] * 2
+    assert e.passed.tolist()[0] is True and e.score.tolist()[1] == 0.25
+    assert [str(t) for t in e.ts] == ["2026-03-02 08:00:03+00:00", "2026-03-02 08:00:04+00:00"]
+    assert e.distinct_id.tolist() == ["u9", "u9"]  # the resource's user.id
+    only_logs = tmp_path / "logs.json"
+    only_logs.write_text(json.dumps(logs))
+    accounted(r := ws.load_otel(only_logs))
+    assert r.rows_read == 4 and r.rows_duplicate == 2
+    assert ws.load_otel(p).rows_loaded == 0
