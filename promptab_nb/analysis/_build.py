@@ -539,6 +539,11 @@ def methods(
         )
     if options.sequential:
         out.append("sequential: always-valid p-values and confidence sequences (safe to peek)")
+    if options.prior is not None and not options.bayesian:
+        out.append(
+            f"the prior is not used (method={options.method!r}): it applies to "
+            "method='bayesian' only"
+        )
     if options.bayesian:
         prior = options.prior
         if prior is None:

@@ -555,3 +555,16 @@ def test_a_window_that_excludes_every_unit_is_an_error_flag(tmp_path) -> None:
         assert "2030-01-01" in flag.message and "start" in flag.message, flag.message
     assert not exp.analyze([LAT]).health.has("no_units")
     ws.close()
+
+
+def test_a_prior_without_the_bayesian_method_is_said_to_be_unused(tmp_path) -> None:
+    # exp.analyze(prior=GaussianPrior(...)) without method="bayesian" ran the frequentist tests
+    # and nothing said that the prior had been ignored.
+    from promptab_nb.stats import GaussianPrior
+
+    ws, exp = workspace(tmp_path, {"control": [[{LAT: 1.0}]] * 3, "test": [[{LAT: 1.2}]] * 3})
+    res = exp.analyze([LAT], prior=GaussianPrior(0.0, 0.01))
+    assert any("prior is not used" in m and "method='bayesian'" in m for m in res.methods)
+    bayes = exp.analyze([LAT], prior=GaussianPrior(0.0, 0.01), method="bayesian")
+    assert not any("prior is not used" in m for m in bayes.methods)
+    ws.close()
