@@ -125,8 +125,9 @@ def check_split(split: Any, keys: Sequence[str]) -> dict[str, float]:
 class ExperimentList(Rendered):
     """Experiments, newest first; renders as a table, converts with ``to_pandas()``."""
 
-    _columns = ("id", "name", "prompt_name", "flag_key", "variants", "unit", "status", "winner",
-                "created_at", "ends_at", "concluded_at")  # fmt: skip
+    _columns = ("id", "name", "prompt_name", "flag_key", "variants", "split", "rollout", "unit",
+                "metrics", "assigned_by", "status", "winner", "created_at", "ends_at",
+                "concluded_at")  # fmt: skip
 
     items: tuple[Experiment, ...]
 

@@ -542,7 +542,9 @@ class Experiment:
             "flag_key": self.flag_key,
             "variants": dict(self.variants),
             "split": dict(self.split),
+            "rollout": self.rollout,
             "unit": self.unit,
+            "metrics": list(self.metrics) if self.metrics is not None else None,
             "assigned_by": self.assigned_by,
             "status": self.status,
             "winner": self.winner,
@@ -554,15 +556,19 @@ class Experiment:
     def __repr__(self) -> str:
         extra = f", winner={self.winner!r}" if self.winner else ""
         exp = " (expired)" if self.is_expired else ""
+        # (a flag served to part of the ids: the audit and the impact projection use it)
+        rollout = f", rollout {self.rollout:g} %" if self.rollout < 100 else ""
         return (
             f"Experiment({self.name!r}, prompt={self.prompt_name!r}, "
-            f"{self._source_repr()}, {self._variants_text()}, unit={self.unit}, {self.status}{exp}"
-            f"{extra})"
+            f"{self._source_repr()}, {self._variants_text()}{rollout}, unit={self.unit}, "
+            f"{self.status}{exp}{extra})"
         )
 
     def _repr_html_(self) -> str:
-        r = {**self._row(), "variants": self._variants_text()}
+        r = {**self._row(), "variants": self._variants_text(), "rollout": f"{self.rollout:g} %"}
         del r["split"]  # (in the variants' text)
+        if self.metrics is not None:
+            r["metrics"] = ", ".join(self.metrics)
         rows = [[k, "" if v is None else str(v)] for k, v in r.items()]
         return _html.el(
             "div",

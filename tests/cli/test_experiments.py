@@ -245,3 +245,22 @@ def test_create_errors_name_the_flag(
     code, _, err = run(capsys, "experiments", "create", "x", "--workspace", wsf, *extra)
     assert_one_line_error(code, err, f"promptab: error: {flag}")
     assert not wsf.exists()
+
+
+def test_what_create_stored_is_shown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # a 50 % rollout and the experiment's metrics were stored but shown nowhere: not in the line
+    # `create` printed, nor in `list --json` (nor exp.to_pandas() / its HTML)
+    wsf = tmp_path / "ab.duckdb"
+    code, out, err = run(capsys, "experiments", "create", "half", "--workspace", wsf, "--prompt",
+                         "p", "--variants", "control=v1,test=v2", "--rollout", "50",
+                         "--metrics", "cost,latency")  # fmt: skip
+    assert code == 0, err
+    assert "rollout 50 %" in out
+    code, out, _ = run(capsys, "experiments", "list", "--workspace", wsf, "--json")
+    (rec,) = json.loads(out)
+    assert rec["rollout"] == 50.0 and rec["metrics"] == ["cost", "latency"]
+    with pab.Workspace(wsf) as ws:
+        exp = ws.create_experiment("all", "q", {"control": "v1", "test": "v2"})
+        assert "rollout" not in repr(exp)  # (100 %: nothing to say)
+        assert ws.experiments().to_pandas().metrics.tolist() == [None, ["cost", "latency"]]
+        assert "rollout" in ws.experiment("half")._repr_html_()
