@@ -176,6 +176,12 @@ class Estimator:
                 f"{text}; the sequential test is two-sided (the one-sided H1: treatment {h1} "
                 "control applies to fixed-horizon tests only)"
             )
+        if h1 and self.options.bayesian and type(self).bayes_note is None:
+            # (the verdict and `significant` read the chance to be better either way)
+            return (
+                f"{text}; one-sided, H1: treatment {h1} control for the p-value; the Bayesian "
+                "verdict reads the chance to be better in either direction"
+            )
         return f"{text}; one-sided, H1: treatment {h1} control" if h1 else text
 
     def _methods(self) -> str:

@@ -568,3 +568,19 @@ def test_a_prior_without_the_bayesian_method_is_said_to_be_unused(tmp_path) -> N
     bayes = exp.analyze([LAT], prior=GaussianPrior(0.0, 0.01), method="bayesian")
     assert not any("prior is not used" in m for m in bayes.methods)
     ws.close()
+
+
+def test_a_one_sided_alternative_under_bayesian_says_the_verdict_ignores_it(tmp_path) -> None:
+    # alternative="less", method="bayesian": the sample's pass_rate showed p = 0.999 (one-sided,
+    # H1: treatment < control) beside "test probably raises ... — better" (significant, from the
+    # chance to be better in either direction), and the methods said only "one-sided, H1:
+    # treatment < control".
+    rng = np.random.default_rng(4)
+    ws, exp = workspace(tmp_path, {
+        arm: [[{LAT: float(rng.lognormal()) * s}] for _ in range(60)]
+        for arm, s in (("control", 1.0), ("test", 1.2))
+    })  # fmt: skip
+    res = exp.analyze([LAT], alternative="less", method="bayesian")
+    (line,) = [m for m in res.methods if m.startswith(f"{LAT}:")]
+    assert "H1: treatment < control" in line and "Bayesian verdict" in line, line
+    ws.close()
