@@ -25,6 +25,11 @@ class GaussianPrior:
     def __post_init__(self) -> None:
         check(self.mean, "prior.mean")
         check(self.variance, "prior.variance", gt=0)
+        for name, value in (("prior.mean", self.mean), ("prior.variance", self.variance)):
+            if math.isinf(value):
+                raise InvalidArgumentError(
+                    f"{name} == {value!r}, must be finite (for a flat prior pass prior=None)"
+                )
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,12 @@ def adjust_pvalues(p: Sequence[float] | np.ndarray, method: Method = "holm") -> 
         ``statsmodels.stats.multitest.multipletests(p, method=STATSMODELS[method])[1]``).
     """
     one_of(method, "method", METHODS)
-    arr = np.asarray(p, dtype=float).ravel()
+    try:
+        arr = np.asarray(p, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"p == {p!r}: every p-value must be a number in [0, 1] ({err})"
+        ) from None
     if arr.size == 0:
         return []
     if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():

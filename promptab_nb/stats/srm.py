@@ -108,7 +108,17 @@ def srm(
                 )
             expected_shares = [expected_shares[k] for k in keys]
     else:
-        obs = np.asarray(observed_counts, dtype=float)
+        if isinstance(expected_shares, Mapping):
+            raise InvalidArgumentError(
+                f"expected_shares is keyed by arm ({sorted(expected_shares)}) but observed_counts "
+                "is a sequence; pass observed_counts as a mapping arm -> units too"
+            )
+        try:
+            obs = np.asarray(observed_counts, dtype=float)
+        except (TypeError, ValueError) as err:
+            raise InvalidArgumentError(
+                f"observed_counts == {observed_counts!r}: must be numbers of units per arm"
+            ) from err
     if obs.ndim != 1 or obs.size < 2:
         raise InvalidArgumentError(
             f"observed_counts == {observed_counts!r}, need at least two arms"
@@ -117,13 +127,26 @@ def srm(
         check(float(o), f"observed_counts[{i}]", ge=0, integer=True)
     if obs.sum() == 0:
         raise InvalidArgumentError("observed_counts are all 0: no units to check")
-    shares = (
-        np.ones(obs.size) if expected_shares is None else np.asarray(expected_shares, dtype=float)
-    )
+    try:
+        shares = (
+            np.ones(obs.size)
+            if expected_shares is None
+            else np.asarray(expected_shares, dtype=float)
+        )
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"expected_shares == {expected_shares!r}: must be numbers, one share per arm"
+        ) from err
     if shares.shape != obs.shape:
         raise InvalidArgumentError(f"expected_shares has {shares.size} values for {obs.size} arms")
     for i, s in enumerate(shares):
         check(float(s), f"expected_shares[{i}]", gt=0)
+        if not math.isfinite(s) or not math.isfinite(shares.sum()):
+            # (an inf share made the expected counts [nan, 0] and the verdict "no mismatch")
+            raise InvalidArgumentError(
+                f"expected_shares[{i}] == {float(s)!r}, must be finite (their sum too): "
+                "the planned share or weight of each arm"
+            )
     expected = obs.sum() * shares / shares.sum()
     dev = np.abs(obs - expected)
     if correction:

@@ -112,3 +112,11 @@ def test_variance_below_the_rounding_of_the_sums_is_not_known_exactly() -> None:
         bayes(MeanStats.from_values([2.0] * 5), MeanStats.from_values([3.0] * 5)).chance_to_win
         == 1.0
     )
+
+
+def test_an_infinite_prior_mean_is_named() -> None:
+    # GaussianPrior(mean=inf) gave a posterior of +inf [+inf, +inf], chance to win 100 %.
+    with pytest.raises(InvalidArgumentError, match="prior.mean == inf, must be finite"):
+        GaussianPrior(float("inf"), 1.0)
+    with pytest.raises(InvalidArgumentError, match="prior.variance"):
+        GaussianPrior(0.0, float("inf"))

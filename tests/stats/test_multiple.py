@@ -32,3 +32,11 @@ def test_every_correction_matches_statsmodels_on_ties_and_extremes(method: str) 
     p = [0.0, 1e-12, 0.01, 0.01, 0.04, 0.2, 0.5, 0.99, 1.0]
     ref = multipletests(p, method=STATSMODELS[method])[1]
     assert adjust_pvalues(p, method) == pytest.approx(list(ref), rel=1e-12, abs=1e-15)
+
+
+def test_non_numeric_p_values_are_named() -> None:
+    # numpy's ValueError ("could not convert string to float: 'a'") escaped.
+    with pytest.raises(InvalidArgumentError, match="p-value"):
+        adjust_pvalues(["a"])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="p-value"):
+        adjust_pvalues([0.1, [0.2, 0.3]])  # type: ignore[list-item]

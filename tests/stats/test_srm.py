@@ -36,3 +36,19 @@ def test_binomial_method_matches_binomtest(a: int, b: int) -> None:
 def test_srm_inputs() -> None:
     with pytest.raises(InvalidArgumentError, match="threshold"):
         srm([10, 10], [0.5, 0.5], threshold=2)
+
+
+def test_an_infinite_share_or_mismatched_keys_are_named() -> None:
+    # expected_shares=[inf, 1] gave expected counts [nan, 0.0] and "no sample ratio mismatch",
+    # p = 1: a verdict from nothing. A mapping of shares for a list of counts raised numpy's
+    # TypeError ("float() argument must be ... not 'dict'").
+    with pytest.raises(InvalidArgumentError, match=r"expected_shares\[0\] == inf, must be finite"):
+        srm([50, 60], [float("inf"), 1])
+    with pytest.raises(InvalidArgumentError, match="expected_shares is keyed by arm"):
+        srm([50, 50], {"a": 1, "b": 1})
+    with pytest.raises(InvalidArgumentError, match="must be finite"):
+        srm([50, 60], [1e308, 1e308])  # their sum overflows to inf
+    with pytest.raises(InvalidArgumentError, match="expected_shares == "):
+        srm([50, 60], ["half", "half"])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="observed_counts == "):
+        srm(["50", [60]])  # type: ignore[list-item]
