@@ -167,9 +167,9 @@ def bayes(
         lo = hi = mu
     else:
         ctw = float(_dist.norm_sf(0, loc=mu, scale=sd))
-        lo, hi = (
-            _dist.norm_ppf(q, loc=mu, scale=sd) for q in ((1 - ci_level) / 2, (1 + ci_level) / 2)
-        )
+        # from the tail probability: (1 + ci_level) / 2 rounds (off-centre near level 1)
+        half = float(_dist.norm_isf((1 - ci_level) / 2)) * sd
+        lo, hi = mu - half, mu + half
     loss_c, loss_t = _normal_loss(mu, sd)
     method = "gaussian bayesian" + (", relative (delta method)" if relative else "")
     method += ", flat prior" if prior is None else ", gaussian prior"

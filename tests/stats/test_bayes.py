@@ -120,3 +120,13 @@ def test_an_infinite_prior_mean_is_named() -> None:
         GaussianPrior(float("inf"), 1.0)
     with pytest.raises(InvalidArgumentError, match="prior.variance"):
         GaussianPrior(0.0, float("inf"))
+
+
+@pytest.mark.parametrize("ci_level", [0.95, 1 - 1e-10, 1 - 1e-15])
+def test_credible_interval_near_level_1_is_symmetric_and_exact(ci_level: float) -> None:
+    # The upper bound came from norm.ppf((1 + ci_level) / 2), which rounds: at ci_level
+    # 1 − 1e-12 the interval was off-centre by 9e-6 (2e-6 of its half-width).
+    c, t = MeanStats.from_moments(400, 10.0, 4.0), MeanStats.from_moments(400, 10.5, 4.0)
+    r = bayes(c, t, relative=False, ci_level=ci_level)
+    half = scipy.stats.norm.isf((1 - ci_level) / 2) * r.posterior_sd
+    assert (r.ci_low, r.ci_high) == pytest.approx((r.estimate - half, r.estimate + half), rel=1e-13)
