@@ -472,3 +472,22 @@ def test_a_corrected_bayesian_table_says_its_verdicts_are_not_adjusted() -> None
         plain, options=dataclasses.replace(plain.options, correction="holm")
     )
     assert "Bayesian" not in (plain.correction_note() or "")
+
+
+def test_a_sequential_total_impact_names_its_confidence_sequence(tmp_path) -> None:
+    # Under sequential=True the per-user difference's interval is a confidence sequence, and
+    # so is the total it scales; the impact table and sentence called both "95% CI".
+    from analysis._scenarios import workspace
+
+    rng = np.random.default_rng(2)
+    ws, exp = workspace(tmp_path, {
+        arm: [[{"cost": float(rng.gamma(2, 0.01)) * s}] for _ in range(60)]
+        for arm, s in (("control", 1.0), ("test", 0.8))
+    })  # fmt: skip
+    seq = exp.analyze(["cost"], sequential=True).total_impact("cost")
+    assert seq.interval == "confidence sequence"
+    assert "95% confidence sequence" in str(seq) and "95% CI" not in str(seq)
+    assert "95% confidence sequence" in seq.lines()[0]
+    assert "95% CI" in str(exp.analyze(["cost"]).total_impact("cost"))
+    assert seq.with_units(1000).interval == "confidence sequence"
+    ws.close()

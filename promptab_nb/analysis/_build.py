@@ -751,6 +751,7 @@ def total_impact_of(
         traffic_share=share,
         impacts=impacts,
         notes=notes,
+        interval="confidence sequence" if options.sequential else "CI",
     )
 
 

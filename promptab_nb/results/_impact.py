@@ -40,6 +40,9 @@ class TotalImpact(Rendered):
     notes: dict[str, str] = dataclasses.field(default_factory=dict)
     #: How ``units`` was chosen, in words (set when given by hand).
     basis: str | None = None
+    #: What the intervals are: ``"CI"``, or ``"confidence sequence"`` when the difference's
+    #: test is sequential (always valid).
+    interval: str = "CI"
 
     _columns = ("variant", "per_unit", "ci_low", "ci_high", "units", "total", "total_ci_low",
                 "total_ci_high")  # fmt: skip
@@ -66,7 +69,8 @@ class TotalImpact(Rendered):
                 out.append(f"{variant}: no total impact ({self.notes.get(variant, 'no effect')})")
                 continue
             out.append(
-                f"{variant}: {num(imp.total, self.unit, signed=True)} in total ({lvl} CI "
+                f"{variant}: {num(imp.total, self.unit, signed=True)} in total ({lvl} "
+                f"{self.interval} "
                 f"{num(imp.total_ci_low, self.unit, signed=True)} to "
                 f"{num(imp.total_ci_high, self.unit, signed=True)}) = "
                 f"{num(imp.per_unit, self.unit, signed=True)} per {self.per} × "
@@ -118,7 +122,13 @@ class TotalImpact(Rendered):
         after = [f"units reached over the period: {self.describe_units()}"]
         after += [f"{k}: {v}" for k, v in self.notes.items()]
         return Table(
-            ["variant", f"Δ per {self.per}", f"{lvl} CI", "total impact", f"total {lvl} CI"],
+            [
+                "variant",
+                f"Δ per {self.per}",
+                f"{lvl} {self.interval}",
+                "total impact",
+                f"total {lvl} {self.interval}",
+            ],
             rows,
             title=f"{self.metric}: total impact if every {self.per} got the treatment",
             after=[Note(tuple(after))],
