@@ -45,8 +45,8 @@ def guard(
     Returns
     -------
     Guard
-        ``Guard(ok=False, reason=...)`` under ``min_units`` units in an arm or for a zero
-        baseline, else ``Guard(ok=True)``.
+        ``Guard(ok=False, reason=...)`` under ``min_units`` units in an arm or for a zero or
+        NaN baseline, else ``Guard(ok=True)``.
     """
     check(control_n, "control_n", ge=0, integer=True)
     check(treatment_n, "treatment_n", ge=0, integer=True)
@@ -60,4 +60,8 @@ def guard(
         return Guard(False, f"not enough units: {' and '.join(small)} (need {min_units} per arm)")
     if baseline is not None and baseline == 0:
         return Guard(False, "baseline is 0 in control: a relative lift is undefined")
+    if baseline is not None and baseline != baseline:  # NaN: nothing measured, not a value
+        return Guard(
+            False, "baseline is NaN in control (not measured): a relative lift is undefined"
+        )
     return Guard(True)

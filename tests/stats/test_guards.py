@@ -30,3 +30,10 @@ def test_guard_inputs() -> None:
         guard(-1, 10)
     with pytest.raises(InvalidArgumentError, match="min_units"):
         guard(10, 10, min_units=0)
+
+
+def test_a_nan_baseline_is_not_a_measured_one() -> None:
+    # guard(100, 100, nan) was Guard(ok): a control mean that is missing (a ratio with no
+    # denominator events) makes a relative lift as undefined as a zero one.
+    g = guard(100, 100, float("nan"))
+    assert not g.ok and g.reason is not None and "baseline is NaN" in g.reason
