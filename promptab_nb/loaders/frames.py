@@ -36,7 +36,8 @@ _TYPES: dict[str, Kind] = {
 _IDS = ("uuid", "distinct_id", "person_id", "trace_id", "target_uuid")
 _REQUIRED = {
     "generations": ("ts", "distinct_id"),
-    "evaluations": ("ts", "distinct_id"),
+    # and distinct_id or target_uuid: a verdict on a generation counts under its unit
+    "evaluations": ("ts",),
     "exposures": ("ts", "distinct_id", "flag_key", "variant"),
 }
 
@@ -240,7 +241,9 @@ def load_frame(
         ``kind`` or a canonical name in ``columns`` is unknown, or ``df`` is not a frame.
     MissingColumnError
         A mapped frame column is absent, or a required column (``ts``, ``distinct_id``; for
-        exposures also ``flag_key``, ``variant``) is not mapped.
+        exposures also ``flag_key``, ``variant``; evaluations need ``distinct_id`` or
+        ``target_uuid``, the evaluated generation, whose unit they then count under) is not
+        mapped.
     DataError
         The ``ts`` column holds numbers (epoch seconds or ms: convert them to date-times first),
         a column the load reads appears twice in the frame or is of a type DuckDB cannot read
@@ -282,6 +285,12 @@ def load_frame(
                     f"{label} has no column for {c!r} (found: {', '.join(found)}). Pass "
                     f'columns={{"{c}": "<your column>"}}.'
                 )
+        if kind == "evaluations" and not {"distinct_id", "target_uuid"} & set(full):
+            raise MissingColumnError(
+                f"{label} has no column for 'distinct_id' or 'target_uuid' (found: "
+                f'{", ".join(found)}). Pass columns={{"distinct_id": "<your column>"}}, or '
+                '{"target_uuid": ...} naming the evaluated generation (its unit is then used).'
+            )
         ts_col, ts_type = full["ts"], types[full["ts"]]
         if holds_numbers(ts_type):
             fix = (
@@ -369,6 +378,12 @@ def load_frame(
                 # an N/A evaluation has no verdict by nature (as in the PostHog loader)
                 none = f"({none}) AND applicable IS DISTINCT FROM false"
             checks.append((none, "passed", "passed and score are missing"))
+            ids = [c for c in ("distinct_id", "target_uuid") if c in full]
+            why = (
+                "distinct_id and target_uuid are missing" if len(ids) == 2
+                else f'{ids[0]} is missing (or "null"/"undefined")'
+            )  # fmt: skip
+            checks.append((" AND ".join(f"{c} IS NULL" for c in ids), ids[0], why))
         stage_name = ctx.stage(kind)
         sel.append("_uuid IS NULL AS _by_content")
         con.execute(typed_stage(stage_name, source, fields, sel, checks, keep=keep))

@@ -363,3 +363,19 @@ def test_rows_alike_in_a_frame_without_ids_are_all_loaded(ws):
     ids = df.assign(uuid=["a", "a", "b", "c"])
     r = type(ws)().load_frame(ids)
     assert (r.rows_loaded, r.rows_duplicate) == (3, 1)
+
+
+def test_judge_verdicts_of_generations_need_no_user_column(ws):
+    # An LLM judge's output is (generation uuid, verdict): a frame of it without distinct_id
+    # was a MissingColumnError, though its unit is the evaluated generation's (as a Langfuse
+    # score with only an observationId). A row without its id is rejected.
+    gen = pd.DataFrame({"uuid": ["g1"], "ts": ["2026-03-01T10:00:00Z"], "distinct_id": ["u1"]})
+    ws.load_frame(gen)
+    ev = pd.DataFrame({"uuid": ["e1", "e2"], "ts": "2026-03-01T10:00:01Z",
+                       "target_uuid": ["g1", None], "passed": [True, False]})  # fmt: skip
+    r = ws.load_frame(ev, kind="evaluations")
+    assert r.loaded == {"evaluations": 1}
+    assert r.reasons == {'target_uuid is missing (or "null"/"undefined")': 1}
+    assert ws.sql("SELECT target_uuid FROM evaluations").target_uuid.tolist() == ["g1"]
+    with pytest.raises(MissingColumnError, match="'distinct_id' or 'target_uuid'"):
+        ws.load_frame(ev.drop(columns="target_uuid"), kind="evaluations")
