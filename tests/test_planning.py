@@ -258,7 +258,7 @@ def test_exp_mde_of_one_metric_name_and_of_the_experiments_metrics(loaded, monke
     # the experiment's own metrics, so any other default was "fewer than 2 units".
     from types import SimpleNamespace
 
-    import promptab_nb.analysis.estimators as estimators
+    from promptab_nb import planning
     from promptab_nb.planning import experiment_plans
     from promptab_nb.stats import MeanStats
 
@@ -267,7 +267,7 @@ def test_exp_mde_of_one_metric_name_and_of_the_experiments_metrics(loaded, monke
     assert [p.metric for p in one] == ["cost"] and one[0].mde == exp.mde(["cost"])[0].mde
     arm = MeanStats.from_moments(100, 2.0, 1.0)
     moments = {"cost": {"control": arm, "b": arm}, "latency_p95": {"control": arm, "b": arm}}
-    monkeypatch.setattr(estimators, "arm_moments", lambda exp, opts: moments)
+    monkeypatch.setattr(planning, "_arm_moments", lambda exp, opts: moments)
     own = SimpleNamespace(
         name="own", control="control", variants={"control": "1", "b": "2"},
         metrics=("cost", "latency_p95"),
@@ -324,3 +324,31 @@ def test_plan_with_a_covariate_that_is_the_metric_says_so(frame) -> None:
     with pytest.raises(InvalidArgumentError, match=r"covariate \('errors', 'requests'\) predicts"):
         pab.plan(from_data=frame, metric=("errors", "requests"),
                  covariate=("errors", "requests"), mde=0.05)  # fmt: skip
+
+
+def test_a_quantile_is_planned_in_users_not_requests(loaded) -> None:
+    # latency_p95 per user: the analysis counts the users of each arm, but the plan counted the
+    # requests (the quantile's sample) as units, with the per-request variance: on the sample,
+    # "5,338 units (2,669 per arm, 54 days)" from "arm control (1,172 units)" where the
+    # control has 448 users, so at 100 users a day the days were 2.6 times too many
+    from promptab_nb.analysis.estimators import arm_moments
+    from promptab_nb.options import AnalysisOptions
+
+    _, exp = loaded
+    rows = exp.analyze(["latency_p95"]).to_pandas().set_index("variant")
+    users = rows.n.to_dict()
+    got = pab.plan(from_experiment=exp, metric="latency_p95", mde=0.1, daily_units=100)
+    assert f"({users['control']:,} units)" in got.source
+    assert got.days == -(-got.n_total // 100)
+    # the SE is the clustered one the test uses (per request: variance / requests; per user:
+    # variance / users), so the MDE of the units as they are does not change
+    events = arm_moments(exp, AnalysisOptions(metrics=["latency_p95"]))["latency_p95"]["control"]
+    assert events.n > users["control"]  # (requests)
+    assert got.sd**2 / users["control"] == pytest.approx(events.var / events.n, rel=1e-12)
+    (mde,) = exp.mde("latency_p95")
+    assert mde.n_total == users["control"] + users["test"]
+    # the experiment's own metrics (exp.mde() with none given) are counted in users too
+    ws, _ = loaded
+    own = ws.create_experiment("p95", None, dict(exp.variants), flag_key=exp.flag_key,
+                               metrics=["latency_p95"])  # fmt: skip
+    assert [p.n_total for p in own.mde()] == [mde.n_total]
