@@ -75,8 +75,11 @@ def _scale_df(va: Any, na: Any, vb: Any, nb: Any, dist: Dist) -> tuple[Any, Any]
         return pooled / na + pooled / nb, na + nb - 2.0
     sa, sb = va / na, vb / nb
     s2 = sa + sb
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = s2 * s2 / (sa * sa / (na - 1) + sb * sb / (nb - 1))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # Welch–Satterthwaite from the arms' shares of s2: squaring sa and sb themselves
+        # overflows (values ~1e150) or underflows (~1e-150) to inf/inf or 0/0.
+        wa, wb = sa / s2, sb / s2
+        df = 1 / (wa * wa / (na - 1) + wb * wb / (nb - 1))
     # Both variances 0: Welch df is 0/0; the pooled df keeps the result defined.
     df = np.where(np.isfinite(df), df, na + nb - 2.0)
     return s2, df

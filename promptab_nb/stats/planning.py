@@ -22,10 +22,11 @@ Alternative = Literal["two-sided", "greater", "less"]
 def _df_scale(var: float, n_total: float, ratio: float) -> tuple[float, float]:
     """Welch's degrees of freedom and the standard error of the difference (metric unit)."""
     n_c, n_t = n_total / (1 + ratio), n_total * ratio / (1 + ratio)
-    vc, vt = var / n_c, var / n_t
-    scale = math.sqrt(vc + vt)
-    df = (vc + vt) ** 2 / (vc**2 / (n_c - 1) + vt**2 / (n_t - 1))
-    return df, scale
+    # From the arms' shares of the variance: squaring var / n overflowed at var 1e200.
+    ic, it = 1 / n_c, 1 / n_t
+    wc, wt = ic / (ic + it), it / (ic + it)
+    df = 1 / (wc * wc / (n_c - 1) + wt * wt / (n_t - 1))
+    return df, math.sqrt(var) * math.sqrt(ic + it)
 
 
 def t_power(

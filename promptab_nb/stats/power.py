@@ -137,11 +137,12 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
     two = d.alternative == "two-sided"
     effect = _effect(d, mde)
     if d.kind == "mean":
-        v = d.sd**2  # type: ignore[operator]
-        sc, st = v / n_c, v / n_t
-        scale = math.sqrt(sc + st)
-        df = (sc + st) ** 2 / (sc**2 / (n_c - 1) + st**2 / (n_t - 1))
-        nc = abs(effect) / scale
+        # In units of the SD (sd ** 2 and the squared variances of the mean overflowed at
+        # sd 1e100): the per-arm shares of the variance of the difference give Welch's df.
+        ic, it = 1 / n_c, 1 / n_t
+        wc, wt = ic / (ic + it), it / (ic + it)
+        df = 1 / (wc * wc / (n_c - 1) + wt * wt / (n_t - 1))
+        nc = abs(effect) / d.sd / math.sqrt(ic + it)  # type: ignore[operator]
         # Upper-tail quantiles by isf: 1 − alpha/2 rounds to 1.0 (a critical value of inf,
         # power 0) for alpha below ~1e-16, e.g. a strict alpha split over many arms.
         crit = scipy.stats.t.isf(alpha / 2 if two else alpha, df)

@@ -90,3 +90,11 @@ def test_an_alpha_past_the_largest_critical_value_has_no_power(alternative: str)
     assert got == pytest.approx(0.8, abs=1e-6)
     with pytest.raises(InvalidArgumentError, match=r"alpha == 1e-300; ask for a larger alpha"):
         t_mde(1.0, 10, alpha=1e-300, alternative=alternative)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("var", [1e-300, 1e200, 1e300])
+def test_t_power_is_scale_free(var: float) -> None:
+    # (vc + vt) ** 2 raised a raw OverflowError at var 1e200 (the df squares var / n).
+    sd = math.sqrt(var)
+    got = t_power(var, 100, 0.5 * sd)
+    assert got == pytest.approx(t_power(1.0, 100, 0.5), rel=1e-12)

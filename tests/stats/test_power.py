@@ -202,3 +202,12 @@ def test_mde_of_a_power_not_above_alpha_is_refused(kwargs: dict) -> None:
     # scipy's root finder raised "f(a) and f(b) must have different signs" (a ValueError).
     with pytest.raises(InvalidArgumentError, match=r"power == 0\.01.*zero effect"):
         mde(n_total=100, power=0.01, **kwargs)
+
+
+@pytest.mark.parametrize("sd", [1e-160, 1e100, 1e160])
+def test_power_is_scale_free(sd: float) -> None:
+    # sd ** 2 and the squared per-arm variances of the mean raised a raw OverflowError at
+    # sd 1e100 (1e400) and 1e160; an effect of one SD has the same power at any scale.
+    got = power(mde=sd, sd=sd, n_total=100)
+    assert got == pytest.approx(power(mde=1.0, sd=1.0, n_total=100), rel=1e-12)
+    assert sample_size(mde=0.3 * sd, sd=sd).n_total == sample_size(mde=0.3, sd=1.0).n_total
