@@ -195,7 +195,12 @@ class wrap_errors:  # noqa: N801 - used as a context manager, reads like a funct
         if isinstance(err, duckdb.OutOfMemoryException):
             raise DataError(
                 f"{self.name}: DuckDB ran out of memory ({first}). Nothing was loaded. Open the "
-                "workspace with a larger memory_limit=, or load the export in smaller files."
+                "workspace with a larger memory_limit=, or load the "
+                + (
+                    "frame in slices of rows, one load_frame call each."
+                    if self.fmt in FRAME_KINDS
+                    else "export in smaller files."
+                )
             ) from err
         if isinstance(err, duckdb.Error) and self.fmt in FRAME_KINDS:
             # (a frame has no file to be truncated: its columns are what DuckDB could not read)

@@ -136,3 +136,11 @@ def test_a_frame_load_error_speaks_of_the_frame_not_of_a_file(lib) -> None:
     assert msg.startswith(f"<{lib} frame>: cannot read the {lib} frame: Conversion Error")
     assert "file" not in msg and "truncated" not in msg
     assert "column" in msg and "columns=" in msg
+
+
+def test_a_frame_out_of_memory_says_to_load_it_in_slices() -> None:
+    # "load the export in smaller files", of a frame
+    with pytest.raises(DataError) as info, wrap_errors("<pandas frame>", "pandas"):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 4.0 MiB")
+    msg = str(info.value)
+    assert "memory_limit=" in msg and "slices" in msg and "files" not in msg
