@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import Any
 
+from ..errors import PromptabError
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
@@ -122,7 +123,34 @@ def register(sub: Any) -> None:
     e.set_defaults(func=None, _help=e)
 
 
+#: The Python call that loads each other tool's export.
+_LOADERS = {
+    "spanlens": "ws.load_spanlens(path, arm_column=...)",
+    "langfuse": "ws.load_langfuse(path, scores=...)",
+    "otel": "ws.load_otel(path, attribute_map=...)",
+    "promptfoo": "pab.offline.from_promptfoo(ws, path)",
+}
+
+
+def _check_posthog(export: str) -> None:
+    """Refuse another tool's export by name: the PostHog loader read it as a broken PostHog
+    export ("has no column 'event' ... Export the events with uuid, event, ...")."""
+    from ._sources import detect
+
+    try:
+        source, why = detect(export)
+    except (PromptabError, OSError):  # unknown or unreadable: the loader says what it finds
+        return
+    if source in _LOADERS:
+        raise UsageError(
+            f"{export} is a {source} export ({why}); `promptab load` loads PostHog exports. "
+            f"Load it from Python with {_LOADERS[source]}, or analyse it with "
+            f"`promptab analyze {export}`"
+        )
+
+
 def cmd_load(args: argparse.Namespace) -> int:
+    _check_posthog(args.export)
     with workspace_for(args.workspace, create=True) as ws:
         print(repr(ws.load_posthog(args.export, progress=progress())))
     return EXIT_OK

@@ -264,3 +264,23 @@ def test_what_create_stored_is_shown(capsys: pytest.CaptureFixture[str], tmp_pat
         assert "rollout" not in repr(exp)  # (100 %: nothing to say)
         assert ws.experiments().to_pandas().metrics.tolist() == [None, ["cost", "latency"]]
         assert "rollout" in ws.experiment("half")._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "call"),
+    [
+        ("spanlens_requests.csv", "spanlens", "ws.load_spanlens"),
+        ("otel_spans.json", "otel", "ws.load_otel"),
+        ("langfuse_observations.json", "langfuse", "ws.load_langfuse"),
+    ],
+)
+def test_load_names_another_tool_s_export(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, source: str, call: str
+) -> None:
+    # `load` takes PostHog exports; another tool's file failed with "has no column 'event' ...
+    # Export the events with uuid, event, distinct_id ..." as if it were a broken PostHog export
+    data = Path(__file__).resolve().parents[2] / "data" / name
+    wsf = tmp_path / "ab.duckdb"
+    code, _, err = run(capsys, "load", data, "--workspace", wsf)
+    assert_one_line_error(code, err, f"a {source} export", call, "promptab analyze")
+    assert "no column 'event'" not in err and not wsf.exists()
