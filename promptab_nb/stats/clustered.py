@@ -34,6 +34,20 @@ __all__ = [
 ]
 
 
+def _no_missing_ids(ids: np.ndarray, what: str) -> None:
+    """Refuse ``None``/NaN cluster ids: a missing id is no cluster, and pooling the items
+    without one as if they shared one would understate the SE."""
+    import pandas as pd
+
+    missing = np.flatnonzero(pd.isna(ids))
+    if missing.size:
+        shown = ", ".join(str(i) for i in missing[:5]) + (", …" if missing.size > 5 else "")
+        raise InvalidArgumentError(
+            f"clusters has {missing.size} missing ids ({what} {shown}); give every {what[:-1]} "
+            "its cluster, or drop those without one"
+        )
+
+
 @dataclass(frozen=True)
 class ClusteredMean:
     """Mean of paired differences with its cluster-robust SE.
@@ -104,6 +118,7 @@ def cluster_mean(
         )
     if d.size < 2 or not np.isfinite(d).all():
         raise InvalidArgumentError("values needs at least 2 finite differences")
+    _no_missing_ids(g, "items")
     _, codes = np.unique(g.astype(str), return_inverse=True)
     n, n_g = d.size, int(codes.max()) + 1
     if n_g < 2:

@@ -411,7 +411,13 @@ def _clusters(values: Any, clusters: Any, name: str) -> tuple[np.ndarray, np.nda
         raise InvalidArgumentError(
             f"{name} has {x.size} values but {ids.size} cluster ids; give one id per value"
         )
-    return x, np.unique(ids, return_inverse=True)[1].ravel()
+    from .clustered import _no_missing_ids
+
+    _no_missing_ids(ids, "values")
+    try:
+        return x, np.unique(ids, return_inverse=True)[1].ravel()
+    except TypeError:  # ids of mixed types (1 and "1") that numpy cannot sort
+        return x, np.unique(ids.astype(str), return_inverse=True)[1].ravel()
 
 
 def clustered_quantile_ci(

@@ -154,3 +154,11 @@ def test_identical_differences_are_exact_as_in_the_paired_t_test() -> None:
     r = cluster_mean([0.0] * 4, list("abab"))
     assert r.p_value == 1.0 and r.ci == (0.0, 0.0)
     assert cluster_mean([0.1, 0.3, -0.1, 0.2], list("aabb")).note is None
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan])
+def test_a_missing_cluster_id_is_named_not_a_cluster(missing: object) -> None:
+    # None or NaN ids became one more cluster ("None" / "nan"): the items without a cluster
+    # were pooled as if they shared one.
+    with pytest.raises(InvalidArgumentError, match=r"clusters has 2 missing ids \(items 2, 3\)"):
+        cluster_mean(np.arange(6.0), ["a", "a", missing, missing, "b", "b"])

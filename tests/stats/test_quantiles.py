@@ -348,3 +348,18 @@ def test_quantile_test_at_tiny_alpha() -> None:
     assert math.isfinite(r.ci_low) and math.isfinite(r.ci_high) and 0 < r.p_value < 1
     z = scipy.stats.norm.isf(0.5e-17)
     assert r.ci == pytest.approx((r.estimate - z * r.se, r.estimate + z * r.se), rel=1e-12)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_clustered_quantile_missing_cluster_id_is_named(missing: object) -> None:
+    # None among string ids raised numpy's TypeError ('<' not supported between NoneType and
+    # str); NaN ids were pooled into one cluster.
+    from promptab_nb.stats import clustered_quantile_ci
+
+    ids = (
+        ["a", "a", missing, missing, "b", "b"]
+        if missing is None
+        else [1.0, 1.0, missing, missing, 2.0, 2.0]
+    )
+    with pytest.raises(InvalidArgumentError, match=r"clusters has 2 missing ids \(values 2, 3\)"):
+        clustered_quantile_ci(np.arange(6.0), ids, 0.5)
