@@ -70,6 +70,16 @@ def _variance_note(names: list[str], bounds: list[float]) -> str:
     )
 
 
+def _floats(values: Any, name: str) -> np.ndarray:
+    """``values`` as a flat float array; text or ragged input is a named error."""
+    try:
+        return np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError) as err:
+        raise InvalidArgumentError(
+            f"{name} must be numbers (a flat sequence or 1-D array): {err}"
+        ) from None
+
+
 def _covariance(n: float, x_total: float, y_total: float, xy_total: float) -> float:
     return (xy_total - x_total * y_total / n) / (n - 1)
 
@@ -118,7 +128,7 @@ class MeanStats:
     @classmethod
     def from_values(cls, values: Iterable[float] | np.ndarray) -> MeanStats:
         """Sufficient statistics of a 1-D array of per-unit values."""
-        x = np.asarray(values, dtype=float).ravel()
+        x = _floats(values, "values")
         return cls(int(x.size), float(x.sum()), float((x * x).sum()))
 
     @classmethod
@@ -251,7 +261,7 @@ class CovStats:
         cls, y: Iterable[float] | np.ndarray, x: Iterable[float] | np.ndarray
     ) -> CovStats:
         """Sufficient statistics of per-unit outcomes ``y`` and covariates ``x``."""
-        ya, xa = np.asarray(y, dtype=float).ravel(), np.asarray(x, dtype=float).ravel()
+        ya, xa = _floats(y, "y"), _floats(x, "x")
         if ya.shape != xa.shape:
             raise InvalidArgumentError(
                 f"y has {ya.size} values but x has {xa.size}; pair them per unit"

@@ -23,6 +23,7 @@ import numpy as np
 from .._checks import check
 from ..errors import InvalidArgumentError
 from . import _dist
+from ._types import _floats
 
 __all__ = [
     "ClusteredMean",
@@ -110,7 +111,7 @@ def cluster_mean(
     import scipy.stats
 
     check(alpha, "alpha", gt=0, lt=1)
-    d = np.asarray(values, dtype=float)
+    d = _floats(values, "values") if np.ndim(values) <= 1 else np.asarray(values, dtype=float)
     g = np.asarray(clusters, dtype=object)
     if d.shape != g.shape or d.ndim != 1:
         raise InvalidArgumentError(
@@ -228,7 +229,10 @@ def design_items(
     check(repeats, "repeats", ge=1, integer=True)
     check(alpha, "alpha", gt=0, lt=1)
     check(power, "power", gt=0, lt=1)
-    if not mde or not math.isfinite(mde):
+    check(mde, "mde")
+    if not math.isfinite(mde):
+        raise InvalidArgumentError(f"mde == {mde!r}, must be finite: the effect to detect")
+    if mde == 0:
         raise InvalidArgumentError(f"mde == {mde!r}; the effect to detect must be non-zero")
     n = _z(alpha, power) ** 2 * components.var_of_item_mean(int(repeats)) / mde**2
     return max(2, math.ceil(n - 1e-9))
@@ -247,8 +251,8 @@ def design_power(
         raise InvalidArgumentError(f"mde == {mde!r}; the effect must be a finite number")
 
     var = components.var_of_item_mean(int(repeats))
-    if var <= 0:
-        return 1.0
+    if var <= 0:  # no noise: any effect is seen; none is the false-positive rate, alpha
+        return 1.0 if mde != 0 else float(alpha)
     shift = abs(mde) / math.sqrt(var / n_items)
     za = _dist.norm_isf(alpha / 2)
     return float(_dist.norm_cdf(shift - za) + _dist.norm_cdf(-shift - za))

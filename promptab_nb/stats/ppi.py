@@ -19,6 +19,7 @@ import numpy as np
 from .._checks import check
 from ..errors import InvalidArgumentError
 from . import _dist
+from ._types import _floats
 
 __all__ = ["PPIMean", "ppi_mean"]
 
@@ -52,7 +53,7 @@ class PPIMean:
 
 
 def _arr(x: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=float).ravel()
+    a = _floats(x, name)
     if not np.isfinite(a).all():
         raise InvalidArgumentError(f"{name} has missing or infinite values")
     return a

@@ -162,3 +162,23 @@ def test_a_missing_cluster_id_is_named_not_a_cluster(missing: object) -> None:
     # were pooled as if they shared one.
     with pytest.raises(InvalidArgumentError, match=r"clusters has 2 missing ids \(items 2, 3\)"):
         cluster_mean(np.arange(6.0), ["a", "a", missing, missing, "b", "b"])
+
+
+def test_text_values_and_bad_effects_are_named() -> None:
+    # cluster_mean(["a", "b"], ...) raised numpy's ValueError; design_items(mde="x") a
+    # TypeError, and mde=inf said "must be non-zero".
+    with pytest.raises(InvalidArgumentError, match="values must be numbers"):
+        cluster_mean(["a", "b"], [1, 2])
+    vc = VarianceComponents(1.0, 1.0, 10, 2)
+    with pytest.raises(InvalidArgumentError, match="mde"):
+        design_items(vc, 2, "x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="mde == inf, must be finite"):
+        design_items(vc, 2, math.inf)
+
+
+def test_design_power_without_variance() -> None:
+    # With ω² = σ² = 0 design_power returned 1.0 whatever the effect: at mde 0 it is the
+    # false-positive rate, alpha (as the docstring says, and as the limit var -> 0 gives).
+    vc = VarianceComponents(0.0, 0.0, 10, 2)
+    assert design_power(vc, 10, 2, 0.0, alpha=0.05) == 0.05
+    assert design_power(vc, 10, 2, 0.1) == 1.0

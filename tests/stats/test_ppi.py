@@ -83,3 +83,9 @@ def test_tiny_alpha_gives_a_finite_ci(alpha: float) -> None:
     assert r.ci == pytest.approx((r.estimate - z * r.se, r.estimate + z * r.se), rel=1e-12)
     ref = (r.classical - z * r.classical_se, r.classical + z * r.classical_se)
     assert r.classical_ci == pytest.approx(ref, rel=1e-12)
+
+
+def test_text_labels_are_a_named_error() -> None:
+    # numpy's ValueError ("could not convert string to float: 'a'") escaped.
+    with pytest.raises(InvalidArgumentError, match="y must be numbers"):
+        ppi_mean(["a", "b"], [1, 0], [1])

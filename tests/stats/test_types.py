@@ -106,3 +106,16 @@ def test_interval_labels_do_not_round_the_level(alpha: float, label: str) -> Non
     assert f"({label}," in repr(quantile_ci(np.arange(500.0), 0.5, alpha))
     b = bayes(MeanStats(50, 50.0, 80.0), MeanStats(50, 60.0, 100.0), ci_level=1 - alpha)
     assert label.replace("CI", "credible") in repr(b)
+
+
+def test_from_values_of_text_is_a_named_error() -> None:
+    # numpy's ValueError ("could not convert string to float: 'a'") escaped.
+    from promptab_nb.errors import InvalidArgumentError
+    from promptab_nb.stats import CovStats, MeanStats
+
+    with pytest.raises(InvalidArgumentError, match="values must be numbers"):
+        MeanStats.from_values(["a", "b"])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="y must be numbers"):
+        CovStats.from_values(["a", "b"], [1.0, 2.0])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="x must be numbers"):
+        CovStats.from_values([1.0, 2.0], [None, "b"])  # type: ignore[list-item]
