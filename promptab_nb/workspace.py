@@ -132,6 +132,7 @@ class Workspace:
         #: The analysis engine over this connection (queries, per-unit cache, provenance).
         self.engine = DuckDBEngine(self.con)
         self._lock = self.engine.lock
+        self._in_transaction = False
         # Naive timestamps in exports are UTC (PostHog writes UTC); make DuckDB read them so.
         try:
             self.con.execute("SET TimeZone = 'UTC'")
@@ -170,9 +171,24 @@ class Workspace:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run the block in one transaction: everything or nothing is written."""
+        """Run the block in one transaction: everything or nothing is written.
+
+        Raises
+        ------
+        InvalidArgumentError
+            The block is already inside a transaction of this workspace: DuckDB has no nested
+            transactions, and every call that writes (``create_experiment``, a load, an
+            offline run) runs its own.
+        """
         with self._lock:
+            if self._in_transaction:
+                raise InvalidArgumentError(
+                    "already inside ws.transaction(): DuckDB cannot nest transactions, and "
+                    "create_experiment, the loads and offline runs each run their own; call "
+                    "them outside the with-block"
+                )
             self.con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
             try:
                 yield self.con
             except BaseException:
@@ -180,6 +196,8 @@ class Workspace:
                 raise
             else:
                 self.con.execute("COMMIT")
+            finally:
+                self._in_transaction = False
 
     # -- frames out -----------------------------------------------------------------------
     def table(self, name: str, *, as_: Frame = "pandas") -> Any:

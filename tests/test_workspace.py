@@ -360,3 +360,19 @@ def test_duckdb_settings_are_checked(kwargs, match) -> None:
 def test_duckdb_memory_limit_takes_its_units() -> None:
     for limit in ("512MiB", "1.5GB", "10 mb", "50%"):
         pab.Workspace(memory_limit=limit).close()
+
+
+def test_a_transaction_inside_a_transaction_says_so() -> None:
+    # create_experiment (or a load) inside `with ws.transaction():` raised DuckDB's
+    # TransactionException 'cannot start a transaction within a transaction'
+    ws = pab.Workspace()
+    with (
+        pytest.raises(pab.InvalidArgumentError, match="already inside ws.transaction()"),
+        ws.transaction(),
+    ):
+        ws.create_experiment("a", "p", {"control": "1", "test": "2"})
+    assert len(ws.experiments()) == 0  # the outer block rolled back
+    with ws.transaction():  # and the workspace is usable again
+        pass
+    ws.create_experiment("a", "p", {"control": "1", "test": "2"})
+    assert len(ws.experiments()) == 1
