@@ -233,6 +233,8 @@ def fisher_exact(
         if xc == 0 or xt == 0:
             note = note or "a zero count: the log CI of the risk ratio is undefined"
             est, lo, hi, se = (pt / pc - 1 if pc else math.nan), math.nan, math.nan, math.nan
+            if xc == 0:  # no lift to judge: withhold p, as the z test and welch do
+                p = math.nan
         else:
             se = math.sqrt(1 / xt - 1 / nt + 1 / xc - 1 / nc)
             est = pt / pc - 1
@@ -247,7 +249,18 @@ def fisher_exact(
         lo = -math.inf
     method = "fisher exact" + (", relative (Katz log CI)" if relative else ", Newcombe CI")
     return Comparison(
-        est, lo, hi, min(1.0, p), float(odds), None, method, relative, alpha, se, alternative, note
+        est,
+        lo,
+        hi,
+        p if math.isnan(p) else min(1.0, p),
+        float(odds),
+        None,
+        method,
+        relative,
+        alpha,
+        se,
+        alternative,
+        note,
     )
 
 

@@ -194,3 +194,16 @@ def test_no_difference_at_tiny_alpha_is_a_ci_of_width_0_not_nan(
     for fn in (ztest_proportions, chi_square):
         got = fn(PropStats(*c), PropStats(*t), alpha=alpha)
         assert got.p_value == 1.0 and got.ci_low <= 0.0 <= got.ci_high
+
+
+def test_fisher_relative_with_control_rate_0_withholds_like_the_z_test() -> None:
+    # fisher_exact(relative=True) with no control success gave estimate NaN, CI NaN but
+    # p = 1.1e-5 and significant=True: a verdict on a lift it calls undefined. The z test,
+    # chi-square and welch withhold the p-value there; Fisher now does too (the absolute
+    # comparison keeps its p).
+    c, t = PropStats(10, 0), PropStats(10, 10)
+    r = fisher_exact(c, t, relative=True)
+    z = ztest_proportions(c, t, relative=True)
+    assert math.isnan(r.p_value) and not r.significant and math.isnan(z.p_value)
+    assert r.note == z.note
+    assert fisher_exact(c, t).p_value == pytest.approx(1.082508822446903e-05, rel=1e-12)
