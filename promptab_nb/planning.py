@@ -359,11 +359,32 @@ def plan(
                 "plan(baseline, mde=..., daily_units=...) needs mde and daily_units; or plan "
                 "from data with from_experiment= or from_data="
             )
+        if (
+            kind is None
+            and sd is None
+            and isinstance(baseline, int | float)
+            and not isinstance(baseline, bool)
+            and not 0 < baseline < 1
+        ):
+            # (without sd= the baseline is read as a rate: "baseline == 2.0, must be < 1")
+            raise InvalidArgumentError(
+                f"baseline == {baseline!r} is not a rate in (0, 1): without sd= the baseline is "
+                "a proportion's control rate. For a mean, pass its per-unit standard deviation, "
+                f"e.g. pab.plan({baseline!r}, sd=..., mde=..., daily_units=...)"
+            )
         return textbook(baseline, mde=mde, daily_units=daily_units, sd=sd, kind=kind,
                         relative=relative, split=split, alpha=alpha, power=power, arms=arms,
                         alternative=alternative)  # fmt: skip
     if from_experiment is not None and from_data is not None:
         raise InvalidArgumentError("give from_experiment= or from_data=, not both")
+    if from_experiment is not None:
+        from .experiments import Experiment
+
+        if not isinstance(from_experiment, Experiment):
+            raise InvalidArgumentError(
+                f"from_experiment == {from_experiment!r}: pass the experiment itself, e.g. "
+                "from_experiment=ws.experiment('name')"
+            )
     # A plan from data takes the variance from the data and plans two equal arms.
     textbook_only = {"baseline": baseline, "sd": sd, "kind": kind, "split": split}
     given = [k for k, v in textbook_only.items() if v is not None]

@@ -352,3 +352,16 @@ def test_a_quantile_is_planned_in_users_not_requests(loaded) -> None:
     own = ws.create_experiment("p95", None, dict(exp.variants), flag_key=exp.flag_key,
                                metrics=["latency_p95"])  # fmt: skip
     assert [p.n_total for p in own.mde()] == [mde.n_total]
+
+
+def test_plan_front_end_names_a_mean_without_sd_and_a_wrong_experiment() -> None:
+    # pab.plan(2.0, mde=0.1, daily_units=100) said "baseline == 2.0, must be < 1": without sd=
+    # the baseline is read as a rate, which the message did not say
+    with pytest.raises(InvalidArgumentError, match=r"baseline == 2.0 is not a rate.*sd="):
+        pab.plan(2.0, mde=0.1, daily_units=100)
+    with pytest.raises(InvalidArgumentError, match=r"baseline == 0 is not a rate.*sd="):
+        pab.plan(0, mde=0.1, daily_units=100)
+    assert pab.plan(2.0, mde=0.1, daily_units=100, sd=1).n_total > 0
+    # a name instead of the experiment was Python's "'str' object has no attribute 'ws'"
+    with pytest.raises(InvalidArgumentError, match=r"from_experiment == 'exp'.*ws.experiment"):
+        pab.plan(from_experiment="exp", metric="cost", mde=0.1)  # type: ignore[arg-type]
