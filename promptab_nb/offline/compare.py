@@ -50,12 +50,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import scipy.stats
 
 from .. import stats
 from .._checks import check, one_of
 from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
+from ..stats._dist import t_isf
 from ._compare_result import (
     _ALIASES,
     Interval,
@@ -150,7 +150,7 @@ def _mean_ci(
         return m, lo, hi
     if n < 2:
         return m, math.nan, math.nan
-    half = float(scipy.stats.t.ppf(1 - alpha / 2, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
+    half = float(t_isf(alpha / 2, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
     return m, m - half, m + half
 
 
@@ -164,11 +164,12 @@ def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     return _detectable(sd / math.sqrt(d.size), d.size - 1, alpha, power)
 
 
-def _detectable(se: float, df: int, alpha: float, power: float) -> float:
+def _detectable(se: float, df: int, alpha: float, power: float) -> float | None:
     """Smallest mean difference a two-sided t test of standard error ``se`` (> 0) on ``df``
     degrees of freedom detects with ``power`` at ``alpha``: ``se`` times the noncentrality that
     reaches ``power``. (Solved in SEs and rescaled: the noncentral t is unreliable at tiny SDs,
-    USD per call.)"""
+    USD per call.) None where scipy's noncentral t cannot say (NaN far in the tail: a critical
+    value of 1e10 at alpha = 1e-20 and 2 df)."""
     if power <= alpha:
         raise InvalidArgumentError(
             f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
@@ -176,7 +177,7 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float:
         )
     import scipy.optimize
 
-    crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
+    crit = float(t_isf(alpha / 2, df))
 
     def short(ncp: float) -> float:
         # The wrong-sign tail is below alpha / 2 and shrinks; scipy returns NaN for it once
@@ -185,9 +186,14 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float:
         return power - float(scipy.stats.nct.sf(crit, df, ncp)) - (wrong if wrong >= 0 else 0.0)
 
     hi = 1.0
-    while short(hi) > 0:  # power rises with the noncentrality
+    while (gap := short(hi)) > 0 and hi < 2.0**60:  # power rises with the noncentrality
         hi *= 2
-    return se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
+    if not gap <= 0:  # NaN, or no noncentrality reaches the power
+        return None
+    try:
+        return se * float(scipy.optimize.brentq(short, 0.0, hi, xtol=1e-12))
+    except (ValueError, RuntimeError):  # a NaN inside the bracket
+        return None
 
 
 def _zero_se_note(n_clusters: int) -> str:

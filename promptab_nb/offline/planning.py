@@ -26,6 +26,7 @@ from .._checks import check
 from .._format import num
 from .._render import Note, Rendered, Table
 from ..errors import InvalidArgumentError
+from ..stats._dist import t_isf
 from ._compare_result import _ALIASES
 from ._paired import (
     cell_reasons,
@@ -152,7 +153,6 @@ def simulate_design(
     matrix of observed differences (recentred on ``mde``): items with replacement, their centres
     shrunk to the between-item variance, repeats drawn from each item's own residuals (rescaled
     for their degrees of freedom). Returns (power, Monte-Carlo SE)."""
-    import scipy.stats
 
     rng = np.random.default_rng(seed)
     m = np.asarray(matrix, dtype=float)
@@ -163,7 +163,7 @@ def simulate_design(
     spread = centre.var(ddof=1)
     shrink = math.sqrt(vc.between / spread) if spread > 0 else 0.0
     resid = (m - means[:, None]) * math.sqrt(k_obs / (k_obs - 1))
-    crit = float(scipy.stats.t.ppf(1 - alpha / 2, items - 1))
+    crit = float(t_isf(alpha / 2, items - 1))
     hits = 0
     chunk = max(1, 4_000_000 // (items * repeats))
     for start in range(0, n_sims, chunk):
@@ -348,7 +348,7 @@ def _t_power(vc: stats.VarianceComponents, n: int, k: int, mde: float, alpha: fl
     if var <= 0:
         return 1.0
     df = n - 1
-    crit = float(scipy.stats.t.ppf(1 - alpha / 2, df))
+    crit = float(t_isf(alpha / 2, df))
     ncp = abs(mde) / math.sqrt(var / n)
     right = float(scipy.stats.nct.sf(crit, df, ncp))
     # The wrong-sign tail is tiny and scipy returns NaN for it once it underflows: 0 then.

@@ -773,3 +773,27 @@ def test_a_clustered_row_has_no_wilcoxon_p_value(ws) -> None:
                          progress=False)  # fmt: skip
     assert run.compare(metrics=["grade"]).row("grade").p_wilcoxon is not None
     assert run.compare(metrics=["grade"], cluster="passage").row("grade").p_wilcoxon is None
+
+
+def _graded_run(ws, a: list[float], b: list[float]):
+    """One graded score per item: version t@v1 scores ``a``, t@v2 scores ``b``."""
+    n = len(a)
+    answers = {("A", i): str(v) for i, v in zip(ids(n), a, strict=True)}
+    answers.update({("B", i): str(v) for i, v in zip(ids(n), b, strict=True)})
+    grade = pab.offline.custom(lambda o: float(o), name="grade", kind="score")
+    return ws.run_offline(id_dataset(n), [A, B], CountingModel(answers), scorers=[grade],
+                          repeats=1, progress=False)  # fmt: skip
+
+
+def test_a_tiny_alpha_gives_finite_intervals_and_returns(ws) -> None:
+    # At alpha = 1e-20, t.ppf(1 − alpha/2) is inf: the MDE's search for the noncentrality
+    # doubled its bracket for ever (compare() never returned), and the means' CIs were infinite.
+    a, b = [0.2, 0.3, 0.5, 0.1, 0.4], [0.7, 0.9, 0.6, 0.5, 0.8]
+    r = _graded_run(ws, a, b).compare(metrics=["grade"], alpha=1e-20).row("grade")
+    d = np.subtract(b, a)
+    half = scipy.stats.t.isf(5e-21, 4) * scipy.stats.sem(d)
+    assert r.diff_ci == pytest.approx((max(-1.0, d.mean() - half), min(1.0, d.mean() + half)))
+    half_b = scipy.stats.t.isf(5e-21, 4) * scipy.stats.sem(b)
+    assert r.ci == pytest.approx((max(0.0, np.mean(b) - half_b), min(1.0, np.mean(b) + half_b)))
+    assert r.verdict == "inconclusive"
+    assert r.mde is None or math.isfinite(r.mde)
