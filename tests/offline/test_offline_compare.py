@@ -797,3 +797,15 @@ def test_a_tiny_alpha_gives_finite_intervals_and_returns(ws) -> None:
     assert r.ci == pytest.approx((max(0.0, np.mean(b) - half_b), min(1.0, np.mean(b) + half_b)))
     assert r.verdict == "inconclusive"
     assert r.mde is None or math.isfinite(r.mde)
+
+
+def test_differences_at_rounding_level_are_no_difference(ws) -> None:
+    # Scores 0.1 + 0.2 and 0.3 (a computed score, the same answer) differ by 5.6e-17 on every
+    # item: the row read "worse — −0.00 pp [−0.00 pp, −0.00 pp], p < 0.001" with 0 items
+    # regressed. Differences at rounding level are 0.
+    r = _graded_run(ws, [0.1 + 0.2] * 6, [0.3] * 6).compare(metrics=["grade"]).row("grade")
+    assert r.verdict == "inconclusive" and r.p_value == 1.0 and r.diff == 0.0
+    assert r.unchanged == 6
+    # A real difference between tiny scores is kept.
+    tiny = _graded_run(ws, [1e-20, 2e-20, 3e-20, 1e-20], [2e-20, 3e-20, 5e-20, 2e-20])
+    assert tiny.compare(metrics=["grade"]).row("grade").diff == pytest.approx(1.25e-20)
