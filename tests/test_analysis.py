@@ -522,3 +522,45 @@ def test_unit_values_of_a_rate_keep_the_units_its_test_counts(loaded, reference)
         none = v["den"] == 0
         assert none.any() and v.loc[none, "value"].isna().all()  # no rate: missing, not 0
         assert v.loc[~none, "value"].notna().all()
+
+
+def test_unit_values_per_request_leave_out_a_generation_without_a_value(tmp_path) -> None:
+    # An experiment per request (each generation a unit): an unpriced generation had cost
+    # value 0.00 in unit_values (its sum over no priced event), while analyze() leaves it out
+    # (n 3 per arm, mean $0.0100): missing read as zero, and rows that disagree with n.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.01}, {"cost": None}] for _ in range(3)],
+        "test": [[{"cost": 0.02}, {"cost": None}] for _ in range(3)],
+    })  # fmt: skip
+    exp.stop()
+    per_request = ws.create_experiment("r", "support", {"control": "1", "test": "2"},
+                                       assigned_by="version", unit="request")  # fmt: skip
+    rows = per_request.analyze(["cost"]).rows
+    v = per_request.unit_values("cost")
+    assert (
+        v.groupby("variant").size().to_dict()
+        == {r.variant: r.n for r in rows}
+        == {"control": 3, "test": 3}
+    )
+    assert (v["value"] > 0).all()
+    ws.close()
+
+
+def test_mann_whitney_per_request_ranks_only_generations_with_a_value(tmp_path) -> None:
+    # Per request, an unpriced generation (under the 5 % that withholds the test) was ranked
+    # as a cost of 0, the cheapest of all, where analyze() and unit_values leave it out.
+    from analysis._scenarios import workspace
+
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.01 + i / 1000}] for i in range(59)] + [[{"cost": None}]],
+        "test": [[{"cost": 0.02 + i / 1000}] for i in range(60)],
+    })  # fmt: skip
+    exp.stop()
+    per_request = ws.create_experiment("r", "support", {"control": "1", "test": "2"},
+                                       assigned_by="version", unit="request")  # fmt: skip
+    n = {r.variant: r.n for r in per_request.analyze(["cost"]).rows}
+    mw = per_request.mann_whitney("cost")["test"]
+    assert (mw.n_control, mw.n_treatment) == (n["control"], n["test"]) == (59, 60)
+    ws.close()

@@ -199,7 +199,8 @@ def unit_values(
     exposed unit too: one without a denominator (no generation for ``error_rate``, no
     applicable evaluation for ``pass_rate``) has ``num = den = 0`` and ``value`` NaN (no rate,
     not 0). Mean metrics leave such units out, as their test does (their mean is undefined).
-    ``$multiple`` units are excluded. ``cost`` as in
+    Per request (each generation a unit), a generation without a value (an unpriced one) is
+    left out, as the test leaves it out. ``$multiple`` units are excluded. ``cost`` as in
     :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
     """
     one_of(multiple, "multiple", ("exclude", "first_seen"))
@@ -207,10 +208,15 @@ def unit_values(
     (m,) = resolve([metric])
     _no_quantile(m)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
-    inner = _scope.per_unit_sql(exp, [m], _design(exp.ws.engine, exp, None, cost))
+    design = _design(exp.ws.engine, exp, None, cost)
+    inner = _scope.per_unit_sql(exp, [m], design)
     # (a rate's test counts the units without a denominator: they add 0 to both sums)
     value = "CASE WHEN d0 > 0 THEN n0 / d0 END" if m.agg in ("mean", "rate") else "n0"
     kept = "" if m.agg == "rate" else " AND d0 > 0"
+    if design.per_request and m.agg == "sum":
+        # each generation is a unit: one without a value (unpriced) has none, not a sum of 0;
+        # analyze() leaves it out too
+        kept += " AND x0 = 0"
     return exp.ws.sql(
         f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
             FROM ({inner}) WHERE variant <> '{MULTIPLE}'{kept} ORDER BY variant, unit""",

@@ -346,6 +346,10 @@ def rank_sums(scope: Scope, metric: Metric, control: str) -> dict[str, RankArm]:
     ``metric`` (:func:`unit_value`), computed by the engine (window functions and a
     ``GROUP BY`` over the per-unit table): only a few numbers per arm come back."""
     value, where = unit_value(metric, scope.i)
+    if scope.design.per_request and metric.agg == "sum":
+        # each generation a unit: one without a value (unpriced) is left out, not ranked as a
+        # sum of 0 (as analyze() and unit_values leave it out)
+        where += f" AND x{scope.i} = 0"
     rows = scope.engine.fetch(
         _RANK_SUMS.format(value=value, units=scope.units, where=where), {"control": control}
     )
