@@ -483,11 +483,25 @@ class Experiment:
     def units(
         self, variant: str | None = None, *, multiple: Multiple = _DEFAULTS.multiple
     ) -> pd.DataFrame:
-        """Which unit was in which variant (``$multiple`` included), with first exposure time."""
+        """Which unit was in which variant (``$multiple`` included), with first exposure time;
+        ``variant`` keeps one variant's units (a key neither configured nor logged is an error,
+        not an empty frame)."""
         from .analysis import assigned_units
 
         df = assigned_units(self, multiple=multiple)
-        return df if variant is None else df[df["variant"] == variant].reset_index(drop=True)
+        if variant is None:
+            return df
+        logged = set(df["variant"])
+        if not isinstance(variant, str) or (variant not in self.variants and variant not in logged):
+            from ._checks import did_you_mean
+
+            raise InvalidArgumentError(
+                f"variant {variant!r} is neither a variant of {self.name!r} nor logged for its "
+                f"units (variants: {', '.join(map(repr, self.variants))}; logged: "
+                f"{', '.join(map(repr, sorted(logged))) or 'none'})"
+                f"{did_you_mean(str(variant), [*self.variants, *logged])}"
+            )
+        return df[df["variant"] == variant].reset_index(drop=True)
 
     @_known_keywords
     def unit_values(

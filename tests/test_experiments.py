@@ -381,3 +381,16 @@ def test_unknown_keywords_name_the_closest_argument(ws, call, message) -> None:
     exp = ws.create_experiment("kw", "p", V)
     with pytest.raises(pab.InvalidArgumentError, match=message):
         call(exp)
+
+
+def test_units_of_an_unknown_variant_is_an_error(loaded) -> None:
+    _, exp = loaded
+    # exp.units("tset") returned an empty frame: a typo read as an arm without units
+    with pytest.raises(pab.InvalidArgumentError, match=r"'tset' is neither.*did you mean"):
+        exp.units("tset")
+    assert len(exp.units("test")) > 0
+    assert (exp.units("$multiple").variant == "$multiple").all()
+    # a variant the flag logged but the experiment does not configure is still there to inspect
+    ws, _ = loaded
+    other = ws.create_experiment("z", None, {"control": "1", "zzz": "2"}, flag_key=exp.flag_key)
+    assert len(other.units("test")) == len(exp.units("test")) and other.units("zzz").empty
