@@ -189,6 +189,15 @@ def check_writable(out: str) -> None:
         raise DataError(f"cannot write the report to {target}: {parent} is not writable")
 
 
+def check_folder(out: str, flag: str = "--out") -> None:
+    """Fail before the work when ``out`` lies under a file: mkdir said only 'File exists'."""
+    parent = Path(out).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataError(f"{flag} {out}: {parent} is a file, not a folder; choose another path")
+
+
 def jsonable(x: Any) -> Any:
     """``x`` with NaN/inf and missing values (``pd.NaT``, ``pd.NA``) as ``None``, dates as ISO
     text and numpy scalars as Python ones."""

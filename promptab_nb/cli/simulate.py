@@ -11,6 +11,7 @@ from ._common import (
     EXIT_OK,
     UsageError,
     add_command,
+    check_folder,
     flags_named,
     jsonable,
     names,
@@ -105,6 +106,7 @@ def cmd_traffic(args: argparse.Namespace) -> int:
     from .. import simulate
 
     formats: Any = tuple(names(args.formats, "--formats") or ["parquet"])  # checked by traffic
+    check_folder(args.out)
     with flags_named(_FLAGS):
         truth = simulate.traffic(
             args.users,

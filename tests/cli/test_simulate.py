@@ -102,3 +102,13 @@ def test_errors_name_the_flag(
     argv = [str(tmp_path / "sim") if a == "OUT" else a for a in argv]
     code, _, err = run(capsys, "simulate", *argv)
     assert_one_line_error(code, err, f"promptab: error: {start}")
+
+
+def test_an_output_under_a_file_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # --out a-file/sim said "File exists: a-file" (mkdir's error), not what is wrong
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "simulate", "traffic", "--users", "50", "--out", blocker / "sim")
+    assert_one_line_error(code, err, f"{blocker} is a file, not a folder", "--out")
