@@ -35,6 +35,16 @@ class Kappa:
     note: str | None = None
 
 
+def _missing(v: object) -> bool:
+    """None, NaN, or pandas' NA (whose ``!=`` has no truth value)."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except TypeError:
+        return True
+
+
 def confusion(
     a: Sequence[object] | np.ndarray, b: Sequence[object] | np.ndarray
 ) -> tuple[list[object], np.ndarray]:
@@ -43,6 +53,14 @@ def confusion(
     aa, bb = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
     if aa.shape != bb.shape:
         raise InvalidArgumentError(f"a has {aa.size} labels but b has {bb.size}; pair them")
+    for name, labels in (("a", aa), ("b", bb)):
+        # Missing is not a category (None and NaN were counted as ratings).
+        gaps = [i for i, v in enumerate(labels.tolist()) if _missing(v)]
+        if gaps:
+            raise InvalidArgumentError(
+                f"{name} has no label at position {gaps[0]} ({len(gaps)} missing in all); "
+                "leave out the items a rater did not label"
+            )
     cats = sorted(set(aa.tolist()) | set(bb.tolist()), key=lambda c: (str(type(c)), c))
     index = {c: i for i, c in enumerate(cats)}
     table = np.zeros((len(cats), len(cats)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import krippendorff
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.inter_rater import cohens_kappa as sm_kappa
 
@@ -105,3 +106,13 @@ def test_alpha_two_raters_binary() -> None:
     b = np.array([1, 0, 1, 0, 0, 1, 0, 1, 1, 1], float)
     ref = krippendorff.alpha(reliability_data=[a, b], level_of_measurement="nominal")
     assert krippendorff_alpha([a, b]) == pytest.approx(ref, abs=1e-12)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+def test_missing_labels_are_an_error_not_a_category(missing: object) -> None:
+    # None and NaN were categories of their own: [1, 2, None] vs [1, 2, 2] gave κ = 0.5 from a
+    # "None" rating, and a NaN in both raters agreed with itself. Missing is not a label.
+    with pytest.raises(InvalidArgumentError, match=r"a has no label at position 2"):
+        cohens_kappa([1, 2, missing, 1], [1, 2, 2, 1])
+    with pytest.raises(InvalidArgumentError, match=r"b has no label at position 0"):
+        confusion([1, 2], [missing, 2])
