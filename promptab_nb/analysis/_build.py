@@ -105,7 +105,9 @@ def health(
                 "unknown_variants",
                 "warning",
                 "exposures with variants not in the experiment were ignored: "
-                + ", ".join(f"{k!r} ({v})" for k, v in unknown.items()),
+                + ", ".join(
+                    f"{k!r} ({v}{_near_variant(k, exp.variants)})" for k, v in unknown.items()
+                ),
             )
         )
     small = [k for k, v in exposed.items() if v < MIN_UNITS_PER_ARM]
@@ -138,6 +140,16 @@ def health(
         expired=exp.is_expired,
         flags=tuple(flags),
     )
+
+
+def _near_variant(key: str, variants: Any) -> str:
+    """``"; the experiment's variant 'test' differs only in case or spaces"`` when ``key`` (an
+    exposure's variant not in the experiment) is one of ``variants`` written otherwise: that
+    arm's exposures were ignored, not missing."""
+    near = [v for v in variants if v != key and v.strip().casefold() == key.strip().casefold()]
+    if not near:
+        return ""
+    return f"; the experiment's variant {near[0]!r} differs only in case or spaces"
 
 
 def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:

@@ -584,3 +584,12 @@ def test_a_one_sided_alternative_under_bayesian_says_the_verdict_ignores_it(tmp_
     (line,) = [m for m in res.methods if m.startswith(f"{LAT}:")]
     assert "H1: treatment < control" in line and "Bayesian verdict" in line, line
     ws.close()
+
+
+def test_an_unknown_variant_that_differs_only_in_case_is_named_as_the_likely_arm() -> None:
+    # Exposures logged as "Test" (60 units) were ignored as an unknown variant while the
+    # experiment's "test" arm sat empty; the health said only "'Test' (60)".
+    h = _build.health(_exp(), {"control": 60, "Test": 60, "other ": 3}, 0, "exclude")
+    flag = next(f for f in h.flags if f.code == "unknown_variants")
+    assert "'Test' (60; the experiment's variant 'test' differs only in case" in flag.message
+    assert "'other ' (3)" in flag.message
