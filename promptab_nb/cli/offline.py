@@ -72,7 +72,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(args.prompts) < 2:
         raise UsageError("--prompts needs two or more prompt files (the baseline first)")
     dataset = _dataset(Path(args.dataset))
-    versions = [(args.name, Path(f).read_text(encoding="utf-8")) for f in args.prompts]
+    versions = []
+    seen: dict[str, str] = {}
+    for f in args.prompts:
+        text = Path(f).read_text(encoding="utf-8")
+        # (the library names the prompt, 'prompt@v1', not the file the command line gave)
+        if not text.strip():
+            raise UsageError(f"--prompts {f} is empty; give each prompt version's template text")
+        if text in seen:
+            raise UsageError(
+                f"--prompts {f} has the same text as {seen[text]} (one version); give each "
+                "version once"
+            )
+        seen[text] = f
+        versions.append((args.name, text))
     with workspace_for(args.workspace, create=True) if args.workspace else Workspace() as ws:
         run = ws.run_offline(
             dataset,

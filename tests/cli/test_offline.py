@@ -42,3 +42,20 @@ def test_offline_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
     assert_one_line_error(code, err, "demo")
     code, _, err = run(capsys, "offline", "run", tmp_path / "no.csv", "--prompts", a, b)
     assert_one_line_error(code, err, "no.csv")
+
+
+def test_an_empty_or_repeated_prompt_file_is_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # "template of prompt 'prompt' is empty" and "versions lists prompt@v1 more than once"
+    # named neither file
+    data = tmp_path / "items.csv"
+    data.write_text("item_id,question,expected\ni1,1+1,2\ni2,2+2,4\n")
+    a, b, empty = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "empty.txt"
+    a.write_text("Q: {{question}}")
+    b.write_text("Q: {{question}}")
+    empty.write_text("\n  \n")
+    code, _, err = run(capsys, "offline", "run", data, "--prompts", a, empty)
+    assert_one_line_error(code, err, f"--prompts {empty}", "empty")
+    code, _, err = run(capsys, "offline", "run", data, "--prompts", a, b)
+    assert_one_line_error(code, err, f"--prompts {b}", f"same text as {a}")
