@@ -43,6 +43,8 @@ def bradley_terry_batch(
     w = np.asarray(wins, dtype=float)
     if w.ndim != 3 or w.shape[1] != w.shape[2] or w.shape[1] < 2:
         raise InvalidArgumentError(f"wins has shape {w.shape}; need (B, K, K) with K >= 2")
+    if not np.isfinite(w).all():
+        raise InvalidArgumentError("wins has NaN or infinite counts; count each preference")
     if (w < 0).any():
         raise InvalidArgumentError("wins has negative counts")
     b, k = w.shape[0], w.shape[1]

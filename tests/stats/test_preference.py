@@ -72,3 +72,26 @@ def test_batch_equals_single_and_ridge_keeps_separation_finite() -> None:
 def test_disconnected_is_named() -> None:
     with pytest.raises(InvalidArgumentError, match="never compared"):
         bradley_terry(np.array([[0, 1.0, 0], [1.0, 0, 0], [0, 0, 0]]))
+
+
+@pytest.mark.parametrize("reg", [0.1, 1.0])
+def test_ridge_equals_choix(reg: float) -> None:
+    # Item 0 loses every comparison (no finite unpenalised fit): the ridge reg/2·‖θ‖² identifies
+    # it, as choix's penalty alpha·‖θ‖² with alpha = reg/2.
+    rng = np.random.default_rng(0)
+    wins = rng.integers(0, 6, (4, 4)).astype(float)
+    np.fill_diagonal(wins, 0)
+    wins[0] = 0
+    data = [(i, j) for i in range(4) for j in range(4) for _ in range(int(wins[i, j]))]
+    ref = choix.opt_pairwise(4, data, alpha=reg / 2, method="Newton-CG", tol=1e-12)
+    fit = bradley_terry(wins, reg=reg)
+    assert fit.converged
+    np.testing.assert_allclose(fit.strengths, ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_wins_are_an_error(bad: float) -> None:
+    # NaN counts were reported as "the comparisons do not connect every item"; inf gave NaN
+    # strengths without a word.
+    with pytest.raises(InvalidArgumentError, match="NaN or infinite"):
+        bradley_terry(np.array([[0.0, bad], [1.0, 0.0]]))
