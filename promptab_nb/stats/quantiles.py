@@ -199,7 +199,9 @@ def quantile_diff(
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
     se = float(boot.std(ddof=1))
     p = (
-        float(np.mean(np.abs(boot - boot.mean()) >= abs(est) - 1e-12))
+        # (a relative tolerance for rounding: an absolute 1e-12 counted every replicate when
+        # the difference is below it, values ~1e-14, and made p 1 whatever the effect)
+        float(np.mean(np.abs(boot - boot.mean()) >= abs(est) * (1 - 1e-12)))
         if se > 0
         else float(est == 0)
     )

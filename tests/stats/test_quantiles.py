@@ -363,3 +363,16 @@ def test_clustered_quantile_missing_cluster_id_is_named(missing: object) -> None
     )
     with pytest.raises(InvalidArgumentError, match=r"clusters has 2 missing ids \(values 2, 3\)"):
         clustered_quantile_ci(np.arange(6.0), ids, 0.5)
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e-11, 1e-14])
+def test_quantile_diff_p_value_does_not_depend_on_the_unit(scale: float) -> None:
+    # The bootstrap counted replicates within 1e-12 (absolute) of the estimate as extreme:
+    # with a difference under 1e-12 (values ~1e-14, USD per token of a cheap model) every
+    # replicate counted and p was 1.0 whatever the effect (0.0005 at scale 1).
+    rng = np.random.default_rng(0)
+    x, y = rng.lognormal(size=400), rng.lognormal(size=400) * 2.0
+    ref = quantile_diff(x, y, 0.5, seed=1)
+    got = quantile_diff(x * scale, y * scale, 0.5, seed=1)
+    assert ref.p_value < 0.01
+    assert got.p_value == ref.p_value
