@@ -4,10 +4,13 @@ data and experiments."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shlex
+from collections.abc import Iterator
 from typing import Any
 
-from ..errors import PromptabError
+from ..errors import ExperimentConflict, PromptabError
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
@@ -196,9 +199,27 @@ _CREATE_FLAGS = {
 }
 
 
+@contextlib.contextmanager
+def _stop_hint(ws: Any, args: argparse.Namespace) -> Iterator[None]:
+    """An ExperimentConflict with the command that stops the running experiment, not the
+    Python call the library names."""
+    try:
+        yield
+    except ExperimentConflict as err:
+        running = ws.experiments(prompt_name=args.prompt, status="running")
+        if not len(running):
+            raise
+        name = running[0].name
+        raise ExperimentConflict(
+            f"experiment {name!r} is already running on prompt {args.prompt!r}; conclude or "
+            f"stop it first: promptab experiments stop {shlex.quote(name)} --workspace "
+            f"{shlex.quote(str(args.workspace))}"
+        ) from err
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     with workspace_for(args.workspace, create=True) as ws:
-        with flags_named(_CREATE_FLAGS):
+        with flags_named(_CREATE_FLAGS), _stop_hint(ws, args):
             exp = ws.create_experiment(
                 args.name,
                 args.prompt,

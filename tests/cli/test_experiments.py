@@ -284,3 +284,15 @@ def test_load_names_another_tool_s_export(
     code, _, err = run(capsys, "load", data, "--workspace", wsf)
     assert_one_line_error(code, err, f"a {source} export", call, "promptab analyze")
     assert "no column 'event'" not in err and not wsf.exists()
+
+
+def test_a_second_running_experiment_names_the_command_that_stops_the_first(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the fix was Python's "(ws.experiment('a').stop())" on the command line
+    wsf = tmp_path / "ab.duckdb"
+    args = ["--workspace", wsf, "--prompt", "bot", "--variants", "control=v1,test=v2"]
+    assert run(capsys, "experiments", "create", "a", *args)[0] == 0
+    code, _, err = run(capsys, "experiments", "create", "b", *args)
+    assert_one_line_error(code, err, "'a' is already running", "promptab experiments stop a")
+    assert "ws.experiment" not in err
