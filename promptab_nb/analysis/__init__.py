@@ -16,6 +16,7 @@ from .._checks import as_utc, one_of
 from ..errors import InvalidArgumentError
 from ..metrics import Metric, resolve
 from ..options import AnalysisOptions
+from ..results import HealthFlag
 from . import _build, _coverage, _missing, _scope
 from .estimators import Scope, estimator_for
 
@@ -72,7 +73,10 @@ def run(
     health = _build.health(exp, counts, multi, options.multiple, (options.start, options.end))
     health = dataclasses.replace(
         health,
-        flags=health.flags + tuple(extra) + tuple(_missing.flags(per_metric, list(exp.variants))),
+        flags=health.flags
+        + tuple(extra)
+        + tuple(_missing.flags(per_metric, list(exp.variants)))
+        + _unit_flags(exp, options),
         source=_source_text(exp, design),
     )
     res = _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
@@ -82,6 +86,24 @@ def run(
         segments = _segments.run(eng, exp, options, estimators, per_unit, params, design)
         res = dataclasses.replace(res, segments=segments)
     return dataclasses.replace(res, methods=(f"assignment: {health.source}", *res.methods))
+
+
+def _unit_flags(exp: Experiment, options: AnalysisOptions) -> tuple[HealthFlag, ...]:
+    """A warning when arms assigned per user (a flag, or an experiment declared per user) are
+    analysed per request: each test then reads a user's requests as independent."""
+    if options.unit != "request" or (exp.assigned_by != "flag" and exp.unit == "request"):
+        return ()
+    how = "by flag exposures" if exp.assigned_by == "flag" else "with unit='user'"
+    return (
+        HealthFlag(
+            "request_unit",
+            "warning",
+            f"arms are assigned per user ({how}) but analysed per request: each test reads a "
+            "user's requests as independent, so with several requests per user its p-values "
+            "are too small and its CIs too narrow; analyse with unit='user' (rates become "
+            "ratio metrics)",
+        ),
+    )
 
 
 def _design(

@@ -593,3 +593,20 @@ def test_an_unknown_variant_that_differs_only_in_case_is_named_as_the_likely_arm
     flag = next(f for f in h.flags if f.code == "unknown_variants")
     assert "'Test' (60; the experiment's variant 'test' differs only in case" in flag.message
     assert "'other ' (3)" in flag.message
+
+
+def test_a_user_assigned_experiment_analysed_per_request_warns(tmp_path) -> None:
+    # analyze(unit="request") on arms assigned per user (flag exposures) tests each generation
+    # as independent, which the README calls right only when requests were randomised; only
+    # the methods said "(ignores clustering by user)", the health check nothing.
+    ws, exp = workspace(tmp_path, {"control": [[{LAT: 1.0}, {LAT: 1.1}]] * 60,
+                                   "test": [[{LAT: 1.2}, {LAT: 1.0}]] * 60})  # fmt: skip
+    per_request = exp.analyze([LAT], unit="request").health
+    flag = next(f for f in per_request.flags if f.code == "request_unit")
+    assert flag.severity == "warning" and "unit='user'" in flag.message
+    assert not exp.analyze([LAT]).health.has("request_unit")
+    exp.stop()
+    by_request = ws.create_experiment("r", "support", {"control": "1", "test": "2"},
+                                      assigned_by="version", unit="request")  # fmt: skip
+    assert not by_request.analyze([LAT]).health.has("request_unit")
+    ws.close()
