@@ -85,7 +85,9 @@ class HealthFlag:
     """One finding of the health check.
 
     ``code`` is stable for programs (``"srm"``, ``"multiple"``, ``"unknown_variants"``,
-    ``"small_arms"``, ``"expired"``, ``"no_units"``: no unit of any arm in scope); ``severity`` is ``"error"`` when the results should not be
+    ``"small_arms"``, ``"expired"``, ``"no_units"``: no unit of any arm in scope,
+    ``"units_without_events"``, ``"missing_values"``, ``"request_unit"``: arms assigned per user
+    analysed per request); ``severity`` is ``"error"`` when the results should not be
     trusted, ``"warning"`` when they need a look, ``"info"`` otherwise; ``message`` is for people.
     """
 
