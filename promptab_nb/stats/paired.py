@@ -26,6 +26,13 @@ def _pairs(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> 
     return ya - xa
 
 
+def _scaled(d: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(d / s, s)`` with ``s`` the largest ``|d|`` (1 when every difference is 0), so that
+    sums of squares neither underflow (differences ~1e-300) nor overflow (~1e300)."""
+    top = float(np.abs(d).max())
+    return (d / top, top) if top > 0 else (d, 1.0)
+
+
 def _check(alpha: float, alternative: str) -> None:
     check(alpha, "alpha", gt=0, lt=1)
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
@@ -155,9 +162,9 @@ def paired_t(
     import scipy.stats
 
     _check(alpha, alternative)
-    d = _pairs(x, y)
-    n = d.size
-    est, sd = float(d.mean()), float(d.std(ddof=1))
+    u, scale = _scaled(_pairs(x, y))
+    n = u.size
+    est, sd = scale * float(u.mean()), scale * float(u.std(ddof=1))
     df = float(n - 1)
     se = sd / math.sqrt(n)
     q = float(t_isf(alpha / 2 if alternative == "two-sided" else alpha, df))
@@ -284,7 +291,9 @@ def paired_bootstrap(
     """
     check(alpha, "alpha", gt=0, lt=1)
     check(n_boot, "n_boot", ge=100, integer=True)
-    d = _pairs(x, y)
+    # In units of the largest |difference| (scaled back at the end): the SD of differences
+    # ~1e-300 underflowed to 0, of ~1e300 overflowed.
+    d, scale = _scaled(_pairs(x, y))
     n = d.size
     rng = np.random.default_rng(seed)
     est = float(d.mean())
@@ -297,22 +306,23 @@ def paired_bootstrap(
         sample = d[rng.integers(0, n, size=(stop - start, n))]
         boot[start:stop] = sample.mean(axis=1)
         boot_sd[start:stop] = sample.std(axis=1, ddof=1)
-    boot_se = float(boot.std(ddof=1))
+    boot_se = scale * float(boot.std(ddof=1))
     # Spread at rounding level (0.1 + 0.2 vs 0.3) is no spread.
-    if not sd > 1e-12 * max(float(np.abs(d).max()), 1e-300):
+    if not sd > 1e-12:
         p = 1.0 if est == 0 else 0.0
+        est *= scale
         return Comparison(
             est, est, est, p, 0.0 if est == 0 else math.copysign(math.inf, est), None, method,
             False, alpha, boot_se, "two-sided", "every pair has the same difference: CI of width 0",
         )  # fmt: skip
     se = sd / math.sqrt(n)
-    flat = ~(boot_sd > 1e-12 * max(float(np.abs(d).max()), 1e-300))
+    flat = ~(boot_sd > 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (boot - est) / (boot_sd / math.sqrt(n))
     t[flat] = np.where(boot[flat] == est, 0.0, np.copysign(np.inf, boot[flat] - est))
     # Order statistics, not interpolation: between -inf and inf it would give NaN.
     q_lo, q_hi = np.quantile(t, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
-    lo, hi = est - float(q_hi) * se, est - float(q_lo) * se
+    lo, hi = scale * (est - float(q_hi) * se), scale * (est - float(q_lo) * se)
     t_obs = est / se
     upper = (int((t >= t_obs).sum()) + 1) / (n_boot + 1)
     lower = (int((t <= t_obs).sum()) + 1) / (n_boot + 1)
@@ -323,4 +333,6 @@ def paired_bootstrap(
             f"{flat.mean():.0%} of the resamples of {n} pairs have no spread: a bound of the "
             "studentized CI is infinite; add pairs"
         )
-    return Comparison(est, lo, hi, p, t_obs, None, method, False, alpha, boot_se, "two-sided", note)
+    return Comparison(
+        scale * est, lo, hi, p, t_obs, None, method, False, alpha, boot_se, "two-sided", note
+    )

@@ -274,3 +274,21 @@ def test_tiny_alpha_gives_finite_critical_values() -> None:
     w = wilcoxon(x, y, alpha=1e-20)
     assert w.ci_low == -np.inf and w.ci_high == np.inf and w.note is not None
     assert np.isfinite(wilcoxon(x, y, alpha=1e-6).ci).all()
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e150, 1e300])
+def test_paired_tests_are_scale_free(scale: float) -> None:
+    # The SD of differences ~1e-300 underflowed to 0 (squares below 1e-308): "every pair has
+    # the same difference", p < 0.001, for differences [5e-301, 0, 1e-300] whose t test gives
+    # p = 0.23; differences ~1e300 overflowed the SD to inf (CI [−inf, +inf]).
+    x = np.array([1.0, 2.0, 3.0, 1.5, 0.2])
+    y = np.array([1.5, 2.0, 4.0, 1.0, 1.0])
+    ref_t, ref_b = paired_t(x, y), paired_bootstrap(x, y, n_boot=999, seed=2)
+    t, b = (
+        paired_t(x * scale, y * scale),
+        paired_bootstrap(x * scale, y * scale, n_boot=999, seed=2),
+    )
+    assert t.p_value == pytest.approx(ref_t.p_value, rel=1e-9) and t.note is None
+    assert t.ci == pytest.approx((ref_t.ci_low * scale, ref_t.ci_high * scale), rel=1e-9)
+    assert b.p_value == ref_b.p_value and b.note is None
+    assert b.ci == pytest.approx((ref_b.ci_low * scale, ref_b.ci_high * scale), rel=1e-9)
