@@ -74,6 +74,15 @@ class Metric:
     quantile: float | None = None
 
     def __post_init__(self) -> None:
+        if (
+            not isinstance(self.name, str)
+            or not self.name.strip()
+            or self.name != self.name.strip()
+        ):
+            raise InvalidArgumentError(
+                f"name == {self.name!r}: a metric needs a name (text, no leading or trailing "
+                "spaces), the one its results are shown and looked up by"
+            )
         one_of(self.source, "source", _SOURCES)
         if self.quantile is not None:
             check(self.quantile, "quantile", gt=0, lt=1)

@@ -121,3 +121,11 @@ def test_describe_names_the_unit_of_analysis() -> None:
     custom = Metric("spend", "cost_usd", label="spend per username")
     assert custom.describe("request") == "spend per username"  # a word, not a prefix
     assert Metric("spend", "cost_usd").describe("request") == "spend"
+
+
+@pytest.mark.parametrize("name", ["", "  ", " cost", 42, None])
+def test_a_metric_needs_a_name(name) -> None:
+    # Metric("", "latency_s") was accepted: its table rows had an empty metric cell and
+    # res.metric("") was the only way to reach it.
+    with pytest.raises(pab.InvalidArgumentError, match="name"):
+        pab.Metric(name, "latency_s")
