@@ -191,10 +191,18 @@ def _estimate(
     if not (r.correlation >= min_corr):  # NaN (constant labels) falls back too
         r = stats.ppi_mean(y, yhat, yhat_unl, alpha=alpha, lam=0.0)
         method = "human labels only"
-        msg = (
-            f"{what} of {version}: judge–human correlation {num(r.correlation)} < {min_corr:g} "
-            "on the labelled items, too weak for the judge to help; using the human labels only"
-        )
+        if r.correlation == r.correlation:
+            why = (
+                f"judge–human correlation {num(r.correlation)} < {min_corr:g} on the labelled "
+                "items, too weak for the judge to help"
+            )
+        else:
+            who = "human" if np.ptp(y) == 0 else "judge"
+            why = (
+                f"judge–human correlation undefined: the {who} labels of the {y.size} labelled "
+                "items are all the same"
+            )
+        msg = f"{what} of {version}: {why}; using the human labels only"
         notes.append(msg)
         warnings.warn(msg, stacklevel=4)
     return _row(what, version, r, yhat, yhat_unl, method)

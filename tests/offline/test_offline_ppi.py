@@ -12,7 +12,7 @@ from promptab_nb.errors import DataError
 
 A, B = ("t", "A {{id}}"), ("t", "B {{id}}")
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*too weak")
+pytestmark = pytest.mark.filterwarnings("ignore:.*too weak", "ignore:.*correlation undefined")
 
 
 @pytest.fixture()
@@ -120,3 +120,12 @@ def test_pass_rate_cis_stay_within_0_and_1(ws) -> None:
         for lo, hi in (r.ci, r.human_only_ci):
             assert bounds[0] <= lo <= hi <= bounds[1]
     assert res.row("t@v2", "pass rate").human_only_ci[1] == 1.0
+
+
+def test_an_undefined_correlation_is_named_as_such(run) -> None:
+    # With t@v1's judge passing every item, the judge-human correlation is undefined, and the
+    # fallback note read "judge–human correlation – < 0.3 …, too weak".
+    ppi = pab.offline.ppi_compare(run, _labels(run))
+    text = [n for n in ppi.notes if n.startswith("pass rate of t@v1")]
+    assert text and "correlation – <" not in text[0]
+    assert "undefined" in text[0] and "all the same" in text[0]
