@@ -14,7 +14,7 @@ from typing import Literal
 
 from .._checks import check, one_of
 from ..errors import InvalidArgumentError
-from .power import _finite
+from .power import _finite, _nct_sf
 
 Alternative = Literal["two-sided", "greater", "less"]
 
@@ -70,7 +70,7 @@ def t_power(
     def beyond(crit: float, nc: float) -> float:
         # A critical value past the largest double (alpha 1e-300 at a few units) is never
         # reached, but scipy's noncentral t gives sf(inf) == 1, which made the power 2.0.
-        return float(scipy.stats.nct.sf(crit, df, nc)) if math.isfinite(crit) else 0.0
+        return _nct_sf(crit, df, nc) if math.isfinite(crit) else 0.0
 
     if alternative == "greater":
         return beyond(scipy.stats.t.isf(alpha, df), nc)
@@ -176,7 +176,8 @@ def t_mde(
         f"no effect reaches power == {power!r} with n_total == {n_total!r} at alpha == "
         f"{alpha!r}; ask for a larger alpha or plan more units",
     )
-    return sign * float(scipy.optimize.brentq(fn, 0.0, hi, xtol=1e-14, rtol=1e-12))
+    # (xtol relative to the bracket: an absolute 1e-14 lost digits at an SD of 1e-6)
+    return sign * float(scipy.optimize.brentq(fn, 0.0, hi, xtol=1e-14 * hi, rtol=1e-12))
 
 
 __all__ = ["t_mde", "t_power", "t_sample_size"]

@@ -27,6 +27,17 @@ def _finite(value: Any, name: str, fix: str = "") -> None:
         raise InvalidArgumentError(f"{name} == {value!r}, must be finite{fix}")
 
 
+def _nct_sf(crit: float, df: float, nc: float) -> float:
+    """``scipy.stats.nct.sf``, which returns NaN past a noncentrality of ~1e6 (an effect of
+    1e10 SDs of the mean): the tail is then all (``nc`` above ``crit``) or nothing."""
+    import scipy.stats
+
+    out = float(scipy.stats.nct.sf(crit, df, nc))
+    if math.isnan(out) and not math.isnan(nc):
+        return 1.0 if nc > crit else 0.0
+    return out
+
+
 @dataclass(frozen=True)
 class _Design:
     kind: Kind
@@ -146,11 +157,10 @@ def _power(d: _Design, mde: float, n_total: float) -> float:
         # Upper-tail quantiles by isf: 1 − alpha/2 rounds to 1.0 (a critical value of inf,
         # power 0) for alpha below ~1e-16, e.g. a strict alpha split over many arms.
         crit = scipy.stats.t.isf(alpha / 2 if two else alpha, df)
-        out = scipy.stats.nct.sf(crit, df, nc)
+        out = _nct_sf(crit, df, nc)
         if two:
-            # scipy returns NaN for this far-tail term when it underflows (large nc): it is ~0.
-            far = scipy.stats.nct.cdf(-crit, df, nc)
-            out += 0.0 if math.isnan(far) else far
+            # P(T' < −crit | nc) = P(T' > crit | −nc): scipy's cdf gave NaN in this far tail.
+            out += _nct_sf(crit, df, -nc)
         return float(out)
     p1 = d.baseline
     p2 = p1 + effect  # type: ignore[operator]
@@ -313,7 +323,9 @@ def mde(
         room = (d.baseline if d.alternative == "less" else 1 - d.baseline) * (1 - 1e-12)  # type: ignore[operator]
         hi = room / d.baseline if relative else room  # type: ignore[operator]
     else:
-        hi = 1.0
+        # from the SD's scale (an effect of 1 is 1e10 SDs at sd 1e-10: scipy's NaN), in the
+        # unit of mde (relative: a fraction of the baseline)
+        hi = d.sd / (abs(d.baseline) if relative else 1.0)  # type: ignore[operator,arg-type]
         while _power(d, hi, n_total) < power:
             hi *= 2
     if _power(d, hi, n_total) < power:
@@ -331,7 +343,7 @@ def mde(
         )
     return float(
         scipy.optimize.brentq(
-            lambda e: _power(d, e, n_total) - power, 1e-12 * hi, hi, xtol=1e-15, rtol=1e-13
+            lambda e: _power(d, e, n_total) - power, 1e-12 * hi, hi, xtol=1e-15 * hi, rtol=1e-13
         )
     )
 

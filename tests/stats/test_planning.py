@@ -98,3 +98,11 @@ def test_t_power_is_scale_free(var: float) -> None:
     sd = math.sqrt(var)
     got = t_power(var, 100, 0.5 * sd)
     assert got == pytest.approx(t_power(1.0, 100, 0.5), rel=1e-12)
+
+
+@pytest.mark.parametrize("sd", [1e-6, 1e-10, 1e-20])
+def test_tiny_variance_keeps_full_precision(sd: float) -> None:
+    # t_power with nc ~ 1e10 was NaN (scipy's noncentral t), and t_mde solved to an absolute
+    # 1e-14, 6e-9 off at sd 1e-6 and NaN-bound below.
+    assert t_power(sd * sd, 200, 1.0) == 1.0
+    assert t_mde(sd * sd, 200) / sd == pytest.approx(t_mde(1.0, 200), rel=1e-10)

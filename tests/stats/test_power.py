@@ -211,3 +211,14 @@ def test_power_is_scale_free(sd: float) -> None:
     got = power(mde=sd, sd=sd, n_total=100)
     assert got == pytest.approx(power(mde=1.0, sd=1.0, n_total=100), rel=1e-12)
     assert sample_size(mde=0.3 * sd, sd=sd).n_total == sample_size(mde=0.3, sd=1.0).n_total
+
+
+@pytest.mark.parametrize("sd", [1e-6, 1e-10, 1e-20])
+def test_huge_noncentrality_and_tiny_sd(sd: float) -> None:
+    # scipy's noncentral t gives NaN past nc ~ 1e6: power(mde=1, sd=1e-10) was NaN, and mde()
+    # started its search at an effect of 1 (nc 7e10) and died in brentq ("function value at
+    # x=1.0 is NaN"). The MDE is found on the scale of the SD, to the same relative precision.
+    assert power(mde=1.0, sd=sd, n_total=200) == 1.0
+    assert mde(n_total=200, sd=sd) / sd == pytest.approx(mde(n_total=200, sd=1.0), rel=1e-9)
+    rel = mde(5.0, n_total=200, sd=sd, relative=True)
+    assert rel * 5.0 / sd == pytest.approx(mde(n_total=200, sd=1.0), rel=1e-9)
