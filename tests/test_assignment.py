@@ -651,3 +651,24 @@ def test_a_flag_key_with_a_lone_surrogate_is_named(n: int) -> None:
     key = "flag-" + chr(0xD800)
     with pytest.raises(InvalidArgumentError, match=r"flag_key == 'flag-\\ud800'.*UTF-8"):
         assign([f"u{i}" for i in range(n)], key, variants=["a", "b"])
+
+
+def test_bytes_ids_are_hashed_as_str_whatever_the_container() -> None:
+    # each id is hashed as str(id), as PostHog's f"{id}": [b"ab"] was decoded to "ab" by the
+    # list fast path, while the same ids in a numpy or pandas column hashed "b'ab'"
+    import numpy as np
+    import pandas as pd
+
+    from promptab_nb.assignment._hash import _to_arrow_ids
+
+    ids = [b"ab", b"user-1"]
+    want = [str(b) for b in ids]
+    for container in (ids, tuple(ids), np.array(ids), pd.Series(ids, dtype=object)):
+        assert _to_arrow_ids(container).to_pylist() == want, type(container)
+    mixed = ["a", b"b"]  # Arrow reads both as binary: 'a' hashed as "b'a'"
+    for container in (mixed, pd.Series(mixed, dtype=object)):
+        assert _to_arrow_ids(container).to_pylist() == ["a", "b'b'"], type(container)
+    assert (
+        assignment.assign(ids, "f", variants=["a", "b"]).tolist()
+        == assignment.assign(want, "f", variants=["a", "b"]).tolist()
+    )

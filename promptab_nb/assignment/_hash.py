@@ -148,6 +148,8 @@ def _ids_as_text(ids: Any) -> pa.Array | pa.ChunkedArray:
             arrow = pa.array(ids, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return _python_strings(ids)
+        if pa.types.is_binary(arrow.type) or pa.types.is_large_binary(arrow.type):
+            return _python_strings(ids)  # (str and bytes mixed: Arrow encodes the str too)
         return _arrow_strings(arrow)
     if isinstance(ids, np.ndarray):
         if ids.ndim != 1:
@@ -162,9 +164,15 @@ def _ids_as_text(ids: Any) -> pa.Array | pa.ChunkedArray:
             f"ids == {ids!r} is not a collection; pass a list, numpy array, or pandas/polars Series"
         )
     values = ids if isinstance(ids, list | tuple) else list(ids)
-    try:  # fast path: every id is already a str
-        arrow = pa.array(values, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    try:  # fast path: every id is already a str (or an int)
+        # (types inferred, not pa.string(): that decoded bytes, b"ab" → "ab", where an id is
+        # hashed as str(id), "b'ab'", as PostHog's f"{id}" and the numpy and pandas paths do)
+        arrow = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return _python_strings(values)
+    if not (pa.types.is_string(arrow.type) or pa.types.is_integer(arrow.type)):
+        # str() of the ids themselves: bytes (str and bytes mixed are all binary to Arrow),
+        # floats, decimals, dates... as Python renders them
         return _python_strings(values)
     return _arrow_strings(arrow)
 
