@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
+from .._format import level_pct
 from ._theme import NEUTRAL, ZERO, _level_text, _missing, colour, marker
 
 if TYPE_CHECKING:
@@ -149,16 +150,24 @@ def _forest_legend(
     *,
     tones: bool = False,
     adjusted: str | None = None,
+    interval: str = "CI",
+    bayesian: bool = False,
 ) -> None:
-    """Arms by colour and marker, the CI level, what filled and hollow points mean, and (with
-    ``tones``) the better / worse shading. ``adjusted`` names the correction the p-values (and
-    so the fill) went through: the bars are then unadjusted, and the legend says both."""
+    """Arms by colour and marker, the bars' level and ``interval`` (``CI``, ``confidence
+    sequence``), what filled and hollow points mean, and (with ``tones``) the better / worse
+    shading. ``adjusted`` names the correction the p-values (and so the fill) went through: the
+    bars are then unadjusted, and the legend says both. ``bayesian``: the fill is the chance to
+    be better at ``level`` or more, which no correction adjusts."""
     handles: list[Artist] = [
         Line2D([], [], color=colour(i), marker=marker(i), ls="-", label=name)
         for name, i in legend_arms
     ]
-    bars = f"bars: {_level_text(level)}" + (" (unadjusted)" if adjusted else "")
+    if bayesian:
+        adjusted = None
+    bars = f"bars: {_level_text(level, interval)}" + (" (unadjusted)" if adjusted else "")
     filled = "filled: significant" + (f" (p-values {adjusted}-adjusted)" if adjusted else "")
+    if bayesian:
+        filled = f"filled: chance to be better ≥ {level_pct(level, spaced=True)}"
     handles += [
         Line2D([], [], color=NEUTRAL, ls="-", lw=1.6, label=bars),
         Line2D([], [], color=NEUTRAL, marker="o", ls="", label=filled),

@@ -137,9 +137,10 @@ def _with_unit(text: str, unit: str) -> str:
     return f"{text} ({unit})"
 
 
-def _level_text(level: float) -> str:
-    """``0.95`` → ``"95 % CI"``, ``0.999`` → ``"99.9 % CI"`` (not rounded to 100 %)."""
-    return f"{level_pct(level, spaced=True)} CI"
+def _level_text(level: float, interval: str = "CI") -> str:
+    """``0.95`` → ``"95 % CI"``, ``0.999`` → ``"99.9 % CI"`` (not rounded to 100 %);
+    ``interval`` names another kind (``"confidence sequence"``)."""
+    return f"{level_pct(level, spaced=True)} {interval}"
 
 
 def _short(name: str, width: int = 32) -> str:

@@ -52,6 +52,19 @@ def _method(result: ExperimentResult) -> str | None:
     return opts.get("method") if isinstance(opts, Mapping) else getattr(opts, "method", None)
 
 
+def _interval(result: ExperimentResult, metrics: Sequence[str]) -> str:
+    """What the effects' bars of ``metrics`` are: ``CI``, ``confidence sequence`` (every row
+    sequential) or ``CI or confidence sequence``."""
+    kinds = (
+        {result.effect_interval(m) for m in metrics}
+        if hasattr(result, "effect_interval")
+        else set()
+    )
+    if kinds == {"confidence sequence"}:
+        return "confidence sequence"
+    return "CI" if kinds <= {"CI"} else "CI or confidence sequence"
+
+
 def _prob(p: float) -> str:
     """A probability in percent, clamped so tiny tails read ``< 0.1 %``."""
     if p < 0.001:
@@ -217,6 +230,10 @@ def forest(
     # (with a correction, p-values and the fill are adjusted, the bars are not)
     correction = getattr(result.options, "correction", None)
     adjusted = CORRECTION_NAMES.get(correction, correction) if correction else None
+    # the bars are confidence sequences under sequential=True (as the result table says), and
+    # the fill under method="bayesian" the chance to be better, which no correction adjusts
+    interval = _interval(result, chosen)
+    bayesian = _method(result) == "bayesian"
     with theme():
         owned = ax is None
         if relative and ax is not None:
@@ -233,9 +250,11 @@ def forest(
                 groups,
                 xlabel=f"relative difference vs {control} (%)",
             )
-            _forest_legend(ax.figure, ax, owned, legend_arms, result.level, adjusted=adjusted)
+            _forest_legend(ax.figure, ax, owned, legend_arms, result.level, adjusted=adjusted,
+                           interval=interval, bayesian=bayesian)  # fmt: skip
             ax.set_title(
-                f"{result.experiment}: lift vs control ({_level_text(result.level)})", wrap=True
+                f"{result.experiment}: lift vs control ({_level_text(result.level, interval)})",
+                wrap=True,
             )
             return ax.figure  # type: ignore[return-value]
         if not relative and ax is not None and len(chosen) > 1:
@@ -284,11 +303,12 @@ def forest(
             a.set_xlabel("")
         _forest_legend(
             axes[0].figure, axes[-1], owned, legend_arms, result.level, tones=True,
-            adjusted=adjusted,
+            adjusted=adjusted, interval=interval, bayesian=bayesian,
         )  # fmt: skip
         what = "lift" if relative else "difference"
         axes[0].set_title(
-            f"{result.experiment}: {what} vs {control} ({_level_text(result.level)})", wrap=True
+            f"{result.experiment}: {what} vs {control} ({_level_text(result.level, interval)})",
+            wrap=True,
         )
         return axes[0].figure
 

@@ -32,6 +32,15 @@ def subtitle(res: ExperimentResult, exp: Experiment | None) -> str:
     return " · ".join(parts)
 
 
+def _interval_words(res: ExperimentResult, metric: str | None = None) -> str:
+    """The effects' intervals in words, plural: ``confidence intervals``, ``confidence
+    sequences`` (sequential), or both."""
+    return {
+        "CI": "confidence intervals",
+        "confidence sequence": "confidence sequences",
+    }.get(res.effect_interval(metric), "confidence intervals or sequences")
+
+
 # -- summary ---------------------------------------------------------------------------------------
 def _pairs(res: ExperimentResult) -> list[tuple[ArmRow, str, str]]:
     """(treatment row, sentence, tone) in row order."""
@@ -91,7 +100,7 @@ def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
         alt=(
             f"Forest plot of the {'relative' if res.options.relative else 'absolute'} "
             f"effect of each treatment against {res.control} per metric, with "
-            f"{level_pct(res.level)} confidence intervals"
+            f"{level_pct(res.level)} {_interval_words(res)}"
         ),
         caption="Effects of each treatment against the control, one panel per metric on its "
         "own scale; the green side of zero is better for that metric, the red side worse; "
@@ -115,17 +124,20 @@ def summary_section(res: ExperimentResult, figures: Figures) -> Markup:
 # -- per metric ------------------------------------------------------------------------------------
 # The report's metric table has one metric per section and the absolute difference's CI, so its
 # columns are not those of res.table_header(); the numbers go through the same _format.num.
-def _metric_header(res: ExperimentResult) -> list[str]:
+def _metric_header(res: ExperimentResult, m: Metric) -> list[str]:
     lvl = level_pct(res.level)
+    # the effects' intervals are confidence sequences under sequential=True (an arm's mean
+    # keeps its fixed-horizon CI), as the result table names them
+    fx = f"{lvl} {res.effect_interval(m.name)}"
     head = [
         "variant",
         "n (units)",
         "mean",
         f"mean {lvl} CI",
         "Δ absolute",
-        f"Δ {lvl} CI",
+        f"Δ {fx}",
         "Δ relative",
-        f"Δ relative {lvl} CI",
+        f"Δ relative {fx}",
         "p-value",
         "chance to be better",
     ]
@@ -246,7 +258,7 @@ def metric_section(
         ),
         el("ul", *sentences, class_="verdicts") if sentences else None,
         _html.table(
-            _metric_header(res),
+            _metric_header(res, m),
             _metric_rows(res, m),
             caption=f"{m.name}: means and differences against {res.control}",
             class_="metric",

@@ -607,3 +607,19 @@ def test_means_and_forest_take_the_metric_object_they_were_analysed_with(tmp_pat
     with pytest.raises(pab.InvalidArgumentError, match="not in the result"):
         plots.means(res, pab.Metric("other", "latency_s", agg="mean"))
     ws.close()
+
+
+def test_forest_names_confidence_sequences_and_bayesian_fill(exp) -> None:
+    # Under sequential=True the bars are confidence sequences (the result table says so); the
+    # title and legend said "95 % CI". Under method="bayesian" the fill is the chance to be
+    # better (never adjusted), yet with a correction the legend said "filled: significant
+    # (p-values Holm-adjusted)".
+    seq = exp.analyze(["latency", "error_rate"], sequential=True)
+    for fig in (plots.forest(seq), plots.forest(seq, relative=False)):
+        text = legend_text(fig) + " " + fig.axes[0].get_title()
+        assert "95 % confidence sequence" in text and "95 % CI" not in text, text
+    assert "95 % CI" in legend_text(plots.forest(exp.analyze(["latency"])))
+    bayes = exp.analyze(["latency", "error_rate"], method="bayesian", correction="holm")
+    text = legend_text(plots.forest(bayes))
+    assert "adjusted" not in text.replace("unadjusted", ""), text
+    assert "filled: chance to be better ≥ 95 %" in text, text

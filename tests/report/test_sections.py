@@ -315,3 +315,20 @@ def test_reproducing_code_keeps_a_split_that_is_not_the_default(
     exec(compile(code, "<report code>", "exec"), scope)  # noqa: S102
     assert scope["exp"].split == exp.split
     assert scope["res"].health.srm_p_value == res.health.srm_p_value
+
+
+def test_metric_tables_name_confidence_sequences_under_sequential(exp: pab.Experiment) -> None:
+    # the report's metric table said "Δ 95% CI" and the forest's alt text "95% confidence
+    # intervals" over the confidence sequences the result table names as such
+    res = exp.analyze(["cost", "latency"], sequential=True)
+    assert res.effect_interval() == "confidence sequence"
+    doc = _doc(report.render(res))
+    heads = [" ".join(_text(th).split()) for th in doc.iter(f"{NS}th")]
+    assert "Δ 95% confidence sequence" in heads and "Δ relative 95% confidence sequence" in heads
+    assert "Δ 95% CI" not in heads and "Δ relative 95% CI" not in heads
+    assert "mean 95% CI" in heads  # (an arm's mean keeps its fixed-horizon CI)
+    alts = [img.get("alt") for img in doc.iter(f"{NS}img")]
+    forest = next(a for a in alts if a.startswith("Forest plot"))
+    assert "95% confidence sequences" in forest and "confidence intervals" not in forest
+    fixed = _doc(report.render(exp.analyze(["cost"])))
+    assert "Δ 95% CI" in [" ".join(_text(th).split()) for th in fixed.iter(f"{NS}th")]
