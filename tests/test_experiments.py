@@ -394,3 +394,17 @@ def test_units_of_an_unknown_variant_is_an_error(loaded) -> None:
     ws, _ = loaded
     other = ws.create_experiment("z", None, {"control": "1", "zzz": "2"}, flag_key=exp.flag_key)
     assert len(other.units("test")) == len(exp.units("test")) and other.units("zzz").empty
+
+
+def test_audit_says_when_an_id_is_outside_the_rollout(ws, tmp_path) -> None:
+    # an id the 50 % rollout leaves out was listed as "logged 'control', expected 'None'", as if
+    # the flag had a variant named None
+    ids = [f"user-{i}" for i in range(200)]
+    served = pab.assign(ids, FLAG, variants={"control": 50, "test": 50})
+    events = [expo(f"e{i}", u, i, v) for i, (u, v) in enumerate(zip(ids, served, strict=True))]
+    ws.load_posthog(write(events, tmp_path)["parquet"], progress=False)
+    exp = ws.create_experiment("half", "p", V, flag_key=FLAG, rollout=50)
+    a = exp.audit()
+    assert a.mismatches > 50 and a.examples
+    assert all(e[2] == "not in the 50 % rollout" for e in a.examples)
+    assert "'None'" not in repr(a) and "None" not in set(a.to_pandas().expected)

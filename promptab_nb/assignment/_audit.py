@@ -24,7 +24,8 @@ class AuditResult:
     matches: int
     mismatches: int
     unknown: dict[str, int]
-    examples: tuple[tuple[str, str, str], ...]  # (distinct_id, logged, expected)
+    #: (distinct_id, logged, expected): the variant the flag serves, or why it serves none
+    examples: tuple[tuple[str, str, str], ...]
 
     @property
     def match_rate(self) -> float:
@@ -41,7 +42,10 @@ class AuditResult:
             f"{self.mismatches:,} mismatch"
             + (f", unknown variants {self.unknown}" if self.unknown else "")
         ]
-        lines += [f"  {d}: logged {lg!r}, expected {ex!r}" for d, lg, ex in self.examples]
+        lines += [
+            f"  {d}: logged {lg!r}, expected {ex if ex.startswith(_NO_VARIANT) else repr(ex)}"
+            for d, lg, ex in self.examples
+        ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -132,5 +136,20 @@ def audit(exp: Any, *, examples: int = 5, flag: Any = None) -> AuditResult:
         matches=int(ok.sum()),
         mismatches=int((~ok).sum()),
         unknown=unknown,
-        examples=tuple((known_ids[i], str(logged_known[i]), str(expected[i])) for i in bad),
+        examples=tuple(
+            (known_ids[i], str(logged_known[i]), _served(expected[i], flag.rollout)) for i in bad
+        ),
     )
+
+
+_NO_VARIANT = ("not in the ", "no variant")
+
+
+def _served(value: Any, rollout: float) -> str:
+    """What the flag serves an id, in words: its variant, or why it has none (PostHog answers
+    ``None`` outside the rollout, ``True`` past the last range: not variant names)."""
+    if value is None:
+        return f"not in the {rollout:g} % rollout"
+    if value is True:
+        return "no variant (past the last range)"
+    return str(value)
