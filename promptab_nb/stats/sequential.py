@@ -62,12 +62,13 @@ def _best_ratio(alpha: float) -> float:
 def _msprt_core(diff: Any, var: Any, tau2: Any, alpha: float) -> tuple[Any, Any, Any]:
     """Vectorized always-valid p-value and confidence-sequence half-width."""
     diff, var, tau2 = (np.asarray(a, dtype=float) for a in (diff, var, tau2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_lr = 0.5 * np.log(var / (var + tau2)) + diff**2 * tau2 / (2 * var * (var + tau2))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # In units of V: V (V + τ²) under- or overflowed at values ~1e-100 or ~1e100 (p NaN).
+        r = tau2 / var
+        z2 = (diff / np.sqrt(var)) ** 2
+        log_lr = -0.5 * np.log1p(r) + z2 * r / (2 * (1 + r))
         p = np.minimum(1.0, np.exp(-log_lr))
-        half = np.sqrt(
-            2 * var * (var + tau2) / tau2 * (math.log(1 / alpha) + 0.5 * np.log1p(tau2 / var))
-        )
+        half = np.sqrt(var) * np.sqrt(2 * (1 + r) / r * (math.log(1 / alpha) + 0.5 * np.log1p(r)))
     zero = var == 0
     p = np.where(zero, np.where(diff == 0, 1.0, 0.0), p)
     half = np.where(zero, 0.0, half)

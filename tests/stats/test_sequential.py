@@ -132,3 +132,16 @@ def test_variance_below_the_rounding_of_the_sums_is_not_zero_variance() -> None:
     assert r.note is not None and "rounding" in r.note and "exact" not in r.note
     r = sequential(MeanStats.from_values([2.0] * 5), MeanStats.from_values([3.0] * 5))
     assert r.p_value == 0.0 and r.ci_low == r.ci_high == 1.0
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e100])
+def test_sequential_is_scale_free(scale: float) -> None:
+    # V (V + tau²) under- or overflowed: values ~1e-100 gave p NaN and a CI of width 0, ~1e100
+    # p NaN and (-inf, inf). The mixture ratio only depends on tau² / V and d / sqrt(V).
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(10, 2, 300), rng.normal(10.6, 2, 300)
+    ref = sequential(MeanStats.from_values(x), MeanStats.from_values(y))
+    got = sequential(MeanStats.from_values(x * scale), MeanStats.from_values(y * scale))
+    assert got.p_value == pytest.approx(ref.p_value, rel=1e-9)
+    assert got.ci_low / scale == pytest.approx(ref.ci_low, rel=1e-9)
+    assert got.ci_high / scale == pytest.approx(ref.ci_high, rel=1e-9)
