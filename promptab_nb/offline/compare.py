@@ -64,6 +64,7 @@ from ._compare_result import (
     OfflineComparison,
     Pairing,
     Verdict,
+    _fmt,
 )
 from ._paired import (
     LeftOut,
@@ -407,6 +408,19 @@ def _one(
         test = stats.paired_bootstrap(x, y, n_boot=n_boot, seed=seed, alpha=alpha)
     else:
         test = stats.paired_t(x, y, alpha=alpha)
+    if not single and clustered is None and n >= 2 and d.any():
+        sd_d = float(d.std(ddof=1))
+        if _no_spread(sd_d, d):
+            # Every pair differs by the same amount: the t test (and the bootstrap) has no
+            # spread to measure and said p = 0 ("better" from 2 items). The exact sign test
+            # needs none: n of n pairs one way has p = 2 / 2^n.
+            test = dataclasses.replace(
+                test, p_value=min(1.0, 2.0 * 0.5**n), ci_low=math.nan, ci_high=math.nan,
+                statistic=float(n), df=None, method="exact sign test",
+                note=f"every pair differs by the same {_fmt(float(d.mean()), unit, diff=True)}: "
+                "no spread for a t test or its CI; p from the exact sign test "
+                f"({n} of {n} pairs one way)",
+            )  # fmt: skip
     # Wilcoxon treats items as independent: not alongside a cluster-robust test.
     p_w = None if single or clustered is not None else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())

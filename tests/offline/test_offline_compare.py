@@ -809,3 +809,17 @@ def test_differences_at_rounding_level_are_no_difference(ws) -> None:
     # A real difference between tiny scores is kept.
     tiny = _graded_run(ws, [1e-20, 2e-20, 3e-20, 1e-20], [2e-20, 3e-20, 5e-20, 2e-20])
     assert tiny.compare(metrics=["grade"]).row("grade").diff == pytest.approx(1.25e-20)
+
+
+def test_pairs_that_all_differ_alike_use_the_sign_test(ws) -> None:
+    # Every item 0.25 higher in t@v2: the paired t had no spread to measure and gave p = 0,
+    # "better, +25.00 pp [+25.00 pp, +25.00 pp], p < 0.001" from 2 items. With no spread the
+    # p-value is the exact sign test's (2 items: 0.5; 6 items: 2/64) and the CI is withheld.
+    two = _graded_run(ws, [0.25, 0.5], [0.5, 0.75]).compare(metrics=["grade"]).row("grade")
+    assert two.p_value == pytest.approx(0.5) and two.verdict == "inconclusive"
+    assert math.isnan(two.diff_ci[0]) and math.isnan(two.diff_ci[1])
+    assert "sign test" in two.note and "+25.00 pp" in two.note
+    a = [0.0, 0.25, 0.5, 0.25, 0.0, 0.5]
+    six = _graded_run(ws, a, [v + 0.25 for v in a]).compare(metrics=["grade"]).row("grade")
+    assert six.p_value == pytest.approx(2 / 64) and six.verdict == "better"
+    assert six.method == "exact sign test"
