@@ -16,6 +16,7 @@ from ._common import (
     add_command,
     check_writable,
     find_experiment,
+    flags_named,
     open_workspace,
     pairs,
     progress,
@@ -215,6 +216,26 @@ def _metrics_with(args: argparse.Namespace, *needed: str) -> dict[str, Any]:
     return {"metrics": tuple(dict.fromkeys((*chosen, *extra)))} if extra else {}
 
 
+#: Analysis options checked only against the experiment, in the analysis: their flags.
+_LATE_FLAGS = {r"alternative\b": "--alternative"}
+
+
+def _analyze(
+    args: argparse.Namespace, source: str, options: AnalysisOptions, design: dict[str, Any]
+) -> tuple[Workspace, Experiment, ExperimentResult]:
+    if source != "posthog" or not args.flag:
+        return analyze_source(args, source, options=options, design=design)
+    return analyze_export(
+        args.export,
+        flag=args.flag,
+        prompt=args.prompt,
+        variants=pairs(args.variants, "--variants") if args.variants else None,
+        name=args.name,
+        options=options,
+        design=design,
+    )
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .. import report
 
@@ -229,18 +250,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     options = options_from_args(args, **_metrics_with(args, *[m for m in needed if m]))
     if args.out:
         check_writable(args.out)
-    if source != "posthog" or not args.flag:
-        ws, _exp, res = analyze_source(args, source, options=options, design=design)
-    else:
-        ws, _exp, res = analyze_export(
-            args.export,
-            flag=args.flag,
-            prompt=args.prompt,
-            variants=pairs(args.variants, "--variants") if args.variants else None,
-            name=args.name,
-            options=options,
-            design=design,
-        )
+    # (checked against the experiment's metrics only when it is analysed)
+    with flags_named(_LATE_FLAGS):
+        ws, _exp, res = _analyze(args, source, options, design)
     if regression:
         regressions(res, regression)  # unknown metric → usage error before any output
     path = report.write(res, args.out, ws=ws) if args.out else None
@@ -264,7 +276,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     ws = open_workspace(args.workspace)
     try:
-        res = find_experiment(ws, args.experiment).analyze(options=options)
+        with flags_named(_LATE_FLAGS):
+            res = find_experiment(ws, args.experiment).analyze(options=options)
         path = report.write(res, args.out, ws=ws, title=args.title)
     finally:
         ws.close()

@@ -523,3 +523,11 @@ def test_a_file_name_with_spaces_names_the_experiment(
                          "--metrics", "latency", "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["experiment"] == "span lens"
+
+
+def test_an_alternative_for_a_metric_not_analysed_names_the_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # "alternative names metric 'costt', which is not analysed" named no flag
+    code, _, err = run(capsys, "analyze", SAMPLE, "--flag", FLAG, "--alternative", "costt=less")
+    assert_one_line_error(code, err, "promptab: error: --alternative: alternative names metric")
