@@ -362,7 +362,7 @@ def _one(
     clusters: dict[str, object] | None = None,
     interval: Interval = "wilson",
     split: tuple[stats.VarianceComponents | None, LeftOut] | None = None,
-) -> MetricComparison:
+) -> tuple[MetricComparison, str | None]:
     unit, hib = (
         (_RUN_METRICS[metric][1], _RUN_METRICS[metric][2]) if metric in _RUN_METRICS
         else ("fraction", True)
@@ -442,7 +442,7 @@ def _one(
     var_note = _split_note(var_left)
     if var_note:
         notes.append(var_note)
-    return MetricComparison(
+    row = MetricComparison(
         metric=metric, version=version, baseline=baseline, unit=unit, binary=binary,
         higher_is_better=hib, n_pairs=n, n_dropped=left.n, baseline_mean=bm,
         baseline_ci=(blo, bhi), mean=vm, ci=(vlo, vhi), diff=diff,
@@ -462,6 +462,7 @@ def _one(
         var_n_dropped=0 if var_left is None else var_left.n,
         var_dropped=() if var_left is None else var_left.reasons,
     )  # fmt: skip
+    return row, test.note
 
 
 def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> str | None:
@@ -647,18 +648,16 @@ def compare(
             split = None
             if rep_frame is not None and rep_cells is not None:
                 split = _variance_split(rep_frame, rep_cells, base, v)
-            rows.append(_one(
+            last, test_note = _one(
                 run, complete, binary, left, metric, base, v, pairing=pairing, alpha=alpha,
                 power=power, bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
                 clusters=clusters, interval=interval, split=split,
-            ))  # fmt: skip
-            last = rows[-1]
-            if (
-                last.n_clusters is not None
-                and last.note
-                and _zero_se_note(last.n_clusters) in last.note
-            ):
-                notes.append(f"{metric}, {v}: {_zero_se_note(last.n_clusters)}")
+            )  # fmt: skip
+            rows.append(last)
+            # The test's own caveat (no spread, a withheld or infinite CI, the sign test) was on
+            # the row only, which the printed table does not show.
+            if test_note:
+                notes.append(f"{metric}, {v}: {test_note}")
             clash = _ci_clash(last.diff_ci, last.p_value, last.method, alpha)
             if clash:
                 notes.append(f"{metric}, {v}: {clash}")

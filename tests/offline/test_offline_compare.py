@@ -815,7 +815,10 @@ def test_pairs_that_all_differ_alike_use_the_sign_test(ws) -> None:
     # Every item 0.25 higher in t@v2: the paired t had no spread to measure and gave p = 0,
     # "better, +25.00 pp [+25.00 pp, +25.00 pp], p < 0.001" from 2 items. With no spread the
     # p-value is the exact sign test's (2 items: 0.5; 6 items: 2/64) and the CI is withheld.
-    two = _graded_run(ws, [0.25, 0.5], [0.5, 0.75]).compare(metrics=["grade"]).row("grade")
+    comp = _graded_run(ws, [0.25, 0.5], [0.5, 0.75]).compare(metrics=["grade"])
+    two = comp.row("grade")
+    # The row's note reaches the notes the printed table shows.
+    assert "grade, t@v2: every pair differs by the same +25.00 pp" in repr(comp)
     assert two.p_value == pytest.approx(0.5) and two.verdict == "inconclusive"
     assert math.isnan(two.diff_ci[0]) and math.isnan(two.diff_ci[1])
     assert "sign test" in two.note and "+25.00 pp" in two.note
