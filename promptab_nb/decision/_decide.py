@@ -335,13 +335,19 @@ def decide(
     Raises
     ------
     InvalidArgumentError
-        The goal or a guardrail was not analysed (the message lists the analysed metrics), or
-        ``alpha`` is not in (0, 1).
+        The goal or a guardrail was not analysed (the message lists the analysed metrics),
+        ``alpha`` is not in (0, 1), or no unit of any arm is in the analysis (health error
+        ``no_units``: a window after the data, a wrong flag or variant key).
     """
     if alpha is not None:
         from .._checks import check
 
         check(alpha, "alpha", gt=0, lt=1)
+    # Nothing was measured: "keep running" (what the rules give) read as if more days would
+    # decide it, where the window or the experiment's keys have to change.
+    empty = next((f for f in res.health.flags if f.code == "no_units"), None)
+    if empty is not None:
+        raise InvalidArgumentError(f"no decision: {empty.message}")
     note = None
     if design is None or not design.goal:
         if design is not None:

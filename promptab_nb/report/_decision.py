@@ -76,7 +76,9 @@ def decision_section(res: ExperimentResult, exp: Experiment | None) -> Markup:
     try:
         d = res.decision()
     except PromptabError as err:
-        return el("section", el("h2", "Decision"), el("p", f"No decision: {err}"),
+        # (decide() says "no decision: ..." of a result with no unit: not said twice)
+        why = str(err).removeprefix("no decision: ")
+        return el("section", el("h2", "Decision"), el("p", f"No decision: {why}"),
                   class_="decision keep_running", id="decision")  # fmt: skip
     changes = []
     if exp is not None:

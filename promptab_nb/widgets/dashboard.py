@@ -254,7 +254,15 @@ class ResultsDashboard(_Widget):
             d = res.decision()
         except PromptabError as err:
             self.decision = None
-            self.decision_view.value = str(_html.el("div", f"No decision: {message(err)}"))
+            # (decide() says "no decision: ..." of a result with no unit: not said twice)
+            text = str(err)
+            why = (
+                text.removeprefix("no decision: ")
+                if text.startswith("no decision: ")
+                else message(err)
+            )
+            self.decision_view.value = str(_html.el("div", f"No decision: {why}"))
+            self.winner.value = ""  # (the previous decision's arm is no longer recommended)
             return
         self.decision = d
         background, border = _DECISION[d.action]

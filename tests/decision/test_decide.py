@@ -625,3 +625,26 @@ def test_a_power_below_the_level_needs_no_sample() -> None:
     res = _one(ExperimentDesign.build("latency", None, "-5%", power=0.01), latency_test=1.0, n=300)
     (arm,) = res.decision().arms
     assert arm.progress.share == 1.0 and arm.progress.planned_units == 0
+
+
+def test_an_analysis_without_any_unit_has_no_decision() -> None:
+    # A window after the data (health error 'no_units'): the decision read "Keep running",
+    # four lines of "no test yet" first, as if more days would decide it, where the window is
+    # what has to change. There is nothing to decide: an error that names the window.
+    import dataclasses
+
+    from promptab_nb.results import HealthFlag
+
+    exp = stub(ExperimentDesign.build("latency", {"cost": "+5%"}, "-5%"))
+    rng = np.random.default_rng(3)
+    arms = {k: (2, *[x[0] for x in sums(rng, 2, 1.0, 1.0, 1)]) for k in ("control", "test")}
+    res = result(exp, {"latency": arms, "cost": arms})
+    msg = "no unit of any arm is in scope in the analysis window (start 2030-01-01 00:00 UTC)"
+    empty = dataclasses.replace(
+        res, health=dataclasses.replace(res.health, flags=(HealthFlag("no_units", "error", msg),))
+    )
+    for call in (empty.decision, lambda: empty.decision(goal="cost")):
+        with pytest.raises(InvalidArgumentError, match=r"no decision: .*start 2030-01-01") as err:
+            call()
+        assert "Keep running" not in str(err.value)
+    assert res.decision().action == "keep_running"  # (2 units: too few, not none)

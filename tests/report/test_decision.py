@@ -156,3 +156,13 @@ def test_a_long_unbroken_name_does_not_widen_the_page(ws: pab.Workspace, tmp_pat
     exp.stop()
     scroll, inner = _scroll_width(html, tmp_path, 390)
     assert scroll <= inner == 390
+
+
+def test_an_empty_window_has_no_decision_card(designed: pab.Experiment) -> None:
+    # a window after the data: the card read "Decision: Keep running" (with a progress bar),
+    # as if more days would decide it; there is nothing to decide, and the card says why once
+    res = designed.analyze(start="2099-01-01")
+    card = next(s for s in _doc(report.render(res)).iter(f"{NS}section"))
+    text = " ".join(_text(card).split())
+    assert "Keep running" not in text and text.count("No decision") == 1, text
+    assert "no decision:" not in text and "start 2099-01-01" in text and "widen" in text, text

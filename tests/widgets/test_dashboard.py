@@ -331,3 +331,14 @@ def test_refresh_redraws_the_over_time_tab_with_the_new_data(tmp_path) -> None:
     assert (before, after) == (60, 100)
     assert d.time_plot.value != png
     ws.close()
+
+
+def test_a_result_without_any_unit_has_no_decision(exp) -> None:
+    # a window after the data: the card read "Decision: Keep running"; now the decision's
+    # error, said once ("No decision: no unit of any arm ..."), and no winner preselected
+    d = ResultsDashboard(exp)
+    d._show_decision(exp.analyze(start="2099-01-01"))
+    text = d.decision_view.value
+    assert d.decision is None and d.winner.value == ""
+    assert "Keep running" not in text and text.count("o decision") == 1, text
+    assert "No decision: no unit of any arm" in text and "2099-01-01" in text, text
