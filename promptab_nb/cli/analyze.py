@@ -115,7 +115,12 @@ def register(sub: Any) -> None:
         "Analyse the bundled sample export and write its HTML report (what `make demo` runs).",
         "  promptab demo --data data --out reports/demo.html\n",
     )
-    d.add_argument("--data", default="data", metavar="DIR", help="folder with posthog_events.*")
+    d.add_argument(
+        "--data",
+        default="data",
+        metavar="DIR",
+        help="folder with posthog_events.* (or that export file itself)",
+    )
     d.add_argument("--out", default="reports/demo.html", metavar="PATH", help="report file")
     d.set_defaults(func=cmd_demo)
 
@@ -290,7 +295,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     candidates = [data / f"posthog_events.{ext}" for ext in ("parquet", "jsonl", "csv")]
-    export = next((c for c in candidates if c.is_file()), None)
+    # (the export itself, or the folder holding it)
+    export = data if data.is_file() else next((c for c in candidates if c.is_file()), None)
     if export is None:
         raise NotFoundError(
             f"no sample export in {data}/ (expected posthog_events.parquet); "

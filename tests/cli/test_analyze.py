@@ -531,3 +531,14 @@ def test_an_alternative_for_a_metric_not_analysed_names_the_flag(
     # "alternative names metric 'costt', which is not analysed" named no flag
     code, _, err = run(capsys, "analyze", SAMPLE, "--flag", FLAG, "--alternative", "costt=less")
     assert_one_line_error(code, err, "promptab: error: --alternative: alternative names metric")
+
+
+def test_demo_takes_the_export_file_itself(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    # --data data/posthog_events.parquet said "no sample export in
+    # data/posthog_events.parquet/ (expected posthog_events.parquet)"
+    out_file = tmp_path / "demo.html"
+    code, out, err = run(capsys, "demo", "--data", export, "--out", out_file)
+    assert code == 0, err
+    assert out_file.is_file() and f"report: {out_file}" in out
