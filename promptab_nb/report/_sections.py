@@ -145,7 +145,10 @@ def _metric_header(res: ExperimentResult, m: Metric) -> list[str]:
 
 
 def _ci(lo: str, hi: str) -> Markup:
-    """``lo to hi`` that wraps only between the two bounds."""
+    """``lo to hi`` that wraps only between the two bounds; ``–`` when neither bound exists
+    (an arm of one unit, a zero baseline): ``– to –`` read as a range."""
+    if lo == hi == "–":
+        return el("span", "–")
     return Markup(el("span", lo) + " to " + el("span", hi))
 
 

@@ -332,3 +332,25 @@ def test_metric_tables_name_confidence_sequences_under_sequential(exp: pab.Exper
     assert "95% confidence sequences" in forest and "confidence intervals" not in forest
     fixed = _doc(report.render(exp.analyze(["cost"])))
     assert "Δ 95% CI" in [" ".join(_text(th).split()) for th in fixed.iter(f"{NS}th")]
+
+
+def test_a_missing_interval_is_one_dash_not_a_range_of_dashes(res: pab.ExperimentResult) -> None:
+    # an arm of one unit has a mean and no CI, a zero baseline no relative CI: the report's
+    # cells read "– to –" (to_markdown's '(– – –)' was fixed the same way, 1a7ad47)
+    import dataclasses
+    import math
+
+    from promptab_nb.report._sections import _metric_rows
+
+    nan = math.nan
+    m = res.metrics[0]
+    rows = tuple(
+        dataclasses.replace(r, mean_ci_low=nan, mean_ci_high=nan, rel_ci_low=nan, rel_ci_high=nan)
+        if r.metric == m.name
+        else r
+        for r in res.rows
+    )
+    cells = [[str(c) for c in row] for row in _metric_rows(dataclasses.replace(res, rows=rows), m)]
+    assert all("– to –" not in c for row in cells for c in row), cells
+    assert [row[3] for row in cells] == ["<span>–</span>"] * len(cells)
+    assert "to" in cells[1][5]  # (the absolute difference keeps its interval)
