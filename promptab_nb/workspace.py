@@ -94,7 +94,7 @@ class Workspace:
         memory_limit = _check_memory_limit(memory_limit)
         if threads is not None:
             check(threads, "threads", ge=1, integer=True)
-        self.path = None if path in (None, ":memory:") else str(Path(path))
+        self.path = None if path in (None, ":memory:") else str(Path(path).expanduser())
         config: dict[str, Any] = {
             "memory_limit": memory_limit or default_memory_limit(),
             "temp_directory": str(temp_directory or duckdb_temp_dir()),

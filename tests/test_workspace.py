@@ -376,3 +376,12 @@ def test_a_transaction_inside_a_transaction_says_so() -> None:
         pass
     ws.create_experiment("a", "p", {"control": "1", "test": "2"})
     assert len(ws.experiments()) == 1
+
+
+def test_a_path_under_home_is_expanded(tmp_path, monkeypatch) -> None:
+    # pab.Workspace("~/ab.duckdb") failed with "Cannot open file ~/ab.duckdb: No such file or
+    # directory" (or made a folder named '~'), where pandas and the shell read ~ as home
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pab.Workspace("~/ab.duckdb") as ws:
+        assert ws.path == str(tmp_path / "ab.duckdb")
+    assert (tmp_path / "ab.duckdb").is_file()

@@ -114,6 +114,7 @@ def open_workspace(path: str, *, create: bool = False) -> Workspace:
     """The workspace file at ``path``; a missing file is an error unless ``create``."""
     from ..workspace import Workspace
 
+    path = str(Path(path).expanduser())  # (bash leaves ~ in --workspace=~/ab.duckdb)
     if Path(path).is_dir():
         raise DataError(
             f"--workspace {path} is a folder, not a workspace file; name a file in it, e.g. "
@@ -142,6 +143,7 @@ def find_experiment(ws: Workspace, key: str) -> Experiment:
 def workspace_for(path: str, *, create: bool = False) -> Iterator[Workspace]:
     """:func:`open_workspace`, closed at the end; a file this command created is removed again
     when the command fails (a failed `load` or `create` leaves no empty workspace behind)."""
+    path = str(Path(path).expanduser())
     new = create and not Path(path).exists()
     ws = open_workspace(path, create=create)
     try:

@@ -296,3 +296,16 @@ def test_a_second_running_experiment_names_the_command_that_stops_the_first(
     code, _, err = run(capsys, "experiments", "create", "b", *args)
     assert_one_line_error(code, err, "'a' is already running", "promptab experiments stop a")
     assert "ws.experiment" not in err
+
+
+def test_a_workspace_under_home_is_found(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --workspace=~/ab.duckdb (bash does not expand ~ after '=') said 'no workspace file'
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, _, err = run(capsys, "experiments", "create", "a", "--workspace=~/ab.duckdb",
+                       "--variants", "control=v1,test=v2")  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "ab.duckdb").is_file()
+    code, out, err = run(capsys, "experiments", "list", "--workspace=~/ab.duckdb")
+    assert code == 0 and "a" in out, err
