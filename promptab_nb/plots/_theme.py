@@ -152,6 +152,12 @@ def _short(name: str, width: int = 32) -> str:
     return f"{name[: width - 1 - tail]}…{name[-tail:]}"
 
 
+def _title_name(name: str, width: int = 40) -> str:
+    """``name`` for a title that wraps at spaces (``wrap=True``): each run longer than
+    ``width`` characters without a space is cut in the middle, else it ran off the figure."""
+    return " ".join(_short(w, width) for w in name.split(" "))
+
+
 def _arm_legend_label(arm: str, versions: Mapping[str, str], n: int) -> str:
     """Legend entry of one arm: its key, prompt version when known, and unit count."""
     v = versions.get(arm)

@@ -27,6 +27,7 @@ from ._theme import (
     _missing,
     _scale,
     _short,
+    _title_name,
     _with_unit,
     colour,
     marker,
@@ -253,7 +254,7 @@ def forest(
             _forest_legend(ax.figure, ax, owned, legend_arms, result.level, adjusted=adjusted,
                            interval=interval, bayesian=bayesian)  # fmt: skip
             ax.set_title(
-                f"{result.experiment}: lift vs control ({_level_text(result.level, interval)})",
+                f"{_title_name(result.experiment)}: lift vs control ({_level_text(result.level, interval)})",
                 wrap=True,
             )
             return ax.figure  # type: ignore[return-value]
@@ -307,7 +308,7 @@ def forest(
         )  # fmt: skip
         what = "lift" if relative else "difference"
         axes[0].set_title(
-            f"{result.experiment}: {what} vs {control} ({_level_text(result.level, interval)})",
+            f"{_title_name(result.experiment)}: {what} vs {control} ({_level_text(result.level, interval)})",
             wrap=True,
         )
         return axes[0].figure

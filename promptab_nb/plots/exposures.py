@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib import dates as mdates
 
-from ._theme import _short, colour, new_figure, theme
+from ._theme import _short, _title_name, colour, new_figure, theme
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -56,7 +56,9 @@ def daily_exposures(
                 label += ", control"
             ax.bar(x - 0.4 + width * (i + 0.5), ys, width, color=colour(i), label=label)
         ax.set_ylabel("units first exposed", wrap=True)
-        ax.set_title(f"{result.experiment}: new units per day and arm (UTC)", wrap=True)
+        ax.set_title(
+            f"{_title_name(result.experiment)}: new units per day and arm (UTC)", wrap=True
+        )
         # one tick per day, or every few days on long runs (AutoDateLocator fails on one day)
         loc = mdates.DayLocator(interval=max(1, len(days) // 8))
         ax.xaxis.set_major_locator(loc)

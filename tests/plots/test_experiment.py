@@ -623,3 +623,14 @@ def test_forest_names_confidence_sequences_and_bayesian_fill(exp) -> None:
     text = legend_text(plots.forest(bayes))
     assert "adjusted" not in text.replace("unadjusted", ""), text
     assert "filled: chance to be better ≥ 95 %" in text, text
+
+
+def test_an_unbroken_long_experiment_name_stays_on_the_figure(res) -> None:
+    # wrap=True breaks titles at spaces only: a 90-character name without one (a slug, a
+    # uuid) ran the forest and daily-exposure titles off both sides of the figure
+    long = dataclasses.replace(res, experiment="support-bot-" + "x" * 80)
+    for fig in (plots.forest(long), plots.forest(long, relative=False),
+                plots.daily_exposures(long)):  # fmt: skip
+        titles = [a.title for a in fig.axes]
+        assert not _off_figure(fig, titles), _off_figure(fig, titles)
+        assert any("support-bot-x" in t.get_text() and "…" in t.get_text() for t in titles)
