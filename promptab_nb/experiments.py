@@ -190,9 +190,11 @@ class Experiment:
             The experiment is not running.
         """
         if not isinstance(variant, str) or variant not in self.variants:
+            from ._checks import did_you_mean
+
             raise InvalidArgumentError(
                 f"winner {variant!r} is not a variant of {self.name!r}; "
-                f"choose one of {list(self.variants)}"
+                f"choose one of {list(self.variants)}{did_you_mean(str(variant), self.variants)}"
             )
         return self._transition("concluded", winner=variant)
 

@@ -408,3 +408,10 @@ def test_audit_says_when_an_id_is_outside_the_rollout(ws, tmp_path) -> None:
     assert a.mismatches > 50 and a.examples
     assert all(e[2] == "not in the 50 % rollout" for e in a.examples)
     assert "'None'" not in repr(a) and "None" not in set(a.to_pandas().expected)
+
+
+def test_a_misspelt_winner_is_suggested(ws) -> None:
+    exp = ws.create_experiment("a", "p", V)
+    with pytest.raises(pab.InvalidArgumentError, match="did you mean 'test'"):
+        exp.declare_winner("tset")
+    assert exp.status == "running"
