@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 import promptab_nb as pab
 from promptab_nb import plots
+from promptab_nb._format import num
 
 from ._plot_helpers import assert_themed, errorbars, has_zero_line, legend_text, save
 
@@ -100,7 +101,7 @@ def test_forest_into_given_axes_and_bayesian(exp) -> None:
     ax = Figure(figsize=(7, 3), layout="constrained").subplots()
     fig = plots.forest(res, ax=ax)
     assert fig is ax.figure  # the caller's figure, not replaced by ours
-    assert "90 % CI" in legend_text(fig)
+    assert "90 % credible interval" in legend_text(fig)  # (the posterior is drawn)
     notes = [t.get_text() for t in ax.texts]
     assert any("chance better" in t for t in notes) and not any("P(Δ" in t for t in notes)
     save(fig, "forest_bayesian")
@@ -634,3 +635,24 @@ def test_an_unbroken_long_experiment_name_stays_on_the_figure(res) -> None:
         titles = [a.title for a in fig.axes]
         assert not _off_figure(fig, titles), _off_figure(fig, titles)
         assert any("support-bot-x" in t.get_text() and "…" in t.get_text() for t in titles)
+
+
+def test_a_bayesian_forest_draws_the_posterior_its_label_and_verdict_give(exp) -> None:
+    # With a sceptical prior the verdict said "+6.8 % (95 % credible interval −0.89 % to
+    # 14.4 %, chance to be better 95.8 %)" while the forest drew the frequentist +17.2 % with
+    # a bar of +5.0 % to +29.4 % labelled "95 % CI": another estimate and interval than the
+    # chance beside it. The forest now draws the posterior mean and credible interval.
+    from promptab_nb.stats import GaussianPrior
+
+    res = exp.analyze(["latency"], method="bayesian", prior=GaussianPrior(0.0, 0.0004))
+    rows = [r for r in res.rows if not r.is_control]
+    assert any(abs(r.cred_mean - r.rel_diff) > 0.002 for r in rows)  # (the prior moves it)
+    fig = plots.forest(res)
+    bars = errorbars(fig.axes[0])
+    labels = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for r, bar in zip(rows, bars, strict=True):
+        assert bar.lines[0].get_xdata()[0] == pytest.approx(r.cred_mean * 100)
+        assert num(r.cred_mean, "%", signed=True) in labels
+    assert "95 % credible interval" in legend_text(fig) and "95 % CI" not in legend_text(fig)
+    flat = exp.analyze(["latency"])  # (frequentist: the CI, as before)
+    assert "95 % CI" in legend_text(plots.forest(flat))
