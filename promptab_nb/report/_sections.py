@@ -34,7 +34,12 @@ def subtitle(res: ExperimentResult, exp: Experiment | None) -> str:
 
 def _interval_words(res: ExperimentResult, metric: str | None = None) -> str:
     """The effects' intervals in words, plural: ``confidence intervals``, ``confidence
-    sequences`` (sequential), or both."""
+    sequences`` (sequential), or both; ``credible intervals`` where the forest draws every
+    treatment's posterior (``method="bayesian"``, relative)."""
+    treated = [r for r in res.rows if not r.is_control and metric in (None, r.metric)]
+    o = res.options
+    if o.bayesian and o.relative and treated and not any(is_missing(r.cred_low) for r in treated):
+        return "credible intervals"
     return {
         "CI": "confidence intervals",
         "confidence sequence": "confidence sequences",

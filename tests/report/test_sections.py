@@ -354,3 +354,11 @@ def test_a_missing_interval_is_one_dash_not_a_range_of_dashes(res: pab.Experimen
     assert all("– to –" not in c for row in cells for c in row), cells
     assert [row[3] for row in cells] == ["<span>–</span>"] * len(cells)
     assert "to" in cells[1][5]  # (the absolute difference keeps its interval)
+
+
+def test_the_bayesian_forest_is_described_with_credible_intervals(exp: pab.Experiment) -> None:
+    # the forest draws the posterior's credible intervals (05d81cc); its alt text said
+    # "95% confidence intervals"
+    doc = _doc(report.render(exp.analyze(["cost", "latency"], method="bayesian")))
+    forest = next(i.get("alt") for i in doc.iter(f"{NS}img") if i.get("alt").startswith("Forest"))
+    assert "95% credible intervals" in forest and "confidence" not in forest, forest
