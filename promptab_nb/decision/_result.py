@@ -188,7 +188,16 @@ class Decision(Rendered):
         # an experiment-wide line (a sample ratio mismatch) is said once, not once per arm
         reasons = list(dict.fromkeys(r for a in arms for r in a.reasons))
         if best is not None and len(ships) > 1:
-            reasons.append(_versus(res, design.goal, best, [a.variant for a in ships]))  # type: ignore[arg-type]
+            top = next(a for a in ships if a.variant == best).goal_diff
+            tied = [a.variant for a in ships if a.goal_diff == top]
+            if len(tied) > 1:
+                # (max() took the first: "b has the largest improvement" of two equal ones)
+                reasons.append(
+                    f"{' and '.join(tied)} tie on the largest improvement of the arms that ship; "
+                    f"{best} is recommended as the first listed"
+                )
+            else:
+                reasons.append(_versus(res, design.goal, best, [a.variant for a in ships]))  # type: ignore[arg-type]
         if note:
             reasons.append(note)
         return cls(

@@ -648,3 +648,17 @@ def test_an_analysis_without_any_unit_has_no_decision() -> None:
             call()
         assert "Keep running" not in str(err.value)
     assert res.decision().action == "keep_running"  # (2 units: too few, not none)
+
+
+def test_shipping_arms_with_the_same_improvement_are_called_a_tie() -> None:
+    # b and c with the same sums: "b has the largest improvement of the arms that ship (b, c)"
+    # where neither's is larger; b is recommended only as the first listed
+    exp = stub(ExperimentDesign.build("latency"), ("control", "b", "c"))
+    rng = np.random.default_rng(1)
+    b = (3000, *[x[0] for x in sums(rng, 3000, 0.8, 1.0, 1)])
+    ctl = (3000, *[x[0] for x in sums(rng, 3000, 1.0, 1.0, 1)])
+    d = result(exp, {"latency": {"control": ctl, "b": b, "c": b}}).decision()
+    assert d.recommended == "b"
+    assert not any("has the largest improvement" in r for r in d.reasons), d.reasons
+    (line,) = [r for r in d.reasons if "tie" in r]
+    assert line.startswith("b and c tie on the largest improvement") and "first listed" in line
