@@ -79,7 +79,8 @@ def add_source_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _first_file(export: str) -> Path:
-    matches = sorted(glob.glob(export)) if glob.has_magic(export) else [export]
+    literal = not glob.has_magic(export) or Path(export).exists()  # ('ex[1].csv' is a file)
+    matches = [export] if literal else sorted(glob.glob(export))
     if not matches:
         raise UsageError(f"{export}: no file matches; check the path or the glob")
     path = Path(matches[0])

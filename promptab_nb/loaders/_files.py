@@ -59,7 +59,8 @@ def _unique(files: list[Path]) -> list[Path]:
 
 def _resolve_one(path: PathLike) -> list[Path]:
     text = str(path)
-    if any(ch in text for ch in "*?["):
+    # (a file that exists is itself, though its name has pattern characters: 'ex[1].parquet')
+    if any(ch in text for ch in "*?[") and not Path(text).exists():
         files = sorted(
             Path(p)
             for p in glob.glob(text, recursive=True)

@@ -26,6 +26,17 @@ def test_analyze_prints_table_and_writes_report(
     assert out_file.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
 
 
+def test_analyze_reads_a_file_whose_name_has_glob_characters(
+    capsys: pytest.CaptureFixture[str], export: Path, tmp_path: Path
+) -> None:
+    # 'ex[1].parquet' was read as a pattern: "no file matches; check the path or the glob"
+    odd = tmp_path / "ex[1].parquet"
+    odd.write_bytes(export.read_bytes())
+    code, out, err = run(capsys, "analyze", odd, "--flag", FLAG, "--json", "--metrics", "latency")
+    assert code == 0, err
+    assert json.loads(out)["variants"] == {"control": "v1", "test": "v2"}
+
+
 def test_analyze_json_schema(capsys: pytest.CaptureFixture[str], export: Path) -> None:
     code, out, _ = run(
         capsys, "analyze", export, "--flag", FLAG, "--json", "--metrics", "latency,error_rate"

@@ -144,3 +144,20 @@ def test_a_frame_out_of_memory_says_to_load_it_in_slices() -> None:
         raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate 4.0 MiB")
     msg = str(info.value)
     assert "memory_limit=" in msg and "slices" in msg and "files" not in msg
+
+
+def test_an_existing_file_whose_name_has_glob_characters_is_that_file(tmp_path: Path) -> None:
+    # 'ex[1].parquet' was always read as a pattern (matching 'ex1.parquet'), so the file itself
+    # could not be loaded: "no file matches"; a literal path that exists is that path.
+    import promptab_nb as pab
+
+    data = Path(__file__).resolve().parents[2] / "data" / "posthog_events.parquet"
+    odd = tmp_path / "ex[1].parquet"
+    odd.write_bytes(data.read_bytes())
+    assert _files.resolve(odd) == [odd]
+    assert _files.resolve(str(tmp_path / "ex?1?.parquet")) == [odd]  # still a pattern
+    ws = pab.Workspace()
+    assert (
+        ws.load_posthog(odd, progress=False).rows_read
+        == ws.load_posthog(data, progress=False).rows_read
+    )
