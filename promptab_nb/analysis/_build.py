@@ -327,7 +327,10 @@ def _relative_fieller(
 
     def stat(lift: float) -> float:
         rho = 1 + sign * lift
-        return (diff - base * lift) / math.sqrt(a + rho * rho * b)
+        num, se = diff - base * lift, math.sqrt(a + rho * rho * b)
+        if se == 0:  # (a treatment without variance, at ratio 0: the lift is exact there)
+            return 0.0 if num == 0 else math.copysign(math.inf, num)
+        return num / se
 
     def accepted(lift: float) -> bool:
         z = stat(lift)
@@ -347,7 +350,8 @@ def _relative_fieller(
     root = math.sqrt(disc)
     # (the numerically stable pair of roots)
     q = -0.5 * (qb + math.copysign(root, qb))
-    r1, r2 = sorted((q / qa, qc / q))  # (q ≠ 0: the discriminant is > 0)
+    # (q = 0 only when qb = qc = 0: a double root at 0, e.g. no variance and no difference)
+    r1, r2 = sorted((q / qa, qc / q)) if q != 0 else (0.0, 0.0)
     lo = r1 if not accepted(r1 - 1 - abs(r1)) else -math.inf
     hi = r2 if not accepted(r2 + 1 + abs(r2)) else math.inf
     if lo == -math.inf and hi == math.inf:

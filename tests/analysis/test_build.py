@@ -610,3 +610,22 @@ def test_a_user_assigned_experiment_analysed_per_request_warns(tmp_path) -> None
                                       assigned_by="version", unit="request")  # fmt: skip
     assert not by_request.analyze([LAT]).health.has("request_unit")
     ws.close()
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_fieller_lift_with_a_treatment_without_variance_has_no_division_by_zero(
+    alternative,
+) -> None:
+    # A day where every evaluation of a treatment passed (its SE 0) put a root of the Fieller
+    # quadratic at 0; probing past it at lift -1 (ratio 0) divided by a zero SE, and
+    # analyze_over_time('pass_rate') of a 10-arm experiment raised ZeroDivisionError.
+    from promptab_nb.analysis._build import _relative_fieller
+
+    crit = 1.96
+    b = 0.01  # control's squared SE; treatment's is 0
+    diff = crit * math.sqrt(b)  # the difference sits on the boundary: a root at lift 0
+    lo, hi = _relative_fieller(0.5, 0.5 + diff, 0.0, b, crit, alternative)
+    for end in (lo, hi):
+        assert not math.isnan(end)
+    # both arms without variance and no difference: the lift is exactly 0
+    assert _relative_fieller(0.5, 0.5, 0.0, 0.0, crit, "two-sided") == (0.0, 0.0)
