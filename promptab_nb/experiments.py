@@ -515,8 +515,10 @@ class Experiment:
         end: dt.datetime | dt.date | str | None = None,
         cost: CostSource = _DEFAULTS.cost,
     ) -> pd.DataFrame:
-        """Per-unit values of one metric: columns ``unit, variant, value`` (and ``den`` for
-        ratios); ``multiple``, ``start``, ``end`` and ``cost`` as in :meth:`analyze`."""
+        """Per-unit values of one metric: columns ``unit, variant, value, num, den`` (the
+        units its test counts; a rate's unit without a denominator has ``value`` NaN); see
+        :func:`promptab_nb.analysis.unit_values`. ``multiple``, ``start``, ``end`` and
+        ``cost`` as in :meth:`analyze`."""
         from .analysis import unit_values
 
         return unit_values(self, metric, multiple=multiple, start=start, end=end, cost=cost)
