@@ -240,29 +240,21 @@ class ResultsDashboard(_Widget):
         return res
 
     def _failed(self, why: str) -> None:
-        """Show why the controls cannot be analysed; the result on screen (if any) is now from
-        earlier controls."""
+        """Show why the controls cannot be analysed (a result on screen is now stale)."""
         if self.result is not None:
             self._stale = why
             why += "\nthe result on screen is from the previous controls"
         status(self.status, why, "error")
 
     def _show_decision(self, res: ExperimentResult) -> None:
-        """The decision card (the report's and the CLI's ``res.decision()``); a ship decision
-        preselects its arm as the winner, anything else leaves the choice empty."""
+        """The decision card (``res.decision()``); a ship decision preselects its arm to win."""
         try:
             d = res.decision()
         except PromptabError as err:
-            self.decision = None
             # (decide() says "no decision: ..." of a result with no unit: not said twice)
-            text = str(err)
-            why = (
-                text.removeprefix("no decision: ")
-                if text.startswith("no decision: ")
-                else message(err)
-            )
+            why = str(err)[13:] if str(err).startswith("no decision: ") else message(err)
             self.decision_view.value = str(_html.el("div", f"No decision: {why}"))
-            self.winner.value = ""  # (the previous decision's arm is no longer recommended)
+            self.decision, self.winner.value = None, ""  # (no arm is recommended any more)
             return
         self.decision = d
         background, border = _DECISION[d.action]
