@@ -236,7 +236,7 @@ def _progress(
         # planned / current units, as a product: ``** 2`` raised OverflowError for an MDE of
         # 1e-300 (inf: no sample detects it), and 1 / factor ZeroDivisionError for one of 1e300
         # (0: any sample does)
-        if res.options.sequential and not is_missing(r.seq_tau2) and r.seq_tau2 > 0:
+        if res.options.sequential and r.seq_tau2 > 0 and not is_missing(r.se) and r.se > 0:
             factor = _msprt_factor(
                 size / se, r.seq_tau2 / (r.se * r.se), alpha / max(family, 1), design.power
             )
