@@ -13,6 +13,7 @@ import pytest
 import scipy.stats
 from _offline_fakes import AlternatingModel, CountingModel, id_dataset, ids
 from matplotlib.figure import Figure
+from stats._references import newcombe_paired
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.power import TTestPower
 
@@ -597,27 +598,6 @@ def test_interval_labels_keep_the_level_s_decimals(ws) -> None:
         assert f"diff [{lvl} CI]" in html and "100% CI" not in html and "98% CI" not in html
 
 
-def _newcombe(both: int, a_only: int, b_only: int, neither: int, alpha: float = 0.05):
-    """Newcombe's (1998) square-and-add interval for p(B) − p(A) from paired pass/fail
-    outcomes (Fagerland, Lydersen & Laake 2017, ch. 8), from statsmodels' Wilson intervals."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    n = both + a_only + b_only + neither
-    pa, pb = (both + a_only) / n, (both + b_only) / n
-    la, ua = proportion_confint(both + a_only, n, alpha, method="wilson")
-    lb, ub = proportion_confint(both + b_only, n, alpha, method="wilson")
-    margins = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
-    cross = both * neither - a_only * b_only
-    if margins == 0 or 0 <= cross <= n / 2:
-        psi = 0.0
-    else:
-        psi = (cross - n / 2 if cross > n / 2 else cross) / margins**0.5
-    est = pb - pa
-    lo = est - ((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * psi * (pb - lb) * (ua - pa)) ** 0.5
-    hi = est + ((pa - la) ** 2 + (ub - pb) ** 2 - 2 * psi * (pa - la) * (ub - pb)) ** 0.5
-    return max(-1.0, lo), min(1.0, hi)
-
-
 @pytest.mark.parametrize(
     "table", [(0, 0, 10, 0), (0, 0, 3, 7), (20, 4, 11, 5), (46, 0, 4, 50), (5, 9, 0, 6)]
 )
@@ -629,7 +609,7 @@ def test_mcnemar_rows_use_newcombes_interval_not_wald(ws, table) -> None:
     run = _mcnemar_run(ws, *table)
     r = run.compare(metrics=["exact"]).row("exact")
     assert r.method == "mcnemar exact"
-    assert r.diff_ci == pytest.approx(_newcombe(*table), abs=1e-12)
+    assert r.diff_ci == pytest.approx(newcombe_paired(*table), abs=1e-12)
     assert -1 <= r.diff_ci[0] <= r.diff <= r.diff_ci[1] <= 1
     if table == (0, 0, 10, 0):
         assert r.diff_ci[0] < 0.7

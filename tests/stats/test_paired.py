@@ -13,6 +13,7 @@ from promptab_nb.errors import InvalidArgumentError
 from promptab_nb.stats import mcnemar, paired_bootstrap, paired_t, wilcoxon
 from promptab_nb.stats.paired import _walsh_ci
 
+from ._references import newcombe_paired
 from ._strategies import SETTINGS
 
 
@@ -176,28 +177,6 @@ def test_non_numeric_pairs_name_the_argument() -> None:
         paired_t([1.0, 2.0, 3.0], ["a", "b", "c"])
 
 
-def _newcombe_ref(both: int, b: int, c: int, neither: int, alpha: float = 0.05):
-    """Newcombe's (1998, method 10) square-and-add interval for p(candidate) − p(baseline) of
-    paired pass/fail outcomes (Fagerland, Lydersen & Laake 2017, ch. 8), written out from
-    statsmodels' Wilson intervals: ``b`` regressions, ``c`` improvements."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    n = both + b + c + neither
-    pa, pb = (both + b) / n, (both + c) / n
-    la, ua = proportion_confint(both + b, n, alpha, method="wilson")
-    lb, ub = proportion_confint(both + c, n, alpha, method="wilson")
-    margins = (both + b) * (c + neither) * (both + c) * (b + neither)
-    cross = both * neither - b * c
-    if margins == 0 or 0 <= cross <= n / 2:
-        psi = 0.0
-    else:
-        psi = (cross - n / 2 if cross > n / 2 else cross) / margins**0.5
-    est = pb - pa
-    lo = est - ((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * psi * (pb - lb) * (ua - pa)) ** 0.5
-    hi = est + ((pa - la) ** 2 + (ub - pb) ** 2 - 2 * psi * (pa - la) * (ub - pb)) ** 0.5
-    return max(-1.0, lo), min(1.0, hi)
-
-
 @pytest.mark.parametrize(
     "table", [(0, 0, 10, 0), (0, 0, 3, 7), (20, 4, 11, 5), (46, 0, 4, 50), (5, 9, 0, 6)]
 )
@@ -209,7 +188,7 @@ def test_mcnemar_ci_is_newcombes_not_wald(table: tuple[int, int, int, int], alph
     n = sum(table)
     r = mcnemar(b, c, n=n, both=both, alpha=alpha)
     assert r.estimate == pytest.approx((c - b) / n, abs=1e-15)
-    assert r.ci == pytest.approx(_newcombe_ref(*table, alpha=alpha), abs=1e-12)
+    assert r.ci == pytest.approx(newcombe_paired(*table, alpha=alpha), abs=1e-12)
     assert -1 <= r.ci_low <= r.estimate <= r.ci_high <= 1
     assert r.p_value == pytest.approx(sm_mcnemar([[both, b], [c, neither]]).pvalue, rel=1e-12)
     if table == (0, 0, 10, 0) and alpha == 0.05:
@@ -223,11 +202,11 @@ def test_mcnemar_ci_without_the_concordant_split_spans_every_split() -> None:
     # n − b − c concordant items into both-pass / both-fail (it depends on the split), with a
     # note; it covers each of them and is never the zero-width Wald interval.
     r = mcnemar(3, 12, n=50)
-    refs = [_newcombe_ref(k, 3, 12, 35 - k) for k in range(36)]
+    refs = [newcombe_paired(k, 3, 12, 35 - k) for k in range(36)]
     assert r.ci_low == pytest.approx(min(lo for lo, _ in refs), abs=1e-12)
     assert r.ci_high == pytest.approx(max(hi for _, hi in refs), abs=1e-12)
     assert r.note is not None and "both=" in r.note
-    assert mcnemar(0, 10, n=10).ci == pytest.approx(_newcombe_ref(0, 0, 10, 0), abs=1e-12)
+    assert mcnemar(0, 10, n=10).ci == pytest.approx(newcombe_paired(0, 0, 10, 0), abs=1e-12)
 
 
 def test_mcnemar_checks_the_concordant_cells() -> None:
@@ -266,7 +245,7 @@ def test_tiny_alpha_gives_finite_critical_values() -> None:
     rng = np.random.default_rng(0)
     x, y = np.zeros(60), rng.normal(0.2, 1.0, 60)
     r = mcnemar(3, 12, n=50, both=20, alpha=1e-20)
-    assert r.ci == pytest.approx(_newcombe_ref(20, 3, 12, 15, alpha=1e-20), abs=1e-12)
+    assert r.ci == pytest.approx(newcombe_paired(20, 3, 12, 15, alpha=1e-20), abs=1e-12)
     assert -1 <= r.ci_low < r.ci_high <= 1
     t = paired_t(x, y, alpha=1e-20)
     half = scipy.stats.t.isf(5e-21, 59) * scipy.stats.sem(y)
