@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._sql import ident
-from ..errors import InvalidArgumentError, MissingColumnError
+from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
@@ -291,9 +291,16 @@ _SCORE_CHECKS = [
 ]  # fmt: skip
 
 
-def _require(con: Con, ctx: LoadContext, item: Input, kind: str) -> None:
+def _require(con: Con, ctx: LoadContext, item: Input, kind: str, rows_read: int) -> None:
     """A file of the other kind, or of another tool, is an error naming what it holds: every
-    row of it would be rejected ("startTime is missing"), leaving an import of junk."""
+    row of it would be rejected ("startTime is missing"), leaving an import of junk. So is a
+    file without records (an empty ``data`` list, a header-only CSV): it loaded as 0 rows."""
+    if not rows_read:
+        raise DataError(
+            f"{item.name}: holds no Langfuse {kind} (an empty list, or a CSV with only its "
+            f"header). Check the export's filters and project, export the {kind} again "
+            f"(GET /api/public/v2/{kind}), or leave this file out."
+        )
     present = record_keys(con, ctx)
     need = ("startTime",) if kind == "observations" else ("name", "timestamp")
     missing = [k for k in need if k not in present]
@@ -368,7 +375,7 @@ WHERE i.source = 'langfuse' LIMIT 1
 
 def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
     rows_read = read_records(con, ctx, item)
-    _require(con, ctx, item, "observations")
+    _require(con, ctx, item, "observations", rows_read)
     stage = ctx.stage("generations")
     sql = typed_stage(
         stage,
@@ -391,7 +398,7 @@ def _stage_observations(con: Con, ctx: LoadContext, item: Input) -> Staged:
 
 def _stage_scores(con: Con, ctx: LoadContext, item: Input, threshold: float | None) -> Staged:
     rows_read = read_records(con, ctx, item)
-    _require(con, ctx, item, "scores")
+    _require(con, ctx, item, "scores", rows_read)
     stage = ctx.stage("evaluations")
     sql = typed_stage(
         stage,
@@ -475,7 +482,8 @@ def load_langfuse(
         Neither ``observations`` nor ``scores`` is given, or ``pass_threshold`` is not a finite
         number.
     DataError
-        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+        A file is empty or holds no records (``{"data": []}``, a header-only CSV), is not
+        UTF-8, truncated or unreadable (nothing is loaded).
     """
     if observations is None and scores is None:
         raise InvalidArgumentError("pass observations= and/or scores= (paths of the export).")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MissingColumnError
+from ..errors import DataError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
 from ._load import load_all, loader_call, prepare_paths
@@ -295,6 +295,14 @@ def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
     con.execute(ctx.sql(_RESULTS))
     rec, off = ctx.t("rec"), ctx.name("off")
     rows_read = pre_from_rec(con, ctx) + count(con, rec)
+    if not rows_read:
+        # (it loaded as 0 rows, without a word)
+        raise DataError(
+            f"{item.name}: holds no promptfoo results (its results.results, results.table.body "
+            "and results.outputs lists are empty or missing). Run the eval again with "
+            "`promptfoo eval --output results.json` (check its test filters), or leave this "
+            "file out."
+        )
     con.execute(typed_stage(off, record_source(ctx, _KEYS), _FIELDS, _SELECT, _CHECKS))
     run_id = "promptfoo-" + (meta["eval_id"] or item.sha256[:16])
     con.execute(ctx.sql(_RESULT_ROWS), {"run": run_id})
@@ -345,7 +353,8 @@ def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> Loa
     MissingColumnError
         The file is not a promptfoo results document.
     DataError
-        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+        A file is empty or holds no results, is not UTF-8, truncated or unreadable (nothing is
+        loaded).
     """
     rows = prepare_paths(path, source="promptfoo", formats=("json",))
     call = loader_call("load_promptfoo", path)

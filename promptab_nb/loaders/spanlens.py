@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._sql import ident, used_params
-from ..errors import InvalidArgumentError, MissingColumnError
+from ..errors import DataError, InvalidArgumentError, MissingColumnError
 from . import _files
 from ._context import Con, Input, LoadContext
 from ._load import Code, load_all, loader_call, prepare_paths
@@ -150,6 +150,13 @@ def _stage(
     prompt_name: str | None,
 ) -> Staged:
     rows_read = read_records(con, ctx, item)
+    if not rows_read:
+        # (it loaded as 0 rows, without a word: most likely a filter that matched nothing)
+        raise DataError(
+            f"{item.name}: holds no Spanlens requests (an empty list, or a CSV with only its "
+            "header). Check the export's filters and project, export the requests again "
+            "(Requests → Export), or leave this file out."
+        )
     present = record_keys(con, ctx)
     found = ", ".join(sorted(present)) or "nothing"
     for need in ("created_at", "latency_ms"):
@@ -267,7 +274,8 @@ def load_spanlens(
     MissingColumnError
         ``created_at``, ``latency_ms``, the unit or ``arm_column`` is absent.
     DataError
-        A file is empty, not UTF-8, truncated or unreadable (nothing is loaded).
+        A file is empty or holds no requests (``[]``, a header-only CSV), is not UTF-8,
+        truncated or unreadable (nothing is loaded).
 
     Examples
     --------

@@ -409,3 +409,29 @@ def test_a_blob_storage_scores_export_is_an_error_not_a_file_of_rejects(ws, tmp_
     with pytest.raises(MissingColumnError, match=r"scores\.jsonl has no key 'traceId'.*blob"):
         ws.load_langfuse(scores=_jsonl(tmp_path / "scores.jsonl", [row]), progress=False)
     assert len(ws.sql("SELECT * FROM imports")) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kind"),
+    [
+        ("obs.json", '{"data": [], "meta": {"page": 1, "totalItems": 0}}', "observations"),
+        ("obs.json", "[]", "observations"),
+        ("obs.csv", "id,traceId,type,startTime,endTime\n", "observations"),
+        ("scores.json", '{"data": []}', "scores"),
+        ("scores.csv", "id,traceId,name,value,timestamp\n", "scores"),
+    ],
+)
+def test_an_export_without_records_is_an_error_naming_the_file(ws, tmp_path, name, text, kind):
+    # An API page with an empty data list (a filter that matched nothing, the wrong project)
+    # loaded as "0 rows read" without a word; beside a good file, nothing is loaded.
+    from promptab_nb.errors import DataError
+
+    p = tmp_path / name
+    p.write_text(text)
+    args = {"observations": [DATA / "langfuse_observations.json", p]}
+    if kind == "scores":
+        args = {"scores": [DATA / "langfuse_scores.jsonl", p]}
+    with pytest.raises(DataError, match=rf"{name}: holds no Langfuse {kind}.*export"):
+        ws.load_langfuse(**args)
+    assert ws.counts()["generations"] == ws.counts()["evaluations"] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0

@@ -289,3 +289,24 @@ def test_repeats_in_a_version_2_table_are_repeats_not_new_items(ws, tmp_path):
     accounted(ws.load_promptfoo(p))
     r = ws.sql("SELECT DISTINCT item_id, repeat_idx FROM offline_results ORDER BY 1, 2")
     assert r.values.tolist() == [["0", 0], ["0", 1], ["0", 2], ["3", 0], ["3", 1], ["3", 2]]
+
+
+@pytest.mark.parametrize(
+    "results",
+    [
+        [],
+        {"version": 3, "results": [], "prompts": []},
+        {"outputs": []},
+        {"table": {"head": {"prompts": [], "vars": []}, "body": []}},
+        {"table": {"head": {"prompts": []}, "body": [{"outputs": [], "vars": []}]}},
+    ],
+)
+def test_a_results_file_without_results_is_an_error_naming_the_file(ws, tmp_path, results):
+    # An eval with no results (every test filtered out, an aborted run) loaded as "0 rows
+    # read" without a word; beside a good file, nothing is loaded.
+    p = tmp_path / "empty.json"
+    p.write_text(json.dumps({"evalId": "e-empty", "results": results}))
+    with pytest.raises(DataError, match=r"empty\.json: holds no promptfoo results.*promptfoo eval"):
+        ws.load_promptfoo([DATA / "promptfoo_v3.json", p])
+    assert ws.counts()["offline_results"] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0

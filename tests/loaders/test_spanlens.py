@@ -241,3 +241,24 @@ def test_a_proxy_cache_hit_has_no_model_latency_and_cache_tokens_are_kept(ws, tm
     assert g.loc["r1"].tolist()[1:] == [400, 0, True]
     assert g.loc["r5"].tolist()[1:] == [None, None, None]  # not said: unknown
     assert ws.sql("SELECT avg(latency_s) AS m FROM generations").m[0] == pytest.approx(2.9 / 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("requests.csv", "id,provider,model,latency_ms,trace_id,created_at\n"),
+        ("requests.json", "[]"),
+        ("requests.json", '{"data": []}'),
+    ],
+)
+def test_an_export_without_requests_is_an_error_naming_the_file(ws, tmp_path, name, text):
+    # A header-only CSV (an export of a filter that matched nothing) loaded as "0 rows read"
+    # without a word; beside a good file, nothing is loaded.
+    from promptab_nb.errors import DataError
+
+    p = tmp_path / name
+    p.write_text(text)
+    with pytest.raises(DataError, match=rf"{name}: holds no Spanlens requests.*Export"):
+        ws.load_spanlens([DATA / "spanlens_requests.jsonl", p])
+    assert ws.counts()["generations"] == 0
+    assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
