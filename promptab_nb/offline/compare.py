@@ -170,12 +170,10 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float | None:
     degrees of freedom detects with ``power`` at ``alpha``: ``se`` times the noncentrality that
     reaches ``power``. (Solved in SEs and rescaled: the noncentral t is unreliable at tiny SDs,
     USD per call.) None where scipy's noncentral t cannot say (NaN far in the tail: a critical
-    value of 1e10 at alpha = 1e-20 and 2 df)."""
+    value of 1e10 at alpha = 1e-20 and 2 df), and None when ``power <= alpha``: a zero effect
+    already has power ``alpha``, so no smallest effect exists (:func:`compare` says so)."""
     if power <= alpha:
-        raise InvalidArgumentError(
-            f"power == {power!r} is not above alpha == {alpha!r}, the power of a zero effect; "
-            "ask for power > alpha (0.8 is usual)"
-        )
+        return None
     import scipy.optimize
 
     crit = float(t_isf(alpha / 2, df))
@@ -442,6 +440,15 @@ def _one(
     var_note = _split_note(var_left)
     if var_note:
         notes.append(var_note)
+    mde = _paired_mde(d, alpha, power) if clustered is None else _clustered_mde(
+        clustered, alpha, power)  # fmt: skip
+    if unit_scores and mde is not None and mde > 1:
+        # Scores in [0, 1] differ by at most 1: no possible difference reaches the power.
+        notes.append(
+            f"no MDE: no difference within the score's range (100 pp at most) reaches "
+            f"{power:.0%} power at {n} pairs"
+        )
+        mde = None
     row = MetricComparison(
         metric=metric, version=version, baseline=baseline, unit=unit, binary=binary,
         higher_is_better=hib, n_pairs=n, n_dropped=left.n, baseline_mean=bm,
@@ -449,8 +456,7 @@ def _one(
         diff_ci=(float(test.ci_low), float(test.ci_high)), p_value=float(test.p_value),
         method=test.method, p_wilcoxon=p_w, improved=improved, regressed=regressed,
         unchanged=unchanged, aa_flip_rate=aa.flip, aa_ci=aa.ci,
-        mde=_paired_mde(d, alpha, power) if clustered is None
-        else _clustered_mde(clustered, alpha, power),
+        mde=mde,
         verdict=_verdict(diff, test.p_value, alpha, hib),
         note="; ".join(notes) or None,
         n_clusters=None if clustered is None else clustered.n_clusters,
@@ -667,6 +673,11 @@ def compare(
             var_note = _split_note(None if split is None else split[1])
             if var_note:
                 notes.append(f"{metric}, {v}: {var_note}")
+    if power <= alpha:
+        notes.append(
+            f"no MDE: power {power:g} is not above alpha {alpha:g} (a zero effect is already "
+            f"significant with probability alpha); pass power > {alpha:g} for one"
+        )
     if run.repeats < 2:
         notes.append("repeats=1: no A/A noise floor; run with repeats >= 2 to measure it")
     if run.n_errors:
