@@ -47,42 +47,54 @@ MAPPABLE = (
 )
 
 _NANOS = "TRY_CAST({} AS HUGEINT)"
+_LIST = sql_str('["JSON"]')
+
+
+def _array(obj: str, *keys: str, of: str = _LIST, when: str = "") -> str:
+    """SQL of the JSON array at the first of ``keys`` (constant names) of JSON ``obj`` that holds
+    one, as a DuckDB list of ``of`` (SQL of a structure), or NULL when none does. ``when`` (SQL
+    of a condition) is tested first: rows that are not JSON never reach the JSON functions."""
+    guard = f"{when} AND " if when else ""
+    arms = " ".join(
+        f"WHEN {guard}json_type({obj}, {sql_str('$.' + k)}) = 'ARRAY' "
+        f"THEN from_json(json_extract({obj}, {sql_str('$.' + k)}), {of})"
+        for k in keys
+    )
+    return f"CASE {arms} END"
+
+
+def _unroll(src: str, keep: str, items: str, idx: str, alias: str) -> str:
+    """SQL of a query: one row per element ``alias`` (numbered from 1 in ``idx``) of the list
+    ``items`` (SQL over a row of ``src``), with the columns ``keep``; rows without one are
+    left out."""
+    return f"""SELECT {keep}, generate_subscripts(_l, 1) AS {idx}, unnest(_l) AS {alias}
+    FROM (SELECT *, {items} AS _l FROM {src}) WHERE _l IS NOT NULL"""
+
+
+def _otlp_items(top: str, scopes: tuple[str, ...], leaf: str, alias: str) -> str:
+    """CTEs ``r``, ``s``, ``p`` of an OTLP export: one row of ``p`` per element ``alias`` of
+    ``top[i].<scope>[j].<leaf>[k]`` (``top``: a list column of ``d``, beside ``doc_row``;
+    ``scopes``: the scope list's names, the first present wins), with its resource ``res``."""
+    return f"""r AS ({_unroll("d", "doc_row", top, "i", "res")}),
+s AS ({_unroll("r", "doc_row, i, res", _array("res", *scopes), "j", "scope")}),
+p AS ({_unroll("s", "doc_row, i, j, res", _array("scope", leaf), "k", alias)})"""
 
 
 def _spans(ctx: LoadContext) -> str:
     """SQL of ``rec``: one row per span of the documents of ``docs``."""
+    # (instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15)
+    items = _otlp_items("rs", ("scopeSpans", "instrumentationLibrarySpans"), "spans", "span")
     return f"""
 CREATE OR REPLACE TEMP TABLE {ctx.t("rec")} AS
 WITH d AS (
     SELECT source_row AS doc_row, bad_col, bad_reason, raw,
-           CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceSpans') = 'ARRAY'
-                THEN from_json(json_extract(doc, '$.resourceSpans'), '["JSON"]') END AS rs,
+           {_array("doc", "resourceSpans", when="bad_col IS NULL")} AS rs,
            -- (a logs document: its records are read by _LOGS)
            CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY' THEN true
                 ELSE false END AS has_logs
     FROM {ctx.t("docs")}
 ),
-r AS (
-    SELECT doc_row, generate_subscripts(rs, 1) AS i, unnest(rs) AS res FROM d WHERE rs IS NOT NULL
-),
-s AS (
-    SELECT doc_row, i, res, generate_subscripts(ss, 1) AS j, unnest(ss) AS scope
-    -- (instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15)
-    FROM (SELECT *, CASE WHEN json_type(res, '$.scopeSpans') = 'ARRAY'
-                         THEN from_json(json_extract(res, '$.scopeSpans'), '["JSON"]')
-                         WHEN json_type(res, '$.instrumentationLibrarySpans') = 'ARRAY'
-                         THEN from_json(json_extract(res, '$.instrumentationLibrarySpans'),
-                                        '["JSON"]') END AS ss
-          FROM r)
-    WHERE ss IS NOT NULL
-),
-p AS (
-    SELECT doc_row, i, j, res, generate_subscripts(sp, 1) AS k, unnest(sp) AS span
-    FROM (SELECT *, CASE WHEN json_type(scope, '$.spans') = 'ARRAY'
-                         THEN from_json(json_extract(scope, '$.spans'), '["JSON"]') END AS sp
-          FROM s)
-    WHERE sp IS NOT NULL
-),
+{items},
 u AS (
     SELECT doc_row, i, j, k, CAST(span AS VARCHAR) AS rec,
            CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs,
@@ -280,18 +292,16 @@ def _events(ctx: LoadContext) -> str:
     """SQL of ``res``: one row per ``gen_ai.evaluation.result`` event of a good span (numbered
     after the spans, from ``$base``), with the event's attributes pivoted."""
     rec = ctx.t("rec")
+    events = _array("rec", "events", when="bad_col IS NULL")
     return f"""
 CREATE OR REPLACE TEMP TABLE {ctx.t(_EVT)} AS
 WITH e AS (
-    SELECT source_row AS span_row, generate_subscripts(ev, 1) AS n, unnest(ev) AS event
-    FROM (SELECT source_row, from_json(json_extract(rec, '$.events'), '["JSON"]') AS ev
-          FROM {rec} WHERE bad_col IS NULL AND json_type(rec, '$.events') = 'ARRAY')
+    {_unroll(rec, "source_row AS span_row", events, "n", "event")}
 ),
 v AS (
     SELECT $base + row_number() OVER (ORDER BY span_row, n) AS source_row, span_row,
            CAST(event AS VARCHAR) AS raw, json_extract_string(event, '$.timeUnixNano') AS nanos,
-           CASE WHEN json_type(event, '$.attributes') = 'ARRAY'
-                THEN from_json(json_extract(event, '$.attributes'), {_KV}) END AS kvs
+           {_array("event", "attributes", of=_KV)} AS kvs
     FROM e WHERE json_extract_string(event, '$.name') = 'gen_ai.evaluation.result'
 ),
 a AS (
@@ -325,29 +335,11 @@ def _logs(ctx: LoadContext) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE {ctx.t(_LOG)} AS
 WITH d AS (
-    -- (the CASE keeps the JSON functions off the lines that are not JSON)
-    SELECT source_row AS doc_row,
-           CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY'
-                THEN from_json(json_extract(doc, '$.resourceLogs'), '["JSON"]') END AS rl
+    -- (`when`: the JSON functions never see the lines that are not JSON)
+    SELECT source_row AS doc_row, {_array("doc", "resourceLogs", when="bad_col IS NULL")} AS rl
     FROM {ctx.t("docs")}
 ),
-r AS (
-    SELECT doc_row, generate_subscripts(rl, 1) AS i, unnest(rl) AS res FROM d WHERE rl IS NOT NULL
-),
-s AS (
-    SELECT doc_row, i, res, generate_subscripts(sl, 1) AS j, unnest(sl) AS scope
-    FROM (SELECT *, CASE WHEN json_type(res, '$.scopeLogs') = 'ARRAY'
-                         THEN from_json(json_extract(res, '$.scopeLogs'), '["JSON"]') END AS sl
-          FROM r)
-    WHERE sl IS NOT NULL
-),
-p AS (
-    SELECT doc_row, i, j, res, generate_subscripts(lr, 1) AS k, unnest(lr) AS rec
-    FROM (SELECT *, CASE WHEN json_type(scope, '$.logRecords') = 'ARRAY'
-                         THEN from_json(json_extract(scope, '$.logRecords'), '["JSON"]') END AS lr
-          FROM s)
-    WHERE lr IS NOT NULL
-)
+{_otlp_items("rl", ("scopeLogs",), "logRecords", "rec")}
 SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, CAST(rec AS VARCHAR) AS raw,
        CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs
 FROM p
