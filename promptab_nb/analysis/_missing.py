@@ -87,12 +87,12 @@ def withheld(est: Estimator, arm: Arm | None) -> bool:
     return est.metric.agg == "sum" and share(arm) > MAX_MISSING_SHARE
 
 
-def nothing_measured(est: Estimator, control: Arm | None, treatment: Arm | None) -> bool:
-    """Whether a per-unit sum has no event in scope in either arm: every unit's sum is then 0,
-    so "no difference" (and a total impact of 0) would be read, not measured."""
-    return est.metric.agg == "sum" and all(
-        a is not None and a.events == 0 for a in (control, treatment)
-    )
+def nothing_measured(est: Estimator, *arms: Arm | None) -> bool:
+    """Whether a per-unit sum has no event in scope in any of ``arms`` (a control and a
+    treatment, or every arm of the metric): every unit's sum is then 0, so a mean of 0, "no
+    difference" (and a total impact of 0) would be read, not measured. An arm whose units
+    made no call beside one whose units did is measured: its units spent 0."""
+    return est.metric.agg == "sum" and all(a is not None and a.events == 0 for a in arms)
 
 
 #: The note of a comparison :func:`nothing_measured`.
