@@ -4,13 +4,19 @@ Sufficient statistics are what the metric SQL returns per arm: the number of uni
 of the per-unit values and the sum of their squares (plus cross products for ratio and CUPED
 metrics). Variances are sample variances (``ddof=1``) except for proportions, whose per-unit
 variance is ``p (1 - p)`` as in PostHog and GrowthBook.
+
+``total_sq − total²/n`` loses ~``(mean/sd)²`` of the variance's digits (values of 1e8 ± 1 lose
+all of them), so each type optionally carries ``centred``: its second moments about the arm's
+means (``Σ(v − v̄)²``, and the centred cross products), which ``from_values``, ``from_moments``
+and the analysis SQL fill in from sums of values minus a reference near the mean
+(:func:`centred_sums`). Variances and covariances are read from them when given.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -20,84 +26,24 @@ from .._checks import check
 from .._format import level_pct, num, pval
 from ..errors import InvalidArgumentError
 
+# (re-exported: tests and other modules import these from here)
+from ._sums import (  # noqa: F401
+    _REL_TOL,
+    _centred_values,
+    _check_centred,
+    _check_finite,
+    _check_n,
+    _covariance,
+    _floats,
+    _variance,
+    _variance_bound,
+    _variance_note,
+    centred_cross,
+    centred_sums,
+)
+
 Alternative = Literal["two-sided", "greater", "less"]
 RelMethod = Literal["delta", "log", "divide"]
-
-# Sums of squares are computed in floating point (often by a database); a variance that is
-# negative by less than this relative amount is rounding noise and is clamped to 0.
-_REL_TOL = 1e-9
-
-
-def _variance(n: float, total: float, total_sq: float, name: str) -> float:
-    """Sample variance (ddof=1) from sums; clamp rounding noise, raise on a clearly negative value."""
-    ss = total_sq - total * total / n
-    if ss < 0:
-        if -ss <= _REL_TOL * max(abs(total_sq), total * total / n, 1e-300):
-            return 0.0
-        raise InvalidArgumentError(
-            f"{name} == {total_sq!r} gives a negative variance ({ss / (n - 1):.6g}); "
-            "sums of squares must be >= sum**2 / n. Check that it is the sum of squared values."
-        )
-    return ss / (n - 1)
-
-
-def _variance_bound(n: int, total: float, total_sq: float) -> float | None:
-    """``None`` when ``total_sq − total²/n`` resolves the sum of squared deviations; else an
-    upper bound on the sample variance the sums leave possible.
-
-    Values of 1e12 varying by 0.1 have a sum of squares (5e24) whose rounding (~1e9) swamps
-    their squared deviations (0.1): the difference comes out 0, or any value up to the rounding.
-    Integer sums below 2**53 are exact, so their variance is resolved whatever it is (0 too);
-    otherwise a naive sum of ``n`` terms is off by at most ``(n − 1)`` ulps of it, so the
-    computed value is trusted only above ``(n + 2) eps max(total_sq, total²/n)``.
-    """
-    if total == int(total) and total_sq == int(total_sq) and abs(total_sq) <= 2**53:
-        return None
-    err = (n + 2) * np.finfo(float).eps * max(abs(total_sq), total * total / n)
-    ss = total_sq - total * total / n
-    return None if ss > err else (max(ss, 0.0) + err) / (n - 1)
-
-
-def _variance_note(names: list[str], bounds: list[float]) -> str:
-    """The note of a test that used :func:`_variance_bound` for the arms ``names``."""
-    sds = " and ".join(f"~{math.sqrt(b):.2g}" for b in bounds)
-    which = " and ".join(names)
-    its = "the variances of " + which + " are" if len(names) > 1 else f"the variance of {which} is"
-    return (
-        f"{its} below the rounding of the sums of squares (SD up to "
-        f"{sds}, unresolved): the test used that upper bound, so p and the CI are conservative; "
-        "subtract a reference value (e.g. the control mean) from the values before summing"
-    )
-
-
-def _floats(values: Any, name: str) -> np.ndarray:
-    """``values`` as a flat float array; text or ragged input is a named error."""
-    try:
-        return np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(
-            f"{name} must be numbers (a flat sequence or 1-D array): {err}"
-        ) from None
-
-
-def _covariance(n: float, x_total: float, y_total: float, xy_total: float) -> float:
-    return (xy_total - x_total * y_total / n) / (n - 1)
-
-
-def _check_n(n: Any, name: str = "n") -> int:
-    check(n, name, integer=True)
-    if n <= 1:
-        raise InvalidArgumentError(
-            f"{name} == {n!r}, must be >= 2: a variance needs at least two units per arm"
-        )
-    return int(n)
-
-
-def _check_finite(value: Any, name: str) -> float:
-    check(value, name)
-    if math.isinf(value):
-        raise InvalidArgumentError(f"{name} == {value!r}, must be finite")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -116,6 +62,9 @@ class MeanStats:
     n: int
     total: float
     total_sq: float
+    #: ``Σ(v − mean)²`` when known (``from_values``, ``from_moments``, the analysis SQL): the
+    #: variance is then ``centred / (n − 1)``, free of the cancellation in the raw sums.
+    centred: float | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n", _check_n(self.n))
@@ -123,20 +72,27 @@ class MeanStats:
         object.__setattr__(self, "total_sq", _check_finite(self.total_sq, "total_sq"))
         if self.total_sq < 0:
             raise InvalidArgumentError(f"total_sq == {self.total_sq!r}, must be >= 0")
-        _variance(self.n, self.total, self.total_sq, "total_sq")
+        raw = [(self.total, self.total_sq, "total_sq")]
+        c = _check_centred(self.centred, self.n, raw)
+        object.__setattr__(self, "centred", None if c is None else c[0])
+        if c is None:
+            _variance(self.n, self.total, self.total_sq, "total_sq")
 
     @classmethod
     def from_values(cls, values: Iterable[float] | np.ndarray) -> MeanStats:
-        """Sufficient statistics of a 1-D array of per-unit values."""
+        """Sufficient statistics of a 1-D array of per-unit values (with their centred sum of
+        squares, so the variance keeps its digits whatever the mean)."""
         x = _floats(values, "values")
-        return cls(int(x.size), float(x.sum()), float((x * x).sum()))
+        (d,) = _centred_values(x)
+        c = centred_sums(x.size, float(d.sum()), float((d * d).sum()))
+        return cls(int(x.size), float(x.sum()), float((x * x).sum()), centred=c)
 
     @classmethod
     def from_moments(cls, n: int, mean: float, var: float) -> MeanStats:
-        """Build from a count, a mean and a sample variance (ddof=1)."""
+        """Build from a count, a mean and a sample variance (ddof=1), kept exactly."""
         n = _check_n(n)
         check(var, "var", ge=0)
-        return cls(n, mean * n, var * (n - 1) + n * mean * mean)
+        return cls(n, mean * n, var * (n - 1) + n * mean * mean, centred=var * (n - 1))
 
     @property
     def mean(self) -> float:
@@ -145,6 +101,8 @@ class MeanStats:
     @property
     def var(self) -> float:
         """Sample variance of the per-unit values (ddof=1)."""
+        if self.centred is not None:
+            return self.centred / (self.n - 1)
         return _variance(self.n, self.total, self.total_sq, "total_sq")
 
     @property
@@ -200,13 +158,48 @@ class RatioStats:
     den_total: float
     den_total_sq: float
     num_den_total: float
+    #: ``(Σ(N − N̄)², Σ(D − D̄)², Σ(N − N̄)(D − D̄))`` when known: the variances and covariance
+    #: are then read from them, free of the cancellation in the raw sums.
+    centred: tuple[float, float, float] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n", _check_n(self.n))
         for name in ("num_total", "num_total_sq", "den_total", "den_total_sq", "num_den_total"):
             object.__setattr__(self, name, _check_finite(getattr(self, name), name))
-        _variance(self.n, self.num_total, self.num_total_sq, "num_total_sq")
-        _variance(self.n, self.den_total, self.den_total_sq, "den_total_sq")
+        raw = [
+            (self.num_total, self.num_total_sq, "num_total_sq"),
+            (self.den_total, self.den_total_sq, "den_total_sq"),
+        ]
+        c = _check_centred(self.centred, self.n, raw)
+        if c is not None and len(c) != 3:
+            raise InvalidArgumentError(f"centred has {len(c)} values; need 3 (num, den, cross)")
+        object.__setattr__(self, "centred", c)
+        if c is None:
+            for total, total_sq, name in raw:
+                _variance(self.n, total, total_sq, name)
+
+    @classmethod
+    def from_values(
+        cls, num: Iterable[float] | np.ndarray, den: Iterable[float] | np.ndarray
+    ) -> RatioStats:
+        """Sufficient statistics of per-unit numerators ``num`` and denominators ``den`` (with
+        their centred second moments)."""
+        a, b = _floats(num, "num"), _floats(den, "den")
+        if a.shape != b.shape:
+            raise InvalidArgumentError(
+                f"num has {a.size} values but den has {b.size}; pair them per unit"
+            )
+        da, db = _centred_values(a, b)
+        sa, sb = float(da.sum()), float(db.sum())
+        va = centred_sums(a.size, sa, float((da * da).sum()))
+        vb = centred_sums(a.size, sb, float((db * db).sum()))
+        cab = centred_cross(a.size, sa, sb, float((da * db).sum()))
+        resolved = va is not None and vb is not None and cab is not None
+        return cls(
+            int(a.size), float(a.sum()), float((a * a).sum()), float(b.sum()),
+            float((b * b).sum()), float((a * b).sum()),
+            centred=(va, vb, cab) if resolved else None,  # type: ignore[arg-type]
+        )  # fmt: skip
 
     @property
     def num_mean(self) -> float:
@@ -224,8 +217,11 @@ class RatioStats:
     @property
     def var(self) -> float:
         """Per-unit delta-method variance of the ratio (divide by ``n`` for its squared SE)."""
-        from .ratio import _ratio_var
+        from .ratio import _ratio_var, _ratio_var_moments
 
+        if self.centred is not None:
+            vn, vd, cov = (c / (self.n - 1) for c in self.centred)
+            return float(_ratio_var_moments(self.num_mean, self.den_mean, vn, vd, cov))
         return float(
             _ratio_var(
                 self.n,
@@ -248,13 +244,25 @@ class CovStats:
     x_total: float
     x_total_sq: float
     xy_total: float
+    #: ``(Σ(y − ȳ)², Σ(x − x̄)², Σ(x − x̄)(y − ȳ))`` when known: the variances and covariance
+    #: are then read from them, free of the cancellation in the raw sums.
+    centred: tuple[float, float, float] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n", _check_n(self.n))
         for name in ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total"):
             object.__setattr__(self, name, _check_finite(getattr(self, name), name))
-        _variance(self.n, self.y_total, self.y_total_sq, "y_total_sq")
-        _variance(self.n, self.x_total, self.x_total_sq, "x_total_sq")
+        raw = [
+            (self.y_total, self.y_total_sq, "y_total_sq"),
+            (self.x_total, self.x_total_sq, "x_total_sq"),
+        ]
+        c = _check_centred(self.centred, self.n, raw)
+        if c is not None and len(c) != 3:
+            raise InvalidArgumentError(f"centred has {len(c)} values; need 3 (y, x, cross)")
+        object.__setattr__(self, "centred", c)
+        if c is None:
+            for total, total_sq, name in raw:
+                _variance(self.n, total, total_sq, name)
 
     @classmethod
     def from_values(
@@ -266,6 +274,12 @@ class CovStats:
             raise InvalidArgumentError(
                 f"y has {ya.size} values but x has {xa.size}; pair them per unit"
             )
+        dy, dx = _centred_values(ya, xa)
+        sy, sx = float(dy.sum()), float(dx.sum())
+        vy = centred_sums(ya.size, sy, float((dy * dy).sum()))
+        vx = centred_sums(ya.size, sx, float((dx * dx).sum()))
+        cxy = centred_cross(ya.size, sx, sy, float((dx * dy).sum()))
+        resolved = vy is not None and vx is not None and cxy is not None
         return cls(
             int(ya.size),
             float(ya.sum()),
@@ -273,6 +287,7 @@ class CovStats:
             float(xa.sum()),
             float((xa * xa).sum()),
             float((xa * ya).sum()),
+            centred=(vy, vx, cxy) if resolved else None,  # type: ignore[arg-type]
         )
 
     @property
@@ -285,14 +300,20 @@ class CovStats:
 
     @property
     def y_var(self) -> float:
+        if self.centred is not None:
+            return self.centred[0] / (self.n - 1)
         return _variance(self.n, self.y_total, self.y_total_sq, "y_total_sq")
 
     @property
     def x_var(self) -> float:
+        if self.centred is not None:
+            return self.centred[1] / (self.n - 1)
         return _variance(self.n, self.x_total, self.x_total_sq, "x_total_sq")
 
     @property
     def xy_cov(self) -> float:
+        if self.centred is not None:
+            return self.centred[2] / (self.n - 1)
         return _covariance(self.n, self.x_total, self.y_total, self.xy_total)
 
 
@@ -371,7 +392,7 @@ class Comparison:
 def _test_variance(arm: object) -> tuple[float, float | None]:
     """The per-unit variance a test should use for ``arm`` and, when the sums of a
     :class:`MeanStats` do not resolve it, the upper bound used instead (else ``None``)."""
-    if isinstance(arm, MeanStats):
+    if isinstance(arm, MeanStats) and arm.centred is None:
         bound = _variance_bound(arm.n, arm.total, arm.total_sq)
         if bound is not None:
             return bound, bound

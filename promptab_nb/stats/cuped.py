@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -11,7 +11,14 @@ import numpy as np
 from .._checks import one_of
 from ..errors import InvalidArgumentError
 from . import _dist
-from ._types import Alternative, Comparison, CovStats
+from ._types import (
+    Alternative,
+    Comparison,
+    CovStats,
+    _centred_values,
+    centred_cross,
+    centred_sums,
+)
 from .means import _check_common, _compare_core, _Core, _finish, _interval, _pvalue
 
 
@@ -20,17 +27,6 @@ class CupedComparison(Comparison):
     """A :class:`Comparison` that also reports the CUPED coefficient ``theta``."""
 
     theta: float = math.nan
-
-
-def _theta(
-    nc: Any, xc: Any, xxc: Any, xyc: Any, yc: Any, nt: Any, xt: Any, xxt: Any, xyt: Any, yt: Any
-) -> Any:
-    """θ = Cov(y, x) / Var(x) over the units of both arms pooled (GrowthBook/PostHog)."""
-    n, x, y = nc + nt, xc + xt, yc + yt
-    var_x = (xxc + xxt - x * x / n) / (n - 1)
-    cov = (xyc + xyt - x * y / n) / (n - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(var_x > 0, cov / var_x, 0.0)
 
 
 def _cuped_core(
@@ -42,22 +38,51 @@ def _cuped_core(
     alternative: Alternative = "two-sided",
 ) -> tuple[_Core, Any]:
     """Vectorized CUPED. ``c``/``t`` are ``(n, y, yy, x, xx, xy)`` sums (arrays welcome)."""
-    nc, yc, yyc, xc, xxc, xyc = (np.asarray(a, dtype=float) for a in c)
-    nt, yt, yyt, xt, xxt, xyt = (np.asarray(a, dtype=float) for a in t)
-    theta = _theta(nc, xc, xxc, xyc, yc, nt, xt, xxt, xyt, yt)
 
     def moments(n: Any, y: Any, yy: Any, x: Any, xx: Any, xy: Any) -> tuple[Any, ...]:
         my, mx = y / n, x / n
         vy = np.maximum((yy - y * my) / (n - 1), 0.0)
         vx = np.maximum((xx - x * mx) / (n - 1), 0.0)
         cov = (xy - x * my) / (n - 1)
-        return my, mx, vy, vx, cov
+        return n, my, mx, vy, vx, cov
 
-    myc, mxc, vyc, vxc, covc = moments(nc, yc, yyc, xc, xxc, xyc)
-    myt, mxt, vyt, vxt, covt = moments(nt, yt, yyt, xt, xxt, xyt)
+    c_m = moments(*(np.asarray(a, dtype=float) for a in c))
+    t_m = moments(*(np.asarray(a, dtype=float) for a in t))
+    return _cuped_moments_core(c_m, t_m, alpha=alpha, relative=relative, alternative=alternative)
+
+
+def _pooled_theta(c: tuple[Any, ...], t: tuple[Any, ...]) -> Any:
+    """θ = Cov(y, x) / Var(x) over both arms' units pooled, from each arm's
+    ``(n, mean y, mean x, Var y, Var x, Cov)`` (the between-arm terms added exactly as in
+    Chan et al.'s pooled moments: no raw sums of squares to cancel)."""
+    nc, myc, mxc, _, vxc, covc = c
+    nt, myt, mxt, _, vxt, covt = t
+    n = nc + nt
+    w = nc * nt / n
+    sxx = (nc - 1) * vxc + (nt - 1) * vxt + w * (mxt - mxc) ** 2
+    sxy = (nc - 1) * covc + (nt - 1) * covt + w * (mxt - mxc) * (myt - myc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sxx > 0, sxy / sxx, 0.0)
+
+
+def _cuped_moments_core(
+    c: tuple[Any, ...],
+    t: tuple[Any, ...],
+    *,
+    alpha: float,
+    relative: bool,
+    alternative: Alternative = "two-sided",
+) -> tuple[_Core, Any]:
+    """:func:`_cuped_core` from each arm's ``(n, mean y, mean x, Var y, Var x, Cov(x, y))``."""
+    nc, myc, mxc, vyc, vxc, covc = (np.asarray(a, dtype=float) for a in c)
+    nt, myt, mxt, vyt, vxt, covt = (np.asarray(a, dtype=float) for a in t)
+    theta = _pooled_theta((nc, myc, mxc, vyc, vxc, covc), (nt, myt, mxt, vyt, vxt, covt))
     adj_vc = np.maximum(vyc + theta**2 * vxc - 2 * theta * covc, 0.0)
     adj_vt = np.maximum(vyt + theta**2 * vxt - 2 * theta * covt, 0.0)
-    adj_c, adj_t = myc - theta * mxc, myt - theta * mxt
+    # Centred on the pooled covariate mean (the difference is the same; the arms' values keep
+    # their digits when the covariate's mean is large).
+    mx = (nc * mxc + nt * mxt) / (nc + nt)
+    adj_c, adj_t = myc - theta * (mxc - mx), myt - theta * (mxt - mx)
     core = _compare_core(
         adj_c, adj_vc, nc, adj_t, adj_vt, nt, alpha=alpha, relative=False, alternative=alternative
     )
@@ -114,8 +139,8 @@ def cuped(
     for name, arm in (("control", control), ("treatment", treatment)):
         if not isinstance(arm, CovStats):
             raise InvalidArgumentError(f"{name} is a {type(arm).__name__}, must be CovStats")
-        arms.append((arm.n, arm.y_total, arm.y_total_sq, arm.x_total, arm.x_total_sq, arm.xy_total))
-    core, theta = _cuped_core(
+        arms.append((arm.n, arm.y_mean, arm.x_mean, arm.y_var, arm.x_var, arm.xy_cov))
+    core, theta = _cuped_moments_core(
         arms[0], arms[1], alpha=alpha, relative=relative, alternative=alternative
     )
     note = None
@@ -149,6 +174,9 @@ class RatioCovStats:
     n: int
     sums: tuple[float, float, float, float]
     cross: tuple[float, ...]
+    #: The 10 cross products about the means (``Σ(a − ā)(b − b̄)``, order of ``cross``) when
+    #: known: the covariance matrix is then read from them, free of cancellation.
+    centred: tuple[float, ...] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if int(self.n) < 2:
@@ -163,6 +191,15 @@ class RatioCovStats:
         object.__setattr__(self, "n", int(self.n))
         object.__setattr__(self, "sums", tuple(float(v) for v in self.sums))
         object.__setattr__(self, "cross", tuple(float(v) for v in self.cross))
+        if self.centred is not None:
+            c = tuple(float(v) for v in self.centred)
+            if len(c) != len(_PAIRS) or not all(math.isfinite(v) for v in c):
+                raise InvalidArgumentError(
+                    f"centred has {len(c)} values; need 10 finite centred cross products"
+                )
+            if any(c[k] < 0 for k, (i, j) in enumerate(_PAIRS) if i == j):
+                raise InvalidArgumentError("centred sums of squared deviations must be >= 0")
+            object.__setattr__(self, "centred", c)
 
     @classmethod
     def from_values(cls, num: Any, den: Any, num_pre: Any, den_pre: Any) -> RatioCovStats:
@@ -172,13 +209,32 @@ class RatioCovStats:
             raise InvalidArgumentError("num, den, num_pre and den_pre must have one value per unit")
         sums = tuple(float(c.sum()) for c in cols)
         cross = tuple(float((cols[i] * cols[j]).sum()) for i, j in _PAIRS)
-        return cls(cols[0].size, sums, cross)  # type: ignore[arg-type]
+        d = _centred_values(*cols)
+        ds = [float(c.sum()) for c in d]
+        centred = [
+            centred_sums(d[0].size, ds[i], float((d[i] * d[i]).sum()))
+            if i == j
+            else centred_cross(d[0].size, ds[i], ds[j], float((d[i] * d[j]).sum()))
+            for i, j in _PAIRS
+        ]
+        ok = None not in centred
+        return cls(cols[0].size, sums, cross, centred=tuple(centred) if ok else None)  # type: ignore[arg-type]
 
     def __add__(self, other: RatioCovStats) -> RatioCovStats:
+        centred = None
+        if self.centred is not None and other.centred is not None:
+            # Chan et al.: the arms' centred products plus the between-arm term.
+            w = self.n * other.n / (self.n + other.n)
+            da = [b / other.n - a / self.n for a, b in zip(self.sums, other.sums, strict=True)]
+            centred = tuple(
+                a + b + w * da[i] * da[j]
+                for (i, j), a, b in zip(_PAIRS, self.centred, other.centred, strict=True)
+            )
         return RatioCovStats(
             self.n + other.n,
             tuple(a + b for a, b in zip(self.sums, other.sums, strict=True)),  # type: ignore[arg-type]
             tuple(a + b for a, b in zip(self.cross, other.cross, strict=True)),
+            centred=centred,
         )
 
     def moments(self) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +244,8 @@ class RatioCovStats:
         m = s / n
         cov = np.empty((4, 4))
         for k, (i, j) in enumerate(_PAIRS):
-            cov[i, j] = cov[j, i] = (self.cross[k] - s[i] * s[j] / n) / (n - 1)
+            c = self.centred[k] if self.centred is not None else self.cross[k] - s[i] * s[j] / n
+            cov[i, j] = cov[j, i] = c / (n - 1)
         return m, cov
 
     @property

@@ -22,8 +22,19 @@ def _ratio_var(n: Any, num: Any, num_sq: Any, den: Any, den_sq: Any, num_den: An
     vm = (np.asarray(num_sq) - num * m) / (n - 1)
     vd = (np.asarray(den_sq) - den * d) / (n - 1)
     cov = (np.asarray(num_den) - num * d) / (n - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = vm / d**2 + m**2 * vd / d**4 - 2 * m * cov / d**3
+    return _ratio_var_moments(m, d, vm, vd, cov)
+
+
+def _ratio_var_moments(m: Any, d: Any, vm: Any, vd: Any, cov: Any) -> Any:
+    """:func:`_ratio_var` from the per-unit means ``m``, ``d`` of numerator and denominator,
+    their sample variances and covariance: ``Var(N − R D) / D̄²`` with ``R = m/d``.
+
+    Written as the variance of the linearized unit (one product by ``R``, not the expanded
+    ``Var N/D² + …`` whose terms cancel when ``R`` is large)."""
+    m, d = np.asarray(m, dtype=float), np.asarray(d, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = m / d
+        var = (vm - 2 * r * cov + r * r * vd) / (d * d)
     # Rounding can leave a perfectly determined ratio a hair below 0.
     return np.maximum(var, 0.0)
 

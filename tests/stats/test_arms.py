@@ -84,7 +84,8 @@ def test_mean_ci_below_the_rounding_of_the_sums_is_not_a_point() -> None:
     # 1e12 + [0.1 .. 0.5]: total_sq − total²/n rounds to 0 and the CI was [1e12 + 0.3] (width
     # 0). It now covers the values' t interval, using the largest variance the sums allow.
     x = 1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5])
-    lo, hi = mean_ci(MeanStats.from_values(x))
+    # (raw sums: from_values now keeps the centred sum of squares and resolves it)
+    lo, hi = mean_ci(MeanStats(5, x.sum(), (x * x).sum()))
     ref = scipy.stats.t.interval(0.95, 4, loc=x.mean(), scale=x.std(ddof=1) / math.sqrt(5))
     assert lo <= ref[0] and hi >= ref[1]
     assert mean_ci(MeanStats.from_values([2.0] * 5)) == (2.0, 2.0)

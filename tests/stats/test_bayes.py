@@ -103,8 +103,15 @@ def test_variance_below_the_rounding_of_the_sums_is_not_known_exactly() -> None:
     # squared deviations (0.1), total_sq − total²/n is 0, and bayes said "zero variance in both
     # arms: the effect is known exactly", chance to win 100 %. Now the posterior uses the upper
     # bound of the variance the sums leave possible, and says so.
-    c = MeanStats.from_values(1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]))
-    t = MeanStats.from_values(1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6]))
+    # (Raw sums, as a caller or an old query passes them: from_values now keeps the centred
+    # sum of squares, and resolves these variances.)
+    c, t = (
+        MeanStats(5, x.sum(), (x * x).sum())
+        for x in (
+            1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]),
+            1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6]),
+        )
+    )
     r = bayes(c, t, relative=False)
     assert 0.4 < r.chance_to_win < 0.6 and r.ci_low < 0 < r.ci_high
     assert r.note is not None and "rounding" in r.note and "known exactly" not in r.note

@@ -172,9 +172,11 @@ def test_variance_below_the_rounding_of_the_sums_is_not_zero_variance(
     # came out 0 and welch reported "zero variance in both arms: the difference is exact",
     # p = 0 (scipy on the values: p = 0.35 and 1.1e-5). The variance is unknown below that
     # rounding: the test takes its upper bound, so p and the CI are conservative, and says so.
+    # (Raw sums, as a caller passes them: from_values keeps the centred sum of squares and
+    # resolves these variances, test_precision.py.)
     xc, xt = arms
     for fn, equal in ((welch, False), (student, True)):
-        got = fn(MeanStats.from_values(xc), MeanStats.from_values(xt))
+        got = fn(*(MeanStats(x.size, x.sum(), (x * x).sum()) for x in (xc, xt)))
         ref = scipy.stats.ttest_ind(xt, xc, equal_var=equal)
         ci = ref.confidence_interval(0.95)
         assert got.p_value >= ref.pvalue and got.p_value > 0.05

@@ -125,8 +125,14 @@ def test_an_infinite_tau_is_named() -> None:
 
 def test_variance_below_the_rounding_of_the_sums_is_not_zero_variance() -> None:
     # As in welch: 1e12 ± 0.1 gave total_sq − total²/n = 0, p = 0 and "the difference is exact".
-    c = MeanStats.from_values(1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]))
-    t = MeanStats.from_values(1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6]))
+    # (Raw sums: from_values now keeps the centred sum of squares and resolves them.)
+    c, t = (
+        MeanStats(5, x.sum(), (x * x).sum())
+        for x in (
+            1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]),
+            1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6]),
+        )
+    )
     r = sequential(c, t)
     assert r.p_value == 1.0 and r.ci_low < 0 < r.ci_high
     assert r.note is not None and "rounding" in r.note and "exact" not in r.note
