@@ -31,6 +31,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import key, nested, read_records, record_keys, record_source
 from ._report import LoadReport
+from ._shape import not_object, not_scalar, path
 from ._stage import Field, Staged, typed_stage, whole_number_text
 
 _OBS_KEYS = (
@@ -55,6 +56,11 @@ def _seconds_between(a: str, b: str, unless: str) -> str:
         " AS VARCHAR)"
     )
     return f"CASE WHEN {given} IS NULL THEN {diff} END"
+
+
+def _unless_given(time: str, duration: str) -> str:
+    """SQL text of date-time key ``time``, NULL when key ``duration`` is given (it wins)."""
+    return f"CASE WHEN nullif(trim({key(duration)}), '') IS NULL THEN {key(time)} END"
 
 
 def _json_object(text: str) -> str:
@@ -178,6 +184,10 @@ _OBS_FIELDS = [
         "ttft_calc", _seconds_between("startTime", "completionStartTime", "timeToFirstToken"),
         "double", "completionStartTime",
     ),
+    # Checked only: a time that is not one gave no latency, without a word.
+    Field("end", _unless_given("endTime", "latency"), "ts", "endTime"),
+    Field("first", _unless_given("completionStartTime", "timeToFirstToken"), "ts",
+          "completionStartTime"),
     Field(
         "input_tokens",
         f"coalesce({_usage('input')}, {_v1_tokens(nested(key('usage'), '$.input'))}, "
@@ -210,6 +220,14 @@ def _broken_object(col: str) -> str:
 # An object that is not JSON (a CSV written from Python dicts holds "{'input': 10}") would load
 # as no tokens and no cost with no reject saying why; a plain text ("n/a") is an unknown usage.
 _OBS_CHECKS = [
+    # (a JSON object or list read as text loaded as an id or a version of its own; see _shape)
+    *[c for f, k in (("id", "id"), ("trace_id", "traceId"), ("user_id", "userId"))
+      for c in not_scalar(f, k, path(k), kind="id")],
+    *[c for f, k in (("prompt_name", "promptName"), ("prompt_version", "promptVersion"),
+                     ("level", "level")) for c in not_scalar(f, k, path(k))],
+    *not_scalar("model", "model", path("providedModelName"), path("model")),
+    *(not_object(f, k) for f, k in (("usage_details", "usageDetails"),
+                                    ("cost_details", "costDetails"), ("usage_v1", "usage"))),
     ("trace_id IS NULL AND user_id IS NULL", "traceId", "traceId and userId are missing"),
     *(
         (_broken_object(col), name, f"{name} is not valid JSON")
@@ -278,6 +296,9 @@ _SCORE_SELECT = [
 ]  # fmt: skip
 
 _SCORE_CHECKS = [
+    *[c for f, k in (("id", "id"), ("trace_id", "traceId"), ("target", "observationId"))
+      for c in not_scalar(f, k, path(k), kind="id")],
+    *[c for f, k in (("name", "name"), ("data_type", "dataType")) for c in not_scalar(f, k, path(k))],
     ("trace_id IS NULL AND target IS NULL", "traceId", "traceId and observationId are missing"),
     (
         "data_type NOT IN ('BOOLEAN', 'NUMERIC')", "dataType",
@@ -473,8 +494,10 @@ def load_langfuse(
         ``input_cached_tokens``, ``input_cache_read``, ``input_cache_creation``) also stored in
         ``cache_read_tokens`` / ``cache_write_tokens`` (NULL when the export has none);
         ``distinct_id`` is ``userId`` else ``traceId``. A ``usageDetails`` / ``costDetails`` /
-        ``usage`` that starts like a JSON object but is not JSON (``{'input': 10}``) rejects
-        the row.
+        ``usage`` that starts like a JSON object but is not JSON (``{'input': 10}``) or is a
+        JSON list rejects the row, as do an id, name, version, model or level that is a JSON
+        object or list (an id true/false) and an ``endTime`` / ``completionStartTime`` that is
+        not a date-time (when no ``latency`` / ``timeToFirstToken`` is given).
 
     Raises
     ------

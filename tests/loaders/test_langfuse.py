@@ -435,3 +435,73 @@ def test_an_export_without_records_is_an_error_naming_the_file(ws, tmp_path, nam
         ws.load_langfuse(**args)
     assert ws.counts()["generations"] == ws.counts()["evaluations"] == 0
     assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def test_values_of_the_wrong_json_type_reject_the_row_naming_the_key(ws, tmp_path):
+    # Read as text, an id ["a"] loaded as the id '["a"]' (a user of its own), a version [3] as
+    # version '[3]', true as user "true", a usageDetails list as no tokens, and an endTime that
+    # is not a time as no latency: each without a word.
+    obs = {
+        "id": "o",
+        "traceId": "t",
+        "userId": "u",
+        "type": "GENERATION",
+        "model": "gpt",
+        "startTime": "2026-03-02T08:00:00Z",
+        "endTime": "2026-03-02T08:00:02Z",
+        "promptName": "p",
+        "promptVersion": 3,
+        "usageDetails": {"input": 10, "output": 2},
+    }
+    bad = [
+        ({"id": ["o", 1]}, "id is a JSON object or list, not an id"),
+        ({"userId": {"id": "u"}}, "userId is a JSON object or list, not an id"),
+        ({"traceId": ["t"], "userId": None}, "traceId is a JSON object or list, not an id"),
+        ({"userId": True}, "userId is true/false, not an id"),
+        ({"promptVersion": [3]}, "promptVersion is a JSON object or list, not a text"),
+        ({"promptName": {"name": "p"}}, "promptName is a JSON object or list, not a text"),
+        ({"providedModelName": ["gpt"]}, "model is a JSON object or list, not a text"),
+        ({"model": ["gpt"]}, "model is a JSON object or list, not a text"),
+        ({"level": ["ERROR"]}, "level is a JSON object or list, not a text"),
+        ({"usageDetails": [10, 2]}, "usageDetails is a JSON list, not an object"),
+        ({"endTime": "soon"}, "endTime is not a date-time between 2000-01-01 and 2200-01-01"),
+        ({"completionStartTime": "x"},
+         "completionStartTime is not a date-time between 2000-01-01 and 2200-01-01"),
+    ]  # fmt: skip
+    good = [
+        {"userId": 12345},
+        {"id": "[x", "promptVersion": "[v3]"},
+        {"endTime": "soon", "latency": 2.0},
+    ]  # a given latency wins, as documented
+    rows = [{**obs, "id": f"o{i}", **kw} for i, (kw, _) in enumerate(bad)]
+    rows += [{**obs, "id": f"g{i}", **kw} for i, kw in enumerate(good)]
+    r = ws.load_langfuse(_jsonl(tmp_path / "obs.jsonl", rows))
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    g = ws.sql("SELECT uuid, distinct_id, prompt_version, latency_s FROM generations ORDER BY 1")
+    assert g.values.tolist() == [["[x", "u", "[v3]", 2.0], ["g0", "12345", "3", 2.0],
+                                 ["g2", "u", "3", 2.0]]  # fmt: skip
+
+
+def test_scores_of_the_wrong_json_type_reject_the_row_naming_the_key(ws, tmp_path):
+    score = {
+        "id": "s",
+        "traceId": "t",
+        "name": "q",
+        "value": 1,
+        "dataType": "NUMERIC",
+        "timestamp": "2026-03-02T08:00:01Z",
+    }
+    bad = [
+        ({"traceId": ["t"]}, "traceId is a JSON object or list, not an id"),
+        ({"observationId": {"id": "o"}}, "observationId is a JSON object or list, not an id"),
+        ({"name": ["q"]}, "name is a JSON object or list, not a text"),
+        ({"dataType": ["NUMERIC"]}, "dataType is a JSON object or list, not a text"),
+    ]
+    rows = [{**score, "id": f"s{i}", **kw} for i, (kw, _) in enumerate(bad)] + [score]
+    r = ws.load_langfuse(scores=_jsonl(tmp_path / "scores.jsonl", rows))
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    assert r.loaded == {"evaluations": 1}
