@@ -3,8 +3,12 @@
 Aggregates (per unit, over the unit's events after its first exposure):
 
 - ``sum``   — total of ``column`` (units without events count 0): mean over all exposed units.
+  An event without a value (an unpriced generation) is missing, not 0: the health check counts
+  such events per arm, above 5 % of an arm's events the verdict is withheld, and an arm none of
+  whose events has a value has no mean (:mod:`promptab_nb.analysis._missing`).
 - ``count`` — number of events: mean over all exposed units.
-- ``mean``  — mean of ``column`` over the unit's events: mean over units with at least one event.
+- ``mean``  — mean of ``column`` over the unit's events with a value: mean over units with at
+  least one (events without a value are left out, never read as 0).
 - ``rate``  — share of events where the boolean ``column`` is true. Per user it is a ratio
   metric (ratio of sums, delta-method variance); per request each event is a unit (proportion).
 - ``p50``, ``p90``, ``p95``, ``p99`` or ``quantile`` with ``Metric(..., quantile=0.75)`` — a
