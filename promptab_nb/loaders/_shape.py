@@ -17,6 +17,8 @@ from ._context import sql_str
 
 Check = tuple[str, str, str]
 
+_CONTAINERS, _BOOLEAN = "('OBJECT', 'ARRAY')", "('BOOLEAN')"
+
 
 def path(key: str) -> str:
     """SQL of the JSON path of top-level key ``key`` (a constant name)."""
@@ -30,31 +32,26 @@ def _typed_as(paths: tuple[str, ...], types: str) -> str:
 
 
 def not_scalar(
-    name: str, label: str, *paths: str, kind: Literal["id", "text"] = "text"
+    name: str, label: str, *paths: str, kind: Literal["id", "text", "arm"] = "text"
 ) -> list[Check]:
     """Checks of the stage's text column of field ``name``, read from ``raw`` at ``paths`` (SQL
     of JSON paths: :func:`path` of a key, or a parameter): a JSON object or list is rejected as
-    not an id / a text, and, for an id, true / false too (``label``: the column in rejects)."""
+    not an id / a text / an arm, and, for an id, true / false too (:func:`not_boolean`; a
+    true / false arm is one of two arms). ``label``: the column in rejects."""
     t = ident("_t_" + name)
-    what = "an id" if kind == "id" else "a text"
-    container, boolean = _typed_as(paths, "('OBJECT', 'ARRAY')"), _typed_as(paths, "('BOOLEAN')")
+    what = {"id": "an id", "text": "a text", "arm": "an arm"}[kind]
     # (ascii 91 and 123 are '[' and '{')
-    out = [
-        (
-            f"ascii({t}) IN (91, 123) AND ({container})",
-            label,
-            f"{label} is a JSON object or list, not {what}",
-        )
-    ]
-    if kind == "id":
-        out.append(
-            (
-                f"lower({t}) IN ('true', 'false') AND ({boolean})",
-                label,
-                f"{label} is true/false, not an id",
-            )
-        )
-    return out
+    cond = f"ascii({t}) IN (91, 123) AND ({_typed_as(paths, _CONTAINERS)})"
+    out = [(cond, label, f"{label} is a JSON object or list, not {what}")]
+    return out + ([not_boolean(name, label, *paths, what=what)] if kind == "id" else [])
+
+
+def not_boolean(name: str, label: str, *paths: str, what: str) -> Check:
+    """Check of the stage's text column of field ``name`` (as :func:`not_scalar`): a JSON
+    true / false is rejected as not ``what``."""
+    t = ident("_t_" + name)
+    cond = f"lower({t}) IN ('true', 'false') AND ({_typed_as(paths, _BOOLEAN)})"
+    return (cond, label, f"{label} is true/false, not {what}")
 
 
 def not_object(name: str, label: str) -> Check:

@@ -24,6 +24,7 @@ from ._context import Con, Input, LoadContext
 from ._load import Code, load_all, loader_call, prepare_paths
 from ._read import key, read_records, record_keys, record_source
 from ._report import LoadReport
+from ._shape import not_boolean, not_scalar, path
 from ._stage import Field, Staged, is_no_id, typed_stage, whole_number_text
 
 KEYS = (
@@ -78,6 +79,16 @@ def _fields(csv: bool) -> list[Field]:
         Field("cache_read", t("cache_read_tokens"), "bigint", "cache_read_tokens"),
         Field("cache_write", t("cache_write_tokens"), "bigint", "cache_write_tokens"),
     ]
+
+
+# A JSON object or list read as text loaded as an id, a model or a version of its own, and an
+# error_message false as an error (see _shape).
+_SHAPE_CHECKS = [
+    *[c for k in ("id", "trace_id", "user_id") for c in not_scalar(k, k, path(k), kind="id")],
+    *[c for f, k in (("model", "model"), ("provider", "provider"),
+                     ("prompt_version", "prompt_version_id")) for c in not_scalar(f, k, path(k))],
+    not_boolean("error_message", "error_message", path("error_message"), what="a message"),
+]  # fmt: skip
 
 
 def _arms_table(con: Con, ctx: LoadContext, arms: Any) -> None:
@@ -180,7 +191,8 @@ def _stage(
     params: dict[str, Any] = {"prompt_name": prompt_name}
     source = record_source(ctx, KEYS)
     checks: list[tuple[str, str, str]] = [
-        ("coalesce(user_id, trace_id) IS NULL", "trace_id", "trace_id and user_id are missing")
+        *_SHAPE_CHECKS,
+        ("coalesce(user_id, trace_id) IS NULL", "trace_id", "trace_id and user_id are missing"),
     ]
     if arm_column is not None:
         # The user's column name is data: it travels as a JSON-pointer parameter.
@@ -189,6 +201,7 @@ def _stage(
         # A whole number written as a float ("1.0", a pandas column with gaps) is arm "1".
         arm_text = whole_number_text(_unescaped("json_extract_string(raw, $arm)", csv))
         fields.append(Field("arm", arm_text, "id", "arm_column"))
+        checks += not_scalar("arm", "arm_column", "$arm", kind="arm")
         checks.append(("arm IS NULL", "arm_column", 'arm column is empty (or "null"/"undefined")'))
     elif has_arms:
         source = (
@@ -265,7 +278,9 @@ def load_spanlens(
         dumps) has no latency (it made no model call);
         ``status_code >= 400`` or an error message (whatever the status, e.g. 0 for a request
         that got no HTTP response) marks an error. ``distinct_id`` is
-        ``user_id`` when the export has it, else ``trace_id``.
+        ``user_id`` when the export has it, else ``trace_id``. An id, model, provider, version
+        or arm that is a JSON object or list (an id or error_message true/false) rejects the
+        row.
 
     Raises
     ------

@@ -262,3 +262,34 @@ def test_an_export_without_requests_is_an_error_naming_the_file(ws, tmp_path, na
         ws.load_spanlens([DATA / "spanlens_requests.jsonl", p])
     assert ws.counts()["generations"] == 0
     assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def test_values_of_the_wrong_json_type_reject_the_row_naming_the_column(ws, tmp_path):
+    # Read as text, a trace id ["t"] loaded as the unit '["t"]', an arm ["A"] as arm '["A"]',
+    # true as user "true", and an error_message false marked the request an error.
+    req = {"id": "r", "provider": "openai", "model": "gpt", "latency_ms": 1200,
+           "status_code": 200, "trace_id": "t", "created_at": "2026-03-02T08:00:00Z",
+           "variant": "A", "error_message": None}  # fmt: skip
+    bad = [
+        ({"id": {"id": 1}}, "id is a JSON object or list, not an id"),
+        ({"trace_id": ["t"]}, "trace_id is a JSON object or list, not an id"),
+        ({"trace_id": True}, "trace_id is true/false, not an id"),
+        ({"user_id": {"u": 1}}, "user_id is a JSON object or list, not an id"),
+        ({"variant": ["A"]}, "arm_column is a JSON object or list, not an arm"),
+        ({"model": {"name": "gpt"}}, "model is a JSON object or list, not a text"),
+        ({"provider": ["openai"]}, "provider is a JSON object or list, not a text"),
+        ({"prompt_version_id": [3]}, "prompt_version_id is a JSON object or list, not a text"),
+        ({"error_message": False}, "error_message is true/false, not a message"),
+    ]
+    good = [{"variant": True}, {"error_message": {"code": 529}}, {"trace_id": 17}]
+    rows = [{**req, "id": f"r{i}", **kw} for i, (kw, _) in enumerate(bad)]
+    rows += [{**req, "id": f"g{i}", **kw} for i, kw in enumerate(good)]
+    p = tmp_path / "requests.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    r = ws.load_spanlens(p, arm_column="variant")
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    g = ws.sql("SELECT uuid, distinct_id, variant, is_error FROM generations ORDER BY 1")
+    assert g.values.tolist() == [["g0", "t", "true", False], ["g1", "t", "A", True],
+                                 ["g2", "17", "A", False]]  # fmt: skip
