@@ -26,10 +26,11 @@ from typing import Any
 
 from ..errors import DataError, MissingColumnError
 from . import _files
-from ._context import Con, Input, LoadContext
+from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import count, key, nested, pre_from_rec, read_docs, record_source
 from ._report import LoadReport
+from ._shape import not_object, not_scalar
 from ._stage import Field, Staged, typed_stage
 
 # Result rows as JSON objects, whatever the shape of the file.
@@ -141,9 +142,16 @@ _SELECT = [
 ]  # fmt: skip
 
 _CHECKS = [
+    # (a JSON object or list read as text named a version of its own; see _shape)
+    *[c for f, k in (("label", "prompt.label"), ("provider", "provider.id"),
+                     ("provider_label", "provider.label"))
+      for c in not_scalar(f, k, sql_str("$." + k))],
+    ("provider IS NULL AND TRY(json_type(raw, '$.provider')) = 'ARRAY'", "provider",
+     "provider is a JSON list, not an object"),
+    not_object("named", "namedScores"),
     ("label IS NULL AND prompt_idx IS NULL", "promptIdx", "promptIdx and prompt.label are missing"),
     ("test_idx IS NULL AND vars IS NULL", "testIdx", "testIdx and vars are missing"),
-]
+]  # fmt: skip
 
 _INSERT_RESULTS = """
 INSERT INTO offline_results (run_id, version, item_id, repeat_idx, prompt, output, error,
@@ -346,7 +354,9 @@ def load_promptfoo(ws: Any, path: _files.Paths, *, progress: bool = True) -> Loa
     LoadReport
         ``loaded`` counts ``offline_results`` rows (one per result read); ``also`` counts the
         ``offline_scores`` (overall pass/score plus each named score) and ``offline_runs`` rows.
-        Latency is in seconds, cost in USD; cached responses have ``cached = true``.
+        Latency is in seconds, cost in USD; cached responses have ``cached = true``. A prompt
+        label, provider id or label that is a JSON object or list, a provider or namedScores
+        that is a list, rejects the result.
 
     Raises
     ------

@@ -310,3 +310,34 @@ def test_a_results_file_without_results_is_an_error_naming_the_file(ws, tmp_path
         ws.load_promptfoo([DATA / "promptfoo_v3.json", p])
     assert ws.counts()["offline_results"] == 0
     assert ws.sql("SELECT count(*) AS n FROM imports").n[0] == 0
+
+
+def test_values_of_the_wrong_json_type_reject_the_result_naming_the_key(ws, tmp_path):
+    # Read as text, a prompt label ["v1"] made the version '["v1"] @ openai:gpt', a provider
+    # list a version without its provider, and a namedScores list no named scores, each
+    # without a word.
+    def result(t, **kw):
+        return {"promptIdx": 0, "testIdx": t, "prompt": {"raw": "hi", "label": "v1"},
+                "provider": {"id": "openai:gpt"}, "response": {"output": "ok"},
+                "success": True, "score": 1, "latencyMs": 100, "namedScores": {"b": 0.5},
+                "failureReason": 0, **kw}  # fmt: skip
+
+    bad = [
+        ({"prompt": {"raw": "hi", "label": ["v1"]}}, "prompt.label is a JSON object or list, not a text"),
+        ({"provider": ["openai:gpt"]}, "provider is a JSON list, not an object"),
+        ({"provider": {"id": {"name": "gpt"}}}, "provider.id is a JSON object or list, not a text"),
+        ({"provider": {"id": "openai:gpt", "label": ["x"]}},
+         "provider.label is a JSON object or list, not a text"),
+        ({"namedScores": [0.5]}, "namedScores is a JSON list, not an object"),
+    ]  # fmt: skip
+    rows = [result(i, **kw) for i, (kw, _) in enumerate(bad)]
+    rows += [result(9), result(10, response={"output": {"answer": "ok"}})]  # JSON output is fine
+    p = tmp_path / "results.json"
+    p.write_text(json.dumps({"evalId": "e", "results": {"version": 3, "results": rows}}))
+    r = ws.load_promptfoo(p)
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    res = ws.sql("SELECT version, item_id, output FROM offline_results ORDER BY item_id")
+    assert res.values.tolist() == [["v1 @ openai:gpt", "10", '{"answer":"ok"}'],
+                                   ["v1 @ openai:gpt", "9", "ok"]]  # fmt: skip
