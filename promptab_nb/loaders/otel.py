@@ -33,6 +33,7 @@ from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_all, loader_call, prepare_paths
 from ._read import count, pre_from_rec, read_docs, read_lines
 from ._report import LoadReport
+from ._shape import not_scalar, path
 from ._stage import Field, Staged, is_no_id, no_id, typed_stage, whole_number_text
 
 # Canonical fields a user may map to an attribute of their own.
@@ -226,6 +227,8 @@ _FIELDS = [
     Field("trace_id", "p['traceId']", "id", "traceId", required=True),
     Field("span_id", "p['spanId']", "id", "spanId"),
     Field("ts", _ts("p['startTimeUnixNano']"), "ts", "startTimeUnixNano", required=True),
+    # (checked only: an end past any time gave a latency of centuries)
+    Field("end", _ts("p['endTimeUnixNano']"), "ts", "endTimeUnixNano"),
     Field("latency_s", f"CAST(({_END} - {_START}) / 1e9 AS VARCHAR)", "double",
           "endTimeUnixNano - startTimeUnixNano", required=True),
     Field("model", "model", "text", "gen_ai.request.model"),
@@ -263,6 +266,10 @@ _SELECT = [
     "CASE WHEN cache_read_tokens IS NOT NULL OR cache_write_tokens IS NOT NULL THEN true END"
     " AS cache_in_input",
 ]  # fmt: skip
+
+# A JSON object or list read as text loaded as a trace of its own (see _shape).
+_CHECKS = [c for f, k in (("trace_id", "traceId"), ("span_id", "spanId"))
+           for c in not_scalar(f, k, path(k), kind="id")]  # fmt: skip
 
 _FIRST = [
     (
@@ -513,7 +520,7 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     params: dict[str, Any] = {f"m_{f}": amap.get(f) for f in MAPPABLE}
     stage = ctx.stage("generations")
     sql = typed_stage(stage, f"(SELECT * FROM {_pivot(ctx)} WHERE NOT ({_IS_EVAL}))", _FIELDS,
-                      _SELECT, first_checks=_FIRST, keep=("n_genai", "attrs"))  # fmt: skip
+                      _SELECT, _CHECKS, first_checks=_FIRST, keep=("n_genai", "attrs"))  # fmt: skip
     con.execute(sql, params)
     stages = {"generations": stage}
     evaluated = count(con, ctx.t("attr"), "lvl = 0 AND starts_with(key, 'gen_ai.evaluation.')")

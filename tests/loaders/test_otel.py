@@ -372,3 +372,23 @@ def test_evaluation_log_records_are_evaluations_of_their_span(ws, tmp_path):
     accounted(r := ws.load_otel(only_logs))
     assert r.rows_read == 4 and r.rows_duplicate == 2
     assert ws.load_otel(p).rows_loaded == 0
+
+
+def test_span_ids_of_the_wrong_json_type_and_an_end_past_any_time_reject_the_span(ws, tmp_path):
+    # A traceId ["a"] loaded as the trace (and unit) '["a"]', true as "true", and an end time
+    # past year 9999 as a latency of ~1e20 s (only the start was checked), without a word.
+    bad = [
+        (_span(1, [], traceId=["a"]), "traceId is a JSON object or list, not an id"),
+        (_span(2, [], traceId=True), "traceId is true/false, not an id"),
+        (_span(3, [], spanId={"id": "s"}), "spanId is a JSON object or list, not an id"),
+        (_span(4, [], endTimeUnixNano="9" * 29),
+         "endTimeUnixNano is not a date-time between 2000-01-01 and 2200-01-01"),
+        (_span(5, [], endTimeUnixNano="later"),
+         "endTimeUnixNano is not a date-time between 2000-01-01 and 2200-01-01"),
+    ]  # fmt: skip
+    r = ws.load_otel(_write(tmp_path, [s for s, _ in bad] + [_span(6, [], traceId=123)]))
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    g = ws.sql("SELECT trace_id, latency_s FROM generations")
+    assert g.values.tolist() == [["123", 1.0]]  # a number is an id
