@@ -14,6 +14,7 @@ from ..errors import PromptabError
 from ..options import CORRECTION_NAMES
 from ..results import ArmRow, ExperimentResult, Health, HealthFlag, TotalImpact
 from ..results._rows import SEQUENTIAL_SUFFIX
+from ..stats._types import _test_variance
 from ..stats.guards import MIN_UNITS_PER_ARM, guard
 from . import _missing
 
@@ -275,7 +276,8 @@ def _test_relative_interval(
         return []
     # the per-arm variances of the difference, scaled to the test's own SE (they are the
     # same for every z/t estimator; the scale only guards a pooled θ or the like)
-    a, b = at.var / at.n, ac.var / ac.n
+    # (the variance the test used: the upper bound where the sums do not resolve it)
+    a, b = _test_variance(at)[0] / at.n, _test_variance(ac)[0] / ac.n
     se2 = float(ab.se) ** 2
     if not (a + b > 0 and math.isfinite(a + b)):
         return []
@@ -371,7 +373,9 @@ def _relative_sequence(c: Any, t: Any, tau2: float, alpha: float) -> tuple[float
     ``(NaN, NaN)`` when the control mean is 0 or the set is unbounded (the control mean is
     not told apart from 0 at this look).
     """
-    mc, mt, vc, vt = (float(x) for x in (c.mean, t.mean, c.var, t.var))
+    # the variances the sequential test used (the upper bound where the sums do not resolve one)
+    vc, vt = _test_variance(c)[0], _test_variance(t)[0]
+    mc, mt, vc, vt = (float(x) for x in (c.mean, t.mean, vc, vt))
     nc, nt = float(c.n), float(t.n)
     if not all(math.isfinite(x) for x in (mc, mt, vc, vt, tau2)) or mc == 0 or tau2 <= 0:
         return NAN, NAN

@@ -189,8 +189,11 @@ class Estimator:
 
 
 def linear(n: int, mean: float, var: float) -> st.MeanStats:
-    """A :class:`MeanStats` with this mean and per-unit variance (a linearized arm)."""
-    return st.MeanStats(n, n * mean, (n - 1) * max(var, 0.0) + n * mean * mean)
+    """A :class:`MeanStats` with this mean and per-unit variance (a linearized arm), the
+    variance kept exactly (``centred``; the raw sum of squares alone rounds it away when the
+    mean is large against the spread)."""
+    ss = (n - 1) * max(var, 0.0)
+    return st.MeanStats(n, n * mean, ss + n * mean * mean, centred=ss)
 
 
 def missing_rows(scope: Scope, metric: Metric) -> list[tuple[Any, ...]]:

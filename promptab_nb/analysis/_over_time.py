@@ -40,8 +40,10 @@ _PERIODS = """
 
 def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None, unit: str = "user") -> str:
     """Per (period end, variant): units, sums of the per-unit values (or numerator and
-    denominator sums for ratios) over events seen by the end of the period. ``unit="request"``:
-    each event is a unit, as ``analyze(unit="request")`` reads it (:func:`_request_sql`)."""
+    denominator sums for ratios) over events seen by the end of the period, then the same sums
+    of the values (numerators) and denominators minus their arm's mean in that period and those
+    two means (which keep the variances' digits: :func:`_stats_of`). ``unit="request"``: each
+    event is a unit, as ``analyze(unit="request")`` reads it (:func:`_request_sql`)."""
     alias = "gen" if m.source == "generations" else "ev"
     if unit == "request":
         return _request_sql(exp, m, alias, design)
@@ -50,10 +52,10 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None, unit: s
     # Same populations as analyze(): per-unit means need an event; sums and ratios count every
     # exposed unit (their zeros add nothing to the sums).
     if m.agg == "mean":
-        units = "d > 0"
+        units, v = "d > 0", "CASE WHEN d > 0 THEN n / d END"
         moments = "sum(n / d) FILTER (WHERE d > 0), sum((n / d) ^ 2) FILTER (WHERE d > 0)"
     else:
-        units, moments = "true", "sum(n), sum(n * n)"
+        units, v, moments = "true", "n", "sum(n), sum(n * n)"
     return f"""
     {_scope.ctes(exp, [m], design)},
     {_PERIODS.format(alias=alias)},
@@ -72,39 +74,51 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None, unit: s
                sum(coalesce(ev_p.t, 0)) OVER w AS t, sum(coalesce(ev_p.x, 0)) OVER w AS x
         FROM grid g LEFT JOIN ev_p USING (unit, p)
         WINDOW w AS (PARTITION BY g.unit ORDER BY g.p)
+    ),
+    val AS (SELECT cum.*, {v} AS v FROM cum),
+    cen AS (
+        SELECT val.*, avg(v) OVER a AS cv, avg(d) OVER a AS cd, avg(n) OVER a AS cn
+        FROM val WINDOW a AS (PARTITION BY variant, p)
     )
     SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant,
            count(*) FILTER (WHERE {units}) AS units, {moments},
-           sum(d), sum(d * d), sum(n * d), count(*) AS exposed, sum(t), sum(x)
-    FROM cum GROUP BY ALL ORDER BY period_end, variant
+           sum(d), sum(d * d), sum(n * d), count(*) AS exposed, sum(t), sum(x),
+           sum(v - cv), sum((v - cv) * (v - cv)), sum(d - cd), sum((d - cd) * (d - cd)),
+           sum((n - cn) * (d - cd)), min(cv), min(cd)
+    FROM cen GROUP BY ALL ORDER BY period_end, variant
     """
 
 
 def _request_sql(exp: Experiment, m: Metric, alias: str, design: _scope.Design | None) -> str:
     """:func:`sql` per request, in the same columns: per (period end, variant) the events with a
     value (``units``), the sum and sum of squares of their values, then the events and those
-    without a value, over the events seen by the end of the period (the ratio sums are NULL)."""
+    without a value, over the events seen by the end of the period, then the sums of the values
+    minus their arm's mean over all periods and that mean (the ratio sums are NULL)."""
     col = f"e.{ident(m.column)}"
     value = f"CAST({col} AS INTEGER)" if m.agg == "rate" else f"CAST({col} AS DOUBLE)"
     return f"""
     {_scope.ctes(exp, [m], design)},
     {_PERIODS.format(alias=alias)},
     ev_p AS (SELECT variant, least(date_trunc($freq, ts), last_p) AS p, count(v) AS k,
-                    sum(v) AS s, sum(v * v) AS ss, count(*) AS t, count(*) - count(v) AS x
-             FROM (SELECT e.variant, e.ts, {value} AS v FROM {alias} e WHERE isfinite(e.ts)), cap
+                    sum(v) AS s, sum(v * v) AS ss, count(*) AS t, count(*) - count(v) AS x,
+                    sum(v - c) AS ds, sum((v - c) * (v - c)) AS dss, min(c) AS c
+             FROM (SELECT e.variant, e.ts, {value} AS v,
+                          avg({value}) OVER (PARTITION BY e.variant) AS c
+                   FROM {alias} e WHERE isfinite(e.ts)) AS r, cap
              GROUP BY ALL),
     arms AS (SELECT DISTINCT variant FROM assigned WHERE variant <> '{_scope.MULTIPLE}'),
     cum AS (
         SELECT a.variant, pr.p,
                sum(coalesce(ev_p.k, 0)) OVER w AS k, sum(ev_p.s) OVER w AS s,
                sum(ev_p.ss) OVER w AS ss, sum(coalesce(ev_p.t, 0)) OVER w AS t,
-               sum(coalesce(ev_p.x, 0)) OVER w AS x
+               sum(coalesce(ev_p.x, 0)) OVER w AS x, sum(ev_p.ds) OVER w AS ds,
+               sum(ev_p.dss) OVER w AS dss, max(ev_p.c) OVER w AS c
         FROM arms a CROSS JOIN periods pr
         LEFT JOIN ev_p ON ev_p.variant = a.variant AND ev_p.p = pr.p
         WINDOW w AS (PARTITION BY a.variant ORDER BY pr.p)
     )
     SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant, k AS units, s, ss,
-           NULL, NULL, NULL, t AS exposed, t, x
+           NULL, NULL, NULL, t AS exposed, t, x, ds, dss, NULL, NULL, NULL, c, NULL
     FROM cum ORDER BY period_end, variant
     """
 
@@ -147,14 +161,16 @@ def result(
     )
 
     def stats_of(r: tuple[Any, ...]) -> Any:
-        _, _, units, s, ss, d, dd, nd, _exposed, _events, _missing = r
+        _, _, units, s, ss, d, dd, nd, _exposed, _events, _missing = r[:11]
+        sv, svv, sd, sdd, snd, cv, cd = r[11:18]
         if int(units or 0) < 2:
             return None
         if isinstance(est, RequestProportion):
             return st.PropStats(int(units), int(round(s or 0)))
         if isinstance(est, UserRatio):
-            return est.from_sums(int(units), s, ss, d, dd, nd)
-        return UserMean.from_sums(int(units), s, ss)
+            # (a ratio's per-unit value is its numerator: sv, svv and cv are the numerator's)
+            return est.from_sums(int(units), s, ss, d, dd, nd, sv, svv, sd, sdd, snd, cv, cd)
+        return UserMean.from_sums(int(units), s, ss, sv, svv, cv)
 
     by_period: dict[Any, dict[str, tuple[Any, ...]]] = {}
     for r in rows:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import stats as st
 from ..errors import PromptabError
 from ..stats import arms as arm_ci
+from ..stats._sums import centred_cross, centred_sums, shifted_total
 from . import _scope
 from ._estimator_base import (
     MULTIPLE,
@@ -60,15 +61,24 @@ class UserMean(Estimator):
         value, where = self._value(scope)
         value = _winsorized(scope, self.options, value, value, where)
         rows = scope.engine.fetch(
-            f"SELECT variant, count(*), sum({value}), sum({value} * {value}) FROM {scope.units} "
-            f"WHERE {where} GROUP BY variant"
+            f"SELECT variant, count(*), {_SUMS.format(v='v', c='c')}, min(c) FROM ("
+            f"SELECT variant, {value} AS v, avg({value}) OVER (PARTITION BY variant) AS c "
+            f"FROM {scope.units} WHERE {where}) AS w GROUP BY variant"
         )
-        arms = {r[0]: _arm(r[1], self.from_sums, r[2], r[3], mean=first_sum) for r in rows}
+        arms = {r[0]: _arm(r[1], self.from_sums, *r[2:7], mean=first_sum) for r in rows}
         return _with_missing(arms, missing_rows(scope, self.metric))
 
     @staticmethod
-    def from_sums(n: int, s: Any, ss: Any) -> st.MeanStats:
-        return st.MeanStats(int(n), float(s or 0.0), float(ss or 0.0))
+    def from_sums(
+        n: int, s: Any, ss: Any, ds: Any = None, dss: Any = None, c: Any = None
+    ) -> st.MeanStats:
+        """The arm of ``n`` units with sum ``s`` and sum of squares ``ss`` of the values and,
+        when given, the sums ``ds``, ``dss`` of the values minus ``c`` (a reference near their
+        mean), which keep the mean's and the variance's digits
+        (:func:`~promptab_nb.stats._sums.centred_sums`)."""
+        centred = centred_sums(n, ds, dss)
+        total = shifted_total(n, s, ds, c)
+        return st.MeanStats(int(n), total, float(ss or 0.0), centred=centred)
 
     def _methods(self) -> str:
         return "Welch t test on per-user values"
@@ -109,16 +119,34 @@ class UserRatio(Estimator):
     def arms(self, scope: Scope) -> dict[str, Any]:
         n, d = f"n{scope.i}", f"d{scope.i}"
         rows = scope.engine.fetch(
-            f"""SELECT variant, count(*), sum({n}), sum({n} * {n}), sum({d}), sum({d} * {d}),
-                       sum({n} * {d})
-                FROM {scope.units} WHERE variant <> '{MULTIPLE}' GROUP BY variant"""
+            f"""SELECT variant, count(*), {_RATIO_SUMS}, min(cn), min(cd)
+                FROM (SELECT variant, {n} AS n, {d} AS d,
+                             avg({n}) OVER (PARTITION BY variant) AS cn,
+                             avg({d}) OVER (PARTITION BY variant) AS cd
+                      FROM {scope.units} WHERE variant <> '{MULTIPLE}') AS w
+                GROUP BY variant"""
         )
         return {r[0]: _arm(r[1], self.from_sums, *r[2:], mean=_ratio_of) for r in rows}
 
     @staticmethod
-    def from_sums(n: int, s: Any, ss: Any, d: Any, dd: Any, nd: Any) -> st.RatioStats:
-        vals = (float(x or 0.0) for x in (s, ss, d, dd, nd))
-        return st.RatioStats(int(n), *vals)
+    def from_sums(
+        n: int, s: Any, ss: Any, d: Any, dd: Any, nd: Any, *shifted: Any
+    ) -> st.RatioStats:
+        """The arm from the raw sums of numerators and denominators and, when given, the same
+        five sums of each minus a reference near its mean, then those two references (the
+        centred moments, and totals that keep the means' digits)."""
+        vals = [float(x or 0.0) for x in (s, ss, d, dd, nd)]
+        centred = None
+        if len(shifted) == 7:
+            sn, snn, sd, sdd, snd, cn, cd = shifted
+            vals[0], vals[2] = shifted_total(n, s, sn, cn), shifted_total(n, d, sd, cd)
+            parts = (
+                centred_sums(n, sn, snn),
+                centred_sums(n, sd, sdd),
+                centred_cross(n, sn, sd, snd),
+            )
+            centred = parts if None not in parts else None
+        return st.RatioStats(int(n), *vals, centred=centred)  # type: ignore[arg-type]
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
         if arm.den_total == 0:
@@ -156,12 +184,16 @@ class UserCuped(Estimator):
         y = _winsorized(scope, self.options, y, *unit_value(m, i))
         rows = scope.engine.fetch(
             f"""
-            WITH {_pre_cte(scope, m, f"{pre_value} AS x")}
-            SELECT u.variant, count(*), sum({y}), sum({y} * {y}), sum(coalesce(pre.x, 0)),
-                   sum(coalesce(pre.x, 0) ^ 2), sum({y} * coalesce(pre.x, 0))
-            FROM {scope.units} u LEFT JOIN pre USING (unit)
-            WHERE u.variant <> '{MULTIPLE}' AND u.d{i} > 0
-            GROUP BY u.variant
+            WITH {_pre_cte(scope, m, f"{pre_value} AS x")},
+            w AS (
+                SELECT u.variant, {y} AS n, coalesce(pre.x, 0) AS d
+                FROM {scope.units} u LEFT JOIN pre USING (unit)
+                WHERE u.variant <> '{MULTIPLE}' AND u.d{i} > 0
+            )
+            SELECT variant, count(*), {_RATIO_SUMS}, min(cn), min(cd)
+            FROM (SELECT w.*, avg(n) OVER (PARTITION BY variant) AS cn,
+                         avg(d) OVER (PARTITION BY variant) AS cd FROM w) AS c
+            GROUP BY variant
             """,
             _pre_params(scope, self.options),
         )
@@ -173,23 +205,23 @@ class UserCuped(Estimator):
         stats = [a.stats for a in arms.values() if a.stats is not None]
         if not stats:
             return None
-        n = sum(s.n for s in stats)
-        x, xx = sum(s.x_total for s in stats), sum(s.x_total_sq for s in stats)
-        return _nothing_adjusted(self.options) if xx - x * x / n <= 0 else None
+        total = stats[0]
+        for s in stats[1:]:
+            total = _add(total, s)
+        return _nothing_adjusted(self.options) if total.x_var <= 0 else None
 
     def plain(self, arm: Any) -> st.MeanStats:
         """The CUPED-adjusted arm ``y − θ (x − x̄)`` (θ and x̄ pooled over all arms)."""
         s = arm
+        # (means from the totals: PooledCov's own x_mean is the pooled one)
         n, my, mx = s.n, s.y_total / s.n, s.x_total / s.n
-        vy = (s.y_total_sq - s.y_total * my) / (n - 1)
-        vx = (s.x_total_sq - s.x_total * mx) / (n - 1)
-        cov = (s.xy_total - s.x_total * my) / (n - 1)
         th = getattr(s, "theta", 0.0)
-        var = vy + th * th * vx - 2 * th * cov
+        var = s.y_var + th * th * s.x_var - 2 * th * s.xy_cov
         return linear(n, my - th * (mx - getattr(s, "x_mean", mx)), var)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
-        return super().summary(st.MeanStats(arm.n, arm.y_total, arm.y_total_sq))
+        centred = arm.centred[0] if arm.centred is not None else None
+        return super().summary(st.MeanStats(arm.n, arm.y_total, arm.y_total_sq, centred=centred))
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
         return st.cuped(
@@ -210,15 +242,29 @@ class UserRatioCuped(UserRatio):
     def arms(self, scope: Scope) -> dict[str, Any]:
         m, i = self.metric, scope.i
         v = [f"u.n{i}", f"u.d{i}", "coalesce(pre.a, 0)", "coalesce(pre.b, 0)"]
-        cross = ", ".join(f"sum({v[a]} * {v[b]})" for a, b in _RATIO_PAIRS)
         pre = "coalesce(sum(CAST(p.v AS INTEGER)), 0) AS a, count(p.v) AS b"
+        # the 4 sums and 10 cross products of the values, then of the values minus each
+        # arm's mean of them (the centred moments)
+        names = [f"v{k}" for k in range(4)]
+        shifted = [f"(v{k} - c{k})" for k in range(4)]
+        sums = [
+            f"sum({x[a]} * {x[b]})" if pair else f"sum({x[a]})"
+            for x in (names, shifted)
+            for pair in (False, True)
+            for a, b in (_RATIO_PAIRS if pair else [(k, k) for k in range(4)])
+        ]
+        avgs = ", ".join(f"avg(v{k}) OVER (PARTITION BY variant) AS c{k}" for k in range(4))
         rows = scope.engine.fetch(
             f"""
-            WITH {_pre_cte(scope, m, pre)}
-            SELECT u.variant, count(*), {", ".join(f"sum({x})" for x in v)}, {cross}
-            FROM {scope.units} u LEFT JOIN pre USING (unit)
-            WHERE u.variant <> '{MULTIPLE}'
-            GROUP BY u.variant
+            WITH {_pre_cte(scope, m, pre)},
+            w AS (
+                SELECT u.variant, {", ".join(f"{x} AS v{k}" for k, x in enumerate(v))}
+                FROM {scope.units} u LEFT JOIN pre USING (unit)
+                WHERE u.variant <> '{MULTIPLE}'
+            )
+            SELECT variant, count(*), {", ".join(sums)}, {", ".join(f"min(c{k})" for k in range(4))}
+            FROM (SELECT w.*, {avgs} FROM w) AS c
+            GROUP BY variant
             """,
             _pre_params(scope, self.options),
         )
@@ -378,15 +424,20 @@ class RequestMean(Estimator):
         v = "v"
         if self.winsorizes and self.metric.agg != "rate":
             v = _winsorized(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
+        # then the sums of the values minus their arm's mean (the centred moments)
         return scope.engine.fetch(
-            f"SELECT variant, count(v), sum({v}), sum({v} * {v}), count(*), count(*) - count(v) "
-            f"FROM ({sql}) GROUP BY variant",
+            f"SELECT variant, count(v), sum(v), sum(v * v), count(*), count(*) - count(v), "
+            "sum(v - c), sum((v - c) * (v - c)), min(c) "
+            f"FROM (SELECT variant, {v} AS v, avg({v}) OVER (PARTITION BY variant) AS c "
+            f"FROM ({sql}) AS e) AS w GROUP BY variant",
             scope.params,
         )
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         rows = self._sums(scope)
-        arms = {r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3], mean=first_sum) for r in rows}
+        arms = {
+            r[0]: _arm(r[1], UserMean.from_sums, r[2], r[3], *r[6:9], mean=first_sum) for r in rows
+        }
         return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def _methods(self) -> str:
@@ -428,7 +479,32 @@ def _ratio_cov_of(num: float, den: float, *_: float) -> float:
 
 
 def _cov_stats(n: int, *sums: Any) -> st.CovStats:
-    return st.CovStats(n, *(float(x or 0.0) for x in sums))
+    """The CUPED arm from the :data:`_RATIO_SUMS` of ``y`` (as ``n``) and ``x`` (as ``d``) and
+    the references (arm means) of ``y`` and ``x``."""
+    y, yy, x, xx, xy = (float(v or 0.0) for v in sums[:5])
+    centred = None
+    if len(sums) == 12:
+        sy, syy, sx, sxx, sxy, cy, cx = sums[5:]
+        y, x = shifted_total(n, y, sy, cy), shifted_total(n, x, sx, cx)
+        parts = (
+            centred_sums(n, sy, syy),
+            centred_sums(n, sx, sxx),
+            centred_cross(n, sx, sy, sxy),
+        )
+        centred = parts if None not in parts else None
+    return st.CovStats(n, y, yy, x, xx, xy, centred=centred)  # type: ignore[arg-type]
+
+
+# Per arm (columns n, d and their arm means cn, cd): the raw sums of a ratio (or CUPED) arm,
+# then the same sums of the values minus their arm's mean, which keep the variances' digits
+# when the mean is large against the spread (``avg`` over a window: DuckDB and Spark SQL).
+_RATIO_SUMS = (
+    "sum(n), sum(n * n), sum(d), sum(d * d), sum(n * d), "
+    "sum(n - cn), sum((n - cn) * (n - cn)), sum(d - cd), sum((d - cd) * (d - cd)), "
+    "sum((n - cn) * (d - cd))"
+)
+# The sums of one value ``{v}`` and its squares, raw then minus its arm's mean ``{c}``.
+_SUMS = "sum({v}), sum({v} * {v}), sum({v} - {c}), sum(({v} - {c}) * ({v} - {c}))"
 
 
 _RATIO_PAIRS = tuple((a, b) for a in range(4) for b in range(a, 4))
@@ -451,10 +527,8 @@ class PooledRatioCov(st.RatioCovStats):
 
 
 def _theta_mean(total: Any) -> tuple[float, float]:
-    n = total.n
-    vx = total.x_total_sq - total.x_total**2 / n
-    cov = total.xy_total - total.x_total * total.y_total / n
-    return (cov / vx if vx > 0 else 0.0), total.x_total / n
+    vx = total.x_var
+    return (total.xy_cov / vx if vx > 0 else 0.0), total.x_total / total.n
 
 
 def _ratio_theta_mean(total: Any) -> tuple[float, float]:
@@ -486,18 +560,37 @@ def _add(a: Any, b: Any) -> Any:
     if isinstance(a, st.RatioCovStats):
         return a + b
     fields = ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total")
-    return st.CovStats(a.n + b.n, *(getattr(a, f) + getattr(b, f) for f in fields))
+    centred = None
+    if a.centred is not None and b.centred is not None:
+        # Chan et al.: both arms' centred moments plus the between-arm term
+        w = a.n * b.n / (a.n + b.n)
+        dy, dx = b.y_total / b.n - a.y_total / a.n, b.x_total / b.n - a.x_total / a.n
+        between = (w * dy * dy, w * dx * dx, w * dx * dy)
+        centred = tuple(p + q + r for p, q, r in zip(a.centred, b.centred, between, strict=True))
+    return st.CovStats(a.n + b.n, *(getattr(a, f) + getattr(b, f) for f in fields), centred=centred)
 
 
 def _unadjusted_ratio(arm: Any) -> st.RatioStats:
-    s, c = arm.sums, arm.cross
+    s, c, cc = arm.sums, arm.cross, arm.centred
     # cross order: num·num, num·den, …, den·den at indices 0, 1, 4.
-    return st.RatioStats(arm.n, s[0], c[0], s[1], c[4], c[1])
+    centred = (cc[0], cc[4], cc[1]) if cc is not None else None
+    return st.RatioStats(arm.n, s[0], c[0], s[1], c[4], c[1], centred=centred)
 
 
 def _ratio_cov_stats(n: int, *sums: Any) -> st.RatioCovStats:
-    vals = [float(x or 0.0) for x in sums]
-    return st.RatioCovStats(n, tuple(vals[:4]), tuple(vals[4:]))  # type: ignore[arg-type]
+    """The ratio-CUPED arm from its 4 sums and 10 cross products, raw then of the values
+    minus their arm's mean (which give the centred cross products), then those 4 means."""
+    vals = [float(x or 0.0) for x in sums[:14]]
+    centred: tuple[float | None, ...] | None = None
+    if len(sums) == 32:
+        ds, dc, refs = sums[14:18], sums[18:28], sums[28:]
+        vals[:4] = [shifted_total(n, vals[k], ds[k], refs[k]) for k in range(4)]
+        centred = tuple(
+            centred_sums(n, ds[a], dc[k]) if a == b else centred_cross(n, ds[a], ds[b], dc[k])
+            for k, (a, b) in enumerate(_RATIO_PAIRS)
+        )
+        centred = centred if None not in centred else None
+    return st.RatioCovStats(n, tuple(vals[:4]), tuple(vals[4:]), centred=centred)  # type: ignore[arg-type]
 
 
 def _prop_stats(n: int, successes: Any) -> st.PropStats:

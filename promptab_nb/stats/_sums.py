@@ -137,3 +137,14 @@ def _check_finite(value: Any, name: str) -> float:
     if math.isinf(value):
         raise InvalidArgumentError(f"{name} == {value!r}, must be finite")
     return float(value)
+
+
+def shifted_total(n: Any, total: Any, shifted: Any, shift: Any) -> float:
+    """The sum of ``n`` values from the sum ``shifted`` of the values minus ``shift`` (a value
+    near their mean): ``n·shift + shifted`` carries the mean to the last digits, where a plain
+    floating-point ``total`` (e.g. a database's running sum) drifts by ~``√n ε`` of it.
+    ``float(total)`` (0 for NULL) when ``shifted`` or ``shift`` is missing or not finite."""
+    if shifted is None or shift is None or not n:
+        return float(total or 0.0)
+    out = int(n) * float(shift) + float(shifted)
+    return out if math.isfinite(out) else float(total or 0.0)

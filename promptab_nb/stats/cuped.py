@@ -139,7 +139,9 @@ def cuped(
     for name, arm in (("control", control), ("treatment", treatment)):
         if not isinstance(arm, CovStats):
             raise InvalidArgumentError(f"{name} is a {type(arm).__name__}, must be CovStats")
-        arms.append((arm.n, arm.y_mean, arm.x_mean, arm.y_var, arm.x_var, arm.xy_cov))
+        # (means from the totals: a subclass may keep a pooled ``x_mean`` of its own)
+        means = (arm.y_total / arm.n, arm.x_total / arm.n)
+        arms.append((arm.n, *means, arm.y_var, arm.x_var, arm.xy_cov))
     core, theta = _cuped_moments_core(
         arms[0], arms[1], alpha=alpha, relative=relative, alternative=alternative
     )
