@@ -134,3 +134,26 @@ def test_relative_sequence_uses_the_variance_the_test_used() -> None:
     assert sq.ci_low < 0 < sq.ci_high and "rounding" in (sq.note or "")
     lo, hi = _build._relative_sequence(c, t, sq.tau2, 0.05)
     assert math.isnan(lo) or lo < 0 < hi  # (NaN: the sequence cannot bound it yet)
+
+
+def test_sums_no_reference_resolves_fall_back_to_the_bound() -> None:
+    # Where even the sums about the reference cannot resolve the variance (here a reference
+    # of 0: the raw sums of 1e12 + [0.1 .. 0.5]), the arm keeps no centred moment and the test
+    # takes the conservative bound and says so, as for raw sums.
+    from promptab_nb import stats as st
+    from promptab_nb.analysis.estimators import UserMean
+
+    xs = [1e12 + np.array([0.1, 0.2, 0.3, 0.4, 0.5]), 1e12 + np.array([0.2, 0.3, 0.4, 0.5, 0.6])]
+    far_ref = [
+        UserMean.from_sums(5, x.sum(), (x * x).sum(), x.sum(), (x * x).sum(), 0.0) for x in xs
+    ]
+    assert all(a.centred is None for a in far_ref)
+    assert "rounding" in (st.welch(*far_ref).note or "")
+    near = [
+        UserMean.from_sums(
+            5, x.sum(), (x * x).sum(), (x - 1e12).sum(), ((x - 1e12) ** 2).sum(), 1e12
+        )
+        for x in xs
+    ]
+    got, ref = st.welch(*near), scipy.stats.ttest_ind(xs[1], xs[0], equal_var=False)
+    assert got.note is None and got.p_value == pytest.approx(ref.pvalue, rel=1e-6)
