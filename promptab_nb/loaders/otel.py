@@ -3,8 +3,9 @@
 Reads ``ExportTraceServiceRequest`` documents (one ``.json`` file, or JSON lines as written by the
 collector's file exporter): ``resourceSpans[].scopeSpans[].spans[]`` with attributes as
 ``{key, value: {stringValue | intValue | doubleValue | boolValue}}`` lists (an ``arrayValue`` or
-``kvlistValue`` reads as its OTLP JSON text, a ``bytesValue`` as its base64 text). Latency is
-``endTimeUnixNano − startTimeUnixNano`` in seconds. The GenAI conventions have no cost or prompt
+``kvlistValue`` reads as its OTLP JSON text, a ``bytesValue`` as its base64 text; a user or
+person id that is a list, map or boolean, or a traceId / spanId that is not a string or number,
+rejects the span). Latency is ``endTimeUnixNano − startTimeUnixNano`` in seconds. The GenAI conventions have no cost or prompt
 version attribute, so those come from ``attribute_map`` (e.g. ``{"cost_usd": "spanlens.cost_usd",
 "prompt_version": "app.prompt.version"}``). Spans without any ``gen_ai.*`` attribute of their own
 (one on the resource tags every span of the service, HTTP and DB spans too; it only fills in what
@@ -24,7 +25,7 @@ correct / incorrect, true / false; other labels and a bare score leave it null);
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import DataError, InvalidArgumentError, MissingColumnError
@@ -136,19 +137,40 @@ SELECT source_row, lvl, kv.key AS key,
        coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
                 kv.value ->> '$.doubleValue', kv.value ->> '$.boolValue',
                 CAST(kv.value -> '$.arrayValue' AS VARCHAR),
-                CAST(kv.value -> '$.kvlistValue' AS VARCHAR), kv.value ->> '$.bytesValue') AS val
+                CAST(kv.value -> '$.kvlistValue' AS VARCHAR), kv.value ->> '$.bytesValue') AS val,
+       -- (what val was: an id or a label must not be a list or map read as its JSON text)
+       CASE WHEN coalesce(kv.value ->> '$.stringValue', kv.value ->> '$.intValue',
+                          kv.value ->> '$.doubleValue') IS NOT NULL THEN ''
+            WHEN (kv.value ->> '$.boolValue') IS NOT NULL THEN 'bool'
+            WHEN coalesce(kv.value -> '$.arrayValue', kv.value -> '$.kvlistValue') IS NOT NULL
+            THEN 'list' ELSE '' END AS shape
 FROM a WHERE kv.key IS NOT NULL
 """
 
 
-def _attr(name: str) -> str:
+def _first(cond: str, of: str) -> str:
+    """Pivot expression: ``val`` (``of="val"``) or ``shape`` of the first attribute (the span's
+    before the resource's) with a value meeting ``cond``."""
+    if of == "val":
+        return f"arg_min(val, lvl) FILTER (WHERE {cond})"
+    return f"arg_min(shape, lvl) FILTER (WHERE {cond} AND val IS NOT NULL)"
+
+
+def _attr(name: str, of: str = "val") -> str:
     """Pivot expression: the first value of a standard attribute (a constant name)."""
-    return f"arg_min(val, lvl) FILTER (WHERE key = {sql_str(name)})"
+    return _first(f"key = {sql_str(name)}", of)
 
 
-def _mapped(field: str) -> str:
+def _mapped(field: str, of: str = "val") -> str:
     """Pivot expression for a user-mapped attribute: its name is a parameter, never SQL text."""
-    return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field})"
+    return _first(f"key = ${'m_' + field}", of)
+
+
+def _shape(*candidates: tuple[str, str]) -> str:
+    """Pivot expression: the shape of the first of ``candidates`` (pivot expressions of a value
+    and of its shape) with a value, as ``coalesce`` of the values picks it."""
+    arms = " ".join(f"WHEN {v} IS NOT NULL THEN {sh}" for v, sh in candidates)
+    return f"CASE {arms} END"
 
 
 # An id attribute reading "null"/"undefined"/"" is skipped, so the next one (the resource's, then
@@ -156,14 +178,28 @@ def _mapped(field: str) -> str:
 _REAL_ID = f"NOT {is_no_id('val')}"
 
 
-def _id_attr(name: str) -> str:
+def _id_attr(name: str, of: str = "val") -> str:
     """Pivot expression: the first real id of a standard attribute (a constant name)."""
-    return f"arg_min(val, lvl) FILTER (WHERE key = {sql_str(name)} AND {_REAL_ID})"
+    return _first(f"key = {sql_str(name)} AND {_REAL_ID}", of)
 
 
-def _mapped_id(field: str) -> str:
+def _mapped_id(field: str, of: str = "val") -> str:
     """Pivot expression: the first real id of a user-mapped attribute (a parameter)."""
-    return f"arg_min(val, lvl) FILTER (WHERE key = ${'m_' + field} AND {_REAL_ID})"
+    return _first(f"key = ${'m_' + field} AND {_REAL_ID}", of)
+
+
+def _both(expr: Callable[[str, str], str], name: str) -> tuple[str, str]:
+    """The value and shape pivot expressions of ``expr`` (``_attr``, ``_mapped_id``, ...)."""
+    return expr(name, "val"), expr(name, "shape")
+
+
+_USER = (
+    _both(_mapped_id, "distinct_id"),
+    _both(_id_attr, "user.id"),
+    _both(_id_attr, "enduser.id"),
+)
+# The pivot's shape columns: (column, pivot expression).
+_SHAPES = (("user_shape", _shape(*_USER)), ("person_shape", _mapped_id("person_id", "shape")))
 
 
 def _pivot(ctx: LoadContext) -> str:
@@ -203,6 +239,7 @@ def _pivot(ctx: LoadContext) -> str:
                {_mapped("prompt_version")} AS m_prompt_version,
                {_mapped("variant")} AS m_variant,
                {_mapped("ttft_s")} AS m_ttft_s,
+               {", ".join(f"{e} AS {c}" for c, e in _SHAPES)},
                '{{' || coalesce(string_agg(to_json(key) || ':' || to_json(val), ',')
                               FILTER (WHERE lvl = 0), '') || '}}' AS attrs
         FROM {ctx.t("attr")} GROUP BY source_row
@@ -267,9 +304,16 @@ _SELECT = [
     " AS cache_in_input",
 ]  # fmt: skip
 
-# A JSON object or list read as text loaded as a trace of its own (see _shape).
-_CHECKS = [c for f, k in (("trace_id", "traceId"), ("span_id", "spanId"))
-           for c in not_scalar(f, k, path(k), kind="id")]  # fmt: skip
+# A JSON object or list read as text loaded as a trace of its own (see _shape), an OTLP list or
+# map (read as its JSON text, as for other attributes) or a boolean as a user of its own.
+_LIST = "is an OTLP list or map (arrayValue, kvlistValue), not an id"
+_CHECKS = [
+    *[c for f, k in (("trace_id", "traceId"), ("span_id", "spanId"))
+      for c in not_scalar(f, k, path(k), kind="id")],
+    *[c for col, label in (("user_shape", "user.id"), ("person_shape", "attribute_map['person_id']"))
+      for c in ((f"{col} = 'list'", label, f"{label} {_LIST}"),
+                (f"{col} = 'bool'", label, f"{label} is true/false, not an id"))],
+]  # fmt: skip
 
 _FIRST = [
     (
@@ -520,7 +564,8 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     params: dict[str, Any] = {f"m_{f}": amap.get(f) for f in MAPPABLE}
     stage = ctx.stage("generations")
     sql = typed_stage(stage, f"(SELECT * FROM {_pivot(ctx)} WHERE NOT ({_IS_EVAL}))", _FIELDS,
-                      _SELECT, _CHECKS, first_checks=_FIRST, keep=("n_genai", "attrs"))  # fmt: skip
+                      _SELECT, _CHECKS, first_checks=_FIRST,
+                      keep=("n_genai", "attrs", *(c for c, _ in _SHAPES)))  # fmt: skip
     con.execute(sql, params)
     stages = {"generations": stage}
     evaluated = count(con, ctx.t("attr"), "lvl = 0 AND starts_with(key, 'gen_ai.evaluation.')")

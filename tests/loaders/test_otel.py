@@ -392,3 +392,38 @@ def test_span_ids_of_the_wrong_json_type_and_an_end_past_any_time_reject_the_spa
     assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
     g = ws.sql("SELECT trace_id, latency_s FROM generations")
     assert g.values.tolist() == [["123", 1.0]]  # a number is an id
+
+
+def test_id_attributes_that_are_lists_maps_or_booleans_reject_the_span(ws, tmp_path):
+    # An arrayValue / kvlistValue reads as its OTLP JSON text (a prompt version too, see above):
+    # a user.id list loaded as the user '{"values":[...]}', user.id true as the user "true".
+    lst = {"arrayValue": {"values": [{"stringValue": "u1"}]}}
+    kvl = {"kvlistValue": {"values": [{"key": "v", "value": {"stringValue": "3"}}]}}
+    at = lambda k, v: [{"key": k, "value": v}]  # noqa: E731
+    bad = [
+        (at("user.id", lst), "user.id is an OTLP list or map (arrayValue, kvlistValue), not an id"),
+        (at("enduser.id", {"boolValue": True}), "user.id is true/false, not an id"),
+        (at("app.person", kvl), "attribute_map['person_id'] is an OTLP list or map "
+                                "(arrayValue, kvlistValue), not an id"),
+    ]  # fmt: skip
+    good = [
+        at("user.id", {"intValue": "42"}),
+        at("app.arm", {"boolValue": True}),  # a true/false arm is one of two arms
+    ]
+    spans = [_span(i + 1, attrs) for i, (attrs, _) in enumerate(bad)]
+    spans += [_span(10 + i, attrs) for i, attrs in enumerate(good)]
+    amap = {"person_id": "app.person", "variant": "app.arm"}
+    r = ws.load_otel(_write(tmp_path, spans), attribute_map=amap)
+    accounted(r)
+    got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
+    assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
+    g = ws.sql("SELECT distinct_id, variant FROM generations ORDER BY trace_id")
+    assert g.fillna("-").values.tolist() == [["42", "-"], [f"{11:032x}", "true"]]
+    # the span's own user.id wins over the resource's list, which only fills in
+    (tmp_path / "res").mkdir()
+    own = [_span(20, at("user.id", {"stringValue": "u7"})), _span(21, [])]
+    r = ws.load_otel(_write(tmp_path / "res", own, resource=at("user.id", lst)))
+    assert r.loaded == {"generations": 1} and r.reasons == {
+        "user.id is an OTLP list or map (arrayValue, kvlistValue), not an id": 1
+    }
+    assert "u7" in set(ws.sql("SELECT distinct_id FROM generations").distinct_id)
