@@ -4,7 +4,7 @@ per arm, stated in the health check and, past a share, withhold the metric's ver
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..results import HealthFlag
@@ -106,7 +106,7 @@ def unmeasured(est: Estimator, arm: Arm | None) -> bool:
     return est.metric.agg == "sum" and arm is not None and 0 < arm.events == arm.missing
 
 
-def unmeasured_note(est: Estimator, arms: dict[str, Arm | None]) -> str | None:
+def unmeasured_note(est: Estimator, arms: Mapping[str, Arm | None]) -> str | None:
     """Why the arms among ``arms`` that are :func:`unmeasured` have no estimate (``"all
     generations of control (200) are unpriced in the export: nothing measured; ..."``, worded
     as :func:`too_many` words it, with the fix for a cost); ``None`` when every arm measured
