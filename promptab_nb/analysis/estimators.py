@@ -149,10 +149,39 @@ class UserRatio(Estimator):
         return st.RatioStats(int(n), *vals, centred=centred)  # type: ignore[arg-type]
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
+        """(rate, CI): the delta method's over users; for a rate that does not vary across
+        users (e.g. no errors: width 0), Wilson's on the arm's pooled events (:meth:`_flat`)."""
         if arm.den_total == 0:
             return NAN, NAN, NAN
-        lo, hi = arm_ci.ratio_ci(arm, alpha=self.options.alpha)
+        if self._flat(arm):
+            lo, hi = arm_ci.prop_ci(
+                st.PropStats(int(arm.den_total), int(arm.num_total)), alpha=self.options.alpha
+            )
+        else:
+            lo, hi = arm_ci.ratio_ci(arm, alpha=self.options.alpha)
         return float(arm.mean), float(lo), float(hi)
+
+    def _flat(self, arm: Any) -> bool:
+        """Whether ``arm`` is a share of events (a rate metric) whose delta-method variance is
+        0 (every user at the same rate, e.g. no errors): its interval would have width 0."""
+        whole = arm.num_total == int(arm.num_total) and arm.den_total == int(arm.den_total)
+        share = self.metric.agg == "rate" and whole and 0 <= arm.num_total <= arm.den_total
+        return bool(share and arm.den_total >= 2 and arm.var == 0)
+
+    def covariate_note(self, arms: dict[str, Arm]) -> str | None:
+        """The methods note when an arm's CI is Wilson's (:meth:`summary`), else ``None``."""
+        flat = [k for k, a in arms.items() if a.stats is not None and self._flat(self._rate(a))]
+        if not flat:
+            return None
+        return (
+            f"the rate of {', '.join(flat)} does not vary across users (e.g. no events "
+            "counted): its CI is Wilson's on the pooled events, which ignores clustering by user"
+        )
+
+    @staticmethod
+    def _rate(arm: Arm) -> Any:
+        """The arm's unadjusted :class:`RatioStats`."""
+        return arm.stats
 
     def test(self, c: Any, t: Any, *, relative: bool) -> Any:
         return st.ratio_test(
@@ -274,12 +303,17 @@ class UserRatioCuped(UserRatio):
     def summary(self, arm: Any) -> tuple[float, float, float]:
         return super().summary(_unadjusted_ratio(arm))
 
+    @staticmethod
+    def _rate(arm: Arm) -> Any:
+        return _unadjusted_ratio(arm.stats)
+
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
+        flat = super().covariate_note(arms)
         stats = [a.stats for a in arms.values() if a.stats is not None]
         # (θ is 0 without pre-exposure denominators: _ratio_theta_mean)
         if not stats or any(s.sums[3] for s in stats):
-            return None
-        return _nothing_adjusted(self.options)
+            return flat
+        return "; ".join(x for x in (_nothing_adjusted(self.options), flat) if x)
 
     def plain(self, arm: Any) -> st.MeanStats:
         theta = getattr(arm, "theta", 0.0) if arm.sums[3] else 0.0
