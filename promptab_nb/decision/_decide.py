@@ -428,7 +428,8 @@ def _arm(
     on_one_side = one_sided and not worse  # (a regression is told by the two-sided test)
     shown = p_better if on_one_side else p
     side = "one-sided " if on_one_side else ""
-    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({side}{pval(shown)}, Holm across arms)"
+    holm = ", Holm across arms" if len(res.variants) > 2 else ""  # (one arm: nothing to adjust)
+    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({side}{pval(shown)}{holm})"
     failed = [g for g in rails if g.status == "fail"]
     pending = [g for g in rails if g.status == "pending"]
     # The table's verdict on the goal binds too: "Ship test" stood beside a goal row the table

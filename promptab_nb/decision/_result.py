@@ -249,7 +249,13 @@ class Decision(Rendered):
                         + ["; ".join(f"{g.metric} {g.status}" for g in a.guardrails) or "–",
                            "–" if is_missing(a.progress.share) else share_text(a.progress.share)])  # fmt: skip
         return Table(
-            ["arm", "decision", "goal p (Holm)", "guardrails", "planned sample"],
+            [
+                "arm",
+                "decision",
+                "goal p (Holm)" if len(self.arms) > 1 else "goal p",
+                "guardrails",
+                "planned sample",
+            ],
             rows,
             title=f"Decision: {self.headline}",
             before=[Note(tuple(self.reasons), css=f"verdict {self.tone}", bullets=True)],

@@ -662,3 +662,19 @@ def test_shipping_arms_with_the_same_improvement_are_called_a_tie() -> None:
     assert not any("has the largest improvement" in r for r in d.reasons), d.reasons
     (line,) = [r for r in d.reasons if "tie" in r]
     assert line.startswith("b and c tie on the largest improvement") and "first listed" in line
+
+
+def test_holm_is_named_only_where_there_are_arms_to_adjust_across() -> None:
+    # one treatment: "(p = 0.652, Holm across arms)" and the column "goal p (Holm)" named an
+    # adjustment that changes nothing; with two treatments the goal p-values are Holm-adjusted
+    rng = np.random.default_rng(3)
+
+    def arm(mean: float) -> tuple:
+        return (1000, *[x[0] for x in sums(rng, 1000, mean, 1.0, 1)])
+
+    one = result(stub(ExperimentDesign.build("latency")), {"latency": {
+        "control": arm(1.0), "test": arm(0.9)}}).decision()  # fmt: skip
+    assert "Holm" not in " ".join(one.reasons) and "Holm" not in repr(one)
+    two = result(stub(ExperimentDesign.build("latency"), ("control", "b", "c")), {"latency": {
+        "control": arm(1.0), "b": arm(0.9), "c": arm(0.95)}}).decision()  # fmt: skip
+    assert "Holm across arms" in two.reasons[0] and "goal p (Holm)" in repr(two)
