@@ -164,9 +164,10 @@ class UserRatio(Estimator):
     def _flat(self, arm: Any) -> bool:
         """Whether ``arm`` is a share of events (a rate metric) whose delta-method variance is
         0 (every user at the same rate, e.g. no errors): its interval would have width 0."""
-        whole = arm.num_total == int(arm.num_total) and arm.den_total == int(arm.den_total)
-        share = self.metric.agg == "rate" and whole and 0 <= arm.num_total <= arm.den_total
-        return bool(share and arm.den_total >= 2 and arm.var == 0)
+        from ..stats.ratio import _flat_share_variance
+
+        share = self.metric.agg == "rate" and arm.den_total >= 2
+        return bool(share and _flat_share_variance(arm) is not None)
 
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
         """The methods note when an arm's CI is Wilson's (:meth:`summary`), else ``None``."""

@@ -39,6 +39,31 @@ def _ratio_var_moments(m: Any, d: Any, vm: Any, vd: Any, cov: Any) -> Any:
     return np.maximum(var, 0.0)
 
 
+def _flat_share_variance(arm: RatioStats) -> float | None:
+    """The per-unit variance of a share of events (integer totals, ``0 <= num <= den``) whose
+    delta-method variance is 0 (every unit at the same rate, e.g. no errors at all): that of
+    its pooled events with one event counted and one not added (Agresti & Caffo 2000),
+    ``p̃ (1 − p̃) n / den`` with ``p̃ = (num + 1) / (den + 2)``. ``None`` for any other arm."""
+    num, den = arm.num_total, arm.den_total
+    whole = num == int(num) and den == int(den)
+    if not (whole and 0 <= num <= den and den > 0):
+        return None
+    # (0, or rounding noise against the binomial variance at the observed rate)
+    if arm.var > 1e-9 * (num / den) * (1 - num / den) * arm.n / den:
+        return None
+    p = (num + 1) / (den + 2)
+    return p * (1 - p) * arm.n / den
+
+
+def _flat_note(names: list[str]) -> str:
+    which = " and ".join(names)
+    return (
+        f"the rate of {which} does not vary across units (e.g. no events counted), so the "
+        "delta method gives it no variance: it takes that of its pooled events with one "
+        "counted and one not added (Agresti–Caffo), which ignores clustering"
+    )
+
+
 def ratio_test(
     control: RatioStats,
     treatment: RatioStats,
@@ -59,6 +84,11 @@ def ratio_test(
     Use it for per-request rates under user assignment (errors per request, cost per
     generation). Estimate in the metric's unit (num unit per den unit) or, with ``relative``, the
     lift as a fraction (``rel_method`` as in :func:`welch`).
+
+    An arm that is a share of events (integer totals, numerator <= denominator) at the same
+    rate in every unit (e.g. no errors) has no delta-method variance; it takes the binomial
+    variance of its pooled events with one event counted and one not added (Agresti–Caffo),
+    and the note says so (that variance ignores clustering).
     """
     _check_common(alpha, alternative, rel_method)
     for name, arm in (("control", control), ("treatment", treatment)):
@@ -70,6 +100,9 @@ def ratio_test(
             )
     mc, mt = control.mean, treatment.mean
     vc, vt = control.var, treatment.var
+    flat_c, flat_t = _flat_share_variance(control), _flat_share_variance(treatment)
+    vc, vt = vc if flat_c is None else flat_c, vt if flat_t is None else flat_t
+    flat = [n for n, v in (("control", flat_c), ("treatment", flat_t)) if v is not None]
     dist: Dist = "student" if equal_var else "welch"
     core = _compare_core(
         mc, vc, control.n, mt, vt, treatment.n, alpha=alpha, relative=relative,
@@ -78,6 +111,8 @@ def ratio_test(
     note = None
     if relative and mc == 0:
         note = "control ratio is 0: the relative effect is undefined; use relative=False"
+    elif flat:
+        note = _flat_note(flat)
     elif vc == 0 and vt == 0:
         note = "zero variance in both arms: the difference is exact (CI of width 0)"
     base = f"ratio delta method, {'student' if equal_var else 'welch'} t"
