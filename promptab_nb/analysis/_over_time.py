@@ -77,8 +77,8 @@ def sql(exp: Experiment, m: Metric, design: _scope.Design | None = None, unit: s
     ),
     val AS (SELECT cum.*, {v} AS v FROM cum),
     cen AS (
-        SELECT val.*, avg(v) OVER a AS cv, avg(d) OVER a AS cd, avg(n) OVER a AS cn
-        FROM val WINDOW a AS (PARTITION BY variant, p)
+        SELECT val.*, avg(v) OVER arm_p AS cv, avg(d) OVER arm_p AS cd, avg(n) OVER arm_p AS cn
+        FROM val WINDOW arm_p AS (PARTITION BY variant, p)
     )
     SELECT p + CAST('1 ' || $freq AS INTERVAL) AS period_end, variant,
            count(*) FILTER (WHERE {units}) AS units, {moments},
@@ -218,10 +218,13 @@ def result(
                         )
                 except PromptabError:
                     pass
-            empty = _missing.unmeasured_note(est, {
+            pair = {
                 k: Arm(int(r[2] or 0), None, int(r[9] or 0), int(r[10] or 0))
                 for k, r in ((control, arms.get(control)), (key, arms.get(key))) if r
-            })  # fmt: skip
+            }  # fmt: skip
+            empty = _missing.unmeasured_note(est, pair)
+            if not empty and _missing.nothing_measured(est, pair.get(control), pair.get(key)):
+                empty = _missing.NOTHING_MEASURED  # (no event by then: sums of 0, p = 1)
             if empty:  # as analyze(): an arm's sums over unpriced generations measure nothing
                 rec.update(estimate=NAN, ci_low=NAN, ci_high=NAN, note=empty)
                 rec.update({k: NAN for k in ("diff", "seq_ci_low", "seq_ci_high") if k in rec})
