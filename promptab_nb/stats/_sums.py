@@ -54,7 +54,8 @@ def _variance_note(names: list[str], bounds: list[float]) -> str:
     return (
         f"{its} below the rounding of the sums of squares (SD up to "
         f"{sds}, unresolved): the test used that upper bound, so p and the CI are conservative; "
-        "subtract a reference value (e.g. the control mean) from the values before summing"
+        "build the arms with from_values, or pass centred= (the sum of squared deviations "
+        "from the mean, e.g. var_samp · (n − 1))"
     )
 
 
