@@ -516,7 +516,9 @@ class Experiment:
         cost: CostSource = _DEFAULTS.cost,
     ) -> pd.DataFrame:
         """Per-unit values of one metric: columns ``unit, variant, value, num, den`` (the
-        units its test counts; a rate's unit without a denominator has ``value`` NaN); see
+        units its test counts; a rate's unit without a denominator has ``value`` NaN, and so
+        has a sum's unit whose every event lacks a value: a user whose every generation is
+        unpriced has no cost, not $0); see
         :func:`promptab_nb.analysis.unit_values`. ``multiple``, ``start``, ``end`` and
         ``cost`` as in :meth:`analyze`."""
         from .analysis import unit_values

@@ -217,7 +217,10 @@ def unit_values(
     count is ``num`` with ``den`` 1; a mean or rate is ``num / den``).
 
     The units are those the metric's test counts (its ``n``). Sum and count metrics keep every
-    exposed unit, 0 without events. Rate metrics (a ratio of sums over units) keep every
+    exposed unit, 0 without events; a sum's unit whose every event lacks a value (every
+    generation unpriced) has ``value`` and ``num`` NaN: its cost is unknown, not 0 (the test
+    reads its sum as 0, and the health check counts those events, withholding the verdict
+    above 5 % of an arm's). Rate metrics (a ratio of sums over units) keep every
     exposed unit too: one without a denominator (no generation for ``error_rate``, no
     applicable evaluation for ``pass_rate``) has ``num = den = 0`` and ``value`` NaN (no rate,
     not 0). Mean metrics leave such units out, as their test does (their mean is undefined).
@@ -234,13 +237,18 @@ def unit_values(
     inner = _scope.per_unit_sql(exp, [m], design)
     # (a rate's test counts the units without a denominator: they add 0 to both sums)
     value = "CASE WHEN d0 > 0 THEN n0 / d0 END" if m.agg in ("mean", "rate") else "n0"
+    num = "n0"
     kept = "" if m.agg == "rate" else " AND d0 > 0"
     if design.per_request and m.agg == "sum":
         # each generation is a unit: one without a value (unpriced) has none, not a sum of 0;
         # analyze() leaves it out too
         kept += " AND x0 = 0"
+    elif m.agg == "sum":
+        # a unit whose every event lacks a value (every generation unpriced) has no sum, not
+        # a sum of 0; its test still counts it (the health check counts the missing values)
+        num = value = "CASE WHEN t0 > 0 AND x0 = t0 THEN NULL ELSE n0 END"
     return exp.ws.sql(
-        f"""SELECT unit, variant, {value} AS value, n0 AS num, d0 AS den
+        f"""SELECT unit, variant, {value} AS value, {num} AS num, d0 AS den
             FROM ({inner}) WHERE variant <> '{MULTIPLE}'{kept} ORDER BY variant, unit""",
         params,
     )
@@ -315,11 +323,18 @@ def mann_whitney(
     notes: dict[str, str] = {}
     for t in exp.treatments:
         arm = arms.get(t)
-        counts = (events.get(k, (0, 0)) for k in (exp.control, t))
+        counts = [events.get(k, (0, 0)) for k in (exp.control, t)]
         too_many = _missing.too_many(
             m, counts, cost=cost, consequence="not compared, the sums would read them as 0"
         )
-        if too_many:
+        # (per user a sum reads a missing value as 0; per request it is left out, not ranked)
+        summed = m.agg == "sum" and not design.per_request
+        worst = max((x / n for n, x in counts if n), default=0.0) if summed else 0.0
+        if m.agg == "sum" and arm is not None and not any(n for n, _ in counts):
+            # as analyze(): sums over no event in either arm (all 0, "p = 1") measure nothing
+            notes[t] = _missing.NOTHING_MEASURED
+            tests[t] = None
+        elif too_many:
             # as analyze(): the per-unit sums read a missing value as 0, so no test on them
             notes[t] = too_many
             tests[t] = None
@@ -333,6 +348,12 @@ def mann_whitney(
             tests[t] = None
         else:
             tests[t] = st.mann_whitney_ranks(arm.stats, alternative=alternative)
+            if worst:  # (as analyze() notes a share under the limit: ranked as 0, said so)
+                what = "unpriced (no cost)" if m.column == "cost_usd" else f"without {m.column}"
+                notes[t] = (
+                    f"{worst:.1%} of an arm's generations are {what}: ranked as the "
+                    "per-unit sums read them, as 0"
+                )
     return MannWhitneyResult(
         experiment=exp.name,
         metric=m.name,

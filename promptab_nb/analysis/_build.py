@@ -442,12 +442,16 @@ def metric_rows(est: Estimator, arms: dict[str, Arm], exp: Experiment) -> list[d
     control = exp.control
     c = arms[control].stats if control in arms else None
     baseline = None
+    # (a sum with no event in any arm: each arm's mean of sums over no event would read 0)
+    none = _missing.nothing_measured(est, *arms.values())
     for key in exp.variants:
         arm = arms.get(key)
         a = arm.stats if arm is not None else None
         row = _empty_row(est.metric.name, key, control, arm.n if arm else 0, est.test_name)
         if a is not None and _missing.unmeasured(est, arm):
             row["note"] = _missing.unmeasured_note(est, {key: arm})  # (its mean would read 0)
+        elif arm is not None and none:
+            row["note"] = _missing.NOTHING_MEASURED
         elif a is not None:
             row["mean"], row["mean_ci_low"], row["mean_ci_high"] = est.summary(a)
         elif arm is not None and not _missing.unmeasured(est, arm):
@@ -672,6 +676,9 @@ def all_pairs_of(
     m = est.metric
     unit = "pp" if m.unit == "%" else m.unit
     alpha = est.options.alpha
+    if arms and _missing.nothing_measured(est, *arms.values()):
+        # (sums over no event in any arm: "$0 [$0, $0], p = 1" would be read, not measured)
+        return st.AllPairs(m.name, unit, (), correction, alpha, _missing.NOTHING_MEASURED)
     kept: dict[str, Any] = {}
     small, missing, undefined = [], [], []
     for k in variants:
