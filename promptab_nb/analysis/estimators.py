@@ -459,6 +459,9 @@ class RequestMean(Estimator):
         v = "v"
         if self.winsorizes and self.metric.agg != "rate":
             v = _winsorized(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
+            # (least/greatest skip NULLs in DuckDB and Spark: an event without a value would
+            # be clamped to the lower percentile)
+            v = f"CASE WHEN v IS NOT NULL THEN {v} END" if v != "v" else v
         # then the sums of the values minus their arm's mean (the centred moments)
         return scope.engine.fetch(
             f"SELECT variant, count(v), sum(v), sum(v * v), count(*), count(*) - count(v), "

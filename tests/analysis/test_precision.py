@@ -157,3 +157,31 @@ def test_sums_no_reference_resolves_fall_back_to_the_bound() -> None:
     ]
     got, ref = st.welch(*near), scipy.stats.ttest_ind(xs[1], xs[0], equal_var=False)
     assert got.note is None and got.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+
+
+def test_per_request_winsorized_mean_leaves_events_without_a_value_out(tmp_path) -> None:
+    # least(greatest(NULL, lo), hi) is lo in DuckDB and Spark (they skip NULLs): an unpriced
+    # generation was summed as the lower percentile.
+    from ._scenarios import workspace
+
+    rng = np.random.default_rng(4)
+    costs = {k: rng.lognormal(0, 1, (60, 2)) for k in ("control", "test")}
+    arms = {
+        k: [[{"cost": None if (u % 30 == 0 and j == 0) else float(c[u, j])} for j in range(2)]
+            for u in range(60)]
+        for k, c in costs.items()
+    }  # fmt: skip
+    ws, exp = workspace(tmp_path, arms)
+    try:
+        res = exp.analyze(["cost"], unit="request", winsorize=(5, 95), relative=False)
+        priced = {
+            k: np.array([g["cost"] for user in arms[k] for g in user if g["cost"] is not None])
+            for k in arms
+        }
+        lo, hi = np.percentile(np.concatenate(list(priced.values())), [5, 95])
+        clipped = {k: np.clip(v, lo, hi) for k, v in priced.items()}
+        assert res.rows[0].mean == pytest.approx(clipped["control"].mean(), rel=1e-9)
+        ref = _welch(clipped["control"], clipped["test"])
+        assert res.rows[1].p_value == pytest.approx(ref["p"], rel=1e-9), res.rows[1].note
+    finally:
+        ws.close()
