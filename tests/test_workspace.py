@@ -110,14 +110,21 @@ def test_posthog_semantics(tmp_path) -> None:
             cost=None,
             **{"$ai_input_cost_usd": 0.25, "$ai_output_cost_usd": 0.5},
         ),
+        # one part priced: the other is 0 only where its tokens are 0 (missing is not zero)
+        gen("in_only", "u1", 4, cost=None, **{"$ai_input_cost_usd": 0.25, "$ai_output_tokens": 9}),
+        gen(
+            "in_no_out", "u1", 5, cost=None, **{"$ai_input_cost_usd": 0.25, "$ai_output_tokens": 0}
+        ),
         expo("e1", "u1", 0, "control"),
     ]
-    events[3]["properties"].pop("$ai_total_cost_usd")
+    for e in events[3:6]:
+        e["properties"].pop("$ai_total_cost_usd")
     ws = pab.Workspace()
     ws.load_posthog(write(events, tmp_path)["jsonl"], progress=False)
     g = ws.table("generations").set_index("uuid")
     assert not g.loc["ok", "is_error"] and g.loc["err", "is_error"] and g.loc["sdk", "is_error"]
     assert g.loc["cost_parts", "cost_usd"] == pytest.approx(0.75)
+    assert pd.isna(g.loc["in_only", "cost_usd"]) and g.loc["in_no_out", "cost_usd"] == 0.25
     assert g.loc["ok", "latency_s"] == 1.0 and g.loc["ok", "prompt_version"] == "1"
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import DataError, InvalidArgumentError, MissingColumnError, NotFoundError
 from ..loaders._posthog_read import REQUIRED
 from ..loaders._stage import NO_ID_TEXTS, TS_MAX, TS_MIN, TS_RANGE
+from ..loaders.posthog import COST_FROM_PARTS
 
 _EVENTS = ("$feature_flag_called", "$ai_generation", "$ai_evaluation")
 _CORRUPT = "_pab_corrupt_record"
@@ -365,9 +366,7 @@ def _generations_sql(events: str) -> str:
            {_p("$ai_prompt_name")} AS prompt_name, {_p("$ai_prompt_version")} AS prompt_version,
            {_p("$ai_model")} AS model, {_p("$ai_provider")} AS provider, latency_s, ttft_s,
            input_tokens, output_tokens,
-           coalesce(_total_cost, CASE WHEN _in_cost IS NOT NULL OR _out_cost IS NOT NULL
-                                      THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END)
-               AS cost_usd,
+           {COST_FROM_PARTS.format(total="_total_cost")} AS cost_usd,
            -- $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
            coalesce(_err IN ('true', '1'), false) OR coalesce(_status = 0 OR _status >= 400, false)
                AS is_error,

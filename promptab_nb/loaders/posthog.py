@@ -258,8 +258,7 @@ def _generations(keep_properties: bool = False) -> _Type:
         ttft_s="ttft_s",
         input_tokens="input_tokens",
         output_tokens="output_tokens",
-        cost_usd="""coalesce(cost_usd, CASE WHEN _in_cost IS NOT NULL OR _out_cost IS NOT NULL
-                            THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END)""",
+        cost_usd=COST_FROM_PARTS.format(total="cost_usd"),
         # $ai_is_error is only sent on error; HTTP status 0 is an SDK error, >= 400 an API error
         is_error="""coalesce(_err IN ('true', '1'), false)
                     OR coalesce(_status = 0 OR _status >= 400, false)""",
@@ -280,6 +279,15 @@ def _generations(keep_properties: bool = False) -> _Type:
         tuple(checks),
     )
 
+
+# Without $ai_total_cost_usd, the cost is the input plus the output cost; a part not given is 0
+# only where its tokens are 0 (an input cost alone, beside output tokens, is not the whole cost
+# of the call: it stays unpriced, as missing is not zero). The Spark views use the same rule.
+COST_FROM_PARTS = """coalesce({total}, CASE
+    WHEN (_in_cost IS NOT NULL OR _out_cost IS NOT NULL)
+         AND (_in_cost IS NOT NULL OR input_tokens = 0)
+         AND (_out_cost IS NOT NULL OR output_tokens = 0)
+    THEN coalesce(_in_cost, 0) + coalesce(_out_cost, 0) END)"""
 
 # Whether $ai_input_tokens counts the cached input tokens, as PostHog's cost ingestion decides
 # (resolveCacheReportingExclusive): an explicit $ai_cache_reporting_exclusive wins; Anthropic

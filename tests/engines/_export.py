@@ -111,6 +111,17 @@ def events(users: int = 300, seed: int = 11) -> list[dict[str, Any]]:
                 out.append(ev_)
     for u in range(15):  # never exposed
         out.append(gen(f"n{u}", f"stranger{u}", 100 + u, latency=5.0, cost=0.5))
+    # an input cost alone: unpriced beside output tokens, the whole cost without them
+    for uid, out_tokens in (("half1", 120), ("half2", 0)):
+        half = gen(
+            uid,
+            "stranger0",
+            200,
+            cost=None,
+            **{"$ai_input_cost_usd": 0.003, "$ai_output_tokens": out_tokens},
+        )
+        del half["properties"]["$ai_total_cost_usd"]
+        out.append(half)
     # duplicates (same uuid) and an unrelated event type
     out.extend([dict(out[5]), dict(out[9]), ev("pv1", "$pageview", "u1", 5, {"$current_url": "/"})])
     # rows the loader rejects
