@@ -144,8 +144,12 @@ def shifted_total(n: Any, total: Any, shifted: Any, shift: Any) -> float:
     """The sum of ``n`` values from the sum ``shifted`` of the values minus ``shift`` (a value
     near their mean): ``n·shift + shifted`` carries the mean to the last digits, where a plain
     floating-point ``total`` (e.g. a database's running sum) drifts by ~``√n ε`` of it.
-    ``float(total)`` (0 for NULL) when ``shifted`` or ``shift`` is missing or not finite."""
+    ``float(total)`` (0 for NULL) when it is an integer below 2**53 (exact: counts stay
+    integers), or ``shifted`` or ``shift`` is missing or not finite."""
+    exact = float(total or 0.0)
     if shifted is None or shift is None or not n:
-        return float(total or 0.0)
+        return exact
+    if exact.is_integer() and abs(exact) <= 2**53:
+        return exact  # (an integer sum is exact already: counts stay integers)
     out = int(n) * float(shift) + float(shifted)
     return out if math.isfinite(out) else float(total or 0.0)

@@ -172,3 +172,12 @@ def test_centred_moments_that_disagree_with_the_sums_are_named() -> None:
     ok = MeanStats(3, x.sum(), (x * x).sum(), centred=float(((x - x.mean()) ** 2).sum()))
     assert ok.var == pytest.approx(np.var(x, ddof=1), rel=1e-12)
     assert MeanStats.from_values(x).total == x.sum()  # the raw sums keep their meaning
+
+
+def test_shifted_totals_keep_exact_integer_sums() -> None:
+    # n·c + Σ(v − c) with c = 1/3 gave 9.999999999999998 for a count of 10 events: a rate's
+    # numerator must stay an integer (Wilson / Agresti–Caffo read it as a count).
+    from promptab_nb.stats._sums import shifted_total
+
+    assert shifted_total(30, 10, -2e-15, 1 / 3) == 10.0
+    assert shifted_total(30, 1e6 + 0.5, 1e-9, (1e6 + 0.5) / 30) == 30 * ((1e6 + 0.5) / 30) + 1e-9
