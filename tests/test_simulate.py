@@ -467,6 +467,19 @@ def test_from_experiment_replays_the_control_arm() -> None:
     assert src.mean == 2.0
 
 
+def test_from_experiment_replays_only_the_units_with_a_value(tmp_path) -> None:
+    # unit_values gives a unit whose every generation is unpriced no cost (NaN, not $0): the
+    # replay failed with "values has 60 entries (2 not finite)"; it replays the 58 others.
+    from analysis._scenarios import workspace
+
+    p, u = {"cost": 0.02}, {"cost": None}
+    ws, exp = workspace(tmp_path, {"control": [[p, p]] * 58 + [[u]] * 2, "test": [[p]] * 60})
+    src = _source("cost", baseline=None, sigma=None, values=None, from_experiment=exp)
+    assert src.values is not None and src.values.size == 58 and src.mean == pytest.approx(0.04)
+    assert aa("cost", 100, n_sims=50, seed=1, from_experiment=exp, progress=False).n_sims == 50
+    ws.close()
+
+
 @pytest.mark.parametrize(
     ("call", "name"),
     [

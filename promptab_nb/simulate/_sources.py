@@ -197,6 +197,8 @@ def _source(
         control = next(iter(from_experiment.variants))
         rows = frame.loc[frame["variant"] == control]
         values = rows["value"].to_numpy(dtype=float)
+        if not _is_rate(metric):  # a unit without a value (no priced call) has nothing to replay
+            values = values[~np.isnan(values)]
         if len(values) == 0:
             raise InvalidArgumentError(
                 f"from_experiment has no {metric!r} values for the control {control!r}; "

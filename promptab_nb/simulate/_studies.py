@@ -167,9 +167,10 @@ def aa(
         Per-user values to replay: each arm resamples them with replacement.
     from_experiment
         An experiment whose control arm's per-user values (``exp.unit_values(metric)``) are
-        replayed; for a rate (``error_rate``, ``pass_rate``) each unit's (numerator,
-        denominator) pair, tested as the ratio of sums ``analyze`` tests (delta method), over
-        the units with a denominator.
+        replayed, over the units with a value (a unit whose every call is unpriced has no
+        cost); for a rate (``error_rate``, ``pass_rate``) each unit's (numerator, denominator)
+        pair, tested as the ratio of sums ``analyze`` tests (delta method), over the units with
+        a denominator.
     seed
         Seed or generator (``np.random.default_rng(seed)`` is called once). ``None`` draws
         fresh entropy and records it in the result's ``seed`` (a generator is recorded as
