@@ -186,19 +186,12 @@ class RatioStats:
         their centred second moments)."""
         a, b = _floats(num, "num"), _floats(den, "den")
         if a.shape != b.shape:
-            raise InvalidArgumentError(
-                f"num has {a.size} values but den has {b.size}; pair them per unit"
-            )
-        da, db = _centred_values(a, b)
-        sa, sb = float(da.sum()), float(db.sum())
-        va = centred_sums(a.size, sa, float((da * da).sum()))
-        vb = centred_sums(a.size, sb, float((db * db).sum()))
-        cab = centred_cross(a.size, sa, sb, float((da * db).sum()))
-        resolved = va is not None and vb is not None and cab is not None
+            raise InvalidArgumentError(f"num has {a.size} values but den has {b.size}; pair them")
+        cov = CovStats.from_values(a, b)  # (y = num, x = den: the same five sums)
+        c = cov.centred
         return cls(
-            int(a.size), float(a.sum()), float((a * a).sum()), float(b.sum()),
-            float((b * b).sum()), float((a * b).sum()),
-            centred=(va, vb, cab) if resolved else None,  # type: ignore[arg-type]
+            cov.n, cov.y_total, cov.y_total_sq, cov.x_total, cov.x_total_sq, cov.xy_total,
+            centred=None if c is None else (c[0], c[1], c[2]),
         )  # fmt: skip
 
     @property
@@ -391,9 +384,16 @@ class Comparison:
 
 def _test_variance(arm: object) -> tuple[float, float | None]:
     """The per-unit variance a test should use for ``arm`` and, when the sums of a
-    :class:`MeanStats` do not resolve it, the upper bound used instead (else ``None``)."""
+    :class:`MeanStats` do not resolve it, the upper bound used instead (else ``None``); a flat
+    share of events, Agresti–Caffo's (:func:`~promptab_nb.stats.ratio._flat_share_variance`)."""
     if isinstance(arm, MeanStats) and arm.centred is None:
         bound = _variance_bound(arm.n, arm.total, arm.total_sq)
         if bound is not None:
             return bound, bound
+    if isinstance(arm, RatioStats):
+        from .ratio import _flat_share_variance
+
+        flat = _flat_share_variance(arm)
+        if flat is not None:
+            return flat, None
     return float(arm.var), None  # type: ignore[attr-defined]

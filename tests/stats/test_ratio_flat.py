@@ -66,3 +66,17 @@ def test_coverage_with_rare_events() -> None:
     assert flat > 0.3 * sims
     assert covered / sims >= 0.95, covered / sims
     assert flat_covered / flat >= 0.95, flat_covered / flat
+
+
+def test_sequential_and_bayes_take_the_same_variance_for_a_flat_rate() -> None:
+    # Both read the arms' variances through _test_variance: 0 errors vs 0 errors was "exact"
+    # (a sequence of width 0, a chance to win of 50 % with a point posterior).
+    from promptab_nb.stats import bayes, sequential
+
+    c, t = _flat(0), _flat(0, each=4)
+    vc, vt = (p * (1 - p) * 80 / d for p, d in ((1 / 242, 240), (1 / 322, 320)))
+    sq = sequential(c, t)
+    assert sq.se == pytest.approx(math.sqrt(vc / 80 + vt / 80), rel=1e-12)
+    assert sq.ci_low < 0 < sq.ci_high and "exact" not in (sq.note or "")
+    b = bayes(c, t, relative=False)
+    assert b.ci_low < 0 < b.ci_high
