@@ -106,6 +106,8 @@ def distribution(
     seen = list(dict.fromkeys(frame["variant"].astype(str)))
     arms = [a for a in order if a in seen] + [a for a in seen if a not in order]
     per_arm = {a: frame.loc[frame["variant"] == a, "value"].to_numpy(dtype=float) * f for a in arms}
+    # (a unit without a value, e.g. every call unpriced, is counted in the title, not drawn)
+    missing = sum(int((~np.isfinite(v)).sum()) for v in per_arm.values())
     per_arm = {a: v[np.isfinite(v)] for a, v in per_arm.items()}
     dropped = 0
     if log:
@@ -157,8 +159,10 @@ def distribution(
             _with_unit(f"{name} per unit", axis_unit) + (" — log scale" if log else ""), wrap=True
         )
         title = f"{name}: distribution per arm"
-        if dropped:
-            title += f" ({dropped:,} values ≤ 0 not shown)"
+        hidden = [f"{missing:,} unit{'s' * (missing != 1)} without a value"] if missing else []
+        hidden += [f"{dropped:,} values ≤ 0"] if dropped else []
+        if hidden:
+            title += f" ({' and '.join(hidden)} not shown)"
         ax.set_title(title, wrap=True)
         if ax.get_legend_handles_labels()[0]:  # (nothing drawn: no legend, no warning)
             ax.legend(loc="best")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
@@ -71,3 +72,12 @@ def test_distribution_on_a_log_axis_with_no_positive_value_says_so_without_a_war
     assert ax.get_legend() is None
     assert "3 values ≤ 0 not shown" in ax.get_title()
     assert [t.get_text() for t in ax.texts] == ["no values"]
+
+
+def test_units_without_a_value_are_counted_in_the_title() -> None:
+    # unit_values gives a unit whose every generation is unpriced no cost (NaN): the plot left
+    # such units out without a word, so the arm looked fully measured
+    frame = pd.DataFrame({"variant": ["a", "a", "a", "b"], "value": [0.1, np.nan, np.nan, 0.2]})
+    ax = plots.distribution(frame, "cost").axes[0]
+    assert "2 units without a value not shown" in ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a, n = 1", "b, n = 1"]
