@@ -35,7 +35,9 @@ _SUMMARY = """
            avg(input_tokens) AS input_tokens,
            avg(output_tokens) AS output_tokens,
            avg(cost_usd) AS cost_usd,
-           sum(cost_usd) AS total_cost_usd
+           -- a call that answered without a cost is unpriced, not free: no total then
+           count(*) FILTER (WHERE cost_usd IS NULL AND error IS NULL) AS unpriced,
+           CASE WHEN unpriced = 0 THEN sum(cost_usd) END AS total_cost_usd
     FROM offline_results
     WHERE run_id = $run
     GROUP BY version
@@ -48,6 +50,12 @@ _SCORE_MEANS = """
     WHERE run_id = $run
     GROUP BY version, scorer
 """
+
+
+def _unpriced(rec: dict[str, Any]) -> str:
+    """`` (k of n unpriced)`` for a summary row whose answered calls were partly unpriced."""
+    k, answered = int(rec["unpriced"]), int(rec["calls"]) - int(rec["errors"])
+    return f" ({k:,} of {answered:,} unpriced)" if 0 < k < answered else ""
 
 
 @dataclass(frozen=True)
@@ -237,8 +245,9 @@ class OfflineRun:
 
     def summary(self) -> pd.DataFrame:
         """Per version: calls, errors, scores that failed (``score_errors``), cache use, mean
-        latency (s), tokens, cost (USD) and the mean of each scorer (a fraction for pass/fail
-        scorers)."""
+        latency (s), tokens, mean cost per priced call (USD), calls answered without a cost
+        (``unpriced``), the total cost (USD; missing when any call is unpriced: a partial sum is
+        not the run's cost) and the mean of each scorer (a fraction for pass/fail scorers)."""
         frame = self._ws.sql(_SUMMARY, {"run": self.run_id, "labels": list(self.labels)})
         means = self._ws.sql(_SCORE_MEANS, {"run": self.run_id})
         # Scores that raised (no value, so not in the means), over every scorer.
@@ -336,7 +345,7 @@ class OfflineRun:
                 rec["version"], f"{rec['calls']:,}", f"{rec['errors']:,}",
                 *[num(_nan(rec.get(s)), "%") for s in self.scorers],
                 num(_nan(rec["latency_s"]), "s"), num(_nan(rec["output_tokens"])),
-                num(_nan(rec["cost_usd"]), "USD"),
+                num(_nan(rec["cost_usd"]), "USD") + _unpriced(rec),
             ])  # fmt: skip
         return header, rows
 

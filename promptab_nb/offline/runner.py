@@ -48,7 +48,7 @@ __all__ = ["get_run", "list_runs", "run_offline"]
 _RESERVED_SCORER_NAMES = frozenset({
     "cost_usd", "latency_s", "output_tokens", "cost", "latency", "tokens", "run_id", "version",
     "item_id", "repeat_idx", "prompt", "output", "error", "input_tokens", "cached", "attempts",
-    "calls", "errors", "score_errors", "total_cost_usd",
+    "calls", "errors", "score_errors", "total_cost_usd", "unpriced",
 })  # fmt: skip
 
 

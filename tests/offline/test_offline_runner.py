@@ -453,3 +453,19 @@ def test_cells_with_the_same_prompt_are_separate_draws_in_the_cache(ws) -> None:
     a = first.results().sort_values(keys)["output"].tolist()
     b = second.results().sort_values(keys)["output"].tolist()
     assert b == a and len(set(a)) == 16
+
+
+def test_summary_does_not_total_a_cost_it_could_not_price(ws) -> None:
+    # Half the calls came back without a cost: total_cost_usd was the sum of the priced half,
+    # read as the run's cost. It is now missing, with the unpriced calls counted, and the
+    # printed cost per call says over how many calls it is.
+    priced = {"text": "yes", "cost_usd": 0.01}
+    answers = {("A", i): priced for i in ids(4)} | {("B", i): priced for i in ids(4)[:2]}
+    run = ws.run_offline(id_dataset(4), [A, B], CountingModel(answers), repeats=1,
+                         progress=False)  # fmt: skip
+    s = run.summary().set_index("version")
+    assert s.loc["t@v1", "total_cost_usd"] == pytest.approx(0.04)
+    assert s.loc["t@v1", "unpriced"] == 0 and s.loc["t@v2", "unpriced"] == 2
+    assert math.isnan(s.loc["t@v2", "total_cost_usd"])
+    assert s.loc["t@v2", "cost_usd"] == pytest.approx(0.01)  # mean over the priced calls
+    assert "2 of 4 unpriced" in repr(run)
