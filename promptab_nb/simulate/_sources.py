@@ -196,10 +196,11 @@ def _source(
         frame = from_experiment.unit_values(metric)
         control = next(iter(from_experiment.variants))
         rows = frame.loc[frame["variant"] == control]
-        values = rows["value"].to_numpy(dtype=float)
+        own = rows["value"].to_numpy(dtype=float)
         if not _is_rate(metric):  # a unit without a value (no priced call) has nothing to replay
-            values = values[~np.isnan(values)]
-        if len(values) == 0:
+            own = own[~np.isnan(own)]
+        values = own
+        if len(own) == 0:
             raise InvalidArgumentError(
                 f"from_experiment has no {metric!r} values for the control {control!r}; "
                 "load its events first"
