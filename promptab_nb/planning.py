@@ -239,8 +239,7 @@ def _frame_moments(
             raise InvalidArgumentError(
                 f"from_data column {den_c!r} sums to 0: the ratio {num_c}/{den_c} is undefined"
             )
-        r = st.RatioStats(nu.size, nu.sum(), (nu * nu).sum(), de.sum(), (de * de).sum(),
-                          (nu * de).sum())  # fmt: skip
+        r = st.RatioStats.from_values(nu, de)  # centred: raw sums of squares lose digits
         return f"{num_c}/{den_c}", float(r.mean), float(r.var), nu.size
     if isinstance(covariate, str):
         raise InvalidArgumentError(
@@ -255,8 +254,7 @@ def _frame_moments(
     theta = st.ratio_cuped_theta(s)
     value, var = st.ratio_cuped_arm(s, theta, s.sums[2] / s.sums[3])
     nu, de = col(num_c), col(den_c)
-    raw = st.RatioStats(nu.size, nu.sum(), (nu * nu).sum(), de.sum(), (de * de).sum(),
-                        (nu * de).sum()).var  # fmt: skip
+    raw = st.RatioStats.from_values(nu, de).var
     _explained(f"{num_c}/{den_c}", covariate, raw, var)
     return f"{num_c}/{den_c}", value, var, s.n
 

@@ -365,3 +365,15 @@ def test_plan_front_end_names_a_mean_without_sd_and_a_wrong_experiment() -> None
     # a name instead of the experiment was Python's "'str' object has no attribute 'ws'"
     with pytest.raises(InvalidArgumentError, match=r"from_experiment == 'exp'.*ws.experiment"):
         pab.plan(from_experiment="exp", metric="cost", mde=0.1)  # type: ignore[arg-type]
+
+
+def test_a_ratio_planned_from_large_values_keeps_its_variance() -> None:
+    # Raw sums of squares lose ~(mean/sd)² of the variance: at 1e6 ± 1 per unit the ratio's
+    # variance was off by ~1e-4 (its sd 0.99996 vs 1.00001). With a denominator of 1 per unit
+    # the ratio is the mean, whose variance numpy computes centred.
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"num": 1e6 + rng.normal(0, 1, 5000), "den": np.ones(5000)})
+    ratio = pab.plan(from_data=frame, metric=("num", "den"), mde=0.1)
+    mean = pab.plan(from_data=frame, metric="num", mde=0.1)
+    assert ratio.sd == pytest.approx(mean.sd, rel=1e-9)
+    assert ratio.sd == pytest.approx(frame["num"].std(ddof=1), rel=1e-9)
