@@ -28,8 +28,14 @@ def prop_ci(arm: PropStats, *, alpha: float = 0.05) -> tuple[float, float]:
 
 
 def ratio_ci(arm: RatioStats, *, alpha: float = 0.05) -> tuple[float, float]:
-    """Normal interval for sum(num)/sum(den) with the delta-method variance over units."""
+    """Normal interval for sum(num)/sum(den) with the delta-method variance over units; for a
+    share of events that does not vary across units (e.g. no errors at all: the delta method
+    gives width 0), Wilson's interval on the pooled events, which ignores clustering."""
+    from .ratio import _flat_share_variance
+
     check(alpha, "alpha", gt=0, lt=1)
+    if arm.den_total >= 2 and _flat_share_variance(arm) is not None:
+        return prop_ci(PropStats(int(arm.den_total), int(arm.num_total)), alpha=alpha)
     z = _dist.norm_isf(alpha / 2)
     half = z * math.sqrt(max(arm.var, 0.0) / arm.n)
     return arm.mean - half, arm.mean + half

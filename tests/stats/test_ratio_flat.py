@@ -80,3 +80,20 @@ def test_sequential_and_bayes_take_the_same_variance_for_a_flat_rate() -> None:
     assert sq.ci_low < 0 < sq.ci_high and "exact" not in (sq.note or "")
     b = bayes(c, t, relative=False)
     assert b.ci_low < 0 < b.ci_high
+
+
+def test_ratio_ci_of_a_share_that_does_not_vary_is_wilsons_on_its_events() -> None:
+    # stats.ratio_ci gave 0 errors in 240 requests the interval [0, 0]; the analysis already
+    # shows Wilson's on the pooled events (0 to 1.58 %), and now so does the stats function.
+    from statsmodels.stats.proportion import proportion_confint
+
+    from promptab_nb.stats.arms import ratio_ci
+
+    lo, hi = ratio_ci(_flat(0))
+    want = proportion_confint(0, 240, alpha=0.05, method="wilson")
+    assert (lo, hi) == pytest.approx(want, abs=1e-12) and hi == pytest.approx(0.0158, abs=1e-4)
+    rng = np.random.default_rng(5)
+    den = rng.integers(1, 6, 80).astype(float)
+    varied = RatioStats.from_values(rng.binomial(den.astype(int), 0.1).astype(float), den)
+    half = scipy.stats.norm.ppf(0.975) * math.sqrt(varied.var / varied.n)
+    assert ratio_ci(varied) == pytest.approx((varied.mean - half, varied.mean + half), rel=1e-12)
