@@ -76,10 +76,17 @@ def _unroll(src: str, keep: str, items: str, idx: str, alias: str) -> str:
 def _otlp_items(top: str, scopes: tuple[str, ...], leaf: str, alias: str) -> str:
     """CTEs ``r``, ``s``, ``p`` of an OTLP export: one row of ``p`` per element ``alias`` of
     ``top[i].<scope>[j].<leaf>[k]`` (``top``: a list column of ``d``, beside ``doc_row``;
-    ``scopes``: the scope list's names, the first present wins), with its resource ``res``."""
-    return f"""r AS ({_unroll("d", "doc_row", top, "i", "res")}),
-s AS ({_unroll("r", "doc_row, i, res", _array("res", *scopes), "j", "scope")}),
-p AS ({_unroll("s", "doc_row, i, j, res", _array("scope", leaf), "k", alias)})"""
+    ``scopes``: the scope list's names, the first present wins), with its resource's attributes
+    ``res_attrs`` (JSON text).
+
+    Only the attributes go down, and ``r`` and ``s`` are materialized: carried into ``p`` (or
+    read from it, as the optimizer placed the extraction past the unnest), the whole resource,
+    all its spans, was copied into every span's row: two lines of 1,000 spans ran out of 512 MiB.
+    """
+    attrs = "CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs"
+    return f"""r AS MATERIALIZED ({_unroll("d", "doc_row", top, "i", "res")}),
+s AS MATERIALIZED ({_unroll("r", f"doc_row, i, {attrs}", _array("res", *scopes), "j", "scope")}),
+p AS ({_unroll("s", "doc_row, i, j, res_attrs", _array("scope", leaf), "k", alias)})"""
 
 
 def _spans(ctx: LoadContext) -> str:
@@ -98,9 +105,8 @@ WITH d AS (
 ),
 {items},
 u AS (
-    SELECT doc_row, i, j, k, CAST(span AS VARCHAR) AS rec,
-           CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs,
-           NULL::VARCHAR AS bad_col, NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
+    SELECT doc_row, i, j, k, CAST(span AS VARCHAR) AS rec, res_attrs, NULL::VARCHAR AS bad_col,
+           NULL::VARCHAR AS bad_reason, NULL::VARCHAR AS raw
     FROM p
     UNION ALL
     SELECT doc_row, 0, 0, 0, NULL, NULL, coalesce(bad_col, '(line)'),
@@ -392,7 +398,7 @@ WITH d AS (
 ),
 {_otlp_items("rl", ("scopeLogs",), "logRecords", "rec")}
 SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, CAST(rec AS VARCHAR) AS raw,
-       CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs
+       res_attrs
 FROM p
 """
 

@@ -427,3 +427,24 @@ def test_id_attributes_that_are_lists_maps_or_booleans_reject_the_span(ws, tmp_p
         "user.id is an OTLP list or map (arrayValue, kvlistValue), not an id": 1
     }
     assert "u7" in set(ws.sql("SELECT distinct_id FROM generations").distinct_id)
+
+
+def test_many_spans_per_resource_load_in_a_small_memory_limit(tmp_path):
+    # Each span row carried its whole resource (scopeSpans and all) through the unrolling: two
+    # JSON lines of 1,000 spans each (1.3 MB) ran out of 512 MiB.
+    from promptab_nb.workspace import Workspace
+
+    res = [_kv("service.name", "api")]
+    docs = [{"resourceSpans": [{"resource": {"attributes": res}, "scopeSpans": [{"spans": [
+        _span(i, [_kv("user.id", f"u{i % 50}")]) for i in range(j, j + 1_000)]}]}]}
+        for j in (0, 1_000)]  # fmt: skip
+    p = tmp_path / "spans.jsonl"
+    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    ws = Workspace(memory_limit="512MiB", threads=2)
+    try:
+        r = ws.load_otel(p)
+        accounted(r)
+        assert r.loaded == {"generations": 2_000}
+        assert ws.sql("SELECT count(DISTINCT distinct_id) AS n FROM generations").n[0] == 50
+    finally:
+        ws.close()
