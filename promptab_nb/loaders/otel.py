@@ -89,19 +89,25 @@ s AS MATERIALIZED ({_unroll("r", f"doc_row, i, {attrs}", _array("res", *scopes),
 p AS ({_unroll("s", "doc_row, i, j, res_attrs", _array("scope", leaf), "k", alias)})"""
 
 
-def _spans(ctx: LoadContext) -> str:
-    """SQL of ``rec``: one row per span of the documents of ``docs``."""
+def _into(table: str, create: bool) -> str:
+    """SQL creating temp table ``table`` (SQL of a quoted name) from a query, or adding to it."""
+    return f"CREATE OR REPLACE TEMP TABLE {table} AS" if create else f"INSERT INTO {table}"
+
+
+def _spans(ctx: LoadContext, create: bool) -> str:
+    """SQL of ``rec``: one row per span of the documents ``$lo`` to ``$hi`` of ``docs``,
+    numbered from ``$base`` + 1 (``create``: the first batch, else added to ``rec``)."""
     # (instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15)
     items = _otlp_items("rs", ("scopeSpans", "instrumentationLibrarySpans"), "spans", "span")
     return f"""
-CREATE OR REPLACE TEMP TABLE {ctx.t("rec")} AS
+{_into(ctx.t("rec"), create)}
 WITH d AS (
     SELECT source_row AS doc_row, bad_col, bad_reason, raw,
            {_array("doc", "resourceSpans", when="bad_col IS NULL")} AS rs,
            -- (a logs document: its records are read by _LOGS)
            CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY' THEN true
                 ELSE false END AS has_logs
-    FROM {ctx.t("docs")}
+    FROM {ctx.t("docs")} WHERE source_row BETWEEN $lo AND $hi
 ),
 {items},
 u AS (
@@ -113,7 +119,7 @@ u AS (
            coalesce(bad_reason, 'not an OTLP trace export (no resourceSpans list)'), raw
     FROM d WHERE rs IS NULL AND NOT coalesce(has_logs, false)
 )
-SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, rec, res_attrs,
+SELECT $base + row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, rec, res_attrs,
        CASE WHEN bad_col IS NOT NULL THEN bad_col
             WHEN json_type(rec) <> 'OBJECT' THEN '(span)' END AS bad_col,
        CASE WHEN bad_col IS NOT NULL THEN bad_reason
@@ -386,18 +392,20 @@ FROM v
 _LOG, _LOG_ATTR = "off", "st"
 
 
-def _logs(ctx: LoadContext) -> str:
-    """SQL of ``off``: one row per log record of the documents of ``docs`` (numbered from 1;
-    the evaluation source puts them after the spans and events, ``$log_base``)."""
+def _logs(ctx: LoadContext, create: bool) -> str:
+    """SQL of ``off``: one row per log record of the documents ``$lo`` to ``$hi`` of ``docs``,
+    numbered from ``$base`` + 1 (as :func:`_spans`; the evaluation source puts them after the
+    spans and events, ``$log_base``)."""
     return f"""
-CREATE OR REPLACE TEMP TABLE {ctx.t(_LOG)} AS
+{_into(ctx.t(_LOG), create)}
 WITH d AS (
     -- (`when`: the JSON functions never see the lines that are not JSON)
     SELECT source_row AS doc_row, {_array("doc", "resourceLogs", when="bad_col IS NULL")} AS rl
-    FROM {ctx.t("docs")}
+    FROM {ctx.t("docs")} WHERE source_row BETWEEN $lo AND $hi
 ),
 {_otlp_items("rl", ("scopeLogs",), "logRecords", "rec")}
-SELECT row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row, CAST(rec AS VARCHAR) AS raw,
+SELECT $base + row_number() OVER (ORDER BY doc_row, i, j, k) AS source_row,
+       CAST(rec AS VARCHAR) AS raw,
        res_attrs
 FROM p
 """
@@ -532,13 +540,33 @@ def _refuse_console_spans(con: Con, ctx: LoadContext, item: Input) -> None:
         )
 
 
+# JSON documents are unrolled in batches of about this many bytes: DuckDB parses a whole vector
+# of documents at once, and 60 lines of 1,000 spans (36 MB) in one statement ran out of 512 MiB.
+_BATCH_BYTES = 4 * 2**20
+
+
+def _batches(con: Con, ctx: LoadContext) -> list[tuple[int, int]]:
+    """The first and last document of each batch of ``docs`` (in order; one empty batch when
+    there is no document, so the tables are created)."""
+    rows = con.execute(
+        f"""SELECT min(source_row), max(source_row)
+            FROM (SELECT source_row, (sum(coalesce(strlen(doc), 0)) OVER (ORDER BY source_row)
+                                      - 1) // $size AS b FROM {ctx.t("docs")})
+            GROUP BY b ORDER BY 1""",
+        {"size": _BATCH_BYTES},
+    ).fetchall()
+    return [(lo, hi) for lo, hi in rows] or [(0, -1)]
+
+
 def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> Staged:
     assert item.path is not None
     read_lines(con, ctx, item.path, item.compression)
     _refuse_console_spans(con, ctx, item)
     read_docs(con, ctx, item.path, item.fmt, item.compression, lines_read=True)
-    con.execute(_spans(ctx))
-    con.execute(_logs(ctx))
+    for n, (lo, hi) in enumerate(_batches(con, ctx)):
+        for sql, table in ((_spans(ctx, n == 0), "rec"), (_logs(ctx, n == 0), _LOG)):
+            base = count(con, ctx.t(table)) if n else 0
+            con.execute(sql, {"lo": lo, "hi": hi, "base": base})
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))

@@ -448,3 +448,57 @@ def test_many_spans_per_resource_load_in_a_small_memory_limit(tmp_path):
         assert ws.sql("SELECT count(DISTINCT distinct_id) AS n FROM generations").n[0] == 50
     finally:
         ws.close()
+
+
+def test_a_long_export_of_json_lines_loads_in_a_small_memory_limit(tmp_path):
+    # DuckDB parses a vector of documents at once: 30 lines of 1,000 spans (9 MB) in one
+    # statement ran out of 512 MiB. The lines are unrolled in batches of a few MB.
+    from promptab_nb.workspace import Workspace
+
+    docs = [{"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [
+        _span(i, [_kv("user.id", f"u{i % 50}")]) for i in range(j, j + 1_000)]}]}]}
+        for j in range(0, 30_000, 1_000)]  # fmt: skip
+    p = tmp_path / "spans.jsonl"
+    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    ws = Workspace(memory_limit="512MiB", threads=2)
+    try:
+        r = ws.load_otel(p)
+        accounted(r)
+        assert r.loaded == {"generations": 30_000}
+    finally:
+        ws.close()
+
+
+def test_batches_of_documents_load_as_one(tmp_path, monkeypatch):
+    # One document per batch: the spans, log records and rejects are numbered as in one batch.
+    from promptab_nb.loaders import otel
+    from promptab_nb.workspace import Workspace
+
+    ev = [_kv("gen_ai.evaluation.name", "q"), _kv("gen_ai.evaluation.score.label", "pass")]
+    log = {"traceId": f"{1:032x}", "spanId": f"{1:016x}", "timeUnixNano": "1772438402000000000",
+           "eventName": "gen_ai.evaluation.result", "attributes": ev}  # fmt: skip
+    lines = [
+        {"resourceSpans": [{"scopeSpans": [{"spans": [_span(1, []), _span(2, [], traceId=[2])]}]}]},
+        "{not json",
+        {"resourceLogs": [{"scopeLogs": [{"logRecords": [log, {"traceId": "t"}]}]}]},
+        {"resourceSpans": [{"scopeSpans": [{"spans": [_span(3, [], endTimeUnixNano="x"), 7]}]}]},
+    ]
+    p = tmp_path / "mixed.jsonl"
+    p.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+
+    def load():
+        ws = Workspace()
+        try:
+            r = ws.load_otel(p)
+            accounted(r)
+            tables = [ws.sql(f"SELECT * EXCLUDE (import_id) FROM {t} ORDER BY ALL").to_csv()
+                      for t in ("generations", "evaluations", "rejects")]  # fmt: skip
+            return r.rows_read, tables
+        finally:
+            ws.close()
+
+    whole = load()
+    monkeypatch.setattr(otel, "_BATCH_BYTES", 1)
+    assert load() == whole
+    # 4 spans, the line that is not JSON and 2 log records; one generation, one evaluation
+    assert whole[0] == 7 and [t.count("\n") - 1 for t in whole[1]] == [1, 1, 5]
