@@ -341,3 +341,19 @@ def test_values_of_the_wrong_json_type_reject_the_result_naming_the_key(ws, tmp_
     res = ws.sql("SELECT version, item_id, output FROM offline_results ORDER BY item_id")
     assert res.values.tolist() == [["v1 @ openai:gpt", "10", '{"answer":"ok"}'],
                                    ["v1 @ openai:gpt", "9", "ok"]]  # fmt: skip
+
+
+def test_a_results_file_on_one_overlong_line_is_an_error_saying_so(ws, tmp_path, monkeypatch):
+    # A compact results.json longer than the longest line read (8 MiB; 1 MiB here) was "not
+    # one promptfoo results document (0 JSON documents, 0 invalid)", which sent the user to
+    # look for another file.
+    from promptab_nb.loaders import _read
+
+    monkeypatch.setattr(_read, "MAX_LINE", 2**20)
+    rows = [{"promptIdx": 0, "testIdx": i, "prompt": {"label": "v"}, "provider": {"id": "p"},
+             "response": {"output": "x" * 200}, "success": True} for i in range(5_000)]  # fmt: skip
+    p = tmp_path / "results.json"
+    p.write_text(json.dumps({"evalId": "e", "results": {"version": 3, "results": rows}}))
+    with pytest.raises(DataError, match=r"results\.json: line 1 .*longer than 1 MiB.*json\.tool"):
+        ws.load_promptfoo(p)
+    assert ws.counts()["offline_results"] == 0
