@@ -540,6 +540,24 @@ def _refuse_console_spans(con: Con, ctx: LoadContext, item: Input) -> None:
         )
 
 
+def _fail_unread(con: Con, ctx: LoadContext, item: Input) -> None:
+    """A ``DataError`` naming the first line, for a file of which no line could be read (a
+    compact .json over the longest line read was "holds no spans")."""
+    rows = con.execute(
+        f"SELECT source_row, bad_reason, count(*) OVER () FROM {ctx.t('pre')} ORDER BY 1 LIMIT 1"
+    ).fetchall()
+    if not rows:
+        return
+    row, reason, n = rows[0]
+    fix = (
+        "the file is one JSON document, so nothing was loaded. Pretty-print it (`python -m "
+        "json.tool traces.json > pretty.json`) and load that, or export it again."
+        if item.fmt == "json"
+        else f"none of its {n} lines could be read, so nothing was loaded. Export it again."
+    )
+    raise DataError(f"{item.name}: line {row} cannot be read ({reason}); {fix}")
+
+
 # JSON documents are unrolled in batches of about this many bytes: DuckDB parses a whole vector
 # of documents at once, and 60 lines of 1,000 spans (36 MB) in one statement ran out of 512 MiB.
 _BATCH_BYTES = 4 * 2**20
@@ -567,10 +585,13 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
         for sql, table in ((_spans(ctx, n == 0), "rec"), (_logs(ctx, n == 0), _LOG)):
             base = count(con, ctx.t(table)) if n else 0
             con.execute(sql, {"lo": lo, "hi": hi, "base": base})
+    n_docs = count(con, ctx.t("docs"))
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))
     logs = count(con, ctx.t(_LOG))
+    if not n_docs:
+        _fail_unread(con, ctx, item)
     if not total and not logs:
         # (resourceSpans lists without a span: it loaded as "0 rows read", where an empty file is
         # an error)

@@ -502,3 +502,16 @@ def test_batches_of_documents_load_as_one(tmp_path, monkeypatch):
     assert load() == whole
     # 4 spans, the line that is not JSON and 2 log records; one generation, one evaluation
     assert whole[0] == 7 and [t.count("\n") - 1 for t in whole[1]] == [1, 1, 5]
+
+
+def test_an_export_on_one_overlong_line_is_an_error_saying_so(ws, tmp_path, monkeypatch):
+    # A compact .json longer than the longest line read (8 MiB; 1 MiB here) "holds no spans
+    # (its resourceSpans[].scopeSpans[].spans[] lists are empty or missing)".
+    from promptab_nb.errors import DataError
+    from promptab_nb.loaders import _read
+
+    monkeypatch.setattr(_read, "MAX_LINE", 2**20)
+    p = _write(tmp_path, [_span(i, [_kv("x.pad", "x" * 300)]) for i in range(2_000)])
+    with pytest.raises(DataError, match=r"spans\.json: line 1 .*longer than 1 MiB.*json\.tool"):
+        ws.load_otel(p)
+    assert ws.counts()["generations"] == 0
