@@ -459,7 +459,9 @@ def test_a_regression_is_stated_with_the_p_value_of_its_gate(
     exp = ws.create_experiment(FLAG, None, {"control": "v1", "test": "v2"}, flag_key=FLAG)
     opts = {"correction": "holm"} if extra[0] == "--correction" else {"alternative": "less"}
     (check,) = regression_checks(exp.analyze(**opts), "error_rate")
-    assert check.status == "fail" and reg["p_value"] == check.p_within < 0.05
+    # (the same numbers up to the order DuckDB's threads sum in: the last bits may differ)
+    assert check.status == "fail" and check.p_within < 0.05
+    assert reg["p_value"] == pytest.approx(check.p_within, rel=1e-12)
 
 
 def test_an_export_whose_rows_were_all_rejected_says_why(
