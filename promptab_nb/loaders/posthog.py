@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, replace
 
 from .._sql import ident, used_params
+from ..errors import DataError
 from . import _files
 from ._context import Con, Input, LoadContext, sql_str
 from ._load import load_paths, loader_call
@@ -426,6 +427,12 @@ def _stage_file(
     n, n_gen = run(
         f"SELECT count(*), count(*) FILTER ({src.event} = {sql_str(gen.event)}) FROM {src.frm}"
     )[0]
+    if n + unread == 0:  # (a 0-byte file fails earlier, in _files.check_text)
+        raise DataError(
+            f"{item.name}: the file holds no event (a header, or an empty list, and nothing "
+            "else): an export with no event is most likely the wrong one. Export it again, or "
+            "leave this file out."
+        )
     small = (_evaluations(), _exposures())
     run(f"CREATE OR REPLACE TEMP TABLE {ctx.t('st')} AS {_stage_sql(src, small)}")
     stages = {}

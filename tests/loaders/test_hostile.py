@@ -362,3 +362,18 @@ def test_parquet_epoch_number_timestamps_fail_the_file_with_the_fix(ws, tmp_path
     dec = _parquet(tmp_path, timestamp=pa.array([1772359200, 1772359201], pa.decimal128(18, 3)))
     with pytest.raises(DataError, match=r"holds numbers \(DECIMAL\(18,3\)\)"):
         ws.load_posthog(dec, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("header.csv", HEADER), ("list.json", "[]\n"), ("list.jsonl", "[]\n")],
+)
+def test_an_export_without_a_single_event_is_an_error_naming_the_file(ws, tmp_path, name, text):
+    # A header-only CSV or an empty JSON list loaded as 0 rows without a word, where a 0-byte
+    # file is an error: an export with no event is almost always the wrong export.
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError, match=rf"{name}: .*no event") as err:
+        ws.load_posthog(path, progress=False)
+    assert "Export it again" in str(err.value)
+    assert ws.imports().empty
