@@ -319,6 +319,11 @@ def _fail_unreadable_line(con: Con, ctx: LoadContext, path: Path) -> None:
     raise DataError(
         f"{path}: line {row} {what}{more}. The file is one JSON document, so no line of it can be "
         "left out; nothing was loaded."
+        + (
+            f" Pretty-print it (`python -m json.tool {path.name} > pretty.json`) and load that."
+            if "longer than" in reason
+            else ""
+        )
     )
 
 
@@ -344,6 +349,8 @@ def read_docs(
     first = rows[0] if rows else None
     n_lines = count(con, lines)
     whole = False
+    if fmt == "json" and first is None:  # no line could be read (one compact, overlong line)
+        _fail_unreadable_line(con, ctx, path)
     if fmt == "json" and first is not None:
         start = first[0].lstrip().lstrip("\ufeff")[:1]
         one_valid = con.execute("SELECT json_valid($l)", {"l": first[0]}).fetchall()[0][0]

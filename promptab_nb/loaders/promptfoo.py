@@ -288,18 +288,8 @@ def _meta(con: Con, ctx: LoadContext) -> dict[str, Any]:
 def _stage(con: Con, ctx: LoadContext, item: Input) -> Staged:
     assert item.path is not None
     read_docs(con, ctx, item.path, item.fmt, item.compression)
+    # (a compact file over the longest line read fails in read_docs, naming the line)
     n_docs = count(con, ctx.t("docs"))
-    unread = con.execute(
-        f"SELECT source_row, bad_reason FROM {ctx.t('pre')} ORDER BY source_row LIMIT 1"
-    ).fetchall()
-    if not n_docs and unread:
-        # (a compact file over the longest line read: it was "0 JSON documents")
-        raise DataError(
-            f"{item.name}: line {unread[0][0]} cannot be read ({unread[0][1]}); the file is one "
-            "JSON document, so nothing was loaded. Pretty-print it (`python -m json.tool "
-            "results.json > pretty.json`) and load that, or write it again with `promptfoo "
-            "eval --output results.json`."
-        )
     bad = count(con, ctx.t("docs"), "bad_col IS NOT NULL")
     if n_docs != 1 or bad:
         raise MissingColumnError(

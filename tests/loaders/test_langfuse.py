@@ -505,3 +505,22 @@ def test_scores_of_the_wrong_json_type_reject_the_row_naming_the_key(ws, tmp_pat
     got = ws.sql("SELECT source_row, reason FROM rejects ORDER BY 1").values.tolist()
     assert got == [[i + 1, why] for i, (_, why) in enumerate(bad)]
     assert r.loaded == {"evaluations": 1}
+
+
+def test_a_compact_export_over_the_longest_line_is_an_error_saying_so(ws, tmp_path, monkeypatch):
+    # A compact observations.json longer than the longest line read (8 MiB; 1 MiB here) loaded
+    # as 1 row read, 1 rejected ("line is longer than ...") and 0 loaded: the whole export
+    # set aside as one bad row.
+    from promptab_nb.errors import DataError
+    from promptab_nb.loaders import _read
+
+    monkeypatch.setattr(_read, "MAX_LINE", 2**20)
+    page = json.loads((DATA / "langfuse_observations.json").read_text())
+    page["data"] = page["data"] * (2**21 // len(json.dumps(page["data"])) + 1)
+    path = tmp_path / "observations.json"
+    path.write_text(json.dumps(page))
+    with pytest.raises(
+        DataError, match=r"observations\.json: line 1 .*longer than 1 MiB.*json\.tool"
+    ):
+        ws.load_langfuse(path)
+    assert ws.imports().empty
