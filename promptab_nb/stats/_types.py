@@ -144,6 +144,23 @@ class PropStats:
         return math.sqrt(self.var)
 
 
+def _init_pair(arm: Any, names: tuple[str, str, str, str, str], what: str) -> None:
+    """Check and normalise an arm of two per-unit variables: ``n``, its five sums ``names``
+    (total and sum of squares of each variable, then the cross products) and ``centred``
+    (``what`` names its three moments in the error)."""
+    object.__setattr__(arm, "n", _check_n(arm.n))
+    for name in names:
+        object.__setattr__(arm, name, _check_finite(getattr(arm, name), name))
+    raw = [(getattr(arm, names[i]), getattr(arm, names[i + 1]), names[i + 1]) for i in (0, 2)]
+    c = _check_centred(arm.centred, arm.n, raw)
+    if c is not None and len(c) != 3:
+        raise InvalidArgumentError(f"centred has {len(c)} values; need 3 ({what})")
+    object.__setattr__(arm, "centred", c)
+    if c is None:
+        for total, total_sq, name in raw:
+            _variance(arm.n, total, total_sq, name)
+
+
 @dataclass(frozen=True)
 class RatioStats:
     """One arm of a ratio metric ``sum(num) / sum(den)`` over ``n`` units.
@@ -163,20 +180,10 @@ class RatioStats:
     centred: tuple[float, float, float] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _check_n(self.n))
-        for name in ("num_total", "num_total_sq", "den_total", "den_total_sq", "num_den_total"):
-            object.__setattr__(self, name, _check_finite(getattr(self, name), name))
-        raw = [
-            (self.num_total, self.num_total_sq, "num_total_sq"),
-            (self.den_total, self.den_total_sq, "den_total_sq"),
-        ]
-        c = _check_centred(self.centred, self.n, raw)
-        if c is not None and len(c) != 3:
-            raise InvalidArgumentError(f"centred has {len(c)} values; need 3 (num, den, cross)")
-        object.__setattr__(self, "centred", c)
-        if c is None:
-            for total, total_sq, name in raw:
-                _variance(self.n, total, total_sq, name)
+        _init_pair(
+            self, ("num_total", "num_total_sq", "den_total", "den_total_sq", "num_den_total"),
+            "num, den, cross",
+        )  # fmt: skip
 
     @classmethod
     def from_values(
@@ -242,20 +249,9 @@ class CovStats:
     centred: tuple[float, float, float] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _check_n(self.n))
-        for name in ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total"):
-            object.__setattr__(self, name, _check_finite(getattr(self, name), name))
-        raw = [
-            (self.y_total, self.y_total_sq, "y_total_sq"),
-            (self.x_total, self.x_total_sq, "x_total_sq"),
-        ]
-        c = _check_centred(self.centred, self.n, raw)
-        if c is not None and len(c) != 3:
-            raise InvalidArgumentError(f"centred has {len(c)} values; need 3 (y, x, cross)")
-        object.__setattr__(self, "centred", c)
-        if c is None:
-            for total, total_sq, name in raw:
-                _variance(self.n, total, total_sq, name)
+        _init_pair(
+            self, ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total"), "y, x, cross"
+        )
 
     @classmethod
     def from_values(
