@@ -211,8 +211,9 @@ def _check_columns(df: Any, described: str) -> dict[str, str]:
 def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
     """Checked events of the three kinds with their properties parsed once into columns.
 
-    Rows the DuckDB loader rejects are left out: empty event or distinct_id, a timestamp that is
-    not a date-time, properties missing or not valid JSON.
+    Rows the DuckDB loader rejects are left out: empty event or distinct_id, an id that is a
+    JSON object or list, a timestamp that is not a date-time, properties missing or not valid
+    JSON.
     """
     schema = ", ".join(f"{_q(k)} STRING" for k in (*_PROPS, _CORRUPT))
     kinds = ", ".join(f"'{e}'" for e in _EVENTS)
@@ -231,7 +232,8 @@ def _events_sql(raw: str, cols: Mapping[str, str]) -> str:
         FROM r
         WHERE event IN ({kinds}) AND {_TS_OK} AND props IS NOT NULL
     ),
-    s2 AS (SELECT * FROM s WHERE distinct_id IS NOT NULL)
+    s2 AS (SELECT * FROM s WHERE distinct_id IS NOT NULL AND NOT {_container("distinct_id")}
+                                 AND NOT coalesce({_container("person_id")}, false))
     -- The generator parses each row's properties once; a plain projection of from_json would be
     -- inlined by the optimizer into every expression that reads a property.
     SELECT s2.*, j.*
@@ -279,6 +281,15 @@ def _check_timestamps(
         f"timestamp that is missing or not a date-time {TS_RANGE} ({shown}); they are left out "
         f"of the analysis, as ws.load_posthog rejects them. {fix}",
         stacklevel=stacklevel,
+    )
+
+
+def _container(col: str) -> str:
+    """Spark SQL: text ``col`` is a JSON object or list (an id the DuckDB loader rejects:
+    :func:`promptab_nb.loaders.posthog.is_container`)."""
+    return (
+        f"(ascii({col}) IN (91, 123) "
+        f"AND (json_array_length({col}) IS NOT NULL OR json_object_keys({col}) IS NOT NULL))"
     )
 
 

@@ -87,9 +87,22 @@ def _spec(keys: dict[str, str]) -> str:
     return sql_str(json.dumps(keys))
 
 
+def is_container(x: str) -> str:
+    """SQL: text ``x`` is a JSON object or list (an id read from JSON as its JSON text: the user
+    ``'["x"]'``). Only a text starting with ``[`` or ``{`` (ascii 91, 123) is parsed. The Spark
+    views leave such rows out with the same rule."""
+    return f"(ascii({x}) IN (91, 123) AND TRY(json_type({x})) IN ('OBJECT', 'ARRAY'))"
+
+
 # Why a row of any type is rejected before its own checks: (condition, column, reason).
 _ROW_CHECKS = (
     ("distinct_id IS NULL", "distinct_id", 'distinct_id is empty (or "null"/"undefined")'),
+    (is_container("distinct_id"), "distinct_id", "distinct_id is a JSON object or list, not an id"),
+    (
+        f"coalesce({is_container('person_id')}, false)",
+        "person_id",
+        "person_id is a JSON object or list, not an id",
+    ),
     ("ts IS NULL", "timestamp", "timestamp is missing or not a date-time"),
     (ts_out_of_range("ts"), "timestamp", "timestamp is not a date-time " + TS_RANGE),
     ("props IS NULL", "properties", "properties is empty"),

@@ -134,7 +134,9 @@ def events(users: int = 300, seed: int = 11) -> list[dict[str, Any]]:
     del bad4["properties"]["$feature_flag_response"]
     bad5 = evaluation("bad5", "u2", 2003, "g2_0", "meh")
     bad6 = gen("bad6", "", 2004)
-    out.extend([bad2, bad3, bad4, bad5, bad6])
+    bad7 = gen("bad7", '["u2"]', 2005)  # ids that are JSON lists / objects
+    bad8 = _with_person(gen("bad8", "u2", 2006), '{"id": "p2"}')
+    out.extend([bad2, bad3, bad4, bad5, bad6, bad7, bad8])
     return out
 
 

@@ -377,3 +377,24 @@ def test_an_export_without_a_single_event_is_an_error_naming_the_file(ws, tmp_pa
         ws.load_posthog(path, progress=False)
     assert "Export it again" in str(err.value)
     assert ws.imports().empty
+
+
+def test_ids_that_are_json_lists_or_objects_are_rejected_naming_the_column(ws, tmp_path):
+    # distinct_id ["x"] loaded as the user '["x"]' (and {"b": 1} as '{"b":1}'): one made-up unit
+    # for every such row. A person_id of that shape rejects its row too; a text id that only
+    # starts with a bracket is an id.
+    events = [
+        _ev(1, "$ai_generation", {}, distinct_id=["x"]),
+        _ev(2, "$ai_generation", {}, distinct_id={"b": 1}),
+        _ev(3, "$ai_generation", {}, person_id=["p"]),
+        _ev(4, "$ai_generation", {}, distinct_id="[bot] u4"),
+        _ev(5, "$ai_generation", {}),
+    ]
+    report = ws.load_posthog(_jsonl(tmp_path, events), progress=False)
+    accounted(report)
+    assert _reasons(ws) == {
+        1: "distinct_id is a JSON object or list, not an id",
+        2: "distinct_id is a JSON object or list, not an id",
+        3: "person_id is a JSON object or list, not an id",
+    }
+    assert sorted(ws.sql("SELECT distinct_id FROM generations").distinct_id) == ["[bot] u4", "d5"]
