@@ -89,20 +89,22 @@ def _spec(keys: dict[str, str]) -> str:
 
 def is_container(x: str) -> str:
     """SQL: text ``x`` is a JSON object or list (an id read from JSON as its JSON text: the user
-    ``'["x"]'``). Only a text starting with ``[`` or ``{`` (ascii 91, 123) is parsed. The Spark
-    views leave such rows out with the same rule."""
-    return f"(ascii({x}) IN (91, 123) AND TRY(json_type({x})) IN ('OBJECT', 'ARRAY'))"
+    ``'["x"]'``). Only a text starting with ``[`` or ``{`` (ascii 91, 123) is parsed: a CASE
+    runs a branch for the rows that reach it alone, where ``AND TRY(json_type(x))`` parsed every
+    id, failed on each (an id is not JSON) and so ran row by row (a 2 M-generation insert took
+    12.5 s instead of 3 s). False for NULL. The Spark views leave such rows out by this rule."""
+    valid = f"CASE WHEN json_valid({x}) THEN {x} END"
+    return (
+        f"(CASE WHEN ascii({x}) IN (91, 123) "
+        f"THEN coalesce(json_type({valid}) IN ('OBJECT', 'ARRAY'), false) ELSE false END)"
+    )
 
 
 # Why a row of any type is rejected before its own checks: (condition, column, reason).
 _ROW_CHECKS = (
     ("distinct_id IS NULL", "distinct_id", 'distinct_id is empty (or "null"/"undefined")'),
     (is_container("distinct_id"), "distinct_id", "distinct_id is a JSON object or list, not an id"),
-    (
-        f"coalesce({is_container('person_id')}, false)",
-        "person_id",
-        "person_id is a JSON object or list, not an id",
-    ),
+    (is_container("person_id"), "person_id", "person_id is a JSON object or list, not an id"),
     ("ts IS NULL", "timestamp", "timestamp is missing or not a date-time"),
     (ts_out_of_range("ts"), "timestamp", "timestamp is not a date-time " + TS_RANGE),
     ("props IS NULL", "properties", "properties is empty"),
