@@ -13,6 +13,7 @@ from ..errors import InvalidArgumentError
 from . import _dist
 from ._types import MeanStats, PropStats, RatioStats, _test_variance, _variance_note
 from .means import _compare_core
+from .ratio import _flat_arms_note
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def bayes(
     core = _compare_core(mc, vc, nc, mt, vt, nt, alpha=1 - ci_level, relative=relative)
     mu, sd = float(core.estimate), float(core.se)
     note: str | None = _variance_note(names, bounds) if names else None
+    note = note or _flat_arms_note({"control": control, "treatment": treatment})
     if prior is not None:
         if sd == 0:
             note = "zero variance: the data determine the effect; the prior is ignored"

@@ -55,6 +55,13 @@ def _flat_share_variance(arm: RatioStats) -> float | None:
     return p * (1 - p) * arm.n / den
 
 
+def _flat_arms_note(arms: dict[str, object]) -> str | None:
+    """:func:`_flat_note` of the arms (name → stats) that are flat shares of events (their
+    variance is Agresti–Caffo's), ``None`` when there is none."""
+    flat = [k for k, a in arms.items() if isinstance(a, RatioStats) and _flat_share_variance(a)]
+    return _flat_note(flat) if flat else None
+
+
 def _flat_note(names: list[str]) -> str:
     which = " and ".join(names)
     return (

@@ -37,6 +37,7 @@ from ._types import (
     _test_variance,
     _variance_note,
 )
+from .ratio import _flat_arms_note
 
 
 @dataclass(frozen=True, repr=False)
@@ -149,6 +150,7 @@ def sequential(
     unresolved = [(n, b) for n, b in (("control", bc), ("treatment", bt)) if b is not None]
     if unresolved:
         note = _variance_note([n for n, _ in unresolved], [b for _, b in unresolved])
+    note = note or _flat_arms_note({"control": control, "treatment": treatment})
     half_f = float(half)
     return SequentialComparison(
         estimate=diff,

@@ -80,6 +80,9 @@ def test_sequential_and_bayes_take_the_same_variance_for_a_flat_rate() -> None:
     assert sq.ci_low < 0 < sq.ci_high and "exact" not in (sq.note or "")
     b = bayes(c, t, relative=False)
     assert b.ci_low < 0 < b.ci_high
+    # and say so, as ratio_test does (they took the variance without a word)
+    for res in (sq, b):
+        assert res.note is not None and "Agresti" in res.note and "clustering" in res.note
 
 
 def test_ratio_ci_of_a_share_that_does_not_vary_is_wilsons_on_its_events() -> None:
