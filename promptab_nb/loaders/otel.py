@@ -541,21 +541,18 @@ def _refuse_console_spans(con: Con, ctx: LoadContext, item: Input) -> None:
 
 
 def _fail_unread(con: Con, ctx: LoadContext, item: Input) -> None:
-    """A ``DataError`` naming the first line, for a file of which no line could be read (a
-    compact .json over the longest line read was "holds no spans")."""
+    """A ``DataError`` naming the first line, for JSON lines of which no line could be read (it
+    was "holds no spans"); a one-document .json fails in :func:`._read.read_docs` already."""
     rows = con.execute(
         f"SELECT source_row, bad_reason, count(*) OVER () FROM {ctx.t('pre')} ORDER BY 1 LIMIT 1"
     ).fetchall()
     if not rows:
         return
     row, reason, n = rows[0]
-    fix = (
-        "the file is one JSON document, so nothing was loaded. Pretty-print it (`python -m "
-        "json.tool traces.json > pretty.json`) and load that, or export it again."
-        if item.fmt == "json"
-        else f"none of its {n} lines could be read, so nothing was loaded. Export it again."
+    raise DataError(
+        f"{item.name}: line {row} cannot be read ({reason}); none of its {n} lines could be "
+        "read, so nothing was loaded. Export it again."
     )
-    raise DataError(f"{item.name}: line {row} cannot be read ({reason}); {fix}")
 
 
 # JSON documents are unrolled in batches of about this many bytes: DuckDB parses a whole vector
