@@ -18,6 +18,7 @@ class here (and its tests in ``tests/analysis/test_estimators.py``); the shared 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,18 +136,8 @@ class UserRatio(Estimator):
         """The arm from the raw sums of numerators and denominators and, when given, the same
         five sums of each minus a reference near its mean, then those two references (the
         centred moments, and totals that keep the means' digits)."""
-        vals = [float(x or 0.0) for x in (s, ss, d, dd, nd)]
-        centred = None
-        if len(shifted) == 7:
-            sn, snn, sd, sdd, snd, cn, cd = shifted
-            vals[0], vals[2] = shifted_total(n, s, sn, cn), shifted_total(n, d, sd, cd)
-            parts = (
-                centred_sums(n, sn, snn),
-                centred_sums(n, sd, sdd),
-                centred_cross(n, sn, sd, snd),
-            )
-            centred = parts if None not in parts else None
-        return st.RatioStats(int(n), *vals, centred=centred)  # type: ignore[arg-type]
+        vals, centred = _pair_sums(n, (s, ss, d, dd, nd), shifted)
+        return st.RatioStats(int(n), *vals, centred=centred)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
         """(rate, CI): the delta method's over users; for a rate that does not vary across
@@ -519,18 +510,25 @@ def _ratio_cov_of(num: float, den: float, *_: float) -> float:
 def _cov_stats(n: int, *sums: Any) -> st.CovStats:
     """The CUPED arm from the :data:`_RATIO_SUMS` of ``y`` (as ``n``) and ``x`` (as ``d``) and
     the references (arm means) of ``y`` and ``x``."""
-    y, yy, x, xx, xy = (float(v or 0.0) for v in sums[:5])
-    centred = None
-    if len(sums) == 12:
-        sy, syy, sx, sxx, sxy, cy, cx = sums[5:]
-        y, x = shifted_total(n, y, sy, cy), shifted_total(n, x, sx, cx)
-        parts = (
-            centred_sums(n, sy, syy),
-            centred_sums(n, sx, sxx),
-            centred_cross(n, sx, sy, sxy),
-        )
-        centred = parts if None not in parts else None
-    return st.CovStats(n, y, yy, x, xx, xy, centred=centred)  # type: ignore[arg-type]
+    vals, centred = _pair_sums(n, sums[:5], sums[5:])
+    return st.CovStats(n, *vals, centred=centred)
+
+
+def _pair_sums(
+    n: Any, raw: Sequence[Any], shifted: Sequence[Any]
+) -> tuple[list[float], tuple[float, float, float] | None]:
+    """An arm of two values ``a``, ``b`` from the :data:`_RATIO_SUMS` row: ``raw`` (Σa, Σa²,
+    Σb, Σb², Σab) and, when given, ``shifted`` (the same five sums of each value minus its arm
+    mean, then the two means). Returns the five sums (the totals rebuilt from the means, which
+    keeps their digits: :func:`shifted_total`) and the centred moments (Σ(a − ā)², Σ(b − b̄)²,
+    the cross products), ``None`` where the sums do not resolve them."""
+    vals = [float(x or 0.0) for x in raw]
+    if len(shifted) != 7:
+        return vals, None
+    sa, saa, sb, sbb, sab, ca, cb = shifted
+    vals[0], vals[2] = shifted_total(n, raw[0], sa, ca), shifted_total(n, raw[2], sb, cb)
+    a, b, ab = centred_sums(n, sa, saa), centred_sums(n, sb, sbb), centred_cross(n, sa, sb, sab)
+    return vals, (a, b, ab) if a is not None and b is not None and ab is not None else None
 
 
 # Per arm (columns n, d and their arm means cn, cd): the raw sums of a ratio (or CUPED) arm,
