@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ._types import Alternative, Comparison, RatioStats, RelMethod
+from ._types import Alternative, Comparison, RatioStats, RelMethod, _test_variance
 from .means import Dist, _check_common, _compare_core, _finish, _method_name
 
 
@@ -106,10 +106,9 @@ def ratio_test(
                 f"{name} has no denominator events ({name}.den_total == 0): the ratio is undefined"
             )
     mc, mt = control.mean, treatment.mean
-    vc, vt = control.var, treatment.var
-    flat_c, flat_t = _flat_share_variance(control), _flat_share_variance(treatment)
-    vc, vt = vc if flat_c is None else flat_c, vt if flat_t is None else flat_t
-    flat = [n for n, v in (("control", flat_c), ("treatment", flat_t)) if v is not None]
+    # (a flat share takes the Agresti–Caffo variance, as in sequential and bayes)
+    (vc, _), (vt, _) = _test_variance(control), _test_variance(treatment)
+    flat = _flat_arms_note({"control": control, "treatment": treatment})
     dist: Dist = "student" if equal_var else "welch"
     core = _compare_core(
         mc, vc, control.n, mt, vt, treatment.n, alpha=alpha, relative=relative,
@@ -119,7 +118,7 @@ def ratio_test(
     if relative and mc == 0:
         note = "control ratio is 0: the relative effect is undefined; use relative=False"
     elif flat:
-        note = _flat_note(flat)
+        note = flat
     elif vc == 0 and vt == 0:
         note = "zero variance in both arms: the difference is exact (CI of width 0)"
     base = f"ratio delta method, {'student' if equal_var else 'welch'} t"
