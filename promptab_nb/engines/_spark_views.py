@@ -286,7 +286,7 @@ def _check_timestamps(
 
 def _container(col: str) -> str:
     """Spark SQL: text ``col`` is a JSON object or list (an id the DuckDB loader rejects:
-    :func:`promptab_nb.loaders.posthog.is_container`)."""
+    :func:`promptab_nb.loaders._shape.is_container`)."""
     return (
         f"(ascii({col}) IN (91, 123) "
         f"AND (json_array_length({col}) IS NOT NULL OR json_object_keys({col}) IS NOT NULL))"

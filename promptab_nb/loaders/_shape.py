@@ -63,3 +63,17 @@ def not_object(name: str, label: str) -> Check:
         label,
         f"{label} is a JSON list, not an object",
     )
+
+
+def is_container(x: str) -> str:
+    """SQL: text ``x`` is itself a JSON object or list, for a loader with no raw record to look
+    the type up in (:func:`not_scalar`): the PostHog loader's ids (its JSON-lines reader keeps
+    no line), where ``["x"]`` reads as the user ``'["x"]'``. False for NULL. Only a text starting
+    with ``[`` or ``{`` (ascii 91, 123) is parsed, in a CASE branch: ``AND TRY(json_type(x))``
+    parsed every id, failed on each (an id is not JSON) and so ran row by row (a 2 M-generation
+    insert took 12.5 s instead of 3 s). The Spark views leave such rows out by this rule."""
+    valid = f"CASE WHEN json_valid({x}) THEN {x} END"
+    return (
+        f"(CASE WHEN ascii({x}) IN (91, 123) "
+        f"THEN coalesce(json_type({valid}) IN ('OBJECT', 'ARRAY'), false) ELSE false END)"
+    )

@@ -23,6 +23,7 @@ from ._load import load_paths, loader_call
 from ._posthog_read import OPTIONAL, REQUIRED, Source, source
 from ._read import count
 from ._report import LoadReport
+from ._shape import is_container
 from ._stage import TS_RANGE, Direct, Staged, is_no_id, no_id, ts_out_of_range
 
 __all__ = ["EVENTS", "OPTIONAL", "REQUIRED", "load_posthog"]
@@ -85,19 +86,6 @@ def _base(src: Source, where: str) -> str:
 
 def _spec(keys: dict[str, str]) -> str:
     return sql_str(json.dumps(keys))
-
-
-def is_container(x: str) -> str:
-    """SQL: text ``x`` is a JSON object or list (an id read from JSON as its JSON text: the user
-    ``'["x"]'``). Only a text starting with ``[`` or ``{`` (ascii 91, 123) is parsed: a CASE
-    runs a branch for the rows that reach it alone, where ``AND TRY(json_type(x))`` parsed every
-    id, failed on each (an id is not JSON) and so ran row by row (a 2 M-generation insert took
-    12.5 s instead of 3 s). False for NULL. The Spark views leave such rows out by this rule."""
-    valid = f"CASE WHEN json_valid({x}) THEN {x} END"
-    return (
-        f"(CASE WHEN ascii({x}) IN (91, 123) "
-        f"THEN coalesce(json_type({valid}) IN ('OBJECT', 'ARRAY'), false) ELSE false END)"
-    )
 
 
 # Why a row of any type is rejected before its own checks: (condition, column, reason).
