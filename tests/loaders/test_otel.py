@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -429,17 +430,23 @@ def test_id_attributes_that_are_lists_maps_or_booleans_reject_the_span(ws, tmp_p
     assert "u7" in set(ws.sql("SELECT distinct_id FROM generations").distinct_id)
 
 
+def _thousand_span_lines(tmp_path, lines: int, resource: list) -> Path:
+    """OTLP JSON lines of 1,000 spans each (one resource with attributes ``resource``), spans
+    numbered on across lines, their users u0..u49."""
+    docs = [{"resourceSpans": [{"resource": {"attributes": resource}, "scopeSpans": [{"spans": [
+        _span(i, [_kv("user.id", f"u{i % 50}")]) for i in range(j, j + 1_000)]}]}]}
+        for j in range(0, 1_000 * lines, 1_000)]  # fmt: skip
+    p = tmp_path / "spans.jsonl"
+    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    return p
+
+
 def test_many_spans_per_resource_load_in_a_small_memory_limit(tmp_path):
     # Each span row carried its whole resource (scopeSpans and all) through the unrolling: two
     # JSON lines of 1,000 spans each (1.3 MB) ran out of 512 MiB.
     from promptab_nb.workspace import Workspace
 
-    res = [_kv("service.name", "api")]
-    docs = [{"resourceSpans": [{"resource": {"attributes": res}, "scopeSpans": [{"spans": [
-        _span(i, [_kv("user.id", f"u{i % 50}")]) for i in range(j, j + 1_000)]}]}]}
-        for j in (0, 1_000)]  # fmt: skip
-    p = tmp_path / "spans.jsonl"
-    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    p = _thousand_span_lines(tmp_path, 2, [_kv("service.name", "api")])
     ws = Workspace(memory_limit="512MiB", threads=2)
     try:
         r = ws.load_otel(p)
@@ -455,11 +462,7 @@ def test_a_long_export_of_json_lines_loads_in_a_small_memory_limit(tmp_path):
     # statement ran out of 512 MiB. The lines are unrolled in batches of a few MB.
     from promptab_nb.workspace import Workspace
 
-    docs = [{"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [
-        _span(i, [_kv("user.id", f"u{i % 50}")]) for i in range(j, j + 1_000)]}]}]}
-        for j in range(0, 30_000, 1_000)]  # fmt: skip
-    p = tmp_path / "spans.jsonl"
-    p.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    p = _thousand_span_lines(tmp_path, 30, [])
     ws = Workspace(memory_limit="512MiB", threads=2)
     try:
         r = ws.load_otel(p)
