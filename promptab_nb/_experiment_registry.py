@@ -6,7 +6,7 @@ import json
 import math
 import numbers
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from ._checks import check, did_you_mean, one_of
 from ._render import Rendered, Table
 from ._sql import ident
 from .decision import ExperimentDesign
-from .errors import ExperimentConflict, InvalidArgumentError, NotFoundError
+from .errors import ExperimentConflict, ExperimentStateError, InvalidArgumentError, NotFoundError
 from .experiments import (
     ASSIGNED_BY,
     MAX_VARIANTS,
@@ -77,15 +77,53 @@ def _folded(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: Any, arg: str = "name") -> str:
+    """``name`` as an experiment's name (``arg``: the argument that gave it)."""
     if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError(f"name == {name!r}, must be a non-empty string")
+        raise InvalidArgumentError(f"{arg} == {name!r}, must be a non-empty string")
     if name != name.strip():
         raise InvalidArgumentError(
-            f"name == {name!r} begins or ends with a space, which no listing shows; "
+            f"{arg} == {name!r} begins or ends with a space, which no listing shows; "
             f"pass {name.strip()!r}"
         )
     return name
+
+
+def _check_unique(
+    con: Any, name: str, fix: Callable[[str], str], *, prefix: str = "", exclude: int | None = None
+) -> None:
+    """Raise :class:`InvalidArgumentError` when another experiment (than id ``exclude``) has
+    ``name``, or a name differing from it only in case or Unicode form: they print alike, and
+    which one a typed name reached would depend on the keyboard. ``fix(taken)`` says what to
+    do instead; ``prefix`` names the argument."""
+    taken = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM experiments WHERE id IS DISTINCT FROM ?", [exclude]
+        ).fetchall()
+    ]
+    if name in taken:
+        raise InvalidArgumentError(
+            f"{prefix}an experiment named {name!r} already exists; {fix(name)}"
+        )
+    same = next((t for t in taken if _folded(t) == _folded(name)), None)
+    if same is not None:
+        raise InvalidArgumentError(
+            f"{prefix}an experiment named {same!r} already exists, and {name!r} differs only "
+            f"in case or Unicode form; {fix(same)}"
+        )
+
+
+def _last_id(con: Any) -> int:
+    """The highest experiment id ever given, deleted ones included (``meta``): an id is never
+    given twice, so an Experiment held after its deletion cannot reach a newer one."""
+    (last,) = con.execute(
+        """SELECT greatest(
+               (SELECT coalesce(max(id), 0) FROM experiments),
+               (SELECT coalesce(max(TRY_CAST(value AS BIGINT)), 0) FROM meta
+                WHERE key = 'experiment_last_id'))"""
+    ).fetchone()
+    return int(last)
 
 
 def check_split(split: Any, keys: Sequence[str]) -> dict[str, float]:
@@ -295,20 +333,11 @@ def create_experiment(
         flag = None
     check_distinct_arms(name, v, assigned_by)
     with ws.transaction() as con:
-        taken = [r[0] for r in con.execute("SELECT name FROM experiments").fetchall()]
-        if name in taken:
-            raise InvalidArgumentError(
-                f"an experiment named {name!r} already exists; choose another name or reopen it "
-                f"with ws.experiment({name!r})"
-            )
-        same = next((t for t in taken if _folded(t) == _folded(name)), None)
-        if same is not None:
-            # (they print alike: which one a typed name reached would depend on the keyboard)
-            raise InvalidArgumentError(
-                f"an experiment named {same!r} already exists, and {name!r} differs only in "
-                f"case or Unicode form; choose another name or reopen it with "
-                f"ws.experiment({same!r})"
-            )
+        _check_unique(
+            con,
+            name,
+            lambda taken: f"choose another name or reopen it with ws.experiment({taken!r})",
+        )
         if prompt_name is not None:
             running = con.execute(
                 "SELECT name FROM experiments WHERE prompt_name = ? AND status = 'running'",
@@ -319,7 +348,7 @@ def create_experiment(
                     f"experiment {running[0]!r} is already running on prompt {prompt_name!r}; "
                     f"conclude or stop it first (ws.experiment({running[0]!r}).stop())"
                 )
-        (new_id,) = con.execute("SELECT coalesce(max(id), 0) + 1 FROM experiments").fetchall()[0]
+        new_id = _last_id(con) + 1
         con.execute(
             """INSERT INTO experiments (id, name, prompt_name, flag_key, variants, unit, metrics,
                    rollout, status, created_at, ends_at, assigned_by, design)
@@ -455,14 +484,88 @@ def get_experiment(ws: Workspace, name_or_id: str | int) -> Experiment:
             return get_experiment(ws, same[0])
         cased = [n for n in names if _folded(n) == _folded(name_or_id)]
         hint = f"; did you mean {cased[0]!r}?" if cased else did_you_mean(name_or_id, names)
-    raise NotFoundError(
-        f"no experiment {name_or_id!r} in this workspace{hint}"
-        + (
-            f"; experiments: {', '.join(names)}"
-            if names
-            else "; create one with ws.create_experiment(...)"
-        )
+    raise NotFoundError(f"no experiment {name_or_id!r} in this workspace{hint}{_known(ws)}")
+
+
+def _known(ws: Workspace) -> str:
+    """``"; experiments: a, b"`` (or how to create one), to end a not-found message."""
+    names = [r[0] for r in ws.engine.fetch("SELECT name FROM experiments ORDER BY id")]
+    return (
+        f"; experiments: {', '.join(names)}"
+        if names
+        else "; create one with ws.create_experiment(...)"
     )
+
+
+def deleted(ws: Workspace, exp_id: int, name: str) -> NotFoundError:
+    """The error of an :class:`Experiment` held after ``ws.delete_experiment`` removed it."""
+    return NotFoundError(
+        f"experiment {name!r} (id {exp_id}) was deleted from this workspace "
+        f"(ws.delete_experiment); this object no longer has a stored record{_known(ws)}"
+    )
+
+
+def rename_experiment(exp: Experiment, new_name: Any) -> Experiment:
+    """Rename ``exp`` (see :meth:`Experiment.rename`); the held object follows."""
+    new_name = _check_name(new_name, "new_name")
+    with exp.ws.transaction() as con:
+        row = con.execute("SELECT name FROM experiments WHERE id = ?", [exp.id]).fetchone()
+        if row is None:
+            raise deleted(exp.ws, exp.id, exp.name)
+        (old,) = row
+        if new_name != old:
+            _check_unique(
+                con,
+                new_name,
+                lambda taken: "choose another name (ws.experiments() lists the names in use)",
+                prefix="new_name: ",
+                exclude=exp.id,
+            )
+            con.execute("UPDATE experiments SET name = ? WHERE id = ?", [new_name, exp.id])
+            con.execute(
+                "INSERT INTO experiment_changes (experiment_id, changed_at, field, old, new) "
+                "VALUES (?, ?, 'name', ?, ?)",
+                [exp.id, now(), json.dumps(old), json.dumps(new_name)],
+            )
+    object.__setattr__(exp, "name", new_name)
+    return exp
+
+
+_DELETE_CHANGES = "DELETE FROM experiment_changes WHERE experiment_id = ?"
+_DELETE_EXPERIMENT = "DELETE FROM experiments WHERE id = ?"
+
+
+def delete_experiment(ws: Workspace, name_or_id: str | int, *, force: bool = False) -> None:
+    """Delete an experiment and its change history in one transaction; the event tables
+    (exposures, generations, evaluations) are not touched. See :meth:`Workspace.delete_experiment`.
+    """
+    if not isinstance(force, bool):
+        raise InvalidArgumentError(f"force == {force!r}, must be True or False")
+    exp = get_experiment(ws, name_or_id)
+    with ws.transaction() as con:
+        row = con.execute(
+            "SELECT status, winner, concluded_at FROM experiments WHERE id = ?", [exp.id]
+        ).fetchone()
+        if row is None:
+            raise deleted(ws, exp.id, exp.name)
+        status, winner, ended = row
+        if status != "running" and not force:
+            when = _as_utc(ended, "concluded_at")
+            at = f" on {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+            what = (
+                f"concluded{at} with winner {winner!r}; deleting it loses that verdict"
+                if status == "concluded"
+                else f"stopped{at}; deleting it loses that record"
+            )
+            raise ExperimentStateError(
+                f"experiment {exp.name!r} is {what} and its change history. Pass force=True "
+                f"to delete it anyway: ws.delete_experiment({exp.name!r}, force=True)"
+            )
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('experiment_last_id', ?)", [str(_last_id(con))]
+        )
+        con.execute(_DELETE_CHANGES, [exp.id])
+        con.execute(_DELETE_EXPERIMENT, [exp.id])
 
 
 def list_experiments(
@@ -484,6 +587,8 @@ __all__ = [
     "ExperimentList",
     "check_split",
     "create_experiment",
+    "delete_experiment",
     "get_experiment",
     "list_experiments",
+    "rename_experiment",
 ]

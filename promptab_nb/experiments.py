@@ -59,7 +59,8 @@ def _known_keywords(
     method: Callable[Concatenate[Experiment, _P], _R],
 ) -> Callable[Concatenate[Experiment, _P], _R]:
     """``method`` raising :class:`InvalidArgumentError` for a keyword it does not take, naming
-    it with the closest one it does (Python's TypeError said only "unexpected keyword")."""
+    it with the closest one it does (Python's TypeError said only "unexpected keyword"), and
+    :class:`NotFoundError` when the experiment was deleted (:meth:`Experiment._stored`)."""
     names = [p for p in inspect.signature(method).parameters if p != "self"]
 
     @functools.wraps(method)
@@ -72,6 +73,7 @@ def _known_keywords(
                 f"Experiment.{method.__name__}() has no argument {unknown[0]!r}"
                 f"{did_you_mean(unknown[0], names)} (its arguments: {', '.join(names)})"
             )
+        self._stored()
         return method(self, *args, **kwargs)
 
     return checked
@@ -108,6 +110,8 @@ class Experiment:
     variant key → percent of traffic. Status changes go through :meth:`declare_winner` and
     :meth:`stop`, which persist the change and update this object (the one a notebook holds),
     so ``exp.status`` is always the stored status after them; they also return it.
+    :meth:`rename` does the same for ``name``; once ``ws.delete_experiment`` removed the record,
+    every method raises :class:`NotFoundError`.
 
     Examples
     --------
@@ -154,10 +158,18 @@ class Experiment:
         return self.status == "running" and self.ends_at is not None and self.ends_at < now()
 
     # -- lifecycle ------------------------------------------------------------------------
+    def _stored(self) -> Status:
+        """The stored status; :class:`NotFoundError` when ``ws.delete_experiment`` removed the
+        record (this object outlives it, and its id is never given to another experiment)."""
+        rows = self.ws.engine.fetch("SELECT status FROM experiments WHERE id = ?", [self.id])
+        if not rows:
+            from ._experiment_registry import deleted
+
+            raise deleted(self.ws, self.id, self.name)
+        return rows[0][0]
+
     def _transition(self, status: Status, winner: str | None = None) -> Experiment:
-        current = self.ws.engine.fetch("SELECT status FROM experiments WHERE id = ?", [self.id])[0][
-            0
-        ]
+        current = self._stored()
         if current != "running":
             raise ExperimentStateError(
                 f"experiment {self.name!r} is {current}; only a running experiment can be "
@@ -202,18 +214,45 @@ class Experiment:
         """Stop the experiment without a winner; returns this object, now ``stopped``."""
         return self._transition("stopped")
 
+    def rename(self, new_name: str) -> Experiment:
+        """Rename the experiment; the change is logged with its time (:meth:`design_changes`,
+        shown in the report). The flag key stays: the PostHog flag keeps its key.
+
+        ``new_name`` is checked as :meth:`Workspace.create_experiment` checks a name: non-empty,
+        no surrounding spaces, and no other experiment's name, even in another case or Unicode
+        form. Renaming to the current name does nothing. Any status can be renamed.
+
+        Returns
+        -------
+        Experiment
+            This object, with the new ``name``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            ``new_name`` is not a valid name, or another experiment has it.
+        NotFoundError
+            The experiment was deleted (``ws.delete_experiment``).
+        """
+        from ._experiment_registry import rename_experiment
+
+        return rename_experiment(self, new_name)
+
     def set_design(self, **changes: Any) -> ExperimentDesign:
         """Change the decision design (``goal``, ``guardrails``, ``mde``, ``power``); each
         changed part is logged with its time (:meth:`design_changes`, shown in the report).
         See :class:`~promptab_nb.decision.ExperimentDesign` for the forms of margins."""
         from .decision import set_design
 
+        self._stored()
         return set_design(self, **changes)
 
     def design_changes(self) -> list[DesignChange]:
-        """Changes of the design made after creation, oldest first."""
+        """Changes made after creation (design parts and renames, ``field == "name"``),
+        oldest first."""
         from .decision import design_changes
 
+        self._stored()
         return design_changes(self)
 
     def refresh(self) -> Experiment:
@@ -221,6 +260,7 @@ class Experiment:
         into this object; returns it."""
         from ._experiment_registry import get_experiment
 
+        self._stored()
         fresh = get_experiment(self.ws, self.id)
         for f in fields(self):
             object.__setattr__(self, f.name, getattr(fresh, f.name))
@@ -530,6 +570,7 @@ class Experiment:
         (provider, model); see :func:`promptab_nb.pricing.cost_audit`."""
         from .pricing import cost_audit
 
+        self._stored()
         return cost_audit(self, tolerance=tolerance)
 
     def audit(self, *, examples: int = 5, flag: Any = None) -> Any:
@@ -538,6 +579,7 @@ class Experiment:
         see :func:`assignment.audit`."""
         from .assignment import audit
 
+        self._stored()
         return audit(self, examples=examples, flag=flag)
 
     @property

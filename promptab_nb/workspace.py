@@ -364,6 +364,29 @@ class Workspace:
 
         return get_experiment(self, name_or_id)
 
+    def delete_experiment(self, name_or_id: str | int, *, force: bool = False) -> None:
+        """Delete an experiment (by name or id) and its change history, in one transaction:
+        on any failure nothing is deleted. The event tables (exposures, generations,
+        evaluations, imports) are never touched, so the data stays for other experiments.
+
+        A running experiment is deleted as asked. A concluded or stopped one needs
+        ``force=True``: deleting it loses its verdict (winner, end time) and its history. An
+        :class:`Experiment` object still held raises :class:`NotFoundError` when used, and
+        its id is never given to a new experiment.
+
+        Raises
+        ------
+        NotFoundError
+            No experiment has that name or id (the message lists the names).
+        ExperimentStateError
+            The experiment is concluded or stopped and ``force`` is not ``True``.
+        InvalidArgumentError
+            ``name_or_id`` is neither text nor an integer, or ``force`` is not a bool.
+        """
+        from ._experiment_registry import delete_experiment
+
+        delete_experiment(self, name_or_id, force=force)
+
     def experiments(self, prompt_name: str | None = None, status: str | None = None) -> Any:
         """List experiments, newest first (an :class:`ExperimentList` that renders as a table)."""
         from ._experiment_registry import list_experiments

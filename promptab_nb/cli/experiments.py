@@ -1,5 +1,5 @@
-"""``promptab load`` and ``promptab experiments list|create|conclude|stop``: a workspace file's
-data and experiments."""
+"""``promptab load`` and ``promptab experiments list|create|conclude|stop|rename|delete``: a
+workspace file's data and experiments."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import ExperimentConflict, PromptabError
+from ..errors import (
+    ExperimentConflict,
+    ExperimentStateError,
+    InvalidArgumentError,
+    PromptabError,
+)
 from ..options import UNITS
 from ._common import (
     EXIT_OK,
@@ -48,12 +53,14 @@ def register(sub: Any) -> None:
     e = add_command(
         sub,
         "experiments",
-        "List, create, conclude or stop experiments in a workspace file.",
+        "List, create, conclude, stop, rename or delete experiments in a workspace file.",
         "  promptab experiments list --workspace ab.duckdb\n"
         "  promptab experiments create support-v2 --workspace ab.duckdb --prompt support-bot \\\n"
         "      --variants control=v1,test=v2 --flag support-bot-prompt --ends-at 2026-06-30\n"
         "  promptab experiments conclude support-v2 --winner test --workspace ab.duckdb\n"
-        "  promptab experiments stop support-v2 --workspace ab.duckdb\n",
+        "  promptab experiments stop support-v2 --workspace ab.duckdb\n"
+        "  promptab experiments rename support-v2 'support v2 (tone)' --workspace ab.duckdb\n"
+        "  promptab experiments delete support-v2 --workspace ab.duckdb\n",
     )
     actions = e.add_subparsers(title="actions", metavar="ACTION")
     ls = add_command(
@@ -123,6 +130,33 @@ def register(sub: Any) -> None:
     st.add_argument("name", metavar="NAME")
     workspace_arg(st)
     st.set_defaults(func=cmd_stop)
+
+    rn = add_command(
+        actions,
+        "rename",
+        "Rename an experiment (logged in its history; the flag key stays).",
+        "  promptab experiments rename support-v2 'support v2 (tone)' --workspace ab.duckdb\n",
+    )
+    rn.add_argument("name", metavar="NAME")
+    rn.add_argument("new_name", metavar="NEW_NAME")
+    workspace_arg(rn)
+    rn.set_defaults(func=cmd_rename)
+
+    de = add_command(
+        actions,
+        "delete",
+        "Delete an experiment and its history (never the loaded events).",
+        "  promptab experiments delete support-v2 --workspace ab.duckdb\n"
+        "  promptab experiments delete old-test --force --workspace ab.duckdb\n",
+    )
+    de.add_argument("name", metavar="NAME")
+    de.add_argument(
+        "--force",
+        action="store_true",
+        help="also delete a concluded or stopped experiment (its verdict is lost)",
+    )
+    workspace_arg(de)
+    de.set_defaults(func=cmd_delete)
     e.set_defaults(func=None, _help=e)
 
 
@@ -250,6 +284,46 @@ def cmd_stop(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     try:
         print(repr(find_experiment(ws, args.name).stop()))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    try:
+        exp = find_experiment(ws, args.name)
+        try:
+            exp.rename(args.new_name)
+        except InvalidArgumentError as err:
+            msg = str(err)
+            if not msg.startswith("new_name"):
+                raise
+            # (the API names its argument and its call; here the user typed NEW_NAME)
+            msg = msg.replace("ws.experiments()", "`promptab experiments list`")
+            raise InvalidArgumentError("NEW_NAME" + msg.removeprefix("new_name")) from err
+        print(repr(exp))
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    try:
+        exp = find_experiment(ws, args.name)
+        try:
+            ws.delete_experiment(exp.id, force=args.force)
+        except ExperimentStateError as err:
+            why, sep, _ = str(err).partition(" Pass force=True")
+            if not sep:
+                raise
+            again = shlex.join(
+                ["promptab", "experiments", "delete", exp.name, "--force", "--workspace",
+                 str(args.workspace)]
+            )  # fmt: skip
+            raise ExperimentStateError(f"{why} Add --force to delete it anyway: {again}") from err
+        print(f"deleted experiment {exp.name!r} (id {exp.id}) and its history")
     finally:
         ws.close()
     return EXIT_OK

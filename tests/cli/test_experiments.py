@@ -309,3 +309,37 @@ def test_a_workspace_under_home_is_found(
     assert (tmp_path / "ab.duckdb").is_file()
     code, out, err = run(capsys, "experiments", "list", "--workspace=~/ab.duckdb")
     assert code == 0 and "a" in out, err
+
+
+def test_rename_and_delete(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    wsf = tmp_path / "ab.duckdb"
+    for name, prompt in (("a", "bot-a"), ("b", "bot-b"), ("7", "bot-7")):
+        code, _, err = run(capsys, "experiments", "create", name, "--workspace", wsf, "--prompt",
+                           prompt, "--variants", "control=v1,test=v2")  # fmt: skip
+        assert code == 0, err
+    code, out, err = run(capsys, "experiments", "rename", "a", "a v2", "--workspace", wsf)
+    assert code == 0 and "Experiment('a v2'" in out, err
+    # another's name (in any case) names the argument as typed, and a bad name too
+    code, _, err = run(capsys, "experiments", "rename", "a v2", "B", "--workspace", wsf)
+    assert_one_line_error(code, err, "NEW_NAME:", "'b' already exists", "'B' differs only in case",
+                          "`promptab experiments list`")  # fmt: skip
+    code, _, err = run(capsys, "experiments", "rename", "a v2", " c", "--workspace", wsf)
+    assert_one_line_error(code, err, "NEW_NAME == ' c'", "pass 'c'")
+    code, _, err = run(capsys, "experiments", "rename", "ghost", "x", "--workspace", wsf)
+    assert_one_line_error(code, err, "no experiment 'ghost'", "experiments: a v2, b, 7")
+    # a concluded experiment needs --force, said as the flag
+    assert (
+        run(capsys, "experiments", "conclude", "b", "--winner", "test", "--workspace", wsf)[0] == 0
+    )
+    code, _, err = run(capsys, "experiments", "delete", "b", "--workspace", wsf)
+    assert_one_line_error(code, err, "'b' is concluded", "winner 'test'", "--force")
+    assert "force=True" not in err
+    code, out, err = run(capsys, "experiments", "delete", "b", "--force", "--workspace", wsf)
+    assert code == 0 and "deleted experiment 'b'" in out, err
+    # a running one needs no --force; a name of digits is a name before an id
+    code, out, err = run(capsys, "experiments", "delete", "7", "--workspace", wsf)
+    assert code == 0 and "deleted experiment '7'" in out, err
+    code, _, err = run(capsys, "experiments", "delete", "b", "--workspace", wsf)
+    assert_one_line_error(code, err, "no experiment 'b'", "experiments: a v2")
+    code, out, _ = run(capsys, "experiments", "list", "--workspace", wsf, "--json")
+    assert [r["name"] for r in json.loads(out)] == ["a v2"]
