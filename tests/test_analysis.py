@@ -564,3 +564,36 @@ def test_mann_whitney_per_request_ranks_only_generations_with_a_value(tmp_path) 
     mw = per_request.mann_whitney("cost")["test"]
     assert (mw.n_control, mw.n_treatment) == (n["control"], n["test"]) == (59, 60)
     ws.close()
+
+
+def test_mann_whitney_leaves_out_a_user_priced_nowhere(tmp_path) -> None:
+    # A user whose every generation is unpriced has no cost (unit_values: NaN), yet the rank
+    # test ranked it as $0, the cheapest user of its arm. Under the 5 % that withholds the
+    # test (control 5 of 122 generations, test 2 of 122), such users are now left out; a
+    # partly priced user ranks by the sum of its priced generations, as unit_values has it.
+    from analysis._scenarios import workspace
+
+    U = {"cost": None}
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.02 + i / 1000}, {"cost": 0.01}] for i in range(58)]
+        + [[U, U]] * 2 + [[{"cost": 0.001}, U]],
+        "test": [[{"cost": 0.021 + i / 1000}, {"cost": 0.01}] for i in range(60)] + [[U, U]],
+    })  # fmt: skip
+    v = exp.unit_values("cost").dropna(subset=["value"])
+    control = v[v.variant == "control"].value.to_numpy(float)
+    treated = v[v.variant == "test"].value.to_numpy(float)
+    assert (control.size, treated.size) == (59, 60)
+    for alternative in ("two-sided", "less"):
+        res = exp.mann_whitney("cost", alternative=alternative)
+        got = res["test"]
+        ref = scipy.stats.mannwhitneyu(treated, control, alternative=alternative,
+                                       method="asymptotic")  # fmt: skip
+        assert got is not None and (got.n_control, got.n_treatment) == (59, 60)
+        assert got.u == pytest.approx(ref.statistic, rel=1e-12)
+        assert got.p_value == pytest.approx(ref.pvalue, rel=1e-9)
+    note = res.notes["test"]
+    said = exp.analyze(["cost"]).rows[1].note
+    assert said is not None and note.startswith(said)  # the share analyze() states, then why
+    assert "priced nowhere" in note and "left out" in note and "control 2, test 1" in note
+    assert "partly priced" in note
+    ws.close()

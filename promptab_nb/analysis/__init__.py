@@ -286,8 +286,10 @@ def mann_whitney(
     engine: Engine | None = None,
 ) -> MannWhitneyResult:
     """Mann–Whitney U of each treatment against the control on the per-unit values of
-    ``metric`` (those of :func:`unit_values`), from rank sums the engine computes: per arm
-    pair only the units, the treatment's rank sum and the tie term come back.
+    ``metric`` (those of :func:`unit_values` with a value: a user priced nowhere has no
+    cost, so it is left out and counted in the note, not ranked as 0), from rank sums the
+    engine computes: per arm pair only the units, the treatment's rank sum and the tie term
+    come back.
 
     Returns
     -------
@@ -304,7 +306,7 @@ def mann_whitney(
     from .. import stats as st
     from ..results import MannWhitneyResult
     from ._estimator_base import missing_rows
-    from .estimators import rank_sums
+    from .estimators import rank_sums, units_without_values
 
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
     one_of(multiple, "multiple", ("exclude", "first_seen"))
@@ -319,11 +321,13 @@ def mann_whitney(
         scope = Scope(eng, exp, params, table, 0, design)
         arms = rank_sums(scope, m, exp.control)
         events = {v: (int(n or 0), int(x or 0)) for v, n, x in missing_rows(scope, m)}
+        blank = units_without_values(scope, m)
     tests: dict[str, Any] = {}
     notes: dict[str, str] = {}
     for t in exp.treatments:
         arm = arms.get(t)
-        counts = [events.get(k, (0, 0)) for k in (exp.control, t)]
+        pair = (exp.control, t)
+        counts = [events.get(k, (0, 0)) for k in pair]
         too_many = _missing.too_many(
             m, counts, cost=cost, consequence="not compared, the sums would read them as 0"
         )
@@ -348,12 +352,8 @@ def mann_whitney(
             tests[t] = None
         else:
             tests[t] = st.mann_whitney_ranks(arm.stats, alternative=alternative)
-            if worst:  # (as analyze() notes a share under the limit: ranked as 0, said so)
-                what = "unpriced (no cost)" if m.column == "cost_usd" else f"without {m.column}"
-                notes[t] = (
-                    f"{worst:.1%} of an arm's generations are {what}: ranked as the "
-                    "per-unit sums read them, as 0"
-                )
+            if worst:  # (the share analyze() notes under the limit, then how it was ranked)
+                notes[t] = _rank_missing_note(m, worst, [(k, blank.get(k, (0, 0))) for k in pair])
     return MannWhitneyResult(
         experiment=exp.name,
         metric=m.name,
@@ -364,6 +364,26 @@ def mann_whitney(
         notes=notes,
         cost=cost,
     )
+
+
+def _rank_missing_note(m: Metric, worst: float, units: list[tuple[str, tuple[int, int]]]) -> str:
+    """The rank test's note on a share of events without a value under the limit: analyze()'s
+    words, then the units left out per arm (valued nowhere) and how a partly valued one ranks."""
+    cost = m.column == "cost_usd"
+    what = "unpriced (no cost)" if cost else f"without {m.column}"
+    parts = [f"{worst:.1%} of an arm's generations are {what}"]
+    if any(nowhere for _, (nowhere, _) in units):
+        held = ", ".join(f"{k} {nowhere:,}" for k, (nowhere, _) in units)
+        who = "users priced nowhere" if cost else f"users without any {m.column}"
+        unknown = "cost" if cost else "sum"
+        parts.append(f"{who} ({held}) are left out, not ranked as 0 (their {unknown} is unknown)")
+    if any(partly for _, (_, partly) in units):
+        parts.append(
+            "a partly priced user ranks by the sum of its priced generations"
+            if cost
+            else f"a user missing some {m.column} ranks by the sum of those it has"
+        )
+    return parts[0] + ": " + "; ".join(parts[1:]) if len(parts) > 1 else parts[0]
 
 
 def analyze_over_time(

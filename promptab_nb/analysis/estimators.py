@@ -422,6 +422,10 @@ def rank_sums(scope: Scope, metric: Metric, control: str) -> dict[str, RankArm]:
         # each generation a unit: one without a value (unpriced) is left out, not ranked as a
         # sum of 0 (as analyze() and unit_values leave it out)
         where += f" AND x{scope.i} = 0"
+    elif metric.agg == "sum":
+        # a user whose every event lacks a value (priced nowhere) has no sum (unit_values:
+        # NaN), not the lowest rank of all; a partly priced one ranks by its priced events
+        where += f" AND NOT {_VALUED_NOWHERE.format(i=scope.i)}"
     rows = scope.engine.fetch(
         _RANK_SUMS.format(value=value, units=scope.units, where=where), {"control": control}
     )
@@ -432,6 +436,25 @@ def rank_sums(scope: Scope, metric: Metric, control: str) -> dict[str, RankArm]:
         stats = st.RankSums(nc, nt, int(twice) / 2, float(ties or 0.0)) if ok else None
         out[str(arm)] = RankArm(nc, nt, stats)
     return out
+
+
+# A unit with events, none of which has a value (per-unit table columns t{i}, x{i}).
+_VALUED_NOWHERE = "(t{i} > 0 AND x{i} = t{i})"
+
+
+def units_without_values(scope: Scope, metric: Metric) -> dict[str, tuple[int, int]]:
+    """Variant → (units whose every event lacks a value, units with some events lacking one)
+    of a per-user sum (e.g. users priced nowhere, users partly priced); empty otherwise. The
+    first are left out of :func:`rank_sums`; the second rank by their events with a value."""
+    if metric.agg != "sum" or scope.design.per_request:
+        return {}
+    t, x = f"t{scope.i}", f"x{scope.i}"
+    rows = scope.engine.fetch(
+        f"SELECT variant, count(CASE WHEN {_VALUED_NOWHERE.format(i=scope.i)} THEN 1 END), "
+        f"count(CASE WHEN {x} > 0 AND {x} < {t} THEN 1 END) "
+        f"FROM {scope.units} WHERE variant <> '{MULTIPLE}' GROUP BY variant"
+    )
+    return {str(v): (int(a or 0), int(b or 0)) for v, a, b in rows}
 
 
 # -- per request -----------------------------------------------------------------------------------
@@ -668,6 +691,7 @@ __all__ = [
     "metric_arms",
     "rank_sums",
     "unit_value",
+    "units_without_values",
 ]
 
 
