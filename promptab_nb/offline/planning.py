@@ -35,7 +35,7 @@ from ._paired import (
     repeats_left_out,
     variance_split,
 )
-from .compare import _in_unit
+from ._values import _in_unit
 
 if TYPE_CHECKING:
     from ._run import OfflineRun
