@@ -7,7 +7,7 @@ object. The rules are in :mod:`._decide`, the tests in :mod:`._tests`.
 
 from __future__ import annotations
 
-from ._decide import decide, decision_of, guardrail_checks, regression_checks
+from ._decide import decide, decision_of
 from ._design import (
     DesignChange,
     ExperimentDesign,
@@ -16,6 +16,7 @@ from ._design import (
     parse_margin,
     set_design,
 )
+from ._guardrails import guardrail_checks, regression_checks
 from ._result import (
     ACTIONS,
     HEADLINE,

@@ -188,3 +188,30 @@ def effect_se(
     if is_missing(se) and two_sided and is_missing(r.seq_tau2) and finite:
         se = (hi - lo) / (2 * _Z.inv_cdf(1 - alpha / 2))
     return est, se
+
+
+def _holm(ps: list[float]) -> list[float]:
+    """Holm-adjusted p-values; NaN stays NaN and is not counted."""
+    idx = [i for i, p in enumerate(ps) if not is_missing(p)]
+    out = [math.nan] * len(ps)
+    if not idx:
+        return out
+    from ..stats import adjust_pvalues
+
+    adj = adjust_pvalues([ps[i] for i in idx], method="holm")
+    adj = getattr(adj, "p_adjusted", adj)
+    for i, p in zip(idx, adj, strict=True):
+        out[i] = float(p)
+    return out
+
+
+def _no_test(r: ArmRow, p: float, *, relative: bool) -> str | None:
+    """Why a check (of a ``relative`` margin or not) whose p-value is ``p`` has no test, in
+    words; ``None`` when it has one."""
+    if not is_missing(p):
+        return None
+    if r.note:
+        return r.note
+    if relative and is_missing(r.rel_diff):
+        return "no relative effect to test the margin on: analyse with relative=True"
+    return "no test"
