@@ -18,9 +18,11 @@ curve and simulation studies), ``offline``; the shared look is in ``_theme``.
 
 from __future__ import annotations
 
+from ._means import means
+from ._over_time import cumulative
 from ._theme import MARKERS, PALETTE, THEME, PabFigure, colour, marker, theme, to_png
 from .distribution import distribution
-from .experiment import cumulative, forest, means
+from .experiment import forest
 from .exposures import daily_exposures
 from .offline import offline_comparison
 from .pairwise import pairwise_ranking

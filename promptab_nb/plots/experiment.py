@@ -1,5 +1,6 @@
-"""Figures of a live experiment's result: forest plot of the effects, means per arm, and the
-cumulative effect over time. They draw what the result holds and compute no statistics."""
+"""The forest plot of a live experiment's effects (:func:`forest`) and the helpers the other
+figures of a result share (means per arm in :mod:`._means`, the cumulative effect over time in
+:mod:`._over_time`). They draw what the result holds and compute no statistics."""
 
 from __future__ import annotations
 
@@ -9,19 +10,11 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from matplotlib import dates as mdates
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-
-from .._format import level_pct, num, pval
+from .._format import num, pval
 from ..errors import InvalidArgumentError
 from ..options import CORRECTION_NAMES
-from ..stats.guards import MIN_UNITS_PER_ARM
 from ._forest import _draw_forest, _forest_legend, _Point
 from ._theme import (
-    NEUTRAL,
-    ZERO,
     _diff_unit,
     _level_text,
     _missing,
@@ -29,22 +22,19 @@ from ._theme import (
     _short,
     _title_name,
     _with_unit,
-    colour,
-    marker,
     new_axes,
     new_figure,
     theme,
 )
 
 if TYPE_CHECKING:
-    from matplotlib.artist import Artist
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ..metrics import Metric
-    from ..results import ExperimentResult, OverTimeResult
+    from ..results import ExperimentResult
 
-__all__ = ["cumulative", "forest", "means"]
+__all__ = ["forest"]
 
 
 def _method(result: ExperimentResult) -> str | None:
@@ -340,291 +330,3 @@ def forest(
             wrap=True,
         )
         return axes[0].figure
-
-
-# -- means ----------------------------------------------------------------------------------------
-def means(
-    result: ExperimentResult,
-    metric: str | Metric,
-    *,
-    ax: Axes | None = None,
-    figsize: tuple[float, float] | None = None,
-) -> Figure:
-    """Mean of ``metric`` per arm with its CI, control first.
-
-    Parameters
-    ----------
-    result
-        From ``exp.analyze(...)``.
-    metric
-        A metric of the result, by name or as the :class:`~promptab_nb.metrics.Metric`.
-    ax, figsize
-        Axes to draw into, or the size of a new figure in inches (default 5.5 wide, wider
-        with more than six arms).
-
-    Returns
-    -------
-    Figure
-        One point and CI bar per arm, labelled with the formatted mean.
-
-    Raises
-    ------
-    InvalidArgumentError
-        ``metric`` is not in the result.
-    """
-    if not isinstance(metric, str):
-        # a Metric stands for its name, as in analyze; another of the same name is not found
-        metric = metric.name if metric in result.metrics else repr(metric)
-    try:
-        m = result.metric(metric)
-    except KeyError:
-        raise InvalidArgumentError(
-            f"metric {metric!r} is not in the result; metrics: "
-            f"{', '.join(x.name for x in result.metrics)}"
-        ) from None
-    rows = [r for r in result.rows if r.metric == metric]
-    arms = list(result.variants)
-    rows.sort(key=lambda r: arms.index(r.variant) if r.variant in arms else len(arms))
-    f, unit = _scale(m.unit)
-    with theme():
-        # ~0.8 inch per arm keeps the tick labels (name, version, n) apart
-        ax = new_axes(ax, figsize or (max(5.5, 1.0 + 0.8 * len(rows)), 3.4))
-        for x, r in enumerate(rows):
-            i = arms.index(r.variant) if r.variant in arms else x
-            if _missing(r.mean):
-                # an empty column would read as a failed plot: say that this arm has no mean
-                why = (r.note or "").split(": ")[0] if not r.is_control else ""
-                ax.text(
-                    x,
-                    0.5,
-                    "no mean" + (f"\n{textwrap.fill(why, 22)}" if why else ""),
-                    transform=ax.get_xaxis_transform(),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color=NEUTRAL,
-                )
-                continue
-            lo = r.mean - r.mean_ci_low if not _missing(r.mean_ci_low) else 0.0
-            hi = r.mean_ci_high - r.mean if not _missing(r.mean_ci_high) else 0.0
-            ax.errorbar(
-                x,
-                r.mean * f,
-                yerr=[[lo * f], [hi * f]],
-                fmt=marker(i),
-                color=colour(i),
-                markersize=8,
-                capsize=4,
-                elinewidth=1.6,
-                label=f"{r.variant}",
-            )
-            # (a mean without an interval, e.g. of one unit, is no estimate to compare by)
-            no_ci = _missing(r.mean_ci_low) and _missing(r.mean_ci_high)
-            ax.annotate(
-                num(r.mean, m.unit) + ("\nno CI" if no_ci else ""),
-                (x, r.mean * f),
-                xytext=(10, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-            )
-        ax.set_xticks(
-            range(len(rows)),
-            [
-                # a long name wraps (and is cut in the middle) instead of running into the next
-                "\n".join(textwrap.wrap(_short(r.variant, 24), 12) or [""])
-                + f"\n{_short(result.variants.get(r.variant, ''), 12)}"
-                + ("\n(control)" if r.is_control else "")
-                + f"\nn = {r.n:,}"
-                for r in rows
-            ],
-        )
-        ax.set_xlim(-0.6, len(rows) - 0.4)
-        if all(_missing(r.mean) for r in rows):
-            ax.set_yticks([])  # (nothing drawn: matplotlib's empty 0 to 1 is a scale of nothing)
-        ax.grid(axis="x", visible=False)
-        ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit), wrap=True)
-        ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})", wrap=True)
-        return ax.figure  # type: ignore[return-value]
-
-
-# -- over time ------------------------------------------------------------------------------------
-def _bar(ax: Axes, x: Any, est: Any, lo: Any, hi: Any, f: float, c: str) -> None:
-    """The interval of a single period as an error bar (a shade or band needs two points)."""
-    e, low, high = (float(v.iloc[0]) * f for v in (est, lo, hi))
-    if not any(math.isnan(v) for v in (e, low, high)):
-        ax.errorbar(x, [e], yerr=[[e - low], [high - e]], color=c, alpha=0.45, capsize=3,
-                    fmt="none")  # fmt: skip
-
-
-def _why_no_period(result: OverTimeResult, total: int, min_units: int) -> str:
-    """Why the figure over time draws nothing: no period, too few units, or no estimate."""
-    if not total:
-        return "no period to draw: no exposed unit in the analysis' window"
-    enough = [r for r in result.records if min(r["n_control"], r["n_treatment"]) >= min_units]
-    if min_units and not enough:
-        return (
-            f"no period yet with {min_units:,} units in both arms (the periods before it swing "
-            "on noise); min_units=0 draws every period"
-        )
-    return "no estimate in any period: " + _first_note(result)
-
-
-def _first_note(result: OverTimeResult, variant: str | None = None) -> str:
-    """The first note of the result's records (of ``variant`` only when given)."""
-    notes = [
-        r["note"]
-        for r in result.records
-        if r.get("note") and (variant is None or r.get("variant") == variant)
-    ]
-    return str(notes[0]) if notes else "nothing measured"
-
-
-def cumulative(
-    result: OverTimeResult,
-    *,
-    min_units: int = MIN_UNITS_PER_ARM,
-    figsize: tuple[float, float] | None = None,
-) -> Figure:
-    """Cumulative effect over time with its CI, and the always-valid sequential band.
-
-    Parameters
-    ----------
-    result
-        From ``exp.analyze_over_time(metric)``.
-    min_units
-        Periods start once both arms hold this many units (default 50, the minimum under
-        which no p-value is shown); ``0`` draws every period.
-    figsize
-        Inches.
-
-    Returns
-    -------
-    Figure
-        The estimate at the end of each period with its fixed-horizon CI (shaded). When the
-        result carries a sequential confidence sequence (absolute scale), it is drawn around the
-        absolute difference — on the same panel for an absolute result, else on a second panel.
-    """
-    df = result.to_pandas()
-    total = len(df)
-    if len(df) and min_units:
-        # Early periods with a handful of units swing wildly and invite stopping on noise.
-        df = df[(df["n_control"] >= min_units) & (df["n_treatment"] >= min_units)]
-    m = result.metric
-    level = 1 - result.alpha
-    has_estimate = bool(len(df)) and bool(df["estimate"].astype(float).notna().any())
-    # (the sequential band is around the absolute difference, which a period without a
-    # relative lift, e.g. a control mean of 0, still has)
-    has_seq = bool(len(df)) and "seq_ci_low" in df.columns and bool(df["seq_ci_low"].notna().any())
-    two_panels = has_seq and result.relative
-    # (nothing to draw at all: no line, legend key nor zero line, only why; see below)
-    variants = list(dict.fromkeys(df["variant"])) if has_estimate or has_seq else []
-    arms = list(dict.fromkeys(r["variant"] for r in result.records))  # before the filter
-    f_est, u_est = (100.0, "%") if result.relative else _diff_unit(m.unit)
-    f_abs, u_abs = _diff_unit(m.unit)
-    with theme():
-        fig = new_figure(figsize or (7.5, 5.2 if two_panels else 3.4))
-        axes = list(fig.subplots(2 if two_panels else 1, 1, squeeze=False, sharex=True)[:, 0])
-        top = axes[0]
-        blank: list[str] = []
-        drawn: list[tuple[str, int]] = []
-        for v in variants:
-            d = df[df["variant"] == v].sort_values("period_end")
-            x = d["period_end"].to_numpy()
-            i = arms.index(v) + 1  # (its place among every arm: the forest's colour for it)
-            c = colour(i)
-            with_est = bool(d["estimate"].astype(float).notna().any())
-            with_seq = has_seq and bool(d["seq_ci_low"].astype(float).notna().any())
-            if not with_est and not with_seq:
-                # nothing to draw: no legend key for it, the figure says why below
-                blank.append(f"{v}: " + _first_note(result, v))
-                continue
-            drawn.append((v, i))
-            single = len(d) == 1  # (a shade or a band between points would have no width)
-            if with_est:
-                if single:
-                    _bar(top, x, d["estimate"], d["ci_low"], d["ci_high"], f_est, c)
-                top.fill_between(
-                    x,
-                    d["ci_low"].astype(float) * f_est,
-                    d["ci_high"].astype(float) * f_est,
-                    color=c,
-                    alpha=0.2,
-                    lw=0,
-                )
-                top.plot(x, d["estimate"].astype(float) * f_est, marker=marker(i), ms=4, color=c)
-            if with_seq:
-                seq_ax = axes[1] if two_panels else top
-                if two_panels:
-                    seq_ax.plot(x, d["diff"].astype(float) * f_abs, marker=marker(i), ms=4, color=c)
-                    if single:
-                        _bar(seq_ax, x, d["diff"], d["seq_ci_low"], d["seq_ci_high"], f_abs, c)
-                seq_ax.plot(x, d["seq_ci_low"].astype(float) * f_abs, color=c, ls="--", lw=1)
-                seq_ax.plot(x, d["seq_ci_high"].astype(float) * f_abs, color=c, ls="--", lw=1)
-        kind = "relative lift" if result.relative else "treatment − control"
-        top.set_ylabel(f"{kind} ({u_est})", wrap=True)
-        top.set_title(
-            f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})", wrap=True
-        )
-        for a in axes if drawn else ():
-            a.axhline(0, color=ZERO, lw=0.9)
-        if drawn:  # (no arm with a value: no legend, no warning)
-            # One key per arm plus what the shade and the dashes are, below the panels: two or
-            # three keys per arm inside them covered the curves and ran off the figure.
-            keys: list[Artist] = [
-                Line2D([], [], color=colour(i), marker=marker(i), ms=4, label=_short(v))
-                for v, i in drawn
-            ]
-            keys.append(Patch(color=NEUTRAL, alpha=0.2, lw=0, label=f"shade: {_level_text(level)}"))
-            if has_seq:
-                band = f"dashed: always-valid {level_pct(level, spaced=True)} band"
-                keys.append(Line2D([], [], color=NEUTRAL, ls="--", lw=1, label=band))
-            fig.legend(handles=keys, loc="outside lower center", ncol=min(4, len(keys)))
-        if two_panels:
-            axes[1].set_ylabel(f"treatment − control ({u_abs})", wrap=True)
-            axes[1].set_title(
-                "absolute difference with the sequential (always-valid) band", wrap=True
-            )
-        axes[-1].set_xlabel("end of period (UTC)", wrap=True)
-        if drawn and not has_estimate:
-            # e.g. a control mean of 0: no lift to draw, the absolute difference is below
-            top.set_yticks([])
-            top.text(0.5, 0.5, "no relative lift in any period (the control's mean is 0): the "
-                     "absolute difference is drawn below", transform=top.transAxes,
-                     ha="center", va="center", color=NEUTRAL)  # fmt: skip
-        if not drawn:
-            # An empty date axis would run over 1 January 1970: say why nothing is drawn.
-            for a in axes:
-                a.set_xticks([])
-                a.set_yticks([])
-            top.text(
-                0.5,
-                0.5,
-                textwrap.fill(_why_no_period(result, total, min_units), 80),
-                transform=top.transAxes,
-                ha="center",
-                va="center",
-                color=NEUTRAL,
-            )
-            return fig
-        if blank:
-            top.text(
-                0.01,
-                0.01,
-                textwrap.fill("no estimate: " + "; ".join(blank), 100),
-                transform=top.transAxes,
-                ha="left",
-                va="bottom",
-                fontsize=7,
-                color=NEUTRAL,
-            )
-        ends = pd.to_datetime(df["period_end"]).drop_duplicates()
-        if len(ends) == 1:
-            # one period: matplotlib would span two years each side of it
-            axes[-1].set_xlim(
-                ends.iloc[0] - pd.Timedelta(days=1), ends.iloc[0] + pd.Timedelta(days=1)
-            )
-        loc = mdates.AutoDateLocator()
-        axes[-1].xaxis.set_major_locator(loc)
-        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
-        return fig

@@ -1,4 +1,4 @@
-"""plots/experiment.py: forest, means and cumulative figures, tested through their axes."""
+"""plots: forest (experiment.py), means (_means.py) and cumulative (_over_time.py) figures, tested through their axes."""
 
 from __future__ import annotations
 
