@@ -1,4 +1,5 @@
-"""plots: forest (experiment.py), means (_means.py) and cumulative (_over_time.py) figures, tested through their axes."""
+"""plots: forest (experiment.py), means (_means.py) and cumulative (_over_time.py) figures,
+tested through their axes."""
 
 from __future__ import annotations
 
