@@ -40,7 +40,7 @@ from ._details import methods_section, offline_section, provenance_section
 from ._figures import Figures
 from ._health import health_section
 from ._pairs import pairs_section
-from ._sections import metric_section, subtitle, summary_section
+from ._sections import metric_section, renames, subtitle, summary_section
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -261,6 +261,7 @@ def _document(
         "main",
         el("h1", title),
         el("div", subtitle(res, exp), class_="sub"),
+        renames(exp),
         decision_section(res, exp),
         summary_section(res, figures),
         *[metric_section(res, m, exp, figures, over_time) for m in res.metrics],

@@ -1,5 +1,6 @@
 """The decision card at the top of the report: the action (coloured), its reasons, the design
-and every change made to it after the experiment started."""
+and every change made to it after the experiment started (renames are not design changes: the
+subtitle shows them, ``_sections.renames``)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,7 @@ def decision_section(res: ExperimentResult, exp: Experiment | None) -> Markup:
                 f"{_readable(c.old)} to {_readable(c.new)}",
             )
             for c in exp.design_changes()
+            if c.field != "name"  # (a rename is shown under the title: _sections.renames)
         ]
     return el(
         "section",

@@ -32,6 +32,24 @@ def subtitle(res: ExperimentResult, exp: Experiment | None) -> str:
     return " · ".join(parts)
 
 
+def renames(exp: Experiment | None) -> Markup | None:
+    """``Renamed from 'a' to 'b' on 2026-12-01 09:30 UTC, from 'b' to ...``: the experiment's
+    renames (``exp.design_changes()``, field ``name``), oldest first; ``None`` without any. A
+    rename is history, not a design change: it is shown whether or not there is a decision."""
+    import json
+
+    if exp is None:
+        return None
+    done = [
+        f"from {json.loads(c.old)!r} to {json.loads(c.new)!r} on {c.changed_at:%Y-%m-%d %H:%M} UTC"
+        for c in exp.design_changes()
+        if c.field == "name" and c.old is not None and c.new is not None
+    ]
+    if not done:
+        return None
+    return el("div", "Renamed " + ", ".join(done), class_="sub history")
+
+
 def _interval_words(res: ExperimentResult, metric: str | None = None) -> str:
     """The effects' intervals in words, plural: ``confidence intervals``, ``confidence
     sequences`` (sequential), or both; ``credible intervals`` where the forest draws every
