@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as W
 
@@ -150,7 +150,7 @@ class ResultsDashboard(_Widget):
         self.export_button.on_click(lambda _b: self.export())
         for w in (self.metrics, self.method, self.cuped, self.winsorize, self.correction,
                   self.unit, self.alpha, self.cost):  # fmt: skip
-            w.observe(self._options_changed, names="value")
+            w.observe(lambda _c: self.refresh(), names="value")
         self.time_metric.observe(
             lambda _c: None if self._time.syncing else self._show_over_time(), names="value"
         )
@@ -310,9 +310,6 @@ class ResultsDashboard(_Widget):
     def _shown_time(self) -> tuple[str, float, CostSource] | None:
         return self._time.shown
 
-    def _options_changed(self, _change: Any = None) -> None:
-        self.refresh()
-
     # -- lifecycle with confirmation ---------------------------------------------------------------
     def _ask(self, question: str, action: Callable[[], None]) -> None:
         self._pending = action
@@ -371,6 +368,7 @@ class ResultsDashboard(_Widget):
         from .. import report
 
         try:
+            self.exp.refresh()  # (NotFoundError once ws.delete_experiment removed it)
             path = report.write(self.result, self.report_path_text.value, ws=self.exp.ws)
         except PromptabError as err:
             status(self.status, message(err), "error")

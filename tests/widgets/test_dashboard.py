@@ -342,3 +342,34 @@ def test_a_result_without_any_unit_has_no_decision(exp) -> None:
     assert d.decision is None and d.winner.value == ""
     assert "Keep running" not in text and text.count("o decision") == 1, text
     assert "No decision: no unit of any arm" in text and "2099-01-01" in text, text
+
+
+def test_a_deleted_experiment_shows_the_not_found_message_and_writes_nothing(
+    ws, exp, tmp_path
+) -> None:
+    # ws.delete_experiment while the dashboard is open: every action shows the NotFoundError's
+    # text where the dashboard shows library errors (no traceback); Export wrote a report of
+    # the deleted experiment and said "report written" in green
+    d = ResultsDashboard(exp)
+    before = d.result
+    ws.delete_experiment(exp.name)
+    gone = f"NotFoundError: experiment {exp.name!r} (id {exp.id}) was deleted"
+    target = tmp_path / "r.html"
+    d.report_path_text.value = str(target)
+    assert d.export() is None and not target.exists()
+    assert html.escape(gone) in d.status.value and "pab-status error" in d.status.value
+    d.alpha.value = 0.1
+    assert html.escape(gone) in d.status.value and d.result is before
+    assert "previous controls" in d.status.value
+    d.time_metric.value = "latency"  # (not drawn yet: analysed now)
+    assert html.escape(gone) in d.time_note.value and d.time_plot.value == b""
+    for button in (d.stop_button, d.declare_button):
+        d.status.value = ""
+        d.winner.value = "test"
+        button.click()
+        d.confirm_button.click()
+        assert html.escape(gone) in d.status.value, button.description
+    assert d.refresh() is None and html.escape(gone) in d.status.value
+    again = ResultsDashboard(exp)
+    assert again.result is None and html.escape(gone) in again.status.value
+    assert exp.name in repr(again)
