@@ -407,7 +407,12 @@ def analyze_over_time(
     cost an analysis with the same option judged, over the same window. ``unit``: ``"user"``
     or ``"request"`` (each event a unit, tested as ``analyze(unit="request")`` tests it: Welch
     over events, Fisher's exact test for rates); ``None`` (default): the experiment's unit, as
-    :meth:`~promptab_nb.experiments.Experiment.analyze` takes it."""
+    :meth:`~promptab_nb.experiments.Experiment.analyze` takes it.
+
+    Each record's ``note`` says why its p-value is withheld; ``missing_share`` (the larger
+    share of the two arms' events without a value, e.g. unpriced generations; NaN where
+    analyze() does not count them) and ``missing_note`` (analyze()'s words for it, ``None``
+    at 0) say a share that does not withhold it, as analyze()'s note does."""
     from . import _over_time
 
     one_of(freq, "freq", ("day", "hour", "week"))

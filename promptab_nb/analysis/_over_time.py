@@ -137,6 +137,14 @@ def _withheld(
     return _missing.too_many(m, counts, cost=cost, consequence="the sums would read them as 0")
 
 
+def _missing_share(est: Estimator, pair: dict[str, Arm]) -> float:
+    """The larger share of the two arms' events without a value (0 without any), as analyze()
+    notes it; NaN where analyze() does not count them (a rate per user)."""
+    if est.options.unit == "user" and est.metric.agg not in ("sum", "mean"):
+        return NAN
+    return max((_missing.share(a) for a in pair.values()), default=0.0)
+
+
 def now_bound() -> dt.datetime:
     """The latest period start :func:`sql` shows (``$now``): a day after now, UTC."""
     return dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
@@ -181,6 +189,11 @@ def result(
         c = stats_of(arms[control]) if control in arms else None
         for key in exp.treatments:
             t = stats_of(arms[key]) if key in arms else None
+            pair = {
+                k: Arm(int(r[2] or 0), None, int(r[9] or 0), int(r[10] or 0))
+                for k, r in ((control, arms.get(control)), (key, arms.get(key))) if r
+            }  # fmt: skip
+            share = _missing_share(est, pair)
             rec: dict[str, Any] = dict(
                 period_end=period,
                 variant=key,
@@ -191,6 +204,13 @@ def result(
                 ci_high=NAN,
                 p_value=NAN,
                 note=_withheld(m, arms.get(control), arms.get(key), cost),
+                # (analyze() says a share under the limit beside the p-value; `note` withholds)
+                missing_share=share,
+                missing_note=(
+                    f"{share:.1%} of an arm's generations are {_missing._what(est)}"
+                    if share > 0
+                    else None
+                ),
             )
             if c is not None and t is not None:
                 try:
@@ -218,10 +238,6 @@ def result(
                         )
                 except PromptabError:
                     pass
-            pair = {
-                k: Arm(int(r[2] or 0), None, int(r[9] or 0), int(r[10] or 0))
-                for k, r in ((control, arms.get(control)), (key, arms.get(key))) if r
-            }  # fmt: skip
             empty = _missing.unmeasured_note(est, pair)
             if not empty and _missing.nothing_measured(est, pair.get(control), pair.get(key)):
                 empty = _missing.NOTHING_MEASURED  # (no event by then: sums of 0, p = 1)

@@ -221,3 +221,31 @@ def test_each_period_relative_interval_agrees_with_its_p_value() -> None:
         if r["p_value"] == r["p_value"] and r["ci_low"] == r["ci_low"]:
             assert (not r["ci_low"] <= 0 <= r["ci_high"]) == (r["p_value"] < 0.05), r
     ws.close()
+
+
+def test_over_time_states_an_unpriced_share_under_the_limit_beside_its_p_value(tmp_path) -> None:
+    # 2 of 60 control users priced nowhere (4 of 120 generations, 3.3 %): analyze() keeps the
+    # p-value and says the share; the over-time records kept the p-value without a word (their
+    # note withholds the p-value, so it cannot say it).
+    U = {"cost": None}
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.02 + i / 1000}, {"cost": 0.02}] for i in range(58)] + [[U, U]] * 2,
+        "test": [[{"cost": 0.021 + i / 1000}, {"cost": 0.02}] for i in range(60)],
+    })  # fmt: skip
+    (row,) = [r for r in exp.analyze(["cost"]).rows if not r.is_control]
+    assert row.note == "3.3% of an arm's generations are unpriced (no cost)" and row.p_value > 0
+    for rec in exp.analyze_over_time("cost", relative=False).records:
+        assert rec["note"] is None
+        assert rec["missing_share"] == pytest.approx(4 / 120)
+        assert rec["missing_note"] == row.note
+    last = exp.analyze_over_time("cost", relative=False).records[-1]
+    assert last["p_value"] == pytest.approx(row.p_value, rel=1e-9)
+    # no missing value: nothing said; over the limit: said beside the note that withholds
+    plain = exp.analyze_over_time("latency").records[-1]
+    assert plain["missing_share"] == 0 and plain["missing_note"] is None
+    ws.close()
+    ws, exp = _unpriced(tmp_path / "over")
+    last = exp.analyze_over_time("cost").records[-1]
+    assert math.isnan(last["p_value"]) and "are unpriced in the export (> 5%)" in last["note"]
+    assert last["missing_note"] == "33.3% of an arm's generations are unpriced (no cost)"
+    ws.close()
