@@ -140,29 +140,21 @@ class UserRatio(Estimator):
         return st.RatioStats(int(n), *vals, centred=centred)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
-        """(rate, CI): the delta method's over users; for a rate that does not vary across
-        users (e.g. no errors: width 0), Wilson's on the arm's pooled events (:meth:`_flat`)."""
+        """(rate, CI): :func:`~promptab_nb.stats.arms.ratio_ci`, the delta method's over users
+        or, for a share of events that does not vary across users (e.g. no errors: width 0),
+        Wilson's on the arm's pooled events."""
         if arm.den_total == 0:
             return NAN, NAN, NAN
-        if self._flat(arm):
-            lo, hi = arm_ci.prop_ci(
-                st.PropStats(int(arm.den_total), int(arm.num_total)), alpha=self.options.alpha
-            )
-        else:
-            lo, hi = arm_ci.ratio_ci(arm, alpha=self.options.alpha)
+        lo, hi = arm_ci.ratio_ci(arm, alpha=self.options.alpha)
         return float(arm.mean), float(lo), float(hi)
-
-    def _flat(self, arm: Any) -> bool:
-        """Whether ``arm`` is a share of events (a rate metric) whose delta-method variance is
-        0 (every user at the same rate, e.g. no errors): its interval would have width 0."""
-        from ..stats.ratio import _flat_share_variance
-
-        share = self.metric.agg == "rate" and arm.den_total >= 2
-        return bool(share and _flat_share_variance(arm) is not None)
 
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
         """The methods note when an arm's CI is Wilson's (:meth:`summary`), else ``None``."""
-        flat = [k for k, a in arms.items() if a.stats is not None and self._flat(self._rate(a))]
+        flat = [
+            k
+            for k, a in arms.items()
+            if a.stats is not None and arm_ci.is_flat_share(self._rate(a))
+        ]
         if not flat:
             return None
         return (

@@ -27,14 +27,24 @@ def prop_ci(arm: PropStats, *, alpha: float = 0.05) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def ratio_ci(arm: RatioStats, *, alpha: float = 0.05) -> tuple[float, float]:
-    """Normal interval for sum(num)/sum(den) with the delta-method variance over units; for a
-    share of events that does not vary across units (e.g. no errors at all: the delta method
-    gives width 0), Wilson's interval on the pooled events, which ignores clustering."""
+def is_flat_share(arm: RatioStats) -> bool:
+    """Whether ``arm`` is a share of events — integer totals with ``0 <= num <= den`` and at
+    least 2 events, e.g. errors / requests — that does not vary across units (e.g. no errors
+    at all), so its delta-method interval has width 0 and :func:`ratio_ci` gives Wilson's.
+    The one rule for that choice; a metric's kind plays no part (a ratio of other sums, or
+    with ``num > den``, is not a share and keeps the delta method)."""
     from .ratio import _flat_share_variance
 
+    return arm.den_total >= 2 and _flat_share_variance(arm) is not None
+
+
+def ratio_ci(arm: RatioStats, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Normal interval for sum(num)/sum(den) with the delta-method variance over units; for a
+    share of events that does not vary across units (:func:`is_flat_share`, e.g. no errors at
+    all: the delta method gives width 0), Wilson's interval on the pooled events, which
+    ignores clustering."""
     check(alpha, "alpha", gt=0, lt=1)
-    if arm.den_total >= 2 and _flat_share_variance(arm) is not None:
+    if is_flat_share(arm):
         return prop_ci(PropStats(int(arm.den_total), int(arm.num_total)), alpha=alpha)
     z = _dist.norm_isf(alpha / 2)
     half = z * math.sqrt(max(arm.var, 0.0) / arm.n)

@@ -386,3 +386,28 @@ def test_request_quantile_one_sided_is_the_order_statistic_test(alt: str) -> Non
     assert row.test == "quantile order statistics" and not row.note
     small = _request_latency(60).analyze(["latency_p95"], unit="request", alternative=alt)
     assert math.isnan(small.rows[1].p_value) and "at least 72" in small.rows[1].note
+
+
+def test_a_rate_arm_interval_and_its_note_follow_ratio_ci_alone() -> None:
+    # UserRatio chose Wilson's interval for a flat rate itself (and required agg == "rate"),
+    # beside stats.arms.ratio_ci, which now chooses it too: one rule, in ratio_ci, whose share
+    # test (integer totals, 0 <= num <= den, at least 2 events) the methods note reads as well.
+    from promptab_nb import stats as st
+    from promptab_nb.analysis._estimator_base import Arm
+    from promptab_nb.stats.arms import is_flat_share, ratio_ci
+
+    est = UserRatio(BUILTIN["error_rate"], AnalysisOptions(alpha=0.1))
+    rng = np.random.default_rng(4)
+    den = rng.integers(1, 6, 80).astype(float)
+    arms = {
+        "none": st.RatioStats.from_values(np.zeros(80), den),  # 0 errors: Wilson
+        "all": st.RatioStats.from_values(den, den),  # every request an error: Wilson
+        "varied": st.RatioStats.from_values(rng.binomial(den.astype(int), 0.1) * 1.0, den),
+        "one": st.RatioStats.from_values(np.zeros(2), np.array([1.0, 0.0])),  # 1 event
+        "over": st.RatioStats.from_values(2 * den, den),  # not a share: num > den
+    }
+    for arm in arms.values():
+        assert est.summary(arm) == (arm.mean, *ratio_ci(arm, alpha=0.1))
+    assert [k for k, a in arms.items() if is_flat_share(a)] == ["none", "all"]
+    note = est.covariate_note({k: Arm(a.n, a) for k, a in arms.items()})
+    assert note is not None and "rate of none, all does not vary" in note
