@@ -657,6 +657,7 @@ def build_result(
         daily=daily_exposures(daily, exp),
         pairs=pairs,
         impacts=impacts,
+        experiment_id=getattr(exp, "id", None),
     )
 
 

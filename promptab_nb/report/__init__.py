@@ -235,13 +235,24 @@ def _resolve(
             f"report needs an ExperimentResult or an Experiment, got {type(obj).__name__}; "
             "pass exp.analyze(...) or the experiment"
         )
-    exp = None
-    if ws is not None:
-        try:
-            exp = ws.experiment(obj.experiment)
-        except NotFoundError:
-            exp = None
-    return obj, exp, ws
+    return obj, (None if ws is None else _record(ws, obj)), ws
+
+
+def _record(ws: Workspace, res: ExperimentResult) -> Experiment | None:
+    """The experiment ``res`` analysed, or None: by the result's id when it has one, if that
+    record is the same experiment (its name, now or before a rename, is the result's: a result
+    of another workspace can carry the same id); else by the result's name."""
+    import json
+
+    try:
+        if res.experiment_id is None:
+            return ws.experiment(res.experiment)
+        exp = ws.experiment(res.experiment_id)
+    except NotFoundError:
+        return None
+    names = {exp.name}
+    names |= {json.loads(c.old) for c in exp.design_changes() if c.field == "name" and c.old}
+    return exp if res.experiment in names else None
 
 
 def _document(

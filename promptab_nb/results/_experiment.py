@@ -54,6 +54,9 @@ class ExperimentResult(Rendered):
     pairs: tuple[AllPairs, ...] = ()
     #: Per sum-like per-user metric, each treatment's total impact (:meth:`total_impact`).
     impacts: tuple[TotalImpact, ...] = ()
+    #: The experiment's id in its workspace (the report finds its record by it: the name can
+    #: change after the analysis, and another experiment can take the old one).
+    experiment_id: int | None = None
 
     @property
     def alpha(self) -> float:

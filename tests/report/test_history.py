@@ -3,6 +3,7 @@ decision), design changes in the decision card; names escaped in HTML and Markdo
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -104,3 +105,33 @@ def test_markdown_of_a_renamed_experiment_keeps_its_name_literal(renamed: pab.Ex
     assert "<script>" not in md and "old name" not in md
     rows = [line for line in md.splitlines() if line.startswith("| latency |")]
     assert rows and all(len(re.split(r"(?<!\\)\|", line)) == 8 for line in rows)
+
+
+def test_a_result_analysed_before_a_rename_finds_its_record_by_id(ws: pab.Workspace) -> None:
+    # the report looked the experiment up by the result's name: after a rename it found none
+    # (no status, no history), and once another experiment took the old name, it showed that
+    # one's record ("status stopped") for this result
+    exp = ws.create_experiment("by id", None, ARMS, flag_key=FLAG, goal="latency")
+    res = exp.analyze(["latency"])
+    assert res.experiment_id == exp.id
+    exp.rename("by id, renamed")
+    other = ws.create_experiment("by id", None, ARMS, flag_key=FLAG)
+    other.stop()
+    doc = _doc(report.render(res, ws=ws, over_time=False))
+    sub = _sub(doc)
+    assert "Renamed from 'by id' to 'by id, renamed' on " in sub, sub
+    assert "status running" in sub and "stopped" not in sub, sub
+    exp.stop()
+
+
+def test_a_result_of_another_workspace_is_not_matched_by_id(ws: pab.Workspace) -> None:
+    # the same id in another workspace is another experiment: its record is not shown
+    other_ws = pab.Workspace()
+    mine = other_ws.create_experiment("elsewhere", None, ARMS, flag_key=FLAG)
+    res = dataclasses.replace(
+        ws.create_experiment("here", None, ARMS, flag_key=FLAG).analyze(["latency"]),
+        experiment_id=mine.id,
+    )
+    mine.stop()
+    sub = _sub(_doc(report.render(res, ws=other_ws, over_time=False)))
+    assert "stopped" not in sub and "status" not in sub, sub
