@@ -442,6 +442,65 @@ def test_over_time_absolute_rate_differences_are_in_percentage_points() -> None:
     assert "+$0.0126" in repr(cost)
 
 
+def test_over_time_table_shows_the_unpriced_share_it_keeps_a_p_value_at() -> None:
+    from html import unescape
+
+    # Each record has missing_share and missing_note (analyze()'s words for an unpriced share
+    # under the limit, where analyze() keeps the p-value and says the share), but the table
+    # showed only `note` (which withholds a p-value): 3.3 % unpriced printed as fully priced.
+    def rec(day: int, share: float, note: str | None = None) -> dict:
+        return {"period_end": pd.Timestamp(2026, 1, day), "variant": "test", "n_control": 60,
+                "n_treatment": 60, "estimate": 0.001, "ci_low": -0.002, "ci_high": 0.004,
+                "p_value": 0.4, "note": note, "missing_share": share,
+                "missing_note": f"{share:.1%} of an arm's generations are unpriced (no cost)"
+                if share > 0 else None}  # fmt: skip
+
+    res = OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", (rec(1, 0.0), rec(2, 4 / 120)))
+    text, html = repr(res), res._repr_html_()
+    header = next(line for line in text.splitlines() if line.startswith("period end"))
+    assert header.split()[-1] == "unpriced" and "note" not in header
+    rows = [line for line in text.splitlines() if line.startswith("2026-01-0")]
+    assert rows[0].endswith(" 0.0%") and rows[1].endswith(" 3.3%")
+    words = "unpriced: the larger share of an arm's generations that are unpriced (no cost)"
+    for out in (text, unescape(html)):
+        assert words in out and "by the period's end" in out
+    assert '<th scope="col">unpriced</th>' in html and "<td>3.3%</td>" in html
+    assert list(res.to_pandas().columns)[-2:] == ["missing_share", "missing_note"]
+    # beside a note that withholds the p-value, the column stays before the note
+    over = rec(3, 0.2, "20.0% of an arm's generations are unpriced in the export (> 5%)")
+    res = OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", (over,))
+    header = next(line for line in repr(res).splitlines() if line.startswith("period end"))
+    assert header.split()[-2:] == ["unpriced", "note"]
+    # another column: its name, not "unpriced"
+    lat = OverTimeResult("x", BUILTIN["latency"], True, 0.05, "day", (rec(1, 0.05),))
+    assert "missing: the larger share of an arm's generations that are without latency_s" in (
+        repr(lat)
+    )
+    # nothing missing, not counted (NaN) or records without the keys: nothing said
+    for records in ((rec(1, 0.0),), (rec(1, math.nan),), (rec(1, 0.0), rec(2, math.nan))):
+        res = OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", records)
+        assert "unpriced" not in repr(res) and "unpriced" not in res._repr_html_()
+    bare = {k: v for k, v in rec(1, 0.0).items() if not k.startswith("missing")}
+    assert "unpriced" not in repr(OverTimeResult("x", BUILTIN["cost"], False, 0.05, "day", (bare,)))
+
+
+def test_over_time_table_of_an_analysis_shows_its_unpriced_share(tmp_path) -> None:
+    from analysis._scenarios import workspace
+
+    U = {"cost": None}  # 2 of 60 control users priced nowhere: 4 of 120 generations, 3.3 %
+    ws, exp = workspace(tmp_path, {
+        "control": [[{"cost": 0.02 + i / 1000}, {"cost": 0.02}] for i in range(58)] + [[U, U]] * 2,
+        "test": [[{"cost": 0.021 + i / 1000}, {"cost": 0.02}] for i in range(60)],
+    })  # fmt: skip
+    res = exp.analyze_over_time("cost", relative=False)
+    text = repr(res)
+    assert all(line.endswith(" 3.3%") for line in text.splitlines() if line.startswith("20"))
+    assert (
+        "unpriced: the larger share" in text and "unpriced: the larger share" in res._repr_html_()
+    )
+    ws.close()
+
+
 def test_markdown_shows_a_missing_interval_as_one_dash() -> None:
     # A row without a relative lift (zero baseline) read "– (– – –)" and an arm of one unit
     # "$0.0118 (– – –)": the en dash between the bounds made a row of dashes.

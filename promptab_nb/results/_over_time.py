@@ -25,15 +25,33 @@ def cost_text(cost: str) -> str:
     return _COST.get(cost, f"cost {cost!r}")
 
 
+def _share(record: dict[str, Any]) -> float:
+    """The record's ``missing_share``; 0 when absent, NaN where it is not counted."""
+    share = record.get("missing_share")
+    return 0.0 if share is None else float(share)
+
+
+def _share_text(record: dict[str, Any]) -> str:
+    """``"3.3%"`` as the record's ``missing_note`` words it; empty where it is not counted."""
+    share = _share(record)
+    return "" if share != share else f"{share:.1%}"
+
+
 @dataclass(frozen=True, repr=False)
 class OverTimeResult(Rendered):
     """Cumulative estimates per period (one row per period × treatment).
 
     Each record has ``period_end``, ``variant``, ``n_control``, ``n_treatment``, ``estimate``,
-    ``ci_low``, ``ci_high``, ``p_value`` and ``note`` (why the p-values are withheld, as
-    ``analyze`` withholds them: under the minimum sample, or sums missing too many values);
-    estimates are relative (fractions) when ``relative``, else in the metric's unit. ``unit``
-    and ``cost`` are the analysis' options (what one value is; the cost it read).
+    ``ci_low``, ``ci_high``, ``p_value``, ``note`` (why the p-values are withheld, as
+    ``analyze`` withholds them: under the minimum sample, or sums missing too many values),
+    ``missing_share`` (the larger share of the two arms' events without a value by the
+    period's end, e.g. unpriced generations; NaN where ``analyze`` does not count them) and
+    ``missing_note`` (``analyze``'s words for that share, ``"3.3% of an arm's generations are
+    unpriced (no cost)"``; ``None`` at 0), which says a share that keeps the p-value as
+    ``analyze``'s note does. The table shows the share in a column (``unpriced`` for cost,
+    else ``missing``) when any period has one. Estimates are relative (fractions) when
+    ``relative``, else in the metric's unit. ``unit`` and ``cost`` are the analysis' options
+    (what one value is; the cost it read).
     """
 
     experiment: str
@@ -55,6 +73,8 @@ class OverTimeResult(Rendered):
         # "+1.3 %" is never a difference that reads as a relative lift
         unit = "%" if self.relative else ("pp" if self.metric.unit == "%" else self.metric.unit)
         noted = any(r.get("note") for r in self.records)
+        # the share analyze() notes beside a p-value it keeps (the note column withholds one)
+        missing = any(_share(r) > 0 for r in self.records)
         rows = [
             [
                 f"{r['period_end']:%Y-%m-%d %H:%M}",
@@ -64,14 +84,24 @@ class OverTimeResult(Rendered):
                 num(r["estimate"], unit, signed=True),
                 f"{num(r['ci_low'], unit, signed=True)} to {num(r['ci_high'], unit, signed=True)}",
                 pval(r["p_value"]),
+                *([_share_text(r)] if missing else []),
                 *([r.get("note") or ""] if noted else []),
             ]
             for r in self.records
         ]
+        cost = self.metric.column == "cost_usd"
+        name, what = ("unpriced", "unpriced (no cost)") if cost else (
+            "missing", f"without {self.metric.column}")  # fmt: skip
         header = ["period end", "variant", "n control", "n treatment", "effect",
-                  f"{level_pct(1 - self.alpha)} CI", "p-value", *(["note"] if noted else [])]  # fmt: skip
+                  f"{level_pct(1 - self.alpha)} CI", "p-value", *([name] if missing else []),
+                  *(["note"] if noted else [])]  # fmt: skip
         caption = f"{self.metric.name} over time (cumulative, by {self.freq})"
         after = [Note((f"unit of analysis: {self.unit}; {cost_text(self.cost)}",))]
+        if missing:
+            after.insert(0, Note((
+                f"{name}: the larger share of an arm's generations that are {what} by the "
+                "period's end, as analyze() notes it",
+            )))  # fmt: skip
         return Table(header, rows, caption=caption, after=after)
 
     def plot(self, **kwargs: Any) -> Figure:
