@@ -92,17 +92,28 @@ def test_nothing_measured_reads_every_arm_of_a_sum() -> None:
     assert not _missing.nothing_measured(latency, empty, empty)  # a mean has no mean of 0
 
 
-def test_mann_whitney_says_it_ranks_an_unpriced_share_under_the_limit_as_zero(tmp_path) -> None:
+def test_mann_whitney_leaves_out_users_priced_nowhere_and_counts_them_in_its_note(
+    tmp_path,
+) -> None:
     # 2 of 60 control users priced nowhere (4 of 120 generations, 3.3 %, under the 5 % that
-    # withholds the test): analyze() notes the share, Mann-Whitney ranked them as the cheapest
-    # users without a word.
+    # withholds the test): their cost is unknown (NaN in unit_values), so the rank test leaves
+    # them out rather than ranking them as $0, and its note says analyze()'s share and how many
+    # users per arm it left out.
     ws, exp = workspace(tmp_path, {
         "control": [[{"cost": 0.02 + i / 1000}, P] for i in range(58)] + [[U, U]] * 2,
         "test": [[{"cost": 0.02 + i / 1000}, P] for i in range(60)],
     })  # fmt: skip
-    note = exp.analyze(["cost"]).rows[1].note
+    values = exp.unit_values("cost")
+    priced = values.dropna(subset=["value"]).groupby("variant").size().to_dict()
+    assert priced == {"control": 58, "test": 60}
+    assert values.groupby("variant").size().to_dict() == {"control": 60, "test": 60}
     mw = exp.mann_whitney("cost")
-    assert note is not None and note.startswith("3.3% of an arm's generations are unpriced")
-    assert mw["test"] is not None and mw.notes["test"].startswith(note)
-    assert "ranked" in mw.notes["test"] and "as 0" in mw.notes["test"]
+    got = mw["test"]
+    assert got is not None and (got.n_control, got.n_treatment) == (58, 60)
+    note = exp.analyze(["cost"]).rows[1].note
+    assert note == "3.3% of an arm's generations are unpriced (no cost)"
+    assert mw.notes["test"] == (
+        f"{note}: users priced nowhere (control 2, test 0) are left out, not ranked as 0 "
+        "(their cost is unknown)"
+    )
     ws.close()
