@@ -446,7 +446,15 @@ class Experiment:
         cost: CostSource = _DEFAULTS.cost,
     ) -> MannWhitneyResult:
         """Mann–Whitney U (Wilcoxon rank-sum) of each treatment against the control on the
-        per-unit values of ``metric`` (those of :meth:`unit_values`).
+        per-unit values of ``metric`` (those of :meth:`unit_values` that have a value).
+
+        Missing is not zero: a user priced nowhere (every generation unpriced; its cost is NaN
+        in :meth:`unit_values`) is left out, not ranked as $0, and the note counts the users
+        left out per arm (``"users priced nowhere (control 2, test 0) are left out"``, after
+        :meth:`analyze`'s unpriced share); a partly priced user ranks by the sum of its priced
+        generations. The same holds for any per-user sum whose column a user lacks. Over the 5 %
+        unpriced share that withholds :meth:`analyze`'s p-value, the test is withheld too
+        (``None``, its note says why).
 
         A test of a shift in distribution, robust to the heavy tails of cost and latency (not a
         test of means). The workspace's engine computes each arm pair's rank sum and tie term
@@ -505,7 +513,14 @@ class Experiment:
         """Cumulative estimate per day; see :func:`promptab_nb.analysis.analyze_over_time`.
         ``multiple``, ``cost``, ``start`` and ``end`` as in :meth:`analyze`; ``unit``
         ``"user"`` or ``"request"`` (each event a unit, as ``analyze(unit=...)``); default: the
-        experiment's unit, as :meth:`analyze`."""
+        experiment's unit, as :meth:`analyze`.
+
+        Each record's ``note`` says why its p-value is withheld; ``missing_share`` (the larger
+        share of the two arms' generations without a value by the period's end, e.g.
+        unpriced; NaN where :meth:`analyze` does not count them) and ``missing_note`` (:meth:`analyze`'s words for it, ``"3.3% of an arm's
+        generations are unpriced (no cost)"``; ``None`` at 0) say a share that keeps the
+        p-value, as :meth:`analyze`'s note does. The table shows the share in an ``unpriced``
+        (or ``missing``) column when any period has one."""
         from .analysis import analyze_over_time
 
         return analyze_over_time(
