@@ -65,6 +65,10 @@ class OverTimeResult(Rendered):
     #: ``"source"`` (as exported) or ``"recompute"`` (priced from tokens): the cost read.
     cost: CostSource = "source"
 
+    # (the columns of an empty frame: a window with no period still has them)
+    _columns = ("period_end", "variant", "n_control", "n_treatment", "estimate", "ci_low",
+                "ci_high", "p_value", "note", "missing_share", "missing_note")  # fmt: skip
+
     def _records(self) -> list[dict[str, Any]]:
         return list(self.records)
 
