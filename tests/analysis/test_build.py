@@ -619,7 +619,7 @@ def test_fieller_lift_with_a_treatment_without_variance_has_no_division_by_zero(
     # A day where every evaluation of a treatment passed (its SE 0) put a root of the Fieller
     # quadratic at 0; probing past it at lift -1 (ratio 0) divided by a zero SE, and
     # analyze_over_time('pass_rate') of a 10-arm experiment raised ZeroDivisionError.
-    from promptab_nb.analysis._build import _relative_fieller
+    from promptab_nb.analysis._relative import _relative_fieller
 
     crit = 1.96
     b = 0.01  # control's squared SE; treatment's is 0
