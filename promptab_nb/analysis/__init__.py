@@ -17,7 +17,7 @@ from ..errors import InvalidArgumentError
 from ..metrics import Metric, resolve
 from ..options import AnalysisOptions
 from ..results import HealthFlag
-from . import _build, _coverage, _missing, _scope
+from . import _build, _coverage, _missing, _scope, _source_checks
 from .estimators import Scope, estimator_for
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def run(
     eng = _engine(exp, engine)
     options = options.resolved(exp)
     metrics = options.metric_objects()
-    _scope.check_source(eng, exp)
+    _source_checks.check_source(eng, exp)
     design = _design(eng, exp, options.unit, options.cost)
     params = _scope.params(exp, options.start, options.end, options.multiple)
     per_unit = _scope.per_unit_sql(exp, metrics, design)
@@ -68,7 +68,7 @@ def run(
             for i, est in enumerate(estimators)
         ]
         if exp.assigned_by == "flag":
-            _scope.check_arm_versions(eng, table, exp)
+            _source_checks.check_arm_versions(eng, table, exp)
         extra = _coverage.flags(eng, table, exp) if not design.per_request else []
     health = _build.health(exp, counts, multi, options.multiple, (options.start, options.end))
     health = dataclasses.replace(
@@ -174,7 +174,7 @@ def health(
     """Exposure counts per variant, ``$multiple`` units and the SRM check, without metrics."""
     one_of(multiple, "multiple", ("exclude", "first_seen"))
     eng = _engine(exp, engine)
-    _scope.check_source(eng, exp)
+    _source_checks.check_source(eng, exp)
     design = _design(eng, exp, None)
     window = (as_utc(start, "start"), as_utc(end, "end"))
     rows = eng.fetch(
@@ -314,7 +314,7 @@ def mann_whitney(
     (m,) = resolve([metric])
     _no_quantile(m)
     eng = _engine(exp, engine)
-    _scope.check_source(eng, exp)
+    _source_checks.check_source(eng, exp)
     design = _design(eng, exp, None, cost)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
     with eng.unit_rows(_scope.per_unit_sql(exp, [m], design), params) as table:
@@ -426,7 +426,7 @@ def analyze_over_time(
         start=start, end=end,
     ).resolved(exp)  # fmt: skip
     eng = _engine(exp, engine)
-    _scope.check_source(eng, exp)
+    _source_checks.check_source(eng, exp)
     params = _scope.params(exp, checked.start, checked.end, multiple)
     params.update(freq=freq, now=_over_time.now_bound())
     design = _design(eng, exp, unit, checked.cost)
