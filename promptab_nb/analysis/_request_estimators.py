@@ -3,7 +3,7 @@ rate)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import stats as st
 from ..stats import arms as arm_ci
@@ -17,9 +17,6 @@ from ._estimator_base import (
 from ._estimator_base import make_arm as _arm
 from ._estimator_base import with_missing as _with_missing
 from ._user_estimators import UserMean
-
-if TYPE_CHECKING:
-    pass
 
 
 class RequestMean(Estimator):
