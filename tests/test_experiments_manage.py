@@ -126,7 +126,9 @@ def test_the_report_history_shows_a_rename(loaded) -> None:
     exp.set_design(goal="cost")
     exp.rename("support v2")
     html = pab.report.render(exp, over_time=False)
-    assert "name changed from exp to support v2" in html
+    # (under the title, not as a design change: tests/report/test_history.py)
+    assert "Renamed from &#x27;exp&#x27; to &#x27;support v2&#x27; on " in html
+    assert "name changed" not in html
 
 
 def test_a_renamed_experiment_still_reads_its_flag(ws, export_paths) -> None:
