@@ -131,6 +131,12 @@ class Metric:
         return self.quantile if self.quantile is not None else QUANTILES.get(self.agg)
 
     @property
+    def missing_words(self) -> str:
+        """How an event without this metric's value is described in notes: ``"unpriced (no
+        cost)"`` for cost, else ``"without <column>"``."""
+        return "unpriced (no cost)" if self.column == "cost_usd" else f"without {self.column}"
+
+    @property
     def description(self) -> str:
         """The label (else the name), worded per user: ``"cost per user (USD)"``."""
         return self.label or self.name

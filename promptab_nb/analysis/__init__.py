@@ -23,7 +23,7 @@ from ..options import AnalysisOptions
 from ..results import HealthFlag
 from . import _build, _coverage, _missing, _scope, _source_checks
 from ._comparisons import compare_all, mann_whitney, unit_values
-from ._setup import _design, _engine, _no_quantile, _source_text
+from ._setup import design_for, engine_for, no_quantile, source_text_of
 from .estimators import Scope, estimator_for
 
 if TYPE_CHECKING:
@@ -52,11 +52,11 @@ def run(
     InvalidArgumentError
         An option the experiment does not allow (e.g. CUPED per request).
     """
-    eng = _engine(exp, engine)
+    eng = engine_for(exp, engine)
     options = options.resolved(exp)
     metrics = options.metric_objects()
     _source_checks.check_source(eng, exp)
-    design = _design(eng, exp, options.unit, options.cost)
+    design = design_for(eng, exp, options.unit, options.cost)
     params = _scope.params(exp, options.start, options.end, options.multiple)
     per_unit = _scope.per_unit_sql(exp, metrics, design)
     estimators = [estimator_for(m, options) for m in metrics]
@@ -78,7 +78,7 @@ def run(
         + tuple(extra)
         + tuple(_missing.flags(per_metric, list(exp.variants)))
         + _unit_flags(exp, options),
-        source=_source_text(exp, design),
+        source=source_text_of(exp, design),
     )
     res = _build.build_result(exp, per_metric, health, options, eng.provenance(), daily)
     if options.by is not None:
@@ -139,16 +139,16 @@ def health(
 ) -> Health:
     """Exposure counts per variant, ``$multiple`` units and the SRM check, without metrics."""
     one_of(multiple, "multiple", ("exclude", "first_seen"))
-    eng = _engine(exp, engine)
+    eng = engine_for(exp, engine)
     _source_checks.check_source(eng, exp)
-    design = _design(eng, exp, None)
+    design = design_for(eng, exp, None)
     window = (as_utc(start, "start"), as_utc(end, "end"))
     rows = eng.fetch(
         _scope.assignment_counts_sql(exp, design), _scope.params(exp, *window, multiple)
     )
     counts = {r[0]: int(r[1]) for r in rows}
     health = _build.health(exp, counts, sum(int(r[2]) for r in rows), multiple, window)
-    return dataclasses.replace(health, source=_source_text(exp, design))
+    return dataclasses.replace(health, source=source_text_of(exp, design))
 
 
 def assigned_units(
@@ -156,7 +156,7 @@ def assigned_units(
 ) -> pd.DataFrame:
     """One row per exposed unit: ``unit, variant, first_exposure, variants_seen``."""
     one_of(multiple, "multiple", ("exclude", "first_seen"))
-    design = _design(exp.ws.engine, exp, None)
+    design = design_for(exp.ws.engine, exp, None)
     return exp.ws.sql(
         _scope.assigned_units_sql(exp, design), _scope.params(exp, None, None, multiple)
     )
@@ -196,16 +196,16 @@ def analyze_over_time(
     # them (same messages; a count metric has no per-request value)
     unit = one_of(unit or exp.unit, "unit", ("user", "request"))
     (m,) = resolve([metric])
-    _no_quantile(m)
+    no_quantile(m)
     checked = AnalysisOptions(
         metrics=(m,), unit=unit, alpha=alpha, relative=relative, multiple=multiple, cost=cost,
         start=start, end=end,
     ).resolved(exp)  # fmt: skip
-    eng = _engine(exp, engine)
+    eng = engine_for(exp, engine)
     _source_checks.check_source(eng, exp)
     params = _scope.params(exp, checked.start, checked.end, multiple)
     params.update(freq=freq, now=_over_time.now_bound())
-    design = _design(eng, exp, unit, checked.cost)
+    design = design_for(eng, exp, unit, checked.cost)
     rows = eng.fetch(_over_time.sql(exp, m, design, unit), params)
     return _over_time.result(
         exp, m, rows, alpha=checked.alpha, relative=relative, freq=freq, unit=unit, cost=cost

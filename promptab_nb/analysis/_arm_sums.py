@@ -1,6 +1,6 @@
-"""What the estimators share beyond the base: the SQL of an arm's sums (:data:`_SUMS`,
-:data:`_RATIO_SUMS`), winsorizing (:func:`_winsorized`), and the statistics objects the sums
-become (CUPED arms with θ pooled over all arms: :func:`_pooled`)."""
+"""What the estimators share beyond the base: the SQL of an arm's sums (:data:`SUMS`,
+:data:`RATIO_SUMS`), winsorizing (:func:`winsorized_sql`), and the statistics objects the sums
+become (CUPED arms with θ pooled over all arms: :func:`pooled_arms`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..options import AnalysisOptions
 
 
-def _winsorized(
+def winsorized_sql(
     scope: Scope,
     options: AnalysisOptions,
     value: str,
@@ -47,27 +47,27 @@ def _winsorized(
     return f"least(greatest({value}, CAST({float(lo)!r} AS DOUBLE)), CAST({float(hi)!r} AS DOUBLE))"
 
 
-def _ratio_of(num: float, num_sq: float, den: float, *_: float) -> float:
+def ratio_of(num: float, num_sq: float, den: float, *_: float) -> float:
     """The rate of one unit: its numerator over its denominator (sums of a ratio arm)."""
     return num / den
 
 
-def _ratio_cov_of(num: float, den: float, *_: float) -> float:
+def ratio_cov_of(num: float, den: float, *_: float) -> float:
     """The rate of one unit from the sums of a ratio-CUPED arm (numerator, denominator, …)."""
     return num / den
 
 
-def _cov_stats(n: int, *sums: Any) -> st.CovStats:
-    """The CUPED arm from the :data:`_RATIO_SUMS` of ``y`` (as ``n``) and ``x`` (as ``d``) and
+def cov_stats(n: int, *sums: Any) -> st.CovStats:
+    """The CUPED arm from the :data:`RATIO_SUMS` of ``y`` (as ``n``) and ``x`` (as ``d``) and
     the references (arm means) of ``y`` and ``x``."""
-    vals, centred = _pair_sums(n, sums[:5], sums[5:])
+    vals, centred = pair_sums(n, sums[:5], sums[5:])
     return st.CovStats(n, *vals, centred=centred)
 
 
-def _pair_sums(
+def pair_sums(
     n: Any, raw: Sequence[Any], shifted: Sequence[Any]
 ) -> tuple[list[float], tuple[float, float, float] | None]:
-    """An arm of two values ``a``, ``b`` from the :data:`_RATIO_SUMS` row: ``raw`` (Σa, Σa²,
+    """An arm of two values ``a``, ``b`` from the :data:`RATIO_SUMS` row: ``raw`` (Σa, Σa²,
     Σb, Σb², Σab) and, when given, ``shifted`` (the same five sums of each value minus its arm
     mean, then the two means). Returns the five sums (the totals rebuilt from the means, which
     keeps their digits: :func:`shifted_total`) and the centred moments (Σ(a − ā)², Σ(b − b̄)²,
@@ -84,16 +84,16 @@ def _pair_sums(
 # Per arm (columns n, d and their arm means cn, cd): the raw sums of a ratio (or CUPED) arm,
 # then the same sums of the values minus their arm's mean, which keep the variances' digits
 # when the mean is large against the spread (``avg`` over a window: DuckDB and Spark SQL).
-_RATIO_SUMS = (
+RATIO_SUMS = (
     "sum(n), sum(n * n), sum(d), sum(d * d), sum(n * d), "
     "sum(n - cn), sum((n - cn) * (n - cn)), sum(d - cd), sum((d - cd) * (d - cd)), "
     "sum((n - cn) * (d - cd))"
 )
 # The sums of one value ``{v}`` and its squares, raw then minus its arm's mean ``{c}``.
-_SUMS = "sum({v}), sum({v} * {v}), sum({v} - {c}), sum(({v} - {c}) * ({v} - {c}))"
+SUMS = "sum({v}), sum({v} * {v}), sum({v} - {c}), sum(({v} - {c}) * ({v} - {c}))"
 
 
-_RATIO_PAIRS = tuple((a, b) for a in range(4) for b in range(a, 4))
+RATIO_PAIRS = tuple((a, b) for a in range(4) for b in range(a, 4))
 
 
 @dataclass(frozen=True)
@@ -112,25 +112,25 @@ class PooledRatioCov(st.RatioCovStats):
     x_mean: float = 0.0
 
 
-def _theta_mean(total: Any) -> tuple[float, float]:
+def pooled_theta_mean(total: Any) -> tuple[float, float]:
     vx = total.x_var
     return (total.xy_cov / vx if vx > 0 else 0.0), total.x_total / total.n
 
 
-def _ratio_theta_mean(total: Any) -> tuple[float, float]:
+def ratio_theta_mean(total: Any) -> tuple[float, float]:
     if total.sums[1] == 0 or total.sums[3] == 0:
         return 0.0, 0.0
     return st.ratio_cuped_theta(total), total.sums[2] / total.sums[3]
 
 
-def _pooled(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
+def pooled_arms(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
     """``arms`` whose statistics carry θ and the covariate mean pooled over all of them."""
     stats = [a.stats for a in arms.values() if a.stats is not None]
     if not stats:
         return arms
     total = stats[0]
     for s in stats[1:]:
-        total = _add(total, s)
+        total = add_cov(total, s)
     theta, x_mean = theta_mean(total)
     out = {}
     for k, a in arms.items():
@@ -142,7 +142,7 @@ def _pooled(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
     return out
 
 
-def _add(a: Any, b: Any) -> Any:
+def add_cov(a: Any, b: Any) -> Any:
     if isinstance(a, st.RatioCovStats):
         return a + b
     fields = ("y_total", "y_total_sq", "x_total", "x_total_sq", "xy_total")
@@ -156,14 +156,14 @@ def _add(a: Any, b: Any) -> Any:
     return st.CovStats(a.n + b.n, *(getattr(a, f) + getattr(b, f) for f in fields), centred=centred)
 
 
-def _unadjusted_ratio(arm: Any) -> st.RatioStats:
+def unadjusted_ratio(arm: Any) -> st.RatioStats:
     s, c, cc = arm.sums, arm.cross, arm.centred
     # cross order: num·num, num·den, …, den·den at indices 0, 1, 4.
     centred = (cc[0], cc[4], cc[1]) if cc is not None else None
     return st.RatioStats(arm.n, s[0], c[0], s[1], c[4], c[1], centred=centred)
 
 
-def _ratio_cov_stats(n: int, *sums: Any) -> st.RatioCovStats:
+def ratio_cov_stats(n: int, *sums: Any) -> st.RatioCovStats:
     """The ratio-CUPED arm from its 4 sums and 10 cross products, raw then of the values
     minus their arm's mean (which give the centred cross products), then those 4 means."""
     vals = [float(x or 0.0) for x in sums[:14]]
@@ -173,11 +173,11 @@ def _ratio_cov_stats(n: int, *sums: Any) -> st.RatioCovStats:
         vals[:4] = [shifted_total(n, vals[k], ds[k], refs[k]) for k in range(4)]
         centred = tuple(
             centred_sums(n, ds[a], dc[k]) if a == b else centred_cross(n, ds[a], ds[b], dc[k])
-            for k, (a, b) in enumerate(_RATIO_PAIRS)
+            for k, (a, b) in enumerate(RATIO_PAIRS)
         )
         centred = centred if None not in centred else None
     return st.RatioCovStats(n, tuple(vals[:4]), tuple(vals[4:]), centred=centred)  # type: ignore[arg-type]
 
 
-def _prop_stats(n: int, successes: Any) -> st.PropStats:
+def prop_stats(n: int, successes: Any) -> st.PropStats:
     return st.PropStats(n, int(round(successes or 0)))

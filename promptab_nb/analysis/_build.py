@@ -23,7 +23,7 @@ from . import _missing
 from ._all_pairs import all_pairs_of
 from ._health import health as health  # (re-exported: callers use _build.health)
 from ._impact import total_impact_of
-from ._relative import FIELLER_MARK, _num, _relative_sequence, _test_relative_interval
+from ._relative import FIELLER_MARK, agree_relative_interval, float_or_nan, relative_sequence
 
 if TYPE_CHECKING:
     from ..experiments import Experiment
@@ -43,8 +43,8 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         diff_ci_low=ab.ci_low,
         diff_ci_high=ab.ci_high,
         p_value=ab.p_value,
-        se=_num(getattr(ab, "se", NAN)),
-        df=_num(ab.df),
+        se=float_or_nan(getattr(ab, "se", NAN)),
+        df=float_or_nan(ab.df),
     )
     # The decision's tests (promptab_nb.decision) read the two-sided p-value before any
     # correction: a one-sided test toward improvement cannot see a regression.
@@ -67,13 +67,13 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
                 rel_diff=rel.estimate,
                 rel_ci_low=rel.ci_low,
                 rel_ci_high=rel.ci_high,
-                rel_se=_num(getattr(rel, "se", NAN)),
-                rel_df=_num(rel.df),
+                rel_se=float_or_nan(getattr(rel, "se", NAN)),
+                rel_df=float_or_nan(rel.df),
             )
         except PromptabError as err:
             notes.append(f"no relative effect: {err}")
     if out["rel_diff"] == out["rel_diff"] and not (o.sequential and est.sequential_note is None):
-        notes += _test_relative_interval(est, c, t, ab, out)
+        notes += agree_relative_interval(est, c, t, ab, out)
     plain = (est.plain(c), est.plain(t))
     skipped = [
         est.sequential_note if o.sequential else None,
@@ -97,7 +97,7 @@ def _compare(est: Estimator, c: Any, t: Any) -> dict[str, Any]:
         # and the delta-method sequence -52.6 % to -7.4 % beside p = 0.081.
         seq_rel = (NAN, NAN)
         if out["rel_diff"] == out["rel_diff"]:
-            seq_rel = _relative_sequence(*plain, sq.tau2, o.alpha)
+            seq_rel = relative_sequence(*plain, sq.tau2, o.alpha)
             if seq_rel[0] != seq_rel[0]:
                 notes.append(
                     "no relative interval yet: the sequence cannot tell the control mean "
@@ -233,7 +233,7 @@ def methods(
 ) -> list[str]:
     """The methods section: one line per metric (from its estimator), then the options;
     ``fieller``: the metrics whose fixed-horizon relative interval is Fieller's (the
-    delta-method CI disagreed with the p-value, :func:`_test_relative_interval`); ``notes``:
+    delta-method CI disagreed with the p-value, :func:`agree_relative_interval`); ``notes``:
     per metric, a sentence added to its line (a CUPED that adjusted nothing)."""
     notes = notes or {}
     out = [

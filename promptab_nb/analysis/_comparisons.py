@@ -11,7 +11,7 @@ from ..metrics import Metric, resolve
 from ..options import AnalysisOptions
 from . import _build, _missing, _scope, _source_checks
 from ._scope import MULTIPLE
-from ._setup import _cost, _design, _engine, _no_quantile
+from ._setup import cost_source, design_for, engine_for, no_quantile
 from .estimators import Scope
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ def unit_values(
     :meth:`Experiment.analyze <promptab_nb.experiments.Experiment.analyze>`.
     """
     one_of(multiple, "multiple", ("exclude", "first_seen"))
-    cost = _cost(cost)
+    cost = cost_source(cost)
     (m,) = resolve([metric])
-    _no_quantile(m)
+    no_quantile(m)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
-    design = _design(exp.ws.engine, exp, None, cost)
+    design = design_for(exp.ws.engine, exp, None, cost)
     inner = _scope.per_unit_sql(exp, [m], design)
     # (a rate's test counts the units without a denominator: they add 0 to both sums)
     value = "CASE WHEN d0 > 0 THEN n0 / d0 END" if m.agg in ("mean", "rate") else "n0"
@@ -90,7 +90,7 @@ def compare_all(
     from .estimators import metric_arms
 
     opts = AnalysisOptions(metrics=(metric,), cuped=cuped, alpha=alpha)
-    ((est, arms),) = metric_arms(exp, opts, _engine(exp, engine))
+    ((est, arms),) = metric_arms(exp, opts, engine_for(exp, engine))
     return _build.all_pairs_of(est, arms, list(exp.variants), correction=correction)
 
 
@@ -130,12 +130,12 @@ def mann_whitney(
 
     one_of(alternative, "alternative", ("two-sided", "greater", "less"))
     one_of(multiple, "multiple", ("exclude", "first_seen"))
-    cost = _cost(cost)
+    cost = cost_source(cost)
     (m,) = resolve([metric])
-    _no_quantile(m)
-    eng = _engine(exp, engine)
+    no_quantile(m)
+    eng = engine_for(exp, engine)
     _source_checks.check_source(eng, exp)
-    design = _design(eng, exp, None, cost)
+    design = design_for(eng, exp, None, cost)
     params = _scope.params(exp, as_utc(start, "start"), as_utc(end, "end"), multiple)
     with eng.unit_rows(_scope.per_unit_sql(exp, [m], design), params) as table:
         scope = Scope(eng, exp, params, table, 0, design)
@@ -190,7 +190,7 @@ def _rank_missing_note(m: Metric, worst: float, units: list[tuple[str, tuple[int
     """The rank test's note on a share of events without a value under the limit: analyze()'s
     words, then the units left out per arm (valued nowhere) and how a partly valued one ranks."""
     cost = m.column == "cost_usd"
-    what = "unpriced (no cost)" if cost else f"without {m.column}"
+    what = m.missing_words
     parts = [f"{worst:.1%} of an arm's generations are {what}"]
     if any(nowhere for _, (nowhere, _) in units):
         held = ", ".join(f"{k} {nowhere:,}" for k, (nowhere, _) in units)

@@ -28,14 +28,6 @@ VERDICT_COLUMNS = ("p_value", "p_raw", "chance_to_win", "expected_loss", "cred_l
 ESTIMATE_COLUMNS = ("diff", "diff_ci_low", "diff_ci_high", "rel_diff", "rel_ci_low", "rel_ci_high")
 
 
-def _what(est: Estimator) -> str:
-    return (
-        "unpriced (no cost)"
-        if est.metric.column == "cost_usd"
-        else (f"without {est.metric.column}")
-    )
-
-
 def _cost_fix(cost: CostSource) -> str:
     """Where a generation's missing cost comes from under ``cost``, and what to do about it."""
     if cost == "recompute":
@@ -116,7 +108,7 @@ def unmeasured_note(est: Estimator, arms: Mapping[str, Arm | None]) -> str | Non
         return None
     names = " and ".join(empty)
     if est.metric.column != "cost_usd":
-        return f"all events of {names} are {_what(est)}: nothing measured"
+        return f"all events of {names} are {est.metric.missing_words}: nothing measured"
     cost = est.options.cost
     what = "have no recomputed cost" if cost == "recompute" else "are unpriced in the export"
     return f"all generations of {names} {what}: nothing measured{_cost_fix(cost)}"
@@ -136,7 +128,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
     if worst == 0:
         return
-    text = f"{worst:.1%} of an arm's generations are {_what(est)}"
+    text = f"{worst:.1%} of an arm's generations are {est.metric.missing_words}"
     if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
         for col in VERDICT_COLUMNS:
             row[col] = math.nan
@@ -164,7 +156,7 @@ def flags(per_metric: list[tuple[Estimator, dict[str, Arm]]], order: list[str]) 
             HealthFlag(
                 "missing_values",
                 "error" if withheld else "warning",
-                f"{est.metric.name}: generations {_what(est)} — {', '.join(parts)}; "
+                f"{est.metric.name}: generations {est.metric.missing_words} — {', '.join(parts)}; "
                 + (
                     "each unit's sum leaves them out, as if 0"
                     if est.metric.agg == "sum"

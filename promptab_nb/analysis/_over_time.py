@@ -12,8 +12,9 @@ from ..errors import PromptabError
 from ..options import AnalysisOptions, CostSource, Unit
 from ..results import OverTimeResult
 from ..stats.guards import guard
-from . import _build, _missing, _scope
+from . import _missing, _scope
 from ._estimator_base import Arm
+from ._relative import agree_relative_interval
 from .estimators import Estimator, RequestProportion, UserMean, UserRatio, estimator_for
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def result(
                 # (analyze() says a share under the limit beside the p-value; `note` withholds)
                 missing_share=share,
                 missing_note=(
-                    f"{share:.1%} of an arm's generations are {_missing._what(est)}"
+                    f"{share:.1%} of an arm's generations are {est.metric.missing_words}"
                     if share > 0
                     else None
                 ),
@@ -226,7 +227,7 @@ def result(
                         # as analyze(): a delta-method CI that disagrees with the p-value is
                         # replaced by the lifts the test does not reject (Fieller)
                         ends = {"rel_ci_low": shown.ci_low, "rel_ci_high": shown.ci_high}
-                        _build._test_relative_interval(est, c, t, ab, ends)
+                        agree_relative_interval(est, c, t, ab, ends)
                         rec.update(ci_low=ends["rel_ci_low"], ci_high=ends["rel_ci_high"])
                     if est.sequential_note is None:
                         sq = st.sequential(c, t, alpha=alpha)

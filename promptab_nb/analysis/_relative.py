@@ -26,7 +26,7 @@ FIELLER_UNBOUNDED_NOTE = (
 )
 
 
-def _test_relative_interval(
+def agree_relative_interval(
     est: Estimator, c: Any, t: Any, ab: Any, out: dict[str, Any]
 ) -> list[str]:
     """Make the fixed-horizon relative interval in ``out`` agree with the test ``ab``.
@@ -72,7 +72,9 @@ def _critical_value(ab: Any, alpha: float) -> float | None:
     ``estimate / se`` at its df (Fisher's exact test, order statistics, …)."""
     from ..stats import _dist
 
-    se, est, p, df = (_num(getattr(ab, k, None)) for k in ("se", "estimate", "p_value", "df"))
+    se, est, p, df = (
+        float_or_nan(getattr(ab, k, None)) for k in ("se", "estimate", "p_value", "df")
+    )
     if not (se > 0 and math.isfinite(se) and est == est and p == p):
         return None
     normal = df != df
@@ -138,7 +140,7 @@ def _relative_fieller(
     return lo, hi
 
 
-def _relative_sequence(c: Any, t: Any, tau2: float, alpha: float) -> tuple[float, float]:
+def relative_sequence(c: Any, t: Any, tau2: float, alpha: float) -> tuple[float, float]:
     """The (1 − ``alpha``) confidence sequence of the relative lift ``(mt − mc)/|mc|`` (a
     fraction) that :func:`promptab_nb.stats.sequential` inverts, Fieller's way.
 
@@ -189,5 +191,5 @@ def _relative_sequence(c: Any, t: Any, tau2: float, alpha: float) -> tuple[float
     return lo, hi
 
 
-def _num(x: Any) -> float:
+def float_or_nan(x: Any) -> float:
     return NAN if x is None else float(x)

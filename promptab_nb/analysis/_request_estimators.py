@@ -8,7 +8,7 @@ from typing import Any
 from .. import stats as st
 from ..stats import arms as arm_ci
 from . import _scope
-from ._arm_sums import _prop_stats, _winsorized
+from ._arm_sums import prop_stats, winsorized_sql
 from ._estimator_base import (
     Estimator,
     Scope,
@@ -33,7 +33,7 @@ class RequestMean(Estimator):
         sql = _scope.per_request_sql(scope.exp, self.metric, scope.design)
         v = "v"
         if self.winsorizes and self.metric.agg != "rate":
-            v = _winsorized(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
+            v = winsorized_sql(scope, self.options, v, v, "v IS NOT NULL", f"({sql})", scope.params)
             # (least/greatest skip NULLs in DuckDB and Spark: an event without a value would
             # be clamped to the lower percentile)
             v = f"CASE WHEN v IS NOT NULL THEN {v} END" if v != "v" else v
@@ -65,7 +65,7 @@ class RequestProportion(RequestMean):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         rows = self._sums(scope)
-        arms = {r[0]: _arm(r[1], _prop_stats, r[2], mean=first_sum) for r in rows}
+        arms = {r[0]: _arm(r[1], prop_stats, r[2], mean=first_sum) for r in rows}
         return _with_missing(arms, [(r[0], r[4], r[5]) for r in rows])
 
     def summary(self, arm: Any) -> tuple[float, float, float]:

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from ..options import CostSource
 
 
-def _engine(exp: Experiment, engine: Engine | None) -> Engine:
+def engine_for(exp: Experiment, engine: Engine | None) -> Engine:
     return engine if engine is not None else exp.ws.engine
 
 
-def _design(
+def design_for(
     eng: Engine, exp: Experiment, unit: str | None, cost: CostSource = "source"
 ) -> _scope.Design:
     """How ``exp`` is read per ``unit``; with ``cost="recompute"`` each generation's cost is
@@ -38,13 +38,13 @@ def _design(
     return design
 
 
-def _cost(cost: Any) -> CostSource:
+def cost_source(cost: Any) -> CostSource:
     """``cost`` checked as :meth:`Experiment.analyze` checks it (by :class:`AnalysisOptions`:
     the same values and messages)."""
     return AnalysisOptions(cost=cost).cost
 
 
-def _source_text(exp: Experiment, design: _scope.Design) -> str:
+def source_text_of(exp: Experiment, design: _scope.Design) -> str:
     text = exp.source_text
     if design.prices is not None:
         from ..pricing import prices_version
@@ -57,7 +57,7 @@ def _source_text(exp: Experiment, design: _scope.Design) -> str:
     return text
 
 
-def _no_quantile(m: Metric) -> None:
+def no_quantile(m: Metric) -> None:
     if m.kind == "quantile":
         raise InvalidArgumentError(
             f"metric {m.name!r} is a quantile over events; it has no per-unit or cumulative "

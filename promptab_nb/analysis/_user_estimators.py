@@ -11,22 +11,22 @@ from ..stats import arms as arm_ci
 from ..stats._sums import centred_sums, shifted_total
 from . import _scope
 from ._arm_sums import (
-    _RATIO_PAIRS,
-    _RATIO_SUMS,
-    _SUMS,
+    RATIO_PAIRS,
+    RATIO_SUMS,
+    SUMS,
     PooledCov,
     PooledRatioCov,
-    _add,
-    _cov_stats,
-    _pair_sums,
-    _pooled,
-    _ratio_cov_of,
-    _ratio_cov_stats,
-    _ratio_of,
-    _ratio_theta_mean,
-    _theta_mean,
-    _unadjusted_ratio,
-    _winsorized,
+    add_cov,
+    cov_stats,
+    pair_sums,
+    pooled_arms,
+    pooled_theta_mean,
+    ratio_cov_of,
+    ratio_cov_stats,
+    ratio_of,
+    ratio_theta_mean,
+    unadjusted_ratio,
+    winsorized_sql,
 )
 from ._estimator_base import (
     MULTIPLE,
@@ -58,9 +58,9 @@ class UserMean(Estimator):
 
     def arms(self, scope: Scope) -> dict[str, Any]:
         value, where = self._value(scope)
-        value = _winsorized(scope, self.options, value, value, where)
+        value = winsorized_sql(scope, self.options, value, value, where)
         rows = scope.engine.fetch(
-            f"SELECT variant, count(*), {_SUMS.format(v='v', c='c')}, min(c) FROM ("
+            f"SELECT variant, count(*), {SUMS.format(v='v', c='c')}, min(c) FROM ("
             f"SELECT variant, {value} AS v, avg({value}) OVER (PARTITION BY variant) AS c "
             f"FROM {scope.units} WHERE {where}) AS w GROUP BY variant"
         )
@@ -91,14 +91,14 @@ class UserRatio(Estimator):
     def arms(self, scope: Scope) -> dict[str, Any]:
         n, d = f"n{scope.i}", f"d{scope.i}"
         rows = scope.engine.fetch(
-            f"""SELECT variant, count(*), {_RATIO_SUMS}, min(cn), min(cd)
+            f"""SELECT variant, count(*), {RATIO_SUMS}, min(cn), min(cd)
                 FROM (SELECT variant, {n} AS n, {d} AS d,
                              avg({n}) OVER (PARTITION BY variant) AS cn,
                              avg({d}) OVER (PARTITION BY variant) AS cd
                       FROM {scope.units} WHERE variant <> '{MULTIPLE}') AS w
                 GROUP BY variant"""
         )
-        return {r[0]: _arm(r[1], self.from_sums, *r[2:], mean=_ratio_of) for r in rows}
+        return {r[0]: _arm(r[1], self.from_sums, *r[2:], mean=ratio_of) for r in rows}
 
     @staticmethod
     def from_sums(
@@ -107,7 +107,7 @@ class UserRatio(Estimator):
         """The arm from the raw sums of numerators and denominators and, when given, the same
         five sums of each minus a reference near its mean, then those two references (the
         centred moments, and totals that keep the means' digits)."""
-        vals, centred = _pair_sums(n, (s, ss, d, dd, nd), shifted)
+        vals, centred = pair_sums(n, (s, ss, d, dd, nd), shifted)
         return st.RatioStats(int(n), *vals, centred=centred)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
@@ -165,7 +165,7 @@ class UserCuped(Estimator):
         }[m.agg]
         y = f"(u.n{i} / u.d{i})" if m.agg == "mean" else f"u.n{i}"
         # the outcome winsorized as UserMean winsorizes it (the covariate is not)
-        y = _winsorized(scope, self.options, y, *unit_value(m, i))
+        y = winsorized_sql(scope, self.options, y, *unit_value(m, i))
         rows = scope.engine.fetch(
             f"""
             WITH {_pre_cte(scope, m, f"{pre_value} AS x")},
@@ -174,15 +174,15 @@ class UserCuped(Estimator):
                 FROM {scope.units} u LEFT JOIN pre USING (unit)
                 WHERE u.variant <> '{MULTIPLE}' AND u.d{i} > 0
             )
-            SELECT variant, count(*), {_RATIO_SUMS}, min(cn), min(cd)
+            SELECT variant, count(*), {RATIO_SUMS}, min(cn), min(cd)
             FROM (SELECT w.*, avg(n) OVER (PARTITION BY variant) AS cn,
                          avg(d) OVER (PARTITION BY variant) AS cd FROM w) AS c
             GROUP BY variant
             """,
             _pre_params(scope, self.options),
         )
-        arms = {r[0]: _arm(r[1], _cov_stats, *r[2:], mean=first_sum) for r in rows}
-        arms = _pooled(arms, _theta_mean, PooledCov)
+        arms = {r[0]: _arm(r[1], cov_stats, *r[2:], mean=first_sum) for r in rows}
+        arms = pooled_arms(arms, pooled_theta_mean, PooledCov)
         return _with_missing(arms, missing_rows(scope, m))
 
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
@@ -191,7 +191,7 @@ class UserCuped(Estimator):
             return None
         total = stats[0]
         for s in stats[1:]:
-            total = _add(total, s)
+            total = add_cov(total, s)
         return _nothing_adjusted(self.options) if total.x_var <= 0 else None
 
     def plain(self, arm: Any) -> st.MeanStats:
@@ -235,7 +235,7 @@ class UserRatioCuped(UserRatio):
             f"sum({x[a]} * {x[b]})" if pair else f"sum({x[a]})"
             for x in (names, shifted)
             for pair in (False, True)
-            for a, b in (_RATIO_PAIRS if pair else [(k, k) for k in range(4)])
+            for a, b in (RATIO_PAIRS if pair else [(k, k) for k in range(4)])
         ]
         avgs = ", ".join(f"avg(v{k}) OVER (PARTITION BY variant) AS c{k}" for k in range(4))
         rows = scope.engine.fetch(
@@ -252,20 +252,20 @@ class UserRatioCuped(UserRatio):
             """,
             _pre_params(scope, self.options),
         )
-        arms = {r[0]: _arm(r[1], _ratio_cov_stats, *r[2:], mean=_ratio_cov_of) for r in rows}
-        return _pooled(arms, _ratio_theta_mean, PooledRatioCov)
+        arms = {r[0]: _arm(r[1], ratio_cov_stats, *r[2:], mean=ratio_cov_of) for r in rows}
+        return pooled_arms(arms, ratio_theta_mean, PooledRatioCov)
 
     def summary(self, arm: Any) -> tuple[float, float, float]:
-        return super().summary(_unadjusted_ratio(arm))
+        return super().summary(unadjusted_ratio(arm))
 
     @staticmethod
     def _rate(arm: Arm) -> Any:
-        return _unadjusted_ratio(arm.stats)
+        return unadjusted_ratio(arm.stats)
 
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
         flat = super().covariate_note(arms)
         stats = [a.stats for a in arms.values() if a.stats is not None]
-        # (θ is 0 without pre-exposure denominators: _ratio_theta_mean)
+        # (θ is 0 without pre-exposure denominators: ratio_theta_mean)
         if not stats or any(s.sums[3] for s in stats):
             return flat
         return "; ".join(x for x in (_nothing_adjusted(self.options), flat) if x)

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 from .._format import is_missing, level_pct, pval
 from ..errors import InvalidArgumentError
 from ._design import ExperimentDesign, merge_design
-from ._guardrails import _effect_text, _guardrails, _row
-from ._progress import _excludes_mde, _progress
+from ._guardrails import arm_row, check_guardrails, effect_text
+from ._progress import excludes_mde, progress_of
 from ._result import ArmDecision, Decision, GuardrailCheck, Progress
-from ._tests import _holm, improvement
+from ._tests import holm_adjusted, improvement
 
 if TYPE_CHECKING:
     from ..metrics import Metric
@@ -119,19 +119,21 @@ def decide(
         )
     goal = res.metric(design.goal)  # type: ignore[arg-type]
     treatments = list(res.variants)[1:]
-    grows = [_row(res, goal.name, t) for t in treatments]
+    grows = [arm_row(res, goal.name, t) for t in treatments]
     tests = [improvement(r, goal) for r in grows]
-    adj = _holm([p for p, _ in tests])
+    adj = holm_adjusted([p for p, _ in tests])
     # A goal declared one-sided toward its improvement is shipped on that test (the table's),
     # a regression still seen by the two-sided one.
     one_sided = _one_sided(res, goal)
     better = (
-        _holm([_better_p(r, p, sign, res) for r, (p, sign) in zip(grows, tests, strict=True)])
+        holm_adjusted(
+            [_better_p(r, p, sign, res) for r, (p, sign) in zip(grows, tests, strict=True)]
+        )
         if one_sided
         else adj
     )
-    rails = _guardrails(res, design.guardrails, treatments, a)
-    progress = _progress(res, design, goal, treatments, a, one_sided=one_sided)
+    rails = check_guardrails(res, design.guardrails, treatments, a)
+    progress = progress_of(res, design, goal, treatments, a, one_sided=one_sided)
     srm = [f.message for f in res.health.flags if f.severity == "error"]
     arms = []
     for t, r, (_, sign), p, pb in zip(treatments, grows, tests, adj, better, strict=True):
@@ -179,7 +181,7 @@ def _arm(
     shown = p_better if on_one_side else p
     side = "one-sided " if on_one_side else ""
     holm = ", Holm across arms" if len(res.variants) > 2 else ""  # (one arm: nothing to adjust)
-    effect = f"{goal.name} {_effect_text(r, goal, rel)} ({side}{pval(shown)}{holm})"
+    effect = f"{goal.name} {effect_text(r, goal, rel)} ({side}{pval(shown)}{holm})"
     failed = [g for g in rails if g.status == "fail"]
     pending = [g for g in rails if g.status == "pending"]
     # The table's verdict on the goal binds too: "Ship test" stood beside a goal row the table
@@ -220,7 +222,7 @@ def _arm(
         and not better
         and not is_missing(p)  # (a withheld verdict concludes nothing)
         and not errors
-        and (ruled := _excludes_mde(r, goal, design.mde, res.alpha))
+        and (ruled := excludes_mde(r, goal, design.mde, res.alpha))
     ):
         action = "no_effect"
         reasons.append(

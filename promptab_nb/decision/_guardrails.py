@@ -10,21 +10,21 @@ from .._format import is_missing, num
 from ..errors import InvalidArgumentError
 from ._design import Margin
 from ._result import GuardrailCheck, Status
-from ._tests import Excess, _holm, _no_test, excess, improvement
+from ._tests import Excess, excess, holm_adjusted, improvement, no_test_reason
 
 if TYPE_CHECKING:
     from ..metrics import Metric
     from ..results import ArmRow, ExperimentResult
 
 
-def _row(res: ExperimentResult, metric: str, variant: str) -> ArmRow:
+def arm_row(res: ExperimentResult, metric: str, variant: str) -> ArmRow:
     for r in res.rows:
         if r.metric == metric and r.variant == variant:
             return r
     raise KeyError((metric, variant))
 
 
-def _effect_text(r: ArmRow, m: Metric, relative: bool) -> str:
+def effect_text(r: ArmRow, m: Metric, relative: bool) -> str:
     if relative and not is_missing(r.rel_diff):
         return num(r.rel_diff, "%", signed=True)
     return num(r.diff, "pp" if m.unit == "%" else m.unit, signed=True)
@@ -55,7 +55,7 @@ def guardrail_checks(
             f"guardrail metric(s) {missing} were not analysed ({', '.join(analysed)}); "
             f"analyse them: exp.analyze({list(dict.fromkeys(analysed + missing))!r})"
         )
-    return _guardrails(res, rails, list(res.variants)[1:], a)
+    return check_guardrails(res, rails, list(res.variants)[1:], a)
 
 
 def regression_checks(res: ExperimentResult, metric: str) -> list[GuardrailCheck]:
@@ -75,32 +75,32 @@ def regression_checks(res: ExperimentResult, metric: str) -> list[GuardrailCheck
     return [c for checks in guardrail_checks(res, {metric: margin}).values() for c in checks]
 
 
-def _guardrails(
+def check_guardrails(
     res: ExperimentResult, rails: dict[str, Margin | None], treatments: list[str], alpha: float
 ) -> dict[str, list[GuardrailCheck]]:
     out: dict[str, list[GuardrailCheck]] = {t: [] for t in treatments}
     for name, margin in rails.items():
         m = res.metric(name)
-        control = _row(res, name, res.control)
-        rows = [_row(res, name, t) for t in treatments]
+        control = arm_row(res, name, res.control)
+        rows = [arm_row(res, name, t) for t in treatments]
         if margin is None:
             tests = [improvement(r, m) for r in rows]
-            adj = _holm([p for p, _ in tests])
+            adj = holm_adjusted([p for p, _ in tests])
             for t, r, (_, sign), p in zip(treatments, rows, tests, adj, strict=True):
                 bad = p < alpha and sign < 0
                 status: Status = "fail" if bad else ("pass" if not is_missing(p) else "pending")
                 out[t].append(
-                    GuardrailCheck(name, t, None, _effect_text(r, m, True), p, math.nan, status,
-                                   _no_test(r, p, relative=False))
+                    GuardrailCheck(name, t, None, effect_text(r, m, True), p, math.nan, status,
+                                   no_test_reason(r, p, relative=False))
                 )  # fmt: skip
             continue
         exc: list[Excess] = [excess(r, m, margin, control.mean) for r in rows]
-        within = _holm([e.p_within() for e in exc])
-        beyond = _holm([e.p_beyond() for e in exc])
+        within = holm_adjusted([e.p_within() for e in exc])
+        beyond = holm_adjusted([e.p_beyond() for e in exc])
         for t, r, pw, pb in zip(treatments, rows, within, beyond, strict=True):
             status_: Status = "pass" if pw < alpha else ("fail" if pb < alpha else "pending")
             out[t].append(
-                GuardrailCheck(name, t, margin.text, _effect_text(r, m, margin.relative), pw, pb,
-                               status_, _no_test(r, pw, relative=margin.relative))
+                GuardrailCheck(name, t, margin.text, effect_text(r, m, margin.relative), pw, pb,
+                               status_, no_test_reason(r, pw, relative=margin.relative))
             )  # fmt: skip
     return out

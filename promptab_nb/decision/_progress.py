@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._format import is_missing
 from ._design import ExperimentDesign, Margin
-from ._guardrails import _row
+from ._guardrails import arm_row
 from ._result import Progress
 from ._tests import effect_se, worse_sign
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _Z = NormalDist()
 
 
-def _progress(
+def progress_of(
     res: ExperimentResult, design: ExperimentDesign, goal: Metric, treatments: list[str],
     alpha: float, *, one_sided: bool = False,
 ) -> dict[str, Progress]:  # fmt: skip
@@ -45,7 +45,7 @@ def _progress(
         if mde is None:
             out[t] = Progress(math.nan, math.nan, math.nan, rate)
             continue
-        r = _row(res, goal.name, t)
+        r = arm_row(res, goal.name, t)
         two_sided = res.options.alternative_for(goal.name) == "two-sided"
         _, se = effect_se(r, mde.relative, res.alpha, two_sided=two_sided)
         size = mde.size
@@ -130,7 +130,7 @@ def _is_log(r: ArmRow) -> bool:
     return _log_scale(r)
 
 
-def _excludes_mde(r: ArmRow, goal: Metric, mde: Margin, alpha: float) -> str | None:
+def excludes_mde(r: ArmRow, goal: Metric, mde: Margin, alpha: float) -> str | None:
     """What rules out an improvement as large as the MDE (a template of ``level`` and
     ``goal``): the goal's CI, or, when a one-sided CI toward improvement leaves the bound on
     that side infinite, the one-sided ``1 - alpha`` bound from the estimate and its SE (it

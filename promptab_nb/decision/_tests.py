@@ -190,7 +190,7 @@ def effect_se(
     return est, se
 
 
-def _holm(ps: list[float]) -> list[float]:
+def holm_adjusted(ps: list[float]) -> list[float]:
     """Holm-adjusted p-values; NaN stays NaN and is not counted."""
     idx = [i for i, p in enumerate(ps) if not is_missing(p)]
     out = [math.nan] * len(ps)
@@ -205,7 +205,7 @@ def _holm(ps: list[float]) -> list[float]:
     return out
 
 
-def _no_test(r: ArmRow, p: float, *, relative: bool) -> str | None:
+def no_test_reason(r: ArmRow, p: float, *, relative: bool) -> str | None:
     """Why a check (of a ``relative`` margin or not) whose p-value is ``p`` has no test, in
     words; ``None`` when it has one."""
     if not is_missing(p):

@@ -14,7 +14,7 @@ _NANOS = "TRY_CAST({} AS HUGEINT)"
 _JSON_LIST = sql_str('["JSON"]')
 
 
-def _array(obj: str, *keys: str, of: str = _JSON_LIST, when: str = "") -> str:
+def json_array(obj: str, *keys: str, of: str = _JSON_LIST, when: str = "") -> str:
     """SQL of the JSON array at the first of ``keys`` (constant names) of JSON ``obj`` that holds
     one, as a DuckDB list of ``of`` (SQL of a structure), or NULL when none does. ``when`` (SQL
     of a condition) is tested first: rows that are not JSON never reach the JSON functions."""
@@ -27,7 +27,7 @@ def _array(obj: str, *keys: str, of: str = _JSON_LIST, when: str = "") -> str:
     return f"CASE {arms} END"
 
 
-def _unroll(src: str, keep: str, items: str, idx: str, alias: str) -> str:
+def unroll_sql(src: str, keep: str, items: str, idx: str, alias: str) -> str:
     """SQL of a query: one row per element ``alias`` (numbered from 1 in ``idx``) of the list
     ``items`` (SQL over a row of ``src``), with the columns ``keep``; rows without one are
     left out."""
@@ -35,7 +35,7 @@ def _unroll(src: str, keep: str, items: str, idx: str, alias: str) -> str:
     FROM (SELECT *, {items} AS _l FROM {src}) WHERE _l IS NOT NULL"""
 
 
-def _otlp_items(top: str, scopes: tuple[str, ...], leaf: str, alias: str) -> str:
+def otlp_items(top: str, scopes: tuple[str, ...], leaf: str, alias: str) -> str:
     """CTEs ``r``, ``s``, ``p`` of an OTLP export: one row of ``p`` per element ``alias`` of
     ``top[i].<scope>[j].<leaf>[k]`` (``top``: a list column of ``d``, beside ``doc_row``;
     ``scopes``: the scope list's names, the first present wins), with its resource's attributes
@@ -46,26 +46,26 @@ def _otlp_items(top: str, scopes: tuple[str, ...], leaf: str, alias: str) -> str
     all its spans, was copied into every span's row: two lines of 1,000 spans ran out of 512 MiB.
     """
     attrs = "CAST(json_extract(res, '$.resource.attributes') AS VARCHAR) AS res_attrs"
-    return f"""r AS MATERIALIZED ({_unroll("d", "doc_row", top, "i", "res")}),
-s AS MATERIALIZED ({_unroll("r", f"doc_row, i, {attrs}", _array("res", *scopes), "j", "scope")}),
-p AS ({_unroll("s", "doc_row, i, j, res_attrs", _array("scope", leaf), "k", alias)})"""
+    return f"""r AS MATERIALIZED ({unroll_sql("d", "doc_row", top, "i", "res")}),
+s AS MATERIALIZED ({unroll_sql("r", f"doc_row, i, {attrs}", json_array("res", *scopes), "j", "scope")}),
+p AS ({unroll_sql("s", "doc_row, i, j, res_attrs", json_array("scope", leaf), "k", alias)})"""
 
 
-def _into(table: str, create: bool) -> str:
+def into_table(table: str, create: bool) -> str:
     """SQL creating temp table ``table`` (SQL of a quoted name) from a query, or adding to it."""
     return f"CREATE OR REPLACE TEMP TABLE {table} AS" if create else f"INSERT INTO {table}"
 
 
-def _spans(ctx: LoadContext, create: bool) -> str:
+def spans_sql(ctx: LoadContext, create: bool) -> str:
     """SQL of ``rec``: one row per span of the documents ``$lo`` to ``$hi`` of ``docs``,
     numbered from ``$base`` + 1 (``create``: the first batch, else added to ``rec``)."""
     # (instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15)
-    items = _otlp_items("rs", ("scopeSpans", "instrumentationLibrarySpans"), "spans", "span")
+    items = otlp_items("rs", ("scopeSpans", "instrumentationLibrarySpans"), "spans", "span")
     return f"""
-{_into(ctx.t("rec"), create)}
+{into_table(ctx.t("rec"), create)}
 WITH d AS (
     SELECT source_row AS doc_row, bad_col, bad_reason, raw,
-           {_array("doc", "resourceSpans", when="bad_col IS NULL")} AS rs,
+           {json_array("doc", "resourceSpans", when="bad_col IS NULL")} AS rs,
            -- (a logs document: its records are read by _LOGS)
            CASE WHEN bad_col IS NULL AND json_type(doc, '$.resourceLogs') = 'ARRAY' THEN true
                 ELSE false END AS has_logs
@@ -91,20 +91,20 @@ FROM u
 """
 
 
-_KV = sql_str('[{"key": "VARCHAR", "value": "JSON"}]')
+KV_LIST = sql_str('[{"key": "VARCHAR", "value": "JSON"}]')
 
 
-def _attrs(ctx: LoadContext) -> str:
+def attrs_sql(ctx: LoadContext) -> str:
     """SQL of ``attr``: one row per (span, attribute); span attributes come before the
     resource's (first one wins)."""
     rec = ctx.t("rec")
     return f"""
 CREATE OR REPLACE TEMP TABLE {ctx.t("attr")} AS
 WITH a AS (
-    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(rec, '$.attributes'), {_KV})) AS kv
+    SELECT source_row, 0 AS lvl, unnest(from_json(json_extract(rec, '$.attributes'), {KV_LIST})) AS kv
     FROM {rec} WHERE bad_col IS NULL AND json_type(rec, '$.attributes') = 'ARRAY'
     UNION ALL
-    SELECT source_row, 1, unnest(from_json(res_attrs, {_KV}))
+    SELECT source_row, 1, unnest(from_json(res_attrs, {KV_LIST}))
     FROM {rec} WHERE bad_col IS NULL AND json_type(res_attrs) = 'ARRAY'
 )
 SELECT source_row, lvl, kv.key AS key,
@@ -130,7 +130,7 @@ def _first(cond: str, of: str) -> str:
     return f"arg_min(shape, lvl) FILTER (WHERE {cond} AND val IS NOT NULL)"
 
 
-def _attr(name: str, of: str = "val") -> str:
+def first_attr(name: str, of: str = "val") -> str:
     """Pivot expression: the first value of a standard attribute (a constant name)."""
     return _first(f"key = {sql_str(name)}", of)
 
@@ -152,31 +152,31 @@ def _shape(*candidates: tuple[str, str]) -> str:
 _REAL_ID = f"NOT {is_no_id('val')}"
 
 
-def _id_attr(name: str, of: str = "val") -> str:
+def first_id_attr(name: str, of: str = "val") -> str:
     """Pivot expression: the first real id of a standard attribute (a constant name)."""
     return _first(f"key = {sql_str(name)} AND {_REAL_ID}", of)
 
 
-def _mapped_id(field: str, of: str = "val") -> str:
+def first_mapped_id(field: str, of: str = "val") -> str:
     """Pivot expression: the first real id of a user-mapped attribute (a parameter)."""
     return _first(f"key = ${'m_' + field} AND {_REAL_ID}", of)
 
 
 def _both(expr: Callable[[str, str], str], name: str) -> tuple[str, str]:
-    """The value and shape pivot expressions of ``expr`` (``_attr``, ``_mapped_id``, ...)."""
+    """The value and shape pivot expressions of ``expr`` (``first_attr``, ``first_mapped_id``, ...)."""
     return expr(name, "val"), expr(name, "shape")
 
 
 _USER = (
-    _both(_mapped_id, "distinct_id"),
-    _both(_id_attr, "user.id"),
-    _both(_id_attr, "enduser.id"),
+    _both(first_mapped_id, "distinct_id"),
+    _both(first_id_attr, "user.id"),
+    _both(first_id_attr, "enduser.id"),
 )
 # The pivot's shape columns: (column, pivot expression).
-_SHAPES = (("user_shape", _shape(*_USER)), ("person_shape", _mapped_id("person_id", "shape")))
+SHAPES = (("user_shape", _shape(*_USER)), ("person_shape", first_mapped_id("person_id", "shape")))
 
 
-def _pivot(ctx: LoadContext) -> str:
+def pivot_sql(ctx: LoadContext) -> str:
     """The good spans with their attributes pivoted into columns."""
     return f"""(
     SELECT r.source_row, r.raw, r.p, a.*
@@ -191,29 +191,29 @@ def _pivot(ctx: LoadContext) -> str:
                count(*) FILTER (WHERE lvl = 0 AND key LIKE 'gen\\_ai.%' ESCAPE '\\') AS n_genai,
                count(*) FILTER (WHERE lvl = 0 AND key LIKE 'gen\\_ai.evaluation.%' ESCAPE '\\')
                    AS n_eval,
-               {_attr("gen_ai.evaluation.name")} AS eval_name,
-               {_attr("gen_ai.evaluation.score.value")} AS eval_value,
-               {_attr("gen_ai.evaluation.score.label")} AS eval_label,
-               {_attr("gen_ai.operation.name")} AS op,
-               coalesce({_attr("gen_ai.response.model")}, {_attr("gen_ai.request.model")}) AS model,
-               coalesce({_attr("gen_ai.provider.name")}, {_attr("gen_ai.system")}) AS provider,
-               coalesce({_attr("gen_ai.usage.input_tokens")},
-                        {_attr("gen_ai.usage.prompt_tokens")}) AS in_tok,
-               coalesce({_attr("gen_ai.usage.output_tokens")},
-                        {_attr("gen_ai.usage.completion_tokens")}) AS out_tok,
-               {_attr("gen_ai.usage.cache_read.input_tokens")} AS cr_tok,
-               {_attr("gen_ai.usage.cache_creation.input_tokens")} AS cw_tok,
-               {_attr("error.type")} AS error_type,
-               {_attr("http.response.status_code")} AS http_status,
-               coalesce({_mapped_id("distinct_id")}, {_id_attr("user.id")},
-                        {_id_attr("enduser.id")}) AS user_id,
-               {_mapped_id("person_id")} AS m_person_id,
+               {first_attr("gen_ai.evaluation.name")} AS eval_name,
+               {first_attr("gen_ai.evaluation.score.value")} AS eval_value,
+               {first_attr("gen_ai.evaluation.score.label")} AS eval_label,
+               {first_attr("gen_ai.operation.name")} AS op,
+               coalesce({first_attr("gen_ai.response.model")}, {first_attr("gen_ai.request.model")}) AS model,
+               coalesce({first_attr("gen_ai.provider.name")}, {first_attr("gen_ai.system")}) AS provider,
+               coalesce({first_attr("gen_ai.usage.input_tokens")},
+                        {first_attr("gen_ai.usage.prompt_tokens")}) AS in_tok,
+               coalesce({first_attr("gen_ai.usage.output_tokens")},
+                        {first_attr("gen_ai.usage.completion_tokens")}) AS out_tok,
+               {first_attr("gen_ai.usage.cache_read.input_tokens")} AS cr_tok,
+               {first_attr("gen_ai.usage.cache_creation.input_tokens")} AS cw_tok,
+               {first_attr("error.type")} AS error_type,
+               {first_attr("http.response.status_code")} AS http_status,
+               coalesce({first_mapped_id("distinct_id")}, {first_id_attr("user.id")},
+                        {first_id_attr("enduser.id")}) AS user_id,
+               {first_mapped_id("person_id")} AS m_person_id,
                {_mapped("cost_usd")} AS m_cost_usd,
                {_mapped("prompt_name")} AS m_prompt_name,
                {_mapped("prompt_version")} AS m_prompt_version,
                {_mapped("variant")} AS m_variant,
                {_mapped("ttft_s")} AS m_ttft_s,
-               {", ".join(f"{e} AS {c}" for c, e in _SHAPES)},
+               {", ".join(f"{e} AS {c}" for c, e in SHAPES)},
                '{{' || coalesce(string_agg(to_json(key) || ':' || to_json(val), ',')
                               FILTER (WHERE lvl = 0), '') || '}}' AS attrs
         FROM {ctx.t("attr")} GROUP BY source_row
@@ -221,7 +221,7 @@ def _pivot(ctx: LoadContext) -> str:
 )"""
 
 
-def _ts(text: str) -> str:
+def nanos_time(text: str) -> str:
     """SQL text of the time of nanoseconds since the epoch ``text`` (SQL of text)."""
     nanos = _NANOS.format(text)
     return (
@@ -234,12 +234,12 @@ def _ts(text: str) -> str:
 
 _START = _NANOS.format("p['startTimeUnixNano']")
 _END = _NANOS.format("p['endTimeUnixNano']")
-_FIELDS = [
+GEN_FIELDS = [
     Field("trace_id", "p['traceId']", "id", "traceId", required=True),
     Field("span_id", "p['spanId']", "id", "spanId"),
-    Field("ts", _ts("p['startTimeUnixNano']"), "ts", "startTimeUnixNano", required=True),
+    Field("ts", nanos_time("p['startTimeUnixNano']"), "ts", "startTimeUnixNano", required=True),
     # (checked only: an end past any time gave a latency of centuries)
-    Field("end", _ts("p['endTimeUnixNano']"), "ts", "endTimeUnixNano"),
+    Field("end", nanos_time("p['endTimeUnixNano']"), "ts", "endTimeUnixNano"),
     Field("latency_s", f"CAST(({_END} - {_START}) / 1e9 AS VARCHAR)", "double",
           "endTimeUnixNano - startTimeUnixNano", required=True),
     Field("model", "model", "text", "gen_ai.request.model"),
@@ -263,7 +263,7 @@ _FIELDS = [
     Field("op", "op", "text", "gen_ai.operation.name"),
 ]  # fmt: skip
 
-_SELECT = [
+GEN_SELECT = [
     "trace_id || '-' || coalesce(span_id, md5(raw)) AS uuid", "ts",
     "coalesce(user_id, trace_id) AS distinct_id", "person_id", "trace_id", "prompt_name",
     "prompt_version", "model", "provider", "latency_s", "ttft_s", "input_tokens",
@@ -281,7 +281,7 @@ _SELECT = [
 # A JSON object or list read as text loaded as a trace of its own (see _shape), an OTLP list or
 # map (read as its JSON text, as for other attributes) or a boolean as a user of its own.
 _NOT_ID = "is an OTLP list or map (arrayValue, kvlistValue), not an id"
-_CHECKS = [
+GEN_CHECKS = [
     *[c for f, k in (("trace_id", "traceId"), ("span_id", "spanId"))
       for c in not_scalar(f, k, path(k), kind="id")],
     *[c for col, label in (("user_shape", "user.id"), ("person_shape", "attribute_map['person_id']"))
@@ -289,7 +289,7 @@ _CHECKS = [
                 (f"{col} = 'bool'", label, f"{label} is true/false, not an id"))],
 ]  # fmt: skip
 
-_FIRST = [
+GEN_FIRST_CHECKS = [
     (
         "coalesce(n_genai, 0) = 0", "attributes",
         "span is not an LLM call (no gen_ai.* attributes on the span)",
@@ -303,7 +303,7 @@ _FIRST = [
 
 # A span that only carries an evaluation's result (gen_ai.evaluation.* on the span, no model
 # call: no chat operation, no tokens) is an evaluation, not an LLM call.
-_IS_EVAL = (
+IS_EVAL = (
     "coalesce(n_eval, 0) > 0 AND in_tok IS NULL AND out_tok IS NULL "
     "AND coalesce(op, '') NOT IN ('chat', 'text_completion', 'generate_content')"
 )

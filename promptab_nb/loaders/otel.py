@@ -33,27 +33,27 @@ from . import _files
 from ._context import Con, Input, LoadContext
 from ._load import load_all, loader_call, prepare_paths
 from ._otel_evals import (
-    _EVAL_CHECKS,
-    _EVAL_FIELDS,
-    _EVAL_FIRST,
-    _EVAL_SELECT,
-    _EVT,
-    _LOG,
-    _eval_source,
-    _events,
-    _log_attrs,
-    _logs,
+    EVAL_CHECKS,
+    EVAL_FIELDS,
+    EVAL_FIRST_CHECKS,
+    EVAL_SELECT,
+    EVT_TABLE,
+    LOG_TABLE,
+    eval_source_sql,
+    events_sql,
+    log_attrs_sql,
+    logs_sql,
 )
 from ._otel_spans import (
-    _CHECKS,
-    _FIELDS,
-    _FIRST,
-    _IS_EVAL,
-    _SELECT,
-    _SHAPES,
-    _attrs,
-    _pivot,
-    _spans,
+    GEN_CHECKS,
+    GEN_FIELDS,
+    GEN_FIRST_CHECKS,
+    GEN_SELECT,
+    IS_EVAL,
+    SHAPES,
+    attrs_sql,
+    pivot_sql,
+    spans_sql,
 )
 from ._read import count, pre_from_rec, read_docs, read_lines
 from ._report import LoadReport
@@ -132,14 +132,14 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
     _refuse_console_spans(con, ctx, item)
     read_docs(con, ctx, item.path, item.fmt, item.compression, lines_read=True)
     for n, (lo, hi) in enumerate(_batches(con, ctx)):
-        for sql, table in ((_spans(ctx, n == 0), "rec"), (_logs(ctx, n == 0), _LOG)):
+        for sql, table in ((spans_sql(ctx, n == 0), "rec"), (logs_sql(ctx, n == 0), LOG_TABLE)):
             base = count(con, ctx.t(table)) if n else 0
             con.execute(sql, {"lo": lo, "hi": hi, "base": base})
     n_docs = count(con, ctx.t("docs"))
     con.execute(f"DROP TABLE {ctx.t('docs')}")
     good = count(con, ctx.t("rec"), "bad_col IS NULL")
     total = count(con, ctx.t("rec"))
-    logs = count(con, ctx.t(_LOG))
+    logs = count(con, ctx.t(LOG_TABLE))
     if not n_docs:
         _fail_unread(con, ctx, item)
     if not total and not logs:
@@ -162,25 +162,25 @@ def _stage(con: Con, ctx: LoadContext, item: Input, amap: Mapping[str, str]) -> 
             " Export traces as OTLP JSON (collector file exporter or /v1/traces body)."
         )
     unread = pre_from_rec(con, ctx)  # undecodable lines, then the flagged spans
-    con.execute(_attrs(ctx))
-    con.execute(_events(ctx), {"base": total})
-    events = count(con, ctx.t(_EVT))
+    con.execute(attrs_sql(ctx))
+    con.execute(events_sql(ctx), {"base": total})
+    events = count(con, ctx.t(EVT_TABLE))
     rows_read = unread + total + events + logs
     params: dict[str, Any] = {f"m_{f}": amap.get(f) for f in MAPPABLE}
     stage = ctx.stage("generations")
-    sql = typed_stage(stage, f"(SELECT * FROM {_pivot(ctx)} WHERE NOT ({_IS_EVAL}))", _FIELDS,
-                      _SELECT, _CHECKS, first_checks=_FIRST,
-                      keep=("n_genai", "attrs", *(c for c, _ in _SHAPES)))  # fmt: skip
+    sql = typed_stage(stage, f"(SELECT * FROM {pivot_sql(ctx)} WHERE NOT ({IS_EVAL}))", GEN_FIELDS,
+                      GEN_SELECT, GEN_CHECKS, first_checks=GEN_FIRST_CHECKS,
+                      keep=("n_genai", "attrs", *(c for c, _ in SHAPES)))  # fmt: skip
     con.execute(sql, params)
     stages = {"generations": stage}
     evaluated = count(con, ctx.t("attr"), "lvl = 0 AND starts_with(key, 'gen_ai.evaluation.')")
     if events or evaluated or logs:
         if logs:
-            con.execute(_log_attrs(ctx))
+            con.execute(log_attrs_sql(ctx))
             params["log_base"] = total + events
         stages["evaluations"] = ctx.stage("evaluations")
-        sql = typed_stage(stages["evaluations"], _eval_source(ctx, bool(logs)), _EVAL_FIELDS,
-                          _EVAL_SELECT, _EVAL_CHECKS, first_checks=_EVAL_FIRST,
+        sql = typed_stage(stages["evaluations"], eval_source_sql(ctx, bool(logs)), EVAL_FIELDS,
+                          EVAL_SELECT, EVAL_CHECKS, first_checks=EVAL_FIRST_CHECKS,
                           keep=("is_span", "is_log", "is_event"))  # fmt: skip
         con.execute(sql, params)
     return Staged(rows_read=rows_read, stages=stages)

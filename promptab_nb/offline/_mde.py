@@ -9,15 +9,15 @@ import numpy as np
 
 from .. import stats
 from ..stats._dist import t_isf
-from ._values import _no_spread
+from ._values import no_spread
 
 
-def _paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
+def paired_mde(d: np.ndarray, alpha: float, power: float) -> float | None:
     """Smallest mean of the paired differences ``d`` that the two-sided paired t test at
     ``alpha`` detects with ``power`` over ``d.size`` pairs (in ``d``'s unit; None with fewer than
     3 pairs or no spread): the noncentral t on ``n − 1`` df with noncentrality ``δ√n / SD``."""
     sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
-    if d.size < 3 or _no_spread(sd, d):
+    if d.size < 3 or no_spread(sd, d):
         return None
     return _detectable(sd / math.sqrt(d.size), d.size - 1, alpha, power)
 
@@ -52,7 +52,7 @@ def _detectable(se: float, df: int, alpha: float, power: float) -> float | None:
         return None
 
 
-def _clustered_mde(c: stats.ClusteredMean, alpha: float, power: float) -> float | None:
+def clustered_mde(c: stats.ClusteredMean, alpha: float, power: float) -> float | None:
     """Smallest mean difference the cluster-robust t test (``c.se``, ``G − 1`` df) detects with
     ``power`` at ``alpha`` (None with fewer than 3 clusters or an SE of 0): the independent-items
     MDE would claim the precision of items that move together."""

@@ -11,7 +11,7 @@ from .._format import num
 from ..errors import InvalidArgumentError
 from ._compare_result import _ALIASES, LivePlan
 from ._paired import LeftOut, cell_reasons, left_out
-from ._values import _column, _frame, _key, _no_spread, _pairs
+from ._values import no_spread, pair_key, paired_values, result_column, values_frame
 
 if TYPE_CHECKING:
     from ._run import OfflineRun
@@ -82,9 +82,9 @@ def plan_live(
             f"{ver} and {base} do not differ on {metric} offline; there is no effect to plan for"
         )
     # What the effect (items in both versions) and the SD (the baseline's items) leave out.
-    cells = cell_reasons(run, metric, _column(metric), _key("item"))
-    frame = _frame(run, metric, "item")
-    left = left_out(cells, base, ver, _pairs(frame, base, ver)[0].index, pairing="item")
+    cells = cell_reasons(run, metric, result_column(metric), pair_key("item"))
+    frame = values_frame(run, metric, "item")
+    left = left_out(cells, base, ver, paired_values(frame, base, ver)[0].index, pairing="item")
     why = left.describe()
     notes = (
         [f"offline effect from {r.n_pairs} items with a value in both versions; {why}"]
@@ -109,7 +109,7 @@ def plan_live(
         if why:
             notes.append(f"SD of {metric} per item from {values.size} items of {base}; {why}")
         sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
-        if _no_spread(sd, values):
+        if no_spread(sd, values):
             raise InvalidArgumentError(
                 f"{metric} does not vary across items of {base} (SD {sd:.3g}); cannot plan a "
                 "live test from it"

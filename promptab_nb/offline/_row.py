@@ -13,9 +13,9 @@ from .. import stats
 from .._format import level_pct, pval
 from ..stats._dist import t_isf
 from ._compare_result import Interval, MetricComparison, Pairing, Verdict, _fmt
-from ._mde import _clustered_mde, _paired_mde
+from ._mde import clustered_mde, paired_mde
 from ._paired import LeftOut, repeat_differences, repeats_left_out, variance_split
-from ._values import _AA, _RUN_METRICS, _clip, _in_unit, _no_spread
+from ._values import RUN_METRICS, AAFloor, clip, in_unit_range, no_spread
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +53,7 @@ def _zero_se_note(n_clusters: int) -> str:
     )
 
 
-def _variance_split(
+def split_variance(
     frame: pd.DataFrame, cells: pd.DataFrame, baseline: str, version: str
 ) -> tuple[stats.VarianceComponents | None, LeftOut]:
     """Between- and within-item variance of ``version − baseline`` over the items with every
@@ -71,7 +71,7 @@ def _verdict(diff: float, p: float, alpha: float, higher_is_better: bool) -> Ver
     return "better" if good else "worse"
 
 
-def _one(
+def compare_one(
     run: OfflineRun,
     complete: pd.DataFrame,
     binary: bool,
@@ -86,13 +86,13 @@ def _one(
     bootstrap: bool,
     n_boot: int,
     seed: int | None,
-    aa: _AA,
+    aa: AAFloor,
     clusters: dict[str, object] | None = None,
     interval: Interval = "wilson",
     split: tuple[stats.VarianceComponents | None, LeftOut] | None = None,
 ) -> tuple[MetricComparison, str | None]:
     unit, hib = (
-        (_RUN_METRICS[metric][1], _RUN_METRICS[metric][2]) if metric in _RUN_METRICS
+        (RUN_METRICS[metric][1], RUN_METRICS[metric][2]) if metric in RUN_METRICS
         else ("fraction", True)
     )  # fmt: skip
     x, y = complete[baseline].to_numpy(float), complete[version].to_numpy(float)
@@ -108,12 +108,12 @@ def _one(
     groups = None if clusters is None else [clusters[str(i)] for i in ids]
     # A CI stays within what the metric can be: a score in [0, 1], a cost, latency or token
     # count >= 0 (a t interval on few items or clusters runs past it).
-    unit_scores = _in_unit(run, metric)
+    unit_scores = in_unit_range(run, metric)
     low, top = (0.0, 1.0) if unit_scores else (
-        (0.0, math.inf) if metric in _RUN_METRICS else (-math.inf, math.inf)
+        (0.0, math.inf) if metric in RUN_METRICS else (-math.inf, math.inf)
     )  # fmt: skip
-    bm, blo, bhi = _clip(_mean_ci(x, single, alpha, interval, groups), low, top)
-    vm, vlo, vhi = _clip(_mean_ci(y, single, alpha, interval, groups), low, top)
+    bm, blo, bhi = clip(_mean_ci(x, single, alpha, interval, groups), low, top)
+    vm, vlo, vhi = clip(_mean_ci(y, single, alpha, interval, groups), low, top)
     d = y - x
     up, down = int((d > 1e-12).sum()), int((d < -1e-12).sum())
     improved, regressed = (up, down) if hib else (down, up)
@@ -122,7 +122,7 @@ def _one(
     if clustered is not None:
         test = _as_comparison(clustered)
         sd = float(d.std(ddof=1)) if n > 1 else 0.0
-        if not clustered.se > 0 and not _no_spread(sd, d):
+        if not clustered.se > 0 and not no_spread(sd, d):
             # Clusters whose mean differences coincide (2 passages at −0.5 each) give an SE of 0
             # though the items vary: an artefact of too few clusters, not certainty.
             test = dataclasses.replace(
@@ -138,7 +138,7 @@ def _one(
         test = stats.paired_t(x, y, alpha=alpha)
     if not single and clustered is None and n >= 2 and d.any():
         sd_d = float(d.std(ddof=1))
-        if _no_spread(sd_d, d):
+        if no_spread(sd_d, d):
             # Every pair differs by the same amount: the t test (and the bootstrap) has no
             # spread to measure and said p = 0 ("better" from 2 items). The exact sign test
             # needs none: n of n pairs one way has p = 2 / 2^n.
@@ -153,10 +153,10 @@ def _one(
     p_w = None if single or clustered is not None else stats.wilcoxon(x, y, alpha=alpha).p_value
     diff = float(d.mean())
     if unit_scores:  # two scores in [0, 1] differ by at most 1
-        _, lo, hi = _clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
+        _, lo, hi = clip((diff, float(test.ci_low), float(test.ci_high)), -1.0, 1.0)
         test = dataclasses.replace(test, ci_low=lo, ci_high=hi)
     notes = [test.note] if test.note else []
-    clash = _ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
+    clash = ci_clash((float(test.ci_low), float(test.ci_high)), float(test.p_value),
                       test.method, alpha)  # fmt: skip
     if clash:
         notes.append(clash)
@@ -167,10 +167,10 @@ def _one(
     if aa_note:
         notes.append(aa_note.removeprefix(f"{metric}: "))
     vc, var_left = split if split is not None else (None, None)
-    var_note = _split_note(var_left)
+    var_note = split_note(var_left)
     if var_note:
         notes.append(var_note)
-    mde = _paired_mde(d, alpha, power) if clustered is None else _clustered_mde(
+    mde = paired_mde(d, alpha, power) if clustered is None else clustered_mde(
         clustered, alpha, power)  # fmt: skip
     if unit_scores and mde is not None and mde > 1:
         # Scores in [0, 1] differ by at most 1: no possible difference reaches the power.
@@ -201,7 +201,7 @@ def _one(
     return row, test.note
 
 
-def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> str | None:
+def ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> str | None:
     """Why the CI and the p-value seem to disagree, when they do (None when they agree).
 
     The verdict follows the p-value; some CIs only approximate the test (McNemar's Newcombe CI
@@ -220,7 +220,7 @@ def _ci_clash(ci: tuple[float, float], p: float, method: str, alpha: float) -> s
     )
 
 
-def _split_note(left: LeftOut | None) -> str | None:
+def split_note(left: LeftOut | None) -> str | None:
     why = None if left is None else left.describe()
     return f"variance split (every repeat in both versions): {why}" if why else None
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 # Built-in run metrics: column in offline_results, unit, higher is better.
-_RUN_METRICS: dict[str, tuple[str, str, bool]] = {
+RUN_METRICS: dict[str, tuple[str, str, bool]] = {
     "cost_usd": ("cost_usd", "USD", False),
     "latency_s": ("latency_s", "s", False),
     "output_tokens": ("output_tokens", "tokens", False),
@@ -43,24 +43,24 @@ _RESULT_VALUES = """
 """
 
 
-def _key(pairing: Pairing) -> str:
+def pair_key(pairing: Pairing) -> str:
     return "repeat_idx" if pairing == "repeat" else "0"
 
 
-def _column(metric: str) -> str | None:
+def result_column(metric: str) -> str | None:
     """The offline_results column of a run metric (from the allow-list, never user text)."""
-    return _RUN_METRICS[metric][0] if metric in _RUN_METRICS else None
+    return RUN_METRICS[metric][0] if metric in RUN_METRICS else None
 
 
-def _frame(run: OfflineRun, metric: str, pairing: Pairing) -> pd.DataFrame:
-    key, col = _key(pairing), _column(metric)
+def values_frame(run: OfflineRun, metric: str, pairing: Pairing) -> pd.DataFrame:
+    key, col = pair_key(pairing), result_column(metric)
     if col is not None:
         query = _RESULT_VALUES.format(key=key, col=col)
         return run._ws.sql(query, {"run": run.run_id})
     return run._ws.sql(_SCORE_VALUES.format(key=key), {"run": run.run_id, "scorer": metric})
 
 
-def _pairs(frame: pd.DataFrame, baseline: str, version: str) -> tuple[pd.DataFrame, bool]:
+def paired_values(frame: pd.DataFrame, baseline: str, version: str) -> tuple[pd.DataFrame, bool]:
     """Units (index ``item_id``, ``k``) with a value in both versions, one column per version,
     and whether every value of the two versions is pass/fail."""
     import pandas as pd
@@ -77,10 +77,10 @@ def _pairs(frame: pd.DataFrame, baseline: str, version: str) -> tuple[pd.DataFra
     return wide.dropna(), binary
 
 
-def _in_unit(run: OfflineRun, metric: str) -> bool:
+def in_unit_range(run: OfflineRun, metric: str) -> bool:
     """Whether every stored value of scorer ``metric`` is in [0, 1] (always, for a scorer of
     ``run_offline``; an imported promptfoo score need not be), so its CIs can be clipped there."""
-    if metric in _RUN_METRICS:
+    if metric in RUN_METRICS:
         return False
     ((inside,),) = run._ws.engine.fetch(
         "SELECT coalesce(bool_and(value BETWEEN 0 AND 1), true) FROM offline_scores "
@@ -90,7 +90,7 @@ def _in_unit(run: OfflineRun, metric: str) -> bool:
     return bool(inside)
 
 
-def _clip(
+def clip(
     estimate: tuple[float, float, float], low: float, high: float
 ) -> tuple[float, float, float]:
     """``(estimate, lo, hi)`` with the bounds clipped to ``[low, high]`` (NaN stays NaN)."""
@@ -98,7 +98,7 @@ def _clip(
     return m, (max(lo, low) if lo == lo else lo), (min(hi, high) if hi == hi else hi)
 
 
-def _no_spread(sd: float, values: np.ndarray) -> bool:
+def no_spread(sd: float, values: np.ndarray) -> bool:
     """Whether ``sd`` is 0 up to floating-point rounding of ``values`` (0.1 + 0.2 vs 0.3 gives an
     SD of 1e-17, which the power and sample-size formulas would take for real spread)."""
     scale = float(np.max(np.abs(values))) if values.size else 0.0
@@ -121,7 +121,7 @@ _AA_RESULTS = """
 """
 
 
-class _AA(NamedTuple):
+class AAFloor(NamedTuple):
     """The baseline's A/A noise floor: flip rate, CI, and the items it left out (None with one
     repeat)."""
 
@@ -143,15 +143,15 @@ class _AA(NamedTuple):
         return f"{metric}: A/A noise floor of {baseline} (repeat 0 vs repeat 1): {why}"
 
 
-def _aa(
+def aa_floor(
     run: OfflineRun, metric: str, baseline: str, binary: bool, alpha: float,
     cells: pd.DataFrame | None,
-) -> _AA:  # fmt: skip
+) -> AAFloor:  # fmt: skip
     """The noise floor; ``cells`` are :func:`cell_reasons` by repeat (None with one repeat)."""
     if run.repeats < 2 or cells is None:
-        return _AA(None, None)
-    if metric in _RUN_METRICS:
-        query = _AA_RESULTS.format(col=_RUN_METRICS[metric][0])
+        return AAFloor(None, None)
+    if metric in RUN_METRICS:
+        query = _AA_RESULTS.format(col=RUN_METRICS[metric][0])
         frame = run._ws.sql(query, {"run": run.run_id, "version": baseline})
     else:
         frame = run._ws.sql(_AA_SCORES, {"run": run.run_id, "scorer": metric, "version": baseline})
@@ -159,13 +159,13 @@ def _aa(
     wide = wide.dropna() if {0, 1} <= set(wide.columns) else wide.iloc[:0]
     left = aa_left_out(cells, baseline, wide.index)
     if len(wide) < 2:
-        return _AA(None, None, left, len(wide))
+        return AAFloor(None, None, left, len(wide))
     r0, r1 = wide[0].to_numpy(float), wide[1].to_numpy(float)
     flip = float(np.mean(r0 != r1)) if binary else None
     if np.all(r0 == r1):
-        return _AA(flip, (0.0, 0.0), left, len(wide))
+        return AAFloor(flip, (0.0, 0.0), left, len(wide))
     t = stats.paired_t(r0, r1, alpha=alpha)
-    if not _in_unit(run, metric):
-        return _AA(flip, t.ci, left, len(wide))
-    _, lo, hi = _clip((0.0, *t.ci), -1.0, 1.0)  # two scores in [0, 1] differ by at most 1
-    return _AA(flip, (lo, hi), left, len(wide))
+    if not in_unit_range(run, metric):
+        return AAFloor(flip, t.ci, left, len(wide))
+    _, lo, hi = clip((0.0, *t.ci), -1.0, 1.0)  # two scores in [0, 1] differ by at most 1
+    return AAFloor(flip, (lo, hi), left, len(wide))

@@ -59,9 +59,9 @@ from ._compare_result import (
 )
 from ._paired import cell_reasons, cluster_of, left_out, repeat_frame
 from ._plan_live import plan_live
-from ._row import _ci_clash, _one, _split_note, _variance_split
+from ._row import ci_clash, compare_one, split_note, split_variance
 from ._side_by_side import side_by_side
-from ._values import _RUN_METRICS, _aa, _column, _frame, _key, _pairs
+from ._values import RUN_METRICS, aa_floor, pair_key, paired_values, result_column, values_frame
 
 if TYPE_CHECKING:
     from ._run import OfflineRun
@@ -166,7 +166,7 @@ def compare(
         )
     base = run._label(baseline) if baseline is not None else run.labels[0]
     others = tuple(v for v in run.labels if v != base)
-    known = [*run.scorers, *_RUN_METRICS]
+    known = [*run.scorers, *RUN_METRICS]
     if metrics is None:
         chosen = known
     else:
@@ -192,9 +192,9 @@ def compare(
     rows: list[MetricComparison] = []
     notes: list[str] = []
     for metric in chosen:
-        frame = _frame(run, metric, pairing)
+        frame = values_frame(run, metric, pairing)
         # Why each cell has no value: every unit a comparison leaves out is counted, by reason.
-        cells = cell_reasons(run, metric, _column(metric), _key(pairing))
+        cells = cell_reasons(run, metric, result_column(metric), pair_key(pairing))
         if frame.empty:
             missing = cells.groupby("reason")["n"].sum().sort_values(ascending=False)
             notes.append(
@@ -204,17 +204,19 @@ def compare(
             continue
         # By repeat: what the A/A floor and the variance split leave out.
         rep_cells = (
-            cell_reasons(run, metric, _column(metric), "repeat_idx") if run.repeats >= 2 else None
+            cell_reasons(run, metric, result_column(metric), "repeat_idx")
+            if run.repeats >= 2
+            else None
         )
-        aa = _aa(run, metric, base, bool(frame["binary"].all()), alpha, rep_cells)
+        aa = aa_floor(run, metric, base, bool(frame["binary"].all()), alpha, rep_cells)
         aa_note = aa.note(metric, base)
         if aa_note:
             notes.append(aa_note)
         rep_frame = None
         if rep_cells is not None and pairing == "item":
-            rep_frame = repeat_frame(run, metric, _column(metric))
+            rep_frame = repeat_frame(run, metric, result_column(metric))
         for v in others:
-            complete, binary = _pairs(frame, base, v)
+            complete, binary = paired_values(frame, base, v)
             left = left_out(cells, base, v, complete.index, pairing=pairing)
             if len(complete) < 2:
                 why = left.describe()
@@ -226,8 +228,8 @@ def compare(
                 continue
             split = None
             if rep_frame is not None and rep_cells is not None:
-                split = _variance_split(rep_frame, rep_cells, base, v)
-            last, test_note = _one(
+                split = split_variance(rep_frame, rep_cells, base, v)
+            last, test_note = compare_one(
                 run, complete, binary, left, metric, base, v, pairing=pairing, alpha=alpha,
                 power=power, bootstrap=bootstrap, n_boot=n_boot, seed=seed, aa=aa,
                 clusters=clusters, interval=interval, split=split,
@@ -237,13 +239,13 @@ def compare(
             # the row only, which the printed table does not show.
             if test_note:
                 notes.append(f"{metric}, {v}: {test_note}")
-            clash = _ci_clash(last.diff_ci, last.p_value, last.method, alpha)
+            clash = ci_clash(last.diff_ci, last.p_value, last.method, alpha)
             if clash:
                 notes.append(f"{metric}, {v}: {clash}")
             why = left.describe()
             if why:
                 notes.append(f"{metric}, {v}: {why}")
-            var_note = _split_note(None if split is None else split[1])
+            var_note = split_note(None if split is None else split[1])
             if var_note:
                 notes.append(f"{metric}, {v}: {var_note}")
     if power <= alpha:

@@ -35,7 +35,7 @@ from ._paired import (
     repeats_left_out,
     variance_split,
 )
-from ._values import _in_unit
+from ._values import in_unit_range
 
 if TYPE_CHECKING:
     from ._run import OfflineRun
@@ -268,7 +268,7 @@ def plan(
         raise InvalidArgumentError(
             f"unknown metric {name!r}; this run has {', '.join(known)}{did_you_mean(name, known)}"
         )
-    if col is None and abs(mde) > 1 and _in_unit(run, name):
+    if col is None and abs(mde) > 1 and in_unit_range(run, name):
         # Scores are in [0, 1], so two versions differ by at most 1.
         raise InvalidArgumentError(
             f"mde == {mde!r} on {name}, whose values are in [0, 1]: two versions differ by at "

@@ -19,7 +19,7 @@ from ._theme import (
     new_axes,
     theme,
 )
-from .experiment import _direction
+from .experiment import direction_words
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -132,5 +132,7 @@ def means(
             ax.set_yticks([])  # (nothing drawn: matplotlib's empty 0 to 1 is a scale of nothing)
         ax.grid(axis="x", visible=False)
         ax.set_ylabel(_with_unit(m.describe(result.options.unit or "user"), unit), wrap=True)
-        ax.set_title(f"{m.name} by arm ({_level_text(result.level)}; {_direction(m)})", wrap=True)
+        ax.set_title(
+            f"{m.name} by arm ({_level_text(result.level)}; {direction_words(m)})", wrap=True
+        )
         return ax.figure  # type: ignore[return-value]

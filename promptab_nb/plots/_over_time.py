@@ -25,7 +25,7 @@ from ._theme import (
     new_figure,
     theme,
 )
-from .experiment import _direction
+from .experiment import direction_words
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -152,7 +152,7 @@ def cumulative(
         kind = "relative lift" if result.relative else "treatment − control"
         top.set_ylabel(f"{kind} ({u_est})", wrap=True)
         top.set_title(
-            f"{m.name} over time (cumulative by {result.freq}; {_direction(m)})", wrap=True
+            f"{m.name} over time (cumulative by {result.freq}; {direction_words(m)})", wrap=True
         )
         for a in axes if drawn else ():
             a.axhline(0, color=ZERO, lw=0.9)

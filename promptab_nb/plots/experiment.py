@@ -86,7 +86,7 @@ def _prob(p: float) -> str:
     return num(p, "%")
 
 
-def _direction(m: Metric) -> str:
+def direction_words(m: Metric) -> str:
     return f"{m.direction} is better"
 
 
@@ -263,7 +263,9 @@ def forest(
             for name in chosen:
                 m = result.metric(name)
                 unit = _scale(m.unit)[1]
-                groups.append((f"{_group_label(name, unit)}\n{_direction(m)}", points(name, True)))
+                groups.append(
+                    (f"{_group_label(name, unit)}\n{direction_words(m)}", points(name, True))
+                )
             _draw_forest(
                 ax,
                 groups,
@@ -306,7 +308,7 @@ def forest(
             # a difference of a share is in percentage points: its panel says pp, not %
             unit = _scale(m.unit)[1] if rel else u
             kind = f"relative difference vs {control}" if rel else "treatment − control"
-            label = f"{_group_label(name, unit)}\n{_direction(m)}"
+            label = f"{_group_label(name, unit)}\n{direction_words(m)}"
             if relative and not rel:
                 label += "\n(no relative lift:\nabsolute difference)"
             _draw_forest(

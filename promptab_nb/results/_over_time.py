@@ -94,8 +94,7 @@ class OverTimeResult(Rendered):
             for r in self.records
         ]
         cost = self.metric.column == "cost_usd"
-        name, what = ("unpriced", "unpriced (no cost)") if cost else (
-            "missing", f"without {self.metric.column}")  # fmt: skip
+        name, what = ("unpriced" if cost else "missing"), self.metric.missing_words
         header = ["period end", "variant", "n control", "n treatment", "effect",
                   f"{level_pct(1 - self.alpha)} CI", "p-value", *([name] if missing else []),
                   *(["note"] if noted else [])]  # fmt: skip

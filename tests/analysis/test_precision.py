@@ -132,7 +132,7 @@ def test_relative_sequence_uses_the_variance_the_test_used() -> None:
     )
     sq = st.sequential(c, t)
     assert sq.ci_low < 0 < sq.ci_high and "rounding" in (sq.note or "")
-    lo, hi = _build._relative_sequence(c, t, sq.tau2, 0.05)
+    lo, hi = _build.relative_sequence(c, t, sq.tau2, 0.05)
     assert math.isnan(lo) or lo < 0 < hi  # (NaN: the sequence cannot bound it yet)
 
 
