@@ -143,7 +143,7 @@ class ResultsDashboard(_Widget):
         self.export_button = W.Button(description="Export report", icon="file")
         self.declare_button.on_click(lambda _b: self._ask_declare())
         self.stop_button.on_click(
-            lambda _b: self._ask(f"Stop {exp.name!r} without a winner?", self._stop)
+            lambda _b: self._ask(f"Stop {self.exp.name!r} without a winner?", self._stop)
         )
         self.confirm_button.on_click(lambda _b: self._confirm())
         self.cancel_button.on_click(lambda _b: self._cancel())
@@ -163,9 +163,10 @@ class ResultsDashboard(_Widget):
         tabs = W.Tab(children=[W.VBox([self.plot]), self.table, self._time.box])
         for i, title in enumerate(["effects", "table", "over time"]):
             tabs.set_title(i, title)
+        self.title_view = W.HTML()  # (set by refresh: the name follows exp.rename)
         self.widget = frame(
             [
-                W.HTML(str(_html.el("b", f"Experiment {exp.name}"))),
+                self.title_view,
                 self.decision_view,
                 controls,
                 self.banner,
@@ -210,6 +211,7 @@ class ResultsDashboard(_Widget):
         """
         from .. import plots
 
+        self.title_view.value = str(_html.el("b", f"Experiment {self.exp.name}"))
         try:
             options = self.options()  # (checks them: CUPED with unit='request' fails here)
         except PromptabError as err:

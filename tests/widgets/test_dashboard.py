@@ -373,3 +373,14 @@ def test_a_deleted_experiment_shows_the_not_found_message_and_writes_nothing(
     again = ResultsDashboard(exp)
     assert again.result is None and html.escape(gone) in again.status.value
     assert exp.name in repr(again)
+
+
+def test_the_dashboard_follows_a_rename(exp) -> None:
+    # the title and the Stop question kept the name the dashboard was built with
+    d = ResultsDashboard(exp)
+    exp.rename("support v2 (tone)")
+    d.refresh()
+    assert "Experiment support v2 (tone)" in d.widget.children[0].value
+    d.stop_button.click()
+    assert "Stop 'support v2 (tone)' without a winner?" in html.unescape(d.status.value)
+    d.cancel_button.click()
