@@ -5,6 +5,7 @@ become (CUPED arms with θ pooled over all arms: :func:`pooled_arms`)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -123,14 +124,18 @@ def ratio_theta_mean(total: Any) -> tuple[float, float]:
     return st.ratio_cuped_theta(total), total.sums[2] / total.sums[3]
 
 
+def pooled_total(arms: dict[str, Arm]) -> Any:
+    """The statistics of every arm that has them, added into one (:func:`add_cov`); ``None``
+    without any."""
+    stats = [a.stats for a in arms.values() if a.stats is not None]
+    return functools.reduce(add_cov, stats) if stats else None
+
+
 def pooled_arms(arms: dict[str, Arm], theta_mean: Any, cls: Any) -> dict[str, Arm]:
     """``arms`` whose statistics carry θ and the covariate mean pooled over all of them."""
-    stats = [a.stats for a in arms.values() if a.stats is not None]
-    if not stats:
+    total = pooled_total(arms)
+    if total is None:
         return arms
-    total = stats[0]
-    for s in stats[1:]:
-        total = add_cov(total, s)
     theta, x_mean = theta_mean(total)
     out = {}
     for k, a in arms.items():

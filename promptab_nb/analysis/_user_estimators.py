@@ -16,11 +16,11 @@ from ._arm_sums import (
     SUMS,
     PooledCov,
     PooledRatioCov,
-    add_cov,
     cov_stats,
     pair_sums,
     pooled_arms,
     pooled_theta_mean,
+    pooled_total,
     ratio_cov_of,
     ratio_cov_stats,
     ratio_of,
@@ -186,12 +186,9 @@ class UserCuped(Estimator):
         return _with_missing(arms, missing_rows(scope, m))
 
     def covariate_note(self, arms: dict[str, Arm]) -> str | None:
-        stats = [a.stats for a in arms.values() if a.stats is not None]
-        if not stats:
+        total = pooled_total(arms)
+        if total is None:
             return None
-        total = stats[0]
-        for s in stats[1:]:
-            total = add_cov(total, s)
         return _nothing_adjusted(self.options) if total.x_var <= 0 else None
 
     def plain(self, arm: Any) -> st.MeanStats:
