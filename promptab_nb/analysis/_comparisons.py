@@ -190,7 +190,7 @@ def _rank_missing_note(m: Metric, worst: float, units: list[tuple[str, tuple[int
     """The rank test's note on a share of events without a value under the limit: analyze()'s
     words, then the units left out per arm (valued nowhere) and how a partly valued one ranks."""
     cost = m.column == "cost_usd"
-    parts = [f"{worst:.1%} of an arm's generations are {m.missing_words}"]
+    parts = [_missing.share_words(m, worst)]
     if any(nowhere for _, (nowhere, _) in units):
         held = ", ".join(f"{k} {nowhere:,}" for k, (nowhere, _) in units)
         who = "users priced nowhere" if cost else f"users without any {m.column}"

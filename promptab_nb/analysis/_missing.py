@@ -28,6 +28,13 @@ VERDICT_COLUMNS = ("p_value", "p_raw", "chance_to_win", "expected_loss", "cred_l
 ESTIMATE_COLUMNS = ("diff", "diff_ci_low", "diff_ci_high", "rel_diff", "rel_ci_low", "rel_ci_high")
 
 
+def share_words(metric: Metric, share: float) -> str:
+    """analyze()'s words for ``share`` (a fraction) of an arm's events without a value of
+    ``metric``: ``"3.3% of an arm's generations are unpriced (no cost)"`` (the forest plot
+    reads them back, ``plots.experiment._MISSING_NOTE``)."""
+    return f"{share:.1%} of an arm's generations are {metric.missing_words}"
+
+
 def _cost_fix(cost: CostSource) -> str:
     """Where a generation's missing cost comes from under ``cost``, and what to do about it."""
     if cost == "recompute":
@@ -128,7 +135,7 @@ def guard_row(row: dict[str, Any], est: Estimator, arms: dict[str, Arm], control
     worst = max(share(arms.get(control)), share(arms.get(row["variant"])))
     if worst == 0:
         return
-    text = f"{worst:.1%} of an arm's generations are {est.metric.missing_words}"
+    text = share_words(est.metric, worst)
     if withheld(est, arms.get(control)) or withheld(est, arms.get(row["variant"])):
         for col in VERDICT_COLUMNS:
             row[col] = math.nan

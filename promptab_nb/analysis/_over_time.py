@@ -207,11 +207,7 @@ def result(
                 note=_withheld(m, arms.get(control), arms.get(key), cost),
                 # (analyze() says a share under the limit beside the p-value; `note` withholds)
                 missing_share=share,
-                missing_note=(
-                    f"{share:.1%} of an arm's generations are {est.metric.missing_words}"
-                    if share > 0
-                    else None
-                ),
+                missing_note=(_missing.share_words(est.metric, share) if share > 0 else None),
             )
             if c is not None and t is not None:
                 try:
